@@ -1,0 +1,190 @@
+//! Who may read and write what: roles, scopes and the access policy.
+//!
+//! Every user has a role and, optionally, a scope: the root of the org subtree
+//! the user works in. The policy is pure: callers pass the org tree.
+
+use serde::{Deserialize, Serialize};
+
+use crate::org::OrgTree;
+
+/// A user's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages users and reads the audit log; reads and writes everything in scope.
+    Admin,
+    /// Quality coordinator: reads and writes the whole county (its scope).
+    QualityCoordinator,
+    /// Area manager: reads and writes one org subtree; needs a scope.
+    AreaManager,
+    /// Reads (its scope, or everything without one), writes nothing.
+    Viewer,
+}
+
+impl Role {
+    /// All roles, most powerful first.
+    pub const ALL: [Role; 4] = [
+        Role::Admin,
+        Role::QualityCoordinator,
+        Role::AreaManager,
+        Role::Viewer,
+    ];
+
+    /// Stable machine code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::QualityCoordinator => "quality_coordinator",
+            Role::AreaManager => "area_manager",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Parses a machine code (also accepts `coordinator` and `manager`).
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "admin" | "administrator" => Some(Role::Admin),
+            "quality_coordinator" | "coordinator" => Some(Role::QualityCoordinator),
+            "area_manager" | "manager" => Some(Role::AreaManager),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    /// Whether the role must be given a scope.
+    pub fn needs_scope(self) -> bool {
+        matches!(self, Role::AreaManager)
+    }
+
+    /// Whether the role may write plan data at all.
+    pub fn writes(self) -> bool {
+        !matches!(self, Role::Viewer)
+    }
+}
+
+/// The one acting: a user (or the system, for the demo loader and imports).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    /// The user's id; `None` for the system itself.
+    pub user_id: Option<i64>,
+    /// What the audit log shows as actor (the e-mail address, or `system`).
+    pub label: String,
+    /// Role.
+    pub role: Role,
+    /// Root of the org subtree the principal is limited to; `None` = everything.
+    pub scope: Option<i64>,
+}
+
+impl Principal {
+    /// The system principal: unlimited, used by loaders run from the command line.
+    pub fn system(label: &str) -> Self {
+        Principal {
+            user_id: None,
+            label: label.to_string(),
+            role: Role::Admin,
+            scope: None,
+        }
+    }
+
+    fn in_scope(&self, tree: &OrgTree, org: i64) -> bool {
+        match self.scope {
+            None => !self.role.needs_scope() && tree.get(org).is_some(),
+            Some(root) => tree.is_in_subtree(org, root),
+        }
+    }
+
+    /// May read the non-public data of this org node.
+    pub fn can_read(&self, tree: &OrgTree, org: i64) -> bool {
+        self.in_scope(tree, org)
+    }
+
+    /// May create or change plan data of this org node.
+    pub fn can_write(&self, tree: &OrgTree, org: i64) -> bool {
+        self.role.writes() && self.in_scope(tree, org)
+    }
+
+    /// May read the audit log.
+    pub fn can_read_audit(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// May manage users and the org tree.
+    pub fn can_administer(&self) -> bool {
+        self.role == Role::Admin && self.scope.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::org::{OrgNode, ProducerType};
+    use crate::text::I18nText;
+
+    fn node(id: i64, parent: Option<i64>) -> OrgNode {
+        OrgNode {
+            id,
+            parent_id: parent,
+            code: format!("n{id}"),
+            name: I18nText::default(),
+            producer: ProducerType::Own,
+            sort_order: 0,
+        }
+    }
+
+    fn tree() -> OrgTree {
+        // 1 county; 2 and 3 areas; 4 unit under 2; 5 unit under 3
+        OrgTree::new(vec![
+            node(1, None),
+            node(2, Some(1)),
+            node(3, Some(1)),
+            node(4, Some(2)),
+            node(5, Some(3)),
+        ])
+        .unwrap()
+    }
+
+    fn p(role: Role, scope: Option<i64>) -> Principal {
+        Principal {
+            user_id: Some(9),
+            label: "u".into(),
+            role,
+            scope,
+        }
+    }
+
+    #[test]
+    fn matrix() {
+        let t = tree();
+        // (principal, node, read, write)
+        let cases = [
+            (p(Role::Admin, None), 5, true, true),
+            (p(Role::QualityCoordinator, None), 4, true, true),
+            (p(Role::QualityCoordinator, Some(1)), 5, true, true),
+            (p(Role::AreaManager, Some(2)), 2, true, true),
+            (p(Role::AreaManager, Some(2)), 4, true, true),
+            (p(Role::AreaManager, Some(2)), 1, false, false),
+            (p(Role::AreaManager, Some(2)), 3, false, false),
+            (p(Role::AreaManager, Some(2)), 5, false, false),
+            (p(Role::AreaManager, None), 4, false, false),
+            (p(Role::Viewer, None), 5, true, false),
+            (p(Role::Viewer, Some(3)), 5, true, false),
+            (p(Role::Viewer, Some(3)), 4, false, false),
+            (p(Role::Admin, None), 99, false, false),
+        ];
+        for (pr, org, r, w) in cases {
+            assert_eq!(pr.can_read(&t, org), r, "{pr:?} read {org}");
+            assert_eq!(pr.can_write(&t, org), w, "{pr:?} write {org}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.code()), Some(r));
+        }
+        assert_eq!(Role::parse("nobody"), None);
+        assert!(p(Role::Admin, None).can_read_audit());
+        assert!(!p(Role::QualityCoordinator, None).can_read_audit());
+    }
+}

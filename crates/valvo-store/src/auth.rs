@@ -1,0 +1,367 @@
+//! Users, password hashes, sessions and API tokens.
+//!
+//! Session ids and API tokens are random 32-byte values handed to the client
+//! once; the database keeps only their SHA-256 hashes.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use valvo_core::access::{Principal, Role};
+
+use crate::rows::corrupt;
+use crate::{is_unique_violation, load_tree, now, Result, Store, StoreError};
+
+/// How long a session lives without use.
+pub const SESSION_HOURS: i64 = 12;
+
+/// A user account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Root of the user's org subtree, if limited.
+    pub scope: Option<i64>,
+    /// Whether the user may log in.
+    pub active: bool,
+}
+
+impl User {
+    /// The principal this user acts as.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: Some(self.id),
+            label: self.email.clone(),
+            role: self.role,
+            scope: self.scope,
+        }
+    }
+}
+
+/// A logged-in session.
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    /// The user.
+    pub user: User,
+    /// The per-session token every form must carry.
+    pub csrf: String,
+}
+
+/// Hashes a password with Argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Corrupt(format!("password hashing: {e}")))
+}
+
+/// Checks a password against a stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A new random secret, URL-safe base64.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn digest(secret: &str) -> String {
+    let hash = Sha256::digest(secret.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash)
+}
+
+fn user_row(row: &AnyRow) -> Result<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        scope: row.try_get("scope_org_id")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.scope_org_id, u.active";
+
+fn offset_now(hours: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::hours(hours);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Store {
+    /// Creates a user; the e-mail is stored lower-case and must be unique.
+    pub async fn create_user(
+        &self,
+        actor: &Principal,
+        email: &str,
+        name: &str,
+        role: Role,
+        scope: Option<i64>,
+        password: Option<&str>,
+    ) -> Result<User> {
+        if !actor.can_administer() {
+            return Err(StoreError::Forbidden);
+        }
+        let email = email.trim().to_lowercase();
+        let mut errors = Vec::new();
+        if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
+            errors.push(field("email", valvo_core::plan::ErrorCode::Invalid));
+        }
+        if name.trim().is_empty() {
+            errors.push(field("name", valvo_core::plan::ErrorCode::Required));
+        }
+        if role.needs_scope() && scope.is_none() {
+            errors.push(field("scope", valvo_core::plan::ErrorCode::Required));
+        }
+        if let Some(p) = password {
+            if p.chars().count() < 10 {
+                errors.push(field("password", valvo_core::plan::ErrorCode::Invalid));
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        if let Some(s) = scope {
+            let tree = load_tree(&mut tx).await?;
+            if tree.get(s).is_none() {
+                errors.push(field("scope", valvo_core::plan::ErrorCode::Invalid));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let hash = match password {
+            Some(p) => Some(hash_password(p)?),
+            None => None,
+        };
+        let row = sqlx::query(
+            "INSERT INTO users (email, name, role, scope_org_id, password_hash, active, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id",
+        )
+        .bind(&email)
+        .bind(name.trim())
+        .bind(role.code())
+        .bind(scope)
+        .bind(hash)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("user {email} exists"))
+            } else {
+                StoreError::Db(e)
+            }
+        })?;
+        let user = User {
+            id: row.try_get("id")?,
+            email,
+            name: name.trim().to_string(),
+            role,
+            scope,
+            active: true,
+        };
+        crate::plan::audit(
+            &mut tx,
+            actor,
+            "create",
+            "user",
+            &user.id.to_string(),
+            scope,
+            None,
+            Some(serde_json::to_value(&user).unwrap_or_default()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Sets a new password (administrators; also used by the demo loader).
+    pub async fn set_password(&self, actor: &Principal, user_id: i64, password: &str) -> Result<()> {
+        if !actor.can_administer() {
+            return Err(StoreError::Forbidden);
+        }
+        let hash = hash_password(password)?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        crate::plan::audit(
+            &mut tx,
+            actor,
+            "set_password",
+            "user",
+            &user_id.to_string(),
+            None,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Finds a user by e-mail.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.email = $1"))
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    /// All users, by e-mail.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users u ORDER BY u.email"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_row).collect()
+    }
+
+    /// Checks e-mail and password; returns the user when both are right and the user is active.
+    pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = $1"
+        ))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            // Same work as a real check, so timing does not tell which e-mails exist.
+            let _ = verify_password(password, DUMMY_HASH);
+            return Ok(None);
+        };
+        let hash: Option<String> = row.try_get("password_hash")?;
+        let user = user_row(&row)?;
+        let ok = hash.map(|h| verify_password(password, &h)).unwrap_or(false);
+        Ok((ok && user.active).then_some(user))
+    }
+
+    /// Starts a session; returns the secret for the cookie.
+    pub async fn create_session(&self, user_id: i64) -> Result<String> {
+        let secret = random_secret();
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(digest(&secret))
+        .bind(user_id)
+        .bind(random_secret())
+        .bind(now())
+        .bind(offset_now(SESSION_HOURS))
+        .execute(&self.pool)
+        .await?;
+        Ok(secret)
+    }
+
+    /// The live session for a cookie secret.
+    pub async fn session(&self, secret: &str) -> Result<Option<SessionInfo>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS}, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1"
+        ))
+        .bind(digest(secret))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let expires: String = row.try_get("expires_at")?;
+        if expires < now() {
+            self.delete_session(secret).await?;
+            return Ok(None);
+        }
+        let user = user_row(&row)?;
+        if !user.active {
+            return Ok(None);
+        }
+        Ok(Some(SessionInfo {
+            user,
+            csrf: row.try_get("csrf")?,
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, secret: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(digest(secret))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates an API token for a user; returns the secret (shown once).
+    pub async fn create_token(&self, actor: &Principal, user_id: i64, label: &str) -> Result<String> {
+        if !actor.can_administer() && actor.user_id != Some(user_id) {
+            return Err(StoreError::Forbidden);
+        }
+        let secret = format!("valvo_{}", random_secret());
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(digest(&secret))
+        .bind(label)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        crate::plan::audit(
+            &mut tx,
+            actor,
+            "create",
+            "api_token",
+            &id.to_string(),
+            None,
+            None,
+            Some(serde_json::json!({ "user_id": user_id, "label": label })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// The user behind an API token.
+    pub async fn user_by_token(&self, secret: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+        ))
+        .bind(digest(secret))
+        .fetch_optional(&self.pool)
+        .await?;
+        let user = row.as_ref().map(user_row).transpose()?;
+        Ok(user.filter(|u| u.active))
+    }
+}
+
+fn field(name: &str, code: valvo_core::plan::ErrorCode) -> valvo_core::plan::FieldError {
+    valvo_core::plan::FieldError {
+        field: name.to_string(),
+        code,
+    }
+}
+
+/// A valid Argon2 hash of a random string, checked when the e-mail is unknown.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jx0uyRw7ZzNoDHe2ksbk2U5JPsW4VZKRdPm3Kc9mNgo";

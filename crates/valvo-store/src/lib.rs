@@ -1,0 +1,198 @@
+//! Valvo persistence: one `Store` over SQLite (default) or PostgreSQL.
+//!
+//! Both backends go through sqlx's `Any` driver with portable SQL (`$1`
+//! placeholders, `RETURNING`), and each has its own migration folder. Every
+//! write checks the acting principal's scope and writes its audit row inside
+//! the same transaction, so a refused or failed write leaves nothing behind.
+
+mod auth;
+mod plan;
+mod rows;
+
+pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
+pub use plan::{
+    Action, AuditEntry, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull, NewOrgUnit,
+};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyConnection;
+use sqlx::AnyPool;
+use valvo_core::plan::FieldError;
+use valvo_core::{OrgNode, OrgTree};
+
+/// Which database is behind the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The entity does not exist (or is not visible to the principal).
+    #[error("not found")]
+    NotFound,
+    /// The principal may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The write conflicts with existing data (e.g. a duplicate e-mail).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The input did not validate.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The database URL is not understood.
+    #[error("unsupported database URL: {0}")]
+    Url(String),
+    /// Stored data that cannot be read back (a bug or manual tampering).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result alias of the storage layer.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The database handle shared by the web server and the command line.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Turns what a user gives (`valvo.db`, `sqlite://x.db`, `postgres://…`) into a
+/// URL sqlx understands, and tells the backend.
+pub fn normalize_url(url: &str) -> Result<(String, Backend)> {
+    let url = url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((url.to_string(), Backend::Postgres));
+    }
+    let rest = if let Some(r) = url.strip_prefix("sqlite://") {
+        r
+    } else if let Some(r) = url.strip_prefix("sqlite:") {
+        r
+    } else if url.contains("://") {
+        return Err(StoreError::Url(url.to_string()));
+    } else {
+        url
+    };
+    if rest.is_empty() {
+        return Err(StoreError::Url(url.to_string()));
+    }
+    let with_mode = if rest.contains("mode=") {
+        rest.to_string()
+    } else if rest.contains('?') {
+        format!("{rest}&mode=rwc")
+    } else {
+        format!("{rest}?mode=rwc")
+    };
+    Ok((format!("sqlite://{with_mode}"), Backend::Sqlite))
+}
+
+impl Store {
+    /// Connects, creating an SQLite file if needed, and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = normalize_url(url)?;
+        let max = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if backend == Backend::Sqlite {
+            // WAL is a property of the file: set once, readers never block the writer.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        }
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool (waits for connections to return).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The whole organisation tree.
+    pub async fn org_tree(&self) -> Result<OrgTree> {
+        let mut conn = self.pool.acquire().await?;
+        load_tree(&mut conn).await
+    }
+
+    /// A value from the key–value table.
+    pub async fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.0))
+    }
+}
+
+pub(crate) async fn load_tree(conn: &mut AnyConnection) -> Result<OrgTree> {
+    let rows = sqlx::query(
+        "SELECT id, parent_id, code, name_fi, name_sv, name_en, producer, sort_order \
+         FROM org_units ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let nodes = rows
+        .iter()
+        .map(rows::org_node)
+        .collect::<Result<Vec<OrgNode>>>()?;
+    OrgTree::new(nodes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.message().contains("UNIQUE constraint failed")
+                || db.code().as_deref() == Some("23505")
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,900 @@
+//! The self-monitoring plan: org units, goals, indicators, actions,
+//! follow-ups, goal reviews, and the audit log every write leaves.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use sqlx::Row;
+use valvo_core::access::Principal;
+use valvo_core::plan::{
+    ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
+    GoalReviewInput, IndicatorInput,
+};
+use valvo_core::{Direction, I18nText, OrgTree, Period, PeriodKind, ProducerType};
+
+use crate::rows::{corrupt, text};
+use crate::{is_unique_violation, load_tree, now, Result, Store, StoreError};
+
+/// A goal of an org unit's plan for one year.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Goal {
+    /// Id.
+    pub id: i64,
+    /// The org unit whose plan this is.
+    pub org_unit_id: i64,
+    /// Plan year.
+    pub year: i32,
+    /// Self-monitoring area.
+    pub area: Area,
+    /// Title.
+    pub title: I18nText,
+    /// Order within the plan.
+    pub sort_order: i64,
+}
+
+/// An indicator that measures a goal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Indicator {
+    /// Id.
+    pub id: i64,
+    /// The goal.
+    pub goal_id: i64,
+    /// The goal's org unit.
+    pub org_unit_id: i64,
+    /// The goal's year.
+    pub year: i32,
+    /// Name.
+    pub name: I18nText,
+    /// Unit of measure, e.g. `%`, `hlö` / `pers.`.
+    pub unit: I18nText,
+    /// Which way is better.
+    pub direction: Direction,
+    /// Starting level.
+    pub baseline: Option<f64>,
+    /// Target (lower bound of a band).
+    pub target: Option<f64>,
+    /// Upper bound of a band.
+    pub target_max: Option<f64>,
+    /// The period kind figures are reported for.
+    pub period_kind: PeriodKind,
+    /// Free note, e.g. a baseline given in words.
+    pub note: I18nText,
+    /// Order within the goal.
+    pub sort_order: i64,
+}
+
+impl Indicator {
+    /// Baseline, target and direction as the domain's status rules take them.
+    pub fn spec(&self) -> valvo_core::TargetSpec {
+        valvo_core::TargetSpec {
+            direction: self.direction,
+            baseline: self.baseline,
+            target: self.target,
+            target_max: self.target_max,
+        }
+    }
+}
+
+/// A planned measure.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Action {
+    /// Id.
+    pub id: i64,
+    /// The goal.
+    pub goal_id: i64,
+    /// What is to be done.
+    pub text: I18nText,
+    /// Where it stands.
+    pub status: ActionStatus,
+    /// Order within the goal.
+    pub sort_order: i64,
+}
+
+/// An indicator's figure and assessment for one period.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FollowUp {
+    /// The indicator.
+    pub indicator_id: i64,
+    /// The period.
+    pub period: Period,
+    /// The figure, if any.
+    pub value: Option<f64>,
+    /// Written assessment.
+    pub assessment: I18nText,
+    /// Corrective actions decided.
+    pub corrective: I18nText,
+    /// When last changed (RFC 3339).
+    pub updated_at: String,
+    /// Who last changed it.
+    pub updated_by: String,
+}
+
+/// The written follow-up of a whole goal for one period (the seeds' follow-up column).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GoalReview {
+    /// The goal.
+    pub goal_id: i64,
+    /// The period.
+    pub period: Period,
+    /// The text.
+    pub text: I18nText,
+    /// When last changed.
+    pub updated_at: String,
+    /// Who last changed it.
+    pub updated_by: String,
+}
+
+/// An indicator with all its follow-ups, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IndicatorFull {
+    /// The indicator.
+    #[serde(flatten)]
+    pub indicator: Indicator,
+    /// Its follow-ups, oldest period first.
+    pub follow_ups: Vec<FollowUp>,
+}
+
+/// A goal with everything under it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GoalFull {
+    /// The goal.
+    #[serde(flatten)]
+    pub goal: Goal,
+    /// Its indicators.
+    pub indicators: Vec<IndicatorFull>,
+    /// Its actions.
+    pub actions: Vec<Action>,
+    /// Its period reviews, oldest first.
+    pub reviews: Vec<GoalReview>,
+}
+
+/// One row of the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// Id (increasing).
+    pub id: i64,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Who (e-mail or `system`).
+    pub actor: String,
+    /// What was done: create, update, …
+    pub action: String,
+    /// Entity type: goal, indicator, action, follow_up, goal_review, org_unit, user, api_token.
+    pub entity: String,
+    /// Entity id (for follow-ups `indicator/period`).
+    pub entity_id: String,
+    /// The org unit the entity belongs to, if any.
+    pub org_unit_id: Option<i64>,
+    /// The value before the write.
+    pub before: Option<Value>,
+    /// The value after the write.
+    pub after: Option<Value>,
+}
+
+/// A new org unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewOrgUnit {
+    /// Parent; `None` for a county (root).
+    pub parent_id: Option<i64>,
+    /// Unique short code.
+    pub code: String,
+    /// Name.
+    pub name: I18nText,
+    /// Producer type.
+    pub producer: ProducerType,
+    /// Order among siblings.
+    pub sort_order: i32,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn audit(
+    conn: &mut AnyConnection,
+    actor: &Principal,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    org_unit_id: Option<i64>,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, org_unit_id, before_json, after_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(now())
+    .bind(actor.user_id)
+    .bind(&actor.label)
+    .bind(action)
+    .bind(entity)
+    .bind(entity_id)
+    .bind(org_unit_id)
+    .bind(before.map(|v| v.to_string()))
+    .bind(after.map(|v| v.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn json<T: Serialize>(v: &T) -> Option<Value> {
+    serde_json::to_value(v).ok()
+}
+
+fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
+    if tree.get(org).is_none() {
+        return Err(StoreError::NotFound);
+    }
+    if p.can_write(tree, org) {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden)
+    }
+}
+
+fn invalid(field: &str, code: ErrorCode) -> StoreError {
+    StoreError::Invalid(vec![FieldError {
+        field: field.to_string(),
+        code,
+    }])
+}
+
+fn goal_row(row: &AnyRow) -> Result<Goal> {
+    let area: String = row.try_get("area")?;
+    Ok(Goal {
+        id: row.try_get("id")?,
+        org_unit_id: row.try_get("org_unit_id")?,
+        year: row.try_get::<i64, _>("year")? as i32,
+        area: Area::parse(&area).ok_or_else(|| corrupt("area", &area))?,
+        title: text(row, "title")?,
+        sort_order: row.try_get("sort_order")?,
+    })
+}
+
+fn indicator_row(row: &AnyRow) -> Result<Indicator> {
+    let direction: String = row.try_get("direction")?;
+    let kind: String = row.try_get("period_kind")?;
+    Ok(Indicator {
+        id: row.try_get("id")?,
+        goal_id: row.try_get("goal_id")?,
+        org_unit_id: row.try_get("org_unit_id")?,
+        year: row.try_get::<i64, _>("year")? as i32,
+        name: text(row, "name")?,
+        unit: text(row, "unit")?,
+        direction: Direction::parse(&direction).ok_or_else(|| corrupt("direction", &direction))?,
+        baseline: row.try_get("baseline")?,
+        target: row.try_get("target")?,
+        target_max: row.try_get("target_max")?,
+        period_kind: PeriodKind::parse(&kind).ok_or_else(|| corrupt("period_kind", &kind))?,
+        note: text(row, "note")?,
+        sort_order: row.try_get("sort_order")?,
+    })
+}
+
+fn action_row(row: &AnyRow) -> Result<Action> {
+    let status: String = row.try_get("status")?;
+    Ok(Action {
+        id: row.try_get("id")?,
+        goal_id: row.try_get("goal_id")?,
+        text: text(row, "text")?,
+        status: ActionStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        sort_order: row.try_get("sort_order")?,
+    })
+}
+
+fn period_of(row: &AnyRow) -> Result<Period> {
+    let p: String = row.try_get("period")?;
+    p.parse().map_err(|_| corrupt("period", &p))
+}
+
+fn follow_up_row(row: &AnyRow) -> Result<FollowUp> {
+    Ok(FollowUp {
+        indicator_id: row.try_get("indicator_id")?,
+        period: period_of(row)?,
+        value: row.try_get("value")?,
+        assessment: text(row, "assessment")?,
+        corrective: text(row, "corrective")?,
+        updated_at: row.try_get("updated_at")?,
+        updated_by: row.try_get("updated_by")?,
+    })
+}
+
+fn review_row(row: &AnyRow) -> Result<GoalReview> {
+    Ok(GoalReview {
+        goal_id: row.try_get("goal_id")?,
+        period: period_of(row)?,
+        text: text(row, "text")?,
+        updated_at: row.try_get("updated_at")?,
+        updated_by: row.try_get("updated_by")?,
+    })
+}
+
+fn audit_row(row: &AnyRow) -> Result<AuditEntry> {
+    let parse = |col: &str| -> Result<Option<Value>> {
+        let raw: Option<String> = row.try_get(col)?;
+        Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
+    };
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        entity: row.try_get("entity")?,
+        entity_id: row.try_get("entity_id")?,
+        org_unit_id: row.try_get("org_unit_id")?,
+        before: parse("before_json")?,
+        after: parse("after_json")?,
+    })
+}
+
+const GOAL_COLS: &str = "g.id, g.org_unit_id, g.year, g.area, g.title_fi, g.title_sv, g.title_en, g.sort_order";
+const INDICATOR_COLS: &str = "i.id, i.goal_id, g.org_unit_id, g.year, i.name_fi, i.name_sv, i.name_en, \
+     i.unit_fi, i.unit_sv, i.unit_en, i.direction, i.baseline, i.target, i.target_max, i.period_kind, \
+     i.note_fi, i.note_sv, i.note_en, i.sort_order";
+const FOLLOW_UP_COLS: &str = "f.indicator_id, f.period, f.value, f.assessment_fi, f.assessment_sv, \
+     f.assessment_en, f.corrective_fi, f.corrective_sv, f.corrective_en, f.updated_at, f.updated_by";
+
+async fn goal_in(conn: &mut AnyConnection, id: i64) -> Result<Goal> {
+    let row = sqlx::query(&format!("SELECT {GOAL_COLS} FROM goals g WHERE g.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(goal_row).transpose()?.ok_or(StoreError::NotFound)
+}
+
+async fn indicator_in(conn: &mut AnyConnection, id: i64) -> Result<Indicator> {
+    let row = sqlx::query(&format!(
+        "SELECT {INDICATOR_COLS} FROM indicators i JOIN goals g ON g.id = i.goal_id WHERE i.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref()
+        .map(indicator_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
+async fn action_in(conn: &mut AnyConnection, id: i64) -> Result<Action> {
+    let row = sqlx::query(
+        "SELECT id, goal_id, text_fi, text_sv, text_en, status, sort_order FROM actions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(action_row).transpose()?.ok_or(StoreError::NotFound)
+}
+
+async fn follow_up_in(conn: &mut AnyConnection, indicator: i64, period: &Period) -> Result<Option<FollowUp>> {
+    let row = sqlx::query(&format!(
+        "SELECT {FOLLOW_UP_COLS} FROM follow_ups f WHERE f.indicator_id = $1 AND f.period = $2"
+    ))
+    .bind(indicator)
+    .bind(period.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(follow_up_row).transpose()
+}
+
+async fn review_in(conn: &mut AnyConnection, goal: i64, period: &Period) -> Result<Option<GoalReview>> {
+    let row = sqlx::query(
+        "SELECT goal_id, period, text_fi, text_sv, text_en, updated_at, updated_by \
+         FROM goal_reviews WHERE goal_id = $1 AND period = $2",
+    )
+    .bind(goal)
+    .bind(period.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(review_row).transpose()
+}
+
+async fn next_order(conn: &mut AnyConnection, sql: &str, parent: i64) -> Result<i64> {
+    let row = sqlx::query(sql).bind(parent).fetch_one(&mut *conn).await?;
+    let max: Option<i64> = row.try_get(0)?;
+    Ok(max.map_or(0, |m| m + 1))
+}
+
+fn validated<T>(r: std::result::Result<(), Vec<FieldError>>, v: T) -> Result<T> {
+    r.map(|_| v).map_err(StoreError::Invalid)
+}
+
+fn sort_follow_ups(list: &mut [FollowUp]) {
+    list.sort_by(|a, b| {
+        (a.period.start(), a.period.kind()).cmp(&(b.period.start(), b.period.kind()))
+    });
+}
+
+impl Store {
+    /// Adds an org unit (administrators and loaders).
+    pub async fn create_org_unit(&self, actor: &Principal, unit: &NewOrgUnit) -> Result<i64> {
+        if !actor.can_administer() {
+            return Err(StoreError::Forbidden);
+        }
+        let code = unit.code.trim();
+        if code.is_empty() || code.len() > 64 {
+            return Err(invalid("code", ErrorCode::Required));
+        }
+        if unit.name.get(valvo_core::Lang::Fi).is_none() && unit.name.get(valvo_core::Lang::Sv).is_none() {
+            return Err(invalid("name", ErrorCode::NationalLanguageRequired));
+        }
+        let mut tx = self.pool.begin().await?;
+        if let Some(parent) = unit.parent_id {
+            let tree = load_tree(&mut tx).await?;
+            if tree.get(parent).is_none() {
+                return Err(invalid("parent_id", ErrorCode::Invalid));
+            }
+        }
+        let row = sqlx::query(
+            "INSERT INTO org_units (parent_id, code, name_fi, name_sv, name_en, producer, sort_order) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(unit.parent_id)
+        .bind(code)
+        .bind(unit.name.fi.clone())
+        .bind(unit.name.sv.clone())
+        .bind(unit.name.en.clone())
+        .bind(unit.producer.code())
+        .bind(unit.sort_order as i64)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("org unit code {code} exists"))
+            } else {
+                StoreError::Db(e)
+            }
+        })?;
+        let id: i64 = row.try_get("id")?;
+        let after = serde_json::json!({
+            "id": id, "parent_id": unit.parent_id, "code": code, "name": unit.name,
+            "producer": unit.producer, "sort_order": unit.sort_order,
+        });
+        audit(&mut tx, actor, "create", "org_unit", &id.to_string(), Some(id), None, Some(after)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Creates a goal in an org unit's plan.
+    pub async fn create_goal(&self, p: &Principal, org: i64, input: &GoalInput) -> Result<Goal> {
+        let input = validated(input.validate(), input)?;
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, org)?;
+        let order = next_order(&mut tx, "SELECT MAX(sort_order) FROM goals WHERE org_unit_id = $1", org).await?;
+        let row = sqlx::query(
+            "INSERT INTO goals (org_unit_id, year, area, title_fi, title_sv, title_en, sort_order) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(org)
+        .bind(input.year as i64)
+        .bind(input.area.code())
+        .bind(input.title.fi.clone())
+        .bind(input.title.sv.clone())
+        .bind(input.title.en.clone())
+        .bind(order)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        let goal = goal_in(&mut tx, id).await?;
+        audit(&mut tx, p, "create", "goal", &id.to_string(), Some(org), None, json(&goal)).await?;
+        tx.commit().await?;
+        Ok(goal)
+    }
+
+    /// Changes a goal's area, year and title.
+    pub async fn update_goal(&self, p: &Principal, id: i64, input: &GoalInput) -> Result<Goal> {
+        let input = validated(input.validate(), input)?;
+        let mut tx = self.pool.begin().await?;
+        let before = goal_in(&mut tx, id).await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, before.org_unit_id)?;
+        sqlx::query(
+            "UPDATE goals SET year = $1, area = $2, title_fi = $3, title_sv = $4, title_en = $5 WHERE id = $6",
+        )
+        .bind(input.year as i64)
+        .bind(input.area.code())
+        .bind(input.title.fi.clone())
+        .bind(input.title.sv.clone())
+        .bind(input.title.en.clone())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = goal_in(&mut tx, id).await?;
+        audit(&mut tx, p, "update", "goal", &id.to_string(), Some(after.org_unit_id), json(&before), json(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// A goal.
+    pub async fn goal(&self, id: i64) -> Result<Goal> {
+        let mut conn = self.pool.acquire().await?;
+        goal_in(&mut conn, id).await
+    }
+
+    /// Adds an indicator to a goal.
+    pub async fn create_indicator(&self, p: &Principal, goal_id: i64, input: &IndicatorInput) -> Result<Indicator> {
+        let input = validated(input.validate(), input)?;
+        let mut tx = self.pool.begin().await?;
+        let goal = goal_in(&mut tx, goal_id).await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, goal.org_unit_id)?;
+        let order = next_order(&mut tx, "SELECT MAX(sort_order) FROM indicators WHERE goal_id = $1", goal_id).await?;
+        let row = sqlx::query(
+            "INSERT INTO indicators (goal_id, name_fi, name_sv, name_en, unit_fi, unit_sv, unit_en, direction, \
+             baseline, target, target_max, period_kind, note_fi, note_sv, note_en, sort_order) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+        )
+        .bind(goal_id)
+        .bind(input.name.fi.clone())
+        .bind(input.name.sv.clone())
+        .bind(input.name.en.clone())
+        .bind(input.unit.fi.clone())
+        .bind(input.unit.sv.clone())
+        .bind(input.unit.en.clone())
+        .bind(input.direction.code())
+        .bind(input.baseline)
+        .bind(input.target)
+        .bind(input.target_max)
+        .bind(input.period_kind.code())
+        .bind(input.note.fi.clone())
+        .bind(input.note.sv.clone())
+        .bind(input.note.en.clone())
+        .bind(order)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        let ind = indicator_in(&mut tx, id).await?;
+        audit(&mut tx, p, "create", "indicator", &id.to_string(), Some(goal.org_unit_id), None, json(&ind)).await?;
+        tx.commit().await?;
+        Ok(ind)
+    }
+
+    /// Changes an indicator.
+    pub async fn update_indicator(&self, p: &Principal, id: i64, input: &IndicatorInput) -> Result<Indicator> {
+        let input = validated(input.validate(), input)?;
+        let mut tx = self.pool.begin().await?;
+        let before = indicator_in(&mut tx, id).await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, before.org_unit_id)?;
+        sqlx::query(
+            "UPDATE indicators SET name_fi = $1, name_sv = $2, name_en = $3, unit_fi = $4, unit_sv = $5, \
+             unit_en = $6, direction = $7, baseline = $8, target = $9, target_max = $10, period_kind = $11, \
+             note_fi = $12, note_sv = $13, note_en = $14 WHERE id = $15",
+        )
+        .bind(input.name.fi.clone())
+        .bind(input.name.sv.clone())
+        .bind(input.name.en.clone())
+        .bind(input.unit.fi.clone())
+        .bind(input.unit.sv.clone())
+        .bind(input.unit.en.clone())
+        .bind(input.direction.code())
+        .bind(input.baseline)
+        .bind(input.target)
+        .bind(input.target_max)
+        .bind(input.period_kind.code())
+        .bind(input.note.fi.clone())
+        .bind(input.note.sv.clone())
+        .bind(input.note.en.clone())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = indicator_in(&mut tx, id).await?;
+        audit(&mut tx, p, "update", "indicator", &id.to_string(), Some(after.org_unit_id), json(&before), json(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// An indicator.
+    pub async fn indicator(&self, id: i64) -> Result<Indicator> {
+        let mut conn = self.pool.acquire().await?;
+        indicator_in(&mut conn, id).await
+    }
+
+    /// The indicators of an org unit's plans (all years, or one).
+    pub async fn indicators_of(&self, org: i64, year: Option<i32>) -> Result<Vec<Indicator>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INDICATOR_COLS} FROM indicators i JOIN goals g ON g.id = i.goal_id \
+             WHERE g.org_unit_id = $1 AND ($2 IS NULL OR g.year = $2) ORDER BY g.year, g.sort_order, g.id, i.sort_order, i.id"
+        ))
+        .bind(org)
+        .bind(year.map(i64::from))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(indicator_row).collect()
+    }
+
+    /// Adds an action to a goal.
+    pub async fn create_action(&self, p: &Principal, goal_id: i64, input: &ActionInput) -> Result<Action> {
+        let input = validated(input.validate(), input)?;
+        let mut tx = self.pool.begin().await?;
+        let goal = goal_in(&mut tx, goal_id).await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, goal.org_unit_id)?;
+        let order = next_order(&mut tx, "SELECT MAX(sort_order) FROM actions WHERE goal_id = $1", goal_id).await?;
+        let row = sqlx::query(
+            "INSERT INTO actions (goal_id, text_fi, text_sv, text_en, status, sort_order) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(goal_id)
+        .bind(input.text.fi.clone())
+        .bind(input.text.sv.clone())
+        .bind(input.text.en.clone())
+        .bind(input.status.code())
+        .bind(order)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        let action = action_in(&mut tx, id).await?;
+        audit(&mut tx, p, "create", "action", &id.to_string(), Some(goal.org_unit_id), None, json(&action)).await?;
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    /// Changes an action.
+    pub async fn update_action(&self, p: &Principal, id: i64, input: &ActionInput) -> Result<Action> {
+        let input = validated(input.validate(), input)?;
+        let mut tx = self.pool.begin().await?;
+        let before = action_in(&mut tx, id).await?;
+        let goal = goal_in(&mut tx, before.goal_id).await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, goal.org_unit_id)?;
+        sqlx::query("UPDATE actions SET text_fi = $1, text_sv = $2, text_en = $3, status = $4 WHERE id = $5")
+            .bind(input.text.fi.clone())
+            .bind(input.text.sv.clone())
+            .bind(input.text.en.clone())
+            .bind(input.status.code())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let after = action_in(&mut tx, id).await?;
+        audit(&mut tx, p, "update", "action", &id.to_string(), Some(goal.org_unit_id), json(&before), json(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// An action and the org unit it belongs to.
+    pub async fn action(&self, id: i64) -> Result<(Action, Goal)> {
+        let mut conn = self.pool.acquire().await?;
+        let action = action_in(&mut conn, id).await?;
+        let goal = goal_in(&mut conn, action.goal_id).await?;
+        Ok((action, goal))
+    }
+
+    /// Creates or replaces an indicator's follow-up for a period.
+    pub async fn put_follow_up(
+        &self,
+        p: &Principal,
+        indicator_id: i64,
+        period: Period,
+        input: &FollowUpInput,
+    ) -> Result<(FollowUp, bool)> {
+        let input = validated(input.validate(), input)?;
+        let mut tx = self.pool.begin().await?;
+        let ind = indicator_in(&mut tx, indicator_id).await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, ind.org_unit_id)?;
+        let before = follow_up_in(&mut tx, indicator_id, &period).await?;
+        let at = now();
+        let sql = if before.is_some() {
+            "UPDATE follow_ups SET value = $3, assessment_fi = $4, assessment_sv = $5, assessment_en = $6, \
+             corrective_fi = $7, corrective_sv = $8, corrective_en = $9, updated_at = $10, updated_by = $11, \
+             period_start = $12 WHERE indicator_id = $1 AND period = $2"
+        } else {
+            "INSERT INTO follow_ups (indicator_id, period, value, assessment_fi, assessment_sv, assessment_en, \
+             corrective_fi, corrective_sv, corrective_en, updated_at, updated_by, period_start) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        };
+        sqlx::query(sql)
+            .bind(indicator_id)
+            .bind(period.to_string())
+            .bind(input.value)
+            .bind(input.assessment.fi.clone())
+            .bind(input.assessment.sv.clone())
+            .bind(input.assessment.en.clone())
+            .bind(input.corrective.fi.clone())
+            .bind(input.corrective.sv.clone())
+            .bind(input.corrective.en.clone())
+            .bind(&at)
+            .bind(&p.label)
+            .bind(period.start().to_string())
+            .execute(&mut *tx)
+            .await?;
+        let after = follow_up_in(&mut tx, indicator_id, &period)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let created = before.is_none();
+        audit(
+            &mut tx,
+            p,
+            if created { "create" } else { "update" },
+            "follow_up",
+            &format!("{indicator_id}/{period}"),
+            Some(ind.org_unit_id),
+            before.as_ref().and_then(json),
+            json(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((after, created))
+    }
+
+    /// An indicator's follow-ups, oldest period first.
+    pub async fn follow_ups(&self, indicator_id: i64) -> Result<Vec<FollowUp>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FOLLOW_UP_COLS} FROM follow_ups f WHERE f.indicator_id = $1 ORDER BY f.period_start, f.period"
+        ))
+        .bind(indicator_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut list = rows.iter().map(follow_up_row).collect::<Result<Vec<_>>>()?;
+        sort_follow_ups(&mut list);
+        Ok(list)
+    }
+
+    /// One follow-up.
+    pub async fn follow_up(&self, indicator_id: i64, period: &Period) -> Result<Option<FollowUp>> {
+        let mut conn = self.pool.acquire().await?;
+        follow_up_in(&mut conn, indicator_id, period).await
+    }
+
+    /// Creates or replaces a goal's written review for a period.
+    pub async fn put_goal_review(&self, p: &Principal, goal_id: i64, period: Period, input: &GoalReviewInput) -> Result<GoalReview> {
+        let input = validated(input.validate(), input)?;
+        let mut tx = self.pool.begin().await?;
+        let goal = goal_in(&mut tx, goal_id).await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, goal.org_unit_id)?;
+        let before = review_in(&mut tx, goal_id, &period).await?;
+        let sql = if before.is_some() {
+            "UPDATE goal_reviews SET text_fi = $3, text_sv = $4, text_en = $5, updated_at = $6, updated_by = $7 \
+             WHERE goal_id = $1 AND period = $2"
+        } else {
+            "INSERT INTO goal_reviews (goal_id, period, text_fi, text_sv, text_en, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        };
+        sqlx::query(sql)
+            .bind(goal_id)
+            .bind(period.to_string())
+            .bind(input.text.fi.clone())
+            .bind(input.text.sv.clone())
+            .bind(input.text.en.clone())
+            .bind(now())
+            .bind(&p.label)
+            .execute(&mut *tx)
+            .await?;
+        let after = review_in(&mut tx, goal_id, &period).await?.ok_or(StoreError::NotFound)?;
+        audit(
+            &mut tx,
+            p,
+            if before.is_some() { "update" } else { "create" },
+            "goal_review",
+            &format!("{goal_id}/{period}"),
+            Some(goal.org_unit_id),
+            before.as_ref().and_then(json),
+            json(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// One goal review.
+    pub async fn goal_review(&self, goal_id: i64, period: &Period) -> Result<Option<GoalReview>> {
+        let mut conn = self.pool.acquire().await?;
+        review_in(&mut conn, goal_id, period).await
+    }
+
+    /// The years for which an org unit has goals, newest first.
+    pub async fn plan_years(&self, org: i64) -> Result<Vec<i32>> {
+        let rows = sqlx::query("SELECT DISTINCT year FROM goals WHERE org_unit_id = $1 ORDER BY year DESC")
+            .bind(org)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<i64, _>(0)? as i32))
+            .collect()
+    }
+
+    /// An org unit's whole plan for a year: goals with indicators (and their
+    /// follow-ups), actions and reviews, in plan order. Five queries.
+    pub async fn plan(&self, org: i64, year: i32) -> Result<Vec<GoalFull>> {
+        let mut conn = self.pool.acquire().await?;
+        let goals = sqlx::query(&format!(
+            "SELECT {GOAL_COLS} FROM goals g WHERE g.org_unit_id = $1 AND g.year = $2 ORDER BY g.sort_order, g.id"
+        ))
+        .bind(org)
+        .bind(year as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let indicators = sqlx::query(&format!(
+            "SELECT {INDICATOR_COLS} FROM indicators i JOIN goals g ON g.id = i.goal_id \
+             WHERE g.org_unit_id = $1 AND g.year = $2 ORDER BY i.sort_order, i.id"
+        ))
+        .bind(org)
+        .bind(year as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let actions = sqlx::query(
+            "SELECT a.id, a.goal_id, a.text_fi, a.text_sv, a.text_en, a.status, a.sort_order \
+             FROM actions a JOIN goals g ON g.id = a.goal_id WHERE g.org_unit_id = $1 AND g.year = $2 \
+             ORDER BY a.sort_order, a.id",
+        )
+        .bind(org)
+        .bind(year as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let follow_ups = sqlx::query(&format!(
+            "SELECT {FOLLOW_UP_COLS} FROM follow_ups f JOIN indicators i ON i.id = f.indicator_id \
+             JOIN goals g ON g.id = i.goal_id WHERE g.org_unit_id = $1 AND g.year = $2"
+        ))
+        .bind(org)
+        .bind(year as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let reviews = sqlx::query(
+            "SELECT r.goal_id, r.period, r.text_fi, r.text_sv, r.text_en, r.updated_at, r.updated_by \
+             FROM goal_reviews r JOIN goals g ON g.id = r.goal_id WHERE g.org_unit_id = $1 AND g.year = $2",
+        )
+        .bind(org)
+        .bind(year as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+
+        let mut follow_ups = follow_ups.iter().map(follow_up_row).collect::<Result<Vec<_>>>()?;
+        sort_follow_ups(&mut follow_ups);
+        let mut reviews = reviews.iter().map(review_row).collect::<Result<Vec<_>>>()?;
+        reviews.sort_by_key(|r| (r.period.start(), r.period.kind()));
+        let indicators = indicators.iter().map(indicator_row).collect::<Result<Vec<_>>>()?;
+        let actions = actions.iter().map(action_row).collect::<Result<Vec<_>>>()?;
+        goals
+            .iter()
+            .map(|row| {
+                let goal = goal_row(row)?;
+                Ok(GoalFull {
+                    indicators: indicators
+                        .iter()
+                        .filter(|i| i.goal_id == goal.id)
+                        .map(|i| IndicatorFull {
+                            indicator: i.clone(),
+                            follow_ups: follow_ups
+                                .iter()
+                                .filter(|f| f.indicator_id == i.id)
+                                .cloned()
+                                .collect(),
+                        })
+                        .collect(),
+                    actions: actions.iter().filter(|a| a.goal_id == goal.id).cloned().collect(),
+                    reviews: reviews.iter().filter(|r| r.goal_id == goal.id).cloned().collect(),
+                    goal,
+                })
+            })
+            .collect()
+    }
+
+    /// The audit log, newest first; `before` pages back from an id.
+    pub async fn audit_log(&self, limit: i64, before: Option<i64>, entity: Option<&str>) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, entity, entity_id, org_unit_id, before_json, after_json FROM audit_log \
+             WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR entity = $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(before)
+        .bind(entity)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    /// Marks a key in the key–value table (used to make loaders idempotent),
+    /// in the same transaction as nothing else: call after the load committed.
+    pub async fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM meta WHERE key = $1").bind(key).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,323 @@
+//! The JSON API under `/api/v1`, authenticated with bearer tokens.
+//! Errors are `{"error": {"code": "...", "message": "...", "fields": [...]}}`.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use valvo_core::access::Principal;
+use valvo_core::plan::{ErrorCode, FieldError, FollowUpInput};
+use valvo_core::{status, I18nText, OrgTree, Period, Status};
+use valvo_store::{FollowUp, Indicator, StoreError};
+
+use crate::AppState;
+
+/// An API error.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Vec<FieldError>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), fields: Vec::new() }
+    }
+
+    fn invalid(fields: Vec<FieldError>) -> Self {
+        let names: Vec<String> = fields.iter().map(|f| format!("{} ({})", f.field, f.code.code())).collect();
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_input",
+            message: format!("invalid fields: {}", names.join(", ")),
+            fields,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource"),
+            StoreError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "not allowed for this user"),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Invalid(f) => ApiError::invalid(f),
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(json!({ "error": { "code": self.code, "message": self.message, "fields": self.fields } })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            if let Ok(v) = "Bearer realm=\"valvo\"".parse() {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        resp
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The caller, from `Authorization: Bearer <token>`.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        let Some(token) = token else {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a bearer token is required"));
+        };
+        match state.store().user_by_token(token).await? {
+            Some(u) => Ok(Caller(u.principal())),
+            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown or revoked token")),
+        }
+    }
+}
+
+async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTree> {
+    let tree = state.store().org_tree().await?;
+    if tree.get(org).is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("org unit {org} does not exist")));
+    }
+    if !p.can_read(&tree, org) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("org unit {org} is outside your scope")));
+    }
+    Ok(tree)
+}
+
+fn parse_period(raw: &str) -> ApiResult<Period> {
+    raw.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_period",
+            format!("unknown period {raw:?}: use 2024-03, 2024Q1, 2024T1, 2024H1 or 2024"),
+        )
+    })
+}
+
+/// Fallback inside `/api`.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+#[derive(Serialize)]
+struct OrgUnitOut {
+    id: i64,
+    parent_id: Option<i64>,
+    code: String,
+    name: I18nText,
+    producer: valvo_core::ProducerType,
+}
+
+/// `GET /api/v1/org-units`
+pub async fn org_units(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<Json<Value>> {
+    let tree = state.store().org_tree().await?;
+    let list: Vec<OrgUnitOut> = tree
+        .walk()
+        .into_iter()
+        .filter(|(_, n)| p.can_read(&tree, n.id))
+        .map(|(_, n)| OrgUnitOut {
+            id: n.id,
+            parent_id: n.parent_id,
+            code: n.code.clone(),
+            name: n.name.clone(),
+            producer: n.producer,
+        })
+        .collect();
+    Ok(Json(json!({ "org_units": list })))
+}
+
+/// `GET /api/v1/org-units/{id}/plan/{year}`
+pub async fn plan(State(state): State<AppState>, Caller(p): Caller, Path((id, year)): Path<(i64, i32)>) -> ApiResult<Json<Value>> {
+    readable(&state, &p, id).await?;
+    let goals = state.store().plan(id, year).await?;
+    Ok(Json(json!({ "org_unit": id, "year": year, "goals": goals })))
+}
+
+#[derive(Deserialize)]
+pub struct IndicatorQuery {
+    org_unit: Option<String>,
+    year: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FollowUpOut<'a> {
+    #[serde(flatten)]
+    follow_up: &'a FollowUp,
+    status: Status,
+    previous_value: Option<f64>,
+}
+
+fn follow_ups_out<'a>(ind: &Indicator, list: &'a [FollowUp]) -> Vec<FollowUpOut<'a>> {
+    list.iter()
+        .map(|f| FollowUpOut {
+            follow_up: f,
+            status: status(&ind.spec(), f.value),
+            previous_value: f.period.prev().and_then(|pp| list.iter().find(|x| x.period == pp)).and_then(|x| x.value),
+        })
+        .collect()
+}
+
+/// `GET /api/v1/indicators?org_unit=ID[&year=Y]`
+pub async fn indicators(State(state): State<AppState>, Caller(p): Caller, Query(q): Query<IndicatorQuery>) -> ApiResult<Json<Value>> {
+    let Some(raw) = q.org_unit.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "missing_parameter", "query parameter org_unit is required"));
+    };
+    let org: i64 = raw.parse().map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", format!("org_unit must be an integer id, got {raw:?}"))
+    })?;
+    let year = match q.year.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(y) => Some(y.parse::<i32>().map_err(|_| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", format!("year must be a number, got {y:?}"))
+        })?),
+    };
+    readable(&state, &p, org).await?;
+    let list = state.store().indicators_of(org, year).await?;
+    Ok(Json(json!({ "indicators": list })))
+}
+
+async fn readable_indicator(state: &AppState, p: &Principal, id: i64) -> ApiResult<Indicator> {
+    let ind = state.store().indicator(id).await?;
+    readable(state, p, ind.org_unit_id).await?;
+    Ok(ind)
+}
+
+/// `GET /api/v1/indicators/{id}`
+pub async fn indicator(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<i64>) -> ApiResult<Json<Indicator>> {
+    Ok(Json(readable_indicator(&state, &p, id).await?))
+}
+
+/// `GET /api/v1/indicators/{id}/follow-ups`
+pub async fn follow_ups(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
+    let ind = readable_indicator(&state, &p, id).await?;
+    let list = state.store().follow_ups(id).await?;
+    Ok(Json(json!({ "indicator_id": id, "follow_ups": follow_ups_out(&ind, &list) })))
+}
+
+/// `GET /api/v1/indicators/{id}/follow-ups/{period}`
+pub async fn follow_up(State(state): State<AppState>, Caller(p): Caller, Path((id, period)): Path<(i64, String)>) -> ApiResult<Json<Value>> {
+    let period = parse_period(&period)?;
+    let ind = readable_indicator(&state, &p, id).await?;
+    let list = state.store().follow_ups(id).await?;
+    let out = follow_ups_out(&ind, &list);
+    match out.iter().find(|f| f.follow_up.period == period) {
+        Some(f) => Ok(Json(serde_json::to_value(f).unwrap_or_default())),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no follow-up for {period}"))),
+    }
+}
+
+fn text_field(body: &Value, name: &str, errors: &mut Vec<FieldError>) -> I18nText {
+    let mut t = I18nText::default();
+    match body.get(name) {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                match (valvo_core::Lang::parse(k).filter(|l| l.code() == k), v) {
+                    (Some(l), Value::String(s)) => t.set(l, Some(s.clone())),
+                    (Some(_), Value::Null) => {}
+                    _ => errors.push(FieldError { field: format!("{name}.{k}"), code: ErrorCode::Invalid }),
+                }
+            }
+        }
+        Some(_) => errors.push(FieldError { field: name.to_string(), code: ErrorCode::Invalid }),
+    }
+    t.normalized()
+}
+
+/// `PUT /api/v1/indicators/{id}/follow-ups/{period}` with
+/// `{"value": 12.5, "assessment": {"fi": "...", "sv": "..."}, "corrective": {...}}`.
+pub async fn put_follow_up(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, period)): Path<(i64, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let period = parse_period(&period)?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("body is not valid JSON: {e}")))?;
+    if !body.is_object() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "body must be a JSON object"));
+    }
+    let mut errors = Vec::new();
+    let value = match body.get("value") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(_) => {
+            errors.push(FieldError { field: "value".into(), code: ErrorCode::NotANumber });
+            None
+        }
+    };
+    let input = FollowUpInput {
+        value,
+        assessment: text_field(&body, "assessment", &mut errors),
+        corrective: text_field(&body, "corrective", &mut errors),
+    };
+    if let Some(obj) = body.as_object() {
+        for k in obj.keys() {
+            if !["value", "assessment", "corrective"].contains(&k.as_str()) {
+                errors.push(FieldError { field: k.clone(), code: ErrorCode::Invalid });
+            }
+        }
+    }
+    if let Err(mut more) = input.validate() {
+        errors.append(&mut more);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let ind = state.store().indicator(id).await?;
+    let tree = readable(&state, &p, ind.org_unit_id).await?;
+    if !p.can_write(&tree, ind.org_unit_id) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "you may not write this org unit's plan"));
+    }
+    let (saved, created) = state.store().put_follow_up(&p, id, period, &input).await?;
+    let out = json!({
+        "follow_up": saved,
+        "status": status(&ind.spec(), saved.value),
+    });
+    let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((code, Json(out)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    limit: Option<i64>,
+    before: Option<i64>,
+    entity: Option<String>,
+}
+
+/// `GET /api/v1/audit` (administrators): newest first.
+pub async fn audit(State(state): State<AppState>, Caller(p): Caller, Query(q): Query<AuditQuery>) -> ApiResult<Json<Value>> {
+    if !p.can_read_audit() {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the audit log is for administrators"));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", "limit must be 1..1000"));
+    }
+    let list = state.store().audit_log(limit, q.before, q.entity.as_deref()).await?;
+    Ok(Json(json!({ "entries": list })))
+}

@@ -1,0 +1,428 @@
+//! Form views and form parsing. One generic form template renders every form;
+//! each builder here says which fields it has. Errors name the field in the
+//! user's language and link to it.
+
+use std::collections::HashMap;
+
+use valvo_core::plan::{
+    parse_number, ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
+    GoalReviewInput, IndicatorInput,
+};
+use valvo_core::{Direction, I18nText, Lang, Period, PeriodKind};
+
+use crate::html::num;
+use crate::i18n::Tr;
+
+/// Raw submitted form fields.
+pub type FormData = HashMap<String, String>;
+
+/// How a field is entered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// One line of text.
+    Text,
+    /// Several lines.
+    Textarea,
+    /// A number (typed as text: "1,87" and "1.87" both work).
+    Number,
+    /// One of a list.
+    Select,
+}
+
+/// One form field.
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// `name` and `id`.
+    pub name: String,
+    /// Visible label.
+    pub label: String,
+    /// Hint shown under the label.
+    pub hint: Option<String>,
+    /// Current value.
+    pub value: String,
+    /// How it is entered.
+    pub kind: InputKind,
+    /// Options of a select: (value, label).
+    pub options: Vec<(String, String)>,
+    /// The error of this field, if any.
+    pub error: Option<String>,
+    /// Language of the content (`lang` attribute), for per-language text fields.
+    pub lang: Option<&'static str>,
+    /// Whether the field must be filled.
+    pub required: bool,
+}
+
+impl Field {
+    /// Whether this field is a text area.
+    pub fn is_textarea(&self) -> bool {
+        self.kind == InputKind::Textarea
+    }
+    /// Whether this field is a select.
+    pub fn is_select(&self) -> bool {
+        self.kind == InputKind::Select
+    }
+    /// Whether this field is a number.
+    pub fn is_number(&self) -> bool {
+        self.kind == InputKind::Number
+    }
+    /// `aria-describedby` value.
+    pub fn described_by(&self) -> String {
+        let mut ids = Vec::new();
+        if self.hint.is_some() {
+            ids.push(format!("{}-hint", self.name));
+        }
+        if self.error.is_some() {
+            ids.push(format!("{}-error", self.name));
+        }
+        ids.join(" ")
+    }
+}
+
+/// A group of fields with a legend.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// Legend (empty: no fieldset).
+    pub legend: String,
+    /// Fields.
+    pub fields: Vec<Field>,
+}
+
+/// A whole form.
+#[derive(Clone, Debug)]
+pub struct FormView {
+    /// Where it posts.
+    pub action: String,
+    /// Submit button text.
+    pub submit: String,
+    /// Where "cancel" leads.
+    pub cancel: String,
+    /// Field groups.
+    pub groups: Vec<Group>,
+    /// Error summary: (field id, message).
+    pub errors: Vec<(String, String)>,
+}
+
+/// Builds forms in one language, filled from stored values or a submission.
+pub struct Builder<'a> {
+    tr: &'a Tr,
+    data: FormData,
+    errors: HashMap<String, String>,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder with the given values and errors.
+    pub fn new(tr: &'a Tr, data: FormData, errors: &[FieldError]) -> Self {
+        let mut map = HashMap::new();
+        for e in errors {
+            map.entry(e.field.clone())
+                .or_insert_with(|| error_message(tr, e));
+        }
+        Builder { tr, data, errors: map }
+    }
+
+    fn value(&self, name: &str) -> String {
+        self.data.get(name).cloned().unwrap_or_default()
+    }
+
+    fn field(&self, name: &str, kind: InputKind, lang: Option<&'static str>) -> Field {
+        let hint_key = format!("hint-{name}");
+        Field {
+            name: name.to_string(),
+            label: field_label(self.tr, name),
+            hint: self.tr.has(&hint_key).then(|| self.tr.t(&hint_key)),
+            value: self.value(name),
+            kind,
+            options: Vec::new(),
+            error: self.errors.get(name).cloned(),
+            lang,
+            required: false,
+        }
+    }
+
+    /// One text per language, as `{base}_fi`, `{base}_sv`, `{base}_en`.
+    pub fn i18n(&self, base: &str, kind: InputKind, required: bool) -> Group {
+        let mut fields: Vec<Field> = Lang::ALL
+            .iter()
+            .map(|l| {
+                let mut f = self.field(&format!("{base}_{}", l.code()), kind.clone(), Some(l.code()));
+                f.required = false;
+                f
+            })
+            .collect();
+        // A group-level error (e.g. "title": a national language is required) shows on the first field.
+        if let (Some(err), Some(first)) = (self.errors.get(base), fields.first_mut()) {
+            first.error.get_or_insert_with(|| err.clone());
+        }
+        let mut legend = field_label(self.tr, base);
+        if required {
+            legend = format!("{legend} {}", self.tr.t("required-national"));
+        }
+        Group { legend, fields }
+    }
+
+    /// A select over codes, labelled by `{prefix}-{code}` messages.
+    pub fn select(&self, name: &str, codes: &[&str], prefix: &str) -> Field {
+        let mut f = self.field(name, InputKind::Select, None);
+        f.options = codes
+            .iter()
+            .map(|c| (c.to_string(), self.tr.t(&format!("{prefix}-{c}"))))
+            .collect();
+        f.required = true;
+        f
+    }
+
+    /// A group legend (`legend-<key>`).
+    pub fn legend(&self, key: &str) -> String {
+        self.tr.t(&format!("legend-{key}"))
+    }
+
+    /// A plain field.
+    pub fn plain(&self, name: &str, kind: InputKind, required: bool) -> Field {
+        let mut f = self.field(name, kind, None);
+        f.required = required;
+        f
+    }
+
+    /// The finished form.
+    pub fn form(self, action: String, submit_key: &str, cancel: String, groups: Vec<Group>) -> FormView {
+        let mut errors = Vec::new();
+        for g in &groups {
+            for f in &g.fields {
+                if let Some(e) = &f.error {
+                    errors.push((f.name.clone(), format!("{}: {}", f.label, e)));
+                }
+            }
+        }
+        FormView {
+            action,
+            submit: self.tr.t(submit_key),
+            cancel,
+            groups,
+            errors,
+        }
+    }
+}
+
+/// The label of a field (`field-<name>`).
+pub fn field_label(tr: &Tr, name: &str) -> String {
+    tr.t(&format!("field-{name}"))
+}
+
+/// The message of a field error.
+pub fn error_message(tr: &Tr, e: &FieldError) -> String {
+    let specific = format!("error-{}-{}", e.field, e.code.code());
+    if tr.has(&specific) {
+        tr.t(&specific)
+    } else {
+        tr.t(&format!("error-{}", e.code.code()))
+    }
+}
+
+fn text_of(data: &FormData, base: &str) -> I18nText {
+    let get = |l: &str| data.get(&format!("{base}_{l}")).cloned();
+    I18nText::new(get("fi"), get("sv"), get("en"))
+}
+
+fn number_of(data: &FormData, name: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+    match parse_number(data.get(name).map(String::as_str).unwrap_or("")) {
+        Ok(v) => v,
+        Err(code) => {
+            errors.push(FieldError {
+                field: name.to_string(),
+                code,
+            });
+            None
+        }
+    }
+}
+
+fn enum_of<T>(data: &FormData, name: &str, parse: fn(&str) -> Option<T>, errors: &mut Vec<FieldError>) -> Option<T> {
+    let raw = data.get(name).map(String::as_str).unwrap_or("").trim();
+    let parsed = parse(raw);
+    if parsed.is_none() {
+        errors.push(FieldError {
+            field: name.to_string(),
+            code: if raw.is_empty() { ErrorCode::Required } else { ErrorCode::Invalid },
+        });
+    }
+    parsed
+}
+
+fn finish<T>(input: Option<T>, mut errors: Vec<FieldError>, validate: fn(&T) -> Result<(), Vec<FieldError>>) -> Result<T, Vec<FieldError>> {
+    if let Some(i) = &input {
+        if let Err(mut more) = validate(i) {
+            errors.append(&mut more);
+        }
+    }
+    match input {
+        Some(i) if errors.is_empty() => Ok(i),
+        _ => Err(errors),
+    }
+}
+
+/// Parses the goal form.
+pub fn goal_input(data: &FormData) -> Result<GoalInput, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let area = enum_of(data, "area", Area::parse, &mut errors);
+    let year = match data.get("year").map(|s| s.trim().parse::<i32>()) {
+        Some(Ok(y)) => Some(y),
+        Some(Err(_)) if data.get("year").is_some_and(|s| !s.trim().is_empty()) => {
+            errors.push(FieldError { field: "year".into(), code: ErrorCode::NotANumber });
+            None
+        }
+        _ => {
+            errors.push(FieldError { field: "year".into(), code: ErrorCode::Required });
+            None
+        }
+    };
+    let input = match (area, year) {
+        (Some(area), Some(year)) => Some(GoalInput { area, year, title: text_of(data, "title") }),
+        _ => None,
+    };
+    finish(input, errors, GoalInput::validate)
+}
+
+/// Parses the indicator form.
+pub fn indicator_input(data: &FormData) -> Result<IndicatorInput, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let direction = enum_of(data, "direction", Direction::parse, &mut errors);
+    let period_kind = enum_of(data, "period_kind", PeriodKind::parse, &mut errors);
+    let baseline = number_of(data, "baseline", &mut errors);
+    let target = number_of(data, "target", &mut errors);
+    let target_max = number_of(data, "target_max", &mut errors);
+    let input = match (direction, period_kind) {
+        (Some(direction), Some(period_kind)) => Some(IndicatorInput {
+            name: text_of(data, "name"),
+            unit: text_of(data, "unit"),
+            direction,
+            baseline,
+            target,
+            target_max,
+            period_kind,
+            note: text_of(data, "note"),
+        }),
+        _ => None,
+    };
+    finish(input, errors, IndicatorInput::validate)
+}
+
+/// Parses the action form.
+pub fn action_input(data: &FormData) -> Result<ActionInput, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let status = enum_of(data, "status", ActionStatus::parse, &mut errors);
+    let input = status.map(|status| ActionInput { text: text_of(data, "text"), status });
+    finish(input, errors, ActionInput::validate)
+}
+
+/// Parses the period field.
+pub fn period_of(data: &FormData, errors: &mut Vec<FieldError>) -> Option<Period> {
+    let raw = data.get("period").map(|s| s.trim()).unwrap_or("");
+    if raw.is_empty() {
+        errors.push(FieldError { field: "period".into(), code: ErrorCode::Required });
+        return None;
+    }
+    match raw.parse::<Period>() {
+        Ok(p) => Some(p),
+        Err(_) => {
+            errors.push(FieldError { field: "period".into(), code: ErrorCode::Invalid });
+            None
+        }
+    }
+}
+
+/// Parses the follow-up form (period and values).
+pub fn follow_up_input(data: &FormData) -> Result<(Period, FollowUpInput), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let period = period_of(data, &mut errors);
+    let value = number_of(data, "value", &mut errors);
+    let input = FollowUpInput {
+        value,
+        assessment: text_of(data, "assessment"),
+        corrective: text_of(data, "corrective"),
+    };
+    let input = if errors.iter().any(|e| e.field == "value") { None } else { Some(input) };
+    let input = finish(input, errors, FollowUpInput::validate)?;
+    match period {
+        Some(p) => Ok((p, input)),
+        None => Err(vec![FieldError { field: "period".into(), code: ErrorCode::Required }]),
+    }
+}
+
+/// Parses the goal review form.
+pub fn review_input(data: &FormData) -> Result<(Period, GoalReviewInput), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let period = period_of(data, &mut errors);
+    let input = GoalReviewInput { text: text_of(data, "text") };
+    let input = finish(Some(input), errors, GoalReviewInput::validate)?;
+    match period {
+        Some(p) => Ok((p, input)),
+        None => Err(vec![FieldError { field: "period".into(), code: ErrorCode::Required }]),
+    }
+}
+
+fn put_text(data: &mut FormData, base: &str, t: &I18nText) {
+    for l in Lang::ALL {
+        data.insert(format!("{base}_{}", l.code()), t.get(l).unwrap_or("").to_string());
+    }
+}
+
+fn put_num(data: &mut FormData, name: &str, v: Option<f64>) {
+    // Stored figures are shown in the reader's convention; the parser takes both.
+    data.insert(
+        name.to_string(),
+        v.map(|x| num(Some(x), Lang::En).replace(',', "")).unwrap_or_default(),
+    );
+}
+
+/// Form values of a goal.
+pub fn goal_data(g: &GoalInput) -> FormData {
+    let mut d = FormData::new();
+    d.insert("area".into(), g.area.code().into());
+    d.insert("year".into(), g.year.to_string());
+    put_text(&mut d, "title", &g.title);
+    d
+}
+
+/// Form values of an indicator.
+pub fn indicator_data(i: &IndicatorInput) -> FormData {
+    let mut d = FormData::new();
+    put_text(&mut d, "name", &i.name);
+    put_text(&mut d, "unit", &i.unit);
+    put_text(&mut d, "note", &i.note);
+    d.insert("direction".into(), i.direction.code().into());
+    d.insert("period_kind".into(), i.period_kind.code().into());
+    put_num(&mut d, "baseline", i.baseline);
+    put_num(&mut d, "target", i.target);
+    put_num(&mut d, "target_max", i.target_max);
+    d
+}
+
+/// Form values of an action.
+pub fn action_data(a: &ActionInput) -> FormData {
+    let mut d = FormData::new();
+    put_text(&mut d, "text", &a.text);
+    d.insert("status".into(), a.status.code().into());
+    d
+}
+
+/// Form values of a follow-up.
+pub fn follow_up_data(period: &str, f: Option<&FollowUpInput>) -> FormData {
+    let mut d = FormData::new();
+    d.insert("period".into(), period.to_string());
+    if let Some(f) = f {
+        put_num(&mut d, "value", f.value);
+        put_text(&mut d, "assessment", &f.assessment);
+        put_text(&mut d, "corrective", &f.corrective);
+    }
+    d
+}
+
+/// Form values of a goal review.
+pub fn review_data(period: &str, text: Option<&I18nText>) -> FormData {
+    let mut d = FormData::new();
+    d.insert("period".into(), period.to_string());
+    if let Some(t) = text {
+        put_text(&mut d, "text", t);
+    }
+    d
+}

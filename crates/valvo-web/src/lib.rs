@@ -1,0 +1,129 @@
+//! Valvo's web layer: the server-rendered UI (Finnish, Swedish, English), the
+//! JSON API under `/api/v1` and its OpenAPI document. A thin adapter: the
+//! rules live in `valvo-core`, the data in `valvo-store`.
+
+mod api;
+mod ctx;
+mod error;
+mod forms;
+mod html;
+pub mod i18n;
+mod openapi;
+mod ui;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+use tokio::net::TcpListener;
+use valvo_store::Store;
+
+pub use ctx::{LANG_COOKIE, SESSION_COOKIE};
+
+/// Settings of the web layer.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (off only for plain-HTTP local use).
+    pub cookie_secure: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            cookie_secure: true,
+        }
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    config: WebConfig,
+}
+
+impl AppState {
+    /// State over a store.
+    pub fn new(store: Store, config: WebConfig) -> Self {
+        AppState {
+            inner: Arc::new(Inner { store, config }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WebConfig {
+        &self.inner.config
+    }
+}
+
+/// The whole application as a router.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/org-units", get(api::org_units))
+        .route("/org-units/{id}/plan/{year}", get(api::plan))
+        .route("/indicators", get(api::indicators))
+        .route("/indicators/{id}", get(api::indicator))
+        .route("/indicators/{id}/follow-ups", get(api::follow_ups))
+        .route("/indicators/{id}/follow-ups/{period}", put(api::put_follow_up).get(api::follow_up))
+        .route("/audit", get(api::audit))
+        .fallback(api::not_found);
+
+    Router::new()
+        .route("/", get(ui::home))
+        .route("/healthz", get(health))
+        .route("/static/style.css", get(html::stylesheet))
+        .route("/login", get(ui::login_page).post(ui::login))
+        .route("/logout", post(ui::logout))
+        .route("/org/{id}", get(ui::org_page))
+        .route("/org/{id}/plan/{year}", get(ui::plan_page))
+        .route("/org/{id}/plan/{year}/bilingual", get(ui::bilingual_page))
+        .route("/org/{id}/goals/new", get(ui::goal_new).post(ui::goal_create))
+        .route("/goals/{id}/edit", get(ui::goal_edit).post(ui::goal_update))
+        .route("/goals/{id}/indicators/new", get(ui::indicator_new).post(ui::indicator_create))
+        .route("/indicators/{id}", get(ui::indicator_page))
+        .route("/indicators/{id}/edit", get(ui::indicator_edit).post(ui::indicator_update))
+        .route("/indicators/{id}/follow-up", get(ui::follow_up_form).post(ui::follow_up_save))
+        .route("/goals/{id}/actions/new", get(ui::action_new).post(ui::action_create))
+        .route("/actions/{id}/edit", get(ui::action_edit).post(ui::action_update))
+        .route("/goals/{id}/review", get(ui::review_form).post(ui::review_save))
+        .route("/audit", get(ui::audit_page))
+        .route("/api/openapi.json", get(openapi::document))
+        .nest("/api/v1", api)
+        .fallback(ui::not_found)
+        .layer(axum::middleware::from_fn(ctx::security_layer))
+        .with_state(state)
+}
+
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
+    match state.store().ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// Serves the app on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(addr = ?addr, "listening");
+    axum::serve(listener, app(state).into_make_service())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,158 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/openapi.json`.
+//! Written by hand next to the handlers; a test checks that every API route is in it.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn i18n_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "A text per language; Finnish or Swedish required where the text is required, English optional.",
+        "properties": { "fi": { "type": "string" }, "sv": { "type": "string" }, "en": { "type": "string" } },
+        "additionalProperties": false
+    })
+}
+
+fn err(desc: &str) -> Value {
+    json!({ "description": desc, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn ok(desc: &str, schema: Value) -> Value {
+    json!({ "description": desc, "content": { "application/json": { "schema": schema } } })
+}
+
+fn id_param(name: &str, desc: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": desc, "schema": { "type": "integer", "format": "int64" } })
+}
+
+fn period_param() -> Value {
+    json!({ "name": "period", "in": "path", "required": true,
+            "description": "Period: month 2024-03, quarter 2024Q1, tertial 2024T1, half year 2024H1, year 2024",
+            "schema": { "type": "string", "pattern": "^[0-9]{4}(-[0-9]{2}|[QqTtHh][1-4])?$" } })
+}
+
+/// The document.
+pub fn spec() -> Value {
+    let status_enum = json!({ "type": "string", "enum": ["met", "on_the_way", "off_track", "no_data", "no_target"] });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Valvo API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Self-monitoring plans and their follow-up. Authenticate with `Authorization: Bearer <token>` (`valvo token create --email E`). Errors are JSON: {\"error\": {\"code\", \"message\", \"fields\"}}."
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/api/v1/org-units": { "get": {
+                "summary": "Org units the caller may read, in tree order",
+                "operationId": "listOrgUnits",
+                "responses": {
+                    "200": ok("Org units", json!({ "type": "object", "properties": { "org_units": { "type": "array", "items": { "$ref": "#/components/schemas/OrgUnit" } } } })),
+                    "401": err("No or unknown token")
+                }
+            }},
+            "/api/v1/org-units/{id}/plan/{year}": { "get": {
+                "summary": "An org unit's plan for a year: goals, indicators with follow-ups, actions, reviews",
+                "operationId": "getPlan",
+                "parameters": [id_param("id", "Org unit id"), { "name": "year", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                "responses": { "200": ok("The plan", json!({ "type": "object" })), "401": err("No token"), "403": err("Outside the caller's scope"), "404": err("No such org unit") }
+            }},
+            "/api/v1/indicators": { "get": {
+                "summary": "Indicators of an org unit's plans",
+                "operationId": "listIndicators",
+                "parameters": [
+                    { "name": "org_unit", "in": "query", "required": true, "schema": { "type": "integer" } },
+                    { "name": "year", "in": "query", "required": false, "schema": { "type": "integer" } }
+                ],
+                "responses": {
+                    "200": ok("Indicators", json!({ "type": "object", "properties": { "indicators": { "type": "array", "items": { "$ref": "#/components/schemas/Indicator" } } } })),
+                    "400": err("Missing or malformed org_unit or year"), "401": err("No token"), "403": err("Outside the caller's scope"), "404": err("No such org unit")
+                }
+            }},
+            "/api/v1/indicators/{id}": { "get": {
+                "summary": "One indicator", "operationId": "getIndicator",
+                "parameters": [id_param("id", "Indicator id")],
+                "responses": { "200": ok("Indicator", json!({ "$ref": "#/components/schemas/Indicator" })), "401": err("No token"), "403": err("Outside scope"), "404": err("Not found") }
+            }},
+            "/api/v1/indicators/{id}/follow-ups": { "get": {
+                "summary": "An indicator's follow-ups, oldest period first, each with its status and the previous period's value",
+                "operationId": "listFollowUps",
+                "parameters": [id_param("id", "Indicator id")],
+                "responses": {
+                    "200": ok("Follow-ups", json!({ "type": "object", "properties": { "indicator_id": { "type": "integer" }, "follow_ups": { "type": "array", "items": { "$ref": "#/components/schemas/FollowUp" } } } })),
+                    "401": err("No token"), "403": err("Outside scope"), "404": err("Not found")
+                }
+            }},
+            "/api/v1/indicators/{id}/follow-ups/{period}": {
+                "get": {
+                    "summary": "One follow-up", "operationId": "getFollowUp",
+                    "parameters": [id_param("id", "Indicator id"), period_param()],
+                    "responses": { "200": ok("Follow-up", json!({ "$ref": "#/components/schemas/FollowUp" })), "400": err("Unknown period"), "401": err("No token"), "403": err("Outside scope"), "404": err("Not found") }
+                },
+                "put": {
+                    "summary": "Create or replace the follow-up of a period (value, assessment, corrective actions)",
+                    "operationId": "putFollowUp",
+                    "parameters": [id_param("id", "Indicator id"), period_param()],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/FollowUpInput" } } } },
+                    "responses": {
+                        "200": ok("Replaced", json!({ "type": "object", "properties": { "follow_up": { "$ref": "#/components/schemas/FollowUp" }, "status": status_enum } })),
+                        "201": ok("Created", json!({ "type": "object", "properties": { "follow_up": { "$ref": "#/components/schemas/FollowUp" }, "status": status_enum } })),
+                        "400": err("Unknown period or malformed JSON"), "401": err("No token"), "403": err("Outside scope or read-only role"),
+                        "404": err("No such indicator"), "422": err("Invalid fields (named in error.fields)")
+                    }
+                }
+            },
+            "/api/v1/audit": { "get": {
+                "summary": "The audit log, newest first (administrators)",
+                "operationId": "listAudit",
+                "parameters": [
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } },
+                    { "name": "before", "in": "query", "description": "Only entries with a smaller id (paging)", "schema": { "type": "integer" } },
+                    { "name": "entity", "in": "query", "schema": { "type": "string" } }
+                ],
+                "responses": {
+                    "200": ok("Entries", json!({ "type": "object", "properties": { "entries": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } } } })),
+                    "401": err("No token"), "403": err("Not an administrator")
+                }
+            }}
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "I18nText": i18n_schema(),
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                    "code": { "type": "string" }, "message": { "type": "string" },
+                    "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "code": { "type": "string" } } } } } } } },
+                "OrgUnit": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "parent_id": { "type": ["integer", "null"] }, "code": { "type": "string" },
+                    "name": { "$ref": "#/components/schemas/I18nText" },
+                    "producer": { "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] } } },
+                "Indicator": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "goal_id": { "type": "integer" }, "org_unit_id": { "type": "integer" }, "year": { "type": "integer" },
+                    "name": { "$ref": "#/components/schemas/I18nText" }, "unit": { "$ref": "#/components/schemas/I18nText" },
+                    "direction": { "type": "string", "enum": ["higher", "lower", "band"] },
+                    "baseline": { "type": ["number", "null"] }, "target": { "type": ["number", "null"] }, "target_max": { "type": ["number", "null"] },
+                    "period_kind": { "type": "string", "enum": ["month", "quarter", "tertial", "half", "year"] },
+                    "note": { "$ref": "#/components/schemas/I18nText" }, "sort_order": { "type": "integer" } } },
+                "FollowUp": { "type": "object", "properties": {
+                    "indicator_id": { "type": "integer" }, "period": { "type": "string" }, "value": { "type": ["number", "null"] },
+                    "assessment": { "$ref": "#/components/schemas/I18nText" }, "corrective": { "$ref": "#/components/schemas/I18nText" },
+                    "updated_at": { "type": "string", "format": "date-time" }, "updated_by": { "type": "string" },
+                    "status": status_enum, "previous_value": { "type": ["number", "null"] } } },
+                "FollowUpInput": { "type": "object", "additionalProperties": false, "properties": {
+                    "value": { "type": ["number", "null"] },
+                    "assessment": { "$ref": "#/components/schemas/I18nText" }, "corrective": { "$ref": "#/components/schemas/I18nText" } } },
+                "AuditEntry": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "actor": { "type": "string" },
+                    "action": { "type": "string" }, "entity": { "type": "string" }, "entity_id": { "type": "string" },
+                    "org_unit_id": { "type": ["integer", "null"] }, "before": {}, "after": {} } }
+            }
+        }
+    })
+}
+
+/// `GET /api/openapi.json`
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

@@ -1,0 +1,1119 @@
+//! The server-rendered UI. Works without JavaScript; every string comes from
+//! the Fluent files; every write goes through the store, which checks scope.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use valvo_core::access::Principal;
+use valvo_core::plan::{ActionInput, ActionStatus, Area, FieldError, FollowUpInput, GoalInput, IndicatorInput};
+use valvo_core::{change, status, Direction, I18nText, Lang, OrgTree, Period, PeriodKind};
+use valvo_store::{FollowUp, GoalFull, Indicator, StoreError};
+
+use crate::ctx::{cookie, set_cookie, Page, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::error::{ErrorKind, UiError};
+use crate::forms::{self, Builder, FormData, FormView, Group, InputKind};
+use crate::html::{escape, num, paragraphs_html, paragraphs_in, status_html, text_html, Layout};
+use crate::i18n::Tr;
+use crate::AppState;
+
+type UiResult = Result<Response, UiError>;
+
+fn render(t: &impl Template, status: StatusCode) -> Response {
+    match t.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+fn this_year() -> i32 {
+    time::OffsetDateTime::now_utc().year()
+}
+
+async fn tree(state: &AppState, page: &Page) -> Result<OrgTree, UiError> {
+    state.store().org_tree().await.map_err(|e| page.error(e))
+}
+
+/// The principal, after checking it may read `org`.
+async fn can_read(state: &AppState, page: &Page, org: i64) -> Result<(Principal, OrgTree), UiError> {
+    let p = page.principal()?;
+    let tree = tree(state, page).await?;
+    if tree.get(org).is_none() {
+        return Err(page.error(ErrorKind::NotFound));
+    }
+    if !p.can_read(&tree, org) {
+        return Err(page.error(ErrorKind::Forbidden));
+    }
+    Ok((p, tree))
+}
+
+async fn can_write(state: &AppState, page: &Page, org: i64) -> Result<(Principal, OrgTree), UiError> {
+    let (p, tree) = can_read(state, page, org).await?;
+    if !p.can_write(&tree, org) {
+        return Err(page.error(ErrorKind::Forbidden));
+    }
+    Ok((p, tree))
+}
+
+fn org_name(tr: &Tr, tree: &OrgTree, id: i64) -> String {
+    tree.get(id).map(|n| text_html(tr, &n.name)).unwrap_or_default()
+}
+
+fn org_name_plain(tr: &Tr, tree: &OrgTree, id: i64) -> String {
+    tree.get(id)
+        .and_then(|n| n.name.resolve(tr.lang()).map(|r| r.text.to_string()))
+        .unwrap_or_default()
+}
+
+/// Breadcrumb links: (href, html label), root first, only readable nodes.
+fn crumbs(tr: &Tr, tree: &OrgTree, p: &Principal, id: i64) -> Vec<(String, String)> {
+    tree.path(id)
+        .into_iter()
+        .filter(|n| p.can_read(tree, n.id))
+        .map(|n| (format!("/org/{}", n.id), text_html(tr, &n.name)))
+        .collect()
+}
+
+// ---------------------------------------------------------------- home, login
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    l: Layout,
+    tree_html: String,
+}
+
+/// `GET /`: the org tree the user may see.
+pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
+    let mut l = Layout::new(&page, page.tr.t("home-title"));
+    let Some(user) = &page.user else {
+        l.title = page.tr.t("welcome-title");
+        return Ok(render(&HomePage { l, tree_html: String::new() }, StatusCode::OK));
+    };
+    let p = user.principal();
+    let tree = tree(&state, &page).await?;
+    let mut html = String::new();
+    let mut depth_stack: Vec<usize> = Vec::new();
+    for (depth, node) in tree.walk() {
+        if !p.can_read(&tree, node.id) {
+            continue;
+        }
+        // Depth relative to the nearest visible ancestor keeps scoped users' trees tidy.
+        let visible_depth = tree
+            .ancestors(node.id)
+            .iter()
+            .filter(|a| p.can_read(&tree, a.id))
+            .count();
+        let _ = depth;
+        while depth_stack.last().is_some_and(|d| *d > visible_depth) {
+            html.push_str("</li></ul>");
+            depth_stack.pop();
+        }
+        if depth_stack.last() == Some(&visible_depth) {
+            html.push_str("</li>");
+        } else {
+            html.push_str("<ul class=\"tree\">");
+            depth_stack.push(visible_depth);
+        }
+        html.push_str(&format!(
+            "<li><a href=\"/org/{}\">{}</a> <span class=\"meta\">{}</span>",
+            node.id,
+            text_html(&page.tr, &node.name),
+            escape(&page.tr.t(&format!("producer-{}", node.producer.code())))
+        ));
+    }
+    while depth_stack.pop().is_some() {
+        html.push_str("</li></ul>");
+    }
+    if html.is_empty() {
+        html = format!("<p>{}</p>", escape(&page.tr.t("tree-empty")));
+    }
+    Ok(render(&HomePage { l, tree_html: html }, StatusCode::OK))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    l: Layout,
+    next: String,
+    token: String,
+    email: String,
+    failed: bool,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn login_form(state: &AppState, page: &Page, next: String, email: String, failed: bool) -> Response {
+    let token = valvo_store::random_secret();
+    let l = Layout::new(page, page.tr.t("login-title"));
+    let status = if failed { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let mut resp = render(&LoginPage { l, next, token: token.clone(), email, failed }, status);
+    let c = set_cookie(LOGIN_CSRF_COOKIE, &token, Some(3600), state.config().cookie_secure);
+    if let Ok(v) = c.parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /login`
+pub async fn login_page(State(state): State<AppState>, page: Page, Query(q): Query<NextQuery>) -> UiResult {
+    Ok(login_form(&state, &page, safe_next(q.next.as_deref()), String::new(), false))
+}
+
+/// `POST /login`
+pub async fn login(State(state): State<AppState>, page: Page, headers: HeaderMap, Form(data): Form<FormData>) -> UiResult {
+    let submitted = data.get("token").map(String::as_str).unwrap_or("");
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !crate::ctx::constant_eq(submitted.as_bytes(), expected.as_bytes()) {
+        return Err(page.error(ErrorKind::Csrf));
+    }
+    let email = data.get("email").cloned().unwrap_or_default();
+    let password = data.get("password").cloned().unwrap_or_default();
+    let next = safe_next(data.get("next").map(String::as_str));
+    let user = state.store().authenticate(&email, &password).await.map_err(|e| page.error(e))?;
+    let Some(user) = user else {
+        tracing::info!("login failed");
+        return Ok(login_form(&state, &page, next, email, true));
+    };
+    let secret = state.store().create_session(user.id).await.map_err(|e| page.error(e))?;
+    let mut resp = see_other(&next);
+    let secure = state.config().cookie_secure;
+    for c in [
+        set_cookie(SESSION_COOKIE, &secret, None, secure),
+        set_cookie(LOGIN_CSRF_COOKIE, "", Some(0), secure),
+    ] {
+        if let Ok(v) = c.parse() {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// `POST /logout`
+pub async fn logout(State(state): State<AppState>, page: Page, headers: HeaderMap, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
+        state.store().delete_session(secret).await.map_err(|e| page.error(e))?;
+    }
+    let mut resp = see_other("/");
+    if let Ok(v) = set_cookie(SESSION_COOKIE, "", Some(0), state.config().cookie_secure).parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// Fallback: 404 page.
+pub async fn not_found(page: Page) -> UiError {
+    page.error(ErrorKind::NotFound)
+}
+
+// ---------------------------------------------------------------- org
+
+#[derive(Template)]
+#[template(path = "org.html")]
+struct OrgPage {
+    l: Layout,
+    crumbs: Vec<(String, String)>,
+    producer: String,
+    children: Vec<(String, String)>,
+    years: Vec<i32>,
+    id: i64,
+    writable: bool,
+    new_year: i32,
+}
+
+/// `GET /org/{id}`
+pub async fn org_page(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+    let (p, tree) = can_read(&state, &page, id).await?;
+    let node = tree.get(id).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let years = state.store().plan_years(id).await.map_err(|e| page.error(e))?;
+    let children = tree
+        .children(id)
+        .into_iter()
+        .map(|c| (format!("/org/{}", c.id), text_html(&page.tr, &c.name)))
+        .collect();
+    let mut c = crumbs(&page.tr, &tree, &p, id);
+    c.pop();
+    let l = Layout::new(&page, org_name_plain(&page.tr, &tree, id));
+    Ok(render(
+        &OrgPage {
+            producer: page.tr.t(&format!("producer-{}", node.producer.code())),
+            crumbs: c,
+            children,
+            years,
+            id,
+            writable: p.can_write(&tree, id),
+            new_year: this_year(),
+            l,
+        },
+        StatusCode::OK,
+    ))
+}
+
+// ---------------------------------------------------------------- plan
+
+struct IndView {
+    id: i64,
+    name: String,
+    unit: String,
+    baseline: String,
+    target: String,
+    value: String,
+    value_period: String,
+    status: String,
+    note: String,
+}
+
+struct ActView {
+    id: i64,
+    text: String,
+    status: String,
+}
+
+struct GoalView {
+    id: i64,
+    area: String,
+    title: String,
+    indicators: Vec<IndView>,
+    actions: Vec<ActView>,
+    review: String,
+}
+
+/// The latest follow-up with a value at or before `period`'s end, and the
+/// value of the period before it (same kind).
+fn latest<'a>(list: &'a [FollowUp], period: &Period) -> (Option<&'a FollowUp>, Option<f64>) {
+    let end = period.end();
+    let current = list
+        .iter()
+        .rev()
+        .find(|f| f.value.is_some() && f.period.end() <= end);
+    let previous = current.and_then(|c| {
+        let prev = c.period.prev()?;
+        list.iter().find(|f| f.period == prev).and_then(|f| f.value)
+    });
+    (current, previous)
+}
+
+fn target_text(tr: &Tr, ind: &Indicator) -> String {
+    let lang = tr.lang();
+    match ind.direction {
+        Direction::Band => format!("{}–{}", num(ind.target, lang), num(ind.target_max, lang)),
+        _ => num(ind.target, lang),
+    }
+}
+
+fn ind_view(tr: &Tr, ind: &Indicator, follow_ups: &[FollowUp], period: &Period) -> IndView {
+    let lang = tr.lang();
+    let (current, previous) = latest(follow_ups, period);
+    let value = current.and_then(|f| f.value);
+    IndView {
+        id: ind.id,
+        name: text_html(tr, &ind.name),
+        unit: if ind.unit.is_empty() { String::new() } else { text_html(tr, &ind.unit) },
+        baseline: num(ind.baseline, lang),
+        target: target_text(tr, ind),
+        value: valvo_core::format_with_previous(value, previous, lang),
+        value_period: current.map(|f| f.period.label()).unwrap_or_default(),
+        status: status_html(tr, status(&ind.spec(), value)),
+        note: if ind.note.is_empty() { String::new() } else { text_html(tr, &ind.note) },
+    }
+}
+
+fn default_period(plan: &[GoalFull], year: i32) -> Period {
+    let mut best: Option<Period> = None;
+    for g in plan {
+        let periods = g
+            .indicators
+            .iter()
+            .flat_map(|i| i.follow_ups.iter().map(|f| f.period))
+            .chain(g.reviews.iter().map(|r| r.period));
+        for p in periods.filter(|p| p.year_number() == year) {
+            if best.is_none_or(|b| (p.end(), p.kind()) > (b.end(), b.kind())) {
+                best = Some(p);
+            }
+        }
+    }
+    best.or_else(|| Period::year(year).ok())
+        .unwrap_or_else(|| Period::containing(time::OffsetDateTime::now_utc().date(), PeriodKind::Year))
+}
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    period: Option<String>,
+}
+
+fn parse_period(page: &Page, raw: Option<&str>) -> Result<Option<Period>, UiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<Period>()
+            .map(Some)
+            .map_err(|_| page.error(ErrorKind::BadRequest("error-period-invalid"))),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct PlanPage {
+    l: Layout,
+    crumbs: Vec<(String, String)>,
+    org_id: i64,
+    year: i32,
+    period: String,
+    period_label: String,
+    periods: Vec<(String, String, bool)>,
+    goals: Vec<GoalView>,
+    writable: bool,
+}
+
+fn valid_year(page: &Page, year: i32) -> Result<i32, UiError> {
+    if (valvo_core::plan::MIN_YEAR..=valvo_core::plan::MAX_YEAR).contains(&year) {
+        Ok(year)
+    } else {
+        Err(page.error(ErrorKind::NotFound))
+    }
+}
+
+/// `GET /org/{id}/plan/{year}`: the plan laid out as the seeds' table.
+pub async fn plan_page(
+    State(state): State<AppState>,
+    page: Page,
+    Path((id, year)): Path<(i64, i32)>,
+    Query(q): Query<PeriodQuery>,
+) -> UiResult {
+    let year = valid_year(&page, year)?;
+    let (p, tree) = can_read(&state, &page, id).await?;
+    let plan = state.store().plan(id, year).await.map_err(|e| page.error(e))?;
+    let period = match parse_period(&page, q.period.as_deref())? {
+        Some(p) => p,
+        None => default_period(&plan, year),
+    };
+    let tr = &page.tr;
+    let goals = plan
+        .iter()
+        .map(|g| GoalView {
+            id: g.goal.id,
+            area: tr.t(&format!("area-{}", g.goal.area.code())),
+            title: text_html(tr, &g.goal.title),
+            indicators: g
+                .indicators
+                .iter()
+                .map(|i| ind_view(tr, &i.indicator, &i.follow_ups, &period))
+                .collect(),
+            actions: g
+                .actions
+                .iter()
+                .map(|a| ActView {
+                    id: a.id,
+                    text: text_html(tr, &a.text),
+                    status: tr.t(&format!("action-{}", a.status.code())),
+                })
+                .collect(),
+            review: g
+                .reviews
+                .iter()
+                .find(|r| r.period == period)
+                .map(|r| paragraphs_html(tr, &r.text))
+                .unwrap_or_default(),
+        })
+        .collect();
+    // Period choices: the year's halves, tertials, quarters and the year itself.
+    let mut periods = Vec::new();
+    for kind in [PeriodKind::Year, PeriodKind::Half, PeriodKind::Tertial, PeriodKind::Quarter] {
+        if let Ok(y) = Period::year(year) {
+            for sub in y.sub_periods(kind) {
+                periods.push((sub.to_string(), sub.label(), sub == period));
+            }
+        }
+    }
+    let title = format!("{} {}", org_name_plain(tr, &tree, id), year);
+    let l = Layout::new(&page, tr.t_args("plan-title", &[("org", crate::i18n::arg_str(title)) ]));
+    Ok(render(
+        &PlanPage {
+            crumbs: crumbs(tr, &tree, &p, id),
+            org_id: id,
+            year,
+            period: period.to_string(),
+            period_label: period.label(),
+            periods,
+            goals,
+            writable: p.can_write(&tree, id),
+            l,
+        },
+        StatusCode::OK,
+    ))
+}
+
+struct BiRow {
+    fi: String,
+    sv: String,
+}
+
+struct GoalBi {
+    area_fi: String,
+    area_sv: String,
+    title: BiRow,
+    indicators: Vec<BiRow>,
+    actions: Vec<BiRow>,
+    review: BiRow,
+}
+
+#[derive(Template)]
+#[template(path = "bilingual.html")]
+struct BilingualPage {
+    l: Layout,
+    org_id: i64,
+    year: i32,
+    period: String,
+    period_label: String,
+    name_fi: String,
+    name_sv: String,
+    goals: Vec<GoalBi>,
+    h_fi: [String; 4],
+    h_sv: [String; 4],
+}
+
+fn only(text: &I18nText, lang: Lang, tr: &Tr) -> String {
+    match text.get(lang) {
+        Some(t) => escape(t),
+        None => format!("<span class=\"missing\">{}</span>", escape(&tr.t("text-missing-lang"))),
+    }
+}
+
+fn indicator_line(ind: &Indicator, fu: &[FollowUp], period: &Period, lang: Lang, tr: &Tr) -> String {
+    let lt = Tr::new(lang);
+    let unit = ind.unit.get(lang).map(|u| format!(" ({})", escape(u))).unwrap_or_default();
+    let (cur, prev) = latest(fu, period);
+    let mut s = format!(
+        "<strong>{}{}</strong><br>{} {}, {} {}",
+        only(&ind.name, lang, tr),
+        unit,
+        escape(&lt.t("baseline")),
+        num(ind.baseline, lang),
+        escape(&lt.t("target")),
+        target_text(&lt, ind)
+    );
+    if let Some(c) = cur {
+        s.push_str(&format!(
+            "<br>{} {}: {} {}",
+            escape(&lt.t("value")),
+            escape(&c.period.label()),
+            escape(&valvo_core::format_with_previous(c.value, prev, lang)),
+            status_html(&lt, status(&ind.spec(), c.value))
+        ));
+    }
+    s
+}
+
+/// `GET /org/{id}/plan/{year}/bilingual`: Finnish and Swedish side by side, as seed 002 prints it.
+pub async fn bilingual_page(
+    State(state): State<AppState>,
+    page: Page,
+    Path((id, year)): Path<(i64, i32)>,
+    Query(q): Query<PeriodQuery>,
+) -> UiResult {
+    let year = valid_year(&page, year)?;
+    let (_p, tree) = can_read(&state, &page, id).await?;
+    let plan = state.store().plan(id, year).await.map_err(|e| page.error(e))?;
+    let period = match parse_period(&page, q.period.as_deref())? {
+        Some(p) => p,
+        None => default_period(&plan, year),
+    };
+    let tr = &page.tr;
+    let (fi, sv) = (Tr::new(Lang::Fi), Tr::new(Lang::Sv));
+    let goals = plan
+        .iter()
+        .map(|g| GoalBi {
+            area_fi: fi.t(&format!("area-{}", g.goal.area.code())),
+            area_sv: sv.t(&format!("area-{}", g.goal.area.code())),
+            title: BiRow {
+                fi: only(&g.goal.title, Lang::Fi, tr),
+                sv: only(&g.goal.title, Lang::Sv, tr),
+            },
+            indicators: g
+                .indicators
+                .iter()
+                .map(|i| BiRow {
+                    fi: indicator_line(&i.indicator, &i.follow_ups, &period, Lang::Fi, tr),
+                    sv: indicator_line(&i.indicator, &i.follow_ups, &period, Lang::Sv, tr),
+                })
+                .collect(),
+            actions: g
+                .actions
+                .iter()
+                .map(|a| BiRow {
+                    fi: only(&a.text, Lang::Fi, tr),
+                    sv: only(&a.text, Lang::Sv, tr),
+                })
+                .collect(),
+            review: g
+                .reviews
+                .iter()
+                .find(|r| r.period == period)
+                .map(|r| BiRow {
+                    fi: paragraphs_in(&r.text, Lang::Fi, tr),
+                    sv: paragraphs_in(&r.text, Lang::Sv, tr),
+                })
+                .unwrap_or(BiRow { fi: String::new(), sv: String::new() }),
+        })
+        .collect();
+    let node = tree.get(id).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let heads = |t: &Tr| [t.t("col-goal"), t.t("col-indicators"), t.t("col-actions"), t.t("col-follow-up")];
+    let l = Layout::new(&page, tr.t_args("bilingual-title", &[("org", crate::i18n::arg_str(format!("{} {}", org_name_plain(tr, &tree, id), year)))]));
+    Ok(render(
+        &BilingualPage {
+            org_id: id,
+            year,
+            period: period.to_string(),
+            period_label: period.label(),
+            name_fi: only(&node.name, Lang::Fi, tr),
+            name_sv: only(&node.name, Lang::Sv, tr),
+            goals,
+            h_fi: heads(&fi),
+            h_sv: heads(&sv),
+            l,
+        },
+        StatusCode::OK,
+    ))
+}
+
+// ---------------------------------------------------------------- forms
+
+#[derive(Template)]
+#[template(path = "form.html")]
+struct FormPage {
+    l: Layout,
+    crumbs: Vec<(String, String)>,
+    intro: String,
+    form: FormView,
+}
+
+fn form_page(page: &Page, title: String, crumbs: Vec<(String, String)>, intro: String, form: FormView) -> Response {
+    let status = if form.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut l = Layout::new(page, title);
+    if !form.errors.is_empty() {
+        l.title = format!("{} – {}", page.tr.t("form-has-errors"), l.title);
+    }
+    render(&FormPage { l, crumbs, intro, form }, status)
+}
+
+fn goal_groups(b: &Builder) -> Vec<Group> {
+    let codes: Vec<&str> = Area::ALL.iter().map(|a| a.code()).collect();
+    vec![
+        Group {
+            legend: String::new(),
+            fields: vec![b.select("area", &codes, "area"), b.plain("year", InputKind::Number, true)],
+        },
+        b.i18n("title", InputKind::Textarea, true),
+    ]
+}
+
+fn store_errors(page: &Page, e: StoreError) -> Result<Vec<FieldError>, UiError> {
+    match e {
+        StoreError::Invalid(errors) => Ok(errors),
+        other => Err(page.error(other)),
+    }
+}
+
+/// `GET /org/{id}/goals/new`
+pub async fn goal_new(State(state): State<AppState>, page: Page, Path(org): Path<i64>, Query(q): Query<YearQuery>) -> UiResult {
+    let (p, tree) = can_write(&state, &page, org).await?;
+    let mut data = FormData::new();
+    data.insert("year".into(), q.year.unwrap_or_else(this_year).to_string());
+    data.insert("area".into(), Area::Access.code().into());
+    Ok(goal_form(&page, &tree, &p, org, None, data, &[]))
+}
+
+#[derive(Deserialize)]
+pub struct YearQuery {
+    year: Option<i32>,
+}
+
+fn goal_form(page: &Page, tree: &OrgTree, p: &Principal, org: i64, goal: Option<i64>, data: FormData, errors: &[FieldError]) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let groups = goal_groups(&b);
+    let (action, title) = match goal {
+        Some(id) => (format!("/goals/{id}/edit"), page.tr.t("goal-edit-title")),
+        None => (format!("/org/{org}/goals/new"), page.tr.t("goal-new-title")),
+    };
+    let form = b.form(action, "save", format!("/org/{org}"), groups);
+    form_page(page, title, crumbs(&page.tr, tree, p, org), org_name(&page.tr, tree, org), form)
+}
+
+/// `POST /org/{id}/goals/new`
+pub async fn goal_create(State(state): State<AppState>, page: Page, Path(org): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let (p, tree) = can_write(&state, &page, org).await?;
+    let input = match forms::goal_input(&data) {
+        Ok(i) => i,
+        Err(errors) => return Ok(goal_form(&page, &tree, &p, org, None, data, &errors)),
+    };
+    match state.store().create_goal(&p, org, &input).await {
+        Ok(g) => Ok(see_other(&format!("/org/{org}/plan/{}#goal-{}", g.year, g.id))),
+        Err(e) => {
+            let errors = store_errors(&page, e)?;
+            Ok(goal_form(&page, &tree, &p, org, None, data, &errors))
+        }
+    }
+}
+
+/// `GET /goals/{id}/edit`
+pub async fn goal_edit(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+    page.require_user()?;
+    let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
+    let data = forms::goal_data(&GoalInput { area: goal.area, year: goal.year, title: goal.title });
+    Ok(goal_form(&page, &tree, &p, goal.org_unit_id, Some(id), data, &[]))
+}
+
+/// `POST /goals/{id}/edit`
+pub async fn goal_update(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
+    let org = goal.org_unit_id;
+    let input = match forms::goal_input(&data) {
+        Ok(i) => i,
+        Err(errors) => return Ok(goal_form(&page, &tree, &p, org, Some(id), data, &errors)),
+    };
+    match state.store().update_goal(&p, id, &input).await {
+        Ok(g) => Ok(see_other(&format!("/org/{org}/plan/{}#goal-{id}", g.year))),
+        Err(e) => {
+            let errors = store_errors(&page, e)?;
+            Ok(goal_form(&page, &tree, &p, org, Some(id), data, &errors))
+        }
+    }
+}
+
+fn indicator_groups(b: &Builder) -> Vec<Group> {
+    let dirs: Vec<&str> = Direction::ALL.iter().map(|d| d.code()).collect();
+    let kinds: Vec<&str> = PeriodKind::ALL.iter().map(|k| k.code()).collect();
+    vec![
+        b.i18n("name", InputKind::Textarea, true),
+        b.i18n("unit", InputKind::Text, false),
+        Group {
+            legend: b.legend("figures"),
+            fields: vec![
+                b.select("direction", &dirs, "direction"),
+                b.plain("baseline", InputKind::Number, false),
+                b.plain("target", InputKind::Number, false),
+                b.plain("target_max", InputKind::Number, false),
+                b.select("period_kind", &kinds, "period-kind"),
+            ],
+        },
+        b.i18n("note", InputKind::Textarea, false),
+    ]
+}
+
+fn indicator_form(page: &Page, tree: &OrgTree, p: &Principal, goal_id: i64, org: i64, ind: Option<i64>, data: FormData, errors: &[FieldError]) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let groups = indicator_groups(&b);
+    let (action, title, cancel) = match ind {
+        Some(id) => (format!("/indicators/{id}/edit"), page.tr.t("indicator-edit-title"), format!("/indicators/{id}")),
+        None => (format!("/goals/{goal_id}/indicators/new"), page.tr.t("indicator-new-title"), format!("/org/{org}")),
+    };
+    let form = b.form(action, "save", cancel, groups);
+    form_page(page, title, crumbs(&page.tr, tree, p, org), org_name(&page.tr, tree, org), form)
+}
+
+/// `GET /goals/{id}/indicators/new`
+pub async fn indicator_new(State(state): State<AppState>, page: Page, Path(goal_id): Path<i64>) -> UiResult {
+    page.require_user()?;
+    let goal = state.store().goal(goal_id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
+    let mut data = FormData::new();
+    data.insert("direction".into(), Direction::Higher.code().into());
+    data.insert("period_kind".into(), PeriodKind::Tertial.code().into());
+    Ok(indicator_form(&page, &tree, &p, goal_id, goal.org_unit_id, None, data, &[]))
+}
+
+/// `POST /goals/{id}/indicators/new`
+pub async fn indicator_create(State(state): State<AppState>, page: Page, Path(goal_id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let goal = state.store().goal(goal_id).await.map_err(|e| page.error(e))?;
+    let org = goal.org_unit_id;
+    let (p, tree) = can_write(&state, &page, org).await?;
+    let input = match forms::indicator_input(&data) {
+        Ok(i) => i,
+        Err(errors) => return Ok(indicator_form(&page, &tree, &p, goal_id, org, None, data, &errors)),
+    };
+    match state.store().create_indicator(&p, goal_id, &input).await {
+        Ok(i) => Ok(see_other(&format!("/indicators/{}", i.id))),
+        Err(e) => {
+            let errors = store_errors(&page, e)?;
+            Ok(indicator_form(&page, &tree, &p, goal_id, org, None, data, &errors))
+        }
+    }
+}
+
+fn indicator_input_of(i: &Indicator) -> IndicatorInput {
+    IndicatorInput {
+        name: i.name.clone(),
+        unit: i.unit.clone(),
+        direction: i.direction,
+        baseline: i.baseline,
+        target: i.target,
+        target_max: i.target_max,
+        period_kind: i.period_kind,
+        note: i.note.clone(),
+    }
+}
+
+/// `GET /indicators/{id}/edit`
+pub async fn indicator_edit(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+    page.require_user()?;
+    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
+    let data = forms::indicator_data(&indicator_input_of(&ind));
+    Ok(indicator_form(&page, &tree, &p, ind.goal_id, ind.org_unit_id, Some(id), data, &[]))
+}
+
+/// `POST /indicators/{id}/edit`
+pub async fn indicator_update(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let org = ind.org_unit_id;
+    let (p, tree) = can_write(&state, &page, org).await?;
+    let input = match forms::indicator_input(&data) {
+        Ok(i) => i,
+        Err(errors) => return Ok(indicator_form(&page, &tree, &p, ind.goal_id, org, Some(id), data, &errors)),
+    };
+    match state.store().update_indicator(&p, id, &input).await {
+        Ok(_) => Ok(see_other(&format!("/indicators/{id}"))),
+        Err(e) => {
+            let errors = store_errors(&page, e)?;
+            Ok(indicator_form(&page, &tree, &p, ind.goal_id, org, Some(id), data, &errors))
+        }
+    }
+}
+
+struct FollowRow {
+    period: String,
+    period_label: String,
+    value: String,
+    status: String,
+    change: String,
+    assessment: String,
+    corrective: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "indicator.html")]
+struct IndicatorPage {
+    l: Layout,
+    crumbs: Vec<(String, String)>,
+    id: i64,
+    goal_title: String,
+    plan_href: String,
+    unit: String,
+    direction: String,
+    baseline: String,
+    target: String,
+    period_kind: String,
+    note: String,
+    rows: Vec<FollowRow>,
+    writable: bool,
+    suggested: String,
+}
+
+/// `GET /indicators/{id}`: the indicator with its follow-up history.
+pub async fn indicator_page(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+    page.require_user()?;
+    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_read(&state, &page, ind.org_unit_id).await?;
+    let goal = state.store().goal(ind.goal_id).await.map_err(|e| page.error(e))?;
+    let list = state.store().follow_ups(id).await.map_err(|e| page.error(e))?;
+    let tr = &page.tr;
+    let lang = tr.lang();
+    let spec = ind.spec();
+    let rows = list
+        .iter()
+        .rev()
+        .map(|f| {
+            let prev = f.period.prev().and_then(|pp| list.iter().find(|x| x.period == pp)).and_then(|x| x.value);
+            let ch = change(&spec, f.value, prev);
+            FollowRow {
+                period: f.period.to_string(),
+                period_label: f.period.label(),
+                value: valvo_core::format_with_previous(f.value, prev, lang),
+                status: status_html(tr, status(&spec, f.value)),
+                change: match ch.and_then(|c| c.improved) {
+                    Some(true) => tr.t("change-better"),
+                    Some(false) => tr.t("change-worse"),
+                    None if ch.is_some() => tr.t("change-same"),
+                    None => String::new(),
+                },
+                assessment: paragraphs_html(tr, &f.assessment),
+                corrective: paragraphs_html(tr, &f.corrective),
+                updated: format!("{} {}", f.updated_at.get(..10).unwrap_or(""), f.updated_by),
+            }
+        })
+        .collect();
+    // Suggest the current period of the indicator's kind for a new follow-up.
+    let today = time::OffsetDateTime::now_utc().date();
+    let suggested = Period::containing(today, ind.period_kind).to_string();
+    let title = ind.name.resolve(lang).map(|r| r.text.to_string()).unwrap_or_default();
+    let l = Layout::new(&page, title);
+    Ok(render(
+        &IndicatorPage {
+            crumbs: crumbs(tr, &tree, &p, ind.org_unit_id),
+            id,
+            goal_title: text_html(tr, &goal.title),
+            plan_href: format!("/org/{}/plan/{}#goal-{}", goal.org_unit_id, goal.year, goal.id),
+            unit: if ind.unit.is_empty() { "–".into() } else { text_html(tr, &ind.unit) },
+            direction: tr.t(&format!("direction-{}", ind.direction.code())),
+            baseline: num(ind.baseline, lang),
+            target: target_text(tr, &ind),
+            period_kind: tr.t(&format!("period-kind-{}", ind.period_kind.code())),
+            note: paragraphs_html(tr, &ind.note),
+            rows,
+            writable: p.can_write(&tree, ind.org_unit_id),
+            suggested,
+            l,
+        },
+        StatusCode::OK,
+    ))
+}
+
+fn follow_up_form_view(page: &Page, tree: &OrgTree, p: &Principal, ind: &Indicator, data: FormData, errors: &[FieldError]) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let groups = vec![
+        Group {
+            legend: String::new(),
+            fields: vec![b.plain("period", InputKind::Text, true), b.plain("value", InputKind::Number, false)],
+        },
+        b.i18n("assessment", InputKind::Textarea, false),
+        b.i18n("corrective", InputKind::Textarea, false),
+    ];
+    let form = b.form(format!("/indicators/{}/follow-up", ind.id), "save", format!("/indicators/{}", ind.id), groups);
+    let intro = text_html(&page.tr, &ind.name);
+    form_page(page, page.tr.t("follow-up-title"), crumbs(&page.tr, tree, p, ind.org_unit_id), intro, form)
+}
+
+/// `GET /indicators/{id}/follow-up?period=P`
+pub async fn follow_up_form(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Query(q): Query<PeriodQuery>) -> UiResult {
+    page.require_user()?;
+    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
+    let period = parse_period(&page, q.period.as_deref())?;
+    let existing = match &period {
+        Some(per) => state.store().follow_up(id, per).await.map_err(|e| page.error(e))?,
+        None => None,
+    };
+    let input = existing.map(|f| FollowUpInput { value: f.value, assessment: f.assessment, corrective: f.corrective });
+    let data = forms::follow_up_data(&period.map(|x| x.to_string()).unwrap_or_default(), input.as_ref());
+    Ok(follow_up_form_view(&page, &tree, &p, &ind, data, &[]))
+}
+
+/// `POST /indicators/{id}/follow-up`
+pub async fn follow_up_save(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
+    let (period, input) = match forms::follow_up_input(&data) {
+        Ok(x) => x,
+        Err(errors) => return Ok(follow_up_form_view(&page, &tree, &p, &ind, data, &errors)),
+    };
+    match state.store().put_follow_up(&p, id, period, &input).await {
+        Ok(_) => Ok(see_other(&format!("/indicators/{id}#fu-{period}"))),
+        Err(e) => {
+            let errors = store_errors(&page, e)?;
+            Ok(follow_up_form_view(&page, &tree, &p, &ind, data, &errors))
+        }
+    }
+}
+
+fn action_form(page: &Page, tree: &OrgTree, p: &Principal, goal_id: i64, org: i64, action: Option<i64>, data: FormData, errors: &[FieldError]) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let codes: Vec<&str> = ActionStatus::ALL.iter().map(|s| s.code()).collect();
+    let groups = vec![
+        b.i18n("text", InputKind::Textarea, true),
+        Group { legend: String::new(), fields: vec![b.select("status", &codes, "action")] },
+    ];
+    let (url, title) = match action {
+        Some(id) => (format!("/actions/{id}/edit"), page.tr.t("action-edit-title")),
+        None => (format!("/goals/{goal_id}/actions/new"), page.tr.t("action-new-title")),
+    };
+    let form = b.form(url, "save", format!("/org/{org}"), groups);
+    form_page(page, title, crumbs(&page.tr, tree, p, org), org_name(&page.tr, tree, org), form)
+}
+
+/// `GET /goals/{id}/actions/new`
+pub async fn action_new(State(state): State<AppState>, page: Page, Path(goal_id): Path<i64>) -> UiResult {
+    page.require_user()?;
+    let goal = state.store().goal(goal_id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
+    let mut data = FormData::new();
+    data.insert("status".into(), ActionStatus::Planned.code().into());
+    Ok(action_form(&page, &tree, &p, goal_id, goal.org_unit_id, None, data, &[]))
+}
+
+/// `POST /goals/{id}/actions/new`
+pub async fn action_create(State(state): State<AppState>, page: Page, Path(goal_id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let goal = state.store().goal(goal_id).await.map_err(|e| page.error(e))?;
+    let org = goal.org_unit_id;
+    let (p, tree) = can_write(&state, &page, org).await?;
+    let input = match forms::action_input(&data) {
+        Ok(i) => i,
+        Err(errors) => return Ok(action_form(&page, &tree, &p, goal_id, org, None, data, &errors)),
+    };
+    match state.store().create_action(&p, goal_id, &input).await {
+        Ok(_) => Ok(see_other(&format!("/org/{org}/plan/{}#goal-{goal_id}", goal.year))),
+        Err(e) => {
+            let errors = store_errors(&page, e)?;
+            Ok(action_form(&page, &tree, &p, goal_id, org, None, data, &errors))
+        }
+    }
+}
+
+/// `GET /actions/{id}/edit`
+pub async fn action_edit(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+    page.require_user()?;
+    let (action, goal) = state.store().action(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
+    let data = forms::action_data(&ActionInput { text: action.text, status: action.status });
+    Ok(action_form(&page, &tree, &p, goal.id, goal.org_unit_id, Some(id), data, &[]))
+}
+
+/// `POST /actions/{id}/edit`
+pub async fn action_update(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let (_, goal) = state.store().action(id).await.map_err(|e| page.error(e))?;
+    let org = goal.org_unit_id;
+    let (p, tree) = can_write(&state, &page, org).await?;
+    let input = match forms::action_input(&data) {
+        Ok(i) => i,
+        Err(errors) => return Ok(action_form(&page, &tree, &p, goal.id, org, Some(id), data, &errors)),
+    };
+    match state.store().update_action(&p, id, &input).await {
+        Ok(_) => Ok(see_other(&format!("/org/{org}/plan/{}#goal-{}", goal.year, goal.id))),
+        Err(e) => {
+            let errors = store_errors(&page, e)?;
+            Ok(action_form(&page, &tree, &p, goal.id, org, Some(id), data, &errors))
+        }
+    }
+}
+
+fn review_form_view(page: &Page, tree: &OrgTree, p: &Principal, goal: &valvo_store::Goal, data: FormData, errors: &[FieldError]) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let groups = vec![
+        Group { legend: String::new(), fields: vec![b.plain("period", InputKind::Text, true)] },
+        b.i18n("text", InputKind::Textarea, true),
+    ];
+    let form = b.form(
+        format!("/goals/{}/review", goal.id),
+        "save",
+        format!("/org/{}/plan/{}#goal-{}", goal.org_unit_id, goal.year, goal.id),
+        groups,
+    );
+    let intro = text_html(&page.tr, &goal.title);
+    form_page(page, page.tr.t("review-title"), crumbs(&page.tr, tree, p, goal.org_unit_id), intro, form)
+}
+
+/// `GET /goals/{id}/review?period=P`
+pub async fn review_form(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Query(q): Query<PeriodQuery>) -> UiResult {
+    page.require_user()?;
+    let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
+    let period = parse_period(&page, q.period.as_deref())?;
+    let existing = match &period {
+        Some(per) => state.store().goal_review(id, per).await.map_err(|e| page.error(e))?,
+        None => None,
+    };
+    let data = forms::review_data(&period.map(|x| x.to_string()).unwrap_or_default(), existing.as_ref().map(|r| &r.text));
+    Ok(review_form_view(&page, &tree, &p, &goal, data, &[]))
+}
+
+/// `POST /goals/{id}/review`
+pub async fn review_save(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
+    let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
+    let (period, input) = match forms::review_input(&data) {
+        Ok(x) => x,
+        Err(errors) => return Ok(review_form_view(&page, &tree, &p, &goal, data, &errors)),
+    };
+    match state.store().put_goal_review(&p, id, period, &input).await {
+        Ok(_) => Ok(see_other(&format!("/org/{}/plan/{}?period={period}#goal-{id}", goal.org_unit_id, goal.year))),
+        Err(e) => {
+            let errors = store_errors(&page, e)?;
+            Ok(review_form_view(&page, &tree, &p, &goal, data, &errors))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- audit
+
+struct AuditRow {
+    at: String,
+    actor: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    before: String,
+    after: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    l: Layout,
+    rows: Vec<AuditRow>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    before: Option<i64>,
+}
+
+/// `GET /audit`: the audit log, newest first (administrators).
+pub async fn audit_page(State(state): State<AppState>, page: Page, Query(q): Query<AuditQuery>) -> UiResult {
+    let p = page.principal()?;
+    if !p.can_read_audit() {
+        return Err(page.error(ErrorKind::Forbidden));
+    }
+    const PAGE: i64 = 100;
+    let list = state.store().audit_log(PAGE, q.before, None).await.map_err(|e| page.error(e))?;
+    let older = if list.len() as i64 == PAGE { list.last().map(|e| e.id) } else { None };
+    let pretty = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let rows = list
+        .iter()
+        .map(|e| AuditRow {
+            at: e.at.replace('T', " ").trim_end_matches('Z').to_string(),
+            actor: e.actor.clone(),
+            action: page.tr.t(&format!("audit-action-{}", e.action)),
+            entity: page.tr.t(&format!("entity-{}", e.entity)),
+            entity_id: e.entity_id.clone(),
+            before: pretty(&e.before),
+            after: pretty(&e.after),
+        })
+        .collect();
+    let l = Layout::new(&page, page.tr.t("audit-title"));
+    Ok(render(&AuditPage { l, rows, older }, StatusCode::OK))
+}

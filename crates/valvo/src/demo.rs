@@ -1,0 +1,196 @@
+//! The demo county, built from seed 002 (Ostrobothnia, plan and follow-up 1-6/2024).
+
+use rand::Rng;
+use serde::Deserialize;
+use valvo_core::access::{Principal, Role};
+use valvo_core::plan::{ActionInput, ActionStatus, Area, FollowUpInput, GoalInput, GoalReviewInput, IndicatorInput};
+use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType};
+use valvo_store::{NewOrgUnit, Store};
+
+/// The demo administrator.
+pub const ADMIN_EMAIL: &str = "admin@valvo.demo";
+const MARKER: &str = "demo:seed-002";
+const DATA: &str = include_str!("../demo/seed-002.json");
+
+#[derive(Deserialize)]
+struct Seed {
+    county: Named,
+    period: String,
+    year: i32,
+    areas: Vec<AreaSeed>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    code: String,
+    name: I18nText,
+}
+
+#[derive(Deserialize)]
+struct AreaSeed {
+    code: String,
+    name: I18nText,
+    goals: Vec<GoalSeed>,
+}
+
+#[derive(Deserialize)]
+struct GoalSeed {
+    area: Area,
+    title: I18nText,
+    #[serde(default)]
+    indicators: Vec<IndicatorSeed>,
+    #[serde(default)]
+    actions: Vec<ActionSeed>,
+    follow_up: Option<ReviewSeed>,
+}
+
+#[derive(Deserialize)]
+struct IndicatorSeed {
+    name: I18nText,
+    #[serde(default)]
+    unit: I18nText,
+    direction: Direction,
+    baseline: Option<f64>,
+    target: Option<f64>,
+    target_max: Option<f64>,
+    period_kind: PeriodKind,
+    #[serde(default)]
+    note: I18nText,
+    follow_up: Option<ValueSeed>,
+}
+
+#[derive(Deserialize)]
+struct ValueSeed {
+    period: Period,
+    value: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct ActionSeed {
+    text: I18nText,
+    status: ActionStatus,
+}
+
+#[derive(Deserialize)]
+struct ReviewSeed {
+    period: Period,
+    text: I18nText,
+}
+
+/// A random password that is easy to type.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..16)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    format!("demo data: {e}")
+}
+
+/// Loads the demo county once (a marker makes a second run a no-op) and
+/// creates or resets the demo administrator. Returns the password.
+pub async fn load(store: &Store) -> Result<String, String> {
+    let system = Principal::system("demo");
+    if store.meta_get(MARKER).await.map_err(err)?.is_none() {
+        let tree = store.org_tree().await.map_err(err)?;
+        let seed: Seed = serde_json::from_str(DATA).map_err(err)?;
+        if tree.walk().iter().any(|(_, n)| n.code == seed.county.code) {
+            return Err(format!(
+                "the database has a county {:?} but no finished demo load; use a fresh database",
+                seed.county.code
+            ));
+        }
+        load_seed(store, &system, &seed).await?;
+        store.meta_set(MARKER, &seed.period).await.map_err(err)?;
+        tracing::info!("demo county loaded");
+    }
+    let password = std::env::var("VALVO_DEMO_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(random_password);
+    let admin = match store.user_by_email(ADMIN_EMAIL).await.map_err(err)? {
+        Some(u) => u,
+        None => store
+            .create_user(&system, ADMIN_EMAIL, "Demo Admin", Role::Admin, None, None)
+            .await
+            .map_err(err)?,
+    };
+    store.set_password(&system, admin.id, &password).await.map_err(err)?;
+    Ok(password)
+}
+
+async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(), String> {
+    let county = store
+        .create_org_unit(
+            system,
+            &NewOrgUnit {
+                parent_id: None,
+                code: seed.county.code.clone(),
+                name: seed.county.name.clone(),
+                producer: ProducerType::Own,
+                sort_order: 0,
+            },
+        )
+        .await
+        .map_err(err)?;
+    for (i, area) in seed.areas.iter().enumerate() {
+        let org = store
+            .create_org_unit(
+                system,
+                &NewOrgUnit {
+                    parent_id: Some(county),
+                    code: area.code.clone(),
+                    name: area.name.clone(),
+                    producer: ProducerType::Own,
+                    sort_order: i as i32,
+                },
+            )
+            .await
+            .map_err(err)?;
+        for g in &area.goals {
+            let goal = store
+                .create_goal(system, org, &GoalInput { area: g.area, year: seed.year, title: g.title.clone() })
+                .await
+                .map_err(err)?;
+            for ind in &g.indicators {
+                let created = store
+                    .create_indicator(
+                        system,
+                        goal.id,
+                        &IndicatorInput {
+                            name: ind.name.clone(),
+                            unit: ind.unit.clone(),
+                            direction: ind.direction,
+                            baseline: ind.baseline,
+                            target: ind.target,
+                            target_max: ind.target_max,
+                            period_kind: ind.period_kind,
+                            note: ind.note.clone(),
+                        },
+                    )
+                    .await
+                    .map_err(err)?;
+                if let Some(f) = &ind.follow_up {
+                    let input = FollowUpInput { value: f.value, assessment: I18nText::default(), corrective: I18nText::default() };
+                    store.put_follow_up(system, created.id, f.period, &input).await.map_err(err)?;
+                }
+            }
+            for a in &g.actions {
+                store
+                    .create_action(system, goal.id, &ActionInput { text: a.text.clone(), status: a.status })
+                    .await
+                    .map_err(err)?;
+            }
+            if let Some(r) = &g.follow_up {
+                store
+                    .put_goal_review(system, goal.id, r.period, &GoalReviewInput { text: r.text.clone() })
+                    .await
+                    .map_err(err)?;
+            }
+        }
+    }
+    Ok(())
+}

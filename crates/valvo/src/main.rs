@@ -1,0 +1,238 @@
+//! `valvo`: the one binary. `serve`, `demo`, `user add`, `token create`.
+
+mod demo;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use valvo_core::access::{Principal, Role};
+use valvo_store::Store;
+use valvo_web::{AppState, WebConfig};
+
+#[derive(Parser, Debug)]
+#[command(name = "valvo", version, about = "Valvo: self-monitoring (omavalvonta / egenkontroll) for social and health care")]
+struct Cli {
+    /// Database: an SQLite file path or URL (sqlite://valvo.db), or postgres://user@host/db.
+    #[arg(long, env = "VALVO_DATABASE_URL", default_value = "valvo.db", global = true)]
+    database_url: String,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "VALVO_LOG_JSON", global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VALVO_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Mark cookies Secure (browsers then send them over HTTPS only; keep on behind TLS).
+    #[arg(long, env = "VALVO_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set)]
+    cookie_secure: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Load the demo county (once) and run the server.
+    Demo {
+        #[command(flatten)]
+        serve: DemoServeArgs,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct DemoServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VALVO_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Load the demo data and exit without serving.
+    #[arg(long)]
+    load_only: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add a user. The password comes from VALVO_PASSWORD, or a random one is printed.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, quality_coordinator, area_manager or viewer.
+        #[arg(long)]
+        role: String,
+        /// Org unit code or id the user is limited to (required for area managers).
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long, env = "VALVO_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create an API token for a user and print it (shown once).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VALVO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_json);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("valvo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn serve(store: Store, addr: SocketAddr, config: WebConfig) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("Valvo listening on http://{local}/");
+    let state = AppState::new(store.clone(), config);
+    let result = valvo_web::serve(listener, state, shutdown_signal()).await;
+    store.close().await;
+    result.map_err(|e| e.to_string())
+}
+
+async fn find_scope(store: &Store, scope: Option<&str>) -> Result<Option<i64>, String> {
+    let Some(s) = scope else { return Ok(None) };
+    let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+    let found = tree
+        .walk()
+        .into_iter()
+        .map(|(_, n)| n)
+        .find(|n| n.code == s || n.id.to_string() == s)
+        .map(|n| n.id);
+    found.map(Some).ok_or_else(|| format!("no org unit with code or id {s:?}"))
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let store = Store::connect(&cli.database_url)
+        .await
+        .map_err(|e| format!("database {}: {e}", redact(&cli.database_url)))?;
+    match cli.command {
+        Command::Serve(args) => serve(store, args.addr, WebConfig { cookie_secure: args.cookie_secure }).await,
+        Command::Demo { serve: args } => {
+            let password = demo::load(&store).await?;
+            println!("Demo county loaded. Log in as {} with password: {password}", demo::ADMIN_EMAIL);
+            if args.load_only {
+                store.close().await;
+                return Ok(());
+            }
+            // The demo runs over plain HTTP on the local machine: Secure cookies would not be sent.
+            serve(store, args.addr, WebConfig { cookie_secure: false }).await
+        }
+        Command::User { command: UserCommand::Add { email, name, role, scope, password } } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| format!("unknown role {role:?}: use admin, quality_coordinator, area_manager or viewer"))?;
+            let scope = find_scope(&store, scope.as_deref()).await?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(demo::random_password);
+            let user = store
+                .create_user(&Principal::system("cli"), &email, &name, role, scope, Some(&password))
+                .await
+                .map_err(|e| match e {
+                    valvo_store::StoreError::Invalid(fields) => format!(
+                        "invalid: {}",
+                        fields.iter().map(|f| format!("{} ({})", f.field, f.code.code())).collect::<Vec<_>>().join(", ")
+                    ),
+                    other => other.to_string(),
+                })?;
+            println!("Created user {} ({}) with id {}", user.email, role.code(), user.id);
+            if generated {
+                println!("Password: {password}");
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::User { command: UserCommand::List } => {
+            for u in store.users().await.map_err(|e| e.to_string())? {
+                println!("{}\t{}\t{}\t{}", u.id, u.email, u.role.code(), u.scope.map(|s| s.to_string()).unwrap_or_else(|| "-".into()));
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { email, label } } => {
+            let user = store
+                .user_by_email(&email)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user {email}"))?;
+            let token = store
+                .create_token(&Principal::system("cli"), user.id, &label)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
