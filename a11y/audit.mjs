@@ -54,7 +54,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { maxPages: 200, tabStops: 10, json: null, langMatch: true };
+  const opts = { maxPages: 200, perKind: 0, errorPages: [], invalidForms: [], tabStops: 10, json: null, langMatch: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -66,6 +66,14 @@ function parseArgs(argv) {
       case '--email': opts.email = next(); break;
       case '--password': opts.password = next(); break;
       case '--max-pages': opts.maxPages = Number.parseInt(next(), 10); break;
+      // At most N pages per page kind (path with numbers replaced by {n}, query ignored):
+      // covers every kind of page in a few minutes instead of every page.
+      case '--per-kind': opts.perKind = Number.parseInt(next(), 10); break;
+      // A page that must answer with an error status (404, 400…) and still be accessible (logged in).
+      case '--error-page': opts.errorPages.push(next()); break;
+      // PATH#FIELD=VALUE: open the form, put VALUE in #FIELD, submit it, and audit the page with
+      // the validation errors (which must answer 4xx).
+      case '--invalid-form': opts.invalidForms.push(next()); break;
       case '--tab-stops': opts.tabStops = Number.parseInt(next(), 10); break;
       case '--json': opts.json = next(); break;
       case '--no-lang-match': opts.langMatch = false; break;
@@ -370,6 +378,9 @@ async function newContext(browser) {
   const context = await browser.newContext({
     viewport: { width: 1280, height: 900 },
     acceptDownloads: false,
+    // Valvo's Content-Security-Policy forbids inline styles; the audit's own
+    // helper style (no transitions) must still apply.
+    bypassCSP: true,
   });
   context.setDefaultNavigationTimeout(NAV_TIMEOUT_MS);
   context.setDefaultTimeout(NAV_TIMEOUT_MS);
@@ -418,6 +429,7 @@ async function crawl(browser, opts, { mode, lang }, record) {
     }
 
     const seen = new Set();
+    const kinds = new Map();
     const queue = [];
     const start = normalize(startUrl, opts.origin, lang);
     seen.add(start);
@@ -469,6 +481,12 @@ async function crawl(browser, opts, { mode, lang }, record) {
         const c = normalize(raw, opts.origin, lang);
         if (c && !seen.has(c)) {
           seen.add(c);
+          if (opts.perKind > 0) {
+            const kind = new URL(c).pathname.replace(/\d+/g, '{n}');
+            const n = kinds.get(kind) || 0;
+            if (n >= opts.perKind) continue;
+            kinds.set(kind, n + 1);
+          }
           queue.push({ canon: c, nav: c });
         }
       }
@@ -482,12 +500,51 @@ async function crawl(browser, opts, { mode, lang }, record) {
       record({ crawl: label, url: finalCanon, problems });
     }
     if (queue.length) console.log(`(stopped at --max-pages ${opts.maxPages}; ${queue.length} links not visited)`);
+    if (mode === 'logged-in') {
+      for (const path of opts.errorPages) {
+        visited++;
+        record(await auditSpecial(page, opts, lang, path, null));
+      }
+      for (const spec of opts.invalidForms) {
+        visited++;
+        record(await auditSpecial(page, opts, lang, spec.split('#')[0], spec.split('#')[1] || ''));
+      }
+    }
   } catch (e) {
     record({ crawl: label, url: `${opts.origin}/?lang=${lang}`, problems: [{ rule: 'page-error', help: clip(e.message, 300), nodes: [] }] });
   } finally {
     await context.close().catch(() => {});
   }
   return { label, visited, loginFailed: false };
+}
+
+// An error page, or a form submitted with a bad value: it must answer 4xx and
+// pass every check like any other page.
+async function auditSpecial(page, opts, lang, path, fill) {
+  const url = `${opts.origin}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`;
+  const problems = [];
+  const label = fill === null ? url : `${url} (submitted ${fill})`;
+  try {
+    let response = await page.goto(url, { waitUntil: 'load' });
+    if (fill !== null) {
+      const [field, value] = fill.split('=');
+      await page.fill(`#${field}`, value ?? '');
+      [response] = await Promise.all([
+        page.waitForNavigation({ waitUntil: 'load' }),
+        page.click('form.form button[type=submit]'),
+      ]);
+    }
+    const status = response ? response.status() : 0;
+    if (status < 400 || status >= 500) {
+      problems.push({ rule: 'http-status', help: `expected an error status 4xx, got ${status}`, nodes: [] });
+    }
+    problems.push(...(await runAxe(page)));
+    problems.push(...(await domChecks(page, lang, opts.langMatch)));
+    problems.push(...(await keyboardChecks(page, opts.tabStops)));
+  } catch (e) {
+    problems.push({ rule: 'page-error', help: clip(e.message, 300), nodes: [] });
+  }
+  return { crawl: `special/${lang}`, url: label, problems };
 }
 
 // ---------------------------------------------------------------- main

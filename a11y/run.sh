@@ -98,5 +98,12 @@ echo "server is up"
 
 # --- audit --------------------------------------------------------------
 status=0
-node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$VALVO_DEMO_PASSWORD" "$@" || status=$?
+# Every page kind (two of each), the error pages, and a form with a validation error.
+node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$VALVO_DEMO_PASSWORD" \
+  --per-kind 2 \
+  --error-page /org/999999 \
+  --error-page "/org/2/plan/2024?period=2024Q9" \
+  --invalid-form "/indicators/1/follow-up?period=2024T3#value=abc" \
+  --invalid-form "/org/2/goals/new?year=2024#title_fi=" \
+  "$@" || status=$?
 exit "$status"

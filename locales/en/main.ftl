@@ -190,3 +190,17 @@ entity-goal_review = goal follow-up
 entity-org_unit = org unit
 entity-user = user
 entity-api_token = API token
+
+a11y-title = Accessibility statement
+a11y-intro = Valvo is built to meet the accessibility requirements of the Act on the Provision of Digital Services (306/2019) and the WCAG 2.1 criteria on levels A and AA.
+a11y-status-title = Compliance status
+a11y-status = Every page kind is audited automatically in Finnish, Swedish and English, logged in and logged out, and the release is stopped by any violation found. Automatic checks find only part of the problems; keyboard use and form labels are tested separately.
+a11y-how-title = How the service supports you
+a11y-how-1 = Every function works with the keyboard alone, and the focused element is always clearly visible.
+a11y-how-2 = A skip link at the top of every page leads straight to the content.
+a11y-how-3 = Forms name every field; errors are listed at the top of the form and linked to the field.
+a11y-how-4 = Status is never shown by colour alone, and texts in another language are marked for screen readers.
+a11y-feedback-title = Feedback
+a11y-feedback = If you notice an accessibility problem, tell the quality coordinator of your wellbeing services county. We answer within 14 days.
+a11y-authority-title = Supervisory authority
+a11y-authority = If you are not satisfied with the answer, you can notify the Regional State Administrative Agency for Southern Finland, which supervises accessibility requirements (saavutettavuusvaatimukset.fi).

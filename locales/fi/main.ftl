@@ -190,3 +190,17 @@ entity-goal_review = tavoitteen seuranta
 entity-org_unit = organisaatioyksikkö
 entity-user = käyttäjä
 entity-api_token = API-avain
+
+a11y-title = Saavutettavuusseloste
+a11y-intro = Valvo on rakennettu täyttämään digitaalisten palvelujen tarjoamisesta annetun lain (306/2019) saavutettavuusvaatimukset ja WCAG 2.1 -ohjeiston A- ja AA-tason kriteerit.
+a11y-status-title = Vaatimustenmukaisuus
+a11y-status = Jokainen sivutyyppi tarkastetaan automaattisesti suomeksi, ruotsiksi ja englanniksi, kirjautuneena ja kirjautumatta, ja jokainen löydetty puute pysäyttää julkaisun. Automaattinen tarkastus löytää vain osan ongelmista; näppäimistökäyttö ja lomakkeiden nimeäminen testataan erikseen.
+a11y-how-title = Miten palvelu tukee sinua
+a11y-how-1 = Kaikki toiminnot toimivat pelkällä näppäimistöllä, ja kohdistettu elementti näkyy aina selvästi.
+a11y-how-2 = Jokaisen sivun alussa on ohituslinkki suoraan sisältöön.
+a11y-how-3 = Lomakkeiden kentät on nimetty; virheet luetellaan lomakkeen alussa ja linkitetään kenttään.
+a11y-how-4 = Tilaa ei koskaan ilmaista pelkällä värillä, ja muunkieliset tekstit on merkitty ruudunlukijoille.
+a11y-feedback-title = Palaute
+a11y-feedback = Jos huomaat saavutettavuuspuutteen, kerro siitä hyvinvointialueesi laatukoordinaattorille. Vastaamme 14 päivän kuluessa.
+a11y-authority-title = Valvontaviranomainen
+a11y-authority = Jos et ole tyytyväinen saamaasi vastaukseen, voit tehdä ilmoituksen Etelä-Suomen aluehallintovirastolle, joka valvoo saavutettavuusvaatimusten toteutumista (saavutettavuusvaatimukset.fi).

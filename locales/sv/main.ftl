@@ -190,3 +190,17 @@ entity-goal_review = uppföljning av mål
 entity-org_unit = organisationsenhet
 entity-user = användare
 entity-api_token = API-nyckel
+
+a11y-title = Tillgänglighetsutlåtande
+a11y-intro = Valvo är byggt för att uppfylla tillgänglighetskraven i lagen om tillhandahållande av digitala tjänster (306/2019) och kriterierna på nivå A och AA i WCAG 2.1.
+a11y-status-title = Överensstämmelse
+a11y-status = Varje sidtyp granskas automatiskt på finska, svenska och engelska, inloggad och utloggad, och varje brist som hittas stoppar publiceringen. Automatisk granskning hittar bara en del av problemen; tangentbordsanvändning och formulärens etiketter testas separat.
+a11y-how-title = Hur tjänsten stöder dig
+a11y-how-1 = Alla funktioner fungerar med enbart tangentbord, och det fokuserade elementet syns alltid tydligt.
+a11y-how-2 = Överst på varje sida finns en länk som leder direkt till innehållet.
+a11y-how-3 = Formulärens fält har namn; fel listas överst i formuläret och länkas till fältet.
+a11y-how-4 = Status visas aldrig enbart med färg, och text på ett annat språk är märkt för skärmläsare.
+a11y-feedback-title = Respons
+a11y-feedback = Om du märker en brist i tillgängligheten, meddela kvalitetskoordinatorn i ditt välfärdsområde. Vi svarar inom 14 dagar.
+a11y-authority-title = Tillsynsmyndighet
+a11y-authority = Om du inte är nöjd med svaret kan du göra en anmälan till Regionförvaltningsverket i Södra Finland, som övervakar tillgänglighetskraven (saavutettavuusvaatimukset.fi).

@@ -196,3 +196,26 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// Creates an empty database (PostgreSQL; SQLite files are created on connect).
+/// Used by the test suites to give every test its own database.
+pub async fn create_database(url: &str) -> Result<()> {
+    use sqlx::migrate::MigrateDatabase;
+    sqlx::any::install_default_drivers();
+    let (url, _) = normalize_url(url)?;
+    if !sqlx::Any::database_exists(&url).await? {
+        sqlx::Any::create_database(&url).await?;
+    }
+    Ok(())
+}
+
+/// Drops a database (PostgreSQL) or deletes an SQLite file.
+pub async fn drop_database(url: &str) -> Result<()> {
+    use sqlx::migrate::MigrateDatabase;
+    sqlx::any::install_default_drivers();
+    let (url, _) = normalize_url(url)?;
+    if sqlx::Any::database_exists(&url).await? {
+        sqlx::Any::drop_database(&url).await?;
+    }
+    Ok(())
+}

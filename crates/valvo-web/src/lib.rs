@@ -83,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(ui::home))
         .route("/healthz", get(health))
         .route("/static/style.css", get(html::stylesheet))
+        .route("/accessibility", get(ui::accessibility))
         .route("/login", get(ui::login_page).post(ui::login))
         .route("/logout", post(ui::logout))
         .route("/org/{id}", get(ui::org_page))

@@ -221,6 +221,18 @@ pub async fn logout(State(state): State<AppState>, page: Page, headers: HeaderMa
     Ok(resp)
 }
 
+#[derive(Template)]
+#[template(path = "accessibility.html")]
+struct AccessibilityPage {
+    l: Layout,
+}
+
+/// `GET /accessibility`: the accessibility statement (public).
+pub async fn accessibility(page: Page) -> UiResult {
+    let l = Layout::new(&page, page.tr.t("a11y-title"));
+    Ok(render(&AccessibilityPage { l }, StatusCode::OK))
+}
+
 /// Fallback: 404 page.
 pub async fn not_found(page: Page) -> UiError {
     page.error(ErrorKind::NotFound)
