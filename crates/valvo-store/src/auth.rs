@@ -195,7 +195,12 @@ impl Store {
     }
 
     /// Sets a new password (administrators; also used by the demo loader).
-    pub async fn set_password(&self, actor: &Principal, user_id: i64, password: &str) -> Result<()> {
+    pub async fn set_password(
+        &self,
+        actor: &Principal,
+        user_id: i64,
+        password: &str,
+    ) -> Result<()> {
         if !actor.can_administer() {
             return Err(StoreError::Forbidden);
         }
@@ -226,10 +231,12 @@ impl Store {
 
     /// Finds a user by e-mail.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.email = $1"))
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users u WHERE u.email = $1"
+        ))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(user_row).transpose()
     }
 
@@ -311,7 +318,12 @@ impl Store {
     }
 
     /// Creates an API token for a user; returns the secret (shown once).
-    pub async fn create_token(&self, actor: &Principal, user_id: i64, label: &str) -> Result<String> {
+    pub async fn create_token(
+        &self,
+        actor: &Principal,
+        user_id: i64,
+        label: &str,
+    ) -> Result<String> {
         if !actor.can_administer() && actor.user_id != Some(user_id) {
             return Err(StoreError::Forbidden);
         }

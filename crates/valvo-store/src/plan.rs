@@ -326,7 +326,8 @@ fn audit_row(row: &AnyRow) -> Result<AuditEntry> {
     })
 }
 
-const GOAL_COLS: &str = "g.id, g.org_unit_id, g.year, g.area, g.title_fi, g.title_sv, g.title_en, g.sort_order";
+const GOAL_COLS: &str =
+    "g.id, g.org_unit_id, g.year, g.area, g.title_fi, g.title_sv, g.title_en, g.sort_order";
 const INDICATOR_COLS: &str = "i.id, i.goal_id, g.org_unit_id, g.year, i.name_fi, i.name_sv, i.name_en, \
      i.unit_fi, i.unit_sv, i.unit_en, i.direction, i.baseline, i.target, i.target_max, i.period_kind, \
      i.note_fi, i.note_sv, i.note_en, i.sort_order";
@@ -338,7 +339,10 @@ async fn goal_in(conn: &mut AnyConnection, id: i64) -> Result<Goal> {
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(goal_row).transpose()?.ok_or(StoreError::NotFound)
+    row.as_ref()
+        .map(goal_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }
 
 async fn indicator_in(conn: &mut AnyConnection, id: i64) -> Result<Indicator> {
@@ -361,10 +365,17 @@ async fn action_in(conn: &mut AnyConnection, id: i64) -> Result<Action> {
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(action_row).transpose()?.ok_or(StoreError::NotFound)
+    row.as_ref()
+        .map(action_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }
 
-async fn follow_up_in(conn: &mut AnyConnection, indicator: i64, period: &Period) -> Result<Option<FollowUp>> {
+async fn follow_up_in(
+    conn: &mut AnyConnection,
+    indicator: i64,
+    period: &Period,
+) -> Result<Option<FollowUp>> {
     let row = sqlx::query(&format!(
         "SELECT {FOLLOW_UP_COLS} FROM follow_ups f WHERE f.indicator_id = $1 AND f.period = $2"
     ))
@@ -375,7 +386,11 @@ async fn follow_up_in(conn: &mut AnyConnection, indicator: i64, period: &Period)
     row.as_ref().map(follow_up_row).transpose()
 }
 
-async fn review_in(conn: &mut AnyConnection, goal: i64, period: &Period) -> Result<Option<GoalReview>> {
+async fn review_in(
+    conn: &mut AnyConnection,
+    goal: i64,
+    period: &Period,
+) -> Result<Option<GoalReview>> {
     let row = sqlx::query(
         "SELECT goal_id, period, text_fi, text_sv, text_en, updated_at, updated_by \
          FROM goal_reviews WHERE goal_id = $1 AND period = $2",
@@ -413,7 +428,9 @@ impl Store {
         if code.is_empty() || code.len() > 64 {
             return Err(invalid("code", ErrorCode::Required));
         }
-        if unit.name.get(valvo_core::Lang::Fi).is_none() && unit.name.get(valvo_core::Lang::Sv).is_none() {
+        if unit.name.get(valvo_core::Lang::Fi).is_none()
+            && unit.name.get(valvo_core::Lang::Sv).is_none()
+        {
             return Err(invalid("name", ErrorCode::NationalLanguageRequired));
         }
         let mut tx = self.pool.begin().await?;
@@ -448,7 +465,17 @@ impl Store {
             "id": id, "parent_id": unit.parent_id, "code": code, "name": unit.name,
             "producer": unit.producer, "sort_order": unit.sort_order,
         });
-        audit(&mut tx, actor, "create", "org_unit", &id.to_string(), Some(id), None, Some(after)).await?;
+        audit(
+            &mut tx,
+            actor,
+            "create",
+            "org_unit",
+            &id.to_string(),
+            Some(id),
+            None,
+            Some(after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -459,7 +486,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
-        let order = next_order(&mut tx, "SELECT MAX(sort_order) FROM goals WHERE org_unit_id = $1", org).await?;
+        let order = next_order(
+            &mut tx,
+            "SELECT MAX(sort_order) FROM goals WHERE org_unit_id = $1",
+            org,
+        )
+        .await?;
         let row = sqlx::query(
             "INSERT INTO goals (org_unit_id, year, area, title_fi, title_sv, title_en, sort_order) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -475,7 +507,17 @@ impl Store {
         .await?;
         let id: i64 = row.try_get("id")?;
         let goal = goal_in(&mut tx, id).await?;
-        audit(&mut tx, p, "create", "goal", &id.to_string(), Some(org), None, json(&goal)).await?;
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "goal",
+            &id.to_string(),
+            Some(org),
+            None,
+            json(&goal),
+        )
+        .await?;
         tx.commit().await?;
         Ok(goal)
     }
@@ -499,7 +541,17 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let after = goal_in(&mut tx, id).await?;
-        audit(&mut tx, p, "update", "goal", &id.to_string(), Some(after.org_unit_id), json(&before), json(&after)).await?;
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "goal",
+            &id.to_string(),
+            Some(after.org_unit_id),
+            json(&before),
+            json(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -511,13 +563,23 @@ impl Store {
     }
 
     /// Adds an indicator to a goal.
-    pub async fn create_indicator(&self, p: &Principal, goal_id: i64, input: &IndicatorInput) -> Result<Indicator> {
+    pub async fn create_indicator(
+        &self,
+        p: &Principal,
+        goal_id: i64,
+        input: &IndicatorInput,
+    ) -> Result<Indicator> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.pool.begin().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
-        let order = next_order(&mut tx, "SELECT MAX(sort_order) FROM indicators WHERE goal_id = $1", goal_id).await?;
+        let order = next_order(
+            &mut tx,
+            "SELECT MAX(sort_order) FROM indicators WHERE goal_id = $1",
+            goal_id,
+        )
+        .await?;
         let row = sqlx::query(
             "INSERT INTO indicators (goal_id, name_fi, name_sv, name_en, unit_fi, unit_sv, unit_en, direction, \
              baseline, target, target_max, period_kind, note_fi, note_sv, note_en, sort_order) \
@@ -543,13 +605,28 @@ impl Store {
         .await?;
         let id: i64 = row.try_get("id")?;
         let ind = indicator_in(&mut tx, id).await?;
-        audit(&mut tx, p, "create", "indicator", &id.to_string(), Some(goal.org_unit_id), None, json(&ind)).await?;
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "indicator",
+            &id.to_string(),
+            Some(goal.org_unit_id),
+            None,
+            json(&ind),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ind)
     }
 
     /// Changes an indicator.
-    pub async fn update_indicator(&self, p: &Principal, id: i64, input: &IndicatorInput) -> Result<Indicator> {
+    pub async fn update_indicator(
+        &self,
+        p: &Principal,
+        id: i64,
+        input: &IndicatorInput,
+    ) -> Result<Indicator> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.pool.begin().await?;
         let before = indicator_in(&mut tx, id).await?;
@@ -578,7 +655,17 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let after = indicator_in(&mut tx, id).await?;
-        audit(&mut tx, p, "update", "indicator", &id.to_string(), Some(after.org_unit_id), json(&before), json(&after)).await?;
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "indicator",
+            &id.to_string(),
+            Some(after.org_unit_id),
+            json(&before),
+            json(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -603,13 +690,23 @@ impl Store {
     }
 
     /// Adds an action to a goal.
-    pub async fn create_action(&self, p: &Principal, goal_id: i64, input: &ActionInput) -> Result<Action> {
+    pub async fn create_action(
+        &self,
+        p: &Principal,
+        goal_id: i64,
+        input: &ActionInput,
+    ) -> Result<Action> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.pool.begin().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
-        let order = next_order(&mut tx, "SELECT MAX(sort_order) FROM actions WHERE goal_id = $1", goal_id).await?;
+        let order = next_order(
+            &mut tx,
+            "SELECT MAX(sort_order) FROM actions WHERE goal_id = $1",
+            goal_id,
+        )
+        .await?;
         let row = sqlx::query(
             "INSERT INTO actions (goal_id, text_fi, text_sv, text_en, status, sort_order) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -624,13 +721,28 @@ impl Store {
         .await?;
         let id: i64 = row.try_get("id")?;
         let action = action_in(&mut tx, id).await?;
-        audit(&mut tx, p, "create", "action", &id.to_string(), Some(goal.org_unit_id), None, json(&action)).await?;
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "action",
+            &id.to_string(),
+            Some(goal.org_unit_id),
+            None,
+            json(&action),
+        )
+        .await?;
         tx.commit().await?;
         Ok(action)
     }
 
     /// Changes an action.
-    pub async fn update_action(&self, p: &Principal, id: i64, input: &ActionInput) -> Result<Action> {
+    pub async fn update_action(
+        &self,
+        p: &Principal,
+        id: i64,
+        input: &ActionInput,
+    ) -> Result<Action> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.pool.begin().await?;
         let before = action_in(&mut tx, id).await?;
@@ -646,7 +758,17 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let after = action_in(&mut tx, id).await?;
-        audit(&mut tx, p, "update", "action", &id.to_string(), Some(goal.org_unit_id), json(&before), json(&after)).await?;
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "action",
+            &id.to_string(),
+            Some(goal.org_unit_id),
+            json(&before),
+            json(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -737,7 +859,13 @@ impl Store {
     }
 
     /// Creates or replaces a goal's written review for a period.
-    pub async fn put_goal_review(&self, p: &Principal, goal_id: i64, period: Period, input: &GoalReviewInput) -> Result<GoalReview> {
+    pub async fn put_goal_review(
+        &self,
+        p: &Principal,
+        goal_id: i64,
+        period: Period,
+        input: &GoalReviewInput,
+    ) -> Result<GoalReview> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.pool.begin().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
@@ -761,7 +889,9 @@ impl Store {
             .bind(&p.label)
             .execute(&mut *tx)
             .await?;
-        let after = review_in(&mut tx, goal_id, &period).await?.ok_or(StoreError::NotFound)?;
+        let after = review_in(&mut tx, goal_id, &period)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         audit(
             &mut tx,
             p,
@@ -785,10 +915,12 @@ impl Store {
 
     /// The years for which an org unit has goals, newest first.
     pub async fn plan_years(&self, org: i64) -> Result<Vec<i32>> {
-        let rows = sqlx::query("SELECT DISTINCT year FROM goals WHERE org_unit_id = $1 ORDER BY year DESC")
-            .bind(org)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT DISTINCT year FROM goals WHERE org_unit_id = $1 ORDER BY year DESC",
+        )
+        .bind(org)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<i64, _>(0)? as i32))
             .collect()
@@ -839,11 +971,17 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?;
 
-        let mut follow_ups = follow_ups.iter().map(follow_up_row).collect::<Result<Vec<_>>>()?;
+        let mut follow_ups = follow_ups
+            .iter()
+            .map(follow_up_row)
+            .collect::<Result<Vec<_>>>()?;
         sort_follow_ups(&mut follow_ups);
         let mut reviews = reviews.iter().map(review_row).collect::<Result<Vec<_>>>()?;
         reviews.sort_by_key(|r| (r.period.start(), r.period.kind()));
-        let indicators = indicators.iter().map(indicator_row).collect::<Result<Vec<_>>>()?;
+        let indicators = indicators
+            .iter()
+            .map(indicator_row)
+            .collect::<Result<Vec<_>>>()?;
         let actions = actions.iter().map(action_row).collect::<Result<Vec<_>>>()?;
         goals
             .iter()
@@ -862,8 +1000,16 @@ impl Store {
                                 .collect(),
                         })
                         .collect(),
-                    actions: actions.iter().filter(|a| a.goal_id == goal.id).cloned().collect(),
-                    reviews: reviews.iter().filter(|r| r.goal_id == goal.id).cloned().collect(),
+                    actions: actions
+                        .iter()
+                        .filter(|a| a.goal_id == goal.id)
+                        .cloned()
+                        .collect(),
+                    reviews: reviews
+                        .iter()
+                        .filter(|r| r.goal_id == goal.id)
+                        .cloned()
+                        .collect(),
                     goal,
                 })
             })
@@ -871,7 +1017,12 @@ impl Store {
     }
 
     /// The audit log, newest first; `before` pages back from an id.
-    pub async fn audit_log(&self, limit: i64, before: Option<i64>, entity: Option<&str>) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_log(
+        &self,
+        limit: i64,
+        before: Option<i64>,
+        entity: Option<&str>,
+    ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, entity, entity_id, org_unit_id, before_json, after_json FROM audit_log \
              WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR entity = $2) ORDER BY id DESC LIMIT $3",
@@ -888,7 +1039,10 @@ impl Store {
     /// in the same transaction as nothing else: call after the load committed.
     pub async fn meta_set(&self, key: &str, value: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM meta WHERE key = $1").bind(key).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM meta WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
             .bind(key)
             .bind(value)

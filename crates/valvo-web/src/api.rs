@@ -26,11 +26,19 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), fields: Vec::new() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
     }
 
     fn invalid(fields: Vec<FieldError>) -> Self {
-        let names: Vec<String> = fields.iter().map(|f| format!("{} ({})", f.field, f.code.code())).collect();
+        let names: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{} ({})", f.field, f.code.code()))
+            .collect();
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "invalid_input",
@@ -43,13 +51,23 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource"),
-            StoreError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "not allowed for this user"),
+            StoreError::NotFound => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+            }
+            StoreError::Forbidden => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "not allowed for this user",
+            ),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(f) => ApiError::invalid(f),
             other => {
                 tracing::error!(error = %other, "store error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
             }
         }
     }
@@ -79,19 +97,33 @@ pub struct Caller(pub Principal);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim);
         let Some(token) = token else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a bearer token is required"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a bearer token is required",
+            ));
         };
         match state.store().user_by_token(token).await? {
             Some(u) => Ok(Caller(u.principal())),
-            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown or revoked token")),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "unknown or revoked token",
+            )),
         }
     }
 }
@@ -99,10 +131,18 @@ impl FromRequestParts<AppState> for Caller {
 async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTree> {
     let tree = state.store().org_tree().await?;
     if tree.get(org).is_none() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("org unit {org} does not exist")));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("org unit {org} does not exist"),
+        ));
     }
     if !p.can_read(&tree, org) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("org unit {org} is outside your scope")));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("org unit {org} is outside your scope"),
+        ));
     }
     Ok(tree)
 }
@@ -150,10 +190,16 @@ pub async fn org_units(State(state): State<AppState>, Caller(p): Caller) -> ApiR
 }
 
 /// `GET /api/v1/org-units/{id}/plan/{year}`
-pub async fn plan(State(state): State<AppState>, Caller(p): Caller, Path((id, year)): Path<(i64, i32)>) -> ApiResult<Json<Value>> {
+pub async fn plan(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, year)): Path<(i64, i32)>,
+) -> ApiResult<Json<Value>> {
     readable(&state, &p, id).await?;
     let goals = state.store().plan(id, year).await?;
-    Ok(Json(json!({ "org_unit": id, "year": year, "goals": goals })))
+    Ok(Json(
+        json!({ "org_unit": id, "year": year, "goals": goals }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -175,23 +221,48 @@ fn follow_ups_out<'a>(ind: &Indicator, list: &'a [FollowUp]) -> Vec<FollowUpOut<
         .map(|f| FollowUpOut {
             follow_up: f,
             status: status(&ind.spec(), f.value),
-            previous_value: f.period.prev().and_then(|pp| list.iter().find(|x| x.period == pp)).and_then(|x| x.value),
+            previous_value: f
+                .period
+                .prev()
+                .and_then(|pp| list.iter().find(|x| x.period == pp))
+                .and_then(|x| x.value),
         })
         .collect()
 }
 
 /// `GET /api/v1/indicators?org_unit=ID[&year=Y]`
-pub async fn indicators(State(state): State<AppState>, Caller(p): Caller, Query(q): Query<IndicatorQuery>) -> ApiResult<Json<Value>> {
-    let Some(raw) = q.org_unit.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "missing_parameter", "query parameter org_unit is required"));
+pub async fn indicators(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<IndicatorQuery>,
+) -> ApiResult<Json<Value>> {
+    let Some(raw) = q
+        .org_unit
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missing_parameter",
+            "query parameter org_unit is required",
+        ));
     };
     let org: i64 = raw.parse().map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", format!("org_unit must be an integer id, got {raw:?}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("org_unit must be an integer id, got {raw:?}"),
+        )
     })?;
     let year = match q.year.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(y) => Some(y.parse::<i32>().map_err(|_| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", format!("year must be a number, got {y:?}"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                format!("year must be a number, got {y:?}"),
+            )
         })?),
     };
     readable(&state, &p, org).await?;
@@ -206,26 +277,44 @@ async fn readable_indicator(state: &AppState, p: &Principal, id: i64) -> ApiResu
 }
 
 /// `GET /api/v1/indicators/{id}`
-pub async fn indicator(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<i64>) -> ApiResult<Json<Indicator>> {
+pub async fn indicator(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Indicator>> {
     Ok(Json(readable_indicator(&state, &p, id).await?))
 }
 
 /// `GET /api/v1/indicators/{id}/follow-ups`
-pub async fn follow_ups(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
+pub async fn follow_ups(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
     let ind = readable_indicator(&state, &p, id).await?;
     let list = state.store().follow_ups(id).await?;
-    Ok(Json(json!({ "indicator_id": id, "follow_ups": follow_ups_out(&ind, &list) })))
+    Ok(Json(
+        json!({ "indicator_id": id, "follow_ups": follow_ups_out(&ind, &list) }),
+    ))
 }
 
 /// `GET /api/v1/indicators/{id}/follow-ups/{period}`
-pub async fn follow_up(State(state): State<AppState>, Caller(p): Caller, Path((id, period)): Path<(i64, String)>) -> ApiResult<Json<Value>> {
+pub async fn follow_up(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, period)): Path<(i64, String)>,
+) -> ApiResult<Json<Value>> {
     let period = parse_period(&period)?;
     let ind = readable_indicator(&state, &p, id).await?;
     let list = state.store().follow_ups(id).await?;
     let out = follow_ups_out(&ind, &list);
     match out.iter().find(|f| f.follow_up.period == period) {
         Some(f) => Ok(Json(serde_json::to_value(f).unwrap_or_default())),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no follow-up for {period}"))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no follow-up for {period}"),
+        )),
     }
 }
 
@@ -238,11 +327,17 @@ fn text_field(body: &Value, name: &str, errors: &mut Vec<FieldError>) -> I18nTex
                 match (valvo_core::Lang::parse(k).filter(|l| l.code() == k), v) {
                     (Some(l), Value::String(s)) => t.set(l, Some(s.clone())),
                     (Some(_), Value::Null) => {}
-                    _ => errors.push(FieldError { field: format!("{name}.{k}"), code: ErrorCode::Invalid }),
+                    _ => errors.push(FieldError {
+                        field: format!("{name}.{k}"),
+                        code: ErrorCode::Invalid,
+                    }),
                 }
             }
         }
-        Some(_) => errors.push(FieldError { field: name.to_string(), code: ErrorCode::Invalid }),
+        Some(_) => errors.push(FieldError {
+            field: name.to_string(),
+            code: ErrorCode::Invalid,
+        }),
     }
     t.normalized()
 }
@@ -256,17 +351,29 @@ pub async fn put_follow_up(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let period = parse_period(&period)?;
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("body is not valid JSON: {e}")))?;
+    let body: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("body is not valid JSON: {e}"),
+        )
+    })?;
     if !body.is_object() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "body must be a JSON object"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "body must be a JSON object",
+        ));
     }
     let mut errors = Vec::new();
     let value = match body.get("value") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => n.as_f64(),
         Some(_) => {
-            errors.push(FieldError { field: "value".into(), code: ErrorCode::NotANumber });
+            errors.push(FieldError {
+                field: "value".into(),
+                code: ErrorCode::NotANumber,
+            });
             None
         }
     };
@@ -278,7 +385,10 @@ pub async fn put_follow_up(
     if let Some(obj) = body.as_object() {
         for k in obj.keys() {
             if !["value", "assessment", "corrective"].contains(&k.as_str()) {
-                errors.push(FieldError { field: k.clone(), code: ErrorCode::Invalid });
+                errors.push(FieldError {
+                    field: k.clone(),
+                    code: ErrorCode::Invalid,
+                });
             }
         }
     }
@@ -291,14 +401,22 @@ pub async fn put_follow_up(
     let ind = state.store().indicator(id).await?;
     let tree = readable(&state, &p, ind.org_unit_id).await?;
     if !p.can_write(&tree, ind.org_unit_id) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "you may not write this org unit's plan"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "you may not write this org unit's plan",
+        ));
     }
     let (saved, created) = state.store().put_follow_up(&p, id, period, &input).await?;
     let out = json!({
         "follow_up": saved,
         "status": status(&ind.spec(), saved.value),
     });
-    let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((code, Json(out)).into_response())
 }
 
@@ -310,14 +428,29 @@ pub struct AuditQuery {
 }
 
 /// `GET /api/v1/audit` (administrators): newest first.
-pub async fn audit(State(state): State<AppState>, Caller(p): Caller, Query(q): Query<AuditQuery>) -> ApiResult<Json<Value>> {
+pub async fn audit(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Value>> {
     if !p.can_read_audit() {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the audit log is for administrators"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the audit log is for administrators",
+        ));
     }
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", "limit must be 1..1000"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "limit must be 1..1000",
+        ));
     }
-    let list = state.store().audit_log(limit, q.before, q.entity.as_deref()).await?;
+    let list = state
+        .store()
+        .audit_log(limit, q.before, q.entity.as_deref())
+        .await?;
     Ok(Json(json!({ "entries": list })))
 }

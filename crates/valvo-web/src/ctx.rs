@@ -90,7 +90,9 @@ pub struct Page {
 impl Page {
     /// The logged-in user, or a redirect to the login page.
     pub fn require_user(&self) -> Result<&User, UiError> {
-        self.user.as_ref().ok_or_else(|| UiError::login(self.lang, &self.path))
+        self.user
+            .as_ref()
+            .ok_or_else(|| UiError::login(self.lang, &self.path))
     }
 
     /// The principal of the logged-in user.
@@ -106,7 +108,9 @@ impl Page {
     /// Checks a submitted form token against the session's.
     pub fn check_csrf(&self, submitted: Option<&String>) -> Result<(), UiError> {
         match submitted {
-            Some(t) if !self.csrf.is_empty() && constant_eq(t.as_bytes(), self.csrf.as_bytes()) => Ok(()),
+            Some(t) if !self.csrf.is_empty() && constant_eq(t.as_bytes(), self.csrf.as_bytes()) => {
+                Ok(())
+            }
             _ => Err(self.error(crate::error::ErrorKind::Csrf)),
         }
     }
@@ -120,7 +124,10 @@ pub fn constant_eq(a: &[u8], b: &[u8]) -> bool {
 impl FromRequestParts<AppState> for Page {
     type Rejection = UiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let lang = request_lang(parts);
         let mut user = None;
         let mut csrf = String::new();
@@ -159,7 +166,10 @@ fn same_origin(headers: &HeaderMap) -> bool {
         }
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
         if origin == "null" || origin_host != host {
             return false;
@@ -189,9 +199,15 @@ pub async fn security_layer(req: Request, next: Next) -> Response {
     };
 
     let h = resp.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     if !is_api {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -204,7 +220,12 @@ pub async fn security_layer(req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if let Some(lang) = set_lang {
-        let c = set_cookie(LANG_COOKIE, lang.code(), Some(60 * 60 * 24 * 365), secure.unwrap_or(false));
+        let c = set_cookie(
+            LANG_COOKIE,
+            lang.code(),
+            Some(60 * 60 * 24 * 365),
+            secure.unwrap_or(false),
+        );
         if let Ok(v) = HeaderValue::from_str(&c) {
             h.append(header::SET_COOKIE, v);
         }

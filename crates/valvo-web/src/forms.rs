@@ -117,7 +117,11 @@ impl<'a> Builder<'a> {
             map.entry(e.field.clone())
                 .or_insert_with(|| error_message(tr, e));
         }
-        Builder { tr, data, errors: map }
+        Builder {
+            tr,
+            data,
+            errors: map,
+        }
     }
 
     fn value(&self, name: &str) -> String {
@@ -144,7 +148,11 @@ impl<'a> Builder<'a> {
         let mut fields: Vec<Field> = Lang::ALL
             .iter()
             .map(|l| {
-                let mut f = self.field(&format!("{base}_{}", l.code()), kind.clone(), Some(l.code()));
+                let mut f = self.field(
+                    &format!("{base}_{}", l.code()),
+                    kind.clone(),
+                    Some(l.code()),
+                );
                 f.required = false;
                 f
             })
@@ -184,7 +192,13 @@ impl<'a> Builder<'a> {
     }
 
     /// The finished form.
-    pub fn form(self, action: String, submit_key: &str, cancel: String, groups: Vec<Group>) -> FormView {
+    pub fn form(
+        self,
+        action: String,
+        submit_key: &str,
+        cancel: String,
+        groups: Vec<Group>,
+    ) -> FormView {
         let mut errors = Vec::new();
         for g in &groups {
             for f in &g.fields {
@@ -236,19 +250,32 @@ fn number_of(data: &FormData, name: &str, errors: &mut Vec<FieldError>) -> Optio
     }
 }
 
-fn enum_of<T>(data: &FormData, name: &str, parse: fn(&str) -> Option<T>, errors: &mut Vec<FieldError>) -> Option<T> {
+fn enum_of<T>(
+    data: &FormData,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
     let raw = data.get(name).map(String::as_str).unwrap_or("").trim();
     let parsed = parse(raw);
     if parsed.is_none() {
         errors.push(FieldError {
             field: name.to_string(),
-            code: if raw.is_empty() { ErrorCode::Required } else { ErrorCode::Invalid },
+            code: if raw.is_empty() {
+                ErrorCode::Required
+            } else {
+                ErrorCode::Invalid
+            },
         });
     }
     parsed
 }
 
-fn finish<T>(input: Option<T>, mut errors: Vec<FieldError>, validate: fn(&T) -> Result<(), Vec<FieldError>>) -> Result<T, Vec<FieldError>> {
+fn finish<T>(
+    input: Option<T>,
+    mut errors: Vec<FieldError>,
+    validate: fn(&T) -> Result<(), Vec<FieldError>>,
+) -> Result<T, Vec<FieldError>> {
     if let Some(i) = &input {
         if let Err(mut more) = validate(i) {
             errors.append(&mut more);
@@ -267,16 +294,26 @@ pub fn goal_input(data: &FormData) -> Result<GoalInput, Vec<FieldError>> {
     let year = match data.get("year").map(|s| s.trim().parse::<i32>()) {
         Some(Ok(y)) => Some(y),
         Some(Err(_)) if data.get("year").is_some_and(|s| !s.trim().is_empty()) => {
-            errors.push(FieldError { field: "year".into(), code: ErrorCode::NotANumber });
+            errors.push(FieldError {
+                field: "year".into(),
+                code: ErrorCode::NotANumber,
+            });
             None
         }
         _ => {
-            errors.push(FieldError { field: "year".into(), code: ErrorCode::Required });
+            errors.push(FieldError {
+                field: "year".into(),
+                code: ErrorCode::Required,
+            });
             None
         }
     };
     let input = match (area, year) {
-        (Some(area), Some(year)) => Some(GoalInput { area, year, title: text_of(data, "title") }),
+        (Some(area), Some(year)) => Some(GoalInput {
+            area,
+            year,
+            title: text_of(data, "title"),
+        }),
         _ => None,
     };
     finish(input, errors, GoalInput::validate)
@@ -310,7 +347,10 @@ pub fn indicator_input(data: &FormData) -> Result<IndicatorInput, Vec<FieldError
 pub fn action_input(data: &FormData) -> Result<ActionInput, Vec<FieldError>> {
     let mut errors = Vec::new();
     let status = enum_of(data, "status", ActionStatus::parse, &mut errors);
-    let input = status.map(|status| ActionInput { text: text_of(data, "text"), status });
+    let input = status.map(|status| ActionInput {
+        text: text_of(data, "text"),
+        status,
+    });
     finish(input, errors, ActionInput::validate)
 }
 
@@ -318,13 +358,19 @@ pub fn action_input(data: &FormData) -> Result<ActionInput, Vec<FieldError>> {
 pub fn period_of(data: &FormData, errors: &mut Vec<FieldError>) -> Option<Period> {
     let raw = data.get("period").map(|s| s.trim()).unwrap_or("");
     if raw.is_empty() {
-        errors.push(FieldError { field: "period".into(), code: ErrorCode::Required });
+        errors.push(FieldError {
+            field: "period".into(),
+            code: ErrorCode::Required,
+        });
         return None;
     }
     match raw.parse::<Period>() {
         Ok(p) => Some(p),
         Err(_) => {
-            errors.push(FieldError { field: "period".into(), code: ErrorCode::Invalid });
+            errors.push(FieldError {
+                field: "period".into(),
+                code: ErrorCode::Invalid,
+            });
             None
         }
     }
@@ -340,11 +386,18 @@ pub fn follow_up_input(data: &FormData) -> Result<(Period, FollowUpInput), Vec<F
         assessment: text_of(data, "assessment"),
         corrective: text_of(data, "corrective"),
     };
-    let input = if errors.iter().any(|e| e.field == "value") { None } else { Some(input) };
+    let input = if errors.iter().any(|e| e.field == "value") {
+        None
+    } else {
+        Some(input)
+    };
     let input = finish(input, errors, FollowUpInput::validate)?;
     match period {
         Some(p) => Ok((p, input)),
-        None => Err(vec![FieldError { field: "period".into(), code: ErrorCode::Required }]),
+        None => Err(vec![FieldError {
+            field: "period".into(),
+            code: ErrorCode::Required,
+        }]),
     }
 }
 
@@ -352,17 +405,25 @@ pub fn follow_up_input(data: &FormData) -> Result<(Period, FollowUpInput), Vec<F
 pub fn review_input(data: &FormData) -> Result<(Period, GoalReviewInput), Vec<FieldError>> {
     let mut errors = Vec::new();
     let period = period_of(data, &mut errors);
-    let input = GoalReviewInput { text: text_of(data, "text") };
+    let input = GoalReviewInput {
+        text: text_of(data, "text"),
+    };
     let input = finish(Some(input), errors, GoalReviewInput::validate)?;
     match period {
         Some(p) => Ok((p, input)),
-        None => Err(vec![FieldError { field: "period".into(), code: ErrorCode::Required }]),
+        None => Err(vec![FieldError {
+            field: "period".into(),
+            code: ErrorCode::Required,
+        }]),
     }
 }
 
 fn put_text(data: &mut FormData, base: &str, t: &I18nText) {
     for l in Lang::ALL {
-        data.insert(format!("{base}_{}", l.code()), t.get(l).unwrap_or("").to_string());
+        data.insert(
+            format!("{base}_{}", l.code()),
+            t.get(l).unwrap_or("").to_string(),
+        );
     }
 }
 
@@ -370,7 +431,8 @@ fn put_num(data: &mut FormData, name: &str, v: Option<f64>) {
     // Stored figures are shown in the reader's convention; the parser takes both.
     data.insert(
         name.to_string(),
-        v.map(|x| num(Some(x), Lang::En).replace(',', "")).unwrap_or_default(),
+        v.map(|x| num(Some(x), Lang::En).replace(',', ""))
+            .unwrap_or_default(),
     );
 }
 

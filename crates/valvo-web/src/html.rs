@@ -133,7 +133,10 @@ pub fn text_html(tr: &Tr, text: &I18nText) -> String {
             escape(r.text),
             escape(&tr.t(&format!("fallback-{}", r.lang.code())))
         ),
-        None => format!("<span class=\"missing\">{}</span>", escape(&tr.t("text-missing"))),
+        None => format!(
+            "<span class=\"missing\">{}</span>",
+            escape(&tr.t("text-missing"))
+        ),
     }
 }
 
@@ -147,8 +150,16 @@ pub fn paragraphs_html(tr: &Tr, text: &I18nText) -> String {
                 String::new()
             };
             let mut out = String::new();
-            for para in r.text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-                out.push_str(&format!("<p{lang_attr}>{}</p>", escape(para).replace('\n', "<br>")));
+            for para in r
+                .text
+                .split("\n\n")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                out.push_str(&format!(
+                    "<p{lang_attr}>{}</p>",
+                    escape(para).replace('\n', "<br>")
+                ));
             }
             if r.fallback {
                 out.push_str(&format!(
@@ -171,13 +182,17 @@ pub fn paragraphs_in(text: &I18nText, lang: Lang, tr: &Tr) -> String {
             .filter(|p| !p.is_empty())
             .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
             .collect(),
-        None => format!("<p class=\"missing\">{}</p>", escape(&tr.t("text-missing-lang"))),
+        None => format!(
+            "<p class=\"missing\">{}</p>",
+            escape(&tr.t("text-missing-lang"))
+        ),
     }
 }
 
 /// A number in the reader's convention, or a dash.
 pub fn num(v: Option<f64>, lang: Lang) -> String {
-    v.map(|x| format_number(x, lang)).unwrap_or_else(|| "–".to_string())
+    v.map(|x| format_number(x, lang))
+        .unwrap_or_else(|| "–".to_string())
 }
 
 /// A status badge: a symbol and a word, never colour alone.

@@ -75,7 +75,10 @@ pub fn app(state: AppState) -> Router {
         .route("/indicators", get(api::indicators))
         .route("/indicators/{id}", get(api::indicator))
         .route("/indicators/{id}/follow-ups", get(api::follow_ups))
-        .route("/indicators/{id}/follow-ups/{period}", put(api::put_follow_up).get(api::follow_up))
+        .route(
+            "/indicators/{id}/follow-ups/{period}",
+            put(api::put_follow_up).get(api::follow_up),
+        )
         .route("/audit", get(api::audit))
         .fallback(api::not_found);
 
@@ -89,15 +92,36 @@ pub fn app(state: AppState) -> Router {
         .route("/org/{id}", get(ui::org_page))
         .route("/org/{id}/plan/{year}", get(ui::plan_page))
         .route("/org/{id}/plan/{year}/bilingual", get(ui::bilingual_page))
-        .route("/org/{id}/goals/new", get(ui::goal_new).post(ui::goal_create))
+        .route(
+            "/org/{id}/goals/new",
+            get(ui::goal_new).post(ui::goal_create),
+        )
         .route("/goals/{id}/edit", get(ui::goal_edit).post(ui::goal_update))
-        .route("/goals/{id}/indicators/new", get(ui::indicator_new).post(ui::indicator_create))
+        .route(
+            "/goals/{id}/indicators/new",
+            get(ui::indicator_new).post(ui::indicator_create),
+        )
         .route("/indicators/{id}", get(ui::indicator_page))
-        .route("/indicators/{id}/edit", get(ui::indicator_edit).post(ui::indicator_update))
-        .route("/indicators/{id}/follow-up", get(ui::follow_up_form).post(ui::follow_up_save))
-        .route("/goals/{id}/actions/new", get(ui::action_new).post(ui::action_create))
-        .route("/actions/{id}/edit", get(ui::action_edit).post(ui::action_update))
-        .route("/goals/{id}/review", get(ui::review_form).post(ui::review_save))
+        .route(
+            "/indicators/{id}/edit",
+            get(ui::indicator_edit).post(ui::indicator_update),
+        )
+        .route(
+            "/indicators/{id}/follow-up",
+            get(ui::follow_up_form).post(ui::follow_up_save),
+        )
+        .route(
+            "/goals/{id}/actions/new",
+            get(ui::action_new).post(ui::action_create),
+        )
+        .route(
+            "/actions/{id}/edit",
+            get(ui::action_edit).post(ui::action_update),
+        )
+        .route(
+            "/goals/{id}/review",
+            get(ui::review_form).post(ui::review_save),
+        )
         .route("/audit", get(ui::audit_page))
         .route("/api/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
@@ -106,12 +130,17 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
     match state.store().ping().await {
         Ok(()) => (axum::http::StatusCode::OK, "ok"),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
         }
     }
 }

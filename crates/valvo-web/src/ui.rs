@@ -8,7 +8,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use valvo_core::access::Principal;
-use valvo_core::plan::{ActionInput, ActionStatus, Area, FieldError, FollowUpInput, GoalInput, IndicatorInput};
+use valvo_core::plan::{
+    ActionInput, ActionStatus, Area, FieldError, FollowUpInput, GoalInput, IndicatorInput,
+};
 use valvo_core::{change, status, Direction, I18nText, Lang, OrgTree, Period, PeriodKind};
 use valvo_store::{FollowUp, GoalFull, Indicator, StoreError};
 
@@ -44,7 +46,11 @@ async fn tree(state: &AppState, page: &Page) -> Result<OrgTree, UiError> {
 }
 
 /// The principal, after checking it may read `org`.
-async fn can_read(state: &AppState, page: &Page, org: i64) -> Result<(Principal, OrgTree), UiError> {
+async fn can_read(
+    state: &AppState,
+    page: &Page,
+    org: i64,
+) -> Result<(Principal, OrgTree), UiError> {
     let p = page.principal()?;
     let tree = tree(state, page).await?;
     if tree.get(org).is_none() {
@@ -56,7 +62,11 @@ async fn can_read(state: &AppState, page: &Page, org: i64) -> Result<(Principal,
     Ok((p, tree))
 }
 
-async fn can_write(state: &AppState, page: &Page, org: i64) -> Result<(Principal, OrgTree), UiError> {
+async fn can_write(
+    state: &AppState,
+    page: &Page,
+    org: i64,
+) -> Result<(Principal, OrgTree), UiError> {
     let (p, tree) = can_read(state, page, org).await?;
     if !p.can_write(&tree, org) {
         return Err(page.error(ErrorKind::Forbidden));
@@ -65,7 +75,9 @@ async fn can_write(state: &AppState, page: &Page, org: i64) -> Result<(Principal
 }
 
 fn org_name(tr: &Tr, tree: &OrgTree, id: i64) -> String {
-    tree.get(id).map(|n| text_html(tr, &n.name)).unwrap_or_default()
+    tree.get(id)
+        .map(|n| text_html(tr, &n.name))
+        .unwrap_or_default()
 }
 
 fn org_name_plain(tr: &Tr, tree: &OrgTree, id: i64) -> String {
@@ -97,7 +109,13 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
     let mut l = Layout::new(&page, page.tr.t("home-title"));
     let Some(user) = &page.user else {
         l.title = page.tr.t("welcome-title");
-        return Ok(render(&HomePage { l, tree_html: String::new() }, StatusCode::OK));
+        return Ok(render(
+            &HomePage {
+                l,
+                tree_html: String::new(),
+            },
+            StatusCode::OK,
+        ));
     };
     let p = user.principal();
     let tree = tree(&state, &page).await?;
@@ -162,12 +180,36 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_form(state: &AppState, page: &Page, next: String, email: String, failed: bool) -> Response {
+fn login_form(
+    state: &AppState,
+    page: &Page,
+    next: String,
+    email: String,
+    failed: bool,
+) -> Response {
     let token = valvo_store::random_secret();
     let l = Layout::new(page, page.tr.t("login-title"));
-    let status = if failed { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let mut resp = render(&LoginPage { l, next, token: token.clone(), email, failed }, status);
-    let c = set_cookie(LOGIN_CSRF_COOKIE, &token, Some(3600), state.config().cookie_secure);
+    let status = if failed {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(
+        &LoginPage {
+            l,
+            next,
+            token: token.clone(),
+            email,
+            failed,
+        },
+        status,
+    );
+    let c = set_cookie(
+        LOGIN_CSRF_COOKIE,
+        &token,
+        Some(3600),
+        state.config().cookie_secure,
+    );
     if let Ok(v) = c.parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -175,12 +217,27 @@ fn login_form(state: &AppState, page: &Page, next: String, email: String, failed
 }
 
 /// `GET /login`
-pub async fn login_page(State(state): State<AppState>, page: Page, Query(q): Query<NextQuery>) -> UiResult {
-    Ok(login_form(&state, &page, safe_next(q.next.as_deref()), String::new(), false))
+pub async fn login_page(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<NextQuery>,
+) -> UiResult {
+    Ok(login_form(
+        &state,
+        &page,
+        safe_next(q.next.as_deref()),
+        String::new(),
+        false,
+    ))
 }
 
 /// `POST /login`
-pub async fn login(State(state): State<AppState>, page: Page, headers: HeaderMap, Form(data): Form<FormData>) -> UiResult {
+pub async fn login(
+    State(state): State<AppState>,
+    page: Page,
+    headers: HeaderMap,
+    Form(data): Form<FormData>,
+) -> UiResult {
     let submitted = data.get("token").map(String::as_str).unwrap_or("");
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !crate::ctx::constant_eq(submitted.as_bytes(), expected.as_bytes()) {
@@ -189,12 +246,20 @@ pub async fn login(State(state): State<AppState>, page: Page, headers: HeaderMap
     let email = data.get("email").cloned().unwrap_or_default();
     let password = data.get("password").cloned().unwrap_or_default();
     let next = safe_next(data.get("next").map(String::as_str));
-    let user = state.store().authenticate(&email, &password).await.map_err(|e| page.error(e))?;
+    let user = state
+        .store()
+        .authenticate(&email, &password)
+        .await
+        .map_err(|e| page.error(e))?;
     let Some(user) = user else {
         tracing::info!("login failed");
         return Ok(login_form(&state, &page, next, email, true));
     };
-    let secret = state.store().create_session(user.id).await.map_err(|e| page.error(e))?;
+    let secret = state
+        .store()
+        .create_session(user.id)
+        .await
+        .map_err(|e| page.error(e))?;
     let mut resp = see_other(&next);
     let secure = state.config().cookie_secure;
     for c in [
@@ -209,10 +274,19 @@ pub async fn login(State(state): State<AppState>, page: Page, headers: HeaderMap
 }
 
 /// `POST /logout`
-pub async fn logout(State(state): State<AppState>, page: Page, headers: HeaderMap, Form(data): Form<FormData>) -> UiResult {
+pub async fn logout(
+    State(state): State<AppState>,
+    page: Page,
+    headers: HeaderMap,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
     if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
-        state.store().delete_session(secret).await.map_err(|e| page.error(e))?;
+        state
+            .store()
+            .delete_session(secret)
+            .await
+            .map_err(|e| page.error(e))?;
     }
     let mut resp = see_other("/");
     if let Ok(v) = set_cookie(SESSION_COOKIE, "", Some(0), state.config().cookie_secure).parse() {
@@ -256,8 +330,14 @@ struct OrgPage {
 /// `GET /org/{id}`
 pub async fn org_page(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
     let (p, tree) = can_read(&state, &page, id).await?;
-    let node = tree.get(id).ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let years = state.store().plan_years(id).await.map_err(|e| page.error(e))?;
+    let node = tree
+        .get(id)
+        .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let years = state
+        .store()
+        .plan_years(id)
+        .await
+        .map_err(|e| page.error(e))?;
     let children = tree
         .children(id)
         .into_iter()
@@ -340,13 +420,21 @@ fn ind_view(tr: &Tr, ind: &Indicator, follow_ups: &[FollowUp], period: &Period) 
     IndView {
         id: ind.id,
         name: text_html(tr, &ind.name),
-        unit: if ind.unit.is_empty() { String::new() } else { text_html(tr, &ind.unit) },
+        unit: if ind.unit.is_empty() {
+            String::new()
+        } else {
+            text_html(tr, &ind.unit)
+        },
         baseline: num(ind.baseline, lang),
         target: target_text(tr, ind),
         value: valvo_core::format_with_previous(value, previous, lang),
         value_period: current.map(|f| f.period.label()).unwrap_or_default(),
         status: status_html(tr, status(&ind.spec(), value)),
-        note: if ind.note.is_empty() { String::new() } else { text_html(tr, &ind.note) },
+        note: if ind.note.is_empty() {
+            String::new()
+        } else {
+            text_html(tr, &ind.note)
+        },
     }
 }
 
@@ -364,8 +452,9 @@ fn default_period(plan: &[GoalFull], year: i32) -> Period {
             }
         }
     }
-    best.or_else(|| Period::year(year).ok())
-        .unwrap_or_else(|| Period::containing(time::OffsetDateTime::now_utc().date(), PeriodKind::Year))
+    best.or_else(|| Period::year(year).ok()).unwrap_or_else(|| {
+        Period::containing(time::OffsetDateTime::now_utc().date(), PeriodKind::Year)
+    })
 }
 
 #[derive(Deserialize)]
@@ -414,7 +503,11 @@ pub async fn plan_page(
 ) -> UiResult {
     let year = valid_year(&page, year)?;
     let (p, tree) = can_read(&state, &page, id).await?;
-    let plan = state.store().plan(id, year).await.map_err(|e| page.error(e))?;
+    let plan = state
+        .store()
+        .plan(id, year)
+        .await
+        .map_err(|e| page.error(e))?;
     let period = match parse_period(&page, q.period.as_deref())? {
         Some(p) => p,
         None => default_period(&plan, year),
@@ -450,7 +543,12 @@ pub async fn plan_page(
         .collect();
     // Period choices: the year's halves, tertials, quarters and the year itself.
     let mut periods = Vec::new();
-    for kind in [PeriodKind::Year, PeriodKind::Half, PeriodKind::Tertial, PeriodKind::Quarter] {
+    for kind in [
+        PeriodKind::Year,
+        PeriodKind::Half,
+        PeriodKind::Tertial,
+        PeriodKind::Quarter,
+    ] {
         if let Ok(y) = Period::year(year) {
             for sub in y.sub_periods(kind) {
                 periods.push((sub.to_string(), sub.label(), sub == period));
@@ -458,7 +556,10 @@ pub async fn plan_page(
         }
     }
     let title = format!("{} {}", org_name_plain(tr, &tree, id), year);
-    let l = Layout::new(&page, tr.t_args("plan-title", &[("org", crate::i18n::arg_str(title)) ]));
+    let l = Layout::new(
+        &page,
+        tr.t_args("plan-title", &[("org", crate::i18n::arg_str(title))]),
+    );
     Ok(render(
         &PlanPage {
             crumbs: crumbs(tr, &tree, &p, id),
@@ -507,13 +608,26 @@ struct BilingualPage {
 fn only(text: &I18nText, lang: Lang, tr: &Tr) -> String {
     match text.get(lang) {
         Some(t) => escape(t),
-        None => format!("<span class=\"missing\">{}</span>", escape(&tr.t("text-missing-lang"))),
+        None => format!(
+            "<span class=\"missing\">{}</span>",
+            escape(&tr.t("text-missing-lang"))
+        ),
     }
 }
 
-fn indicator_line(ind: &Indicator, fu: &[FollowUp], period: &Period, lang: Lang, tr: &Tr) -> String {
+fn indicator_line(
+    ind: &Indicator,
+    fu: &[FollowUp],
+    period: &Period,
+    lang: Lang,
+    tr: &Tr,
+) -> String {
     let lt = Tr::new(lang);
-    let unit = ind.unit.get(lang).map(|u| format!(" ({})", escape(u))).unwrap_or_default();
+    let unit = ind
+        .unit
+        .get(lang)
+        .map(|u| format!(" ({})", escape(u)))
+        .unwrap_or_default();
     let (cur, prev) = latest(fu, period);
     let mut s = format!(
         "<strong>{}{}</strong><br>{} {}, {} {}",
@@ -545,7 +659,11 @@ pub async fn bilingual_page(
 ) -> UiResult {
     let year = valid_year(&page, year)?;
     let (_p, tree) = can_read(&state, &page, id).await?;
-    let plan = state.store().plan(id, year).await.map_err(|e| page.error(e))?;
+    let plan = state
+        .store()
+        .plan(id, year)
+        .await
+        .map_err(|e| page.error(e))?;
     let period = match parse_period(&page, q.period.as_deref())? {
         Some(p) => p,
         None => default_period(&plan, year),
@@ -585,12 +703,33 @@ pub async fn bilingual_page(
                     fi: paragraphs_in(&r.text, Lang::Fi, tr),
                     sv: paragraphs_in(&r.text, Lang::Sv, tr),
                 })
-                .unwrap_or(BiRow { fi: String::new(), sv: String::new() }),
+                .unwrap_or(BiRow {
+                    fi: String::new(),
+                    sv: String::new(),
+                }),
         })
         .collect();
-    let node = tree.get(id).ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let heads = |t: &Tr| [t.t("col-goal"), t.t("col-indicators"), t.t("col-actions"), t.t("col-follow-up")];
-    let l = Layout::new(&page, tr.t_args("bilingual-title", &[("org", crate::i18n::arg_str(format!("{} {}", org_name_plain(tr, &tree, id), year)))]));
+    let node = tree
+        .get(id)
+        .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let heads = |t: &Tr| {
+        [
+            t.t("col-goal"),
+            t.t("col-indicators"),
+            t.t("col-actions"),
+            t.t("col-follow-up"),
+        ]
+    };
+    let l = Layout::new(
+        &page,
+        tr.t_args(
+            "bilingual-title",
+            &[(
+                "org",
+                crate::i18n::arg_str(format!("{} {}", org_name_plain(tr, &tree, id), year)),
+            )],
+        ),
+    );
     Ok(render(
         &BilingualPage {
             org_id: id,
@@ -619,13 +758,31 @@ struct FormPage {
     form: FormView,
 }
 
-fn form_page(page: &Page, title: String, crumbs: Vec<(String, String)>, intro: String, form: FormView) -> Response {
-    let status = if form.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+fn form_page(
+    page: &Page,
+    title: String,
+    crumbs: Vec<(String, String)>,
+    intro: String,
+    form: FormView,
+) -> Response {
+    let status = if form.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let mut l = Layout::new(page, title);
     if !form.errors.is_empty() {
         l.title = format!("{} – {}", page.tr.t("form-has-errors"), l.title);
     }
-    render(&FormPage { l, crumbs, intro, form }, status)
+    render(
+        &FormPage {
+            l,
+            crumbs,
+            intro,
+            form,
+        },
+        status,
+    )
 }
 
 fn goal_groups(b: &Builder) -> Vec<Group> {
@@ -633,7 +790,10 @@ fn goal_groups(b: &Builder) -> Vec<Group> {
     vec![
         Group {
             legend: String::new(),
-            fields: vec![b.select("area", &codes, "area"), b.plain("year", InputKind::Number, true)],
+            fields: vec![
+                b.select("area", &codes, "area"),
+                b.plain("year", InputKind::Number, true),
+            ],
         },
         b.i18n("title", InputKind::Textarea, true),
     ]
@@ -647,7 +807,12 @@ fn store_errors(page: &Page, e: StoreError) -> Result<Vec<FieldError>, UiError> 
 }
 
 /// `GET /org/{id}/goals/new`
-pub async fn goal_new(State(state): State<AppState>, page: Page, Path(org): Path<i64>, Query(q): Query<YearQuery>) -> UiResult {
+pub async fn goal_new(
+    State(state): State<AppState>,
+    page: Page,
+    Path(org): Path<i64>,
+    Query(q): Query<YearQuery>,
+) -> UiResult {
     let (p, tree) = can_write(&state, &page, org).await?;
     let mut data = FormData::new();
     data.insert("year".into(), q.year.unwrap_or_else(this_year).to_string());
@@ -660,7 +825,15 @@ pub struct YearQuery {
     year: Option<i32>,
 }
 
-fn goal_form(page: &Page, tree: &OrgTree, p: &Principal, org: i64, goal: Option<i64>, data: FormData, errors: &[FieldError]) -> Response {
+fn goal_form(
+    page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
+    org: i64,
+    goal: Option<i64>,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
     let b = Builder::new(&page.tr, data, errors);
     let groups = goal_groups(&b);
     let (action, title) = match goal {
@@ -668,11 +841,22 @@ fn goal_form(page: &Page, tree: &OrgTree, p: &Principal, org: i64, goal: Option<
         None => (format!("/org/{org}/goals/new"), page.tr.t("goal-new-title")),
     };
     let form = b.form(action, "save", format!("/org/{org}"), groups);
-    form_page(page, title, crumbs(&page.tr, tree, p, org), org_name(&page.tr, tree, org), form)
+    form_page(
+        page,
+        title,
+        crumbs(&page.tr, tree, p, org),
+        org_name(&page.tr, tree, org),
+        form,
+    )
 }
 
 /// `POST /org/{id}/goals/new`
-pub async fn goal_create(State(state): State<AppState>, page: Page, Path(org): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+pub async fn goal_create(
+    State(state): State<AppState>,
+    page: Page,
+    Path(org): Path<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
     let (p, tree) = can_write(&state, &page, org).await?;
     let input = match forms::goal_input(&data) {
@@ -680,7 +864,10 @@ pub async fn goal_create(State(state): State<AppState>, page: Page, Path(org): P
         Err(errors) => return Ok(goal_form(&page, &tree, &p, org, None, data, &errors)),
     };
     match state.store().create_goal(&p, org, &input).await {
-        Ok(g) => Ok(see_other(&format!("/org/{org}/plan/{}#goal-{}", g.year, g.id))),
+        Ok(g) => Ok(see_other(&format!(
+            "/org/{org}/plan/{}#goal-{}",
+            g.year, g.id
+        ))),
         Err(e) => {
             let errors = store_errors(&page, e)?;
             Ok(goal_form(&page, &tree, &p, org, None, data, &errors))
@@ -693,12 +880,29 @@ pub async fn goal_edit(State(state): State<AppState>, page: Page, Path(id): Path
     page.require_user()?;
     let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
-    let data = forms::goal_data(&GoalInput { area: goal.area, year: goal.year, title: goal.title });
-    Ok(goal_form(&page, &tree, &p, goal.org_unit_id, Some(id), data, &[]))
+    let data = forms::goal_data(&GoalInput {
+        area: goal.area,
+        year: goal.year,
+        title: goal.title,
+    });
+    Ok(goal_form(
+        &page,
+        &tree,
+        &p,
+        goal.org_unit_id,
+        Some(id),
+        data,
+        &[],
+    ))
 }
 
 /// `POST /goals/{id}/edit`
-pub async fn goal_update(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+pub async fn goal_update(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
     let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
@@ -736,43 +940,98 @@ fn indicator_groups(b: &Builder) -> Vec<Group> {
     ]
 }
 
-fn indicator_form(page: &Page, tree: &OrgTree, p: &Principal, goal_id: i64, org: i64, ind: Option<i64>, data: FormData, errors: &[FieldError]) -> Response {
+fn indicator_form(
+    page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
+    goal_id: i64,
+    org: i64,
+    ind: Option<i64>,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
     let b = Builder::new(&page.tr, data, errors);
     let groups = indicator_groups(&b);
     let (action, title, cancel) = match ind {
-        Some(id) => (format!("/indicators/{id}/edit"), page.tr.t("indicator-edit-title"), format!("/indicators/{id}")),
-        None => (format!("/goals/{goal_id}/indicators/new"), page.tr.t("indicator-new-title"), format!("/org/{org}")),
+        Some(id) => (
+            format!("/indicators/{id}/edit"),
+            page.tr.t("indicator-edit-title"),
+            format!("/indicators/{id}"),
+        ),
+        None => (
+            format!("/goals/{goal_id}/indicators/new"),
+            page.tr.t("indicator-new-title"),
+            format!("/org/{org}"),
+        ),
     };
     let form = b.form(action, "save", cancel, groups);
-    form_page(page, title, crumbs(&page.tr, tree, p, org), org_name(&page.tr, tree, org), form)
+    form_page(
+        page,
+        title,
+        crumbs(&page.tr, tree, p, org),
+        org_name(&page.tr, tree, org),
+        form,
+    )
 }
 
 /// `GET /goals/{id}/indicators/new`
-pub async fn indicator_new(State(state): State<AppState>, page: Page, Path(goal_id): Path<i64>) -> UiResult {
+pub async fn indicator_new(
+    State(state): State<AppState>,
+    page: Page,
+    Path(goal_id): Path<i64>,
+) -> UiResult {
     page.require_user()?;
-    let goal = state.store().goal(goal_id).await.map_err(|e| page.error(e))?;
+    let goal = state
+        .store()
+        .goal(goal_id)
+        .await
+        .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
     let mut data = FormData::new();
     data.insert("direction".into(), Direction::Higher.code().into());
     data.insert("period_kind".into(), PeriodKind::Tertial.code().into());
-    Ok(indicator_form(&page, &tree, &p, goal_id, goal.org_unit_id, None, data, &[]))
+    Ok(indicator_form(
+        &page,
+        &tree,
+        &p,
+        goal_id,
+        goal.org_unit_id,
+        None,
+        data,
+        &[],
+    ))
 }
 
 /// `POST /goals/{id}/indicators/new`
-pub async fn indicator_create(State(state): State<AppState>, page: Page, Path(goal_id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+pub async fn indicator_create(
+    State(state): State<AppState>,
+    page: Page,
+    Path(goal_id): Path<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
-    let goal = state.store().goal(goal_id).await.map_err(|e| page.error(e))?;
+    let goal = state
+        .store()
+        .goal(goal_id)
+        .await
+        .map_err(|e| page.error(e))?;
     let org = goal.org_unit_id;
     let (p, tree) = can_write(&state, &page, org).await?;
     let input = match forms::indicator_input(&data) {
         Ok(i) => i,
-        Err(errors) => return Ok(indicator_form(&page, &tree, &p, goal_id, org, None, data, &errors)),
+        Err(errors) => {
+            return Ok(indicator_form(
+                &page, &tree, &p, goal_id, org, None, data, &errors,
+            ))
+        }
     };
     match state.store().create_indicator(&p, goal_id, &input).await {
         Ok(i) => Ok(see_other(&format!("/indicators/{}", i.id))),
         Err(e) => {
             let errors = store_errors(&page, e)?;
-            Ok(indicator_form(&page, &tree, &p, goal_id, org, None, data, &errors))
+            Ok(indicator_form(
+                &page, &tree, &p, goal_id, org, None, data, &errors,
+            ))
         }
     }
 }
@@ -791,29 +1050,75 @@ fn indicator_input_of(i: &Indicator) -> IndicatorInput {
 }
 
 /// `GET /indicators/{id}/edit`
-pub async fn indicator_edit(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+pub async fn indicator_edit(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+) -> UiResult {
     page.require_user()?;
-    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let ind = state
+        .store()
+        .indicator(id)
+        .await
+        .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
     let data = forms::indicator_data(&indicator_input_of(&ind));
-    Ok(indicator_form(&page, &tree, &p, ind.goal_id, ind.org_unit_id, Some(id), data, &[]))
+    Ok(indicator_form(
+        &page,
+        &tree,
+        &p,
+        ind.goal_id,
+        ind.org_unit_id,
+        Some(id),
+        data,
+        &[],
+    ))
 }
 
 /// `POST /indicators/{id}/edit`
-pub async fn indicator_update(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+pub async fn indicator_update(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
-    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let ind = state
+        .store()
+        .indicator(id)
+        .await
+        .map_err(|e| page.error(e))?;
     let org = ind.org_unit_id;
     let (p, tree) = can_write(&state, &page, org).await?;
     let input = match forms::indicator_input(&data) {
         Ok(i) => i,
-        Err(errors) => return Ok(indicator_form(&page, &tree, &p, ind.goal_id, org, Some(id), data, &errors)),
+        Err(errors) => {
+            return Ok(indicator_form(
+                &page,
+                &tree,
+                &p,
+                ind.goal_id,
+                org,
+                Some(id),
+                data,
+                &errors,
+            ))
+        }
     };
     match state.store().update_indicator(&p, id, &input).await {
         Ok(_) => Ok(see_other(&format!("/indicators/{id}"))),
         Err(e) => {
             let errors = store_errors(&page, e)?;
-            Ok(indicator_form(&page, &tree, &p, ind.goal_id, org, Some(id), data, &errors))
+            Ok(indicator_form(
+                &page,
+                &tree,
+                &p,
+                ind.goal_id,
+                org,
+                Some(id),
+                data,
+                &errors,
+            ))
         }
     }
 }
@@ -849,12 +1154,28 @@ struct IndicatorPage {
 }
 
 /// `GET /indicators/{id}`: the indicator with its follow-up history.
-pub async fn indicator_page(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+pub async fn indicator_page(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+) -> UiResult {
     page.require_user()?;
-    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let ind = state
+        .store()
+        .indicator(id)
+        .await
+        .map_err(|e| page.error(e))?;
     let (p, tree) = can_read(&state, &page, ind.org_unit_id).await?;
-    let goal = state.store().goal(ind.goal_id).await.map_err(|e| page.error(e))?;
-    let list = state.store().follow_ups(id).await.map_err(|e| page.error(e))?;
+    let goal = state
+        .store()
+        .goal(ind.goal_id)
+        .await
+        .map_err(|e| page.error(e))?;
+    let list = state
+        .store()
+        .follow_ups(id)
+        .await
+        .map_err(|e| page.error(e))?;
     let tr = &page.tr;
     let lang = tr.lang();
     let spec = ind.spec();
@@ -862,7 +1183,11 @@ pub async fn indicator_page(State(state): State<AppState>, page: Page, Path(id):
         .iter()
         .rev()
         .map(|f| {
-            let prev = f.period.prev().and_then(|pp| list.iter().find(|x| x.period == pp)).and_then(|x| x.value);
+            let prev = f
+                .period
+                .prev()
+                .and_then(|pp| list.iter().find(|x| x.period == pp))
+                .and_then(|x| x.value);
             let ch = change(&spec, f.value, prev);
             FollowRow {
                 period: f.period.to_string(),
@@ -884,15 +1209,26 @@ pub async fn indicator_page(State(state): State<AppState>, page: Page, Path(id):
     // Suggest the current period of the indicator's kind for a new follow-up.
     let today = time::OffsetDateTime::now_utc().date();
     let suggested = Period::containing(today, ind.period_kind).to_string();
-    let title = ind.name.resolve(lang).map(|r| r.text.to_string()).unwrap_or_default();
+    let title = ind
+        .name
+        .resolve(lang)
+        .map(|r| r.text.to_string())
+        .unwrap_or_default();
     let l = Layout::new(&page, title);
     Ok(render(
         &IndicatorPage {
             crumbs: crumbs(tr, &tree, &p, ind.org_unit_id),
             id,
             goal_title: text_html(tr, &goal.title),
-            plan_href: format!("/org/{}/plan/{}#goal-{}", goal.org_unit_id, goal.year, goal.id),
-            unit: if ind.unit.is_empty() { "–".into() } else { text_html(tr, &ind.unit) },
+            plan_href: format!(
+                "/org/{}/plan/{}#goal-{}",
+                goal.org_unit_id, goal.year, goal.id
+            ),
+            unit: if ind.unit.is_empty() {
+                "–".into()
+            } else {
+                text_html(tr, &ind.unit)
+            },
             direction: tr.t(&format!("direction-{}", ind.direction.code())),
             baseline: num(ind.baseline, lang),
             target: target_text(tr, &ind),
@@ -907,40 +1243,90 @@ pub async fn indicator_page(State(state): State<AppState>, page: Page, Path(id):
     ))
 }
 
-fn follow_up_form_view(page: &Page, tree: &OrgTree, p: &Principal, ind: &Indicator, data: FormData, errors: &[FieldError]) -> Response {
+fn follow_up_form_view(
+    page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
+    ind: &Indicator,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
     let b = Builder::new(&page.tr, data, errors);
     let groups = vec![
         Group {
             legend: String::new(),
-            fields: vec![b.plain("period", InputKind::Text, true), b.plain("value", InputKind::Number, false)],
+            fields: vec![
+                b.plain("period", InputKind::Text, true),
+                b.plain("value", InputKind::Number, false),
+            ],
         },
         b.i18n("assessment", InputKind::Textarea, false),
         b.i18n("corrective", InputKind::Textarea, false),
     ];
-    let form = b.form(format!("/indicators/{}/follow-up", ind.id), "save", format!("/indicators/{}", ind.id), groups);
+    let form = b.form(
+        format!("/indicators/{}/follow-up", ind.id),
+        "save",
+        format!("/indicators/{}", ind.id),
+        groups,
+    );
     let intro = text_html(&page.tr, &ind.name);
-    form_page(page, page.tr.t("follow-up-title"), crumbs(&page.tr, tree, p, ind.org_unit_id), intro, form)
+    form_page(
+        page,
+        page.tr.t("follow-up-title"),
+        crumbs(&page.tr, tree, p, ind.org_unit_id),
+        intro,
+        form,
+    )
 }
 
 /// `GET /indicators/{id}/follow-up?period=P`
-pub async fn follow_up_form(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Query(q): Query<PeriodQuery>) -> UiResult {
+pub async fn follow_up_form(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Query(q): Query<PeriodQuery>,
+) -> UiResult {
     page.require_user()?;
-    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let ind = state
+        .store()
+        .indicator(id)
+        .await
+        .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
     let period = parse_period(&page, q.period.as_deref())?;
     let existing = match &period {
-        Some(per) => state.store().follow_up(id, per).await.map_err(|e| page.error(e))?,
+        Some(per) => state
+            .store()
+            .follow_up(id, per)
+            .await
+            .map_err(|e| page.error(e))?,
         None => None,
     };
-    let input = existing.map(|f| FollowUpInput { value: f.value, assessment: f.assessment, corrective: f.corrective });
-    let data = forms::follow_up_data(&period.map(|x| x.to_string()).unwrap_or_default(), input.as_ref());
+    let input = existing.map(|f| FollowUpInput {
+        value: f.value,
+        assessment: f.assessment,
+        corrective: f.corrective,
+    });
+    let data = forms::follow_up_data(
+        &period.map(|x| x.to_string()).unwrap_or_default(),
+        input.as_ref(),
+    );
     Ok(follow_up_form_view(&page, &tree, &p, &ind, data, &[]))
 }
 
 /// `POST /indicators/{id}/follow-up`
-pub async fn follow_up_save(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+pub async fn follow_up_save(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
-    let ind = state.store().indicator(id).await.map_err(|e| page.error(e))?;
+    let ind = state
+        .store()
+        .indicator(id)
+        .await
+        .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
     let (period, input) = match forms::follow_up_input(&data) {
         Ok(x) => x,
@@ -955,110 +1341,249 @@ pub async fn follow_up_save(State(state): State<AppState>, page: Page, Path(id):
     }
 }
 
-fn action_form(page: &Page, tree: &OrgTree, p: &Principal, goal_id: i64, org: i64, action: Option<i64>, data: FormData, errors: &[FieldError]) -> Response {
+fn action_form(
+    page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
+    goal_id: i64,
+    org: i64,
+    action: Option<i64>,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
     let b = Builder::new(&page.tr, data, errors);
     let codes: Vec<&str> = ActionStatus::ALL.iter().map(|s| s.code()).collect();
     let groups = vec![
         b.i18n("text", InputKind::Textarea, true),
-        Group { legend: String::new(), fields: vec![b.select("status", &codes, "action")] },
+        Group {
+            legend: String::new(),
+            fields: vec![b.select("status", &codes, "action")],
+        },
     ];
     let (url, title) = match action {
-        Some(id) => (format!("/actions/{id}/edit"), page.tr.t("action-edit-title")),
-        None => (format!("/goals/{goal_id}/actions/new"), page.tr.t("action-new-title")),
+        Some(id) => (
+            format!("/actions/{id}/edit"),
+            page.tr.t("action-edit-title"),
+        ),
+        None => (
+            format!("/goals/{goal_id}/actions/new"),
+            page.tr.t("action-new-title"),
+        ),
     };
     let form = b.form(url, "save", format!("/org/{org}"), groups);
-    form_page(page, title, crumbs(&page.tr, tree, p, org), org_name(&page.tr, tree, org), form)
+    form_page(
+        page,
+        title,
+        crumbs(&page.tr, tree, p, org),
+        org_name(&page.tr, tree, org),
+        form,
+    )
 }
 
 /// `GET /goals/{id}/actions/new`
-pub async fn action_new(State(state): State<AppState>, page: Page, Path(goal_id): Path<i64>) -> UiResult {
+pub async fn action_new(
+    State(state): State<AppState>,
+    page: Page,
+    Path(goal_id): Path<i64>,
+) -> UiResult {
     page.require_user()?;
-    let goal = state.store().goal(goal_id).await.map_err(|e| page.error(e))?;
+    let goal = state
+        .store()
+        .goal(goal_id)
+        .await
+        .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
     let mut data = FormData::new();
     data.insert("status".into(), ActionStatus::Planned.code().into());
-    Ok(action_form(&page, &tree, &p, goal_id, goal.org_unit_id, None, data, &[]))
+    Ok(action_form(
+        &page,
+        &tree,
+        &p,
+        goal_id,
+        goal.org_unit_id,
+        None,
+        data,
+        &[],
+    ))
 }
 
 /// `POST /goals/{id}/actions/new`
-pub async fn action_create(State(state): State<AppState>, page: Page, Path(goal_id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+pub async fn action_create(
+    State(state): State<AppState>,
+    page: Page,
+    Path(goal_id): Path<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
-    let goal = state.store().goal(goal_id).await.map_err(|e| page.error(e))?;
+    let goal = state
+        .store()
+        .goal(goal_id)
+        .await
+        .map_err(|e| page.error(e))?;
     let org = goal.org_unit_id;
     let (p, tree) = can_write(&state, &page, org).await?;
     let input = match forms::action_input(&data) {
         Ok(i) => i,
-        Err(errors) => return Ok(action_form(&page, &tree, &p, goal_id, org, None, data, &errors)),
+        Err(errors) => {
+            return Ok(action_form(
+                &page, &tree, &p, goal_id, org, None, data, &errors,
+            ))
+        }
     };
     match state.store().create_action(&p, goal_id, &input).await {
-        Ok(_) => Ok(see_other(&format!("/org/{org}/plan/{}#goal-{goal_id}", goal.year))),
+        Ok(_) => Ok(see_other(&format!(
+            "/org/{org}/plan/{}#goal-{goal_id}",
+            goal.year
+        ))),
         Err(e) => {
             let errors = store_errors(&page, e)?;
-            Ok(action_form(&page, &tree, &p, goal_id, org, None, data, &errors))
+            Ok(action_form(
+                &page, &tree, &p, goal_id, org, None, data, &errors,
+            ))
         }
     }
 }
 
 /// `GET /actions/{id}/edit`
-pub async fn action_edit(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+pub async fn action_edit(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+) -> UiResult {
     page.require_user()?;
     let (action, goal) = state.store().action(id).await.map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
-    let data = forms::action_data(&ActionInput { text: action.text, status: action.status });
-    Ok(action_form(&page, &tree, &p, goal.id, goal.org_unit_id, Some(id), data, &[]))
+    let data = forms::action_data(&ActionInput {
+        text: action.text,
+        status: action.status,
+    });
+    Ok(action_form(
+        &page,
+        &tree,
+        &p,
+        goal.id,
+        goal.org_unit_id,
+        Some(id),
+        data,
+        &[],
+    ))
 }
 
 /// `POST /actions/{id}/edit`
-pub async fn action_update(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+pub async fn action_update(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
     let (_, goal) = state.store().action(id).await.map_err(|e| page.error(e))?;
     let org = goal.org_unit_id;
     let (p, tree) = can_write(&state, &page, org).await?;
     let input = match forms::action_input(&data) {
         Ok(i) => i,
-        Err(errors) => return Ok(action_form(&page, &tree, &p, goal.id, org, Some(id), data, &errors)),
+        Err(errors) => {
+            return Ok(action_form(
+                &page,
+                &tree,
+                &p,
+                goal.id,
+                org,
+                Some(id),
+                data,
+                &errors,
+            ))
+        }
     };
     match state.store().update_action(&p, id, &input).await {
-        Ok(_) => Ok(see_other(&format!("/org/{org}/plan/{}#goal-{}", goal.year, goal.id))),
+        Ok(_) => Ok(see_other(&format!(
+            "/org/{org}/plan/{}#goal-{}",
+            goal.year, goal.id
+        ))),
         Err(e) => {
             let errors = store_errors(&page, e)?;
-            Ok(action_form(&page, &tree, &p, goal.id, org, Some(id), data, &errors))
+            Ok(action_form(
+                &page,
+                &tree,
+                &p,
+                goal.id,
+                org,
+                Some(id),
+                data,
+                &errors,
+            ))
         }
     }
 }
 
-fn review_form_view(page: &Page, tree: &OrgTree, p: &Principal, goal: &valvo_store::Goal, data: FormData, errors: &[FieldError]) -> Response {
+fn review_form_view(
+    page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
+    goal: &valvo_store::Goal,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
     let b = Builder::new(&page.tr, data, errors);
     let groups = vec![
-        Group { legend: String::new(), fields: vec![b.plain("period", InputKind::Text, true)] },
+        Group {
+            legend: String::new(),
+            fields: vec![b.plain("period", InputKind::Text, true)],
+        },
         b.i18n("text", InputKind::Textarea, true),
     ];
     let form = b.form(
         format!("/goals/{}/review", goal.id),
         "save",
-        format!("/org/{}/plan/{}#goal-{}", goal.org_unit_id, goal.year, goal.id),
+        format!(
+            "/org/{}/plan/{}#goal-{}",
+            goal.org_unit_id, goal.year, goal.id
+        ),
         groups,
     );
     let intro = text_html(&page.tr, &goal.title);
-    form_page(page, page.tr.t("review-title"), crumbs(&page.tr, tree, p, goal.org_unit_id), intro, form)
+    form_page(
+        page,
+        page.tr.t("review-title"),
+        crumbs(&page.tr, tree, p, goal.org_unit_id),
+        intro,
+        form,
+    )
 }
 
 /// `GET /goals/{id}/review?period=P`
-pub async fn review_form(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Query(q): Query<PeriodQuery>) -> UiResult {
+pub async fn review_form(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Query(q): Query<PeriodQuery>,
+) -> UiResult {
     page.require_user()?;
     let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
     let period = parse_period(&page, q.period.as_deref())?;
     let existing = match &period {
-        Some(per) => state.store().goal_review(id, per).await.map_err(|e| page.error(e))?,
+        Some(per) => state
+            .store()
+            .goal_review(id, per)
+            .await
+            .map_err(|e| page.error(e))?,
         None => None,
     };
-    let data = forms::review_data(&period.map(|x| x.to_string()).unwrap_or_default(), existing.as_ref().map(|r| &r.text));
+    let data = forms::review_data(
+        &period.map(|x| x.to_string()).unwrap_or_default(),
+        existing.as_ref().map(|r| &r.text),
+    );
     Ok(review_form_view(&page, &tree, &p, &goal, data, &[]))
 }
 
 /// `POST /goals/{id}/review`
-pub async fn review_save(State(state): State<AppState>, page: Page, Path(id): Path<i64>, Form(data): Form<FormData>) -> UiResult {
+pub async fn review_save(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
     let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
@@ -1067,7 +1592,10 @@ pub async fn review_save(State(state): State<AppState>, page: Page, Path(id): Pa
         Err(errors) => return Ok(review_form_view(&page, &tree, &p, &goal, data, &errors)),
     };
     match state.store().put_goal_review(&p, id, period, &input).await {
-        Ok(_) => Ok(see_other(&format!("/org/{}/plan/{}?period={period}#goal-{id}", goal.org_unit_id, goal.year))),
+        Ok(_) => Ok(see_other(&format!(
+            "/org/{}/plan/{}?period={period}#goal-{id}",
+            goal.org_unit_id, goal.year
+        ))),
         Err(e) => {
             let errors = store_errors(&page, e)?;
             Ok(review_form_view(&page, &tree, &p, &goal, data, &errors))
@@ -1101,14 +1629,26 @@ pub struct AuditQuery {
 }
 
 /// `GET /audit`: the audit log, newest first (administrators).
-pub async fn audit_page(State(state): State<AppState>, page: Page, Query(q): Query<AuditQuery>) -> UiResult {
+pub async fn audit_page(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<AuditQuery>,
+) -> UiResult {
     let p = page.principal()?;
     if !p.can_read_audit() {
         return Err(page.error(ErrorKind::Forbidden));
     }
     const PAGE: i64 = 100;
-    let list = state.store().audit_log(PAGE, q.before, None).await.map_err(|e| page.error(e))?;
-    let older = if list.len() as i64 == PAGE { list.last().map(|e| e.id) } else { None };
+    let list = state
+        .store()
+        .audit_log(PAGE, q.before, None)
+        .await
+        .map_err(|e| page.error(e))?;
+    let older = if list.len() as i64 == PAGE {
+        list.last().map(|e| e.id)
+    } else {
+        None
+    };
     let pretty = |v: &Option<serde_json::Value>| {
         v.as_ref()
             .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())

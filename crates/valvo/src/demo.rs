@@ -3,7 +3,9 @@
 use rand::Rng;
 use serde::Deserialize;
 use valvo_core::access::{Principal, Role};
-use valvo_core::plan::{ActionInput, ActionStatus, Area, FollowUpInput, GoalInput, GoalReviewInput, IndicatorInput};
+use valvo_core::plan::{
+    ActionInput, ActionStatus, Area, FollowUpInput, GoalInput, GoalReviewInput, IndicatorInput,
+};
 use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType};
 use valvo_store::{NewOrgUnit, Store};
 
@@ -118,7 +120,10 @@ pub async fn load(store: &Store) -> Result<String, String> {
             .await
             .map_err(err)?,
     };
-    store.set_password(&system, admin.id, &password).await.map_err(err)?;
+    store
+        .set_password(&system, admin.id, &password)
+        .await
+        .map_err(err)?;
     Ok(password)
 }
 
@@ -152,7 +157,15 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
             .map_err(err)?;
         for g in &area.goals {
             let goal = store
-                .create_goal(system, org, &GoalInput { area: g.area, year: seed.year, title: g.title.clone() })
+                .create_goal(
+                    system,
+                    org,
+                    &GoalInput {
+                        area: g.area,
+                        year: seed.year,
+                        title: g.title.clone(),
+                    },
+                )
                 .await
                 .map_err(err)?;
             for ind in &g.indicators {
@@ -174,19 +187,40 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                     .await
                     .map_err(err)?;
                 if let Some(f) = &ind.follow_up {
-                    let input = FollowUpInput { value: f.value, assessment: I18nText::default(), corrective: I18nText::default() };
-                    store.put_follow_up(system, created.id, f.period, &input).await.map_err(err)?;
+                    let input = FollowUpInput {
+                        value: f.value,
+                        assessment: I18nText::default(),
+                        corrective: I18nText::default(),
+                    };
+                    store
+                        .put_follow_up(system, created.id, f.period, &input)
+                        .await
+                        .map_err(err)?;
                 }
             }
             for a in &g.actions {
                 store
-                    .create_action(system, goal.id, &ActionInput { text: a.text.clone(), status: a.status })
+                    .create_action(
+                        system,
+                        goal.id,
+                        &ActionInput {
+                            text: a.text.clone(),
+                            status: a.status,
+                        },
+                    )
                     .await
                     .map_err(err)?;
             }
             if let Some(r) = &g.follow_up {
                 store
-                    .put_goal_review(system, goal.id, r.period, &GoalReviewInput { text: r.text.clone() })
+                    .put_goal_review(
+                        system,
+                        goal.id,
+                        r.period,
+                        &GoalReviewInput {
+                            text: r.text.clone(),
+                        },
+                    )
                     .await
                     .map_err(err)?;
             }

@@ -11,10 +11,19 @@ use valvo_store::Store;
 use valvo_web::{AppState, WebConfig};
 
 #[derive(Parser, Debug)]
-#[command(name = "valvo", version, about = "Valvo: self-monitoring (omavalvonta / egenkontroll) for social and health care")]
+#[command(
+    name = "valvo",
+    version,
+    about = "Valvo: self-monitoring (omavalvonta / egenkontroll) for social and health care"
+)]
 struct Cli {
     /// Database: an SQLite file path or URL (sqlite://valvo.db), or postgres://user@host/db.
-    #[arg(long, env = "VALVO_DATABASE_URL", default_value = "valvo.db", global = true)]
+    #[arg(
+        long,
+        env = "VALVO_DATABASE_URL",
+        default_value = "valvo.db",
+        global = true
+    )]
     database_url: String,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "VALVO_LOG_JSON", global = true)]
@@ -99,7 +108,9 @@ enum TokenCommand {
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VALVO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -126,7 +137,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -157,7 +169,9 @@ async fn find_scope(store: &Store, scope: Option<&str>) -> Result<Option<i64>, S
         .map(|(_, n)| n)
         .find(|n| n.code == s || n.id.to_string() == s)
         .map(|n| n.id);
-    found.map(Some).ok_or_else(|| format!("no org unit with code or id {s:?}"))
+    found
+        .map(Some)
+        .ok_or_else(|| format!("no org unit with code or id {s:?}"))
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -165,48 +179,105 @@ async fn run(cli: Cli) -> Result<(), String> {
         .await
         .map_err(|e| format!("database {}: {e}", redact(&cli.database_url)))?;
     match cli.command {
-        Command::Serve(args) => serve(store, args.addr, WebConfig { cookie_secure: args.cookie_secure }).await,
+        Command::Serve(args) => {
+            serve(
+                store,
+                args.addr,
+                WebConfig {
+                    cookie_secure: args.cookie_secure,
+                },
+            )
+            .await
+        }
         Command::Demo { serve: args } => {
             let password = demo::load(&store).await?;
-            println!("Demo county loaded. Log in as {} with password: {password}", demo::ADMIN_EMAIL);
+            println!(
+                "Demo county loaded. Log in as {} with password: {password}",
+                demo::ADMIN_EMAIL
+            );
             if args.load_only {
                 store.close().await;
                 return Ok(());
             }
             // The demo runs over plain HTTP on the local machine: Secure cookies would not be sent.
-            serve(store, args.addr, WebConfig { cookie_secure: false }).await
+            serve(
+                store,
+                args.addr,
+                WebConfig {
+                    cookie_secure: false,
+                },
+            )
+            .await
         }
-        Command::User { command: UserCommand::Add { email, name, role, scope, password } } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| format!("unknown role {role:?}: use admin, quality_coordinator, area_manager or viewer"))?;
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    role,
+                    scope,
+                    password,
+                },
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                format!(
+                    "unknown role {role:?}: use admin, quality_coordinator, area_manager or viewer"
+                )
+            })?;
             let scope = find_scope(&store, scope.as_deref()).await?;
             let generated = password.is_none();
             let password = password.unwrap_or_else(demo::random_password);
             let user = store
-                .create_user(&Principal::system("cli"), &email, &name, role, scope, Some(&password))
+                .create_user(
+                    &Principal::system("cli"),
+                    &email,
+                    &name,
+                    role,
+                    scope,
+                    Some(&password),
+                )
                 .await
                 .map_err(|e| match e {
                     valvo_store::StoreError::Invalid(fields) => format!(
                         "invalid: {}",
-                        fields.iter().map(|f| format!("{} ({})", f.field, f.code.code())).collect::<Vec<_>>().join(", ")
+                        fields
+                            .iter()
+                            .map(|f| format!("{} ({})", f.field, f.code.code()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     other => other.to_string(),
                 })?;
-            println!("Created user {} ({}) with id {}", user.email, role.code(), user.id);
+            println!(
+                "Created user {} ({}) with id {}",
+                user.email,
+                role.code(),
+                user.id
+            );
             if generated {
                 println!("Password: {password}");
             }
             store.close().await;
             Ok(())
         }
-        Command::User { command: UserCommand::List } => {
+        Command::User {
+            command: UserCommand::List,
+        } => {
             for u in store.users().await.map_err(|e| e.to_string())? {
-                println!("{}\t{}\t{}\t{}", u.id, u.email, u.role.code(), u.scope.map(|s| s.to_string()).unwrap_or_else(|| "-".into()));
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.id,
+                    u.email,
+                    u.role.code(),
+                    u.scope.map(|s| s.to_string()).unwrap_or_else(|| "-".into())
+                );
             }
             store.close().await;
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { email, label } } => {
+        Command::Token {
+            command: TokenCommand::Create { email, label },
+        } => {
             let user = store
                 .user_by_email(&email)
                 .await

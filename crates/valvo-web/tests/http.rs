@@ -1,0 +1,1309 @@
+//! Valvo as a user meets it: a real server on a free port, a fresh database
+//! (SQLite, or PostgreSQL with VALVO_TEST_DATABASE=postgres), HTTP only.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use support::{fixture, hidden, TestApp};
+use valvo_core::access::Role;
+
+async fn text(r: reqwest::Response) -> String {
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn health_security_headers_and_openapi() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let r = c.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let r = c.get(app.url("/")).send().await.unwrap();
+    let h = r.headers();
+    assert!(h[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
+    assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+    let doc: Value = c
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/org-units",
+        "/api/v1/org-units/{id}/plan/{year}",
+        "/api/v1/indicators",
+        "/api/v1/indicators/{id}",
+        "/api/v1/indicators/{id}/follow-ups",
+        "/api/v1/indicators/{id}/follow-ups/{period}",
+        "/api/v1/audit",
+    ] {
+        assert!(paths.contains_key(p), "OpenAPI lacks {p}");
+    }
+    assert!(paths["/api/v1/indicators/{id}/follow-ups/{period}"]["put"].is_object());
+
+    // Every documented GET exists on the server (401 without a token, never 404).
+    for p in paths.keys() {
+        let concrete = p
+            .replace("{id}", "1")
+            .replace("{year}", "2024")
+            .replace("{period}", "2024T1");
+        let r = c.get(app.url(&concrete)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{concrete}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_logout_and_csrf() {
+    let app = TestApp::spawn().await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+
+    // Pages need a login.
+    let c = app.client();
+    let r = c.get(app.url("/audit")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?next=/audit"));
+
+    // Wrong password: 401 and a message, no session.
+    let page = text(c.get(app.url("/login?lang=fi")).send().await.unwrap()).await;
+    let token = hidden(&page, "token");
+    let r = c
+        .post(app.url("/login"))
+        .form(&[
+            ("token", token.as_str()),
+            ("email", "admin@test.fi"),
+            ("password", "wrong password!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(r)
+        .await
+        .contains("Sähköpostiosoite tai salasana on väärin"));
+
+    // Login form without its token is refused.
+    let r = app
+        .client()
+        .post(app.url("/login"))
+        .form(&[("email", "admin@test.fi"), ("password", support::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // A session cookie is HttpOnly and SameSite.
+    let c = app.client();
+    let page = text(c.get(app.url("/login")).send().await.unwrap()).await;
+    let token = hidden(&page, "token");
+    let r = c
+        .post(app.url("/login"))
+        .form(&[
+            ("token", token.as_str()),
+            ("next", "/audit"),
+            ("email", "ADMIN@test.fi"),
+            ("password", support::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/audit");
+    let cookies: Vec<&str> = r
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("valvo_session="))
+        .unwrap();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+    assert_eq!(
+        c.get(app.url("/audit")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // An open redirect through `next` is not possible.
+    let c2 = app.client();
+    let page = text(c2.get(app.url("/login")).send().await.unwrap()).await;
+    let token = hidden(&page, "token");
+    let r = c2
+        .post(app.url("/login"))
+        .form(&[
+            ("token", token.as_str()),
+            ("next", "//evil.example/x"),
+            ("email", "admin@test.fi"),
+            ("password", support::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[header::LOCATION], "/");
+
+    // Logout needs the form token; a cross-site POST is refused outright.
+    let r = c
+        .post(app.url("/logout"))
+        .form(&[("csrf", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let csrf = app.csrf(&c).await;
+    let r = c
+        .post(app.url("/logout"))
+        .header(header::ORIGIN, "http://evil.example")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .post(app.url("/logout"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.get(app.url("/audit")).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn language_is_switchable_on_every_page() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    let c = app.login("admin@test.fi").await;
+
+    let pages = [
+        "/".to_string(),
+        "/accessibility".to_string(),
+        format!("/org/{}", f.unit_a1),
+        format!("/org/{}/plan/2024", f.unit_a1),
+        format!("/org/{}/plan/2024/bilingual", f.unit_a1),
+        format!("/indicators/{}", f.ind_a1),
+        format!("/indicators/{}/follow-up?period=2024T3", f.ind_a1),
+        format!("/goals/{}/edit", f.goal_a1),
+        format!("/goals/{}/review?period=2024T3", f.goal_a1),
+        format!("/actions/{}/edit", f.action_a1),
+        "/audit".to_string(),
+    ];
+    let expect = [
+        ("fi", "Siirry sisältöön"),
+        ("sv", "Hoppa till innehållet"),
+        ("en", "Skip to content"),
+    ];
+    for p in &pages {
+        for (lang, skip) in expect {
+            let sep = if p.contains('?') { '&' } else { '?' };
+            let r = c
+                .get(app.url(&format!("{p}{sep}lang={lang}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{p} in {lang}");
+            let body = text(r).await;
+            assert!(
+                body.contains(&format!("<html lang=\"{lang}\">")),
+                "{p} lang {lang}"
+            );
+            assert!(body.contains(skip), "{p} skip link in {lang}");
+            for other in ["fi", "sv", "en"] {
+                assert!(
+                    body.contains(&format!("lang={other}\"")),
+                    "{p} links to {other}"
+                );
+            }
+            assert!(
+                !body.contains("[field-") && !body.contains("[error-"),
+                "{p} has an untranslated key"
+            );
+        }
+    }
+    // The choice sticks (cookie); a new visitor gets Accept-Language.
+    let _ = c.get(app.url("/?lang=sv")).send().await.unwrap();
+    assert!(text(c.get(app.url("/")).send().await.unwrap())
+        .await
+        .contains("<html lang=\"sv\">"));
+    let r = app
+        .client()
+        .get(app.url("/"))
+        .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert!(text(r).await.contains("<html lang=\"en\">"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn plan_shows_indicator_in_swedish_finnish_and_side_by_side() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("viewer@test.fi", Role::Viewer, None).await;
+    let c = app.login("viewer@test.fi").await;
+
+    let sv = text(
+        c.get(app.url(&format!("/org/{}/plan/2024?lang=sv", f.unit_a1)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(sv.contains("Antalet aktiva användare av taligenkänning"));
+    assert!(sv.contains("Utgångsläge</dt><dd>40</dd>"));
+    assert!(sv.contains("Mål</dt><dd>100</dd>"));
+    assert!(sv.contains("Marknadsförs"));
+    assert!(!sv.contains("Ny mätare"), "a viewer gets no edit links");
+
+    let fi = text(
+        c.get(app.url(&format!("/org/{}/plan/2024?lang=fi", f.unit_a1)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(fi.contains("Puheentunnistuksen aktiivisten käyttäjien määrä"));
+    assert!(fi.contains("Lähtötaso</dt><dd>40</dd>"));
+
+    let bi = text(
+        c.get(app.url(&format!("/org/{}/plan/2024/bilingual", f.unit_a1)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(bi.contains("<section lang=\"sv\"") && bi.contains("<section lang=\"fi\""));
+    assert!(
+        bi.contains("Antalet aktiva användare av taligenkänning")
+            && bi.contains("Puheentunnistuksen aktiivisten käyttäjien määrä")
+    );
+    assert!(bi.contains("Utgångsläge 40") && bi.contains("Lähtötaso 40"));
+
+    // A text missing in the reader's language falls back visibly, marked with its language.
+    let sys = valvo_core::access::Principal::system("test");
+    let only_fi = valvo_core::I18nText::new(Some("Vain suomeksi".into()), None, None);
+    app.store
+        .create_goal(
+            &sys,
+            f.unit_a1,
+            &valvo_core::plan::GoalInput {
+                area: valvo_core::plan::Area::Equality,
+                year: 2024,
+                title: only_fi,
+            },
+        )
+        .await
+        .unwrap();
+    let sv = text(
+        c.get(app.url(&format!("/org/{}/plan/2024?lang=sv", f.unit_a1)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(sv.contains(
+        "<span lang=\"fi\">Vain suomeksi</span> <span class=\"fallback\">(på finska)</span>"
+    ));
+    let bi = text(
+        c.get(app.url(&format!("/org/{}/plan/2024/bilingual", f.unit_a1)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(bi.contains("ingen text på detta språk") || bi.contains("ei tekstiä tällä kielellä"));
+
+    // Unknown period and unknown year are clear errors.
+    let r = c
+        .get(app.url(&format!(
+            "/org/{}/plan/2024?period=2024Q5&lang=en",
+            f.unit_a1
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(text(r).await.contains("unknown period"));
+    let r = c.get(app.url("/org/999999")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn follow_up_through_the_form_shows_status_change_and_audit() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    let c = app.login("admin@test.fi").await;
+
+    let path = format!("/indicators/{}/follow-up", f.ind_a1);
+    let r = app
+        .post_form(
+            &c,
+            &path,
+            &[
+                ("period", "2024T2"),
+                ("value", "50"),
+                ("assessment_fi", "Kasvua"),
+                ("assessment_sv", "Ökning"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post_form(
+            &c,
+            &path,
+            &[
+                ("period", "2024T3"),
+                ("value", "55,5"),
+                ("corrective_fi", "Lisää koulutusta"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()[header::LOCATION],
+        format!("/indicators/{}#fu-2024T3", f.ind_a1).as_str()
+    );
+
+    let page = text(
+        c.get(app.url(&format!("/indicators/{}?lang=fi", f.ind_a1)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        page.contains("55,5 (50)"),
+        "value with the previous period in brackets"
+    );
+    assert!(page.contains("status-on_the_way"));
+    assert!(page.contains("edistynyt"));
+    assert!(page.contains("Lisää koulutusta"));
+    let plan = text(
+        c.get(app.url(&format!(
+            "/org/{}/plan/2024?period=2024T3&lang=sv",
+            f.unit_a1
+        )))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert!(plan.contains("55,5 (50)") && plan.contains("på väg"));
+
+    // Reaching the target: met. Editing the same period replaces it.
+    let r = app
+        .post_form(&c, &path, &[("period", "2024T3"), ("value", "100")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = text(
+        c.get(app.url(&format!("/indicators/{}?lang=en", f.ind_a1)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("100 (50)") && page.contains("status-met"));
+    assert_eq!(app.store.follow_ups(f.ind_a1).await.unwrap().len(), 2);
+
+    // The audit log has it, newest first, with before and after.
+    let log = app.store.audit_log(10, None, None).await.unwrap();
+    assert_eq!(log[0].entity, "follow_up");
+    assert_eq!(log[0].entity_id, format!("{}/2024T3", f.ind_a1));
+    assert_eq!(log[0].actor, "admin@test.fi");
+    assert_eq!(log[0].before.as_ref().unwrap()["value"], json!(55.5));
+    assert_eq!(log[0].after.as_ref().unwrap()["value"], json!(100.0));
+    let audit = text(c.get(app.url("/audit?lang=en")).send().await.unwrap()).await;
+    assert!(audit.contains("follow-up") && audit.contains(&format!("{}/2024T3", f.ind_a1)));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_form_input_is_named_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    let c = app.login("admin@test.fi").await;
+    let _ = c.get(app.url("/?lang=fi")).send().await.unwrap();
+    let before = app.audit_count().await;
+
+    let fu = format!("/indicators/{}/follow-up", f.ind_a1);
+    let long = "x".repeat(10_001);
+    let cases: Vec<(String, Vec<(&str, &str)>, &str, &str)> = vec![
+        (
+            fu.clone(),
+            vec![("period", "2024T3"), ("value", "abc")],
+            "value",
+            "pitää olla luku",
+        ),
+        (
+            fu.clone(),
+            vec![("period", "2024Q9"), ("value", "5")],
+            "period",
+            "tuntematon jakso",
+        ),
+        (
+            fu.clone(),
+            vec![("period", ""), ("value", "5")],
+            "period",
+            "pakollinen tieto puuttuu",
+        ),
+        (
+            fu.clone(),
+            vec![
+                ("period", "2024T3"),
+                ("value", "5"),
+                ("assessment_fi", long.as_str()),
+            ],
+            "assessment_fi",
+            "liian pitkä",
+        ),
+        (
+            fu.clone(),
+            vec![("period", "2024T3"), ("value", "")],
+            "value",
+            "pakollinen tieto puuttuu",
+        ),
+        (
+            format!("/org/{}/goals/new", f.unit_a1),
+            vec![
+                ("area", "access"),
+                ("year", "2024"),
+                ("title_fi", ""),
+                ("title_sv", " "),
+            ],
+            "title_fi",
+            "kirjoita suomeksi tai ruotsiksi",
+        ),
+        (
+            format!("/org/{}/goals/new", f.unit_a1),
+            vec![
+                ("area", "access"),
+                ("year", "kaksituhatta"),
+                ("title_fi", "x"),
+            ],
+            "year",
+            "pitää olla luku",
+        ),
+        (
+            format!("/org/{}/goals/new", f.unit_a1),
+            vec![("area", "weather"), ("year", "2024"), ("title_fi", "x")],
+            "area",
+            "virheellinen arvo",
+        ),
+        (
+            format!("/goals/{}/indicators/new", f.goal_a1),
+            vec![
+                ("name_fi", "Mittari"),
+                ("direction", "higher"),
+                ("period_kind", "year"),
+                ("baseline", "kymmenen"),
+            ],
+            "baseline",
+            "pitää olla luku",
+        ),
+        (
+            format!("/goals/{}/indicators/new", f.goal_a1),
+            vec![
+                ("name_fi", "Mittari"),
+                ("direction", "band"),
+                ("period_kind", "year"),
+                ("target", "5"),
+            ],
+            "target_max",
+            "",
+        ),
+        (
+            format!("/goals/{}/actions/new", f.goal_a1),
+            vec![("text_fi", ""), ("status", "planned")],
+            "text_fi",
+            "kirjoita suomeksi tai ruotsiksi",
+        ),
+    ];
+    for (path, fields, field, message) in cases {
+        let r = app.post_form(&c, &path, &fields).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path} {field}"
+        );
+        let body = text(r).await;
+        assert!(
+            body.contains(&format!("href=\"#{field}\"")),
+            "{path}: summary links to {field}"
+        );
+        assert!(
+            body.contains(&format!("id=\"{field}-error\"")),
+            "{path}: message at {field}"
+        );
+        assert!(body.contains(message), "{path}: {field} says {message}");
+        assert!(body.contains("role=\"alert\""));
+    }
+    // The entered values are kept for correction.
+    let r = app
+        .post_form(
+            &c,
+            &fu,
+            &[
+                ("period", "2024T3"),
+                ("value", "abc"),
+                ("assessment_sv", "Behålls"),
+            ],
+        )
+        .await;
+    let body = text(r).await;
+    assert!(body.contains("value=\"abc\"") && body.contains("Behålls"));
+
+    assert_eq!(app.audit_count().await, before, "nothing written");
+    assert!(app.store.follow_ups(f.ind_a1).await.unwrap().is_empty());
+    assert_eq!(app.store.plan(f.unit_a1, 2024).await.unwrap().len(), 1);
+
+    // Unknown targets.
+    let r = app
+        .post_form(
+            &c,
+            "/org/999999/goals/new",
+            &[("area", "access"), ("year", "2024"), ("title_fi", "x")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app
+        .post_form(
+            &c,
+            "/indicators/999999/follow-up",
+            &[("period", "2024T3"), ("value", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_count().await, before);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn goals_indicators_actions_and_reviews_are_created_and_edited_through_forms() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("coord@test.fi", Role::QualityCoordinator, None)
+        .await;
+    let c = app.login("coord@test.fi").await;
+
+    let r = app
+        .post_form(
+            &c,
+            &format!("/org/{}/goals/new", f.area_b),
+            &[
+                ("area", "personnel"),
+                ("year", "2025"),
+                ("title_fi", "Riittävä henkilöstö"),
+                ("title_sv", "Tillräcklig personal"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert!(loc.starts_with(&format!("/org/{}/plan/2025#goal-", f.area_b)));
+    let goal: i64 = loc.rsplit('-').next().unwrap().parse().unwrap();
+
+    let r = app
+        .post_form(
+            &c,
+            &format!("/goals/{goal}/indicators/new"),
+            &[
+                ("name_fi", "Poissaoloprosentti"),
+                ("name_sv", "Frånvaroprocent"),
+                ("unit_fi", "%"),
+                ("unit_sv", "%"),
+                ("direction", "lower"),
+                ("baseline", "5,0"),
+                ("target", "4.8"),
+                ("period_kind", "half"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let ind: i64 = r.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let r = app
+        .post_form(
+            &c,
+            &format!("/goals/{goal}/actions/new"),
+            &[
+                ("text_fi", "Rekrytoidaan"),
+                ("text_sv", "Rekrytera"),
+                ("status", "ongoing"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post_form(
+            &c,
+            &format!("/goals/{goal}/review"),
+            &[
+                ("period", "2025H1"),
+                ("text_fi", "Poissaolot vähenivät."),
+                ("text_sv", "Frånvaron minskade."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post_form(
+            &c,
+            &format!("/indicators/{ind}/follow-up"),
+            &[("period", "2025H1"), ("value", "3,7")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let plan = text(
+        c.get(app.url(&format!(
+            "/org/{}/plan/2025?period=2025H1&lang=sv",
+            f.area_b
+        )))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    for s in [
+        "Tillräcklig personal",
+        "Frånvaroprocent",
+        "Utgångsläge</dt><dd>5</dd>",
+        "Mål</dt><dd>4,8</dd>",
+        "3,7",
+        "uppnått",
+        "Rekrytera",
+        "pågår",
+        "Frånvaron minskade.",
+    ] {
+        assert!(plan.contains(s), "plan shows {s}");
+    }
+
+    // Edit: the goal's title, the indicator's target, the action's status.
+    let r = app
+        .post_form(
+            &c,
+            &format!("/goals/{goal}/edit"),
+            &[
+                ("area", "personnel"),
+                ("year", "2025"),
+                ("title_fi", "Osaava henkilöstö"),
+                ("title_sv", "Kunnig personal"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let edit = text(
+        c.get(app.url(&format!("/indicators/{ind}/edit")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        edit.contains("value=\"4.8\""),
+        "the form shows the stored target"
+    );
+    let r = app
+        .post_form(
+            &c,
+            &format!("/indicators/{ind}/edit"),
+            &[
+                ("name_fi", "Poissaoloprosentti"),
+                ("name_sv", "Frånvaroprocent"),
+                ("direction", "lower"),
+                ("baseline", "5"),
+                ("target", "3"),
+                ("period_kind", "half"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let plan_data = app.store.plan(f.area_b, 2025).await.unwrap();
+    let action = plan_data[0].actions[0].id;
+    let r = app
+        .post_form(
+            &c,
+            &format!("/actions/{action}/edit"),
+            &[
+                ("text_fi", "Rekrytoidaan"),
+                ("text_sv", "Rekrytera"),
+                ("status", "done"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let plan = text(
+        c.get(app.url(&format!(
+            "/org/{}/plan/2025?period=2025H1&lang=sv",
+            f.area_b
+        )))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    for s in [
+        "Kunnig personal",
+        "Mål</dt><dd>3</dd>",
+        "på väg",
+        "genomförd",
+    ] {
+        assert!(plan.contains(s), "edited plan shows {s}");
+    }
+    let org = text(
+        c.get(app.url(&format!("/org/{}", f.area_b)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        org.contains(&format!("/org/{}/plan/2025", f.area_b))
+            && org.contains(&format!("/org/{}/plan/2024", f.area_b))
+    );
+    let entities: Vec<String> = app
+        .store
+        .audit_log(100, None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entity)
+        .collect();
+    for e in ["goal", "indicator", "action", "goal_review", "follow_up"] {
+        assert!(
+            entities.iter().filter(|x| *x == e).count() >= 1,
+            "audit has {e}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_reads_and_writes_follow_ups_with_a_token() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    let token = app.token("admin@test.fi").await;
+    let c = app.client();
+    let get = |path: String| c.get(app.url(&path)).bearer_auth(&token).send();
+
+    let units: Value = get("/api/v1/org-units".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = units["org_units"].as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    assert_eq!(list[0]["name"]["sv"], "Testens välfärdsområde");
+
+    let inds: Value = get(format!("/api/v1/indicators?org_unit={}", f.unit_a1))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ind = &inds["indicators"][0];
+    assert_eq!(ind["id"], f.ind_a1);
+    assert_eq!(
+        ind["name"]["fi"],
+        "Puheentunnistuksen aktiivisten käyttäjien määrä"
+    );
+    assert_eq!(
+        ind["name"]["sv"],
+        "Antalet aktiva användare av taligenkänning"
+    );
+    assert_eq!(ind["unit"]["sv"], "pers.");
+    assert_eq!(ind["direction"], "higher");
+    assert_eq!(ind["baseline"], json!(40.0));
+    assert_eq!(ind["target"], json!(100.0));
+
+    let put = |period: &str, body: Value| {
+        c.put(app.url(&format!(
+            "/api/v1/indicators/{}/follow-ups/{period}",
+            f.ind_a1
+        )))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+    };
+    let r = put("2024T2", json!({ "value": 60 })).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = put("2024T3", json!({ "value": 70, "assessment": { "fi": "Hyvä", "sv": "Bra" }, "corrective": { "fi": "Jatketaan" } })).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "on_the_way");
+    assert_eq!(body["follow_up"]["assessment"]["sv"], "Bra");
+    let r = put("2024T3", json!({ "value": 100 })).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "met");
+
+    let fus: Value = get(format!("/api/v1/indicators/{}/follow-ups", f.ind_a1))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fus = fus["follow_ups"].as_array().unwrap();
+    assert_eq!(fus.len(), 2);
+    assert_eq!(fus[0]["period"], "2024T2");
+    assert_eq!(fus[1]["period"], "2024T3");
+    assert_eq!(fus[1]["value"], json!(100.0));
+    assert_eq!(fus[1]["previous_value"], json!(60.0));
+    assert_eq!(fus[1]["status"], "met");
+    let one: Value = get(format!("/api/v1/indicators/{}/follow-ups/2024T3", f.ind_a1))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["value"], json!(100.0));
+
+    let audit: Value = get("/api/v1/audit?limit=5".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let e = &audit["entries"][0];
+    assert_eq!(e["entity"], "follow_up");
+    assert_eq!(e["actor"], "admin@test.fi");
+    assert_eq!(e["before"]["value"], json!(70.0));
+    assert_eq!(e["after"]["value"], json!(100.0));
+    assert!(e["at"].as_str().unwrap().ends_with('Z'));
+    let ids: Vec<i64> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let older: Value = get(format!("/api/v1/audit?limit=2&before={}", ids[1]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(older["entries"][0]["id"].as_i64().unwrap() < ids[1]);
+
+    let plan: Value = get(format!("/api/v1/org-units/{}/plan/2024", f.unit_a1))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        plan["goals"][0]["indicators"][0]["follow_ups"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_bad_input_is_a_clear_json_error_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    let token = app.token("admin@test.fi").await;
+    let c = app.client();
+    let before = app.audit_count().await;
+    let put = |period: &str, body: String| {
+        c.put(app.url(&format!(
+            "/api/v1/indicators/{}/follow-ups/{period}",
+            f.ind_a1
+        )))
+        .bearer_auth(&token)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+    };
+    let long = "x".repeat(10_001);
+    let cases = [
+        (
+            "2024Q5",
+            json!({ "value": 1 }).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_period",
+            "",
+        ),
+        (
+            "2024-13",
+            json!({ "value": 1 }).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_period",
+            "",
+        ),
+        (
+            "2024T3",
+            json!({ "value": "abc" }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "value",
+        ),
+        (
+            "2024T3",
+            json!({ "value": 1, "assessment": { "fi": long } }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "assessment_fi",
+        ),
+        (
+            "2024T3",
+            json!({ "value": 1, "assessment": { "de": "Hallo" } }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "assessment.de",
+        ),
+        (
+            "2024T3",
+            json!({ "value": 1, "colour": "red" }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "colour",
+        ),
+        (
+            "2024T3",
+            json!({}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "value",
+        ),
+        (
+            "2024T3",
+            json!({ "value": 1e300 }).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "value",
+        ),
+        (
+            "2024T3",
+            "{\"value\": ".to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "",
+        ),
+        (
+            "2024T3",
+            "[1]".to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "",
+        ),
+    ];
+    for (period, body, status, code, field) in cases {
+        let r = put(period, body.clone()).await.unwrap();
+        assert_eq!(r.status(), status, "{period} {body:.60}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error"]["code"], code);
+        assert!(!err["error"]["message"].as_str().unwrap().is_empty());
+        if !field.is_empty() {
+            let fields: Vec<&str> = err["error"]["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["field"].as_str().unwrap())
+                .collect();
+            assert!(fields.contains(&field), "{fields:?} names {field}");
+        }
+    }
+    let r = c
+        .put(app.url("/api/v1/indicators/999999/follow-ups/2024T3"))
+        .bearer_auth(&token)
+        .json(&json!({ "value": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = c
+        .get(app.url("/api/v1/indicators?org_unit=999999"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+    let r = c
+        .get(app.url("/api/v1/indicators"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "missing_parameter"
+    );
+    let r = c
+        .get(app.url("/api/v1/indicators?org_unit=abc"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = c
+        .get(app.url("/api/v1/org-units"))
+        .bearer_auth("valvo_not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = c
+        .get(app.url("/api/v1/nothing-here"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+
+    assert_eq!(app.audit_count().await, before, "nothing written");
+    assert!(app.store.follow_ups(f.ind_a1).await.unwrap().is_empty());
+    app.stop().await;
+}
+
+/// Who may read and write where, through the UI and the API.
+#[tokio::test]
+async fn access_matrix() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    app.add_user("coord@test.fi", Role::QualityCoordinator, None)
+        .await;
+    app.add_user("manager-a@test.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    app.add_user("viewer@test.fi", Role::Viewer, None).await;
+    app.add_user("viewer-b@test.fi", Role::Viewer, Some(f.area_b))
+        .await;
+
+    // (user, can read A1, can write A1, can read B, can write B)
+    let matrix = [
+        ("admin@test.fi", true, true, true, true),
+        ("coord@test.fi", true, true, true, true),
+        ("manager-a@test.fi", true, true, false, false),
+        ("viewer@test.fi", true, false, true, false),
+        ("viewer-b@test.fi", false, false, true, false),
+    ];
+    let c = app.client();
+    for (email, read_a, write_a, read_b, write_b) in matrix {
+        let ui = app.login(email).await;
+        let token = app.token(email).await;
+        for (org, goal, ind, read, write) in [
+            (f.unit_a1, f.goal_a1, f.ind_a1, read_a, write_a),
+            (f.area_b, f.goal_b, f.ind_b, read_b, write_b),
+        ] {
+            let who = format!("{email} on org {org}");
+            let ok_read = |s: StatusCode| {
+                if read {
+                    s == StatusCode::OK
+                } else {
+                    s == StatusCode::FORBIDDEN
+                }
+            };
+            // UI reads.
+            for p in [
+                format!("/org/{org}"),
+                format!("/org/{org}/plan/2024"),
+                format!("/org/{org}/plan/2024/bilingual"),
+                format!("/indicators/{ind}"),
+            ] {
+                let s = ui.get(app.url(&p)).send().await.unwrap().status();
+                assert!(ok_read(s), "{who}: GET {p} -> {s}");
+            }
+            // API reads.
+            for p in [
+                format!("/api/v1/indicators?org_unit={org}"),
+                format!("/api/v1/indicators/{ind}/follow-ups"),
+                format!("/api/v1/org-units/{org}/plan/2024"),
+            ] {
+                let s = c
+                    .get(app.url(&p))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert!(ok_read(s), "{who}: API GET {p} -> {s}");
+            }
+            // UI form pages.
+            let s = ui
+                .get(app.url(&format!("/goals/{goal}/edit")))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(s == StatusCode::OK, write, "{who}: edit form -> {s}");
+            // UI writes.
+            let before = app.audit_count().await;
+            let r = app
+                .post_form(
+                    &ui,
+                    &format!("/indicators/{ind}/follow-up"),
+                    &[("period", "2024T1"), ("value", "41")],
+                )
+                .await;
+            assert_eq!(
+                r.status(),
+                if write {
+                    StatusCode::SEE_OTHER
+                } else {
+                    StatusCode::FORBIDDEN
+                },
+                "{who}: UI write"
+            );
+            let r = app
+                .post_form(
+                    &ui,
+                    &format!("/goals/{goal}/edit"),
+                    &[
+                        ("area", "access"),
+                        ("year", "2024"),
+                        ("title_fi", "Muutettu"),
+                        ("title_sv", "Ändrad"),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                r.status(),
+                if write {
+                    StatusCode::SEE_OTHER
+                } else {
+                    StatusCode::FORBIDDEN
+                },
+                "{who}: UI goal edit"
+            );
+            let r = app
+                .post_form(
+                    &ui,
+                    &format!("/org/{org}/goals/new"),
+                    &[("area", "access"), ("year", "2024"), ("title_fi", "Uusi")],
+                )
+                .await;
+            assert_eq!(
+                r.status(),
+                if write {
+                    StatusCode::SEE_OTHER
+                } else {
+                    StatusCode::FORBIDDEN
+                },
+                "{who}: UI goal create"
+            );
+            // API write.
+            let r = c
+                .put(app.url(&format!("/api/v1/indicators/{ind}/follow-ups/2024T2")))
+                .bearer_auth(&token)
+                .json(&json!({ "value": 42 }))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                if write {
+                    r.status().is_success()
+                } else {
+                    r.status() == StatusCode::FORBIDDEN
+                },
+                "{who}: API write -> {}",
+                r.status()
+            );
+            if !write {
+                assert_eq!(
+                    app.audit_count().await,
+                    before,
+                    "{who}: a refused write leaves nothing"
+                );
+            }
+        }
+        // The tree shows only what the user may read.
+        let home = text(ui.get(app.url("/")).send().await.unwrap()).await;
+        assert_eq!(
+            home.contains(&format!("/org/{}\"", f.unit_a1)),
+            read_a,
+            "{email}: tree shows A1"
+        );
+        assert_eq!(
+            home.contains(&format!("/org/{}\"", f.area_b)),
+            read_b,
+            "{email}: tree shows B"
+        );
+        let units: Value = c
+            .get(app.url("/api/v1/org-units"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<i64> = units["org_units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids.contains(&f.unit_a1), read_a, "{email}: API lists A1");
+        assert_eq!(ids.contains(&f.area_b), read_b, "{email}: API lists B");
+        // Only administrators read the audit log.
+        let admin = email.starts_with("admin");
+        let s = ui.get(app.url("/audit")).send().await.unwrap().status();
+        assert_eq!(s == StatusCode::OK, admin, "{email}: audit page");
+        let s = c
+            .get(app.url("/api/v1/audit"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(s == StatusCode::OK, admin, "{email}: audit API");
+        assert!(admin || s == StatusCode::FORBIDDEN);
+    }
+    app.stop().await;
+}

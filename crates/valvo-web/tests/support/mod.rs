@@ -1,0 +1,307 @@
+//! Test support: a real server on a free port over a fresh database.
+//!
+//! `VALVO_TEST_DATABASE=postgres` runs against PostgreSQL (a new database per
+//! test on `VALVO_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432`);
+//! anything else (default) uses a new SQLite file per test.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use rand::Rng;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+use valvo_core::access::{Principal, Role};
+use valvo_core::plan::{ActionInput, ActionStatus, Area, GoalInput, IndicatorInput};
+use valvo_core::{Direction, I18nText, PeriodKind, ProducerType};
+use valvo_store::{NewOrgUnit, Store};
+use valvo_web::{AppState, WebConfig};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    db_url: String,
+    tmp: Option<PathBuf>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn random_id() -> String {
+    let n: u64 = rand::thread_rng().gen();
+    format!("{n:016x}")
+}
+
+pub fn backend() -> &'static str {
+    match std::env::var("VALVO_TEST_DATABASE").as_deref() {
+        Ok("postgres") | Ok("postgresql") => "postgres",
+        _ => "sqlite",
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let (db_url, tmp) = if backend() == "postgres" {
+            let base = std::env::var("VALVO_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
+            let url = format!("{}/valvo_test_{}", base.trim_end_matches('/'), random_id());
+            valvo_store::create_database(&url)
+                .await
+                .expect("create test database");
+            (url, None)
+        } else {
+            let dir = std::env::temp_dir().join(format!("valvo-test-{}", random_id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            (
+                format!("sqlite://{}", dir.join("valvo.db").display()),
+                Some(dir),
+            )
+        };
+        let store = Store::connect(&db_url).await.expect("connect");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState::new(
+            store.clone(),
+            WebConfig {
+                cookie_secure: false,
+            },
+        );
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            valvo_web::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            store,
+            db_url,
+            tmp,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn add_user(&self, email: &str, role: Role, scope: Option<i64>) -> i64 {
+        self.store
+            .create_user(
+                &Principal::system("test"),
+                email,
+                email,
+                role,
+                scope,
+                Some(PASSWORD),
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    pub async fn token(&self, email: &str) -> String {
+        let user = self.store.user_by_email(email).await.unwrap().unwrap();
+        self.store
+            .create_token(&Principal::system("test"), user.id, "test")
+            .await
+            .unwrap()
+    }
+
+    /// Logs in through the login form; returns the client holding the session.
+    pub async fn login(&self, email: &str) -> Client {
+        let c = self.client();
+        let page = c
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = hidden(&page, "token");
+        let resp = c
+            .post(self.url("/login"))
+            .form(&[
+                ("token", token.as_str()),
+                ("next", "/"),
+                ("email", email),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login of {email}");
+        c
+    }
+
+    /// The logged-in session's form token (from the logout form on the front page).
+    pub async fn csrf(&self, c: &Client) -> String {
+        let page = c
+            .get(self.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        hidden(&page, "csrf")
+    }
+
+    pub async fn post_form(&self, c: &Client, path: &str, fields: &[(&str, &str)]) -> Response {
+        let csrf = self.csrf(c).await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        c.post(self.url(path)).form(&all).send().await.unwrap()
+    }
+
+    pub async fn audit_count(&self) -> usize {
+        self.store.audit_log(1000, None, None).await.unwrap().len()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.store.close().await;
+        if backend() == "postgres" {
+            let _ = valvo_store::drop_database(&self.db_url).await;
+        }
+        if let Some(dir) = self.tmp.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The value of a hidden input `name` in an HTML page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no hidden {name} in page"))
+        + needle.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
+}
+
+pub fn t(fi: &str, sv: &str) -> I18nText {
+    I18nText::new(Some(fi.into()), Some(sv.into()), None)
+}
+
+/// County 1 → areas A, B → unit A1 under A. Each of A1 and B has a 2024 plan
+/// with one goal, one indicator (baseline 40, target 100) and one action.
+pub struct Fixture {
+    pub county: i64,
+    pub area_a: i64,
+    pub unit_a1: i64,
+    pub area_b: i64,
+    pub goal_a1: i64,
+    pub goal_b: i64,
+    pub ind_a1: i64,
+    pub ind_b: i64,
+    pub action_a1: i64,
+}
+
+pub async fn fixture(app: &TestApp) -> Fixture {
+    let sys = Principal::system("test");
+    let s = &app.store;
+    let unit = |parent: Option<i64>, code: &str, fi: &str, sv: &str| NewOrgUnit {
+        parent_id: parent,
+        code: code.into(),
+        name: t(fi, sv),
+        producer: ProducerType::Own,
+        sort_order: 0,
+    };
+    let county = s
+        .create_org_unit(
+            &sys,
+            &unit(
+                None,
+                "county",
+                "Testin hyvinvointialue",
+                "Testens välfärdsområde",
+            ),
+        )
+        .await
+        .unwrap();
+    let area_a = s
+        .create_org_unit(&sys, &unit(Some(county), "a", "Alue A", "Område A"))
+        .await
+        .unwrap();
+    let unit_a1 = s
+        .create_org_unit(&sys, &unit(Some(area_a), "a1", "Yksikkö A1", "Enhet A1"))
+        .await
+        .unwrap();
+    let area_b = s
+        .create_org_unit(&sys, &unit(Some(county), "b", "Alue B", "Område B"))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for org in [unit_a1, area_b] {
+        let goal = s
+            .create_goal(
+                &sys,
+                org,
+                &GoalInput {
+                    area: Area::Access,
+                    year: 2024,
+                    title: t("Digitaalisuus kasvaa", "Digitaliseringen ökar"),
+                },
+            )
+            .await
+            .unwrap();
+        let ind = s
+            .create_indicator(
+                &sys,
+                goal.id,
+                &IndicatorInput {
+                    name: t(
+                        "Puheentunnistuksen aktiivisten käyttäjien määrä",
+                        "Antalet aktiva användare av taligenkänning",
+                    ),
+                    unit: t("hlö", "pers."),
+                    direction: Direction::Higher,
+                    baseline: Some(40.0),
+                    target: Some(100.0),
+                    target_max: None,
+                    period_kind: PeriodKind::Tertial,
+                    note: I18nText::default(),
+                },
+            )
+            .await
+            .unwrap();
+        let action = s
+            .create_action(
+                &sys,
+                goal.id,
+                &ActionInput {
+                    text: t("Markkinoidaan", "Marknadsförs"),
+                    status: ActionStatus::Planned,
+                },
+            )
+            .await
+            .unwrap();
+        ids.push((goal.id, ind.id, action.id));
+    }
+    Fixture {
+        county,
+        area_a,
+        unit_a1,
+        area_b,
+        goal_a1: ids[0].0,
+        goal_b: ids[1].0,
+        ind_a1: ids[0].1,
+        ind_b: ids[1].1,
+        action_a1: ids[0].2,
+    }
+}
