@@ -74,3 +74,107 @@ pub fn arg_str(s: impl Into<String>) -> FluentValue<'static> {
 pub fn arg_num(n: f64) -> FluentValue<'static> {
     FluentValue::from(n)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::collections::BTreeSet;
+
+    use valvo_core::access::Role;
+    use valvo_core::plan::{ActionStatus, Area, ErrorCode};
+    use valvo_core::{Direction, PeriodKind, ProducerType, Status};
+
+    use super::*;
+
+    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+    fn keys(lang: &str) -> BTreeSet<String> {
+        let text = std::fs::read_to_string(format!("{ROOT}/locales/{lang}/main.ftl")).unwrap();
+        text.lines()
+            .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+            .filter_map(|l| l.split_once(" =").map(|(k, _)| k.trim().to_string()))
+            .collect()
+    }
+
+    /// Static keys used as `t("key")` in templates and code.
+    fn used_keys() -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let dirs = [format!("{ROOT}/crates/valvo-web/templates"), format!("{ROOT}/crates/valvo-web/src")];
+        for dir in dirs {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                for part in text.split(".t(\"").skip(1) {
+                    let key = part.split('"').next().unwrap();
+                    if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '_') {
+                        out.insert(key.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_language_has_the_same_messages() {
+        let fi = keys("fi");
+        assert!(fi.len() > 100);
+        for lang in ["sv", "en"] {
+            let other = keys(lang);
+            let missing: Vec<_> = fi.symmetric_difference(&other).collect();
+            assert!(missing.is_empty(), "fi and {lang} differ: {missing:?}");
+        }
+    }
+
+    #[test]
+    fn every_used_message_exists_in_every_language() {
+        let mut needed = used_keys();
+        let families: Vec<(&str, Vec<&str>)> = vec![
+            ("area", Area::ALL.iter().map(|a| a.code()).collect()),
+            ("action", ActionStatus::ALL.iter().map(|a| a.code()).collect()),
+            ("status", Status::ALL.iter().map(|s| s.code()).collect()),
+            ("direction", Direction::ALL.iter().map(|d| d.code()).collect()),
+            ("period-kind", PeriodKind::ALL.iter().map(|k| k.code()).collect()),
+            ("producer", ProducerType::ALL.iter().map(|p| p.code()).collect()),
+            ("error", ErrorCode::ALL.iter().map(|e| e.code()).collect()),
+            ("fallback", Lang::ALL.iter().map(|l| l.code()).collect()),
+            ("entity", vec!["goal", "indicator", "action", "follow_up", "goal_review", "org_unit", "user", "api_token"]),
+            ("audit-action", vec!["create", "update", "set_password"]),
+        ];
+        for (prefix, codes) in families {
+            for c in codes {
+                needed.insert(format!("{prefix}-{c}"));
+            }
+        }
+        for base in ["title", "name", "unit", "note", "text", "assessment", "corrective"] {
+            needed.insert(format!("field-{base}"));
+            for l in Lang::ALL {
+                needed.insert(format!("field-{base}_{}", l.code()));
+            }
+        }
+        for f in ["area", "year", "direction", "baseline", "target", "target_max", "period_kind", "status", "period", "value"] {
+            needed.insert(format!("field-{f}"));
+        }
+        for k in ["not-found", "forbidden", "csrf", "conflict", "internal", "invalid", "period-invalid"] {
+            needed.insert(format!("error-{k}-title"));
+        }
+        let _ = Role::ALL;
+        for lang in Lang::ALL {
+            let have = keys(lang.code());
+            let missing: Vec<_> = needed.iter().filter(|k| !have.contains(*k)).collect();
+            assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
+            let tr = Tr::new(lang);
+            for k in &needed {
+                assert!(!tr.t(k).starts_with('['), "{k} does not resolve in {}", lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn messages_with_arguments_and_missing_keys() {
+        let tr = Tr::new(Lang::Sv);
+        assert_eq!(tr.t_args("plan-title", &[("org", arg_str("Enhet A"))]), "Plan för egenkontroll: Enhet A");
+        let missing = ["no", "such", "key"].join("-");
+        assert_eq!(tr.t(&missing), "[no-such-key]");
+        assert!(!tr.has(&missing));
+    }
+}

@@ -1,5 +1,6 @@
 //! `valvo`: the one binary. `serve`, `demo`, `user add`, `token create`.
 
+mod bench;
 mod demo;
 
 use std::net::SocketAddr;
@@ -61,6 +62,9 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Measure page render and API timings on the demo county (a fresh temporary database
+    /// unless --database-url is given explicitly).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -175,6 +179,9 @@ async fn find_scope(store: &Store, scope: Option<&str>) -> Result<Option<i64>, S
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Bench(args) = &cli.command {
+        return bench::run(args, std::env::var("VALVO_DATABASE_URL").ok().or_else(|| explicit_db(&cli))).await;
+    }
     let store = Store::connect(&cli.database_url)
         .await
         .map_err(|e| format!("database {}: {e}", redact(&cli.database_url)))?;
@@ -275,6 +282,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             Ok(())
         }
+        Command::Bench(_) => Ok(()),
         Command::Token {
             command: TokenCommand::Create { email, label },
         } => {
@@ -292,6 +300,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The database URL if the user gave one on the command line (not the default).
+fn explicit_db(cli: &Cli) -> Option<String> {
+    std::env::args().any(|a| a.starts_with("--database-url")).then(|| cli.database_url.clone())
 }
 
 /// A database URL without its password, for messages.
