@@ -204,3 +204,11 @@ a11y-feedback-title = Feedback
 a11y-feedback = If you notice an accessibility problem, tell the quality coordinator of your wellbeing services county. We answer within 14 days.
 a11y-authority-title = Supervisory authority
 a11y-authority = If you are not satisfied with the answer, you can notify the Regional State Administrative Agency for Southern Finland, which supervises accessibility requirements (saavutettavuusvaatimukset.fi).
+
+org-new-title = New org unit
+org-new-root = New county (root of the organisation)
+org-edit-title = Edit org unit
+field-code = Code
+hint-code = Short and unique, letters a–z, digits and hyphens, e.g. home-care-north.
+field-producer = Producer type
+error-code-invalid = use letters a–z, digits and hyphens; the code must be unique

@@ -204,3 +204,11 @@ a11y-feedback-title = Palaute
 a11y-feedback = Jos huomaat saavutettavuuspuutteen, kerro siitä hyvinvointialueesi laatukoordinaattorille. Vastaamme 14 päivän kuluessa.
 a11y-authority-title = Valvontaviranomainen
 a11y-authority = Jos et ole tyytyväinen saamaasi vastaukseen, voit tehdä ilmoituksen Etelä-Suomen aluehallintovirastolle, joka valvoo saavutettavuusvaatimusten toteutumista (saavutettavuusvaatimukset.fi).
+
+org-new-title = Uusi organisaatioyksikkö
+org-new-root = Uusi hyvinvointialue (organisaation juuri)
+org-edit-title = Muokkaa organisaatioyksikköä
+field-code = Tunnus
+hint-code = Lyhyt ja yksilöllinen, kirjaimet a–z, numerot ja yhdysmerkit, esim. kotihoito-pohjoinen.
+field-producer = Tuottajatyyppi
+error-code-invalid = käytä kirjaimia a–z, numeroita ja yhdysmerkkejä; tunnuksen pitää olla yksilöllinen

@@ -204,3 +204,11 @@ a11y-feedback-title = Respons
 a11y-feedback = Om du märker en brist i tillgängligheten, meddela kvalitetskoordinatorn i ditt välfärdsområde. Vi svarar inom 14 dagar.
 a11y-authority-title = Tillsynsmyndighet
 a11y-authority = Om du inte är nöjd med svaret kan du göra en anmälan till Regionförvaltningsverket i Södra Finland, som övervakar tillgänglighetskraven (saavutettavuusvaatimukset.fi).
+
+org-new-title = Ny organisationsenhet
+org-new-root = Nytt välfärdsområde (organisationens rot)
+org-edit-title = Redigera organisationsenhet
+field-code = Kod
+hint-code = Kort och unik, bokstäverna a–z, siffror och bindestreck, t.ex. hemvard-norr.
+field-producer = Producenttyp
+error-code-invalid = använd bokstäverna a–z, siffror och bindestreck; koden måste vara unik

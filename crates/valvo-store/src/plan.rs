@@ -428,10 +428,17 @@ impl Store {
         if code.is_empty() || code.len() > 64 {
             return Err(invalid("code", ErrorCode::Required));
         }
-        if unit.name.get(valvo_core::Lang::Fi).is_none()
-            && unit.name.get(valvo_core::Lang::Sv).is_none()
+        if !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
+            return Err(invalid("code", ErrorCode::Invalid));
+        }
+        if !unit.name.has_national() {
             return Err(invalid("name", ErrorCode::NationalLanguageRequired));
+        }
+        if unit.name.max_chars() > valvo_core::plan::MAX_TITLE {
+            return Err(invalid("name", ErrorCode::TooLong));
         }
         let mut tx = self.pool.begin().await?;
         if let Some(parent) = unit.parent_id {
@@ -478,6 +485,52 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Renames an org unit or changes its producer type (administrators).
+    pub async fn update_org_unit(
+        &self,
+        actor: &Principal,
+        id: i64,
+        name: &I18nText,
+        producer: ProducerType,
+    ) -> Result<()> {
+        if !actor.can_administer() {
+            return Err(StoreError::Forbidden);
+        }
+        if !name.has_national() {
+            return Err(invalid("name", ErrorCode::NationalLanguageRequired));
+        }
+        if name.max_chars() > valvo_core::plan::MAX_TITLE {
+            return Err(invalid("name", ErrorCode::TooLong));
+        }
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        let before = tree.get(id).cloned().ok_or(StoreError::NotFound)?;
+        sqlx::query("UPDATE org_units SET name_fi = $1, name_sv = $2, name_en = $3, producer = $4 WHERE id = $5")
+            .bind(name.fi.clone())
+            .bind(name.sv.clone())
+            .bind(name.en.clone())
+            .bind(producer.code())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let mut after = before.clone();
+        after.name = name.clone();
+        after.producer = producer;
+        audit(
+            &mut tx,
+            actor,
+            "update",
+            "org_unit",
+            &id.to_string(),
+            Some(id),
+            json(&before),
+            json(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Creates a goal in an org unit's plan.

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`, authenticated with bearer tokens.
 //! Errors are `{"error": {"code": "...", "message": "...", "fields": [...]}}`.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -90,6 +90,50 @@ impl IntoResponse for ApiError {
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+/// `Path` whose rejection is a JSON error.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(t)) => Ok(ApiPath(t)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                e.body_text(),
+            )),
+        }
+    }
+}
+
+/// `Query` whose rejection is a JSON error.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(t)) => Ok(ApiQuery(t)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                e.body_text(),
+            )),
+        }
+    }
+}
 
 /// The caller, from `Authorization: Bearer <token>`.
 pub struct Caller(pub Principal);
@@ -193,7 +237,7 @@ pub async fn org_units(State(state): State<AppState>, Caller(p): Caller) -> ApiR
 pub async fn plan(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path((id, year)): Path<(i64, i32)>,
+    ApiPath((id, year)): ApiPath<(i64, i32)>,
 ) -> ApiResult<Json<Value>> {
     readable(&state, &p, id).await?;
     let goals = state.store().plan(id, year).await?;
@@ -234,7 +278,7 @@ fn follow_ups_out<'a>(ind: &Indicator, list: &'a [FollowUp]) -> Vec<FollowUpOut<
 pub async fn indicators(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Query(q): Query<IndicatorQuery>,
+    ApiQuery(q): ApiQuery<IndicatorQuery>,
 ) -> ApiResult<Json<Value>> {
     let Some(raw) = q
         .org_unit
@@ -280,7 +324,7 @@ async fn readable_indicator(state: &AppState, p: &Principal, id: i64) -> ApiResu
 pub async fn indicator(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Indicator>> {
     Ok(Json(readable_indicator(&state, &p, id).await?))
 }
@@ -289,7 +333,7 @@ pub async fn indicator(
 pub async fn follow_ups(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Value>> {
     let ind = readable_indicator(&state, &p, id).await?;
     let list = state.store().follow_ups(id).await?;
@@ -302,7 +346,7 @@ pub async fn follow_ups(
 pub async fn follow_up(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path((id, period)): Path<(i64, String)>,
+    ApiPath((id, period)): ApiPath<(i64, String)>,
 ) -> ApiResult<Json<Value>> {
     let period = parse_period(&period)?;
     let ind = readable_indicator(&state, &p, id).await?;
@@ -347,7 +391,7 @@ fn text_field(body: &Value, name: &str, errors: &mut Vec<FieldError>) -> I18nTex
 pub async fn put_follow_up(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Path((id, period)): Path<(i64, String)>,
+    ApiPath((id, period)): ApiPath<(i64, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let period = parse_period(&period)?;
@@ -431,7 +475,7 @@ pub struct AuditQuery {
 pub async fn audit(
     State(state): State<AppState>,
     Caller(p): Caller,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
     if !p.can_read_audit() {
         return Err(ApiError::new(

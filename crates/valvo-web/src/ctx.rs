@@ -239,3 +239,45 @@ pub async fn security_layer(req: Request, next: Next) -> Response {
     );
     resp
 }
+
+/// `Path` whose rejection is the localized "not found" page (`/org/abc`).
+pub struct UiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for UiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(t)) => Ok(UiPath(t)),
+            Err(_) => Err(UiError::new(
+                request_lang(parts),
+                crate::error::ErrorKind::NotFound,
+            )),
+        }
+    }
+}
+
+/// `Query` whose rejection is a localized "bad request" page (`?year=abc`).
+pub struct UiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for UiQuery<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(t)) => Ok(UiQuery(t)),
+            Err(_) => Err(UiError::new(
+                request_lang(parts),
+                crate::error::ErrorKind::BadRequest("error-invalid"),
+            )),
+        }
+    }
+}

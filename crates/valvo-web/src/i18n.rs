@@ -99,13 +99,20 @@ mod tests {
     /// Static keys used as `t("key")` in templates and code.
     fn used_keys() -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        let dirs = [format!("{ROOT}/crates/valvo-web/templates"), format!("{ROOT}/crates/valvo-web/src")];
+        let dirs = [
+            format!("{ROOT}/crates/valvo-web/templates"),
+            format!("{ROOT}/crates/valvo-web/src"),
+        ];
         for dir in dirs {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
                 for part in text.split(".t(\"").skip(1) {
                     let key = part.split('"').next().unwrap();
-                    if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '_') {
+                    if !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
+                    {
                         out.insert(key.to_string());
                     }
                 }
@@ -130,14 +137,38 @@ mod tests {
         let mut needed = used_keys();
         let families: Vec<(&str, Vec<&str>)> = vec![
             ("area", Area::ALL.iter().map(|a| a.code()).collect()),
-            ("action", ActionStatus::ALL.iter().map(|a| a.code()).collect()),
+            (
+                "action",
+                ActionStatus::ALL.iter().map(|a| a.code()).collect(),
+            ),
             ("status", Status::ALL.iter().map(|s| s.code()).collect()),
-            ("direction", Direction::ALL.iter().map(|d| d.code()).collect()),
-            ("period-kind", PeriodKind::ALL.iter().map(|k| k.code()).collect()),
-            ("producer", ProducerType::ALL.iter().map(|p| p.code()).collect()),
+            (
+                "direction",
+                Direction::ALL.iter().map(|d| d.code()).collect(),
+            ),
+            (
+                "period-kind",
+                PeriodKind::ALL.iter().map(|k| k.code()).collect(),
+            ),
+            (
+                "producer",
+                ProducerType::ALL.iter().map(|p| p.code()).collect(),
+            ),
             ("error", ErrorCode::ALL.iter().map(|e| e.code()).collect()),
             ("fallback", Lang::ALL.iter().map(|l| l.code()).collect()),
-            ("entity", vec!["goal", "indicator", "action", "follow_up", "goal_review", "org_unit", "user", "api_token"]),
+            (
+                "entity",
+                vec![
+                    "goal",
+                    "indicator",
+                    "action",
+                    "follow_up",
+                    "goal_review",
+                    "org_unit",
+                    "user",
+                    "api_token",
+                ],
+            ),
             ("audit-action", vec!["create", "update", "set_password"]),
         ];
         for (prefix, codes) in families {
@@ -145,16 +176,43 @@ mod tests {
                 needed.insert(format!("{prefix}-{c}"));
             }
         }
-        for base in ["title", "name", "unit", "note", "text", "assessment", "corrective"] {
+        for base in [
+            "title",
+            "name",
+            "unit",
+            "note",
+            "text",
+            "assessment",
+            "corrective",
+        ] {
             needed.insert(format!("field-{base}"));
             for l in Lang::ALL {
                 needed.insert(format!("field-{base}_{}", l.code()));
             }
         }
-        for f in ["area", "year", "direction", "baseline", "target", "target_max", "period_kind", "status", "period", "value"] {
+        for f in [
+            "area",
+            "year",
+            "direction",
+            "baseline",
+            "target",
+            "target_max",
+            "period_kind",
+            "status",
+            "period",
+            "value",
+        ] {
             needed.insert(format!("field-{f}"));
         }
-        for k in ["not-found", "forbidden", "csrf", "conflict", "internal", "invalid", "period-invalid"] {
+        for k in [
+            "not-found",
+            "forbidden",
+            "csrf",
+            "conflict",
+            "internal",
+            "invalid",
+            "period-invalid",
+        ] {
             needed.insert(format!("error-{k}-title"));
         }
         let _ = Role::ALL;
@@ -164,7 +222,11 @@ mod tests {
             assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
             let tr = Tr::new(lang);
             for k in &needed {
-                assert!(!tr.t(k).starts_with('['), "{k} does not resolve in {}", lang.code());
+                assert!(
+                    !tr.t(k).starts_with('['),
+                    "{k} does not resolve in {}",
+                    lang.code()
+                );
             }
         }
     }
@@ -172,7 +234,10 @@ mod tests {
     #[test]
     fn messages_with_arguments_and_missing_keys() {
         let tr = Tr::new(Lang::Sv);
-        assert_eq!(tr.t_args("plan-title", &[("org", arg_str("Enhet A"))]), "Plan för egenkontroll: Enhet A");
+        assert_eq!(
+            tr.t_args("plan-title", &[("org", arg_str("Enhet A"))]),
+            "Plan för egenkontroll: Enhet A"
+        );
         let missing = ["no", "such", "key"].join("-");
         assert_eq!(tr.t(&missing), "[no-such-key]");
         assert!(!tr.has(&missing));

@@ -89,7 +89,10 @@ pub fn app(state: AppState) -> Router {
         .route("/accessibility", get(ui::accessibility))
         .route("/login", get(ui::login_page).post(ui::login))
         .route("/logout", post(ui::logout))
+        .route("/org/new", get(ui::org_root_new).post(ui::org_root_create))
         .route("/org/{id}", get(ui::org_page))
+        .route("/org/{id}/edit", get(ui::org_edit).post(ui::org_update))
+        .route("/org/{id}/units/new", get(ui::org_new).post(ui::org_create))
         .route("/org/{id}/plan/{year}", get(ui::plan_page))
         .route("/org/{id}/plan/{year}/bilingual", get(ui::bilingual_page))
         .route(

@@ -2,19 +2,22 @@
 //! the Fluent files; every write goes through the store, which checks scope.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use valvo_core::access::Principal;
 use valvo_core::plan::{
-    ActionInput, ActionStatus, Area, FieldError, FollowUpInput, GoalInput, IndicatorInput,
+    ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
+    IndicatorInput,
 };
-use valvo_core::{change, status, Direction, I18nText, Lang, OrgTree, Period, PeriodKind};
+use valvo_core::{
+    change, status, Direction, I18nText, Lang, OrgTree, Period, PeriodKind, ProducerType,
+};
 use valvo_store::{FollowUp, GoalFull, Indicator, StoreError};
 
-use crate::ctx::{cookie, set_cookie, Page, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::ctx::{cookie, set_cookie, Page, UiPath, UiQuery, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::{ErrorKind, UiError};
 use crate::forms::{self, Builder, FormData, FormView, Group, InputKind};
 use crate::html::{escape, num, paragraphs_html, paragraphs_in, status_html, text_html, Layout};
@@ -102,6 +105,7 @@ fn crumbs(tr: &Tr, tree: &OrgTree, p: &Principal, id: i64) -> Vec<(String, Strin
 struct HomePage {
     l: Layout,
     tree_html: String,
+    admin: bool,
 }
 
 /// `GET /`: the org tree the user may see.
@@ -113,6 +117,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
             &HomePage {
                 l,
                 tree_html: String::new(),
+                admin: false,
             },
             StatusCode::OK,
         ));
@@ -121,7 +126,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
     let tree = tree(&state, &page).await?;
     let mut html = String::new();
     let mut depth_stack: Vec<usize> = Vec::new();
-    for (depth, node) in tree.walk() {
+    for (_, node) in tree.walk() {
         if !p.can_read(&tree, node.id) {
             continue;
         }
@@ -131,7 +136,6 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
             .iter()
             .filter(|a| p.can_read(&tree, a.id))
             .count();
-        let _ = depth;
         while depth_stack.last().is_some_and(|d| *d > visible_depth) {
             html.push_str("</li></ul>");
             depth_stack.pop();
@@ -155,7 +159,14 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
     if html.is_empty() {
         html = format!("<p>{}</p>", escape(&page.tr.t("tree-empty")));
     }
-    Ok(render(&HomePage { l, tree_html: html }, StatusCode::OK))
+    Ok(render(
+        &HomePage {
+            l,
+            tree_html: html,
+            admin: p.can_administer(),
+        },
+        StatusCode::OK,
+    ))
 }
 
 #[derive(Template)]
@@ -220,7 +231,7 @@ fn login_form(
 pub async fn login_page(
     State(state): State<AppState>,
     page: Page,
-    Query(q): Query<NextQuery>,
+    UiQuery(q): UiQuery<NextQuery>,
 ) -> UiResult {
     Ok(login_form(
         &state,
@@ -324,11 +335,16 @@ struct OrgPage {
     years: Vec<i32>,
     id: i64,
     writable: bool,
+    admin: bool,
     new_year: i32,
 }
 
 /// `GET /org/{id}`
-pub async fn org_page(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+pub async fn org_page(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+) -> UiResult {
     let (p, tree) = can_read(&state, &page, id).await?;
     let node = tree
         .get(id)
@@ -354,11 +370,237 @@ pub async fn org_page(State(state): State<AppState>, page: Page, Path(id): Path<
             years,
             id,
             writable: p.can_write(&tree, id),
+            admin: p.can_administer(),
             new_year: this_year(),
             l,
         },
         StatusCode::OK,
     ))
+}
+
+// ---------------------------------------------------------------- org units (administrators)
+
+fn org_form(
+    page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
+    parent: Option<i64>,
+    edit: Option<i64>,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let codes: Vec<&str> = ProducerType::ALL.iter().map(|x| x.code()).collect();
+    let mut first = Vec::new();
+    if edit.is_none() {
+        first.push(b.plain("code", InputKind::Text, true));
+    }
+    first.push(b.select("producer", &codes, "producer"));
+    let groups = vec![
+        b.i18n("name", InputKind::Text, true),
+        Group {
+            legend: String::new(),
+            fields: first,
+        },
+    ];
+    let (action, title, cancel, at) = match (edit, parent) {
+        (Some(id), _) => (
+            format!("/org/{id}/edit"),
+            page.tr.t("org-edit-title"),
+            format!("/org/{id}"),
+            Some(id),
+        ),
+        (None, Some(parent)) => (
+            format!("/org/{parent}/units/new"),
+            page.tr.t("org-new-title"),
+            format!("/org/{parent}"),
+            Some(parent),
+        ),
+        (None, None) => (
+            "/org/new".to_string(),
+            page.tr.t("org-new-title"),
+            "/".to_string(),
+            None,
+        ),
+    };
+    let form = b.form(action, "save", cancel, groups);
+    let crumbs = at
+        .map(|id| crumbs(&page.tr, tree, p, id))
+        .unwrap_or_default();
+    let intro = at
+        .map(|id| org_name(&page.tr, tree, id))
+        .unwrap_or_default();
+    form_page(page, title, crumbs, intro, form)
+}
+
+async fn administrator(state: &AppState, page: &Page) -> Result<(Principal, OrgTree), UiError> {
+    let p = page.principal()?;
+    if !p.can_administer() {
+        return Err(page.error(ErrorKind::Forbidden));
+    }
+    Ok((p, tree(state, page).await?))
+}
+
+fn org_input(data: &FormData) -> (I18nText, Option<ProducerType>, Vec<FieldError>) {
+    let get = |k: &str| data.get(k).cloned();
+    let name = I18nText::new(get("name_fi"), get("name_sv"), get("name_en"));
+    let mut errors = Vec::new();
+    if !name.has_national() {
+        errors.push(FieldError {
+            field: "name".into(),
+            code: ErrorCode::NationalLanguageRequired,
+        });
+    }
+    let producer = ProducerType::parse(data.get("producer").map(String::as_str).unwrap_or(""));
+    if producer.is_none() {
+        errors.push(FieldError {
+            field: "producer".into(),
+            code: ErrorCode::Invalid,
+        });
+    }
+    (name, producer, errors)
+}
+
+fn org_store_errors(page: &Page, e: StoreError) -> Result<Vec<FieldError>, UiError> {
+    match e {
+        StoreError::Conflict(_) => Ok(vec![FieldError {
+            field: "code".into(),
+            code: ErrorCode::Invalid,
+        }]),
+        other => store_errors(page, other),
+    }
+}
+
+/// `GET /org/new`
+pub async fn org_root_new(State(state): State<AppState>, page: Page) -> UiResult {
+    org_new_form(state, page, None).await
+}
+
+/// `GET /org/{id}/units/new`
+pub async fn org_new(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(parent): UiPath<i64>,
+) -> UiResult {
+    org_new_form(state, page, Some(parent)).await
+}
+
+/// `POST /org/new`
+pub async fn org_root_create(
+    State(state): State<AppState>,
+    page: Page,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    org_create_in(state, page, None, data).await
+}
+
+/// `POST /org/{id}/units/new`
+pub async fn org_create(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(parent): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    org_create_in(state, page, Some(parent), data).await
+}
+
+async fn org_new_form(state: AppState, page: Page, parent: Option<i64>) -> UiResult {
+    let (p, tree) = administrator(&state, &page).await?;
+    if let Some(id) = parent {
+        tree.get(id)
+            .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    }
+    let mut data = FormData::new();
+    data.insert("producer".into(), ProducerType::Own.code().into());
+    Ok(org_form(&page, &tree, &p, parent, None, data, &[]))
+}
+
+async fn org_create_in(
+    state: AppState,
+    page: Page,
+    parent: Option<i64>,
+    data: FormData,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let (p, tree) = administrator(&state, &page).await?;
+    if let Some(id) = parent {
+        tree.get(id)
+            .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    }
+    let (name, producer, mut errors) = org_input(&data);
+    let code = data
+        .get("code")
+        .map(|c| c.trim().to_string())
+        .unwrap_or_default();
+    if code.is_empty() {
+        errors.push(FieldError {
+            field: "code".into(),
+            code: ErrorCode::Required,
+        });
+    }
+    let Some(producer) = producer.filter(|_| errors.is_empty()) else {
+        return Ok(org_form(&page, &tree, &p, parent, None, data, &errors));
+    };
+    let sort_order = parent.map(|id| tree.children(id).len() as i32).unwrap_or(0);
+    let unit = valvo_store::NewOrgUnit {
+        parent_id: parent,
+        code,
+        name,
+        producer,
+        sort_order,
+    };
+    match state.store().create_org_unit(&p, &unit).await {
+        Ok(id) => Ok(see_other(&format!("/org/{id}"))),
+        Err(e) => {
+            let errors = org_store_errors(&page, e)?;
+            Ok(org_form(&page, &tree, &p, parent, None, data, &errors))
+        }
+    }
+}
+
+/// `GET /org/{id}/edit`
+pub async fn org_edit(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+) -> UiResult {
+    let (p, tree) = administrator(&state, &page).await?;
+    let node = tree
+        .get(id)
+        .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let mut data = FormData::new();
+    for l in Lang::ALL {
+        data.insert(
+            format!("name_{}", l.code()),
+            node.name.get(l).unwrap_or("").to_string(),
+        );
+    }
+    data.insert("producer".into(), node.producer.code().into());
+    Ok(org_form(&page, &tree, &p, None, Some(id), data, &[]))
+}
+
+/// `POST /org/{id}/edit`
+pub async fn org_update(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let (p, tree) = administrator(&state, &page).await?;
+    tree.get(id)
+        .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let (name, producer, errors) = org_input(&data);
+    let Some(producer) = producer.filter(|_| errors.is_empty()) else {
+        return Ok(org_form(&page, &tree, &p, None, Some(id), data, &errors));
+    };
+    match state.store().update_org_unit(&p, id, &name, producer).await {
+        Ok(()) => Ok(see_other(&format!("/org/{id}"))),
+        Err(e) => {
+            let errors = org_store_errors(&page, e)?;
+            Ok(org_form(&page, &tree, &p, None, Some(id), data, &errors))
+        }
+    }
 }
 
 // ---------------------------------------------------------------- plan
@@ -498,8 +740,8 @@ fn valid_year(page: &Page, year: i32) -> Result<i32, UiError> {
 pub async fn plan_page(
     State(state): State<AppState>,
     page: Page,
-    Path((id, year)): Path<(i64, i32)>,
-    Query(q): Query<PeriodQuery>,
+    UiPath((id, year)): UiPath<(i64, i32)>,
+    UiQuery(q): UiQuery<PeriodQuery>,
 ) -> UiResult {
     let year = valid_year(&page, year)?;
     let (p, tree) = can_read(&state, &page, id).await?;
@@ -654,8 +896,8 @@ fn indicator_line(
 pub async fn bilingual_page(
     State(state): State<AppState>,
     page: Page,
-    Path((id, year)): Path<(i64, i32)>,
-    Query(q): Query<PeriodQuery>,
+    UiPath((id, year)): UiPath<(i64, i32)>,
+    UiQuery(q): UiQuery<PeriodQuery>,
 ) -> UiResult {
     let year = valid_year(&page, year)?;
     let (_p, tree) = can_read(&state, &page, id).await?;
@@ -810,8 +1052,8 @@ fn store_errors(page: &Page, e: StoreError) -> Result<Vec<FieldError>, UiError> 
 pub async fn goal_new(
     State(state): State<AppState>,
     page: Page,
-    Path(org): Path<i64>,
-    Query(q): Query<YearQuery>,
+    UiPath(org): UiPath<i64>,
+    UiQuery(q): UiQuery<YearQuery>,
 ) -> UiResult {
     let (p, tree) = can_write(&state, &page, org).await?;
     let mut data = FormData::new();
@@ -854,7 +1096,7 @@ fn goal_form(
 pub async fn goal_create(
     State(state): State<AppState>,
     page: Page,
-    Path(org): Path<i64>,
+    UiPath(org): UiPath<i64>,
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
@@ -876,7 +1118,11 @@ pub async fn goal_create(
 }
 
 /// `GET /goals/{id}/edit`
-pub async fn goal_edit(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> UiResult {
+pub async fn goal_edit(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+) -> UiResult {
     page.require_user()?;
     let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, goal.org_unit_id).await?;
@@ -900,7 +1146,7 @@ pub async fn goal_edit(State(state): State<AppState>, page: Page, Path(id): Path
 pub async fn goal_update(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    UiPath(id): UiPath<i64>,
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
@@ -978,7 +1224,7 @@ fn indicator_form(
 pub async fn indicator_new(
     State(state): State<AppState>,
     page: Page,
-    Path(goal_id): Path<i64>,
+    UiPath(goal_id): UiPath<i64>,
 ) -> UiResult {
     page.require_user()?;
     let goal = state
@@ -1006,7 +1252,7 @@ pub async fn indicator_new(
 pub async fn indicator_create(
     State(state): State<AppState>,
     page: Page,
-    Path(goal_id): Path<i64>,
+    UiPath(goal_id): UiPath<i64>,
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
@@ -1053,7 +1299,7 @@ fn indicator_input_of(i: &Indicator) -> IndicatorInput {
 pub async fn indicator_edit(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    UiPath(id): UiPath<i64>,
 ) -> UiResult {
     page.require_user()?;
     let ind = state
@@ -1079,7 +1325,7 @@ pub async fn indicator_edit(
 pub async fn indicator_update(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    UiPath(id): UiPath<i64>,
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
@@ -1157,7 +1403,7 @@ struct IndicatorPage {
 pub async fn indicator_page(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    UiPath(id): UiPath<i64>,
 ) -> UiResult {
     page.require_user()?;
     let ind = state
@@ -1283,8 +1529,8 @@ fn follow_up_form_view(
 pub async fn follow_up_form(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
-    Query(q): Query<PeriodQuery>,
+    UiPath(id): UiPath<i64>,
+    UiQuery(q): UiQuery<PeriodQuery>,
 ) -> UiResult {
     page.require_user()?;
     let ind = state
@@ -1318,7 +1564,7 @@ pub async fn follow_up_form(
 pub async fn follow_up_save(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    UiPath(id): UiPath<i64>,
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
@@ -1384,7 +1630,7 @@ fn action_form(
 pub async fn action_new(
     State(state): State<AppState>,
     page: Page,
-    Path(goal_id): Path<i64>,
+    UiPath(goal_id): UiPath<i64>,
 ) -> UiResult {
     page.require_user()?;
     let goal = state
@@ -1411,7 +1657,7 @@ pub async fn action_new(
 pub async fn action_create(
     State(state): State<AppState>,
     page: Page,
-    Path(goal_id): Path<i64>,
+    UiPath(goal_id): UiPath<i64>,
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
@@ -1448,7 +1694,7 @@ pub async fn action_create(
 pub async fn action_edit(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    UiPath(id): UiPath<i64>,
 ) -> UiResult {
     page.require_user()?;
     let (action, goal) = state.store().action(id).await.map_err(|e| page.error(e))?;
@@ -1473,7 +1719,7 @@ pub async fn action_edit(
 pub async fn action_update(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    UiPath(id): UiPath<i64>,
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
@@ -1555,8 +1801,8 @@ fn review_form_view(
 pub async fn review_form(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
-    Query(q): Query<PeriodQuery>,
+    UiPath(id): UiPath<i64>,
+    UiQuery(q): UiQuery<PeriodQuery>,
 ) -> UiResult {
     page.require_user()?;
     let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
@@ -1581,7 +1827,7 @@ pub async fn review_form(
 pub async fn review_save(
     State(state): State<AppState>,
     page: Page,
-    Path(id): Path<i64>,
+    UiPath(id): UiPath<i64>,
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
@@ -1632,7 +1878,7 @@ pub struct AuditQuery {
 pub async fn audit_page(
     State(state): State<AppState>,
     page: Page,
-    Query(q): Query<AuditQuery>,
+    UiQuery(q): UiQuery<AuditQuery>,
 ) -> UiResult {
     let p = page.principal()?;
     if !p.can_read_audit() {

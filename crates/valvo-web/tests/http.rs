@@ -356,6 +356,15 @@ async fn plan_shows_indicator_in_swedish_finnish_and_side_by_side() {
     assert!(text(r).await.contains("unknown period"));
     let r = c.get(app.url("/org/999999")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = c.get(app.url("/org/abc?lang=sv")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(text(r).await.contains("Hittades inte"));
+    let r = c
+        .get(app.url(&format!("/org/{}/plan/20x4", f.unit_a1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
 
@@ -1305,5 +1314,150 @@ async fn access_matrix() {
         assert_eq!(s == StatusCode::OK, admin, "{email}: audit API");
         assert!(admin || s == StatusCode::FORBIDDEN);
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn administrators_manage_the_org_tree() {
+    let app = TestApp::spawn().await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    app.add_user("coord@test.fi", Role::QualityCoordinator, None)
+        .await;
+    let c = app.login("admin@test.fi").await;
+    let home = text(c.get(app.url("/?lang=en")).send().await.unwrap()).await;
+    assert!(
+        home.contains("href=\"/org/new\""),
+        "an empty tree offers a county"
+    );
+
+    let r = app
+        .post_form(
+            &c,
+            "/org/new",
+            &[
+                ("code", "uusimaa"),
+                ("name_fi", "Uusimaa"),
+                ("name_sv", "Nyland"),
+                ("producer", "own"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let county: i64 = r.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let r = app
+        .post_form(
+            &c,
+            &format!("/org/{county}/units/new"),
+            &[
+                ("code", "kotihoito"),
+                ("name_fi", "Kotihoito"),
+                ("name_sv", "Hemvård"),
+                ("producer", "purchased"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let unit: i64 = r.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // A duplicate code, a code with spaces, no name: named errors, nothing written.
+    let before = app.audit_count().await;
+    for (fields, field, msg) in [
+        (
+            vec![("code", "kotihoito"), ("name_fi", "X"), ("producer", "own")],
+            "code",
+            "must be unique",
+        ),
+        (
+            vec![("code", "home care"), ("name_fi", "X"), ("producer", "own")],
+            "code",
+            "must be unique",
+        ),
+        (
+            vec![
+                ("code", "x"),
+                ("name_en", "Only English"),
+                ("producer", "own"),
+            ],
+            "name_fi",
+            "Finnish or Swedish",
+        ),
+        (
+            vec![("code", "x"), ("name_fi", "X"), ("producer", "bank")],
+            "producer",
+            "invalid value",
+        ),
+    ] {
+        let r = app
+            .post_form(&c, &format!("/org/{county}/units/new?lang=en"), &fields)
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        let body = text(r).await;
+        assert!(
+            body.contains(&format!("href=\"#{field}\"")) && body.contains(msg),
+            "{fields:?}"
+        );
+    }
+    assert_eq!(app.audit_count().await, before);
+
+    let r = app
+        .post_form(
+            &c,
+            &format!("/org/{unit}/edit"),
+            &[
+                ("name_fi", "Kotihoito ja kotisairaala"),
+                ("name_sv", "Hemvård och hemsjukhus"),
+                ("producer", "service_voucher"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = text(
+        c.get(app.url(&format!("/org/{unit}?lang=sv")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("Hemvård och hemsjukhus") && page.contains("servicesedel"));
+    let log = app.store.audit_log(1, None, None).await.unwrap();
+    assert_eq!(
+        (log[0].entity.as_str(), log[0].action.as_str()),
+        ("org_unit", "update")
+    );
+    assert_eq!(log[0].before.as_ref().unwrap()["producer"], "purchased");
+
+    // Only administrators.
+    let coord = app.login("coord@test.fi").await;
+    assert_eq!(
+        coord
+            .get(app.url(&format!("/org/{county}/units/new")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = app
+        .post_form(
+            &coord,
+            &format!("/org/{unit}/edit"),
+            &[("name_fi", "X"), ("producer", "own")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.stop().await;
 }

@@ -57,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the organisation tree.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -95,6 +100,30 @@ enum UserCommand {
         password: Option<String>,
     },
     /// List users.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum OrgCommand {
+    /// Add an org unit (a county when --parent is not given).
+    Add {
+        /// Short unique code (letters, digits, hyphens).
+        #[arg(long)]
+        code: String,
+        /// Parent unit's code or id.
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long)]
+        name_fi: Option<String>,
+        #[arg(long)]
+        name_sv: Option<String>,
+        #[arg(long)]
+        name_en: Option<String>,
+        /// own, purchased, service_voucher or private.
+        #[arg(long, default_value = "own")]
+        producer: String,
+    },
+    /// Print the tree: id, code, producer and names.
     List,
 }
 
@@ -180,7 +209,13 @@ async fn find_scope(store: &Store, scope: Option<&str>) -> Result<Option<i64>, S
 
 async fn run(cli: Cli) -> Result<(), String> {
     if let Command::Bench(args) = &cli.command {
-        return bench::run(args, std::env::var("VALVO_DATABASE_URL").ok().or_else(|| explicit_db(&cli))).await;
+        return bench::run(
+            args,
+            std::env::var("VALVO_DATABASE_URL")
+                .ok()
+                .or_else(|| explicit_db(&cli)),
+        )
+        .await;
     }
     let store = Store::connect(&cli.database_url)
         .await
@@ -244,17 +279,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     Some(&password),
                 )
                 .await
-                .map_err(|e| match e {
-                    valvo_store::StoreError::Invalid(fields) => format!(
-                        "invalid: {}",
-                        fields
-                            .iter()
-                            .map(|f| format!("{} ({})", f.field, f.code.code()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    other => other.to_string(),
-                })?;
+                .map_err(describe)?;
             println!(
                 "Created user {} ({}) with id {}",
                 user.email,
@@ -283,6 +308,72 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(_) => Ok(()),
+        Command::Org {
+            command:
+                OrgCommand::Add {
+                    code,
+                    parent,
+                    name_fi,
+                    name_sv,
+                    name_en,
+                    producer,
+                },
+        } => {
+            let producer = valvo_core::ProducerType::parse(&producer).ok_or_else(|| {
+                format!(
+                    "unknown producer {producer:?}: use own, purchased, service_voucher or private"
+                )
+            })?;
+            let parent_id = find_scope(&store, parent.as_deref()).await?;
+            let unit = valvo_store::NewOrgUnit {
+                parent_id,
+                code: code.clone(),
+                name: valvo_core::I18nText::new(name_fi, name_sv, name_en),
+                producer,
+                sort_order: match parent_id {
+                    Some(p) => store
+                        .org_tree()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .children(p)
+                        .len() as i32,
+                    None => 0,
+                },
+            };
+            let id = store
+                .create_org_unit(&Principal::system("cli"), &unit)
+                .await
+                .map_err(describe)?;
+            println!("Created org unit {code} with id {id}");
+            store.close().await;
+            Ok(())
+        }
+        Command::Org {
+            command: OrgCommand::List,
+        } => {
+            let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+            for (depth, n) in tree.walk() {
+                println!(
+                    "{}{}\t{}\t{}\t{}",
+                    "  ".repeat(depth),
+                    n.id,
+                    n.code,
+                    n.producer.code(),
+                    [
+                        n.name.fi.as_deref(),
+                        n.name.sv.as_deref(),
+                        n.name.en.as_deref()
+                    ]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
         Command::Token {
             command: TokenCommand::Create { email, label },
         } => {
@@ -302,9 +393,26 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// A store error as a message that names the fields.
+fn describe(e: valvo_store::StoreError) -> String {
+    match e {
+        valvo_store::StoreError::Invalid(fields) => format!(
+            "invalid: {}",
+            fields
+                .iter()
+                .map(|f| format!("{} ({})", f.field, f.code.code()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
 /// The database URL if the user gave one on the command line (not the default).
 fn explicit_db(cli: &Cli) -> Option<String> {
-    std::env::args().any(|a| a.starts_with("--database-url")).then(|| cli.database_url.clone())
+    std::env::args()
+        .any(|a| a.starts_with("--database-url"))
+        .then(|| cli.database_url.clone())
 }
 
 /// A database URL without its password, for messages.

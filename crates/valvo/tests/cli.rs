@@ -26,13 +26,21 @@ impl Db {
         let id = format!("{:016x}", rand::thread_rng().gen::<u64>());
         let dir = std::env::temp_dir().join(format!("valvo-cli-{id}"));
         std::fs::create_dir_all(&dir).unwrap();
-        if matches!(std::env::var("VALVO_TEST_DATABASE").as_deref(), Ok("postgres")) {
-            let base = std::env::var("VALVO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        if matches!(
+            std::env::var("VALVO_TEST_DATABASE").as_deref(),
+            Ok("postgres")
+        ) {
+            let base = std::env::var("VALVO_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
             let url = format!("{}/valvo_test_{id}", base.trim_end_matches('/'));
             valvo_store::create_database(&url).await.unwrap();
             Db { url, dir, pg: true }
         } else {
-            Db { url: format!("sqlite://{}", dir.join("valvo.db").display()), dir, pg: false }
+            Db {
+                url: format!("sqlite://{}", dir.join("valvo.db").display()),
+                dir,
+                pg: false,
+            }
         }
     }
 
@@ -46,18 +54,27 @@ impl Db {
 
 fn valvo(db: &Db) -> Command {
     let mut c = Command::new(BIN);
-    c.env("VALVO_DATABASE_URL", &db.url).env("VALVO_LOG", "warn").env_remove("VALVO_ADDR");
+    c.env("VALVO_DATABASE_URL", &db.url)
+        .env("VALVO_LOG", "warn")
+        .env_remove("VALVO_ADDR");
     c
 }
 
 /// Starts a server command; returns the child and its base URL (read from stdout).
 fn start(mut cmd: Command) -> (Child, String) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
     loop {
-        let line = lines.next().unwrap_or_else(|| panic!("server ended early; printed {seen:?}")).unwrap();
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("server ended early; printed {seen:?}"))
+            .unwrap();
         if let Some(rest) = line.strip_prefix("Valvo listening on ") {
             let base = rest.trim_end_matches('/').to_string();
             std::thread::spawn(move || for _ in lines {});
@@ -68,7 +85,11 @@ fn start(mut cmd: Command) -> (Child, String) {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
 }
 
 fn hidden(html: &str, name: &str) -> String {
@@ -79,11 +100,23 @@ fn hidden(html: &str, name: &str) -> String {
 
 async fn login(base: &str, email: &str, password: &str) -> reqwest::Client {
     let c = client();
-    let page = c.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = hidden(&page, "token");
     let r = c
         .post(format!("{base}/login"))
-        .form(&[("token", token.as_str()), ("next", "/"), ("email", email), ("password", password)])
+        .form(&[
+            ("token", token.as_str()),
+            ("next", "/"),
+            ("email", email),
+            ("password", password),
+        ])
         .send()
         .await
         .unwrap();
@@ -93,7 +126,11 @@ async fn login(base: &str, email: &str, password: &str) -> reqwest::Client {
 
 fn output(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn counts(url: &str) -> (usize, usize, usize, usize) {
@@ -119,12 +156,24 @@ async fn counts(url: &str) -> (usize, usize, usize, usize) {
 async fn demo_county_end_to_end() {
     let db = Db::new().await;
     let mut cmd = valvo(&db);
-    cmd.args(["demo", "--addr", "127.0.0.1:0"]).env("VALVO_DEMO_PASSWORD", DEMO_PASSWORD);
+    cmd.args(["demo", "--addr", "127.0.0.1:0"])
+        .env("VALVO_DEMO_PASSWORD", DEMO_PASSWORD);
     let (mut server, base) = start(cmd);
 
     let c = login(&base, "admin@valvo.demo", DEMO_PASSWORD).await;
-    let home = c.get(format!("{base}/?lang=sv")).send().await.unwrap().text().await.unwrap();
-    for area in ["Kund- och resurscenter", "Hem och boendeservice", "Räddningsverket"] {
+    let home = c
+        .get(format!("{base}/?lang=sv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for area in [
+        "Kund- och resurscenter",
+        "Hem och boendeservice",
+        "Räddningsverket",
+    ] {
         assert!(home.contains(area), "tree shows {area}");
     }
     // Find Kund- och resurscenter in the tree.
@@ -132,43 +181,131 @@ async fn demo_county_end_to_end() {
     let href = home[..at].rsplit("href=\"/org/").next().unwrap();
     let area: i64 = href.split('"').next().unwrap().parse().unwrap();
 
-    let sv = c.get(format!("{base}/org/{area}/plan/2024?lang=sv")).send().await.unwrap().text().await.unwrap();
-    let name = sv.find("Antalet aktiva användare av taligenkänning").expect("Swedish indicator name");
+    let sv = c
+        .get(format!("{base}/org/{area}/plan/2024?lang=sv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let name = sv
+        .find("Antalet aktiva användare av taligenkänning")
+        .expect("Swedish indicator name");
     assert!(sv[name..].contains("Utgångsläge</dt><dd>40</dd>"));
     assert!(sv[name..].contains("Mål</dt><dd>100</dd>"));
-    assert!(sv.contains("Andelen visstidsanställda var i genomsnitt 43 %"), "the seed's follow-up text");
-    let ind: i64 = sv[..name].rsplit("/indicators/").next().unwrap().split('"').next().unwrap().parse().unwrap();
-    let fi = c.get(format!("{base}/org/{area}/plan/2024?lang=fi")).send().await.unwrap().text().await.unwrap();
-    let name_fi = fi.find("Puheentunnistuksen aktiivisten käyttäjien määrä").expect("Finnish indicator name");
-    assert!(fi[name_fi..].contains("Lähtötaso</dt><dd>40</dd>") && fi[name_fi..].contains("Tavoite</dt><dd>100</dd>"));
-    let bi = c.get(format!("{base}/org/{area}/plan/2024/bilingual")).send().await.unwrap().text().await.unwrap();
-    assert!(bi.contains("Antalet aktiva användare av taligenkänning") && bi.contains("Puheentunnistuksen aktiivisten käyttäjien määrä"));
+    assert!(
+        sv.contains("Andelen visstidsanställda var i genomsnitt 43 %"),
+        "the seed's follow-up text"
+    );
+    let ind: i64 = sv[..name]
+        .rsplit("/indicators/")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let fi = c
+        .get(format!("{base}/org/{area}/plan/2024?lang=fi"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let name_fi = fi
+        .find("Puheentunnistuksen aktiivisten käyttäjien määrä")
+        .expect("Finnish indicator name");
+    assert!(
+        fi[name_fi..].contains("Lähtötaso</dt><dd>40</dd>")
+            && fi[name_fi..].contains("Tavoite</dt><dd>100</dd>")
+    );
+    let bi = c
+        .get(format!("{base}/org/{area}/plan/2024/bilingual"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        bi.contains("Antalet aktiva användare av taligenkänning")
+            && bi.contains("Puheentunnistuksen aktiivisten käyttäjien määrä")
+    );
 
     // A follow-up for 2024T3 through the form.
-    let form = c.get(format!("{base}/indicators/{ind}/follow-up?period=2024T3&lang=sv")).send().await.unwrap().text().await.unwrap();
+    let form = c
+        .get(format!(
+            "{base}/indicators/{ind}/follow-up?period=2024T3&lang=sv"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden(&form, "csrf");
     let r = c
         .post(format!("{base}/indicators/{ind}/follow-up"))
-        .form(&[("csrf", csrf.as_str()), ("period", "2024T3"), ("value", "70"), ("assessment_sv", "Ökar enligt plan")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("period", "2024T3"),
+            ("value", "70"),
+            ("assessment_sv", "Ökar enligt plan"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let page = c.get(format!("{base}/indicators/{ind}?lang=sv")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(format!("{base}/indicators/{ind}?lang=sv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("på väg") && page.contains("Ökar enligt plan"));
-    let audit = c.get(format!("{base}/audit?lang=sv")).send().await.unwrap().text().await.unwrap();
+    let audit = c
+        .get(format!("{base}/audit?lang=sv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(audit.contains(&format!("{ind}/2024T3")) && audit.contains("admin@valvo.demo"));
 
     // The same through the API, with a token from the command line.
-    let (ok, token, err) = output(valvo(&db).args(["token", "create", "--email", "admin@valvo.demo"]));
+    let (ok, token, err) =
+        output(valvo(&db).args(["token", "create", "--email", "admin@valvo.demo"]));
     assert!(ok, "token create: {err}");
     let token = token.trim().to_string();
     let api = client();
-    let inds: Value = api.get(format!("{base}/api/v1/indicators?org_unit={area}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let inds: Value = api
+        .get(format!("{base}/api/v1/indicators?org_unit={area}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let first = &inds["indicators"][0];
-    assert_eq!(first["name"]["sv"], "Antalet aktiva användare av taligenkänning");
-    assert_eq!(first["name"]["fi"], "Puheentunnistuksen aktiivisten käyttäjien määrä");
-    assert_eq!((first["baseline"].as_f64(), first["target"].as_f64()), (Some(40.0), Some(100.0)));
+    assert_eq!(
+        first["name"]["sv"],
+        "Antalet aktiva användare av taligenkänning"
+    );
+    assert_eq!(
+        first["name"]["fi"],
+        "Puheentunnistuksen aktiivisten käyttäjien määrä"
+    );
+    assert_eq!(
+        (first["baseline"].as_f64(), first["target"].as_f64()),
+        (Some(40.0), Some(100.0))
+    );
     let r = api
         .put(format!("{base}/api/v1/indicators/{ind}/follow-ups/2024T3"))
         .bearer_auth(&token)
@@ -178,7 +315,15 @@ async fn demo_county_end_to_end() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "met");
-    let log: Value = api.get(format!("{base}/api/v1/audit")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let log: Value = api
+        .get(format!("{base}/api/v1/audit"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(log["entries"][0]["entity_id"], format!("{ind}/2024T3"));
     assert_eq!(log["entries"][0]["before"]["value"], json!(70.0));
     assert_eq!(log["entries"][0]["after"]["value"], json!(100.0));
@@ -189,11 +334,22 @@ async fn demo_county_end_to_end() {
     // Demo data as the seed has it: eight areas, and a second run duplicates nothing.
     let first_counts = counts(&db.url).await;
     assert_eq!(first_counts.0, 24, "goals");
-    assert!(first_counts.1 >= 35 && first_counts.2 >= 60, "indicators and actions: {first_counts:?}");
-    let (ok, out, err) = output(valvo(&db).args(["demo", "--load-only"]).env("VALVO_DEMO_PASSWORD", "another password 456"));
+    assert!(
+        first_counts.1 >= 35 && first_counts.2 >= 60,
+        "indicators and actions: {first_counts:?}"
+    );
+    let (ok, out, err) = output(
+        valvo(&db)
+            .args(["demo", "--load-only"])
+            .env("VALVO_DEMO_PASSWORD", "another password 456"),
+    );
     assert!(ok, "second demo run: {err}");
     assert!(out.contains("another password 456"));
-    assert_eq!(counts(&db.url).await, first_counts, "a second run adds nothing");
+    assert_eq!(
+        counts(&db.url).await,
+        first_counts,
+        "a second run adds nothing"
+    );
     // The printed password is the one that works now.
     let mut cmd = valvo(&db);
     cmd.args(["serve", "--addr", "127.0.0.1:0", "--cookie-secure", "false"]);
@@ -211,13 +367,51 @@ async fn users_tokens_and_configuration_from_the_command_line() {
     assert!(ok, "{err}");
 
     // Clear errors for bad input, nothing created.
-    let (ok, _, err) = output(valvo(&db).args(["user", "add", "--email", "x@test.fi", "--name", "X", "--role", "boss"]));
+    let (ok, _, err) = output(valvo(&db).args([
+        "user",
+        "add",
+        "--email",
+        "x@test.fi",
+        "--name",
+        "X",
+        "--role",
+        "boss",
+    ]));
     assert!(!ok && err.contains("unknown role"), "{err}");
-    let (ok, _, err) = output(valvo(&db).args(["user", "add", "--email", "x@test.fi", "--name", "X", "--role", "area_manager"]));
+    let (ok, _, err) = output(valvo(&db).args([
+        "user",
+        "add",
+        "--email",
+        "x@test.fi",
+        "--name",
+        "X",
+        "--role",
+        "area_manager",
+    ]));
     assert!(!ok && err.contains("scope"), "{err}");
-    let (ok, _, err) = output(valvo(&db).args(["user", "add", "--email", "x@test.fi", "--name", "X", "--role", "viewer", "--scope", "no-such-unit"]));
+    let (ok, _, err) = output(valvo(&db).args([
+        "user",
+        "add",
+        "--email",
+        "x@test.fi",
+        "--name",
+        "X",
+        "--role",
+        "viewer",
+        "--scope",
+        "no-such-unit",
+    ]));
     assert!(!ok && err.contains("no-such-unit"), "{err}");
-    let (ok, _, err) = output(valvo(&db).args(["user", "add", "--email", "not-an-email", "--name", "X", "--role", "viewer"]));
+    let (ok, _, err) = output(valvo(&db).args([
+        "user",
+        "add",
+        "--email",
+        "not-an-email",
+        "--name",
+        "X",
+        "--role",
+        "viewer",
+    ]));
     assert!(!ok && err.contains("email"), "{err}");
     let (ok, _, err) = output(valvo(&db).args(["token", "create", "--email", "nobody@test.fi"]));
     assert!(!ok && err.contains("nobody@test.fi"), "{err}");
@@ -225,20 +419,57 @@ async fn users_tokens_and_configuration_from_the_command_line() {
     // An area manager for the rescue department; password from VALVO_PASSWORD.
     let (ok, out, err) = output(
         valvo(&db)
-            .args(["user", "add", "--email", "Manager@Test.fi", "--name", "Pelastus Päällikkö", "--role", "area_manager", "--scope", "pelastuslaitos"])
+            .args([
+                "user",
+                "add",
+                "--email",
+                "Manager@Test.fi",
+                "--name",
+                "Pelastus Päällikkö",
+                "--role",
+                "area_manager",
+                "--scope",
+                "pelastuslaitos",
+            ])
             .env("VALVO_PASSWORD", "manager password 1"),
     );
     assert!(ok, "{err}");
     assert!(out.contains("manager@test.fi") && !out.contains("Password:"));
-    let (ok, _, err) = output(valvo(&db).args(["user", "add", "--email", "manager@test.fi", "--name", "Again", "--role", "viewer"]));
+    let (ok, _, err) = output(valvo(&db).args([
+        "user",
+        "add",
+        "--email",
+        "manager@test.fi",
+        "--name",
+        "Again",
+        "--role",
+        "viewer",
+    ]));
     assert!(!ok && err.contains("exists"), "{err}");
     // A generated password is printed once.
-    let (ok, out, _) = output(valvo(&db).args(["user", "add", "--email", "viewer@test.fi", "--name", "Viewer", "--role", "viewer"]).env_remove("VALVO_PASSWORD"));
+    let (ok, out, _) = output(
+        valvo(&db)
+            .args([
+                "user",
+                "add",
+                "--email",
+                "viewer@test.fi",
+                "--name",
+                "Viewer",
+                "--role",
+                "viewer",
+            ])
+            .env_remove("VALVO_PASSWORD"),
+    );
     assert!(ok && out.contains("Password: "));
     let (ok, list, _) = output(valvo(&db).args(["user", "list"]));
-    assert!(ok && list.contains("manager@test.fi\tarea_manager") && list.contains("viewer@test.fi\tviewer"));
+    assert!(
+        ok && list.contains("manager@test.fi\tarea_manager")
+            && list.contains("viewer@test.fi\tviewer")
+    );
 
-    let (ok, token, err) = output(valvo(&db).args(["token", "create", "--email", "manager@test.fi"]));
+    let (ok, token, err) =
+        output(valvo(&db).args(["token", "create", "--email", "manager@test.fi"]));
     assert!(ok, "{err}");
     let token = token.trim().to_string();
     assert!(token.starts_with("valvo_"));
@@ -253,16 +484,86 @@ async fn users_tokens_and_configuration_from_the_command_line() {
         .env("VALVO_LOG", "warn");
     let (mut server, base) = start(cmd);
     let c = client();
-    assert_eq!(c.get(format!("{base}/healthz")).send().await.unwrap().status(), StatusCode::OK);
-    let units: Value = c.get(format!("{base}/api/v1/org-units")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let codes: Vec<&str> = units["org_units"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, vec!["pelastuslaitos"], "the manager sees only its subtree");
+    assert_eq!(
+        c.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let units: Value = c
+        .get(format!("{base}/api/v1/org-units"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = units["org_units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["pelastuslaitos"],
+        "the manager sees only its subtree"
+    );
     login(&base, "manager@test.fi", "manager password 1").await;
     server.kill().unwrap();
     server.wait().unwrap();
 
+    // The org tree from the command line.
+    let (ok, out, err) = output(valvo(&db).args([
+        "org",
+        "add",
+        "--code",
+        "ensihoito",
+        "--parent",
+        "pelastuslaitos",
+        "--name-fi",
+        "Ensihoito",
+        "--name-sv",
+        "Prehospital akutsjukvård",
+        "--producer",
+        "purchased",
+    ]));
+    assert!(ok, "{err}");
+    assert!(out.contains("ensihoito"));
+    let (ok, _, err) =
+        output(valvo(&db).args(["org", "add", "--code", "ensihoito", "--name-fi", "Toinen"]));
+    assert!(!ok && err.contains("exists"), "{err}");
+    let (ok, _, err) =
+        output(valvo(&db).args(["org", "add", "--code", "x", "--name-en", "Only English"]));
+    assert!(!ok && err.contains("name"), "{err}");
+    let (ok, _, err) = output(valvo(&db).args([
+        "org",
+        "add",
+        "--code",
+        "x",
+        "--name-fi",
+        "X",
+        "--parent",
+        "nowhere",
+    ]));
+    assert!(!ok && err.contains("nowhere"), "{err}");
+    let (ok, list, _) = output(valvo(&db).args(["org", "list"]));
+    assert!(
+        ok && list.contains("ensihoito\tpurchased\tEnsihoito / Prehospital akutsjukvård"),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("    ") && l.contains("ensihoito")),
+        "indented under the rescue department: {list}"
+    );
+
     // A bad database URL is a clear error.
-    let (ok, _, err) = output(Command::new(BIN).args(["--database-url", "mysql://x/y", "user", "list"]));
+    let (ok, _, err) =
+        output(Command::new(BIN).args(["--database-url", "mysql://x/y", "user", "list"]));
     assert!(!ok && err.contains("unsupported database URL"), "{err}");
     db.drop().await;
 }
