@@ -270,6 +270,11 @@ impl Store {
     /// Starts a session; returns the secret for the cookie.
     pub async fn create_session(&self, user_id: i64) -> Result<String> {
         let secret = random_secret();
+        // Expired sessions are removed whenever someone logs in.
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )

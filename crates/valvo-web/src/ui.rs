@@ -1186,6 +1186,7 @@ fn indicator_groups(b: &Builder) -> Vec<Group> {
     ]
 }
 
+#[allow(clippy::too_many_arguments)]
 fn indicator_form(
     page: &Page,
     tree: &OrgTree,
@@ -1587,6 +1588,7 @@ pub async fn follow_up_save(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn action_form(
     page: &Page,
     tree: &OrgTree,

@@ -1,6 +1,11 @@
 //! Valvo as a user meets it: a real server on a free port, a fresh database
 //! (SQLite, or PostgreSQL with VALVO_TEST_DATABASE=postgres), HTTP only.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 mod support;
 

@@ -1,4 +1,19 @@
 //! `valvo bench`: page render and API timings over the demo county.
+//!
+//! Loads the demo county into a database (a fresh temporary SQLite file unless a
+//! database URL was given explicitly), starts the real server in-process on a free
+//! local port, logs in like a browser and times sequential requests per endpoint
+//! from send to the last byte of the body. A benchmark to read, not a timed test.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Method, RequestBuilder, StatusCode};
+use serde_json::{json, Value};
+use valvo_core::access::Principal;
+use valvo_store::{Backend, Store};
+use valvo_web::{AppState, WebConfig};
 
 /// Options of `valvo bench`.
 #[derive(clap::Args, Debug, Clone)]
@@ -8,7 +23,474 @@ pub struct BenchArgs {
     pub requests: usize,
 }
 
+/// Untimed requests before each measured series.
+const WARMUP: usize = 10;
+/// Parallel clients of the concurrent plan-page figure.
+const PARALLEL: usize = 4;
+/// The area measured: the customer and resource centre of the demo county.
+const AREA_SV: &str = "Kund- och resurscenter";
+/// The PUT series writes monthly periods from this year on, one new row per request.
+const PUT_FIRST_YEAR: i32 = 2100;
+/// Months available for the PUT series (2100-01 ..= 2999-12, the last valid year).
+const PUT_MONTHS: usize = 900 * 12;
+
 /// Runs the benchmark.
-pub async fn run(_args: &BenchArgs, _database_url: Option<String>) -> Result<(), String> {
-    Err("not implemented yet".into())
+pub async fn run(args: &BenchArgs, database_url: Option<String>) -> Result<(), String> {
+    if args.requests == 0 {
+        return Err("--requests must be at least 1".into());
+    }
+    if args.requests + WARMUP > PUT_MONTHS {
+        return Err(format!(
+            "--requests must be at most {} (each PUT writes a new monthly period)",
+            PUT_MONTHS - WARMUP
+        ));
+    }
+    let (url, temp_dir) = match database_url {
+        Some(url) => (url, None),
+        None => {
+            let dir =
+                std::env::temp_dir().join(format!("valvo-bench-{:016x}", rand::random::<u64>()));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            (
+                format!("sqlite://{}", dir.join("valvo.db").display()),
+                Some(dir),
+            )
+        }
+    };
+    let result = with_store(args, &url).await;
+    if let Some(dir) = temp_dir {
+        remove_dir(&dir);
+    }
+    result
+}
+
+fn remove_dir(dir: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        eprintln!("valvo bench: could not remove {}: {e}", dir.display());
+    }
+}
+
+async fn with_store(args: &BenchArgs, url: &str) -> Result<(), String> {
+    let store = Store::connect(url)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let result = with_server(args, &store).await;
+    store.close().await;
+    result
+}
+
+async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
+    let load_started = Instant::now();
+    let password = crate::demo::load(store).await?;
+    let load_time = load_started.elapsed();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = AppState::new(
+        store.clone(),
+        WebConfig {
+            cookie_secure: false,
+        },
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(valvo_web::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+
+    let base = format!("http://{addr}");
+    let result = measure_all(args, store, &base, &password, load_time).await;
+
+    let _ = stop.send(());
+    let served = server.await.map_err(|e| format!("server task: {e}"))?;
+    result?;
+    served.map_err(|e| format!("server: {e}"))
+}
+
+/// The value of the hidden input `name` in an HTML page.
+fn hidden(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle)? + needle.len();
+    html[start..].split('"').next().map(str::to_string)
+}
+
+async fn login(base: &str, password: &str) -> Result<Client, String> {
+    let client = Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .map_err(|e| format!("GET /login: {e}"))?;
+    if resp.status() != StatusCode::OK {
+        return Err(format!("GET /login: status {}", resp.status()));
+    }
+    let html = resp.text().await.map_err(|e| format!("GET /login: {e}"))?;
+    let token = hidden(&html, "token").ok_or("GET /login: no hidden token in the login form")?;
+    let resp = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("token", token.as_str()),
+            ("next", "/"),
+            ("email", crate::demo::ADMIN_EMAIL),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .map_err(|e| format!("POST /login: {e}"))?;
+    if resp.status() != StatusCode::SEE_OTHER {
+        return Err(format!(
+            "POST /login: expected 303 See Other, got {}",
+            resp.status()
+        ));
+    }
+    Ok(client)
+}
+
+async fn get_json(client: &Client, url: &str, bearer: &str) -> Result<Value, String> {
+    let resp = client
+        .get(url)
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        let body = resp.text().await.unwrap_or_default();
+        return Err(format!("GET {url}: status {status}: {body}"));
+    }
+    resp.json().await.map_err(|e| format!("GET {url}: {e}"))
+}
+
+/// Ids of the measured area and its first indicator.
+async fn find_ids(client: &Client, base: &str, bearer: &str) -> Result<(i64, i64), String> {
+    let units = get_json(client, &format!("{base}/api/v1/org-units"), bearer).await?;
+    let area = units["org_units"]
+        .as_array()
+        .and_then(|list| {
+            list.iter()
+                .find(|u| u["name"]["sv"].as_str() == Some(AREA_SV))
+        })
+        .and_then(|u| u["id"].as_i64())
+        .ok_or_else(|| format!("no org unit named {AREA_SV:?} in the demo county"))?;
+    let inds = get_json(
+        client,
+        &format!("{base}/api/v1/indicators?org_unit={area}"),
+        bearer,
+    )
+    .await?;
+    let ind = inds["indicators"]
+        .as_array()
+        .and_then(|list| list.first())
+        .and_then(|i| i["id"].as_i64())
+        .ok_or_else(|| format!("org unit {area} ({AREA_SV}) has no indicators"))?;
+    Ok((area, ind))
+}
+
+/// What a response must be to count.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// Exactly 200 (pages).
+    Ok,
+    /// Any 2xx (API).
+    Success,
+    /// Exactly 201 (a new row).
+    Created,
+}
+
+impl Expect {
+    fn accepts(self, status: StatusCode) -> bool {
+        match self {
+            Expect::Ok => status == StatusCode::OK,
+            Expect::Success => status.is_success(),
+            Expect::Created => status == StatusCode::CREATED,
+        }
+    }
+}
+
+/// Sends one request and reads the whole body; returns the elapsed time.
+async fn timed(label: &str, request: RequestBuilder, expect: Expect) -> Result<Duration, String> {
+    let started = Instant::now();
+    let resp = request.send().await.map_err(|e| format!("{label}: {e}"))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("{label}: reading the body: {e}"))?;
+    let elapsed = started.elapsed();
+    if !expect.accepts(status) {
+        let text = String::from_utf8_lossy(&body);
+        let snippet: String = text.chars().take(300).collect();
+        return Err(format!("{label}: unexpected status {status}: {snippet}"));
+    }
+    Ok(elapsed)
+}
+
+/// One measured series.
+struct Row {
+    label: String,
+    samples: Vec<Duration>,
+    /// Wall time of the whole series (differs from the sum for concurrent series).
+    wall: Duration,
+}
+
+/// Warms up, then times `n` sequential requests; `make(i)` builds request `i`
+/// (warm-up requests get indices `0..WARMUP`, measured ones `WARMUP..`).
+async fn series<F>(label: &str, n: usize, expect: Expect, make: F) -> Result<Row, String>
+where
+    F: Fn(usize) -> RequestBuilder,
+{
+    for i in 0..WARMUP {
+        timed(label, make(i), expect).await?;
+    }
+    let mut samples = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        samples.push(timed(label, make(WARMUP + i), expect).await?);
+    }
+    Ok(Row {
+        label: label.to_string(),
+        samples,
+        wall: started.elapsed(),
+    })
+}
+
+/// `PARALLEL` clients sharing the session, each timing `per_task` sequential requests.
+async fn concurrent(
+    label: &str,
+    client: &Client,
+    url: &str,
+    per_task: usize,
+) -> Result<Row, String> {
+    for _ in 0..WARMUP {
+        timed(label, client.get(url), Expect::Ok).await?;
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(PARALLEL);
+    for _ in 0..PARALLEL {
+        let client = client.clone();
+        let url = url.to_string();
+        let label = label.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(per_task);
+            for _ in 0..per_task {
+                samples.push(timed(&label, client.get(&url), Expect::Ok).await?);
+            }
+            Ok::<_, String>(samples)
+        }));
+    }
+    let mut samples = Vec::with_capacity(per_task * PARALLEL);
+    for task in tasks {
+        samples.extend(task.await.map_err(|e| format!("{label}: task: {e}"))??);
+    }
+    Ok(Row {
+        label: label.to_string(),
+        samples,
+        wall: started.elapsed(),
+    })
+}
+
+/// The monthly period of PUT request `i`: 2100-01, 2100-02, …
+fn put_period(i: usize) -> String {
+    let year = PUT_FIRST_YEAR as usize + i / 12;
+    format!("{year:04}-{:02}", i % 12 + 1)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn measure_all(
+    args: &BenchArgs,
+    store: &Store,
+    base: &str,
+    password: &str,
+    load_time: Duration,
+) -> Result<(), String> {
+    let n = args.requests;
+    let ui = login(base, password).await?;
+    let admin = store
+        .user_by_email(crate::demo::ADMIN_EMAIL)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user {}", crate::demo::ADMIN_EMAIL))?;
+    let bearer = store
+        .create_token(&Principal::system("bench"), admin.id, "bench")
+        .await
+        .map_err(|e| e.to_string())?;
+    let api = Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (area, ind) = find_ids(&api, base, &bearer).await?;
+
+    let pages = [
+        "/".to_string(),
+        format!("/org/{area}"),
+        format!("/org/{area}/plan/2024?lang=sv"),
+        format!("/org/{area}/plan/2024/bilingual"),
+        format!("/indicators/{ind}?lang=fi"),
+        format!("/indicators/{ind}/follow-up?period=2024T3"),
+        "/audit".to_string(),
+    ];
+    let reads = [
+        "/api/v1/org-units".to_string(),
+        format!("/api/v1/indicators?org_unit={area}"),
+        format!("/api/v1/indicators/{ind}/follow-ups"),
+        format!("/api/v1/org-units/{area}/plan/2024"),
+    ];
+
+    let mut rows = Vec::new();
+    for path in &pages {
+        let url = format!("{base}{path}");
+        let label = format!("GET {path}");
+        rows.push(series(&label, n, Expect::Ok, |_| ui.get(&url)).await?);
+    }
+    for path in &reads {
+        let url = format!("{base}{path}");
+        let label = format!("GET {path}");
+        rows.push(
+            series(&label, n, Expect::Success, |_| {
+                api.get(&url).bearer_auth(&bearer)
+            })
+            .await?,
+        );
+    }
+    let per_task = (n / PARALLEL).max(1);
+    let plan_url = format!("{base}/org/{area}/plan/2024?lang=sv");
+    let concurrent_row = concurrent(
+        &format!("GET /org/{area}/plan/2024?lang=sv ({PARALLEL} parallel)"),
+        &ui,
+        &plan_url,
+        per_task,
+    )
+    .await?;
+
+    // Writes last, so that every read above sees the demo county as loaded
+    // (the inserted follow-ups would otherwise grow the plan and indicator pages).
+    let put_base = format!("{base}/api/v1/indicators/{ind}/follow-ups");
+    rows.push(
+        series("PUT follow-up (insert)", n, Expect::Created, |i| {
+            api.request(Method::PUT, format!("{put_base}/{}", put_period(i)))
+                .bearer_auth(&bearer)
+                .json(&json!({
+                    "value": i,
+                    "assessment": { "fi": "bench", "sv": "bench" },
+                }))
+        })
+        .await?,
+    );
+
+    print_report(store.backend(), n, load_time, &rows, &concurrent_row);
+    Ok(())
+}
+
+fn print_report(backend: Backend, n: usize, load_time: Duration, rows: &[Row], concurrent: &Row) {
+    let backend = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let cpus = std::thread::available_parallelism()
+        .map(|c| c.get().to_string())
+        .unwrap_or_else(|_| "?".into());
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!(
+        "valvo bench: backend {backend}, {cpus} CPUs available, {build} build, \
+         {n} requests per endpoint after {WARMUP} warm-up, demo county loaded in {:.0} ms",
+        ms(load_time)
+    );
+    println!("Times in ms from send to the last byte of the body; req/s of sequential requests.");
+    let width = rows
+        .iter()
+        .chain(std::iter::once(concurrent))
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("endpoint".len());
+    println!(
+        "{:<width$}  {:>6}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
+        "endpoint", "count", "mean", "p50", "p95", "p99", "max", "req/s"
+    );
+    for row in rows.iter().chain(std::iter::once(concurrent)) {
+        let mut sorted = row.samples.clone();
+        sorted.sort();
+        let count = sorted.len();
+        let total: Duration = sorted.iter().sum();
+        let mean = if count == 0 {
+            0.0
+        } else {
+            ms(total) / count as f64
+        };
+        let wall = row.wall.as_secs_f64();
+        let rate = if wall > 0.0 { count as f64 / wall } else { 0.0 };
+        println!(
+            "{:<width$}  {:>6}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.0}",
+            row.label,
+            count,
+            mean,
+            ms(percentile(&sorted, 50.0)),
+            ms(percentile(&sorted, 95.0)),
+            ms(percentile(&sorted, 99.0)),
+            ms(sorted.last().copied().unwrap_or_default()),
+            rate,
+        );
+    }
+    println!(
+        "The last line is {PARALLEL} parallel clients × {} requests each; its req/s is the total throughput.",
+        concurrent.samples.len() / PARALLEL
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&v, 95.0), Duration::from_millis(95));
+        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&v, 100.0), Duration::from_millis(100));
+        assert_eq!(
+            percentile(&[Duration::from_millis(7)], 99.0),
+            Duration::from_millis(7)
+        );
+    }
+
+    #[test]
+    fn put_periods_are_distinct_months() {
+        assert_eq!(put_period(0), "2100-01");
+        assert_eq!(put_period(11), "2100-12");
+        assert_eq!(put_period(12), "2101-01");
+        assert_eq!(put_period(PUT_MONTHS - 1), "2999-12");
+        assert!(put_period(PUT_MONTHS - 1)
+            .parse::<valvo_core::Period>()
+            .is_ok());
+    }
+
+    #[test]
+    fn hidden_reads_the_value() {
+        let html = r#"<input type="hidden" name="token" value="abc123">"#;
+        assert_eq!(hidden(html, "token").as_deref(), Some("abc123"));
+        assert_eq!(hidden(html, "csrf"), None);
+    }
 }

@@ -138,9 +138,9 @@ enum TokenCommand {
     },
 }
 
-fn init_logs(json: bool) {
+fn init_logs(json: bool, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VALVO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -154,7 +154,12 @@ fn init_logs(json: bool) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs(cli.log_json);
+    // The benchmark would otherwise log every one of its thousands of requests.
+    let default_filter = match cli.command {
+        Command::Bench(_) => "warn",
+        _ => "info,sqlx=warn",
+    };
+    init_logs(cli.log_json, default_filter);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,7 +1,12 @@
 //! The `valvo` binary as an operator and a newcomer use it: `demo`, `serve`,
 //! `user add`, `token create`, configured by flags and VALVO_* variables.
 //! SQLite by default; VALVO_TEST_DATABASE=postgres runs on PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
