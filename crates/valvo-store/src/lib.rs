@@ -10,8 +10,9 @@ mod plan;
 mod rows;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
-pub use plan::{
-    Action, AuditEntry, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull, NewOrgUnit,
+pub use plan::{AuditEntry, NewOrgUnit};
+pub use valvo_core::model::{
+    Action, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull,
 };
 
 use sqlx::any::AnyPoolOptions;

@@ -2,12 +2,13 @@
 //! JSON API under `/api/v1` and its OpenAPI document. A thin adapter: the
 //! rules live in `valvo-core`, the data in `valvo-store`.
 
+pub use valvo_i18n as i18n;
+
 mod api;
 mod ctx;
 mod error;
 mod forms;
 mod html;
-pub mod i18n;
 mod openapi;
 mod ui;
 

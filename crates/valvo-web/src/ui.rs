@@ -632,21 +632,6 @@ struct GoalView {
     review: String,
 }
 
-/// The latest follow-up with a value at or before `period`'s end, and the
-/// value of the period before it (same kind).
-fn latest<'a>(list: &'a [FollowUp], period: &Period) -> (Option<&'a FollowUp>, Option<f64>) {
-    let end = period.end();
-    let current = list
-        .iter()
-        .rev()
-        .find(|f| f.value.is_some() && f.period.end() <= end);
-    let previous = current.and_then(|c| {
-        let prev = c.period.prev()?;
-        list.iter().find(|f| f.period == prev).and_then(|f| f.value)
-    });
-    (current, previous)
-}
-
 fn target_text(tr: &Tr, ind: &Indicator) -> String {
     let lang = tr.lang();
     match ind.direction {
@@ -657,7 +642,7 @@ fn target_text(tr: &Tr, ind: &Indicator) -> String {
 
 fn ind_view(tr: &Tr, ind: &Indicator, follow_ups: &[FollowUp], period: &Period) -> IndView {
     let lang = tr.lang();
-    let (current, previous) = latest(follow_ups, period);
+    let (current, previous) = valvo_core::model::value_as_of(follow_ups, period);
     let value = current.and_then(|f| f.value);
     IndView {
         id: ind.id,
@@ -870,7 +855,7 @@ fn indicator_line(
         .get(lang)
         .map(|u| format!(" ({})", escape(u)))
         .unwrap_or_default();
-    let (cur, prev) = latest(fu, period);
+    let (cur, prev) = valvo_core::model::value_as_of(fu, period);
     let mut s = format!(
         "<strong>{}{}</strong><br>{} {}, {} {}",
         only(&ind.name, lang, tr),

@@ -1,4 +1,5 @@
 //! UI strings: Fluent files under `locales/{fi,sv,en}/`, compiled into the binary.
+//! Shared by the web UI and the report renderers.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -80,7 +81,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use std::collections::BTreeSet;
 
-    use valvo_core::access::Role;
     use valvo_core::plan::{ActionStatus, Area, ErrorCode};
     use valvo_core::{Direction, PeriodKind, ProducerType, Status};
 
@@ -215,7 +215,6 @@ mod tests {
         ] {
             needed.insert(format!("error-{k}-title"));
         }
-        let _ = Role::ALL;
         for lang in Lang::ALL {
             let have = keys(lang.code());
             let missing: Vec<_> = needed.iter().filter(|k| !have.contains(*k)).collect();
