@@ -14,6 +14,7 @@ pub mod model;
 pub mod org;
 pub mod period;
 pub mod plan;
+pub mod report;
 pub mod status;
 pub mod text;
 

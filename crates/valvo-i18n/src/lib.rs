@@ -82,6 +82,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use valvo_core::plan::{ActionStatus, Area, ErrorCode};
+    use valvo_core::report::{ReportState, SectionKind};
     use valvo_core::{Direction, PeriodKind, ProducerType, Status};
 
     use super::*;
@@ -89,7 +90,14 @@ mod tests {
     const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
     fn keys(lang: &str) -> BTreeSet<String> {
-        let text = std::fs::read_to_string(format!("{ROOT}/locales/{lang}/main.ftl")).unwrap();
+        let mut text = String::new();
+        for entry in std::fs::read_dir(format!("{ROOT}/locales/{lang}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "ftl") {
+                text.push_str(&std::fs::read_to_string(path).unwrap());
+                text.push('\n');
+            }
+        }
         text.lines()
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
             .filter_map(|l| l.split_once(" =").map(|(k, _)| k.trim().to_string()))
@@ -170,6 +178,10 @@ mod tests {
                 ],
             ),
             ("audit-action", vec!["create", "update", "set_password"]),
+            ("report-section", SectionKind::ALL.iter().map(|k| k.code()).collect()),
+            ("report-state", ReportState::ALL.iter().map(|k| k.code()).collect()),
+            ("report-text", SectionKind::ALL.iter().flat_map(|k| k.text_keys().iter().copied()).collect()),
+            ("report-fig", SectionKind::ALL.iter().flat_map(|k| k.figure_keys().iter().copied()).collect()),
         ];
         for (prefix, codes) in families {
             for c in codes {

@@ -1,0 +1,1 @@
+//! Renderers of the self-monitoring report model (`valvo_core::report::Report`).
