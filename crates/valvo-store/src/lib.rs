@@ -7,10 +7,12 @@
 
 mod auth;
 mod plan;
+mod reports;
 mod rows;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
 pub use plan::{AuditEntry, NewOrgUnit};
+pub use reports::{ReportError, ReportRow, SUMMARY};
 pub use valvo_core::model::{
     Action, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull,
 };

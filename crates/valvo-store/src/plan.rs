@@ -286,6 +286,93 @@ fn sort_follow_ups(list: &mut [FollowUp]) {
     });
 }
 
+pub(crate) async fn plan_in(conn: &mut AnyConnection, org: i64, year: i32) -> Result<Vec<GoalFull>> {
+    let goals = sqlx::query(&format!(
+        "SELECT {GOAL_COLS} FROM goals g WHERE g.org_unit_id = $1 AND g.year = $2 ORDER BY g.sort_order, g.id"
+    ))
+    .bind(org)
+    .bind(year as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let indicators = sqlx::query(&format!(
+        "SELECT {INDICATOR_COLS} FROM indicators i JOIN goals g ON g.id = i.goal_id \
+         WHERE g.org_unit_id = $1 AND g.year = $2 ORDER BY i.sort_order, i.id"
+    ))
+    .bind(org)
+    .bind(year as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let actions = sqlx::query(
+        "SELECT a.id, a.goal_id, a.text_fi, a.text_sv, a.text_en, a.status, a.sort_order \
+         FROM actions a JOIN goals g ON g.id = a.goal_id WHERE g.org_unit_id = $1 AND g.year = $2 \
+         ORDER BY a.sort_order, a.id",
+    )
+    .bind(org)
+    .bind(year as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let follow_ups = sqlx::query(&format!(
+        "SELECT {FOLLOW_UP_COLS} FROM follow_ups f JOIN indicators i ON i.id = f.indicator_id \
+         JOIN goals g ON g.id = i.goal_id WHERE g.org_unit_id = $1 AND g.year = $2"
+    ))
+    .bind(org)
+    .bind(year as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let reviews = sqlx::query(
+        "SELECT r.goal_id, r.period, r.text_fi, r.text_sv, r.text_en, r.updated_at, r.updated_by \
+         FROM goal_reviews r JOIN goals g ON g.id = r.goal_id WHERE g.org_unit_id = $1 AND g.year = $2",
+    )
+    .bind(org)
+    .bind(year as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut follow_ups = follow_ups
+        .iter()
+        .map(follow_up_row)
+        .collect::<Result<Vec<_>>>()?;
+    sort_follow_ups(&mut follow_ups);
+    let mut reviews = reviews.iter().map(review_row).collect::<Result<Vec<_>>>()?;
+    reviews.sort_by_key(|r| (r.period.start(), r.period.kind()));
+    let indicators = indicators
+        .iter()
+        .map(indicator_row)
+        .collect::<Result<Vec<_>>>()?;
+    let actions = actions.iter().map(action_row).collect::<Result<Vec<_>>>()?;
+    goals
+        .iter()
+        .map(|row| {
+            let goal = goal_row(row)?;
+            Ok(GoalFull {
+                indicators: indicators
+                    .iter()
+                    .filter(|i| i.goal_id == goal.id)
+                    .map(|i| IndicatorFull {
+                        indicator: i.clone(),
+                        follow_ups: follow_ups
+                            .iter()
+                            .filter(|f| f.indicator_id == i.id)
+                            .cloned()
+                            .collect(),
+                    })
+                    .collect(),
+                actions: actions
+                    .iter()
+                    .filter(|a| a.goal_id == goal.id)
+                    .cloned()
+                    .collect(),
+                reviews: reviews
+                    .iter()
+                    .filter(|r| r.goal_id == goal.id)
+                    .cloned()
+                    .collect(),
+                goal,
+            })
+        })
+        .collect()
+}
+
 impl Store {
     /// Adds an org unit (administrators and loaders).
     pub async fn create_org_unit(&self, actor: &Principal, unit: &NewOrgUnit) -> Result<i64> {
@@ -851,90 +938,7 @@ impl Store {
     /// follow-ups), actions and reviews, in plan order. Five queries.
     pub async fn plan(&self, org: i64, year: i32) -> Result<Vec<GoalFull>> {
         let mut conn = self.pool.acquire().await?;
-        let goals = sqlx::query(&format!(
-            "SELECT {GOAL_COLS} FROM goals g WHERE g.org_unit_id = $1 AND g.year = $2 ORDER BY g.sort_order, g.id"
-        ))
-        .bind(org)
-        .bind(year as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-        let indicators = sqlx::query(&format!(
-            "SELECT {INDICATOR_COLS} FROM indicators i JOIN goals g ON g.id = i.goal_id \
-             WHERE g.org_unit_id = $1 AND g.year = $2 ORDER BY i.sort_order, i.id"
-        ))
-        .bind(org)
-        .bind(year as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-        let actions = sqlx::query(
-            "SELECT a.id, a.goal_id, a.text_fi, a.text_sv, a.text_en, a.status, a.sort_order \
-             FROM actions a JOIN goals g ON g.id = a.goal_id WHERE g.org_unit_id = $1 AND g.year = $2 \
-             ORDER BY a.sort_order, a.id",
-        )
-        .bind(org)
-        .bind(year as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-        let follow_ups = sqlx::query(&format!(
-            "SELECT {FOLLOW_UP_COLS} FROM follow_ups f JOIN indicators i ON i.id = f.indicator_id \
-             JOIN goals g ON g.id = i.goal_id WHERE g.org_unit_id = $1 AND g.year = $2"
-        ))
-        .bind(org)
-        .bind(year as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-        let reviews = sqlx::query(
-            "SELECT r.goal_id, r.period, r.text_fi, r.text_sv, r.text_en, r.updated_at, r.updated_by \
-             FROM goal_reviews r JOIN goals g ON g.id = r.goal_id WHERE g.org_unit_id = $1 AND g.year = $2",
-        )
-        .bind(org)
-        .bind(year as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-
-        let mut follow_ups = follow_ups
-            .iter()
-            .map(follow_up_row)
-            .collect::<Result<Vec<_>>>()?;
-        sort_follow_ups(&mut follow_ups);
-        let mut reviews = reviews.iter().map(review_row).collect::<Result<Vec<_>>>()?;
-        reviews.sort_by_key(|r| (r.period.start(), r.period.kind()));
-        let indicators = indicators
-            .iter()
-            .map(indicator_row)
-            .collect::<Result<Vec<_>>>()?;
-        let actions = actions.iter().map(action_row).collect::<Result<Vec<_>>>()?;
-        goals
-            .iter()
-            .map(|row| {
-                let goal = goal_row(row)?;
-                Ok(GoalFull {
-                    indicators: indicators
-                        .iter()
-                        .filter(|i| i.goal_id == goal.id)
-                        .map(|i| IndicatorFull {
-                            indicator: i.clone(),
-                            follow_ups: follow_ups
-                                .iter()
-                                .filter(|f| f.indicator_id == i.id)
-                                .cloned()
-                                .collect(),
-                        })
-                        .collect(),
-                    actions: actions
-                        .iter()
-                        .filter(|a| a.goal_id == goal.id)
-                        .cloned()
-                        .collect(),
-                    reviews: reviews
-                        .iter()
-                        .filter(|r| r.goal_id == goal.id)
-                        .cloned()
-                        .collect(),
-                    goal,
-                })
-            })
-            .collect()
+        plan_in(&mut conn, org, year).await
     }
 
     /// The audit log, newest first; `before` pages back from an id.

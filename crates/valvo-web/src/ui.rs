@@ -686,7 +686,7 @@ fn default_period(plan: &[GoalFull], year: i32) -> Period {
 
 #[derive(Deserialize)]
 pub struct PeriodQuery {
-    period: Option<String>,
+    pub period: Option<String>,
 }
 
 fn parse_period(page: &Page, raw: Option<&str>) -> Result<Option<Period>, UiError> {
@@ -711,6 +711,8 @@ struct PlanPage {
     periods: Vec<(String, String, bool)>,
     goals: Vec<GoalView>,
     writable: bool,
+    public: bool,
+    base: String,
 }
 
 fn valid_year(page: &Page, year: i32) -> Result<i32, UiError> {
@@ -730,12 +732,38 @@ pub async fn plan_page(
 ) -> UiResult {
     let year = valid_year(&page, year)?;
     let (p, tree) = can_read(&state, &page, id).await?;
+    let view = PlanView {
+        crumbs: crumbs(&page.tr, &tree, &p, id),
+        writable: p.can_write(&tree, id),
+        public: false,
+        base: format!("/org/{id}/plan/{year}"),
+    };
+    plan_response(&state, &page, &tree, id, year, q, view).await
+}
+
+/// How a plan page is shown: inside the app, or on the public site.
+pub(crate) struct PlanView {
+    pub crumbs: Vec<(String, String)>,
+    pub writable: bool,
+    pub public: bool,
+    pub base: String,
+}
+
+pub(crate) async fn plan_response(
+    state: &AppState,
+    page: &Page,
+    tree: &OrgTree,
+    id: i64,
+    year: i32,
+    q: PeriodQuery,
+    view: PlanView,
+) -> UiResult {
     let plan = state
         .store()
         .plan(id, year)
         .await
         .map_err(|e| page.error(e))?;
-    let period = match parse_period(&page, q.period.as_deref())? {
+    let period = match parse_period(page, q.period.as_deref())? {
         Some(p) => p,
         None => default_period(&plan, year),
     };
@@ -782,21 +810,23 @@ pub async fn plan_page(
             }
         }
     }
-    let title = format!("{} {}", org_name_plain(tr, &tree, id), year);
+    let title = format!("{} {}", org_name_plain(tr, tree, id), year);
     let l = Layout::new(
-        &page,
+        page,
         tr.t_args("plan-title", &[("org", crate::i18n::arg_str(title))]),
     );
     Ok(render(
         &PlanPage {
-            crumbs: crumbs(tr, &tree, &p, id),
+            crumbs: view.crumbs,
             org_id: id,
             year,
             period: period.to_string(),
             period_label: period.label(),
             periods,
             goals,
-            writable: p.can_write(&tree, id),
+            writable: view.writable,
+            public: view.public,
+            base: view.base,
             l,
         },
         StatusCode::OK,
@@ -821,8 +851,7 @@ struct GoalBi {
 #[template(path = "bilingual.html")]
 struct BilingualPage {
     l: Layout,
-    org_id: i64,
-    year: i32,
+    base: String,
     period: String,
     period_label: String,
     name_fi: String,
@@ -886,12 +915,24 @@ pub async fn bilingual_page(
 ) -> UiResult {
     let year = valid_year(&page, year)?;
     let (_p, tree) = can_read(&state, &page, id).await?;
+    bilingual_response(&state, &page, &tree, id, year, q, format!("/org/{id}/plan/{year}")).await
+}
+
+pub(crate) async fn bilingual_response(
+    state: &AppState,
+    page: &Page,
+    tree: &OrgTree,
+    id: i64,
+    year: i32,
+    q: PeriodQuery,
+    base: String,
+) -> UiResult {
     let plan = state
         .store()
         .plan(id, year)
         .await
         .map_err(|e| page.error(e))?;
-    let period = match parse_period(&page, q.period.as_deref())? {
+    let period = match parse_period(page, q.period.as_deref())? {
         Some(p) => p,
         None => default_period(&plan, year),
     };
@@ -948,19 +989,18 @@ pub async fn bilingual_page(
         ]
     };
     let l = Layout::new(
-        &page,
+        page,
         tr.t_args(
             "bilingual-title",
             &[(
                 "org",
-                crate::i18n::arg_str(format!("{} {}", org_name_plain(tr, &tree, id), year)),
+                crate::i18n::arg_str(format!("{} {}", org_name_plain(tr, tree, id), year)),
             )],
         ),
     );
     Ok(render(
         &BilingualPage {
-            org_id: id,
-            year,
+            base,
             period: period.to_string(),
             period_label: period.label(),
             name_fi: only(&node.name, Lang::Fi, tr),

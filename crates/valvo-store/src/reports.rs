@@ -1,0 +1,493 @@
+//! Periodic reports: the texts and figures people enter for a period, the
+//! report rows with their workflow, and the assembly of the report model.
+//! Approving assembles the report inside the same transaction and stores it as
+//! an immutable snapshot.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use valvo_core::access::Principal;
+use valvo_core::plan::{ErrorCode, FieldError, MAX_TEXT};
+use valvo_core::report::{
+    build_chapter, transition, ChapterInput, Report, ReportState, SectionKind, Transition, WorkflowError,
+};
+use valvo_core::{I18nText, OrgTree, Period};
+
+use crate::plan::{audit, plan_in};
+use crate::rows::{corrupt, text};
+use crate::{load_tree, now, Result, Store, StoreError};
+
+/// The section name under which the report's key observations are stored.
+pub const SUMMARY: &str = "summary";
+
+/// A stored report (its model is assembled live, or read from the snapshot once frozen).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReportRow {
+    /// Id.
+    pub id: i64,
+    /// Org unit.
+    pub org_unit_id: i64,
+    /// Period.
+    pub period: Period,
+    /// Version (1, 2, … for corrections after approval).
+    pub version: i64,
+    /// Workflow state.
+    pub state: ReportState,
+    /// Whether each child area is a chapter of its own.
+    pub with_children: bool,
+    /// Created when, by whom.
+    pub created_at: String,
+    /// Creator.
+    pub created_by: String,
+    /// Approved when.
+    pub approved_at: Option<String>,
+    /// Approver.
+    pub approved_by: Option<String>,
+    /// Published when.
+    pub published_at: Option<String>,
+    #[serde(skip)]
+    snapshot: Option<String>,
+}
+
+/// Why a report step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The workflow refused the step.
+    #[error("workflow: {0}")]
+    Workflow(#[from] WorkflowError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const COLS: &str = "id, org_unit_id, period, version, state, with_children, snapshot, created_at, created_by, \
+     approved_at, approved_by, published_at";
+
+fn report_row(row: &AnyRow) -> Result<ReportRow> {
+    let period: String = row.try_get("period")?;
+    let state: String = row.try_get("state")?;
+    Ok(ReportRow {
+        id: row.try_get("id")?,
+        org_unit_id: row.try_get("org_unit_id")?,
+        period: period.parse().map_err(|_| corrupt("period", &period))?,
+        version: row.try_get("version")?,
+        state: ReportState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        with_children: row.try_get::<i64, _>("with_children")? != 0,
+        snapshot: row.try_get("snapshot")?,
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+        approved_at: row.try_get("approved_at")?,
+        approved_by: row.try_get("approved_by")?,
+        published_at: row.try_get("published_at")?,
+    })
+}
+
+async fn row_in(conn: &mut AnyConnection, id: i64) -> Result<ReportRow> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM reports WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(report_row).transpose()?.ok_or(StoreError::NotFound)
+}
+
+type Texts = Vec<(SectionKind, String, I18nText)>;
+type Figures = Vec<(SectionKind, String, f64)>;
+
+async fn texts_in(conn: &mut AnyConnection, org: i64, period: &Period) -> Result<(I18nText, Texts)> {
+    let rows = sqlx::query(
+        "SELECT section, key, text_fi, text_sv, text_en FROM report_texts WHERE org_unit_id = $1 AND period = $2",
+    )
+    .bind(org)
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut summary = I18nText::default();
+    let mut texts = Vec::new();
+    for r in &rows {
+        let section: String = r.try_get("section")?;
+        let t = text(r, "text")?;
+        if section == SUMMARY {
+            summary = t;
+        } else if let Some(kind) = SectionKind::parse(&section) {
+            texts.push((kind, r.try_get("key")?, t));
+        }
+    }
+    Ok((summary, texts))
+}
+
+async fn figures_in(conn: &mut AnyConnection, org: i64, period: Option<Period>) -> Result<Figures> {
+    let Some(period) = period else { return Ok(Vec::new()) };
+    let rows = sqlx::query("SELECT section, key, value FROM report_figures WHERE org_unit_id = $1 AND period = $2")
+        .bind(org)
+        .bind(period.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .filter_map(|r| {
+            let section: String = r.try_get("section").ok()?;
+            let kind = SectionKind::parse(&section)?;
+            Some(Ok((kind, r.try_get("key").ok()?, r.try_get::<f64, _>("value").ok()?)))
+        })
+        .collect()
+}
+
+fn check_key(section: &str, key: &str, figure: bool) -> Result<()> {
+    let ok = if section == SUMMARY {
+        !figure && key == "text"
+    } else {
+        match SectionKind::parse(section) {
+            Some(kind) if figure => kind.figure_keys().contains(&key),
+            Some(kind) => kind.text_keys().contains(&key),
+            None => false,
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(vec![FieldError { field: format!("{section}.{key}"), code: ErrorCode::Invalid }]))
+    }
+}
+
+fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
+    if tree.get(org).is_none() {
+        return Err(StoreError::NotFound);
+    }
+    if p.can_write(tree, org) {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden)
+    }
+}
+
+/// Assembles the report model from the live data.
+async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report> {
+    let tree = load_tree(conn).await?;
+    let node = tree.get(row.org_unit_id).ok_or(StoreError::NotFound)?;
+    let root = tree.path(node.id).first().map(|n| n.name.clone()).unwrap_or_default();
+    let mut units = vec![node];
+    if row.with_children {
+        units.extend(tree.children(node.id));
+    }
+    let year = row.period.year_number();
+    let mut chapters = Vec::new();
+    let mut summary = I18nText::default();
+    for unit in units {
+        let plan = plan_in(conn, unit.id, year).await?;
+        let (unit_summary, texts) = texts_in(conn, unit.id, &row.period).await?;
+        if unit.id == node.id {
+            summary = unit_summary;
+        }
+        let figures = figures_in(conn, unit.id, Some(row.period)).await?;
+        let previous = figures_in(conn, unit.id, row.period.prev()).await?;
+        let input = ChapterInput { node: unit, plan: &plan, texts: &texts, figures: &figures, previous_figures: &previous };
+        let chapter = build_chapter(&input, &row.period);
+        // A child without goals or sections adds nothing but an empty heading.
+        if unit.id == node.id || !chapter.goals.is_empty() || !chapter.sections.is_empty() {
+            chapters.push(chapter);
+        }
+    }
+    Ok(Report {
+        id: row.id,
+        org_id: node.id,
+        org_code: node.code.clone(),
+        org_name: node.name.clone(),
+        county_name: root,
+        period: row.period,
+        version: row.version,
+        state: row.state,
+        summary,
+        chapters,
+        generated_at: now(),
+        approved_by: row.approved_by.clone(),
+        published_at: row.published_at.clone(),
+    })
+}
+
+impl Store {
+    /// The summary, texts and figures entered for an org unit and period.
+    pub async fn report_inputs(&self, org: i64, period: &Period) -> Result<(I18nText, Texts, Figures)> {
+        let mut conn = self.pool.acquire().await?;
+        let (summary, texts) = texts_in(&mut conn, org, period).await?;
+        let figures = figures_in(&mut conn, org, Some(*period)).await?;
+        Ok((summary, texts, figures))
+    }
+
+    /// Sets (or clears, with an empty text) a report text: the summary
+    /// (`section` = `summary`, `key` = `text`) or a section text.
+    pub async fn put_report_text(
+        &self,
+        p: &Principal,
+        org: i64,
+        period: Period,
+        section: &str,
+        key: &str,
+        value: &I18nText,
+    ) -> Result<()> {
+        check_key(section, key, false)?;
+        if value.max_chars() > MAX_TEXT {
+            return Err(StoreError::Invalid(vec![FieldError { field: format!("{section}.{key}"), code: ErrorCode::TooLong }]));
+        }
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, org)?;
+        let before = sqlx::query(
+            "SELECT text_fi, text_sv, text_en FROM report_texts WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4",
+        )
+        .bind(org)
+        .bind(period.to_string())
+        .bind(section)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(|r| text(r, "text"))
+        .transpose()?;
+        if before.as_ref() == Some(value) || (before.is_none() && value.is_empty()) {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM report_texts WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4")
+            .bind(org)
+            .bind(period.to_string())
+            .bind(section)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if !value.is_empty() {
+            sqlx::query(
+                "INSERT INTO report_texts (org_unit_id, period, section, key, text_fi, text_sv, text_en, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(org)
+            .bind(period.to_string())
+            .bind(section)
+            .bind(key)
+            .bind(value.fi.clone())
+            .bind(value.sv.clone())
+            .bind(value.en.clone())
+            .bind(now())
+            .bind(&p.label)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let id = format!("{org}/{period}/{section}/{key}");
+        let after = (!value.is_empty()).then(|| serde_json::json!(value));
+        audit(&mut tx, p, "update", "report_text", &id, Some(org), before.map(|b| serde_json::json!(b)), after).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets (or clears, with `None`) a section figure.
+    pub async fn put_report_figure(
+        &self,
+        p: &Principal,
+        org: i64,
+        period: Period,
+        section: &str,
+        key: &str,
+        value: Option<f64>,
+    ) -> Result<()> {
+        check_key(section, key, true)?;
+        if let Some(v) = value {
+            if !v.is_finite() || v.abs() > valvo_core::plan::MAX_ABS_VALUE {
+                return Err(StoreError::Invalid(vec![FieldError { field: format!("{section}.{key}"), code: ErrorCode::OutOfRange }]));
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, org)?;
+        let before: Option<f64> = sqlx::query(
+            "SELECT value FROM report_figures WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4",
+        )
+        .bind(org)
+        .bind(period.to_string())
+        .bind(section)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get::<f64, _>("value"))
+        .transpose()?;
+        if before == value {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM report_figures WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4")
+            .bind(org)
+            .bind(period.to_string())
+            .bind(section)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(v) = value {
+            sqlx::query(
+                "INSERT INTO report_figures (org_unit_id, period, section, key, value, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(org)
+            .bind(period.to_string())
+            .bind(section)
+            .bind(key)
+            .bind(v)
+            .bind(now())
+            .bind(&p.label)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let id = format!("{org}/{period}/{section}/{key}");
+        audit(&mut tx, p, "update", "report_figure", &id, Some(org), before.map(|b| serde_json::json!(b)), value.map(|v| serde_json::json!(v))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Opens the report of an org unit and period for writing: the current
+    /// draft or submitted version if there is one, else a new version (the
+    /// first, or a correction of an approved or published one).
+    pub async fn open_report(&self, p: &Principal, org: i64, period: Period, with_children: bool) -> Result<ReportRow> {
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, org)?;
+        let latest = sqlx::query(&format!(
+            "SELECT {COLS} FROM reports WHERE org_unit_id = $1 AND period = $2 ORDER BY version DESC LIMIT 1"
+        ))
+        .bind(org)
+        .bind(period.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(report_row)
+        .transpose()?;
+        if let Some(r) = &latest {
+            if !r.state.frozen() {
+                return Ok(r.clone());
+            }
+        }
+        let version = latest.map_or(1, |r| r.version + 1);
+        let row = sqlx::query(
+            "INSERT INTO reports (org_unit_id, period, version, state, with_children, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(org)
+        .bind(period.to_string())
+        .bind(version)
+        .bind(ReportState::Draft.code())
+        .bind(i64::from(with_children))
+        .bind(now())
+        .bind(&p.label)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        let created = row_in(&mut tx, id).await?;
+        audit(&mut tx, p, "create", "report", &id.to_string(), Some(org), None, serde_json::to_value(&created).ok()).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// A report row.
+    pub async fn report_row(&self, id: i64) -> Result<ReportRow> {
+        let mut conn = self.pool.acquire().await?;
+        row_in(&mut conn, id).await
+    }
+
+    /// The reports of an org unit, newest period and version first.
+    pub async fn reports_of(&self, org: i64) -> Result<Vec<ReportRow>> {
+        let rows = sqlx::query(&format!("SELECT {COLS} FROM reports WHERE org_unit_id = $1 ORDER BY period DESC, version DESC"))
+            .bind(org)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut list = rows.iter().map(report_row).collect::<Result<Vec<_>>>()?;
+        list.sort_by(|a, b| (b.period.end(), b.period.start(), b.version).cmp(&(a.period.end(), a.period.start(), a.version)));
+        Ok(list)
+    }
+
+    /// Every published report, newest period first (the public archive).
+    pub async fn published_reports(&self) -> Result<Vec<ReportRow>> {
+        let rows = sqlx::query(&format!("SELECT {COLS} FROM reports WHERE state = $1"))
+            .bind(ReportState::Published.code())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut list = rows.iter().map(report_row).collect::<Result<Vec<_>>>()?;
+        list.sort_by(|a, b| (b.period.end(), b.period.start(), b.version).cmp(&(a.period.end(), a.period.start(), a.version)));
+        Ok(list)
+    }
+
+    /// The report model: the frozen snapshot of an approved or published
+    /// report, or assembled from the live data for a draft.
+    pub async fn report(&self, row: &ReportRow) -> Result<Report> {
+        if let Some(snapshot) = &row.snapshot {
+            let mut report: Report =
+                serde_json::from_str(snapshot).map_err(|e| StoreError::Corrupt(format!("report snapshot {}: {e}", row.id)))?;
+            report.state = row.state;
+            report.published_at = row.published_at.clone();
+            return Ok(report);
+        }
+        let mut conn = self.pool.acquire().await?;
+        assemble_in(&mut conn, row).await
+    }
+
+    /// Takes a workflow step. Approving freezes the report: the model is
+    /// assembled and stored in the same transaction. Publishing an already
+    /// published report changes nothing.
+    pub async fn report_step(&self, p: &Principal, id: i64, step: Transition) -> std::result::Result<ReportRow, ReportError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let row = row_in(&mut tx, id).await?;
+        let tree = load_tree(&mut tx).await?;
+        if !p.can_read(&tree, row.org_unit_id) {
+            return Err(StoreError::Forbidden.into());
+        }
+        let next = transition(row.state, step, p, p.can_write(&tree, row.org_unit_id))?;
+        if next == row.state {
+            return Ok(row);
+        }
+        let at = now();
+        match next {
+            ReportState::Approved => {
+                let mut approved = row.clone();
+                approved.state = ReportState::Approved;
+                approved.approved_by = Some(p.label.clone());
+                approved.approved_at = Some(at.clone());
+                let mut report = assemble_in(&mut tx, &approved).await?;
+                report.generated_at = at.clone();
+                let snapshot = serde_json::to_string(&report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query("UPDATE reports SET state = $1, snapshot = $2, approved_at = $3, approved_by = $4 WHERE id = $5")
+                    .bind(next.code())
+                    .bind(snapshot)
+                    .bind(&at)
+                    .bind(&p.label)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            ReportState::Published => {
+                sqlx::query("UPDATE reports SET state = $1, published_at = $2, published_by = $3 WHERE id = $4")
+                    .bind(next.code())
+                    .bind(&at)
+                    .bind(&p.label)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            ReportState::Draft | ReportState::Submitted => {
+                sqlx::query("UPDATE reports SET state = $1 WHERE id = $2")
+                    .bind(next.code())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+        }
+        let after = row_in(&mut tx, id).await?;
+        audit(
+            &mut tx,
+            p,
+            step.code(),
+            "report",
+            &id.to_string(),
+            Some(row.org_unit_id),
+            Some(serde_json::json!({ "state": row.state })),
+            Some(serde_json::json!({ "state": after.state })),
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(after)
+    }
+}
