@@ -140,11 +140,13 @@ pub struct GoalFull {
     pub reviews: Vec<GoalReview>,
 }
 
-
 /// The value an indicator shows for `period`: the latest follow-up with a value
 /// whose period ends no later than `period` does, and the value of the period
 /// before that follow-up's period (same kind), as the seeds print "1,87 (2,11)".
-pub fn value_as_of<'a>(list: &'a [FollowUp], period: &Period) -> (Option<&'a FollowUp>, Option<f64>) {
+pub fn value_as_of<'a>(
+    list: &'a [FollowUp],
+    period: &Period,
+) -> (Option<&'a FollowUp>, Option<f64>) {
     let end = period.end();
     let current = list
         .iter()
@@ -176,7 +178,12 @@ mod tests {
 
     #[test]
     fn value_as_of_takes_the_latest_ended_figure_and_its_previous_period() {
-        let list = vec![fu("2024T1", Some(10.0)), fu("2024T2", Some(20.0)), fu("2024T3", None), fu("2025T1", Some(40.0))];
+        let list = vec![
+            fu("2024T1", Some(10.0)),
+            fu("2024T2", Some(20.0)),
+            fu("2024T3", None),
+            fu("2025T1", Some(40.0)),
+        ];
         let (cur, prev) = value_as_of(&list, &"2024T3".parse().unwrap());
         assert_eq!(cur.unwrap().period.to_string(), "2024T2");
         assert_eq!(prev, Some(10.0));
@@ -187,6 +194,12 @@ mod tests {
         assert!(cur.is_none() && prev.is_none());
         // A half year and its last month end together: the longer period wins.
         let list = vec![fu("2024-06", Some(1.0)), fu("2024H1", Some(2.0))];
-        assert_eq!(value_as_of(&list, &"2024H1".parse().unwrap()).0.unwrap().value, Some(2.0));
+        assert_eq!(
+            value_as_of(&list, &"2024H1".parse().unwrap())
+                .0
+                .unwrap()
+                .value,
+            Some(2.0)
+        );
     }
 }

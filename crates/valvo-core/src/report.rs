@@ -87,7 +87,11 @@ impl SectionKind {
             SectionKind::Access => &["queue_over_limit_pct", "median_wait_days"],
             SectionKind::Continuity => &["same_professional_pct"],
             SectionKind::Equality => &["swedish_service_pct"],
-            SectionKind::Safety => &["incident_reports", "serious_share_pct", "unhandled_over_2_months"],
+            SectionKind::Safety => &[
+                "incident_reports",
+                "serious_share_pct",
+                "unhandled_over_2_months",
+            ],
             SectionKind::CustomerExperience => &["nps", "answers"],
             SectionKind::Participation => &[],
             SectionKind::Personnel => &[
@@ -99,7 +103,9 @@ impl SectionKind {
                 "enps",
             ],
             SectionKind::Economy => &["costs", "costs_budget", "revenues", "revenues_budget"],
-            SectionKind::Supervision => &["visits_unannounced", "visits_announced", "visits_follow_up"],
+            SectionKind::Supervision => {
+                &["visits_unannounced", "visits_announced", "visits_follow_up"]
+            }
             SectionKind::Ombudsman => &["contacts"],
         }
     }
@@ -282,7 +288,12 @@ pub enum Transition {
 
 impl Transition {
     /// All steps.
-    pub const ALL: [Transition; 4] = [Transition::Submit, Transition::Return, Transition::Approve, Transition::Publish];
+    pub const ALL: [Transition; 4] = [
+        Transition::Submit,
+        Transition::Return,
+        Transition::Approve,
+        Transition::Publish,
+    ];
 
     /// Stable code.
     pub fn code(self) -> &'static str {
@@ -414,7 +425,10 @@ pub fn build_chapter(input: &ChapterInput<'_>, period: &Period) -> Chapter {
             actions: g
                 .actions
                 .iter()
-                .map(|a| ReportAction { text: a.text.clone(), status: a.status })
+                .map(|a| ReportAction {
+                    text: a.text.clone(),
+                    status: a.status,
+                })
                 .collect(),
             review: g
                 .reviews
@@ -428,7 +442,11 @@ pub fn build_chapter(input: &ChapterInput<'_>, period: &Period) -> Chapter {
         .iter()
         .map(|s| StatusCount {
             status: *s,
-            count: goals.iter().flat_map(|g| &g.indicators).filter(|i| i.status == *s).count(),
+            count: goals
+                .iter()
+                .flat_map(|g| &g.indicators)
+                .filter(|i| i.status == *s)
+                .count(),
         })
         .collect();
     let sections = SectionKind::ALL
@@ -442,11 +460,16 @@ pub fn build_chapter(input: &ChapterInput<'_>, period: &Period) -> Chapter {
                         .texts
                         .iter()
                         .find(|(k, tk, t)| k == kind && tk == key && !t.is_empty())
-                        .map(|(_, _, t)| ReportText { key: key.to_string(), text: t.clone() })
+                        .map(|(_, _, t)| ReportText {
+                            key: key.to_string(),
+                            text: t.clone(),
+                        })
                 })
                 .collect();
             let find = |list: &[(SectionKind, String, f64)], key: &str| {
-                list.iter().find(|(k, fk, _)| k == kind && fk == key).map(|(_, _, v)| *v)
+                list.iter()
+                    .find(|(k, fk, _)| k == kind && fk == key)
+                    .map(|(_, _, v)| *v)
             };
             let figures: Vec<ReportFigure> = kind
                 .figure_keys()
@@ -513,7 +536,9 @@ pub struct Report {
 impl Report {
     /// All indicators of all chapters.
     pub fn indicators(&self) -> impl Iterator<Item = &ReportIndicator> {
-        self.chapters.iter().flat_map(|c| c.goals.iter().flat_map(|g| g.indicators.iter()))
+        self.chapters
+            .iter()
+            .flat_map(|c| c.goals.iter().flat_map(|g| g.indicators.iter()))
     }
 }
 
@@ -525,7 +550,12 @@ mod tests {
     use crate::ProducerType;
 
     fn p(role: Role) -> Principal {
-        Principal { user_id: Some(1), label: "x".into(), role, scope: None }
+        Principal {
+            user_id: Some(1),
+            label: "x".into(),
+            role,
+            scope: None,
+        }
     }
 
     #[test]
@@ -535,16 +565,38 @@ mod tests {
         let coord = p(Role::QualityCoordinator);
         let manager = p(Role::AreaManager);
         assert_eq!(transition(Draft, Submit, &manager, true), Ok(Submitted));
-        assert_eq!(transition(Submitted, Approve, &manager, true), Err(WorkflowError::Role));
+        assert_eq!(
+            transition(Submitted, Approve, &manager, true),
+            Err(WorkflowError::Role)
+        );
         assert_eq!(transition(Submitted, Approve, &coord, true), Ok(Approved));
         assert_eq!(transition(Submitted, Return, &coord, true), Ok(Draft));
         assert_eq!(transition(Approved, Publish, &coord, true), Ok(Published));
-        assert_eq!(transition(Published, Publish, &coord, true), Ok(Published), "idempotent");
-        assert_eq!(transition(Draft, Approve, &coord, true), Err(WorkflowError::WrongState));
-        assert_eq!(transition(Draft, Publish, &coord, true), Err(WorkflowError::WrongState));
-        assert_eq!(transition(Approved, Submit, &coord, true), Err(WorkflowError::WrongState));
-        assert_eq!(transition(Draft, Submit, &p(Role::Viewer), false), Err(WorkflowError::Role));
-        assert_eq!(transition(Draft, Submit, &coord, false), Err(WorkflowError::Role));
+        assert_eq!(
+            transition(Published, Publish, &coord, true),
+            Ok(Published),
+            "idempotent"
+        );
+        assert_eq!(
+            transition(Draft, Approve, &coord, true),
+            Err(WorkflowError::WrongState)
+        );
+        assert_eq!(
+            transition(Draft, Publish, &coord, true),
+            Err(WorkflowError::WrongState)
+        );
+        assert_eq!(
+            transition(Approved, Submit, &coord, true),
+            Err(WorkflowError::WrongState)
+        );
+        assert_eq!(
+            transition(Draft, Submit, &p(Role::Viewer), false),
+            Err(WorkflowError::Role)
+        );
+        assert_eq!(
+            transition(Draft, Submit, &coord, false),
+            Err(WorkflowError::Role)
+        );
         for s in ReportState::ALL {
             assert_eq!(ReportState::parse(s.code()), Some(s));
         }
@@ -557,17 +609,39 @@ mod tests {
     #[test]
     fn report_periods() {
         let today = time::macros::date!(2024 - 09 - 01);
-        assert_eq!(check_report_period(&"2024H1".parse().unwrap(), today), Ok(()));
-        assert_eq!(check_report_period(&"2024T2".parse().unwrap(), today), Ok(()));
-        assert_eq!(check_report_period(&"2024T3".parse().unwrap(), today), Err(ReportPeriodError::NotEnded));
-        assert_eq!(check_report_period(&"2024".parse().unwrap(), today), Err(ReportPeriodError::NotEnded));
-        assert_eq!(check_report_period(&"2024-03".parse().unwrap(), today), Err(ReportPeriodError::Kind));
+        assert_eq!(
+            check_report_period(&"2024H1".parse().unwrap(), today),
+            Ok(())
+        );
+        assert_eq!(
+            check_report_period(&"2024T2".parse().unwrap(), today),
+            Ok(())
+        );
+        assert_eq!(
+            check_report_period(&"2024T3".parse().unwrap(), today),
+            Err(ReportPeriodError::NotEnded)
+        );
+        assert_eq!(
+            check_report_period(&"2024".parse().unwrap(), today),
+            Err(ReportPeriodError::NotEnded)
+        );
+        assert_eq!(
+            check_report_period(&"2024-03".parse().unwrap(), today),
+            Err(ReportPeriodError::Kind)
+        );
     }
 
     #[test]
     fn chapter_takes_values_reviews_sections_and_counts() {
         let text = |s: &str| I18nText::new(Some(s.into()), Some(format!("{s} sv")), None);
-        let node = OrgNode { id: 5, parent_id: Some(1), code: "krc".into(), name: text("KRC"), producer: ProducerType::Own, sort_order: 0 };
+        let node = OrgNode {
+            id: 5,
+            parent_id: Some(1),
+            code: "krc".into(),
+            name: text("KRC"),
+            producer: ProducerType::Own,
+            sort_order: 0,
+        };
         let fu = |period: &str, value: Option<f64>| FollowUp {
             indicator_id: 9,
             period: period.parse().unwrap(),
@@ -593,38 +667,113 @@ mod tests {
             sort_order: 0,
         };
         let plan = vec![GoalFull {
-            goal: Goal { id: 1, org_unit_id: 5, year: 2024, area: Area::Access, title: text("Tavoite"), sort_order: 0 },
+            goal: Goal {
+                id: 1,
+                org_unit_id: 5,
+                year: 2024,
+                area: Area::Access,
+                title: text("Tavoite"),
+                sort_order: 0,
+            },
             indicators: vec![
-                IndicatorFull { indicator: ind(9, 100.0), follow_ups: vec![fu("2023H2", Some(45.0)), fu("2024H1", Some(70.0))] },
-                IndicatorFull { indicator: ind(10, 50.0), follow_ups: vec![fu("2024H1", Some(60.0))] },
-                IndicatorFull { indicator: ind(11, 50.0), follow_ups: vec![] },
+                IndicatorFull {
+                    indicator: ind(9, 100.0),
+                    follow_ups: vec![fu("2023H2", Some(45.0)), fu("2024H1", Some(70.0))],
+                },
+                IndicatorFull {
+                    indicator: ind(10, 50.0),
+                    follow_ups: vec![fu("2024H1", Some(60.0))],
+                },
+                IndicatorFull {
+                    indicator: ind(11, 50.0),
+                    follow_ups: vec![],
+                },
             ],
             actions: vec![],
-            reviews: vec![GoalReview { goal_id: 1, period: "2024H1".parse().unwrap(), text: text("Seuranta"), updated_at: String::new(), updated_by: String::new() }],
+            reviews: vec![GoalReview {
+                goal_id: 1,
+                period: "2024H1".parse().unwrap(),
+                text: text("Seuranta"),
+                updated_at: String::new(),
+                updated_by: String::new(),
+            }],
         }];
         let texts = vec![
-            (SectionKind::Participation, "how".to_string(), text("Asiakasraati")),
-            (SectionKind::Economy, "text".to_string(), I18nText::default()),
+            (
+                SectionKind::Participation,
+                "how".to_string(),
+                text("Asiakasraati"),
+            ),
+            (
+                SectionKind::Economy,
+                "text".to_string(),
+                I18nText::default(),
+            ),
         ];
         let figures = vec![(SectionKind::Personnel, "headcount".to_string(), 120.0)];
-        let previous = vec![(SectionKind::Personnel, "headcount".to_string(), 118.0), (SectionKind::Personnel, "enps".to_string(), 12.0)];
-        let input = ChapterInput { node: &node, plan: &plan, texts: &texts, figures: &figures, previous_figures: &previous };
+        let previous = vec![
+            (SectionKind::Personnel, "headcount".to_string(), 118.0),
+            (SectionKind::Personnel, "enps".to_string(), 12.0),
+        ];
+        let input = ChapterInput {
+            node: &node,
+            plan: &plan,
+            texts: &texts,
+            figures: &figures,
+            previous_figures: &previous,
+        };
         let ch = build_chapter(&input, &"2024H1".parse().unwrap());
         let i = &ch.goals[0].indicators[0];
-        assert_eq!((i.value, i.previous, i.status), (Some(70.0), Some(45.0), Status::OnTheWay));
+        assert_eq!(
+            (i.value, i.previous, i.status),
+            (Some(70.0), Some(45.0), Status::OnTheWay)
+        );
         assert_eq!(i.assessment.fi.as_deref(), Some("arvio 2024H1"));
         assert_eq!(ch.goals[0].review.fi.as_deref(), Some("Seuranta"));
-        let count = |s: Status| ch.status_counts.iter().find(|c| c.status == s).unwrap().count;
-        assert_eq!((count(Status::OnTheWay), count(Status::Met), count(Status::NoData)), (1, 1, 1));
+        let count = |s: Status| {
+            ch.status_counts
+                .iter()
+                .find(|c| c.status == s)
+                .unwrap()
+                .count
+        };
+        assert_eq!(
+            (
+                count(Status::OnTheWay),
+                count(Status::Met),
+                count(Status::NoData)
+            ),
+            (1, 1, 1)
+        );
         // Only sections with content: participation and personnel; empty texts are left out.
         let kinds: Vec<SectionKind> = ch.sections.iter().map(|s| s.kind).collect();
-        assert_eq!(kinds, vec![SectionKind::Participation, SectionKind::Personnel]);
+        assert_eq!(
+            kinds,
+            vec![SectionKind::Participation, SectionKind::Personnel]
+        );
         let personnel = &ch.sections[1];
-        assert_eq!(personnel.figures[0], ReportFigure { key: "headcount".into(), value: Some(120.0), previous: Some(118.0) });
-        assert_eq!(personnel.figures[1], ReportFigure { key: "enps".into(), value: None, previous: Some(12.0) });
+        assert_eq!(
+            personnel.figures[0],
+            ReportFigure {
+                key: "headcount".into(),
+                value: Some(120.0),
+                previous: Some(118.0)
+            }
+        );
+        assert_eq!(
+            personnel.figures[1],
+            ReportFigure {
+                key: "enps".into(),
+                value: None,
+                previous: Some(12.0)
+            }
+        );
         // A period before any figure: no data, no review.
         let ch = build_chapter(&input, &"2023H1".parse().unwrap());
-        assert!(ch.goals[0].indicators.iter().all(|i| i.status == Status::NoData));
+        assert!(ch.goals[0]
+            .indicators
+            .iter()
+            .all(|i| i.status == Status::NoData));
         assert!(ch.goals[0].review.is_empty());
     }
 }

@@ -178,10 +178,28 @@ mod tests {
                 ],
             ),
             ("audit-action", vec!["create", "update", "set_password"]),
-            ("report-section", SectionKind::ALL.iter().map(|k| k.code()).collect()),
-            ("report-state", ReportState::ALL.iter().map(|k| k.code()).collect()),
-            ("report-text", SectionKind::ALL.iter().flat_map(|k| k.text_keys().iter().copied()).collect()),
-            ("report-fig", SectionKind::ALL.iter().flat_map(|k| k.figure_keys().iter().copied()).collect()),
+            (
+                "report-section",
+                SectionKind::ALL.iter().map(|k| k.code()).collect(),
+            ),
+            (
+                "report-state",
+                ReportState::ALL.iter().map(|k| k.code()).collect(),
+            ),
+            (
+                "report-text",
+                SectionKind::ALL
+                    .iter()
+                    .flat_map(|k| k.text_keys().iter().copied())
+                    .collect(),
+            ),
+            (
+                "report-fig",
+                SectionKind::ALL
+                    .iter()
+                    .flat_map(|k| k.figure_keys().iter().copied())
+                    .collect(),
+            ),
         ];
         for (prefix, codes) in families {
             for c in codes {

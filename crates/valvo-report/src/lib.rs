@@ -1,1 +1,14 @@
 //! Renderers of the self-monitoring report model (`valvo_core::report::Report`).
+//!
+//! - [`svg`]: the chapter's status chart as an accessible SVG.
+//! - [`data`]: machine-readable JSON and CSV.
+//! - [`pdf`]: the printable PDF (typst, fonts embedded, no network), in one
+//!   language or both national languages.
+
+pub mod data;
+pub mod pdf;
+pub mod svg;
+
+pub use data::{to_csv, to_json};
+pub use pdf::{render_pdf, Layout, ReportError};
+pub use svg::status_chart;

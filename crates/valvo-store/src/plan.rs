@@ -7,11 +7,11 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use sqlx::Row;
 use valvo_core::access::Principal;
+use valvo_core::model::{Action, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull};
 use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
     GoalReviewInput, IndicatorInput,
 };
-use valvo_core::model::{Action, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull};
 use valvo_core::{Direction, I18nText, OrgTree, Period, PeriodKind, ProducerType};
 
 use crate::rows::{corrupt, text};
@@ -286,7 +286,11 @@ fn sort_follow_ups(list: &mut [FollowUp]) {
     });
 }
 
-pub(crate) async fn plan_in(conn: &mut AnyConnection, org: i64, year: i32) -> Result<Vec<GoalFull>> {
+pub(crate) async fn plan_in(
+    conn: &mut AnyConnection,
+    org: i64,
+    year: i32,
+) -> Result<Vec<GoalFull>> {
     let goals = sqlx::query(&format!(
         "SELECT {GOAL_COLS} FROM goals g WHERE g.org_unit_id = $1 AND g.year = $2 ORDER BY g.sort_order, g.id"
     ))

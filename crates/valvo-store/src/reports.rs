@@ -9,7 +9,8 @@ use sqlx::{AnyConnection, Row};
 use valvo_core::access::Principal;
 use valvo_core::plan::{ErrorCode, FieldError, MAX_TEXT};
 use valvo_core::report::{
-    build_chapter, transition, ChapterInput, Report, ReportState, SectionKind, Transition, WorkflowError,
+    build_chapter, transition, ChapterInput, Report, ReportState, SectionKind, Transition,
+    WorkflowError,
 };
 use valvo_core::{I18nText, OrgTree, Period};
 
@@ -60,7 +61,8 @@ pub enum ReportError {
     Store(#[from] StoreError),
 }
 
-const COLS: &str = "id, org_unit_id, period, version, state, with_children, snapshot, created_at, created_by, \
+const COLS: &str =
+    "id, org_unit_id, period, version, state, with_children, snapshot, created_at, created_by, \
      approved_at, approved_by, published_at";
 
 fn report_row(row: &AnyRow) -> Result<ReportRow> {
@@ -87,13 +89,20 @@ async fn row_in(conn: &mut AnyConnection, id: i64) -> Result<ReportRow> {
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(report_row).transpose()?.ok_or(StoreError::NotFound)
+    row.as_ref()
+        .map(report_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }
 
 type Texts = Vec<(SectionKind, String, I18nText)>;
 type Figures = Vec<(SectionKind, String, f64)>;
 
-async fn texts_in(conn: &mut AnyConnection, org: i64, period: &Period) -> Result<(I18nText, Texts)> {
+async fn texts_in(
+    conn: &mut AnyConnection,
+    org: i64,
+    period: &Period,
+) -> Result<(I18nText, Texts)> {
     let rows = sqlx::query(
         "SELECT section, key, text_fi, text_sv, text_en FROM report_texts WHERE org_unit_id = $1 AND period = $2",
     )
@@ -116,17 +125,25 @@ async fn texts_in(conn: &mut AnyConnection, org: i64, period: &Period) -> Result
 }
 
 async fn figures_in(conn: &mut AnyConnection, org: i64, period: Option<Period>) -> Result<Figures> {
-    let Some(period) = period else { return Ok(Vec::new()) };
-    let rows = sqlx::query("SELECT section, key, value FROM report_figures WHERE org_unit_id = $1 AND period = $2")
-        .bind(org)
-        .bind(period.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+    let Some(period) = period else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT section, key, value FROM report_figures WHERE org_unit_id = $1 AND period = $2",
+    )
+    .bind(org)
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
         .filter_map(|r| {
             let section: String = r.try_get("section").ok()?;
             let kind = SectionKind::parse(&section)?;
-            Some(Ok((kind, r.try_get("key").ok()?, r.try_get::<f64, _>("value").ok()?)))
+            Some(Ok((
+                kind,
+                r.try_get("key").ok()?,
+                r.try_get::<f64, _>("value").ok()?,
+            )))
         })
         .collect()
 }
@@ -144,7 +161,10 @@ fn check_key(section: &str, key: &str, figure: bool) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Invalid(vec![FieldError { field: format!("{section}.{key}"), code: ErrorCode::Invalid }]))
+        Err(StoreError::Invalid(vec![FieldError {
+            field: format!("{section}.{key}"),
+            code: ErrorCode::Invalid,
+        }]))
     }
 }
 
@@ -163,7 +183,11 @@ fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
 async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report> {
     let tree = load_tree(conn).await?;
     let node = tree.get(row.org_unit_id).ok_or(StoreError::NotFound)?;
-    let root = tree.path(node.id).first().map(|n| n.name.clone()).unwrap_or_default();
+    let root = tree
+        .path(node.id)
+        .first()
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
     let mut units = vec![node];
     if row.with_children {
         units.extend(tree.children(node.id));
@@ -179,7 +203,13 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
         }
         let figures = figures_in(conn, unit.id, Some(row.period)).await?;
         let previous = figures_in(conn, unit.id, row.period.prev()).await?;
-        let input = ChapterInput { node: unit, plan: &plan, texts: &texts, figures: &figures, previous_figures: &previous };
+        let input = ChapterInput {
+            node: unit,
+            plan: &plan,
+            texts: &texts,
+            figures: &figures,
+            previous_figures: &previous,
+        };
         let chapter = build_chapter(&input, &row.period);
         // A child without goals or sections adds nothing but an empty heading.
         if unit.id == node.id || !chapter.goals.is_empty() || !chapter.sections.is_empty() {
@@ -205,7 +235,11 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
 
 impl Store {
     /// The summary, texts and figures entered for an org unit and period.
-    pub async fn report_inputs(&self, org: i64, period: &Period) -> Result<(I18nText, Texts, Figures)> {
+    pub async fn report_inputs(
+        &self,
+        org: i64,
+        period: &Period,
+    ) -> Result<(I18nText, Texts, Figures)> {
         let mut conn = self.pool.acquire().await?;
         let (summary, texts) = texts_in(&mut conn, org, period).await?;
         let figures = figures_in(&mut conn, org, Some(*period)).await?;
@@ -225,7 +259,10 @@ impl Store {
     ) -> Result<()> {
         check_key(section, key, false)?;
         if value.max_chars() > MAX_TEXT {
-            return Err(StoreError::Invalid(vec![FieldError { field: format!("{section}.{key}"), code: ErrorCode::TooLong }]));
+            return Err(StoreError::Invalid(vec![FieldError {
+                field: format!("{section}.{key}"),
+                code: ErrorCode::TooLong,
+            }]));
         }
         let mut tx = self.pool.begin().await?;
         let tree = load_tree(&mut tx).await?;
@@ -271,7 +308,17 @@ impl Store {
         }
         let id = format!("{org}/{period}/{section}/{key}");
         let after = (!value.is_empty()).then(|| serde_json::json!(value));
-        audit(&mut tx, p, "update", "report_text", &id, Some(org), before.map(|b| serde_json::json!(b)), after).await?;
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "report_text",
+            &id,
+            Some(org),
+            before.map(|b| serde_json::json!(b)),
+            after,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -289,7 +336,10 @@ impl Store {
         check_key(section, key, true)?;
         if let Some(v) = value {
             if !v.is_finite() || v.abs() > valvo_core::plan::MAX_ABS_VALUE {
-                return Err(StoreError::Invalid(vec![FieldError { field: format!("{section}.{key}"), code: ErrorCode::OutOfRange }]));
+                return Err(StoreError::Invalid(vec![FieldError {
+                    field: format!("{section}.{key}"),
+                    code: ErrorCode::OutOfRange,
+                }]));
             }
         }
         let mut tx = self.pool.begin().await?;
@@ -332,7 +382,17 @@ impl Store {
             .await?;
         }
         let id = format!("{org}/{period}/{section}/{key}");
-        audit(&mut tx, p, "update", "report_figure", &id, Some(org), before.map(|b| serde_json::json!(b)), value.map(|v| serde_json::json!(v))).await?;
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "report_figure",
+            &id,
+            Some(org),
+            before.map(|b| serde_json::json!(b)),
+            value.map(|v| serde_json::json!(v)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -340,7 +400,13 @@ impl Store {
     /// Opens the report of an org unit and period for writing: the current
     /// draft or submitted version if there is one, else a new version (the
     /// first, or a correction of an approved or published one).
-    pub async fn open_report(&self, p: &Principal, org: i64, period: Period, with_children: bool) -> Result<ReportRow> {
+    pub async fn open_report(
+        &self,
+        p: &Principal,
+        org: i64,
+        period: Period,
+        with_children: bool,
+    ) -> Result<ReportRow> {
         let mut tx = self.pool.begin().await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
@@ -375,7 +441,17 @@ impl Store {
         .await?;
         let id: i64 = row.try_get("id")?;
         let created = row_in(&mut tx, id).await?;
-        audit(&mut tx, p, "create", "report", &id.to_string(), Some(org), None, serde_json::to_value(&created).ok()).await?;
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "report",
+            &id.to_string(),
+            Some(org),
+            None,
+            serde_json::to_value(&created).ok(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -388,12 +464,20 @@ impl Store {
 
     /// The reports of an org unit, newest period and version first.
     pub async fn reports_of(&self, org: i64) -> Result<Vec<ReportRow>> {
-        let rows = sqlx::query(&format!("SELECT {COLS} FROM reports WHERE org_unit_id = $1 ORDER BY period DESC, version DESC"))
-            .bind(org)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM reports WHERE org_unit_id = $1 ORDER BY period DESC, version DESC"
+        ))
+        .bind(org)
+        .fetch_all(&self.pool)
+        .await?;
         let mut list = rows.iter().map(report_row).collect::<Result<Vec<_>>>()?;
-        list.sort_by(|a, b| (b.period.end(), b.period.start(), b.version).cmp(&(a.period.end(), a.period.start(), a.version)));
+        list.sort_by(|a, b| {
+            (b.period.end(), b.period.start(), b.version).cmp(&(
+                a.period.end(),
+                a.period.start(),
+                a.version,
+            ))
+        });
         Ok(list)
     }
 
@@ -404,7 +488,13 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         let mut list = rows.iter().map(report_row).collect::<Result<Vec<_>>>()?;
-        list.sort_by(|a, b| (b.period.end(), b.period.start(), b.version).cmp(&(a.period.end(), a.period.start(), a.version)));
+        list.sort_by(|a, b| {
+            (b.period.end(), b.period.start(), b.version).cmp(&(
+                a.period.end(),
+                a.period.start(),
+                a.version,
+            ))
+        });
         Ok(list)
     }
 
@@ -412,8 +502,8 @@ impl Store {
     /// report, or assembled from the live data for a draft.
     pub async fn report(&self, row: &ReportRow) -> Result<Report> {
         if let Some(snapshot) = &row.snapshot {
-            let mut report: Report =
-                serde_json::from_str(snapshot).map_err(|e| StoreError::Corrupt(format!("report snapshot {}: {e}", row.id)))?;
+            let mut report: Report = serde_json::from_str(snapshot)
+                .map_err(|e| StoreError::Corrupt(format!("report snapshot {}: {e}", row.id)))?;
             report.state = row.state;
             report.published_at = row.published_at.clone();
             return Ok(report);
@@ -422,10 +512,53 @@ impl Store {
         assemble_in(&mut conn, row).await
     }
 
+    /// The report as it would be now, without storing anything (the command
+    /// line's `report` for a period nobody has opened a report for).
+    pub async fn preview_report(
+        &self,
+        org: i64,
+        period: Period,
+        with_children: bool,
+    ) -> Result<Report> {
+        let row = ReportRow {
+            id: 0,
+            org_unit_id: org,
+            period,
+            version: 0,
+            state: ReportState::Draft,
+            with_children,
+            created_at: now(),
+            created_by: String::new(),
+            approved_at: None,
+            approved_by: None,
+            published_at: None,
+            snapshot: None,
+        };
+        let mut conn = self.pool.acquire().await?;
+        assemble_in(&mut conn, &row).await
+    }
+
+    /// The newest version of an org unit's report for a period.
+    pub async fn latest_report(&self, org: i64, period: &Period) -> Result<Option<ReportRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM reports WHERE org_unit_id = $1 AND period = $2 ORDER BY version DESC LIMIT 1"
+        ))
+        .bind(org)
+        .bind(period.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(report_row).transpose()
+    }
+
     /// Takes a workflow step. Approving freezes the report: the model is
     /// assembled and stored in the same transaction. Publishing an already
     /// published report changes nothing.
-    pub async fn report_step(&self, p: &Principal, id: i64, step: Transition) -> std::result::Result<ReportRow, ReportError> {
+    pub async fn report_step(
+        &self,
+        p: &Principal,
+        id: i64,
+        step: Transition,
+    ) -> std::result::Result<ReportRow, ReportError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let row = row_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
@@ -445,7 +578,8 @@ impl Store {
                 approved.approved_at = Some(at.clone());
                 let mut report = assemble_in(&mut tx, &approved).await?;
                 report.generated_at = at.clone();
-                let snapshot = serde_json::to_string(&report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let snapshot = serde_json::to_string(&report)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query("UPDATE reports SET state = $1, snapshot = $2, approved_at = $3, approved_by = $4 WHERE id = $5")
                     .bind(next.code())
                     .bind(snapshot)

@@ -210,7 +210,8 @@ pub fn status_html(tr: &Tr, s: Status) -> String {
     )
 }
 
-const STYLE: &str = include_str!("../static/style.css");
+/// The stylesheet (also inlined into standalone report files).
+pub const STYLE: &str = include_str!("../static/style.css");
 
 /// `GET /static/style.css`
 pub async fn stylesheet() -> impl IntoResponse {

@@ -10,7 +10,12 @@ mod error;
 mod forms;
 mod html;
 mod openapi;
+mod public;
+mod report_html;
+mod reports;
 mod ui;
+
+pub use report_html::{document as report_document, render_file as render_report_file, FileKind};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -127,6 +132,40 @@ pub fn app(state: AppState) -> Router {
             get(ui::review_form).post(ui::review_save),
         )
         .route("/audit", get(ui::audit_page))
+        .route(
+            "/org/{id}/reports",
+            get(reports::reports_page).post(reports::report_open),
+        )
+        .route("/reports/{id}", get(reports::report_page))
+        .route("/reports/{id}/step", post(reports::report_step))
+        .route(
+            "/reports/{id}/new-version",
+            post(reports::report_new_version),
+        )
+        .route(
+            "/reports/{id}/inputs",
+            get(reports::inputs_page).post(reports::inputs_save),
+        )
+        .route("/reports/{id}/file/{name}", get(reports::report_file))
+        .route("/public", get(public::index))
+        .route("/public/org/{code}", get(public::org))
+        .route("/public/org/{code}/plan/{year}", get(public::plan))
+        .route(
+            "/public/org/{code}/plan/{year}/bilingual",
+            get(public::plan_bilingual),
+        )
+        .route(
+            "/public/org/{code}/reports/{period}",
+            get(public::report_latest),
+        )
+        .route(
+            "/public/org/{code}/reports/{period}/{version}",
+            get(public::report_version),
+        )
+        .route(
+            "/public/org/{code}/reports/{period}/{version}/{file}",
+            get(public::report_file),
+        )
         .route("/api/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .fallback(ui::not_found)

@@ -24,9 +24,9 @@ use crate::html::{escape, num, paragraphs_html, paragraphs_in, status_html, text
 use crate::i18n::Tr;
 use crate::AppState;
 
-type UiResult = Result<Response, UiError>;
+pub(crate) type UiResult = Result<Response, UiError>;
 
-fn render(t: &impl Template, status: StatusCode) -> Response {
+pub(crate) fn render(t: &impl Template, status: StatusCode) -> Response {
     match t.render() {
         Ok(body) => (status, Html(body)).into_response(),
         Err(e) => {
@@ -36,7 +36,7 @@ fn render(t: &impl Template, status: StatusCode) -> Response {
     }
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -44,12 +44,12 @@ fn this_year() -> i32 {
     time::OffsetDateTime::now_utc().year()
 }
 
-async fn tree(state: &AppState, page: &Page) -> Result<OrgTree, UiError> {
+pub(crate) async fn tree(state: &AppState, page: &Page) -> Result<OrgTree, UiError> {
     state.store().org_tree().await.map_err(|e| page.error(e))
 }
 
 /// The principal, after checking it may read `org`.
-async fn can_read(
+pub(crate) async fn can_read(
     state: &AppState,
     page: &Page,
     org: i64,
@@ -65,7 +65,7 @@ async fn can_read(
     Ok((p, tree))
 }
 
-async fn can_write(
+pub(crate) async fn can_write(
     state: &AppState,
     page: &Page,
     org: i64,
@@ -90,7 +90,7 @@ fn org_name_plain(tr: &Tr, tree: &OrgTree, id: i64) -> String {
 }
 
 /// Breadcrumb links: (href, html label), root first, only readable nodes.
-fn crumbs(tr: &Tr, tree: &OrgTree, p: &Principal, id: i64) -> Vec<(String, String)> {
+pub(crate) fn crumbs(tr: &Tr, tree: &OrgTree, p: &Principal, id: i64) -> Vec<(String, String)> {
     tree.path(id)
         .into_iter()
         .filter(|n| p.can_read(tree, n.id))
@@ -715,7 +715,7 @@ struct PlanPage {
     base: String,
 }
 
-fn valid_year(page: &Page, year: i32) -> Result<i32, UiError> {
+pub(crate) fn valid_year(page: &Page, year: i32) -> Result<i32, UiError> {
     if (valvo_core::plan::MIN_YEAR..=valvo_core::plan::MAX_YEAR).contains(&year) {
         Ok(year)
     } else {
@@ -915,7 +915,16 @@ pub async fn bilingual_page(
 ) -> UiResult {
     let year = valid_year(&page, year)?;
     let (_p, tree) = can_read(&state, &page, id).await?;
-    bilingual_response(&state, &page, &tree, id, year, q, format!("/org/{id}/plan/{year}")).await
+    bilingual_response(
+        &state,
+        &page,
+        &tree,
+        id,
+        year,
+        q,
+        format!("/org/{id}/plan/{year}"),
+    )
+    .await
 }
 
 pub(crate) async fn bilingual_response(
@@ -1025,7 +1034,7 @@ struct FormPage {
     form: FormView,
 }
 
-fn form_page(
+pub(crate) fn form_page(
     page: &Page,
     title: String,
     crumbs: Vec<(String, String)>,

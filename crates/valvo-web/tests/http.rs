@@ -1466,3 +1466,320 @@ async fn administrators_manage_the_org_tree() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn report_workflow_freezes_publishes_and_archives() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    app.add_user("manager-a@test.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    let sys = valvo_core::access::Principal::system("test");
+    let input = |v: f64| valvo_core::plan::FollowUpInput {
+        value: Some(v),
+        assessment: support::t("Hyvä kehitys", "God utveckling"),
+        corrective: valvo_core::I18nText::default(),
+    };
+    app.store
+        .put_follow_up(&sys, f.ind_a1, "2024H1".parse().unwrap(), &input(70.0))
+        .await
+        .unwrap();
+
+    let m = app.login("manager-a@test.fi").await;
+    // Bad periods are named; another area's report is refused.
+    for (period, message) in [
+        ("2024-03", "use a tertial"),
+        ("2999T1", "has not ended"),
+        ("kevät", "use a tertial"),
+        ("", "required"),
+    ] {
+        let r = app
+            .post_form(
+                &m,
+                &format!("/org/{}/reports?lang=en", f.unit_a1),
+                &[("report_period", period), ("with_children", "yes")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{period}");
+        let body = text(r).await;
+        assert!(
+            body.contains("href=\"#report_period\"") && body.contains(message),
+            "{period}: {message}"
+        );
+    }
+    let r = app
+        .post_form(
+            &m,
+            &format!("/org/{}/reports", f.area_b),
+            &[("report_period", "2024H1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .post_form(
+            &m,
+            &format!("/org/{}/reports", f.unit_a1),
+            &[("report_period", "2024H1"), ("with_children", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let report = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    let id: i64 = report.rsplit('/').next().unwrap().parse().unwrap();
+    // Opening it again gives the same draft.
+    let r = app
+        .post_form(
+            &m,
+            &format!("/org/{}/reports", f.unit_a1),
+            &[("report_period", "2024H1")],
+        )
+        .await;
+    assert_eq!(r.headers()[header::LOCATION].to_str().unwrap(), report);
+
+    // Texts and figures; a bad figure is named and nothing is written.
+    let inputs = format!("/reports/{id}/inputs?org={}", f.unit_a1);
+    let before = app.audit_count().await;
+    let r = app
+        .post_form(
+            &m,
+            &format!("{inputs}&lang=en"),
+            &[
+                ("summary_fi", "Tärkeimmät havainnot"),
+                ("fig-personnel-enps", "paljon"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = text(r).await;
+    assert!(body.contains("href=\"#fig-personnel-enps\"") && body.contains("must be a number"));
+    assert_eq!(app.audit_count().await, before);
+    let r = app
+        .post_form(
+            &m,
+            &inputs,
+            &[
+                ("summary_fi", "Tärkeimmät havainnot"),
+                ("summary_sv", "Centrala iakttagelser i korthet"),
+                ("participation-how_fi", "Asiakasraati kokoontui kahdesti."),
+                ("fig-personnel-headcount", "120"),
+                ("fig-personnel-sick_leave_pct", "3,7"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = text(
+        m.get(app.url(&format!("{report}?view=sv")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    for s in [
+        "Centrala iakttagelser i korthet",
+        "Antalet aktiva användare av taligenkänning",
+        "70",
+        "på väg",
+        "120",
+        "3,7",
+        "Asiakasraati kokoontui kahdesti.",
+    ] {
+        assert!(page.contains(s), "draft shows {s}");
+    }
+    let bi = text(
+        m.get(app.url(&format!("{report}?view=bilingual")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        bi.contains("<section lang=\"sv\"")
+            && bi.contains("Puheentunnistuksen aktiivisten käyttäjien määrä")
+    );
+
+    // Workflow: the manager submits but may not approve; the administrator approves and publishes.
+    let path = format!("/reports/{id}/step");
+    let app_ref = &app;
+    let step = |c: &reqwest::Client, s: &'static str| {
+        let c = c.clone();
+        let path = path.clone();
+        async move { app_ref.post_form(&c, &path, &[("step", s)]).await.status() }
+    };
+    let a = app.login("admin@test.fi").await;
+    assert_eq!(
+        step(&a, "approve").await,
+        StatusCode::CONFLICT,
+        "a draft cannot be approved"
+    );
+    assert_eq!(
+        step(&m, "approve").await,
+        StatusCode::FORBIDDEN,
+        "a manager never approves"
+    );
+    assert_eq!(step(&m, "submit").await, StatusCode::SEE_OTHER);
+    assert_eq!(step(&m, "approve").await, StatusCode::FORBIDDEN);
+    assert_eq!(step(&a, "approve").await, StatusCode::SEE_OTHER);
+    // Approved figures are frozen: a later correction of the data does not change them.
+    app.store
+        .put_follow_up(&sys, f.ind_a1, "2024H1".parse().unwrap(), &input(90.0))
+        .await
+        .unwrap();
+    let page = text(
+        a.get(app.url(&format!("{report}?view=fi")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        page.contains("70") && !page.contains("<dd>90</dd>"),
+        "frozen at approval"
+    );
+    assert_eq!(
+        a.get(app.url(&inputs)).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN,
+        "frozen texts"
+    );
+    // Not public before publishing.
+    let anon = app.client();
+    assert_eq!(
+        anon.get(app.url("/public/org/a1/reports/2024H1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(step(&a, "publish").await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        step(&a, "publish").await,
+        StatusCode::SEE_OTHER,
+        "publishing twice is idempotent"
+    );
+    let log = app.store.audit_log(20, None, Some("report")).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, vec!["publish", "approve", "submit", "create"]);
+
+    // The public archive, without login.
+    let index = text(anon.get(app.url("/public?lang=fi")).send().await.unwrap()).await;
+    assert!(index.contains("/public/org/a1") && index.contains("Yksikkö A1"));
+    let org = text(
+        anon.get(app.url("/public/org/a1?lang=fi"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(org.contains("/public/org/a1/reports/2024H1/v1"));
+    assert!(org.contains("/public/org/a1/plan/2024"));
+    let html = text(
+        anon.get(app.url("/public/org/a1/reports/2024H1/v1?view=sv"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(html.contains("Centrala iakttagelser i korthet") && html.contains("70"));
+    let latest = anon
+        .get(app.url("/public/org/a1/reports/2024H1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(latest.status(), StatusCode::OK);
+    assert_eq!(
+        anon.get(app.url("/public/org/a1/reports/2024H1/v9"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        anon.get(app.url("/public/org/b/reports/2024H1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let pdf = anon
+        .get(app.url("/public/org/a1/reports/2024H1/v1/report-sv.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert_eq!(pdf.headers()[header::CONTENT_TYPE], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    let json: Value = anon
+        .get(app.url("/public/org/a1/reports/2024H1/v1/report.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        json["chapters"][0]["goals"][0]["indicators"][0]["value"],
+        json!(70.0)
+    );
+    assert_eq!(json["state"], "published");
+    let csv = anon
+        .get(app.url("/public/org/a1/reports/2024H1/v1/report-fi.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(text(csv)
+        .await
+        .contains("Puheentunnistuksen aktiivisten käyttäjien määrä"));
+    assert_eq!(
+        anon.get(app.url("/public/org/a1/reports/2024H1/v1/report.docx"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // The public plan: no login, no links into the app.
+    let plan = text(
+        anon.get(app.url("/public/org/a1/plan/2024?lang=sv"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        plan.contains("Antalet aktiva användare av taligenkänning")
+            && !plan.contains("href=\"/indicators/")
+    );
+
+    // A correction makes version 2; version 1 stays as it was until v2 is published.
+    let r = app
+        .post_form(&a, &format!("/reports/{id}/new-version"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let v2 = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert_ne!(v2, report);
+    let page = text(
+        a.get(app.url(&format!("{v2}?view=fi")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("<dd>90</dd>"), "the new draft is live");
+    let html = text(
+        anon.get(app.url("/public/org/a1/reports/2024H1?view=fi"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        !html.contains("<dd>90</dd>"),
+        "the public version is still v1"
+    );
+    app.stop().await;
+}

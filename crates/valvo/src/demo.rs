@@ -6,6 +6,7 @@ use valvo_core::access::{Principal, Role};
 use valvo_core::plan::{
     ActionInput, ActionStatus, Area, FollowUpInput, GoalInput, GoalReviewInput, IndicatorInput,
 };
+use valvo_core::report::Transition;
 use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType};
 use valvo_store::{NewOrgUnit, Store};
 
@@ -106,6 +107,7 @@ pub async fn load(store: &Store) -> Result<String, String> {
             ));
         }
         load_seed(store, &system, &seed).await?;
+        publish_report(store, &system, &seed).await?;
         store.meta_set(MARKER, &seed.period).await.map_err(err)?;
         tracing::info!("demo county loaded");
     }
@@ -125,6 +127,27 @@ pub async fn load(store: &Store) -> Result<String, String> {
         .await
         .map_err(err)?;
     Ok(password)
+}
+
+/// The county's report for the seed's period, with a chapter per service area,
+/// approved and published: the public archive has something to show.
+async fn publish_report(store: &Store, system: &Principal, seed: &Seed) -> Result<(), String> {
+    let tree = store.org_tree().await.map_err(err)?;
+    let county = tree
+        .walk()
+        .into_iter()
+        .find(|(_, n)| n.code == seed.county.code)
+        .map(|(_, n)| n.id)
+        .ok_or("demo county missing")?;
+    let period: Period = seed.period.parse().map_err(err)?;
+    let row = store
+        .open_report(system, county, period, true)
+        .await
+        .map_err(err)?;
+    for step in [Transition::Submit, Transition::Approve, Transition::Publish] {
+        store.report_step(system, row.id, step).await.map_err(err)?;
+    }
+    Ok(())
 }
 
 async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(), String> {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod report;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -66,6 +67,28 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Write a report to a file: PDF, HTML, JSON or CSV. Uses the newest version
+    /// of the period's report (frozen figures once approved), else the live data.
+    Report {
+        /// Org unit code or id.
+        #[arg(long)]
+        org: String,
+        /// Period, e.g. 2024T2, 2024H1, 2024.
+        #[arg(long)]
+        period: String,
+        /// fi, sv, en, or bilingual (Swedish and Finnish side by side).
+        #[arg(long, default_value = "fi")]
+        lang: String,
+        /// pdf, html, json or csv.
+        #[arg(long, default_value = "pdf")]
+        format: String,
+        /// Without a chapter for each child unit.
+        #[arg(long)]
+        no_children: bool,
+        /// Output file.
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
     /// Measure page render and API timings on the demo county (a fresh temporary database
     /// unless --database-url is given explicitly).
@@ -198,7 +221,7 @@ async fn serve(store: Store, addr: SocketAddr, config: WebConfig) -> Result<(), 
     result.map_err(|e| e.to_string())
 }
 
-async fn find_scope(store: &Store, scope: Option<&str>) -> Result<Option<i64>, String> {
+pub(crate) async fn find_scope(store: &Store, scope: Option<&str>) -> Result<Option<i64>, String> {
     let Some(s) = scope else { return Ok(None) };
     let tree = store.org_tree().await.map_err(|e| e.to_string())?;
     let found = tree
@@ -313,6 +336,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(_) => Ok(()),
+        Command::Report {
+            org,
+            period,
+            lang,
+            format,
+            no_children,
+            out,
+        } => {
+            let result =
+                report::write(&store, &org, &period, &lang, &format, !no_children, &out).await;
+            store.close().await;
+            result
+        }
         Command::Org {
             command:
                 OrgCommand::Add {

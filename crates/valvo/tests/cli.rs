@@ -572,3 +572,210 @@ async fn users_tokens_and_configuration_from_the_command_line() {
     assert!(!ok && err.contains("unsupported database URL"), "{err}");
     db.drop().await;
 }
+
+/// Every number of a text, as values ("4,8" and "4.8" alike; "1–6/2024" gives 1, 6, 2024).
+fn numbers(text: &str) -> std::collections::BTreeSet<String> {
+    // Clock times ("12:41") are not figures.
+    let text: String = text
+        .split_whitespace()
+        .filter(|w| !w.contains(':') || !w.chars().any(|c| c.is_ascii_digit()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut out = std::collections::BTreeSet::new();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, out: &mut std::collections::BTreeSet<String>| {
+        let t = cur.trim_end_matches(['.', ',']).replace(',', ".");
+        if let Ok(v) = t.parse::<f64>() {
+            out.insert(format!("{v}"));
+        }
+        cur.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() || ((c == ',' || c == '.') && !cur.is_empty()) {
+            cur.push(c);
+        } else {
+            flush(&mut cur, &mut out);
+        }
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+/// Seed 002's customer and resource centre part: (Swedish, Finnish).
+fn seed_krc() -> (String, String) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/seeds/002_9e6fed18f32760bf.txt"
+    );
+    let seed = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("seed 002 is needed beside the repository ({path}): {e}"));
+    let krc = &seed[..seed.find("Hem och boendeservice").unwrap()];
+    let split = krc.find("Tavoite Mittarit").unwrap();
+    let clean = |s: &str| s.replace("1-6/2024", "").replace("1-6/24", "");
+    (clean(&krc[..split]), clean(&krc[split..]))
+}
+
+fn pdf_text(path: &std::path::Path) -> String {
+    let info = Command::new("pdfinfo")
+        .arg(path)
+        .output()
+        .expect("pdfinfo (poppler-utils) must be installed");
+    assert!(
+        info.status.success(),
+        "pdfinfo: {}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let pages: usize = info.lines().find(|l| l.starts_with("Pages:")).unwrap()[6..]
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pages >= 2, "{info}");
+    let out = Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn html_text(path: &std::path::Path) -> String {
+    let html = std::fs::read_to_string(path).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let body = scraper::Selector::parse("body").unwrap();
+    doc.select(&body)
+        .next()
+        .unwrap()
+        .text()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The demo county's 1-6/2024 report for the customer and resource centre
+/// reproduces every figure of seed 002 for that area, in Swedish and in
+/// Finnish, read back from the PDF (poppler) and the HTML (an HTML parser).
+#[tokio::test]
+async fn demo_report_reproduces_seed_002() {
+    let db = Db::new().await;
+    let (ok, _, err) = output(valvo(&db).args(["demo", "--load-only"]));
+    assert!(ok, "{err}");
+    let (sv_seed, fi_seed) = seed_krc();
+    for (lang, seed, name) in [
+        ("sv", &sv_seed, "Antalet aktiva användare av taligenkänning"),
+        (
+            "fi",
+            &fi_seed,
+            "Puheentunnistuksen aktiivisten käyttäjien määrä",
+        ),
+    ] {
+        let expected = numbers(seed);
+        assert!(expected.len() >= 10, "{expected:?}");
+        for format in ["pdf", "html"] {
+            let out = db.dir.join(format!("krc-{lang}.{format}"));
+            let (ok, stdout, err) = output(
+                valvo(&db)
+                    .args([
+                        "report",
+                        "--org",
+                        "asiakas-ja-resurssikeskus",
+                        "--period",
+                        "2024H1",
+                        "--lang",
+                        lang,
+                        "--format",
+                        format,
+                        "--out",
+                    ])
+                    .arg(&out),
+            );
+            assert!(ok, "report {lang} {format}: {err}");
+            assert!(stdout.contains("Wrote"));
+            let text = if format == "pdf" {
+                pdf_text(&out)
+            } else {
+                html_text(&out)
+            };
+            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(flat.contains(name), "{lang} {format} names the indicator");
+            let found = numbers(&text);
+            let missing: Vec<_> = expected.iter().filter(|n| !found.contains(*n)).collect();
+            assert!(
+                missing.is_empty(),
+                "{lang} {format} lacks figures {missing:?} of seed 002"
+            );
+        }
+    }
+    // The county's published report has a chapter per area; JSON and CSV carry the figures.
+    let json = db.dir.join("county.json");
+    let (ok, _, err) = output(
+        valvo(&db)
+            .args([
+                "report",
+                "--org",
+                "pohjanmaa",
+                "--period",
+                "2024H1",
+                "--format",
+                "json",
+                "--out",
+            ])
+            .arg(&json),
+    );
+    assert!(ok, "{err}");
+    let model: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(model["state"], "published");
+    assert_eq!(
+        model["chapters"].as_array().unwrap().len(),
+        9,
+        "the county and its eight areas"
+    );
+    let csv = db.dir.join("county.csv");
+    let (ok, _, err) = output(
+        valvo(&db)
+            .args([
+                "report",
+                "--org",
+                "pohjanmaa",
+                "--period",
+                "2024H1",
+                "--lang",
+                "sv",
+                "--format",
+                "csv",
+                "--out",
+            ])
+            .arg(&csv),
+    );
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.contains("Antalet aktiva användare av taligenkänning") && csv.lines().count() > 40);
+
+    // Clear errors.
+    for (args, message) in [
+        (vec!["--period", "2024Q5"], "unknown period"),
+        (vec!["--period", "2999T1"], "has not ended"),
+        (
+            vec!["--period", "2024H1", "--format", "docx"],
+            "unknown format",
+        ),
+        (
+            vec!["--period", "2024H1", "--lang", "de"],
+            "unknown language",
+        ),
+    ] {
+        let mut cmd = valvo(&db);
+        cmd.args(["report", "--org", "pohjanmaa", "--out"])
+            .arg(db.dir.join("x"))
+            .args(&args);
+        let (ok, _, err) = output(&mut cmd);
+        assert!(!ok && err.contains(message), "{args:?}: {err}");
+    }
+    let (ok, _, err) = output(
+        valvo(&db)
+            .args(["report", "--org", "nowhere", "--period", "2024H1", "--out"])
+            .arg(db.dir.join("x")),
+    );
+    assert!(!ok && err.contains("nowhere"), "{err}");
+    db.drop().await;
+}

@@ -1,0 +1,1188 @@
+//! The printable report: a PDF typeset with typst, fonts embedded, offline.
+//!
+//! The layout is a fixed typst template (`report.typ`). Rust turns the
+//! report model into a tree of plain values — every label translated, every
+//! number formatted, every user text split into paragraphs and lines — and
+//! hands it to the template as `sys.inputs`. User text is therefore never
+//! parsed as typst markup and needs no escaping: `#set page(width: 1cm)` in
+//! a goal title prints as exactly that.
+//!
+//! The typst engine (template, library, parsed fonts) is built once per
+//! process and shared by all renders.
+
+use std::sync::OnceLock;
+
+use serde_json::{json, Value as J};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use typst::foundations::{Array, Dict, IntoValue, Value};
+use typst_as_lib::{TypstAsLibError, TypstEngine, TypstTemplateMainFile};
+use typst_layout::PagedDocument;
+use valvo_core::report::{
+    Chapter, Report, ReportGoal, ReportIndicator, ReportSection, SectionKind,
+};
+use valvo_core::{format_number, format_with_previous, Direction, I18nText, Lang};
+use valvo_i18n::Tr;
+
+use crate::svg::{status_chart, status_chart_desc};
+
+/// The typst template of the report.
+const TEMPLATE: &str = include_str!("report.typ");
+
+/// How the report is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// Everything in one language (missing texts fall back to another
+    /// language, marked as such).
+    Single(Lang),
+    /// Both national languages, as the seeds print them: headings in both,
+    /// and for each chapter the Swedish goal table, then the Finnish one.
+    Bilingual,
+}
+
+/// Why a PDF could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    /// Typesetting failed (a bug in the template or the data handed to it).
+    #[error("typesetting the report failed: {0}")]
+    Typeset(String),
+    /// Writing the PDF failed.
+    #[error("writing the PDF failed: {0}")]
+    Pdf(String),
+}
+
+/// The engine: template, standard library and the fonts of `typst-assets`,
+/// parsed once.
+fn engine() -> &'static TypstEngine<TypstTemplateMainFile> {
+    static ENGINE: OnceLock<TypstEngine<TypstTemplateMainFile>> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        TypstEngine::builder()
+            .main_file(TEMPLATE)
+            .fonts(typst_assets::fonts().map(typst::foundations::Bytes::new))
+            .build()
+    })
+}
+
+/// Builds the engine and its fonts now (e.g. at server start) so that the
+/// first render is not slower than the others.
+pub fn warm_up() {
+    let _ = engine();
+}
+
+fn diagnostics(diags: &[typst::diag::SourceDiagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| {
+            let hints: Vec<&str> = d.hints.iter().map(|h| h.v.as_str()).collect();
+            if hints.is_empty() {
+                d.message.to_string()
+            } else {
+                format!("{} ({})", d.message, hints.join("; "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn typeset_error(e: TypstAsLibError) -> ReportError {
+    match e {
+        TypstAsLibError::TypstSource(diags) => ReportError::Typeset(diagnostics(&diags)),
+        other => ReportError::Typeset(other.to_string()),
+    }
+}
+
+/// Renders `report` as a PDF.
+pub fn render_pdf(report: &Report, layout: Layout) -> Result<Vec<u8>, ReportError> {
+    let doc = document(report, layout);
+    let mut inputs = Dict::new();
+    inputs.insert("doc".into(), to_typst(doc));
+    let compiled: PagedDocument = engine()
+        .compile_with_input(inputs)
+        .output
+        .map_err(typeset_error)?;
+    // PDF/UA-1 when the text allows it: it fails, for example, on a
+    // character that no embedded font has (an emoji). Then the PDF is
+    // written without the claim, still tagged.
+    if let Ok(standards) = typst_pdf::PdfStandards::new(&[typst_pdf::PdfStandard::Ua_1]) {
+        let options = typst_pdf::PdfOptions {
+            standards,
+            ..Default::default()
+        };
+        if let Ok(pdf) = typst_pdf::pdf(&compiled, &options) {
+            return Ok(pdf);
+        }
+    }
+    typst_pdf::pdf(&compiled, &typst_pdf::PdfOptions::default())
+        .map_err(|d| ReportError::Pdf(diagnostics(&d)))
+}
+
+/// Converts the JSON view model into typst values.
+fn to_typst(v: J) -> Value {
+    match v {
+        J::Null => Value::None,
+        J::Bool(b) => b.into_value(),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => i.into_value(),
+            None => n.as_f64().unwrap_or(0.0).into_value(),
+        },
+        J::String(s) => s.into_value(),
+        J::Array(a) => Value::Array(a.into_iter().map(to_typst).collect::<Array>()),
+        J::Object(o) => Value::Dict(
+            o.into_iter()
+                .map(|(k, v)| (k.into(), to_typst(v)))
+                .collect::<Dict>(),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The view model.
+
+/// A span of a line: (style, text) with style "" (plain), "b" or "i".
+type Span = (&'static str, String);
+/// A line of spans.
+type Line = Vec<Span>;
+/// A paragraph: lines separated by line breaks.
+type Para = Vec<Line>;
+
+/// The languages of a layout, in print order, and the document language.
+fn langs(layout: Layout) -> (Vec<Lang>, Lang) {
+    match layout {
+        Layout::Single(l) => (vec![l], l),
+        Layout::Bilingual => (vec![Lang::Sv, Lang::Fi], Lang::Fi),
+    }
+}
+
+/// "(på finska)": the mark of a text shown in another language than `tr`'s.
+fn fallback_mark(tr: &Tr, shown: Lang) -> String {
+    format!("({})", tr.t(&format!("fallback-{}", shown.code())))
+}
+
+/// Drops control characters other than line breaks (tabs become spaces).
+fn clean(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' => Some('\n'),
+            '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Splits a text into paragraphs (at blank lines) of lines.
+fn split_paras(s: &str) -> Vec<Vec<String>> {
+    let s = clean(s);
+    let mut out: Vec<Vec<String>> = vec![];
+    let mut cur: Vec<String> = vec![];
+    for line in s.split('\n') {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(line.to_owned());
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// One line of text (line breaks become spaces).
+fn flat(s: &str) -> String {
+    clean(s).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `t` in `tr`'s language as one line, with the fallback mark if needed.
+fn one_line(t: &I18nText, tr: &Tr, style: &'static str) -> Option<Line> {
+    let r = t.resolve(tr.lang())?;
+    let mut line = vec![(style, flat(r.text))];
+    if r.fallback {
+        line.push(("i", format!(" {}", fallback_mark(tr, r.lang))));
+    }
+    Some(line)
+}
+
+/// `t` in `tr`'s language as one plain string, with the fallback mark.
+fn plain(t: &I18nText, tr: &Tr) -> String {
+    one_line(t, tr, "")
+        .map(|l| l.into_iter().map(|s| s.1).collect())
+        .unwrap_or_default()
+}
+
+/// The paragraphs of `text`, `style` given to every span, with `mark`
+/// (a fallback mark) after the last line.
+fn paras_of(text: &str, style: &'static str, mark: Option<String>) -> Vec<Para> {
+    let mut paras: Vec<Para> = split_paras(text)
+        .into_iter()
+        .map(|p| p.into_iter().map(|l| vec![(style, l)]).collect())
+        .collect();
+    if let Some(mark) = mark {
+        if let Some(last) = paras.last_mut().and_then(|p| p.last_mut()) {
+            last.push(("i", format!(" {mark}")));
+        }
+    }
+    paras
+}
+
+/// `t` in `tr`'s language as paragraphs, marked when it falls back.
+fn resolved_paras(t: &I18nText, tr: &Tr) -> Vec<Para> {
+    match t.resolve(tr.lang()) {
+        Some(r) => paras_of(r.text, "", r.fallback.then(|| fallback_mark(tr, r.lang))),
+        None => vec![],
+    }
+}
+
+/// The paragraphs of `t` for the `tr.lang()` part of a layout. In the
+/// bilingual layout each language part shows only its own language, so that
+/// a text written in one language is not printed twice; a text in neither
+/// national language is shown once (in the first part), marked.
+fn part_paras(t: &I18nText, tr: &Tr, layout: Layout) -> Vec<Para> {
+    match layout {
+        Layout::Single(_) => resolved_paras(t, tr),
+        Layout::Bilingual => match t.get(tr.lang()) {
+            Some(s) => paras_of(s, "", None),
+            None if tr.lang() == Lang::Sv && !t.has_national() => resolved_paras(t, tr),
+            None => vec![],
+        },
+    }
+}
+
+/// The same thing in several languages joined for a bilingual heading:
+/// "Kund- och resurscenter – Asiakas- ja resurssikeskus"; repeated
+/// versions are printed once.
+fn joined(parts: Vec<String>, sep: &str) -> String {
+    let mut out: Vec<String> = vec![];
+    for p in parts {
+        if !p.is_empty() && !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out.join(sep)
+}
+
+/// A user text for a heading: each language of the layout (falling back
+/// and marked when none of them has it).
+fn heading_text(t: &I18nText, trs: &[Tr]) -> String {
+    let Some(first) = trs.first() else {
+        return String::new();
+    };
+    if trs.len() == 1 {
+        return plain(t, first);
+    }
+    let s = joined(
+        trs.iter()
+            .filter_map(|tr| t.get(tr.lang()).map(flat))
+            .collect(),
+        " \u{2013} ",
+    );
+    if s.is_empty() {
+        plain(t, first)
+    } else {
+        s
+    }
+}
+
+/// A UI message in each language of the layout, joined.
+fn msg(trs: &[Tr], key: &str, sep: &str) -> String {
+    joined(trs.iter().map(|tr| tr.t(key)).collect(), sep)
+}
+
+/// An RFC 3339 time for people: `15.7.2024 12:30 UTC` (ISO date in English).
+fn human_time(s: &str, lang: Lang) -> String {
+    let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) else {
+        return s.to_owned();
+    };
+    let offset = t.offset();
+    let zone = if offset.is_utc() {
+        "UTC".to_owned()
+    } else {
+        let (h, m, _) = offset.as_hms();
+        format!(
+            "UTC{}{:02}:{:02}",
+            if offset.is_negative() { '-' } else { '+' },
+            h.abs(),
+            m.abs()
+        )
+    };
+    match lang {
+        Lang::Fi | Lang::Sv => format!(
+            "{}.{}.{} {:02}:{:02} {zone}",
+            t.day(),
+            u8::from(t.month()),
+            t.year(),
+            t.hour(),
+            t.minute()
+        ),
+        Lang::En => format!(
+            "{}-{:02}-{:02} {:02}:{:02} {zone}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+    }
+}
+
+fn heading(level: u8, text: String, lang: Lang, outlined: bool) -> J {
+    json!({"kind": "heading", "level": level, "text": text, "lang": lang.code(), "outlined": outlined})
+}
+
+fn paras_block(paras: Vec<Para>, lang: Lang) -> J {
+    json!({"kind": "paras", "paras": paras, "lang": lang.code()})
+}
+
+/// The whole view model handed to the template.
+fn document(report: &Report, layout: Layout) -> J {
+    let (order, doc_lang) = langs(layout);
+    let trs: Vec<Tr> = order.iter().map(|l| Tr::new(*l)).collect();
+    let first = order.first().copied().unwrap_or(Lang::Fi);
+    let dash = " \u{2013} ";
+    let period = report.period.label();
+    let org = heading_text(&report.org_name, &trs);
+    let title = format!("{}: {org}, {period}", msg(&trs, "report-title", dash));
+    let mut blocks: Vec<J> = vec![];
+
+    // Title page.
+    let versions = |t: &I18nText| -> Vec<(String, String)> {
+        match layout {
+            Layout::Single(l) => vec![(l.code().to_owned(), plain(t, &Tr::new(l)))],
+            Layout::Bilingual => {
+                let mut v: Vec<(String, String)> = vec![];
+                for tr in &trs {
+                    if let Some(s) = t.get(tr.lang()) {
+                        if !v.iter().any(|(_, x)| x == s) {
+                            v.push((tr.lang().code().to_owned(), flat(s)));
+                        }
+                    }
+                }
+                if v.is_empty() {
+                    v.push((first.code().to_owned(), heading_text(t, &trs)));
+                }
+                v
+            }
+        }
+    };
+    let titles: Vec<(String, String)> = trs
+        .iter()
+        .map(|tr| (tr.lang().code().to_owned(), tr.t("report-title")))
+        .collect();
+    let slash = " / ";
+    let mut meta: Vec<(String, String)> = vec![
+        (msg(&trs, "report-period", slash), period.clone()),
+        (
+            msg(&trs, "report-version", slash),
+            report.version.to_string(),
+        ),
+        (
+            msg(&trs, "report-state", slash),
+            msg(
+                &trs,
+                &format!("report-state-{}", report.state.code()),
+                slash,
+            ),
+        ),
+        (
+            msg(&trs, "report-generated", slash),
+            human_time(&report.generated_at, first),
+        ),
+    ];
+    if let Some(by) = &report.approved_by {
+        meta.push((msg(&trs, "report-approved-by", slash), flat(by)));
+    }
+    if let Some(at) = &report.published_at {
+        meta.push((
+            msg(&trs, "report-published-at", slash),
+            human_time(at, first),
+        ));
+    }
+    blocks.push(json!({
+        "kind": "front",
+        "lang": first.code(),
+        "titles": titles,
+        "orgs": versions(&report.org_name),
+        "counties": if report.county_name == report.org_name { vec![] } else { versions(&report.county_name) },
+        "meta": meta,
+    }));
+    blocks.push(json!({"kind": "outline", "lang": first.code(), "title": msg(&trs, "report-contents", dash)}));
+
+    // Summary.
+    if !report.summary.is_empty() {
+        blocks.push(heading(1, msg(&trs, "report-summary", dash), first, true));
+        for tr in &trs {
+            let paras = part_paras(&report.summary, tr, layout);
+            if !paras.is_empty() {
+                blocks.push(paras_block(paras, tr.lang()));
+            }
+        }
+    }
+
+    for chapter in &report.chapters {
+        chapter_blocks(&mut blocks, chapter, report, layout, &trs);
+    }
+
+    json!({
+        "lang": doc_lang.code(),
+        "title": title,
+        "author": heading_text(&report.county_name, &trs),
+        "page_label": msg(&trs, "report-page", slash),
+        "blocks": blocks,
+    })
+}
+
+fn chapter_blocks(
+    blocks: &mut Vec<J>,
+    chapter: &Chapter,
+    report: &Report,
+    layout: Layout,
+    trs: &[Tr],
+) {
+    let dash = " \u{2013} ";
+    let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
+    let name = heading_text(&chapter.name, trs);
+    let name = if name.is_empty() {
+        chapter.org_code.clone()
+    } else {
+        name
+    };
+    blocks.push(heading(1, name, first, true));
+
+    // Status chart, one per language, side by side.
+    let width = if trs.len() == 1 { 60 } else { 100 };
+    let charts: Vec<J> = trs
+        .iter()
+        .map(|tr| {
+            json!({
+                "lang": tr.lang().code(),
+                "svg": status_chart(chapter, tr),
+                "alt": format!("{} {}", tr.t("report-status-chart"), status_chart_desc(chapter, tr)),
+                "width": width,
+            })
+        })
+        .collect();
+    blocks.push(heading(
+        2,
+        msg(trs, "report-status-chart", dash),
+        first,
+        false,
+    ));
+    blocks.push(json!({"kind": "charts", "lang": first.code(), "charts": charts}));
+
+    // Goals: one table per language.
+    for tr in trs {
+        let lang = tr.lang();
+        blocks.push(heading(2, tr.t("report-goals"), lang, true));
+        if chapter.goals.is_empty() {
+            blocks.push(paras_block(
+                paras_of(&tr.t("report-no-goals"), "", None),
+                lang,
+            ));
+            continue;
+        }
+        let cols = vec![
+            tr.t("col-goal"),
+            tr.t("col-indicators"),
+            tr.t("col-actions"),
+            format!("{} {}", tr.t("col-follow-up"), report.period.label()),
+        ];
+        let rows: Vec<Vec<Vec<Para>>> = chapter.goals.iter().map(|g| goal_row(g, tr)).collect();
+        blocks.push(json!({"kind": "goals", "lang": lang.code(), "cols": cols, "rows": rows}));
+        blocks.push(
+            json!({"kind": "note", "lang": lang.code(), "text": tr.t("report-previous-note")}),
+        );
+    }
+
+    // Sections.
+    if !chapter.sections.is_empty() {
+        blocks.push(heading(2, msg(trs, "report-sections", dash), first, true));
+        for section in &chapter.sections {
+            section_blocks(blocks, section, layout, trs);
+        }
+    }
+}
+
+/// "Baseline 40, Target 100" (a band's target as "5–10").
+fn target_line(i: &ReportIndicator, tr: &Tr) -> Option<Line> {
+    let lang = tr.lang();
+    let mut parts: Vec<String> = vec![];
+    if let Some(b) = i.baseline {
+        parts.push(format!("{} {}", tr.t("baseline"), format_number(b, lang)));
+    }
+    let target = match (i.direction, i.target, i.target_max) {
+        (Direction::Band, Some(lo), Some(hi)) => Some(format!(
+            "{}\u{2013}{}",
+            format_number(lo, lang),
+            format_number(hi, lang)
+        )),
+        (_, Some(t), _) => Some(format_number(t, lang)),
+        (Direction::Band, None, Some(hi)) => Some(format!("\u{2264} {}", format_number(hi, lang))),
+        _ => None,
+    };
+    if let Some(t) = target {
+        parts.push(format!("{} {t}", tr.t("target")));
+    }
+    (!parts.is_empty()).then(|| vec![("", parts.join(", "))])
+}
+
+fn indicator_para(i: &ReportIndicator, tr: &Tr) -> Para {
+    let lang = tr.lang();
+    let mut para: Para = vec![];
+    let mut name = one_line(&i.name, tr, "b").unwrap_or_else(|| vec![("b", "\u{2013}".to_owned())]);
+    if let Some(unit) = i.unit.resolve(lang) {
+        name.insert(1, ("", format!(" ({})", flat(unit.text))));
+    }
+    para.push(name);
+    if let Some(t) = target_line(i, tr) {
+        para.push(t);
+    }
+    let value_label = match i.value_period {
+        Some(p) => format!("{} {}", tr.t("value"), p.label()),
+        None => tr.t("value"),
+    };
+    para.push(vec![(
+        "",
+        format!(
+            "{value_label}: {}",
+            format_with_previous(i.value, i.previous, lang)
+        ),
+    )]);
+    para.push(vec![
+        ("", format!("{}: ", tr.t("field-status"))),
+        ("b", tr.t(&format!("status-{}", i.status.code()))),
+    ]);
+    if let Some(mut note) = one_line(&i.note, tr, "i") {
+        if let Some(first) = note.first_mut() {
+            first.0 = "i";
+        }
+        para.push(note);
+    }
+    para
+}
+
+fn goal_row(g: &ReportGoal, tr: &Tr) -> Vec<Vec<Para>> {
+    let dash = || vec![vec![vec![("", "\u{2013}".to_owned())]]];
+    let goal = vec![
+        vec![one_line(&g.title, tr, "b").unwrap_or_else(|| vec![("b", "\u{2013}".to_owned())])],
+        vec![vec![("i", tr.t(&format!("area-{}", g.area.code())))]],
+    ];
+    let indicators: Vec<Para> = g.indicators.iter().map(|i| indicator_para(i, tr)).collect();
+    let actions: Vec<Para> = g
+        .actions
+        .iter()
+        .map(|a| {
+            let mut p = resolved_paras(&a.text, tr);
+            if p.is_empty() {
+                p.push(vec![vec![("", "\u{2013}".to_owned())]]);
+            }
+            let status = format!(" ({})", tr.t(&format!("action-{}", a.status.code())));
+            if let Some(last) = p.last_mut().and_then(|p| p.last_mut()) {
+                last.push(("i", status));
+            }
+            p.into_iter().flatten().collect::<Para>()
+        })
+        .collect();
+    let mut follow: Vec<Para> = resolved_paras(&g.review, tr);
+    for i in &g.indicators {
+        let name = plain(&i.name, tr);
+        for (key, text) in [
+            ("field-assessment", &i.assessment),
+            ("field-corrective", &i.corrective),
+        ] {
+            let body = resolved_paras(text, tr);
+            if body.is_empty() {
+                continue;
+            }
+            follow.push(vec![vec![("b", format!("{} \u{2013} {name}:", tr.t(key)))]]);
+            follow.extend(body);
+        }
+    }
+    let or_dash = |c: Vec<Para>| if c.is_empty() { dash() } else { c };
+    vec![goal, or_dash(indicators), or_dash(actions), or_dash(follow)]
+}
+
+fn section_blocks(blocks: &mut Vec<J>, section: &ReportSection, layout: Layout, trs: &[Tr]) {
+    let dash = " \u{2013} ";
+    let slash = " / ";
+    let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
+    let kind = section.kind.code();
+    blocks.push(heading(
+        3,
+        msg(trs, &format!("report-section-{kind}"), dash),
+        first,
+        false,
+    ));
+    let sub_headings = section.kind == SectionKind::Participation;
+    for tr in trs {
+        for t in &section.texts {
+            let paras = part_paras(&t.text, tr, layout);
+            if paras.is_empty() {
+                continue;
+            }
+            if sub_headings {
+                blocks.push(heading(
+                    4,
+                    tr.t(&format!("report-text-{}", t.key)),
+                    tr.lang(),
+                    false,
+                ));
+            }
+            blocks.push(paras_block(paras, tr.lang()));
+        }
+    }
+    if !section.figures.is_empty() {
+        let cols = vec![
+            msg(trs, "report-col-figure", slash),
+            msg(trs, "report-col-value", slash),
+            msg(trs, "report-col-previous", slash),
+        ];
+        let num = |v: Option<f64>| {
+            v.map(|x| format_number(x, first))
+                .unwrap_or_else(|| "\u{2013}".to_owned())
+        };
+        let rows: Vec<Vec<String>> = section
+            .figures
+            .iter()
+            .map(|f| {
+                vec![
+                    msg(trs, &format!("report-fig-{}", f.key), slash),
+                    num(f.value),
+                    num(f.previous),
+                ]
+            })
+            .collect();
+        blocks.push(json!({"kind": "figures", "lang": first.code(), "cols": cols, "rows": rows}));
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use valvo_core::plan::{ActionStatus, Area};
+    use valvo_core::report::{ReportAction, ReportFigure, ReportState, ReportText, StatusCount};
+    use valvo_core::Status;
+
+    pub(crate) fn t(fi: &str, sv: &str) -> I18nText {
+        I18nText::new(Some(fi.into()), Some(sv.into()), None)
+    }
+
+    fn indicator(
+        name: I18nText,
+        unit: &str,
+        baseline: f64,
+        target: f64,
+        value: f64,
+        previous: Option<f64>,
+        status: Status,
+    ) -> ReportIndicator {
+        ReportIndicator {
+            id: 1,
+            name,
+            unit: t(unit, unit),
+            direction: if target < baseline {
+                Direction::Lower
+            } else {
+                Direction::Higher
+            },
+            baseline: Some(baseline),
+            target: Some(target),
+            target_max: None,
+            note: I18nText::default(),
+            value: Some(value),
+            value_period: Some("2024H1".parse().unwrap()),
+            previous,
+            status,
+            assessment: I18nText::default(),
+            corrective: I18nText::default(),
+        }
+    }
+
+    fn counts(goals: &[ReportGoal]) -> Vec<StatusCount> {
+        Status::ALL
+            .iter()
+            .map(|s| StatusCount {
+                status: *s,
+                count: goals
+                    .iter()
+                    .flat_map(|g| &g.indicators)
+                    .filter(|i| i.status == *s)
+                    .count(),
+            })
+            .collect()
+    }
+
+    /// A realistic two-chapter report (after seed 002).
+    pub(crate) fn sample_report() -> Report {
+        let mut sick = indicator(
+            t(
+                "Poissaoloprosentti: sairaus, tapaturma, kuntoutus",
+                "Frånvaroprocent: sjukdom, olycksfall, rehabilitering",
+            ),
+            "%",
+            5.0,
+            4.8,
+            3.7,
+            Some(4.1),
+            Status::Met,
+        );
+        sick.assessment = t(
+            "Poissaoloprosentti oli keskimäärin 3,7 %.",
+            "Frånvaroprocenten var i genomsnitt 3,7 %.",
+        );
+        let temporary = indicator(
+            t("Määräaikaisten osuus", "Antalet anställda på viss tid"),
+            "%",
+            50.0,
+            30.0,
+            43.0,
+            None,
+            Status::OnTheWay,
+        );
+        let mut users = indicator(
+            t(
+                "Puheentunnistuksen aktiivisten käyttäjien määrä",
+                "Antalet aktiva användare av taligenkänning",
+            ),
+            "hlö",
+            40.0,
+            100.0,
+            70.0,
+            Some(45.0),
+            Status::OnTheWay,
+        );
+        users.unit = I18nText::new(
+            Some("hlö".into()),
+            Some("pers.".into()),
+            Some("persons".into()),
+        );
+        let personnel = ReportGoal {
+            area: Area::Personnel,
+            title: t("Riittävät henkilöstöresurssit ja henkilöstön hyvinvointi", "Tillräckliga personalresurser och välmående hos personalen"),
+            indicators: vec![temporary, sick],
+            actions: vec![
+                ReportAction { text: t("Aktiivinen yhteistyö oppilaitosten kanssa", "Aktivt samarbete med läroanstalter"), status: ActionStatus::Ongoing },
+                ReportAction { text: I18nText::fi_only("Resurssiyksikön käyttöohjeiden jalkauttaminen"), status: ActionStatus::Done },
+            ],
+            review: t(
+                "Kokonaisuutena henkilöstöä onnistuttiin rekrytoimaan kriittisimpiin tarpeisiin.\n\nMääräaikaisten osuus oli keskimäärin 43 %.",
+                "Helhetsmässigt betraktat lyckades man rekrytera personal för att bemöta det mest kritiska behovet.\n\nAndelen visstidsanställda var i genomsnitt 43 %.",
+            ),
+        };
+        let digital = ReportGoal {
+            area: Area::Access,
+            title: t(
+                "Digitaalisten välineiden käyttöönotto lisääntyy ja vakiintuu",
+                "Införandet av digitala verktyg ökar och etableras",
+            ),
+            indicators: vec![users],
+            actions: vec![ReportAction {
+                text: t("Sotenderin laajennus", "Expansion av Sotender"),
+                status: ActionStatus::Planned,
+            }],
+            review: I18nText::default(),
+        };
+        let goals1 = vec![digital, personnel];
+        let ch1 = Chapter {
+            org_id: 2,
+            org_code: "krc".into(),
+            name: I18nText::new(
+                Some("Asiakas- ja resurssikeskus".into()),
+                Some("Kund- och resurscenter".into()),
+                Some("Customer and Resource Centre".into()),
+            ),
+            status_counts: counts(&goals1),
+            goals: goals1,
+            sections: vec![
+                ReportSection {
+                    kind: SectionKind::Participation,
+                    source: "manual".into(),
+                    texts: vec![ReportText {
+                        key: "how".into(),
+                        text: t(
+                            "Asiakasraati kokoontuu kuukausittain.",
+                            "Klientrådet möts varje månad.",
+                        ),
+                    }],
+                    figures: vec![],
+                },
+                ReportSection {
+                    kind: SectionKind::Personnel,
+                    source: "manual".into(),
+                    texts: vec![],
+                    figures: vec![
+                        ReportFigure {
+                            key: "headcount".into(),
+                            value: Some(120.0),
+                            previous: Some(118.0),
+                        },
+                        ReportFigure {
+                            key: "sick_leave_pct".into(),
+                            value: Some(4.8),
+                            previous: None,
+                        },
+                    ],
+                },
+            ],
+        };
+        let goals2 = vec![ReportGoal {
+            area: Area::Safety,
+            title: I18nText::fi_only("Vaaratapahtumat käsitellään ajallaan"),
+            indicators: vec![indicator(
+                t("Käsittelemättömät ilmoitukset", "Obehandlade anmälningar"),
+                "kpl",
+                20.0,
+                5.0,
+                12.0,
+                Some(15.0),
+                Status::OnTheWay,
+            )],
+            actions: vec![],
+            review: I18nText::default(),
+        }];
+        let ch2 = Chapter {
+            org_id: 3,
+            org_code: "sos".into(),
+            name: t("Sosiaalipalvelut", "Socialservice"),
+            status_counts: counts(&goals2),
+            goals: goals2,
+            sections: vec![],
+        };
+        Report {
+            id: 1,
+            org_id: 1,
+            org_code: "pohjanmaa".into(),
+            org_name: I18nText::new(
+                Some("Pohjanmaan hyvinvointialue".into()),
+                Some("Österbottens välfärdsområde".into()),
+                None,
+            ),
+            county_name: I18nText::new(
+                Some("Pohjanmaan hyvinvointialue".into()),
+                Some("Österbottens välfärdsområde".into()),
+                None,
+            ),
+            period: "2024H1".parse().unwrap(),
+            version: 1,
+            state: ReportState::Approved,
+            summary: t(
+                "Tavoitteet etenevät pääosin suunnitellusti.",
+                "Målen framskrider i huvudsak enligt plan.",
+            ),
+            chapters: vec![ch1, ch2],
+            generated_at: "2024-08-15T09:30:00Z".into(),
+            approved_by: Some("Laatukoordinaattori".into()),
+            published_at: None,
+        }
+    }
+
+    #[test]
+    fn paragraphs_and_lines() {
+        assert_eq!(
+            split_paras("a\nb\n\n \nc\r\n"),
+            vec![
+                vec!["a".to_string(), "b".to_string()],
+                vec!["c".to_string()]
+            ]
+        );
+        assert!(split_paras("  \n ").is_empty());
+        assert_eq!(flat(" a \n b "), "a b");
+        assert_eq!(
+            human_time("2024-08-15T09:30:00Z", Lang::Fi),
+            "15.8.2024 09:30 UTC"
+        );
+        assert_eq!(
+            human_time("2024-08-15T09:30:00+03:00", Lang::En),
+            "2024-08-15 09:30 UTC+03:00"
+        );
+        assert_eq!(human_time("yesterday", Lang::Sv), "yesterday");
+    }
+
+    #[test]
+    fn view_model_texts() {
+        let report = sample_report();
+        let sv = Tr::new(Lang::Sv);
+        let row = goal_row(&report.chapters[0].goals[1], &sv);
+        let text = serde_json::to_string(&row).unwrap();
+        assert!(text.contains("Utgångsläge 50, Mål 30"), "{text}");
+        assert!(text.contains("Utgångsläge 5, Mål 4,8"));
+        assert!(text.contains("Värde 1–6/2024: 3,7 (4,1)"));
+        assert!(text.contains("Värde 1–6/2024: 43\""));
+        // A Finnish-only action in the Swedish table is marked.
+        assert!(
+            text.contains(
+                "Resurssiyksikön käyttöohjeiden jalkauttaminen\"],[\"i\",\" (på finska)\"]"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(" (genomförd)"));
+        // Two review paragraphs, then the assessment under its indicator.
+        assert_eq!(row[3][0], vec![vec![("", "Helhetsmässigt betraktat lyckades man rekrytera personal för att bemöta det mest kritiska behovet.".to_owned())]]);
+        assert_eq!(
+            row[3][1][0][0].1,
+            "Andelen visstidsanställda var i genomsnitt 43 %."
+        );
+        assert!(text.contains("Bedömning – Frånvaroprocent"));
+        // Bilingual headings.
+        let trs = [Tr::new(Lang::Sv), Tr::new(Lang::Fi)];
+        assert_eq!(
+            heading_text(&report.chapters[0].name, &trs),
+            "Kund- och resurscenter – Asiakas- ja resurssikeskus"
+        );
+        assert_eq!(heading_text(&I18nText::fi_only("Vain"), &trs), "Vain");
+        assert_eq!(
+            heading_text(&I18nText::new(None, None, Some("Only".into())), &trs),
+            "Only (på engelska)"
+        );
+        assert_eq!(msg(&trs, "report-contents", " – "), "Innehåll – Sisällys");
+    }
+}
+
+/// End-to-end checks of the PDF with poppler (`pdfinfo`, `pdftotext`).
+#[cfg(test)]
+mod pdf_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::process::Command;
+
+    use super::tests::sample_report;
+    use super::*;
+
+    /// What poppler reads from a PDF.
+    struct Read {
+        info: String,
+        pages: u32,
+        /// `pdftotext -layout`.
+        layout: String,
+        /// `pdftotext` in reading order, whitespace collapsed.
+        flow: String,
+    }
+
+    fn run(tool: &str, args: &[&str]) -> String {
+        let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
+            panic!(
+                "cannot run `{tool}` ({e}): the PDF tests need poppler's command line tools; \
+                 install them with `apt-get install -y poppler-utils`"
+            )
+        });
+        assert!(
+            out.status.success(),
+            "{tool} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn read(pdf: &[u8]) -> Read {
+        assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        let p = path.to_str().unwrap();
+        let info = run("pdfinfo", &[p]);
+        let pages = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Pages:"))
+            .map(|n| n.trim().parse().unwrap())
+            .unwrap_or_else(|| panic!("no page count in {info}"));
+        let layout = run("pdftotext", &["-layout", p, "-"]);
+        let flow = run("pdftotext", &[p, "-"])
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Read {
+            info,
+            pages,
+            layout,
+            flow,
+        }
+    }
+
+    fn has(r: &Read, needle: &str) {
+        assert!(
+            r.layout.contains(needle) || r.flow.contains(needle),
+            "{needle:?} not in the PDF text:\n{}",
+            r.layout
+        );
+    }
+
+    #[test]
+    fn swedish() {
+        let r = read(&render_pdf(&sample_report(), Layout::Single(Lang::Sv)).unwrap());
+        assert!(r.pages >= 2, "{} pages", r.pages);
+        assert!(
+            r.info
+                .contains("Egenkontrollrapport: Österbottens välfärdsområde, 1–6/2024"),
+            "{}",
+            r.info
+        );
+        assert!(r.info.contains("Tagged:          yes"), "{}", r.info);
+        for s in [
+            "Egenkontrollrapport",
+            "Innehåll",
+            "Centrala iakttagelser",
+            "Kund- och resurscenter",
+            "Socialservice",
+            "Mål, mätare och åtgärder",
+            "Uppföljning 1–6/2024",
+            "Utgångsläge 40, Mål 100",
+            "Utgångsläge 5, Mål 4,8",
+            "Värde 1–6/2024: 70 (45)",
+            "Värde 1–6/2024: 43",
+            "Status: på väg",
+            "Expansion av Sotender (planerad)",
+            "Helhetsmässigt betraktat lyckades man rekrytera personal för att bemöta det mest kritiska behovet.",
+            "Andelen visstidsanställda var i genomsnitt 43 %.",
+            "Bedömning – Frånvaroprocent",
+            "Vaaratapahtumat käsitellään ajallaan (på finska)",
+            "Hur deltar klienterna i utvecklingen av tjänsterna?",
+            "Klientrådet möts varje månad.",
+            "Antal anställda",
+            "Mätarnas status",
+            "Sida 2 / ",
+            "Godkänd av",
+            "15.8.2024 09:30 UTC",
+        ] {
+            has(&r, s);
+        }
+        assert!(
+            !r.layout.contains("Lähtötaso"),
+            "no Finnish labels in the Swedish PDF"
+        );
+        // The table of contents lists the chapters.
+        let toc = r.layout.split("Innehåll").nth(1).unwrap();
+        assert!(toc.find("Kund- och resurscenter").unwrap() < toc.find("Socialservice").unwrap());
+    }
+
+    #[test]
+    fn finnish() {
+        let pdf = render_pdf(&sample_report(), Layout::Single(Lang::Fi)).unwrap();
+        // Accessible: PDF/UA-1 is claimed when the text allows it.
+        assert!(pdf.windows(7).any(|w| w == b"pdfuaid"), "PDF/UA-1 claimed");
+        let r = read(&pdf);
+        assert!(r.pages >= 2);
+        for s in [
+            "Omavalvontaraportti",
+            "Sisällys",
+            "Asiakas- ja resurssikeskus",
+            "Sosiaalipalvelut",
+            "Tavoite",
+            "Mittarit",
+            "Toimenpiteet",
+            "Seuranta 1–6/2024",
+            "Lähtötaso 40, Tavoite 100",
+            "Lähtötaso 5, Tavoite 4,8",
+            "Arvo 1–6/2024: 3,7 (4,1)",
+            "Tila: saavutettu",
+            "Kokonaisuutena henkilöstöä onnistuttiin rekrytoimaan kriittisimpiin tarpeisiin.",
+            "Määräaikaisten osuus oli keskimäärin 43 %.",
+            "Henkilöstömäärä",
+            "Sivu 2 / ",
+            "Tavoitteet etenevät pääosin suunnitellusti.",
+        ] {
+            has(&r, s);
+        }
+        assert!(
+            !r.flow.contains("(ruotsiksi)") && !r.flow.contains("(suomeksi)"),
+            "nothing falls back"
+        );
+        // Rendering is deterministic.
+        assert_eq!(
+            pdf,
+            render_pdf(&sample_report(), Layout::Single(Lang::Fi)).unwrap()
+        );
+    }
+
+    #[test]
+    fn bilingual() {
+        let r = read(&render_pdf(&sample_report(), Layout::Bilingual).unwrap());
+        assert!(r.pages >= 3);
+        for s in [
+            "Egenkontrollrapport",
+            "Omavalvontaraportti",
+            "Innehåll – Sisällys",
+            "Kund- och resurscenter – Asiakas- ja resurssikeskus",
+            "Socialservice – Sosiaalipalvelut",
+            "Centrala iakttagelser – Keskeiset havainnot",
+            "Målen framskrider i huvudsak enligt plan.",
+            "Tavoitteet etenevät pääosin suunnitellusti.",
+            "Utgångsläge 40",
+            "Lähtötaso 40",
+            "4,8",
+            "Delaktighet – Osallisuus",
+            "Klientrådet möts varje månad.",
+            "Asiakasraati kokoontuu kuukausittain.",
+            "Antal anställda / Henkilöstömäärä",
+            "Sida / Sivu 2 / ",
+        ] {
+            has(&r, s);
+        }
+        // Swedish table first, then the Finnish one, chapter by chapter.
+        let pos = |s: &str| r.flow.find(s).unwrap_or_else(|| panic!("{s} missing"));
+        assert!(pos("Utgångsläge 40") < pos("Lähtötaso 40"));
+        assert!(pos("Lähtötaso 40") < pos("Socialservice – Sosiaalipalvelut Mätarnas"));
+        // A Finnish-only goal title: in the Swedish table marked, in the Finnish table plain.
+        assert!(r
+            .flow
+            .contains("Vaaratapahtumat käsitellään ajallaan (på finska)"));
+        assert!(
+            r.flow
+                .contains("Vaaratapahtumat käsitellään ajallaan Käsittelemättömät"),
+            "{}",
+            r.flow
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_printed_verbatim() {
+        let mut report = sample_report();
+        let evil = "#set page(width: 1cm) *_[]$ <x> @y \\ `z` ~ / #strong[no] \"q\" ]]";
+        report.chapters[0].goals[0].title = I18nText::fi_only(evil);
+        report.summary =
+            I18nText::fi_only(format!("Ensin{evil}\n\n= Ei otsikko\n- ei lista\ttab\u{7}"));
+        report.chapters[0].name = I18nText::fi_only("Yksikkö #1 [A] & *B*");
+        let pdf = render_pdf(&report, Layout::Single(Lang::Fi)).unwrap();
+        let r = read(&pdf);
+        assert!(
+            r.info.contains("A4"),
+            "the page size is untouched: {}",
+            r.info
+        );
+        has(
+            &r,
+            "#set page(width: 1cm) *_[]$ <x> @y \\ `z` ~ / #strong[no] \"q\" ]]",
+        );
+        has(&r, "= Ei otsikko");
+        has(&r, "- ei lista tab");
+        has(&r, "Yksikkö #1 [A] & *B*");
+        // Also as the heading in the table of contents and in the bilingual layout.
+        let toc = r.layout.split("Sisällys").nth(1).unwrap();
+        assert!(toc.contains("Yksikkö #1 [A] & *B*"));
+        let r = read(&render_pdf(&report, Layout::Bilingual).unwrap());
+        has(&r, "#set page(width: 1cm) *_[]$ <x> @y");
+        // Characters no embedded font has do not fail the render.
+        report.summary = I18nText::fi_only("Hymiö 😀 ja 中文");
+        has(
+            &read(&render_pdf(&report, Layout::Single(Lang::Fi)).unwrap()),
+            "Hymiö",
+        );
+    }
+
+    #[test]
+    fn english_with_fallbacks() {
+        let r = read(&render_pdf(&sample_report(), Layout::Single(Lang::En)).unwrap());
+        for s in [
+            "Self-monitoring report",
+            "Customer and Resource Centre",
+            "Baseline 40, Target 100",
+            "(in Finnish)",
+            "Page 2 / ",
+            "4.8",
+        ] {
+            has(&r, s);
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The chapter's status chart: a horizontal bar chart of indicator counts
+//! per status, as a self-contained, accessible SVG.
+//!
+//! The chart has `role="img"` with a `<title>` and a `<desc>` that says in
+//! words what the bars show. Colour is never the only carrier: every bar has
+//! its status word beside it and its count as text, and the bars of the
+//! statuses other than "met" are also patterned. Only presentation attributes
+//! are used (no `style`), so the SVG can be inlined under a strict CSP. The
+//! output depends only on the input: the same chapter and language always
+//! give the same bytes.
+
+use std::fmt::Write as _;
+
+use valvo_core::report::Chapter;
+use valvo_core::{Lang, Status};
+use valvo_i18n::{arg_num, arg_str, Tr};
+
+/// Total width of the chart in user units (pixels).
+const WIDTH: f64 = 400.0;
+/// Outer padding.
+const PAD: f64 = 8.0;
+/// Height of one row.
+const ROW_H: f64 = 28.0;
+/// Height of a bar.
+const BAR_H: f64 = 18.0;
+/// Room right of the longest bar for its count.
+const COUNT_W: f64 = 40.0;
+/// Font size of the labels.
+const FONT_SIZE: f64 = 13.0;
+/// Text colour (contrast 15.8:1 on white).
+const TEXT: &str = "#1f2328";
+
+/// Escapes text for XML content and attribute values.
+pub(crate) fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Characters XML 1.0 does not allow at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Bar colour of a status; every one has at least 4.5:1 contrast to white.
+fn colour(status: Status) -> &'static str {
+    match status {
+        Status::Met => "#1a7f37",
+        Status::OnTheWay => "#8a5a00",
+        Status::OffTrack => "#b3261e",
+        Status::NoData => "#59636e",
+        Status::NoTarget => "#0550ae",
+    }
+}
+
+/// The pattern drawn over the bar colour (besides the label), if any.
+fn pattern(status: Status, id: &str, fill: &str) -> Option<String> {
+    let marks = match status {
+        Status::Met => return None,
+        // Diagonal stripes.
+        Status::OnTheWay => {
+            r##"<rect x="0" y="0" width="2.5" height="6" fill="#ffffff" fill-opacity="0.55"/>"##
+        }
+        // Cross-hatching.
+        Status::OffTrack => {
+            r##"<rect x="0" y="0" width="2" height="6" fill="#ffffff" fill-opacity="0.55"/><rect x="0" y="0" width="6" height="2" fill="#ffffff" fill-opacity="0.55"/>"##
+        }
+        // Dots.
+        Status::NoData => r##"<circle cx="3" cy="3" r="1.3" fill="#ffffff" fill-opacity="0.7"/>"##,
+        // Horizontal lines.
+        Status::NoTarget => {
+            r##"<rect x="0" y="0" width="6" height="2" fill="#ffffff" fill-opacity="0.55"/>"##
+        }
+    };
+    let transform = if status == Status::OnTheWay {
+        r#" patternTransform="rotate(45)""#
+    } else {
+        ""
+    };
+    Some(format!(
+        r#"<pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse"{transform}><rect x="0" y="0" width="6" height="6" fill="{fill}"/>{marks}</pattern>"#
+    ))
+}
+
+/// A coordinate with at most one decimal and no trailing `.0`.
+fn n(v: f64) -> String {
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0").map(str::to_owned).unwrap_or(s)
+}
+
+/// Keeps the characters that may appear in an XML id.
+fn id_part(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The text alternative of the chart: the `report-status-chart-desc`
+/// message, e.g. "5 indicators: met 3, on the way 2, off track 0, …".
+pub fn status_chart_desc(chapter: &Chapter, tr: &Tr) -> String {
+    let total: usize = chapter.status_counts.iter().map(|c| c.count).sum();
+    let parts = chapter
+        .status_counts
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                tr.t(&format!("status-{}", c.status.code())),
+                c.count
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Indicator counts are far below 2^53: exact as f64.
+    #[allow(clippy::cast_precision_loss)]
+    let total = total as f64;
+    tr.t_args(
+        "report-status-chart-desc",
+        &[("total", arg_num(total)), ("parts", arg_str(parts))],
+    )
+}
+
+/// A horizontal bar chart of `chapter.status_counts`, one bar per status in
+/// the order given, labelled with the `status-<code>` messages of `tr`.
+pub fn status_chart(chapter: &Chapter, tr: &Tr) -> String {
+    let title = tr.t("report-status-chart");
+    let desc = status_chart_desc(chapter, tr);
+    let prefix = format!(
+        "vc-{}-{}",
+        id_part(&chapter.org_id.to_string()),
+        tr.lang().code()
+    );
+    let rows: Vec<(Status, usize, String)> = chapter
+        .status_counts
+        .iter()
+        .map(|c| {
+            (
+                c.status,
+                c.count,
+                tr.t(&format!("status-{}", c.status.code())),
+            )
+        })
+        .collect();
+    chart_svg(&prefix, tr.lang(), &title, &desc, &rows)
+}
+
+/// Draws the chart of `rows` (status, count, label).
+fn chart_svg(
+    prefix: &str,
+    lang: Lang,
+    title: &str,
+    desc: &str,
+    rows: &[(Status, usize, String)],
+) -> String {
+    let longest = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
+    #[allow(clippy::cast_precision_loss)]
+    let label_w = (longest as f64 * 7.2 + 12.0).clamp(90.0, 220.0).round();
+    let bar_x = PAD + label_w;
+    let bar_area = WIDTH - bar_x - COUNT_W - PAD;
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
+    #[allow(clippy::cast_precision_loss)]
+    let height = PAD * 2.0 + ROW_H * rows.len().max(1) as f64;
+
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{prefix}-title {prefix}-desc" xml:lang="{lang}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="system-ui, sans-serif" font-size="{fs}">"#,
+        lang = lang.code(),
+        w = n(WIDTH),
+        h = n(height),
+        fs = n(FONT_SIZE),
+    );
+    let _ = write!(
+        out,
+        r#"<title id="{prefix}-title">{}</title><desc id="{prefix}-desc">{}</desc>"#,
+        xml_escape(title),
+        xml_escape(desc)
+    );
+    let patterns: Vec<String> = rows
+        .iter()
+        .filter_map(|(s, _, _)| pattern(*s, &format!("{prefix}-{}", id_part(s.code())), colour(*s)))
+        .collect();
+    if !patterns.is_empty() {
+        out.push_str("<defs>");
+        for p in &patterns {
+            out.push_str(p);
+        }
+        out.push_str("</defs>");
+    }
+    // The value axis.
+    let _ = write!(
+        out,
+        r##"<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#59636e" stroke-width="1"/>"##,
+        x = n(bar_x),
+        y1 = n(PAD),
+        y2 = n(height - PAD),
+    );
+    for (i, (status, count, label)) in rows.iter().enumerate() {
+        #[allow(clippy::cast_precision_loss)]
+        let top = PAD + ROW_H * i as f64;
+        let mid = top + ROW_H / 2.0;
+        let baseline = mid + FONT_SIZE * 0.35;
+        let _ = write!(
+            out,
+            r#"<g><text x="{x}" y="{y}" text-anchor="end" fill="{TEXT}">{}</text>"#,
+            xml_escape(label),
+            x = n(bar_x - 6.0),
+            y = n(baseline),
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let w = bar_area * (*count as f64) / (max as f64);
+        if *count > 0 {
+            let fill = if *status == Status::Met {
+                colour(*status).to_owned()
+            } else {
+                format!("url(#{prefix}-{})", id_part(status.code()))
+            };
+            let _ = write!(
+                out,
+                r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{fill}" stroke="{stroke}" stroke-width="1"/>"#,
+                x = n(bar_x),
+                y = n(mid - BAR_H / 2.0),
+                w = n(w.max(2.0)),
+                h = n(BAR_H),
+                stroke = colour(*status),
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<text x="{x}" y="{y}" fill="{TEXT}" font-weight="bold">{count}</text></g>"#,
+            x = n(bar_x + w.max(if *count > 0 { 2.0 } else { 0.0 }) + 6.0),
+            y = n(baseline),
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use valvo_core::report::StatusCount;
+    use valvo_core::{I18nText, Lang};
+
+    pub(crate) fn chapter(counts: [usize; 5]) -> Chapter {
+        Chapter {
+            org_id: 7,
+            org_code: "krc".into(),
+            name: I18nText::fi_only("KRC"),
+            goals: vec![],
+            sections: vec![],
+            status_counts: Status::ALL
+                .iter()
+                .zip(counts)
+                .map(|(s, count)| StatusCount { status: *s, count })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn counts_and_labels() {
+        let tr = Tr::new(Lang::En);
+        let svg = status_chart(&chapter([3, 2, 1, 0, 4]), &tr);
+        assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" role="img""#));
+        assert!(svg.ends_with("</svg>"));
+        for attr in ["width=\"400\"", "height=\"156\"", "viewBox=\"0 0 400 156\""] {
+            assert!(svg.contains(attr), "{attr} in {svg}");
+        }
+        for label in ["met", "on the way", "off track", "no data", "no target"] {
+            assert!(svg.contains(&format!(">{label}</text>")), "{label}");
+        }
+        for count in [3, 2, 1, 0, 4] {
+            assert!(svg.contains(&format!(">{count}</text>")), "{count}");
+        }
+        // Four bars (none for a zero count); patterns for the four statuses other than "met".
+        assert_eq!(
+            svg.matches("stroke-width=\"1\"/>").count(),
+            4 + 1,
+            "bars and axis"
+        );
+        assert_eq!(svg.matches("<pattern").count(), 4);
+        assert!(svg.contains("fill=\"url(#vc-7-en-on_the_way)\""));
+        assert!(!svg.contains("style"), "no inline styles");
+    }
+
+    #[test]
+    fn title_and_desc() {
+        let tr = Tr::new(Lang::En);
+        let ch = chapter([3, 2, 0, 1, 0]);
+        let desc = status_chart_desc(&ch, &tr);
+        let parts = "met 3, on the way 2, off track 0, no data 1, no target 0";
+        assert_eq!(
+            desc,
+            tr.t_args(
+                "report-status-chart-desc",
+                &[("total", arg_num(6.0)), ("parts", arg_str(parts))]
+            )
+        );
+        assert!(desc.contains('6') && desc.contains(parts), "{desc}");
+        let svg = status_chart(&ch, &tr);
+        assert!(svg.contains(&format!(
+            "<desc id=\"vc-7-en-desc\">{}</desc>",
+            xml_escape(&desc)
+        )));
+        assert!(svg.contains(&format!(
+            "<title id=\"vc-7-en-title\">{}</title>",
+            xml_escape(&tr.t("report-status-chart"))
+        )));
+        assert!(svg.contains(r#"aria-labelledby="vc-7-en-title vc-7-en-desc""#));
+        let sv = Tr::new(Lang::Sv);
+        let svg = status_chart(&ch, &sv);
+        assert!(
+            svg.contains(">uppnått</text>") && svg.contains("uppnått 3, på väg 2"),
+            "{svg}"
+        );
+        assert!(svg.contains(&sv.t("report-status-chart")));
+    }
+
+    #[test]
+    fn deterministic() {
+        let tr = Tr::new(Lang::Fi);
+        let a = status_chart(&chapter([1, 5, 2, 0, 3]), &tr);
+        let b = status_chart(&chapter([1, 5, 2, 0, 3]), &tr);
+        assert_eq!(a, b);
+        assert_ne!(a, status_chart(&chapter([1, 5, 2, 1, 3]), &tr));
+        // All zero: no bars, no division by zero.
+        let empty = status_chart(&chapter([0; 5]), &tr);
+        assert!(!empty.contains("NaN") && !empty.contains("inf"));
+        assert_eq!(empty.matches(">0</text>").count(), 5);
+    }
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            xml_escape(r#"a<b>&"c"'d'"#),
+            "a&lt;b&gt;&amp;&quot;c&quot;&#39;d&#39;"
+        );
+        assert_eq!(xml_escape("x\u{1}y"), "x y");
+        let rows = vec![
+            (Status::Met, 2, "<b>&</b>".to_string()),
+            (Status::NoData, 1, "a & b".to_string()),
+        ];
+        let svg = chart_svg("p", Lang::Fi, "T<&>", "D <&> \"q\"", &rows);
+        assert!(svg.contains(">&lt;b&gt;&amp;&lt;/b&gt;</text>"), "{svg}");
+        assert!(svg.contains(">a &amp; b</text>"));
+        assert!(svg.contains("<title id=\"p-title\">T&lt;&amp;&gt;</title>"));
+        assert!(svg.contains("<desc id=\"p-desc\">D &lt;&amp;&gt; &quot;q&quot;</desc>"));
+        assert!(!svg.contains("<b>") && !svg.contains("& "));
+        // Ids stay valid for any org id.
+        let mut ch = chapter([1, 0, 0, 0, 0]);
+        ch.org_id = -3;
+        assert!(status_chart(&ch, &Tr::new(Lang::Fi)).contains("id=\"vc--3-fi-title\""));
+    }
+}
