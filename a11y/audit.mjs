@@ -482,7 +482,7 @@ async function crawl(browser, opts, { mode, lang }, record) {
         if (c && !seen.has(c)) {
           seen.add(c);
           if (opts.perKind > 0) {
-            const kind = new URL(c).pathname.replace(/\d+/g, '{n}');
+            const kind = new URL(c).pathname.replace(/\/org\/[^/]+/, '/org/{x}').replace(/\d+/g, '{n}');
             const n = kinds.get(kind) || 0;
             if (n >= opts.perKind) continue;
             kinds.set(kind, n + 1);
@@ -492,7 +492,9 @@ async function crawl(browser, opts, { mode, lang }, record) {
       }
       try {
         problems.push(...(await runAxe(page)));
-        problems.push(...(await domChecks(page, lang, opts.langMatch)));
+        // A downloadable report file is in its own language, whatever the crawl's.
+        const ownLanguage = /\/report-[a-z]+\.html$/.test(new URL(finalUrl).pathname);
+        problems.push(...(await domChecks(page, lang, opts.langMatch && !ownLanguage)));
         problems.push(...(await keyboardChecks(page, opts.tabStops)));
       } catch (e) {
         problems.push({ rule: 'page-error', help: clip(e.message, 300), nodes: [] });

@@ -101,12 +101,116 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
     }));
 
     let base = format!("http://{addr}");
-    let result = measure_all(args, store, &base, &password, load_time).await;
+    let mut result = measure_all(args, store, &base, &password, load_time).await;
+    if result.is_ok() {
+        result = report_bench(store, &base).await;
+    }
 
     let _ = stop.send(());
     let served = server.await.map_err(|e| format!("server task: {e}"))?;
     result?;
     served.map_err(|e| format!("server: {e}"))
+}
+
+/// Times `n` runs of `f` after one warm-up run.
+async fn time_runs<F, Fut>(label: &str, n: usize, mut f: F) -> Result<Row, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<usize, String>>,
+{
+    f().await?;
+    let mut samples = Vec::with_capacity(n);
+    let started = Instant::now();
+    let mut size = 0;
+    for _ in 0..n {
+        let t = Instant::now();
+        size = f().await?;
+        samples.push(t.elapsed());
+    }
+    Ok(Row {
+        label: format!("{label} ({} kB)", size / 1024),
+        samples,
+        wall: started.elapsed(),
+    })
+}
+
+/// The whole demo county's 1–6/2024 report (the county and its eight areas):
+/// assembling the model, rendering HTML and PDF, and the public page over HTTP.
+async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
+    use valvo_core::{Lang, Period};
+    use valvo_report::Layout;
+    use valvo_web::FileKind;
+    let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+    let county = tree.roots().first().map(|n| (n.id, n.code.clone())).ok_or("no county")?;
+    let period: Period = "2024H1".parse().map_err(|_| "period")?;
+    let row = store
+        .latest_report(county.0, &period)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the demo has no published report")?;
+    let report = store.report(&row).await.map_err(|e| e.to_string())?;
+    let render = |kind: FileKind| {
+        let report = report.clone();
+        move || {
+            let report = report.clone();
+            async move {
+                tokio::task::spawn_blocking(move || valvo_web::render_report_file(&report, kind).map(|(_, b)| b.len()))
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+        }
+    };
+    let client = Client::builder().build().map_err(|e| e.to_string())?;
+    let page = format!("{base}/public/org/{}/reports/2024H1?view=sv", county.1);
+    let rows = vec![
+        time_runs("assemble the live model", 20, || async {
+            let r = store.preview_report(county.0, period, true).await.map_err(|e| e.to_string())?;
+            Ok(r.chapters.len())
+        })
+        .await?,
+        time_runs("read the frozen snapshot", 20, || async {
+            let r = store.report(&row).await.map_err(|e| e.to_string())?;
+            Ok(r.chapters.len())
+        })
+        .await?,
+        time_runs("HTML, Finnish", 20, render(FileKind::Html(Layout::Single(Lang::Fi)))).await?,
+        time_runs("HTML, Swedish and Finnish", 20, render(FileKind::Html(Layout::Bilingual))).await?,
+        time_runs("PDF, Swedish", 5, render(FileKind::Pdf(Layout::Single(Lang::Sv)))).await?,
+        time_runs("PDF, Swedish and Finnish", 5, render(FileKind::Pdf(Layout::Bilingual))).await?,
+        time_runs("GET public report page (HTTP)", 20, || {
+            let client = client.clone();
+            let page = page.clone();
+            async move {
+                let r = client.get(&page).send().await.map_err(|e| e.to_string())?;
+                if r.status() != StatusCode::OK {
+                    return Err(format!("{page}: {}", r.status()));
+                }
+                Ok(r.bytes().await.map_err(|e| e.to_string())?.len())
+            }
+        })
+        .await?,
+    ];
+    println!();
+    println!(
+        "The whole demo county's report 1–6/2024 ({} chapters, {} indicators); ms per run after one warm-up run.",
+        report.chapters.len(),
+        report.indicators().count()
+    );
+    println!("{:<44}{:>6}{:>10}{:>10}{:>10}", "step", "runs", "mean", "p50", "max");
+    for r in &rows {
+        let mut sorted = r.samples.clone();
+        sorted.sort();
+        let mean = ms(r.samples.iter().sum::<Duration>()) / r.samples.len().max(1) as f64;
+        println!(
+            "{:<44}{:>6}{:>10.2}{:>10.2}{:>10.2}",
+            r.label,
+            r.samples.len(),
+            mean,
+            ms(percentile(&sorted, 50.0)),
+            ms(sorted.last().copied().unwrap_or_default())
+        );
+    }
+    Ok(())
 }
 
 /// The value of the hidden input `name` in an HTML page.
