@@ -128,7 +128,7 @@ where
         samples.push(t.elapsed());
     }
     Ok(Row {
-        label: format!("{label} ({} kB)", size / 1024),
+        label: if size >= 1024 { format!("{label} ({} kB)", size / 1024) } else { label.to_string() },
         samples,
         wall: started.elapsed(),
     })
@@ -164,13 +164,13 @@ async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
     let page = format!("{base}/public/org/{}/reports/2024H1?view=sv", county.1);
     let rows = vec![
         time_runs("assemble the live model", 20, || async {
-            let r = store.preview_report(county.0, period, true).await.map_err(|e| e.to_string())?;
-            Ok(r.chapters.len())
+            store.preview_report(county.0, period, true).await.map_err(|e| e.to_string())?;
+            Ok(0)
         })
         .await?,
         time_runs("read the frozen snapshot", 20, || async {
-            let r = store.report(&row).await.map_err(|e| e.to_string())?;
-            Ok(r.chapters.len())
+            store.report(&row).await.map_err(|e| e.to_string())?;
+            Ok(0)
         })
         .await?,
         time_runs("HTML, Finnish", 20, render(FileKind::Html(Layout::Single(Lang::Fi)))).await?,
