@@ -10,6 +10,7 @@
 //!   validation of user input.
 
 pub mod access;
+pub mod incident;
 pub mod model;
 pub mod org;
 pub mod period;

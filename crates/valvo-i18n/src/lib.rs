@@ -81,6 +81,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use std::collections::BTreeSet;
 
+    use valvo_core::incident::{Consequence, EventType, IncidentKind, IncidentState, ReporterRole};
     use valvo_core::plan::{ActionStatus, Area, ErrorCode};
     use valvo_core::report::{ReportState, SectionKind};
     use valvo_core::{Direction, PeriodKind, ProducerType, Status};
@@ -175,9 +176,51 @@ mod tests {
                     "org_unit",
                     "user",
                     "api_token",
+                    "report",
+                    "report_text",
+                    "report_figure",
+                    "incident",
+                    "incident_action",
                 ],
             ),
-            ("audit-action", vec!["create", "update", "set_password"]),
+            (
+                "audit-action",
+                vec![
+                    "create",
+                    "update",
+                    "set_password",
+                    "submit",
+                    "return",
+                    "approve",
+                    "publish",
+                    "handle",
+                ],
+            ),
+            (
+                "report-step",
+                vec!["submit", "return", "approve", "publish"],
+            ),
+            ("report-view", vec!["fi", "sv", "en", "bilingual"]),
+            (
+                "incident-kind",
+                IncidentKind::ALL.iter().map(|k| k.code()).collect(),
+            ),
+            (
+                "event-type",
+                EventType::ALL.iter().map(|k| k.code()).collect(),
+            ),
+            (
+                "consequence",
+                Consequence::ALL.iter().map(|k| k.code()).collect(),
+            ),
+            (
+                "reporter-role",
+                ReporterRole::ALL.iter().map(|k| k.code()).collect(),
+            ),
+            (
+                "incident-state",
+                IncidentState::ALL.iter().map(|k| k.code()).collect(),
+            ),
             (
                 "report-section",
                 SectionKind::ALL.iter().map(|k| k.code()).collect(),
@@ -231,6 +274,33 @@ mod tests {
             "status",
             "period",
             "value",
+            "org_unit",
+            "kind",
+            "event_type",
+            "occurred_on",
+            "occurred_time",
+            "place",
+            "description",
+            "consequence",
+            "never_event",
+            "contributing_factors",
+            "immediate_actions",
+            "reporter_role",
+            "anonymous",
+            "reporter_name",
+            "reporter_contact",
+            "state",
+            "forward_to",
+            "analysis",
+            "outcome",
+            "action_text",
+            "action_owner",
+            "action_due",
+            "code",
+            "producer",
+            "report_period",
+            "with_children",
+            "receipt_code",
         ] {
             needed.insert(format!("field-{f}"));
         }
@@ -242,6 +312,7 @@ mod tests {
             "internal",
             "invalid",
             "period-invalid",
+            "too-many",
         ] {
             needed.insert(format!("error-{k}-title"));
         }

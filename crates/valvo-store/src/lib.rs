@@ -6,11 +6,13 @@
 //! the same transaction, so a refused or failed write leaves nothing behind.
 
 mod auth;
+mod incidents;
 mod plan;
 mod reports;
 mod rows;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
+pub use incidents::{Handling, Incident, IncidentAction, Receipt};
 pub use plan::{AuditEntry, NewOrgUnit};
 pub use reports::{ReportError, ReportRow, SUMMARY};
 pub use valvo_core::model::{

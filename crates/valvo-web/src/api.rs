@@ -498,3 +498,310 @@ pub async fn audit(
         .await?;
     Ok(Json(json!({ "entries": list })))
 }
+
+// ---------------------------------------------------------------- incidents
+
+fn json_str(body: &Value, name: &str) -> Option<String> {
+    body.get(name)
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+}
+
+fn json_enum<T>(
+    body: &Value,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let raw = json_str(body, name).unwrap_or_default();
+    let v = parse(&raw);
+    if v.is_none() {
+        errors.push(FieldError {
+            field: name.into(),
+            code: if raw.is_empty() {
+                ErrorCode::Required
+            } else {
+                ErrorCode::Invalid
+            },
+        });
+    }
+    v
+}
+
+fn json_body(bytes: &[u8]) -> ApiResult<Value> {
+    let body: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("body is not valid JSON: {e}"),
+        )
+    })?;
+    if !body.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "body must be a JSON object",
+        ));
+    }
+    Ok(body)
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+fn iso_date(s: &str) -> Option<time::Date> {
+    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).ok()
+}
+
+/// `POST /api/v1/incidents`: a report. With `"anonymous": true` nothing about the caller is stored.
+pub async fn create_incident(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    use valvo_core::incident::{Consequence, EventType, IncidentKind, NewIncident, ReporterRole};
+    let body = json_body(&body)?;
+    let mut errors = Vec::new();
+    let org_unit_id = body.get("org_unit").and_then(Value::as_i64);
+    if org_unit_id.is_none() {
+        errors.push(FieldError {
+            field: "org_unit".into(),
+            code: ErrorCode::Required,
+        });
+    }
+    let occurred_on = json_str(&body, "occurred_on").and_then(|s| iso_date(&s));
+    if occurred_on.is_none() {
+        errors.push(FieldError {
+            field: "occurred_on".into(),
+            code: ErrorCode::Invalid,
+        });
+    }
+    let time_raw = json_str(&body, "occurred_time").unwrap_or_default();
+    let occurred_time = if time_raw.is_empty() {
+        None
+    } else {
+        let parsed = time_raw
+            .split_once(':')
+            .and_then(|(h, m)| time::Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok());
+        if parsed.is_none() {
+            errors.push(FieldError {
+                field: "occurred_time".into(),
+                code: ErrorCode::Invalid,
+            });
+        }
+        parsed
+    };
+    let kind = json_enum(&body, "kind", IncidentKind::parse, &mut errors);
+    let event_type = json_enum(&body, "event_type", EventType::parse, &mut errors);
+    let consequence = json_enum(&body, "consequence", Consequence::parse, &mut errors);
+    let role = json_enum(&body, "reporter_role", ReporterRole::parse, &mut errors);
+    let anonymous = body
+        .get("anonymous")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let name = json_str(&body, "reporter_name")
+        .filter(|s| !s.is_empty())
+        .or_else(|| Some(p.label.clone()));
+    let (
+        Some(org_unit_id),
+        Some(occurred_on),
+        Some(kind),
+        Some(event_type),
+        Some(consequence),
+        Some(reporter_role),
+    ) = (
+        org_unit_id,
+        occurred_on,
+        kind,
+        event_type,
+        consequence,
+        role,
+    )
+    else {
+        return Err(ApiError::invalid(errors));
+    };
+    let input = NewIncident {
+        org_unit_id,
+        occurred_on,
+        occurred_time,
+        place: json_str(&body, "place").unwrap_or_default(),
+        kind,
+        event_type,
+        description: json_str(&body, "description").unwrap_or_default(),
+        consequence,
+        never_event: body
+            .get("never_event")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        contributing_factors: json_str(&body, "contributing_factors").unwrap_or_default(),
+        immediate_actions: json_str(&body, "immediate_actions").unwrap_or_default(),
+        reporter_role,
+        reporter_name: if anonymous { None } else { name },
+        reporter_contact: if anonymous {
+            None
+        } else {
+            json_str(&body, "reporter_contact").filter(|s| !s.is_empty())
+        },
+    };
+    if let Err(mut more) = input.validate(today()) {
+        errors.append(&mut more);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let reporter = if anonymous { None } else { Some(&p) };
+    let (id, receipt) = state
+        .store()
+        .create_incident(reporter, &input, today())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "receipt": receipt })),
+    )
+        .into_response())
+}
+
+async fn handler_incident(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+) -> ApiResult<valvo_store::Incident> {
+    let inc = state.store().incident(id).await?;
+    let tree = readable(state, p, inc.org_unit_id).await?;
+    if !p.can_write(&tree, inc.org_unit_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "reports are for the unit's handlers",
+        ));
+    }
+    Ok(inc)
+}
+
+/// `GET /api/v1/incidents/{id}` (the unit's handlers).
+pub async fn incident(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<valvo_store::Incident>> {
+    Ok(Json(handler_incident(&state, &p, id).await?))
+}
+
+/// `POST /api/v1/incidents/{id}/handling` with `{"state", "analysis", "outcome", "forward_to"}`.
+pub async fn handle_incident(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<valvo_store::Incident>> {
+    use valvo_core::incident::IncidentState;
+    let body = json_body(&body)?;
+    handler_incident(&state, &p, id).await?;
+    let mut errors = Vec::new();
+    let new_state = json_enum(&body, "state", IncidentState::parse, &mut errors);
+    let forward_to = match body.get("forward_to") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(id) => Some(id),
+            None => {
+                errors.push(FieldError {
+                    field: "forward_to".into(),
+                    code: ErrorCode::Invalid,
+                });
+                None
+            }
+        },
+    };
+    let Some(new_state) = new_state.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::invalid(errors));
+    };
+    let h = valvo_store::Handling {
+        state: new_state,
+        analysis: json_str(&body, "analysis").unwrap_or_default(),
+        outcome: json_str(&body, "outcome").unwrap_or_default(),
+        forward_to,
+    };
+    Ok(Json(
+        state.store().handle_incident(&p, id, &h, today()).await?,
+    ))
+}
+
+/// `POST /api/v1/incidents/{id}/actions` with `{"text", "owner", "due_on"}`.
+pub async fn incident_action(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let body = json_body(&body)?;
+    handler_incident(&state, &p, id).await?;
+    let Some(due) = json_str(&body, "due_on").and_then(|s| iso_date(&s)) else {
+        return Err(ApiError::invalid(vec![FieldError {
+            field: "due_on".into(),
+            code: ErrorCode::Invalid,
+        }]));
+    };
+    let action = state
+        .store()
+        .add_incident_action(
+            &p,
+            id,
+            &json_str(&body, "text").unwrap_or_default(),
+            &json_str(&body, "owner").unwrap_or_default(),
+            due,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(action)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    org_unit: Option<String>,
+    period: Option<String>,
+}
+
+/// `GET /api/v1/incidents/stats?org_unit=ID&period=P`: public (no free text),
+/// with the previous period beside.
+pub async fn incident_stats(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Value>> {
+    let policy = valvo_core::incident::DeadlinePolicy::default();
+    let org: i64 = q
+        .org_unit
+        .as_deref()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                "org_unit must be an org unit id",
+            )
+        })?;
+    let period = parse_period(q.period.as_deref().unwrap_or(""))?;
+    let tree = state.store().org_tree().await?;
+    if tree.get(org).is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("org unit {org} does not exist"),
+        ));
+    }
+    let stats = state
+        .store()
+        .incident_stats(&tree, org, period, &policy, today())
+        .await?;
+    let previous = match period.prev() {
+        Some(prev) => Some(
+            state
+                .store()
+                .incident_stats(&tree, org, prev, &policy, today())
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(Json(
+        json!({ "org_unit": org, "period": period, "stats": stats, "previous": previous }),
+    ))
+}

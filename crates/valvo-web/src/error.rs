@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Conflict,
     /// The request itself is malformed (the message key says how).
     BadRequest(&'static str),
+    /// Too many requests from one address (public forms).
+    TooManyRequests,
     /// Our fault; logged, never shown.
     Internal,
 }
@@ -84,6 +86,7 @@ impl IntoResponse for UiError {
             ErrorKind::Csrf => (StatusCode::FORBIDDEN, "error-csrf"),
             ErrorKind::Conflict => (StatusCode::CONFLICT, "error-conflict"),
             ErrorKind::BadRequest(k) => (StatusCode::BAD_REQUEST, *k),
+            ErrorKind::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "error-too-many"),
             ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "error-internal"),
         };
         let l = Layout::bare(self.lang);

@@ -50,6 +50,8 @@ pub struct Field {
     pub lang: Option<&'static str>,
     /// Whether the field must be filled.
     pub required: bool,
+    /// The `type` of a one-line input (`text`, `date`, `time`).
+    pub input_type: &'static str,
 }
 
 impl Field {
@@ -140,6 +142,7 @@ impl<'a> Builder<'a> {
             error: self.errors.get(name).cloned(),
             lang,
             required: false,
+            input_type: "text",
         }
     }
 

@@ -9,6 +9,7 @@ mod ctx;
 mod error;
 mod forms;
 mod html;
+mod incidents;
 mod openapi;
 mod public;
 mod report_html;
@@ -32,12 +33,15 @@ pub use ctx::{LANG_COOKIE, SESSION_COOKIE};
 pub struct WebConfig {
     /// Mark cookies `Secure` (off only for plain-HTTP local use).
     pub cookie_secure: bool,
+    /// Public writes (reports, receipt look-ups) allowed per client address per 10 minutes.
+    pub public_rate_limit: u32,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             cookie_secure: true,
+            public_rate_limit: 20,
         }
     }
 }
@@ -52,13 +56,20 @@ pub struct AppState {
 struct Inner {
     store: Store,
     config: WebConfig,
+    /// Client address → (window start, requests in it). Kept in memory only.
+    public_writes:
+        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
 }
 
 impl AppState {
     /// State over a store.
     pub fn new(store: Store, config: WebConfig) -> Self {
         AppState {
-            inner: Arc::new(Inner { store, config }),
+            inner: Arc::new(Inner {
+                store,
+                config,
+                public_writes: Default::default(),
+            }),
         }
     }
 
@@ -70,6 +81,24 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &WebConfig {
         &self.inner.config
+    }
+
+    /// Counts a public write from `ip`; false when the address is over its limit.
+    pub fn allow_public_write(&self, ip: std::net::IpAddr) -> bool {
+        const WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+        let now = std::time::Instant::now();
+        let Ok(mut map) = self.inner.public_writes.lock() else {
+            return false;
+        };
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        }
+        let entry = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.inner.config.public_rate_limit
     }
 }
 
@@ -86,6 +115,11 @@ pub fn app(state: AppState) -> Router {
             put(api::put_follow_up).get(api::follow_up),
         )
         .route("/audit", get(api::audit))
+        .route("/incidents", post(api::create_incident))
+        .route("/incidents/stats", get(api::incident_stats))
+        .route("/incidents/{id}", get(api::incident))
+        .route("/incidents/{id}/handling", post(api::handle_incident))
+        .route("/incidents/{id}/actions", post(api::incident_action))
         .fallback(api::not_found);
 
     Router::new()
@@ -147,6 +181,21 @@ pub fn app(state: AppState) -> Router {
             get(reports::inputs_page).post(reports::inputs_save),
         )
         .route("/reports/{id}/file/{name}", get(reports::report_file))
+        .route("/incidents", get(incidents::queue))
+        .route(
+            "/incidents/new",
+            get(incidents::new_form).post(incidents::create_staff),
+        )
+        .route("/incidents/{id}", get(incidents::detail))
+        .route("/incidents/{id}/handling", post(incidents::handle))
+        .route("/incidents/{id}/actions", post(incidents::add_action))
+        .route("/org/{id}/incidents", get(incidents::stats))
+        .route(
+            "/report/{code}",
+            get(incidents::public_form).post(incidents::public_create),
+        )
+        .route("/receipt", get(incidents::receipt))
+        .route("/public/org/{code}/incidents", get(incidents::public_stats))
         .route("/public", get(public::index))
         .route("/public/org/{code}", get(public::org))
         .route("/public/org/{code}/plan/{year}", get(public::plan))
@@ -196,7 +245,10 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(addr = ?addr, "listening");
-    axum::serve(listener, app(state).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -103,6 +103,47 @@ pub fn spec() -> Value {
                     }
                 }
             },
+            "/api/v1/incidents": { "post": {
+                "summary": "Report an incident or misconduct; with \"anonymous\": true nothing about the caller is stored. Returns the receipt code (shown once).",
+                "operationId": "createIncident",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewIncident" } } } },
+                "responses": {
+                    "201": ok("Created", json!({ "type": "object", "properties": { "id": { "type": "integer" }, "receipt": { "type": "string" } } })),
+                    "400": err("Malformed JSON"), "401": err("No token"), "422": err("Invalid fields (named in error.fields)")
+                }
+            }},
+            "/api/v1/incidents/stats": { "get": {
+                "summary": "Incident statistics of an org subtree and period, with the previous period (public: no free text)",
+                "operationId": "incidentStats",
+                "security": [],
+                "parameters": [
+                    { "name": "org_unit", "in": "query", "required": true, "schema": { "type": "integer" } },
+                    { "name": "period", "in": "query", "required": true, "schema": { "type": "string" } }
+                ],
+                "responses": { "200": ok("Statistics", json!({ "type": "object" })), "400": err("Bad parameters"), "404": err("No such org unit") }
+            }},
+            "/api/v1/incidents/{id}": { "get": {
+                "summary": "One report (the unit's handlers)", "operationId": "getIncident",
+                "parameters": [id_param("id", "Report id")],
+                "responses": { "200": ok("Report", json!({ "type": "object" })), "401": err("No token"), "403": err("Not a handler of the unit"), "404": err("Not found") }
+            }},
+            "/api/v1/incidents/{id}/handling": { "post": {
+                "summary": "Record handling: state (new, in_handling, handled, forwarded), analysis, outcome for the reporter, forward_to",
+                "operationId": "handleIncident",
+                "parameters": [id_param("id", "Report id")],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
+                    "state": { "type": "string", "enum": ["new", "in_handling", "handled", "forwarded"] }, "analysis": { "type": "string" },
+                    "outcome": { "type": "string" }, "forward_to": { "type": ["integer", "null"] } } } } } },
+                "responses": { "200": ok("Updated report", json!({ "type": "object" })), "401": err("No token"), "403": err("Not a handler"), "404": err("Not found"), "422": err("Invalid fields") }
+            }},
+            "/api/v1/incidents/{id}/actions": { "post": {
+                "summary": "Add a decided action with owner and due date",
+                "operationId": "addIncidentAction",
+                "parameters": [id_param("id", "Report id")],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
+                    "text": { "type": "string" }, "owner": { "type": "string" }, "due_on": { "type": "string", "format": "date" } } } } } },
+                "responses": { "201": ok("Action", json!({ "type": "object" })), "401": err("No token"), "403": err("Not a handler"), "422": err("Invalid fields") }
+            }},
             "/api/v1/audit": { "get": {
                 "summary": "The audit log, newest first (administrators)",
                 "operationId": "listAudit",
@@ -143,6 +184,16 @@ pub fn spec() -> Value {
                 "FollowUpInput": { "type": "object", "additionalProperties": false, "properties": {
                     "value": { "type": ["number", "null"] },
                     "assessment": { "$ref": "#/components/schemas/I18nText" }, "corrective": { "$ref": "#/components/schemas/I18nText" } } },
+                "NewIncident": { "type": "object", "required": ["org_unit", "occurred_on", "kind", "event_type", "description", "consequence", "reporter_role"], "properties": {
+                    "org_unit": { "type": "integer" }, "occurred_on": { "type": "string", "format": "date" }, "occurred_time": { "type": "string", "pattern": "^[0-9]{1,2}:[0-9]{2}$" },
+                    "place": { "type": "string", "maxLength": 500 },
+                    "kind": { "type": "string", "enum": ["client_safety", "work_safety", "data_protection", "misconduct"] },
+                    "event_type": { "type": "string", "enum": ["medication", "fall_accident", "information_flow", "laboratory_imaging", "other_care_procedure", "identification", "diagnosis", "violence_threat", "equipment", "indoor_air", "other"] },
+                    "description": { "type": "string", "maxLength": 10000 },
+                    "consequence": { "type": "string", "enum": ["no_harm", "near_miss", "mild", "moderate", "severe", "death"] },
+                    "never_event": { "type": "boolean" }, "contributing_factors": { "type": "string" }, "immediate_actions": { "type": "string" },
+                    "reporter_role": { "type": "string", "enum": ["staff", "student", "client", "relative", "other"] },
+                    "anonymous": { "type": "boolean" }, "reporter_name": { "type": "string" }, "reporter_contact": { "type": "string" } } },
                 "AuditEntry": { "type": "object", "properties": {
                     "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "actor": { "type": "string" },
                     "action": { "type": "string" }, "entity": { "type": "string" }, "entity_id": { "type": "string" },

@@ -450,6 +450,7 @@ fn text_fields(
                 error: errors.get(&field).or(errors.get(name)).cloned(),
                 lang: Some(l.code()),
                 required: false,
+                input_type: "text",
                 name: field,
             }
         })
@@ -499,6 +500,7 @@ fn inputs_form(
                 error: messages.get(&name).cloned(),
                 lang: None,
                 required: false,
+                input_type: "text",
                 name,
             });
         }

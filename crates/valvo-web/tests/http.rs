@@ -57,16 +57,39 @@ async fn health_security_headers_and_openapi() {
     }
     assert!(paths["/api/v1/indicators/{id}/follow-ups/{period}"]["put"].is_object());
 
-    // Every documented GET exists on the server (401 without a token, never 404).
-    for p in paths.keys() {
+    // Every documented operation exists on the server: 401 without a token
+    // (never 404 or 405), except those documented as public.
+    for (p, ops) in paths {
         let concrete = p
             .replace("{id}", "1")
             .replace("{year}", "2024")
             .replace("{period}", "2024T1");
-        let r = c.get(app.url(&concrete)).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{concrete}");
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "unauthorized");
+        for (method, op) in ops.as_object().unwrap() {
+            let public = op["security"].as_array().is_some_and(|s| s.is_empty());
+            let req = match method.as_str() {
+                "get" => c.get(app.url(&concrete)),
+                "put" => c.put(app.url(&concrete)).json(&json!({})),
+                "post" => c.post(app.url(&concrete)).json(&json!({})),
+                other => panic!("{other}"),
+            };
+            let r = req.send().await.unwrap();
+            if public {
+                assert!(
+                    ![
+                        StatusCode::NOT_FOUND,
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        StatusCode::UNAUTHORIZED
+                    ]
+                    .contains(&r.status()),
+                    "{method} {concrete}: {}",
+                    r.status()
+                );
+            } else {
+                assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {concrete}");
+                let body: Value = r.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "unauthorized");
+            }
+        }
     }
     app.stop().await;
 }
@@ -1781,5 +1804,402 @@ async fn report_workflow_freezes_publishes_and_archives() {
         !html.contains("<dd>90</dd>"),
         "the public version is still v1"
     );
+    app.stop().await;
+}
+
+fn receipt_code(html: &str) -> String {
+    let start = html
+        .find("class=\"receipt-code\"><strong>")
+        .expect("receipt code on the page")
+        + "class=\"receipt-code\"><strong>".len();
+    html[start..start + 19].to_string()
+}
+
+#[tokio::test]
+async fn incidents_reporting_handling_statistics_and_anonymity() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@test.fi", Role::Admin, None).await;
+    app.add_user("manager-a@test.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    app.add_user("viewer@test.fi", Role::Viewer, None).await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let period = valvo_core::Period::containing(today, valvo_core::PeriodKind::Tertial).to_string();
+    let anon = app.client();
+
+    // A client reports through the unit's public page, anonymously, without logging in.
+    let form = text(
+        anon.get(app.url("/report/a1?lang=sv"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(form.contains("Enhet A1") && form.contains("name=\"description\""));
+    let good = |desc: &'static str| {
+        vec![
+            ("kind", "client_safety"),
+            ("event_type", "medication"),
+            ("occurred_on", "2024-01-15"),
+            ("occurred_time", "14:30"),
+            ("place", "Vastaanotto"),
+            ("description", desc),
+            ("consequence", "no_harm"),
+            ("never_event", "no"),
+            ("reporter_role", "client"),
+            ("anonymous", "yes"),
+        ]
+    };
+    let r = anon
+        .post(app.url("/report/a1?lang=en"))
+        .form(&good("Väärä lääke annettiin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let client_code = receipt_code(&text(r).await);
+
+    // Bad input is named and nothing is written.
+    let before = app.audit_count().await;
+    let long = "x".repeat(100_000);
+    let future = (today + time::Duration::days(3)).to_string();
+    let mut cases: Vec<(Vec<(&str, &str)>, &str)> = Vec::new();
+    let mut c1 = good("");
+    c1.retain(|(k, _)| *k != "description");
+    cases.push((c1, "description"));
+    let mut c2 = good("x");
+    c2[2] = ("occurred_on", future.as_str());
+    cases.push((c2, "occurred_on"));
+    let mut c3 = good("x");
+    c3[1] = ("event_type", "ufo");
+    cases.push((c3, "event_type"));
+    cases.push((good(Box::leak(long.into_boxed_str())), "description"));
+    for (fields, field) in cases {
+        let r = anon
+            .post(app.url("/report/a1?lang=en"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert!(
+            text(r).await.contains(&format!("href=\"#{field}\"")),
+            "{field} named"
+        );
+    }
+    assert_eq!(app.audit_count().await, before, "nothing written");
+    assert_eq!(
+        anon.post(app.url("/report/nowhere"))
+            .form(&good("x"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A named staff report, logged in.
+    let m = app.login("manager-a@test.fi").await;
+    let unit = f.unit_a1.to_string();
+    let mut named = good("Potilas kaatui käytävällä");
+    named.retain(|(k, _)| !["reporter_role", "anonymous"].contains(k));
+    named.extend([
+        ("org_unit", unit.as_str()),
+        ("reporter_role", "staff"),
+        ("anonymous", "no"),
+        ("reporter_name", "Maija Manageri"),
+        ("event_type", "fall_accident"),
+    ]);
+    named.retain(|(k, v)| !(*k == "event_type" && *v == "medication"));
+    let r = app.post_form(&m, "/incidents/new", &named).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // An anonymous staff report through the API: misconduct, severe, a never event.
+    let token = app.token("manager-a@test.fi").await;
+    let api = app.client();
+    let r = api
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&json!({ "org_unit": f.unit_a1, "occurred_on": "2024-02-01", "kind": "misconduct", "event_type": "violence_threat",
+                        "description": "Asiakasta kohdeltiin kaltoin", "consequence": "severe", "never_event": true,
+                        "reporter_role": "staff", "anonymous": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let anon_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = api.post(app.url("/api/v1/incidents")).bearer_auth(&token).json(&json!({ "org_unit": 999999, "occurred_on": "2024-02-01", "kind": "misconduct", "event_type": "other", "description": "x", "consequence": "mild", "reporter_role": "staff" })).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Nobody can tell who made the anonymous report from what an administrator reads.
+    let admin_token = app.token("admin@test.fi").await;
+    let a = app.login("admin@test.fi").await;
+    // Everything an administrator can read about the anonymous report.
+    let mut seen = String::new();
+    seen.push_str(
+        &text(
+            a.get(app.url(&format!("/incidents/{anon_id}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await,
+    );
+    seen.push_str(
+        &text(
+            api.get(app.url(&format!("/api/v1/incidents/{anon_id}")))
+                .bearer_auth(&admin_token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await,
+    );
+    let log: Value = api
+        .get(app.url("/api/v1/audit?limit=1000"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let about: Vec<&Value> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["entity"] == "incident"
+                && e["entity_id"].as_str() == Some(anon_id.to_string().as_str())
+        })
+        .collect();
+    assert_eq!(about.len(), 1);
+    assert_eq!(about[0]["actor"], "anonymous");
+    assert!(about[0]["at"].is_string());
+    seen.push_str(&serde_json::to_string(&about).unwrap());
+    for secret in ["manager-a@test.fi", "Maija", "manager-a"] {
+        assert!(
+            !seen.contains(secret),
+            "what an administrator reads about the anonymous report names {secret}"
+        );
+    }
+    let detail: Value = api
+        .get(app.url(&format!("/api/v1/incidents/{anon_id}")))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(detail["reporter_name"].is_null() && detail["reporter_contact"].is_null());
+    let named_page = text(
+        a.get(app.url(&format!("/incidents/{}", anon_id - 1)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        named_page.contains("Maija Manageri"),
+        "a named report shows its reporter to handlers"
+    );
+    let anon_page = text(
+        a.get(app.url(&format!("/incidents/{anon_id}?lang=en")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        anon_page.contains("anonymous")
+            && !anon_page.contains("manager-a@test.fi")
+            && !anon_page.contains("Maija")
+    );
+
+    // Access: handlers of the unit only; free text is not for viewers.
+    let v = app.login("viewer@test.fi").await;
+    assert_eq!(
+        v.get(app.url(&format!("/incidents/{anon_id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let queue = text(m.get(app.url("/incidents?lang=en")).send().await.unwrap()).await;
+    let rows: Vec<&str> = queue
+        .split("<th scope=\"row\"><a href=\"/incidents/")
+        .skip(1)
+        .collect();
+    assert_eq!(rows.len(), 3, "three open reports in the manager's units");
+    assert!(
+        rows[0].starts_with(&format!("{anon_id}\"")),
+        "misconduct (7-day deadline) is most urgent"
+    );
+
+    // The receipt shows the state, then the outcome.
+    let r = anon
+        .get(app.url(&format!(
+            "/receipt?code={}&lang=en",
+            client_code.to_lowercase()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(text(r).await.contains("new"));
+    let client_id = app
+        .store
+        .audit_log(1000, None, Some("incident"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.entity_id.parse::<i64>().unwrap())
+        .min()
+        .unwrap();
+    let r = app
+        .post_form(
+            &m,
+            &format!("/incidents/{client_id}/handling"),
+            &[
+                ("state", "handled"),
+                ("analysis", "Sisäinen analyysi"),
+                ("outcome", "Lääkkeenjakoa tarkistettiin."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post_form(
+            &m,
+            &format!("/incidents/{client_id}/actions"),
+            &[
+                ("action_text", "Kaksoistarkistus"),
+                ("action_owner", "Osastonhoitaja"),
+                ("action_due", "2030-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let receipt = text(
+        anon.get(app.url(&format!("/receipt?code={client_code}&lang=en")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        receipt.contains("handled")
+            && receipt.contains("Lääkkeenjakoa tarkistettiin.")
+            && !receipt.contains("Sisäinen analyysi")
+    );
+    assert_eq!(
+        anon.get(app.url("/receipt?code=AAAA-BBBB-CCCC-DDDD"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let r = app
+        .post_form(
+            &m,
+            &format!("/incidents/{client_id}/actions"),
+            &[
+                ("action_text", ""),
+                ("action_owner", "x"),
+                ("action_due", "2030-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Statistics: public, with the previous period beside; forwarding moves the report.
+    let stats: Value = anon
+        .get(app.url(&format!(
+            "/api/v1/incidents/stats?org_unit={}&period={period}",
+            f.county
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let s = &stats["stats"];
+    assert_eq!(s["total"], 3);
+    assert_eq!(s["never_events"], 1);
+    assert_eq!(s["serious"], 1);
+    assert_eq!(s["client_reported"], 1);
+    assert_eq!(s["median_handling_days"], json!(0.0));
+    assert_eq!(stats["previous"]["total"], 0);
+    let r = app
+        .post_form(
+            &m,
+            &format!("/incidents/{anon_id}/handling"),
+            &[
+                ("state", "forwarded"),
+                ("forward_to", &f.area_b.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let b: Value = anon
+        .get(app.url(&format!(
+            "/api/v1/incidents/stats?org_unit={}&period={period}",
+            f.area_b
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(b["stats"]["total"], 1);
+    assert_eq!(
+        m.get(app.url(&format!("/incidents/{anon_id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN,
+        "forwarded out of the manager's area"
+    );
+    let page = text(
+        anon.get(app.url(&format!(
+            "/public/org/county/incidents?period={period}&lang=fi"
+        )))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert!(
+        page.contains("Ilmoituksia") && !page.contains("Väärä lääke") && !page.contains("kaltoin"),
+        "public figures, no free text"
+    );
+    let r = anon
+        .get(app.url("/api/v1/incidents/stats?org_unit=abc&period=2024T1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Public writes are rate-limited per address.
+    let mut limited = false;
+    for _ in 0..30 {
+        let r = anon
+            .post(app.url("/report/a1"))
+            .form(&[("kind", "x")])
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "429 after the limit");
     app.stop().await;
 }

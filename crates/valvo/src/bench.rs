@@ -93,6 +93,7 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
         store.clone(),
         WebConfig {
             cookie_secure: false,
+            ..WebConfig::default()
         },
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -128,7 +129,11 @@ where
         samples.push(t.elapsed());
     }
     Ok(Row {
-        label: if size >= 1024 { format!("{label} ({} kB)", size / 1024) } else { label.to_string() },
+        label: if size >= 1024 {
+            format!("{label} ({} kB)", size / 1024)
+        } else {
+            label.to_string()
+        },
         samples,
         wall: started.elapsed(),
     })
@@ -141,7 +146,11 @@ async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
     use valvo_report::Layout;
     use valvo_web::FileKind;
     let tree = store.org_tree().await.map_err(|e| e.to_string())?;
-    let county = tree.roots().first().map(|n| (n.id, n.code.clone())).ok_or("no county")?;
+    let county = tree
+        .roots()
+        .first()
+        .map(|n| (n.id, n.code.clone()))
+        .ok_or("no county")?;
     let period: Period = "2024H1".parse().map_err(|_| "period")?;
     let row = store
         .latest_report(county.0, &period)
@@ -154,9 +163,11 @@ async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
         move || {
             let report = report.clone();
             async move {
-                tokio::task::spawn_blocking(move || valvo_web::render_report_file(&report, kind).map(|(_, b)| b.len()))
-                    .await
-                    .map_err(|e| e.to_string())?
+                tokio::task::spawn_blocking(move || {
+                    valvo_web::render_report_file(&report, kind).map(|(_, b)| b.len())
+                })
+                .await
+                .map_err(|e| e.to_string())?
             }
         }
     };
@@ -164,7 +175,10 @@ async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
     let page = format!("{base}/public/org/{}/reports/2024H1?view=sv", county.1);
     let rows = vec![
         time_runs("assemble the live model", 20, || async {
-            store.preview_report(county.0, period, true).await.map_err(|e| e.to_string())?;
+            store
+                .preview_report(county.0, period, true)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(0)
         })
         .await?,
@@ -173,10 +187,30 @@ async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
             Ok(0)
         })
         .await?,
-        time_runs("HTML, Finnish", 20, render(FileKind::Html(Layout::Single(Lang::Fi)))).await?,
-        time_runs("HTML, Swedish and Finnish", 20, render(FileKind::Html(Layout::Bilingual))).await?,
-        time_runs("PDF, Swedish", 5, render(FileKind::Pdf(Layout::Single(Lang::Sv)))).await?,
-        time_runs("PDF, Swedish and Finnish", 5, render(FileKind::Pdf(Layout::Bilingual))).await?,
+        time_runs(
+            "HTML, Finnish",
+            20,
+            render(FileKind::Html(Layout::Single(Lang::Fi))),
+        )
+        .await?,
+        time_runs(
+            "HTML, Swedish and Finnish",
+            20,
+            render(FileKind::Html(Layout::Bilingual)),
+        )
+        .await?,
+        time_runs(
+            "PDF, Swedish",
+            5,
+            render(FileKind::Pdf(Layout::Single(Lang::Sv))),
+        )
+        .await?,
+        time_runs(
+            "PDF, Swedish and Finnish",
+            5,
+            render(FileKind::Pdf(Layout::Bilingual)),
+        )
+        .await?,
         time_runs("GET public report page (HTTP)", 20, || {
             let client = client.clone();
             let page = page.clone();
@@ -196,7 +230,10 @@ async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
         report.chapters.len(),
         report.indicators().count()
     );
-    println!("{:<44}{:>6}{:>10}{:>10}{:>10}", "step", "runs", "mean", "p50", "max");
+    println!(
+        "{:<44}{:>6}{:>10}{:>10}{:>10}",
+        "step", "runs", "mean", "p50", "max"
+    );
     for r in &rows {
         let mut sorted = r.samples.clone();
         sorted.sort();

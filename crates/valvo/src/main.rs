@@ -42,6 +42,9 @@ struct ServeArgs {
     /// Mark cookies Secure (browsers then send them over HTTPS only; keep on behind TLS).
     #[arg(long, env = "VALVO_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set)]
     cookie_secure: bool,
+    /// Public reports and receipt look-ups allowed per client address per 10 minutes.
+    #[arg(long, env = "VALVO_PUBLIC_RATE_LIMIT", default_value_t = 20)]
+    public_rate_limit: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -255,6 +258,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 args.addr,
                 WebConfig {
                     cookie_secure: args.cookie_secure,
+                    public_rate_limit: args.public_rate_limit,
                 },
             )
             .await
@@ -275,6 +279,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 args.addr,
                 WebConfig {
                     cookie_secure: false,
+                    ..WebConfig::default()
                 },
             )
             .await

@@ -605,8 +605,14 @@ fn numbers(text: &str) -> std::collections::BTreeSet<String> {
 fn seed_krc() -> (String, String) {
     // The seed itself when shared/ lies beside the repository; else the copy of
     // its customer and resource centre part kept with the tests.
-    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seeds/002_9e6fed18f32760bf.txt");
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed-002-krc.txt");
+    let shared = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/seeds/002_9e6fed18f32760bf.txt"
+    );
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/seed-002-krc.txt"
+    );
     let seed = std::fs::read_to_string(shared)
         .or_else(|_| std::fs::read_to_string(fixture))
         .unwrap_or_else(|e| panic!("seed 002 ({shared} or {fixture}): {e}"));

@@ -63,6 +63,7 @@ impl TestApp {
             store.clone(),
             WebConfig {
                 cookie_secure: false,
+                ..WebConfig::default()
             },
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,1644 @@
+//! Incident and misconduct reporting (HaiPro / SPro): what a reporter
+//! submits, handling deadlines and queue order, statistics computed from the
+//! aggregate table, and receipt codes for following the handling without an
+//! account.
+//!
+//! Everything here is pure: the store keeps the reports and the aggregate
+//! rows, and passes `today` in where time matters.
+
+use std::cmp::Reverse;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, Month, Time};
+
+use crate::period::Period;
+use crate::plan::{ErrorCode, FieldError, Validator};
+
+/// Maximum length of a free-text field (description, contributing factors,
+/// immediate actions), in characters.
+pub const MAX_DESCRIPTION: usize = 10_000;
+/// Maximum length of a short field (place, reporter name and contact), in
+/// characters.
+pub const MAX_SHORT: usize = 500;
+/// The earliest accepted `occurred_on` year (1 January of this year).
+const MIN_OCCURRED_YEAR: i32 = 1990;
+
+/// Implements `ALL`, `code` and `parse` for a snake_case code enum.
+macro_rules! code_enum {
+    ($ty:ident, $n:literal, [$($variant:ident => $code:literal),+ $(,)?]) => {
+        impl $ty {
+            /// Every value, in the customary order.
+            pub const ALL: [Self; $n] = [$($ty::$variant),+];
+
+            /// Stable snake_case code (the serde name).
+            pub fn code(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $code),+
+                }
+            }
+
+            /// Parses a [`code`](Self::code) (case-insensitive, trimmed).
+            pub fn parse(s: &str) -> Option<Self> {
+                let s = s.trim();
+                Self::ALL
+                    .into_iter()
+                    .find(|v| s.eq_ignore_ascii_case(v.code()))
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+
+/// What kind of report this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// A client or patient safety incident (HaiPro).
+    ClientSafety,
+    /// A work safety incident concerning staff.
+    WorkSafety,
+    /// A data protection incident.
+    DataProtection,
+    /// A misconduct report by staff (epäkohtailmoitus, SHL 741/2023 29 §).
+    Misconduct,
+}
+
+code_enum!(IncidentKind, 4, [
+    ClientSafety => "client_safety",
+    WorkSafety => "work_safety",
+    DataProtection => "data_protection",
+    Misconduct => "misconduct",
+]);
+
+/// The consequence of an incident.
+///
+/// The derived order is the listing order; use
+/// [`severity`](Consequence::severity) to compare how serious they are
+/// (a near miss, which did not reach the client, is less serious than an
+/// event that reached the client without harm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consequence {
+    /// The event reached the client but caused no harm.
+    NoHarm,
+    /// Near miss: the event did not reach the client.
+    NearMiss,
+    /// Mild harm.
+    Mild,
+    /// Moderate harm.
+    Moderate,
+    /// Severe harm.
+    Severe,
+    /// Death.
+    Death,
+}
+
+code_enum!(Consequence, 6, [
+    NoHarm => "no_harm",
+    NearMiss => "near_miss",
+    Mild => "mild",
+    Moderate => "moderate",
+    Severe => "severe",
+    Death => "death",
+]);
+
+impl Consequence {
+    /// Severe harm or death.
+    pub fn is_serious(self) -> bool {
+        matches!(self, Consequence::Severe | Consequence::Death)
+    }
+
+    /// How serious the consequence is, 0 (near miss) ..= 5 (death).
+    pub fn severity(self) -> u8 {
+        match self {
+            Consequence::NearMiss => 0,
+            Consequence::NoHarm => 1,
+            Consequence::Mild => 2,
+            Consequence::Moderate => 3,
+            Consequence::Severe => 4,
+            Consequence::Death => 5,
+        }
+    }
+}
+
+/// The type of event (the default taxonomy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    /// Medication and fluid therapy.
+    Medication,
+    /// Falls and other accidents.
+    FallAccident,
+    /// Information flow and communication.
+    InformationFlow,
+    /// Laboratory and imaging.
+    LaboratoryImaging,
+    /// Other care or service procedure.
+    OtherCareProcedure,
+    /// Identification of the client.
+    Identification,
+    /// Diagnosis.
+    Diagnosis,
+    /// Violence or threat of violence.
+    ViolenceThreat,
+    /// Equipment and devices.
+    Equipment,
+    /// Indoor air and premises.
+    IndoorAir,
+    /// Anything else.
+    Other,
+}
+
+code_enum!(EventType, 11, [
+    Medication => "medication",
+    FallAccident => "fall_accident",
+    InformationFlow => "information_flow",
+    LaboratoryImaging => "laboratory_imaging",
+    OtherCareProcedure => "other_care_procedure",
+    Identification => "identification",
+    Diagnosis => "diagnosis",
+    ViolenceThreat => "violence_threat",
+    Equipment => "equipment",
+    IndoorAir => "indoor_air",
+    Other => "other",
+]);
+
+/// Who made the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReporterRole {
+    /// A member of staff.
+    Staff,
+    /// A student.
+    Student,
+    /// The client or patient.
+    Client,
+    /// A relative or close person of the client.
+    Relative,
+    /// Someone else.
+    Other,
+}
+
+code_enum!(ReporterRole, 5, [
+    Staff => "staff",
+    Student => "student",
+    Client => "client",
+    Relative => "relative",
+    Other => "other",
+]);
+
+impl ReporterRole {
+    /// A client or a relative (counted as client-reported).
+    pub fn is_client_side(self) -> bool {
+        matches!(self, ReporterRole::Client | ReporterRole::Relative)
+    }
+}
+
+/// Where the handling of a report stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentState {
+    /// Received, not yet taken up.
+    New,
+    /// Being handled.
+    InHandling,
+    /// Handling finished.
+    Handled,
+    /// Forwarded to another handler (still open).
+    Forwarded,
+}
+
+code_enum!(IncidentState, 4, [
+    New => "new",
+    InHandling => "in_handling",
+    Handled => "handled",
+    Forwarded => "forwarded",
+]);
+
+impl IncidentState {
+    /// Not yet handled: new, in handling or forwarded.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            IncidentState::New | IncidentState::InHandling | IncidentState::Forwarded
+        )
+    }
+}
+
+/// Handling deadlines.
+///
+/// Misconduct reports are flagged after `misconduct_days` (default 7),
+/// others after `default_days` (30); "unhandled over two months" means open
+/// and reported more than `stale_days` (60) days ago.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlinePolicy {
+    /// Days to handle a misconduct report.
+    pub misconduct_days: i64,
+    /// Days to handle any other report.
+    pub default_days: i64,
+    /// Days after which an open report counts as unhandled for long.
+    pub stale_days: i64,
+}
+
+impl Default for DeadlinePolicy {
+    fn default() -> Self {
+        DeadlinePolicy {
+            misconduct_days: 7,
+            default_days: 30,
+            stale_days: 60,
+        }
+    }
+}
+
+/// `d + days`, saturating at the ends of the date range.
+fn add_days(d: Date, days: i64) -> Date {
+    d.checked_add(Duration::days(days))
+        .unwrap_or(if days < 0 { Date::MIN } else { Date::MAX })
+}
+
+impl DeadlinePolicy {
+    /// The number of days allowed for handling a report of `kind`.
+    pub fn days_for(&self, kind: IncidentKind) -> i64 {
+        match kind {
+            IncidentKind::Misconduct => self.misconduct_days,
+            _ => self.default_days,
+        }
+    }
+
+    /// The last day of handling: `reported` plus [`days_for`](Self::days_for).
+    pub fn deadline(&self, kind: IncidentKind, reported: Date) -> Date {
+        add_days(reported, self.days_for(kind))
+    }
+
+    /// Open and past its deadline (`today > deadline`).
+    pub fn is_overdue(
+        &self,
+        kind: IncidentKind,
+        reported: Date,
+        state: IncidentState,
+        today: Date,
+    ) -> bool {
+        state.is_open() && today > self.deadline(kind, reported)
+    }
+
+    /// Open and reported more than `stale_days` days before `today`.
+    pub fn is_stale(&self, reported: Date, state: IncidentState, today: Date) -> bool {
+        state.is_open() && (today - reported).whole_days() > self.stale_days
+    }
+}
+
+/// Sort key for a handler's queue; ascending order is most urgent first:
+/// overdue before not, then earlier deadline, then more serious consequence
+/// (by [`Consequence::severity`]), then older report. Handled reports, should
+/// they be in the list, come after all open ones.
+pub fn urgency_key(
+    policy: &DeadlinePolicy,
+    kind: IncidentKind,
+    consequence: Consequence,
+    reported: Date,
+    state: IncidentState,
+    today: Date,
+) -> impl Ord + Copy + std::fmt::Debug {
+    let overdue = policy.is_overdue(kind, reported, state, today);
+    (
+        !state.is_open(),
+        !overdue,
+        policy.deadline(kind, reported),
+        Reverse(consequence.severity()),
+        reported,
+    )
+}
+
+/// What a reporter submits (validated before anything is stored).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewIncident {
+    /// The org unit where it happened.
+    pub org_unit_id: i64,
+    /// When it happened.
+    pub occurred_on: Date,
+    /// The time of day, if known.
+    pub occurred_time: Option<Time>,
+    /// Where it happened (free text, ≤ [`MAX_SHORT`]).
+    pub place: String,
+    /// The kind of report.
+    pub kind: IncidentKind,
+    /// The type of event.
+    pub event_type: EventType,
+    /// What happened (required, ≤ [`MAX_DESCRIPTION`]).
+    pub description: String,
+    /// The consequence.
+    pub consequence: Consequence,
+    /// A never event (an event that should never happen).
+    pub never_event: bool,
+    /// Contributing factors (≤ [`MAX_DESCRIPTION`]).
+    pub contributing_factors: String,
+    /// What was done right away (≤ [`MAX_DESCRIPTION`]).
+    pub immediate_actions: String,
+    /// Who reports.
+    pub reporter_role: ReporterRole,
+    /// The reporter's name; `None` (or blank) is anonymous (≤ [`MAX_SHORT`]).
+    pub reporter_name: Option<String>,
+    /// How to reach the reporter (≤ [`MAX_SHORT`]).
+    pub reporter_contact: Option<String>,
+}
+
+fn too_long(v: &mut Validator, field: &str, s: &str, max: usize) {
+    if s.chars().count() > max {
+        v.push(field, ErrorCode::TooLong);
+    }
+}
+
+impl NewIncident {
+    /// Checks every field and returns all problems:
+    ///
+    /// - `occurred_on`: not after `today` and not before 1990-01-01
+    ///   ([`ErrorCode::OutOfRange`]);
+    /// - `description`: required (non-blank, [`ErrorCode::Required`]);
+    /// - `description`, `contributing_factors`, `immediate_actions`: at most
+    ///   [`MAX_DESCRIPTION`] characters, `place`, `reporter_name`,
+    ///   `reporter_contact`: at most [`MAX_SHORT`] ([`ErrorCode::TooLong`]).
+    ///
+    /// Any reporter role may report any kind; a contact without a name is
+    /// fine.
+    pub fn validate(&self, today: Date) -> Result<(), Vec<FieldError>> {
+        let mut v = Validator::new();
+        let earliest =
+            Date::from_calendar_date(MIN_OCCURRED_YEAR, Month::January, 1).unwrap_or(Date::MIN);
+        if self.occurred_on > today || self.occurred_on < earliest {
+            v.push("occurred_on", ErrorCode::OutOfRange);
+        }
+        too_long(&mut v, "place", &self.place, MAX_SHORT);
+        if self.description.trim().is_empty() {
+            v.push("description", ErrorCode::Required);
+        } else {
+            too_long(&mut v, "description", &self.description, MAX_DESCRIPTION);
+        }
+        too_long(
+            &mut v,
+            "contributing_factors",
+            &self.contributing_factors,
+            MAX_DESCRIPTION,
+        );
+        too_long(
+            &mut v,
+            "immediate_actions",
+            &self.immediate_actions,
+            MAX_DESCRIPTION,
+        );
+        if let Some(name) = &self.reporter_name {
+            too_long(&mut v, "reporter_name", name, MAX_SHORT);
+        }
+        if let Some(contact) = &self.reporter_contact {
+            too_long(&mut v, "reporter_contact", contact, MAX_SHORT);
+        }
+        v.finish()
+    }
+
+    /// No name given (`None` or blank).
+    pub fn is_anonymous(&self) -> bool {
+        self.reporter_name
+            .as_deref()
+            .is_none_or(|n| n.trim().is_empty())
+    }
+}
+
+/// One row key of the aggregate table kept up to date on every write:
+/// counts per org unit × month × kind × event type × consequence ×
+/// client-side × never event (the org unit is the table's own column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CountKey {
+    /// The month the incident was reported in (a month period).
+    pub month: Period,
+    /// Kind of report.
+    pub kind: IncidentKind,
+    /// Type of event.
+    pub event_type: EventType,
+    /// Consequence.
+    pub consequence: Consequence,
+    /// Reported by a client or relative.
+    pub client_reported: bool,
+    /// A never event.
+    pub never_event: bool,
+}
+
+/// Statistics for a set of org units and a period (computed from aggregate
+/// rows by [`compute_stats`]). Shares are percentages (0–100).
+///
+/// For "7 (6)" printing, compute the previous period's statistics with
+/// `period.prev()`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentStats {
+    /// The period.
+    pub period: Period,
+    /// All reports.
+    pub total: u64,
+    /// Every kind, in [`IncidentKind::ALL`] order.
+    pub by_kind: Vec<(IncidentKind, u64)>,
+    /// At most five event types with count > 0, by count descending, ties
+    /// by code.
+    pub top_event_types: Vec<(EventType, u64)>,
+    /// Every consequence, in [`Consequence::ALL`] order.
+    pub by_consequence: Vec<(Consequence, u64)>,
+    /// Every consequence's percentage of `total` (0.0 when `total` is 0).
+    pub consequence_shares: Vec<(Consequence, f64)>,
+    /// Severe harm or death.
+    pub serious: u64,
+    /// `serious` as a percentage of `total`.
+    pub serious_share: f64,
+    /// Never events.
+    pub never_events: u64,
+    /// `never_events` as a percentage of `total`.
+    pub never_event_share: f64,
+    /// Reported by clients or relatives.
+    pub client_reported: u64,
+    /// Open and reported over two months ago; filled by the caller.
+    pub unhandled_over_two_months: u64,
+    /// Median handling time in days; filled by the caller (see
+    /// [`median_from_histogram`]).
+    pub median_handling_days: Option<f64>,
+}
+
+/// `part` as a percentage of `total`; 0.0 when `total` is 0.
+fn percent(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / total as f64
+    }
+}
+
+/// Sums the aggregate rows whose month lies in `period` (rows outside it are
+/// ignored). `unhandled_over_two_months` is 0 and `median_handling_days`
+/// `None`: the caller fills them.
+pub fn compute_stats(period: Period, rows: &[(CountKey, u64)]) -> IncidentStats {
+    let mut total = 0u64;
+    let mut kinds = [0u64; IncidentKind::ALL.len()];
+    let mut events = [0u64; EventType::ALL.len()];
+    let mut consequences = [0u64; Consequence::ALL.len()];
+    let mut serious = 0u64;
+    let mut never_events = 0u64;
+    let mut client_reported = 0u64;
+
+    for (key, n) in rows.iter().filter(|(k, _)| period.contains(&k.month)) {
+        let n = *n;
+        total = total.saturating_add(n);
+        if let Some(c) = kinds.get_mut(key.kind as usize) {
+            *c = c.saturating_add(n);
+        }
+        if let Some(c) = events.get_mut(key.event_type as usize) {
+            *c = c.saturating_add(n);
+        }
+        if let Some(c) = consequences.get_mut(key.consequence as usize) {
+            *c = c.saturating_add(n);
+        }
+        if key.consequence.is_serious() {
+            serious = serious.saturating_add(n);
+        }
+        if key.never_event {
+            never_events = never_events.saturating_add(n);
+        }
+        if key.client_reported {
+            client_reported = client_reported.saturating_add(n);
+        }
+    }
+
+    let by_kind: Vec<(IncidentKind, u64)> = IncidentKind::ALL.into_iter().zip(kinds).collect();
+    let mut top_event_types: Vec<(EventType, u64)> = EventType::ALL
+        .into_iter()
+        .zip(events)
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    top_event_types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.code().cmp(b.0.code())));
+    top_event_types.truncate(5);
+    let by_consequence: Vec<(Consequence, u64)> =
+        Consequence::ALL.into_iter().zip(consequences).collect();
+    let consequence_shares = by_consequence
+        .iter()
+        .map(|&(c, n)| (c, percent(n, total)))
+        .collect();
+
+    IncidentStats {
+        period,
+        total,
+        by_kind,
+        top_event_types,
+        by_consequence,
+        consequence_shares,
+        serious,
+        serious_share: percent(serious, total),
+        never_events,
+        never_event_share: percent(never_events, total),
+        client_reported,
+        unhandled_over_two_months: 0,
+        median_handling_days: None,
+    }
+}
+
+/// The median of a histogram of handling times in whole days, given as
+/// `(days, count)` pairs in any order (repeated days add up). `None` when
+/// the counts sum to 0. For an even total it is the mean of the two middle
+/// values.
+pub fn median_from_histogram(hist: &[(i64, u64)]) -> Option<f64> {
+    let mut buckets: Vec<(i64, u64)> = hist.iter().copied().filter(|(_, n)| *n > 0).collect();
+    buckets.sort_unstable();
+    let total: u128 = buckets.iter().map(|(_, n)| u128::from(*n)).sum();
+    if total == 0 {
+        return None;
+    }
+    // 0-based positions of the middle value(s).
+    let lo_pos = (total - 1) / 2;
+    let hi_pos = total / 2;
+    let value_at = |pos: u128| -> Option<i64> {
+        let mut seen = 0u128;
+        for (days, n) in &buckets {
+            seen += u128::from(*n);
+            if pos < seen {
+                return Some(*days);
+            }
+        }
+        None
+    };
+    let lo = value_at(lo_pos)?;
+    let hi = value_at(hi_pos)?;
+    Some((lo as f64 + hi as f64) / 2.0)
+}
+
+/// The receipt alphabet: 32 symbols, no `0`/`O`/`1`/`I`.
+const RECEIPT_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// Symbols in a receipt code (without dashes).
+const RECEIPT_SYMBOLS: usize = 16;
+
+/// Groups 16 symbols as `XXXX-XXXX-XXXX-XXXX`.
+fn group_receipt(symbols: &[u8]) -> String {
+    let mut out = String::with_capacity(RECEIPT_SYMBOLS + 3);
+    for (i, &b) in symbols.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(char::from(b));
+    }
+    out
+}
+
+/// A receipt code for 80 random bits: the reporter follows the handling with
+/// it without an account. The bits (big-endian) become 16 base-32 symbols
+/// from `ABCDEFGHJKLMNPQRSTUVWXYZ23456789`, grouped `XXXX-XXXX-XXXX-XXXX`.
+pub fn format_receipt(raw: &[u8; 10]) -> String {
+    let n = raw.iter().fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
+    let symbols: Vec<u8> = (0..RECEIPT_SYMBOLS)
+        .rev()
+        .map(|i| {
+            let idx = ((n >> (5 * i)) & 0x1f) as usize;
+            RECEIPT_ALPHABET.get(idx).copied().unwrap_or(b'A')
+        })
+        .collect();
+    group_receipt(&symbols)
+}
+
+/// The canonical form of a typed receipt code: accepts lowercase,
+/// whitespace and missing or extra dashes; `None` unless exactly 16 symbols
+/// of the receipt alphabet remain (`0`, `O`, `1` and `I` are rejected, not
+/// mapped).
+pub fn normalize_receipt(input: &str) -> Option<String> {
+    let mut symbols = Vec::with_capacity(RECEIPT_SYMBOLS);
+    for c in input.chars() {
+        if c == '-' || c.is_whitespace() {
+            continue;
+        }
+        let c = c.to_ascii_uppercase();
+        if !c.is_ascii() || !RECEIPT_ALPHABET.contains(&(c as u8)) {
+            return None;
+        }
+        if symbols.len() == RECEIPT_SYMBOLS {
+            return None;
+        }
+        symbols.push(c as u8);
+    }
+    (symbols.len() == RECEIPT_SYMBOLS).then(|| group_receipt(&symbols))
+}
+
+/// The 80 bits of a receipt code (the inverse of [`format_receipt`]);
+/// accepts what [`normalize_receipt`] accepts.
+pub fn decode_receipt(input: &str) -> Option<[u8; 10]> {
+    let canonical = normalize_receipt(input)?;
+    let mut n = 0u128;
+    for b in canonical.bytes().filter(|b| *b != b'-') {
+        let idx = RECEIPT_ALPHABET.iter().position(|a| *a == b)?;
+        n = (n << 5) | idx as u128;
+    }
+    let bytes = n.to_be_bytes();
+    let mut out = [0u8; 10];
+    out.copy_from_slice(bytes.get(6..)?);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::period::PeriodKind;
+    use proptest::prelude::*;
+    use time::macros::{date, time};
+
+    // ---- enums ----
+
+    fn check_codes<T: Copy + PartialEq + std::fmt::Debug + Serialize>(
+        all: &[T],
+        code: fn(T) -> &'static str,
+        parse: fn(&str) -> Option<T>,
+    ) {
+        let mut seen = std::collections::HashSet::new();
+        for &v in all {
+            let c = code(v);
+            assert!(seen.insert(c), "duplicate code {c}");
+            assert_eq!(parse(c), Some(v));
+            assert_eq!(parse(&format!(" {} ", c.to_uppercase())), Some(v));
+            assert_eq!(crate::test_ser::to_string(&v), c);
+        }
+        assert_eq!(parse("nope"), None);
+        assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn enum_codes_round_trip_and_match_serde() {
+        check_codes(&IncidentKind::ALL, IncidentKind::code, IncidentKind::parse);
+        check_codes(&Consequence::ALL, Consequence::code, Consequence::parse);
+        check_codes(&EventType::ALL, EventType::code, EventType::parse);
+        check_codes(&ReporterRole::ALL, ReporterRole::code, ReporterRole::parse);
+        check_codes(
+            &IncidentState::ALL,
+            IncidentState::code,
+            IncidentState::parse,
+        );
+    }
+
+    #[test]
+    fn enum_codes_are_the_documented_ones() {
+        let codes: Vec<_> = EventType::ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "medication",
+                "fall_accident",
+                "information_flow",
+                "laboratory_imaging",
+                "other_care_procedure",
+                "identification",
+                "diagnosis",
+                "violence_threat",
+                "equipment",
+                "indoor_air",
+                "other"
+            ]
+        );
+        assert_eq!(IncidentKind::ClientSafety.code(), "client_safety");
+        assert_eq!(IncidentKind::DataProtection.code(), "data_protection");
+        assert_eq!(Consequence::NearMiss.code(), "near_miss");
+        assert_eq!(IncidentState::InHandling.code(), "in_handling");
+        assert_eq!(IncidentState::InHandling.to_string(), "in_handling");
+        // ALL is in declaration order (compute_stats indexes by discriminant).
+        for (i, k) in IncidentKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i);
+        }
+        for (i, e) in EventType::ALL.iter().enumerate() {
+            assert_eq!(*e as usize, i);
+        }
+        for (i, c) in Consequence::ALL.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+        }
+    }
+
+    #[test]
+    fn consequence_seriousness() {
+        let serious: Vec<_> = Consequence::ALL
+            .into_iter()
+            .filter(|c| c.is_serious())
+            .collect();
+        assert_eq!(serious, [Consequence::Severe, Consequence::Death]);
+        assert!(Consequence::NearMiss.severity() < Consequence::NoHarm.severity());
+        assert!(Consequence::NoHarm.severity() < Consequence::Mild.severity());
+        assert!(Consequence::Severe.severity() < Consequence::Death.severity());
+    }
+
+    #[test]
+    fn reporter_role_client_side() {
+        let client: Vec<_> = ReporterRole::ALL
+            .into_iter()
+            .filter(|r| r.is_client_side())
+            .collect();
+        assert_eq!(client, [ReporterRole::Client, ReporterRole::Relative]);
+    }
+
+    #[test]
+    fn state_openness() {
+        assert!(IncidentState::New.is_open());
+        assert!(IncidentState::InHandling.is_open());
+        assert!(IncidentState::Forwarded.is_open());
+        assert!(!IncidentState::Handled.is_open());
+    }
+
+    // ---- deadlines ----
+
+    #[test]
+    fn default_policy() {
+        let p = DeadlinePolicy::default();
+        assert_eq!(
+            (p.misconduct_days, p.default_days, p.stale_days),
+            (7, 30, 60)
+        );
+        assert_eq!(p.days_for(IncidentKind::Misconduct), 7);
+        for k in [
+            IncidentKind::ClientSafety,
+            IncidentKind::WorkSafety,
+            IncidentKind::DataProtection,
+        ] {
+            assert_eq!(p.days_for(k), 30);
+        }
+    }
+
+    #[test]
+    fn deadlines_across_month_and_year_ends() {
+        let p = DeadlinePolicy::default();
+        assert_eq!(
+            p.deadline(IncidentKind::Misconduct, date!(2024 - 12 - 28)),
+            date!(2025 - 01 - 04)
+        );
+        assert_eq!(
+            p.deadline(IncidentKind::ClientSafety, date!(2024 - 12 - 15)),
+            date!(2025 - 01 - 14)
+        );
+        // Leap year February.
+        assert_eq!(
+            p.deadline(IncidentKind::WorkSafety, date!(2024 - 02 - 01)),
+            date!(2024 - 03 - 02)
+        );
+        assert_eq!(
+            p.deadline(IncidentKind::WorkSafety, date!(2023 - 02 - 01)),
+            date!(2023 - 03 - 03)
+        );
+        assert_eq!(
+            p.deadline(IncidentKind::Misconduct, date!(2024 - 01 - 31)),
+            date!(2024 - 02 - 07)
+        );
+        // Saturates instead of overflowing.
+        assert_eq!(p.deadline(IncidentKind::Misconduct, Date::MAX), Date::MAX);
+        let custom = DeadlinePolicy {
+            misconduct_days: 14,
+            default_days: 45,
+            stale_days: 90,
+        };
+        assert_eq!(
+            custom.deadline(IncidentKind::Misconduct, date!(2024 - 12 - 20)),
+            date!(2025 - 01 - 03)
+        );
+        assert_eq!(
+            custom.deadline(IncidentKind::DataProtection, date!(2024 - 12 - 20)),
+            date!(2025 - 02 - 03)
+        );
+    }
+
+    #[test]
+    fn overdue_only_when_open_and_past_deadline() {
+        let p = DeadlinePolicy::default();
+        let reported = date!(2024 - 12 - 28);
+        let k = IncidentKind::Misconduct;
+        // Deadline 2025-01-04: on that day not yet overdue, the day after it is.
+        assert!(!p.is_overdue(k, reported, IncidentState::New, date!(2025 - 01 - 04)));
+        assert!(p.is_overdue(k, reported, IncidentState::New, date!(2025 - 01 - 05)));
+        assert!(p.is_overdue(
+            k,
+            reported,
+            IncidentState::InHandling,
+            date!(2025 - 01 - 05)
+        ));
+        assert!(p.is_overdue(k, reported, IncidentState::Forwarded, date!(2025 - 01 - 05)));
+        assert!(!p.is_overdue(k, reported, IncidentState::Handled, date!(2025 - 01 - 05)));
+        assert!(!p.is_overdue(k, reported, IncidentState::Handled, date!(2026 - 01 - 01)));
+        // A client safety report of the same day is not yet overdue.
+        assert!(!p.is_overdue(
+            IncidentKind::ClientSafety,
+            reported,
+            IncidentState::New,
+            date!(2025 - 01 - 05)
+        ));
+        assert!(p.is_overdue(
+            IncidentKind::ClientSafety,
+            reported,
+            IncidentState::New,
+            date!(2025 - 01 - 28)
+        ));
+    }
+
+    #[test]
+    fn stale_at_60_vs_61_days() {
+        let p = DeadlinePolicy::default();
+        let reported = date!(2024 - 11 - 15);
+        let day60 = date!(2025 - 01 - 14);
+        let day61 = date!(2025 - 01 - 15);
+        assert_eq!((day60 - reported).whole_days(), 60);
+        assert!(!p.is_stale(reported, IncidentState::New, day60));
+        assert!(p.is_stale(reported, IncidentState::New, day61));
+        assert!(p.is_stale(reported, IncidentState::InHandling, day61));
+        assert!(p.is_stale(reported, IncidentState::Forwarded, day61));
+        assert!(!p.is_stale(reported, IncidentState::Handled, day61));
+        assert!(!p.is_stale(reported, IncidentState::New, reported));
+    }
+
+    #[test]
+    fn urgency_ordering() {
+        let p = DeadlinePolicy::default();
+        let today = date!(2025 - 01 - 10);
+        type Case = (&'static str, IncidentKind, Consequence, Date, IncidentState);
+        use Consequence as C;
+        use IncidentKind as K;
+        use IncidentState as S;
+        // Expected order, most urgent first.
+        let expected: Vec<Case> = vec![
+            // Overdue: deadline 2024-11-30.
+            (
+                "overdue old",
+                K::ClientSafety,
+                C::Mild,
+                date!(2024 - 10 - 31),
+                S::New,
+            ),
+            // Overdue: deadline 2025-01-02 (misconduct), serious first.
+            (
+                "overdue misc death",
+                K::Misconduct,
+                C::Death,
+                date!(2024 - 12 - 26),
+                S::InHandling,
+            ),
+            (
+                "overdue misc near",
+                K::Misconduct,
+                C::NearMiss,
+                date!(2024 - 12 - 26),
+                S::New,
+            ),
+            // Overdue: deadline 2025-01-09.
+            (
+                "overdue cs",
+                K::ClientSafety,
+                C::NoHarm,
+                date!(2024 - 12 - 10),
+                S::Forwarded,
+            ),
+            // Not overdue: deadline today 2025-01-10.
+            (
+                "due today",
+                K::Misconduct,
+                C::Mild,
+                date!(2025 - 01 - 03),
+                S::New,
+            ),
+            // Deadline 2025-01-15; same deadline, severe before moderate,
+            // and with equal consequence the older report first.
+            (
+                "ws severe older",
+                K::WorkSafety,
+                C::Severe,
+                date!(2024 - 12 - 16),
+                S::New,
+            ),
+            (
+                "misc severe",
+                K::Misconduct,
+                C::Severe,
+                date!(2025 - 01 - 08),
+                S::New,
+            ),
+            (
+                "cs moderate",
+                K::ClientSafety,
+                C::Moderate,
+                date!(2024 - 12 - 16),
+                S::New,
+            ),
+            (
+                "dp no harm",
+                K::DataProtection,
+                C::NoHarm,
+                date!(2024 - 12 - 16),
+                S::New,
+            ),
+            (
+                "dp near miss",
+                K::DataProtection,
+                C::NearMiss,
+                date!(2024 - 12 - 16),
+                S::New,
+            ),
+            // Not overdue, deadline 2025-02-08.
+            (
+                "new cs",
+                K::ClientSafety,
+                C::Death,
+                date!(2025 - 01 - 09),
+                S::New,
+            ),
+            // Handled: after every open report despite an early deadline.
+            (
+                "handled",
+                K::Misconduct,
+                C::Death,
+                date!(2024 - 10 - 01),
+                S::Handled,
+            ),
+        ];
+        let key = |c: &Case| urgency_key(&p, c.1, c.2, c.3, c.4, today);
+        let mut shuffled = expected.clone();
+        shuffled.reverse();
+        shuffled.rotate_left(3);
+        shuffled.sort_by_key(key);
+        let names: Vec<_> = shuffled.iter().map(|c| c.0).collect();
+        let want: Vec<_> = expected.iter().map(|c| c.0).collect();
+        assert_eq!(names, want);
+
+        // A handled old report is never overdue, so it sorts after open overdue ones.
+        let handled = urgency_key(
+            &p,
+            K::ClientSafety,
+            C::Death,
+            date!(2024 - 01 - 01),
+            S::Handled,
+            today,
+        );
+        let overdue = urgency_key(
+            &p,
+            K::ClientSafety,
+            C::NoHarm,
+            date!(2024 - 12 - 01),
+            S::New,
+            today,
+        );
+        assert!(overdue < handled);
+        // Same deadline and consequence from different kinds: the older report first.
+        let a = urgency_key(
+            &p,
+            K::ClientSafety,
+            C::Mild,
+            date!(2024 - 12 - 16),
+            S::New,
+            today,
+        );
+        let b = urgency_key(
+            &p,
+            K::Misconduct,
+            C::Mild,
+            date!(2025 - 01 - 08),
+            S::New,
+            today,
+        );
+        assert!(a < b);
+    }
+
+    // ---- validation ----
+
+    fn incident() -> NewIncident {
+        NewIncident {
+            org_unit_id: 7,
+            occurred_on: date!(2025 - 01 - 10),
+            occurred_time: Some(time!(14:30)),
+            place: "Osasto 3".into(),
+            kind: IncidentKind::ClientSafety,
+            event_type: EventType::Medication,
+            description: "Väärä annos.".into(),
+            consequence: Consequence::Mild,
+            never_event: false,
+            contributing_factors: String::new(),
+            immediate_actions: String::new(),
+            reporter_role: ReporterRole::Staff,
+            reporter_name: Some("Hoitaja".into()),
+            reporter_contact: None,
+        }
+    }
+
+    const TODAY: Date = date!(2025 - 01 - 10);
+
+    fn errors(i: &NewIncident) -> Vec<(String, ErrorCode)> {
+        match i.validate(TODAY) {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+
+    fn one(field: &str, code: ErrorCode) -> Vec<(String, ErrorCode)> {
+        vec![(field.to_owned(), code)]
+    }
+
+    #[test]
+    fn valid_incident_passes() {
+        assert_eq!(incident().validate(TODAY), Ok(()));
+        let mut i = incident();
+        i.occurred_time = None;
+        i.occurred_on = date!(1990 - 01 - 01);
+        assert_eq!(i.validate(TODAY), Ok(()));
+    }
+
+    #[test]
+    fn occurred_on_range() {
+        let mut i = incident();
+        i.occurred_on = date!(2025 - 01 - 11);
+        assert_eq!(errors(&i), one("occurred_on", ErrorCode::OutOfRange));
+        i.occurred_on = date!(1989 - 12 - 31);
+        assert_eq!(errors(&i), one("occurred_on", ErrorCode::OutOfRange));
+        i.occurred_on = TODAY;
+        assert!(errors(&i).is_empty());
+    }
+
+    #[test]
+    fn description_required_and_limited() {
+        let mut i = incident();
+        i.description = String::new();
+        assert_eq!(errors(&i), one("description", ErrorCode::Required));
+        i.description = " \n\t ".into();
+        assert_eq!(errors(&i), one("description", ErrorCode::Required));
+        i.description = "ä".repeat(MAX_DESCRIPTION);
+        assert!(errors(&i).is_empty());
+        i.description = "ä".repeat(MAX_DESCRIPTION + 1);
+        assert_eq!(errors(&i), one("description", ErrorCode::TooLong));
+    }
+
+    #[test]
+    fn long_texts_rejected() {
+        let long = "x".repeat(10_001);
+        let mut i = incident();
+        i.contributing_factors = long.clone();
+        assert_eq!(errors(&i), one("contributing_factors", ErrorCode::TooLong));
+        let mut i = incident();
+        i.immediate_actions = long;
+        assert_eq!(errors(&i), one("immediate_actions", ErrorCode::TooLong));
+        let mut i = incident();
+        i.immediate_actions = "x".repeat(10_000);
+        i.contributing_factors = "x".repeat(10_000);
+        assert!(errors(&i).is_empty());
+    }
+
+    #[test]
+    fn short_fields_limited() {
+        let s500 = "å".repeat(500);
+        let s501 = "å".repeat(501);
+        let mut i = incident();
+        i.place = s500.clone();
+        i.reporter_name = Some(s500.clone());
+        i.reporter_contact = Some(s500);
+        assert!(errors(&i).is_empty());
+
+        let mut i = incident();
+        i.reporter_name = Some(s501.clone());
+        assert_eq!(errors(&i), one("reporter_name", ErrorCode::TooLong));
+        let mut i = incident();
+        i.reporter_contact = Some(s501.clone());
+        assert_eq!(errors(&i), one("reporter_contact", ErrorCode::TooLong));
+        let mut i = incident();
+        i.place = s501;
+        assert_eq!(errors(&i), one("place", ErrorCode::TooLong));
+    }
+
+    #[test]
+    fn all_errors_collected() {
+        let mut i = incident();
+        i.occurred_on = date!(2030 - 01 - 01);
+        i.description = String::new();
+        i.place = "p".repeat(501);
+        i.reporter_name = Some("n".repeat(501));
+        let fields: Vec<_> = errors(&i).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(
+            fields,
+            ["occurred_on", "place", "description", "reporter_name"]
+        );
+    }
+
+    #[test]
+    fn any_role_any_kind_and_contact_without_name() {
+        for role in ReporterRole::ALL {
+            for kind in IncidentKind::ALL {
+                let mut i = incident();
+                i.reporter_role = role;
+                i.kind = kind;
+                i.reporter_name = None;
+                i.reporter_contact = Some("040 123 4567".into());
+                assert_eq!(i.validate(TODAY), Ok(()), "{role:?} {kind:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn anonymity() {
+        let mut i = incident();
+        assert!(!i.is_anonymous());
+        i.reporter_name = None;
+        assert!(i.is_anonymous());
+        i.reporter_name = Some("   ".into());
+        assert!(i.is_anonymous());
+        i.reporter_contact = Some("x@example.org".into());
+        assert!(i.is_anonymous());
+    }
+
+    // ---- statistics ----
+
+    fn key(
+        month: &str,
+        kind: IncidentKind,
+        event_type: EventType,
+        consequence: Consequence,
+        client_reported: bool,
+        never_event: bool,
+    ) -> CountKey {
+        CountKey {
+            month: month.parse().unwrap(),
+            kind,
+            event_type,
+            consequence,
+            client_reported,
+            never_event,
+        }
+    }
+
+    fn sample_rows() -> Vec<(CountKey, u64)> {
+        use Consequence as C;
+        use EventType as E;
+        use IncidentKind as K;
+        vec![
+            (
+                key(
+                    "2024-01",
+                    K::ClientSafety,
+                    E::Medication,
+                    C::Mild,
+                    false,
+                    false,
+                ),
+                10,
+            ),
+            (
+                key(
+                    "2024-02",
+                    K::ClientSafety,
+                    E::Medication,
+                    C::NearMiss,
+                    false,
+                    false,
+                ),
+                5,
+            ),
+            (
+                key(
+                    "2024-02",
+                    K::ClientSafety,
+                    E::FallAccident,
+                    C::Severe,
+                    true,
+                    false,
+                ),
+                3,
+            ),
+            (
+                key(
+                    "2024-03",
+                    K::ClientSafety,
+                    E::InformationFlow,
+                    C::NoHarm,
+                    false,
+                    true,
+                ),
+                4,
+            ),
+            (
+                key(
+                    "2024-03",
+                    K::WorkSafety,
+                    E::ViolenceThreat,
+                    C::Moderate,
+                    false,
+                    false,
+                ),
+                4,
+            ),
+            (
+                key(
+                    "2024-03",
+                    K::DataProtection,
+                    E::InformationFlow,
+                    C::NoHarm,
+                    true,
+                    false,
+                ),
+                2,
+            ),
+            (
+                key("2024-01", K::Misconduct, E::Other, C::NoHarm, false, false),
+                1,
+            ),
+            (
+                key(
+                    "2024-02",
+                    K::ClientSafety,
+                    E::Equipment,
+                    C::Death,
+                    false,
+                    true,
+                ),
+                1,
+            ),
+            (
+                key(
+                    "2024-03",
+                    K::ClientSafety,
+                    E::Diagnosis,
+                    C::Mild,
+                    false,
+                    false,
+                ),
+                1,
+            ),
+            (
+                key(
+                    "2024-03",
+                    K::ClientSafety,
+                    E::Diagnosis,
+                    C::Mild,
+                    false,
+                    false,
+                ),
+                0,
+            ),
+            // Outside 2024Q1.
+            (
+                key(
+                    "2024-04",
+                    K::ClientSafety,
+                    E::Medication,
+                    C::Death,
+                    true,
+                    true,
+                ),
+                100,
+            ),
+            (
+                key(
+                    "2023-12",
+                    K::WorkSafety,
+                    E::Equipment,
+                    C::Severe,
+                    false,
+                    false,
+                ),
+                50,
+            ),
+        ]
+    }
+
+    #[test]
+    fn stats_on_a_hand_made_set() {
+        let q1 = Period::quarter(2024, 1).unwrap();
+        let s = compute_stats(q1, &sample_rows());
+        assert_eq!(s.period, q1);
+        assert_eq!(s.total, 31);
+        assert_eq!(
+            s.by_kind,
+            [
+                (IncidentKind::ClientSafety, 24),
+                (IncidentKind::WorkSafety, 4),
+                (IncidentKind::DataProtection, 2),
+                (IncidentKind::Misconduct, 1),
+            ]
+        );
+        // Medication 15, information_flow 6, violence_threat 4, fall 3;
+        // diagnosis, equipment and other tie at 1: by code.
+        assert_eq!(
+            s.top_event_types,
+            [
+                (EventType::Medication, 15),
+                (EventType::InformationFlow, 6),
+                (EventType::ViolenceThreat, 4),
+                (EventType::FallAccident, 3),
+                (EventType::Diagnosis, 1),
+            ]
+        );
+        assert_eq!(
+            s.by_consequence,
+            [
+                (Consequence::NoHarm, 7),
+                (Consequence::NearMiss, 5),
+                (Consequence::Mild, 11),
+                (Consequence::Moderate, 4),
+                (Consequence::Severe, 3),
+                (Consequence::Death, 1),
+            ]
+        );
+        let shares: f64 = s.consequence_shares.iter().map(|(_, x)| x).sum();
+        assert!((shares - 100.0).abs() < 1e-9);
+        assert_eq!(s.consequence_shares[2].0, Consequence::Mild);
+        assert!((s.consequence_shares[2].1 - 1100.0 / 31.0).abs() < 1e-12);
+        assert_eq!(s.serious, 4);
+        assert!((s.serious_share - 400.0 / 31.0).abs() < 1e-12);
+        assert_eq!(s.never_events, 5);
+        assert!((s.never_event_share - 500.0 / 31.0).abs() < 1e-12);
+        assert_eq!(s.client_reported, 5);
+        assert_eq!(s.unhandled_over_two_months, 0);
+        assert_eq!(s.median_handling_days, None);
+
+        // One month only; fewer than five event types.
+        let feb = compute_stats(Period::month(2024, 2).unwrap(), &sample_rows());
+        assert_eq!(feb.total, 9);
+        assert_eq!(
+            feb.top_event_types,
+            [
+                (EventType::Medication, 5),
+                (EventType::FallAccident, 3),
+                (EventType::Equipment, 1),
+            ]
+        );
+        // The year includes the April row but not December 2023.
+        let year = compute_stats(Period::year(2024).unwrap(), &sample_rows());
+        assert_eq!(year.total, 131);
+        // The previous quarter sees only December 2023.
+        let prev = compute_stats(q1.prev().unwrap(), &sample_rows());
+        assert_eq!(prev.total, 50);
+        assert_eq!(prev.serious, 50);
+        assert!((prev.serious_share - 100.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn stats_of_nothing() {
+        let p = Period::tertial(2024, 2).unwrap();
+        let s = compute_stats(p, &[]);
+        assert_eq!(s.total, 0);
+        assert_eq!(s.by_kind.len(), 4);
+        assert!(s.by_kind.iter().all(|(_, n)| *n == 0));
+        assert_eq!(s.by_consequence.len(), 6);
+        assert!(s.top_event_types.is_empty());
+        assert!(s.consequence_shares.iter().all(|(_, x)| *x == 0.0));
+        assert_eq!(s.serious_share, 0.0);
+        assert_eq!(s.never_event_share, 0.0);
+        // Rows that are all outside count nothing either.
+        let s = compute_stats(p, &sample_rows());
+        assert_eq!(s.total, 0);
+    }
+
+    #[test]
+    fn never_event_share_small() {
+        let rows = vec![
+            (
+                key(
+                    "2024-05",
+                    IncidentKind::ClientSafety,
+                    EventType::Identification,
+                    Consequence::Moderate,
+                    false,
+                    true,
+                ),
+                3,
+            ),
+            (
+                key(
+                    "2024-06",
+                    IncidentKind::ClientSafety,
+                    EventType::Medication,
+                    Consequence::NoHarm,
+                    false,
+                    false,
+                ),
+                1682,
+            ),
+        ];
+        let s = compute_stats(Period::half(2024, 1).unwrap(), &rows);
+        assert_eq!((s.never_events, s.total), (3, 1685));
+        assert!((s.never_event_share - 0.178_041_543_026_706_23).abs() < 1e-12);
+    }
+
+    // ---- median ----
+
+    #[test]
+    fn median_cases() {
+        assert_eq!(median_from_histogram(&[]), None);
+        assert_eq!(median_from_histogram(&[(3, 0), (5, 0)]), None);
+        assert_eq!(median_from_histogram(&[(12, 1)]), Some(12.0));
+        assert_eq!(median_from_histogram(&[(12, 4)]), Some(12.0));
+        // Odd: 1, 2, 2, 9, 30 -> 2.
+        assert_eq!(
+            median_from_histogram(&[(30, 1), (2, 2), (1, 1), (9, 1)]),
+            Some(2.0)
+        );
+        // Even: 1, 2, 9, 30 -> (2 + 9) / 2.
+        assert_eq!(
+            median_from_histogram(&[(1, 1), (2, 1), (9, 1), (30, 1)]),
+            Some(5.5)
+        );
+        // Even, split between buckets: 0,0,0,7,7,7 -> 3.5.
+        assert_eq!(median_from_histogram(&[(7, 3), (0, 3)]), Some(3.5));
+        // Repeated buckets add up, zero buckets are ignored: 4, 4, 5 -> 4.
+        assert_eq!(
+            median_from_histogram(&[(4, 1), (100, 0), (5, 1), (4, 1)]),
+            Some(4.0)
+        );
+        // Huge counts do not overflow.
+        assert_eq!(
+            median_from_histogram(&[(1, u64::MAX), (2, u64::MAX)]),
+            Some(1.5)
+        );
+    }
+
+    // ---- receipts ----
+
+    #[test]
+    fn receipt_format() {
+        assert_eq!(format_receipt(&[0; 10]), "AAAA-AAAA-AAAA-AAAA");
+        assert_eq!(format_receipt(&[0xff; 10]), "9999-9999-9999-9999");
+        // 1 in the lowest 5 bits.
+        let mut raw = [0u8; 10];
+        raw[9] = 1;
+        assert_eq!(format_receipt(&raw), "AAAA-AAAA-AAAA-AAAB");
+        // Top 5 bits 0b11111 -> '9'.
+        let mut raw = [0u8; 10];
+        raw[0] = 0xf8;
+        assert_eq!(format_receipt(&raw), "9AAA-AAAA-AAAA-AAAA");
+        assert_eq!(RECEIPT_ALPHABET.len(), 32);
+        for c in [b'0', b'O', b'1', b'I'] {
+            assert!(!RECEIPT_ALPHABET.contains(&c));
+        }
+    }
+
+    #[test]
+    fn receipt_normalize() {
+        let canon = "ABCD-EFGH-JKLM-NP23";
+        assert_eq!(normalize_receipt(canon).as_deref(), Some(canon));
+        assert_eq!(
+            normalize_receipt("abcdefghjklmnp23").as_deref(),
+            Some(canon)
+        );
+        assert_eq!(
+            normalize_receipt("  abcd efgh--jklm - np23\n").as_deref(),
+            Some(canon)
+        );
+        assert_eq!(
+            normalize_receipt("AB-CD-EF-GH-JK-LM-NP-23").as_deref(),
+            Some(canon)
+        );
+        // Too short / too long.
+        assert_eq!(normalize_receipt("ABCD-EFGH-JKLM-NP2"), None);
+        assert_eq!(normalize_receipt("ABCD-EFGH-JKLM-NP234"), None);
+        assert_eq!(normalize_receipt(""), None);
+        // Look-alikes are rejected, not mapped.
+        assert_eq!(normalize_receipt("ABCD-EFGH-JKLM-NP20"), None);
+        assert_eq!(normalize_receipt("ABCD-EFGH-JKLM-NPO3"), None);
+        assert_eq!(normalize_receipt("ABCD-EFGH-JKLM-NP13"), None);
+        assert_eq!(normalize_receipt("ABCD-EFGH-JKLM-NPI3"), None);
+        assert_eq!(normalize_receipt("ABCD-EFGH-JKLM-NPÄ3"), None);
+        assert_eq!(normalize_receipt("ABCD_EFGH_JKLM_NP23"), None);
+    }
+
+    #[test]
+    fn receipt_decode() {
+        let raw = [1, 2, 3, 4, 5, 250, 251, 252, 253, 254];
+        let code = format_receipt(&raw);
+        assert_eq!(decode_receipt(&code), Some(raw));
+        assert_eq!(
+            decode_receipt(&code.to_lowercase().replace('-', " ")),
+            Some(raw)
+        );
+        assert_eq!(decode_receipt("nope"), None);
+    }
+
+    // ---- properties ----
+
+    fn arb_key() -> impl Strategy<Value = CountKey> {
+        (
+            2023i32..=2025,
+            1u8..=12,
+            0usize..IncidentKind::ALL.len(),
+            0usize..EventType::ALL.len(),
+            0usize..Consequence::ALL.len(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(y, m, k, e, c, client, never)| CountKey {
+                month: Period::month(y, m).unwrap(),
+                kind: IncidentKind::ALL[k],
+                event_type: EventType::ALL[e],
+                consequence: Consequence::ALL[c],
+                client_reported: client,
+                never_event: never,
+            })
+    }
+
+    fn arb_rows() -> impl Strategy<Value = Vec<(CountKey, u64)>> {
+        proptest::collection::vec((arb_key(), 0u64..1_000), 0..40)
+    }
+
+    fn arb_period() -> impl Strategy<Value = Period> {
+        (2023i32..=2025, 0usize..PeriodKind::ALL.len(), 1u8..=12).prop_map(|(y, k, i)| {
+            let kind = PeriodKind::ALL[k];
+            let i = (i - 1) % kind.count_per_year() + 1;
+            Period::new(y, kind, i).unwrap()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn stats_totals_agree(period in arb_period(), rows in arb_rows()) {
+            let s = compute_stats(period, &rows);
+            let by_kind: u64 = s.by_kind.iter().map(|(_, n)| n).sum();
+            let by_cons: u64 = s.by_consequence.iter().map(|(_, n)| n).sum();
+            prop_assert_eq!(s.total, by_kind);
+            prop_assert_eq!(s.total, by_cons);
+            prop_assert!(s.serious <= s.total);
+            prop_assert!(s.never_events <= s.total);
+            prop_assert!(s.client_reported <= s.total);
+            prop_assert!(s.top_event_types.len() <= 5);
+            prop_assert!(s.top_event_types.iter().all(|(_, n)| *n > 0));
+            prop_assert!(s.top_event_types.windows(2).all(|w| w[0].1 >= w[1].1));
+            let shares: f64 = s.consequence_shares.iter().map(|(_, x)| x).sum();
+            if s.total > 0 {
+                prop_assert!((shares - 100.0).abs() < 1e-9, "shares {}", shares);
+            } else {
+                prop_assert_eq!(shares, 0.0);
+            }
+            prop_assert!((0.0..=100.0).contains(&s.serious_share));
+            let inside: u64 = rows
+                .iter()
+                .filter(|(k, _)| period.contains_date(k.month.start()))
+                .map(|(_, n)| n)
+                .sum();
+            prop_assert_eq!(s.total, inside);
+        }
+
+        #[test]
+        fn rows_outside_never_count(period in arb_period(), rows in arb_rows(), extra in arb_rows()) {
+            let outside: Vec<_> = extra
+                .into_iter()
+                .filter(|(k, _)| !period.contains(&k.month))
+                .collect();
+            let mut all = rows.clone();
+            all.extend(outside.iter().cloned());
+            prop_assert_eq!(compute_stats(period, &rows), compute_stats(period, &all));
+            let only_outside = compute_stats(period, &outside);
+            prop_assert_eq!(only_outside.total, 0);
+        }
+
+        #[test]
+        fn receipt_round_trip(raw in any::<[u8; 10]>()) {
+            let code = format_receipt(&raw);
+            prop_assert_eq!(code.len(), 19);
+            for (i, c) in code.bytes().enumerate() {
+                if i % 5 == 4 {
+                    prop_assert_eq!(c, b'-');
+                } else {
+                    prop_assert!(RECEIPT_ALPHABET.contains(&c));
+                }
+            }
+            prop_assert_eq!(normalize_receipt(&code), Some(code.clone()));
+            let sloppy = code.to_lowercase().replace('-', " ");
+            prop_assert_eq!(normalize_receipt(&sloppy), Some(code.clone()));
+            let bare = code.replace('-', "");
+            prop_assert_eq!(normalize_receipt(&bare), Some(code.clone()));
+            prop_assert_eq!(decode_receipt(&code), Some(raw));
+        }
+
+        #[test]
+        fn receipts_differ_for_different_bits(a in any::<[u8; 10]>(), b in any::<[u8; 10]>()) {
+            prop_assert_eq!(a == b, format_receipt(&a) == format_receipt(&b));
+        }
+
+        #[test]
+        fn median_within_range(hist in proptest::collection::vec((-5i64..400, 0u64..50), 0..20)) {
+            let m = median_from_histogram(&hist);
+            let present: Vec<i64> = hist.iter().filter(|(_, n)| *n > 0).map(|(d, _)| *d).collect();
+            match (m, present.iter().min(), present.iter().max()) {
+                (None, None, None) => {}
+                (Some(m), Some(&lo), Some(&hi)) => {
+                    prop_assert!(lo as f64 <= m && m <= hi as f64, "{} not in {}..={}", m, lo, hi);
+                }
+                other => prop_assert!(false, "mismatch {:?}", other),
+            }
+        }
+
+        #[test]
+        fn stale_and_overdue_only_when_open(
+            days in 0i64..200,
+            k in 0usize..4,
+            s in 0usize..4,
+        ) {
+            let p = DeadlinePolicy::default();
+            let reported = date!(2024 - 11 - 20);
+            let today = add_days(reported, days);
+            let kind = IncidentKind::ALL[k];
+            let state = IncidentState::ALL[s];
+            if !state.is_open() {
+                prop_assert!(!p.is_overdue(kind, reported, state, today));
+                prop_assert!(!p.is_stale(reported, state, today));
+            } else {
+                prop_assert_eq!(p.is_stale(reported, state, today), days > 60);
+                prop_assert_eq!(p.is_overdue(kind, reported, state, today), days > p.days_for(kind));
+            }
+        }
+    }
+}

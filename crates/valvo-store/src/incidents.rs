@@ -1,0 +1,648 @@
+//! Incident and misconduct reports: intake (named or anonymous), receipts,
+//! handling, and the aggregates that statistics read. Every write updates the
+//! aggregate rows in the same transaction, so statistics never scan reports.
+//!
+//! Anonymity: an anonymous report stores no user id, name or contact, and its
+//! audit row names no actor.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use valvo_core::access::{Principal, Role};
+use valvo_core::incident::{
+    compute_stats, format_receipt, median_from_histogram, normalize_receipt, urgency_key,
+    Consequence, CountKey, DeadlinePolicy, EventType, IncidentKind, IncidentState, IncidentStats,
+    NewIncident, ReporterRole, MAX_DESCRIPTION, MAX_SHORT,
+};
+use valvo_core::plan::{ErrorCode, FieldError};
+use valvo_core::{OrgTree, Period, PeriodKind};
+
+use crate::plan::audit;
+use crate::rows::corrupt;
+use crate::{load_tree, now, Result, Store, StoreError};
+
+/// A decided action of a report's handling.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IncidentAction {
+    /// Id.
+    pub id: i64,
+    /// What is to be done.
+    pub text: String,
+    /// Who is responsible.
+    pub owner: String,
+    /// By when.
+    pub due_on: time::Date,
+}
+
+/// A report as handlers see it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Incident {
+    /// Id.
+    pub id: i64,
+    /// The unit it concerns (changes when forwarded).
+    pub org_unit_id: i64,
+    /// When reported (RFC 3339).
+    pub reported_at: String,
+    /// The day reported.
+    pub reported_on: time::Date,
+    /// The day it happened.
+    pub occurred_on: time::Date,
+    /// The time of day, if given (HH:MM).
+    pub occurred_time: Option<String>,
+    /// Where.
+    pub place: String,
+    /// Kind.
+    pub kind: IncidentKind,
+    /// Event type.
+    pub event_type: EventType,
+    /// What happened.
+    pub description: String,
+    /// Consequence.
+    pub consequence: Consequence,
+    /// A never event.
+    pub never_event: bool,
+    /// Contributing factors.
+    pub contributing_factors: String,
+    /// Immediate actions.
+    pub immediate_actions: String,
+    /// The reporter's role.
+    pub reporter_role: ReporterRole,
+    /// The reporter's name (named reports only; shown to handlers only).
+    pub reporter_name: Option<String>,
+    /// The reporter's contact (named reports only).
+    pub reporter_contact: Option<String>,
+    /// Handling state.
+    pub state: IncidentState,
+    /// The handlers' analysis (internal).
+    pub analysis: String,
+    /// What was done, as told to the reporter.
+    pub outcome: String,
+    /// The unit it was forwarded from.
+    pub forwarded_from: Option<i64>,
+    /// When handled.
+    pub handled_at: Option<String>,
+    /// Decided actions.
+    pub actions: Vec<IncidentAction>,
+}
+
+impl Incident {
+    /// Whether the report was made anonymously.
+    pub fn is_anonymous(&self) -> bool {
+        self.reporter_name.is_none()
+    }
+}
+
+/// What a reporter sees with the receipt code: where the handling stands and what was done.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Receipt {
+    /// The day reported.
+    pub reported_on: time::Date,
+    /// Kind.
+    pub kind: IncidentKind,
+    /// Handling state.
+    pub state: IncidentState,
+    /// What was done.
+    pub outcome: String,
+}
+
+/// A handler's decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handling {
+    /// The new state.
+    pub state: IncidentState,
+    /// Analysis (internal).
+    pub analysis: String,
+    /// What was done, for the reporter.
+    pub outcome: String,
+    /// Forward to this unit (with state `Forwarded`).
+    pub forward_to: Option<i64>,
+}
+
+const COLS: &str = "id, org_unit_id, reported_at, reported_on, occurred_on, occurred_time, place, kind, event_type, \
+     description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, reporter_name, \
+     reporter_contact, state, analysis, outcome, forwarded_from, handled_at";
+
+fn date(s: &str) -> Result<time::Date> {
+    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
+        .map_err(|_| corrupt("date", s))
+}
+
+fn enum_col<T>(row: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let raw: String = row.try_get(col)?;
+    parse(&raw).ok_or_else(|| corrupt(col, &raw))
+}
+
+fn incident_row(row: &AnyRow) -> Result<Incident> {
+    Ok(Incident {
+        id: row.try_get("id")?,
+        org_unit_id: row.try_get("org_unit_id")?,
+        reported_at: row.try_get("reported_at")?,
+        reported_on: date(&row.try_get::<String, _>("reported_on")?)?,
+        occurred_on: date(&row.try_get::<String, _>("occurred_on")?)?,
+        occurred_time: row.try_get("occurred_time")?,
+        place: row.try_get("place")?,
+        kind: enum_col(row, "kind", IncidentKind::parse)?,
+        event_type: enum_col(row, "event_type", EventType::parse)?,
+        description: row.try_get("description")?,
+        consequence: enum_col(row, "consequence", Consequence::parse)?,
+        never_event: row.try_get::<i64, _>("never_event")? != 0,
+        contributing_factors: row.try_get("contributing_factors")?,
+        immediate_actions: row.try_get("immediate_actions")?,
+        reporter_role: enum_col(row, "reporter_role", ReporterRole::parse)?,
+        reporter_name: row.try_get("reporter_name")?,
+        reporter_contact: row.try_get("reporter_contact")?,
+        state: enum_col(row, "state", IncidentState::parse)?,
+        analysis: row.try_get("analysis")?,
+        outcome: row.try_get("outcome")?,
+        forwarded_from: row.try_get("forwarded_from")?,
+        handled_at: row.try_get("handled_at")?,
+        actions: Vec::new(),
+    })
+}
+
+fn month_of(d: time::Date) -> String {
+    Period::containing(d, PeriodKind::Month).to_string()
+}
+
+fn digest(code: &str) -> String {
+    let hash = Sha256::digest(code.as_bytes());
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn invalid(field: &str, code: ErrorCode) -> StoreError {
+    StoreError::Invalid(vec![FieldError {
+        field: field.to_string(),
+        code,
+    }])
+}
+
+/// The actor an anonymous report is recorded with: nobody.
+fn anonymous() -> Principal {
+    Principal {
+        user_id: None,
+        label: "anonymous".into(),
+        role: Role::Viewer,
+        scope: None,
+    }
+}
+
+async fn count(conn: &mut AnyConnection, org: i64, inc: &Incident, delta: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO incident_counts (org_unit_id, month, kind, event_type, consequence, client_reported, never_event, n) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (org_unit_id, month, kind, event_type, consequence, client_reported, never_event) \
+         DO UPDATE SET n = incident_counts.n + $8",
+    )
+    .bind(org)
+    .bind(month_of(inc.reported_on))
+    .bind(inc.kind.code())
+    .bind(inc.event_type.code())
+    .bind(inc.consequence.code())
+    .bind(i64::from(inc.reporter_role.is_client_side()))
+    .bind(i64::from(inc.never_event))
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn handling_days(
+    conn: &mut AnyConnection,
+    org: i64,
+    inc: &Incident,
+    handled_on: time::Date,
+    delta: i64,
+) -> Result<()> {
+    let days = (handled_on - inc.reported_on).whole_days().max(0);
+    sqlx::query(
+        "INSERT INTO incident_handling_days (org_unit_id, month, days, n) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (org_unit_id, month, days) DO UPDATE SET n = incident_handling_days.n + $4",
+    )
+    .bind(org)
+    .bind(month_of(inc.reported_on))
+    .bind(days)
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn incident_in(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM incidents WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let mut inc = row
+        .as_ref()
+        .map(incident_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)?;
+    let actions = sqlx::query(
+        "SELECT id, text, owner, due_on FROM incident_actions WHERE incident_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    inc.actions = actions
+        .iter()
+        .map(|r| {
+            Ok(IncidentAction {
+                id: r.try_get("id")?,
+                text: r.try_get("text")?,
+                owner: r.try_get("owner")?,
+                due_on: date(&r.try_get::<String, _>("due_on")?)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(inc)
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Takes in a report. `reporter` is the logged-in user of a named staff
+    /// report, `None` for anonymous and public reports. Returns the id and the
+    /// receipt code (shown to the reporter once; only its hash is stored).
+    pub async fn create_incident(
+        &self,
+        reporter: Option<&Principal>,
+        input: &NewIncident,
+        today: time::Date,
+    ) -> Result<(i64, String)> {
+        input.validate(today).map_err(StoreError::Invalid)?;
+        let mut raw = [0u8; 10];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+        let receipt = format_receipt(&raw);
+        let named = !input.is_anonymous();
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        if tree.get(input.org_unit_id).is_none() {
+            return Err(invalid("org_unit_id", ErrorCode::Invalid));
+        }
+        let at = now();
+        let row = sqlx::query(
+            "INSERT INTO incidents (org_unit_id, reported_at, reported_on, month, occurred_on, occurred_time, place, kind, \
+             event_type, description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, \
+             reporter_user_id, reporter_name, reporter_contact, receipt_hash, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id",
+        )
+        .bind(input.org_unit_id)
+        .bind(&at)
+        .bind(today.to_string())
+        .bind(month_of(today))
+        .bind(input.occurred_on.to_string())
+        .bind(input.occurred_time.map(|t| format!("{:02}:{:02}", t.hour(), t.minute())))
+        .bind(input.place.trim())
+        .bind(input.kind.code())
+        .bind(input.event_type.code())
+        .bind(input.description.trim())
+        .bind(input.consequence.code())
+        .bind(i64::from(input.never_event))
+        .bind(input.contributing_factors.trim())
+        .bind(input.immediate_actions.trim())
+        .bind(input.reporter_role.code())
+        .bind(if named { reporter.and_then(|p| p.user_id) } else { None })
+        .bind(if named { input.reporter_name.clone() } else { None })
+        .bind(if named { input.reporter_contact.clone() } else { None })
+        .bind(digest(&receipt))
+        .bind(IncidentState::New.code())
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        let inc = incident_in(&mut tx, id).await?;
+        count(&mut tx, inc.org_unit_id, &inc, 1).await?;
+        let actor = match reporter {
+            Some(p) if named => p.clone(),
+            _ => anonymous(),
+        };
+        // The audit row records the report, never who made an anonymous one.
+        let after = serde_json::json!({ "kind": inc.kind, "org_unit_id": inc.org_unit_id, "anonymous": !named });
+        audit(
+            &mut tx,
+            &actor,
+            "create",
+            "incident",
+            &id.to_string(),
+            Some(inc.org_unit_id),
+            None,
+            Some(after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((id, receipt))
+    }
+
+    /// What the reporter may see with a receipt code.
+    pub async fn receipt(&self, code: &str) -> Result<Option<Receipt>> {
+        let Some(code) = normalize_receipt(code) else {
+            return Ok(None);
+        };
+        let row = sqlx::query(
+            "SELECT reported_on, kind, state, outcome FROM incidents WHERE receipt_hash = $1",
+        )
+        .bind(digest(&code))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Receipt {
+                reported_on: date(&r.try_get::<String, _>("reported_on")?)?,
+                kind: enum_col(&r, "kind", IncidentKind::parse)?,
+                state: enum_col(&r, "state", IncidentState::parse)?,
+                outcome: r.try_get("outcome")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// One report (callers check that the principal may read its unit).
+    pub async fn incident(&self, id: i64) -> Result<Incident> {
+        let mut conn = self.pool.acquire().await?;
+        incident_in(&mut conn, id).await
+    }
+
+    /// Open reports in the principal's scope, most urgent first, with at most `limit` rows.
+    pub async fn incident_queue(
+        &self,
+        p: &Principal,
+        policy: &DeadlinePolicy,
+        today: time::Date,
+        limit: i64,
+    ) -> Result<Vec<Incident>> {
+        let mut conn = self.pool.acquire().await?;
+        let tree = load_tree(&mut conn).await?;
+        let units: Vec<i64> = tree
+            .walk()
+            .into_iter()
+            .map(|(_, n)| n.id)
+            .filter(|id| p.can_write(&tree, *id))
+            .collect();
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {COLS} FROM incidents WHERE state <> $1 AND org_unit_id IN ({}) ORDER BY reported_on LIMIT {}",
+            placeholders(2, units.len()),
+            limit.clamp(1, 10_000)
+        );
+        let mut q = sqlx::query(&sql).bind(IncidentState::Handled.code());
+        for u in &units {
+            q = q.bind(*u);
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut list = rows.iter().map(incident_row).collect::<Result<Vec<_>>>()?;
+        list.sort_by_key(|i| {
+            urgency_key(policy, i.kind, i.consequence, i.reported_on, i.state, today)
+        });
+        Ok(list)
+    }
+
+    /// Records a handler's decision: state, analysis, outcome, forwarding.
+    /// Aggregates move with a forwarded report; handling time is counted when
+    /// a report becomes handled (and uncounted if it is reopened).
+    pub async fn handle_incident(
+        &self,
+        p: &Principal,
+        id: i64,
+        h: &Handling,
+        today: time::Date,
+    ) -> Result<Incident> {
+        let mut errors = Vec::new();
+        if h.analysis.chars().count() > MAX_DESCRIPTION {
+            errors.push(FieldError {
+                field: "analysis".into(),
+                code: ErrorCode::TooLong,
+            });
+        }
+        if h.outcome.chars().count() > MAX_DESCRIPTION {
+            errors.push(FieldError {
+                field: "outcome".into(),
+                code: ErrorCode::TooLong,
+            });
+        }
+        if (h.state == IncidentState::Forwarded) != h.forward_to.is_some() {
+            errors.push(FieldError {
+                field: "forward_to".into(),
+                code: ErrorCode::Required,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let mut tx = self.pool.begin().await?;
+        let before = incident_in(&mut tx, id).await?;
+        let tree = load_tree(&mut tx).await?;
+        if !p.can_write(&tree, before.org_unit_id) {
+            return Err(StoreError::Forbidden);
+        }
+        let mut unit = before.org_unit_id;
+        if let Some(target) = h.forward_to {
+            if tree.get(target).is_none() || target == before.org_unit_id {
+                return Err(invalid("forward_to", ErrorCode::Invalid));
+            }
+            count(&mut tx, before.org_unit_id, &before, -1).await?;
+            count(&mut tx, target, &before, 1).await?;
+            unit = target;
+        }
+        let was_handled = before.state == IncidentState::Handled;
+        let now_handled = h.state == IncidentState::Handled;
+        let handled_at = if now_handled {
+            before.handled_at.clone().or_else(|| Some(now()))
+        } else {
+            None
+        };
+        if was_handled && !now_handled {
+            let handled_on = before
+                .handled_at
+                .as_deref()
+                .and_then(|s| s.get(..10))
+                .map(date)
+                .transpose()?
+                .unwrap_or(today);
+            handling_days(&mut tx, before.org_unit_id, &before, handled_on, -1).await?;
+        }
+        if now_handled && !was_handled {
+            handling_days(&mut tx, unit, &before, today, 1).await?;
+        }
+        sqlx::query(
+            "UPDATE incidents SET state = $1, analysis = $2, outcome = $3, org_unit_id = $4, forwarded_from = $5, \
+             handled_at = $6, handled_on = $7 WHERE id = $8",
+        )
+        .bind(h.state.code())
+        .bind(h.analysis.trim())
+        .bind(h.outcome.trim())
+        .bind(unit)
+        .bind(if h.forward_to.is_some() { Some(before.org_unit_id) } else { before.forwarded_from })
+        .bind(handled_at.clone())
+        .bind(handled_at.as_deref().and_then(|s| s.get(..10)).map(str::to_string))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = incident_in(&mut tx, id).await?;
+        let view = |i: &Incident| serde_json::json!({ "state": i.state, "org_unit_id": i.org_unit_id, "analysis": i.analysis, "outcome": i.outcome });
+        audit(
+            &mut tx,
+            p,
+            "handle",
+            "incident",
+            &id.to_string(),
+            Some(before.org_unit_id),
+            Some(view(&before)),
+            Some(view(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Adds a decided action with an owner and a due date.
+    pub async fn add_incident_action(
+        &self,
+        p: &Principal,
+        id: i64,
+        text: &str,
+        owner: &str,
+        due_on: time::Date,
+    ) -> Result<IncidentAction> {
+        let mut errors = Vec::new();
+        if text.trim().is_empty() {
+            errors.push(FieldError {
+                field: "action_text".into(),
+                code: ErrorCode::Required,
+            });
+        } else if text.chars().count() > MAX_DESCRIPTION {
+            errors.push(FieldError {
+                field: "action_text".into(),
+                code: ErrorCode::TooLong,
+            });
+        }
+        if owner.trim().is_empty() {
+            errors.push(FieldError {
+                field: "action_owner".into(),
+                code: ErrorCode::Required,
+            });
+        } else if owner.chars().count() > MAX_SHORT {
+            errors.push(FieldError {
+                field: "action_owner".into(),
+                code: ErrorCode::TooLong,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let mut tx = self.pool.begin().await?;
+        let inc = incident_in(&mut tx, id).await?;
+        let tree = load_tree(&mut tx).await?;
+        if !p.can_write(&tree, inc.org_unit_id) {
+            return Err(StoreError::Forbidden);
+        }
+        let row = sqlx::query("INSERT INTO incident_actions (incident_id, text, owner, due_on, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(id)
+            .bind(text.trim())
+            .bind(owner.trim())
+            .bind(due_on.to_string())
+            .bind(now())
+            .fetch_one(&mut *tx)
+            .await?;
+        let action = IncidentAction {
+            id: row.try_get("id")?,
+            text: text.trim().into(),
+            owner: owner.trim().into(),
+            due_on,
+        };
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "incident_action",
+            &action.id.to_string(),
+            Some(inc.org_unit_id),
+            None,
+            serde_json::to_value(&action).ok(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(action)
+    }
+
+    /// Statistics of an org subtree for a period, from the aggregates (and, for
+    /// the time-dependent "unhandled over two months", an indexed count).
+    pub async fn incident_stats(
+        &self,
+        tree: &OrgTree,
+        root: i64,
+        period: Period,
+        policy: &DeadlinePolicy,
+        today: time::Date,
+    ) -> Result<IncidentStats> {
+        let units = tree.subtree_ids(root);
+        let mut conn = self.pool.acquire().await?;
+        let (first, last) = (month_of(period.start()), month_of(period.end()));
+        let ids = placeholders(3, units.len());
+        let sql = format!(
+            "SELECT month, kind, event_type, consequence, client_reported, never_event, CAST(SUM(n) AS BIGINT) AS n FROM incident_counts \
+             WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) \
+             GROUP BY month, kind, event_type, consequence, client_reported, never_event"
+        );
+        let mut q = sqlx::query(&sql).bind(&first).bind(&last);
+        for u in &units {
+            q = q.bind(*u);
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut keyed = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let month: String = r.try_get("month")?;
+            let n: i64 = r.try_get("n")?;
+            keyed.push((
+                CountKey {
+                    month: month.parse().map_err(|_| corrupt("month", &month))?,
+                    kind: enum_col(r, "kind", IncidentKind::parse)?,
+                    event_type: enum_col(r, "event_type", EventType::parse)?,
+                    consequence: enum_col(r, "consequence", Consequence::parse)?,
+                    client_reported: r.try_get::<i64, _>("client_reported")? != 0,
+                    never_event: r.try_get::<i64, _>("never_event")? != 0,
+                },
+                n.max(0) as u64,
+            ));
+        }
+        let mut stats = compute_stats(period, &keyed);
+        let sql = format!(
+            "SELECT days, CAST(SUM(n) AS BIGINT) AS n FROM incident_handling_days WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY days"
+        );
+        let mut q = sqlx::query(&sql).bind(&first).bind(&last);
+        for u in &units {
+            q = q.bind(*u);
+        }
+        let hist = q
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("days")?,
+                    r.try_get::<i64, _>("n")?.max(0) as u64,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        stats.median_handling_days = median_from_histogram(&hist);
+        let stale_before = (today - time::Duration::days(policy.stale_days)).to_string();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM incidents WHERE state <> $1 AND reported_on < $2 AND org_unit_id IN ({})",
+            placeholders(3, units.len())
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(IncidentState::Handled.code())
+            .bind(stale_before);
+        for u in &units {
+            q = q.bind(*u);
+        }
+        let n: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
+        stats.unhandled_over_two_months = n.max(0) as u64;
+        Ok(stats)
+    }
+}

@@ -1,0 +1,1176 @@
+//! Incident and misconduct reporting in the UI: the report form (logged in,
+//! and public per unit for clients, relatives and anonymous staff), receipts,
+//! the handler's queue and handling page, and statistics.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
+use valvo_core::access::Principal;
+use valvo_core::incident::{
+    Consequence, DeadlinePolicy, EventType, IncidentKind, IncidentState, IncidentStats,
+    NewIncident, ReporterRole,
+};
+use valvo_core::plan::{ErrorCode, FieldError};
+use valvo_core::{format_number, Lang, OrgNode, OrgTree, Period, PeriodKind};
+use valvo_store::{Handling, Incident, StoreError};
+
+use crate::ctx::{Page, UiPath, UiQuery};
+use crate::error::ErrorKind;
+use crate::forms::{Builder, FormData, FormView, Group, InputKind};
+use crate::html::{escape, text_html, Layout};
+use crate::ui::{can_read, crumbs, form_page, render, see_other, tree, UiResult};
+use crate::AppState;
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|x| code(*x)).collect()
+}
+
+fn parse_date(s: &str) -> Option<time::Date> {
+    time::Date::parse(
+        s.trim(),
+        &time::format_description::well_known::Iso8601::DATE,
+    )
+    .ok()
+}
+
+fn parse_time(s: &str) -> Option<time::Time> {
+    let (h, m) = s.trim().split_once(':')?;
+    time::Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()
+}
+
+/// The report form's fields. `unit` is fixed on the public page.
+fn report_groups(b: &Builder, units: Option<&[(i64, String)]>, public: bool) -> Vec<Group> {
+    let mut first = Vec::new();
+    if let Some(units) = units {
+        let mut f = b.plain("org_unit", InputKind::Select, true);
+        f.options = units
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.clone()))
+            .collect();
+        first.push(f);
+    }
+    first.push(b.select(
+        "kind",
+        &codes(&IncidentKind::ALL, IncidentKind::code),
+        "incident-kind",
+    ));
+    first.push(b.select(
+        "event_type",
+        &codes(&EventType::ALL, EventType::code),
+        "event-type",
+    ));
+    let mut when = b.plain("occurred_on", InputKind::Text, true);
+    when.input_type = "date";
+    let mut at = b.plain("occurred_time", InputKind::Text, false);
+    at.input_type = "time";
+    let roles: Vec<&str> = if public {
+        vec!["client", "relative", "staff", "student", "other"]
+    } else {
+        codes(&ReporterRole::ALL, ReporterRole::code)
+    };
+    vec![
+        Group {
+            legend: String::new(),
+            fields: first,
+        },
+        Group {
+            legend: b.legend("incident-when"),
+            fields: vec![when, at, b.plain("place", InputKind::Text, false)],
+        },
+        Group {
+            legend: b.legend("incident-what"),
+            fields: vec![
+                b.plain("description", InputKind::Textarea, true),
+                b.select(
+                    "consequence",
+                    &codes(&Consequence::ALL, Consequence::code),
+                    "consequence",
+                ),
+                b.select("never_event", &["no", "yes"], "yes-no"),
+                b.plain("contributing_factors", InputKind::Textarea, false),
+                b.plain("immediate_actions", InputKind::Textarea, false),
+            ],
+        },
+        Group {
+            legend: b.legend("incident-reporter"),
+            fields: vec![
+                b.select("reporter_role", &roles, "reporter-role"),
+                b.select("anonymous", &["yes", "no"], "yes-no"),
+                b.plain("reporter_name", InputKind::Text, false),
+                b.plain("reporter_contact", InputKind::Text, false),
+            ],
+        },
+    ]
+}
+
+fn parse_report(
+    data: &FormData,
+    org: Option<i64>,
+    today: time::Date,
+) -> Result<NewIncident, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let get = |k: &str| {
+        data.get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut need = |name: &str, ok: bool, empty: bool| {
+        if !ok {
+            errors.push(FieldError {
+                field: name.into(),
+                code: if empty {
+                    ErrorCode::Required
+                } else {
+                    ErrorCode::Invalid
+                },
+            });
+        }
+    };
+    let org_unit_id = org.or_else(|| get("org_unit").parse().ok());
+    need(
+        "org_unit",
+        org_unit_id.is_some(),
+        get("org_unit").is_empty(),
+    );
+    let kind = IncidentKind::parse(&get("kind"));
+    need("kind", kind.is_some(), get("kind").is_empty());
+    let event_type = EventType::parse(&get("event_type"));
+    need(
+        "event_type",
+        event_type.is_some(),
+        get("event_type").is_empty(),
+    );
+    let consequence = Consequence::parse(&get("consequence"));
+    need(
+        "consequence",
+        consequence.is_some(),
+        get("consequence").is_empty(),
+    );
+    let role = ReporterRole::parse(&get("reporter_role"));
+    need(
+        "reporter_role",
+        role.is_some(),
+        get("reporter_role").is_empty(),
+    );
+    let occurred_on = parse_date(&get("occurred_on"));
+    need(
+        "occurred_on",
+        occurred_on.is_some(),
+        get("occurred_on").is_empty(),
+    );
+    let time_raw = get("occurred_time");
+    let occurred_time = if time_raw.is_empty() {
+        None
+    } else {
+        parse_time(&time_raw)
+    };
+    need(
+        "occurred_time",
+        time_raw.is_empty() || occurred_time.is_some(),
+        false,
+    );
+    let anonymous = get("anonymous") != "no";
+    let name = get("reporter_name");
+    if !anonymous && name.is_empty() {
+        errors.push(FieldError {
+            field: "reporter_name".into(),
+            code: ErrorCode::Required,
+        });
+    }
+    let (
+        Some(org_unit_id),
+        Some(kind),
+        Some(event_type),
+        Some(consequence),
+        Some(reporter_role),
+        Some(occurred_on),
+    ) = (
+        org_unit_id,
+        kind,
+        event_type,
+        consequence,
+        role,
+        occurred_on,
+    )
+    else {
+        return Err(errors);
+    };
+    let input = NewIncident {
+        org_unit_id,
+        occurred_on,
+        occurred_time,
+        place: get("place"),
+        kind,
+        event_type,
+        description: get("description"),
+        consequence,
+        never_event: get("never_event") == "yes",
+        contributing_factors: get("contributing_factors"),
+        immediate_actions: get("immediate_actions"),
+        reporter_role,
+        reporter_name: (!anonymous).then_some(name),
+        reporter_contact: (!anonymous && !get("reporter_contact").is_empty())
+            .then(|| get("reporter_contact")),
+    };
+    if let Err(mut more) = input.validate(today) {
+        errors.append(&mut more);
+    }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(errors)
+    }
+}
+
+fn report_form(
+    page: &Page,
+    action: String,
+    units: Option<&[(i64, String)]>,
+    public: bool,
+    data: FormData,
+    errors: &[FieldError],
+    intro: String,
+) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let groups = report_groups(&b, units, public);
+    let form = b.form(action, "incident-send", "/".into(), groups);
+    form_page(
+        page,
+        page.tr.t("incident-new-title"),
+        Vec::new(),
+        intro,
+        form,
+    )
+}
+
+fn defaults(public: bool) -> FormData {
+    let mut d = FormData::new();
+    d.insert("occurred_on".into(), today().to_string());
+    d.insert("kind".into(), IncidentKind::ClientSafety.code().into());
+    d.insert("consequence".into(), Consequence::NearMiss.code().into());
+    d.insert("never_event".into(), "no".into());
+    d.insert(
+        "reporter_role".into(),
+        if public { "client" } else { "staff" }.into(),
+    );
+    d.insert("anonymous".into(), if public { "yes" } else { "no" }.into());
+    d
+}
+
+fn unit_choices(page: &Page, tree: &OrgTree) -> Vec<(i64, String)> {
+    tree.walk()
+        .into_iter()
+        .map(|(depth, n)| {
+            let name = n
+                .name
+                .resolve(page.lang)
+                .map(|r| r.text.to_string())
+                .unwrap_or_default();
+            (n.id, format!("{}{}", "– ".repeat(depth), name))
+        })
+        .collect()
+}
+
+/// `GET /incidents/new`: a staff member's report (named or anonymous).
+pub async fn new_form(State(state): State<AppState>, page: Page) -> UiResult {
+    let user = page.require_user()?;
+    let tree = tree(&state, &page).await?;
+    let mut data = defaults(false);
+    data.insert("reporter_name".into(), user.name.clone());
+    data.insert("reporter_contact".into(), user.email.clone());
+    if let Some(scope) = user.scope {
+        data.insert("org_unit".into(), scope.to_string());
+    }
+    let units = unit_choices(&page, &tree);
+    Ok(report_form(
+        &page,
+        "/incidents/new".into(),
+        Some(&units),
+        false,
+        data,
+        &[],
+        escape(&page.tr.t("incident-intro")),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    l: Layout,
+    code: String,
+    status: Option<(String, String, String)>,
+    just_sent: bool,
+    not_found: bool,
+}
+
+fn receipt_page(
+    page: &Page,
+    code: String,
+    status: Option<(String, String, String)>,
+    just_sent: bool,
+    not_found: bool,
+) -> Response {
+    let l = Layout::new(
+        page,
+        page.tr.t(if just_sent {
+            "incident-sent-title"
+        } else {
+            "receipt-title"
+        }),
+    );
+    let http = if not_found {
+        StatusCode::NOT_FOUND
+    } else if just_sent {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    render(
+        &ReceiptPage {
+            l,
+            code,
+            status,
+            just_sent,
+            not_found,
+        },
+        http,
+    )
+}
+
+async fn create(
+    state: &AppState,
+    page: &Page,
+    reporter: Option<&Principal>,
+    input: &NewIncident,
+) -> Result<String, Result<Vec<FieldError>, crate::error::UiError>> {
+    match state
+        .store()
+        .create_incident(reporter, input, today())
+        .await
+    {
+        Ok((_, receipt)) => Ok(receipt),
+        Err(StoreError::Invalid(errors)) => Err(Ok(errors)),
+        Err(e) => Err(Err(page.error(e))),
+    }
+}
+
+/// `POST /incidents/new`
+pub async fn create_staff(
+    State(state): State<AppState>,
+    page: Page,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let p = page.principal()?;
+    let tree = tree(&state, &page).await?;
+    let units = unit_choices(&page, &tree);
+    let input = match parse_report(&data, None, today()) {
+        Ok(i) => i,
+        Err(errors) => {
+            return Ok(report_form(
+                &page,
+                "/incidents/new".into(),
+                Some(&units),
+                false,
+                data,
+                &errors,
+                String::new(),
+            ))
+        }
+    };
+    match create(&state, &page, Some(&p), &input).await {
+        Ok(code) => Ok(receipt_page(&page, code, None, true, false)),
+        Err(Ok(errors)) => Ok(report_form(
+            &page,
+            "/incidents/new".into(),
+            Some(&units),
+            false,
+            data,
+            &errors,
+            String::new(),
+        )),
+        Err(Err(e)) => Err(e),
+    }
+}
+
+fn unit_by_code<'a>(tree: &'a OrgTree, code: &str) -> Option<&'a OrgNode> {
+    tree.walk()
+        .into_iter()
+        .map(|(_, n)| n)
+        .find(|n| n.code == code)
+}
+
+/// `GET /report/{code}`: the public report page of a unit (clients, relatives, anonymous staff).
+pub async fn public_form(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+) -> UiResult {
+    let tree = tree(&state, &page).await?;
+    let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let intro = format!(
+        "{} · {}",
+        text_html(&page.tr, &unit.name),
+        escape(&page.tr.t("incident-public-intro"))
+    );
+    Ok(report_form(
+        &page,
+        format!("/report/{code}"),
+        None,
+        true,
+        defaults(true),
+        &[],
+        intro,
+    ))
+}
+
+/// `POST /report/{code}`: rate-limited per client address (answered 429).
+pub async fn public_create(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    if !state.allow_public_write(addr.ip()) {
+        return Err(page.error(ErrorKind::TooManyRequests));
+    }
+    let tree = tree(&state, &page).await?;
+    let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let intro = text_html(&page.tr, &unit.name);
+    let action = format!("/report/{code}");
+    let input = match parse_report(&data, Some(unit.id), today()) {
+        Ok(i) => i,
+        Err(errors) => return Ok(report_form(&page, action, None, true, data, &errors, intro)),
+    };
+    match create(&state, &page, None, &input).await {
+        Ok(code) => Ok(receipt_page(&page, code, None, true, false)),
+        Err(Ok(errors)) => Ok(report_form(&page, action, None, true, data, &errors, intro)),
+        Err(Err(e)) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeQuery {
+    code: Option<String>,
+}
+
+/// `GET /receipt?code=…`: where the handling stands, without an account.
+pub async fn receipt(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    page: Page,
+    UiQuery(q): UiQuery<CodeQuery>,
+) -> UiResult {
+    let code = q.code.unwrap_or_default();
+    if code.trim().is_empty() {
+        return Ok(receipt_page(&page, String::new(), None, false, false));
+    }
+    if !state.allow_public_write(addr.ip()) {
+        return Err(page.error(ErrorKind::TooManyRequests));
+    }
+    let found = state
+        .store()
+        .receipt(&code)
+        .await
+        .map_err(|e| page.error(e))?;
+    let status = found.map(|r| {
+        (
+            page.tr.t(&format!("incident-state-{}", r.state.code())),
+            r.reported_on.to_string(),
+            r.outcome,
+        )
+    });
+    let missing = status.is_none();
+    Ok(receipt_page(&page, code, status, false, missing))
+}
+
+// ---------------------------------------------------------------- handlers
+
+struct QueueRow {
+    href: String,
+    reported: String,
+    unit: String,
+    kind: String,
+    consequence: String,
+    state: String,
+    flags: String,
+}
+
+#[derive(Template)]
+#[template(path = "incident_queue.html")]
+struct QueuePage {
+    l: Layout,
+    rows: Vec<QueueRow>,
+}
+
+fn flags(page: &Page, policy: &DeadlinePolicy, i: &Incident, today: time::Date) -> String {
+    let mut out = Vec::new();
+    if policy.is_stale(i.reported_on, i.state, today) {
+        out.push(page.tr.t("incident-stale"));
+    } else if policy.is_overdue(i.kind, i.reported_on, i.state, today) {
+        out.push(page.tr.t("incident-overdue"));
+    }
+    if i.consequence.is_serious() {
+        out.push(page.tr.t("incident-serious"));
+    }
+    if i.never_event {
+        out.push(page.tr.t("incident-never"));
+    }
+    out.join(", ")
+}
+
+/// `GET /incidents`: the handler's queue, most urgent first.
+pub async fn queue(State(state): State<AppState>, page: Page) -> UiResult {
+    let p = page.principal()?;
+    let policy = DeadlinePolicy::default();
+    let today = today();
+    let tree = tree(&state, &page).await?;
+    let list = state
+        .store()
+        .incident_queue(&p, &policy, today, 500)
+        .await
+        .map_err(|e| page.error(e))?;
+    let tr = &page.tr;
+    let rows = list
+        .iter()
+        .map(|i| QueueRow {
+            href: format!("/incidents/{}", i.id),
+            reported: i.reported_on.to_string(),
+            unit: tree
+                .get(i.org_unit_id)
+                .map(|n| text_html(tr, &n.name))
+                .unwrap_or_default(),
+            kind: tr.t(&format!("incident-kind-{}", i.kind.code())),
+            consequence: tr.t(&format!("consequence-{}", i.consequence.code())),
+            state: tr.t(&format!("incident-state-{}", i.state.code())),
+            flags: flags(&page, &policy, i, today),
+        })
+        .collect();
+    let l = Layout::new(&page, tr.t("incident-queue-title"));
+    Ok(render(&QueuePage { l, rows }, StatusCode::OK))
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct IncidentPage {
+    l: Layout,
+    crumbs: Vec<(String, String)>,
+    details: Vec<(String, String)>,
+    texts: Vec<(String, String)>,
+    actions: Vec<(String, String, String)>,
+    handling: FormView,
+    action_form: FormView,
+}
+
+fn handling_form(
+    page: &Page,
+    id: i64,
+    tree: &OrgTree,
+    data: FormData,
+    errors: &[FieldError],
+) -> (FormView, FormView) {
+    let b = Builder::new(&page.tr, data, errors);
+    let mut forward = b.plain("forward_to", InputKind::Select, false);
+    forward.options = std::iter::once((String::new(), page.tr.t("incident-no-forward")))
+        .chain(
+            unit_choices(page, tree)
+                .into_iter()
+                .map(|(id, n)| (id.to_string(), n)),
+        )
+        .collect();
+    let handling = vec![Group {
+        legend: String::new(),
+        fields: vec![
+            b.select(
+                "state",
+                &codes(&IncidentState::ALL, IncidentState::code),
+                "incident-state",
+            ),
+            forward,
+            b.plain("analysis", InputKind::Textarea, false),
+            b.plain("outcome", InputKind::Textarea, false),
+        ],
+    }];
+    let mut due = b.plain("action_due", InputKind::Text, true);
+    due.input_type = "date";
+    let action = vec![Group {
+        legend: String::new(),
+        fields: vec![
+            b.plain("action_text", InputKind::Textarea, true),
+            b.plain("action_owner", InputKind::Text, true),
+            due,
+        ],
+    }];
+    let hf = FormView {
+        action: format!("/incidents/{id}/handling"),
+        submit: page.tr.t("save"),
+        cancel: "/incidents".into(),
+        errors: Vec::new(),
+        groups: handling,
+    };
+    let af = FormView {
+        action: format!("/incidents/{id}/actions"),
+        submit: page.tr.t("incident-action-add"),
+        cancel: "/incidents".into(),
+        errors: Vec::new(),
+        groups: action,
+    };
+    let mut both = (hf, af);
+    // Error summaries per form.
+    for form in [&mut both.0, &mut both.1] {
+        form.errors = form
+            .groups
+            .iter()
+            .flat_map(|g| g.fields.iter())
+            .filter_map(|f| {
+                f.error
+                    .as_ref()
+                    .map(|e| (f.name.clone(), format!("{}: {}", f.label, e)))
+            })
+            .collect();
+    }
+    both
+}
+
+async fn handler_view(
+    state: &AppState,
+    page: &Page,
+    id: i64,
+) -> Result<(Principal, OrgTree, Incident), crate::error::UiError> {
+    let p = page.principal()?;
+    let inc = state
+        .store()
+        .incident(id)
+        .await
+        .map_err(|e| page.error(e))?;
+    let (p2, tree) = can_read(state, page, inc.org_unit_id).await?;
+    // Free text and the reporter's identity are for the unit's handlers only.
+    if !p2.can_write(&tree, inc.org_unit_id) {
+        return Err(page.error(ErrorKind::Forbidden));
+    }
+    Ok((p, tree, inc))
+}
+
+fn incident_page(
+    page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
+    inc: &Incident,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
+    let tr = &page.tr;
+    let policy = DeadlinePolicy::default();
+    let reporter = match &inc.reporter_name {
+        Some(name) => format!(
+            "{name}{}",
+            inc.reporter_contact
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ),
+        None => tr.t("incident-anonymous"),
+    };
+    let details = vec![
+        (
+            tr.t("field-kind"),
+            tr.t(&format!("incident-kind-{}", inc.kind.code())),
+        ),
+        (
+            tr.t("field-event_type"),
+            tr.t(&format!("event-type-{}", inc.event_type.code())),
+        ),
+        (
+            tr.t("field-consequence"),
+            tr.t(&format!("consequence-{}", inc.consequence.code())),
+        ),
+        (
+            tr.t("field-never_event"),
+            tr.t(if inc.never_event {
+                "yes-no-yes"
+            } else {
+                "yes-no-no"
+            }),
+        ),
+        (
+            tr.t("field-occurred_on"),
+            format!(
+                "{} {}",
+                inc.occurred_on,
+                inc.occurred_time.clone().unwrap_or_default()
+            ),
+        ),
+        (tr.t("field-place"), inc.place.clone()),
+        (tr.t("incident-reported"), inc.reported_on.to_string()),
+        (
+            tr.t("incident-deadline"),
+            policy.deadline(inc.kind, inc.reported_on).to_string(),
+        ),
+        (
+            tr.t("field-reporter_role"),
+            tr.t(&format!("reporter-role-{}", inc.reporter_role.code())),
+        ),
+        (tr.t("incident-reporter"), reporter),
+        (
+            tr.t("field-state"),
+            tr.t(&format!("incident-state-{}", inc.state.code())),
+        ),
+    ];
+    let texts = vec![
+        (tr.t("field-description"), inc.description.clone()),
+        (
+            tr.t("field-contributing_factors"),
+            inc.contributing_factors.clone(),
+        ),
+        (
+            tr.t("field-immediate_actions"),
+            inc.immediate_actions.clone(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, t)| !t.is_empty())
+    .collect();
+    let actions = inc
+        .actions
+        .iter()
+        .map(|a| (a.text.clone(), a.owner.clone(), a.due_on.to_string()))
+        .collect();
+    let (handling, action_form) = handling_form(page, inc.id, tree, data, errors);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let l = Layout::new(page, format!("{} #{}", tr.t("incident-title"), inc.id));
+    render(
+        &IncidentPage {
+            l,
+            crumbs: crumbs(tr, tree, p, inc.org_unit_id),
+            details,
+            texts,
+            actions,
+            handling,
+            action_form,
+        },
+        status,
+    )
+}
+
+fn incident_data(inc: &Incident) -> FormData {
+    let mut d = FormData::new();
+    d.insert("state".into(), inc.state.code().into());
+    d.insert("analysis".into(), inc.analysis.clone());
+    d.insert("outcome".into(), inc.outcome.clone());
+    d.insert(
+        "action_due".into(),
+        (today() + time::Duration::days(30)).to_string(),
+    );
+    d
+}
+
+/// `GET /incidents/{id}`
+pub async fn detail(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+) -> UiResult {
+    let (p, tree, inc) = handler_view(&state, &page, id).await?;
+    Ok(incident_page(
+        &page,
+        &tree,
+        &p,
+        &inc,
+        incident_data(&inc),
+        &[],
+    ))
+}
+
+/// `POST /incidents/{id}/handling`
+pub async fn handle(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let (p, tree, inc) = handler_view(&state, &page, id).await?;
+    let get = |k: &str| {
+        data.get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let Some(new_state) = IncidentState::parse(&get("state")) else {
+        let errors = vec![FieldError {
+            field: "state".into(),
+            code: ErrorCode::Invalid,
+        }];
+        return Ok(incident_page(&page, &tree, &p, &inc, data, &errors));
+    };
+    let forward_to = match get("forward_to").as_str() {
+        "" => None,
+        raw => match raw.parse::<i64>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                let errors = vec![FieldError {
+                    field: "forward_to".into(),
+                    code: ErrorCode::Invalid,
+                }];
+                return Ok(incident_page(&page, &tree, &p, &inc, data, &errors));
+            }
+        },
+    };
+    let h = Handling {
+        state: new_state,
+        analysis: get("analysis"),
+        outcome: get("outcome"),
+        forward_to,
+    };
+    match state.store().handle_incident(&p, id, &h, today()).await {
+        Ok(_) => Ok(see_other(&format!("/incidents/{id}"))),
+        Err(StoreError::Invalid(errors)) => {
+            Ok(incident_page(&page, &tree, &p, &inc, data, &errors))
+        }
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+/// `POST /incidents/{id}/actions`
+pub async fn add_action(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let (p, tree, inc) = handler_view(&state, &page, id).await?;
+    let get = |k: &str| {
+        data.get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let Some(due) = parse_date(&get("action_due")) else {
+        let code = if get("action_due").is_empty() {
+            ErrorCode::Required
+        } else {
+            ErrorCode::Invalid
+        };
+        return Ok(incident_page(
+            &page,
+            &tree,
+            &p,
+            &inc,
+            data,
+            &[FieldError {
+                field: "action_due".into(),
+                code,
+            }],
+        ));
+    };
+    match state
+        .store()
+        .add_incident_action(&p, id, &get("action_text"), &get("action_owner"), due)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/incidents/{id}"))),
+        Err(StoreError::Invalid(errors)) => {
+            Ok(incident_page(&page, &tree, &p, &inc, data, &errors))
+        }
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+// ---------------------------------------------------------------- statistics
+
+/// A statistics table row: label, this period, previous period.
+pub struct StatRow {
+    pub label: String,
+    pub value: String,
+    pub previous: String,
+}
+
+#[derive(Template)]
+#[template(path = "incident_stats.html")]
+struct StatsPage {
+    l: Layout,
+    crumbs: Vec<(String, String)>,
+    period_label: String,
+    previous_label: String,
+    periods: Vec<(String, String, bool)>,
+    base: String,
+    tables: Vec<(String, Vec<StatRow>)>,
+    chart: String,
+}
+
+fn pct(v: f64, lang: Lang) -> String {
+    format!("{} %", format_number(v, lang))
+}
+
+/// The rows of the statistics tables (also used by the public page).
+fn stat_rows(
+    page: &Page,
+    cur: &IncidentStats,
+    prev: &IncidentStats,
+) -> (Vec<StatRow>, Vec<StatRow>, Vec<StatRow>, Vec<StatRow>) {
+    let tr = &page.tr;
+    let lang = page.lang;
+    let n = |v: u64| format_number(v as f64, lang);
+    let row = |label: String, value: String, previous: String| StatRow {
+        label,
+        value,
+        previous,
+    };
+    let summary = vec![
+        row(tr.t("stat-total"), n(cur.total), n(prev.total)),
+        row(
+            tr.t("stat-serious"),
+            format!("{} ({})", pct(cur.serious_share, lang), n(cur.serious)),
+            format!("{} ({})", pct(prev.serious_share, lang), n(prev.serious)),
+        ),
+        row(
+            tr.t("stat-never"),
+            format!(
+                "{} ({} / {})",
+                pct(cur.never_event_share, lang),
+                n(cur.never_events),
+                n(cur.total)
+            ),
+            format!(
+                "{} ({} / {})",
+                pct(prev.never_event_share, lang),
+                n(prev.never_events),
+                n(prev.total)
+            ),
+        ),
+        row(
+            tr.t("stat-client-reported"),
+            n(cur.client_reported),
+            n(prev.client_reported),
+        ),
+        row(
+            tr.t("stat-unhandled"),
+            n(cur.unhandled_over_two_months),
+            "–".into(),
+        ),
+        row(
+            tr.t("stat-median-days"),
+            cur.median_handling_days
+                .map(|d| format_number(d, lang))
+                .unwrap_or_else(|| "–".into()),
+            prev.median_handling_days
+                .map(|d| format_number(d, lang))
+                .unwrap_or_else(|| "–".into()),
+        ),
+    ];
+    let kinds = cur
+        .by_kind
+        .iter()
+        .zip(prev.by_kind.iter())
+        .map(|((k, v), (_, p))| row(tr.t(&format!("incident-kind-{}", k.code())), n(*v), n(*p)))
+        .collect();
+    let consequences = cur
+        .by_consequence
+        .iter()
+        .zip(cur.consequence_shares.iter())
+        .zip(prev.consequence_shares.iter())
+        .map(|(((c, v), (_, share)), (_, pshare))| {
+            row(
+                tr.t(&format!("consequence-{}", c.code())),
+                format!("{} ({})", pct(*share, lang), n(*v)),
+                pct(*pshare, lang),
+            )
+        })
+        .collect();
+    let types = cur
+        .top_event_types
+        .iter()
+        .map(|(t, v)| {
+            let p = prev
+                .top_event_types
+                .iter()
+                .find(|(pt, _)| pt == t)
+                .map(|(_, c)| n(*c))
+                .unwrap_or_else(|| "–".into());
+            row(tr.t(&format!("event-type-{}", t.code())), n(*v), p)
+        })
+        .collect();
+    (summary, kinds, consequences, types)
+}
+
+/// An accessible bar chart of consequence shares.
+fn consequence_chart(page: &Page, stats: &IncidentStats) -> String {
+    let tr = &page.tr;
+    let title = escape(&tr.t("stat-consequences"));
+    let desc: Vec<String> = stats
+        .consequence_shares
+        .iter()
+        .map(|(c, s)| {
+            format!(
+                "{} {}",
+                tr.t(&format!("consequence-{}", c.code())),
+                pct(*s, page.lang)
+            )
+        })
+        .collect();
+    let bar_h = 28;
+    let height = stats.consequence_shares.len() * bar_h + 10;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-labelledby=\"cc-t cc-d\" width=\"560\" height=\"{height}\" viewBox=\"0 0 560 {height}\"><title id=\"cc-t\">{title}</title><desc id=\"cc-d\">{}</desc>",
+        escape(&desc.join(", "))
+    );
+    for (i, (c, share)) in stats.consequence_shares.iter().enumerate() {
+        let y = i * bar_h + 5;
+        let w = (share / 100.0 * 300.0).round() as i64;
+        svg.push_str(&format!(
+            "<text x=\"0\" y=\"{}\" font-size=\"13\" fill=\"#1a1a1a\">{}</text><rect x=\"180\" y=\"{}\" width=\"{}\" height=\"18\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"13\" fill=\"#1a1a1a\">{}</text>",
+            y + 14,
+            escape(&tr.t(&format!("consequence-{}", c.code()))),
+            y,
+            w.max(1),
+            if c.is_serious() { "#a0002a" } else { "#0000bf" },
+            180 + w + 6,
+            y + 14,
+            escape(&pct(*share, page.lang))
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    period: Option<String>,
+}
+
+fn stats_period(page: &Page, raw: Option<&str>) -> Result<Period, crate::error::UiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => {
+            let current = Period::containing(today(), PeriodKind::Tertial);
+            Ok(current.prev().unwrap_or(current))
+        }
+        Some(s) => s
+            .parse()
+            .map_err(|_| page.error(ErrorKind::BadRequest("error-period-invalid"))),
+    }
+}
+
+pub(crate) async fn stats_response(
+    state: &AppState,
+    page: &Page,
+    tree: &OrgTree,
+    org: i64,
+    period: Period,
+    crumbs: Vec<(String, String)>,
+    base: String,
+) -> UiResult {
+    let policy = DeadlinePolicy::default();
+    let store = state.store();
+    let cur = store
+        .incident_stats(tree, org, period, &policy, today())
+        .await
+        .map_err(|e| page.error(e))?;
+    let prev_period = period.prev().unwrap_or(period);
+    let prev = store
+        .incident_stats(tree, org, prev_period, &policy, today())
+        .await
+        .map_err(|e| page.error(e))?;
+    let (summary, kinds, consequences, types) = stat_rows(page, &cur, &prev);
+    let mut periods = Vec::new();
+    let year = period.year_number();
+    for y in [year, year - 1] {
+        if let Ok(yp) = Period::year(y) {
+            for kind in [PeriodKind::Tertial, PeriodKind::Half, PeriodKind::Year] {
+                for sub in yp.sub_periods(kind) {
+                    periods.push((sub.to_string(), sub.label(), sub == period));
+                }
+            }
+        }
+    }
+    let name = tree
+        .get(org)
+        .and_then(|n| n.name.resolve(page.lang).map(|r| r.text.to_string()))
+        .unwrap_or_default();
+    let l = Layout::new(
+        page,
+        page.tr
+            .t_args("stat-title", &[("org", crate::i18n::arg_str(name))]),
+    );
+    Ok(render(
+        &StatsPage {
+            l,
+            crumbs,
+            period_label: period.label(),
+            previous_label: prev_period.label(),
+            periods,
+            base,
+            chart: consequence_chart(page, &cur),
+            tables: vec![
+                (page.tr.t("stat-summary"), summary),
+                (page.tr.t("stat-kinds"), kinds),
+                (page.tr.t("stat-consequences"), consequences),
+                (page.tr.t("stat-types"), types),
+            ],
+        },
+        StatusCode::OK,
+    ))
+}
+
+/// `GET /org/{id}/incidents?period=P`
+pub async fn stats(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(org): UiPath<i64>,
+    UiQuery(q): UiQuery<StatsQuery>,
+) -> UiResult {
+    let (p, tree) = can_read(&state, &page, org).await?;
+    let period = stats_period(&page, q.period.as_deref())?;
+    let crumbs = crumbs(&page.tr, &tree, &p, org);
+    stats_response(
+        &state,
+        &page,
+        &tree,
+        org,
+        period,
+        crumbs,
+        format!("/org/{org}/incidents"),
+    )
+    .await
+}
+
+/// `GET /public/org/{code}/incidents?period=P`: the same figures, public (no free text).
+pub async fn public_stats(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+    UiQuery(q): UiQuery<StatsQuery>,
+) -> UiResult {
+    let tree = tree(&state, &page).await?;
+    let node = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let period = stats_period(&page, q.period.as_deref())?;
+    let mut crumbs = vec![("/public".to_string(), escape(&page.tr.t("public-title")))];
+    crumbs.extend(tree.path(node.id).into_iter().map(|n| {
+        (
+            format!("/public/org/{}", n.code),
+            text_html(&page.tr, &n.name),
+        )
+    }));
+    stats_response(
+        &state,
+        &page,
+        &tree,
+        node.id,
+        period,
+        crumbs,
+        format!("/public/org/{code}/incidents"),
+    )
+    .await
+}
