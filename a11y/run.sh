@@ -105,5 +105,7 @@ node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$
   --error-page "/org/2/plan/2024?period=2024Q9" \
   --invalid-form "/indicators/1/follow-up?period=2024T3#value=abc" \
   --invalid-form "/org/2/goals/new?year=2024#title_fi=" \
+  --invalid-form "/report/asiakas-ja-resurssikeskus#description=" \
+  --error-page "/receipt?code=AAAA-BBBB-CCCC-DDDD" \
   "$@" || status=$?
 exit "$status"

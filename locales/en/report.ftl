@@ -60,3 +60,4 @@ report-fig-contacts = Contacts
 report-no-goals = This unit has no goals in this year's plan.
 report-value-period = Period of the value
 report-page = Page
+report-source-incidents = Figures from the incident reports in Valvo.

@@ -60,3 +60,4 @@ report-fig-contacts = Yhteydenotot
 report-no-goals = Tälle yksikölle ei ole tavoitteita tämän vuoden suunnitelmassa.
 report-value-period = Arvon jakso
 report-page = Sivu
+report-source-incidents = Luvut Valvon vaaratapahtumailmoituksista.

@@ -60,3 +60,4 @@ report-fig-contacts = Kontakter
 report-no-goals = Enheten har inga mål i årets plan.
 report-value-period = Värdets period
 report-page = Sida
+report-source-incidents = Siffrorna från avvikelseanmälningarna i Valvo.

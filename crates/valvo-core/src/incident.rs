@@ -1642,3 +1642,94 @@ mod tests {
         }
     }
 }
+
+/// A plan indicator that fills itself each period from the incident statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IndicatorSource {
+    /// Number of reports.
+    #[serde(rename = "incidents.total")]
+    Total,
+    /// Serious (severe harm or death) as a percentage of all reports.
+    #[serde(rename = "incidents.serious_share")]
+    SeriousShare,
+    /// Never events as a percentage of all reports.
+    #[serde(rename = "incidents.never_event_share")]
+    NeverEventShare,
+    /// Reports made by clients and relatives.
+    #[serde(rename = "incidents.client_reported")]
+    ClientReported,
+    /// Median handling time in days.
+    #[serde(rename = "incidents.median_handling_days")]
+    MedianHandlingDays,
+}
+
+impl IndicatorSource {
+    /// All sources.
+    pub const ALL: [IndicatorSource; 5] = [
+        IndicatorSource::Total,
+        IndicatorSource::SeriousShare,
+        IndicatorSource::NeverEventShare,
+        IndicatorSource::ClientReported,
+        IndicatorSource::MedianHandlingDays,
+    ];
+
+    /// Stable code, e.g. `incidents.never_event_share`.
+    pub fn code(self) -> &'static str {
+        match self {
+            IndicatorSource::Total => "incidents.total",
+            IndicatorSource::SeriousShare => "incidents.serious_share",
+            IndicatorSource::NeverEventShare => "incidents.never_event_share",
+            IndicatorSource::ClientReported => "incidents.client_reported",
+            IndicatorSource::MedianHandlingDays => "incidents.median_handling_days",
+        }
+    }
+
+    /// Parses a code.
+    pub fn parse(s: &str) -> Option<IndicatorSource> {
+        IndicatorSource::ALL
+            .into_iter()
+            .find(|k| k.code() == s.trim())
+    }
+
+    /// The indicator's value from a period's statistics (none for an empty period
+    /// where a share or median would be meaningless).
+    pub fn value(self, stats: &IncidentStats) -> Option<f64> {
+        match self {
+            IndicatorSource::Total => Some(stats.total as f64),
+            IndicatorSource::ClientReported => Some(stats.client_reported as f64),
+            _ if stats.total == 0 => None,
+            IndicatorSource::SeriousShare => Some(stats.serious_share),
+            IndicatorSource::NeverEventShare => Some(stats.never_event_share),
+            IndicatorSource::MedianHandlingDays => stats.median_handling_days,
+        }
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn sources_read_their_figure() {
+        for s in IndicatorSource::ALL {
+            assert_eq!(IndicatorSource::parse(s.code()), Some(s));
+        }
+        let p: Period = "2024T1".parse().unwrap();
+        let empty = compute_stats(p, &[]);
+        assert_eq!(IndicatorSource::Total.value(&empty), Some(0.0));
+        assert_eq!(IndicatorSource::NeverEventShare.value(&empty), None);
+        let key = |never: bool| CountKey {
+            month: "2024-02".parse().unwrap(),
+            kind: IncidentKind::ClientSafety,
+            event_type: EventType::Other,
+            consequence: Consequence::Severe,
+            client_reported: true,
+            never_event: never,
+        };
+        let stats = compute_stats(p, &[(key(true), 1), (key(false), 3)]);
+        assert_eq!(IndicatorSource::NeverEventShare.value(&stats), Some(25.0));
+        assert_eq!(IndicatorSource::SeriousShare.value(&stats), Some(100.0));
+        assert_eq!(IndicatorSource::ClientReported.value(&stats), Some(4.0));
+    }
+}

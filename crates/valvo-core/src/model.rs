@@ -53,6 +53,9 @@ pub struct Indicator {
     pub note: I18nText,
     /// Order within the goal.
     pub sort_order: i64,
+    /// A module the indicator fills itself from each period (none: entered by hand).
+    #[serde(default)]
+    pub source: Option<crate::incident::IndicatorSource>,
 }
 
 impl Indicator {

@@ -665,6 +665,7 @@ mod tests {
             period_kind: PeriodKind::Half,
             note: I18nText::default(),
             sort_order: 0,
+            source: None,
         };
         let plan = vec![GoalFull {
             goal: Goal {

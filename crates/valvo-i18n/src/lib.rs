@@ -194,6 +194,7 @@ mod tests {
                     "approve",
                     "publish",
                     "handle",
+                    "import",
                 ],
             ),
             (
@@ -244,6 +245,10 @@ mod tests {
                     .collect(),
             ),
         ];
+        needed.insert("source-manual".to_string());
+        for src in valvo_core::incident::IndicatorSource::ALL {
+            needed.insert(format!("source-{}", src.code().replace(['.', '_'], "-")));
+        }
         for (prefix, codes) in families {
             for c in codes {
                 needed.insert(format!("{prefix}-{c}"));
@@ -301,6 +306,7 @@ mod tests {
             "report_period",
             "with_children",
             "receipt_code",
+            "source",
         ] {
             needed.insert(format!("field-{f}"));
         }

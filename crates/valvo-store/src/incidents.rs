@@ -258,11 +258,88 @@ async fn incident_in(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
     Ok(inc)
 }
 
+/// Org unit, month, kind, event type, consequence, client-reported, never event.
+type CountRow = (i64, String, IncidentKind, EventType, Consequence, bool, bool);
+
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Statistics of an org subtree for a period, on a given connection.
+pub(crate) async fn stats_in(
+    conn: &mut AnyConnection,
+    tree: &OrgTree,
+    root: i64,
+    period: Period,
+    policy: &DeadlinePolicy,
+    today: time::Date,
+) -> Result<IncidentStats> {
+    let units = tree.subtree_ids(root);
+    let (first, last) = (month_of(period.start()), month_of(period.end()));
+    let ids = placeholders(3, units.len());
+    let sql = format!(
+        "SELECT month, kind, event_type, consequence, client_reported, never_event, CAST(SUM(n) AS BIGINT) AS n FROM incident_counts \
+         WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) \
+         GROUP BY month, kind, event_type, consequence, client_reported, never_event"
+    );
+    let mut q = sqlx::query(&sql).bind(&first).bind(&last);
+    for u in &units {
+        q = q.bind(*u);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let mut keyed = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let month: String = r.try_get("month")?;
+        let n: i64 = r.try_get("n")?;
+        keyed.push((
+            CountKey {
+                month: month.parse().map_err(|_| corrupt("month", &month))?,
+                kind: enum_col(r, "kind", IncidentKind::parse)?,
+                event_type: enum_col(r, "event_type", EventType::parse)?,
+                consequence: enum_col(r, "consequence", Consequence::parse)?,
+                client_reported: r.try_get::<i64, _>("client_reported")? != 0,
+                never_event: r.try_get::<i64, _>("never_event")? != 0,
+            },
+            n.max(0) as u64,
+        ));
+    }
+    let mut stats = compute_stats(period, &keyed);
+    let sql = format!(
+        "SELECT days, CAST(SUM(n) AS BIGINT) AS n FROM incident_handling_days WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY days"
+    );
+    let mut q = sqlx::query(&sql).bind(&first).bind(&last);
+    for u in &units {
+        q = q.bind(*u);
+    }
+    let hist = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64, _>("days")?,
+                r.try_get::<i64, _>("n")?.max(0) as u64,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    stats.median_handling_days = median_from_histogram(&hist);
+    let stale_before = (today - time::Duration::days(policy.stale_days)).to_string();
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM incidents WHERE state <> $1 AND reported_on < $2 AND org_unit_id IN ({})",
+        placeholders(3, units.len())
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(IncidentState::Handled.code())
+        .bind(stale_before);
+    for u in &units {
+        q = q.bind(*u);
+    }
+    let n: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
+    stats.unhandled_over_two_months = n.max(0) as u64;
+    Ok(stats)
 }
 
 impl Store {
@@ -580,69 +657,136 @@ impl Store {
         policy: &DeadlinePolicy,
         today: time::Date,
     ) -> Result<IncidentStats> {
-        let units = tree.subtree_ids(root);
         let mut conn = self.pool.acquire().await?;
-        let (first, last) = (month_of(period.start()), month_of(period.end()));
-        let ids = placeholders(3, units.len());
-        let sql = format!(
-            "SELECT month, kind, event_type, consequence, client_reported, never_event, CAST(SUM(n) AS BIGINT) AS n FROM incident_counts \
-             WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) \
-             GROUP BY month, kind, event_type, consequence, client_reported, never_event"
-        );
-        let mut q = sqlx::query(&sql).bind(&first).bind(&last);
-        for u in &units {
-            q = q.bind(*u);
+        stats_in(&mut conn, tree, root, period, policy, today).await
+    }
+
+    /// Imports reports in bulk (from a previous system, or for benchmarks):
+    /// each with its reporting day, state and handling day; stored without any
+    /// reporter identity. One transaction; the aggregates are updated in it.
+    pub async fn import_incidents(
+        &self,
+        p: &Principal,
+        rows: &[(NewIncident, time::Date, IncidentState, Option<time::Date>)],
+    ) -> Result<usize> {
+        if !p.can_administer() {
+            return Err(StoreError::Forbidden);
         }
-        let rows = q.fetch_all(&mut *conn).await?;
-        let mut keyed = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let month: String = r.try_get("month")?;
-            let n: i64 = r.try_get("n")?;
-            keyed.push((
-                CountKey {
-                    month: month.parse().map_err(|_| corrupt("month", &month))?,
-                    kind: enum_col(r, "kind", IncidentKind::parse)?,
-                    event_type: enum_col(r, "event_type", EventType::parse)?,
-                    consequence: enum_col(r, "consequence", Consequence::parse)?,
-                    client_reported: r.try_get::<i64, _>("client_reported")? != 0,
-                    never_event: r.try_get::<i64, _>("never_event")? != 0,
-                },
-                n.max(0) as u64,
-            ));
-        }
-        let mut stats = compute_stats(period, &keyed);
-        let sql = format!(
-            "SELECT days, CAST(SUM(n) AS BIGINT) AS n FROM incident_handling_days WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY days"
-        );
-        let mut q = sqlx::query(&sql).bind(&first).bind(&last);
-        for u in &units {
-            q = q.bind(*u);
-        }
-        let hist = q
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<i64, _>("days")?,
-                    r.try_get::<i64, _>("n")?.max(0) as u64,
+        let mut counts: std::collections::HashMap<CountRow, i64> = Default::default();
+        let mut days: std::collections::HashMap<(i64, String, i64), i64> = Default::default();
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        let at = now();
+        for (i, (input, reported, state, handled)) in rows.iter().enumerate() {
+            if let Err(errors) = input.validate(*reported) {
+                let errors = errors
+                    .into_iter()
+                    .map(|e| FieldError {
+                        field: format!("{}.{}", i + 1, e.field),
+                        code: e.code,
+                    })
+                    .collect();
+                return Err(StoreError::Invalid(errors));
+            }
+            if tree.get(input.org_unit_id).is_none() {
+                return Err(invalid(
+                    &format!("{}.org_unit_id", i + 1),
+                    ErrorCode::Invalid,
+                ));
+            }
+            let mut raw = [0u8; 10];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+            let handled_on = handled.filter(|_| *state == IncidentState::Handled);
+            sqlx::query(
+                "INSERT INTO incidents (org_unit_id, reported_at, reported_on, month, occurred_on, place, kind, event_type, \
+                 description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, receipt_hash, \
+                 state, handled_at, handled_on) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            )
+            .bind(input.org_unit_id)
+            .bind(&at)
+            .bind(reported.to_string())
+            .bind(month_of(*reported))
+            .bind(input.occurred_on.to_string())
+            .bind(input.place.trim())
+            .bind(input.kind.code())
+            .bind(input.event_type.code())
+            .bind(input.description.trim())
+            .bind(input.consequence.code())
+            .bind(i64::from(input.never_event))
+            .bind(input.contributing_factors.trim())
+            .bind(input.immediate_actions.trim())
+            .bind(input.reporter_role.code())
+            .bind(digest(&format_receipt(&raw)))
+            .bind(state.code())
+            .bind(handled_on.map(|d| format!("{d}T00:00:00Z")))
+            .bind(handled_on.map(|d| d.to_string()))
+            .execute(&mut *tx)
+            .await?;
+            let month = month_of(*reported);
+            *counts
+                .entry((
+                    input.org_unit_id,
+                    month.clone(),
+                    input.kind,
+                    input.event_type,
+                    input.consequence,
+                    input.reporter_role.is_client_side(),
+                    input.never_event,
                 ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        stats.median_handling_days = median_from_histogram(&hist);
-        let stale_before = (today - time::Duration::days(policy.stale_days)).to_string();
-        let sql = format!(
-            "SELECT COUNT(*) AS n FROM incidents WHERE state <> $1 AND reported_on < $2 AND org_unit_id IN ({})",
-            placeholders(3, units.len())
-        );
-        let mut q = sqlx::query(&sql)
-            .bind(IncidentState::Handled.code())
-            .bind(stale_before);
-        for u in &units {
-            q = q.bind(*u);
+                .or_default() += 1;
+            if let Some(h) = handled_on {
+                *days
+                    .entry((
+                        input.org_unit_id,
+                        month,
+                        (h - *reported).whole_days().max(0),
+                    ))
+                    .or_default() += 1;
+            }
         }
-        let n: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
-        stats.unhandled_over_two_months = n.max(0) as u64;
-        Ok(stats)
+        for ((org, month, kind, event_type, consequence, client, never), n) in counts {
+            sqlx::query(
+                "INSERT INTO incident_counts (org_unit_id, month, kind, event_type, consequence, client_reported, never_event, n) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (org_unit_id, month, kind, event_type, consequence, client_reported, never_event) \
+                 DO UPDATE SET n = incident_counts.n + $8",
+            )
+            .bind(org)
+            .bind(month)
+            .bind(kind.code())
+            .bind(event_type.code())
+            .bind(consequence.code())
+            .bind(i64::from(client))
+            .bind(i64::from(never))
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for ((org, month, d), n) in days {
+            sqlx::query(
+                "INSERT INTO incident_handling_days (org_unit_id, month, days, n) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (org_unit_id, month, days) DO UPDATE SET n = incident_handling_days.n + $4",
+            )
+            .bind(org)
+            .bind(month)
+            .bind(d)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit(
+            &mut tx,
+            p,
+            "import",
+            "incident",
+            &format!("{} reports", rows.len()),
+            None,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rows.len())
     }
 }

@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use sqlx::Row;
 use valvo_core::access::Principal;
+use valvo_core::incident::{DeadlinePolicy, IndicatorSource};
 use valvo_core::model::{Action, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull};
 use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
@@ -135,6 +136,10 @@ fn indicator_row(row: &AnyRow) -> Result<Indicator> {
         period_kind: PeriodKind::parse(&kind).ok_or_else(|| corrupt("period_kind", &kind))?,
         note: text(row, "note")?,
         sort_order: row.try_get("sort_order")?,
+        source: row
+            .try_get::<Option<String>, _>("source")?
+            .map(|s| IndicatorSource::parse(&s).ok_or_else(|| corrupt("source", &s)))
+            .transpose()?,
     })
 }
 
@@ -198,7 +203,7 @@ const GOAL_COLS: &str =
     "g.id, g.org_unit_id, g.year, g.area, g.title_fi, g.title_sv, g.title_en, g.sort_order";
 const INDICATOR_COLS: &str = "i.id, i.goal_id, g.org_unit_id, g.year, i.name_fi, i.name_sv, i.name_en, \
      i.unit_fi, i.unit_sv, i.unit_en, i.direction, i.baseline, i.target, i.target_max, i.period_kind, \
-     i.note_fi, i.note_sv, i.note_en, i.sort_order";
+     i.note_fi, i.note_sv, i.note_en, i.sort_order, i.source";
 const FOLLOW_UP_COLS: &str = "f.indicator_id, f.period, f.value, f.assessment_fi, f.assessment_sv, \
      f.assessment_en, f.corrective_fi, f.corrective_sv, f.corrective_en, f.updated_at, f.updated_by";
 
@@ -286,6 +291,50 @@ fn sort_follow_ups(list: &mut [FollowUp]) {
     });
 }
 
+/// Indicators with a source get a follow-up for every period of their kind in
+/// the plan year that has begun, computed from the module, unless someone
+/// entered one by hand.
+async fn fill_from_sources(
+    conn: &mut AnyConnection,
+    indicators: &[Indicator],
+    follow_ups: &mut Vec<FollowUp>,
+    year: i32,
+) -> Result<()> {
+    if indicators.iter().all(|i| i.source.is_none()) {
+        return Ok(());
+    }
+    let tree = load_tree(conn).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let policy = DeadlinePolicy::default();
+    for ind in indicators {
+        let Some(source) = ind.source else { continue };
+        let Ok(y) = Period::year(year) else { continue };
+        for period in y.sub_periods(ind.period_kind) {
+            if period.start() > today
+                || follow_ups
+                    .iter()
+                    .any(|f| f.indicator_id == ind.id && f.period == period)
+            {
+                continue;
+            }
+            let stats =
+                crate::incidents::stats_in(conn, &tree, ind.org_unit_id, period, &policy, today)
+                    .await?;
+            follow_ups.push(FollowUp {
+                indicator_id: ind.id,
+                period,
+                value: source.value(&stats).map(|v| (v * 100.0).round() / 100.0),
+                assessment: I18nText::default(),
+                corrective: I18nText::default(),
+                updated_at: crate::now(),
+                updated_by: source.code().to_string(),
+            });
+        }
+    }
+    sort_follow_ups(follow_ups);
+    Ok(())
+}
+
 pub(crate) async fn plan_in(
     conn: &mut AnyConnection,
     org: i64,
@@ -343,6 +392,7 @@ pub(crate) async fn plan_in(
         .iter()
         .map(indicator_row)
         .collect::<Result<Vec<_>>>()?;
+    fill_from_sources(conn, &indicators, &mut follow_ups, year).await?;
     let actions = actions.iter().map(action_row).collect::<Result<Vec<_>>>()?;
     goals
         .iter()
@@ -699,6 +749,41 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(indicator_row).collect()
+    }
+
+    /// Makes an indicator fill itself from a module (or stop doing so).
+    pub async fn set_indicator_source(
+        &self,
+        p: &Principal,
+        id: i64,
+        source: Option<IndicatorSource>,
+    ) -> Result<Indicator> {
+        let mut tx = self.pool.begin().await?;
+        let before = indicator_in(&mut tx, id).await?;
+        let tree = load_tree(&mut tx).await?;
+        check_write(p, &tree, before.org_unit_id)?;
+        if before.source == source {
+            return Ok(before);
+        }
+        sqlx::query("UPDATE indicators SET source = $1 WHERE id = $2")
+            .bind(source.map(|s| s.code()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let after = indicator_in(&mut tx, id).await?;
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "indicator",
+            &id.to_string(),
+            Some(after.org_unit_id),
+            json(&before),
+            json(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     /// Adds an action to a goal.

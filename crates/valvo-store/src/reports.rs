@@ -179,6 +179,59 @@ fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
     }
 }
 
+/// Fills the safety section's figures from the incident module (reports,
+/// serious share, unhandled over two months) where nobody entered them.
+/// Returns whether the module supplied any.
+async fn safety_from_incidents(
+    conn: &mut AnyConnection,
+    tree: &OrgTree,
+    org: i64,
+    period: Period,
+    figures: &mut Figures,
+    previous: &mut Figures,
+) -> Result<bool> {
+    let policy = valvo_core::incident::DeadlinePolicy::default();
+    let today = time::OffsetDateTime::now_utc().date();
+    let cur = crate::incidents::stats_in(conn, tree, org, period, &policy, today).await?;
+    let prev = match period.prev() {
+        Some(p) => Some(crate::incidents::stats_in(conn, tree, org, p, &policy, today).await?),
+        None => None,
+    };
+    if cur.total == 0 && prev.as_ref().is_none_or(|p| p.total == 0) {
+        return Ok(false);
+    }
+    let mut used = false;
+    let mut put = |list: &mut Figures, key: &str, value: f64| {
+        if !list
+            .iter()
+            .any(|(k, fk, _)| *k == SectionKind::Safety && fk == key)
+        {
+            list.push((SectionKind::Safety, key.to_string(), value));
+            used = true;
+        }
+    };
+    put(figures, "incident_reports", cur.total as f64);
+    put(
+        figures,
+        "serious_share_pct",
+        (cur.serious_share * 10.0).round() / 10.0,
+    );
+    put(
+        figures,
+        "unhandled_over_2_months",
+        cur.unhandled_over_two_months as f64,
+    );
+    if let Some(p) = prev {
+        put(previous, "incident_reports", p.total as f64);
+        put(
+            previous,
+            "serious_share_pct",
+            (p.serious_share * 10.0).round() / 10.0,
+        );
+    }
+    Ok(used)
+}
+
 /// Assembles the report model from the live data.
 async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report> {
     let tree = load_tree(conn).await?;
@@ -201,8 +254,17 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
         if unit.id == node.id {
             summary = unit_summary;
         }
-        let figures = figures_in(conn, unit.id, Some(row.period)).await?;
-        let previous = figures_in(conn, unit.id, row.period.prev()).await?;
+        let mut figures = figures_in(conn, unit.id, Some(row.period)).await?;
+        let mut previous = figures_in(conn, unit.id, row.period.prev()).await?;
+        let from_module = safety_from_incidents(
+            conn,
+            &tree,
+            unit.id,
+            row.period,
+            &mut figures,
+            &mut previous,
+        )
+        .await?;
         let input = ChapterInput {
             node: unit,
             plan: &plan,
@@ -210,7 +272,16 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
             figures: &figures,
             previous_figures: &previous,
         };
-        let chapter = build_chapter(&input, &row.period);
+        let mut chapter = build_chapter(&input, &row.period);
+        if from_module {
+            for section in chapter
+                .sections
+                .iter_mut()
+                .filter(|s| s.kind == SectionKind::Safety)
+            {
+                section.source = "incidents".to_string();
+            }
+        }
         // A child without goals or sections adds nothing but an empty heading.
         if unit.id == node.id || !chapter.goals.is_empty() || !chapter.sections.is_empty() {
             chapters.push(chapter);

@@ -182,6 +182,11 @@ impl<'a> Builder<'a> {
         f
     }
 
+    /// Any message by its key.
+    pub fn legend_text(&self, key: &str) -> String {
+        self.tr.t(key)
+    }
+
     /// A group legend (`legend-<key>`).
     pub fn legend(&self, key: &str) -> String {
         self.tr.t(&format!("legend-{key}"))

@@ -100,6 +100,8 @@ struct OrgPage {
     reports: Vec<ReportLink>,
     years: Vec<(String, i32)>,
     children: Vec<(String, String)>,
+    incident_form: String,
+    incident_stats: String,
 }
 
 /// `GET /public/org/{code}`
@@ -168,6 +170,8 @@ pub async fn org(
             reports,
             years,
             children,
+            incident_form: format!("/report/{}", node.code),
+            incident_stats: format!("/public/org/{}/incidents", node.code),
         },
         StatusCode::OK,
     ))

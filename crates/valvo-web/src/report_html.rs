@@ -35,6 +35,7 @@ pub struct GoalView {
 /// A section.
 pub struct SectionView {
     pub heading: String,
+    pub source: String,
     pub texts: Vec<(String, String)>,
     pub figures: Vec<(String, String, String)>,
 }
@@ -89,6 +90,11 @@ fn section_view(tr: &Tr, s: &ReportSection, lang: Option<Lang>) -> SectionView {
     };
     SectionView {
         heading: tr.t(&format!("report-section-{}", s.kind.code())),
+        source: if s.source == "manual" {
+            String::new()
+        } else {
+            tr.t(&format!("report-source-{}", s.source))
+        },
         texts: s
             .texts
             .iter()

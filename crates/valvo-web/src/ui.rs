@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use valvo_core::access::Principal;
+use valvo_core::incident::IndicatorSource;
 use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
     IndicatorInput,
@@ -1217,7 +1218,38 @@ fn indicator_groups(b: &Builder) -> Vec<Group> {
             ],
         },
         b.i18n("note", InputKind::Textarea, false),
+        Group {
+            legend: String::new(),
+            fields: vec![source_field(b)],
+        },
     ]
+}
+
+/// The indicator's source: entered by hand, or filled from a module.
+fn source_field(b: &Builder) -> crate::forms::Field {
+    let mut f = b.plain("source", InputKind::Select, false);
+    f.options = std::iter::once(String::new())
+        .chain(IndicatorSource::ALL.iter().map(|s| s.code().to_string()))
+        .map(|code| {
+            let key = if code.is_empty() {
+                "source-manual".to_string()
+            } else {
+                format!("source-{}", code.replace(['.', '_'], "-"))
+            };
+            (code, b.legend_text(&key))
+        })
+        .collect();
+    f
+}
+
+fn source_of(data: &FormData) -> Result<Option<IndicatorSource>, FieldError> {
+    match data.get("source").map(|s| s.trim()).unwrap_or("") {
+        "" => Ok(None),
+        code => IndicatorSource::parse(code).map(Some).ok_or(FieldError {
+            field: "source".into(),
+            code: ErrorCode::Invalid,
+        }),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1298,16 +1330,25 @@ pub async fn indicator_create(
         .map_err(|e| page.error(e))?;
     let org = goal.org_unit_id;
     let (p, tree) = can_write(&state, &page, org).await?;
-    let input = match forms::indicator_input(&data) {
-        Ok(i) => i,
-        Err(errors) => {
+    let (input, source) = match (forms::indicator_input(&data), source_of(&data)) {
+        (Ok(i), Ok(s)) => (i, s),
+        (i, s) => {
+            let mut errors = i.err().unwrap_or_default();
+            errors.extend(s.err());
             return Ok(indicator_form(
                 &page, &tree, &p, goal_id, org, None, data, &errors,
-            ))
+            ));
         }
     };
     match state.store().create_indicator(&p, goal_id, &input).await {
-        Ok(i) => Ok(see_other(&format!("/indicators/{}", i.id))),
+        Ok(i) => {
+            state
+                .store()
+                .set_indicator_source(&p, i.id, source)
+                .await
+                .map_err(|e| page.error(e))?;
+            Ok(see_other(&format!("/indicators/{}", i.id)))
+        }
         Err(e) => {
             let errors = store_errors(&page, e)?;
             Ok(indicator_form(
@@ -1343,7 +1384,11 @@ pub async fn indicator_edit(
         .await
         .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
-    let data = forms::indicator_data(&indicator_input_of(&ind));
+    let mut data = forms::indicator_data(&indicator_input_of(&ind));
+    data.insert(
+        "source".into(),
+        ind.source.map(|s| s.code().to_string()).unwrap_or_default(),
+    );
     Ok(indicator_form(
         &page,
         &tree,
@@ -1371,9 +1416,11 @@ pub async fn indicator_update(
         .map_err(|e| page.error(e))?;
     let org = ind.org_unit_id;
     let (p, tree) = can_write(&state, &page, org).await?;
-    let input = match forms::indicator_input(&data) {
-        Ok(i) => i,
-        Err(errors) => {
+    let (input, source) = match (forms::indicator_input(&data), source_of(&data)) {
+        (Ok(i), Ok(s)) => (i, s),
+        (i, s) => {
+            let mut errors = i.err().unwrap_or_default();
+            errors.extend(s.err());
             return Ok(indicator_form(
                 &page,
                 &tree,
@@ -1383,11 +1430,18 @@ pub async fn indicator_update(
                 Some(id),
                 data,
                 &errors,
-            ))
+            ));
         }
     };
     match state.store().update_indicator(&p, id, &input).await {
-        Ok(_) => Ok(see_other(&format!("/indicators/{id}"))),
+        Ok(_) => {
+            state
+                .store()
+                .set_indicator_source(&p, id, source)
+                .await
+                .map_err(|e| page.error(e))?;
+            Ok(see_other(&format!("/indicators/{id}")))
+        }
         Err(e) => {
             let errors = store_errors(&page, e)?;
             Ok(indicator_form(

@@ -2134,6 +2134,83 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
     assert_eq!(s["client_reported"], 1);
     assert_eq!(s["median_handling_days"], json!(0.0));
     assert_eq!(stats["previous"]["total"], 0);
+    // A plan indicator with the incident module as its source fills itself.
+    let year = today.year();
+    let goal = app
+        .store
+        .create_goal(
+            &valvo_core::access::Principal::system("test"),
+            f.unit_a1,
+            &valvo_core::plan::GoalInput {
+                area: valvo_core::plan::Area::Safety,
+                year,
+                title: support::t("Turvallisuus", "Säkerhet"),
+            },
+        )
+        .await
+        .unwrap();
+    let r = app
+        .post_form(
+            &m,
+            &format!("/goals/{}/indicators/new", goal.id),
+            &[
+                ("name_fi", "Never event -osuus"),
+                ("direction", "lower"),
+                ("target", "0"),
+                ("period_kind", "tertial"),
+                ("source", "incidents.never_event_share"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post_form(
+            &m,
+            &format!("/goals/{}/indicators/new", goal.id),
+            &[
+                ("name_fi", "X"),
+                ("direction", "lower"),
+                ("period_kind", "tertial"),
+                ("source", "weather"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let plan = app.store.plan(f.unit_a1, year).await.unwrap();
+    let ind = &plan
+        .iter()
+        .find(|g| g.goal.id == goal.id)
+        .unwrap()
+        .indicators[0];
+    assert_eq!(
+        ind.indicator.source,
+        Some(valvo_core::incident::IndicatorSource::NeverEventShare)
+    );
+    let fu = ind
+        .follow_ups
+        .iter()
+        .find(|f| f.period.to_string() == period)
+        .expect("this period's figure");
+    assert_eq!(fu.value, Some(33.33), "1 never event of 3 reports");
+    assert_eq!(fu.updated_by, "incidents.never_event_share");
+    // The report's safety section fills itself from the module.
+    let model = app
+        .store
+        .preview_report(f.county, period.parse().unwrap(), true)
+        .await
+        .unwrap();
+    let safety = model.chapters[0]
+        .sections
+        .iter()
+        .find(|s| s.kind == valvo_core::report::SectionKind::Safety)
+        .expect("a safety section");
+    assert_eq!(safety.source, "incidents");
+    let reports = safety
+        .figures
+        .iter()
+        .find(|f| f.key == "incident_reports")
+        .unwrap();
+    assert_eq!((reports.value, reports.previous), (Some(3.0), Some(0.0)));
     let r = app
         .post_form(
             &m,

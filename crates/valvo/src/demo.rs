@@ -108,6 +108,7 @@ pub async fn load(store: &Store) -> Result<String, String> {
         }
         load_seed(store, &system, &seed).await?;
         publish_report(store, &system, &seed).await?;
+        demo_incidents(store, &system).await?;
         store.meta_set(MARKER, &seed.period).await.map_err(err)?;
         tracing::info!("demo county loaded");
     }
@@ -146,6 +147,90 @@ async fn publish_report(store: &Store, system: &Principal, seed: &Seed) -> Resul
         .map_err(err)?;
     for step in [Transition::Submit, Transition::Approve, Transition::Publish] {
         store.report_step(system, row.id, step).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Made-up incident reports (the seeds give only totals): a few per area over
+/// the last eight months, some handled, so that the queue and statistics show something.
+async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String> {
+    use valvo_core::incident::{
+        Consequence, EventType, IncidentKind, IncidentState, NewIncident, ReporterRole,
+    };
+    let tree = store.org_tree().await.map_err(err)?;
+    let areas: Vec<i64> = tree
+        .walk()
+        .into_iter()
+        .filter(|(d, _)| *d == 1)
+        .map(|(_, n)| n.id)
+        .collect();
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let texts = [
+        (
+            "Lääkkeen annos kirjattiin väärin.",
+            "Fel dos registrerades.",
+        ),
+        (
+            "Asiakas kaatui pesuhuoneessa.",
+            "Klienten föll i badrummet.",
+        ),
+        (
+            "Tieto ei siirtynyt vuoron vaihtuessa.",
+            "Informationen fördes inte vidare vid skiftbytet.",
+        ),
+        (
+            "Näyte merkittiin väärälle asiakkaalle.",
+            "Provet märktes för fel klient.",
+        ),
+    ];
+    for i in 0..48 {
+        let org = areas[i % areas.len().max(1)];
+        let reported = today - time::Duration::days(next(240) as i64 + 1);
+        let (fi, sv) = texts[next(texts.len())];
+        let input = NewIncident {
+            org_unit_id: org,
+            occurred_on: reported - time::Duration::days(next(3) as i64),
+            occurred_time: None,
+            place: String::new(),
+            kind: IncidentKind::ALL[[0, 0, 0, 1, 2, 3][next(6)]],
+            event_type: EventType::ALL[next(EventType::ALL.len())],
+            description: if i % 2 == 0 {
+                fi.to_string()
+            } else {
+                sv.to_string()
+            },
+            consequence: Consequence::ALL[[0, 1, 1, 1, 2, 2, 3, 4][next(8)]],
+            never_event: next(40) == 0,
+            contributing_factors: String::new(),
+            immediate_actions: String::new(),
+            reporter_role: ReporterRole::ALL[[0, 0, 0, 1, 2, 3][next(6)]],
+            reporter_name: None,
+            reporter_contact: None,
+        };
+        let (id, _) = store
+            .create_incident(None, &input, reported)
+            .await
+            .map_err(err)?;
+        if next(3) != 0 {
+            let handled_on = (reported + time::Duration::days(next(45) as i64)).min(today);
+            let h = valvo_store::Handling {
+                state: IncidentState::Handled,
+                analysis: String::new(),
+                outcome: "Käsitelty yksikön palaverissa. / Behandlad på enhetens möte.".into(),
+                forward_to: None,
+            };
+            store
+                .handle_incident(system, id, &h, handled_on)
+                .await
+                .map_err(err)?;
+        }
     }
     Ok(())
 }
