@@ -259,7 +259,15 @@ async fn incident_in(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
 }
 
 /// Org unit, month, kind, event type, consequence, client-reported, never event.
-type CountRow = (i64, String, IncidentKind, EventType, Consequence, bool, bool);
+type CountRow = (
+    i64,
+    String,
+    IncidentKind,
+    EventType,
+    Consequence,
+    bool,
+    bool,
+);
 
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)

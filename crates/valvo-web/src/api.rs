@@ -767,7 +767,7 @@ pub async fn incident_stats(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<Json<Value>> {
-    let policy = valvo_core::incident::DeadlinePolicy::default();
+    let policy = state.config().deadlines;
     let org: i64 = q
         .org_unit
         .as_deref()

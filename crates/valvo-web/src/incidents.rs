@@ -532,7 +532,7 @@ fn flags(page: &Page, policy: &DeadlinePolicy, i: &Incident, today: time::Date) 
 /// `GET /incidents`: the handler's queue, most urgent first.
 pub async fn queue(State(state): State<AppState>, page: Page) -> UiResult {
     let p = page.principal()?;
-    let policy = DeadlinePolicy::default();
+    let policy = state.config().deadlines;
     let today = today();
     let tree = tree(&state, &page).await?;
     let list = state
@@ -663,6 +663,7 @@ async fn handler_view(
 
 fn incident_page(
     page: &Page,
+    policy: &DeadlinePolicy,
     tree: &OrgTree,
     p: &Principal,
     inc: &Incident,
@@ -670,7 +671,6 @@ fn incident_page(
     errors: &[FieldError],
 ) -> Response {
     let tr = &page.tr;
-    let policy = DeadlinePolicy::default();
     let reporter = match &inc.reporter_name {
         Some(name) => format!(
             "{name}{}",
@@ -787,6 +787,7 @@ pub async fn detail(
     let (p, tree, inc) = handler_view(&state, &page, id).await?;
     Ok(incident_page(
         &page,
+        &state.config().deadlines,
         &tree,
         &p,
         &inc,
@@ -814,7 +815,15 @@ pub async fn handle(
             field: "state".into(),
             code: ErrorCode::Invalid,
         }];
-        return Ok(incident_page(&page, &tree, &p, &inc, data, &errors));
+        return Ok(incident_page(
+            &page,
+            &state.config().deadlines,
+            &tree,
+            &p,
+            &inc,
+            data,
+            &errors,
+        ));
     };
     let forward_to = match get("forward_to").as_str() {
         "" => None,
@@ -825,7 +834,15 @@ pub async fn handle(
                     field: "forward_to".into(),
                     code: ErrorCode::Invalid,
                 }];
-                return Ok(incident_page(&page, &tree, &p, &inc, data, &errors));
+                return Ok(incident_page(
+                    &page,
+                    &state.config().deadlines,
+                    &tree,
+                    &p,
+                    &inc,
+                    data,
+                    &errors,
+                ));
             }
         },
     };
@@ -837,9 +854,15 @@ pub async fn handle(
     };
     match state.store().handle_incident(&p, id, &h, today()).await {
         Ok(_) => Ok(see_other(&format!("/incidents/{id}"))),
-        Err(StoreError::Invalid(errors)) => {
-            Ok(incident_page(&page, &tree, &p, &inc, data, &errors))
-        }
+        Err(StoreError::Invalid(errors)) => Ok(incident_page(
+            &page,
+            &state.config().deadlines,
+            &tree,
+            &p,
+            &inc,
+            data,
+            &errors,
+        )),
         Err(e) => Err(page.error(e)),
     }
 }
@@ -866,6 +889,7 @@ pub async fn add_action(
         };
         return Ok(incident_page(
             &page,
+            &state.config().deadlines,
             &tree,
             &p,
             &inc,
@@ -882,9 +906,15 @@ pub async fn add_action(
         .await
     {
         Ok(_) => Ok(see_other(&format!("/incidents/{id}"))),
-        Err(StoreError::Invalid(errors)) => {
-            Ok(incident_page(&page, &tree, &p, &inc, data, &errors))
-        }
+        Err(StoreError::Invalid(errors)) => Ok(incident_page(
+            &page,
+            &state.config().deadlines,
+            &tree,
+            &p,
+            &inc,
+            data,
+            &errors,
+        )),
         Err(e) => Err(page.error(e)),
     }
 }
@@ -1072,7 +1102,7 @@ pub(crate) async fn stats_response(
     crumbs: Vec<(String, String)>,
     base: String,
 ) -> UiResult {
-    let policy = DeadlinePolicy::default();
+    let policy = state.config().deadlines;
     let store = state.store();
     let cur = store
         .incident_stats(tree, org, period, &policy, today())

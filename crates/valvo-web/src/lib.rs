@@ -35,6 +35,8 @@ pub struct WebConfig {
     pub cookie_secure: bool,
     /// Public writes (reports, receipt look-ups) allowed per client address per 10 minutes.
     pub public_rate_limit: u32,
+    /// Handling deadlines of incident reports.
+    pub deadlines: valvo_core::incident::DeadlinePolicy,
 }
 
 impl Default for WebConfig {
@@ -42,6 +44,7 @@ impl Default for WebConfig {
         WebConfig {
             cookie_secure: true,
             public_rate_limit: 20,
+            deadlines: valvo_core::incident::DeadlinePolicy::default(),
         }
     }
 }

@@ -45,6 +45,12 @@ struct ServeArgs {
     /// Public reports and receipt look-ups allowed per client address per 10 minutes.
     #[arg(long, env = "VALVO_PUBLIC_RATE_LIMIT", default_value_t = 20)]
     public_rate_limit: u32,
+    /// Days before an unhandled misconduct report is flagged.
+    #[arg(long, env = "VALVO_MISCONDUCT_DEADLINE_DAYS", default_value_t = 7)]
+    misconduct_deadline_days: i64,
+    /// Days before other unhandled incident reports are flagged.
+    #[arg(long, env = "VALVO_INCIDENT_DEADLINE_DAYS", default_value_t = 30)]
+    incident_deadline_days: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,6 +265,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 WebConfig {
                     cookie_secure: args.cookie_secure,
                     public_rate_limit: args.public_rate_limit,
+                    deadlines: valvo_core::incident::DeadlinePolicy {
+                        misconduct_days: args.misconduct_deadline_days.max(0),
+                        default_days: args.incident_deadline_days.max(0),
+                        ..Default::default()
+                    },
                 },
             )
             .await
