@@ -18,7 +18,7 @@ use valvo_core::incident::{
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{OrgTree, Period, PeriodKind};
 
-use crate::plan::audit;
+use crate::plan::{audit, invalid};
 use crate::rows::corrupt;
 use crate::{load_tree, now, Result, Store, StoreError};
 
@@ -168,13 +168,6 @@ fn month_of(d: time::Date) -> String {
 fn digest(code: &str) -> String {
     let hash = Sha256::digest(code.as_bytes());
     hash.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn invalid(field: &str, code: ErrorCode) -> StoreError {
-    StoreError::Invalid(vec![FieldError {
-        field: field.to_string(),
-        code,
-    }])
 }
 
 /// The actor an anonymous report is recorded with: nobody.

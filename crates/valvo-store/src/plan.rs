@@ -89,7 +89,7 @@ fn json<T: Serialize>(v: &T) -> Option<Value> {
     serde_json::to_value(v).ok()
 }
 
-fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
+pub(crate) fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
     if tree.get(org).is_none() {
         return Err(StoreError::NotFound);
     }
@@ -100,7 +100,7 @@ fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
     }
 }
 
-fn invalid(field: &str, code: ErrorCode) -> StoreError {
+pub(crate) fn invalid(field: &str, code: ErrorCode) -> StoreError {
     StoreError::Invalid(vec![FieldError {
         field: field.to_string(),
         code,

@@ -14,7 +14,7 @@ use valvo_core::report::{
 };
 use valvo_core::{I18nText, OrgTree, Period};
 
-use crate::plan::{audit, plan_in};
+use crate::plan::{audit, check_write, plan_in};
 use crate::rows::{corrupt, text};
 use crate::{load_tree, now, Result, Store, StoreError};
 
@@ -165,17 +165,6 @@ fn check_key(section: &str, key: &str, figure: bool) -> Result<()> {
             field: format!("{section}.{key}"),
             code: ErrorCode::Invalid,
         }]))
-    }
-}
-
-fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
-    if tree.get(org).is_none() {
-        return Err(StoreError::NotFound);
-    }
-    if p.can_write(tree, org) {
-        Ok(())
-    } else {
-        Err(StoreError::Forbidden)
     }
 }
 
