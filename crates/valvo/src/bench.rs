@@ -21,6 +21,10 @@ pub struct BenchArgs {
     /// Requests per endpoint.
     #[arg(long, default_value_t = 200)]
     pub requests: usize,
+    /// Also import this many incident reports (e.g. 1000000) into 80 more units
+    /// over 24 months and time their statistics.
+    #[arg(long, default_value_t = 0)]
+    pub incidents: usize,
 }
 
 /// Untimed requests before each measured series.
@@ -105,6 +109,9 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
     let mut result = measure_all(args, store, &base, &password, load_time).await;
     if result.is_ok() {
         result = report_bench(store, &base).await;
+    }
+    if result.is_ok() && args.incidents > 0 {
+        result = incident_bench(store, args.incidents).await;
     }
 
     let _ = stop.send(());
@@ -233,6 +240,141 @@ async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
     println!(
         "{:<44}{:>6}{:>10}{:>10}{:>10}",
         "step", "runs", "mean", "p50", "max"
+    );
+    for r in &rows {
+        let mut sorted = r.samples.clone();
+        sorted.sort();
+        let mean = ms(r.samples.iter().sum::<Duration>()) / r.samples.len().max(1) as f64;
+        println!(
+            "{:<44}{:>6}{:>10.2}{:>10.2}{:>10.2}",
+            r.label,
+            r.samples.len(),
+            mean,
+            ms(percentile(&sorted, 50.0)),
+            ms(sorted.last().copied().unwrap_or_default())
+        );
+    }
+    Ok(())
+}
+
+/// Imports `n` incident reports into 80 new units (10 under each area) over
+/// 24 months, then times the statistics of the whole county and of one area.
+async fn incident_bench(store: &Store, n: usize) -> Result<(), String> {
+    use valvo_core::incident::{
+        Consequence, EventType, IncidentKind, IncidentState, NewIncident, ReporterRole,
+    };
+    use valvo_core::{Period, ProducerType};
+    let sys = Principal::system("bench");
+    let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+    let county = tree.roots().first().map(|n| n.id).ok_or("no county")?;
+    let areas: Vec<i64> = tree.children(county).iter().map(|n| n.id).collect();
+    let mut units = Vec::new();
+    for (a, area) in areas.iter().enumerate() {
+        for u in 0..10 {
+            let unit = valvo_store::NewOrgUnit {
+                parent_id: Some(*area),
+                code: format!("bench-{a}-{u}"),
+                name: valvo_core::I18nText::new(
+                    Some(format!("Yksikkö {a}.{u}")),
+                    Some(format!("Enhet {a}.{u}")),
+                    None,
+                ),
+                producer: ProducerType::Own,
+                sort_order: u,
+            };
+            units.push(
+                store
+                    .create_org_unit(&sys, &unit)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+    }
+    let start =
+        time::Date::from_calendar_date(2024, time::Month::January, 1).map_err(|e| e.to_string())?;
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |m: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % m as u64) as usize
+    };
+    let started = Instant::now();
+    let batch = 50_000;
+    let mut done = 0;
+    while done < n {
+        let rows: Vec<_> = (done..(done + batch).min(n))
+            .map(|_| {
+                let reported = start + time::Duration::days(next(730) as i64);
+                let handled = next(10) != 0;
+                let input = NewIncident {
+                    org_unit_id: units[next(units.len())],
+                    occurred_on: reported,
+                    occurred_time: None,
+                    place: String::new(),
+                    kind: IncidentKind::ALL[next(4)],
+                    event_type: EventType::ALL[next(EventType::ALL.len())],
+                    description: "bench".into(),
+                    consequence: Consequence::ALL[next(6)],
+                    never_event: next(500) == 0,
+                    contributing_factors: String::new(),
+                    immediate_actions: String::new(),
+                    reporter_role: ReporterRole::ALL[next(5)],
+                    reporter_name: None,
+                    reporter_contact: None,
+                };
+                let state = if handled {
+                    IncidentState::Handled
+                } else {
+                    IncidentState::New
+                };
+                (
+                    input,
+                    reported,
+                    state,
+                    handled.then(|| reported + time::Duration::days(next(60) as i64)),
+                )
+            })
+            .collect();
+        done += store
+            .import_incidents(&sys, &rows)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("valvo bench: {done} / {n} incident reports imported");
+    }
+    let import = started.elapsed();
+    let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+    let policy = valvo_core::incident::DeadlinePolicy::default();
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut rows = Vec::new();
+    for (label, root, period) in [
+        ("county, year 2025", county, "2025"),
+        ("county, tertial 2025T2", county, "2025T2"),
+        ("one area, half year 2024H2", areas[0], "2024H2"),
+    ] {
+        let period: Period = period.parse().map_err(|_| "period")?;
+        let tree = &tree;
+        let policy = &policy;
+        rows.push(
+            time_runs(label, 50, || async move {
+                store
+                    .incident_stats(tree, root, period, policy, today)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(0)
+            })
+            .await?,
+        );
+    }
+    println!();
+    println!(
+        "Incident statistics over {n} reports in {} units ({:.1} s to import); ms per query after one warm-up.",
+        units.len(),
+        import.as_secs_f64()
+    );
+    println!(
+        "{:<44}{:>6}{:>10}{:>10}{:>10}",
+        "subtree and period", "runs", "mean", "p50", "max"
     );
     for r in &rows {
         let mut sorted = r.samples.clone();
