@@ -221,6 +221,24 @@ async fn handling_days(
     Ok(())
 }
 
+async fn open_count(
+    conn: &mut AnyConnection,
+    org: i64,
+    reported_on: time::Date,
+    delta: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO incident_open_counts (org_unit_id, month, n) VALUES ($1, $2, $3) \
+         ON CONFLICT (org_unit_id, month) DO UPDATE SET n = incident_open_counts.n + $3",
+    )
+    .bind(org)
+    .bind(month_of(reported_on))
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn incident_in(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
     let row = sqlx::query(&format!("SELECT {COLS} FROM incidents WHERE id = $1"))
         .bind(id)
@@ -327,18 +345,35 @@ pub(crate) async fn stats_in(
         })
         .collect::<Result<Vec<_>>>()?;
     stats.median_handling_days = median_from_histogram(&hist);
-    let stale_before = (today - time::Duration::days(policy.stale_days)).to_string();
+    // Open reports from months wholly before the cut-off come from the
+    // aggregate; only the cut-off month's own are counted from the reports.
+    let cutoff = today - time::Duration::days(policy.stale_days);
+    let cutoff_month = Period::containing(cutoff, PeriodKind::Month);
     let sql = format!(
-        "SELECT COUNT(*) AS n FROM incidents WHERE state <> $1 AND reported_on < $2 AND org_unit_id IN ({})",
-        placeholders(3, units.len())
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM incident_open_counts WHERE month < $1 AND org_unit_id IN ({})",
+        placeholders(2, units.len())
     );
-    let mut q = sqlx::query(&sql)
-        .bind(IncidentState::Handled.code())
-        .bind(stale_before);
+    let mut q = sqlx::query(&sql).bind(cutoff_month.to_string());
     for u in &units {
         q = q.bind(*u);
     }
-    let n: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
+    let whole: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM incidents WHERE state IN ($1, $2, $3) AND org_unit_id IN ({}) \
+         AND reported_on >= $4 AND reported_on < $5",
+        placeholders(6, units.len())
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(IncidentState::New.code())
+        .bind(IncidentState::InHandling.code())
+        .bind(IncidentState::Forwarded.code())
+        .bind(cutoff_month.start().to_string())
+        .bind(cutoff.to_string());
+    for u in &units {
+        q = q.bind(*u);
+    }
+    let partial: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
+    let n = whole + partial;
     stats.unhandled_over_two_months = n.max(0) as u64;
     Ok(stats)
 }
@@ -395,6 +430,7 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let inc = incident_in(&mut tx, id).await?;
         count(&mut tx, inc.org_unit_id, &inc, 1).await?;
+        open_count(&mut tx, inc.org_unit_id, inc.reported_on, 1).await?;
         let actor = match reporter {
             Some(p) if named => p.clone(),
             _ => anonymous(),
@@ -529,6 +565,14 @@ impl Store {
         }
         let was_handled = before.state == IncidentState::Handled;
         let now_handled = h.state == IncidentState::Handled;
+        if (!was_handled, before.org_unit_id) != (!now_handled, unit) {
+            if !was_handled {
+                open_count(&mut tx, before.org_unit_id, before.reported_on, -1).await?;
+            }
+            if !now_handled {
+                open_count(&mut tx, unit, before.reported_on, 1).await?;
+            }
+        }
         let handled_at = if now_handled {
             before.handled_at.clone().or_else(|| Some(now()))
         } else {
@@ -675,6 +719,7 @@ impl Store {
         }
         let mut counts: std::collections::HashMap<CountRow, i64> = Default::default();
         let mut days: std::collections::HashMap<(i64, String, i64), i64> = Default::default();
+        let mut open: std::collections::HashMap<(i64, String), i64> = Default::default();
         let mut tx = self.pool.begin().await?;
         let tree = load_tree(&mut tx).await?;
         let at = now();
@@ -736,6 +781,9 @@ impl Store {
                     input.never_event,
                 ))
                 .or_default() += 1;
+            if *state != IncidentState::Handled {
+                *open.entry((input.org_unit_id, month.clone())).or_default() += 1;
+            }
             if let Some(h) = handled_on {
                 *days
                     .entry((
@@ -772,6 +820,17 @@ impl Store {
             .bind(org)
             .bind(month)
             .bind(d)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for ((org, month), n) in open {
+            sqlx::query(
+                "INSERT INTO incident_open_counts (org_unit_id, month, n) VALUES ($1, $2, $3) \
+                 ON CONFLICT (org_unit_id, month) DO UPDATE SET n = incident_open_counts.n + $3",
+            )
+            .bind(org)
+            .bind(month)
             .bind(n)
             .execute(&mut *tx)
             .await?;

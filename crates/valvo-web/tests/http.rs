@@ -2280,3 +2280,123 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
     assert!(limited, "429 after the limit");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn unhandled_over_two_months_is_counted_from_aggregates() {
+    use valvo_core::incident::{
+        Consequence, EventType, IncidentKind, IncidentState, NewIncident, ReporterRole,
+    };
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let sys = valvo_core::access::Principal::system("test");
+    let today = time::OffsetDateTime::now_utc().date();
+    let row = |org: i64, days_ago: i64, state: IncidentState| {
+        let reported = today - time::Duration::days(days_ago);
+        let input = NewIncident {
+            org_unit_id: org,
+            occurred_on: reported,
+            occurred_time: None,
+            place: String::new(),
+            kind: IncidentKind::ClientSafety,
+            event_type: EventType::Other,
+            description: "x".into(),
+            consequence: Consequence::Mild,
+            never_event: false,
+            contributing_factors: String::new(),
+            immediate_actions: String::new(),
+            reporter_role: ReporterRole::Staff,
+            reporter_name: None,
+            reporter_contact: None,
+        };
+        let handled =
+            (state == IncidentState::Handled).then_some(reported + time::Duration::days(3));
+        (input, reported, state, handled)
+    };
+    let rows = vec![
+        row(f.unit_a1, 200, IncidentState::New),
+        row(f.unit_a1, 100, IncidentState::InHandling),
+        row(f.unit_a1, 61, IncidentState::New),
+        row(f.unit_a1, 59, IncidentState::New),
+        row(f.unit_a1, 100, IncidentState::Handled),
+        row(f.area_b, 300, IncidentState::Forwarded),
+    ];
+    assert_eq!(app.store.import_incidents(&sys, &rows).await.unwrap(), 6);
+    let tree = app.store.org_tree().await.unwrap();
+    let policy = valvo_core::incident::DeadlinePolicy::default();
+    let period = valvo_core::Period::containing(today, valvo_core::PeriodKind::Year);
+    let stale = |root: i64| {
+        let tree = tree.clone();
+        let store = app.store.clone();
+        async move {
+            store
+                .incident_stats(&tree, root, period, &policy, today)
+                .await
+                .unwrap()
+                .unhandled_over_two_months
+        }
+    };
+    assert_eq!(
+        stale(f.county).await,
+        4,
+        "200, 100 and 61 days in A1, 300 in B"
+    );
+    assert_eq!(stale(f.area_a).await, 3);
+    assert_eq!(stale(f.area_b).await, 1);
+    // Handling one and forwarding another keep the aggregate right.
+    let open: Vec<i64> = app
+        .store
+        .incident_queue(&sys, &policy, today, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    let oldest_a1 = app
+        .store
+        .incident_queue(&sys, &policy, today, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.org_unit_id == f.unit_a1)
+        .min_by_key(|i| i.reported_on)
+        .unwrap();
+    assert_eq!(open.len(), 5);
+    let h = valvo_store::Handling {
+        state: IncidentState::Handled,
+        analysis: String::new(),
+        outcome: "ok".into(),
+        forward_to: None,
+    };
+    app.store
+        .handle_incident(&sys, oldest_a1.id, &h, today)
+        .await
+        .unwrap();
+    assert_eq!(stale(f.area_a).await, 2);
+    let b_report = app
+        .store
+        .incident_queue(&sys, &policy, today, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.org_unit_id == f.area_b)
+        .unwrap();
+    let fwd = valvo_store::Handling {
+        state: IncidentState::Forwarded,
+        analysis: String::new(),
+        outcome: String::new(),
+        forward_to: Some(f.unit_a1),
+    };
+    app.store
+        .handle_incident(&sys, b_report.id, &fwd, today)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            stale(f.area_a).await,
+            stale(f.area_b).await,
+            stale(f.county).await
+        ),
+        (3, 0, 3)
+    );
+    app.stop().await;
+}
