@@ -472,40 +472,108 @@ fn percent(part: u64, total: u64) -> f64 {
     }
 }
 
-/// Sums the aggregate rows whose month lies in `period` (rows outside it are
-/// ignored). `unhandled_over_two_months` is 0 and `median_handling_days`
-/// `None`: the caller fills them.
+/// One marginal count of the aggregate table: the statistics need only these,
+/// so the table keeps one row per unit, month and marginal (23 a month) rather
+/// than one per combination of every dimension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Marginal {
+    /// Reports of a kind (these add up to the total).
+    Kind(IncidentKind),
+    /// Reports of an event type.
+    EventType(EventType),
+    /// Reports with a consequence.
+    Consequence(Consequence),
+    /// Never events.
+    NeverEvent,
+    /// Reports by clients and relatives.
+    ClientReported,
+}
+
+impl Marginal {
+    /// The marginals one report counts in.
+    pub fn of(key: &CountKey) -> Vec<Marginal> {
+        let mut out = vec![
+            Marginal::Kind(key.kind),
+            Marginal::EventType(key.event_type),
+            Marginal::Consequence(key.consequence),
+        ];
+        if key.never_event {
+            out.push(Marginal::NeverEvent);
+        }
+        if key.client_reported {
+            out.push(Marginal::ClientReported);
+        }
+        out
+    }
+
+    /// Storage form: (dimension, key).
+    pub fn dim_key(self) -> (&'static str, &'static str) {
+        match self {
+            Marginal::Kind(k) => ("kind", k.code()),
+            Marginal::EventType(t) => ("event_type", t.code()),
+            Marginal::Consequence(c) => ("consequence", c.code()),
+            Marginal::NeverEvent => ("never_event", "yes"),
+            Marginal::ClientReported => ("client_reported", "yes"),
+        }
+    }
+
+    /// Parses the storage form.
+    pub fn parse(dim: &str, key: &str) -> Option<Marginal> {
+        match dim {
+            "kind" => IncidentKind::parse(key).map(Marginal::Kind),
+            "event_type" => EventType::parse(key).map(Marginal::EventType),
+            "consequence" => Consequence::parse(key).map(Marginal::Consequence),
+            "never_event" if key == "yes" => Some(Marginal::NeverEvent),
+            "client_reported" if key == "yes" => Some(Marginal::ClientReported),
+            _ => None,
+        }
+    }
+}
+
+/// Sums aggregate rows whose month lies in `period`.
 pub fn compute_stats(period: Period, rows: &[(CountKey, u64)]) -> IncidentStats {
+    let marginals: Vec<(Period, Marginal, u64)> = rows
+        .iter()
+        .flat_map(|(key, n)| {
+            Marginal::of(key)
+                .into_iter()
+                .map(move |m| (key.month, m, *n))
+        })
+        .collect();
+    stats_from_marginals(period, &marginals)
+}
+
+/// The statistics from marginal counts (month, marginal, count) whose month lies in `period`.
+pub fn stats_from_marginals(period: Period, rows: &[(Period, Marginal, u64)]) -> IncidentStats {
     let mut total = 0u64;
     let mut kinds = [0u64; IncidentKind::ALL.len()];
     let mut events = [0u64; EventType::ALL.len()];
     let mut consequences = [0u64; Consequence::ALL.len()];
-    let mut serious = 0u64;
     let mut never_events = 0u64;
     let mut client_reported = 0u64;
-
-    for (key, n) in rows.iter().filter(|(k, _)| period.contains(&k.month)) {
+    let add = |slot: Option<&mut u64>, n: u64| {
+        if let Some(c) = slot {
+            *c = c.saturating_add(n);
+        }
+    };
+    for (_, m, n) in rows.iter().filter(|(month, _, _)| period.contains(month)) {
         let n = *n;
-        total = total.saturating_add(n);
-        if let Some(c) = kinds.get_mut(key.kind as usize) {
-            *c = c.saturating_add(n);
-        }
-        if let Some(c) = events.get_mut(key.event_type as usize) {
-            *c = c.saturating_add(n);
-        }
-        if let Some(c) = consequences.get_mut(key.consequence as usize) {
-            *c = c.saturating_add(n);
-        }
-        if key.consequence.is_serious() {
-            serious = serious.saturating_add(n);
-        }
-        if key.never_event {
-            never_events = never_events.saturating_add(n);
-        }
-        if key.client_reported {
-            client_reported = client_reported.saturating_add(n);
+        match m {
+            Marginal::Kind(k) => {
+                total = total.saturating_add(n);
+                add(kinds.get_mut(*k as usize), n);
+            }
+            Marginal::EventType(t) => add(events.get_mut(*t as usize), n),
+            Marginal::Consequence(c) => add(consequences.get_mut(*c as usize), n),
+            Marginal::NeverEvent => never_events = never_events.saturating_add(n),
+            Marginal::ClientReported => client_reported = client_reported.saturating_add(n),
         }
     }
+    let serious = Consequence::ALL
+        .into_iter()
+        .zip(consequences)
+        .filter(|(c, _)| c.is_serious())
+        .fold(0u64, |acc, (_, n)| acc.saturating_add(n));
 
     let by_kind: Vec<(IncidentKind, u64)> = IncidentKind::ALL.into_iter().zip(kinds).collect();
     let mut top_event_types: Vec<(EventType, u64)> = EventType::ALL

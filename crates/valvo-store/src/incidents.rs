@@ -11,9 +11,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use valvo_core::access::{Principal, Role};
 use valvo_core::incident::{
-    compute_stats, format_receipt, median_from_histogram, normalize_receipt, urgency_key,
+    format_receipt, median_from_histogram, normalize_receipt, stats_from_marginals, urgency_key,
     Consequence, CountKey, DeadlinePolicy, EventType, IncidentKind, IncidentState, IncidentStats,
-    NewIncident, ReporterRole, MAX_DESCRIPTION, MAX_SHORT,
+    Marginal, NewIncident, ReporterRole, MAX_DESCRIPTION, MAX_SHORT,
 };
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{OrgTree, Period, PeriodKind};
@@ -180,23 +180,45 @@ fn anonymous() -> Principal {
     }
 }
 
-async fn count(conn: &mut AnyConnection, org: i64, inc: &Incident, delta: i64) -> Result<()> {
+async fn marginal(
+    conn: &mut AnyConnection,
+    org: i64,
+    month: &str,
+    m: Marginal,
+    delta: i64,
+) -> Result<()> {
+    let (dim, key) = m.dim_key();
     sqlx::query(
-        "INSERT INTO incident_counts (org_unit_id, month, kind, event_type, consequence, client_reported, never_event, n) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (org_unit_id, month, kind, event_type, consequence, client_reported, never_event) \
-         DO UPDATE SET n = incident_counts.n + $8",
+        "INSERT INTO incident_marginals (org_unit_id, month, dim, key, n) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (org_unit_id, month, dim, key) DO UPDATE SET n = incident_marginals.n + $5",
     )
     .bind(org)
-    .bind(month_of(inc.reported_on))
-    .bind(inc.kind.code())
-    .bind(inc.event_type.code())
-    .bind(inc.consequence.code())
-    .bind(i64::from(inc.reporter_role.is_client_side()))
-    .bind(i64::from(inc.never_event))
+    .bind(month)
+    .bind(dim)
+    .bind(key)
     .bind(delta)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+fn key_of(inc: &Incident) -> CountKey {
+    CountKey {
+        month: Period::containing(inc.reported_on, PeriodKind::Month),
+        kind: inc.kind,
+        event_type: inc.event_type,
+        consequence: inc.consequence,
+        client_reported: inc.reporter_role.is_client_side(),
+        never_event: inc.never_event,
+    }
+}
+
+/// Counts (or uncounts) a report in its unit's marginal aggregates.
+async fn count(conn: &mut AnyConnection, org: i64, inc: &Incident, delta: i64) -> Result<()> {
+    let month = month_of(inc.reported_on);
+    for m in Marginal::of(&key_of(inc)) {
+        marginal(conn, org, &month, m, delta).await?;
+    }
     Ok(())
 }
 
@@ -269,16 +291,8 @@ async fn incident_in(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
     Ok(inc)
 }
 
-/// Org unit, month, kind, event type, consequence, client-reported, never event.
-type CountRow = (
-    i64,
-    String,
-    IncidentKind,
-    EventType,
-    Consequence,
-    bool,
-    bool,
-);
+/// Org unit, month, marginal.
+type CountRow = (i64, String, Marginal);
 
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
@@ -300,32 +314,29 @@ pub(crate) async fn stats_in(
     let (first, last) = (month_of(period.start()), month_of(period.end()));
     let ids = placeholders(3, units.len());
     let sql = format!(
-        "SELECT month, kind, event_type, consequence, client_reported, never_event, CAST(SUM(n) AS BIGINT) AS n FROM incident_counts \
-         WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) \
-         GROUP BY month, kind, event_type, consequence, client_reported, never_event"
+        "SELECT month, dim, key, CAST(SUM(n) AS BIGINT) AS n FROM incident_marginals \
+         WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY month, dim, key"
     );
     let mut q = sqlx::query(&sql).bind(&first).bind(&last);
     for u in &units {
         q = q.bind(*u);
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    let mut keyed = Vec::with_capacity(rows.len());
+    let mut marginals = Vec::with_capacity(rows.len());
     for r in &rows {
         let month: String = r.try_get("month")?;
+        let dim: String = r.try_get("dim")?;
+        let key: String = r.try_get("key")?;
         let n: i64 = r.try_get("n")?;
-        keyed.push((
-            CountKey {
-                month: month.parse().map_err(|_| corrupt("month", &month))?,
-                kind: enum_col(r, "kind", IncidentKind::parse)?,
-                event_type: enum_col(r, "event_type", EventType::parse)?,
-                consequence: enum_col(r, "consequence", Consequence::parse)?,
-                client_reported: r.try_get::<i64, _>("client_reported")? != 0,
-                never_event: r.try_get::<i64, _>("never_event")? != 0,
-            },
+        let m = Marginal::parse(&dim, &key)
+            .ok_or_else(|| corrupt("marginal", &format!("{dim}/{key}")))?;
+        marginals.push((
+            month.parse().map_err(|_| corrupt("month", &month))?,
+            m,
             n.max(0) as u64,
         ));
     }
-    let mut stats = compute_stats(period, &keyed);
+    let mut stats = stats_from_marginals(period, &marginals);
     let sql = format!(
         "SELECT days, CAST(SUM(n) AS BIGINT) AS n FROM incident_handling_days WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY days"
     );
@@ -770,17 +781,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let month = month_of(*reported);
-            *counts
-                .entry((
-                    input.org_unit_id,
-                    month.clone(),
-                    input.kind,
-                    input.event_type,
-                    input.consequence,
-                    input.reporter_role.is_client_side(),
-                    input.never_event,
-                ))
-                .or_default() += 1;
+            let key = CountKey {
+                month: Period::containing(*reported, PeriodKind::Month),
+                kind: input.kind,
+                event_type: input.event_type,
+                consequence: input.consequence,
+                client_reported: input.reporter_role.is_client_side(),
+                never_event: input.never_event,
+            };
+            for m in Marginal::of(&key) {
+                *counts
+                    .entry((input.org_unit_id, month.clone(), m))
+                    .or_default() += 1;
+            }
             if *state != IncidentState::Handled {
                 *open.entry((input.org_unit_id, month.clone())).or_default() += 1;
             }
@@ -794,23 +807,8 @@ impl Store {
                     .or_default() += 1;
             }
         }
-        for ((org, month, kind, event_type, consequence, client, never), n) in counts {
-            sqlx::query(
-                "INSERT INTO incident_counts (org_unit_id, month, kind, event_type, consequence, client_reported, never_event, n) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (org_unit_id, month, kind, event_type, consequence, client_reported, never_event) \
-                 DO UPDATE SET n = incident_counts.n + $8",
-            )
-            .bind(org)
-            .bind(month)
-            .bind(kind.code())
-            .bind(event_type.code())
-            .bind(consequence.code())
-            .bind(i64::from(client))
-            .bind(i64::from(never))
-            .bind(n)
-            .execute(&mut *tx)
-            .await?;
+        for ((org, month, m), n) in counts {
+            marginal(&mut tx, org, &month, m, n).await?;
         }
         for ((org, month, d), n) in days {
             sqlx::query(
