@@ -37,6 +37,8 @@ pub struct WebConfig {
     pub public_rate_limit: u32,
     /// Handling deadlines of incident reports.
     pub deadlines: valvo_core::incident::DeadlinePolicy,
+    /// Failed logins allowed per client address per 10 minutes.
+    pub login_rate_limit: u32,
 }
 
 impl Default for WebConfig {
@@ -45,6 +47,7 @@ impl Default for WebConfig {
             cookie_secure: true,
             public_rate_limit: 20,
             deadlines: valvo_core::incident::DeadlinePolicy::default(),
+            login_rate_limit: 20,
         }
     }
 }
@@ -59,9 +62,37 @@ pub struct AppState {
 struct Inner {
     store: Store,
     config: WebConfig,
-    /// Client address → (window start, requests in it). Kept in memory only.
-    public_writes:
-        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+    /// Public writes per client address.
+    public_writes: RateLimiter,
+    /// Failed logins per client address.
+    failed_logins: RateLimiter,
+}
+
+/// Counts events per client address in a ten-minute window, in memory only.
+#[derive(Debug, Default)]
+struct RateLimiter {
+    map: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+}
+
+impl RateLimiter {
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+    /// Adds `add` events from `ip` and returns the count in the current window.
+    fn count(&self, ip: std::net::IpAddr, add: u32) -> u32 {
+        let now = std::time::Instant::now();
+        let Ok(mut map) = self.map.lock() else {
+            return u32::MAX;
+        };
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < Self::WINDOW);
+        }
+        let entry = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Self::WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(add);
+        entry.1
+    }
 }
 
 impl AppState {
@@ -71,7 +102,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 config,
-                public_writes: Default::default(),
+                public_writes: RateLimiter::default(),
+                failed_logins: RateLimiter::default(),
             }),
         }
     }
@@ -88,20 +120,17 @@ impl AppState {
 
     /// Counts a public write from `ip`; false when the address is over its limit.
     pub fn allow_public_write(&self, ip: std::net::IpAddr) -> bool {
-        const WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
-        let now = std::time::Instant::now();
-        let Ok(mut map) = self.inner.public_writes.lock() else {
-            return false;
-        };
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let entry = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.inner.config.public_rate_limit
+        self.inner.public_writes.count(ip, 1) <= self.inner.config.public_rate_limit
+    }
+
+    /// Whether `ip` has failed to log in too often in the last ten minutes.
+    pub fn login_blocked(&self, ip: std::net::IpAddr) -> bool {
+        self.inner.failed_logins.count(ip, 0) >= self.inner.config.login_rate_limit
+    }
+
+    /// Records a failed login from `ip`.
+    pub fn login_failed(&self, ip: std::net::IpAddr) {
+        self.inner.failed_logins.count(ip, 1);
     }
 }
 

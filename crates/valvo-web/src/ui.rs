@@ -246,10 +246,15 @@ pub async fn login_page(
 /// `POST /login`
 pub async fn login(
     State(state): State<AppState>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
     page: Page,
     headers: HeaderMap,
     Form(data): Form<FormData>,
 ) -> UiResult {
+    if state.login_blocked(addr.ip()) {
+        tracing::warn!("login refused: too many failed attempts");
+        return Err(page.error(ErrorKind::TooManyRequests));
+    }
     let submitted = data.get("token").map(String::as_str).unwrap_or("");
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !crate::ctx::constant_eq(submitted.as_bytes(), expected.as_bytes()) {
@@ -265,6 +270,7 @@ pub async fn login(
         .map_err(|e| page.error(e))?;
     let Some(user) = user else {
         tracing::info!("login failed");
+        state.login_failed(addr.ip());
         return Ok(login_form(&state, &page, next, email, true));
     };
     let secret = state

@@ -222,6 +222,30 @@ async fn login_logout_and_csrf() {
         c.get(app.url("/audit")).send().await.unwrap().status(),
         StatusCode::SEE_OTHER
     );
+    // Guessing is stopped: after the limit of failed logins, even the right password is refused for a while.
+    let guesser = app.client();
+    let mut refused = false;
+    for _ in 0..25 {
+        let page = text(guesser.get(app.url("/login")).send().await.unwrap()).await;
+        let token = hidden(&page, "token");
+        let r = guesser
+            .post(app.url("/login"))
+            .form(&[
+                ("token", token.as_str()),
+                ("email", "admin@test.fi"),
+                ("password", "guess guess guess"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = true;
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(refused, "429 after too many failed logins");
+
     app.stop().await;
 }
 

@@ -45,6 +45,9 @@ struct ServeArgs {
     /// Public reports and receipt look-ups allowed per client address per 10 minutes.
     #[arg(long, env = "VALVO_PUBLIC_RATE_LIMIT", default_value_t = 20)]
     public_rate_limit: u32,
+    /// Failed logins allowed per client address per 10 minutes (answered 429 above it).
+    #[arg(long, env = "VALVO_LOGIN_RATE_LIMIT", default_value_t = 20)]
+    login_rate_limit: u32,
     /// Days before an unhandled misconduct report is flagged.
     #[arg(long, env = "VALVO_MISCONDUCT_DEADLINE_DAYS", default_value_t = 7)]
     misconduct_deadline_days: i64,
@@ -265,6 +268,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 WebConfig {
                     cookie_secure: args.cookie_secure,
                     public_rate_limit: args.public_rate_limit,
+                    login_rate_limit: args.login_rate_limit,
                     deadlines: valvo_core::incident::DeadlinePolicy {
                         misconduct_days: args.misconduct_deadline_days.max(0),
                         default_days: args.incident_deadline_days.max(0),
