@@ -6,10 +6,12 @@
 //! - [`status`](mod@status): indicator targets, status, change and number formatting.
 //! - [`org`]: the organisation tree.
 //! - [`access`]: roles, scopes and the access policy.
+//! - [`feedback`]: customer feedback surveys, NPS and statement statistics.
 //! - [`plan`]: plan areas, goals, indicators, actions, follow-up and
 //!   validation of user input.
 
 pub mod access;
+pub mod feedback;
 pub mod incident;
 pub mod model;
 pub mod org;
