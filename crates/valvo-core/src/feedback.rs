@@ -1220,6 +1220,169 @@ pub fn month_of(d: Date) -> Period {
     Period::containing(d, crate::period::PeriodKind::Month)
 }
 
+/// One answer line of a CSV import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportLine {
+    /// The line number in the file (the header is line 1).
+    pub line: usize,
+    /// The org unit's code.
+    pub unit: String,
+    /// The answer.
+    pub raw: RawAnswer,
+}
+
+/// A problem on a line of an import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    /// Line number (the header is line 1).
+    pub line: usize,
+    /// The column.
+    pub field: String,
+    /// What is wrong.
+    pub code: ErrorCode,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}: {}", self.line, self.field, self.code)
+    }
+}
+
+/// The columns an import understands besides the statement keys.
+pub const IMPORT_COLUMNS: [&str; 8] = [
+    "unit",
+    "service_date",
+    "nps",
+    "text",
+    "service_lang",
+    "age_group",
+    "respondent",
+    "contact",
+];
+
+/// Reads answers from CSV (comma or semicolon separated, UTF-8, a header
+/// line naming the columns: `unit` (an org unit code, required),
+/// `service_date`, `nps`, one column per statement key, `text`,
+/// `service_lang`, `age_group`, `respondent`, `contact`). Unknown columns
+/// are refused so that a misspelt statement is not silently dropped. Every
+/// line is validated against `survey`; the errors name line and column.
+pub fn parse_import_csv(
+    data: &str,
+    survey: &SurveyDef,
+    today: Date,
+) -> Result<Vec<ImportLine>, Vec<LineError>> {
+    let data = data.strip_prefix('\u{feff}').unwrap_or(data);
+    let first = data.lines().next().unwrap_or("");
+    let delimiter = if first.matches(';').count() > first.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(data.as_bytes());
+    let mut errors = Vec::new();
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|c| c.trim().to_lowercase()).collect(),
+        Err(_) => {
+            return Err(vec![LineError {
+                line: 1,
+                field: "header".into(),
+                code: ErrorCode::Invalid,
+            }])
+        }
+    };
+    for h in &headers {
+        if !IMPORT_COLUMNS.contains(&h.as_str()) && survey.statement(h).is_none() {
+            errors.push(LineError {
+                line: 1,
+                field: h.clone(),
+                code: ErrorCode::Invalid,
+            });
+        }
+    }
+    if !headers.iter().any(|h| h == "unit") {
+        errors.push(LineError {
+            line: 1,
+            field: "unit".into(),
+            code: ErrorCode::Required,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map(|p| p.line() as usize)
+            .unwrap_or(i + 2);
+        let record = match record {
+            Ok(r) => r,
+            Err(_) => {
+                errors.push(LineError {
+                    line,
+                    field: "line".into(),
+                    code: ErrorCode::Invalid,
+                });
+                continue;
+            }
+        };
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if record.len() > headers.len() {
+            errors.push(LineError {
+                line,
+                field: "line".into(),
+                code: ErrorCode::TooLong,
+            });
+            continue;
+        }
+        let mut raw = RawAnswer::default();
+        let mut unit = String::new();
+        for (h, value) in headers.iter().zip(record.iter()) {
+            let value = value.to_owned();
+            match h.as_str() {
+                "unit" => unit = value.trim().to_owned(),
+                "service_date" => raw.service_date = value,
+                "nps" => raw.nps = value,
+                "text" => raw.text = value,
+                "service_lang" => raw.service_lang = value,
+                "age_group" => raw.age_group = value,
+                "respondent" => raw.respondent = value,
+                "contact" => raw.contact = value,
+                key => {
+                    raw.scores.insert(key.to_owned(), value);
+                }
+            }
+        }
+        if unit.is_empty() {
+            errors.push(LineError {
+                line,
+                field: "unit".into(),
+                code: ErrorCode::Required,
+            });
+        }
+        match raw.parse(survey, today) {
+            Ok(_) => out.push(ImportLine { line, unit, raw }),
+            Err(errs) => errors.extend(errs.into_iter().map(|e| LineError {
+                line,
+                field: e.field,
+                code: e.code,
+            })),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -1556,6 +1719,32 @@ mod tests {
         assert_eq!(rows[6].unit, "");
         assert_eq!(rep.unit_withheld, 2);
         assert_eq!(rep.age_withheld, 3);
+    }
+
+    #[test]
+    fn csv_import_names_line_and_column() {
+        let s = SurveyDef::national_default();
+        let ok = "unit;nps;safe;text;service_lang\nA1;9;5;Hyvä;fi\n;;;;\nB2;3;x;;sv\n";
+        let lines = parse_import_csv(ok, &s, TODAY).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1].line, 4);
+        assert_eq!(lines[1].unit, "B2");
+        assert_eq!(lines[1].raw.scores["safe"], "x");
+        let bad = "unit,nps,safe\nA1,11,5\n,5,2\nA1,5,seven\n";
+        let errs = parse_import_csv(bad, &s, TODAY).unwrap_err();
+        let got: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "line 2: nps: out_of_range",
+                "line 3: unit: required",
+                "line 4: scores.safe: not_a_number"
+            ]
+        );
+        let errs = parse_import_csv("unit,nsp\nA,1\n", &s, TODAY).unwrap_err();
+        assert_eq!(errs[0].to_string(), "line 1: nsp: invalid");
+        let errs = parse_import_csv("nps\n5\n", &s, TODAY).unwrap_err();
+        assert_eq!(errs[0].field, "unit");
     }
 
     // An independent computation of NPS and statement means straight from a
