@@ -6,12 +6,17 @@
 //! the same transaction, so a refused or failed write leaves nothing behind.
 
 mod auth;
+mod feedback;
 mod incidents;
 mod plan;
 mod reports;
 mod rows;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
+pub use feedback::{
+    AnswerTarget, Breakdown, CaseUpdate, ChildFigures, FeedbackCase, FeedbackStats, ImportError,
+    Submission, Submitted, SurveyVersion, YearFigures,
+};
 pub use incidents::{Handling, Incident, IncidentAction, Receipt};
 pub use plan::{AuditEntry, NewOrgUnit};
 pub use reports::{ReportError, ReportRow, SUMMARY};
@@ -74,6 +79,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    feedback: std::sync::Arc<feedback::FeedbackShared>,
 }
 
 /// Turns what a user gives (`valvo.db`, `sqlite://x.db`, `postgres://…`) into a
@@ -144,7 +150,11 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            feedback: feedback::shared(),
+        })
     }
 
     /// The backend in use.

@@ -25,7 +25,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -34,7 +34,7 @@ impl ApiError {
         }
     }
 
-    fn invalid(fields: Vec<FieldError>) -> Self {
+    pub(crate) fn invalid(fields: Vec<FieldError>) -> Self {
         let names: Vec<String> = fields
             .iter()
             .map(|f| format!("{} ({})", f.field, f.code.code()))
@@ -89,7 +89,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// `Path` whose rejection is a JSON error.
 pub struct ApiPath<T>(pub T);
@@ -172,7 +172,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTree> {
+pub(crate) async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTree> {
     let tree = state.store().org_tree().await?;
     if tree.get(org).is_none() {
         return Err(ApiError::new(
@@ -191,7 +191,7 @@ async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTre
     Ok(tree)
 }
 
-fn parse_period(raw: &str) -> ApiResult<Period> {
+pub(crate) fn parse_period(raw: &str) -> ApiResult<Period> {
     raw.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -501,7 +501,7 @@ pub async fn audit(
 
 // ---------------------------------------------------------------- incidents
 
-fn json_str(body: &Value, name: &str) -> Option<String> {
+pub(crate) fn json_str(body: &Value, name: &str) -> Option<String> {
     body.get(name)
         .and_then(Value::as_str)
         .map(|s| s.trim().to_string())
@@ -528,7 +528,7 @@ fn json_enum<T>(
     v
 }
 
-fn json_body(bytes: &[u8]) -> ApiResult<Value> {
+pub(crate) fn json_body(bytes: &[u8]) -> ApiResult<Value> {
     let body: Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -7,6 +7,8 @@ pub use valvo_i18n as i18n;
 mod api;
 mod ctx;
 mod error;
+mod feedback;
+mod feedback_api;
 mod forms;
 mod html;
 mod incidents;
@@ -39,6 +41,9 @@ pub struct WebConfig {
     pub deadlines: valvo_core::incident::DeadlinePolicy,
     /// Failed logins allowed per client address per 10 minutes.
     pub login_rate_limit: u32,
+    /// The public address of the service (e.g. `https://valvo.example.fi`),
+    /// printed in QR codes and invitation links; else taken from the request.
+    pub public_url: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -48,6 +53,7 @@ impl Default for WebConfig {
             public_rate_limit: 20,
             deadlines: valvo_core::incident::DeadlinePolicy::default(),
             login_rate_limit: 20,
+            public_url: None,
         }
     }
 }
@@ -152,6 +158,20 @@ pub fn app(state: AppState) -> Router {
         .route("/incidents/{id}", get(api::incident))
         .route("/incidents/{id}/handling", post(api::handle_incident))
         .route("/incidents/{id}/actions", post(api::incident_action))
+        .route("/feedback/answers", post(feedback_api::submit))
+        .route("/feedback/invitations", post(feedback_api::invitations))
+        .route("/feedback/import", post(feedback_api::import))
+        .route("/feedback/stats", get(feedback_api::stats))
+        .route("/feedback/export", get(feedback_api::export))
+        .route("/feedback/survey", get(feedback_api::survey))
+        .route(
+            "/feedback/cases",
+            get(feedback_api::cases).post(feedback_api::create_case),
+        )
+        .route(
+            "/feedback/cases/{id}",
+            get(feedback_api::case).post(feedback_api::update_case),
+        )
         .fallback(api::not_found);
 
     Router::new()
@@ -228,6 +248,32 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/receipt", get(incidents::receipt))
         .route("/public/org/{code}/incidents", get(incidents::public_stats))
+        .route("/feedback/cases", get(feedback::queue))
+        .route(
+            "/feedback/cases/{id}",
+            get(feedback::case).post(feedback::case_update),
+        )
+        .route(
+            "/feedback/survey",
+            get(feedback::survey_view).post(feedback::survey_add),
+        )
+        .route(
+            "/feedback/i/{token}",
+            get(feedback::invitation_form).post(feedback::invitation_submit),
+        )
+        .route("/feedback/{code}/qr.svg", get(feedback::qr))
+        .route("/feedback/{code}/poster", get(feedback::poster))
+        .route(
+            "/feedback/{code}",
+            get(feedback::answer_form).post(feedback::answer_submit),
+        )
+        .route("/org/{id}/feedback", get(feedback::stats))
+        .route("/org/{id}/feedback/export.csv", get(feedback::export))
+        .route(
+            "/org/{id}/feedback/cases/new",
+            get(feedback::case_new).post(feedback::case_create),
+        )
+        .route("/public/org/{code}/feedback", get(feedback::public_stats))
         .route("/public", get(public::index))
         .route("/public/org/{code}", get(public::org))
         .route("/public/org/{code}/plan/{year}", get(public::plan))

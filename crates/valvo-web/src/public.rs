@@ -102,6 +102,8 @@ struct OrgPage {
     children: Vec<(String, String)>,
     incident_form: String,
     incident_stats: String,
+    feedback_form: String,
+    feedback_stats: String,
 }
 
 /// `GET /public/org/{code}`
@@ -172,6 +174,8 @@ pub async fn org(
             children,
             incident_form: format!("/report/{}", node.code),
             incident_stats: format!("/public/org/{}/incidents", node.code),
+            feedback_form: format!("/feedback/{}", node.code),
+            feedback_stats: format!("/public/org/{}/feedback", node.code),
         },
         StatusCode::OK,
     ))

@@ -54,6 +54,10 @@ struct ServeArgs {
     /// Days before other unhandled incident reports are flagged.
     #[arg(long, env = "VALVO_INCIDENT_DEADLINE_DAYS", default_value_t = 30)]
     incident_deadline_days: i64,
+    /// The public address of the service (https://valvo.example.fi), printed in
+    /// QR codes and invitation links; by default taken from each request's host.
+    #[arg(long, env = "VALVO_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -269,6 +273,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     cookie_secure: args.cookie_secure,
                     public_rate_limit: args.public_rate_limit,
                     login_rate_limit: args.login_rate_limit,
+                    public_url: args.public_url,
                     deadlines: valvo_core::incident::DeadlinePolicy {
                         misconduct_days: args.misconduct_deadline_days.max(0),
                         default_days: args.incident_deadline_days.max(0),

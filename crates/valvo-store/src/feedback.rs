@@ -1,0 +1,1358 @@
+//! Customer feedback: survey versions, answers through the public page,
+//! one-time invitations and CSV import, the aggregates statistics read, the
+//! handling queue of feedback with text, remarks and complaints, and the
+//! national export.
+//!
+//! Durability and throughput: answers are written by one ingest task that
+//! takes every answer waiting and commits them in one transaction (group
+//! commit) with SQLite's `synchronous = FULL`, and only then acknowledges
+//! each; an acknowledged answer is on disk. The aggregate rows of the unit
+//! and of each of its ancestors are updated in the same transaction, so
+//! statistics of any subtree read a few thousand rows whatever the number
+//! of answers. (Org units are never moved; if moving is added, the
+//! ancestors' rows must be rebuilt from the units' own.)
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
+use valvo_core::access::{Principal, Role};
+use valvo_core::feedback::{
+    case_urgency, lang_gap, month_of, suppress_export, Answer, CaseDeadlines,
+    CaseKind, CaseState, Cell, Channel, Counts, Dims, ExportRow, Filter, LangGap, NewCase,
+    NpsStats, RawAnswer, Respondent, Score, ServiceLang, SuppressionReport, SurveyDef, Summary,
+    Tally, AgeGroup, ITEM_ANSWERS, ITEM_NPS, MAX_SHORT, MAX_TEXT, MIN_PUBLIC_CELL,
+};
+use valvo_core::plan::{ErrorCode, FieldError};
+use valvo_core::{I18nText, OrgTree, Period};
+
+use crate::plan::{audit, invalid};
+use crate::rows::corrupt;
+use crate::{load_tree, now, Backend, Result, Store, StoreError};
+
+/// Most answers committed in one ingest transaction.
+const MAX_BATCH: usize = 512;
+/// Rows per multi-row aggregate upsert (16 parameters each).
+const UPSERT_CHUNK: usize = 60;
+
+/// A survey version.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SurveyVersion {
+    /// Id.
+    pub id: i64,
+    /// Version number (1, 2, …).
+    pub version: i64,
+    /// The definition.
+    pub def: SurveyDef,
+}
+
+/// Where an answer belongs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnswerTarget {
+    /// An org unit by id.
+    Unit(i64),
+    /// An org unit by code (the public page `/feedback/CODE`).
+    UnitCode(String),
+    /// A one-time invitation token (bound to a unit and a service date).
+    Invitation(String),
+}
+
+/// An answer on its way in.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// Where it belongs.
+    pub target: AnswerTarget,
+    /// What was answered.
+    pub raw: RawAnswer,
+    /// How it arrived.
+    pub channel: Channel,
+    /// Today, for validating dates.
+    pub today: time::Date,
+}
+
+/// An acknowledged answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Submitted {
+    /// The answer's id.
+    pub answer_id: i64,
+    /// The org unit.
+    pub org_unit_id: i64,
+    /// The handling case made from its text, if any.
+    pub case_id: Option<i64>,
+}
+
+struct Job {
+    sub: Submission,
+    reply: oneshot::Sender<Result<Submitted>>,
+}
+
+/// Shared state of the feedback module (the ingest task's queue).
+#[derive(Debug, Default)]
+pub(crate) struct FeedbackShared {
+    ingest: OnceLock<mpsc::Sender<Job>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+fn digest(token: &str) -> String {
+    Sha256::digest(token.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_token() -> String {
+    use base64::Engine;
+    let mut raw = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn opt_code<T: Copy>(v: Option<T>, code: fn(T) -> &'static str) -> &'static str {
+    v.map(code).unwrap_or("")
+}
+
+fn date(s: &str) -> Result<time::Date> {
+    valvo_core::feedback::parse_date(s).ok_or_else(|| corrupt("date", s))
+}
+
+fn scores_json(scores: &BTreeMap<String, Score>) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = scores
+        .iter()
+        .map(|(k, s)| {
+            let v = match s {
+                Score::Value(n) => serde_json::Value::from(*n),
+                Score::CannotSay => serde_json::Value::from("x"),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn parse_scores(s: &str) -> Result<BTreeMap<String, Score>> {
+    let v: serde_json::Value = serde_json::from_str(s).map_err(|_| corrupt("scores", s))?;
+    let mut out = BTreeMap::new();
+    if let serde_json::Value::Object(map) = v {
+        for (k, v) in map {
+            let score = match v {
+                serde_json::Value::Number(n) => Score::Value(
+                    n.as_u64()
+                        .and_then(|n| u8::try_from(n).ok())
+                        .ok_or_else(|| corrupt("scores", s))?,
+                ),
+                _ => Score::CannotSay,
+            };
+            out.insert(k, score);
+        }
+    }
+    Ok(out)
+}
+
+async fn survey_in(conn: &mut AnyConnection) -> Result<SurveyVersion> {
+    let row = sqlx::query(
+        "SELECT id, version, definition FROM surveys ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = row {
+        let definition: String = row.try_get("definition")?;
+        let def: SurveyDef =
+            serde_json::from_str(&definition).map_err(|_| corrupt("survey", &definition))?;
+        return Ok(SurveyVersion {
+            id: row.try_get("id")?,
+            version: row.try_get("version")?,
+            def,
+        });
+    }
+    let def = SurveyDef::national_default();
+    let json = serde_json::to_string(&def).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // Two first answers at once: the second insert conflicts and rereads.
+    let inserted = sqlx::query(
+        "INSERT INTO surveys (version, definition, created_at, created_by) VALUES (1, $1, $2, 'system') \
+         ON CONFLICT (version) DO NOTHING",
+    )
+    .bind(&json)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    let _ = inserted;
+    let row = sqlx::query("SELECT id, version FROM surveys WHERE version = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(SurveyVersion {
+        id: row.try_get("id")?,
+        version: row.try_get("version")?,
+        def,
+    })
+}
+
+/// Adds `cells` of `org` (and of each ancestor) in `month` to the aggregates.
+fn scoped_cells(
+    tree: &OrgTree,
+    org: i64,
+    month: &str,
+    cells: Vec<Cell>,
+    out: &mut Vec<(i64, String, Cell)>,
+) {
+    let mut scopes = vec![org];
+    scopes.extend(tree.ancestors(org).iter().map(|n| n.id));
+    for scope in scopes {
+        for c in &cells {
+            out.push((scope, month.to_owned(), c.clone()));
+        }
+    }
+}
+
+async fn upsert_cells(conn: &mut AnyConnection, cells: Vec<(i64, String, Cell)>) -> Result<()> {
+    // Merge equal keys first: one row per key and batch.
+    let mut merged: BTreeMap<(i64, String, Dims, String), Counts> = BTreeMap::new();
+    for (scope, month, c) in cells {
+        merged
+            .entry((scope, month, c.dims, c.item))
+            .or_default()
+            .add(&c.counts);
+    }
+    let rows: Vec<_> = merged.into_iter().collect();
+    for chunk in rows.chunks(UPSERT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO feedback_agg (scope_id, month, lang, channel, respondent, item, \
+             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let base = i * 18;
+            sql.push('(');
+            sql.push_str(
+                &(1..=18)
+                    .map(|k| format!("${}", base + k))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            sql.push(')');
+        }
+        sql.push_str(" ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET ");
+        let cols: Vec<String> = (0..11)
+            .map(|b| format!("b{b} = feedback_agg.b{b} + excluded.b{b}"))
+            .chain(std::iter::once("cs = feedback_agg.cs + excluded.cs".to_string()))
+            .collect();
+        sql.push_str(&cols.join(", "));
+        let mut q = sqlx::query(&sql);
+        for ((scope, month, dims, item), counts) in chunk {
+            q = q
+                .bind(*scope)
+                .bind(month.clone())
+                .bind(opt_code(dims.lang, ServiceLang::code))
+                .bind(opt_code(dims.channel, Channel::code))
+                .bind(opt_code(dims.respondent, Respondent::code))
+                .bind(item.clone());
+            for c in counts.counts {
+                q = q.bind(c as i64);
+            }
+            q = q.bind(counts.cannot_say as i64);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// What an answer resolved to before it is written.
+struct Resolved {
+    org: i64,
+    answer: Answer,
+    invitation_id: Option<i64>,
+}
+
+async fn resolve(
+    conn: &mut AnyConnection,
+    tree: &OrgTree,
+    survey: &SurveyDef,
+    sub: &Submission,
+) -> Result<Resolved> {
+    let mut answer = sub.raw.parse(survey, sub.today).map_err(StoreError::Invalid)?;
+    match &sub.target {
+        AnswerTarget::Unit(id) => {
+            if tree.get(*id).is_none() {
+                return Err(invalid("org_unit", ErrorCode::Invalid));
+            }
+            Ok(Resolved {
+                org: *id,
+                answer,
+                invitation_id: None,
+            })
+        }
+        AnswerTarget::UnitCode(code) => {
+            let node = tree
+                .nodes()
+                .iter()
+                .find(|n| n.code.eq_ignore_ascii_case(code.trim()))
+                .ok_or_else(|| invalid("org_unit", ErrorCode::Invalid))?;
+            Ok(Resolved {
+                org: node.id,
+                answer,
+                invitation_id: None,
+            })
+        }
+        AnswerTarget::Invitation(token) => {
+            // Consumed only now that the answer is valid; a used or expired
+            // token changes nothing.
+            let row = sqlx::query(
+                "UPDATE feedback_invitations SET used_at = $1 \
+                 WHERE token_hash = $2 AND used_at IS NULL AND expires_on >= $3 \
+                 RETURNING id, org_unit_id, service_date",
+            )
+            .bind(now())
+            .bind(digest(token))
+            .bind(sub.today.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(row) = row else {
+                let used: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT used_at FROM feedback_invitations WHERE token_hash = $1")
+                        .bind(digest(token))
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                return Err(match used {
+                    Some((Some(_),)) => StoreError::Conflict("invitation_used".into()),
+                    Some((None,)) => StoreError::Conflict("invitation_expired".into()),
+                    None => invalid("invitation", ErrorCode::Invalid),
+                });
+            };
+            answer.service_date = Some(date(&row.try_get::<String, _>("service_date")?)?);
+            Ok(Resolved {
+                org: row.try_get("org_unit_id")?,
+                answer,
+                invitation_id: Some(row.try_get("id")?),
+            })
+        }
+    }
+}
+
+/// Writes one resolved answer (and its case) and returns its ids.
+async fn write_answer(
+    conn: &mut AnyConnection,
+    tree: &OrgTree,
+    survey_id: i64,
+    r: &Resolved,
+    channel: Channel,
+    today: time::Date,
+    deadlines: &CaseDeadlines,
+    cells: &mut Vec<(i64, String, Cell)>,
+) -> Result<Submitted> {
+    let a = &r.answer;
+    let month = month_of(a.service_date.unwrap_or(today)).to_string();
+    let row = sqlx::query(
+        "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
+         service_lang, age_group, respondent, nps, scores, invitation_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(survey_id)
+    .bind(r.org)
+    .bind(now())
+    .bind(&month)
+    .bind(a.service_date.map(|d| d.to_string()))
+    .bind(channel.code())
+    .bind(a.service_lang.map(ServiceLang::code))
+    .bind(a.age_group.map(AgeGroup::code))
+    .bind(a.respondent.map(Respondent::code))
+    .bind(a.nps.map(i64::from))
+    .bind(scores_json(&a.scores))
+    .bind(r.invitation_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let answer_id: i64 = row.try_get("id")?;
+    let case_id = match &a.text {
+        Some(text) => {
+            let row = sqlx::query(
+                "INSERT INTO feedback_cases (org_unit_id, answer_id, kind, state, received_on, due_on, text, contact, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(r.org)
+            .bind(answer_id)
+            .bind(CaseKind::Feedback.code())
+            .bind(CaseState::New.code())
+            .bind(today.to_string())
+            .bind(deadlines.due(CaseKind::Feedback, today).to_string())
+            .bind(text)
+            .bind(a.contact.clone())
+            .bind(now())
+            .fetch_one(&mut *conn)
+            .await?;
+            Some(row.try_get("id")?)
+        }
+        None => None,
+    };
+    scoped_cells(tree, r.org, &month, a.cells(channel), cells);
+    Ok(Submitted {
+        answer_id,
+        org_unit_id: r.org,
+        case_id,
+    })
+}
+
+/// Writes a batch in one transaction; per-answer outcomes, or a database
+/// error for the whole batch (then nothing was written).
+async fn write_batch(pool: &AnyPool, backend: Backend, subs: &[&Submission]) -> Result<Vec<Result<Submitted>>> {
+    let mut conn = pool.acquire().await?;
+    if backend == Backend::Sqlite {
+        // Acknowledged means on disk, also across a power cut.
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = async {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let tree = load_tree(&mut tx).await?;
+        let survey = survey_in(&mut tx).await?;
+        let deadlines = CaseDeadlines::default();
+        let mut out = Vec::with_capacity(subs.len());
+        let mut cells = Vec::new();
+        for sub in subs {
+            match resolve(&mut tx, &tree, &survey.def, sub).await {
+                Ok(r) => out.push(Ok(write_answer(
+                    &mut tx, &tree, survey.id, &r, sub.channel, sub.today, &deadlines, &mut cells,
+                )
+                .await?)),
+                Err(StoreError::Db(e)) => return Err(StoreError::Db(e)),
+                Err(e) => out.push(Err(e)),
+            }
+        }
+        upsert_cells(&mut tx, cells).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+    .await;
+    if backend == Backend::Sqlite {
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn ingest_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let subs: Vec<&Submission> = jobs.iter().map(|j| &j.sub).collect();
+        match write_batch(&pool, backend, &subs).await {
+            Ok(results) => {
+                for (job, r) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(r);
+                }
+            }
+            Err(e) if jobs.len() == 1 => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Corrupt(e.to_string())));
+                }
+            }
+            Err(_) => {
+                // One at a time, so that one failure fails only its own answer.
+                for job in jobs {
+                    let r = match write_batch(&pool, backend, &[&job.sub]).await {
+                        Ok(mut v) => v.pop().unwrap_or(Err(StoreError::NotFound)),
+                        Err(e) => Err(e),
+                    };
+                    let _ = job.reply.send(r);
+                }
+            }
+        }
+    }
+}
+
+/// A case in the handling queue.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FeedbackCase {
+    /// Id.
+    pub id: i64,
+    /// The unit it is with now.
+    pub org_unit_id: i64,
+    /// The answer it came from (feedback with text).
+    pub answer_id: Option<i64>,
+    /// Kind.
+    pub kind: CaseKind,
+    /// State.
+    pub state: CaseState,
+    /// When received.
+    pub received_on: time::Date,
+    /// When due.
+    pub due_on: time::Date,
+    /// The text.
+    pub text: String,
+    /// Contact details left by the sender.
+    pub contact: Option<String>,
+    /// Tags given by handlers.
+    pub tags: Vec<String>,
+    /// Handler's note.
+    pub note: String,
+    /// The reply sent to the sender.
+    pub reply: String,
+    /// When replied.
+    pub replied_on: Option<time::Date>,
+    /// The unit it was re-routed from, if any.
+    pub routed_from: Option<i64>,
+    /// When handled.
+    pub handled_on: Option<time::Date>,
+    /// The answer's figures, for feedback.
+    pub nps: Option<u8>,
+}
+
+/// A handler's change to a case; `None` fields stay.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaseUpdate {
+    /// New state.
+    pub state: Option<CaseState>,
+    /// Tags (comma separated).
+    pub tags: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// The reply to the sender (needs contact details).
+    pub reply: Option<String>,
+    /// Re-route to another unit.
+    pub route_to: Option<i64>,
+}
+
+const CASE_COLS: &str = "c.id, c.org_unit_id, c.answer_id, c.kind, c.state, c.received_on, c.due_on, c.text, c.contact, \
+     c.tags, c.note, c.reply, c.replied_on, c.routed_from, c.handled_on, a.nps";
+
+fn case_row(row: &AnyRow) -> Result<FeedbackCase> {
+    let kind: String = row.try_get("kind")?;
+    let state: String = row.try_get("state")?;
+    let tags: String = row.try_get("tags")?;
+    let opt_date = |col: &str| -> Result<Option<time::Date>> {
+        row.try_get::<Option<String>, _>(col)?
+            .map(|s| date(&s))
+            .transpose()
+    };
+    Ok(FeedbackCase {
+        id: row.try_get("id")?,
+        org_unit_id: row.try_get("org_unit_id")?,
+        answer_id: row.try_get("answer_id")?,
+        kind: CaseKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+        state: CaseState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        received_on: date(&row.try_get::<String, _>("received_on")?)?,
+        due_on: date(&row.try_get::<String, _>("due_on")?)?,
+        text: row.try_get("text")?,
+        contact: row.try_get("contact")?,
+        tags: tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        note: row.try_get("note")?,
+        reply: row.try_get("reply")?,
+        replied_on: opt_date("replied_on")?,
+        routed_from: row.try_get("routed_from")?,
+        handled_on: opt_date("handled_on")?,
+        nps: row
+            .try_get::<Option<i64>, _>("nps")?
+            .and_then(|n| u8::try_from(n).ok()),
+    })
+}
+
+async fn case_in(conn: &mut AnyConnection, id: i64) -> Result<FeedbackCase> {
+    let row = sqlx::query(&format!(
+        "SELECT {CASE_COLS} FROM feedback_cases c LEFT JOIN feedback_answers a ON a.id = c.answer_id WHERE c.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(case_row).transpose()?.ok_or(StoreError::NotFound)
+}
+
+/// Statistics of a subtree and period (see [`Store::feedback_stats`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FeedbackStats {
+    /// The subtree's root.
+    pub org_unit_id: i64,
+    /// The period.
+    pub period: Period,
+    /// The previous period of the same kind.
+    pub previous: Option<Period>,
+    /// The filter applied.
+    pub filter: Filter,
+    /// Figures of the period.
+    pub current: Summary,
+    /// Figures of the previous period.
+    pub prev: Summary,
+    /// By language of service (fi, sv, other, not given): current and previous.
+    pub by_lang: Vec<Breakdown>,
+    /// By channel.
+    pub by_channel: Vec<Breakdown>,
+    /// By respondent type (client, relative, not given).
+    pub by_respondent: Vec<Breakdown>,
+    /// Per child unit.
+    pub by_child: Vec<ChildFigures>,
+    /// NPS and answers per calendar year, oldest first (up to the period's year).
+    pub trend: Vec<YearFigures>,
+    /// Finnish versus Swedish service.
+    pub lang_gap: Option<LangGap>,
+}
+
+/// One value of a breakdown dimension.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Breakdown {
+    /// The value's code (`""` for not given).
+    pub key: String,
+    /// This period.
+    pub current: Summary,
+    /// The previous period.
+    pub prev: Summary,
+}
+
+/// A child unit's figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChildFigures {
+    /// The child.
+    pub org_unit_id: i64,
+    /// This period.
+    pub current: Summary,
+    /// The previous period.
+    pub prev: Summary,
+}
+
+/// One year of the trend.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct YearFigures {
+    /// The year.
+    pub year: i32,
+    /// Answers.
+    pub answers: u64,
+    /// NPS.
+    pub nps: NpsStats,
+}
+
+fn counts_of(row: &AnyRow) -> Result<Counts> {
+    let mut c = Counts::default();
+    for (b, slot) in c.counts.iter_mut().enumerate() {
+        *slot = row.try_get::<i64, _>(format!("b{b}").as_str())?.max(0) as u64;
+    }
+    c.cannot_say = row.try_get::<i64, _>("cs")?.max(0) as u64;
+    Ok(c)
+}
+
+fn dims_of(row: &AnyRow) -> Result<Dims> {
+    let lang: String = row.try_get("lang")?;
+    let channel: String = row.try_get("channel")?;
+    let respondent: String = row.try_get("respondent")?;
+    Ok(Dims {
+        lang: ServiceLang::parse(&lang),
+        channel: Channel::parse(&channel),
+        respondent: Respondent::parse(&respondent),
+    })
+}
+
+fn sums() -> String {
+    (0..11)
+        .map(|b| format!("CAST(SUM(b{b}) AS BIGINT) AS b{b}"))
+        .chain(std::iter::once("CAST(SUM(cs) AS BIGINT) AS cs".to_string()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn breakdown<K: Copy + PartialEq>(
+    cur: &[Cell],
+    prev: &[Cell],
+    survey: &SurveyDef,
+    values: &[Option<K>],
+    code: fn(K) -> &'static str,
+    set: fn(&mut Filter, Option<K>),
+    get: fn(&Dims) -> Option<K>,
+    base: &Filter,
+) -> Vec<Breakdown> {
+    values
+        .iter()
+        .map(|v| {
+            let keep = |c: &&Cell| get(&c.dims) == *v;
+            let mut f = *base;
+            set(&mut f, None);
+            Breakdown {
+                key: v.map(code).unwrap_or("").to_owned(),
+                current: Tally::from_cells(cur.iter().filter(keep), &f).summary(survey),
+                prev: Tally::from_cells(prev.iter().filter(keep), &f).summary(survey),
+            }
+        })
+        .filter(|b| b.current.answers > 0 || b.prev.answers > 0)
+        .collect()
+}
+
+impl Store {
+    fn ingest(&self) -> &mpsc::Sender<Job> {
+        self.feedback.ingest.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+            tokio::spawn(ingest_loop(self.pool.clone(), self.backend, rx));
+            tx
+        })
+    }
+
+    /// Takes in an answer; returns when it is committed to disk. Answers
+    /// arriving together are committed together.
+    pub async fn submit_answer(&self, sub: Submission) -> Result<Submitted> {
+        let (reply, rx) = oneshot::channel();
+        self.ingest()
+            .send(Job { sub, reply })
+            .await
+            .map_err(|_| StoreError::Corrupt("feedback ingest stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Corrupt("feedback ingest stopped".into()))?
+    }
+
+    /// The current survey version (the national default until a county
+    /// changes it).
+    pub async fn current_survey(&self) -> Result<SurveyVersion> {
+        let mut conn = self.pool.acquire().await?;
+        survey_in(&mut conn).await
+    }
+
+    /// Every survey version, newest first.
+    pub async fn survey_versions(&self) -> Result<Vec<(i64, String, String)>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT version, created_at, created_by FROM surveys ORDER BY version DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Adds a county's own statement: a new survey version (earlier versions
+    /// and their answers stay as they were). Coordinators and administrators.
+    pub async fn add_survey_statement(
+        &self,
+        p: &Principal,
+        key: &str,
+        text: I18nText,
+    ) -> Result<SurveyVersion> {
+        if !p.role.writes() || p.role == Role::AreaManager || p.scope.is_some() {
+            return Err(StoreError::Forbidden);
+        }
+        let mut tx = self.pool.begin().await?;
+        let current = survey_in(&mut tx).await?;
+        let def = current
+            .def
+            .with_statement(key, text)
+            .map_err(StoreError::Invalid)?;
+        let json = serde_json::to_string(&def).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let version = current.version + 1;
+        let row = sqlx::query(
+            "INSERT INTO surveys (version, definition, created_at, created_by) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(version)
+        .bind(&json)
+        .bind(now())
+        .bind(&p.label)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if crate::is_unique_violation(&e) {
+                StoreError::Conflict("survey_version".into())
+            } else {
+                StoreError::Db(e)
+            }
+        })?;
+        let id: i64 = row.try_get("id")?;
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "survey",
+            &version.to_string(),
+            None,
+            None,
+            Some(serde_json::json!({ "added_statement": key.trim() })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SurveyVersion { id, version, def })
+    }
+
+    /// Creates `count` one-time invitations for a unit and service date,
+    /// valid for `valid_days`; returns the tokens (only their hashes are kept).
+    pub async fn create_invitations(
+        &self,
+        p: &Principal,
+        org: i64,
+        service_date: time::Date,
+        count: usize,
+        valid_days: i64,
+        today: time::Date,
+    ) -> Result<Vec<String>> {
+        let mut errors = Vec::new();
+        if !(1..=10_000).contains(&count) {
+            errors.push(FieldError::new("count", ErrorCode::OutOfRange));
+        }
+        if !(1..=365).contains(&valid_days) {
+            errors.push(FieldError::new("valid_days", ErrorCode::OutOfRange));
+        }
+        if service_date > today {
+            errors.push(FieldError::new("service_date", ErrorCode::OutOfRange));
+        }
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        if tree.get(org).is_none() {
+            errors.push(FieldError::new("org_unit", ErrorCode::Invalid));
+        } else if !p.can_write(&tree, org) {
+            return Err(StoreError::Forbidden);
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let tokens: Vec<String> = (0..count).map(|_| new_token()).collect();
+        let expires = today.saturating_add(time::Duration::days(valid_days)).to_string();
+        let at = now();
+        for chunk in tokens.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 5;
+                    format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO feedback_invitations (token_hash, org_unit_id, service_date, created_at, expires_on) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for t in chunk {
+                q = q
+                    .bind(digest(t))
+                    .bind(org)
+                    .bind(service_date.to_string())
+                    .bind(at.clone())
+                    .bind(expires.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "feedback_invitations",
+            &format!("{count}"),
+            Some(org),
+            None,
+            Some(serde_json::json!({ "count": count, "service_date": service_date.to_string() })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(tokens)
+    }
+
+    /// What an invitation token is bound to: unit, service date, and whether
+    /// it is still usable (`None` for an unknown token).
+    pub async fn invitation(
+        &self,
+        token: &str,
+        today: time::Date,
+    ) -> Result<Option<(i64, time::Date, bool)>> {
+        let row = sqlx::query(
+            "SELECT org_unit_id, service_date, used_at, expires_on FROM feedback_invitations WHERE token_hash = $1",
+        )
+        .bind(digest(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let used: Option<String> = row.try_get("used_at")?;
+        let expires = date(&row.try_get::<String, _>("expires_on")?)?;
+        Ok(Some((
+            row.try_get("org_unit_id")?,
+            date(&row.try_get::<String, _>("service_date")?)?,
+            used.is_none() && expires >= today,
+        )))
+    }
+
+    /// Imports answers (already checked by
+    /// [`parse_import_csv`](valvo_core::feedback::parse_import_csv)): all or
+    /// nothing, in one transaction, channel `import`. Unknown unit codes are
+    /// named by line. Coordinators and administrators, or whoever may write
+    /// every unit named.
+    pub async fn import_answers(
+        &self,
+        p: &Principal,
+        lines: &[valvo_core::feedback::ImportLine],
+        today: time::Date,
+    ) -> Result<usize, ImportError> {
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        let survey = survey_in(&mut tx).await?;
+        let by_code: BTreeMap<String, i64> = tree
+            .nodes()
+            .iter()
+            .map(|n| (n.code.to_lowercase(), n.id))
+            .collect();
+        let mut errors = Vec::new();
+        let mut resolved = Vec::with_capacity(lines.len());
+        for l in lines {
+            match by_code.get(&l.unit.to_lowercase()) {
+                None => errors.push(valvo_core::feedback::LineError {
+                    line: l.line,
+                    field: "unit".into(),
+                    code: ErrorCode::Invalid,
+                }),
+                Some(&org) if !p.can_write(&tree, org) => {
+                    return Err(ImportError::Store(StoreError::Forbidden))
+                }
+                Some(&org) => match l.raw.parse(&survey.def, today) {
+                    Ok(answer) => resolved.push(Resolved {
+                        org,
+                        answer,
+                        invitation_id: None,
+                    }),
+                    Err(errs) => errors.extend(errs.into_iter().map(|e| {
+                        valvo_core::feedback::LineError {
+                            line: l.line,
+                            field: e.field,
+                            code: e.code,
+                        }
+                    })),
+                },
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ImportError::Lines(errors));
+        }
+        let deadlines = CaseDeadlines::default();
+        let mut cells = Vec::new();
+        for r in &resolved {
+            write_answer(
+                &mut tx, &tree, survey.id, r, Channel::Import, today, &deadlines, &mut cells,
+            )
+            .await?;
+        }
+        upsert_cells(&mut tx, cells).await?;
+        audit(
+            &mut tx,
+            p,
+            "import",
+            "feedback_answers",
+            &format!("{} answers", resolved.len()),
+            None,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(resolved.len())
+    }
+
+    async fn agg_cells(
+        &self,
+        conn: &mut AnyConnection,
+        scope: i64,
+        period: &Period,
+    ) -> Result<Vec<Cell>> {
+        let sql = format!(
+            "SELECT lang, channel, respondent, item, {} FROM feedback_agg \
+             WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY lang, channel, respondent, item",
+            sums()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope)
+            .bind(month_of(period.start()).to_string())
+            .bind(month_of(period.end()).to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Cell {
+                    dims: dims_of(r)?,
+                    item: r.try_get("item")?,
+                    counts: counts_of(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Statistics of the subtree under `scope` for `period` with `filter`,
+    /// beside the previous period: totals, breakdowns by language, channel,
+    /// respondent type and child unit, the yearly trend and the
+    /// Finnish–Swedish gap. Read from the aggregates only.
+    pub async fn feedback_stats(
+        &self,
+        tree: &OrgTree,
+        scope: i64,
+        period: Period,
+        filter: Filter,
+    ) -> Result<FeedbackStats> {
+        if tree.get(scope).is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let survey = survey_in(&mut conn).await?.def;
+        let cur = self.agg_cells(&mut conn, scope, &period).await?;
+        let previous = period.prev();
+        let prev = match &previous {
+            Some(p) => self.agg_cells(&mut conn, scope, p).await?,
+            None => Vec::new(),
+        };
+        let current = Tally::from_cells(&cur, &filter).summary(&survey);
+        let prev_sum = Tally::from_cells(&prev, &filter).summary(&survey);
+        let langs: Vec<Option<ServiceLang>> =
+            ServiceLang::ALL.iter().copied().map(Some).chain([None]).collect();
+        let by_lang = breakdown(
+            &cur, &prev, &survey, &langs, ServiceLang::code,
+            |f, v| f.lang = v, |d| d.lang, &filter,
+        );
+        let channels: Vec<Option<Channel>> = Channel::ALL.iter().copied().map(Some).collect();
+        let by_channel = breakdown(
+            &cur, &prev, &survey, &channels, Channel::code,
+            |f, v| f.channel = v, |d| d.channel, &filter,
+        );
+        let resps: Vec<Option<Respondent>> =
+            Respondent::ALL.iter().copied().map(Some).chain([None]).collect();
+        let by_respondent = breakdown(
+            &cur, &prev, &survey, &resps, Respondent::code,
+            |f, v| f.respondent = v, |d| d.respondent, &filter,
+        );
+        let mut by_child = Vec::new();
+        for child in tree.children(scope) {
+            let c = self.agg_cells(&mut conn, child.id, &period).await?;
+            let p = match &previous {
+                Some(pp) => self.agg_cells(&mut conn, child.id, pp).await?,
+                None => Vec::new(),
+            };
+            by_child.push(ChildFigures {
+                org_unit_id: child.id,
+                current: Tally::from_cells(&c, &filter).summary(&survey),
+                prev: Tally::from_cells(&p, &filter).summary(&survey),
+            });
+        }
+        // The trend: one row per year, item and background combination.
+        let sql = format!(
+            "SELECT SUBSTR(month, 1, 4) AS year, lang, channel, respondent, item, {} FROM feedback_agg \
+             WHERE scope_id = $1 AND item IN ($2, $3) AND month <= $4 \
+             GROUP BY SUBSTR(month, 1, 4), lang, channel, respondent, item",
+            sums()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope)
+            .bind(ITEM_ANSWERS)
+            .bind(ITEM_NPS)
+            .bind(month_of(period.end()).to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut years: BTreeMap<i32, Tally> = BTreeMap::new();
+        for r in &rows {
+            let year: String = r.try_get("year")?;
+            let year: i32 = year.parse().map_err(|_| corrupt("year", &year))?;
+            let dims = dims_of(r)?;
+            if filter.matches(&dims) {
+                let item: String = r.try_get("item")?;
+                years.entry(year).or_default().add(&item, &counts_of(r)?);
+            }
+        }
+        let trend = years
+            .into_iter()
+            .map(|(year, t)| YearFigures {
+                year,
+                answers: t.get(ITEM_ANSWERS).counts[0],
+                nps: NpsStats::from_counts(&t.get(ITEM_NPS)),
+            })
+            .collect();
+        let nps_of = |key: &str| {
+            by_lang
+                .iter()
+                .find(|b| b.key == key)
+                .map(|b| b.current.nps)
+                .unwrap_or_default()
+        };
+        let gap = lang_gap(&nps_of("fi"), &nps_of("sv"));
+        Ok(FeedbackStats {
+            org_unit_id: scope,
+            period,
+            previous,
+            filter,
+            current,
+            prev: prev_sum,
+            by_lang,
+            by_channel,
+            by_respondent,
+            by_child,
+            trend,
+            lang_gap: gap,
+        })
+    }
+
+    /// Records a remark or complaint (or feedback received otherwise) for a unit.
+    pub async fn create_case(&self, p: &Principal, org: i64, case: &NewCase) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        if tree.get(org).is_none() {
+            return Err(invalid("org_unit", ErrorCode::Invalid));
+        }
+        if !p.can_write(&tree, org) {
+            return Err(StoreError::Forbidden);
+        }
+        let row = sqlx::query(
+            "INSERT INTO feedback_cases (org_unit_id, kind, state, received_on, due_on, text, contact, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(org)
+        .bind(case.kind.code())
+        .bind(CaseState::New.code())
+        .bind(case.received_on.to_string())
+        .bind(case.due_on.to_string())
+        .bind(&case.text)
+        .bind(case.contact.clone())
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "feedback_case",
+            &id.to_string(),
+            Some(org),
+            None,
+            Some(serde_json::json!({ "kind": case.kind, "due_on": case.due_on.to_string() })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The open cases of the units `p` handles, most urgent first.
+    pub async fn feedback_queue(
+        &self,
+        p: &Principal,
+        today: time::Date,
+        limit: i64,
+    ) -> Result<Vec<FeedbackCase>> {
+        let mut conn = self.pool.acquire().await?;
+        let tree = load_tree(&mut conn).await?;
+        let units: Vec<i64> = tree
+            .walk()
+            .into_iter()
+            .map(|(_, n)| n.id)
+            .filter(|id| p.can_write(&tree, *id))
+            .collect();
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = (0..units.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {CASE_COLS} FROM feedback_cases c LEFT JOIN feedback_answers a ON a.id = c.answer_id \
+             WHERE c.state <> $1 AND c.org_unit_id IN ({ids}) ORDER BY c.due_on LIMIT {}",
+            limit.clamp(1, 10_000)
+        );
+        let mut q = sqlx::query(&sql).bind(CaseState::Handled.code());
+        for u in &units {
+            q = q.bind(*u);
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut list = rows.iter().map(case_row).collect::<Result<Vec<_>>>()?;
+        list.sort_by_key(|c| case_urgency(c.kind, c.due_on, c.received_on, today));
+        Ok(list)
+    }
+
+    /// A case, for those who handle its unit.
+    pub async fn feedback_case(&self, p: &Principal, id: i64) -> Result<FeedbackCase> {
+        let mut conn = self.pool.acquire().await?;
+        let tree = load_tree(&mut conn).await?;
+        let case = case_in(&mut conn, id).await?;
+        if !p.can_write(&tree, case.org_unit_id) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(case)
+    }
+
+    /// A handler's change: tags, note, reply, state, re-routing to another
+    /// unit (which takes it into its queue as new).
+    pub async fn update_case(
+        &self,
+        p: &Principal,
+        id: i64,
+        u: &CaseUpdate,
+        today: time::Date,
+    ) -> Result<FeedbackCase> {
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        let before = case_in(&mut tx, id).await?;
+        if !p.can_write(&tree, before.org_unit_id) {
+            return Err(StoreError::NotFound);
+        }
+        let mut errors = Vec::new();
+        for (field, v, max) in [
+            ("tags", &u.tags, MAX_SHORT),
+            ("note", &u.note, MAX_TEXT),
+            ("reply", &u.reply, MAX_TEXT),
+        ] {
+            if v.as_ref().is_some_and(|s| s.chars().count() > max) {
+                errors.push(FieldError::new(field, ErrorCode::TooLong));
+            }
+        }
+        let reply = u.reply.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        if reply.is_some() && before.contact.is_none() {
+            errors.push(FieldError::new("reply", ErrorCode::Invalid));
+        }
+        if let Some(to) = u.route_to {
+            if tree.get(to).is_none() || to == before.org_unit_id {
+                errors.push(FieldError::new("route_to", ErrorCode::Invalid));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let mut after = before.clone();
+        if let Some(tags) = &u.tags {
+            after.tags = tags
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(note) = &u.note {
+            after.note = note.trim().to_owned();
+        }
+        if let Some(r) = reply {
+            after.reply = r.to_owned();
+            after.replied_on = Some(today);
+        }
+        if let Some(state) = u.state {
+            after.state = state;
+            after.handled_on = (state == CaseState::Handled).then_some(today);
+        }
+        if let Some(to) = u.route_to {
+            after.routed_from = Some(before.org_unit_id);
+            after.org_unit_id = to;
+            after.state = CaseState::New;
+            after.handled_on = None;
+        }
+        sqlx::query(
+            "UPDATE feedback_cases SET org_unit_id = $1, state = $2, tags = $3, note = $4, reply = $5, \
+             replied_on = $6, routed_from = $7, handled_on = $8 WHERE id = $9",
+        )
+        .bind(after.org_unit_id)
+        .bind(after.state.code())
+        .bind(after.tags.join(", "))
+        .bind(&after.note)
+        .bind(&after.reply)
+        .bind(after.replied_on.map(|d| d.to_string()))
+        .bind(after.routed_from)
+        .bind(after.handled_on.map(|d| d.to_string()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        // The audit row holds what changed, never the sender's text or contact.
+        let summary = |c: &FeedbackCase| {
+            serde_json::json!({
+                "org_unit_id": c.org_unit_id, "state": c.state, "tags": c.tags,
+                "replied": c.replied_on.is_some(),
+            })
+        };
+        audit(
+            &mut tx,
+            p,
+            if u.route_to.is_some() { "route" } else { "update" },
+            "feedback_case",
+            &id.to_string(),
+            Some(after.org_unit_id),
+            Some(summary(&before)),
+            Some(summary(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The national export of a subtree and period: one row per answer with
+    /// no text, contact, token or exact date, background variables coarsened
+    /// where a combination has fewer than [`MIN_PUBLIC_CELL`] answers.
+    /// Returns the statement keys (column order), rows and what was withheld.
+    pub async fn national_export(
+        &self,
+        p: &Principal,
+        scope: i64,
+        period: Period,
+    ) -> Result<(Vec<String>, Vec<ExportRow>, SuppressionReport)> {
+        let mut conn = self.pool.acquire().await?;
+        let tree = load_tree(&mut conn).await?;
+        if tree.get(scope).is_none() {
+            return Err(StoreError::NotFound);
+        }
+        if !p.can_read(&tree, scope) {
+            return Err(StoreError::Forbidden);
+        }
+        let survey = survey_in(&mut conn).await?.def;
+        let keys: Vec<String> = survey.statements.iter().map(|s| s.key.clone()).collect();
+        let units = tree.subtree_ids(scope);
+        let ids = (0..units.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT org_unit_id, month, channel, service_lang, age_group, respondent, nps, scores \
+             FROM feedback_answers WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) ORDER BY id"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(month_of(period.start()).to_string())
+            .bind(month_of(period.end()).to_string());
+        for u in &units {
+            q = q.bind(*u);
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let org: i64 = r.try_get("org_unit_id")?;
+            let channel: String = r.try_get("channel")?;
+            let scores = parse_scores(&r.try_get::<String, _>("scores")?)?;
+            let opt = |col: &str| -> Result<Option<String>> { Ok(r.try_get(col)?) };
+            out.push(ExportRow {
+                unit: tree.get(org).map(|n| n.code.clone()).unwrap_or_default(),
+                month: r.try_get("month")?,
+                channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
+                lang: opt("service_lang")?.as_deref().and_then(ServiceLang::parse),
+                age_group: opt("age_group")?.as_deref().and_then(AgeGroup::parse),
+                respondent: opt("respondent")?.as_deref().and_then(Respondent::parse),
+                nps: r
+                    .try_get::<Option<i64>, _>("nps")?
+                    .and_then(|n| u8::try_from(n).ok()),
+                scores: keys.iter().map(|k| scores.get(k).copied()).collect(),
+            });
+        }
+        let report = suppress_export(&mut out, MIN_PUBLIC_CELL as usize);
+        Ok((keys, out, report))
+    }
+}
+
+/// Why an import was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Lines with errors (nothing was written).
+    #[error("{} lines with errors", .0.len())]
+    Lines(Vec<valvo_core::feedback::LineError>),
+    /// The store failed or refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Store(StoreError::Db(e))
+    }
+}
+
+/// Shared state handle for [`Store`].
+pub(crate) fn shared() -> Arc<FeedbackShared> {
+    Arc::new(FeedbackShared::default())
+}

@@ -1,0 +1,462 @@
+//! The feedback part of the JSON API: answers (from kiosks, integrations and
+//! invitation links), invitations in bulk, CSV import, statistics, the
+//! national export, the survey and the handling queue.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use valvo_core::access::Principal;
+use valvo_core::feedback::{
+    parse_import_csv, CaseDeadlines, CaseState, Channel, Filter, RawAnswer, RawCase, Respondent,
+    ServiceLang,
+};
+use valvo_core::plan::{ErrorCode, FieldError};
+use valvo_store::{AnswerTarget, CaseUpdate, ImportError, StoreError, Submission};
+
+use crate::api::{json_body, json_str, parse_period, readable, ApiError, ApiPath, ApiQuery, ApiResult, Caller};
+use crate::AppState;
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// The caller of a bearer token, if one is given (an unknown token is refused).
+async fn optional_caller(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Principal>> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let Some(token) = token else { return Ok(None) };
+    match state.store().user_by_token(token).await? {
+        Some(u) => Ok(Some(u.principal())),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "unknown or revoked token",
+        )),
+    }
+}
+
+/// A JSON value as the text a form would have sent.
+fn as_text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn raw_answer(body: &Value) -> RawAnswer {
+    let mut raw = RawAnswer {
+        nps: as_text(body.get("nps")),
+        text: as_text(body.get("text")),
+        service_lang: as_text(body.get("service_lang")),
+        age_group: as_text(body.get("age_group")),
+        respondent: as_text(body.get("respondent")),
+        service_date: as_text(body.get("service_date")),
+        contact: as_text(body.get("contact")),
+        ..RawAnswer::default()
+    };
+    if let Some(Value::Object(map)) = body.get("scores") {
+        for (k, v) in map {
+            raw.scores.insert(k.clone(), as_text(Some(v)));
+        }
+    }
+    raw
+}
+
+fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(code) if code == "invitation_used" => ApiError::new(
+            StatusCode::CONFLICT,
+            "invitation_used",
+            "this invitation has already been answered",
+        ),
+        StoreError::Conflict(code) if code == "invitation_expired" => ApiError::new(
+            StatusCode::GONE,
+            "invitation_expired",
+            "this invitation has expired",
+        ),
+        other => other.into(),
+    }
+}
+
+/// `POST /api/v1/feedback/answers`: one answer. With `"invitation": TOKEN`
+/// no bearer token is needed (the invitation is used up); with
+/// `"org_unit": ID` the caller needs a bearer token that may write the unit
+/// (a kiosk or an integration). Answered 201 once the answer is on disk.
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let body = json_body(&body)?;
+    let raw = raw_answer(&body);
+    let (target, channel) = match (json_str(&body, "invitation"), body.get("org_unit")) {
+        (Some(token), _) if !token.is_empty() => {
+            (AnswerTarget::Invitation(token), Channel::Invitation)
+        }
+        (_, Some(org)) => {
+            let Some(org) = org.as_i64() else {
+                return Err(ApiError::invalid(vec![FieldError::new(
+                    "org_unit",
+                    ErrorCode::Invalid,
+                )]));
+            };
+            let p = optional_caller(&state, &headers).await?.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "a bearer token is required without an invitation",
+                )
+            })?;
+            let tree = readable(&state, &p, org).await?;
+            if !p.can_write(&tree, org) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!("org unit {org} is outside your scope"),
+                ));
+            }
+            let channel = match json_str(&body, "channel").as_deref() {
+                None | Some("") => Channel::Web,
+                Some(c) => Channel::parse(c)
+                    .filter(|c| *c != Channel::Invitation)
+                    .ok_or_else(|| {
+                        ApiError::invalid(vec![FieldError::new("channel", ErrorCode::Invalid)])
+                    })?,
+            };
+            (AnswerTarget::Unit(org), channel)
+        }
+        _ => {
+            return Err(ApiError::invalid(vec![FieldError::new(
+                "org_unit",
+                ErrorCode::Required,
+            )]))
+        }
+    };
+    let sub = Submission {
+        target,
+        raw,
+        channel,
+        today: today(),
+    };
+    let done = state.store().submit_answer(sub).await.map_err(store_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": done.answer_id, "org_unit": done.org_unit_id, "case": done.case_id })),
+    )
+        .into_response())
+}
+
+/// The public link of an invitation.
+pub(crate) fn invitation_link(state: &AppState, headers: &HeaderMap, token: &str) -> String {
+    let base = match &state.config().public_url {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => format!(
+            "{}://{}",
+            if state.config().cookie_secure { "https" } else { "http" },
+            headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("localhost")
+        ),
+    };
+    format!("{base}/feedback/i/{token}")
+}
+
+/// `POST /api/v1/feedback/invitations` `{"org_unit", "service_date", "count", "valid_days"}`:
+/// one-time tokens (and their links) for SMS after a visit.
+pub async fn invitations(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let body = json_body(&body)?;
+    let mut errors = Vec::new();
+    let org = body.get("org_unit").and_then(Value::as_i64);
+    if org.is_none() {
+        errors.push(FieldError::new("org_unit", ErrorCode::Required));
+    }
+    let date = json_str(&body, "service_date")
+        .as_deref()
+        .and_then(valvo_core::feedback::parse_date);
+    if date.is_none() {
+        errors.push(FieldError::new("service_date", ErrorCode::Invalid));
+    }
+    let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
+    let valid_days = body.get("valid_days").and_then(Value::as_i64).unwrap_or(30);
+    let (Some(org), Some(date)) = (org, date) else {
+        return Err(ApiError::invalid(errors));
+    };
+    readable(&state, &p, org).await?;
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let tokens = state
+        .store()
+        .create_invitations(&p, org, date, count, valid_days, today())
+        .await?;
+    let links: Vec<String> = tokens
+        .iter()
+        .map(|t| invitation_link(&state, &headers, t))
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "org_unit": org, "service_date": date.to_string(), "tokens": tokens, "links": links })),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/feedback/import` (body: CSV): all lines or none; errors name
+/// line and column.
+pub async fn import(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+            "the CSV must be UTF-8",
+        )
+    })?;
+    let survey = state.store().current_survey().await?;
+    let lines_err = |errs: Vec<valvo_core::feedback::LineError>| {
+        let list: Vec<Value> = errs
+            .iter()
+            .map(|e| json!({ "line": e.line, "field": e.field, "code": e.code.code(), "message": e.to_string() }))
+            .collect();
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": { "code": "invalid_lines", "message": format!("{} errors; nothing was imported", list.len()), "lines": list } })),
+        )
+            .into_response()
+    };
+    let lines = match parse_import_csv(text, &survey.def, today()) {
+        Ok(l) => l,
+        Err(errs) => return Ok(lines_err(errs)),
+    };
+    match state.store().import_answers(&p, &lines, today()).await {
+        Ok(n) => Ok(Json(json!({ "imported": n })).into_response()),
+        Err(ImportError::Lines(errs)) => Ok(lines_err(errs)),
+        Err(ImportError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    org_unit: Option<String>,
+    period: Option<String>,
+    lang: Option<String>,
+    channel: Option<String>,
+    respondent: Option<String>,
+}
+
+fn filter_of(q: &StatsQuery) -> ApiResult<Filter> {
+    fn one<T>(name: &str, raw: &Option<String>, parse: fn(&str) -> Option<T>) -> ApiResult<Option<T>> {
+        match raw.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => parse(s).map(Some).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    format!("unknown {name} {s:?}"),
+                )
+            }),
+        }
+    }
+    Ok(Filter {
+        lang: one("lang", &q.lang, ServiceLang::parse)?,
+        channel: one("channel", &q.channel, Channel::parse)?,
+        respondent: one("respondent", &q.respondent, Respondent::parse)?,
+    })
+}
+
+fn org_param(raw: Option<&str>) -> ApiResult<i64> {
+    raw.and_then(|s| s.trim().parse().ok()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "org_unit must be an org unit id",
+        )
+    })
+}
+
+/// `GET /api/v1/feedback/stats?org_unit=ID&period=P[&lang=&channel=&respondent=]`:
+/// with a bearer token that may read the unit, every figure; without one,
+/// the public figures (cells under 5 answers withheld).
+pub async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Value>> {
+    let org = org_param(q.org_unit.as_deref())?;
+    let period = parse_period(q.period.as_deref().unwrap_or(""))?;
+    let filter = filter_of(&q)?;
+    let caller = optional_caller(&state, &headers).await?;
+    let tree = match &caller {
+        Some(p) => readable(&state, p, org).await?,
+        None => {
+            let tree = state.store().org_tree().await?;
+            if tree.get(org).is_none() {
+                return Err(StoreError::NotFound.into());
+            }
+            tree
+        }
+    };
+    let stats = state
+        .store()
+        .feedback_stats(&tree, org, period, filter)
+        .await?;
+    if caller.is_some() {
+        return Ok(Json(json!({ "public": false, "stats": stats })));
+    }
+    let by = |list: &[valvo_store::Breakdown]| -> Vec<Value> {
+        list.iter()
+            .map(|b| json!({ "key": b.key, "current": b.current.public(), "prev": b.prev.public() }))
+            .collect()
+    };
+    let trend: Vec<Value> = stats
+        .trend
+        .iter()
+        .map(|y| {
+            let ok = y.answers >= valvo_core::feedback::MIN_PUBLIC_CELL;
+            json!({ "year": y.year, "answers": ok.then_some(y.answers), "nps": (ok && y.nps.n >= valvo_core::feedback::MIN_PUBLIC_CELL).then_some(y.nps) })
+        })
+        .collect();
+    Ok(Json(json!({
+        "public": true,
+        "min_cell": valvo_core::feedback::MIN_PUBLIC_CELL,
+        "stats": {
+            "org_unit_id": org,
+            "period": stats.period,
+            "previous": stats.previous,
+            "filter": stats.filter,
+            "current": stats.current.public(),
+            "prev": stats.prev.public(),
+            "by_lang": by(&stats.by_lang),
+            "by_channel": by(&stats.by_channel),
+            "by_respondent": by(&stats.by_respondent),
+            "by_child": stats.by_child.iter().map(|c| json!({ "org_unit_id": c.org_unit_id, "current": c.current.public(), "prev": c.prev.public() })).collect::<Vec<_>>(),
+            "trend": trend,
+            "lang_gap": stats.lang_gap.filter(|_| stats.by_lang.iter().all(|b| b.current.answers >= valvo_core::feedback::MIN_PUBLIC_CELL)),
+        }
+    })))
+}
+
+/// `GET /api/v1/feedback/export?org_unit=ID&period=P`: the national export (CSV).
+pub async fn export(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Response> {
+    let org = org_param(q.org_unit.as_deref())?;
+    let period = parse_period(q.period.as_deref().unwrap_or(""))?;
+    readable(&state, &p, org).await?;
+    let (keys, rows, report) = state.store().national_export(&p, org, period).await?;
+    let mut resp = (
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        crate::feedback::export_csv(&keys, &rows),
+    )
+        .into_response();
+    if let Ok(v) = serde_json::to_string(&report).unwrap_or_default().parse() {
+        resp.headers_mut().insert("x-valvo-suppression", v);
+    }
+    Ok(resp)
+}
+
+/// `GET /api/v1/feedback/survey`: the current survey (public).
+pub async fn survey(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let s = state.store().current_survey().await?;
+    Ok(Json(json!({ "version": s.version, "survey": s.def })))
+}
+
+/// `GET /api/v1/feedback/cases`: the caller's queue.
+pub async fn cases(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<Json<Value>> {
+    let list = state.store().feedback_queue(&p, today(), 1000).await?;
+    Ok(Json(json!({ "cases": list })))
+}
+
+/// `GET /api/v1/feedback/cases/{id}`
+pub async fn case(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<valvo_store::FeedbackCase>> {
+    Ok(Json(state.store().feedback_case(&p, id).await?))
+}
+
+/// `POST /api/v1/feedback/cases` `{"org_unit", "kind", "received_on", "due_on", "text", "contact"}`:
+/// a remark or complaint.
+pub async fn create_case(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let body = json_body(&body)?;
+    let org = body
+        .get("org_unit")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::invalid(vec![FieldError::new("org_unit", ErrorCode::Required)]))?;
+    let raw = RawCase {
+        kind: as_text(body.get("kind")),
+        received_on: as_text(body.get("received_on")),
+        due_on: as_text(body.get("due_on")),
+        text: as_text(body.get("text")),
+        contact: as_text(body.get("contact")),
+    };
+    let case = raw
+        .parse(&CaseDeadlines::default(), today())
+        .map_err(ApiError::invalid)?;
+    let id = state.store().create_case(&p, org, &case).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "due_on": case.due_on.to_string() }))).into_response())
+}
+
+/// `POST /api/v1/feedback/cases/{id}` `{"state", "tags", "note", "reply", "route_to"}`.
+pub async fn update_case(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<i64>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<valvo_store::FeedbackCase>> {
+    let body = json_body(&body)?;
+    let mut errors = Vec::new();
+    let case_state = match json_str(&body, "state") {
+        None => None,
+        Some(s) => {
+            let v = CaseState::parse(&s);
+            if v.is_none() {
+                errors.push(FieldError::new("state", ErrorCode::Invalid));
+            }
+            v
+        }
+    };
+    let route_to = match body.get("route_to") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let id = v.as_i64();
+            if id.is_none() {
+                errors.push(FieldError::new("route_to", ErrorCode::Invalid));
+            }
+            id
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let update = CaseUpdate {
+        state: case_state,
+        tags: json_str(&body, "tags"),
+        note: json_str(&body, "note"),
+        reply: json_str(&body, "reply"),
+        route_to,
+    };
+    Ok(Json(state.store().update_case(&p, id, &update, today()).await?))
+}
