@@ -475,6 +475,25 @@ async fn ingest_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job
     }
 }
 
+/// Dates as `YYYY-MM-DD` in JSON.
+mod iso_date {
+    pub fn serialize<S: serde::Serializer>(d: &time::Date, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(d)
+    }
+
+    pub mod option {
+        pub fn serialize<S: serde::Serializer>(
+            d: &Option<time::Date>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => s.collect_str(d),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
 /// A case in the handling queue.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FeedbackCase {
@@ -489,8 +508,10 @@ pub struct FeedbackCase {
     /// State.
     pub state: CaseState,
     /// When received.
+    #[serde(with = "iso_date")]
     pub received_on: time::Date,
     /// When due.
+    #[serde(with = "iso_date")]
     pub due_on: time::Date,
     /// The text.
     pub text: String,
@@ -503,10 +524,12 @@ pub struct FeedbackCase {
     /// The reply sent to the sender.
     pub reply: String,
     /// When replied.
+    #[serde(with = "iso_date::option")]
     pub replied_on: Option<time::Date>,
     /// The unit it was re-routed from, if any.
     pub routed_from: Option<i64>,
     /// When handled.
+    #[serde(with = "iso_date::option")]
     pub handled_on: Option<time::Date>,
     /// The answer's figures, for feedback.
     pub nps: Option<u8>,

@@ -555,7 +555,7 @@ struct StatsPage {
 #[derive(Deserialize, Default)]
 pub struct StatsQuery {
     period: Option<String>,
-    lang: Option<String>,
+    service_lang: Option<String>,
     channel: Option<String>,
     respondent: Option<String>,
 }
@@ -574,7 +574,7 @@ fn parse_filter(page: &Page, q: &StatsQuery) -> Result<Filter, crate::error::UiE
         }
     }
     Ok(Filter {
-        lang: one(page, &q.lang, ServiceLang::parse)?,
+        lang: one(page, &q.service_lang, ServiceLang::parse)?,
         channel: one(page, &q.channel, Channel::parse)?,
         respondent: one(page, &q.respondent, Respondent::parse)?,
     })
@@ -967,7 +967,7 @@ async fn stats_response(
     };
     let filters = vec![
         (
-            "lang".to_string(),
+            "service_lang".to_string(),
             tr.t("fb-field-service_lang"),
             opt(
                 ServiceLang::ALL

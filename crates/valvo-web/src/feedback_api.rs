@@ -254,7 +254,7 @@ pub async fn import(
 pub struct StatsQuery {
     org_unit: Option<String>,
     period: Option<String>,
-    lang: Option<String>,
+    service_lang: Option<String>,
     channel: Option<String>,
     respondent: Option<String>,
 }
@@ -273,7 +273,7 @@ fn filter_of(q: &StatsQuery) -> ApiResult<Filter> {
         }
     }
     Ok(Filter {
-        lang: one("lang", &q.lang, ServiceLang::parse)?,
+        lang: one("service_lang", &q.service_lang, ServiceLang::parse)?,
         channel: one("channel", &q.channel, Channel::parse)?,
         respondent: one("respondent", &q.respondent, Respondent::parse)?,
     })

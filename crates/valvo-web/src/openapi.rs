@@ -203,7 +203,102 @@ pub fn spec() -> Value {
     })
 }
 
+/// The feedback operations (kept apart: one `json!` of the whole document
+/// would outgrow the macro's recursion limit).
+fn feedback_paths() -> Value {
+    let q = |name: &str, required: bool, desc: &str| {
+        json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": "string" } })
+    };
+    let stats_params = json!([
+        q("org_unit", true, "Org unit id (its whole subtree)"),
+        q("period", true, "Period: 2024-03, 2024Q1, 2024T1, 2024H1 or 2024"),
+        q("service_lang", false, "Language of service: fi, sv, other"),
+        q("channel", false, "web, qr, invitation, import"),
+        q("respondent", false, "client, relative")
+    ]);
+    let obj = json!({ "type": "object" });
+    json!({
+        "/api/v1/feedback/answers": { "post": {
+            "summary": "One answer. With \"invitation\" (a one-time token) no bearer token is needed and the token is used up (409 on a replay); with \"org_unit\" a bearer token that may write the unit. 201 once the answer is on disk.",
+            "operationId": "submitFeedback",
+            "security": [],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
+                "invitation": { "type": "string" }, "org_unit": { "type": "integer" },
+                "channel": { "type": "string", "enum": ["web", "qr", "import"] },
+                "nps": { "type": "integer", "minimum": 0, "maximum": 10 },
+                "scores": { "type": "object", "description": "Statement key → a scale point or \"cannot_say\"", "additionalProperties": { "type": ["integer", "string"] } },
+                "text": { "type": "string", "maxLength": 10000 },
+                "service_lang": { "type": "string", "enum": ["fi", "sv", "other"] },
+                "age_group": { "type": "string", "enum": ["0-17", "18-34", "35-49", "50-64", "65-74", "75+"] },
+                "respondent": { "type": "string", "enum": ["client", "relative"] },
+                "service_date": { "type": "string", "format": "date" },
+                "contact": { "type": "string", "maxLength": 500 } } } } } },
+            "responses": { "201": ok("Stored", obj.clone()), "401": err("A bearer token is needed without an invitation"), "409": err("Invitation already used"), "410": err("Invitation expired"), "422": err("Invalid fields") }
+        }},
+        "/api/v1/feedback/invitations": { "post": {
+            "summary": "One-time invitations for a unit and service date (for SMS after a visit): tokens and links",
+            "operationId": "createInvitations",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["org_unit", "service_date"], "properties": {
+                "org_unit": { "type": "integer" }, "service_date": { "type": "string", "format": "date" },
+                "count": { "type": "integer", "minimum": 1, "maximum": 10000, "default": 1 },
+                "valid_days": { "type": "integer", "minimum": 1, "maximum": 365, "default": 30 } } } } } },
+            "responses": { "201": ok("Tokens and links", obj.clone()), "401": err("No token"), "403": err("Outside your scope"), "422": err("Invalid fields") }
+        }},
+        "/api/v1/feedback/import": { "post": {
+            "summary": "Import answers from CSV (header: unit, service_date, nps, statement keys, text, service_lang, age_group, respondent, contact); all lines or none",
+            "operationId": "importFeedback",
+            "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
+            "responses": { "200": ok("Imported", obj.clone()), "401": err("No token"), "403": err("A unit outside your scope"), "422": err("Lines with errors (line, field, code)") }
+        }},
+        "/api/v1/feedback/stats": { "get": {
+            "summary": "Feedback statistics of an org subtree and period with the previous period, breakdowns and yearly trend. Without a token: public figures, cells under 5 answers withheld.",
+            "operationId": "feedbackStats",
+            "security": [],
+            "parameters": stats_params.clone(),
+            "responses": { "200": ok("Statistics", obj.clone()), "400": err("Bad parameters"), "404": err("No such org unit") }
+        }},
+        "/api/v1/feedback/export": { "get": {
+            "summary": "The national export (CSV, see docs/feedback-export.md)",
+            "operationId": "feedbackExport",
+            "parameters": [q("org_unit", true, "Org unit id"), q("period", true, "Period")],
+            "responses": { "200": { "description": "CSV", "content": { "text/csv": { "schema": { "type": "string" } } } }, "401": err("No token"), "403": err("Outside your scope") }
+        }},
+        "/api/v1/feedback/survey": { "get": {
+            "summary": "The current survey (public)", "operationId": "getSurvey", "security": [],
+            "responses": { "200": ok("Survey", obj.clone()) }
+        }},
+        "/api/v1/feedback/cases": {
+            "get": { "summary": "The caller's handling queue, most urgent first", "operationId": "feedbackQueue",
+                "responses": { "200": ok("Cases", obj.clone()), "401": err("No token") } },
+            "post": { "summary": "Record a remark (muistutus) or complaint (kantelu)", "operationId": "createFeedbackCase",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["org_unit", "kind", "text"], "properties": {
+                    "org_unit": { "type": "integer" }, "kind": { "type": "string", "enum": ["remark", "complaint", "feedback"] },
+                    "received_on": { "type": "string", "format": "date" }, "due_on": { "type": "string", "format": "date" },
+                    "text": { "type": "string" }, "contact": { "type": "string" } } } } } },
+                "responses": { "201": ok("Created", obj.clone()), "401": err("No token"), "403": err("Outside your scope"), "422": err("Invalid fields") } }
+        },
+        "/api/v1/feedback/cases/{id}": {
+            "get": { "summary": "A case (the unit's handlers)", "operationId": "getFeedbackCase",
+                "parameters": [id_param("id", "Case id")],
+                "responses": { "200": ok("Case", obj.clone()), "401": err("No token"), "404": err("Not found") } },
+            "post": { "summary": "Handle a case: state, tags, note, reply, route_to (another unit)", "operationId": "updateFeedbackCase",
+                "parameters": [id_param("id", "Case id")],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
+                    "state": { "type": "string", "enum": ["new", "in_handling", "handled"] }, "tags": { "type": "string" },
+                    "note": { "type": "string" }, "reply": { "type": "string" }, "route_to": { "type": "integer" } } } } } },
+                "responses": { "200": ok("Case", obj), "401": err("No token"), "404": err("Not found"), "422": err("Invalid fields") } }
+        }
+    })
+}
+
 /// `GET /api/openapi.json`
 pub async fn document() -> Json<Value> {
-    Json(spec())
+    let mut doc = spec();
+    if let (Some(paths), Value::Object(more)) = (
+        doc.get_mut("paths").and_then(Value::as_object_mut),
+        feedback_paths(),
+    ) {
+        paths.extend(more);
+    }
+    Json(doc)
 }

@@ -7,6 +7,7 @@
     clippy::type_complexity
 )]
 
+mod feedback;
 mod support;
 
 use reqwest::{header, StatusCode};

@@ -1,0 +1,652 @@
+//! Customer feedback as users meet it: the public answer page, invitations,
+//! import, statistics checked against an independent computation, handling,
+//! the national export and the survey. Part of the `http` test binary.
+
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use valvo_core::access::Role;
+
+use crate::support::{fixture, hidden, TestApp};
+
+fn this_year() -> String {
+    time::OffsetDateTime::now_utc().year().to_string()
+}
+
+fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
+}
+
+async fn stats(app: &TestApp, token: Option<&str>, query: &str) -> Value {
+    let mut req = app
+        .client()
+        .get(app.url(&format!("/api/v1/feedback/stats?{query}")));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "stats {query}");
+    r.json().await.unwrap()
+}
+
+async fn admin(app: &TestApp) -> String {
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    app.token("admin@x.fi").await
+}
+
+#[tokio::test]
+async fn public_answer_page_stores_answers_and_refuses_bad_input() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    let c = app.client();
+    // The page: every statement as a group of radios, in the visitor's language.
+    let page = c
+        .get(app.url("/feedback/a1?lang=sv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Jag fick hjälp när jag behövde den"));
+    assert!(html.contains("name=\"scores.safe\""));
+    assert!(html.contains("Kan inte säga"));
+    // A bad answer names the field and writes nothing.
+    let r = c
+        .post(app.url("/feedback/a1"))
+        .form(&[("nps", "11"), ("scores.safe", "9"), ("text", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("href=\"#nps\""), "error summary links to the field");
+    assert!(html.contains("href=\"#scores.safe\""));
+    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    assert_eq!(s["stats"]["current"]["answers"], 0);
+    // A good one.
+    let r = c
+        .post(app.url("/feedback/a1?c=qr"))
+        .form(&[
+            ("nps", "10"),
+            ("scores.safe", "5"),
+            ("scores.holistic", "cannot_say"),
+            ("text", "Hyvää palvelua, kiitos!"),
+            ("service_lang", "fi"),
+            ("respondent", "client"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let cur = &s["stats"]["current"];
+    assert_eq!(cur["answers"], 1);
+    assert_eq!(cur["with_text"], 1);
+    assert_eq!(cur["nps"]["nps"], 100.0);
+    let safe = cur["statements"].as_array().unwrap().iter().find(|x| x["key"] == "safe").unwrap();
+    assert_eq!(safe["mean"], 5.0);
+    let holistic = cur["statements"].as_array().unwrap().iter().find(|x| x["key"] == "holistic").unwrap();
+    assert_eq!(holistic["cannot_say"], 1);
+    assert_eq!(holistic["n"], 0);
+    let by_channel = s["stats"]["by_channel"].as_array().unwrap();
+    assert_eq!(by_channel.len(), 1);
+    assert_eq!(by_channel[0]["key"], "qr");
+    // The other area has nothing; the public API withholds a cell of one answer.
+    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.area_b, this_year())).await;
+    assert_eq!(s["stats"]["current"]["answers"], 0);
+    let public = stats(&app, None, &format!("org_unit={}&period={}", f.county, this_year())).await;
+    assert_eq!(public["public"], true);
+    assert_eq!(public["stats"]["current"]["suppressed"], true);
+    assert!(public["stats"]["current"]["answers"].is_null());
+    assert!(!public.to_string().contains("Hyvää palvelua"));
+    // The text is in the unit's queue.
+    let q: Value = c
+        .get(app.url("/api/v1/feedback/cases"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["cases"][0]["text"], "Hyvää palvelua, kiitos!");
+    assert_eq!(q["cases"][0]["org_unit_id"], f.unit_a1);
+    // Unknown unit.
+    let r = c.get(app.url("/feedback/nonesuch")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn public_answers_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    fixture(&app).await;
+    let c = app.client();
+    let mut limited = false;
+    for _ in 0..25 {
+        let r = c
+            .post(app.url("/feedback/a1"))
+            .form(&[("nps", "8")])
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    assert!(limited, "429 after the limit");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invitations_are_answered_once() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    let c = app.client();
+    let r = c
+        .post(app.url("/api/v1/feedback/invitations"))
+        .bearer_auth(&token)
+        .json(&json!({ "org_unit": f.unit_a1, "service_date": today(), "count": 3 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    let tokens: Vec<String> = body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), 3);
+    assert!(body["links"][0].as_str().unwrap().ends_with(&format!("/feedback/i/{}", tokens[0])));
+    // Only hashes are stored: the token itself is nowhere in the database.
+    // The page shows the visit's date.
+    let page = c
+        .get(app.url(&format!("/feedback/i/{}", tokens[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains(&today()));
+    // Answer through the API without a bearer token.
+    let r = c
+        .post(app.url("/api/v1/feedback/answers"))
+        .json(&json!({ "invitation": tokens[0], "nps": 9, "scores": { "useful": 4 } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["org_unit"], f.unit_a1);
+    // A replay is refused and changes nothing.
+    let r = c
+        .post(app.url("/api/v1/feedback/answers"))
+        .json(&json!({ "invitation": tokens[0], "nps": 0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invitation_used");
+    let page = c
+        .get(app.url(&format!("/feedback/i/{}", tokens[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::GONE);
+    // An invalid answer does not use the token up.
+    let r = c
+        .post(app.url(&format!("/feedback/i/{}", tokens[1])))
+        .form(&[("nps", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c
+        .post(app.url(&format!("/feedback/i/{}", tokens[1])))
+        .form(&[("nps", "3"), ("service_lang", "sv")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = c
+        .post(app.url(&format!("/feedback/i/{}", tokens[1])))
+        .form(&[("nps", "3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    // Unknown token; a unit answer without a bearer token.
+    let r = c
+        .post(app.url("/api/v1/feedback/answers"))
+        .json(&json!({ "invitation": "nonsense", "nps": 5 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c
+        .post(app.url("/api/v1/feedback/answers"))
+        .json(&json!({ "org_unit": f.unit_a1, "nps": 5 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    assert_eq!(s["stats"]["current"]["answers"], 2);
+    assert_eq!(s["stats"]["by_channel"][0]["key"], "invitation");
+    app.stop().await;
+}
+
+/// An independent computation from the answers themselves.
+fn expected(answers: &[(i64, Option<u8>, Option<&str>, &str)], keep: impl Fn(i64, &str) -> bool) -> (usize, Option<f64>, Option<f64>, Option<f64>) {
+    let sel: Vec<_> = answers.iter().filter(|a| keep(a.0, a.3)).collect();
+    let scores: Vec<f64> = sel
+        .iter()
+        .filter_map(|a| a.1)
+        .map(|n| if n >= 9 { 1.0 } else if n <= 6 { -1.0 } else { 0.0 })
+        .collect();
+    let (nps, half) = if scores.is_empty() {
+        (None, None)
+    } else {
+        let m = scores.iter().sum::<f64>() / scores.len() as f64;
+        let var = scores.iter().map(|x| (x - m).powi(2)).sum::<f64>() / scores.len() as f64;
+        (Some(100.0 * m), Some(100.0 * 1.96 * (var / scores.len() as f64).sqrt()))
+    };
+    let vals: Vec<f64> = sel
+        .iter()
+        .filter_map(|a| a.2)
+        .filter_map(|s| s.parse::<f64>().ok())
+        .collect();
+    let mean = (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64);
+    (sel.len(), nps, half, mean)
+}
+
+#[tokio::test]
+async fn statistics_match_an_independent_computation() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    let c = app.client();
+    // Pseudo-random answers over two units and two languages.
+    let mut seed: u64 = 42;
+    let mut next = |m: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % m
+    };
+    let mut answers = Vec::new();
+    for _ in 0..80 {
+        let org = if next(3) == 0 { f.area_b } else { f.unit_a1 };
+        let nps = (next(6) != 0).then(|| next(11) as u8);
+        let score = match next(7) {
+            0 => None,
+            1 => Some("cannot_say"),
+            k => Some(["1", "2", "3", "4", "5"][(k as usize - 2) % 5]),
+        };
+        let lang = ["fi", "sv"][next(2) as usize];
+        let mut body = json!({ "org_unit": org, "service_lang": lang, "text": "" });
+        if let Some(n) = nps {
+            body["nps"] = json!(n);
+        }
+        if let Some(s) = score {
+            body["scores"] = json!({ "help_when_needed": s });
+        }
+        if nps.is_none() && score.is_none() {
+            body["text"] = json!("Ei numeroita");
+        }
+        let r = c
+            .post(app.url("/api/v1/feedback/answers"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "{body}");
+        answers.push((org, nps, score, lang));
+    }
+    let close = |a: &Value, b: Option<f64>| match b {
+        None => assert!(a.is_null(), "{a} should be null"),
+        Some(b) => assert!((a.as_f64().unwrap() - b).abs() < 1e-9, "{a} != {b}"),
+    };
+    for (scope, keep) in [
+        (f.county, Box::new(|_: i64, _: &str| true) as Box<dyn Fn(i64, &str) -> bool>),
+        (f.area_a, Box::new(|o: i64, _: &str| o != f.area_b)),
+        (f.area_b, Box::new(|o: i64, _: &str| o == f.area_b)),
+    ] {
+        let s = stats(&app, Some(&token), &format!("org_unit={scope}&period={}", this_year())).await;
+        let (n, nps, half, mean) = expected(&answers, &keep);
+        let cur = &s["stats"]["current"];
+        assert_eq!(cur["answers"], n as u64);
+        close(&cur["nps"]["nps"], nps);
+        if let (Some(nps), Some(half)) = (nps, half) {
+            close(&cur["nps"]["ci_high"], Some((nps + half).min(100.0)));
+            close(&cur["nps"]["ci_low"], Some((nps - half).max(-100.0)));
+        }
+        let st = cur["statements"].as_array().unwrap().iter().find(|x| x["key"] == "help_when_needed").unwrap();
+        close(&st["mean"], mean);
+        // The Swedish-language filter against the same computation.
+        let s = stats(&app, Some(&token), &format!("org_unit={scope}&period={}&service_lang=sv", this_year())).await;
+        let (n, nps, _, _) = expected(&answers, |o, l| keep(o, l) && l == "sv");
+        assert_eq!(s["stats"]["current"]["answers"], n as u64);
+        close(&s["stats"]["current"]["nps"]["nps"], nps);
+    }
+    // The county's page shows the same NPS, rounded, and the trend.
+    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let rounded = s["stats"]["current"]["nps"]["nps"].as_f64().unwrap().round() as i64;
+    assert_eq!(s["stats"]["trend"].as_array().unwrap().len(), 1);
+    assert_eq!(s["stats"]["by_child"].as_array().unwrap().len(), 2);
+    app.add_user("viewer@x.fi", Role::Viewer, None).await;
+    let v = app.login("viewer@x.fi").await;
+    let html = v
+        .get(app.url(&format!("/org/{}/feedback?period={}", f.county, this_year())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("<td class=\"num\">{rounded}</td>")), "NPS {rounded} on the page");
+    assert!(html.contains("<svg"));
+    // Bad parameters.
+    let r = c.get(app.url("/api/v1/feedback/stats?org_unit=1&period=2024X9")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = c
+        .get(app.url(&format!("/api/v1/feedback/stats?org_unit={}&period=2024&service_lang=de", f.county)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn csv_import_names_lines_and_writes_all_or_nothing() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    let c = app.client();
+    let d = today();
+    let bad = format!("unit;service_date;nps;safe;service_lang\na1;{d};9;5;fi\na1;{d};11;5;fi\nzz;{d};5;4;sv\n");
+    let r = c
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&token)
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    let lines: Vec<(u64, String)> = body["error"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["line"].as_u64().unwrap(), l["field"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(lines, [(3, "nps".to_string())]);
+    let unknown_unit = format!("unit;nps\na1;9\nzz;5\n");
+    let body: Value = c
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&token)
+        .body(unknown_unit)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["error"]["lines"][0]["line"], 3);
+    assert_eq!(body["error"]["lines"][0]["field"], "unit");
+    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    assert_eq!(s["stats"]["current"]["answers"], 0, "nothing imported");
+    let good = format!("unit;service_date;nps;safe;service_lang;text\na1;{d};9;5;fi;\nb;{d};2;x;sv;Jonotin liian kauan\n");
+    let r = c
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&token)
+        .body(good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["imported"], 2);
+    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}&channel=import", f.county, this_year())).await;
+    assert_eq!(s["stats"]["current"]["answers"], 2);
+    assert_eq!(s["stats"]["current"]["nps"]["nps"], 0.0);
+    // An area manager may not import into another area.
+    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a)).await;
+    let t = app.token("mgr@x.fi").await;
+    let r = c
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&t)
+        .body("unit;nps\nb;5\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn feedback_is_handled_rerouted_and_replied() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    app.add_user("b@x.fi", Role::AreaManager, Some(f.area_b)).await;
+    let tb = app.token("b@x.fi").await;
+    let c = app.client();
+    let r = c
+        .post(app.url("/feedback/a1"))
+        .form(&[
+            ("nps", "2"),
+            ("text", "Laboratorion jono oli pitkä"),
+            ("contact", "asiakas@example.fi"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let id = q["cases"][0]["id"].as_i64().unwrap();
+    // Area B's manager does not see area A's feedback.
+    let r = c.get(app.url(&format!("/api/v1/feedback/cases/{id}"))).bearer_auth(&tb).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The coordinator re-routes it through the case page.
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None).await;
+    let admin_ui = app.login("coord@x.fi").await;
+    let page = admin_ui.get(app.url(&format!("/feedback/cases/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Laboratorion jono oli pitkä"));
+    assert!(page.contains("asiakas@example.fi"));
+    let csrf = hidden(&page, "csrf");
+    let r = admin_ui
+        .post(app.url(&format!("/feedback/cases/{id}")))
+        .form(&[("csrf", csrf.as_str()), ("case_state", "in_handling"), ("tags", "laboratory, waiting"), ("case_note", ""), ("reply", ""), ("route_to", &f.area_b.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let case: Value = c.get(app.url(&format!("/api/v1/feedback/cases/{id}"))).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert_eq!(case["org_unit_id"], f.area_b);
+    assert_eq!(case["routed_from"], f.unit_a1);
+    assert_eq!(case["state"], "new");
+    assert_eq!(case["tags"], json!(["laboratory", "waiting"]));
+    // B replies and marks it handled.
+    let r = c
+        .post(app.url(&format!("/api/v1/feedback/cases/{id}")))
+        .bearer_auth(&tb)
+        .json(&json!({ "reply": "Kiitos, laboratorion ajanvaraus on lisätty.", "state": "handled" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let case: Value = r.json().await.unwrap();
+    assert_eq!(case["state"], "handled");
+    assert!(case["replied_on"].is_string());
+    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert_eq!(q["cases"].as_array().unwrap().len(), 0, "handled leaves the queue");
+    // The audit log has the re-routing but not the text or contact.
+    let audit: Value = c.get(app.url("/api/v1/audit?entity=feedback_case")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let dump = audit.to_string();
+    assert!(dump.contains("\"route\""));
+    assert!(!dump.contains("asiakas@example.fi"));
+    assert!(!dump.contains("Laboratorion jono"));
+    // A remark through the form: a missing text is named; then recorded with its deadline.
+    let page = admin_ui.get(app.url(&format!("/org/{}/feedback/cases/new", f.unit_a1))).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let r = admin_ui
+        .post(app.url(&format!("/org/{}/feedback/cases/new", f.unit_a1)))
+        .form(&[("csrf", csrf.as_str()), ("case_kind", "remark"), ("received_on", "2026-01-05"), ("due_on", ""), ("case_text", " "), ("contact", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("href=\"#case_text\""));
+    let r = admin_ui
+        .post(app.url(&format!("/org/{}/feedback/cases/new", f.unit_a1)))
+        .form(&[("csrf", csrf.as_str()), ("case_kind", "remark"), ("received_on", "2026-01-05"), ("due_on", ""), ("case_text", "Muistutus kotihoidon käynneistä"), ("contact", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let remark = q["cases"].as_array().unwrap().iter().find(|x| x["kind"] == "remark").unwrap();
+    assert_eq!(remark["due_on"], "2026-02-04");
+    // A reply needs contact details.
+    let rid = remark["id"].as_i64().unwrap();
+    let r = c
+        .post(app.url(&format!("/api/v1/feedback/cases/{rid}")))
+        .bearer_auth(&token)
+        .json(&json!({ "reply": "Vastaus" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let queue_page = admin_ui.get(app.url("/feedback/cases")).send().await.unwrap().text().await.unwrap();
+    assert!(queue_page.contains("Muistutus kotihoidon"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn national_export_withholds_small_groups_and_has_no_text() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    let c = app.client();
+    let d = today();
+    let mut csv = String::from("unit;service_date;nps;safe;service_lang;age_group;respondent;text;contact\n");
+    for i in 0..5 {
+        csv.push_str(&format!("a1;{d};{};5;fi;18-34;client;Salainen teksti {i};soita 0401234567\n", 5 + i));
+    }
+    csv.push_str(&format!("a1;{d};1;x;sv;75+;relative;;\n"));
+    let r = c.post(app.url("/api/v1/feedback/import")).bearer_auth(&token).body(csv).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c
+        .get(app.url(&format!("/api/v1/feedback/export?org_unit={}&period={}", f.county, this_year())))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(lines[0].starts_with("unit;month;channel;service_lang;age_group;respondent;nps;holistic"));
+    assert_eq!(lines.len(), 7);
+    assert!(!body.contains("Salainen") && !body.contains("0401234567"));
+    let ym = &d[..7];
+    assert_eq!(lines.iter().filter(|l| l.starts_with(&format!("a1;{ym};4;1;2;1;"))).count(), 5);
+    // The lone Swedish-speaking relative over 75: background withheld.
+    assert!(lines.iter().any(|l| l.starts_with(&format!("a1;{ym};4;;;;1;"))), "{body}");
+    assert!(body.contains("EOS"));
+    // The page link and the UI download.
+    app.add_user("v@x.fi", Role::Viewer, None).await;
+    let v = app.login("v@x.fi").await;
+    let r = v.get(app.url(&format!("/org/{}/feedback/export.csv?period={}", f.county, this_year()))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn own_statement_makes_a_new_survey_version() {
+    let app = TestApp::spawn().await;
+    fixture(&app).await;
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None).await;
+    app.add_user("view@x.fi", Role::Viewer, None).await;
+    let c = app.login("coord@x.fi").await;
+    let page = c.get(app.url("/feedback/survey")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("mother_tongue"));
+    let csrf = hidden(&page, "csrf");
+    let r = c
+        .post(app.url("/feedback/survey"))
+        .form(&[("csrf", csrf.as_str()), ("statement_key", "Parking!"), ("statement_text_fi", "Pysäköinti oli helppoa"), ("statement_text_sv", ""), ("statement_text_en", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("href=\"#statement_key\""));
+    assert!(html.contains("href=\"#statement_text_sv\""));
+    let r = c
+        .post(app.url("/feedback/survey"))
+        .form(&[("csrf", csrf.as_str()), ("statement_key", "parking"), ("statement_text_fi", "Pysäköinti oli helppoa"), ("statement_text_sv", "Det var lätt att parkera"), ("statement_text_en", "Parking was easy")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let s: Value = c.get(app.url("/api/v1/feedback/survey")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(s["version"], 2);
+    assert_eq!(s["survey"]["statements"][8]["key"], "parking");
+    let page = app.client().get(app.url("/feedback/a1?lang=sv")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Det var lätt att parkera"));
+    let r = app.client().post(app.url("/feedback/a1")).form(&[("scores.parking", "4")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // A viewer may not change the survey.
+    let v = app.login("view@x.fi").await;
+    let page = v.get(app.url("/feedback/survey")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("statement_key\""));
+    let csrf = hidden(&page, "csrf");
+    let r = v
+        .post(app.url("/feedback/survey"))
+        .form(&[("csrf", csrf.as_str()), ("statement_key", "x2"), ("statement_text_fi", "a"), ("statement_text_sv", "b"), ("statement_text_en", "c")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn qr_code_poster_and_public_statistics_page() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let c = app.client();
+    let r = c.get(app.url("/feedback/a1/qr.svg")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("image/svg+xml"));
+    let svg = r.text().await.unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<title"));
+    let host = app.url("").replace("http://", "");
+    assert!(svg.contains(&format!("http://{host}/feedback/a1?c=qr")));
+    let poster = c.get(app.url("/feedback/a1/poster?lang=fi")).send().await.unwrap().text().await.unwrap();
+    assert!(poster.contains("/feedback/a1?c=qr"));
+    assert!(poster.contains("Yksikkö A1"));
+    for _ in 0..3 {
+        let r = c.post(app.url("/feedback/a1")).form(&[("nps", "9")]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let html = c
+        .get(app.url(&format!("/public/org/county/feedback?period={}&lang=en", this_year())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("&#60; 5"), "withheld cell shown: {html}");
+    assert!(!html.contains("<td class=\"num\">3</td>"), "the count of 3 is not published");
+    let _ = f;
+    app.stop().await;
+}
