@@ -972,6 +972,83 @@ impl Store {
         Ok(resolved.len())
     }
 
+    /// Loads answers in bulk (a migration from another system, or the
+    /// benchmark): multi-row inserts and one aggregate update per key, in one
+    /// transaction; no handling cases are made. Administrators only.
+    pub async fn load_answers(
+        &self,
+        p: &Principal,
+        rows: &[(i64, Answer, Channel)],
+        today: time::Date,
+    ) -> Result<usize> {
+        if !p.can_administer() {
+            return Err(StoreError::Forbidden);
+        }
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        let survey = survey_in(&mut tx).await?;
+        let at = now();
+        let mut cells = Vec::new();
+        for chunk in rows.chunks(400) {
+            let mut sql = String::from(
+                "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
+                 service_lang, age_group, respondent, nps, scores) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let b = i * 11;
+                sql.push('(');
+                sql.push_str(
+                    &(1..=11)
+                        .map(|k| format!("${}", b + k))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+                sql.push(')');
+            }
+            let mut q = sqlx::query(&sql);
+            for (org, a, channel) in chunk {
+                if tree.get(*org).is_none() {
+                    return Err(invalid("org_unit", ErrorCode::Invalid));
+                }
+                let month = month_of(a.service_date.unwrap_or(today)).to_string();
+                scoped_cells(&tree, *org, &month, a.cells(*channel), &mut cells);
+                q = q
+                    .bind(survey.id)
+                    .bind(*org)
+                    .bind(at.clone())
+                    .bind(month)
+                    .bind(a.service_date.map(|d| d.to_string()))
+                    .bind(channel.code())
+                    .bind(a.service_lang.map(ServiceLang::code))
+                    .bind(a.age_group.map(AgeGroup::code))
+                    .bind(a.respondent.map(Respondent::code))
+                    .bind(a.nps.map(i64::from))
+                    .bind(scores_json(&a.scores));
+            }
+            q.execute(&mut *tx).await?;
+            if cells.len() > 200_000 {
+                upsert_cells(&mut tx, std::mem::take(&mut cells)).await?;
+            }
+        }
+        upsert_cells(&mut tx, cells).await?;
+        audit(
+            &mut tx,
+            p,
+            "import",
+            "feedback_answers",
+            &format!("{} answers", rows.len()),
+            None,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
     async fn agg_cells(
         &self,
         conn: &mut AnyConnection,

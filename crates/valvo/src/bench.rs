@@ -25,6 +25,13 @@ pub struct BenchArgs {
     /// over 24 months and time their statistics.
     #[arg(long, default_value_t = 0)]
     pub incidents: usize,
+    /// Also post this many feedback answers over HTTP (answers per second with
+    /// 64 clients), then load `--feedback-bulk` answers and time statistics.
+    #[arg(long, default_value_t = 0)]
+    pub feedback: usize,
+    /// Answers loaded in bulk for the feedback statistics figure (e.g. 10000000).
+    #[arg(long, default_value_t = 0)]
+    pub feedback_bulk: usize,
 }
 
 /// Untimed requests before each measured series.
@@ -112,6 +119,9 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
     }
     if result.is_ok() && args.incidents > 0 {
         result = incident_bench(store, args.incidents).await;
+    }
+    if result.is_ok() && (args.feedback > 0 || args.feedback_bulk > 0) {
+        result = feedback_bench(store, &base, args.feedback, args.feedback_bulk).await;
     }
 
     let _ = stop.send(());
@@ -259,11 +269,9 @@ async fn report_bench(store: &Store, base: &str) -> Result<(), String> {
 
 /// Imports `n` incident reports into 80 new units (10 under each area) over
 /// 24 months, then times the statistics of the whole county and of one area.
-async fn incident_bench(store: &Store, n: usize) -> Result<(), String> {
-    use valvo_core::incident::{
-        Consequence, EventType, IncidentKind, IncidentState, NewIncident, ReporterRole,
-    };
-    use valvo_core::{Period, ProducerType};
+/// The county, its areas and 10 benchmark units under each area (made once).
+async fn bench_units(store: &Store) -> Result<(i64, Vec<i64>, Vec<i64>), String> {
+    use valvo_core::ProducerType;
     let sys = Principal::system("bench");
     let tree = store.org_tree().await.map_err(|e| e.to_string())?;
     let county = tree.roots().first().map(|n| n.id).ok_or("no county")?;
@@ -271,9 +279,14 @@ async fn incident_bench(store: &Store, n: usize) -> Result<(), String> {
     let mut units = Vec::new();
     for (a, area) in areas.iter().enumerate() {
         for u in 0..10 {
+            let code = format!("bench-{a}-{u}");
+            if let Some(n) = tree.nodes().iter().find(|n| n.code == code) {
+                units.push(n.id);
+                continue;
+            }
             let unit = valvo_store::NewOrgUnit {
                 parent_id: Some(*area),
-                code: format!("bench-{a}-{u}"),
+                code,
                 name: valvo_core::I18nText::new(
                     Some(format!("Yksikkö {a}.{u}")),
                     Some(format!("Enhet {a}.{u}")),
@@ -290,6 +303,202 @@ async fn incident_bench(store: &Store, n: usize) -> Result<(), String> {
             );
         }
     }
+    Ok((county, areas, units))
+}
+
+/// Feedback: answers per second over HTTP (64 clients posting to the API,
+/// each acknowledged only once on disk), then statistics over `bulk` answers.
+async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Result<(), String> {
+    use valvo_core::feedback::{Answer, Channel, Respondent, Score, ServiceLang};
+    use valvo_core::Period;
+    let sys = Principal::system("bench");
+    let (county, areas, units) = bench_units(store).await?;
+    let admin = store
+        .user_by_email(crate::demo::ADMIN_EMAIL)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no demo administrator")?;
+    let token = store
+        .create_token(&sys, admin.id, "bench")
+        .await
+        .map_err(|e| e.to_string())?;
+    let survey = store.current_survey().await.map_err(|e| e.to_string())?;
+    let keys: Vec<String> = survey.def.statements.iter().map(|s| s.key.clone()).collect();
+    if n > 0 {
+        let client = Client::builder()
+            .pool_max_idle_per_host(128)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let clients = 64;
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let client = client.clone();
+            let next = next.clone();
+            let url = format!("{base}/api/v1/feedback/answers");
+            let token = token.clone();
+            let units = units.clone();
+            let keys = keys.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        return Ok::<(), String>(());
+                    }
+                    let scores: serde_json::Map<String, Value> = keys
+                        .iter()
+                        .enumerate()
+                        .map(|(k, key)| (key.clone(), json!(1 + (i * 7 + k * 3) % 5)))
+                        .collect();
+                    let lang = ["fi", "sv", "other"][i % 3];
+                    let respondent = ["client", "relative"][i % 2];
+                    let body = json!({
+                        "org_unit": units[i % units.len()],
+                        "nps": (i * 13) % 11,
+                        "scores": scores,
+                        "service_lang": lang,
+                        "respondent": respondent,
+                    });
+                    let r = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if r.status() != StatusCode::CREATED {
+                        return Err(format!("answer {i}: {}", r.status()));
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.map_err(|e| e.to_string())??;
+        }
+        let took = started.elapsed();
+        println!();
+        println!(
+            "Feedback ingest over HTTP: {n} answers by {clients} clients in {:.2} s = {:.0} answers/s \
+             (each acknowledged 201 after its transaction is on disk; SQLite synchronous=FULL, group commit).",
+            took.as_secs_f64(),
+            n as f64 / took.as_secs_f64()
+        );
+    }
+    if bulk == 0 {
+        return Ok(());
+    }
+    let start =
+        time::Date::from_calendar_date(2024, time::Month::January, 1).map_err(|e| e.to_string())?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |m: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % m as u64) as usize
+    };
+    let started = Instant::now();
+    let batch = 100_000;
+    let mut done = 0;
+    while done < bulk {
+        let rows: Vec<(i64, Answer, Channel)> = (done..(done + batch).min(bulk))
+            .map(|_| {
+                let mut scores = std::collections::BTreeMap::new();
+                for k in &keys {
+                    if next(10) != 0 {
+                        let v = next(6);
+                        scores.insert(
+                            k.clone(),
+                            if v == 0 { Score::CannotSay } else { Score::Value(v as u8) },
+                        );
+                    }
+                }
+                let answer = Answer {
+                    nps: (next(8) != 0).then(|| next(11) as u8),
+                    scores,
+                    text: None,
+                    service_lang: [Some(ServiceLang::Fi), Some(ServiceLang::Sv), Some(ServiceLang::Other), None][next(4)],
+                    age_group: None,
+                    respondent: [Some(Respondent::Client), Some(Respondent::Relative), None][next(3)],
+                    service_date: Some(start + time::Duration::days(next(730) as i64)),
+                    contact: None,
+                };
+                (units[next(units.len())], answer, Channel::ALL[next(4)])
+            })
+            .collect();
+        done += store
+            .load_answers(&sys, &rows, today)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("valvo bench: {done} / {bulk} feedback answers loaded");
+    }
+    let load = started.elapsed();
+    let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for (label, root, period, filter) in [
+        ("county, year 2025", county, "2025", valvo_core::feedback::Filter::default()),
+        ("county, tertial 2025T2", county, "2025T2", valvo_core::feedback::Filter::default()),
+        (
+            "county, year 2025, Swedish only",
+            county,
+            "2025",
+            valvo_core::feedback::Filter { lang: Some(ServiceLang::Sv), ..Default::default() },
+        ),
+        ("one area, half year 2024H2", areas[0], "2024H2", valvo_core::feedback::Filter::default()),
+        ("one unit, year 2025", units[0], "2025", valvo_core::feedback::Filter::default()),
+    ] {
+        let period: Period = period.parse().map_err(|_| "period")?;
+        let tree = &tree;
+        rows.push(
+            time_runs(label, 30, || async move {
+                store
+                    .feedback_stats(tree, root, period, filter)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(0)
+            })
+            .await?,
+        );
+    }
+    println!();
+    println!(
+        "Feedback statistics (totals, previous period, breakdowns by language, channel, respondent and child unit, yearly trend) \
+         over {bulk} answers in {} units ({:.1} s to load); ms per query after one warm-up.",
+        units.len(),
+        load.as_secs_f64()
+    );
+    print_rows(&rows);
+    Ok(())
+}
+
+fn print_rows(rows: &[Row]) {
+    println!(
+        "{:<44}{:>6}{:>10}{:>10}{:>10}",
+        "subtree and period", "runs", "mean", "p50", "max"
+    );
+    for r in rows {
+        let mut sorted = r.samples.clone();
+        sorted.sort();
+        let mean = ms(r.samples.iter().sum::<Duration>()) / r.samples.len().max(1) as f64;
+        println!(
+            "{:<44}{:>6}{:>10.2}{:>10.2}{:>10.2}",
+            r.label,
+            r.samples.len(),
+            mean,
+            ms(percentile(&sorted, 50.0)),
+            ms(sorted.last().copied().unwrap_or_default())
+        );
+    }
+}
+
+async fn incident_bench(store: &Store, n: usize) -> Result<(), String> {
+    use valvo_core::incident::{
+        Consequence, EventType, IncidentKind, IncidentState, NewIncident, ReporterRole,
+    };
+    use valvo_core::Period;
+    let sys = Principal::system("bench");
+    let (county, areas, units) = bench_units(store).await?;
     let start =
         time::Date::from_calendar_date(2024, time::Month::January, 1).map_err(|e| e.to_string())?;
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -372,23 +581,7 @@ async fn incident_bench(store: &Store, n: usize) -> Result<(), String> {
         units.len(),
         import.as_secs_f64()
     );
-    println!(
-        "{:<44}{:>6}{:>10}{:>10}{:>10}",
-        "subtree and period", "runs", "mean", "p50", "max"
-    );
-    for r in &rows {
-        let mut sorted = r.samples.clone();
-        sorted.sort();
-        let mean = ms(r.samples.iter().sum::<Duration>()) / r.samples.len().max(1) as f64;
-        println!(
-            "{:<44}{:>6}{:>10.2}{:>10.2}{:>10.2}",
-            r.label,
-            r.samples.len(),
-            mean,
-            ms(percentile(&sorted, 50.0)),
-            ms(sorted.last().copied().unwrap_or_default())
-        );
-    }
+    print_rows(&rows);
     Ok(())
 }
 
