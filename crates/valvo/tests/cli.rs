@@ -786,3 +786,81 @@ async fn demo_report_reproduces_seed_002() {
     assert!(!ok && err.contains("nowhere"), "{err}");
     db.drop().await;
 }
+
+#[tokio::test]
+async fn acknowledged_feedback_survives_a_killed_server() {
+    let db = Db::new().await;
+    let (ok, _, err) = output(
+        valvo(&db)
+            .args(["demo", "--load-only"])
+            .env("VALVO_DEMO_PASSWORD", DEMO_PASSWORD),
+    );
+    assert!(ok, "demo: {err}");
+    let (ok, token, err) =
+        output(valvo(&db).args(["token", "create", "--email", "admin@valvo.demo"]));
+    assert!(ok, "token create: {err}");
+    let token = token.trim().to_string();
+    let mut cmd = valvo(&db);
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--cookie-secure", "false"]);
+    let (mut server, base) = start(cmd);
+    let api = client();
+    let units: Value = api
+        .get(format!("{base}/api/v1/org-units"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let county = units["org_units"]
+        .as_array()
+        .or_else(|| units.as_array())
+        .unwrap()
+        .iter()
+        .find(|u| u["parent_id"].is_null())
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    // 200 answers from 20 clients at once; every one acknowledged 201.
+    let mut tasks = Vec::new();
+    for t in 0..20 {
+        let api = api.clone();
+        let url = format!("{base}/api/v1/feedback/answers");
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let r = api
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "org_unit": county, "nps": (t + i) % 11 }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::CREATED);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Killed at once (SIGKILL): no shutdown, no flush.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    let tree = store.org_tree().await.unwrap();
+    let year = time::OffsetDateTime::now_utc().year();
+    let stats = store
+        .feedback_stats(
+            &tree,
+            county,
+            valvo_core::Period::year(year).unwrap(),
+            valvo_core::feedback::Filter::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stats.current.answers, 200);
+    assert_eq!(stats.current.nps.n, 200);
+    store.close().await;
+    db.drop().await;
+}
