@@ -109,6 +109,11 @@ enum Command {
     /// Measure page render and API timings on the demo county (a fresh temporary database
     /// unless --database-url is given explicitly).
     Bench(bench::BenchArgs),
+    /// Free-text analysis, offline.
+    Text {
+        #[command(subcommand)]
+        command: TextCommand,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -164,6 +169,13 @@ enum OrgCommand {
     },
     /// Print the tree: id, code, producer and names.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+enum TextCommand {
+    /// Reads JSON lines {"text": "..."} on standard input and writes one JSON
+    /// line per comment: language, sentiment, topics and the redacted text.
+    Analyze,
 }
 
 #[derive(Subcommand, Debug)]
@@ -252,6 +264,20 @@ pub(crate) async fn find_scope(store: &Store, scope: Option<&str>) -> Result<Opt
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Text {
+        command: TextCommand::Analyze,
+    } = &cli.command
+    {
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
+        let stats = valvo_text::analyze_lines(stdin.lock(), std::io::BufWriter::new(stdout.lock()))
+            .map_err(|e| format!("text analyze: {e}"))?;
+        eprintln!(
+            "valvo text analyze: {} lines, {} analysed, {} with errors",
+            stats.lines, stats.analysed, stats.errors
+        );
+        return Ok(());
+    }
     if let Command::Bench(args) = &cli.command {
         return bench::run(
             args,
@@ -360,7 +386,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             Ok(())
         }
-        Command::Bench(_) => Ok(()),
+        Command::Bench(_) | Command::Text { .. } => Ok(()),
         Command::Report {
             org,
             period,

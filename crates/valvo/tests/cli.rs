@@ -864,3 +864,44 @@ async fn acknowledged_feedback_survives_a_killed_server() {
     store.close().await;
     db.drop().await;
 }
+
+#[test]
+fn text_analyze_reads_json_lines_and_redacts() {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(["text", "analyze"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            "{\"id\": 7, \"text\": \"Soitin numeroon 040 123 4567 mutta kukaan ei vastannut, jonotin tunnin.\"}\n\
+             {\"text\": \"Tack för bra och vänligt bemötande!\"}\n\
+             not json\n"
+                .as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], 7);
+    assert_eq!(lines[0]["language"], "fi");
+    assert_eq!(lines[0]["sentiment"], "negative");
+    assert!(lines[0]["redacted"].as_str().unwrap().contains("[PHONE]"));
+    assert!(!lines[0]["redacted"].as_str().unwrap().contains("4567"));
+    assert!(lines[0]["topics"].as_array().unwrap().contains(&json!("telephone")));
+    assert_eq!(lines[1]["language"], "sv");
+    assert_eq!(lines[1]["sentiment"], "positive");
+    assert_eq!(lines[2]["line"], 3);
+    assert!(lines[2]["error"].is_string());
+}
