@@ -114,3 +114,4 @@ fb-col-origin = Origin
 fb-origin-national = National (THL)
 fb-origin-own = Own
 fb-stats-title-short = Customer feedback statistics
+fb-route-suggestion = Suggested owner: { $unit } ({ $confidence } % sure, learnt from earlier handling). Words behind it: { $words }.

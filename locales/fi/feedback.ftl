@@ -114,3 +114,4 @@ fb-col-origin = Alkuperä
 fb-origin-national = Kansallinen (THL)
 fb-origin-own = Oma
 fb-stats-title-short = Asiakaspalautteen tilastot
+fb-route-suggestion = Ehdotettu yksikkö: { $unit } (varmuus { $confidence } %, opittu aiemmista käsittelyistä). Perusteena sanat: { $words }.

@@ -114,3 +114,4 @@ fb-col-origin = Ursprung
 fb-origin-national = Nationellt (THL)
 fb-origin-own = Eget
 fb-stats-title-short = Statistik över kundrespons
+fb-route-suggestion = Föreslagen enhet: { $unit } ({ $confidence } % säker, inlärt av tidigare behandling). Ord bakom förslaget: { $words }.

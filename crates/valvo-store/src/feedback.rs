@@ -1264,6 +1264,21 @@ impl Store {
         Ok(list)
     }
 
+    /// What handlers have decided about where feedback belongs: the text and
+    /// final unit of handled and re-routed cases, newest first (at most
+    /// `limit`). The routing suggestion learns from these.
+    pub async fn routing_examples(&self, limit: i64) -> Result<Vec<(String, i64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT text, org_unit_id FROM feedback_cases \
+             WHERE state = $1 OR routed_from IS NOT NULL ORDER BY id DESC LIMIT {}",
+            limit.clamp(1, 100_000)
+        ))
+        .bind(CaseState::Handled.code())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     /// A case, for those who handle its unit.
     pub async fn feedback_case(&self, p: &Principal, id: i64) -> Result<FeedbackCase> {
         let mut conn = self.pool.acquire().await?;

@@ -1229,7 +1229,45 @@ struct CasePage {
     l: Layout,
     facts: Vec<(String, String)>,
     text: String,
+    suggestion: Option<String>,
     form: FormView,
+}
+
+/// Where the text probably belongs, learnt from the county's own handled
+/// and re-routed cases; shown with the words behind it when it is another
+/// unit than the current one.
+async fn route_suggestion(
+    state: &AppState,
+    page: &Page,
+    tree: &OrgTree,
+    c: &FeedbackCase,
+) -> Option<String> {
+    let examples = state.store().routing_examples(5000).await.ok()?;
+    let router = valvo_text::Router::from_examples(
+        examples
+            .iter()
+            .filter(|(_, unit)| tree.get(*unit).is_some())
+            .map(|(text, unit)| (text.as_str(), *unit)),
+    );
+    let s = router.suggest(&c.text)?;
+    let valvo_text::UnitId::Int(unit) = s.unit else {
+        return None;
+    };
+    if unit == c.org_unit_id || s.confidence < 0.3 {
+        return None;
+    }
+    let name = tree.get(unit).map(|n| resolve(&n.name, page.lang))?;
+    Some(page.tr.t_args(
+        "fb-route-suggestion",
+        &[
+            ("unit", crate::i18n::arg_str(name)),
+            (
+                "confidence",
+                crate::i18n::arg_str(fmt_num(100.0 * s.confidence, 0, page.lang)),
+            ),
+            ("words", crate::i18n::arg_str(s.reasons.join(", "))),
+        ],
+    ))
 }
 
 fn case_form(
@@ -1289,6 +1327,7 @@ fn case_page(
     page: &Page,
     tree: &OrgTree,
     c: &FeedbackCase,
+    suggestion: Option<String>,
     data: FormData,
     errors: &[FieldError],
 ) -> Response {
@@ -1331,6 +1370,7 @@ fn case_page(
             ),
             facts,
             text: c.text.clone(),
+            suggestion,
             form: case_form(page, tree, c, data, errors),
         },
         status,
@@ -1350,7 +1390,8 @@ pub async fn case(
         .feedback_case(&p, id)
         .await
         .map_err(|e| page.error(e))?;
-    Ok(case_page(&page, &tree, &c, case_data(&c), &[]))
+    let suggestion = route_suggestion(&state, &page, &tree, &c).await;
+    Ok(case_page(&page, &tree, &c, suggestion, case_data(&c), &[]))
 }
 
 /// `POST /feedback/cases/{id}`
@@ -1391,7 +1432,7 @@ pub async fn case_update(
         },
     };
     if !errors.is_empty() {
-        return Ok(case_page(&page, &tree, &c, data, &errors));
+        return Ok(case_page(&page, &tree, &c, None, data, &errors));
     }
     let update = CaseUpdate {
         state: state_v,
@@ -1404,7 +1445,7 @@ pub async fn case_update(
         Ok(after) if after.org_unit_id != c.org_unit_id => Ok(see_other("/feedback/cases")),
         Ok(_) => Ok(see_other(&format!("/feedback/cases/{id}"))),
         Err(StoreError::Invalid(errors)) => {
-            Ok(case_page(&page, &tree, &c, data, &case_fields(errors)))
+            Ok(case_page(&page, &tree, &c, None, data, &case_fields(errors)))
         }
         Err(e) => Err(page.error(e)),
     }

@@ -487,6 +487,19 @@ async fn feedback_is_handled_rerouted_and_replied() {
     assert!(case["replied_on"].is_string());
     let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
     assert_eq!(q["cases"].as_array().unwrap().len(), 0, "handled leaves the queue");
+    // The next laboratory comment at A1 gets a suggestion learnt from that decision.
+    let r = c
+        .post(app.url("/feedback/a1"))
+        .form(&[("text", "Laboratorion jono oli taas pitkä ja laboratorion aulassa ahdasta")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let next_id = q["cases"].as_array().unwrap().iter().find(|x| x["text"].as_str().unwrap().contains("taas")).unwrap()["id"].as_i64().unwrap();
+    let page = admin_ui.get(app.url(&format!("/feedback/cases/{next_id}?lang=fi"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Ehdotettu yksikkö: Alue B"), "routing suggestion shown");
+    assert!(page.contains("laborator"), "with the words behind it");
     // The audit log has the re-routing but not the text or contact.
     let audit: Value = c.get(app.url("/api/v1/audit?entity=feedback_case")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let dump = audit.to_string();
