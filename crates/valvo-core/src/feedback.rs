@@ -1220,6 +1220,56 @@ pub fn month_of(d: Date) -> Period {
     Period::containing(d, crate::period::PeriodKind::Month)
 }
 
+/// The sentiments a comment can have (the text analysis' codes).
+pub const SENTIMENTS: [&str; 4] = ["positive", "negative", "mixed", "neutral"];
+
+/// What the comments of a subtree and period say about one topic (`""`:
+/// every comment).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TopicFigures {
+    /// Topic id, `""` for all comments.
+    pub topic: String,
+    /// Comments.
+    pub comments: u64,
+    /// Comments per sentiment, in [`SENTIMENTS`] order.
+    pub by_sentiment: [u64; 4],
+    /// Share of negative comments, % (mixed ones count as half negative).
+    pub negative_share: Option<f64>,
+}
+
+/// Topic figures from (topic, sentiment, count) rows: the all-comments row
+/// first, then topics by number of comments.
+pub fn topic_figures(rows: &[(String, String, u64)]) -> Vec<TopicFigures> {
+    let mut map: BTreeMap<&str, TopicFigures> = BTreeMap::new();
+    for (topic, sentiment, n) in rows {
+        let f = map.entry(topic.as_str()).or_insert_with(|| TopicFigures {
+            topic: topic.clone(),
+            ..TopicFigures::default()
+        });
+        f.comments += n;
+        if let Some(i) = SENTIMENTS.iter().position(|s| s == sentiment) {
+            f.by_sentiment[i] += n;
+        }
+    }
+    let mut out: Vec<TopicFigures> = map
+        .into_values()
+        .map(|mut f| {
+            f.negative_share = (f.comments > 0).then(|| {
+                100.0 * (f.by_sentiment[1] as f64 + 0.5 * f.by_sentiment[2] as f64)
+                    / f.comments as f64
+            });
+            f
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (!a.topic.is_empty())
+            .cmp(&!b.topic.is_empty())
+            .then(b.comments.cmp(&a.comments))
+            .then(a.topic.cmp(&b.topic))
+    });
+    out
+}
+
 /// One answer line of a CSV import.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportLine {
@@ -1745,6 +1795,25 @@ mod tests {
         assert_eq!(errs[0].to_string(), "line 1: nsp: invalid");
         let errs = parse_import_csv("nps\n5\n", &s, TODAY).unwrap_err();
         assert_eq!(errs[0].field, "unit");
+    }
+
+    #[test]
+    fn topic_figures_count_negative_shares() {
+        let rows = vec![
+            (String::new(), "negative".to_string(), 3),
+            (String::new(), "positive".to_string(), 1),
+            (String::new(), "mixed".to_string(), 2),
+            ("waiting".to_string(), "negative".to_string(), 3),
+            ("billing".to_string(), "positive".to_string(), 1),
+        ];
+        let f = topic_figures(&rows);
+        assert_eq!(f[0].topic, "");
+        assert_eq!(f[0].comments, 6);
+        assert_eq!(f[0].negative_share, Some(100.0 * 4.0 / 6.0));
+        assert_eq!(f[1].topic, "waiting");
+        assert_eq!(f[1].negative_share, Some(100.0));
+        assert_eq!(f[2].negative_share, Some(0.0));
+        assert!(topic_figures(&[]).is_empty());
     }
 
     // An independent computation of NPS and statement means straight from a

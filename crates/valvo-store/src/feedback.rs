@@ -25,7 +25,7 @@ use valvo_core::feedback::{
     case_urgency, lang_gap, month_of, suppress_export, Answer, CaseDeadlines,
     CaseKind, CaseState, Cell, Channel, Counts, Dims, ExportRow, Filter, LangGap, NewCase,
     NpsStats, RawAnswer, Respondent, Score, ServiceLang, SuppressionReport, SurveyDef, Summary,
-    Tally, AgeGroup, ITEM_ANSWERS, ITEM_NPS, MAX_SHORT, MAX_TEXT, MIN_PUBLIC_CELL,
+    Tally, AgeGroup, topic_figures, TopicFigures, ITEM_ANSWERS, ITEM_NPS, MAX_SHORT, MAX_TEXT, MIN_PUBLIC_CELL,
 };
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{I18nText, OrgTree, Period};
@@ -338,7 +338,47 @@ async fn resolve(
     }
 }
 
-/// Writes one resolved answer (and its case) and returns its ids.
+/// Comment counts waiting to be added: scope, month, topic, sentiment.
+type TextCell = (i64, String, String, &'static str);
+
+/// Aggregate rows waiting for the end of a transaction.
+#[derive(Default)]
+struct Pending {
+    cells: Vec<(i64, String, Cell)>,
+    text: Vec<TextCell>,
+}
+
+impl Pending {
+    async fn flush(self, conn: &mut AnyConnection) -> Result<()> {
+        upsert_cells(conn, self.cells).await?;
+        let mut merged: BTreeMap<(i64, String, String, &'static str), i64> = BTreeMap::new();
+        for k in self.text {
+            *merged.entry(k).or_default() += 1;
+        }
+        for ((scope, month, topic, sentiment), n) in merged {
+            sqlx::query(
+                "INSERT INTO feedback_text_agg (scope_id, month, topic, sentiment, n) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (scope_id, month, topic, sentiment) DO UPDATE SET n = feedback_text_agg.n + excluded.n",
+            )
+            .bind(scope)
+            .bind(month)
+            .bind(topic)
+            .bind(sentiment)
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn sentiment_code(s: valvo_text::Sentiment) -> &'static str {
+    s.code()
+}
+
+/// Writes one resolved answer (and its case) and returns its ids. The text
+/// is analysed here (language, sentiment, topics, personal data redacted).
+#[allow(clippy::too_many_arguments)]
 async fn write_answer(
     conn: &mut AnyConnection,
     tree: &OrgTree,
@@ -347,7 +387,7 @@ async fn write_answer(
     channel: Channel,
     today: time::Date,
     deadlines: &CaseDeadlines,
-    cells: &mut Vec<(i64, String, Cell)>,
+    pending: &mut Pending,
 ) -> Result<Submitted> {
     let a = &r.answer;
     let month = month_of(a.service_date.unwrap_or(today)).to_string();
@@ -373,9 +413,22 @@ async fn write_answer(
     let answer_id: i64 = row.try_get("id")?;
     let case_id = match &a.text {
         Some(text) => {
+            let analysis = valvo_text::analyze(text);
+            let sentiment = sentiment_code(analysis.sentiment);
+            let mut scopes = vec![r.org];
+            scopes.extend(tree.ancestors(r.org).iter().map(|n| n.id));
+            for scope in scopes {
+                pending
+                    .text
+                    .push((scope, month.clone(), String::new(), sentiment));
+                for t in &analysis.topics {
+                    pending.text.push((scope, month.clone(), t.clone(), sentiment));
+                }
+            }
             let row = sqlx::query(
-                "INSERT INTO feedback_cases (org_unit_id, answer_id, kind, state, received_on, due_on, text, contact, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "INSERT INTO feedback_cases (org_unit_id, answer_id, kind, state, received_on, due_on, text, contact, created_at, \
+                 text_lang, sentiment, topics, redacted) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             )
             .bind(r.org)
             .bind(answer_id)
@@ -386,13 +439,17 @@ async fn write_answer(
             .bind(text)
             .bind(a.contact.clone())
             .bind(now())
+            .bind(analysis.language.code())
+            .bind(sentiment)
+            .bind(analysis.topics.join(","))
+            .bind(&analysis.redacted)
             .fetch_one(&mut *conn)
             .await?;
             Some(row.try_get("id")?)
         }
         None => None,
     };
-    scoped_cells(tree, r.org, &month, a.cells(channel), cells);
+    scoped_cells(tree, r.org, &month, a.cells(channel), &mut pending.cells);
     Ok(Submitted {
         answer_id,
         org_unit_id: r.org,
@@ -416,18 +473,18 @@ async fn write_batch(pool: &AnyPool, backend: Backend, subs: &[&Submission]) -> 
         let survey = survey_in(&mut tx).await?;
         let deadlines = CaseDeadlines::default();
         let mut out = Vec::with_capacity(subs.len());
-        let mut cells = Vec::new();
+        let mut pending = Pending::default();
         for sub in subs {
             match resolve(&mut tx, &tree, &survey.def, sub).await {
                 Ok(r) => out.push(Ok(write_answer(
-                    &mut tx, &tree, survey.id, &r, sub.channel, sub.today, &deadlines, &mut cells,
+                    &mut tx, &tree, survey.id, &r, sub.channel, sub.today, &deadlines, &mut pending,
                 )
                 .await?)),
                 Err(StoreError::Db(e)) => return Err(StoreError::Db(e)),
                 Err(e) => out.push(Err(e)),
             }
         }
-        upsert_cells(&mut tx, cells).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -533,6 +590,14 @@ pub struct FeedbackCase {
     pub handled_on: Option<time::Date>,
     /// The answer's figures, for feedback.
     pub nps: Option<u8>,
+    /// Language of the text (fi, sv, en, other), from the text analysis.
+    pub text_lang: Option<String>,
+    /// Sentiment of the text (positive, negative, mixed, neutral).
+    pub sentiment: Option<String>,
+    /// Topic ids of the text.
+    pub topics: Vec<String>,
+    /// The text with personal data replaced by markers.
+    pub redacted: String,
 }
 
 /// A handler's change to a case; `None` fields stay.
@@ -551,7 +616,7 @@ pub struct CaseUpdate {
 }
 
 const CASE_COLS: &str = "c.id, c.org_unit_id, c.answer_id, c.kind, c.state, c.received_on, c.due_on, c.text, c.contact, \
-     c.tags, c.note, c.reply, c.replied_on, c.routed_from, c.handled_on, a.nps";
+     c.tags, c.note, c.reply, c.replied_on, c.routed_from, c.handled_on, a.nps, c.text_lang, c.sentiment, c.topics, c.redacted";
 
 fn case_row(row: &AnyRow) -> Result<FeedbackCase> {
     let kind: String = row.try_get("kind")?;
@@ -586,6 +651,15 @@ fn case_row(row: &AnyRow) -> Result<FeedbackCase> {
         nps: row
             .try_get::<Option<i64>, _>("nps")?
             .and_then(|n| u8::try_from(n).ok()),
+        text_lang: row.try_get("text_lang")?,
+        sentiment: row.try_get("sentiment")?,
+        topics: row
+            .try_get::<String, _>("topics")?
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        redacted: row.try_get("redacted")?,
     })
 }
 
@@ -626,6 +700,11 @@ pub struct FeedbackStats {
     pub trend: Vec<YearFigures>,
     /// Finnish versus Swedish service.
     pub lang_gap: Option<LangGap>,
+    /// What the comments are about and how they feel (not filtered by the
+    /// background filter): this period.
+    pub topics: Vec<TopicFigures>,
+    /// The same for the previous period.
+    pub topics_prev: Vec<TopicFigures>,
 }
 
 /// One value of a breakdown dimension.
@@ -949,14 +1028,14 @@ impl Store {
             return Err(ImportError::Lines(errors));
         }
         let deadlines = CaseDeadlines::default();
-        let mut cells = Vec::new();
+        let mut pending = Pending::default();
         for r in &resolved {
             write_answer(
-                &mut tx, &tree, survey.id, r, Channel::Import, today, &deadlines, &mut cells,
+                &mut tx, &tree, survey.id, r, Channel::Import, today, &deadlines, &mut pending,
             )
             .await?;
         }
-        upsert_cells(&mut tx, cells).await?;
+        pending.flush(&mut tx).await?;
         audit(
             &mut tx,
             p,
@@ -1047,6 +1126,34 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(rows.len())
+    }
+
+    async fn text_figures(
+        &self,
+        conn: &mut AnyConnection,
+        scope: i64,
+        period: &Period,
+    ) -> Result<Vec<TopicFigures>> {
+        let rows = sqlx::query(
+            "SELECT topic, sentiment, CAST(SUM(n) AS BIGINT) AS n FROM feedback_text_agg \
+             WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY topic, sentiment",
+        )
+        .bind(scope)
+        .bind(month_of(period.start()).to_string())
+        .bind(month_of(period.end()).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>("topic")?,
+                    r.try_get::<String, _>("sentiment")?,
+                    r.try_get::<i64, _>("n")?.max(0) as u64,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(topic_figures(&rows))
     }
 
     async fn agg_cells(
@@ -1171,6 +1278,11 @@ impl Store {
                 .unwrap_or_default()
         };
         let gap = lang_gap(&nps_of("fi"), &nps_of("sv"));
+        let topics = self.text_figures(&mut conn, scope, &period).await?;
+        let topics_prev = match &previous {
+            Some(p) => self.text_figures(&mut conn, scope, p).await?,
+            None => Vec::new(),
+        };
         Ok(FeedbackStats {
             org_unit_id: scope,
             period,
@@ -1184,6 +1296,8 @@ impl Store {
             by_child,
             trend,
             lang_gap: gap,
+            topics,
+            topics_prev,
         })
     }
 
@@ -1197,9 +1311,11 @@ impl Store {
         if !p.can_write(&tree, org) {
             return Err(StoreError::Forbidden);
         }
+        let analysis = valvo_text::analyze(&case.text);
         let row = sqlx::query(
-            "INSERT INTO feedback_cases (org_unit_id, kind, state, received_on, due_on, text, contact, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO feedback_cases (org_unit_id, kind, state, received_on, due_on, text, contact, created_at, \
+             text_lang, sentiment, topics, redacted) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(org)
         .bind(case.kind.code())
@@ -1209,6 +1325,10 @@ impl Store {
         .bind(&case.text)
         .bind(case.contact.clone())
         .bind(now())
+        .bind(analysis.language.code())
+        .bind(sentiment_code(analysis.sentiment))
+        .bind(analysis.topics.join(","))
+        .bind(&analysis.redacted)
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;

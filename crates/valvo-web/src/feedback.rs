@@ -896,6 +896,43 @@ async fn stats_response(
         ));
     }
     let w = tr.t("fb-withheld");
+    let share = |f: Option<&valvo_core::feedback::TopicFigures>| match f {
+        Some(f) => shown(
+            public,
+            f.comments,
+            f.negative_share
+                .map(|v| format!("{} %", fmt_num(v, 0, page.lang)))
+                .unwrap_or_else(|| "–".into()),
+            &w,
+        ),
+        None => "–".into(),
+    };
+    tables.push(Table {
+        title: tr.t("fb-stat-topics"),
+        head: vec![
+            tr.t("fb-col-topic"),
+            tr.t("fb-col-comments"),
+            format!("{} {period_label}", tr.t("fb-col-negative")),
+            format!("{} {prev_label}", tr.t("fb-col-negative")),
+        ],
+        rows: stats
+            .topics
+            .iter()
+            .map(|f| {
+                let prev = stats.topics_prev.iter().find(|p| p.topic == f.topic);
+                vec![
+                    if f.topic.is_empty() {
+                        tr.t("fb-topic-all")
+                    } else {
+                        tr.t(&format!("fb-topic-{}", f.topic))
+                    },
+                    shown(public, f.comments, f.comments.to_string(), &w),
+                    share(Some(f)),
+                    share(prev),
+                ]
+            })
+            .collect(),
+    });
     tables.push(Table {
         title: tr.t("fb-stat-trend"),
         head: vec![tr.t("fb-col-year"), tr.t("fb-stat-answers"), tr.t("fb-stat-nps")],
@@ -1346,6 +1383,19 @@ fn case_page(
     ];
     if let Some(n) = c.nps {
         facts.push((tr.t("fb-stat-nps-answer"), n.to_string()));
+    }
+    if let Some(sent) = &c.sentiment {
+        facts.push((tr.t("fb-col-sentiment"), tr.t(&format!("fb-sentiment-{sent}"))));
+    }
+    if !c.topics.is_empty() {
+        facts.push((
+            tr.t("fb-col-topic"),
+            c.topics
+                .iter()
+                .map(|t| tr.t(&format!("fb-topic-{t}")))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
     }
     if let Some(from) = c.routed_from {
         facts.push((tr.t("fb-col-routed-from"), unit(from)));

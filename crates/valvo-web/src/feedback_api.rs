@@ -346,6 +346,7 @@ pub async fn stats(
             "by_respondent": by(&stats.by_respondent),
             "by_child": stats.by_child.iter().map(|c| json!({ "org_unit_id": c.org_unit_id, "current": c.current.public(), "prev": c.prev.public() })).collect::<Vec<_>>(),
             "trend": trend,
+            "topics": stats.topics.iter().filter(|t| t.comments >= valvo_core::feedback::MIN_PUBLIC_CELL).collect::<Vec<_>>(),
             "lang_gap": stats.lang_gap.filter(|_| stats.by_lang.iter().all(|b| b.current.answers >= valvo_core::feedback::MIN_PUBLIC_CELL)),
         }
     })))

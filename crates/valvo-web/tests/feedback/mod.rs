@@ -663,3 +663,52 @@ async fn qr_code_poster_and_public_statistics_page() {
     let _ = f;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn comments_are_analysed_redacted_and_counted_by_topic() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    let c = app.client();
+    let texts = [
+        "Jouduin odottamaan vastaanotolla kaksi tuntia, jono oli todella pitkä.",
+        "Jonotin puhelimessa 40 minuuttia eikä kukaan vastannut. Soittakaa minulle 040 123 4567.",
+        "Väntade i tre timmar på jouren, alldeles för lång kö.",
+        "Henkilökunta oli ystävällistä ja hoito hyvää, kiitos!",
+        "Mycket bra bemötande av personalen, tack!",
+        "Odotusaika oli liian pitkä ja ajanvaraus ei toiminut.",
+    ];
+    for t in texts {
+        let r = c
+            .post(app.url("/api/v1/feedback/answers"))
+            .bearer_auth(&token)
+            .json(&json!({ "org_unit": f.unit_a1, "text": t }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let topics = s["stats"]["topics"].as_array().unwrap();
+    assert_eq!(topics[0]["topic"], "");
+    assert_eq!(topics[0]["comments"], 6);
+    let waiting = topics.iter().find(|t| t["topic"] == "waiting").expect("waiting topic");
+    assert!(waiting["comments"].as_u64().unwrap() >= 3, "{waiting}");
+    assert!(waiting["negative_share"].as_f64().unwrap() >= 50.0, "{waiting}");
+    // The handler sees the original text; the analysis keeps a redacted copy.
+    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let phone = q["cases"].as_array().unwrap().iter().find(|x| x["text"].as_str().unwrap().contains("040 123 4567")).unwrap();
+    assert!(phone["redacted"].as_str().unwrap().contains("[PHONE]"));
+    assert!(!phone["redacted"].as_str().unwrap().contains("4567"));
+    assert_eq!(phone["text_lang"], "fi");
+    assert_eq!(phone["sentiment"], "negative");
+    let sv = q["cases"].as_array().unwrap().iter().find(|x| x["text"].as_str().unwrap().starts_with("Mycket bra")).unwrap();
+    assert_eq!(sv["text_lang"], "sv");
+    assert_eq!(sv["sentiment"], "positive");
+    // Public: the topic figures, never the text.
+    let public = stats(&app, None, &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let dump = public.to_string();
+    assert!(dump.contains("\"comments\":6"));
+    assert!(!dump.contains("4567") && !dump.contains("Jonotin"));
+    app.stop().await;
+}
