@@ -92,7 +92,7 @@ impl SectionKind {
                 "serious_share_pct",
                 "unhandled_over_2_months",
             ],
-            SectionKind::CustomerExperience => &["nps", "answers"],
+            SectionKind::CustomerExperience => &["nps", "answers", "negative_comments_pct"],
             SectionKind::Participation => &[],
             SectionKind::Personnel => &[
                 "headcount",

@@ -1134,26 +1134,7 @@ impl Store {
         scope: i64,
         period: &Period,
     ) -> Result<Vec<TopicFigures>> {
-        let rows = sqlx::query(
-            "SELECT topic, sentiment, CAST(SUM(n) AS BIGINT) AS n FROM feedback_text_agg \
-             WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY topic, sentiment",
-        )
-        .bind(scope)
-        .bind(month_of(period.start()).to_string())
-        .bind(month_of(period.end()).to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-        let rows = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<String, _>("topic")?,
-                    r.try_get::<String, _>("sentiment")?,
-                    r.try_get::<i64, _>("n")?.max(0) as u64,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(topic_figures(&rows))
+        text_figures_in(conn, scope, period).await
     }
 
     async fn agg_cells(
@@ -1162,26 +1143,7 @@ impl Store {
         scope: i64,
         period: &Period,
     ) -> Result<Vec<Cell>> {
-        let sql = format!(
-            "SELECT lang, channel, respondent, item, {} FROM feedback_agg \
-             WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY lang, channel, respondent, item",
-            sums()
-        );
-        let rows = sqlx::query(&sql)
-            .bind(scope)
-            .bind(month_of(period.start()).to_string())
-            .bind(month_of(period.end()).to_string())
-            .fetch_all(&mut *conn)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Cell {
-                    dims: dims_of(r)?,
-                    item: r.try_get("item")?,
-                    counts: counts_of(r)?,
-                })
-            })
-            .collect()
+        agg_cells_in(conn, scope, period).await
     }
 
     /// Statistics of the subtree under `scope` for `period` with `filter`,
@@ -1568,6 +1530,77 @@ impl Store {
         let report = suppress_export(&mut out, MIN_PUBLIC_CELL as usize);
         Ok((keys, out, report))
     }
+}
+
+async fn text_figures_in(
+    conn: &mut AnyConnection,
+    scope: i64,
+    period: &Period,
+) -> Result<Vec<TopicFigures>> {
+    let rows = sqlx::query(
+        "SELECT topic, sentiment, CAST(SUM(n) AS BIGINT) AS n FROM feedback_text_agg \
+         WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY topic, sentiment",
+    )
+    .bind(scope)
+    .bind(month_of(period.start()).to_string())
+    .bind(month_of(period.end()).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("topic")?,
+                r.try_get::<String, _>("sentiment")?,
+                r.try_get::<i64, _>("n")?.max(0) as u64,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(topic_figures(&rows))
+}
+
+
+async fn agg_cells_in(
+    conn: &mut AnyConnection,
+    scope: i64,
+    period: &Period,
+) -> Result<Vec<Cell>> {
+    let sql = format!(
+        "SELECT lang, channel, respondent, item, {} FROM feedback_agg \
+         WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY lang, channel, respondent, item",
+        sums()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(scope)
+        .bind(month_of(period.start()).to_string())
+        .bind(month_of(period.end()).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Cell {
+                dims: dims_of(r)?,
+                item: r.try_get("item")?,
+                counts: counts_of(r)?,
+            })
+        })
+        .collect()
+}
+
+/// The whole subtree's figures of a period (no filter) and its comment
+/// topics, for the report.
+pub(crate) async fn summary_in(
+    conn: &mut AnyConnection,
+    scope: i64,
+    period: &Period,
+) -> Result<(Summary, Vec<TopicFigures>)> {
+    let survey = survey_in(conn).await?.def;
+    let cells = agg_cells_in(conn, scope, period).await?;
+    let topics = text_figures_in(conn, scope, period).await?;
+    Ok((
+        Tally::from_cells(&cells, &Filter::default()).summary(&survey),
+        topics,
+    ))
 }
 
 /// Why an import was refused.

@@ -221,6 +221,53 @@ async fn safety_from_incidents(
     Ok(used)
 }
 
+/// Fills the customer experience section's figures from the feedback module
+/// (NPS, answers, share of negative comments) where nobody entered them.
+/// Returns whether the module supplied any.
+async fn experience_from_feedback(
+    conn: &mut AnyConnection,
+    org: i64,
+    period: Period,
+    figures: &mut Figures,
+    previous: &mut Figures,
+) -> Result<bool> {
+    let (cur, topics) = crate::feedback::summary_in(conn, org, &period).await?;
+    let prev = match period.prev() {
+        Some(p) => Some(crate::feedback::summary_in(conn, org, &p).await?),
+        None => None,
+    };
+    if cur.answers == 0 && prev.as_ref().is_none_or(|(p, _)| p.answers == 0) {
+        return Ok(false);
+    }
+    let mut used = false;
+    let mut put = |list: &mut Figures, key: &str, value: Option<f64>| {
+        if let Some(value) = value {
+            if !list
+                .iter()
+                .any(|(k, fk, _)| *k == SectionKind::CustomerExperience && fk == key)
+            {
+                list.push((SectionKind::CustomerExperience, key.to_string(), value));
+                used = true;
+            }
+        }
+    };
+    let negative = |t: &[valvo_core::feedback::TopicFigures]| {
+        t.iter()
+            .find(|f| f.topic.is_empty())
+            .and_then(|f| f.negative_share)
+            .map(|v| v.round())
+    };
+    put(figures, "nps", cur.nps.nps.map(f64::round));
+    put(figures, "answers", Some(cur.answers as f64));
+    put(figures, "negative_comments_pct", negative(&topics));
+    if let Some((p, pt)) = prev {
+        put(previous, "nps", p.nps.nps.map(f64::round));
+        put(previous, "answers", Some(p.answers as f64));
+        put(previous, "negative_comments_pct", negative(&pt));
+    }
+    Ok(used)
+}
+
 /// Assembles the report model from the live data.
 async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report> {
     let tree = load_tree(conn).await?;
@@ -254,6 +301,9 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
             &mut previous,
         )
         .await?;
+        let from_feedback =
+            experience_from_feedback(conn, unit.id, row.period, &mut figures, &mut previous)
+                .await?;
         let input = ChapterInput {
             node: unit,
             plan: &plan,
@@ -269,6 +319,15 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
                 .filter(|s| s.kind == SectionKind::Safety)
             {
                 section.source = "incidents".to_string();
+            }
+        }
+        if from_feedback {
+            for section in chapter
+                .sections
+                .iter_mut()
+                .filter(|s| s.kind == SectionKind::CustomerExperience)
+            {
+                section.source = "feedback".to_string();
             }
         }
         // A child without goals or sections adds nothing but an empty heading.

@@ -712,3 +712,32 @@ async fn comments_are_analysed_redacted_and_counted_by_topic() {
     assert!(!dump.contains("4567") && !dump.contains("Jonotin"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_report_takes_its_customer_experience_figures_from_feedback() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    let c = app.client();
+    // Six answers in May 2025 (NPS 50: 4 promoters, 1 passive, 1 detractor), one negative comment of two.
+    let mut csv = String::from("unit;service_date;nps;text\n");
+    for (nps, text) in [(10, ""), (9, ""), (10, ""), (9, "Kiitos hyvästä hoidosta!"), (8, ""), (2, "Jouduin odottamaan kaksi tuntia, huono palvelu.")] {
+        csv.push_str(&format!("a1;2025-05-10;{nps};{text}\n"));
+    }
+    let r = c.post(app.url("/api/v1/feedback/import")).bearer_auth(&token).body(csv).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None).await;
+    let m = app.login("coord@x.fi").await;
+    let r = app
+        .post_form(&m, &format!("/org/{}/reports", f.unit_a1), &[("report_period", "2025T2")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let report = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    let html = m.get(app.url(&format!("{report}?lang=en"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Figures from the customer feedback in Valvo."), "source named");
+    let section = &html[html.find("Customer experience").expect("section")..];
+    assert!(section.contains(">50<"), "NPS 50 in the report");
+    assert!(section.contains(">6<"), "6 answers");
+    assert!(section.contains(">50<") && section.contains("Negative comments (%)"));
+    app.stop().await;
+}
