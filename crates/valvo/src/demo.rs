@@ -109,6 +109,7 @@ pub async fn load(store: &Store) -> Result<String, String> {
         load_seed(store, &system, &seed).await?;
         publish_report(store, &system, &seed).await?;
         demo_incidents(store, &system).await?;
+        demo_feedback(store, &system).await?;
         store.meta_set(MARKER, &seed.period).await.map_err(err)?;
         tracing::info!("demo county loaded");
     }
@@ -231,6 +232,121 @@ async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String>
                 .await
                 .map_err(err)?;
         }
+    }
+    Ok(())
+}
+
+/// Made-up customer feedback: answers for every area over the last two
+/// years (areas differ, Swedish-language service somewhat below Finnish in
+/// some), and comments in Finnish and Swedish waiting in the handling queue,
+/// a few of them handled, so statistics, topics and the queue show something.
+async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> {
+    use valvo_core::feedback::{Answer, Channel, ImportLine, RawAnswer, Respondent, Score, ServiceLang};
+    let tree = store.org_tree().await.map_err(err)?;
+    let areas: Vec<(i64, String)> = tree
+        .walk()
+        .into_iter()
+        .filter(|(d, _)| *d == 1)
+        .map(|(_, n)| (n.id, n.code.clone()))
+        .collect();
+    let survey = store.current_survey().await.map_err(err)?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let mut rows = Vec::new();
+    for (a, (area, _)) in areas.iter().enumerate() {
+        // Each area its own level: a share of detractors from 5 % to 40 %.
+        let detractor_pct = 5 + (a * 5) % 36;
+        for _ in 0..160 {
+            let lang = [ServiceLang::Fi, ServiceLang::Fi, ServiceLang::Sv, ServiceLang::Other][next(4)];
+            let extra = if lang == ServiceLang::Sv && a % 2 == 1 { 15 } else { 0 };
+            let nps = if next(100) < detractor_pct + extra {
+                next(7) as u8
+            } else if next(3) == 0 {
+                7 + next(2) as u8
+            } else {
+                9 + next(2) as u8
+            };
+            let mut scores = std::collections::BTreeMap::new();
+            for st in &survey.def.statements {
+                let v = next(12);
+                let score = if v == 0 {
+                    Score::CannotSay
+                } else {
+                    Score::Value((if nps >= 9 { 4 + next(2) } else { 1 + next(5) }) as u8)
+                };
+                if v != 1 {
+                    scores.insert(st.key.clone(), score);
+                }
+            }
+            rows.push((
+                *area,
+                Answer {
+                    nps: Some(nps),
+                    scores,
+                    text: None,
+                    service_lang: Some(lang),
+                    age_group: None,
+                    respondent: Some([Respondent::Client, Respondent::Relative][next(4).min(1)]),
+                    service_date: Some(today - time::Duration::days(next(720) as i64 + 1)),
+                    contact: None,
+                },
+                Channel::ALL[next(4)],
+            ));
+        }
+    }
+    store.load_answers(system, &rows, today).await.map_err(err)?;
+    let comments = [
+        ("9", "Henkilökunta oli ystävällistä ja sain hyvää hoitoa, kiitos!", ""),
+        ("3", "Jouduin odottamaan vastaanotolla yli tunnin, jono oli todella pitkä.", ""),
+        ("2", "Soitin kolme kertaa eikä kukaan vastannut, takaisinsoittoa ei tullut.", "asiakas@example.fi"),
+        ("10", "Tack för ett vänligt bemötande och bra vård!", ""),
+        ("4", "Jag fick inte service på svenska fast jag bad om det.", ""),
+        ("1", "Laboratorion jonot ovat kohtuuttomat ja ajanvaraus ei toimi.", ""),
+        ("5", "Laskussa oli virhe ja laskutuksesta oli vaikea saada vastausta.", "040 555 1234"),
+        ("8", "Chatten fungerade bra men väntetiden var lång.", ""),
+        ("6", "Tiedot eivät kulkeneet ja jouduin kertomaan asiani monta kertaa.", ""),
+        ("10", "Kotihoidon hoitajat ovat aina ajoissa ja kohteliaita.", ""),
+    ];
+    let lines: Vec<ImportLine> = (0..40)
+        .map(|i| {
+            let (nps, text, contact) = comments[i % comments.len()];
+            let (_, code) = &areas[(i * 3) % areas.len().max(1)];
+            ImportLine {
+                line: i + 2,
+                unit: code.clone(),
+                raw: RawAnswer {
+                    nps: nps.into(),
+                    text: text.into(),
+                    contact: contact.into(),
+                    service_lang: if text.contains(" och ") || text.starts_with("Tack") || text.starts_with("Jag") {
+                        "sv".into()
+                    } else {
+                        "fi".into()
+                    },
+                    service_date: (today - time::Duration::days((i * 4) as i64 + 1)).to_string(),
+                    ..RawAnswer::default()
+                },
+            }
+        })
+        .collect();
+    store
+        .import_answers(system, &lines, today)
+        .await
+        .map_err(|e| format!("demo feedback: {e}"))?;
+    // Handle every other one, so the queue has some and routing has examples.
+    let queue = store.feedback_queue(system, today, 1000).await.map_err(err)?;
+    for case in queue.iter().step_by(2) {
+        let u = valvo_store::CaseUpdate {
+            state: Some(valvo_core::feedback::CaseState::Handled),
+            ..Default::default()
+        };
+        store.update_case(system, case.id, &u, today).await.map_err(err)?;
     }
     Ok(())
 }
