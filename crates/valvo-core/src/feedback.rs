@@ -240,9 +240,7 @@ impl SurveyDef {
         }
         for (i, s) in self.statements.iter().enumerate() {
             let field = format!("statements[{i}]");
-            if !valid_key(&s.key) {
-                v.push(format!("{field}.key"), ErrorCode::Invalid);
-            } else if self.statements[..i].iter().any(|o| o.key == s.key) {
+            if !valid_key(&s.key) || self.statements[..i].iter().any(|o| o.key == s.key) {
                 v.push(format!("{field}.key"), ErrorCode::Invalid);
             }
             all_languages(&mut v, &format!("{field}.text"), &s.text);
@@ -254,9 +252,11 @@ impl SurveyDef {
     pub fn with_statement(&self, key: &str, text: I18nText) -> Result<SurveyDef, Vec<FieldError>> {
         let mut v = Validator::new();
         let key = key.trim();
-        if !valid_key(key) {
-            v.push("key", ErrorCode::Invalid);
-        } else if self.statement(key).is_some() || key == ITEM_NPS || key == ITEM_ANSWERS {
+        if !valid_key(key)
+            || self.statement(key).is_some()
+            || key == ITEM_NPS
+            || key == ITEM_ANSWERS
+        {
             v.push("key", ErrorCode::Invalid);
         }
         for lang in Lang::ALL {

@@ -22,10 +22,10 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 use valvo_core::access::{Principal, Role};
 use valvo_core::feedback::{
-    case_urgency, lang_gap, month_of, suppress_export, Answer, CaseDeadlines,
-    CaseKind, CaseState, Cell, Channel, Counts, Dims, ExportRow, Filter, LangGap, NewCase,
-    NpsStats, RawAnswer, Respondent, Score, ServiceLang, SuppressionReport, SurveyDef, Summary,
-    Tally, AgeGroup, topic_figures, TopicFigures, ITEM_ANSWERS, ITEM_NPS, MAX_SHORT, MAX_TEXT, MIN_PUBLIC_CELL,
+    case_urgency, lang_gap, month_of, suppress_export, topic_figures, AgeGroup, Answer,
+    CaseDeadlines, CaseKind, CaseState, Cell, Channel, Counts, Dims, ExportRow, Filter, LangGap,
+    NewCase, NpsStats, RawAnswer, Respondent, Score, ServiceLang, Summary, SuppressionReport,
+    SurveyDef, Tally, TopicFigures, ITEM_ANSWERS, ITEM_NPS, MAX_SHORT, MAX_TEXT, MIN_PUBLIC_CELL,
 };
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{I18nText, OrgTree, Period};
@@ -158,11 +158,10 @@ fn parse_scores(s: &str) -> Result<BTreeMap<String, Score>> {
 }
 
 async fn survey_in(conn: &mut AnyConnection) -> Result<SurveyVersion> {
-    let row = sqlx::query(
-        "SELECT id, version, definition FROM surveys ORDER BY version DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row =
+        sqlx::query("SELECT id, version, definition FROM surveys ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
     if let Some(row) = row {
         let definition: String = row.try_get("definition")?;
         let def: SurveyDef =
@@ -241,10 +240,14 @@ async fn upsert_cells(conn: &mut AnyConnection, cells: Vec<(i64, String, Cell)>)
             );
             sql.push(')');
         }
-        sql.push_str(" ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET ");
+        sql.push_str(
+            " ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET ",
+        );
         let cols: Vec<String> = (0..11)
             .map(|b| format!("b{b} = feedback_agg.b{b} + excluded.b{b}"))
-            .chain(std::iter::once("cs = feedback_agg.cs + excluded.cs".to_string()))
+            .chain(std::iter::once(
+                "cs = feedback_agg.cs + excluded.cs".to_string(),
+            ))
             .collect();
         sql.push_str(&cols.join(", "));
         let mut q = sqlx::query(&sql);
@@ -279,7 +282,10 @@ async fn resolve(
     survey: &SurveyDef,
     sub: &Submission,
 ) -> Result<Resolved> {
-    let mut answer = sub.raw.parse(survey, sub.today).map_err(StoreError::Invalid)?;
+    let mut answer = sub
+        .raw
+        .parse(survey, sub.today)
+        .map_err(StoreError::Invalid)?;
     match &sub.target {
         AnswerTarget::Unit(id) => {
             if tree.get(*id).is_none() {
@@ -317,11 +323,12 @@ async fn resolve(
             .fetch_optional(&mut *conn)
             .await?;
             let Some(row) = row else {
-                let used: Option<(Option<String>,)> =
-                    sqlx::query_as("SELECT used_at FROM feedback_invitations WHERE token_hash = $1")
-                        .bind(digest(token))
-                        .fetch_optional(&mut *conn)
-                        .await?;
+                let used: Option<(Option<String>,)> = sqlx::query_as(
+                    "SELECT used_at FROM feedback_invitations WHERE token_hash = $1",
+                )
+                .bind(digest(token))
+                .fetch_optional(&mut *conn)
+                .await?;
                 return Err(match used {
                     Some((Some(_),)) => StoreError::Conflict("invitation_used".into()),
                     Some((None,)) => StoreError::Conflict("invitation_expired".into()),
@@ -422,7 +429,9 @@ async fn write_answer(
                     .text
                     .push((scope, month.clone(), String::new(), sentiment));
                 for t in &analysis.topics {
-                    pending.text.push((scope, month.clone(), t.clone(), sentiment));
+                    pending
+                        .text
+                        .push((scope, month.clone(), t.clone(), sentiment));
                 }
             }
             let row = sqlx::query(
@@ -459,7 +468,11 @@ async fn write_answer(
 
 /// Writes a batch in one transaction; per-answer outcomes, or a database
 /// error for the whole batch (then nothing was written).
-async fn write_batch(pool: &AnyPool, backend: Backend, subs: &[&Submission]) -> Result<Vec<Result<Submitted>>> {
+async fn write_batch(
+    pool: &AnyPool,
+    backend: Backend,
+    subs: &[&Submission],
+) -> Result<Vec<Result<Submitted>>> {
     let mut conn = pool.acquire().await?;
     if backend == Backend::Sqlite {
         // Acknowledged means on disk, also across a power cut.
@@ -477,7 +490,14 @@ async fn write_batch(pool: &AnyPool, backend: Backend, subs: &[&Submission]) -> 
         for sub in subs {
             match resolve(&mut tx, &tree, &survey.def, sub).await {
                 Ok(r) => out.push(Ok(write_answer(
-                    &mut tx, &tree, survey.id, &r, sub.channel, sub.today, &deadlines, &mut pending,
+                    &mut tx,
+                    &tree,
+                    survey.id,
+                    &r,
+                    sub.channel,
+                    sub.today,
+                    &deadlines,
+                    &mut pending,
                 )
                 .await?)),
                 Err(StoreError::Db(e)) => return Err(StoreError::Db(e)),
@@ -670,7 +690,10 @@ async fn case_in(conn: &mut AnyConnection, id: i64) -> Result<FeedbackCase> {
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(case_row).transpose()?.ok_or(StoreError::NotFound)
+    row.as_ref()
+        .map(case_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Statistics of a subtree and period (see [`Store::feedback_stats`]).
@@ -768,6 +791,7 @@ fn sums() -> String {
         .join(", ")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn breakdown<K: Copy + PartialEq>(
     cur: &[Cell],
     prev: &[Cell],
@@ -915,13 +939,22 @@ impl Store {
             return Err(StoreError::Invalid(errors));
         }
         let tokens: Vec<String> = (0..count).map(|_| new_token()).collect();
-        let expires = today.saturating_add(time::Duration::days(valid_days)).to_string();
+        let expires = today
+            .saturating_add(time::Duration::days(valid_days))
+            .to_string();
         let at = now();
         for chunk in tokens.chunks(100) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
                     let b = i * 5;
-                    format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5)
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    )
                 })
                 .collect();
             let sql = format!(
@@ -1014,13 +1047,13 @@ impl Store {
                         answer,
                         invitation_id: None,
                     }),
-                    Err(errs) => errors.extend(errs.into_iter().map(|e| {
-                        valvo_core::feedback::LineError {
+                    Err(errs) => {
+                        errors.extend(errs.into_iter().map(|e| valvo_core::feedback::LineError {
                             line: l.line,
                             field: e.field,
                             code: e.code,
-                        }
-                    })),
+                        }))
+                    }
                 },
             }
         }
@@ -1031,7 +1064,14 @@ impl Store {
         let mut pending = Pending::default();
         for r in &resolved {
             write_answer(
-                &mut tx, &tree, survey.id, r, Channel::Import, today, &deadlines, &mut pending,
+                &mut tx,
+                &tree,
+                survey.id,
+                r,
+                Channel::Import,
+                today,
+                &deadlines,
+                &mut pending,
             )
             .await?;
         }
@@ -1170,22 +1210,48 @@ impl Store {
         };
         let current = Tally::from_cells(&cur, &filter).summary(&survey);
         let prev_sum = Tally::from_cells(&prev, &filter).summary(&survey);
-        let langs: Vec<Option<ServiceLang>> =
-            ServiceLang::ALL.iter().copied().map(Some).chain([None]).collect();
+        let langs: Vec<Option<ServiceLang>> = ServiceLang::ALL
+            .iter()
+            .copied()
+            .map(Some)
+            .chain([None])
+            .collect();
         let by_lang = breakdown(
-            &cur, &prev, &survey, &langs, ServiceLang::code,
-            |f, v| f.lang = v, |d| d.lang, &filter,
+            &cur,
+            &prev,
+            &survey,
+            &langs,
+            ServiceLang::code,
+            |f, v| f.lang = v,
+            |d| d.lang,
+            &filter,
         );
         let channels: Vec<Option<Channel>> = Channel::ALL.iter().copied().map(Some).collect();
         let by_channel = breakdown(
-            &cur, &prev, &survey, &channels, Channel::code,
-            |f, v| f.channel = v, |d| d.channel, &filter,
+            &cur,
+            &prev,
+            &survey,
+            &channels,
+            Channel::code,
+            |f, v| f.channel = v,
+            |d| d.channel,
+            &filter,
         );
-        let resps: Vec<Option<Respondent>> =
-            Respondent::ALL.iter().copied().map(Some).chain([None]).collect();
+        let resps: Vec<Option<Respondent>> = Respondent::ALL
+            .iter()
+            .copied()
+            .map(Some)
+            .chain([None])
+            .collect();
         let by_respondent = breakdown(
-            &cur, &prev, &survey, &resps, Respondent::code,
-            |f, v| f.respondent = v, |d| d.respondent, &filter,
+            &cur,
+            &prev,
+            &survey,
+            &resps,
+            Respondent::code,
+            |f, v| f.respondent = v,
+            |d| d.respondent,
+            &filter,
         );
         let mut by_child = Vec::new();
         for child in tree.children(scope) {
@@ -1460,7 +1526,11 @@ impl Store {
         audit(
             &mut tx,
             p,
-            if u.route_to.is_some() { "route" } else { "update" },
+            if u.route_to.is_some() {
+                "route"
+            } else {
+                "update"
+            },
             "feedback_case",
             &id.to_string(),
             Some(after.org_unit_id),
@@ -1559,12 +1629,7 @@ async fn text_figures_in(
     Ok(topic_figures(&rows))
 }
 
-
-async fn agg_cells_in(
-    conn: &mut AnyConnection,
-    scope: i64,
-    period: &Period,
-) -> Result<Vec<Cell>> {
+async fn agg_cells_in(conn: &mut AnyConnection, scope: i64, period: &Period) -> Result<Vec<Cell>> {
     let sql = format!(
         "SELECT lang, channel, respondent, item, {} FROM feedback_agg \
          WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY lang, channel, respondent, item",

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 use valvo_core::feedback::{
-    AgeGroup, CaseDeadlines, CaseState, Channel, ExportRow, Filter, NpsStats, RawAnswer,
-    RawCase, Respondent, Score, ServiceLang, StatementStats, Summary, SurveyDef, MIN_PUBLIC_CELL,
+    AgeGroup, CaseDeadlines, CaseState, Channel, ExportRow, Filter, NpsStats, RawAnswer, RawCase,
+    Respondent, Score, ServiceLang, StatementStats, Summary, SurveyDef, MIN_PUBLIC_CELL,
 };
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{I18nText, Lang, OrgNode, OrgTree, Period, PeriodKind};
@@ -345,7 +345,15 @@ pub async fn answer_submit(
                 unit.code,
                 if channel == Channel::Qr { "?c=qr" } else { "" }
             );
-            Ok(answer_page(&page, &survey.def, unit, action, &data, &errors, None))
+            Ok(answer_page(
+                &page,
+                &survey.def,
+                unit,
+                action,
+                &data,
+                &errors,
+                None,
+            ))
         }
         Err(e) => Err(page.error(e)),
     }
@@ -449,7 +457,11 @@ fn public_url(state: &AppState, headers: &HeaderMap, code: &str) -> String {
             let scheme = headers
                 .get("x-forwarded-proto")
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or(if state.config().cookie_secure { "https" } else { "http" });
+                .unwrap_or(if state.config().cookie_secure {
+                    "https"
+                } else {
+                    "http"
+                });
             format!("{scheme}://{host}")
         }
     };
@@ -513,7 +525,8 @@ pub async fn poster(
     let tree = tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let url = public_url(&state, &headers, &unit.code);
-    let qr = qr_svg(&url, &page.tr.t("fb-poster-qr")).ok_or_else(|| page.error(ErrorKind::Internal))?;
+    let qr =
+        qr_svg(&url, &page.tr.t("fb-poster-qr")).ok_or_else(|| page.error(ErrorKind::Internal))?;
     Ok(render(
         &PosterPage {
             l: Layout::new(&page, page.tr.t("fb-poster-title")),
@@ -537,6 +550,9 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// A filter's select: name, label, options (value, label, selected).
+type FilterSelect = (String, String, Vec<(String, String, bool)>);
+
 #[derive(Template)]
 #[template(path = "feedback_stats.html")]
 struct StatsPage {
@@ -544,7 +560,7 @@ struct StatsPage {
     crumbs: Vec<(String, String)>,
     base: String,
     periods: Vec<(String, String, bool)>,
-    filters: Vec<(String, String, Vec<(String, String, bool)>)>,
+    filters: Vec<FilterSelect>,
     public: bool,
     gap: Option<String>,
     tables: Vec<Table>,
@@ -591,7 +607,9 @@ fn stats_period(page: &Page, raw: Option<&str>) -> Result<Period, crate::error::
 
 /// NPS as reports print it: "62" (rounded), or "–".
 pub fn nps_text(n: &NpsStats) -> String {
-    n.rounded().map(|v| v.to_string()).unwrap_or_else(|| "–".into())
+    n.rounded()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "–".into())
 }
 
 fn mean_text(s: Option<&StatementStats>, lang: Lang) -> String {
@@ -653,7 +671,10 @@ fn summary_rows(page: &Page, cur: &Summary, prev: &Summary, public: bool) -> Vec
         ],
     ];
     for (key, f) in [
-        ("fb-stat-promoters", (|s: &NpsStats| s.promoters) as fn(&NpsStats) -> u64),
+        (
+            "fb-stat-promoters",
+            (|s: &NpsStats| s.promoters) as fn(&NpsStats) -> u64,
+        ),
         ("fb-stat-passives", |s: &NpsStats| s.passives),
         ("fb-stat-detractors", |s: &NpsStats| s.detractors),
     ] {
@@ -762,8 +783,7 @@ fn nps_chart(title: &str, bars: &[(String, Option<f64>)], lang: Lang) -> String 
         .map(|(l, v)| {
             format!(
                 "{l}: {}",
-                v.map(|v| fmt_num(v, 0, lang))
-                    .unwrap_or_else(|| "–".into())
+                v.map(|v| fmt_num(v, 0, lang)).unwrap_or_else(|| "–".into())
             )
         })
         .collect();
@@ -795,7 +815,11 @@ fn nps_chart(title: &str, bars: &[(String, Option<f64>)], lang: Lang) -> String 
                 "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"18\" fill=\"{}\"/>",
                 if *v >= 0.0 { "#0000bf" } else { "#a0002a" }
             );
-            let tx = if *v >= 0.0 { zero + w + 4 } else { zero - w - 34 };
+            let tx = if *v >= 0.0 {
+                zero + w + 4
+            } else {
+                zero - w - 34
+            };
             let _ = write!(
                 svg,
                 "<text x=\"{tx}\" y=\"{}\" font-size=\"13\" fill=\"#1a1a1a\">{}</text>",
@@ -832,10 +856,21 @@ async fn stats_response(
     let prev_label = stats.previous.map(|p| p.label()).unwrap_or_default();
     let mut tables = vec![Table {
         title: tr.t("fb-stat-summary"),
-        head: vec![tr.t("report-col-figure"), period_label.clone(), prev_label.clone()],
+        head: vec![
+            tr.t("report-col-figure"),
+            period_label.clone(),
+            prev_label.clone(),
+        ],
         rows: summary_rows(page, &stats.current, &stats.prev, public),
     }];
-    tables.push(statement_table(page, &survey, &stats, public, &period_label, &prev_label));
+    tables.push(statement_table(
+        page,
+        &survey,
+        &stats,
+        public,
+        &period_label,
+        &prev_label,
+    ));
     fn dim_rows<'a>(
         tr: &crate::i18n::Tr,
         list: &'a [valvo_store::Breakdown],
@@ -935,7 +970,11 @@ async fn stats_response(
     });
     tables.push(Table {
         title: tr.t("fb-stat-trend"),
-        head: vec![tr.t("fb-col-year"), tr.t("fb-stat-answers"), tr.t("fb-stat-nps")],
+        head: vec![
+            tr.t("fb-col-year"),
+            tr.t("fb-stat-answers"),
+            tr.t("fb-stat-nps"),
+        ],
         rows: stats
             .trend
             .iter()
@@ -1048,7 +1087,10 @@ async fn stats_response(
             tr.t("fb-export-link"),
         ));
         if let Some(n) = tree.get(org) {
-            links.push((format!("/feedback/{}/poster", n.code), tr.t("fb-poster-title")));
+            links.push((
+                format!("/feedback/{}/poster", n.code),
+                tr.t("fb-poster-title"),
+            ));
             links.push((format!("/feedback/{}", n.code), tr.t("fb-answer-title")));
         }
     }
@@ -1375,17 +1417,26 @@ fn case_page(
             .unwrap_or_default()
     };
     let mut facts = vec![
-        (tr.t("fb-col-kind"), tr.t(&format!("fb-kind-{}", c.kind.code()))),
+        (
+            tr.t("fb-col-kind"),
+            tr.t(&format!("fb-kind-{}", c.kind.code())),
+        ),
         (tr.t("fb-col-unit"), unit(c.org_unit_id)),
         (tr.t("fb-col-received"), date_text(c.received_on)),
         (tr.t("fb-col-due"), date_text(c.due_on)),
-        (tr.t("fb-field-state"), tr.t(&format!("fb-state-{}", c.state.code()))),
+        (
+            tr.t("fb-field-state"),
+            tr.t(&format!("fb-state-{}", c.state.code())),
+        ),
     ];
     if let Some(n) = c.nps {
         facts.push((tr.t("fb-stat-nps-answer"), n.to_string()));
     }
     if let Some(sent) = &c.sentiment {
-        facts.push((tr.t("fb-col-sentiment"), tr.t(&format!("fb-sentiment-{sent}"))));
+        facts.push((
+            tr.t("fb-col-sentiment"),
+            tr.t(&format!("fb-sentiment-{sent}")),
+        ));
     }
     if !c.topics.is_empty() {
         facts.push((
@@ -1416,7 +1467,10 @@ fn case_page(
         &CasePage {
             l: Layout::new(
                 page,
-                tr.t_args("fb-case-title", &[("id", crate::i18n::arg_num(c.id as f64))]),
+                tr.t_args(
+                    "fb-case-title",
+                    &[("id", crate::i18n::arg_num(c.id as f64))],
+                ),
             ),
             facts,
             text: c.text.clone(),
@@ -1428,11 +1482,7 @@ fn case_page(
 }
 
 /// `GET /feedback/cases/{id}`
-pub async fn case(
-    State(state): State<AppState>,
-    page: Page,
-    UiPath(id): UiPath<i64>,
-) -> UiResult {
+pub async fn case(State(state): State<AppState>, page: Page, UiPath(id): UiPath<i64>) -> UiResult {
     let p = page.principal()?;
     let tree = tree(&state, &page).await?;
     let c = state
@@ -1494,9 +1544,14 @@ pub async fn case_update(
     match state.store().update_case(&p, id, &update, today()).await {
         Ok(after) if after.org_unit_id != c.org_unit_id => Ok(see_other("/feedback/cases")),
         Ok(_) => Ok(see_other(&format!("/feedback/cases/{id}"))),
-        Err(StoreError::Invalid(errors)) => {
-            Ok(case_page(&page, &tree, &c, None, data, &case_fields(errors)))
-        }
+        Err(StoreError::Invalid(errors)) => Ok(case_page(
+            &page,
+            &tree,
+            &c,
+            None,
+            data,
+            &case_fields(errors),
+        )),
         Err(e) => Err(page.error(e)),
     }
 }
@@ -1675,7 +1730,13 @@ fn may_edit_survey(p: &valvo_core::access::Principal) -> bool {
 pub async fn survey_view(State(state): State<AppState>, page: Page) -> UiResult {
     let p = page.principal()?;
     let s = survey(&state, &page).await?;
-    Ok(survey_page(&page, &s, may_edit_survey(&p), FormData::new(), &[]))
+    Ok(survey_page(
+        &page,
+        &s,
+        may_edit_survey(&p),
+        FormData::new(),
+        &[],
+    ))
 }
 
 /// `POST /feedback/survey`: adds a statement (a new survey version).

@@ -16,7 +16,9 @@ use valvo_core::feedback::{
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_store::{AnswerTarget, CaseUpdate, ImportError, StoreError, Submission};
 
-use crate::api::{json_body, json_str, parse_period, readable, ApiError, ApiPath, ApiQuery, ApiResult, Caller};
+use crate::api::{
+    json_body, json_str, parse_period, readable, ApiError, ApiPath, ApiQuery, ApiResult, Caller,
+};
 use crate::AppState;
 
 fn today() -> time::Date {
@@ -28,7 +30,10 @@ async fn optional_caller(state: &AppState, headers: &HeaderMap) -> ApiResult<Opt
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let Some(token) = token else { return Ok(None) };
     match state.store().user_by_token(token).await? {
@@ -147,7 +152,11 @@ pub async fn submit(
         channel,
         today: today(),
     };
-    let done = state.store().submit_answer(sub).await.map_err(store_error)?;
+    let done = state
+        .store()
+        .submit_answer(sub)
+        .await
+        .map_err(store_error)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": done.answer_id, "org_unit": done.org_unit_id, "case": done.case_id })),
@@ -161,7 +170,11 @@ pub(crate) fn invitation_link(state: &AppState, headers: &HeaderMap, token: &str
         Some(u) => u.trim_end_matches('/').to_owned(),
         None => format!(
             "{}://{}",
-            if state.config().cookie_secure { "https" } else { "http" },
+            if state.config().cookie_secure {
+                "https"
+            } else {
+                "http"
+            },
             headers
                 .get(header::HOST)
                 .and_then(|v| v.to_str().ok())
@@ -260,7 +273,11 @@ pub struct StatsQuery {
 }
 
 fn filter_of(q: &StatsQuery) -> ApiResult<Filter> {
-    fn one<T>(name: &str, raw: &Option<String>, parse: fn(&str) -> Option<T>) -> ApiResult<Option<T>> {
+    fn one<T>(
+        name: &str,
+        raw: &Option<String>,
+        parse: fn(&str) -> Option<T>,
+    ) -> ApiResult<Option<T>> {
         match raw.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
             Some(s) => parse(s).map(Some).ok_or_else(|| {
@@ -320,7 +337,9 @@ pub async fn stats(
     }
     let by = |list: &[valvo_store::Breakdown]| -> Vec<Value> {
         list.iter()
-            .map(|b| json!({ "key": b.key, "current": b.current.public(), "prev": b.prev.public() }))
+            .map(
+                |b| json!({ "key": b.key, "current": b.current.public(), "prev": b.prev.public() }),
+            )
             .collect()
     };
     let trend: Vec<Value> = stats
@@ -417,7 +436,11 @@ pub async fn create_case(
         .parse(&CaseDeadlines::default(), today())
         .map_err(ApiError::invalid)?;
     let id = state.store().create_case(&p, org, &case).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "due_on": case.due_on.to_string() }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "due_on": case.due_on.to_string() })),
+    )
+        .into_response())
 }
 
 /// `POST /api/v1/feedback/cases/{id}` `{"state", "tags", "note", "reply", "route_to"}`.
@@ -459,5 +482,7 @@ pub async fn update_case(
         reply: json_str(&body, "reply"),
         route_to,
     };
-    Ok(Json(state.store().update_case(&p, id, &update, today()).await?))
+    Ok(Json(
+        state.store().update_case(&p, id, &update, today()).await?,
+    ))
 }

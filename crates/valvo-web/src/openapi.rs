@@ -206,12 +206,14 @@ pub fn spec() -> Value {
 /// The feedback operations (kept apart: one `json!` of the whole document
 /// would outgrow the macro's recursion limit).
 fn feedback_paths() -> Value {
-    let q = |name: &str, required: bool, desc: &str| {
-        json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": "string" } })
-    };
+    let q = |name: &str, required: bool, desc: &str| json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": "string" } });
     let stats_params = json!([
         q("org_unit", true, "Org unit id (its whole subtree)"),
-        q("period", true, "Period: 2024-03, 2024Q1, 2024T1, 2024H1 or 2024"),
+        q(
+            "period",
+            true,
+            "Period: 2024-03, 2024Q1, 2024T1, 2024H1 or 2024"
+        ),
         q("service_lang", false, "Language of service: fi, sv, other"),
         q("channel", false, "web, qr, invitation, import"),
         q("respondent", false, "client, relative")

@@ -323,7 +323,12 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
         .await
         .map_err(|e| e.to_string())?;
     let survey = store.current_survey().await.map_err(|e| e.to_string())?;
-    let keys: Vec<String> = survey.def.statements.iter().map(|s| s.key.clone()).collect();
+    let keys: Vec<String> = survey
+        .def
+        .statements
+        .iter()
+        .map(|s| s.key.clone())
+        .collect();
     if n > 0 {
         let client = Client::builder()
             .pool_max_idle_per_host(128)
@@ -410,7 +415,11 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
                         let v = next(6);
                         scores.insert(
                             k.clone(),
-                            if v == 0 { Score::CannotSay } else { Score::Value(v as u8) },
+                            if v == 0 {
+                                Score::CannotSay
+                            } else {
+                                Score::Value(v as u8)
+                            },
                         );
                     }
                 }
@@ -418,9 +427,15 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
                     nps: (next(8) != 0).then(|| next(11) as u8),
                     scores,
                     text: None,
-                    service_lang: [Some(ServiceLang::Fi), Some(ServiceLang::Sv), Some(ServiceLang::Other), None][next(4)],
+                    service_lang: [
+                        Some(ServiceLang::Fi),
+                        Some(ServiceLang::Sv),
+                        Some(ServiceLang::Other),
+                        None,
+                    ][next(4)],
                     age_group: None,
-                    respondent: [Some(Respondent::Client), Some(Respondent::Relative), None][next(3)],
+                    respondent: [Some(Respondent::Client), Some(Respondent::Relative), None]
+                        [next(3)],
                     service_date: Some(start + time::Duration::days(next(730) as i64)),
                     contact: None,
                 };
@@ -437,16 +452,39 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
     let tree = store.org_tree().await.map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for (label, root, period, filter) in [
-        ("county, year 2025", county, "2025", valvo_core::feedback::Filter::default()),
-        ("county, tertial 2025T2", county, "2025T2", valvo_core::feedback::Filter::default()),
+        (
+            "county, year 2025",
+            county,
+            "2025",
+            valvo_core::feedback::Filter::default(),
+        ),
+        (
+            "county, tertial 2025T2",
+            county,
+            "2025T2",
+            valvo_core::feedback::Filter::default(),
+        ),
         (
             "county, year 2025, Swedish only",
             county,
             "2025",
-            valvo_core::feedback::Filter { lang: Some(ServiceLang::Sv), ..Default::default() },
+            valvo_core::feedback::Filter {
+                lang: Some(ServiceLang::Sv),
+                ..Default::default()
+            },
         ),
-        ("one area, half year 2024H2", areas[0], "2024H2", valvo_core::feedback::Filter::default()),
-        ("one unit, year 2025", units[0], "2025", valvo_core::feedback::Filter::default()),
+        (
+            "one area, half year 2024H2",
+            areas[0],
+            "2024H2",
+            valvo_core::feedback::Filter::default(),
+        ),
+        (
+            "one unit, year 2025",
+            units[0],
+            "2025",
+            valvo_core::feedback::Filter::default(),
+        ),
     ] {
         let period: Period = period.parse().map_err(|_| "period")?;
         let tree = &tree;

@@ -241,7 +241,9 @@ async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String>
 /// some), and comments in Finnish and Swedish waiting in the handling queue,
 /// a few of them handled, so statistics, topics and the queue show something.
 async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> {
-    use valvo_core::feedback::{Answer, Channel, ImportLine, RawAnswer, Respondent, Score, ServiceLang};
+    use valvo_core::feedback::{
+        Answer, Channel, ImportLine, RawAnswer, Respondent, Score, ServiceLang,
+    };
     let tree = store.org_tree().await.map_err(err)?;
     let areas: Vec<(i64, String)> = tree
         .walk()
@@ -263,8 +265,17 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
         // Each area its own level: a share of detractors from 5 % to 40 %.
         let detractor_pct = 5 + (a * 5) % 36;
         for _ in 0..160 {
-            let lang = [ServiceLang::Fi, ServiceLang::Fi, ServiceLang::Sv, ServiceLang::Other][next(4)];
-            let extra = if lang == ServiceLang::Sv && a % 2 == 1 { 15 } else { 0 };
+            let lang = [
+                ServiceLang::Fi,
+                ServiceLang::Fi,
+                ServiceLang::Sv,
+                ServiceLang::Other,
+            ][next(4)];
+            let extra = if lang == ServiceLang::Sv && a % 2 == 1 {
+                15
+            } else {
+                0
+            };
             let nps = if next(100) < detractor_pct + extra {
                 next(7) as u8
             } else if next(3) == 0 {
@@ -300,18 +311,53 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
             ));
         }
     }
-    store.load_answers(system, &rows, today).await.map_err(err)?;
+    store
+        .load_answers(system, &rows, today)
+        .await
+        .map_err(err)?;
     let comments = [
-        ("9", "Henkilökunta oli ystävällistä ja sain hyvää hoitoa, kiitos!", ""),
-        ("3", "Jouduin odottamaan vastaanotolla yli tunnin, jono oli todella pitkä.", ""),
-        ("2", "Soitin kolme kertaa eikä kukaan vastannut, takaisinsoittoa ei tullut.", "asiakas@example.fi"),
+        (
+            "9",
+            "Henkilökunta oli ystävällistä ja sain hyvää hoitoa, kiitos!",
+            "",
+        ),
+        (
+            "3",
+            "Jouduin odottamaan vastaanotolla yli tunnin, jono oli todella pitkä.",
+            "",
+        ),
+        (
+            "2",
+            "Soitin kolme kertaa eikä kukaan vastannut, takaisinsoittoa ei tullut.",
+            "asiakas@example.fi",
+        ),
         ("10", "Tack för ett vänligt bemötande och bra vård!", ""),
-        ("4", "Jag fick inte service på svenska fast jag bad om det.", ""),
-        ("1", "Laboratorion jonot ovat kohtuuttomat ja ajanvaraus ei toimi.", ""),
-        ("5", "Laskussa oli virhe ja laskutuksesta oli vaikea saada vastausta.", "040 555 1234"),
+        (
+            "4",
+            "Jag fick inte service på svenska fast jag bad om det.",
+            "",
+        ),
+        (
+            "1",
+            "Laboratorion jonot ovat kohtuuttomat ja ajanvaraus ei toimi.",
+            "",
+        ),
+        (
+            "5",
+            "Laskussa oli virhe ja laskutuksesta oli vaikea saada vastausta.",
+            "040 555 1234",
+        ),
         ("8", "Chatten fungerade bra men väntetiden var lång.", ""),
-        ("6", "Tiedot eivät kulkeneet ja jouduin kertomaan asiani monta kertaa.", ""),
-        ("10", "Kotihoidon hoitajat ovat aina ajoissa ja kohteliaita.", ""),
+        (
+            "6",
+            "Tiedot eivät kulkeneet ja jouduin kertomaan asiani monta kertaa.",
+            "",
+        ),
+        (
+            "10",
+            "Kotihoidon hoitajat ovat aina ajoissa ja kohteliaita.",
+            "",
+        ),
     ];
     let lines: Vec<ImportLine> = (0..40)
         .map(|i| {
@@ -324,7 +370,10 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
                     nps: nps.into(),
                     text: text.into(),
                     contact: contact.into(),
-                    service_lang: if text.contains(" och ") || text.starts_with("Tack") || text.starts_with("Jag") {
+                    service_lang: if text.contains(" och ")
+                        || text.starts_with("Tack")
+                        || text.starts_with("Jag")
+                    {
                         "sv".into()
                     } else {
                         "fi".into()
@@ -340,13 +389,19 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
         .await
         .map_err(|e| format!("demo feedback: {e}"))?;
     // Handle every other one, so the queue has some and routing has examples.
-    let queue = store.feedback_queue(system, today, 1000).await.map_err(err)?;
+    let queue = store
+        .feedback_queue(system, today, 1000)
+        .await
+        .map_err(err)?;
     for case in queue.iter().step_by(2) {
         let u = valvo_store::CaseUpdate {
             state: Some(valvo_core::feedback::CaseState::Handled),
             ..Default::default()
         };
-        store.update_case(system, case.id, &u, today).await.map_err(err)?;
+        store
+            .update_case(system, case.id, &u, today)
+            .await
+            .map_err(err)?;
     }
     Ok(())
 }

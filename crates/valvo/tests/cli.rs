@@ -899,7 +899,10 @@ fn text_analyze_reads_json_lines_and_redacts() {
     assert_eq!(lines[0]["sentiment"], "negative");
     assert!(lines[0]["redacted"].as_str().unwrap().contains("[PHONE]"));
     assert!(!lines[0]["redacted"].as_str().unwrap().contains("4567"));
-    assert!(lines[0]["topics"].as_array().unwrap().contains(&json!("telephone")));
+    assert!(lines[0]["topics"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("telephone")));
     assert_eq!(lines[1]["language"], "sv");
     assert_eq!(lines[1]["sentiment"], "positive");
     assert_eq!(lines[2]["line"], 3);

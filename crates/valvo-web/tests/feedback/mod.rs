@@ -40,11 +40,7 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
     let token = admin(&app).await;
     let c = app.client();
     // The page: every statement as a group of radios, in the visitor's language.
-    let page = c
-        .get(app.url("/feedback/a1?lang=sv"))
-        .send()
-        .await
-        .unwrap();
+    let page = c.get(app.url("/feedback/a1?lang=sv")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("Jag fick hjälp när jag behövde den"));
@@ -59,9 +55,17 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("href=\"#nps\""), "error summary links to the field");
+    assert!(
+        html.contains("href=\"#nps\""),
+        "error summary links to the field"
+    );
     assert!(html.contains("href=\"#scores.safe\""));
-    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
     assert_eq!(s["stats"]["current"]["answers"], 0);
     // A good one.
     let r = c
@@ -78,23 +82,48 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
     let cur = &s["stats"]["current"];
     assert_eq!(cur["answers"], 1);
     assert_eq!(cur["with_text"], 1);
     assert_eq!(cur["nps"]["nps"], 100.0);
-    let safe = cur["statements"].as_array().unwrap().iter().find(|x| x["key"] == "safe").unwrap();
+    let safe = cur["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["key"] == "safe")
+        .unwrap();
     assert_eq!(safe["mean"], 5.0);
-    let holistic = cur["statements"].as_array().unwrap().iter().find(|x| x["key"] == "holistic").unwrap();
+    let holistic = cur["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["key"] == "holistic")
+        .unwrap();
     assert_eq!(holistic["cannot_say"], 1);
     assert_eq!(holistic["n"], 0);
     let by_channel = s["stats"]["by_channel"].as_array().unwrap();
     assert_eq!(by_channel.len(), 1);
     assert_eq!(by_channel[0]["key"], "qr");
     // The other area has nothing; the public API withholds a cell of one answer.
-    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.area_b, this_year())).await;
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.area_b, this_year()),
+    )
+    .await;
     assert_eq!(s["stats"]["current"]["answers"], 0);
-    let public = stats(&app, None, &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let public = stats(
+        &app,
+        None,
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
     assert_eq!(public["public"], true);
     assert_eq!(public["stats"]["current"]["suppressed"], true);
     assert!(public["stats"]["current"]["answers"].is_null());
@@ -162,7 +191,10 @@ async fn invitations_are_answered_once() {
         .map(|t| t.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(tokens.len(), 3);
-    assert!(body["links"][0].as_str().unwrap().ends_with(&format!("/feedback/i/{}", tokens[0])));
+    assert!(body["links"][0]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/feedback/i/{}", tokens[0])));
     // Only hashes are stored: the token itself is nowhere in the database.
     // The page shows the visit's date.
     let page = c
@@ -235,26 +267,45 @@ async fn invitations_are_answered_once() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
     assert_eq!(s["stats"]["current"]["answers"], 2);
     assert_eq!(s["stats"]["by_channel"][0]["key"], "invitation");
     app.stop().await;
 }
 
 /// An independent computation from the answers themselves.
-fn expected(answers: &[(i64, Option<u8>, Option<&str>, &str)], keep: impl Fn(i64, &str) -> bool) -> (usize, Option<f64>, Option<f64>, Option<f64>) {
+fn expected(
+    answers: &[(i64, Option<u8>, Option<&str>, &str)],
+    keep: impl Fn(i64, &str) -> bool,
+) -> (usize, Option<f64>, Option<f64>, Option<f64>) {
     let sel: Vec<_> = answers.iter().filter(|a| keep(a.0, a.3)).collect();
     let scores: Vec<f64> = sel
         .iter()
         .filter_map(|a| a.1)
-        .map(|n| if n >= 9 { 1.0 } else if n <= 6 { -1.0 } else { 0.0 })
+        .map(|n| {
+            if n >= 9 {
+                1.0
+            } else if n <= 6 {
+                -1.0
+            } else {
+                0.0
+            }
+        })
         .collect();
     let (nps, half) = if scores.is_empty() {
         (None, None)
     } else {
         let m = scores.iter().sum::<f64>() / scores.len() as f64;
         let var = scores.iter().map(|x| (x - m).powi(2)).sum::<f64>() / scores.len() as f64;
-        (Some(100.0 * m), Some(100.0 * 1.96 * (var / scores.len() as f64).sqrt()))
+        (
+            Some(100.0 * m),
+            Some(100.0 * 1.96 * (var / scores.len() as f64).sqrt()),
+        )
     };
     let vals: Vec<f64> = sel
         .iter()
@@ -274,7 +325,9 @@ async fn statistics_match_an_independent_computation() {
     // Pseudo-random answers over two units and two languages.
     let mut seed: u64 = 42;
     let mut next = |m: u64| {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (seed >> 33) % m
     };
     let mut answers = Vec::new();
@@ -312,11 +365,19 @@ async fn statistics_match_an_independent_computation() {
         Some(b) => assert!((a.as_f64().unwrap() - b).abs() < 1e-9, "{a} != {b}"),
     };
     for (scope, keep) in [
-        (f.county, Box::new(|_: i64, _: &str| true) as Box<dyn Fn(i64, &str) -> bool>),
+        (
+            f.county,
+            Box::new(|_: i64, _: &str| true) as Box<dyn Fn(i64, &str) -> bool>,
+        ),
         (f.area_a, Box::new(|o: i64, _: &str| o != f.area_b)),
         (f.area_b, Box::new(|o: i64, _: &str| o == f.area_b)),
     ] {
-        let s = stats(&app, Some(&token), &format!("org_unit={scope}&period={}", this_year())).await;
+        let s = stats(
+            &app,
+            Some(&token),
+            &format!("org_unit={scope}&period={}", this_year()),
+        )
+        .await;
         let (n, nps, half, mean) = expected(&answers, &keep);
         let cur = &s["stats"]["current"];
         assert_eq!(cur["answers"], n as u64);
@@ -325,36 +386,68 @@ async fn statistics_match_an_independent_computation() {
             close(&cur["nps"]["ci_high"], Some((nps + half).min(100.0)));
             close(&cur["nps"]["ci_low"], Some((nps - half).max(-100.0)));
         }
-        let st = cur["statements"].as_array().unwrap().iter().find(|x| x["key"] == "help_when_needed").unwrap();
+        let st = cur["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["key"] == "help_when_needed")
+            .unwrap();
         close(&st["mean"], mean);
         // The Swedish-language filter against the same computation.
-        let s = stats(&app, Some(&token), &format!("org_unit={scope}&period={}&service_lang=sv", this_year())).await;
+        let s = stats(
+            &app,
+            Some(&token),
+            &format!("org_unit={scope}&period={}&service_lang=sv", this_year()),
+        )
+        .await;
         let (n, nps, _, _) = expected(&answers, |o, l| keep(o, l) && l == "sv");
         assert_eq!(s["stats"]["current"]["answers"], n as u64);
         close(&s["stats"]["current"]["nps"]["nps"], nps);
     }
     // The county's page shows the same NPS, rounded, and the trend.
-    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
-    let rounded = s["stats"]["current"]["nps"]["nps"].as_f64().unwrap().round() as i64;
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
+    let rounded = s["stats"]["current"]["nps"]["nps"]
+        .as_f64()
+        .unwrap()
+        .round() as i64;
     assert_eq!(s["stats"]["trend"].as_array().unwrap().len(), 1);
     assert_eq!(s["stats"]["by_child"].as_array().unwrap().len(), 2);
     app.add_user("viewer@x.fi", Role::Viewer, None).await;
     let v = app.login("viewer@x.fi").await;
     let html = v
-        .get(app.url(&format!("/org/{}/feedback?period={}", f.county, this_year())))
+        .get(app.url(&format!(
+            "/org/{}/feedback?period={}",
+            f.county,
+            this_year()
+        )))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(html.contains(&format!("<td class=\"num\">{rounded}</td>")), "NPS {rounded} on the page");
+    assert!(
+        html.contains(&format!("<td class=\"num\">{rounded}</td>")),
+        "NPS {rounded} on the page"
+    );
     assert!(html.contains("<svg"));
     // Bad parameters.
-    let r = c.get(app.url("/api/v1/feedback/stats?org_unit=1&period=2024X9")).send().await.unwrap();
+    let r = c
+        .get(app.url("/api/v1/feedback/stats?org_unit=1&period=2024X9"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = c
-        .get(app.url(&format!("/api/v1/feedback/stats?org_unit={}&period=2024&service_lang=de", f.county)))
+        .get(app.url(&format!(
+            "/api/v1/feedback/stats?org_unit={}&period=2024&service_lang=de",
+            f.county
+        )))
         .send()
         .await
         .unwrap();
@@ -369,7 +462,9 @@ async fn csv_import_names_lines_and_writes_all_or_nothing() {
     let token = admin(&app).await;
     let c = app.client();
     let d = today();
-    let bad = format!("unit;service_date;nps;safe;service_lang\na1;{d};9;5;fi\na1;{d};11;5;fi\nzz;{d};5;4;sv\n");
+    let bad = format!(
+        "unit;service_date;nps;safe;service_lang\na1;{d};9;5;fi\na1;{d};11;5;fi\nzz;{d};5;4;sv\n"
+    );
     let r = c
         .post(app.url("/api/v1/feedback/import"))
         .bearer_auth(&token)
@@ -384,10 +479,15 @@ async fn csv_import_names_lines_and_writes_all_or_nothing() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["line"].as_u64().unwrap(), l["field"].as_str().unwrap().to_owned()))
+        .map(|l| {
+            (
+                l["line"].as_u64().unwrap(),
+                l["field"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(lines, [(3, "nps".to_string())]);
-    let unknown_unit = format!("unit;nps\na1;9\nzz;5\n");
+    let unknown_unit = "unit;nps\na1;9\nzz;5\n".to_string();
     let body: Value = c
         .post(app.url("/api/v1/feedback/import"))
         .bearer_auth(&token)
@@ -400,7 +500,12 @@ async fn csv_import_names_lines_and_writes_all_or_nothing() {
         .unwrap();
     assert_eq!(body["error"]["lines"][0]["line"], 3);
     assert_eq!(body["error"]["lines"][0]["field"], "unit");
-    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
     assert_eq!(s["stats"]["current"]["answers"], 0, "nothing imported");
     let good = format!("unit;service_date;nps;safe;service_lang;text\na1;{d};9;5;fi;\nb;{d};2;x;sv;Jonotin liian kauan\n");
     let r = c
@@ -413,11 +518,21 @@ async fn csv_import_names_lines_and_writes_all_or_nothing() {
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["imported"], 2);
-    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}&channel=import", f.county, this_year())).await;
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!(
+            "org_unit={}&period={}&channel=import",
+            f.county,
+            this_year()
+        ),
+    )
+    .await;
     assert_eq!(s["stats"]["current"]["answers"], 2);
     assert_eq!(s["stats"]["current"]["nps"]["nps"], 0.0);
     // An area manager may not import into another area.
-    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a)).await;
+    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
+        .await;
     let t = app.token("mgr@x.fi").await;
     let r = c
         .post(app.url("/api/v1/feedback/import"))
@@ -435,7 +550,8 @@ async fn feedback_is_handled_rerouted_and_replied() {
     let app = TestApp::spawn().await;
     let f = fixture(&app).await;
     let token = admin(&app).await;
-    app.add_user("b@x.fi", Role::AreaManager, Some(f.area_b)).await;
+    app.add_user("b@x.fi", Role::AreaManager, Some(f.area_b))
+        .await;
     let tb = app.token("b@x.fi").await;
     let c = app.client();
     let r = c
@@ -449,26 +565,62 @@ async fn feedback_is_handled_rerouted_and_replied() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let q: Value = c
+        .get(app.url("/api/v1/feedback/cases"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = q["cases"][0]["id"].as_i64().unwrap();
     // Area B's manager does not see area A's feedback.
-    let r = c.get(app.url(&format!("/api/v1/feedback/cases/{id}"))).bearer_auth(&tb).send().await.unwrap();
+    let r = c
+        .get(app.url(&format!("/api/v1/feedback/cases/{id}")))
+        .bearer_auth(&tb)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // The coordinator re-routes it through the case page.
-    app.add_user("coord@x.fi", Role::QualityCoordinator, None).await;
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None)
+        .await;
     let admin_ui = app.login("coord@x.fi").await;
-    let page = admin_ui.get(app.url(&format!("/feedback/cases/{id}"))).send().await.unwrap().text().await.unwrap();
+    let page = admin_ui
+        .get(app.url(&format!("/feedback/cases/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Laboratorion jono oli pitkä"));
     assert!(page.contains("asiakas@example.fi"));
     let csrf = hidden(&page, "csrf");
     let r = admin_ui
         .post(app.url(&format!("/feedback/cases/{id}")))
-        .form(&[("csrf", csrf.as_str()), ("case_state", "in_handling"), ("tags", "laboratory, waiting"), ("case_note", ""), ("reply", ""), ("route_to", &f.area_b.to_string())])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("case_state", "in_handling"),
+            ("tags", "laboratory, waiting"),
+            ("case_note", ""),
+            ("reply", ""),
+            ("route_to", &f.area_b.to_string()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let case: Value = c.get(app.url(&format!("/api/v1/feedback/cases/{id}"))).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    let case: Value = c
+        .get(app.url(&format!("/api/v1/feedback/cases/{id}")))
+        .bearer_auth(&tb)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(case["org_unit_id"], f.area_b);
     assert_eq!(case["routed_from"], f.unit_a1);
     assert_eq!(case["state"], "new");
@@ -477,7 +629,9 @@ async fn feedback_is_handled_rerouted_and_replied() {
     let r = c
         .post(app.url(&format!("/api/v1/feedback/cases/{id}")))
         .bearer_auth(&tb)
-        .json(&json!({ "reply": "Kiitos, laboratorion ajanvaraus on lisätty.", "state": "handled" }))
+        .json(
+            &json!({ "reply": "Kiitos, laboratorion ajanvaraus on lisätty.", "state": "handled" }),
+        )
         .send()
         .await
         .unwrap();
@@ -485,33 +639,95 @@ async fn feedback_is_handled_rerouted_and_replied() {
     let case: Value = r.json().await.unwrap();
     assert_eq!(case["state"], "handled");
     assert!(case["replied_on"].is_string());
-    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
-    assert_eq!(q["cases"].as_array().unwrap().len(), 0, "handled leaves the queue");
+    let q: Value = c
+        .get(app.url("/api/v1/feedback/cases"))
+        .bearer_auth(&tb)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        q["cases"].as_array().unwrap().len(),
+        0,
+        "handled leaves the queue"
+    );
     // The next laboratory comment at A1 gets a suggestion learnt from that decision.
     let r = c
         .post(app.url("/feedback/a1"))
-        .form(&[("text", "Laboratorion jono oli taas pitkä ja laboratorion aulassa ahdasta")])
+        .form(&[(
+            "text",
+            "Laboratorion jono oli taas pitkä ja laboratorion aulassa ahdasta",
+        )])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let next_id = q["cases"].as_array().unwrap().iter().find(|x| x["text"].as_str().unwrap().contains("taas")).unwrap()["id"].as_i64().unwrap();
-    let page = admin_ui.get(app.url(&format!("/feedback/cases/{next_id}?lang=fi"))).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Ehdotettu yksikkö: Alue B"), "routing suggestion shown");
+    let q: Value = c
+        .get(app.url("/api/v1/feedback/cases"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next_id = q["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["text"].as_str().unwrap().contains("taas"))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let page = admin_ui
+        .get(app.url(&format!("/feedback/cases/{next_id}?lang=fi")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Ehdotettu yksikkö: Alue B"),
+        "routing suggestion shown"
+    );
     assert!(page.contains("laborator"), "with the words behind it");
     // The audit log has the re-routing but not the text or contact.
-    let audit: Value = c.get(app.url("/api/v1/audit?entity=feedback_case")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let audit: Value = c
+        .get(app.url("/api/v1/audit?entity=feedback_case"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let dump = audit.to_string();
     assert!(dump.contains("\"route\""));
     assert!(!dump.contains("asiakas@example.fi"));
     assert!(!dump.contains("Laboratorion jono"));
     // A remark through the form: a missing text is named; then recorded with its deadline.
-    let page = admin_ui.get(app.url(&format!("/org/{}/feedback/cases/new", f.unit_a1))).send().await.unwrap().text().await.unwrap();
+    let page = admin_ui
+        .get(app.url(&format!("/org/{}/feedback/cases/new", f.unit_a1)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden(&page, "csrf");
     let r = admin_ui
         .post(app.url(&format!("/org/{}/feedback/cases/new", f.unit_a1)))
-        .form(&[("csrf", csrf.as_str()), ("case_kind", "remark"), ("received_on", "2026-01-05"), ("due_on", ""), ("case_text", " "), ("contact", "")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("case_kind", "remark"),
+            ("received_on", "2026-01-05"),
+            ("due_on", ""),
+            ("case_text", " "),
+            ("contact", ""),
+        ])
         .send()
         .await
         .unwrap();
@@ -519,13 +735,33 @@ async fn feedback_is_handled_rerouted_and_replied() {
     assert!(r.text().await.unwrap().contains("href=\"#case_text\""));
     let r = admin_ui
         .post(app.url(&format!("/org/{}/feedback/cases/new", f.unit_a1)))
-        .form(&[("csrf", csrf.as_str()), ("case_kind", "remark"), ("received_on", "2026-01-05"), ("due_on", ""), ("case_text", "Muistutus kotihoidon käynneistä"), ("contact", "")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("case_kind", "remark"),
+            ("received_on", "2026-01-05"),
+            ("due_on", ""),
+            ("case_text", "Muistutus kotihoidon käynneistä"),
+            ("contact", ""),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let remark = q["cases"].as_array().unwrap().iter().find(|x| x["kind"] == "remark").unwrap();
+    let q: Value = c
+        .get(app.url("/api/v1/feedback/cases"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let remark = q["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "remark")
+        .unwrap();
     assert_eq!(remark["due_on"], "2026-02-04");
     // A reply needs contact details.
     let rid = remark["id"].as_i64().unwrap();
@@ -537,7 +773,14 @@ async fn feedback_is_handled_rerouted_and_replied() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let queue_page = admin_ui.get(app.url("/feedback/cases")).send().await.unwrap().text().await.unwrap();
+    let queue_page = admin_ui
+        .get(app.url("/feedback/cases"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(queue_page.contains("Muistutus kotihoidon"));
     app.stop().await;
 }
@@ -549,15 +792,29 @@ async fn national_export_withholds_small_groups_and_has_no_text() {
     let token = admin(&app).await;
     let c = app.client();
     let d = today();
-    let mut csv = String::from("unit;service_date;nps;safe;service_lang;age_group;respondent;text;contact\n");
+    let mut csv =
+        String::from("unit;service_date;nps;safe;service_lang;age_group;respondent;text;contact\n");
     for i in 0..5 {
-        csv.push_str(&format!("a1;{d};{};5;fi;18-34;client;Salainen teksti {i};soita 0401234567\n", 5 + i));
+        csv.push_str(&format!(
+            "a1;{d};{};5;fi;18-34;client;Salainen teksti {i};soita 0401234567\n",
+            5 + i
+        ));
     }
     csv.push_str(&format!("a1;{d};1;x;sv;75+;relative;;\n"));
-    let r = c.post(app.url("/api/v1/feedback/import")).bearer_auth(&token).body(csv).send().await.unwrap();
+    let r = c
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&token)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = c
-        .get(app.url(&format!("/api/v1/feedback/export?org_unit={}&period={}", f.county, this_year())))
+        .get(app.url(&format!(
+            "/api/v1/feedback/export?org_unit={}&period={}",
+            f.county,
+            this_year()
+        )))
         .bearer_auth(&token)
         .send()
         .await
@@ -565,20 +822,44 @@ async fn national_export_withholds_small_groups_and_has_no_text() {
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();
     let lines: Vec<&str> = body.lines().collect();
-    assert!(lines[0].starts_with("unit;month;channel;service_lang;age_group;respondent;nps;holistic"));
+    assert!(
+        lines[0].starts_with("unit;month;channel;service_lang;age_group;respondent;nps;holistic")
+    );
     assert_eq!(lines.len(), 7);
     assert!(!body.contains("Salainen") && !body.contains("0401234567"));
     let ym = &d[..7];
-    assert_eq!(lines.iter().filter(|l| l.starts_with(&format!("a1;{ym};4;1;2;1;"))).count(), 5);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("a1;{ym};4;1;2;1;")))
+            .count(),
+        5
+    );
     // The lone Swedish-speaking relative over 75: background withheld.
-    assert!(lines.iter().any(|l| l.starts_with(&format!("a1;{ym};4;;;;1;"))), "{body}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("a1;{ym};4;;;;1;"))),
+        "{body}"
+    );
     assert!(body.contains("EOS"));
     // The page link and the UI download.
     app.add_user("v@x.fi", Role::Viewer, None).await;
     let v = app.login("v@x.fi").await;
-    let r = v.get(app.url(&format!("/org/{}/feedback/export.csv?period={}", f.county, this_year()))).send().await.unwrap();
+    let r = v
+        .get(app.url(&format!(
+            "/org/{}/feedback/export.csv?period={}",
+            f.county,
+            this_year()
+        )))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert!(r.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     app.stop().await;
 }
 
@@ -586,15 +867,29 @@ async fn national_export_withholds_small_groups_and_has_no_text() {
 async fn own_statement_makes_a_new_survey_version() {
     let app = TestApp::spawn().await;
     fixture(&app).await;
-    app.add_user("coord@x.fi", Role::QualityCoordinator, None).await;
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None)
+        .await;
     app.add_user("view@x.fi", Role::Viewer, None).await;
     let c = app.login("coord@x.fi").await;
-    let page = c.get(app.url("/feedback/survey")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/feedback/survey"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("mother_tongue"));
     let csrf = hidden(&page, "csrf");
     let r = c
         .post(app.url("/feedback/survey"))
-        .form(&[("csrf", csrf.as_str()), ("statement_key", "Parking!"), ("statement_text_fi", "Pysäköinti oli helppoa"), ("statement_text_sv", ""), ("statement_text_en", "")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("statement_key", "Parking!"),
+            ("statement_text_fi", "Pysäköinti oli helppoa"),
+            ("statement_text_sv", ""),
+            ("statement_text_en", ""),
+        ])
         .send()
         .await
         .unwrap();
@@ -604,26 +899,66 @@ async fn own_statement_makes_a_new_survey_version() {
     assert!(html.contains("href=\"#statement_text_sv\""));
     let r = c
         .post(app.url("/feedback/survey"))
-        .form(&[("csrf", csrf.as_str()), ("statement_key", "parking"), ("statement_text_fi", "Pysäköinti oli helppoa"), ("statement_text_sv", "Det var lätt att parkera"), ("statement_text_en", "Parking was easy")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("statement_key", "parking"),
+            ("statement_text_fi", "Pysäköinti oli helppoa"),
+            ("statement_text_sv", "Det var lätt att parkera"),
+            ("statement_text_en", "Parking was easy"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let s: Value = c.get(app.url("/api/v1/feedback/survey")).send().await.unwrap().json().await.unwrap();
+    let s: Value = c
+        .get(app.url("/api/v1/feedback/survey"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(s["version"], 2);
     assert_eq!(s["survey"]["statements"][8]["key"], "parking");
-    let page = app.client().get(app.url("/feedback/a1?lang=sv")).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client()
+        .get(app.url("/feedback/a1?lang=sv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Det var lätt att parkera"));
-    let r = app.client().post(app.url("/feedback/a1")).form(&[("scores.parking", "4")]).send().await.unwrap();
+    let r = app
+        .client()
+        .post(app.url("/feedback/a1"))
+        .form(&[("scores.parking", "4")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     // A viewer may not change the survey.
     let v = app.login("view@x.fi").await;
-    let page = v.get(app.url("/feedback/survey")).send().await.unwrap().text().await.unwrap();
+    let page = v
+        .get(app.url("/feedback/survey"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains("statement_key\""));
     let csrf = hidden(&page, "csrf");
     let r = v
         .post(app.url("/feedback/survey"))
-        .form(&[("csrf", csrf.as_str()), ("statement_key", "x2"), ("statement_text_fi", "a"), ("statement_text_sv", "b"), ("statement_text_en", "c")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("statement_key", "x2"),
+            ("statement_text_fi", "a"),
+            ("statement_text_sv", "b"),
+            ("statement_text_en", "c"),
+        ])
         .send()
         .await
         .unwrap();
@@ -638,20 +973,38 @@ async fn qr_code_poster_and_public_statistics_page() {
     let c = app.client();
     let r = c.get(app.url("/feedback/a1/qr.svg")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("image/svg+xml"));
+    assert!(r.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("image/svg+xml"));
     let svg = r.text().await.unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<title"));
     let host = app.url("").replace("http://", "");
     assert!(svg.contains(&format!("http://{host}/feedback/a1?c=qr")));
-    let poster = c.get(app.url("/feedback/a1/poster?lang=fi")).send().await.unwrap().text().await.unwrap();
+    let poster = c
+        .get(app.url("/feedback/a1/poster?lang=fi"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(poster.contains("/feedback/a1?c=qr"));
     assert!(poster.contains("Yksikkö A1"));
     for _ in 0..3 {
-        let r = c.post(app.url("/feedback/a1")).form(&[("nps", "9")]).send().await.unwrap();
+        let r = c
+            .post(app.url("/feedback/a1"))
+            .form(&[("nps", "9")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
     }
     let html = c
-        .get(app.url(&format!("/public/org/county/feedback?period={}&lang=en", this_year())))
+        .get(app.url(&format!(
+            "/public/org/county/feedback?period={}&lang=en",
+            this_year()
+        )))
         .send()
         .await
         .unwrap()
@@ -659,7 +1012,10 @@ async fn qr_code_poster_and_public_statistics_page() {
         .await
         .unwrap();
     assert!(html.contains("&#60; 5"), "withheld cell shown: {html}");
-    assert!(!html.contains("<td class=\"num\">3</td>"), "the count of 3 is not published");
+    assert!(
+        !html.contains("<td class=\"num\">3</td>"),
+        "the count of 3 is not published"
+    );
     let _ = f;
     app.stop().await;
 }
@@ -688,25 +1044,59 @@ async fn comments_are_analysed_redacted_and_counted_by_topic() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
     }
-    let s = stats(&app, Some(&token), &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
     let topics = s["stats"]["topics"].as_array().unwrap();
     assert_eq!(topics[0]["topic"], "");
     assert_eq!(topics[0]["comments"], 6);
-    let waiting = topics.iter().find(|t| t["topic"] == "waiting").expect("waiting topic");
+    let waiting = topics
+        .iter()
+        .find(|t| t["topic"] == "waiting")
+        .expect("waiting topic");
     assert!(waiting["comments"].as_u64().unwrap() >= 3, "{waiting}");
-    assert!(waiting["negative_share"].as_f64().unwrap() >= 50.0, "{waiting}");
+    assert!(
+        waiting["negative_share"].as_f64().unwrap() >= 50.0,
+        "{waiting}"
+    );
     // The handler sees the original text; the analysis keeps a redacted copy.
-    let q: Value = c.get(app.url("/api/v1/feedback/cases")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let phone = q["cases"].as_array().unwrap().iter().find(|x| x["text"].as_str().unwrap().contains("040 123 4567")).unwrap();
+    let q: Value = c
+        .get(app.url("/api/v1/feedback/cases"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let phone = q["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["text"].as_str().unwrap().contains("040 123 4567"))
+        .unwrap();
     assert!(phone["redacted"].as_str().unwrap().contains("[PHONE]"));
     assert!(!phone["redacted"].as_str().unwrap().contains("4567"));
     assert_eq!(phone["text_lang"], "fi");
     assert_eq!(phone["sentiment"], "negative");
-    let sv = q["cases"].as_array().unwrap().iter().find(|x| x["text"].as_str().unwrap().starts_with("Mycket bra")).unwrap();
+    let sv = q["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["text"].as_str().unwrap().starts_with("Mycket bra"))
+        .unwrap();
     assert_eq!(sv["text_lang"], "sv");
     assert_eq!(sv["sentiment"], "positive");
     // Public: the topic figures, never the text.
-    let public = stats(&app, None, &format!("org_unit={}&period={}", f.county, this_year())).await;
+    let public = stats(
+        &app,
+        None,
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
     let dump = public.to_string();
     assert!(dump.contains("\"comments\":6"));
     assert!(!dump.contains("4567") && !dump.contains("Jonotin"));
@@ -721,20 +1111,48 @@ async fn the_report_takes_its_customer_experience_figures_from_feedback() {
     let c = app.client();
     // Six answers in May 2025 (NPS 50: 4 promoters, 1 passive, 1 detractor), one negative comment of two.
     let mut csv = String::from("unit;service_date;nps;text\n");
-    for (nps, text) in [(10, ""), (9, ""), (10, ""), (9, "Kiitos hyvästä hoidosta!"), (8, ""), (2, "Jouduin odottamaan kaksi tuntia, huono palvelu.")] {
+    for (nps, text) in [
+        (10, ""),
+        (9, ""),
+        (10, ""),
+        (9, "Kiitos hyvästä hoidosta!"),
+        (8, ""),
+        (2, "Jouduin odottamaan kaksi tuntia, huono palvelu."),
+    ] {
         csv.push_str(&format!("a1;2025-05-10;{nps};{text}\n"));
     }
-    let r = c.post(app.url("/api/v1/feedback/import")).bearer_auth(&token).body(csv).send().await.unwrap();
+    let r = c
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&token)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    app.add_user("coord@x.fi", Role::QualityCoordinator, None).await;
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None)
+        .await;
     let m = app.login("coord@x.fi").await;
     let r = app
-        .post_form(&m, &format!("/org/{}/reports", f.unit_a1), &[("report_period", "2025T2")])
+        .post_form(
+            &m,
+            &format!("/org/{}/reports", f.unit_a1),
+            &[("report_period", "2025T2")],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let report = r.headers()[header::LOCATION].to_str().unwrap().to_string();
-    let html = m.get(app.url(&format!("{report}?lang=en"))).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Figures from the customer feedback in Valvo."), "source named");
+    let html = m
+        .get(app.url(&format!("{report}?lang=en")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Figures from the customer feedback in Valvo."),
+        "source named"
+    );
     let section = &html[html.find("Customer experience").expect("section")..];
     assert!(section.contains(">50<"), "NPS 50 in the report");
     assert!(section.contains(">6<"), "6 answers");
