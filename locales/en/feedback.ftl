@@ -134,3 +134,6 @@ fb-sentiment-positive = positive
 fb-sentiment-negative = negative
 fb-sentiment-mixed = mixed
 fb-sentiment-neutral = neutral
+source-feedback-nps = customer feedback: NPS
+source-feedback-answers = customer feedback: number of answers
+source-feedback-negative-comments-share = customer feedback: negative comments (%)

@@ -134,3 +134,6 @@ fb-sentiment-positive = myönteinen
 fb-sentiment-negative = kielteinen
 fb-sentiment-mixed = sekä että
 fb-sentiment-neutral = neutraali
+source-feedback-nps = asiakaspalaute: NPS
+source-feedback-answers = asiakaspalaute: vastausten määrä
+source-feedback-negative-comments-share = asiakaspalaute: kielteiset kommentit (%)

@@ -134,3 +134,6 @@ fb-sentiment-positive = positiv
 fb-sentiment-negative = negativ
 fb-sentiment-mixed = blandad
 fb-sentiment-neutral = neutral
+source-feedback-nps = kundrespons: NPS
+source-feedback-answers = kundrespons: antal svar
+source-feedback-negative-comments-share = kundrespons: negativa kommentarer (%)

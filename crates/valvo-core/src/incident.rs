@@ -1729,16 +1729,28 @@ pub enum IndicatorSource {
     /// Median handling time in days.
     #[serde(rename = "incidents.median_handling_days")]
     MedianHandlingDays,
+    /// Customer feedback: net promoter score.
+    #[serde(rename = "feedback.nps")]
+    FeedbackNps,
+    /// Customer feedback: number of answers.
+    #[serde(rename = "feedback.answers")]
+    FeedbackAnswers,
+    /// Customer feedback: share of negative comments (%).
+    #[serde(rename = "feedback.negative_comments_share")]
+    FeedbackNegativeShare,
 }
 
 impl IndicatorSource {
     /// All sources.
-    pub const ALL: [IndicatorSource; 5] = [
+    pub const ALL: [IndicatorSource; 8] = [
         IndicatorSource::Total,
         IndicatorSource::SeriousShare,
         IndicatorSource::NeverEventShare,
         IndicatorSource::ClientReported,
         IndicatorSource::MedianHandlingDays,
+        IndicatorSource::FeedbackNps,
+        IndicatorSource::FeedbackAnswers,
+        IndicatorSource::FeedbackNegativeShare,
     ];
 
     /// Stable code, e.g. `incidents.never_event_share`.
@@ -1749,6 +1761,37 @@ impl IndicatorSource {
             IndicatorSource::NeverEventShare => "incidents.never_event_share",
             IndicatorSource::ClientReported => "incidents.client_reported",
             IndicatorSource::MedianHandlingDays => "incidents.median_handling_days",
+            IndicatorSource::FeedbackNps => "feedback.nps",
+            IndicatorSource::FeedbackAnswers => "feedback.answers",
+            IndicatorSource::FeedbackNegativeShare => "feedback.negative_comments_share",
+        }
+    }
+
+    /// True for the customer feedback module's figures.
+    pub fn is_feedback(self) -> bool {
+        matches!(
+            self,
+            IndicatorSource::FeedbackNps
+                | IndicatorSource::FeedbackAnswers
+                | IndicatorSource::FeedbackNegativeShare
+        )
+    }
+
+    /// The indicator's value from a period's feedback figures (none without
+    /// answers, or without comments for the negative share).
+    pub fn feedback_value(
+        self,
+        summary: &crate::feedback::Summary,
+        topics: &[crate::feedback::TopicFigures],
+    ) -> Option<f64> {
+        match self {
+            IndicatorSource::FeedbackNps => summary.nps.nps,
+            IndicatorSource::FeedbackAnswers => Some(summary.answers as f64),
+            IndicatorSource::FeedbackNegativeShare => topics
+                .iter()
+                .find(|t| t.topic.is_empty())
+                .and_then(|t| t.negative_share),
+            _ => None,
         }
     }
 
@@ -1763,6 +1806,9 @@ impl IndicatorSource {
     /// where a share or median would be meaningless).
     pub fn value(self, stats: &IncidentStats) -> Option<f64> {
         match self {
+            IndicatorSource::FeedbackNps
+            | IndicatorSource::FeedbackAnswers
+            | IndicatorSource::FeedbackNegativeShare => None,
             IndicatorSource::Total => Some(stats.total as f64),
             IndicatorSource::ClientReported => Some(stats.client_reported as f64),
             _ if stats.total == 0 => None,

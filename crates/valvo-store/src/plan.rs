@@ -317,13 +317,26 @@ async fn fill_from_sources(
             {
                 continue;
             }
-            let stats =
-                crate::incidents::stats_in(conn, &tree, ind.org_unit_id, period, &policy, today)
-                    .await?;
+            let value = if source.is_feedback() {
+                let (summary, topics) =
+                    crate::feedback::summary_in(conn, ind.org_unit_id, &period).await?;
+                source.feedback_value(&summary, &topics)
+            } else {
+                let stats = crate::incidents::stats_in(
+                    conn,
+                    &tree,
+                    ind.org_unit_id,
+                    period,
+                    &policy,
+                    today,
+                )
+                .await?;
+                source.value(&stats)
+            };
             follow_ups.push(FollowUp {
                 indicator_id: ind.id,
                 period,
-                value: source.value(&stats).map(|v| (v * 100.0).round() / 100.0),
+                value: value.map(|v| (v * 100.0).round() / 100.0),
                 assessment: I18nText::default(),
                 corrective: I18nText::default(),
                 updated_at: crate::now(),

@@ -1159,3 +1159,68 @@ async fn the_report_takes_its_customer_experience_figures_from_feedback() {
     assert!(section.contains(">50<") && section.contains("Negative comments (%)"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_plan_indicator_takes_its_values_from_feedback() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let token = admin(&app).await;
+    let c = app.client();
+    // 2025T1: NPS 0 (one promoter, one detractor); 2025T2: NPS 100.
+    let csv = "unit;service_date;nps\na1;2025-02-01;10\na1;2025-03-01;3\na1;2025-06-01;9\n";
+    let r = c
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&token)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None)
+        .await;
+    let m = app.login("coord@x.fi").await;
+    let goal = app
+        .store
+        .create_goal(
+            &valvo_core::access::Principal::system("test"),
+            f.unit_a1,
+            &valvo_core::plan::GoalInput {
+                area: valvo_core::plan::Area::CustomerExperience,
+                year: 2025,
+                title: crate::support::t("Asiakaskokemus", "Kundupplevelse"),
+            },
+        )
+        .await
+        .unwrap();
+    let r = app
+        .post_form(
+            &m,
+            &format!("/goals/{}/indicators/new", goal.id),
+            &[
+                ("name_fi", "NPS"),
+                ("direction", "higher"),
+                ("target", "50"),
+                ("period_kind", "tertial"),
+                ("source", "feedback.nps"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let plan = app.store.plan(f.unit_a1, 2025).await.unwrap();
+    let ind = &plan
+        .iter()
+        .find(|g| g.goal.id == goal.id)
+        .unwrap()
+        .indicators[0];
+    let value = |p: &str| {
+        ind.follow_ups
+            .iter()
+            .find(|x| x.period.to_string() == p)
+            .and_then(|x| x.value)
+    };
+    assert_eq!(value("2025T1"), Some(0.0));
+    assert_eq!(value("2025T2"), Some(100.0));
+    assert_eq!(value("2025T3"), None);
+    assert_eq!(ind.follow_ups[0].updated_by, "feedback.nps");
+    app.stop().await;
+}
