@@ -12,7 +12,7 @@ mod reports;
 mod rows;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
-pub use incidents::{Handling, Incident, IncidentAction, Receipt};
+pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
 pub use plan::{AuditEntry, NewOrgUnit};
 pub use reports::{ReportError, ReportRow, SUMMARY};
 pub use valvo_core::model::{
