@@ -107,5 +107,7 @@ node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$
   --invalid-form "/org/2/goals/new?year=2024#title_fi=" \
   --invalid-form "/report/asiakas-ja-resurssikeskus#description=" \
   --error-page "/receipt?code=AAAA-BBBB-CCCC-DDDD" \
+  --invalid-form "/incidents/event-types/new#type_code=Ä" \
+  --invalid-form "/incidents/event-types/medication/edit#sort_order=abc" \
   "$@" || status=$?
 exit "$status"
