@@ -482,7 +482,10 @@ async function crawl(browser, opts, { mode, lang }, record) {
         if (c && !seen.has(c)) {
           seen.add(c);
           if (opts.perKind > 0) {
-            const kind = new URL(c).pathname.replace(/\/org\/[^/]+/, '/org/{x}').replace(/\d+/g, '{n}');
+            const kind = new URL(c).pathname
+              .replace(/\/org\/[^/]+/, '/org/{x}')
+              .replace(/\/incidents\/event-types\/[^/]+\/edit$/, '/incidents/event-types/{x}/edit')
+              .replace(/\d+/g, '{n}');
             const n = kinds.get(kind) || 0;
             if (n >= opts.perKind) continue;
             kinds.set(kind, n + 1);

@@ -111,5 +111,7 @@ node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$
   --invalid-form "/org/2/feedback/cases/new#case_text=" \
   --invalid-form "/feedback/survey#statement_key=Bad key!" \
   --error-page "/feedback/i/unknown-token" \
+  --invalid-form "/incidents/event-types/new#type_code=Ä" \
+  --invalid-form "/incidents/event-types/medication/edit#sort_order=abc" \
   "$@" || status=$?
 exit "$status"

@@ -11,8 +11,11 @@ use std::cmp::Reverse;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, Time};
 
+use crate::access::Principal;
+use crate::org::OrgTree;
 use crate::period::Period;
 use crate::plan::{ErrorCode, FieldError, Validator};
+use crate::text::I18nText;
 
 /// Maximum length of a free-text field (description, contributing factors,
 /// immediate actions), in characters.
@@ -126,47 +129,182 @@ impl Consequence {
     }
 }
 
-/// The type of event (the default taxonomy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    /// Medication and fluid therapy.
-    Medication,
-    /// Falls and other accidents.
-    FallAccident,
-    /// Information flow and communication.
-    InformationFlow,
-    /// Laboratory and imaging.
-    LaboratoryImaging,
-    /// Other care or service procedure.
-    OtherCareProcedure,
-    /// Identification of the client.
-    Identification,
-    /// Diagnosis.
-    Diagnosis,
-    /// Violence or threat of violence.
-    ViolenceThreat,
-    /// Equipment and devices.
-    Equipment,
-    /// Indoor air and premises.
-    IndoorAir,
-    /// Anything else.
-    Other,
+/// The type of event: a code of the configurable taxonomy (the store keeps
+/// the types with their names, active flag and order). A code is 2–40
+/// characters: lowercase letters a–z, digits and underscores, starting with a
+/// letter. [`EventType::DEFAULTS`] are the codes of the default taxonomy.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventType(String);
+
+/// Longest event type code, in characters.
+pub const MAX_EVENT_TYPE_CODE: usize = 40;
+/// Longest event type name (per language), in characters.
+pub const MAX_EVENT_TYPE_NAME: usize = 200;
+
+impl EventType {
+    /// The default taxonomy, in its customary order: medication and fluid
+    /// therapy; fall or accident; information flow; laboratory or imaging;
+    /// other care procedure; identification of the client; diagnosis;
+    /// violence or threat; equipment; indoor air; other.
+    pub const DEFAULTS: [&'static str; 11] = [
+        "medication",
+        "fall_accident",
+        "information_flow",
+        "laboratory_imaging",
+        "other_care_procedure",
+        "identification",
+        "diagnosis",
+        "violence_threat",
+        "equipment",
+        "indoor_air",
+        "other",
+    ];
+
+    /// Parses a code (trimmed, case-insensitive); `None` unless it is a
+    /// well-formed code. Whether the taxonomy has it is the store's question.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase();
+        let len = s.chars().count();
+        let well_formed = (2..=MAX_EVENT_TYPE_CODE).contains(&len)
+            && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        well_formed.then_some(EventType(s))
+    }
+
+    /// The code.
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    /// The default types, in [`DEFAULTS`](Self::DEFAULTS) order.
+    pub fn defaults() -> Vec<EventType> {
+        Self::DEFAULTS
+            .iter()
+            .map(|c| EventType((*c).to_string()))
+            .collect()
+    }
+
+    /// The default type `other`.
+    pub fn other() -> EventType {
+        EventType("other".into())
+    }
 }
 
-code_enum!(EventType, 11, [
-    Medication => "medication",
-    FallAccident => "fall_accident",
-    InformationFlow => "information_flow",
-    LaboratoryImaging => "laboratory_imaging",
-    OtherCareProcedure => "other_care_procedure",
-    Identification => "identification",
-    Diagnosis => "diagnosis",
-    ViolenceThreat => "violence_threat",
-    Equipment => "equipment",
-    IndoorAir => "indoor_air",
-    Other => "other",
-]);
+impl TryFrom<String> for EventType {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        EventType::parse(&s).ok_or_else(|| format!("not an event type code: {s:?}"))
+    }
+}
+
+impl From<EventType> for String {
+    fn from(t: EventType) -> String {
+        t.0
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One type of the event-type taxonomy as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTypeDef {
+    /// The code (stable: reports and statistics refer to it).
+    pub code: EventType,
+    /// The name in Finnish, Swedish and English.
+    pub name: I18nText,
+    /// Offered on report forms.
+    pub active: bool,
+    /// Position in lists (ascending, then by code).
+    pub sort_order: i64,
+}
+
+/// What an administrator or quality coordinator enters for a type (the code
+/// is given when the type is added and never changes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTypeInput {
+    /// The name; Finnish or Swedish required, each at most
+    /// [`MAX_EVENT_TYPE_NAME`] characters.
+    pub name: I18nText,
+    /// Offered on report forms.
+    pub active: bool,
+    /// Position in lists, -1 000 000 ..= 1 000 000.
+    pub sort_order: i64,
+}
+
+impl EventTypeInput {
+    /// Checks the name and the order: `name`
+    /// ([`ErrorCode::NationalLanguageRequired`]), `name_fi` / `name_sv` /
+    /// `name_en` ([`ErrorCode::TooLong`]), `sort_order`
+    /// ([`ErrorCode::OutOfRange`]).
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut v = Validator::new();
+        if !self.name.has_national() {
+            v.push("name", ErrorCode::NationalLanguageRequired);
+        }
+        v.max_len("name", &self.name, MAX_EVENT_TYPE_NAME);
+        if !(-1_000_000..=1_000_000).contains(&self.sort_order) {
+            v.push("sort_order", ErrorCode::OutOfRange);
+        }
+        v.finish()
+    }
+
+    /// Checks a new type's code too (`code`: [`ErrorCode::Required`] or
+    /// [`ErrorCode::Invalid`]) and returns it parsed.
+    pub fn validate_new(&self, code: &str) -> Result<EventType, Vec<FieldError>> {
+        let parsed = EventType::parse(code);
+        let mut errors = Vec::new();
+        if parsed.is_none() {
+            errors.push(FieldError {
+                field: "code".into(),
+                code: if code.trim().is_empty() {
+                    ErrorCode::Required
+                } else {
+                    ErrorCode::Invalid
+                },
+            });
+        }
+        if let Err(mut more) = self.validate() {
+            errors.append(&mut more);
+        }
+        match parsed {
+            Some(t) if errors.is_empty() => Ok(t),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The taxonomy in list order: by `sort_order`, then by code.
+pub fn sort_event_types(types: &mut [EventTypeDef]) {
+    types.sort_by(|a, b| {
+        a.sort_order
+            .cmp(&b.sort_order)
+            .then_with(|| a.code.cmp(&b.code))
+    });
+}
+
+/// Who may change the event-type taxonomy and name handlers:
+/// administrators and quality coordinators.
+pub fn may_configure(p: &Principal) -> bool {
+    matches!(
+        p.role,
+        crate::access::Role::Admin | crate::access::Role::QualityCoordinator
+    )
+}
+
+/// Who may read the free text of a unit's reports and handle them: whoever
+/// may write the unit (its area managers, coordinators, administrators), and
+/// the users named as the unit's incident handlers (`handlers`: their user
+/// ids), whatever their role. Naming handlers takes nothing away from the
+/// others and gives the handlers that unit only, not its subunits.
+pub fn may_handle(p: &Principal, tree: &OrgTree, org: i64, handlers: &[i64]) -> bool {
+    p.can_write(tree, org) || p.user_id.is_some_and(|u| handlers.contains(&u))
+}
 
 /// Who made the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -410,7 +548,7 @@ impl NewIncident {
 /// One row key of the aggregate table kept up to date on every write:
 /// counts per org unit × month × kind × event type × consequence ×
 /// client-side × never event (the org unit is the table's own column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CountKey {
     /// The month the incident was reported in (a month period).
     pub month: Period,
@@ -475,7 +613,7 @@ fn percent(part: u64, total: u64) -> f64 {
 /// One marginal count of the aggregate table: the statistics need only these,
 /// so the table keeps one row per unit, month and marginal (23 a month) rather
 /// than one per combination of every dimension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Marginal {
     /// Reports of a kind (these add up to the total).
     Kind(IncidentKind),
@@ -494,7 +632,7 @@ impl Marginal {
     pub fn of(key: &CountKey) -> Vec<Marginal> {
         let mut out = vec![
             Marginal::Kind(key.kind),
-            Marginal::EventType(key.event_type),
+            Marginal::EventType(key.event_type.clone()),
             Marginal::Consequence(key.consequence),
         ];
         if key.never_event {
@@ -507,7 +645,7 @@ impl Marginal {
     }
 
     /// Storage form: (dimension, key).
-    pub fn dim_key(self) -> (&'static str, &'static str) {
+    pub fn dim_key(&self) -> (&'static str, &str) {
         match self {
             Marginal::Kind(k) => ("kind", k.code()),
             Marginal::EventType(t) => ("event_type", t.code()),
@@ -547,7 +685,7 @@ pub fn compute_stats(period: Period, rows: &[(CountKey, u64)]) -> IncidentStats 
 pub fn stats_from_marginals(period: Period, rows: &[(Period, Marginal, u64)]) -> IncidentStats {
     let mut total = 0u64;
     let mut kinds = [0u64; IncidentKind::ALL.len()];
-    let mut events = [0u64; EventType::ALL.len()];
+    let mut events: std::collections::BTreeMap<&EventType, u64> = Default::default();
     let mut consequences = [0u64; Consequence::ALL.len()];
     let mut never_events = 0u64;
     let mut client_reported = 0u64;
@@ -563,7 +701,7 @@ pub fn stats_from_marginals(period: Period, rows: &[(Period, Marginal, u64)]) ->
                 total = total.saturating_add(n);
                 add(kinds.get_mut(*k as usize), n);
             }
-            Marginal::EventType(t) => add(events.get_mut(*t as usize), n),
+            Marginal::EventType(t) => add(Some(events.entry(t).or_default()), n),
             Marginal::Consequence(c) => add(consequences.get_mut(*c as usize), n),
             Marginal::NeverEvent => never_events = never_events.saturating_add(n),
             Marginal::ClientReported => client_reported = client_reported.saturating_add(n),
@@ -576,10 +714,10 @@ pub fn stats_from_marginals(period: Period, rows: &[(Period, Marginal, u64)]) ->
         .fold(0u64, |acc, (_, n)| acc.saturating_add(n));
 
     let by_kind: Vec<(IncidentKind, u64)> = IncidentKind::ALL.into_iter().zip(kinds).collect();
-    let mut top_event_types: Vec<(EventType, u64)> = EventType::ALL
+    let mut top_event_types: Vec<(EventType, u64)> = events
         .into_iter()
-        .zip(events)
         .filter(|(_, n)| *n > 0)
+        .map(|(t, n)| (t.clone(), n))
         .collect();
     top_event_types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.code().cmp(b.0.code())));
     top_event_types.truncate(5);
@@ -713,6 +851,10 @@ mod tests {
     use proptest::prelude::*;
     use time::macros::{date, time};
 
+    fn et(code: &str) -> EventType {
+        EventType::parse(code).unwrap()
+    }
+
     // ---- enums ----
 
     fn check_codes<T: Copy + PartialEq + std::fmt::Debug + Serialize>(
@@ -736,7 +878,6 @@ mod tests {
     fn enum_codes_round_trip_and_match_serde() {
         check_codes(&IncidentKind::ALL, IncidentKind::code, IncidentKind::parse);
         check_codes(&Consequence::ALL, Consequence::code, Consequence::parse);
-        check_codes(&EventType::ALL, EventType::code, EventType::parse);
         check_codes(&ReporterRole::ALL, ReporterRole::code, ReporterRole::parse);
         check_codes(
             &IncidentState::ALL,
@@ -747,7 +888,10 @@ mod tests {
 
     #[test]
     fn enum_codes_are_the_documented_ones() {
-        let codes: Vec<_> = EventType::ALL.iter().map(|e| e.code()).collect();
+        let codes: Vec<_> = EventType::defaults()
+            .iter()
+            .map(|e| e.code().to_string())
+            .collect();
         assert_eq!(
             codes,
             [
@@ -773,12 +917,214 @@ mod tests {
         for (i, k) in IncidentKind::ALL.iter().enumerate() {
             assert_eq!(*k as usize, i);
         }
-        for (i, e) in EventType::ALL.iter().enumerate() {
-            assert_eq!(*e as usize, i);
-        }
         for (i, c) in Consequence::ALL.iter().enumerate() {
             assert_eq!(*c as usize, i);
         }
+    }
+
+    #[test]
+    fn event_type_codes() {
+        for c in EventType::DEFAULTS {
+            let t = et(c);
+            assert_eq!(t.code(), c);
+            assert_eq!(
+                EventType::parse(&format!(" {} ", c.to_uppercase())),
+                Some(t.clone())
+            );
+            assert_eq!(crate::test_ser::to_string(&t), c);
+            assert_eq!(t.to_string(), c);
+        }
+        assert_eq!(et("hand_hygiene2").code(), "hand_hygiene2");
+        for bad in [
+            "",
+            "x",
+            "2fall",
+            "_x",
+            "fall-risk",
+            "fall risk",
+            "ääni",
+            &"a".repeat(41),
+        ] {
+            assert_eq!(EventType::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(et(&"a".repeat(40)).code().len(), 40);
+        // Deserialisation goes through the same check.
+        assert_eq!(
+            EventType::try_from("Indoor_Air".to_string()),
+            Ok(et("indoor_air"))
+        );
+        assert!(EventType::try_from("no way".to_string()).is_err());
+        assert_eq!(EventType::other(), et("other"));
+    }
+
+    #[test]
+    fn event_type_input_validation() {
+        let ok = EventTypeInput {
+            name: I18nText::new(Some("Käsihygienia".into()), Some("Handhygien".into()), None),
+            active: true,
+            sort_order: 120,
+        };
+        assert_eq!(
+            ok.validate_new(" Hand_Hygiene ").unwrap(),
+            et("hand_hygiene")
+        );
+        let fields = |r: Result<EventType, Vec<FieldError>>| -> Vec<(String, ErrorCode)> {
+            r.unwrap_err()
+                .into_iter()
+                .map(|e| (e.field, e.code))
+                .collect()
+        };
+        assert_eq!(
+            fields(ok.validate_new("")),
+            [("code".to_string(), ErrorCode::Required)]
+        );
+        assert_eq!(
+            fields(ok.validate_new("käsi")),
+            [("code".to_string(), ErrorCode::Invalid)]
+        );
+        let english_only = EventTypeInput {
+            name: I18nText::new(None, None, Some("Hand hygiene".into())),
+            ..ok.clone()
+        };
+        assert_eq!(
+            fields(english_only.validate_new("hand_hygiene")),
+            [("name".to_string(), ErrorCode::NationalLanguageRequired)]
+        );
+        let long = EventTypeInput {
+            name: I18nText::new(Some("x".repeat(201)), None, Some("y".repeat(201))),
+            sort_order: 1_000_001,
+            active: false,
+        };
+        assert_eq!(
+            fields(long.validate_new("ok")),
+            [
+                ("name_fi".to_string(), ErrorCode::TooLong),
+                ("name_en".to_string(), ErrorCode::TooLong),
+                ("sort_order".to_string(), ErrorCode::OutOfRange),
+            ]
+        );
+        let mut list = vec![
+            EventTypeDef {
+                code: et("b".repeat(2).as_str()),
+                name: I18nText::default(),
+                active: true,
+                sort_order: 5,
+            },
+            EventTypeDef {
+                code: et("aa"),
+                name: I18nText::default(),
+                active: true,
+                sort_order: 5,
+            },
+            EventTypeDef {
+                code: et("zz"),
+                name: I18nText::default(),
+                active: false,
+                sort_order: -1,
+            },
+        ];
+        sort_event_types(&mut list);
+        let order: Vec<&str> = list.iter().map(|t| t.code.code()).collect();
+        assert_eq!(order, ["zz", "aa", "bb"]);
+    }
+
+    #[test]
+    fn named_handlers_handle_exactly_their_unit() {
+        use crate::access::Role;
+        use crate::org::{OrgNode, ProducerType};
+        let node = |id: i64, parent: Option<i64>| OrgNode {
+            id,
+            parent_id: parent,
+            code: format!("n{id}"),
+            name: I18nText::default(),
+            producer: ProducerType::Own,
+            sort_order: 0,
+        };
+        // 1 county; 2 area; 3 unit under 2; 4 area.
+        let tree = OrgTree::new(vec![
+            node(1, None),
+            node(2, Some(1)),
+            node(3, Some(2)),
+            node(4, Some(1)),
+        ])
+        .unwrap();
+        let p = |role: Role, scope: Option<i64>| Principal {
+            user_id: Some(7),
+            label: "u".into(),
+            role,
+            scope,
+        };
+        let viewer = p(Role::Viewer, None);
+        assert!(!may_handle(&viewer, &tree, 3, &[]));
+        assert!(!may_handle(&viewer, &tree, 3, &[8]));
+        assert!(may_handle(&viewer, &tree, 3, &[8, 7]));
+        // A handler of the area is not thereby a handler of its units.
+        assert!(may_handle(&viewer, &tree, 2, &[7]));
+        assert!(!may_handle(&viewer, &tree, 3, &[]));
+        // Managers keep their subtree whether or not handlers are named.
+        let manager = p(Role::AreaManager, Some(2));
+        assert!(may_handle(&manager, &tree, 3, &[8]));
+        assert!(!may_handle(&manager, &tree, 4, &[8]));
+        assert!(may_handle(&manager, &tree, 4, &[7]));
+        assert!(may_handle(
+            &p(Role::QualityCoordinator, None),
+            &tree,
+            4,
+            &[8]
+        ));
+        // The system principal is nobody's named handler.
+        assert!(!may_handle(
+            &Principal {
+                user_id: None,
+                ..viewer
+            },
+            &tree,
+            3,
+            &[7]
+        ));
+    }
+
+    #[test]
+    fn stats_with_custom_types() {
+        let k = |t: &str, n: u64| {
+            (
+                CountKey {
+                    month: Period::month(2024, 5).unwrap(),
+                    kind: IncidentKind::ClientSafety,
+                    event_type: et(t),
+                    consequence: Consequence::Mild,
+                    client_reported: false,
+                    never_event: false,
+                },
+                n,
+            )
+        };
+        let rows = vec![
+            k("hand_hygiene", 4),
+            k("medication", 4),
+            k("aa_first", 1),
+            k("bb", 1),
+            k("cc", 1),
+            k("dd", 1),
+            k("hand_hygiene", 2),
+        ];
+        let s = compute_stats(Period::half(2024, 1).unwrap(), &rows);
+        assert_eq!(s.total, 14);
+        let top: Vec<(&str, u64)> = s
+            .top_event_types
+            .iter()
+            .map(|(t, n)| (t.code(), *n))
+            .collect();
+        assert_eq!(
+            top,
+            [
+                ("hand_hygiene", 6),
+                ("medication", 4),
+                ("aa_first", 1),
+                ("bb", 1),
+                ("cc", 1)
+            ]
+        );
     }
 
     #[test]
@@ -1076,7 +1422,7 @@ mod tests {
             occurred_time: Some(time!(14:30)),
             place: "Osasto 3".into(),
             kind: IncidentKind::ClientSafety,
-            event_type: EventType::Medication,
+            event_type: et("medication"),
             description: "Väärä annos.".into(),
             consequence: Consequence::Mild,
             never_event: false,
@@ -1232,14 +1578,13 @@ mod tests {
 
     fn sample_rows() -> Vec<(CountKey, u64)> {
         use Consequence as C;
-        use EventType as E;
         use IncidentKind as K;
         vec![
             (
                 key(
                     "2024-01",
                     K::ClientSafety,
-                    E::Medication,
+                    et("medication"),
                     C::Mild,
                     false,
                     false,
@@ -1250,7 +1595,7 @@ mod tests {
                 key(
                     "2024-02",
                     K::ClientSafety,
-                    E::Medication,
+                    et("medication"),
                     C::NearMiss,
                     false,
                     false,
@@ -1261,7 +1606,7 @@ mod tests {
                 key(
                     "2024-02",
                     K::ClientSafety,
-                    E::FallAccident,
+                    et("fall_accident"),
                     C::Severe,
                     true,
                     false,
@@ -1272,7 +1617,7 @@ mod tests {
                 key(
                     "2024-03",
                     K::ClientSafety,
-                    E::InformationFlow,
+                    et("information_flow"),
                     C::NoHarm,
                     false,
                     true,
@@ -1283,7 +1628,7 @@ mod tests {
                 key(
                     "2024-03",
                     K::WorkSafety,
-                    E::ViolenceThreat,
+                    et("violence_threat"),
                     C::Moderate,
                     false,
                     false,
@@ -1294,7 +1639,7 @@ mod tests {
                 key(
                     "2024-03",
                     K::DataProtection,
-                    E::InformationFlow,
+                    et("information_flow"),
                     C::NoHarm,
                     true,
                     false,
@@ -1302,14 +1647,21 @@ mod tests {
                 2,
             ),
             (
-                key("2024-01", K::Misconduct, E::Other, C::NoHarm, false, false),
+                key(
+                    "2024-01",
+                    K::Misconduct,
+                    et("other"),
+                    C::NoHarm,
+                    false,
+                    false,
+                ),
                 1,
             ),
             (
                 key(
                     "2024-02",
                     K::ClientSafety,
-                    E::Equipment,
+                    et("equipment"),
                     C::Death,
                     false,
                     true,
@@ -1320,7 +1672,7 @@ mod tests {
                 key(
                     "2024-03",
                     K::ClientSafety,
-                    E::Diagnosis,
+                    et("diagnosis"),
                     C::Mild,
                     false,
                     false,
@@ -1331,7 +1683,7 @@ mod tests {
                 key(
                     "2024-03",
                     K::ClientSafety,
-                    E::Diagnosis,
+                    et("diagnosis"),
                     C::Mild,
                     false,
                     false,
@@ -1343,7 +1695,7 @@ mod tests {
                 key(
                     "2024-04",
                     K::ClientSafety,
-                    E::Medication,
+                    et("medication"),
                     C::Death,
                     true,
                     true,
@@ -1354,7 +1706,7 @@ mod tests {
                 key(
                     "2023-12",
                     K::WorkSafety,
-                    E::Equipment,
+                    et("equipment"),
                     C::Severe,
                     false,
                     false,
@@ -1384,11 +1736,11 @@ mod tests {
         assert_eq!(
             s.top_event_types,
             [
-                (EventType::Medication, 15),
-                (EventType::InformationFlow, 6),
-                (EventType::ViolenceThreat, 4),
-                (EventType::FallAccident, 3),
-                (EventType::Diagnosis, 1),
+                (et("medication"), 15),
+                (et("information_flow"), 6),
+                (et("violence_threat"), 4),
+                (et("fall_accident"), 3),
+                (et("diagnosis"), 1),
             ]
         );
         assert_eq!(
@@ -1420,9 +1772,9 @@ mod tests {
         assert_eq!(
             feb.top_event_types,
             [
-                (EventType::Medication, 5),
-                (EventType::FallAccident, 3),
-                (EventType::Equipment, 1),
+                (et("medication"), 5),
+                (et("fall_accident"), 3),
+                (et("equipment"), 1),
             ]
         );
         // The year includes the April row but not December 2023.
@@ -1459,7 +1811,7 @@ mod tests {
                 key(
                     "2024-05",
                     IncidentKind::ClientSafety,
-                    EventType::Identification,
+                    et("identification"),
                     Consequence::Moderate,
                     false,
                     true,
@@ -1470,7 +1822,7 @@ mod tests {
                 key(
                     "2024-06",
                     IncidentKind::ClientSafety,
-                    EventType::Medication,
+                    et("medication"),
                     Consequence::NoHarm,
                     false,
                     false,
@@ -1583,7 +1935,7 @@ mod tests {
             2023i32..=2025,
             1u8..=12,
             0usize..IncidentKind::ALL.len(),
-            0usize..EventType::ALL.len(),
+            0usize..EventType::DEFAULTS.len(),
             0usize..Consequence::ALL.len(),
             any::<bool>(),
             any::<bool>(),
@@ -1591,7 +1943,7 @@ mod tests {
             .prop_map(|(y, m, k, e, c, client, never)| CountKey {
                 month: Period::month(y, m).unwrap(),
                 kind: IncidentKind::ALL[k],
-                event_type: EventType::ALL[e],
+                event_type: EventType::defaults()[e].clone(),
                 consequence: Consequence::ALL[c],
                 client_reported: client,
                 never_event: never,
@@ -1836,7 +2188,7 @@ mod source_tests {
         let key = |never: bool| CountKey {
             month: "2024-02".parse().unwrap(),
             kind: IncidentKind::ClientSafety,
-            event_type: EventType::Other,
+            event_type: EventType::other(),
             consequence: Consequence::Severe,
             client_reported: true,
             never_event: never,

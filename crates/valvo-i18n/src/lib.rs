@@ -81,7 +81,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use std::collections::BTreeSet;
 
-    use valvo_core::incident::{Consequence, EventType, IncidentKind, IncidentState, ReporterRole};
+    use valvo_core::incident::{Consequence, IncidentKind, IncidentState, ReporterRole};
     use valvo_core::plan::{ActionStatus, Area, ErrorCode};
     use valvo_core::report::{ReportState, SectionKind};
     use valvo_core::{Direction, PeriodKind, ProducerType, Status};
@@ -205,10 +205,6 @@ mod tests {
             (
                 "incident-kind",
                 IncidentKind::ALL.iter().map(|k| k.code()).collect(),
-            ),
-            (
-                "event-type",
-                EventType::ALL.iter().map(|k| k.code()).collect(),
             ),
             (
                 "consequence",

@@ -11,15 +11,16 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use valvo_core::access::{Principal, Role};
 use valvo_core::incident::{
-    format_receipt, median_from_histogram, normalize_receipt, stats_from_marginals, urgency_key,
-    Consequence, CountKey, DeadlinePolicy, EventType, IncidentKind, IncidentState, IncidentStats,
-    Marginal, NewIncident, ReporterRole, MAX_DESCRIPTION, MAX_SHORT,
+    format_receipt, may_configure, may_handle, median_from_histogram, normalize_receipt,
+    sort_event_types, stats_from_marginals, urgency_key, Consequence, CountKey, DeadlinePolicy,
+    EventType, EventTypeDef, EventTypeInput, IncidentKind, IncidentState, IncidentStats, Marginal,
+    NewIncident, ReporterRole, MAX_DESCRIPTION, MAX_SHORT,
 };
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{OrgTree, Period, PeriodKind};
 
 use crate::plan::{audit, invalid};
-use crate::rows::corrupt;
+use crate::rows::{corrupt, text};
 use crate::{load_tree, now, Result, Store, StoreError};
 
 /// A decided action of a report's handling.
@@ -119,6 +120,27 @@ pub struct Handling {
     pub forward_to: Option<i64>,
 }
 
+/// A user named as an org unit's incident handler.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IncidentHandler {
+    /// The user's id.
+    pub user_id: i64,
+    /// Login name.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// An event type with how many reports have it (from the aggregates).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventTypeUse {
+    /// The type.
+    #[serde(flatten)]
+    pub def: EventTypeDef,
+    /// Reports of this type.
+    pub reports: u64,
+}
+
 const COLS: &str = "id, org_unit_id, reported_at, reported_on, occurred_on, occurred_time, place, kind, event_type, \
      description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, reporter_name, \
      reporter_contact, state, analysis, outcome, forwarded_from, handled_at";
@@ -184,7 +206,7 @@ async fn marginal(
     conn: &mut AnyConnection,
     org: i64,
     month: &str,
-    m: Marginal,
+    m: &Marginal,
     delta: i64,
 ) -> Result<()> {
     let (dim, key) = m.dim_key();
@@ -206,7 +228,7 @@ fn key_of(inc: &Incident) -> CountKey {
     CountKey {
         month: Period::containing(inc.reported_on, PeriodKind::Month),
         kind: inc.kind,
-        event_type: inc.event_type,
+        event_type: inc.event_type.clone(),
         consequence: inc.consequence,
         client_reported: inc.reporter_role.is_client_side(),
         never_event: inc.never_event,
@@ -217,7 +239,7 @@ fn key_of(inc: &Incident) -> CountKey {
 async fn count(conn: &mut AnyConnection, org: i64, inc: &Incident, delta: i64) -> Result<()> {
     let month = month_of(inc.reported_on);
     for m in Marginal::of(&key_of(inc)) {
-        marginal(conn, org, &month, m, delta).await?;
+        marginal(conn, org, &month, &m, delta).await?;
     }
     Ok(())
 }
@@ -389,7 +411,365 @@ pub(crate) async fn stats_in(
     Ok(stats)
 }
 
+fn event_type_row(row: &AnyRow) -> Result<EventTypeDef> {
+    Ok(EventTypeDef {
+        code: enum_col(row, "code", EventType::parse)?,
+        name: text(row, "name")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        sort_order: row.try_get("sort_order")?,
+    })
+}
+
+const TYPE_COLS: &str = "code, name_fi, name_sv, name_en, active, sort_order";
+
+async fn event_type_in(conn: &mut AnyConnection, code: &EventType) -> Result<Option<EventTypeDef>> {
+    let row = sqlx::query(&format!(
+        "SELECT {TYPE_COLS} FROM incident_event_types WHERE code = $1"
+    ))
+    .bind(code.code())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(event_type_row).transpose()
+}
+
+/// The user ids named as handlers of `org`.
+async fn handlers_of(conn: &mut AnyConnection, org: i64) -> Result<Vec<i64>> {
+    let rows = sqlx::query("SELECT user_id FROM incident_handlers WHERE org_unit_id = $1")
+        .bind(org)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<i64, _>("user_id")?))
+        .collect()
+}
+
+/// Whether `p` may read and handle the reports of `org` (see [`may_handle`]).
+async fn may_handle_in(
+    conn: &mut AnyConnection,
+    p: &Principal,
+    tree: &OrgTree,
+    org: i64,
+) -> Result<bool> {
+    if p.can_write(tree, org) {
+        return Ok(true);
+    }
+    let handlers = match p.user_id {
+        Some(_) => handlers_of(conn, org).await?,
+        None => Vec::new(),
+    };
+    Ok(may_handle(p, tree, org, &handlers))
+}
+
+async fn handlers_in(
+    conn: &mut AnyConnection,
+    org: Option<i64>,
+) -> Result<Vec<(i64, IncidentHandler)>> {
+    let filter = if org.is_some() {
+        "WHERE h.org_unit_id = $1 "
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT h.org_unit_id, u.id, u.email, u.name FROM incident_handlers h JOIN users u ON u.id = h.user_id \
+         {filter}ORDER BY h.org_unit_id, u.name, u.email"
+    );
+    let mut q = sqlx::query(&sql);
+    if let Some(org) = org {
+        q = q.bind(org);
+    }
+    q.fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("org_unit_id")?,
+                IncidentHandler {
+                    user_id: r.try_get("id")?,
+                    email: r.try_get("email")?,
+                    name: r.try_get("name")?,
+                },
+            ))
+        })
+        .collect()
+}
+
 impl Store {
+    /// The event-type taxonomy, active and inactive, in list order.
+    pub async fn event_types(&self) -> Result<Vec<EventTypeDef>> {
+        let rows = sqlx::query(&format!("SELECT {TYPE_COLS} FROM incident_event_types"))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut list = rows
+            .iter()
+            .map(event_type_row)
+            .collect::<Result<Vec<_>>>()?;
+        sort_event_types(&mut list);
+        Ok(list)
+    }
+
+    /// The taxonomy with the number of reports of each type (from the aggregates).
+    pub async fn event_type_uses(&self) -> Result<Vec<EventTypeUse>> {
+        let types = self.event_types().await?;
+        let rows = sqlx::query(
+            "SELECT key, CAST(SUM(n) AS BIGINT) AS n FROM incident_marginals WHERE dim = 'event_type' GROUP BY key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = std::collections::HashMap::new();
+        for r in &rows {
+            counts.insert(
+                r.try_get::<String, _>("key")?,
+                r.try_get::<i64, _>("n")?.max(0) as u64,
+            );
+        }
+        Ok(types
+            .into_iter()
+            .map(|def| {
+                let reports = counts.get(def.code.code()).copied().unwrap_or(0);
+                EventTypeUse { def, reports }
+            })
+            .collect())
+    }
+
+    /// Adds a type to the taxonomy (administrators and quality coordinators).
+    /// Errors name `code` (malformed, or already in the taxonomy: invalid),
+    /// `name`, `name_fi`, `name_sv`, `name_en` and `sort_order`.
+    pub async fn create_event_type(
+        &self,
+        p: &Principal,
+        code: &str,
+        input: &EventTypeInput,
+    ) -> Result<EventTypeDef> {
+        if !may_configure(p) {
+            return Err(StoreError::Forbidden);
+        }
+        let code = input.validate_new(code).map_err(StoreError::Invalid)?;
+        let mut tx = self.pool.begin().await?;
+        if event_type_in(&mut tx, &code).await?.is_some() {
+            return Err(invalid("code", ErrorCode::Invalid));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO incident_event_types (code, name_fi, name_sv, name_en, active, sort_order, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(code.code())
+        .bind(input.name.fi.clone())
+        .bind(input.name.sv.clone())
+        .bind(input.name.en.clone())
+        .bind(i64::from(input.active))
+        .bind(input.sort_order)
+        .bind(now())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if crate::is_unique_violation(&e) => {
+                return Err(invalid("code", ErrorCode::Invalid))
+            }
+            other => {
+                other?;
+            }
+        }
+        let def = event_type_in(&mut tx, &code)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "incident_event_type",
+            code.code(),
+            None,
+            None,
+            serde_json::to_value(&def).ok(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(def)
+    }
+
+    /// Renames, reorders, deactivates or reactivates a type.
+    pub async fn update_event_type(
+        &self,
+        p: &Principal,
+        code: &EventType,
+        input: &EventTypeInput,
+    ) -> Result<EventTypeDef> {
+        if !may_configure(p) {
+            return Err(StoreError::Forbidden);
+        }
+        input.validate().map_err(StoreError::Invalid)?;
+        let mut tx = self.pool.begin().await?;
+        let before = event_type_in(&mut tx, code)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query(
+            "UPDATE incident_event_types SET name_fi = $1, name_sv = $2, name_en = $3, active = $4, sort_order = $5 \
+             WHERE code = $6",
+        )
+        .bind(input.name.fi.clone())
+        .bind(input.name.sv.clone())
+        .bind(input.name.en.clone())
+        .bind(i64::from(input.active))
+        .bind(input.sort_order)
+        .bind(code.code())
+        .execute(&mut *tx)
+        .await?;
+        let after = event_type_in(&mut tx, code)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "incident_event_type",
+            code.code(),
+            None,
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes a type no report has (a type in use is a conflict: deactivate it instead).
+    pub async fn delete_event_type(&self, p: &Principal, code: &EventType) -> Result<()> {
+        if !may_configure(p) {
+            return Err(StoreError::Forbidden);
+        }
+        let mut tx = self.pool.begin().await?;
+        let before = event_type_in(&mut tx, code)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let used = sqlx::query("SELECT id FROM incidents WHERE event_type = $1 LIMIT 1")
+            .bind(code.code())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if used {
+            return Err(StoreError::Conflict(format!(
+                "event type {code} is in use; deactivate it instead"
+            )));
+        }
+        sqlx::query("DELETE FROM incident_marginals WHERE dim = 'event_type' AND key = $1")
+            .bind(code.code())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM incident_event_types WHERE code = $1")
+            .bind(code.code())
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            p,
+            "delete",
+            "incident_event_type",
+            code.code(),
+            None,
+            serde_json::to_value(&before).ok(),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The named handlers of one unit.
+    pub async fn incident_handlers(&self, org: i64) -> Result<Vec<IncidentHandler>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(handlers_in(&mut conn, Some(org))
+            .await?
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect())
+    }
+
+    /// Every unit's named handlers, as (org unit id, handler).
+    pub async fn all_incident_handlers(&self) -> Result<Vec<(i64, IncidentHandler)>> {
+        let mut conn = self.pool.acquire().await?;
+        handlers_in(&mut conn, None).await
+    }
+
+    /// Names the incident handlers of a unit (replacing the previous ones;
+    /// administrators and quality coordinators). An unknown user is an
+    /// invalid `users`.
+    pub async fn set_incident_handlers(
+        &self,
+        p: &Principal,
+        org: i64,
+        users: &[i64],
+    ) -> Result<Vec<IncidentHandler>> {
+        if !may_configure(p) {
+            return Err(StoreError::Forbidden);
+        }
+        let mut users = users.to_vec();
+        users.sort_unstable();
+        users.dedup();
+        let mut tx = self.pool.begin().await?;
+        let tree = load_tree(&mut tx).await?;
+        if tree.get(org).is_none() {
+            return Err(StoreError::NotFound);
+        }
+        for u in &users {
+            let found = sqlx::query("SELECT id FROM users WHERE id = $1")
+                .bind(*u)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if found.is_none() {
+                return Err(invalid("users", ErrorCode::Invalid));
+            }
+        }
+        let before: Vec<String> = handlers_in(&mut tx, Some(org))
+            .await?
+            .into_iter()
+            .map(|(_, h)| h.email)
+            .collect();
+        sqlx::query("DELETE FROM incident_handlers WHERE org_unit_id = $1")
+            .bind(org)
+            .execute(&mut *tx)
+            .await?;
+        let at = now();
+        for u in &users {
+            sqlx::query("INSERT INTO incident_handlers (org_unit_id, user_id, created_at) VALUES ($1, $2, $3)")
+                .bind(org)
+                .bind(*u)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let after: Vec<IncidentHandler> = handlers_in(&mut tx, Some(org))
+            .await?
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect();
+        let emails: Vec<&str> = after.iter().map(|h| h.email.as_str()).collect();
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "incident_handler",
+            &org.to_string(),
+            Some(org),
+            Some(serde_json::json!({ "handlers": before })),
+            Some(serde_json::json!({ "handlers": emails })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Whether `p` may read the free text of `org`'s reports and handle them:
+    /// whoever may write the unit, and its named handlers.
+    pub async fn may_handle_incidents(
+        &self,
+        p: &Principal,
+        tree: &OrgTree,
+        org: i64,
+    ) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        may_handle_in(&mut conn, p, tree, org).await
+    }
+
     /// Takes in a report. `reporter` is the logged-in user of a named staff
     /// report, `None` for anonymous and public reports. Returns the id and the
     /// receipt code (shown to the reporter once; only its hash is stored).
@@ -408,6 +788,12 @@ impl Store {
         let tree = load_tree(&mut tx).await?;
         if tree.get(input.org_unit_id).is_none() {
             return Err(invalid("org_unit_id", ErrorCode::Invalid));
+        }
+        if !event_type_in(&mut tx, &input.event_type)
+            .await?
+            .is_some_and(|t| t.active)
+        {
+            return Err(invalid("event_type", ErrorCode::Invalid));
         }
         let at = now();
         let row = sqlx::query(
@@ -501,12 +887,25 @@ impl Store {
     ) -> Result<Vec<Incident>> {
         let mut conn = self.pool.acquire().await?;
         let tree = load_tree(&mut conn).await?;
-        let units: Vec<i64> = tree
+        let mut units: Vec<i64> = tree
             .walk()
             .into_iter()
             .map(|(_, n)| n.id)
             .filter(|id| p.can_write(&tree, *id))
             .collect();
+        // And the units the principal is a named handler of.
+        if let Some(user) = p.user_id {
+            let named = sqlx::query("SELECT org_unit_id FROM incident_handlers WHERE user_id = $1")
+                .bind(user)
+                .fetch_all(&mut *conn)
+                .await?;
+            for r in &named {
+                let org: i64 = r.try_get("org_unit_id")?;
+                if !units.contains(&org) {
+                    units.push(org);
+                }
+            }
+        }
         if units.is_empty() {
             return Ok(Vec::new());
         }
@@ -562,7 +961,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let before = incident_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
-        if !p.can_write(&tree, before.org_unit_id) {
+        if !may_handle_in(&mut tx, p, &tree, before.org_unit_id).await? {
             return Err(StoreError::Forbidden);
         }
         let mut unit = before.org_unit_id;
@@ -671,7 +1070,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let inc = incident_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
-        if !p.can_write(&tree, inc.org_unit_id) {
+        if !may_handle_in(&mut tx, p, &tree, inc.org_unit_id).await? {
             return Err(StoreError::Forbidden);
         }
         let row = sqlx::query("INSERT INTO incident_actions (incident_id, text, owner, due_on, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
@@ -733,8 +1132,21 @@ impl Store {
         let mut open: std::collections::HashMap<(i64, String), i64> = Default::default();
         let mut tx = self.pool.begin().await?;
         let tree = load_tree(&mut tx).await?;
+        let known: std::collections::HashSet<String> =
+            sqlx::query("SELECT code FROM incident_event_types")
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("code"))
+                .collect::<std::result::Result<_, _>>()?;
         let at = now();
         for (i, (input, reported, state, handled)) in rows.iter().enumerate() {
+            if !known.contains(input.event_type.code()) {
+                return Err(invalid(
+                    &format!("{}.event_type", i + 1),
+                    ErrorCode::Invalid,
+                ));
+            }
             if let Err(errors) = input.validate(*reported) {
                 let errors = errors
                     .into_iter()
@@ -784,7 +1196,7 @@ impl Store {
             let key = CountKey {
                 month: Period::containing(*reported, PeriodKind::Month),
                 kind: input.kind,
-                event_type: input.event_type,
+                event_type: input.event_type.clone(),
                 consequence: input.consequence,
                 client_reported: input.reporter_role.is_client_side(),
                 never_event: input.never_event,
@@ -808,7 +1220,7 @@ impl Store {
             }
         }
         for ((org, month, m), n) in counts {
-            marginal(&mut tx, org, &month, m, n).await?;
+            marginal(&mut tx, org, &month, &m, n).await?;
         }
         for ((org, month, d), n) in days {
             sqlx::query(

@@ -17,7 +17,7 @@ pub use feedback::{
     AnswerTarget, Breakdown, CaseUpdate, ChildFigures, FeedbackCase, FeedbackStats, ImportError,
     Submission, Submitted, SurveyVersion, YearFigures,
 };
-pub use incidents::{Handling, Incident, IncidentAction, Receipt};
+pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
 pub use plan::{AuditEntry, NewOrgUnit};
 pub use reports::{ReportError, ReportRow, SUMMARY};
 pub use valvo_core::model::{

@@ -15,6 +15,9 @@ use valvo_store::{FollowUp, Indicator, StoreError};
 
 use crate::AppState;
 
+#[path = "api_incidents.rs"]
+pub mod incidents;
+
 /// An API error.
 #[derive(Debug)]
 pub struct ApiError {
@@ -593,7 +596,19 @@ pub async fn create_incident(
         parsed
     };
     let kind = json_enum(&body, "kind", IncidentKind::parse, &mut errors);
+    // Any active type of the taxonomy; unknown and deactivated ones are refused.
+    let types = state.store().event_types().await?;
     let event_type = json_enum(&body, "event_type", EventType::parse, &mut errors);
+    let event_type = match event_type {
+        Some(t) if !types.iter().any(|d| d.code == t && d.active) => {
+            errors.push(FieldError {
+                field: "event_type".into(),
+                code: ErrorCode::Invalid,
+            });
+            None
+        }
+        other => other,
+    };
     let consequence = json_enum(&body, "consequence", Consequence::parse, &mut errors);
     let role = json_enum(&body, "reporter_role", ReporterRole::parse, &mut errors);
     let anonymous = body
@@ -668,8 +683,13 @@ async fn handler_incident(
     id: i64,
 ) -> ApiResult<valvo_store::Incident> {
     let inc = state.store().incident(id).await?;
-    let tree = readable(state, p, inc.org_unit_id).await?;
-    if !p.can_write(&tree, inc.org_unit_id) {
+    let tree = state.store().org_tree().await?;
+    // The unit's handlers: whoever may write it, and its named handlers.
+    if !state
+        .store()
+        .may_handle_incidents(p, &tree, inc.org_unit_id)
+        .await?
+    {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -801,7 +821,20 @@ pub async fn incident_stats(
         ),
         None => None,
     };
+    // The names of the event types in the figures, in every language.
+    let names: serde_json::Map<String, Value> = state
+        .store()
+        .event_types()
+        .await?
+        .into_iter()
+        .filter(|t| {
+            std::iter::once(&stats)
+                .chain(previous.as_ref())
+                .any(|s| s.top_event_types.iter().any(|(c, _)| *c == t.code))
+        })
+        .map(|t| (t.code.code().to_string(), json!(t.name)))
+        .collect();
     Ok(Json(
-        json!({ "org_unit": org, "period": period, "stats": stats, "previous": previous }),
+        json!({ "org_unit": org, "period": period, "stats": stats, "previous": previous, "event_type_names": names }),
     ))
 }

@@ -12,12 +12,12 @@ use axum::Form;
 use serde::Deserialize;
 use valvo_core::access::Principal;
 use valvo_core::incident::{
-    Consequence, DeadlinePolicy, EventType, IncidentKind, IncidentState, IncidentStats,
-    NewIncident, ReporterRole,
+    Consequence, DeadlinePolicy, EventType, EventTypeDef, IncidentKind, IncidentState,
+    IncidentStats, NewIncident, ReporterRole,
 };
 use valvo_core::plan::{ErrorCode, FieldError};
-use valvo_core::{format_number, Lang, OrgNode, OrgTree, Period, PeriodKind};
-use valvo_store::{Handling, Incident, StoreError};
+use valvo_core::{format_number, I18nText, Lang, OrgNode, OrgTree, Period, PeriodKind};
+use valvo_store::{Handling, Incident, IncidentHandler, StoreError};
 
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::ErrorKind;
@@ -34,6 +34,38 @@ fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<&'static str> {
     all.iter().map(|x| code(*x)).collect()
 }
 
+/// A multilingual name as plain text (select options, titles): a fallback
+/// language is named in brackets.
+pub(crate) fn name_text(page: &Page, name: &I18nText) -> String {
+    match name.resolve(page.lang) {
+        Some(r) if !r.fallback => r.text.to_string(),
+        Some(r) => format!(
+            "{} ({})",
+            r.text,
+            page.tr.t(&format!("fallback-{}", r.lang.code()))
+        ),
+        None => page.tr.t("text-missing"),
+    }
+}
+
+/// An event type's name as HTML in the reader's language (fallback marked
+/// like every multilingual text); a code missing from the taxonomy shows as
+/// itself.
+pub(crate) fn type_html(page: &Page, types: &[EventTypeDef], t: &EventType) -> String {
+    match types.iter().find(|d| d.code == *t) {
+        Some(d) => text_html(&page.tr, &d.name),
+        None => escape(t.code()),
+    }
+}
+
+/// The taxonomy (every type, for names).
+pub(crate) async fn taxonomy(
+    state: &AppState,
+    page: &Page,
+) -> Result<Vec<EventTypeDef>, crate::error::UiError> {
+    state.store().event_types().await.map_err(|e| page.error(e))
+}
+
 fn parse_date(s: &str) -> Option<time::Date> {
     time::Date::parse(
         s.trim(),
@@ -48,7 +80,13 @@ fn parse_time(s: &str) -> Option<time::Time> {
 }
 
 /// The report form's fields. `unit` is fixed on the public page.
-fn report_groups(b: &Builder, units: Option<&[(i64, String)]>, public: bool) -> Vec<Group> {
+fn report_groups(
+    page: &Page,
+    b: &Builder,
+    types: &[EventTypeDef],
+    units: Option<&[(i64, String)]>,
+    public: bool,
+) -> Vec<Group> {
     let mut first = Vec::new();
     if let Some(units) = units {
         let mut f = b.plain("org_unit", InputKind::Select, true);
@@ -63,11 +101,14 @@ fn report_groups(b: &Builder, units: Option<&[(i64, String)]>, public: bool) -> 
         &codes(&IncidentKind::ALL, IncidentKind::code),
         "incident-kind",
     ));
-    first.push(b.select(
-        "event_type",
-        &codes(&EventType::ALL, EventType::code),
-        "event-type",
-    ));
+    // Active types only: a deactivated type is not offered.
+    let mut event_type = b.plain("event_type", InputKind::Select, true);
+    event_type.options = types
+        .iter()
+        .filter(|t| t.active)
+        .map(|t| (t.code.code().to_string(), name_text(page, &t.name)))
+        .collect();
+    first.push(event_type);
     let mut when = b.plain("occurred_on", InputKind::Text, true);
     when.input_type = "date";
     let mut at = b.plain("occurred_time", InputKind::Text, false);
@@ -114,6 +155,7 @@ fn report_groups(b: &Builder, units: Option<&[(i64, String)]>, public: bool) -> 
 
 fn parse_report(
     data: &FormData,
+    types: &[EventTypeDef],
     org: Option<i64>,
     today: time::Date,
 ) -> Result<NewIncident, Vec<FieldError>> {
@@ -143,7 +185,9 @@ fn parse_report(
     );
     let kind = IncidentKind::parse(&get("kind"));
     need("kind", kind.is_some(), get("kind").is_empty());
-    let event_type = EventType::parse(&get("event_type"));
+    // Any active type of the taxonomy; unknown and deactivated ones are refused.
+    let event_type = EventType::parse(&get("event_type"))
+        .filter(|t| types.iter().any(|d| d.code == *t && d.active));
     need(
         "event_type",
         event_type.is_some(),
@@ -231,8 +275,10 @@ fn parse_report(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn report_form(
     page: &Page,
+    types: &[EventTypeDef],
     action: String,
     units: Option<&[(i64, String)]>,
     public: bool,
@@ -241,7 +287,7 @@ fn report_form(
     intro: String,
 ) -> Response {
     let b = Builder::new(&page.tr, data, errors);
-    let groups = report_groups(&b, units, public);
+    let groups = report_groups(page, &b, types, units, public);
     let form = b.form(action, "incident-send", "/".into(), groups);
     form_page(
         page,
@@ -291,8 +337,10 @@ pub async fn new_form(State(state): State<AppState>, page: Page) -> UiResult {
         data.insert("org_unit".into(), scope.to_string());
     }
     let units = unit_choices(&page, &tree);
+    let types = taxonomy(&state, &page).await?;
     Ok(report_form(
         &page,
+        &types,
         "/incidents/new".into(),
         Some(&units),
         false,
@@ -373,11 +421,13 @@ pub async fn create_staff(
     let p = page.principal()?;
     let tree = tree(&state, &page).await?;
     let units = unit_choices(&page, &tree);
-    let input = match parse_report(&data, None, today()) {
+    let types = taxonomy(&state, &page).await?;
+    let input = match parse_report(&data, &types, None, today()) {
         Ok(i) => i,
         Err(errors) => {
             return Ok(report_form(
                 &page,
+                &types,
                 "/incidents/new".into(),
                 Some(&units),
                 false,
@@ -391,6 +441,7 @@ pub async fn create_staff(
         Ok(code) => Ok(receipt_page(&page, code, None, true, false)),
         Err(Ok(errors)) => Ok(report_form(
             &page,
+            &types,
             "/incidents/new".into(),
             Some(&units),
             false,
@@ -422,8 +473,10 @@ pub async fn public_form(
         text_html(&page.tr, &unit.name),
         escape(&page.tr.t("incident-public-intro"))
     );
+    let types = taxonomy(&state, &page).await?;
     Ok(report_form(
         &page,
+        &types,
         format!("/report/{code}"),
         None,
         true,
@@ -448,13 +501,20 @@ pub async fn public_create(
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let intro = text_html(&page.tr, &unit.name);
     let action = format!("/report/{code}");
-    let input = match parse_report(&data, Some(unit.id), today()) {
+    let types = taxonomy(&state, &page).await?;
+    let input = match parse_report(&data, &types, Some(unit.id), today()) {
         Ok(i) => i,
-        Err(errors) => return Ok(report_form(&page, action, None, true, data, &errors, intro)),
+        Err(errors) => {
+            return Ok(report_form(
+                &page, &types, action, None, true, data, &errors, intro,
+            ))
+        }
     };
     match create(&state, &page, None, &input).await {
         Ok(code) => Ok(receipt_page(&page, code, None, true, false)),
-        Err(Ok(errors)) => Ok(report_form(&page, action, None, true, data, &errors, intro)),
+        Err(Ok(errors)) => Ok(report_form(
+            &page, &types, action, None, true, data, &errors, intro,
+        )),
         Err(Err(e)) => Err(e),
     }
 }
@@ -511,6 +571,7 @@ struct QueueRow {
 struct QueuePage {
     l: Layout,
     rows: Vec<QueueRow>,
+    configure: bool,
 }
 
 fn flags(page: &Page, policy: &DeadlinePolicy, i: &Incident, today: time::Date) -> String {
@@ -557,7 +618,8 @@ pub async fn queue(State(state): State<AppState>, page: Page) -> UiResult {
         })
         .collect();
     let l = Layout::new(&page, tr.t("incident-queue-title"));
-    Ok(render(&QueuePage { l, rows }, StatusCode::OK))
+    let configure = valvo_core::incident::may_configure(&p);
+    Ok(render(&QueuePage { l, rows, configure }, StatusCode::OK))
 }
 
 #[derive(Template)]
@@ -642,34 +704,58 @@ fn handling_form(
     both
 }
 
+/// A report as its handler sees it, with what the page needs beside it.
+struct HandlerView {
+    p: Principal,
+    tree: OrgTree,
+    inc: Incident,
+    types: Vec<EventTypeDef>,
+    handlers: Vec<IncidentHandler>,
+}
+
 async fn handler_view(
     state: &AppState,
     page: &Page,
     id: i64,
-) -> Result<(Principal, OrgTree, Incident), crate::error::UiError> {
+) -> Result<HandlerView, crate::error::UiError> {
     let p = page.principal()?;
-    let inc = state
-        .store()
-        .incident(id)
+    let store = state.store();
+    let inc = store.incident(id).await.map_err(|e| page.error(e))?;
+    let tree = tree(state, page).await?;
+    if tree.get(inc.org_unit_id).is_none() {
+        return Err(page.error(ErrorKind::NotFound));
+    }
+    // Free text and the reporter's identity are for the unit's handlers only:
+    // those who may write the unit and its named handlers.
+    let allowed = store
+        .may_handle_incidents(&p, &tree, inc.org_unit_id)
         .await
         .map_err(|e| page.error(e))?;
-    let (p2, tree) = can_read(state, page, inc.org_unit_id).await?;
-    // Free text and the reporter's identity are for the unit's handlers only.
-    if !p2.can_write(&tree, inc.org_unit_id) {
+    if !allowed {
         return Err(page.error(ErrorKind::Forbidden));
     }
-    Ok((p, tree, inc))
+    let types = taxonomy(state, page).await?;
+    let handlers = store
+        .incident_handlers(inc.org_unit_id)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(HandlerView {
+        p,
+        tree,
+        inc,
+        types,
+        handlers,
+    })
 }
 
 fn incident_page(
     page: &Page,
     policy: &DeadlinePolicy,
-    tree: &OrgTree,
-    p: &Principal,
-    inc: &Incident,
+    v: &HandlerView,
     data: FormData,
     errors: &[FieldError],
 ) -> Response {
+    let (tree, p, inc) = (&v.tree, &v.p, &v.inc);
     let tr = &page.tr;
     let reporter = match &inc.reporter_name {
         Some(name) => format!(
@@ -681,36 +767,58 @@ fn incident_page(
         ),
         None => tr.t("incident-anonymous"),
     };
-    let details = vec![
+    let handlers = if v.handlers.is_empty() {
+        escape(&tr.t("incident-handlers-none"))
+    } else {
+        v.handlers
+            .iter()
+            .map(|h| escape(&h.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unit_name = tree
+        .get(inc.org_unit_id)
+        .map(|n| text_html(tr, &n.name))
+        .unwrap_or_default();
+    let forwarded_from = inc
+        .forwarded_from
+        .and_then(|id| tree.get(id))
+        .map(|n| text_html(tr, &n.name));
+    // Values are HTML: names in a fallback language carry their `lang`.
+    let e = |key: String| escape(&tr.t(&key));
+    let mut details = vec![
+        (tr.t("field-org_unit"), unit_name),
+        (tr.t("incident-handlers"), handlers),
         (
             tr.t("field-kind"),
-            tr.t(&format!("incident-kind-{}", inc.kind.code())),
+            e(format!("incident-kind-{}", inc.kind.code())),
         ),
         (
             tr.t("field-event_type"),
-            tr.t(&format!("event-type-{}", inc.event_type.code())),
+            type_html(page, &v.types, &inc.event_type),
         ),
         (
             tr.t("field-consequence"),
-            tr.t(&format!("consequence-{}", inc.consequence.code())),
+            e(format!("consequence-{}", inc.consequence.code())),
         ),
         (
             tr.t("field-never_event"),
-            tr.t(if inc.never_event {
+            e(if inc.never_event {
                 "yes-no-yes"
             } else {
                 "yes-no-no"
-            }),
+            }
+            .to_string()),
         ),
         (
             tr.t("field-occurred_on"),
-            format!(
+            escape(&format!(
                 "{} {}",
                 inc.occurred_on,
                 inc.occurred_time.clone().unwrap_or_default()
-            ),
+            )),
         ),
-        (tr.t("field-place"), inc.place.clone()),
+        (tr.t("field-place"), escape(&inc.place)),
         (tr.t("incident-reported"), inc.reported_on.to_string()),
         (
             tr.t("incident-deadline"),
@@ -718,14 +826,17 @@ fn incident_page(
         ),
         (
             tr.t("field-reporter_role"),
-            tr.t(&format!("reporter-role-{}", inc.reporter_role.code())),
+            e(format!("reporter-role-{}", inc.reporter_role.code())),
         ),
-        (tr.t("incident-reporter"), reporter),
+        (tr.t("incident-reporter"), escape(&reporter)),
         (
             tr.t("field-state"),
-            tr.t(&format!("incident-state-{}", inc.state.code())),
+            e(format!("incident-state-{}", inc.state.code())),
         ),
     ];
+    if let Some(from) = forwarded_from {
+        details.push((tr.t("incident-forwarded-from"), from));
+    }
     let texts = vec![
         (tr.t("field-description"), inc.description.clone()),
         (
@@ -784,14 +895,12 @@ pub async fn detail(
     page: Page,
     UiPath(id): UiPath<i64>,
 ) -> UiResult {
-    let (p, tree, inc) = handler_view(&state, &page, id).await?;
+    let v = handler_view(&state, &page, id).await?;
     Ok(incident_page(
         &page,
         &state.config().deadlines,
-        &tree,
-        &p,
-        &inc,
-        incident_data(&inc),
+        &v,
+        incident_data(&v.inc),
         &[],
     ))
 }
@@ -804,7 +913,7 @@ pub async fn handle(
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
-    let (p, tree, inc) = handler_view(&state, &page, id).await?;
+    let v = handler_view(&state, &page, id).await?;
     let get = |k: &str| {
         data.get(k)
             .map(|s| s.trim().to_string())
@@ -818,9 +927,7 @@ pub async fn handle(
         return Ok(incident_page(
             &page,
             &state.config().deadlines,
-            &tree,
-            &p,
-            &inc,
+            &v,
             data,
             &errors,
         ));
@@ -837,9 +944,7 @@ pub async fn handle(
                 return Ok(incident_page(
                     &page,
                     &state.config().deadlines,
-                    &tree,
-                    &p,
-                    &inc,
+                    &v,
                     data,
                     &errors,
                 ));
@@ -852,14 +957,12 @@ pub async fn handle(
         outcome: get("outcome"),
         forward_to,
     };
-    match state.store().handle_incident(&p, id, &h, today()).await {
+    match state.store().handle_incident(&v.p, id, &h, today()).await {
         Ok(_) => Ok(see_other(&format!("/incidents/{id}"))),
         Err(StoreError::Invalid(errors)) => Ok(incident_page(
             &page,
             &state.config().deadlines,
-            &tree,
-            &p,
-            &inc,
+            &v,
             data,
             &errors,
         )),
@@ -875,7 +978,7 @@ pub async fn add_action(
     Form(data): Form<FormData>,
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
-    let (p, tree, inc) = handler_view(&state, &page, id).await?;
+    let v = handler_view(&state, &page, id).await?;
     let get = |k: &str| {
         data.get(k)
             .map(|s| s.trim().to_string())
@@ -890,9 +993,7 @@ pub async fn add_action(
         return Ok(incident_page(
             &page,
             &state.config().deadlines,
-            &tree,
-            &p,
-            &inc,
+            &v,
             data,
             &[FieldError {
                 field: "action_due".into(),
@@ -902,16 +1003,14 @@ pub async fn add_action(
     };
     match state
         .store()
-        .add_incident_action(&p, id, &get("action_text"), &get("action_owner"), due)
+        .add_incident_action(&v.p, id, &get("action_text"), &get("action_owner"), due)
         .await
     {
         Ok(_) => Ok(see_other(&format!("/incidents/{id}"))),
         Err(StoreError::Invalid(errors)) => Ok(incident_page(
             &page,
             &state.config().deadlines,
-            &tree,
-            &p,
-            &inc,
+            &v,
             data,
             &errors,
         )),
@@ -921,7 +1020,7 @@ pub async fn add_action(
 
 // ---------------------------------------------------------------- statistics
 
-/// A statistics table row: label, this period, previous period.
+/// A statistics table row: label (HTML), this period, previous period.
 pub struct StatRow {
     pub label: String,
     pub value: String,
@@ -948,6 +1047,7 @@ fn pct(v: f64, lang: Lang) -> String {
 /// The rows of the statistics tables (also used by the public page).
 fn stat_rows(
     page: &Page,
+    types: &[EventTypeDef],
     cur: &IncidentStats,
     prev: &IncidentStats,
 ) -> (Vec<StatRow>, Vec<StatRow>, Vec<StatRow>, Vec<StatRow>) {
@@ -955,7 +1055,7 @@ fn stat_rows(
     let lang = page.lang;
     let n = |v: u64| format_number(v as f64, lang);
     let row = |label: String, value: String, previous: String| StatRow {
-        label,
+        label: escape(&label),
         value,
         previous,
     };
@@ -1030,7 +1130,11 @@ fn stat_rows(
                 .find(|(pt, _)| pt == t)
                 .map(|(_, c)| n(*c))
                 .unwrap_or_else(|| "–".into());
-            row(tr.t(&format!("event-type-{}", t.code())), n(*v), p)
+            StatRow {
+                label: type_html(page, types, t),
+                value: n(*v),
+                previous: p,
+            }
         })
         .collect();
     (summary, kinds, consequences, types)
@@ -1113,7 +1217,8 @@ pub(crate) async fn stats_response(
         .incident_stats(tree, org, prev_period, &policy, today())
         .await
         .map_err(|e| page.error(e))?;
-    let (summary, kinds, consequences, types) = stat_rows(page, &cur, &prev);
+    let taxonomy = taxonomy(state, page).await?;
+    let (summary, kinds, consequences, types) = stat_rows(page, &taxonomy, &cur, &prev);
     let mut periods = Vec::new();
     let year = period.year_number();
     for y in [year, year - 1] {

@@ -11,6 +11,7 @@ mod feedback;
 mod feedback_api;
 mod forms;
 mod html;
+mod incident_settings;
 mod incidents;
 mod openapi;
 mod public;
@@ -155,6 +156,18 @@ pub fn app(state: AppState) -> Router {
         .route("/audit", get(api::audit))
         .route("/incidents", post(api::create_incident))
         .route("/incidents/stats", get(api::incident_stats))
+        .route(
+            "/incidents/event-types",
+            get(api::incidents::event_types).post(api::incidents::create_event_type),
+        )
+        .route(
+            "/incidents/event-types/{code}",
+            put(api::incidents::update_event_type),
+        )
+        .route(
+            "/org-units/{id}/incident-handlers",
+            get(api::incidents::handlers).put(api::incidents::set_handlers),
+        )
         .route("/incidents/{id}", get(api::incident))
         .route("/incidents/{id}/handling", post(api::handle_incident))
         .route("/incidents/{id}/actions", post(api::incident_action))
@@ -237,6 +250,23 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/incidents/new",
             get(incidents::new_form).post(incidents::create_staff),
+        )
+        .route("/incidents/settings", get(incident_settings::settings))
+        .route(
+            "/incidents/event-types/new",
+            get(incident_settings::type_new).post(incident_settings::type_create),
+        )
+        .route(
+            "/incidents/event-types/{code}/edit",
+            get(incident_settings::type_edit).post(incident_settings::type_update),
+        )
+        .route(
+            "/incidents/event-types/{code}/delete",
+            post(incident_settings::type_delete),
+        )
+        .route(
+            "/incidents/handlers/{id}",
+            get(incident_settings::handlers_page).post(incident_settings::handlers_save),
         )
         .route("/incidents/{id}", get(incidents::detail))
         .route("/incidents/{id}/handling", post(incidents::handle))

@@ -120,10 +120,65 @@ pub fn spec() -> Value {
                     { "name": "org_unit", "in": "query", "required": true, "schema": { "type": "integer" } },
                     { "name": "period", "in": "query", "required": true, "schema": { "type": "string" } }
                 ],
-                "responses": { "200": ok("Statistics", json!({ "type": "object" })), "400": err("Bad parameters"), "404": err("No such org unit") }
+                "responses": { "200": ok("Statistics; event_type_names names the event types in them ({code: I18nText})", json!({ "type": "object" })), "400": err("Bad parameters"), "404": err("No such org unit") }
             }},
+            "/api/v1/incidents/event-types": {
+                "get": {
+                    "summary": "The event-type taxonomy, active and inactive, in list order, with the number of reports of each type (public)",
+                    "operationId": "listEventTypes",
+                    "security": [],
+                    "responses": { "200": ok("Event types", json!({ "type": "object", "properties": { "event_types": { "type": "array", "items": { "$ref": "#/components/schemas/EventType" } } } })) }
+                },
+                "post": {
+                    "summary": "Add an event type (administrators and quality coordinators). The code never changes; name in Finnish or Swedish required.",
+                    "operationId": "createEventType",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["code", "name"], "properties": {
+                        "code": { "type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$" }, "name": { "$ref": "#/components/schemas/I18nText" },
+                        "sort_order": { "type": "integer", "description": "Default: after the last type" }, "active": { "type": "boolean", "default": true } } } } } },
+                    "responses": {
+                        "201": ok("Created", json!({ "$ref": "#/components/schemas/EventType" })),
+                        "400": err("Malformed JSON"), "401": err("No token"), "403": err("Not an administrator or quality coordinator"),
+                        "422": err("Invalid fields (code malformed or already in use, name, name_fi, name_sv, name_en, sort_order)")
+                    }
+                }
+            },
+            "/api/v1/incidents/event-types/{code}": { "put": {
+                "summary": "Rename, reorder, deactivate or reactivate an event type (fields left out stay as they are). An inactive type is refused on report forms; old reports and statistics keep its name.",
+                "operationId": "updateEventType",
+                "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
+                    "name": { "$ref": "#/components/schemas/I18nText" }, "sort_order": { "type": "integer" }, "active": { "type": "boolean" } } } } } },
+                "responses": {
+                    "200": ok("Updated", json!({ "$ref": "#/components/schemas/EventType" })),
+                    "400": err("Malformed JSON"), "401": err("No token"), "403": err("Not an administrator or quality coordinator"),
+                    "404": err("No such event type"), "422": err("Invalid fields")
+                }
+            }},
+            "/api/v1/org-units/{id}/incident-handlers": {
+                "get": {
+                    "summary": "The org unit's named incident handlers: they see and handle the reports of exactly this unit",
+                    "operationId": "listIncidentHandlers",
+                    "parameters": [id_param("id", "Org unit id")],
+                    "responses": {
+                        "200": ok("Handlers", json!({ "type": "object", "properties": { "org_unit": { "type": "integer" }, "handlers": { "type": "array", "items": { "$ref": "#/components/schemas/IncidentHandler" } } } })),
+                        "401": err("No token"), "403": err("Outside the caller's scope"), "404": err("No such org unit")
+                    }
+                },
+                "put": {
+                    "summary": "Name the org unit's incident handlers, replacing the previous ones (administrators and quality coordinators); [] names none",
+                    "operationId": "setIncidentHandlers",
+                    "parameters": [id_param("id", "Org unit id")],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["users"], "properties": {
+                        "users": { "type": "array", "items": { "oneOf": [{ "type": "integer", "description": "User id" }, { "type": "string", "format": "email" }] } } } } } } },
+                    "responses": {
+                        "200": ok("Handlers", json!({ "type": "object", "properties": { "org_unit": { "type": "integer" }, "handlers": { "type": "array", "items": { "$ref": "#/components/schemas/IncidentHandler" } } } })),
+                        "400": err("Malformed JSON"), "401": err("No token"), "403": err("Not an administrator or quality coordinator"),
+                        "404": err("No such org unit"), "422": err("Unknown user (users.N)")
+                    }
+                }
+            },
             "/api/v1/incidents/{id}": { "get": {
-                "summary": "One report (the unit's handlers)", "operationId": "getIncident",
+                "summary": "One report (the unit's handlers: whoever may write the unit, and its named handlers)", "operationId": "getIncident",
                 "parameters": [id_param("id", "Report id")],
                 "responses": { "200": ok("Report", json!({ "type": "object" })), "401": err("No token"), "403": err("Not a handler of the unit"), "404": err("Not found") }
             }},
@@ -188,12 +243,18 @@ pub fn spec() -> Value {
                     "org_unit": { "type": "integer" }, "occurred_on": { "type": "string", "format": "date" }, "occurred_time": { "type": "string", "pattern": "^[0-9]{1,2}:[0-9]{2}$" },
                     "place": { "type": "string", "maxLength": 500 },
                     "kind": { "type": "string", "enum": ["client_safety", "work_safety", "data_protection", "misconduct"] },
-                    "event_type": { "type": "string", "enum": ["medication", "fall_accident", "information_flow", "laboratory_imaging", "other_care_procedure", "identification", "diagnosis", "violence_threat", "equipment", "indoor_air", "other"] },
+                    "event_type": { "type": "string", "description": "The code of an active event type (GET /api/v1/incidents/event-types); the default taxonomy: medication, fall_accident, information_flow, laboratory_imaging, other_care_procedure, identification, diagnosis, violence_threat, equipment, indoor_air, other" },
                     "description": { "type": "string", "maxLength": 10000 },
                     "consequence": { "type": "string", "enum": ["no_harm", "near_miss", "mild", "moderate", "severe", "death"] },
                     "never_event": { "type": "boolean" }, "contributing_factors": { "type": "string" }, "immediate_actions": { "type": "string" },
                     "reporter_role": { "type": "string", "enum": ["staff", "student", "client", "relative", "other"] },
                     "anonymous": { "type": "boolean" }, "reporter_name": { "type": "string" }, "reporter_contact": { "type": "string" } } },
+                "EventType": { "type": "object", "properties": {
+                    "code": { "type": "string" }, "name": { "$ref": "#/components/schemas/I18nText" },
+                    "active": { "type": "boolean", "description": "Offered on report forms" }, "sort_order": { "type": "integer" },
+                    "reports": { "type": "integer", "description": "Reports of this type (in the list only)" } } },
+                "IncidentHandler": { "type": "object", "properties": {
+                    "user_id": { "type": "integer" }, "email": { "type": "string" }, "name": { "type": "string" } } },
                 "AuditEntry": { "type": "object", "properties": {
                     "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "actor": { "type": "string" },
                     "action": { "type": "string" }, "entity": { "type": "string" }, "entity_id": { "type": "string" },

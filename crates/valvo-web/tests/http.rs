@@ -64,7 +64,8 @@ async fn health_security_headers_and_openapi() {
         let concrete = p
             .replace("{id}", "1")
             .replace("{year}", "2024")
-            .replace("{period}", "2024T1");
+            .replace("{period}", "2024T1")
+            .replace("{code}", "other");
         for (method, op) in ops.as_object().unwrap() {
             let public = op["security"].as_array().is_some_and(|s| s.is_empty());
             let req = match method.as_str() {
@@ -2323,7 +2324,7 @@ async fn unhandled_over_two_months_is_counted_from_aggregates() {
             occurred_time: None,
             place: String::new(),
             kind: IncidentKind::ClientSafety,
-            event_type: EventType::Other,
+            event_type: EventType::other(),
             description: "x".into(),
             consequence: Consequence::Mild,
             never_event: false,

@@ -201,7 +201,7 @@ async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String>
             occurred_time: None,
             place: String::new(),
             kind: IncidentKind::ALL[[0, 0, 0, 1, 2, 3][next(6)]],
-            event_type: EventType::ALL[next(EventType::ALL.len())],
+            event_type: EventType::defaults()[next(EventType::DEFAULTS.len())].clone(),
             description: if i % 2 == 0 {
                 fi.to_string()
             } else {

@@ -1,0 +1,571 @@
+//! Incident settings in the UI (administrators and quality coordinators):
+//! the event-type taxonomy (add, rename, reorder, deactivate, delete an
+//! unused type) and the named incident handlers of each org unit.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use valvo_core::access::Principal;
+use valvo_core::incident::{may_configure, EventType, EventTypeDef, EventTypeInput};
+use valvo_core::plan::{parse_number, ErrorCode, FieldError};
+use valvo_core::{I18nText, Lang};
+use valvo_store::StoreError;
+
+use crate::ctx::{Page, UiPath};
+use crate::error::ErrorKind;
+use crate::forms::{Builder, FormData, FormView, Group, InputKind};
+use crate::html::{escape, text_html, Layout};
+use crate::incidents::name_text;
+use crate::ui::{form_page, render, see_other, tree, UiResult};
+use crate::AppState;
+
+const SETTINGS: &str = "/incidents/settings";
+
+/// The principal, if it may change incident settings.
+fn configurer(page: &Page) -> Result<Principal, crate::error::UiError> {
+    let p = page.principal()?;
+    if may_configure(&p) {
+        Ok(p)
+    } else {
+        Err(page.error(ErrorKind::Forbidden))
+    }
+}
+
+fn type_path(code: &EventType) -> String {
+    format!("/incidents/event-types/{}", code.code())
+}
+
+struct TypeRow {
+    href: String,
+    name: String,
+    plain_name: String,
+    code: String,
+    order: i64,
+    active: String,
+    reports: String,
+    delete_href: Option<String>,
+}
+
+struct UnitRow {
+    href: String,
+    name: String,
+    handlers: String,
+}
+
+#[derive(Template)]
+#[template(path = "incident_settings.html")]
+struct SettingsPage {
+    l: Layout,
+    types: Vec<TypeRow>,
+    units: Vec<UnitRow>,
+}
+
+/// `GET /incidents/settings`: the taxonomy and the named handlers of every unit.
+pub async fn settings(State(state): State<AppState>, page: Page) -> UiResult {
+    configurer(&page)?;
+    let store = state.store();
+    let tr = &page.tr;
+    let uses = store.event_type_uses().await.map_err(|e| page.error(e))?;
+    let types = uses
+        .iter()
+        .map(|u| TypeRow {
+            href: format!("{}/edit", type_path(&u.def.code)),
+            name: text_html(tr, &u.def.name),
+            plain_name: name_text(&page, &u.def.name),
+            code: u.def.code.code().to_string(),
+            order: u.def.sort_order,
+            active: tr.t(if u.def.active {
+                "yes-no-yes"
+            } else {
+                "yes-no-no"
+            }),
+            reports: valvo_core::format_number(u.reports as f64, page.lang),
+            delete_href: (u.reports == 0).then(|| format!("{}/delete", type_path(&u.def.code))),
+        })
+        .collect();
+    let tree = tree(&state, &page).await?;
+    let named = store
+        .all_incident_handlers()
+        .await
+        .map_err(|e| page.error(e))?;
+    let units = tree
+        .walk()
+        .into_iter()
+        .map(|(depth, n)| {
+            let names: Vec<String> = named
+                .iter()
+                .filter(|(org, _)| *org == n.id)
+                .map(|(_, h)| h.name.clone())
+                .collect();
+            UnitRow {
+                href: format!("/incidents/handlers/{}", n.id),
+                name: format!("{}{}", "– ".repeat(depth), text_html(tr, &n.name)),
+                handlers: if names.is_empty() {
+                    tr.t("incident-handlers-none-short")
+                } else {
+                    names.join(", ")
+                },
+            }
+        })
+        .collect();
+    let l = Layout::new(&page, tr.t("incident-settings-title"));
+    Ok(render(&SettingsPage { l, types, units }, StatusCode::OK))
+}
+
+// ---------------------------------------------------------------- event types
+
+fn type_groups(b: &Builder, new: bool) -> Vec<Group> {
+    let mut first = Vec::new();
+    if new {
+        first.push(b.plain("type_code", InputKind::Text, true));
+    }
+    let name = b.i18n("name", InputKind::Text, true);
+    let rest = vec![
+        b.plain("sort_order", InputKind::Number, true),
+        b.select("active", &["yes", "no"], "yes-no"),
+    ];
+    let mut groups = Vec::new();
+    if !first.is_empty() {
+        groups.push(Group {
+            legend: String::new(),
+            fields: first,
+        });
+    }
+    groups.push(name);
+    groups.push(Group {
+        legend: String::new(),
+        fields: rest,
+    });
+    groups
+}
+
+/// The store names the code `code`; the form field is `type_code` (the org
+/// unit form's `code` has other rules).
+fn form_errors(errors: Vec<FieldError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| {
+            if e.field == "code" {
+                FieldError::new("type_code", e.code)
+            } else {
+                e
+            }
+        })
+        .collect()
+}
+
+fn parse_type(data: &FormData) -> Result<EventTypeInput, Vec<FieldError>> {
+    let get = |k: &str| {
+        data.get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut errors = Vec::new();
+    let sort_order = match parse_number(&get("sort_order")) {
+        Ok(Some(v)) if v.fract() == 0.0 && v.abs() <= 1e15 => v as i64,
+        Ok(None) => {
+            errors.push(FieldError::new("sort_order", ErrorCode::Required));
+            0
+        }
+        Ok(Some(_)) => {
+            errors.push(FieldError::new("sort_order", ErrorCode::Invalid));
+            0
+        }
+        Err(code) => {
+            errors.push(FieldError::new("sort_order", code));
+            0
+        }
+    };
+    let active = match get("active").as_str() {
+        "yes" => true,
+        "no" => false,
+        raw => {
+            errors.push(FieldError::new(
+                "active",
+                if raw.is_empty() {
+                    ErrorCode::Required
+                } else {
+                    ErrorCode::Invalid
+                },
+            ));
+            true
+        }
+    };
+    let name = I18nText::new(
+        data.get("name_fi").cloned(),
+        data.get("name_sv").cloned(),
+        data.get("name_en").cloned(),
+    );
+    let input = EventTypeInput {
+        name,
+        active,
+        sort_order,
+    };
+    if let Err(mut more) = input.validate() {
+        errors.append(&mut more);
+    }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(errors)
+    }
+}
+
+fn type_data(def: &EventTypeDef) -> FormData {
+    let mut d = FormData::new();
+    for l in Lang::ALL {
+        d.insert(
+            format!("name_{}", l.code()),
+            def.name.get(l).unwrap_or("").to_string(),
+        );
+    }
+    d.insert("sort_order".into(), def.sort_order.to_string());
+    d.insert(
+        "active".into(),
+        if def.active { "yes" } else { "no" }.into(),
+    );
+    d
+}
+
+fn settings_crumbs(page: &Page) -> Vec<(String, String)> {
+    vec![
+        (
+            "/incidents".into(),
+            escape(&page.tr.t("incident-queue-title")),
+        ),
+        (
+            SETTINGS.into(),
+            escape(&page.tr.t("incident-settings-title")),
+        ),
+    ]
+}
+
+fn new_type_form(page: &Page, data: FormData, errors: &[FieldError]) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let groups = type_groups(&b, true);
+    let form = b.form(
+        "/incidents/event-types/new".into(),
+        "save",
+        SETTINGS.into(),
+        groups,
+    );
+    form_page(
+        page,
+        page.tr.t("incident-type-new-title"),
+        settings_crumbs(page),
+        escape(&page.tr.t("incident-type-new-intro")),
+        form,
+    )
+}
+
+/// `GET /incidents/event-types/new`
+pub async fn type_new(State(state): State<AppState>, page: Page) -> UiResult {
+    configurer(&page)?;
+    let types = state
+        .store()
+        .event_types()
+        .await
+        .map_err(|e| page.error(e))?;
+    let mut data = FormData::new();
+    let last = types.iter().map(|t| t.sort_order).max().unwrap_or(0);
+    data.insert("sort_order".into(), (last + 10).to_string());
+    data.insert("active".into(), "yes".into());
+    Ok(new_type_form(&page, data, &[]))
+}
+
+/// `POST /incidents/event-types/new`
+pub async fn type_create(
+    State(state): State<AppState>,
+    page: Page,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let p = configurer(&page)?;
+    let code = data.get("type_code").cloned().unwrap_or_default();
+    let input = match parse_type(&data) {
+        Ok(i) => i,
+        Err(mut errors) => {
+            if EventType::parse(&code).is_none() {
+                errors.insert(
+                    0,
+                    FieldError::new(
+                        "type_code",
+                        if code.trim().is_empty() {
+                            ErrorCode::Required
+                        } else {
+                            ErrorCode::Invalid
+                        },
+                    ),
+                );
+            }
+            return Ok(new_type_form(&page, data, &errors));
+        }
+    };
+    match state.store().create_event_type(&p, &code, &input).await {
+        Ok(_) => Ok(see_other(SETTINGS)),
+        Err(StoreError::Invalid(errors)) => Ok(new_type_form(&page, data, &form_errors(errors))),
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+async fn find_type(
+    state: &AppState,
+    page: &Page,
+    raw: &str,
+) -> Result<(EventTypeDef, u64), crate::error::UiError> {
+    let code = EventType::parse(raw).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    state
+        .store()
+        .event_type_uses()
+        .await
+        .map_err(|e| page.error(e))?
+        .into_iter()
+        .find(|u| u.def.code == code)
+        .map(|u| (u.def, u.reports))
+        .ok_or_else(|| page.error(ErrorKind::NotFound))
+}
+
+fn edit_type_form(
+    page: &Page,
+    def: &EventTypeDef,
+    reports: u64,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
+    let b = Builder::new(&page.tr, data, errors);
+    let groups = type_groups(&b, false);
+    let form = b.form(
+        format!("{}/edit", type_path(&def.code)),
+        "save",
+        SETTINGS.into(),
+        groups,
+    );
+    let tr = &page.tr;
+    let usage = if reports == 0 {
+        tr.t("incident-type-not-used")
+    } else {
+        tr.t_args(
+            "incident-type-in-use",
+            &[("n", crate::i18n::arg_num(reports as f64))],
+        )
+    };
+    let intro = format!(
+        "{} <code>{}</code>. {}",
+        escape(&tr.t("field-type_code")),
+        escape(def.code.code()),
+        escape(&usage)
+    );
+    form_page(
+        page,
+        tr.t_args(
+            "incident-type-edit-title",
+            &[("name", crate::i18n::arg_str(name_text(page, &def.name)))],
+        ),
+        settings_crumbs(page),
+        intro,
+        form,
+    )
+}
+
+/// `GET /incidents/event-types/{code}/edit`
+pub async fn type_edit(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+) -> UiResult {
+    configurer(&page)?;
+    let (def, reports) = find_type(&state, &page, &code).await?;
+    Ok(edit_type_form(&page, &def, reports, type_data(&def), &[]))
+}
+
+/// `POST /incidents/event-types/{code}/edit`: rename, reorder, (de)activate.
+pub async fn type_update(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let p = configurer(&page)?;
+    let (def, reports) = find_type(&state, &page, &code).await?;
+    let input = match parse_type(&data) {
+        Ok(i) => i,
+        Err(errors) => return Ok(edit_type_form(&page, &def, reports, data, &errors)),
+    };
+    match state.store().update_event_type(&p, &def.code, &input).await {
+        Ok(_) => Ok(see_other(SETTINGS)),
+        Err(StoreError::Invalid(errors)) => Ok(edit_type_form(
+            &page,
+            &def,
+            reports,
+            data,
+            &form_errors(errors),
+        )),
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+/// `POST /incidents/event-types/{code}/delete`: only a type no report has
+/// (409 otherwise: deactivate it instead).
+pub async fn type_delete(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let p = configurer(&page)?;
+    let code = EventType::parse(&code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    state
+        .store()
+        .delete_event_type(&p, &code)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(see_other(SETTINGS))
+}
+
+// ---------------------------------------------------------------- handlers
+
+#[derive(Template)]
+#[template(path = "incident_handlers.html")]
+struct HandlersPage {
+    l: Layout,
+    crumbs: Vec<(String, String)>,
+    action: String,
+    handlers: Vec<(i64, String, String)>,
+    form: FormView,
+}
+
+async fn handlers_response(
+    state: &AppState,
+    page: &Page,
+    org: i64,
+    data: FormData,
+    errors: &[FieldError],
+) -> UiResult {
+    let tree = tree(state, page).await?;
+    let node = tree
+        .get(org)
+        .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let store = state.store();
+    let current = store
+        .incident_handlers(org)
+        .await
+        .map_err(|e| page.error(e))?;
+    let users = store.users().await.map_err(|e| page.error(e))?;
+    let b = Builder::new(&page.tr, data, errors);
+    let mut user = b.plain("handler_user", InputKind::Select, true);
+    user.options = std::iter::once((String::new(), page.tr.t("incident-handler-choose")))
+        .chain(
+            users
+                .iter()
+                .filter(|u| u.active && !current.iter().any(|h| h.user_id == u.id))
+                .map(|u| (u.id.to_string(), format!("{} ({})", u.name, u.email))),
+        )
+        .collect();
+    let action = format!("/incidents/handlers/{org}");
+    let mut form = b.form(
+        action.clone(),
+        "incident-handler-add",
+        SETTINGS.into(),
+        vec![Group {
+            legend: String::new(),
+            fields: vec![user],
+        }],
+    );
+    form.submit = page.tr.t("incident-handler-add");
+    let mut crumbs = settings_crumbs(page);
+    crumbs.push((action.clone(), text_html(&page.tr, &node.name)));
+    let name = name_text(page, &node.name);
+    let mut l = Layout::new(
+        page,
+        page.tr.t_args(
+            "incident-handlers-unit-title",
+            &[("org", crate::i18n::arg_str(name))],
+        ),
+    );
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        l.title = format!("{} – {}", page.tr.t("form-has-errors"), l.title);
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(render(
+        &HandlersPage {
+            l,
+            crumbs,
+            action,
+            handlers: current
+                .into_iter()
+                .map(|h| (h.user_id, h.name, h.email))
+                .collect(),
+            form,
+        },
+        status,
+    ))
+}
+
+/// `GET /incidents/handlers/{org}`: the unit's named handlers.
+pub async fn handlers_page(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(org): UiPath<i64>,
+) -> UiResult {
+    configurer(&page)?;
+    handlers_response(&state, &page, org, FormData::new(), &[]).await
+}
+
+/// `POST /incidents/handlers/{org}` with `handler_user` (add) or `remove` (a user id).
+pub async fn handlers_save(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(org): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let p = configurer(&page)?;
+    let store = state.store();
+    let mut ids: Vec<i64> = store
+        .incident_handlers(org)
+        .await
+        .map_err(|e| page.error(e))?
+        .iter()
+        .map(|h| h.user_id)
+        .collect();
+    let get = |k: &str| {
+        data.get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    if let Some(remove) = data.get("remove") {
+        let remove: i64 = remove
+            .trim()
+            .parse()
+            .map_err(|_| page.error(ErrorKind::BadRequest("error-invalid")))?;
+        ids.retain(|id| *id != remove);
+    } else {
+        let raw = get("handler_user");
+        match raw.parse::<i64>() {
+            Ok(id) => ids.push(id),
+            Err(_) => {
+                let code = if raw.is_empty() {
+                    ErrorCode::Required
+                } else {
+                    ErrorCode::Invalid
+                };
+                let errors = [FieldError::new("handler_user", code)];
+                return handlers_response(&state, &page, org, data, &errors).await;
+            }
+        }
+    }
+    match store.set_incident_handlers(&p, org, &ids).await {
+        Ok(_) => Ok(see_other(&format!("/incidents/handlers/{org}"))),
+        Err(StoreError::Invalid(_)) => {
+            let errors = [FieldError::new("handler_user", ErrorCode::Invalid)];
+            handlers_response(&state, &page, org, data, &errors).await
+        }
+        Err(e) => Err(page.error(e)),
+    }
+}
