@@ -94,6 +94,10 @@ struct Job {
 #[derive(Debug, Default)]
 pub(crate) struct FeedbackShared {
     ingest: OnceLock<mpsc::Sender<Job>>,
+    /// One aggregation at a time in this process.
+    agg_lock: tokio::sync::Mutex<()>,
+    /// Wakes the aggregator after a batch of answers was committed.
+    committed: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Job {
@@ -220,7 +224,13 @@ async fn upsert_cells(conn: &mut AnyConnection, cells: Vec<(i64, String, Cell)>)
             .or_default()
             .add(&c.counts);
     }
-    let rows: Vec<_> = merged.into_iter().collect();
+    upsert_rows(conn, merged.into_iter().collect()).await
+}
+
+/// Aggregate rows merged by key: scope, month, background and item.
+type AggKey = (i64, String, Dims, String);
+
+async fn upsert_rows(conn: &mut AnyConnection, rows: Vec<(AggKey, Counts)>) -> Result<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO feedback_agg (scope_id, month, lang, channel, respondent, item, \
@@ -353,6 +363,9 @@ type TextCell = (i64, String, String, &'static str);
 struct Pending {
     cells: Vec<(i64, String, Cell)>,
     text: Vec<TextCell>,
+    /// Leave the answers' aggregate cells to the aggregator (the answer
+    /// rows are marked pending); text counts are still added here.
+    defer: bool,
 }
 
 impl Pending {
@@ -400,8 +413,8 @@ async fn write_answer(
     let month = month_of(a.service_date.unwrap_or(today)).to_string();
     let row = sqlx::query(
         "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
-         service_lang, age_group, respondent, nps, scores, invitation_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         service_lang, age_group, respondent, nps, scores, invitation_id, pending, has_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(survey_id)
     .bind(r.org)
@@ -415,6 +428,8 @@ async fn write_answer(
     .bind(a.nps.map(i64::from))
     .bind(scores_json(&a.scores))
     .bind(r.invitation_id)
+    .bind(i64::from(pending.defer))
+    .bind(i64::from(a.text.is_some()))
     .fetch_one(&mut *conn)
     .await?;
     let answer_id: i64 = row.try_get("id")?;
@@ -458,7 +473,9 @@ async fn write_answer(
         }
         None => None,
     };
-    scoped_cells(tree, r.org, &month, a.cells(channel), &mut pending.cells);
+    if !pending.defer {
+        scoped_cells(tree, r.org, &month, a.cells(channel), &mut pending.cells);
+    }
     Ok(Submitted {
         answer_id,
         org_unit_id: r.org,
@@ -471,6 +488,7 @@ async fn write_answer(
 async fn write_batch(
     pool: &AnyPool,
     backend: Backend,
+    trees: &crate::TreeCache,
     subs: &[&Submission],
 ) -> Result<Vec<Result<Submitted>>> {
     let mut conn = pool.acquire().await?;
@@ -481,17 +499,21 @@ async fn write_batch(
             .await?;
     }
     let result = async {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let tree = load_tree(&mut tx).await?;
+        let mut tx = begin_write(&mut conn, backend).await?;
+        let tree = trees.tree(&mut tx).await?;
+        let tree = &*tree;
         let survey = survey_in(&mut tx).await?;
         let deadlines = CaseDeadlines::default();
         let mut out = Vec::with_capacity(subs.len());
-        let mut pending = Pending::default();
+        let mut pending = Pending {
+            defer: true,
+            ..Pending::default()
+        };
         for sub in subs {
-            match resolve(&mut tx, &tree, &survey.def, sub).await {
+            match resolve(&mut tx, tree, &survey.def, sub).await {
                 Ok(r) => out.push(Ok(write_answer(
                     &mut tx,
-                    &tree,
+                    tree,
                     survey.id,
                     &r,
                     sub.channel,
@@ -517,7 +539,26 @@ async fn write_batch(
     result
 }
 
-async fn ingest_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job>) {
+/// A write transaction that takes the write lock at once on SQLite
+/// (`BEGIN IMMEDIATE`): a transaction that reads before it writes could
+/// otherwise fail when another connection commits in between.
+async fn begin_write<'c>(
+    conn: &'c mut sqlx::pool::PoolConnection<sqlx::Any>,
+    backend: Backend,
+) -> Result<sqlx::Transaction<'c, sqlx::Any>> {
+    Ok(match backend {
+        Backend::Sqlite => sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?,
+        Backend::Postgres => sqlx::Connection::begin(&mut **conn).await?,
+    })
+}
+
+async fn ingest_loop(
+    pool: AnyPool,
+    backend: Backend,
+    trees: Arc<crate::TreeCache>,
+    shared: std::sync::Weak<FeedbackShared>,
+    mut rx: mpsc::Receiver<Job>,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -527,7 +568,7 @@ async fn ingest_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job
             }
         }
         let subs: Vec<&Submission> = jobs.iter().map(|j| &j.sub).collect();
-        match write_batch(&pool, backend, &subs).await {
+        match write_batch(&pool, backend, &trees, &subs).await {
             Ok(results) => {
                 for (job, r) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(r);
@@ -541,7 +582,7 @@ async fn ingest_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job
             Err(_) => {
                 // One at a time, so that one failure fails only its own answer.
                 for job in jobs {
-                    let r = match write_batch(&pool, backend, &[&job.sub]).await {
+                    let r = match write_batch(&pool, backend, &trees, &[&job.sub]).await {
                         Ok(mut v) => v.pop().unwrap_or(Err(StoreError::NotFound)),
                         Err(e) => Err(e),
                     };
@@ -549,6 +590,119 @@ async fn ingest_loop(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job
                 }
             }
         }
+        if let Some(shared) = shared.upgrade() {
+            shared.committed.notify_one();
+        }
+    }
+}
+
+/// Adds committed answers to the aggregates shortly after they arrive, many
+/// at a time (answers of the same unit, month and background then cost one
+/// row update together).
+async fn aggregate_loop(
+    pool: AnyPool,
+    backend: Backend,
+    trees: Arc<crate::TreeCache>,
+    shared: std::sync::Weak<FeedbackShared>,
+) {
+    loop {
+        {
+            let Some(s) = shared.upgrade() else { return };
+            // Holding the state for at most a second: the loop ends soon after the store goes.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), s.committed.notified())
+                .await;
+        }
+        // Let a few more batches arrive.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let Some(s) = shared.upgrade() else { return };
+        if let Err(e) = aggregate_pending(&pool, backend, &trees, &s).await {
+            tracing::error!(error = %e, "feedback aggregation failed; retried on the next round");
+        }
+    }
+}
+
+/// Most pending answers added to the aggregates in one transaction.
+const AGGREGATE_CHUNK: i64 = 20_000;
+
+/// Adds every pending answer to the aggregates; returns how many.
+async fn aggregate_pending(
+    pool: &AnyPool,
+    backend: Backend,
+    trees: &crate::TreeCache,
+    shared: &FeedbackShared,
+) -> Result<usize> {
+    let _one_at_a_time = shared.agg_lock.lock().await;
+    let mut total = 0;
+    loop {
+        let mut conn = pool.acquire().await?;
+        let mut tx = begin_write(&mut conn, backend).await?;
+        let lock = if backend == Backend::Postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT id, org_unit_id, month, channel, service_lang, respondent, nps, scores, has_text \
+             FROM feedback_answers WHERE pending = 1 ORDER BY id LIMIT {AGGREGATE_CHUNK}{lock}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(total);
+        }
+        let tree = trees.tree(&mut tx).await?;
+        let mut merged: std::collections::HashMap<AggKey, Counts> =
+            std::collections::HashMap::new();
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut cells = Vec::new();
+        for r in &rows {
+            ids.push(r.try_get::<i64, _>("id")?);
+            let org: i64 = r.try_get("org_unit_id")?;
+            let month: String = r.try_get("month")?;
+            let channel: String = r.try_get("channel")?;
+            let channel = Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?;
+            let lang: Option<String> = r.try_get("service_lang")?;
+            let respondent: Option<String> = r.try_get("respondent")?;
+            let answer = Answer {
+                nps: r
+                    .try_get::<Option<i64>, _>("nps")?
+                    .and_then(|n| u8::try_from(n).ok()),
+                scores: parse_scores(&r.try_get::<String, _>("scores")?)?,
+                text: (r.try_get::<i64, _>("has_text")? != 0).then(String::new),
+                service_lang: lang.as_deref().and_then(ServiceLang::parse),
+                age_group: None,
+                respondent: respondent.as_deref().and_then(Respondent::parse),
+                service_date: None,
+                contact: None,
+            };
+            scoped_cells(&tree, org, &month, answer.cells(channel), &mut cells);
+            for (scope, month, c) in cells.drain(..) {
+                merged
+                    .entry((scope, month, c.dims, c.item))
+                    .or_default()
+                    .add(&c.counts);
+            }
+        }
+        let mut agg: Vec<(AggKey, Counts)> = merged.into_iter().collect();
+        agg.sort_by(|a, b| a.0.cmp(&b.0));
+        upsert_rows(&mut tx, agg).await?;
+        for chunk in ids.chunks(500) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let sql = format!(
+                "UPDATE feedback_answers SET pending = 0 WHERE id IN ({list}) RETURNING id"
+            );
+            let mut q = sqlx::query_scalar::<_, i64>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        total += ids.len();
     }
 }
 
@@ -822,9 +976,28 @@ impl Store {
     fn ingest(&self) -> &mpsc::Sender<Job> {
         self.feedback.ingest.get_or_init(|| {
             let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-            tokio::spawn(ingest_loop(self.pool.clone(), self.backend, rx));
+            let shared = Arc::downgrade(&self.feedback);
+            tokio::spawn(ingest_loop(
+                self.pool.clone(),
+                self.backend,
+                self.tree_cache.clone(),
+                shared.clone(),
+                rx,
+            ));
+            tokio::spawn(aggregate_loop(
+                self.pool.clone(),
+                self.backend,
+                self.tree_cache.clone(),
+                shared,
+            ));
             tx
         })
+    }
+
+    /// Adds answers still waiting for the aggregator, so that statistics
+    /// include every acknowledged answer.
+    pub async fn feedback_catch_up(&self) -> Result<usize> {
+        aggregate_pending(&self.pool, self.backend, &self.tree_cache, &self.feedback).await
     }
 
     /// Takes in an answer; returns when it is committed to disk. Answers
@@ -1107,6 +1280,8 @@ impl Store {
         let tree = load_tree(&mut tx).await?;
         let survey = survey_in(&mut tx).await?;
         let at = now();
+        let mut merged: std::collections::HashMap<AggKey, Counts> =
+            std::collections::HashMap::new();
         let mut cells = Vec::new();
         for chunk in rows.chunks(400) {
             let mut sql = String::from(
@@ -1148,11 +1323,16 @@ impl Store {
                     .bind(scores_json(&a.scores));
             }
             q.execute(&mut *tx).await?;
-            if cells.len() > 200_000 {
-                upsert_cells(&mut tx, std::mem::take(&mut cells)).await?;
+            for (scope, month, c) in cells.drain(..) {
+                merged
+                    .entry((scope, month, c.dims, c.item))
+                    .or_default()
+                    .add(&c.counts);
             }
         }
-        upsert_cells(&mut tx, cells).await?;
+        let mut agg: Vec<(AggKey, Counts)> = merged.into_iter().collect();
+        agg.sort_by(|a, b| a.0.cmp(&b.0));
+        upsert_rows(&mut tx, agg).await?;
         audit(
             &mut tx,
             p,
@@ -1200,6 +1380,7 @@ impl Store {
         if tree.get(scope).is_none() {
             return Err(StoreError::NotFound);
         }
+        self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
         let survey = survey_in(&mut conn).await?.def;
         let cur = self.agg_cells(&mut conn, scope, &period).await?;

@@ -80,6 +80,51 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     feedback: std::sync::Arc<feedback::FeedbackShared>,
+    tree_cache: std::sync::Arc<TreeCache>,
+}
+
+/// How long a read of the organisation tree is reused. Changes made through
+/// this store clear it at once; changes by another process (a second server
+/// on the same PostgreSQL database, `valvo org add`) show within this time.
+const TREE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The organisation tree as last read: read on almost every request (access
+/// checks), changed rarely.
+#[derive(Debug, Default)]
+pub(crate) struct TreeCache {
+    inner: std::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<OrgTree>)>>,
+}
+
+impl TreeCache {
+    pub(crate) fn get(&self) -> Option<std::sync::Arc<OrgTree>> {
+        let guard = self.inner.read().ok()?;
+        match &*guard {
+            Some((at, tree)) if at.elapsed() < TREE_TTL => Some(tree.clone()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn put(&self, tree: std::sync::Arc<OrgTree>) {
+        if let Ok(mut guard) = self.inner.write() {
+            *guard = Some((std::time::Instant::now(), tree));
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut guard) = self.inner.write() {
+            *guard = None;
+        }
+    }
+
+    /// The cached tree, or one read on `conn` (and cached).
+    pub(crate) async fn tree(&self, conn: &mut AnyConnection) -> Result<std::sync::Arc<OrgTree>> {
+        if let Some(t) = self.get() {
+            return Ok(t);
+        }
+        let tree = std::sync::Arc::new(load_tree(conn).await?);
+        self.put(tree.clone());
+        Ok(tree)
+    }
 }
 
 /// Turns what a user gives (`valvo.db`, `sqlite://x.db`, `postgres://…`) into a
@@ -154,6 +199,7 @@ impl Store {
             pool,
             backend,
             feedback: feedback::shared(),
+            tree_cache: Default::default(),
         })
     }
 
@@ -175,8 +221,12 @@ impl Store {
 
     /// The whole organisation tree.
     pub async fn org_tree(&self) -> Result<OrgTree> {
+        if let Some(t) = self.tree_cache.get() {
+            return Ok((*t).clone());
+        }
         let mut conn = self.pool.acquire().await?;
-        load_tree(&mut conn).await
+        let tree = self.tree_cache.tree(&mut conn).await?;
+        Ok((*tree).clone())
     }
 
     /// A value from the key–value table.

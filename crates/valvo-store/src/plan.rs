@@ -506,6 +506,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.tree_cache.clear();
         Ok(id)
     }
 
@@ -552,6 +553,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.tree_cache.clear();
         Ok(())
     }
 
@@ -1039,6 +1041,8 @@ impl Store {
     /// An org unit's whole plan for a year: goals with indicators (and their
     /// follow-ups), actions and reviews, in plan order. Five queries.
     pub async fn plan(&self, org: i64, year: i32) -> Result<Vec<GoalFull>> {
+        // Indicators fed by feedback see every acknowledged answer.
+        self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
         plan_in(&mut conn, org, year).await
     }

@@ -627,6 +627,7 @@ impl Store {
             report.published_at = row.published_at.clone();
             return Ok(report);
         }
+        self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
         assemble_in(&mut conn, row).await
     }
@@ -653,6 +654,7 @@ impl Store {
             published_at: None,
             snapshot: None,
         };
+        self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
         assemble_in(&mut conn, &row).await
     }
@@ -678,6 +680,8 @@ impl Store {
         id: i64,
         step: Transition,
     ) -> std::result::Result<ReportRow, ReportError> {
+        // The snapshot includes every acknowledged feedback answer.
+        self.feedback_catch_up().await?;
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let row = row_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;

@@ -382,12 +382,19 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
             t.await.map_err(|e| e.to_string())??;
         }
         let took = started.elapsed();
+        let caught = Instant::now();
+        store.feedback_catch_up().await.map_err(|e| e.to_string())?;
+        let caught = caught.elapsed();
         println!();
         println!(
             "Feedback ingest over HTTP: {n} answers by {clients} clients in {:.2} s = {:.0} answers/s \
              (each acknowledged 201 after its transaction is on disk; SQLite synchronous=FULL, group commit).",
             took.as_secs_f64(),
             n as f64 / took.as_secs_f64()
+        );
+        println!(
+            "Aggregates caught up {:.1} ms after the last acknowledgement (answers are added to them in the background, many at a time).",
+            ms(caught)
         );
     }
     if bulk == 0 {
@@ -404,7 +411,7 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
         (x % m as u64) as usize
     };
     let started = Instant::now();
-    let batch = 100_000;
+    let batch = 500_000;
     let mut done = 0;
     while done < bulk {
         let rows: Vec<(i64, Answer, Channel)> = (done..(done + batch).min(bulk))
