@@ -36,8 +36,12 @@ use crate::{load_tree, now, Backend, Result, Store, StoreError};
 
 /// Most answers committed in one ingest transaction.
 const MAX_BATCH: usize = 512;
-/// Rows per multi-row aggregate upsert (16 parameters each).
-const UPSERT_CHUNK: usize = 60;
+/// Rows per multi-row aggregate upsert (18 parameters each). Small on
+/// purpose: the SQLite driver looks each `$N` parameter up by name, so the
+/// cost of binding grows with the square of the parameters in a statement.
+const UPSERT_CHUNK: usize = 8;
+/// Rows per multi-row insert of answers (11 parameters each), likewise.
+const INSERT_CHUNK: usize = 12;
 
 /// A survey version.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -687,7 +691,7 @@ async fn aggregate_pending(
         let mut agg: Vec<(AggKey, Counts)> = merged.into_iter().collect();
         agg.sort_by(|a, b| a.0.cmp(&b.0));
         upsert_rows(&mut tx, agg).await?;
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(100) {
             let list = (1..=chunk.len())
                 .map(|i| format!("${i}"))
                 .collect::<Vec<_>>()
@@ -1116,7 +1120,7 @@ impl Store {
             .saturating_add(time::Duration::days(valid_days))
             .to_string();
         let at = now();
-        for chunk in tokens.chunks(100) {
+        for chunk in tokens.chunks(20) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
                     let b = i * 5;
@@ -1283,7 +1287,7 @@ impl Store {
         let mut merged: std::collections::HashMap<AggKey, Counts> =
             std::collections::HashMap::new();
         let mut cells = Vec::new();
-        for chunk in rows.chunks(400) {
+        for chunk in rows.chunks(INSERT_CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
                  service_lang, age_group, respondent, nps, scores) VALUES ",
