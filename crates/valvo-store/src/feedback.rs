@@ -635,6 +635,14 @@ async fn aggregate_pending(
     trees: &crate::TreeCache,
     shared: &FeedbackShared,
 ) -> Result<usize> {
+    // A plain read first: no write lock is asked for when nothing waits.
+    let waiting: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM feedback_answers WHERE pending = 1 LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+    if waiting.is_none() {
+        return Ok(0);
+    }
     let _one_at_a_time = shared.agg_lock.lock().await;
     let mut total = 0;
     loop {

@@ -109,6 +109,11 @@ enum Command {
     /// Measure page render and API timings on the demo county (a fresh temporary database
     /// unless --database-url is given explicitly).
     Bench(bench::BenchArgs),
+    /// Customer feedback.
+    Feedback {
+        #[command(subcommand)]
+        command: FeedbackCommand,
+    },
     /// Free-text analysis, offline.
     Text {
         #[command(subcommand)]
@@ -169,6 +174,17 @@ enum OrgCommand {
     },
     /// Print the tree: id, code, producer and names.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+enum FeedbackCommand {
+    /// Import answers from a CSV file (header: unit, service_date, nps, statement
+    /// keys, text, service_lang, age_group, respondent, contact): every line or
+    /// none; errors name the line and column.
+    Import {
+        /// The CSV file (UTF-8, comma or semicolon separated).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -387,6 +403,33 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(_) | Command::Text { .. } => Ok(()),
+        Command::Feedback {
+            command: FeedbackCommand::Import { file },
+        } => {
+            let data =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let today = time::OffsetDateTime::now_utc().date();
+            let survey = store.current_survey().await.map_err(|e| e.to_string())?;
+            let report = |errors: Vec<valvo_core::feedback::LineError>| {
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}: {e}", file.display()))
+                    .collect();
+                format!("nothing imported:\n{}", lines.join("\n"))
+            };
+            let lines = valvo_core::feedback::parse_import_csv(&data, &survey.def, today)
+                .map_err(report)?;
+            let n = store
+                .import_answers(&Principal::system("cli"), &lines, today)
+                .await
+                .map_err(|e| match e {
+                    valvo_store::ImportError::Lines(errors) => report(errors),
+                    valvo_store::ImportError::Store(e) => e.to_string(),
+                })?;
+            println!("{n} answers imported");
+            store.close().await;
+            Ok(())
+        }
         Command::Report {
             org,
             period,

@@ -919,3 +919,49 @@ fn text_analyze_reads_json_lines_and_redacts() {
     assert_eq!(lines[2]["line"], 3);
     assert!(lines[2]["error"].is_string());
 }
+
+#[tokio::test]
+async fn feedback_import_from_the_command_line_names_bad_lines() {
+    let db = Db::new().await;
+    let (ok, _, err) = output(valvo(&db).args([
+        "org",
+        "add",
+        "--code",
+        "hc1",
+        "--name-fi",
+        "Terveysasema",
+        "--name-sv",
+        "Hälsostation",
+    ]));
+    assert!(ok, "org add: {err}");
+    let bad = db.dir.join("bad.csv");
+    std::fs::write(&bad, "unit;nps;safe\nhc1;9;5\nhc1;12;5\nxx;3;1\n").unwrap();
+    let (ok, out, err) = output(valvo(&db).args(["feedback", "import", bad.to_str().unwrap()]));
+    assert!(!ok, "{out}");
+    assert!(err.contains("line 3: nps: out_of_range"), "{err}");
+    let good = db.dir.join("good.csv");
+    std::fs::write(
+        &good,
+        "unit,nps,safe,text\nhc1,9,5,\nhc1,3,x,Jonot olivat pitkät\n",
+    )
+    .unwrap();
+    let (ok, out, err) = output(valvo(&db).args(["feedback", "import", good.to_str().unwrap()]));
+    assert!(ok, "{err}");
+    assert!(out.contains("2 answers imported"), "{out}");
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    let tree = store.org_tree().await.unwrap();
+    let year = time::OffsetDateTime::now_utc().year();
+    let s = store
+        .feedback_stats(
+            &tree,
+            tree.roots()[0].id,
+            valvo_core::Period::year(year).unwrap(),
+            valvo_core::feedback::Filter::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.current.answers, 2);
+    assert_eq!(s.current.nps.nps, Some(0.0));
+    store.close().await;
+    db.drop().await;
+}
