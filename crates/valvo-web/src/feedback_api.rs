@@ -98,6 +98,7 @@ fn store_error(e: StoreError) -> ApiError {
 /// (a kiosk or an integration). Answered 201 once the answer is on disk.
 pub async fn submit(
     State(state): State<AppState>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
@@ -105,6 +106,14 @@ pub async fn submit(
     let raw = raw_answer(&body);
     let (target, channel) = match (json_str(&body, "invitation"), body.get("org_unit")) {
         (Some(token), _) if !token.is_empty() => {
+            // Without a bearer token: limited per client address like the public pages.
+            if !state.allow_public_write(addr.ip()) {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    "too many answers from this address; try again later",
+                ));
+            }
             (AnswerTarget::Invitation(token), Channel::Invitation)
         }
         (_, Some(org)) => {

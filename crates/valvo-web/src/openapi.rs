@@ -296,7 +296,7 @@ fn feedback_paths() -> Value {
                 "respondent": { "type": "string", "enum": ["client", "relative"] },
                 "service_date": { "type": "string", "format": "date" },
                 "contact": { "type": "string", "maxLength": 500 } } } } } },
-            "responses": { "201": ok("Stored", obj.clone()), "401": err("A bearer token is needed without an invitation"), "409": err("Invitation already used"), "410": err("Invitation expired"), "422": err("Invalid fields") }
+            "responses": { "201": ok("Stored", obj.clone()), "401": err("A bearer token is needed without an invitation"), "409": err("Invitation already used"), "410": err("Invitation expired"), "422": err("Invalid fields"), "429": err("Too many answers without a bearer token from this address") }
         }},
         "/api/v1/feedback/invitations": { "post": {
             "summary": "One-time invitations for a unit and service date (for SMS after a visit): tokens and links",
