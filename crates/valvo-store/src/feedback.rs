@@ -202,6 +202,17 @@ async fn survey_in(conn: &mut AnyConnection) -> Result<SurveyVersion> {
     })
 }
 
+/// `($1, …, $cols), ($cols+1, …)`: the VALUES of a multi-row statement.
+fn values(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let list: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", list.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Adds `cells` of `org` (and of each ancestor) in `month` to the aggregates.
 fn scoped_cells(
     tree: &OrgTree,
@@ -240,20 +251,7 @@ async fn upsert_rows(conn: &mut AnyConnection, rows: Vec<(AggKey, Counts)>) -> R
             "INSERT INTO feedback_agg (scope_id, month, lang, channel, respondent, item, \
              b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs) VALUES ",
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let base = i * 18;
-            sql.push('(');
-            sql.push_str(
-                &(1..=18)
-                    .map(|k| format!("${}", base + k))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            sql.push(')');
-        }
+        sql.push_str(&values(chunk.len(), 18));
         sql.push_str(
             " ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET ",
         );
@@ -1129,22 +1127,9 @@ impl Store {
             .to_string();
         let at = now();
         for chunk in tokens.chunks(20) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let b = i * 5;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5
-                    )
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO feedback_invitations (token_hash, org_unit_id, service_date, created_at, expires_on) VALUES {}",
-                values.join(", ")
+                values(chunk.len(), 5)
             );
             let mut q = sqlx::query(&sql);
             for t in chunk {
@@ -1300,20 +1285,7 @@ impl Store {
                 "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
                  service_lang, age_group, respondent, nps, scores) VALUES ",
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let b = i * 11;
-                sql.push('(');
-                sql.push_str(
-                    &(1..=11)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
-                sql.push(')');
-            }
+            sql.push_str(&values(chunk.len(), 11));
             let mut q = sqlx::query(&sql);
             for (org, a, channel) in chunk {
                 if tree.get(*org).is_none() {

@@ -553,6 +553,27 @@ pub struct Table {
 /// A filter's select: name, label, options (value, label, selected).
 type FilterSelect = (String, String, Vec<(String, String, bool)>);
 
+/// A filter over one background dimension: "all" and each value.
+fn filter_select<T: Copy + PartialEq>(
+    tr: &crate::i18n::Tr,
+    name: &str,
+    label_key: &str,
+    all: &[T],
+    code: fn(T) -> &'static str,
+    prefix: &str,
+    current: Option<T>,
+) -> FilterSelect {
+    let mut options = vec![(String::new(), tr.t("fb-all"), current.is_none())];
+    options.extend(all.iter().map(|v| {
+        (
+            code(*v).to_owned(),
+            tr.t(&format!("{prefix}{}", code(*v))),
+            current == Some(*v),
+        )
+    }));
+    (name.to_owned(), tr.t(label_key), options)
+}
+
 #[derive(Template)]
 #[template(path = "feedback_stats.html")]
 struct StatsPage {
@@ -1033,47 +1054,33 @@ async fn stats_response(
             }
         }
     }
-    let opt = |all: Vec<(&'static str, String)>, cur: Option<&'static str>| {
-        let mut v = vec![(String::new(), tr.t("fb-all"), cur.is_none())];
-        v.extend(
-            all.into_iter()
-                .map(|(c, l)| (c.to_owned(), l, cur == Some(c))),
-        );
-        v
-    };
     let filters = vec![
-        (
-            "service_lang".to_string(),
-            tr.t("fb-field-service_lang"),
-            opt(
-                ServiceLang::ALL
-                    .iter()
-                    .map(|l| (l.code(), tr.t(&format!("fb-lang-{}", l.code()))))
-                    .collect(),
-                filter.lang.map(ServiceLang::code),
-            ),
+        filter_select(
+            tr,
+            "service_lang",
+            "fb-field-service_lang",
+            &ServiceLang::ALL,
+            ServiceLang::code,
+            "fb-lang-",
+            filter.lang,
         ),
-        (
-            "channel".to_string(),
-            tr.t("fb-field-channel"),
-            opt(
-                Channel::ALL
-                    .iter()
-                    .map(|c| (c.code(), tr.t(&format!("fb-channel-{}", c.code()))))
-                    .collect(),
-                filter.channel.map(Channel::code),
-            ),
+        filter_select(
+            tr,
+            "channel",
+            "fb-field-channel",
+            &Channel::ALL,
+            Channel::code,
+            "fb-channel-",
+            filter.channel,
         ),
-        (
-            "respondent".to_string(),
-            tr.t("fb-field-respondent"),
-            opt(
-                Respondent::ALL
-                    .iter()
-                    .map(|r| (r.code(), tr.t(&format!("fb-respondent-{}", r.code()))))
-                    .collect(),
-                filter.respondent.map(Respondent::code),
-            ),
+        filter_select(
+            tr,
+            "respondent",
+            "fb-field-respondent",
+            &Respondent::ALL,
+            Respondent::code,
+            "fb-respondent-",
+            filter.respondent,
         ),
     ];
     let name = tree
