@@ -138,7 +138,7 @@ impl Store {
                 errors.push(field("password", valvo_core::plan::ErrorCode::Invalid));
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(s) = scope {
             let tree = load_tree(&mut tx).await?;
             if tree.get(s).is_none() {
@@ -205,7 +205,7 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         let hash = hash_password(password)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
@@ -333,7 +333,7 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         let secret = format!("valvo_{}", random_secret());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )

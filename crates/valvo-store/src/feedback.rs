@@ -1050,7 +1050,7 @@ impl Store {
         if !p.role.writes() || p.role == Role::AreaManager || p.scope.is_some() {
             return Err(StoreError::Forbidden);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current = survey_in(&mut tx).await?;
         let def = current
             .def
@@ -1111,7 +1111,7 @@ impl Store {
         if service_date > today {
             errors.push(FieldError::new("service_date", ErrorCode::OutOfRange));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         if tree.get(org).is_none() {
             errors.push(FieldError::new("org_unit", ErrorCode::Invalid));
@@ -1191,7 +1191,7 @@ impl Store {
         lines: &[valvo_core::feedback::ImportLine],
         today: time::Date,
     ) -> Result<usize, ImportError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         let survey = survey_in(&mut tx).await?;
         let by_code: BTreeMap<String, i64> = tree
@@ -1273,7 +1273,7 @@ impl Store {
         if !p.can_administer() {
             return Err(StoreError::Forbidden);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         let survey = survey_in(&mut tx).await?;
         let at = now();
@@ -1496,7 +1496,7 @@ impl Store {
 
     /// Records a remark or complaint (or feedback received otherwise) for a unit.
     pub async fn create_case(&self, p: &Principal, org: i64, case: &NewCase) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         if tree.get(org).is_none() {
             return Err(invalid("org_unit", ErrorCode::Invalid));
@@ -1612,7 +1612,7 @@ impl Store {
         u: &CaseUpdate,
         today: time::Date,
     ) -> Result<FeedbackCase> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         let before = case_in(&mut tx, id).await?;
         if !p.can_write(&tree, before.org_unit_id) {

@@ -544,7 +544,7 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         let code = input.validate_new(code).map_err(StoreError::Invalid)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if event_type_in(&mut tx, &code).await?.is_some() {
             return Err(invalid("code", ErrorCode::Invalid));
         }
@@ -598,7 +598,7 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         input.validate().map_err(StoreError::Invalid)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = event_type_in(&mut tx, code)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -637,7 +637,7 @@ impl Store {
         if !may_configure(p) {
             return Err(StoreError::Forbidden);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = event_type_in(&mut tx, code)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -705,7 +705,7 @@ impl Store {
         let mut users = users.to_vec();
         users.sort_unstable();
         users.dedup();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         if tree.get(org).is_none() {
             return Err(StoreError::NotFound);
@@ -784,7 +784,7 @@ impl Store {
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
         let receipt = format_receipt(&raw);
         let named = !input.is_anonymous();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         if tree.get(input.org_unit_id).is_none() {
             return Err(invalid("org_unit_id", ErrorCode::Invalid));
@@ -958,7 +958,7 @@ impl Store {
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = incident_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         if !may_handle_in(&mut tx, p, &tree, before.org_unit_id).await? {
@@ -1067,7 +1067,7 @@ impl Store {
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inc = incident_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         if !may_handle_in(&mut tx, p, &tree, inc.org_unit_id).await? {
@@ -1130,7 +1130,7 @@ impl Store {
         let mut counts: std::collections::HashMap<CountRow, i64> = Default::default();
         let mut days: std::collections::HashMap<(i64, String, i64), i64> = Default::default();
         let mut open: std::collections::HashMap<(i64, String), i64> = Default::default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         let known: std::collections::HashSet<String> =
             sqlx::query("SELECT code FROM incident_event_types")

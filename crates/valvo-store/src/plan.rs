@@ -462,7 +462,7 @@ impl Store {
         if unit.name.max_chars() > valvo_core::plan::MAX_TITLE {
             return Err(invalid("name", ErrorCode::TooLong));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(parent) = unit.parent_id {
             let tree = load_tree(&mut tx).await?;
             if tree.get(parent).is_none() {
@@ -527,7 +527,7 @@ impl Store {
         if name.max_chars() > valvo_core::plan::MAX_TITLE {
             return Err(invalid("name", ErrorCode::TooLong));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         let before = tree.get(id).cloned().ok_or(StoreError::NotFound)?;
         sqlx::query("UPDATE org_units SET name_fi = $1, name_sv = $2, name_en = $3, producer = $4 WHERE id = $5")
@@ -560,7 +560,7 @@ impl Store {
     /// Creates a goal in an org unit's plan.
     pub async fn create_goal(&self, p: &Principal, org: i64, input: &GoalInput) -> Result<Goal> {
         let input = validated(input.validate(), input)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
         let order = next_order(
@@ -602,7 +602,7 @@ impl Store {
     /// Changes a goal's area, year and title.
     pub async fn update_goal(&self, p: &Principal, id: i64, input: &GoalInput) -> Result<Goal> {
         let input = validated(input.validate(), input)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = goal_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -647,7 +647,7 @@ impl Store {
         input: &IndicatorInput,
     ) -> Result<Indicator> {
         let input = validated(input.validate(), input)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
@@ -705,7 +705,7 @@ impl Store {
         input: &IndicatorInput,
     ) -> Result<Indicator> {
         let input = validated(input.validate(), input)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = indicator_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -773,7 +773,7 @@ impl Store {
         id: i64,
         source: Option<IndicatorSource>,
     ) -> Result<Indicator> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = indicator_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -809,7 +809,7 @@ impl Store {
         input: &ActionInput,
     ) -> Result<Action> {
         let input = validated(input.validate(), input)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
@@ -856,7 +856,7 @@ impl Store {
         input: &ActionInput,
     ) -> Result<Action> {
         let input = validated(input.validate(), input)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = action_in(&mut tx, id).await?;
         let goal = goal_in(&mut tx, before.goal_id).await?;
         let tree = load_tree(&mut tx).await?;
@@ -902,7 +902,7 @@ impl Store {
         input: &FollowUpInput,
     ) -> Result<(FollowUp, bool)> {
         let input = validated(input.validate(), input)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ind = indicator_in(&mut tx, indicator_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, ind.org_unit_id)?;
@@ -979,7 +979,7 @@ impl Store {
         input: &GoalReviewInput,
     ) -> Result<GoalReview> {
         let input = validated(input.validate(), input)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
@@ -1069,7 +1069,7 @@ impl Store {
     /// Marks a key in the key–value table (used to make loaders idempotent),
     /// in the same transaction as nothing else: call after the load committed.
     pub async fn meta_set(&self, key: &str, value: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM meta WHERE key = $1")
             .bind(key)
             .execute(&mut *tx)

@@ -383,7 +383,7 @@ impl Store {
                 code: ErrorCode::TooLong,
             }]));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
         let before = sqlx::query(
@@ -461,7 +461,7 @@ impl Store {
                 }]));
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
         let before: Option<f64> = sqlx::query(
@@ -526,7 +526,7 @@ impl Store {
         period: Period,
         with_children: bool,
     ) -> Result<ReportRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
         let latest = sqlx::query(&format!(
@@ -682,7 +682,7 @@ impl Store {
     ) -> std::result::Result<ReportRow, ReportError> {
         // The snapshot includes every acknowledged feedback answer.
         self.feedback_catch_up().await?;
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.begin_write().await.map_err(StoreError::from)?;
         let row = row_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         if !p.can_read(&tree, row.org_unit_id) {
