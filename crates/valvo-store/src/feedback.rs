@@ -223,9 +223,13 @@ fn scoped_cells(
 ) {
     let mut scopes = vec![org];
     scopes.extend(tree.ancestors(org).iter().map(|n| n.id));
+    // Each cell twice: under its month (`YYYY-MM`) and its year (`YYYY`),
+    // so that a year's statistics read twelve times fewer rows.
+    let year = month.get(..4).unwrap_or(month);
     for scope in scopes {
         for c in &cells {
             out.push((scope, month.to_owned(), c.clone()));
+            out.push((scope, year.to_owned(), c.clone()));
         }
     }
 }
@@ -1344,10 +1348,10 @@ impl Store {
     async fn agg_cells(
         &self,
         conn: &mut AnyConnection,
-        scope: i64,
+        scopes: &[i64],
         period: &Period,
-    ) -> Result<Vec<Cell>> {
-        agg_cells_in(conn, scope, period).await
+    ) -> Result<std::collections::HashMap<i64, Vec<Cell>>> {
+        agg_cells_in(conn, scopes, period).await
     }
 
     /// Statistics of the subtree under `scope` for `period` with `filter`,
@@ -1367,12 +1371,18 @@ impl Store {
         self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
         let survey = survey_in(&mut conn).await?.def;
-        let cur = self.agg_cells(&mut conn, scope, &period).await?;
+        // The subtree and each child in one query per period.
+        let children: Vec<i64> = tree.children(scope).iter().map(|n| n.id).collect();
+        let mut scopes = vec![scope];
+        scopes.extend(&children);
+        let mut cur_all = self.agg_cells(&mut conn, &scopes, &period).await?;
         let previous = period.prev();
-        let prev = match &previous {
-            Some(p) => self.agg_cells(&mut conn, scope, p).await?,
-            None => Vec::new(),
+        let mut prev_all = match &previous {
+            Some(p) => self.agg_cells(&mut conn, &scopes, p).await?,
+            None => std::collections::HashMap::new(),
         };
+        let cur = cur_all.remove(&scope).unwrap_or_default();
+        let prev = prev_all.remove(&scope).unwrap_or_default();
         let current = Tally::from_cells(&cur, &filter).summary(&survey);
         let prev_sum = Tally::from_cells(&prev, &filter).summary(&survey);
         let langs: Vec<Option<ServiceLang>> = ServiceLang::ALL
@@ -1419,30 +1429,27 @@ impl Store {
             &filter,
         );
         let mut by_child = Vec::new();
-        for child in tree.children(scope) {
-            let c = self.agg_cells(&mut conn, child.id, &period).await?;
-            let p = match &previous {
-                Some(pp) => self.agg_cells(&mut conn, child.id, pp).await?,
-                None => Vec::new(),
-            };
+        for child in children {
+            let c = cur_all.remove(&child).unwrap_or_default();
+            let p = prev_all.remove(&child).unwrap_or_default();
             by_child.push(ChildFigures {
-                org_unit_id: child.id,
+                org_unit_id: child,
                 current: Tally::from_cells(&c, &filter).summary(&survey),
                 prev: Tally::from_cells(&p, &filter).summary(&survey),
             });
         }
-        // The trend: one row per year, item and background combination.
+        // The trend, from the year rows: one per year, item and background.
         let sql = format!(
-            "SELECT SUBSTR(month, 1, 4) AS year, lang, channel, respondent, item, {} FROM feedback_agg \
-             WHERE scope_id = $1 AND item IN ($2, $3) AND month <= $4 \
-             GROUP BY SUBSTR(month, 1, 4), lang, channel, respondent, item",
+            "SELECT month AS year, lang, channel, respondent, item, {} FROM feedback_agg \
+             WHERE scope_id = $1 AND item IN ($2, $3) AND month <= $4 AND LENGTH(month) = 4 \
+             GROUP BY month, lang, channel, respondent, item",
             sums()
         );
         let rows = sqlx::query(&sql)
             .bind(scope)
             .bind(ITEM_ANSWERS)
             .bind(ITEM_NPS)
-            .bind(month_of(period.end()).to_string())
+            .bind(period.year_number().to_string())
             .fetch_all(&mut *conn)
             .await?;
         let mut years: BTreeMap<i32, Tally> = BTreeMap::new();
@@ -1794,27 +1801,50 @@ async fn text_figures_in(
     Ok(topic_figures(&rows))
 }
 
-async fn agg_cells_in(conn: &mut AnyConnection, scope: i64, period: &Period) -> Result<Vec<Cell>> {
+/// The aggregate cells of each of `scopes` in `period`: from the year rows
+/// for a year, else from the month rows.
+async fn agg_cells_in(
+    conn: &mut AnyConnection,
+    scopes: &[i64],
+    period: &Period,
+) -> Result<std::collections::HashMap<i64, Vec<Cell>>> {
+    let mut out: std::collections::HashMap<i64, Vec<Cell>> =
+        scopes.iter().map(|s| (*s, Vec::new())).collect();
+    if scopes.is_empty() {
+        return Ok(out);
+    }
+    let ids = (0..scopes.len())
+        .map(|i| format!("${}", i + 3))
+        .collect::<Vec<_>>()
+        .join(",");
+    let (first, last) = if period.kind() == valvo_core::PeriodKind::Year {
+        let y = period.year_number().to_string();
+        (y.clone(), y)
+    } else {
+        (
+            month_of(period.start()).to_string(),
+            month_of(period.end()).to_string(),
+        )
+    };
     let sql = format!(
-        "SELECT lang, channel, respondent, item, {} FROM feedback_agg \
-         WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY lang, channel, respondent, item",
+        "SELECT scope_id, lang, channel, respondent, item, {} FROM feedback_agg \
+         WHERE month >= $1 AND month <= $2 AND scope_id IN ({ids}) \
+         GROUP BY scope_id, lang, channel, respondent, item",
         sums()
     );
-    let rows = sqlx::query(&sql)
-        .bind(scope)
-        .bind(month_of(period.start()).to_string())
-        .bind(month_of(period.end()).to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Cell {
-                dims: dims_of(r)?,
-                item: r.try_get("item")?,
-                counts: counts_of(r)?,
-            })
-        })
-        .collect()
+    let mut q = sqlx::query(&sql).bind(first).bind(last);
+    for s in scopes {
+        q = q.bind(*s);
+    }
+    for r in q.fetch_all(&mut *conn).await? {
+        let scope: i64 = r.try_get("scope_id")?;
+        out.entry(scope).or_default().push(Cell {
+            dims: dims_of(&r)?,
+            item: r.try_get("item")?,
+            counts: counts_of(&r)?,
+        });
+    }
+    Ok(out)
 }
 
 /// The whole subtree's figures of a period (no filter) and its comment
@@ -1825,7 +1855,10 @@ pub(crate) async fn summary_in(
     period: &Period,
 ) -> Result<(Summary, Vec<TopicFigures>)> {
     let survey = survey_in(conn).await?.def;
-    let cells = agg_cells_in(conn, scope, period).await?;
+    let cells = agg_cells_in(conn, &[scope], period)
+        .await?
+        .remove(&scope)
+        .unwrap_or_default();
     let topics = text_figures_in(conn, scope, period).await?;
     Ok((
         Tally::from_cells(&cells, &Filter::default()).summary(&survey),

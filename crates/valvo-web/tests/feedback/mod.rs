@@ -404,6 +404,27 @@ async fn statistics_match_an_independent_computation() {
         assert_eq!(s["stats"]["current"]["answers"], n as u64);
         close(&s["stats"]["current"]["nps"]["nps"], nps);
     }
+    // A year is read from its own rows, a tertial from its months: they agree.
+    let year_answers = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await["stats"]["current"]["answers"]
+        .as_u64()
+        .unwrap();
+    let mut tertials = 0;
+    for t in 1..=3 {
+        tertials += stats(
+            &app,
+            Some(&token),
+            &format!("org_unit={}&period={}T{t}", f.county, this_year()),
+        )
+        .await["stats"]["current"]["answers"]
+            .as_u64()
+            .unwrap();
+    }
+    assert_eq!(tertials, year_answers);
     // The county's page shows the same NPS, rounded, and the trend.
     let s = stats(
         &app,
