@@ -176,9 +176,17 @@ impl Analyzer {
     }
 }
 
+static DEFAULT: OnceLock<Analyzer> = OnceLock::new();
+
 pub(crate) fn default_analyzer() -> &'static Analyzer {
-    static A: OnceLock<Analyzer> = OnceLock::new();
-    A.get_or_init(Analyzer::new)
+    DEFAULT.get_or_init(Analyzer::new)
+}
+
+/// Sets the topic list of the default analyser (a county's own topics,
+/// parsed with [`Topic::parse_list`]). Must be called before the first
+/// analysis; returns false if the default analyser was already built.
+pub fn configure_topics(topics: Vec<Topic>) -> bool {
+    DEFAULT.set(Analyzer::with_topics(topics)).is_ok()
 }
 
 /// Analyses one comment with the default analyser (built once per process).

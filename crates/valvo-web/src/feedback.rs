@@ -626,6 +626,16 @@ fn stats_period(page: &Page, raw: Option<&str>) -> Result<Period, crate::error::
     }
 }
 
+/// A topic's name: translated for the default topics, the id for a county's own.
+fn topic_name(tr: &crate::i18n::Tr, id: &str) -> String {
+    let key = format!("fb-topic-{id}");
+    if tr.has(&key) {
+        tr.t(&key)
+    } else {
+        id.to_owned()
+    }
+}
+
 /// NPS as reports print it: "62" (rounded), or "–".
 pub fn nps_text(n: &NpsStats) -> String {
     n.rounded()
@@ -980,7 +990,7 @@ async fn stats_response(
                     if f.topic.is_empty() {
                         tr.t("fb-topic-all")
                     } else {
-                        tr.t(&format!("fb-topic-{}", f.topic))
+                        topic_name(tr, &f.topic)
                     },
                     shown(public, f.comments, f.comments.to_string(), &w),
                     share(Some(f)),
@@ -1450,7 +1460,7 @@ fn case_page(
             tr.t("fb-col-topic"),
             c.topics
                 .iter()
-                .map(|t| tr.t(&format!("fb-topic-{t}")))
+                .map(|t| topic_name(tr, t))
                 .collect::<Vec<_>>()
                 .join(", "),
         ));

@@ -30,6 +30,10 @@ struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "VALVO_LOG_JSON", global = true)]
     log_json: bool,
+    /// The county's own topic list for reading comments (the format of
+    /// crates/valvo-text/data/lexicon/topics.txt); the defaults without it.
+    #[arg(long, env = "VALVO_TOPICS_FILE", global = true)]
+    topics_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -280,6 +284,12 @@ pub(crate) async fn find_scope(store: &Store, scope: Option<&str>) -> Result<Opt
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Some(path) = &cli.topics_file {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let topics =
+            valvo_text::Topic::parse_list(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        valvo_text::configure_topics(topics);
+    }
     if let Command::Text {
         command: TextCommand::Analyze,
     } = &cli.command

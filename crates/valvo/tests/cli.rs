@@ -965,3 +965,61 @@ async fn feedback_import_from_the_command_line_names_bad_lines() {
     store.close().await;
     db.drop().await;
 }
+
+#[test]
+fn a_county_can_give_its_own_topics() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!(
+        "valvo-topics-{:016x}",
+        rand::thread_rng().gen::<u64>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("topics.txt");
+    std::fs::write(&file, "[parking]\nfi: pysäköin* parkki*\nsv: parker*\n\n[waiting]\nfi: jono* odot*\nsv: kö väntetid*\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--topics-file", file.to_str().unwrap(), "text", "analyze"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            "{\"text\": \"Pysäköintipaikkoja oli liian vähän ja jono oli pitkä.\"}\n".as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    let topics: Vec<&str> = line["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        topics.contains(&"parking") && topics.contains(&"waiting"),
+        "{topics:?}"
+    );
+    // A broken list is refused with its line.
+    std::fs::write(&file, "fi: ilman otsikkoa\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["--topics-file", file.to_str().unwrap(), "text", "analyze"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
