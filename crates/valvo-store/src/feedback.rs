@@ -931,34 +931,6 @@ pub struct YearFigures {
     pub nps: NpsStats,
 }
 
-fn counts_of(row: &AnyRow) -> Result<Counts> {
-    let mut c = Counts::default();
-    for (b, slot) in c.counts.iter_mut().enumerate() {
-        *slot = row.try_get::<i64, _>(format!("b{b}").as_str())?.max(0) as u64;
-    }
-    c.cannot_say = row.try_get::<i64, _>("cs")?.max(0) as u64;
-    Ok(c)
-}
-
-fn dims_of(row: &AnyRow) -> Result<Dims> {
-    let lang: String = row.try_get("lang")?;
-    let channel: String = row.try_get("channel")?;
-    let respondent: String = row.try_get("respondent")?;
-    Ok(Dims {
-        lang: ServiceLang::parse(&lang),
-        channel: Channel::parse(&channel),
-        respondent: Respondent::parse(&respondent),
-    })
-}
-
-fn sums() -> String {
-    (0..11)
-        .map(|b| format!("CAST(SUM(b{b}) AS BIGINT) AS b{b}"))
-        .chain(std::iter::once("CAST(SUM(cs) AS BIGINT) AS cs".to_string()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[allow(clippy::too_many_arguments)]
 fn breakdown<K: Copy + PartialEq>(
     cur: &[Cell],
@@ -1439,28 +1411,22 @@ impl Store {
             });
         }
         // The trend, from the year rows: one per year, item and background.
-        let sql = format!(
-            "SELECT month AS year, lang, channel, respondent, item, {} FROM feedback_agg \
-             WHERE scope_id = $1 AND item IN ($2, $3) AND month <= $4 AND LENGTH(month) = 4 \
-             GROUP BY month, lang, channel, respondent, item",
-            sums()
-        );
-        let rows = sqlx::query(&sql)
-            .bind(scope)
-            .bind(ITEM_ANSWERS)
-            .bind(ITEM_NPS)
-            .bind(period.year_number().to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+        let groups = cells_by(
+            &mut conn,
+            "month",
+            "scope_id = $1 AND item IN ($2, $3) AND month <= $4 AND LENGTH(month) = 4",
+            vec![
+                Arg::Int(scope),
+                Arg::Text(ITEM_ANSWERS.into()),
+                Arg::Text(ITEM_NPS.into()),
+                Arg::Text(period.year_number().to_string()),
+            ],
+        )
+        .await?;
         let mut years: BTreeMap<i32, Tally> = BTreeMap::new();
-        for r in &rows {
-            let year: String = r.try_get("year")?;
+        for (year, cells) in groups {
             let year: i32 = year.parse().map_err(|_| corrupt("year", &year))?;
-            let dims = dims_of(r)?;
-            if filter.matches(&dims) {
-                let item: String = r.try_get("item")?;
-                years.entry(year).or_default().add(&item, &counts_of(r)?);
-            }
+            years.insert(year, Tally::from_cells(&cells, &filter));
         }
         let trend = years
             .into_iter()
@@ -1801,6 +1767,72 @@ async fn text_figures_in(
     Ok(topic_figures(&rows))
 }
 
+/// A bound value of a statement built at run time.
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Aggregate cells grouped by `key` (an SQL expression) under `filter`.
+/// Each group comes back as one row whose cells are joined into one text
+/// (`string_agg`, on SQLite and PostgreSQL alike): the drivers pay per row,
+/// and a subtree's statistics would otherwise move thousands of rows.
+async fn cells_by(
+    conn: &mut AnyConnection,
+    key: &str,
+    filter: &str,
+    args: Vec<Arg>,
+) -> Result<Vec<(String, Vec<Cell>)>> {
+    let sums: Vec<String> = (0..11)
+        .map(|b| format!("CAST(SUM(b{b}) AS TEXT)"))
+        .chain(std::iter::once("CAST(SUM(cs) AS TEXT)".to_string()))
+        .collect();
+    let sql = format!(
+        "SELECT k, string_agg(line, ';') AS cells FROM (\
+           SELECT CAST({key} AS TEXT) AS k, \
+                  lang || ',' || channel || ',' || respondent || ',' || item || ',' || {} AS line \
+           FROM feedback_agg WHERE {filter} \
+           GROUP BY {key}, lang, channel, respondent, item) t \
+         GROUP BY k",
+        sums.join(" || ',' || ")
+    );
+    let mut q = sqlx::query(&sql);
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+        };
+    }
+    let mut out = Vec::new();
+    for r in q.fetch_all(&mut *conn).await? {
+        let k: String = r.try_get("k")?;
+        let joined: String = r.try_get("cells")?;
+        let mut cells = Vec::new();
+        for line in joined.split(';').filter(|l| !l.is_empty()) {
+            let f: Vec<&str> = line.split(',').collect();
+            if f.len() != 16 {
+                return Err(corrupt("feedback_agg", line));
+            }
+            let mut counts = Counts::default();
+            for (slot, v) in counts.counts.iter_mut().zip(&f[4..15]) {
+                *slot = v.parse().map_err(|_| corrupt("feedback_agg", line))?;
+            }
+            counts.cannot_say = f[15].parse().map_err(|_| corrupt("feedback_agg", line))?;
+            cells.push(Cell {
+                dims: Dims {
+                    lang: ServiceLang::parse(f[0]),
+                    channel: Channel::parse(f[1]),
+                    respondent: Respondent::parse(f[2]),
+                },
+                item: f[3].to_owned(),
+                counts,
+            });
+        }
+        out.push((k, cells));
+    }
+    Ok(out)
+}
+
 /// The aggregate cells of each of `scopes` in `period`: from the year rows
 /// for a year, else from the month rows.
 async fn agg_cells_in(
@@ -1826,23 +1858,18 @@ async fn agg_cells_in(
             month_of(period.end()).to_string(),
         )
     };
-    let sql = format!(
-        "SELECT scope_id, lang, channel, respondent, item, {} FROM feedback_agg \
-         WHERE month >= $1 AND month <= $2 AND scope_id IN ({ids}) \
-         GROUP BY scope_id, lang, channel, respondent, item",
-        sums()
-    );
-    let mut q = sqlx::query(&sql).bind(first).bind(last);
-    for s in scopes {
-        q = q.bind(*s);
-    }
-    for r in q.fetch_all(&mut *conn).await? {
-        let scope: i64 = r.try_get("scope_id")?;
-        out.entry(scope).or_default().push(Cell {
-            dims: dims_of(&r)?,
-            item: r.try_get("item")?,
-            counts: counts_of(&r)?,
-        });
+    let mut args = vec![Arg::Text(first), Arg::Text(last)];
+    args.extend(scopes.iter().map(|s| Arg::Int(*s)));
+    let groups = cells_by(
+        conn,
+        "scope_id",
+        &format!("month >= $1 AND month <= $2 AND scope_id IN ({ids})"),
+        args,
+    )
+    .await?;
+    for (k, cells) in groups {
+        let scope: i64 = k.parse().map_err(|_| corrupt("scope_id", &k))?;
+        out.insert(scope, cells);
     }
     Ok(out)
 }
