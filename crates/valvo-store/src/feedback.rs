@@ -223,13 +223,25 @@ fn scoped_cells(
 ) {
     let mut scopes = vec![org];
     scopes.extend(tree.ancestors(org).iter().map(|n| n.id));
-    // Each cell twice: under its month (`YYYY-MM`) and its year (`YYYY`),
-    // so that a year's statistics read twelve times fewer rows.
-    let year = month.get(..4).unwrap_or(month);
+    // Each cell under its month (`2025-05`) and under the quarter, tertial,
+    // half year and year it falls in (`2025Q2`, `2025T2`, `2025H1`, `2025`):
+    // statistics of any period read one row per scope and background.
+    let mut keys = vec![month.to_owned()];
+    if let Ok(m) = month.parse::<Period>() {
+        for kind in [
+            valvo_core::PeriodKind::Quarter,
+            valvo_core::PeriodKind::Tertial,
+            valvo_core::PeriodKind::Half,
+            valvo_core::PeriodKind::Year,
+        ] {
+            keys.push(Period::containing(m.start(), kind).to_string());
+        }
+    }
     for scope in scopes {
         for c in &cells {
-            out.push((scope, month.to_owned(), c.clone()));
-            out.push((scope, year.to_owned(), c.clone()));
+            for k in &keys {
+                out.push((scope, k.clone(), c.clone()));
+            }
         }
     }
 }
@@ -1833,8 +1845,8 @@ async fn cells_by(
     Ok(out)
 }
 
-/// The aggregate cells of each of `scopes` in `period`: from the year rows
-/// for a year, else from the month rows.
+/// The aggregate cells of each of `scopes` in `period`, from the period's
+/// own rows.
 async fn agg_cells_in(
     conn: &mut AnyConnection,
     scopes: &[i64],
@@ -1849,16 +1861,9 @@ async fn agg_cells_in(
         .map(|i| format!("${}", i + 3))
         .collect::<Vec<_>>()
         .join(",");
-    let (first, last) = if period.kind() == valvo_core::PeriodKind::Year {
-        let y = period.year_number().to_string();
-        (y.clone(), y)
-    } else {
-        (
-            month_of(period.start()).to_string(),
-            month_of(period.end()).to_string(),
-        )
-    };
-    let mut args = vec![Arg::Text(first), Arg::Text(last)];
+    // Every period has its own rows (see `scoped_cells`).
+    let key = period.to_string();
+    let mut args = vec![Arg::Text(key.clone()), Arg::Text(key)];
     args.extend(scopes.iter().map(|s| Arg::Int(*s)));
     let groups = cells_by(
         conn,
