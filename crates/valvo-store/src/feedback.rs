@@ -630,8 +630,11 @@ async fn aggregate_loop(
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), s.committed.notified())
                 .await;
         }
-        // Let a few more batches arrive.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Let more batches arrive: the cost of a round is bounded by the
+        // distinct keys it touches (this month's cells of the busy units),
+        // not by the number of answers, so fewer, larger rounds are cheaper.
+        // Statistics never wait for it: they catch up first.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let Some(s) = shared.upgrade() else { return };
         if let Err(e) = aggregate_pending(&pool, backend, &trees, &s).await {
             tracing::error!(error = %e, "feedback aggregation failed; retried on the next round");
@@ -680,6 +683,7 @@ async fn aggregate_pending(
         let tree = trees.tree(&mut tx).await?;
         let mut merged: std::collections::HashMap<AggKey, Counts> =
             std::collections::HashMap::new();
+        let mut own: std::collections::HashMap<AggKey, Counts> = std::collections::HashMap::new();
         let mut ids = Vec::with_capacity(rows.len());
         let mut cells = Vec::new();
         for r in &rows {
@@ -702,7 +706,22 @@ async fn aggregate_pending(
                 service_date: None,
                 contact: None,
             };
-            scoped_cells(&tree, org, &month, answer.cells(channel), &mut cells);
+            // Merged per unit and month first, spread to ancestors and
+            // periods after: most answers of a round share their keys.
+            for c in answer.cells(channel) {
+                own.entry((org, month.clone(), c.dims, c.item))
+                    .or_default()
+                    .add(&c.counts);
+            }
+        }
+        for ((org, month, dims, item), counts) in own {
+            scoped_cells(
+                &tree,
+                org,
+                &month,
+                vec![Cell { dims, item, counts }],
+                &mut cells,
+            );
             for (scope, month, c) in cells.drain(..) {
                 merged
                     .entry((scope, month, c.dims, c.item))
@@ -990,6 +1009,22 @@ impl Store {
             ));
             tx
         })
+    }
+
+    /// The number of answers given to `units` (for the benchmark).
+    pub async fn count_answers(&self, units: &[i64]) -> Result<usize> {
+        if units.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM feedback_answers WHERE org_unit_id IN ({})",
+            values(1, units.len()).trim_matches(|c| c == '(' || c == ')')
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for u in units {
+            q = q.bind(*u);
+        }
+        Ok(q.fetch_one(&self.pool).await?.max(0) as usize)
     }
 
     /// Adds answers still waiting for the aggregator, so that statistics

@@ -412,7 +412,15 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
     };
     let started = Instant::now();
     let batch = 500_000;
-    let mut done = 0;
+    // A database given with --database-url keeps its answers: load only what is missing.
+    let mut done = store
+        .count_answers(&units)
+        .await
+        .map_err(|e| e.to_string())?
+        .min(bulk);
+    if done > 0 {
+        eprintln!("valvo bench: {done} feedback answers already there");
+    }
     while done < bulk {
         let rows: Vec<(i64, Answer, Channel)> = (done..(done + batch).min(bulk))
             .map(|_| {
