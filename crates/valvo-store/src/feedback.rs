@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
@@ -110,11 +109,9 @@ impl std::fmt::Debug for Job {
     }
 }
 
+/// The stored form of an invitation token (as of receipt codes).
 fn digest(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::incidents::digest(token.trim())
 }
 
 fn new_token() -> String {

@@ -187,7 +187,7 @@ fn month_of(d: time::Date) -> String {
     Period::containing(d, PeriodKind::Month).to_string()
 }
 
-fn digest(code: &str) -> String {
+pub(crate) fn digest(code: &str) -> String {
     let hash = Sha256::digest(code.as_bytes());
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -27,6 +27,7 @@ use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::ErrorKind;
 use crate::forms::{error_message, Builder, FormData, FormView, Group, InputKind};
 use crate::html::{escape, text_html, Layout};
+use crate::incidents::unit_by_code;
 use crate::ui::{can_read, crumbs, form_page, render, see_other, tree, UiResult};
 use crate::AppState;
 
@@ -46,12 +47,6 @@ pub fn fmt_num(v: f64, decimals: usize, lang: Lang) -> String {
 
 fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
-}
-
-pub(crate) fn unit_by_code<'a>(tree: &'a OrgTree, code: &str) -> Option<&'a OrgNode> {
-    tree.nodes()
-        .iter()
-        .find(|n| n.code.eq_ignore_ascii_case(code.trim()))
 }
 
 fn resolve(text: &I18nText, lang: Lang) -> String {
@@ -444,10 +439,9 @@ pub async fn invitation_submit(
 
 // ------------------------------------------------------------ QR and poster
 
-/// The address of a unit's answer page as printed on its poster: from the
-/// configured public address, else from the request's host.
-fn public_url(state: &AppState, headers: &HeaderMap, code: &str) -> String {
-    let base = match &state.config().public_url {
+/// The service's public address: the configured one, else the request's host.
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    match &state.config().public_url {
         Some(u) => u.trim_end_matches('/').to_owned(),
         None => {
             let host = headers
@@ -464,8 +458,16 @@ fn public_url(state: &AppState, headers: &HeaderMap, code: &str) -> String {
                 });
             format!("{scheme}://{host}")
         }
-    };
-    format!("{base}/feedback/{}?c=qr", crate::html::url_encode(code))
+    }
+}
+
+/// The address of a unit's answer page as printed on its poster.
+fn public_url(state: &AppState, headers: &HeaderMap, code: &str) -> String {
+    format!(
+        "{}/feedback/{}?c=qr",
+        base_url(state, headers),
+        crate::html::url_encode(code)
+    )
 }
 
 /// An accessible SVG QR code of `data`, or None if it does not fit a code.

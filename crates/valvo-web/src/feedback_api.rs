@@ -175,22 +175,10 @@ pub async fn submit(
 
 /// The public link of an invitation.
 pub(crate) fn invitation_link(state: &AppState, headers: &HeaderMap, token: &str) -> String {
-    let base = match &state.config().public_url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => format!(
-            "{}://{}",
-            if state.config().cookie_secure {
-                "https"
-            } else {
-                "http"
-            },
-            headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("localhost")
-        ),
-    };
-    format!("{base}/feedback/i/{token}")
+    format!(
+        "{}/feedback/i/{token}",
+        crate::feedback::base_url(state, headers)
+    )
 }
 
 /// `POST /api/v1/feedback/invitations` `{"org_unit", "service_date", "count", "valid_days"}`:

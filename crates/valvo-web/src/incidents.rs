@@ -453,7 +453,7 @@ pub async fn create_staff(
     }
 }
 
-fn unit_by_code<'a>(tree: &'a OrgTree, code: &str) -> Option<&'a OrgNode> {
+pub(crate) fn unit_by_code<'a>(tree: &'a OrgTree, code: &str) -> Option<&'a OrgNode> {
     tree.walk()
         .into_iter()
         .map(|(_, n)| n)
