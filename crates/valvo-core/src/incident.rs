@@ -594,8 +594,24 @@ pub struct IncidentStats {
     pub never_event_share: f64,
     /// Reported by clients or relatives.
     pub client_reported: u64,
-    /// Open and reported over two months ago; filled by the caller.
+    /// The day the figures of handling state describe (see [`as_of`]):
+    /// the period's last day, or today while it runs; `None` for a period
+    /// that has not begun. Filled by the caller.
+    #[serde(default)]
+    pub as_of: Option<Date>,
+    /// Open at the end of `as_of` and received more than the policy's
+    /// `stale_days` (two months) before it; filled by the caller.
     pub unhandled_over_two_months: u64,
+    /// The same by kind, in [`IncidentKind::ALL`] order (seed 003 prints
+    /// HaiPro and SPro apart: the misconduct kind is SPro's).
+    #[serde(default)]
+    pub unhandled_over_two_months_by_kind: Vec<(IncidentKind, u64)>,
+    /// Open at the end of `as_of` and past the handling deadline of its kind.
+    #[serde(default)]
+    pub overdue: u64,
+    /// The same by kind, in [`IncidentKind::ALL`] order.
+    #[serde(default)]
+    pub overdue_by_kind: Vec<(IncidentKind, u64)>,
     /// Median handling time in days; filled by the caller (see
     /// [`median_from_histogram`]).
     pub median_handling_days: Option<f64>,
@@ -740,8 +756,74 @@ pub fn stats_from_marginals(period: Period, rows: &[(Period, Marginal, u64)]) ->
         never_events,
         never_event_share: percent(never_events, total),
         client_reported,
+        as_of: None,
         unhandled_over_two_months: 0,
+        unhandled_over_two_months_by_kind: IncidentKind::ALL.into_iter().map(|k| (k, 0)).collect(),
+        overdue: 0,
+        overdue_by_kind: IncidentKind::ALL.into_iter().map(|k| (k, 0)).collect(),
         median_handling_days: None,
+    }
+}
+
+/// The day a period's figures of handling state (unhandled over two months,
+/// overdue) describe: the period's last day, or today while the period runs;
+/// `None` for a period that has not begun. A report counts in a period by the
+/// day it was received (`reported_on`), never by the day of the event.
+pub fn as_of(period: Period, today: Date) -> Option<Date> {
+    (period.start() <= today).then(|| period.end().min(today))
+}
+
+/// A span of time a report was open, from its handling history: from the
+/// day it was received (or reopened) to the day it was handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenSpan {
+    /// The report's kind.
+    pub kind: IncidentKind,
+    /// The day the report was received.
+    pub reported_on: Date,
+    /// The day the span began (received, or reopened).
+    pub opened_on: Date,
+    /// The day it was handled; `None` while open.
+    pub closed_on: Option<Date>,
+}
+
+impl OpenSpan {
+    /// Open at the end of `day` (handled on `day` is handled by then) and
+    /// received more than `days` days before it.
+    pub fn waiting_at(&self, day: Date, days: i64) -> bool {
+        self.opened_on <= day
+            && self.closed_on.is_none_or(|c| c > day)
+            && (day - self.reported_on).whole_days() > days
+    }
+}
+
+/// The handling state at the end of `day`, by kind in [`IncidentKind::ALL`]
+/// order: (unhandled over `stale_days`, past the deadline of its kind). The
+/// reference computation: the store counts the same in SQL.
+pub fn waiting_at(spans: &[OpenSpan], day: Date, policy: &DeadlinePolicy) -> ([u64; 4], [u64; 4]) {
+    let mut stale = [0u64; 4];
+    let mut overdue = [0u64; 4];
+    for s in spans {
+        let i = s.kind as usize;
+        if s.waiting_at(day, policy.stale_days) {
+            stale[i] += 1;
+        }
+        if s.waiting_at(day, policy.days_for(s.kind)) {
+            overdue[i] += 1;
+        }
+    }
+    (stale, overdue)
+}
+
+impl IncidentStats {
+    /// Fills the figures of handling state as they stood at `as_of`.
+    pub fn set_waiting(&mut self, as_of: Option<Date>, stale: [u64; 4], overdue: [u64; 4]) {
+        self.as_of = as_of;
+        self.unhandled_over_two_months = stale.iter().sum();
+        self.unhandled_over_two_months_by_kind =
+            IncidentKind::ALL.into_iter().zip(stale).collect();
+        self.overdue = overdue.iter().sum();
+        self.overdue_by_kind = IncidentKind::ALL.into_iter().zip(overdue).collect();
     }
 }
 

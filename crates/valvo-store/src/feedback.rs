@@ -210,16 +210,9 @@ fn values(rows: usize, cols: usize) -> String {
         .join(",")
 }
 
-/// Adds `cells` of `org` (and of each ancestor) in `month` to the aggregates.
-fn scoped_cells(
-    tree: &OrgTree,
-    org: i64,
-    month: &str,
-    cells: Vec<Cell>,
-    out: &mut Vec<(i64, String, Cell)>,
-) {
-    let mut scopes = vec![org];
-    scopes.extend(tree.ancestors(org).iter().map(|n| n.id));
+/// Adds `cells` of a unit in `month` to the aggregates of each of `scopes`
+/// (the unit and its ancestors, see [`scopes_of`]).
+fn scoped_cells(scopes: &[i64], month: &str, cells: Vec<Cell>, out: &mut Vec<(i64, String, Cell)>) {
     // Each cell under its month (`2025-05`) and under the quarter, tertial,
     // half year and year it falls in (`2025Q2`, `2025T2`, `2025H1`, `2025`):
     // statistics of any period read one row per scope and background.
@@ -237,10 +230,47 @@ fn scoped_cells(
     for scope in scopes {
         for c in &cells {
             for k in &keys {
-                out.push((scope, k.clone(), c.clone()));
+                out.push((*scope, k.clone(), c.clone()));
             }
         }
     }
+}
+
+/// Each of `orgs` with its ancestors (itself first, then upwards), read in
+/// the caller's transaction from the database: an answer to a unit added a
+/// moment ago through another instance is counted in its area and county
+/// too, whatever that instance's cached tree knows.
+async fn scopes_of(
+    conn: &mut AnyConnection,
+    orgs: impl IntoIterator<Item = i64>,
+) -> Result<BTreeMap<i64, Vec<i64>>> {
+    let mut orgs: Vec<i64> = orgs.into_iter().collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    let mut out: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for chunk in orgs.chunks(100) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "WITH RECURSIVE up(unit, id, parent, depth) AS (\
+               SELECT id, id, parent_id, 0 FROM org_units WHERE id IN ({list}) \
+               UNION ALL \
+               SELECT up.unit, o.id, o.parent_id, up.depth + 1 FROM up JOIN org_units o ON o.id = up.parent) \
+             SELECT unit, id FROM up ORDER BY unit, depth"
+        );
+        let mut q = sqlx::query(&sql);
+        for o in chunk {
+            q = q.bind(*o);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.entry(r.try_get::<i64, _>("unit")?)
+                .or_default()
+                .push(r.try_get::<i64, _>("id")?);
+        }
+    }
+    Ok(out)
 }
 
 async fn upsert_cells(conn: &mut AnyConnection, cells: Vec<(i64, String, Cell)>) -> Result<()> {
@@ -313,7 +343,9 @@ async fn resolve(
         .map_err(StoreError::Invalid)?;
     match &sub.target {
         AnswerTarget::Unit(id) => {
-            if tree.get(*id).is_none() {
+            // The cached tree answers for known units; a unit it does not know
+            // (added through another instance a moment ago) is looked up.
+            if tree.get(*id).is_none() && !unit_exists(conn, *id).await? {
                 return Err(invalid("org_unit", ErrorCode::Invalid));
             }
             Ok(Resolved {
@@ -323,13 +355,19 @@ async fn resolve(
             })
         }
         AnswerTarget::UnitCode(code) => {
-            let node = tree
+            let cached = tree
                 .nodes()
                 .iter()
                 .find(|n| n.code.eq_ignore_ascii_case(code.trim()))
-                .ok_or_else(|| invalid("org_unit", ErrorCode::Invalid))?;
+                .map(|n| n.id);
+            let org = match cached {
+                Some(id) => id,
+                None => unit_by_code(conn, code.trim())
+                    .await?
+                    .ok_or_else(|| invalid("org_unit", ErrorCode::Invalid))?,
+            };
             Ok(Resolved {
-                org: node.id,
+                org,
                 answer,
                 invitation_id: None,
             })
@@ -370,10 +408,30 @@ async fn resolve(
     }
 }
 
-/// Comment counts waiting to be added: scope, month, topic, sentiment.
+/// Whether the org unit exists (read from the database, not the cache).
+async fn unit_exists(conn: &mut AnyConnection, id: i64) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM org_units WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
+}
+
+/// An org unit's id by its code, any case (read from the database).
+async fn unit_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT id FROM org_units WHERE LOWER(code) = LOWER($1)")
+            .bind(code)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// Comment counts waiting to be added: unit, month, topic, sentiment.
 type TextCell = (i64, String, String, &'static str);
 
-/// Aggregate rows waiting for the end of a transaction.
+/// Aggregate rows of a unit waiting for the end of a transaction, when they
+/// are added to the unit's and each ancestor's rows.
 #[derive(Default)]
 struct Pending {
     cells: Vec<(i64, String, Cell)>,
@@ -385,10 +443,29 @@ struct Pending {
 
 impl Pending {
     async fn flush(self, conn: &mut AnyConnection) -> Result<()> {
-        upsert_cells(conn, self.cells).await?;
+        let units = self
+            .cells
+            .iter()
+            .map(|c| c.0)
+            .chain(self.text.iter().map(|t| t.0))
+            .collect::<Vec<_>>();
+        if units.is_empty() {
+            return Ok(());
+        }
+        let scopes = scopes_of(conn, units).await?;
+        let mut cells = Vec::new();
+        for (org, month, cell) in self.cells {
+            let up = scopes.get(&org).map(Vec::as_slice).unwrap_or(&[]);
+            scoped_cells(up, &month, vec![cell], &mut cells);
+        }
+        upsert_cells(conn, cells).await?;
         let mut merged: BTreeMap<(i64, String, String, &'static str), i64> = BTreeMap::new();
-        for k in self.text {
-            *merged.entry(k).or_default() += 1;
+        for (org, month, topic, sentiment) in self.text {
+            for scope in scopes.get(&org).map(Vec::as_slice).unwrap_or(&[]) {
+                *merged
+                    .entry((*scope, month.clone(), topic.clone(), sentiment))
+                    .or_default() += 1;
+            }
         }
         for ((scope, month, topic, sentiment), n) in merged {
             sqlx::query(
@@ -416,7 +493,6 @@ fn sentiment_code(s: valvo_text::Sentiment) -> &'static str {
 #[allow(clippy::too_many_arguments)]
 async fn write_answer(
     conn: &mut AnyConnection,
-    tree: &OrgTree,
     survey_id: i64,
     r: &Resolved,
     channel: Channel,
@@ -452,17 +528,13 @@ async fn write_answer(
         Some(text) => {
             let analysis = valvo_text::analyze(text);
             let sentiment = sentiment_code(analysis.sentiment);
-            let mut scopes = vec![r.org];
-            scopes.extend(tree.ancestors(r.org).iter().map(|n| n.id));
-            for scope in scopes {
+            pending
+                .text
+                .push((r.org, month.clone(), String::new(), sentiment));
+            for t in &analysis.topics {
                 pending
                     .text
-                    .push((scope, month.clone(), String::new(), sentiment));
-                for t in &analysis.topics {
-                    pending
-                        .text
-                        .push((scope, month.clone(), t.clone(), sentiment));
-                }
+                    .push((r.org, month.clone(), t.clone(), sentiment));
             }
             let row = sqlx::query(
                 "INSERT INTO feedback_cases (org_unit_id, answer_id, kind, state, received_on, due_on, text, contact, created_at, \
@@ -489,7 +561,9 @@ async fn write_answer(
         None => None,
     };
     if !pending.defer {
-        scoped_cells(tree, r.org, &month, a.cells(channel), &mut pending.cells);
+        for c in a.cells(channel) {
+            pending.cells.push((r.org, month.clone(), c));
+        }
     }
     Ok(Submitted {
         answer_id,
@@ -528,7 +602,6 @@ async fn write_batch(
             match resolve(&mut tx, tree, &survey.def, sub).await {
                 Ok(r) => out.push(Ok(write_answer(
                     &mut tx,
-                    tree,
                     survey.id,
                     &r,
                     sub.channel,
@@ -614,12 +687,7 @@ async fn ingest_loop(
 /// Adds committed answers to the aggregates shortly after they arrive, many
 /// at a time (answers of the same unit, month and background then cost one
 /// row update together).
-async fn aggregate_loop(
-    pool: AnyPool,
-    backend: Backend,
-    trees: Arc<crate::TreeCache>,
-    shared: std::sync::Weak<FeedbackShared>,
-) {
+async fn aggregate_loop(pool: AnyPool, backend: Backend, shared: std::sync::Weak<FeedbackShared>) {
     loop {
         {
             let Some(s) = shared.upgrade() else { return };
@@ -633,7 +701,7 @@ async fn aggregate_loop(
         // Statistics never wait for it: they catch up first.
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let Some(s) = shared.upgrade() else { return };
-        if let Err(e) = aggregate_pending(&pool, backend, &trees, &s).await {
+        if let Err(e) = aggregate_pending(&pool, backend, &s, Round::Skip).await {
             tracing::error!(error = %e, "feedback aggregation failed; retried on the next round");
         }
     }
@@ -642,47 +710,60 @@ async fn aggregate_loop(
 /// Most pending answers added to the aggregates in one transaction.
 const AGGREGATE_CHUNK: i64 = 20_000;
 
-/// Adds every pending answer to the aggregates; returns how many.
+/// How a round of aggregation treats answers another transaction (another
+/// instance's aggregator) is adding up at the same moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Round {
+    /// The background aggregator: skips them (`SKIP LOCKED`); they are
+    /// being added already.
+    Skip,
+    /// A read that must include every answer acknowledged before it began:
+    /// waits for them, then finds them added (or adds what is left).
+    Wait,
+}
+
+/// Adds the answers pending when the call began to the aggregates; returns
+/// how many it added. Answers that arrive meanwhile are left to the next
+/// round, so a round ends however fast answers keep coming. Each chunk is
+/// one transaction: the answers' rows are locked in id order, their
+/// aggregate rows changed in key order, and the answers marked done in it.
 async fn aggregate_pending(
     pool: &AnyPool,
     backend: Backend,
-    trees: &crate::TreeCache,
     shared: &FeedbackShared,
+    round: Round,
 ) -> Result<usize> {
     // A plain read first: no write lock is asked for when nothing waits.
-    let waiting: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM feedback_answers WHERE pending = 1 LIMIT 1")
-            .fetch_optional(pool)
+    let upto: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM feedback_answers WHERE pending = 1")
+            .fetch_one(pool)
             .await?;
-    if waiting.is_none() {
+    let Some(upto) = upto else {
         return Ok(0);
-    }
+    };
     let _one_at_a_time = shared.agg_lock.lock().await;
+    let lock = match (backend, round) {
+        (Backend::Postgres, Round::Skip) => " FOR UPDATE SKIP LOCKED",
+        (Backend::Postgres, Round::Wait) => " FOR UPDATE",
+        (Backend::Sqlite, _) => "",
+    };
     let mut total = 0;
     loop {
         let mut conn = pool.acquire().await?;
         let mut tx = begin_write(&mut conn, backend).await?;
-        let lock = if backend == Backend::Postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
         let rows = sqlx::query(&format!(
             "SELECT id, org_unit_id, month, channel, service_lang, respondent, nps, scores, has_text \
-             FROM feedback_answers WHERE pending = 1 ORDER BY id LIMIT {AGGREGATE_CHUNK}{lock}"
+             FROM feedback_answers WHERE pending = 1 AND id <= $1 ORDER BY id LIMIT {AGGREGATE_CHUNK}{lock}"
         ))
+        .bind(upto)
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(total);
         }
-        let tree = trees.tree(&mut tx).await?;
-        let mut merged: std::collections::HashMap<AggKey, Counts> =
-            std::collections::HashMap::new();
         let mut own: std::collections::HashMap<AggKey, Counts> = std::collections::HashMap::new();
         let mut ids = Vec::with_capacity(rows.len());
-        let mut cells = Vec::new();
         for r in &rows {
             ids.push(r.try_get::<i64, _>("id")?);
             let org: i64 = r.try_get("org_unit_id")?;
@@ -711,14 +792,12 @@ async fn aggregate_pending(
                     .add(&c.counts);
             }
         }
+        let scopes = scopes_of(&mut tx, own.keys().map(|k| k.0)).await?;
+        let mut merged: BTreeMap<AggKey, Counts> = BTreeMap::new();
+        let mut cells = Vec::new();
         for ((org, month, dims, item), counts) in own {
-            scoped_cells(
-                &tree,
-                org,
-                &month,
-                vec![Cell { dims, item, counts }],
-                &mut cells,
-            );
+            let up = scopes.get(&org).map(Vec::as_slice).unwrap_or(&[]);
+            scoped_cells(up, &month, vec![Cell { dims, item, counts }], &mut cells);
             for (scope, month, c) in cells.drain(..) {
                 merged
                     .entry((scope, month, c.dims, c.item))
@@ -726,22 +805,18 @@ async fn aggregate_pending(
                     .add(&c.counts);
             }
         }
-        let mut agg: Vec<(AggKey, Counts)> = merged.into_iter().collect();
-        agg.sort_by(|a, b| a.0.cmp(&b.0));
-        upsert_rows(&mut tx, agg).await?;
+        upsert_rows(&mut tx, merged.into_iter().collect()).await?;
         for chunk in ids.chunks(100) {
             let list = (1..=chunk.len())
                 .map(|i| format!("${i}"))
                 .collect::<Vec<_>>()
                 .join(",");
-            let sql = format!(
-                "UPDATE feedback_answers SET pending = 0 WHERE id IN ({list}) RETURNING id"
-            );
-            let mut q = sqlx::query_scalar::<_, i64>(&sql);
+            let sql = format!("UPDATE feedback_answers SET pending = 0 WHERE id IN ({list})");
+            let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
-            q.fetch_all(&mut *tx).await?;
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         total += ids.len();
@@ -998,12 +1073,7 @@ impl Store {
                 shared.clone(),
                 rx,
             ));
-            tokio::spawn(aggregate_loop(
-                self.pool.clone(),
-                self.backend,
-                self.tree_cache.clone(),
-                shared,
-            ));
+            tokio::spawn(aggregate_loop(self.pool.clone(), self.backend, shared));
             tx
         })
     }
@@ -1027,7 +1097,7 @@ impl Store {
     /// Adds answers still waiting for the aggregator, so that statistics
     /// include every acknowledged answer.
     pub async fn feedback_catch_up(&self) -> Result<usize> {
-        aggregate_pending(&self.pool, self.backend, &self.tree_cache, &self.feedback).await
+        aggregate_pending(&self.pool, self.backend, &self.feedback, Round::Wait).await
     }
 
     /// Takes in an answer; returns when it is committed to disk. Answers
@@ -1255,7 +1325,6 @@ impl Store {
         for r in &resolved {
             write_answer(
                 &mut tx,
-                &tree,
                 survey.id,
                 r,
                 Channel::Import,
@@ -1312,7 +1381,9 @@ impl Store {
                     return Err(invalid("org_unit", ErrorCode::Invalid));
                 }
                 let month = month_of(a.service_date.unwrap_or(today)).to_string();
-                scoped_cells(&tree, *org, &month, a.cells(*channel), &mut cells);
+                let mut scopes = vec![*org];
+                scopes.extend(tree.ancestors(*org).iter().map(|n| n.id));
+                scoped_cells(&scopes, &month, a.cells(*channel), &mut cells);
                 q = q
                     .bind(survey.id)
                     .bind(*org)
@@ -1630,6 +1701,8 @@ impl Store {
         today: time::Date,
     ) -> Result<FeedbackCase> {
         let mut tx = self.begin_write().await?;
+        // The case is changed from the state it is in (two handlers at once: one after the other).
+        crate::lock_row(&mut tx, "feedback_cases", id).await?;
         let tree = load_tree(&mut tx).await?;
         let before = case_in(&mut tx, id).await?;
         if !p.can_write(&tree, before.org_unit_id) {

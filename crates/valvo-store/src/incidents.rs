@@ -5,6 +5,8 @@
 //! Anonymity: an anonymous report stores no user id, name or contact, and its
 //! audit row names no actor.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
@@ -83,6 +85,8 @@ pub struct Incident {
     pub forwarded_from: Option<i64>,
     /// When handled.
     pub handled_at: Option<String>,
+    /// The day it was handled (the end of its last open span).
+    pub handled_on: Option<time::Date>,
     /// Decided actions.
     pub actions: Vec<IncidentAction>,
 }
@@ -143,7 +147,7 @@ pub struct EventTypeUse {
 
 const COLS: &str = "id, org_unit_id, reported_at, reported_on, occurred_on, occurred_time, place, kind, event_type, \
      description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, reporter_name, \
-     reporter_contact, state, analysis, outcome, forwarded_from, handled_at";
+     reporter_contact, state, analysis, outcome, forwarded_from, handled_at, handled_on";
 
 fn date(s: &str) -> Result<time::Date> {
     time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
@@ -179,6 +183,11 @@ fn incident_row(row: &AnyRow) -> Result<Incident> {
         outcome: row.try_get("outcome")?,
         forwarded_from: row.try_get("forwarded_from")?,
         handled_at: row.try_get("handled_at")?,
+        handled_on: row
+            .try_get::<Option<String>, _>("handled_on")?
+            .as_deref()
+            .map(date)
+            .transpose()?,
         actions: Vec::new(),
     })
 }
@@ -202,28 +211,6 @@ fn anonymous() -> Principal {
     }
 }
 
-async fn marginal(
-    conn: &mut AnyConnection,
-    org: i64,
-    month: &str,
-    m: &Marginal,
-    delta: i64,
-) -> Result<()> {
-    let (dim, key) = m.dim_key();
-    sqlx::query(
-        "INSERT INTO incident_marginals (org_unit_id, month, dim, key, n) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (org_unit_id, month, dim, key) DO UPDATE SET n = incident_marginals.n + $5",
-    )
-    .bind(org)
-    .bind(month)
-    .bind(dim)
-    .bind(key)
-    .bind(delta)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 fn key_of(inc: &Incident) -> CountKey {
     CountKey {
         month: Period::containing(inc.reported_on, PeriodKind::Month),
@@ -235,56 +222,117 @@ fn key_of(inc: &Incident) -> CountKey {
     }
 }
 
-/// Counts (or uncounts) a report in its unit's marginal aggregates.
-async fn count(conn: &mut AnyConnection, org: i64, inc: &Incident, delta: i64) -> Result<()> {
-    let month = month_of(inc.reported_on);
-    for m in Marginal::of(&key_of(inc)) {
-        marginal(conn, org, &month, &m, delta).await?;
-    }
-    Ok(())
+/// `span_days` of a span still open (see migration 0012).
+const OPEN_SPAN_DAYS: i64 = 1_000_000_000;
+
+/// The aggregate changes of one write, applied together at its end in one
+/// fixed order (the marginals, then the handling times, each by key): two
+/// transactions that change the same rows then take their locks in the same
+/// order and never wait for each other in a circle (forwarding 4 → 5 beside
+/// 5 → 4). Changes of the same key are merged first.
+#[derive(Default)]
+struct Deltas {
+    marginals: BTreeMap<(i64, String, &'static str, String), i64>,
+    days: BTreeMap<(i64, String, i64), i64>,
 }
 
-async fn handling_days(
-    conn: &mut AnyConnection,
-    org: i64,
-    inc: &Incident,
-    handled_on: time::Date,
-    delta: i64,
-) -> Result<()> {
-    let days = (handled_on - inc.reported_on).whole_days().max(0);
+impl Deltas {
+    /// Counts (or uncounts) a report with key `key` in unit `org`.
+    fn count(&mut self, org: i64, key: &CountKey, delta: i64) {
+        let month = key.month.to_string();
+        for m in Marginal::of(key) {
+            let (dim, k) = m.dim_key();
+            *self
+                .marginals
+                .entry((org, month.clone(), dim, k.to_string()))
+                .or_default() += delta;
+        }
+    }
+
+    /// Counts (or uncounts) a handling time of `days` for a report received in `month`.
+    fn handled(&mut self, org: i64, month: String, days: i64, delta: i64) {
+        *self.days.entry((org, month, days.max(0))).or_default() += delta;
+    }
+
+    async fn apply(self, conn: &mut AnyConnection) -> Result<()> {
+        for ((org, month, dim, key), n) in self.marginals {
+            if n == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO incident_marginals (org_unit_id, month, dim, key, n) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (org_unit_id, month, dim, key) DO UPDATE SET n = incident_marginals.n + $5",
+            )
+            .bind(org)
+            .bind(month)
+            .bind(dim)
+            .bind(key)
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for ((org, month, days), n) in self.days {
+            if n == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO incident_handling_days (org_unit_id, month, days, n) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (org_unit_id, month, days) DO UPDATE SET n = incident_handling_days.n + $4",
+            )
+            .bind(org)
+            .bind(month)
+            .bind(days)
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens a span of a report's handling history on `day`.
+async fn open_span(conn: &mut AnyConnection, inc: &Incident, org: i64, day: time::Date) -> Result<()> {
     sqlx::query(
-        "INSERT INTO incident_handling_days (org_unit_id, month, days, n) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (org_unit_id, month, days) DO UPDATE SET n = incident_handling_days.n + $4",
+        "INSERT INTO incident_spans (incident_id, org_unit_id, kind, reported_on, opened_on, closed_on, span_days) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6)",
     )
+    .bind(inc.id)
     .bind(org)
-    .bind(month_of(inc.reported_on))
-    .bind(days)
-    .bind(delta)
+    .bind(inc.kind.code())
+    .bind(inc.reported_on.to_string())
+    .bind(day.to_string())
+    .bind(OPEN_SPAN_DAYS)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-async fn open_count(
-    conn: &mut AnyConnection,
-    org: i64,
-    reported_on: time::Date,
-    delta: i64,
-) -> Result<()> {
+/// Closes a report's open span on `day`.
+async fn close_span(conn: &mut AnyConnection, inc: &Incident, day: time::Date) -> Result<()> {
     sqlx::query(
-        "INSERT INTO incident_open_counts (org_unit_id, month, n) VALUES ($1, $2, $3) \
-         ON CONFLICT (org_unit_id, month) DO UPDATE SET n = incident_open_counts.n + $3",
+        "UPDATE incident_spans SET closed_on = $1, span_days = $2 WHERE incident_id = $3 AND closed_on IS NULL",
     )
-    .bind(org)
-    .bind(month_of(reported_on))
-    .bind(delta)
+    .bind(day.to_string())
+    .bind((day - inc.reported_on).whole_days().max(0))
+    .bind(inc.id)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 async fn incident_in(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
-    let row = sqlx::query(&format!("SELECT {COLS} FROM incidents WHERE id = $1"))
+    read_incident(conn, id, "").await
+}
+
+/// A report read under a row lock, for a write that changes it: the state
+/// the write starts from is the state it changes (see [`crate::for_update`]).
+async fn incident_locked(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
+    let lock = crate::for_update(conn);
+    read_incident(conn, id, lock).await
+}
+
+async fn read_incident(conn: &mut AnyConnection, id: i64, lock: &str) -> Result<Incident> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM incidents WHERE id = $1{lock}"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -312,9 +360,6 @@ async fn incident_in(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
         .collect::<Result<Vec<_>>>()?;
     Ok(inc)
 }
-
-/// Org unit, month, marginal.
-type CountRow = (i64, String, Marginal);
 
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
@@ -378,38 +423,66 @@ pub(crate) async fn stats_in(
         })
         .collect::<Result<Vec<_>>>()?;
     stats.median_handling_days = median_from_histogram(&hist);
-    // Open reports from months wholly before the cut-off come from the
-    // aggregate; only the cut-off month's own are counted from the reports.
-    let cutoff = today - time::Duration::days(policy.stale_days);
-    let cutoff_month = Period::containing(cutoff, PeriodKind::Month);
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM incident_open_counts WHERE month < $1 AND org_unit_id IN ({})",
-        placeholders(2, units.len())
-    );
-    let mut q = sqlx::query(&sql).bind(cutoff_month.to_string());
-    for u in &units {
-        q = q.bind(*u);
-    }
-    let whole: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM incidents WHERE state IN ($1, $2, $3) AND org_unit_id IN ({}) \
-         AND reported_on >= $4 AND reported_on < $5",
-        placeholders(6, units.len())
-    );
-    let mut q = sqlx::query(&sql)
-        .bind(IncidentState::New.code())
-        .bind(IncidentState::InHandling.code())
-        .bind(IncidentState::Forwarded.code())
-        .bind(cutoff_month.start().to_string())
-        .bind(cutoff.to_string());
-    for u in &units {
-        q = q.bind(*u);
-    }
-    let partial: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
-    let n = whole + partial;
-    stats.unhandled_over_two_months = n.max(0) as u64;
+    let as_of = valvo_core::incident::as_of(period, today);
+    let (stale, overdue) = match as_of {
+        Some(day) => waiting_in(conn, &units, day, policy).await?,
+        None => ([0; 4], [0; 4]),
+    };
+    stats.set_waiting(as_of, stale, overdue);
     Ok(stats)
 }
+
+/// The handling state at the end of `day` of the reports of `units`, by
+/// kind: (unhandled over `stale_days`, past the deadline of the kind), from
+/// the handling history (see [`valvo_core::incident::waiting_at`], which
+/// counts the same). Only spans that stayed open longer than the shortest
+/// limit are read (`span_days`, indexed).
+async fn waiting_in(
+    conn: &mut AnyConnection,
+    units: &[i64],
+    day: time::Date,
+    policy: &DeadlinePolicy,
+) -> Result<([u64; 4], [u64; 4])> {
+    let mut stale = [0u64; 4];
+    let mut overdue = [0u64; 4];
+    if units.is_empty() {
+        return Ok((stale, overdue));
+    }
+    let limits: Vec<i64> = IncidentKind::ALL
+        .iter()
+        .map(|k| policy.days_for(*k))
+        .chain([policy.stale_days])
+        .collect();
+    let shortest = limits.iter().copied().min().unwrap_or(0).max(0);
+    let sql = format!(
+        "SELECT kind, reported_on, COUNT(*) AS n FROM incident_spans WHERE span_days > $1 AND opened_on <= $2 \
+         AND (closed_on IS NULL OR closed_on > $2) AND reported_on < $3 AND org_unit_id IN ({}) \
+         GROUP BY kind, reported_on",
+        placeholders(4, units.len())
+    );
+    let earliest = day - time::Duration::days(shortest);
+    let mut q = sqlx::query(&sql)
+        .bind(shortest)
+        .bind(day.to_string())
+        .bind(earliest.to_string());
+    for u in units {
+        q = q.bind(*u);
+    }
+    for r in q.fetch_all(&mut *conn).await? {
+        let kind = enum_col(&r, "kind", IncidentKind::parse)?;
+        let reported = date(&r.try_get::<String, _>("reported_on")?)?;
+        let n = r.try_get::<i64, _>("n")?.max(0) as u64;
+        let waited = (day - reported).whole_days();
+        if waited > policy.stale_days {
+            stale[kind as usize] += n;
+        }
+        if waited > policy.days_for(kind) {
+            overdue[kind as usize] += n;
+        }
+    }
+    Ok((stale, overdue))
+}
+
 
 fn event_type_row(row: &AnyRow) -> Result<EventTypeDef> {
     Ok(EventTypeDef {
@@ -423,8 +496,31 @@ fn event_type_row(row: &AnyRow) -> Result<EventTypeDef> {
 const TYPE_COLS: &str = "code, name_fi, name_sv, name_en, active, sort_order";
 
 async fn event_type_in(conn: &mut AnyConnection, code: &EventType) -> Result<Option<EventTypeDef>> {
+    event_type_read(conn, code, "").await
+}
+
+/// A type read under a row lock: exclusive for a change of the type, shared
+/// for a report that uses it.
+async fn event_type_locked(
+    conn: &mut AnyConnection,
+    code: &EventType,
+    exclusive: bool,
+) -> Result<Option<EventTypeDef>> {
+    let lock = if exclusive {
+        crate::for_update(conn)
+    } else {
+        crate::for_share(conn)
+    };
+    event_type_read(conn, code, lock).await
+}
+
+async fn event_type_read(
+    conn: &mut AnyConnection,
+    code: &EventType,
+    lock: &str,
+) -> Result<Option<EventTypeDef>> {
     let row = sqlx::query(&format!(
-        "SELECT {TYPE_COLS} FROM incident_event_types WHERE code = $1"
+        "SELECT {TYPE_COLS} FROM incident_event_types WHERE code = $1{lock}"
     ))
     .bind(code.code())
     .fetch_optional(&mut *conn)
@@ -599,7 +695,7 @@ impl Store {
         }
         input.validate().map_err(StoreError::Invalid)?;
         let mut tx = self.begin_write().await?;
-        let before = event_type_in(&mut tx, code)
+        let before = event_type_locked(&mut tx, code, true)
             .await?
             .ok_or(StoreError::NotFound)?;
         sqlx::query(
@@ -638,7 +734,8 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         let mut tx = self.begin_write().await?;
-        let before = event_type_in(&mut tx, code)
+        // Exclusive: waits for reports being made with this type, and then sees them.
+        let before = event_type_locked(&mut tx, code, true)
             .await?
             .ok_or(StoreError::NotFound)?;
         let used = sqlx::query("SELECT id FROM incidents WHERE event_type = $1 LIMIT 1")
@@ -706,6 +803,8 @@ impl Store {
         users.sort_unstable();
         users.dedup();
         let mut tx = self.begin_write().await?;
+        // One replacement of a unit's handlers at a time.
+        crate::lock_row(&mut tx, "org_units", org).await?;
         let tree = load_tree(&mut tx).await?;
         if tree.get(org).is_none() {
             return Err(StoreError::NotFound);
@@ -789,7 +888,8 @@ impl Store {
         if tree.get(input.org_unit_id).is_none() {
             return Err(invalid("org_unit_id", ErrorCode::Invalid));
         }
-        if !event_type_in(&mut tx, &input.event_type)
+        // Shared lock: the type cannot be deleted before this report is in.
+        if !event_type_locked(&mut tx, &input.event_type, false)
             .await?
             .is_some_and(|t| t.active)
         {
@@ -826,8 +926,10 @@ impl Store {
         .await?;
         let id: i64 = row.try_get("id")?;
         let inc = incident_in(&mut tx, id).await?;
-        count(&mut tx, inc.org_unit_id, &inc, 1).await?;
-        open_count(&mut tx, inc.org_unit_id, inc.reported_on, 1).await?;
+        let mut deltas = Deltas::default();
+        deltas.count(inc.org_unit_id, &key_of(&inc), 1);
+        deltas.apply(&mut tx).await?;
+        open_span(&mut tx, &inc, inc.org_unit_id, inc.reported_on).await?;
         let actor = match reporter {
             Some(p) if named => p.clone(),
             _ => anonymous(),
@@ -959,48 +1061,59 @@ impl Store {
             return Err(StoreError::Invalid(errors));
         }
         let mut tx = self.begin_write().await?;
-        let before = incident_in(&mut tx, id).await?;
+        // The report's row is locked first: the state this decision starts
+        // from is the one it changes, whoever handles it at the same time.
+        let before = incident_locked(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         if !may_handle_in(&mut tx, p, &tree, before.org_unit_id).await? {
             return Err(StoreError::Forbidden);
         }
         let mut unit = before.org_unit_id;
+        let key = key_of(&before);
+        let mut deltas = Deltas::default();
         if let Some(target) = h.forward_to {
             if tree.get(target).is_none() || target == before.org_unit_id {
                 return Err(invalid("forward_to", ErrorCode::Invalid));
             }
-            count(&mut tx, before.org_unit_id, &before, -1).await?;
-            count(&mut tx, target, &before, 1).await?;
+            deltas.count(before.org_unit_id, &key, -1);
+            deltas.count(target, &key, 1);
             unit = target;
         }
         let was_handled = before.state == IncidentState::Handled;
         let now_handled = h.state == IncidentState::Handled;
-        if (!was_handled, before.org_unit_id) != (!now_handled, unit) {
-            if !was_handled {
-                open_count(&mut tx, before.org_unit_id, before.reported_on, -1).await?;
+        let month = key.month.to_string();
+        if was_handled {
+            // Counted under the unit that held it; moved or taken back below.
+            let handled_on = before.handled_on.unwrap_or(today);
+            let days = (handled_on - before.reported_on).whole_days();
+            deltas.handled(before.org_unit_id, month.clone(), days, -1);
+            if now_handled {
+                deltas.handled(unit, month.clone(), days, 1);
             }
-            if !now_handled {
-                open_count(&mut tx, unit, before.reported_on, 1).await?;
-            }
+        } else if now_handled {
+            let days = (today - before.reported_on).whole_days();
+            deltas.handled(unit, month.clone(), days, 1);
         }
-        let handled_at = if now_handled {
-            before.handled_at.clone().or_else(|| Some(now()))
-        } else {
-            None
-        };
-        if was_handled && !now_handled {
-            let handled_on = before
-                .handled_at
-                .as_deref()
-                .and_then(|s| s.get(..10))
-                .map(date)
-                .transpose()?
-                .unwrap_or(today);
-            handling_days(&mut tx, before.org_unit_id, &before, handled_on, -1).await?;
+        deltas.apply(&mut tx).await?;
+        if unit != before.org_unit_id {
+            sqlx::query("UPDATE incident_spans SET org_unit_id = $1 WHERE incident_id = $2")
+                .bind(unit)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         if now_handled && !was_handled {
-            handling_days(&mut tx, unit, &before, today, 1).await?;
+            close_span(&mut tx, &before, today).await?;
+        } else if was_handled && !now_handled {
+            open_span(&mut tx, &before, unit, today).await?;
         }
+        let (handled_at, handled_on) = if !now_handled {
+            (None, None)
+        } else if was_handled {
+            (before.handled_at.clone(), before.handled_on)
+        } else {
+            (Some(now()), Some(today))
+        };
         sqlx::query(
             "UPDATE incidents SET state = $1, analysis = $2, outcome = $3, org_unit_id = $4, forwarded_from = $5, \
              handled_at = $6, handled_on = $7 WHERE id = $8",
@@ -1010,8 +1123,8 @@ impl Store {
         .bind(h.outcome.trim())
         .bind(unit)
         .bind(if h.forward_to.is_some() { Some(before.org_unit_id) } else { before.forwarded_from })
-        .bind(handled_at.clone())
-        .bind(handled_at.as_deref().and_then(|s| s.get(..10)).map(str::to_string))
+        .bind(handled_at)
+        .bind(handled_on.map(|d| d.to_string()))
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -1068,7 +1181,7 @@ impl Store {
             return Err(StoreError::Invalid(errors));
         }
         let mut tx = self.begin_write().await?;
-        let inc = incident_in(&mut tx, id).await?;
+        let inc = incident_locked(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         if !may_handle_in(&mut tx, p, &tree, inc.org_unit_id).await? {
             return Err(StoreError::Forbidden);
@@ -1127,9 +1240,9 @@ impl Store {
         if !p.can_administer() {
             return Err(StoreError::Forbidden);
         }
-        let mut counts: std::collections::HashMap<CountRow, i64> = Default::default();
-        let mut days: std::collections::HashMap<(i64, String, i64), i64> = Default::default();
-        let mut open: std::collections::HashMap<(i64, String), i64> = Default::default();
+        let mut deltas = Deltas::default();
+        let mut spans: Vec<(i64, i64, IncidentKind, time::Date, Option<time::Date>)> =
+            Vec::with_capacity(rows.len());
         let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         let known: std::collections::HashSet<String> =
@@ -1166,11 +1279,11 @@ impl Store {
             let mut raw = [0u8; 10];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
             let handled_on = handled.filter(|_| *state == IncidentState::Handled);
-            sqlx::query(
+            let row = sqlx::query(
                 "INSERT INTO incidents (org_unit_id, reported_at, reported_on, month, occurred_on, place, kind, event_type, \
                  description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, receipt_hash, \
                  state, handled_at, handled_on) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
             )
             .bind(input.org_unit_id)
             .bind(&at)
@@ -1190,9 +1303,9 @@ impl Store {
             .bind(state.code())
             .bind(handled_on.map(|d| format!("{d}T00:00:00Z")))
             .bind(handled_on.map(|d| d.to_string()))
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            let month = month_of(*reported);
+            let id: i64 = row.try_get("id")?;
             let key = CountKey {
                 month: Period::containing(*reported, PeriodKind::Month),
                 kind: input.kind,
@@ -1201,49 +1314,44 @@ impl Store {
                 client_reported: input.reporter_role.is_client_side(),
                 never_event: input.never_event,
             };
-            for m in Marginal::of(&key) {
-                *counts
-                    .entry((input.org_unit_id, month.clone(), m))
-                    .or_default() += 1;
-            }
-            if *state != IncidentState::Handled {
-                *open.entry((input.org_unit_id, month.clone())).or_default() += 1;
-            }
+            deltas.count(input.org_unit_id, &key, 1);
             if let Some(h) = handled_on {
-                *days
-                    .entry((
-                        input.org_unit_id,
-                        month,
-                        (h - *reported).whole_days().max(0),
-                    ))
-                    .or_default() += 1;
+                deltas.handled(
+                    input.org_unit_id,
+                    key.month.to_string(),
+                    (h - *reported).whole_days(),
+                    1,
+                );
             }
+            spans.push((id, input.org_unit_id, input.kind, *reported, handled_on));
         }
-        for ((org, month, m), n) in counts {
-            marginal(&mut tx, org, &month, &m, n).await?;
-        }
-        for ((org, month, d), n) in days {
-            sqlx::query(
-                "INSERT INTO incident_handling_days (org_unit_id, month, days, n) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (org_unit_id, month, days) DO UPDATE SET n = incident_handling_days.n + $4",
-            )
-            .bind(org)
-            .bind(month)
-            .bind(d)
-            .bind(n)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for ((org, month), n) in open {
-            sqlx::query(
-                "INSERT INTO incident_open_counts (org_unit_id, month, n) VALUES ($1, $2, $3) \
-                 ON CONFLICT (org_unit_id, month) DO UPDATE SET n = incident_open_counts.n + $3",
-            )
-            .bind(org)
-            .bind(month)
-            .bind(n)
-            .execute(&mut *tx)
-            .await?;
+        deltas.apply(&mut tx).await?;
+        for chunk in spans.chunks(50) {
+            let mut sql = String::from(
+                "INSERT INTO incident_spans (incident_id, org_unit_id, kind, reported_on, opened_on, closed_on, span_days) VALUES ",
+            );
+            sql.push_str(
+                &(0..chunk.len())
+                    .map(|i| format!("({})", placeholders(i * 7 + 1, 7)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, org, kind, reported, handled) in chunk {
+                q = q
+                    .bind(*id)
+                    .bind(*org)
+                    .bind(kind.code())
+                    .bind(reported.to_string())
+                    .bind(reported.to_string())
+                    .bind(handled.map(|d| d.to_string()))
+                    .bind(
+                        handled
+                            .map(|h| (h - *reported).whole_days().max(0))
+                            .unwrap_or(OPEN_SPAN_DAYS),
+                    );
+            }
+            q.execute(&mut *tx).await?;
         }
         audit(
             &mut tx,

@@ -603,6 +603,7 @@ impl Store {
     pub async fn update_goal(&self, p: &Principal, id: i64, input: &GoalInput) -> Result<Goal> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
+        crate::lock_row(&mut tx, "goals", id).await?;
         let before = goal_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -706,6 +707,7 @@ impl Store {
     ) -> Result<Indicator> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
+        crate::lock_row(&mut tx, "indicators", id).await?;
         let before = indicator_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -774,6 +776,7 @@ impl Store {
         source: Option<IndicatorSource>,
     ) -> Result<Indicator> {
         let mut tx = self.begin_write().await?;
+        crate::lock_row(&mut tx, "indicators", id).await?;
         let before = indicator_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -857,6 +860,7 @@ impl Store {
     ) -> Result<Action> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
+        crate::lock_row(&mut tx, "actions", id).await?;
         let before = action_in(&mut tx, id).await?;
         let goal = goal_in(&mut tx, before.goal_id).await?;
         let tree = load_tree(&mut tx).await?;
@@ -903,6 +907,9 @@ impl Store {
     ) -> Result<(FollowUp, bool)> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
+        // Two first follow-ups of the same period at once: the second waits
+        // here and then finds the first (an update, not a duplicate).
+        crate::lock_row(&mut tx, "indicators", indicator_id).await?;
         let ind = indicator_in(&mut tx, indicator_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, ind.org_unit_id)?;
@@ -980,6 +987,7 @@ impl Store {
     ) -> Result<GoalReview> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
+        crate::lock_row(&mut tx, "goals", goal_id).await?;
         let goal = goal_in(&mut tx, goal_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;

@@ -376,70 +376,8 @@ impl Store {
         key: &str,
         value: &I18nText,
     ) -> Result<()> {
-        check_key(section, key, false)?;
-        if value.max_chars() > MAX_TEXT {
-            return Err(StoreError::Invalid(vec![FieldError {
-                field: format!("{section}.{key}"),
-                code: ErrorCode::TooLong,
-            }]));
-        }
-        let mut tx = self.begin_write().await?;
-        let tree = load_tree(&mut tx).await?;
-        check_write(p, &tree, org)?;
-        let before = sqlx::query(
-            "SELECT text_fi, text_sv, text_en FROM report_texts WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4",
-        )
-        .bind(org)
-        .bind(period.to_string())
-        .bind(section)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(|r| text(r, "text"))
-        .transpose()?;
-        if before.as_ref() == Some(value) || (before.is_none() && value.is_empty()) {
-            return Ok(());
-        }
-        sqlx::query("DELETE FROM report_texts WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4")
-            .bind(org)
-            .bind(period.to_string())
-            .bind(section)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-        if !value.is_empty() {
-            sqlx::query(
-                "INSERT INTO report_texts (org_unit_id, period, section, key, text_fi, text_sv, text_en, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(org)
-            .bind(period.to_string())
-            .bind(section)
-            .bind(key)
-            .bind(value.fi.clone())
-            .bind(value.sv.clone())
-            .bind(value.en.clone())
-            .bind(now())
-            .bind(&p.label)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let id = format!("{org}/{period}/{section}/{key}");
-        let after = (!value.is_empty()).then(|| serde_json::json!(value));
-        audit(
-            &mut tx,
-            p,
-            "update",
-            "report_text",
-            &id,
-            Some(org),
-            before.map(|b| serde_json::json!(b)),
-            after,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.put_report_inputs(p, org, period, &[(section.into(), key.into(), value.clone())], &[])
+            .await
     }
 
     /// Sets (or clears, with `None`) a section figure.
@@ -452,66 +390,52 @@ impl Store {
         key: &str,
         value: Option<f64>,
     ) -> Result<()> {
-        check_key(section, key, true)?;
-        if let Some(v) = value {
-            if !v.is_finite() || v.abs() > valvo_core::plan::MAX_ABS_VALUE {
+        self.put_report_inputs(p, org, period, &[], &[(section.into(), key.into(), value)])
+            .await
+    }
+
+    /// Sets the report texts (section, key, text) and figures (section,
+    /// key, value) of an org unit and period in one transaction: all of them
+    /// or, on any error, none. Unchanged ones are not written or audited.
+    pub async fn put_report_inputs(
+        &self,
+        p: &Principal,
+        org: i64,
+        period: Period,
+        texts: &[(String, String, I18nText)],
+        figures: &[(String, String, Option<f64>)],
+    ) -> Result<()> {
+        for (section, key, value) in texts {
+            check_key(section, key, false)?;
+            if value.max_chars() > MAX_TEXT {
                 return Err(StoreError::Invalid(vec![FieldError {
                     field: format!("{section}.{key}"),
-                    code: ErrorCode::OutOfRange,
+                    code: ErrorCode::TooLong,
                 }]));
             }
         }
+        for (section, key, value) in figures {
+            check_key(section, key, true)?;
+            if let Some(v) = value {
+                if !v.is_finite() || v.abs() > valvo_core::plan::MAX_ABS_VALUE {
+                    return Err(StoreError::Invalid(vec![FieldError {
+                        field: format!("{section}.{key}"),
+                        code: ErrorCode::OutOfRange,
+                    }]));
+                }
+            }
+        }
         let mut tx = self.begin_write().await?;
+        // One writer of a unit's inputs at a time: each replaces what the one before wrote.
+        crate::lock_row(&mut tx, "org_units", org).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
-        let before: Option<f64> = sqlx::query(
-            "SELECT value FROM report_figures WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4",
-        )
-        .bind(org)
-        .bind(period.to_string())
-        .bind(section)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get::<f64, _>("value"))
-        .transpose()?;
-        if before == value {
-            return Ok(());
+        for (section, key, value) in texts {
+            put_text_in(&mut tx, p, org, period, section, key, value).await?;
         }
-        sqlx::query("DELETE FROM report_figures WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4")
-            .bind(org)
-            .bind(period.to_string())
-            .bind(section)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(v) = value {
-            sqlx::query(
-                "INSERT INTO report_figures (org_unit_id, period, section, key, value, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(org)
-            .bind(period.to_string())
-            .bind(section)
-            .bind(key)
-            .bind(v)
-            .bind(now())
-            .bind(&p.label)
-            .execute(&mut *tx)
-            .await?;
+        for (section, key, value) in figures {
+            put_figure_in(&mut tx, p, org, period, section, key, *value).await?;
         }
-        let id = format!("{org}/{period}/{section}/{key}");
-        audit(
-            &mut tx,
-            p,
-            "update",
-            "report_figure",
-            &id,
-            Some(org),
-            before.map(|b| serde_json::json!(b)),
-            value.map(|v| serde_json::json!(v)),
-        )
-        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -527,6 +451,8 @@ impl Store {
         with_children: bool,
     ) -> Result<ReportRow> {
         let mut tx = self.begin_write().await?;
+        // Two opens at once make one version, not two of the same number.
+        crate::lock_row(&mut tx, "org_units", org).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
         let latest = sqlx::query(&format!(
@@ -683,6 +609,8 @@ impl Store {
         // The snapshot includes every acknowledged feedback answer.
         self.feedback_catch_up().await?;
         let mut tx = self.begin_write().await.map_err(StoreError::from)?;
+        // The step starts from the state it changes (two approvals at once make one snapshot).
+        crate::lock_row(&mut tx, "reports", id).await?;
         let row = row_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         if !p.can_read(&tree, row.org_unit_id) {
@@ -747,4 +675,130 @@ impl Store {
         tx.commit().await.map_err(StoreError::from)?;
         Ok(after)
     }
+}
+
+/// Sets (or clears) one report text inside a write transaction.
+async fn put_text_in(
+    conn: &mut AnyConnection,
+    p: &Principal,
+    org: i64,
+    period: Period,
+    section: &str,
+    key: &str,
+    value: &I18nText,
+) -> Result<()> {
+    let before = sqlx::query(
+        "SELECT text_fi, text_sv, text_en FROM report_texts WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4",
+    )
+    .bind(org)
+    .bind(period.to_string())
+    .bind(section)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(|r| text(r, "text"))
+    .transpose()?;
+    if before.as_ref() == Some(value) || (before.is_none() && value.is_empty()) {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM report_texts WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4")
+        .bind(org)
+        .bind(period.to_string())
+        .bind(section)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    if !value.is_empty() {
+        sqlx::query(
+            "INSERT INTO report_texts (org_unit_id, period, section, key, text_fi, text_sv, text_en, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(org)
+        .bind(period.to_string())
+        .bind(section)
+        .bind(key)
+        .bind(value.fi.clone())
+        .bind(value.sv.clone())
+        .bind(value.en.clone())
+        .bind(now())
+        .bind(&p.label)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let id = format!("{org}/{period}/{section}/{key}");
+    let after = (!value.is_empty()).then(|| serde_json::json!(value));
+    audit(
+        &mut *conn,
+        p,
+        "update",
+        "report_text",
+        &id,
+        Some(org),
+        before.map(|b| serde_json::json!(b)),
+        after,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets (or clears) one section figure inside a write transaction.
+async fn put_figure_in(
+    conn: &mut AnyConnection,
+    p: &Principal,
+    org: i64,
+    period: Period,
+    section: &str,
+    key: &str,
+    value: Option<f64>,
+) -> Result<()> {
+    let before: Option<f64> = sqlx::query(
+        "SELECT value FROM report_figures WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4",
+    )
+    .bind(org)
+    .bind(period.to_string())
+    .bind(section)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| r.try_get::<f64, _>("value"))
+    .transpose()?;
+    if before == value {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM report_figures WHERE org_unit_id = $1 AND period = $2 AND section = $3 AND key = $4")
+        .bind(org)
+        .bind(period.to_string())
+        .bind(section)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    if let Some(v) = value {
+        sqlx::query(
+            "INSERT INTO report_figures (org_unit_id, period, section, key, value, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(org)
+        .bind(period.to_string())
+        .bind(section)
+        .bind(key)
+        .bind(v)
+        .bind(now())
+        .bind(&p.label)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let id = format!("{org}/{period}/{section}/{key}");
+    audit(
+        &mut *conn,
+        p,
+        "update",
+        "report_figure",
+        &id,
+        Some(org),
+        before.map(|b| serde_json::json!(b)),
+        value.map(|v| serde_json::json!(v)),
+    )
+    .await?;
+    Ok(())
 }

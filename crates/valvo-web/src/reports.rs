@@ -14,7 +14,7 @@ use valvo_core::report::{
 };
 use valvo_core::{I18nText, Lang, OrgTree, Period, PeriodKind};
 use valvo_report::Layout as PdfLayout;
-use valvo_store::{ReportError, ReportRow, StoreError, SUMMARY};
+use valvo_store::{ReportError, ReportRow, SUMMARY};
 
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::{ErrorKind, UiError};
@@ -671,21 +671,11 @@ pub async fn inputs_save(
     if !errors.is_empty() {
         return Ok(inputs_response(&page, &tree, &p, &row, org, &data, &errors));
     }
-    let store = state.store();
-    let result: Result<(), StoreError> = async {
-        for (section, key, t) in &texts {
-            store
-                .put_report_text(&p, org, row.period, section, key, t)
-                .await?;
-        }
-        for (section, key, v) in &figures {
-            store
-                .put_report_figure(&p, org, row.period, section, key, *v)
-                .await?;
-        }
-        Ok(())
-    }
-    .await;
-    result.map_err(|e| page.error(e))?;
+    // All ~57 values in one transaction: saved together or not at all.
+    state
+        .store()
+        .put_report_inputs(&p, org, row.period, &texts, &figures)
+        .await
+        .map_err(|e| page.error(e))?;
     Ok(see_other(&format!("/reports/{id}")))
 }
