@@ -36,7 +36,7 @@ fb-poster-text = Tell us how we did: scan the code with your phone's camera.
 fb-poster-qr = QR code to the feedback page
 fb-stats-title = Customer feedback: { $org }
 fb-stat-note = The previous period in brackets or beside; NPS = share of promoters (9–10) minus share of detractors (0–6), with a 95 % confidence interval.
-fb-public-note = Figures based on fewer than 5 answers are withheld.
+fb-public-note = Figures based on fewer than 5 answers are withheld, and so are the figures they could be worked out from (marked ..).
 fb-stat-summary = Summary
 fb-stat-answers = Answers
 fb-stat-with-text = Answers with text
@@ -57,7 +57,7 @@ fb-col-statement = Statement
 fb-col-n = Answers
 fb-col-cannot-say = Cannot say
 fb-col-year = Year
-fb-withheld = < 5
+fb-withheld = ..
 fb-not-given = Not given
 fb-all = All
 fb-no-answers = No answers.

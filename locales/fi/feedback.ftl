@@ -36,7 +36,7 @@ fb-poster-text = Kerro, miten onnistuimme: lue koodi puhelimesi kameralla.
 fb-poster-qr = QR-koodi palautesivulle
 fb-stats-title = Asiakaspalaute: { $org }
 fb-stat-note = Edellinen jakso sulkeissa tai rinnalla; NPS = suosittelijoiden (9–10) osuus miinus arvostelijoiden (0–6) osuus, 95 %:n luottamusvälin kanssa.
-fb-public-note = Alle 5 vastaukseen perustuvia lukuja ei näytetä.
+fb-public-note = Alle 5 vastaukseen perustuvia lukuja ei näytetä, eikä lukuja, joista ne voisi laskea (merkitty ..).
 fb-stat-summary = Yhteenveto
 fb-stat-answers = Vastauksia
 fb-stat-with-text = Vastauksia, joissa tekstiä
@@ -57,7 +57,7 @@ fb-col-statement = Väittämä
 fb-col-n = Vastauksia
 fb-col-cannot-say = En osaa sanoa
 fb-col-year = Vuosi
-fb-withheld = < 5
+fb-withheld = ..
 fb-not-given = Ei kerrottu
 fb-all = Kaikki
 fb-no-answers = Ei vastauksia.

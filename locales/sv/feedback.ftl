@@ -36,7 +36,7 @@ fb-poster-text = Berätta hur vi lyckades: läs koden med telefonens kamera.
 fb-poster-qr = QR-kod till responssidan
 fb-stats-title = Kundrespons: { $org }
 fb-stat-note = Föregående period inom parentes eller bredvid; NPS = andelen rekommenderare (9–10) minus andelen kritiker (0–6), med 95 % konfidensintervall.
-fb-public-note = Tal som bygger på färre än 5 svar visas inte.
+fb-public-note = Tal som bygger på färre än 5 svar visas inte, inte heller tal som de kunde räknas fram ur (markerade ..).
 fb-stat-summary = Sammandrag
 fb-stat-answers = Svar
 fb-stat-with-text = Svar med text
@@ -57,7 +57,7 @@ fb-col-statement = Påstående
 fb-col-n = Svar
 fb-col-cannot-say = Kan inte säga
 fb-col-year = År
-fb-withheld = < 5
+fb-withheld = ..
 fb-not-given = Inte angivet
 fb-all = Alla
 fb-no-answers = Inga svar.

@@ -103,9 +103,32 @@ impl Principal {
         self.role.writes() && self.in_scope(tree, org)
     }
 
-    /// May read the audit log.
+    /// May read the audit log (an administrator with a scope reads only the
+    /// entries of units in that scope, see [`Principal::can_read_audit_of`]).
     pub fn can_read_audit(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// May read an audit entry about `org` (`None`: not about a unit, such as
+    /// a user or the event-type taxonomy: only without a scope).
+    pub fn can_read_audit_of(&self, tree: &OrgTree, org: Option<i64>) -> bool {
+        self.can_read_audit()
+            && match (self.scope, org) {
+                (None, _) => true,
+                (Some(root), Some(org)) => tree.is_in_subtree(org, root),
+                (Some(_), None) => false,
+            }
+    }
+
+    /// May see and name a user whose scope is `user_scope` (as an incident
+    /// handler, in a list of users): without a scope anyone; with one, only
+    /// users whose own scope lies inside it (never a county-wide user).
+    pub fn may_see_user(&self, tree: &OrgTree, user_scope: Option<i64>) -> bool {
+        match (self.scope, user_scope) {
+            (None, _) => true,
+            (Some(root), Some(s)) => tree.is_in_subtree(s, root),
+            (Some(_), None) => false,
+        }
     }
 
     /// May manage users and the org tree.
@@ -151,6 +174,28 @@ mod tests {
             role,
             scope,
         }
+    }
+
+    #[test]
+    fn scoped_actors_see_only_their_users_and_audit_entries() {
+        let t = tree();
+        let area = p(Role::Admin, Some(2));
+        assert!(area.may_see_user(&t, Some(4)) && area.may_see_user(&t, Some(2)));
+        assert!(!area.may_see_user(&t, Some(3)) && !area.may_see_user(&t, Some(5)));
+        assert!(
+            !area.may_see_user(&t, None),
+            "a county-wide user is outside an area"
+        );
+        let county = p(Role::QualityCoordinator, None);
+        assert!(county.may_see_user(&t, None) && county.may_see_user(&t, Some(5)));
+        assert!(area.can_read_audit_of(&t, Some(4)));
+        assert!(!area.can_read_audit_of(&t, Some(5)) && !area.can_read_audit_of(&t, None));
+        let admin = p(Role::Admin, None);
+        assert!(admin.can_read_audit_of(&t, None) && admin.can_read_audit_of(&t, Some(5)));
+        assert!(
+            !county.can_read_audit_of(&t, Some(4)),
+            "only administrators read the log"
+        );
     }
 
     #[test]

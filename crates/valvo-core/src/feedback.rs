@@ -929,6 +929,26 @@ impl Summary {
         }
     }
 
+    /// The figures a disclosure-controlled release lets be shown (see
+    /// [`crate::disclosure::protect_feedback`]).
+    pub fn public_with(&self, shown: &crate::disclosure::Shown) -> PublicSummary {
+        PublicSummary {
+            suppressed: !shown.answers,
+            answers: shown.answers.then_some(self.answers),
+            nps: (shown.answers && shown.nps).then_some(self.nps),
+            statements: self
+                .statements
+                .iter()
+                .map(|s| {
+                    (
+                        s.key.clone(),
+                        (shown.answers && shown.statement(&s.key)).then(|| s.clone()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     /// A statement's figures.
     pub fn statement(&self, key: &str) -> Option<&StatementStats> {
         self.statements.iter().find(|s| s.key == key)

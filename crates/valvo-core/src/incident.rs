@@ -820,8 +820,7 @@ impl IncidentStats {
     pub fn set_waiting(&mut self, as_of: Option<Date>, stale: [u64; 4], overdue: [u64; 4]) {
         self.as_of = as_of;
         self.unhandled_over_two_months = stale.iter().sum();
-        self.unhandled_over_two_months_by_kind =
-            IncidentKind::ALL.into_iter().zip(stale).collect();
+        self.unhandled_over_two_months_by_kind = IncidentKind::ALL.into_iter().zip(stale).collect();
         self.overdue = overdue.iter().sum();
         self.overdue_by_kind = IncidentKind::ALL.into_iter().zip(overdue).collect();
     }

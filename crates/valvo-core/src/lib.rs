@@ -11,6 +11,7 @@
 //!   validation of user input.
 
 pub mod access;
+pub mod disclosure;
 pub mod feedback;
 pub mod incident;
 pub mod model;

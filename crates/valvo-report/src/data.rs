@@ -29,10 +29,24 @@ pub const CSV_HEADER: [&str; 14] = [
     "status",
 ];
 
+/// A text cell a spreadsheet would run as a formula (it begins with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, which
+/// spreadsheets show as text; numbers (`-4.5`) are left as they are.
+pub fn neutralize(s: &str) -> std::borrow::Cow<'_, str> {
+    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && s.trim().parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// Quotes one CSV field as RFC 4180 asks: fields holding a comma, a double
 /// quote, a line break or leading/trailing space are put in double quotes,
-/// with the quotes inside doubled.
+/// with the quotes inside doubled. Formula-like text is neutralized first
+/// (see [`neutralize`]).
 pub fn csv_field(s: &str) -> String {
+    let s = &*neutralize(s);
     let needs = s.contains([',', '"', '\n', '\r'])
         || s.starts_with(char::is_whitespace)
         || s.ends_with(char::is_whitespace);
@@ -182,6 +196,15 @@ mod tests {
     #[test]
     fn quoting() {
         assert_eq!(csv_field("plain"), "plain");
+        // Cells a spreadsheet would run are shown as text; numbers stay numbers.
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("+1+1"), "'+1+1");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("-4.5"), "-4.5");
+        assert_eq!(csv_field("+7"), "+7");
+        assert_eq!(csv_field("a=b"), "a=b");
         assert_eq!(csv_field(""), "");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");

@@ -88,6 +88,17 @@ pub struct Submitted {
     pub case_id: Option<i64>,
 }
 
+/// Where the intake of answers stands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IngestState {
+    /// Answers received and waiting for the ingest transaction (this instance).
+    pub queued: usize,
+    /// Answers on disk not yet in the aggregates (every instance).
+    pub pending: u64,
+    /// How long the oldest of those has waited, in seconds.
+    pub lag_seconds: f64,
+}
+
 struct Job {
     sub: Submission,
     reply: oneshot::Sender<Result<Submitted>>,
@@ -410,11 +421,13 @@ async fn resolve(
 
 /// Whether the org unit exists (read from the database, not the cache).
 async fn unit_exists(conn: &mut AnyConnection, id: i64) -> Result<bool> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM org_units WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .is_some())
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT id FROM org_units WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some(),
+    )
 }
 
 /// An org unit's id by its code, any case (read from the database).
@@ -658,6 +671,9 @@ async fn ingest_loop(
         let subs: Vec<&Submission> = jobs.iter().map(|j| &j.sub).collect();
         match write_batch(&pool, backend, &trees, &subs).await {
             Ok(results) => {
+                let written = results.iter().filter(|r| r.is_ok()).count();
+                metrics::counter!("valvo_writes_total", "entity" => "feedback_answer", "action" => "create")
+                    .increment(written as u64);
                 for (job, r) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(r);
                 }
@@ -1075,6 +1091,38 @@ impl Store {
             ));
             tokio::spawn(aggregate_loop(self.pool.clone(), self.backend, shared));
             tx
+        })
+    }
+
+    /// Where the intake of answers stands, for `/metrics`.
+    pub async fn ingest_state(&self) -> Result<IngestState> {
+        let queued = self
+            .feedback
+            .ingest
+            .get()
+            .map(|tx| tx.max_capacity() - tx.capacity())
+            .unwrap_or(0);
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(received_at) AS oldest FROM feedback_answers WHERE pending = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let pending: i64 = row.try_get("n")?;
+        let oldest: Option<String> = row.try_get("oldest")?;
+        let lag = oldest
+            .and_then(|t| {
+                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .map(|t| {
+                (time::OffsetDateTime::now_utc() - t)
+                    .as_seconds_f64()
+                    .max(0.0)
+            })
+            .unwrap_or(0.0);
+        Ok(IngestState {
+            queued,
+            pending: pending.max(0) as u64,
+            lag_seconds: lag,
         })
     }
 

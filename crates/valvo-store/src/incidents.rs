@@ -291,7 +291,12 @@ impl Deltas {
 }
 
 /// Opens a span of a report's handling history on `day`.
-async fn open_span(conn: &mut AnyConnection, inc: &Incident, org: i64, day: time::Date) -> Result<()> {
+async fn open_span(
+    conn: &mut AnyConnection,
+    inc: &Incident,
+    org: i64,
+    day: time::Date,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO incident_spans (incident_id, org_unit_id, kind, reported_on, opened_on, closed_on, span_days) \
          VALUES ($1, $2, $3, $4, $5, NULL, $6)",
@@ -482,7 +487,6 @@ async fn waiting_in(
     }
     Ok((stale, overdue))
 }
-
 
 fn event_type_row(row: &AnyRow) -> Result<EventTypeDef> {
     Ok(EventTypeDef {
@@ -809,12 +813,20 @@ impl Store {
         if tree.get(org).is_none() {
             return Err(StoreError::NotFound);
         }
+        // Only within the actor's own scope: the unit, and whom it names.
+        if !p.can_write(&tree, org) {
+            return Err(StoreError::Forbidden);
+        }
         for u in &users {
-            let found = sqlx::query("SELECT id FROM users WHERE id = $1")
+            let found = sqlx::query("SELECT scope_org_id FROM users WHERE id = $1")
                 .bind(*u)
                 .fetch_optional(&mut *tx)
                 .await?;
-            if found.is_none() {
+            let visible = match found {
+                Some(row) => p.may_see_user(&tree, row.try_get("scope_org_id")?),
+                None => false,
+            };
+            if !visible {
                 return Err(invalid("users", ErrorCode::Invalid));
             }
         }

@@ -13,6 +13,7 @@ mod reports;
 mod rows;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
+pub use feedback::IngestState;
 pub use feedback::{
     AnswerTarget, Breakdown, CaseUpdate, ChildFigures, FeedbackCase, FeedbackStats, ImportError,
     Submission, Submitted, SurveyVersion, YearFigures,
@@ -156,17 +157,54 @@ pub fn normalize_url(url: &str) -> Result<(String, Backend)> {
     Ok((format!("sqlite://{with_mode}"), Backend::Sqlite))
 }
 
+/// How the connection pool is sized and how long a request waits for a
+/// connection before it fails (instead of hanging while the database is
+/// unreachable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most connections; `None` for the backend's default (SQLite 8, PostgreSQL 16).
+    pub max_connections: Option<u32>,
+    /// How long to wait for a free or new connection.
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: None,
+            acquire_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// The pool as it is now, for `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Of them, idle.
+    pub idle: u32,
+    /// The most there may be.
+    pub max: u32,
+}
+
 impl Store {
     /// Connects, creating an SQLite file if needed, and applies the migrations.
     pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, PoolConfig::default()).await
+    }
+
+    /// [`Store::connect`] with the pool sized and timed by `config`.
+    pub async fn connect_with(url: &str, config: PoolConfig) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (url, backend) = normalize_url(url)?;
-        let max = match backend {
+        let max = config.max_connections.unwrap_or(match backend {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
-        };
+        });
         let pool = AnyPoolOptions::new()
-            .max_connections(max)
+            .max_connections(max.max(2))
+            .acquire_timeout(config.acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -227,6 +265,62 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the database answers and has every migration this build
+    /// knows applied (an older instance on a newer schema is still ready;
+    /// a schema behind this build is not).
+    pub async fn ready(&self) -> Result<bool> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(applied.unwrap_or(0) >= latest)
+    }
+
+    /// The pool's connections now.
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    /// Adds `add` events to `key`'s count in `bucket` for the window that
+    /// began at `window_start` (a Unix time) and returns the count, in one
+    /// statement: every instance on the database counts the same events, and
+    /// two at once both see the other's. Windows that ended an hour ago or
+    /// more are removed now and then.
+    pub async fn rate_count(
+        &self,
+        bucket: &str,
+        key: &str,
+        window_start: i64,
+        add: i64,
+    ) -> Result<i64> {
+        if rand::random::<u8>() == 0 {
+            sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                .bind(window_start - 3600)
+                .execute(&self.pool)
+                .await?;
+        }
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO rate_limits (bucket, key, window_start, n) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (bucket, key, window_start) DO UPDATE SET n = rate_limits.n + $4 RETURNING n",
+        )
+        .bind(bucket)
+        .bind(key)
+        .bind(window_start)
+        .bind(add)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
     /// Closes the pool (waits for connections to return).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -240,6 +334,25 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let tree = self.tree_cache.tree(&mut conn).await?;
         Ok((*tree).clone())
+    }
+
+    /// The organisation tree, read again from the database when the cached
+    /// one does not pass `knows` (a unit added a moment ago through another
+    /// instance): the cache may make a read faster, never refuse one.
+    pub async fn org_tree_knowing(&self, knows: impl Fn(&OrgTree) -> bool) -> Result<OrgTree> {
+        let tree = self.org_tree().await?;
+        if knows(&tree) {
+            return Ok(tree);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let fresh = std::sync::Arc::new(load_tree(&mut conn).await?);
+        self.tree_cache.put(fresh.clone());
+        Ok((*fresh).clone())
+    }
+
+    /// [`Store::org_tree_knowing`] the unit `id`.
+    pub async fn org_tree_with(&self, id: i64) -> Result<OrgTree> {
+        self.org_tree_knowing(|t| t.get(id).is_some()).await
     }
 
     /// A value from the key–value table.

@@ -67,6 +67,8 @@ pub(crate) async fn audit(
     before: Option<Value>,
     after: Option<Value>,
 ) -> Result<()> {
+    metrics::counter!("valvo_writes_total", "entity" => entity.to_string(), "action" => action.to_string())
+        .increment(1);
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, org_unit_id, before_json, after_json) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -1055,7 +1057,48 @@ impl Store {
         plan_in(&mut conn, org, year).await
     }
 
-    /// The audit log, newest first; `before` pages back from an id.
+    /// The audit log as `p` may read it (see [`Principal::can_read_audit_of`]):
+    /// with a scope, only the entries about units in it. Newest first;
+    /// `before` pages back from an id.
+    pub async fn audit_log_for(
+        &self,
+        p: &Principal,
+        limit: i64,
+        before: Option<i64>,
+        entity: Option<&str>,
+    ) -> Result<Vec<AuditEntry>> {
+        if !p.can_read_audit() {
+            return Err(StoreError::Forbidden);
+        }
+        let Some(root) = p.scope else {
+            return self.audit_log(limit, before, entity).await;
+        };
+        let tree = self.org_tree().await?;
+        let units = tree.subtree_ids(root);
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = (0..units.len())
+            .map(|i| format!("${}", i + 4))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT id, at, actor, action, entity, entity_id, org_unit_id, before_json, after_json FROM audit_log \
+             WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR entity = $2) AND org_unit_id IN ({ids}) \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(before)
+            .bind(entity)
+            .bind(limit.clamp(1, 1000));
+        for u in &units {
+            q = q.bind(*u);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    /// The whole audit log, newest first; `before` pages back from an id.
     pub async fn audit_log(
         &self,
         limit: i64,

@@ -376,8 +376,14 @@ impl Store {
         key: &str,
         value: &I18nText,
     ) -> Result<()> {
-        self.put_report_inputs(p, org, period, &[(section.into(), key.into(), value.clone())], &[])
-            .await
+        self.put_report_inputs(
+            p,
+            org,
+            period,
+            &[(section.into(), key.into(), value.clone())],
+            &[],
+        )
+        .await
     }
 
     /// Sets (or clears, with `None`) a section figure.

@@ -94,6 +94,122 @@ impl IntoResponse for ApiError {
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
+/// A request body of the media type the operation takes (415 otherwise):
+/// CSV for the answer import (`text/csv`, `text/plain` or none given),
+/// JSON (`application/json`) everywhere else. Read after the caller is
+/// known, so an unauthenticated request is told 401 first.
+pub struct ApiBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiBody {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let wanted = body_type(req.uri().path());
+        let given = media_type(req.headers());
+        let ok = match wanted {
+            "text/csv" => matches!(given.as_deref(), None | Some("text/csv" | "text/plain")),
+            _ => {
+                given.as_deref() == Some(wanted)
+                    || given
+                        .as_deref()
+                        .is_some_and(|g| g.starts_with("application/") && g.ends_with("+json"))
+            }
+        };
+        if !ok && has_body(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("the body must be {wanted}"),
+            )
+            .into_response());
+        }
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(ApiBody)
+            .map_err(|e| {
+                ApiError::new(
+                    e.status(),
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        "payload_too_large"
+                    } else {
+                        "invalid_body"
+                    },
+                    e.body_text(),
+                )
+                .into_response()
+            })
+    }
+}
+
+/// The media type a request body to `path` must have: CSV for the answer
+/// import, JSON everywhere else.
+fn body_type(path: &str) -> &'static str {
+    if path.ends_with("/feedback/import") {
+        "text/csv"
+    } else {
+        "application/json"
+    }
+}
+
+fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+fn has_body(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
+}
+
+/// The API's contract at its edge: every error answer is JSON of the
+/// documented shape, also those that axum itself gives (405 for a method a
+/// path does not take, 413 for a body over the limit).
+pub async fn contract(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = media_type(resp.headers()).as_deref() == Some("application/json");
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::BAD_REQUEST => "bad_request",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    };
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let body = axum::body::to_bytes(resp.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if body.is_empty() || status.is_server_error() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        body
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}
+
 /// `Path` whose rejection is a JSON error.
 pub struct ApiPath<T>(pub T);
 
@@ -176,7 +292,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 pub(crate) async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTree> {
-    let tree = state.store().org_tree().await?;
+    let tree = state.store().org_tree_with(org).await?;
     if tree.get(org).is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -395,7 +511,7 @@ pub async fn put_follow_up(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiPath((id, period)): ApiPath<(i64, String)>,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     let period = parse_period(&period)?;
     let body: Value = serde_json::from_slice(&body).map_err(|e| {
@@ -497,7 +613,7 @@ pub async fn audit(
     }
     let list = state
         .store()
-        .audit_log(limit, q.before, q.entity.as_deref())
+        .audit_log_for(&p, limit, q.before, q.entity.as_deref())
         .await?;
     Ok(Json(json!({ "entries": list })))
 }
@@ -561,7 +677,7 @@ fn iso_date(s: &str) -> Option<time::Date> {
 pub async fn create_incident(
     State(state): State<AppState>,
     Caller(p): Caller,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     use valvo_core::incident::{Consequence, EventType, IncidentKind, NewIncident, ReporterRole};
     let body = json_body(&body)?;
@@ -713,7 +829,7 @@ pub async fn handle_incident(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Json<valvo_store::Incident>> {
     use valvo_core::incident::IncidentState;
     let body = json_body(&body)?;
@@ -752,7 +868,7 @@ pub async fn incident_action(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     let body = json_body(&body)?;
     handler_incident(&state, &p, id).await?;
@@ -800,7 +916,7 @@ pub async fn incident_stats(
             )
         })?;
     let period = parse_period(q.period.as_deref().unwrap_or(""))?;
-    let tree = state.store().org_tree().await?;
+    let tree = state.store().org_tree_with(org).await?;
     if tree.get(org).is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

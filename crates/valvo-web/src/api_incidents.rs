@@ -70,7 +70,7 @@ pub async fn event_types(State(state): State<AppState>) -> ApiResult<Json<Value>
 pub async fn create_event_type(
     State(state): State<AppState>,
     Caller(p): Caller,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     forbidden_unless_configurer(&p)?;
     let body = json_body(&body)?;
@@ -112,7 +112,7 @@ pub async fn update_event_type(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiPath(code): ApiPath<String>,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     forbidden_unless_configurer(&p)?;
     let body = json_body(&body)?;
@@ -165,7 +165,7 @@ pub async fn set_handlers(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiPath(org): ApiPath<i64>,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Json<Value>> {
     forbidden_unless_configurer(&p)?;
     let body = json_body(&body)?;

@@ -180,17 +180,24 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 /// Security headers, the cross-site check on unsafe methods, the language
 /// cookie for `?lang=`, and one log line per request.
-pub async fn security_layer(req: Request, next: Next) -> Response {
+pub async fn security_layer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let is_api = path.starts_with("/api/");
     let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let set_lang = query_param(req.uri().query(), "lang").and_then(Lang::parse);
-    let secure = req
-        .extensions()
-        .get::<AppState>()
-        .map(|s| s.config().cookie_secure);
+    let secure = state.config().cookie_secure;
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
 
     let mut resp = if unsafe_method && !is_api && !same_origin(req.headers()) {
         (StatusCode::FORBIDDEN, "cross-site request refused").into_response()
@@ -220,12 +227,7 @@ pub async fn security_layer(req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if let Some(lang) = set_lang {
-        let c = set_cookie(
-            LANG_COOKIE,
-            lang.code(),
-            Some(60 * 60 * 24 * 365),
-            secure.unwrap_or(false),
-        );
+        let c = set_cookie(LANG_COOKIE, lang.code(), Some(60 * 60 * 24 * 365), secure);
         if let Ok(v) = HeaderValue::from_str(&c) {
             h.append(header::SET_COOKIE, v);
         }
@@ -235,6 +237,7 @@ pub async fn security_layer(req: Request, next: Next) -> Response {
         path = %path,
         status = resp.status().as_u16(),
         ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %request_id,
         "request"
     );
     resp

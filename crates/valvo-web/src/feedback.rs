@@ -5,14 +5,14 @@
 //! export.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
+use valvo_core::disclosure::{protect_feedback_public, FeedbackRelease, FeedbackShown, Shown};
 use valvo_core::feedback::{
     AgeGroup, CaseDeadlines, CaseState, Channel, ExportRow, Filter, NpsStats, RawAnswer, RawCase,
     Respondent, Score, ServiceLang, StatementStats, Summary, SurveyDef, MIN_PUBLIC_CELL,
@@ -290,7 +290,7 @@ pub async fn answer_form(
     UiPath(code): UiPath<String>,
     UiQuery(q): UiQuery<ChannelQuery>,
 ) -> UiResult {
-    let tree = tree(&state, &page).await?;
+    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let survey = survey(&state, &page).await?;
     let qr = q.c.as_deref() == Some("qr");
@@ -309,16 +309,16 @@ pub async fn answer_form(
 /// `POST /feedback/{code}`: rate-limited per client address (429).
 pub async fn answer_submit(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    crate::ops::ClientIp(ip): crate::ops::ClientIp,
     page: Page,
     UiPath(code): UiPath<String>,
     UiQuery(q): UiQuery<ChannelQuery>,
     Form(data): Form<FormData>,
 ) -> UiResult {
-    if !state.allow_public_write(addr.ip()) {
+    if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
     }
-    let tree = tree(&state, &page).await?;
+    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let channel = if q.c.as_deref() == Some("qr") {
         Channel::Qr
@@ -390,12 +390,12 @@ pub async fn invitation_form(
 /// `POST /feedback/i/{token}`: one answer per token; a replay is refused (410).
 pub async fn invitation_submit(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    crate::ops::ClientIp(ip): crate::ops::ClientIp,
     page: Page,
     UiPath(token): UiPath<String>,
     Form(data): Form<FormData>,
 ) -> UiResult {
-    if !state.allow_public_write(addr.ip()) {
+    if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
     }
     let inv = state
@@ -497,7 +497,7 @@ pub async fn qr(
     headers: HeaderMap,
     UiPath(code): UiPath<String>,
 ) -> UiResult {
-    let tree = tree(&state, &page).await?;
+    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let url = public_url(&state, &headers, &unit.code);
     let svg = qr_svg(&url, &url).ok_or_else(|| page.error(ErrorKind::Internal))?;
@@ -524,7 +524,7 @@ pub async fn poster(
     headers: HeaderMap,
     UiPath(code): UiPath<String>,
 ) -> UiResult {
-    let tree = tree(&state, &page).await?;
+    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let url = public_url(&state, &headers, &unit.code);
     let qr =
@@ -661,7 +661,71 @@ fn shown(public: bool, n: u64, text: String, withheld: &str) -> String {
     }
 }
 
-fn summary_rows(page: &Page, cur: &Summary, prev: &Summary, public: bool) -> Vec<Vec<String>> {
+/// Nothing of it.
+static WITHHELD: Shown = Shown {
+    answers: false,
+    nps: false,
+    statements: std::collections::BTreeMap::new(),
+};
+
+/// What of a summary a page may show: everything for staff; in public, what
+/// the disclosure control left (see [`public_view`]).
+#[derive(Clone, Copy)]
+struct See<'a>(Option<&'a Shown>);
+
+impl See<'_> {
+    fn answers(self) -> bool {
+        self.0.is_none_or(|s| s.answers)
+    }
+    fn nps(self) -> bool {
+        self.0.is_none_or(|s| s.nps)
+    }
+    fn statement(self, key: &str) -> bool {
+        self.0.is_none_or(|s| s.statement(key))
+    }
+}
+
+/// `text`, or the withheld mark.
+fn show(ok: bool, text: String, withheld: &str) -> String {
+    if ok {
+        text
+    } else {
+        withheld.to_owned()
+    }
+}
+
+/// What of `stats` a public page or answer may show: cells of fewer than
+/// five answers withheld, and whatever would let them be computed from the
+/// totals, the other cells, the previous period or the yearly trend
+/// (complementary suppression, [`valvo_core::disclosure`]).
+pub(crate) fn public_view(stats: &valvo_store::FeedbackStats) -> FeedbackShown {
+    let dims = [&stats.by_lang, &stats.by_channel, &stats.by_respondent]
+        .into_iter()
+        .map(|list| list.iter().map(|b| (&b.current, &b.prev)).collect())
+        .collect();
+    let release = FeedbackRelease {
+        period: Some(stats.period),
+        previous: stats.previous,
+        today_month: Some(Period::containing(today(), PeriodKind::Month)),
+        current: Some(&stats.current),
+        prev: Some(&stats.prev),
+        dims,
+        children: stats
+            .by_child
+            .iter()
+            .map(|c| (&c.current, &c.prev))
+            .collect(),
+        trend: stats
+            .trend
+            .iter()
+            .map(|y| (y.year, y.answers, y.nps.n))
+            .collect(),
+    };
+    protect_feedback_public(&release)
+}
+
+fn summary_rows(page: &Page, cur: &Summary, prev: &Summary, vis: [See<'_>; 2]) -> Vec<Vec<String>> {
+    let [vc, vp] = vis;
     let tr = &page.tr;
     let w = tr.t("fb-withheld");
     let lang = page.lang;
@@ -679,28 +743,28 @@ fn summary_rows(page: &Page, cur: &Summary, prev: &Summary, public: bool) -> Vec
     let mut rows = vec![
         vec![
             tr.t("fb-stat-answers"),
-            shown(public, cur.answers, cur.answers.to_string(), &w),
-            shown(public, prev.answers, prev.answers.to_string(), &w),
+            show(vc.answers(), cur.answers.to_string(), &w),
+            show(vp.answers(), prev.answers.to_string(), &w),
         ],
         vec![
             tr.t("fb-stat-with-text"),
-            shown(public, cur.answers, cur.with_text.to_string(), &w),
-            shown(public, prev.answers, prev.with_text.to_string(), &w),
+            show(vc.answers(), cur.with_text.to_string(), &w),
+            show(vp.answers(), prev.with_text.to_string(), &w),
         ],
         vec![
             tr.t("fb-stat-nps"),
-            shown(public, cur.nps.n, nps_text(&cur.nps), &w),
-            shown(public, prev.nps.n, nps_text(&prev.nps), &w),
+            show(vc.nps(), nps_text(&cur.nps), &w),
+            show(vp.nps(), nps_text(&prev.nps), &w),
         ],
         vec![
             tr.t("fb-stat-nps-ci"),
-            shown(public, cur.nps.n, ci(&cur.nps), &w),
-            shown(public, prev.nps.n, ci(&prev.nps), &w),
+            show(vc.nps(), ci(&cur.nps), &w),
+            show(vp.nps(), ci(&prev.nps), &w),
         ],
         vec![
             tr.t("fb-stat-nps-n"),
-            shown(public, cur.nps.n, cur.nps.n.to_string(), &w),
-            shown(public, prev.nps.n, prev.nps.n.to_string(), &w),
+            show(vc.nps(), cur.nps.n.to_string(), &w),
+            show(vp.nps(), prev.nps.n.to_string(), &w),
         ],
     ];
     for (key, f) in [
@@ -713,8 +777,8 @@ fn summary_rows(page: &Page, cur: &Summary, prev: &Summary, public: bool) -> Vec
     ] {
         rows.push(vec![
             tr.t(key),
-            shown(public, cur.nps.n, share(f(&cur.nps), cur.nps.n), &w),
-            shown(public, prev.nps.n, share(f(&prev.nps), prev.nps.n), &w),
+            show(vc.nps(), share(f(&cur.nps), cur.nps.n), &w),
+            show(vp.nps(), share(f(&prev.nps), prev.nps.n), &w),
         ]);
     }
     rows
@@ -724,10 +788,11 @@ fn statement_table(
     page: &Page,
     survey: &SurveyDef,
     stats: &FeedbackStats,
-    public: bool,
+    vis: [See<'_>; 2],
     period_label: &str,
     prev_label: &str,
 ) -> Table {
+    let [vc, vp] = vis;
     let tr = &page.tr;
     let w = tr.t("fb-withheld");
     let mut head = vec![
@@ -748,23 +813,15 @@ fn statement_table(
                 .map(|st| resolve(&st.text, page.lang))
                 .unwrap_or_else(|| s.key.clone());
             let prev = stats.prev.statement(&s.key);
+            let ok = vc.statement(&s.key);
             let mut row = vec![
                 label,
-                shown(public, s.n, mean_text(Some(s), page.lang), &w),
-                shown(
-                    public,
-                    prev.map(|p| p.n).unwrap_or(0),
-                    mean_text(prev, page.lang),
-                    &w,
-                ),
-                shown(public, s.n, s.n.to_string(), &w),
-                shown(public, s.n, s.cannot_say.to_string(), &w),
+                show(ok, mean_text(Some(s), page.lang), &w),
+                show(vp.statement(&s.key), mean_text(prev, page.lang), &w),
+                show(ok, s.n.to_string(), &w),
+                show(ok, s.cannot_say.to_string(), &w),
             ];
-            row.extend(
-                s.distribution
-                    .iter()
-                    .map(|d| shown(public, s.n, d.to_string(), &w)),
-            );
+            row.extend(s.distribution.iter().map(|d| show(ok, d.to_string(), &w)));
             row
         })
         .collect();
@@ -775,11 +832,13 @@ fn statement_table(
     }
 }
 
+/// A breakdown row: label, this period, the previous one, and what of them may be shown.
+type BreakdownRow<'a> = (String, &'a Summary, &'a Summary, [See<'a>; 2]);
+
 fn breakdown_table(
     page: &Page,
     title: String,
-    rows: Vec<(String, &Summary, &Summary)>,
-    public: bool,
+    rows: Vec<BreakdownRow<'_>>,
     period_label: &str,
     prev_label: &str,
 ) -> Table {
@@ -795,12 +854,12 @@ fn breakdown_table(
         ],
         rows: rows
             .into_iter()
-            .map(|(label, cur, prev)| {
+            .map(|(label, cur, prev, [vc, vp])| {
                 vec![
                     label,
-                    shown(public, cur.answers, cur.answers.to_string(), &w),
-                    shown(public, cur.nps.n, nps_text(&cur.nps), &w),
-                    shown(public, prev.nps.n, nps_text(&prev.nps), &w),
+                    show(vc.answers(), cur.answers.to_string(), &w),
+                    show(vc.nps(), nps_text(&cur.nps), &w),
+                    show(vp.nps(), nps_text(&prev.nps), &w),
                 ]
             })
             .collect(),
@@ -877,12 +936,25 @@ async fn stats_response(
     public: bool,
 ) -> UiResult {
     let period = stats_period(page, q.period.as_deref())?;
-    let filter = parse_filter(page, q)?;
+    // In public no background filter: every filtered view would be one more
+    // table to give a small group away through.
+    let filter = if public {
+        Filter::default()
+    } else {
+        parse_filter(page, q)?
+    };
     let stats = state
         .store()
         .feedback_stats(tree, org, period, filter)
         .await
         .map_err(|e| page.error(e))?;
+    let vis = public.then(|| public_view(&stats));
+    let see = |pick: &dyn Fn(&FeedbackShown) -> [&Shown; 2]| -> [See<'_>; 2] {
+        match &vis {
+            Some(v) => pick(v).map(|s| See(Some(s))),
+            None => [See(None), See(None)],
+        }
+    };
     let survey = survey(state, page).await?.def;
     let tr = &page.tr;
     let period_label = period.label();
@@ -894,53 +966,63 @@ async fn stats_response(
             period_label.clone(),
             prev_label.clone(),
         ],
-        rows: summary_rows(page, &stats.current, &stats.prev, public),
+        rows: summary_rows(
+            page,
+            &stats.current,
+            &stats.prev,
+            see(&|v| [&v.current, &v.prev]),
+        ),
     }];
     tables.push(statement_table(
         page,
         &survey,
         &stats,
-        public,
+        see(&|v| [&v.current, &v.prev]),
         &period_label,
         &prev_label,
     ));
     fn dim_rows<'a>(
         tr: &crate::i18n::Tr,
         list: &'a [valvo_store::Breakdown],
+        vis: Option<&'a [(Shown, Shown)]>,
         prefix: &str,
-    ) -> Vec<(String, &'a Summary, &'a Summary)> {
+    ) -> Vec<BreakdownRow<'a>> {
         list.iter()
-            .map(|b| {
+            .enumerate()
+            .map(|(i, b)| {
                 let label = if b.key.is_empty() {
                     tr.t("fb-not-given")
                 } else {
                     tr.t(&format!("{prefix}{}", b.key))
                 };
-                (label, &b.current, &b.prev)
+                let see = match vis.and_then(|v| v.get(i)) {
+                    Some((c, p)) => [See(Some(c)), See(Some(p))],
+                    None if vis.is_some() => [See(Some(&WITHHELD)), See(Some(&WITHHELD))],
+                    None => [See(None), See(None)],
+                };
+                (label, &b.current, &b.prev, see)
             })
             .collect()
     }
+    let dim_vis = |d: usize| vis.as_ref().map(|v| v.dims[d].as_slice());
     tables.push(breakdown_table(
         page,
         tr.t("fb-stat-by-lang"),
-        dim_rows(tr, &stats.by_lang, "fb-lang-"),
-        public,
+        dim_rows(tr, &stats.by_lang, dim_vis(0), "fb-lang-"),
         &period_label,
         &prev_label,
     ));
     tables.push(breakdown_table(
         page,
         tr.t("fb-stat-by-channel"),
-        dim_rows(tr, &stats.by_channel, "fb-channel-"),
-        public,
+        dim_rows(tr, &stats.by_channel, dim_vis(1), "fb-channel-"),
         &period_label,
         &prev_label,
     ));
     tables.push(breakdown_table(
         page,
         tr.t("fb-stat-by-respondent"),
-        dim_rows(tr, &stats.by_respondent, "fb-respondent-"),
-        public,
+        dim_rows(tr, &stats.by_respondent, dim_vis(2), "fb-respondent-"),
         &period_label,
         &prev_label,
     ));
@@ -956,9 +1038,15 @@ async fn stats_response(
             stats
                 .by_child
                 .iter()
-                .map(|c| (child_name(c.org_unit_id), &c.current, &c.prev))
+                .enumerate()
+                .map(|(i, c)| {
+                    let see = match vis.as_ref().map(|v| &v.children[i]) {
+                        Some((a, b)) => [See(Some(a)), See(Some(b))],
+                        None => [See(None), See(None)],
+                    };
+                    (child_name(c.org_unit_id), &c.current, &c.prev, see)
+                })
                 .collect(),
-            public,
             &period_label,
             &prev_label,
         ));
@@ -1001,6 +1089,10 @@ async fn stats_response(
             })
             .collect(),
     });
+    let trend_vis = |i: usize| match &vis {
+        Some(v) => v.trend.get(i).copied().unwrap_or((false, false)),
+        None => (true, true),
+    };
     tables.push(Table {
         title: tr.t("fb-stat-trend"),
         head: vec![
@@ -1011,42 +1103,54 @@ async fn stats_response(
         rows: stats
             .trend
             .iter()
-            .map(|y| {
+            .enumerate()
+            .map(|(i, y)| {
+                let (a, n) = trend_vis(i);
                 vec![
                     y.year.to_string(),
-                    shown(public, y.answers, y.answers.to_string(), &w),
-                    shown(public, y.nps.n, nps_text(&y.nps), &w),
+                    show(a, y.answers.to_string(), &w),
+                    show(n, nps_text(&y.nps), &w),
                 ]
             })
             .collect(),
     });
-    let gap = stats.lang_gap.filter(|g| g.large).map(|g| {
-        tr.t_args(
-            "fb-gap-large",
-            &[
-                ("fi", crate::i18n::arg_str(fmt_num(g.nps_fi, 0, page.lang))),
-                ("sv", crate::i18n::arg_str(fmt_num(g.nps_sv, 0, page.lang))),
-            ],
-        )
-    });
-    let visible = |s: &NpsStats| {
-        if public && s.n < MIN_PUBLIC_CELL {
-            None
-        } else {
-            s.nps
-        }
+    // In public only when both languages' NPS are shown.
+    let lang_nps_shown = |code: &str| match &vis {
+        None => true,
+        Some(v) => stats
+            .by_lang
+            .iter()
+            .position(|b| b.key == code)
+            .is_some_and(|i| v.dims[0][i].0.nps),
     };
+    let gap = stats
+        .lang_gap
+        .filter(|g| g.large && lang_nps_shown("fi") && lang_nps_shown("sv"))
+        .map(|g| {
+            tr.t_args(
+                "fb-gap-large",
+                &[
+                    ("fi", crate::i18n::arg_str(fmt_num(g.nps_fi, 0, page.lang))),
+                    ("sv", crate::i18n::arg_str(fmt_num(g.nps_sv, 0, page.lang))),
+                ],
+            )
+        });
     let bars: Vec<(String, Option<f64>)> = if stats.by_child.is_empty() {
         stats
             .trend
             .iter()
-            .map(|y| (y.year.to_string(), visible(&y.nps)))
+            .enumerate()
+            .map(|(i, y)| (y.year.to_string(), y.nps.nps.filter(|_| trend_vis(i).1)))
             .collect()
     } else {
         stats
             .by_child
             .iter()
-            .map(|c| (child_name(c.org_unit_id), visible(&c.current.nps)))
+            .enumerate()
+            .map(|(i, c)| {
+                let ok = vis.as_ref().is_none_or(|v| v.children[i].0.nps);
+                (child_name(c.org_unit_id), c.current.nps.nps.filter(|_| ok))
+            })
             .collect()
     };
     let chart_title = if stats.by_child.is_empty() {
@@ -1066,35 +1170,39 @@ async fn stats_response(
             }
         }
     }
-    let filters = vec![
-        filter_select(
-            tr,
-            "service_lang",
-            "fb-field-service_lang",
-            &ServiceLang::ALL,
-            ServiceLang::code,
-            "fb-lang-",
-            filter.lang,
-        ),
-        filter_select(
-            tr,
-            "channel",
-            "fb-field-channel",
-            &Channel::ALL,
-            Channel::code,
-            "fb-channel-",
-            filter.channel,
-        ),
-        filter_select(
-            tr,
-            "respondent",
-            "fb-field-respondent",
-            &Respondent::ALL,
-            Respondent::code,
-            "fb-respondent-",
-            filter.respondent,
-        ),
-    ];
+    let filters = if public {
+        Vec::new()
+    } else {
+        vec![
+            filter_select(
+                tr,
+                "service_lang",
+                "fb-field-service_lang",
+                &ServiceLang::ALL,
+                ServiceLang::code,
+                "fb-lang-",
+                filter.lang,
+            ),
+            filter_select(
+                tr,
+                "channel",
+                "fb-field-channel",
+                &Channel::ALL,
+                Channel::code,
+                "fb-channel-",
+                filter.channel,
+            ),
+            filter_select(
+                tr,
+                "respondent",
+                "fb-field-respondent",
+                &Respondent::ALL,
+                Respondent::code,
+                "fb-respondent-",
+                filter.respondent,
+            ),
+        ]
+    };
     let name = tree
         .get(org)
         .map(|n| resolve(&n.name, page.lang))
@@ -1162,7 +1270,7 @@ pub async fn public_stats(
     UiPath(code): UiPath<String>,
     UiQuery(q): UiQuery<StatsQuery>,
 ) -> UiResult {
-    let tree = tree(&state, &page).await?;
+    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
     let node = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let mut crumbs = vec![("/public".to_string(), escape(&page.tr.t("public-title")))];
     crumbs.extend(tree.path(node.id).into_iter().map(|n| {
@@ -1191,7 +1299,7 @@ pub fn export_csv(keys: &[String], rows: &[ExportRow]) -> String {
     let mut out = String::from("unit;month;channel;service_lang;age_group;respondent;nps");
     for k in keys {
         out.push(';');
-        out.push_str(k);
+        out.push_str(&valvo_report::data::neutralize(k));
     }
     out.push('\n');
     let code = |v: Option<u8>| v.map(|n| n.to_string()).unwrap_or_default();
@@ -1199,7 +1307,7 @@ pub fn export_csv(keys: &[String], rows: &[ExportRow]) -> String {
         let _ = write!(
             out,
             "{};{};{};{};{};{};{}",
-            r.unit,
+            valvo_report::data::neutralize(&r.unit),
             r.month,
             r.channel.export_code(),
             code(r.lang.map(ServiceLang::export_code)),

@@ -9,6 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use valvo_core::access::Principal;
+use valvo_core::disclosure::Shown;
 use valvo_core::feedback::{
     parse_import_csv, CaseDeadlines, CaseState, Channel, Filter, RawAnswer, RawCase, Respondent,
     ServiceLang,
@@ -98,16 +99,16 @@ fn store_error(e: StoreError) -> ApiError {
 /// (a kiosk or an integration). Answered 201 once the answer is on disk.
 pub async fn submit(
     State(state): State<AppState>,
-    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    crate::ops::ClientIp(ip): crate::ops::ClientIp,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     let body = json_body(&body)?;
     let raw = raw_answer(&body);
     let (target, channel) = match (json_str(&body, "invitation"), body.get("org_unit")) {
         (Some(token), _) if !token.is_empty() => {
             // Without a bearer token: limited per client address like the public pages.
-            if !state.allow_public_write(addr.ip()) {
+            if !state.allow_public_write(ip).await {
                 return Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too_many_requests",
@@ -187,7 +188,7 @@ pub async fn invitations(
     State(state): State<AppState>,
     Caller(p): Caller,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     let body = json_body(&body)?;
     let mut errors = Vec::new();
@@ -228,7 +229,7 @@ pub async fn invitations(
 pub async fn import(
     State(state): State<AppState>,
     Caller(p): Caller,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::new(
@@ -313,12 +314,20 @@ pub async fn stats(
 ) -> ApiResult<Json<Value>> {
     let org = org_param(q.org_unit.as_deref())?;
     let period = parse_period(q.period.as_deref().unwrap_or(""))?;
-    let filter = filter_of(&q)?;
     let caller = optional_caller(&state, &headers).await?;
+    let filter = filter_of(&q)?;
+    if caller.is_none() && filter != Filter::default() {
+        // Every filtered view would be one more table to give a small group away through.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "background filters (service_lang, channel, respondent) need a bearer token",
+        ));
+    }
     let tree = match &caller {
         Some(p) => readable(&state, p, org).await?,
         None => {
-            let tree = state.store().org_tree().await?;
+            let tree = state.store().org_tree_with(org).await?;
             if tree.get(org).is_none() {
                 return Err(StoreError::NotFound.into());
             }
@@ -332,21 +341,28 @@ pub async fn stats(
     if caller.is_some() {
         return Ok(Json(json!({ "public": false, "stats": stats })));
     }
-    let by = |list: &[valvo_store::Breakdown]| -> Vec<Value> {
+    let vis = crate::feedback::public_view(&stats);
+    let by = |list: &[valvo_store::Breakdown], shown: &[(Shown, Shown)]| -> Vec<Value> {
         list.iter()
-            .map(
-                |b| json!({ "key": b.key, "current": b.current.public(), "prev": b.prev.public() }),
-            )
+            .zip(shown)
+            .map(|(b, (c, p))| json!({ "key": b.key, "current": b.current.public_with(c), "prev": b.prev.public_with(p) }))
             .collect()
     };
     let trend: Vec<Value> = stats
         .trend
         .iter()
-        .map(|y| {
-            let ok = y.answers >= valvo_core::feedback::MIN_PUBLIC_CELL;
-            json!({ "year": y.year, "answers": ok.then_some(y.answers), "nps": (ok && y.nps.n >= valvo_core::feedback::MIN_PUBLIC_CELL).then_some(y.nps) })
+        .zip(&vis.trend)
+        .map(|(y, (answers, nps))| {
+            json!({ "year": y.year, "answers": answers.then_some(y.answers), "nps": (*answers && *nps).then_some(y.nps) })
         })
         .collect();
+    let lang_nps_shown = |code: &str| {
+        stats
+            .by_lang
+            .iter()
+            .position(|b| b.key == code)
+            .is_some_and(|i| vis.dims[0][i].0.nps)
+    };
     Ok(Json(json!({
         "public": true,
         "min_cell": valvo_core::feedback::MIN_PUBLIC_CELL,
@@ -355,15 +371,15 @@ pub async fn stats(
             "period": stats.period,
             "previous": stats.previous,
             "filter": stats.filter,
-            "current": stats.current.public(),
-            "prev": stats.prev.public(),
-            "by_lang": by(&stats.by_lang),
-            "by_channel": by(&stats.by_channel),
-            "by_respondent": by(&stats.by_respondent),
-            "by_child": stats.by_child.iter().map(|c| json!({ "org_unit_id": c.org_unit_id, "current": c.current.public(), "prev": c.prev.public() })).collect::<Vec<_>>(),
+            "current": stats.current.public_with(&vis.current),
+            "prev": stats.prev.public_with(&vis.prev),
+            "by_lang": by(&stats.by_lang, &vis.dims[0]),
+            "by_channel": by(&stats.by_channel, &vis.dims[1]),
+            "by_respondent": by(&stats.by_respondent, &vis.dims[2]),
+            "by_child": stats.by_child.iter().zip(&vis.children).map(|(c, (a, b))| json!({ "org_unit_id": c.org_unit_id, "current": c.current.public_with(a), "prev": c.prev.public_with(b) })).collect::<Vec<_>>(),
             "trend": trend,
             "topics": stats.topics.iter().filter(|t| t.comments >= valvo_core::feedback::MIN_PUBLIC_CELL).collect::<Vec<_>>(),
-            "lang_gap": stats.lang_gap.filter(|_| stats.by_lang.iter().all(|b| b.current.answers >= valvo_core::feedback::MIN_PUBLIC_CELL)),
+            "lang_gap": stats.lang_gap.filter(|_| lang_nps_shown("fi") && lang_nps_shown("sv")),
         }
     })))
 }
@@ -415,7 +431,7 @@ pub async fn case(
 pub async fn create_case(
     State(state): State<AppState>,
     Caller(p): Caller,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Response> {
     let body = json_body(&body)?;
     let org = body
@@ -445,7 +461,7 @@ pub async fn update_case(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    crate::api::ApiBody(body): crate::api::ApiBody,
 ) -> ApiResult<Json<valvo_store::FeedbackCase>> {
     let body = json_body(&body)?;
     let mut errors = Vec::new();

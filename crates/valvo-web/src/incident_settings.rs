@@ -86,13 +86,16 @@ pub async fn settings(State(state): State<AppState>, page: Page) -> UiResult {
         })
         .collect();
     let tree = tree(&state, &page).await?;
+    let p = page.principal()?;
     let named = store
         .all_incident_handlers()
         .await
         .map_err(|e| page.error(e))?;
+    // Only the units the actor may configure, and so the names of their handlers.
     let units = tree
         .walk()
         .into_iter()
+        .filter(|(_, n)| p.can_write(&tree, n.id))
         .map(|(depth, n)| {
             let names: Vec<String> = named
                 .iter()
@@ -449,12 +452,24 @@ async fn handlers_response(
     let node = tree
         .get(org)
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let p = page.principal()?;
+    if !p.can_write(&tree, org) {
+        return Err(page.error(ErrorKind::Forbidden));
+    }
     let store = state.store();
     let current = store
         .incident_handlers(org)
         .await
         .map_err(|e| page.error(e))?;
-    let users = store.users().await.map_err(|e| page.error(e))?;
+    // Only the users the actor may name: a scoped coordinator does not get
+    // the names and addresses of the county's other staff.
+    let users: Vec<_> = store
+        .users()
+        .await
+        .map_err(|e| page.error(e))?
+        .into_iter()
+        .filter(|u| p.may_see_user(&tree, u.scope))
+        .collect();
     let b = Builder::new(&page.tr, data, errors);
     let mut user = b.plain("handler_user", InputKind::Select, true);
     user.options = std::iter::once((String::new(), page.tr.t("incident-handler-choose")))

@@ -2,10 +2,8 @@
 //! and public per unit for clients, relatives and anonymous staff), receipts,
 //! the handler's queue and handling page, and statistics.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
@@ -466,7 +464,7 @@ pub async fn public_form(
     page: Page,
     UiPath(code): UiPath<String>,
 ) -> UiResult {
-    let tree = tree(&state, &page).await?;
+    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let intro = format!(
         "{} · {}",
@@ -489,15 +487,15 @@ pub async fn public_form(
 /// `POST /report/{code}`: rate-limited per client address (answered 429).
 pub async fn public_create(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    crate::ops::ClientIp(ip): crate::ops::ClientIp,
     page: Page,
     UiPath(code): UiPath<String>,
     Form(data): Form<FormData>,
 ) -> UiResult {
-    if !state.allow_public_write(addr.ip()) {
+    if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
     }
-    let tree = tree(&state, &page).await?;
+    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let intro = text_html(&page.tr, &unit.name);
     let action = format!("/report/{code}");
@@ -527,7 +525,7 @@ pub struct CodeQuery {
 /// `GET /receipt?code=…`: where the handling stands, without an account.
 pub async fn receipt(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    crate::ops::ClientIp(ip): crate::ops::ClientIp,
     page: Page,
     UiQuery(q): UiQuery<CodeQuery>,
 ) -> UiResult {
@@ -535,7 +533,7 @@ pub async fn receipt(
     if code.trim().is_empty() {
         return Ok(receipt_page(&page, String::new(), None, false, false));
     }
-    if !state.allow_public_write(addr.ip()) {
+    if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
     }
     let found = state
@@ -1288,7 +1286,7 @@ pub async fn public_stats(
     UiPath(code): UiPath<String>,
     UiQuery(q): UiQuery<StatsQuery>,
 ) -> UiResult {
-    let tree = tree(&state, &page).await?;
+    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
     let node = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let period = stats_period(&page, q.period.as_deref())?;
     let mut crumbs = vec![("/public".to_string(), escape(&page.tr.t("public-title")))];

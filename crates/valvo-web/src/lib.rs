@@ -14,6 +14,7 @@ mod html;
 mod incident_settings;
 mod incidents;
 mod openapi;
+pub mod ops;
 mod public;
 mod report_html;
 mod reports;
@@ -21,12 +22,10 @@ mod ui;
 
 pub use report_html::{document as report_document, render_file as render_report_file, FileKind};
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::routing::{get, post, put};
 use axum::Router;
-use tokio::net::TcpListener;
 use valvo_store::Store;
 
 pub use ctx::{LANG_COOKIE, SESSION_COOKIE};
@@ -45,6 +44,18 @@ pub struct WebConfig {
     /// The public address of the service (e.g. `https://valvo.example.fi`),
     /// printed in QR codes and invitation links; else taken from the request.
     pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: Vec<ops::Cidr>,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: std::time::Duration,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: std::time::Duration,
+    /// How long requests under way may take to finish after the shutdown signal.
+    pub shutdown_grace: std::time::Duration,
+    /// Report files (PDF) rendered at once; more requests wait their turn.
+    pub render_concurrency: usize,
+    /// A bearer token `/metrics` asks for; open without one.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -55,6 +66,12 @@ impl Default for WebConfig {
             deadlines: valvo_core::incident::DeadlinePolicy::default(),
             login_rate_limit: 20,
             public_url: None,
+            trusted_proxies: Vec::new(),
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            shutdown_grace: std::time::Duration::from_secs(20),
+            render_concurrency: 1,
+            metrics_token: None,
         }
     }
 }
@@ -69,48 +86,25 @@ pub struct AppState {
 struct Inner {
     store: Store,
     config: WebConfig,
-    /// Public writes per client address.
-    public_writes: RateLimiter,
-    /// Failed logins per client address.
-    failed_logins: RateLimiter,
-}
-
-/// Counts events per client address in a ten-minute window, in memory only.
-#[derive(Debug, Default)]
-struct RateLimiter {
-    map: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
-}
-
-impl RateLimiter {
-    const WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
-
-    /// Adds `add` events from `ip` and returns the count in the current window.
-    fn count(&self, ip: std::net::IpAddr, add: u32) -> u32 {
-        let now = std::time::Instant::now();
-        let Ok(mut map) = self.map.lock() else {
-            return u32::MAX;
-        };
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < Self::WINDOW);
-        }
-        let entry = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Self::WINDOW {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(add);
-        entry.1
-    }
+    /// Failed logins and public writes per client address.
+    limits: ops::limits::Limits,
+    /// Set on the shutdown signal: `/readyz` answers 503.
+    draining: std::sync::atomic::AtomicBool,
+    /// Report renders at once.
+    renders: tokio::sync::Semaphore,
 }
 
 impl AppState {
     /// State over a store.
     pub fn new(store: Store, config: WebConfig) -> Self {
+        let renders = tokio::sync::Semaphore::new(config.render_concurrency.max(1));
         AppState {
             inner: Arc::new(Inner {
                 store,
                 config,
-                public_writes: RateLimiter::default(),
-                failed_logins: RateLimiter::default(),
+                limits: ops::limits::Limits::default(),
+                draining: std::sync::atomic::AtomicBool::new(false),
+                renders,
             }),
         }
     }
@@ -125,24 +119,72 @@ impl AppState {
         &self.inner.config
     }
 
+    /// Whether the server is draining for a shutdown.
+    pub fn draining(&self) -> bool {
+        self.inner
+            .draining
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Marks the server as draining (`/readyz` then answers 503).
+    pub fn start_draining(&self) {
+        self.inner
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A turn to render a report file (see [`WebConfig::render_concurrency`]).
+    pub(crate) async fn render_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.inner.renders.acquire().await.ok()
+    }
+
+    async fn limit_count(
+        &self,
+        bucket: ops::limits::Bucket,
+        ip: std::net::IpAddr,
+        add: i64,
+    ) -> i64 {
+        match self
+            .inner
+            .limits
+            .count(&self.inner.store, bucket, ip, add)
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => {
+                // The write that follows fails on its own if the database is down.
+                tracing::error!(error = %e, "rate limit not counted");
+                0
+            }
+        }
+    }
+
     /// Counts a public write from `ip`; false when the address is over its limit.
-    pub fn allow_public_write(&self, ip: std::net::IpAddr) -> bool {
-        self.inner.public_writes.count(ip, 1) <= self.inner.config.public_rate_limit
+    pub async fn allow_public_write(&self, ip: std::net::IpAddr) -> bool {
+        self.limit_count(ops::limits::Bucket::PublicWrite, ip, 1)
+            .await
+            <= i64::from(self.inner.config.public_rate_limit)
     }
 
-    /// Whether `ip` has failed to log in too often in the last ten minutes.
-    pub fn login_blocked(&self, ip: std::net::IpAddr) -> bool {
-        self.inner.failed_logins.count(ip, 0) >= self.inner.config.login_rate_limit
+    /// Counts a login attempt from `ip` before its password is checked;
+    /// false when the address has used up its attempts (then the password
+    /// is not checked at all). Attempts at once are counted at once, on
+    /// every instance.
+    pub async fn login_attempt(&self, ip: std::net::IpAddr) -> bool {
+        self.limit_count(ops::limits::Bucket::Login, ip, 1).await
+            <= i64::from(self.inner.config.login_rate_limit)
     }
 
-    /// Records a failed login from `ip`.
-    pub fn login_failed(&self, ip: std::net::IpAddr) {
-        self.inner.failed_logins.count(ip, 1);
+    /// Takes back the attempt of a login that succeeded: only failures use up the limit.
+    pub async fn login_succeeded(&self, ip: std::net::IpAddr) {
+        self.limit_count(ops::limits::Bucket::Login, ip, -1).await;
     }
 }
 
 /// The whole application as a router.
 pub fn app(state: AppState) -> Router {
+    // Counters recorded from the first request on.
+    ops::metrics::handle();
     let api = Router::new()
         .route("/org-units", get(api::org_units))
         .route("/org-units/{id}/plan/{year}", get(api::plan))
@@ -185,11 +227,14 @@ pub fn app(state: AppState) -> Router {
             "/feedback/cases/{id}",
             get(feedback_api::case).post(feedback_api::update_case),
         )
-        .fallback(api::not_found);
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(api::contract));
 
     Router::new()
         .route("/", get(ui::home))
-        .route("/healthz", get(health))
+        .route("/healthz", get(ops::health::healthz))
+        .route("/readyz", get(ops::health::readyz))
+        .route("/metrics", get(ops::metrics::page))
         .route("/static/style.css", get(html::stylesheet))
         .route("/accessibility", get(ui::accessibility))
         .route("/login", get(ui::login_page).post(ui::login))
@@ -326,37 +371,23 @@ pub fn app(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .fallback(ui::not_found)
-        .layer(axum::middleware::from_fn(ctx::security_layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ctx::security_layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::client_ip::layer,
+        ))
+        .layer(axum::middleware::from_fn(ops::metrics::track))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.config().body_timeout,
+        ))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .with_state(state)
 }
 
-async fn health(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> (axum::http::StatusCode, &'static str) {
-    match state.store().ping().await {
-        Ok(()) => (axum::http::StatusCode::OK, "ok"),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "database unavailable",
-            )
-        }
-    }
-}
-
-/// Serves the app on a bound listener until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(addr = ?addr, "listening");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
+pub use ops::serve;

@@ -340,5 +340,5 @@ pub async fn report_file(
         .report(&row)
         .await
         .map_err(|e| page.error(e))?;
-    file_response(report, &file, &page).await
+    file_response(&state, report, &file, &page).await
 }

@@ -373,11 +373,23 @@ pub async fn report_new_version(
 
 /// Serves a rendered file (PDF work runs on a blocking thread).
 pub(crate) async fn file_response(
+    state: &AppState,
     report: valvo_core::report::Report,
     name: &str,
     page: &Page,
 ) -> UiResult {
     let kind = FileKind::parse(name).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    // Renders wait their turn: a burst of PDF requests queues instead of
+    // taking the server's memory (each render holds tens of megabytes).
+    let _turn = match kind {
+        FileKind::Pdf(_) => Some(
+            state
+                .render_turn()
+                .await
+                .ok_or_else(|| page.error(ErrorKind::Internal))?,
+        ),
+        _ => None,
+    };
     let rendered = tokio::task::spawn_blocking(move || render_file(&report, kind))
         .await
         .map_err(|_| page.error(ErrorKind::Internal))?;
@@ -412,7 +424,7 @@ pub async fn report_file(
         .report(&row)
         .await
         .map_err(|e| page.error(e))?;
-    file_response(report, &name, &page).await
+    file_response(&state, report, &name, &page).await
 }
 
 // ---------------------------------------------------------------- texts and figures

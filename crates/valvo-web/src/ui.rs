@@ -49,6 +49,20 @@ pub(crate) async fn tree(state: &AppState, page: &Page) -> Result<OrgTree, UiErr
     state.store().org_tree().await.map_err(|e| page.error(e))
 }
 
+/// The organisation tree, knowing the unit `code` if it exists (read again
+/// when the cached tree does not know it: it may be a moment old).
+pub(crate) async fn tree_with_code(
+    state: &AppState,
+    page: &Page,
+    code: &str,
+) -> Result<OrgTree, UiError> {
+    state
+        .store()
+        .org_tree_knowing(|t| crate::incidents::unit_by_code(t, code).is_some())
+        .await
+        .map_err(|e| page.error(e))
+}
+
 /// The principal, after checking it may read `org`.
 pub(crate) async fn can_read(
     state: &AppState,
@@ -56,7 +70,11 @@ pub(crate) async fn can_read(
     org: i64,
 ) -> Result<(Principal, OrgTree), UiError> {
     let p = page.principal()?;
-    let tree = tree(state, page).await?;
+    let tree = state
+        .store()
+        .org_tree_with(org)
+        .await
+        .map_err(|e| page.error(e))?;
     if tree.get(org).is_none() {
         return Err(page.error(ErrorKind::NotFound));
     }
@@ -185,10 +203,50 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-fn safe_next(next: Option<&str>) -> String {
+/// Where to go after logging in: a local path only. Browsers drop tabs and
+/// line breaks from a URL and read `\` as `/`, so `/\t/evil.example`
+/// would become `//evil.example`, another site: any control character,
+/// space or backslash, and a second leading slash, refuse the address.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod next_tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        for good in ["/", "/org/1", "/incidents?x=1#y", "/%2F%2Fevil.example"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+            "/\u{0}x",
+            "/\u{2028}/evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }
 
@@ -246,19 +304,21 @@ pub async fn login_page(
 /// `POST /login`
 pub async fn login(
     State(state): State<AppState>,
-    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    crate::ops::ClientIp(ip): crate::ops::ClientIp,
     page: Page,
     headers: HeaderMap,
     Form(data): Form<FormData>,
 ) -> UiResult {
-    if state.login_blocked(addr.ip()) {
-        tracing::warn!("login refused: too many failed attempts");
-        return Err(page.error(ErrorKind::TooManyRequests));
-    }
     let submitted = data.get("token").map(String::as_str).unwrap_or("");
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !crate::ctx::constant_eq(submitted.as_bytes(), expected.as_bytes()) {
         return Err(page.error(ErrorKind::Csrf));
+    }
+    // Counted before the password is checked: attempts at once cannot
+    // together exceed the limit, on this instance or any other.
+    if !state.login_attempt(ip).await {
+        tracing::warn!("login refused: too many failed attempts");
+        return Err(page.error(ErrorKind::TooManyRequests));
     }
     let email = data.get("email").cloned().unwrap_or_default();
     let password = data.get("password").cloned().unwrap_or_default();
@@ -270,9 +330,9 @@ pub async fn login(
         .map_err(|e| page.error(e))?;
     let Some(user) = user else {
         tracing::info!("login failed");
-        state.login_failed(addr.ip());
         return Ok(login_form(&state, &page, next, email, true));
     };
+    state.login_succeeded(ip).await;
     let secret = state
         .store()
         .create_session(user.id)
@@ -1983,7 +2043,7 @@ pub async fn audit_page(
     const PAGE: i64 = 100;
     let list = state
         .store()
-        .audit_log(PAGE, q.before, None)
+        .audit_log_for(&p, PAGE, q.before, None)
         .await
         .map_err(|e| page.error(e))?;
     let older = if list.len() as i64 == PAGE {

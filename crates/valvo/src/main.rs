@@ -34,6 +34,18 @@ struct Cli {
     /// crates/valvo-text/data/lexicon/topics.txt); the defaults without it.
     #[arg(long, env = "VALVO_TOPICS_FILE", global = true)]
     topics_file: Option<std::path::PathBuf>,
+    /// Most database connections of this process (default: SQLite 8, PostgreSQL 16).
+    #[arg(long, env = "VALVO_DB_POOL_SIZE", global = true)]
+    db_pool_size: Option<u32>,
+    /// Seconds a request waits for a database connection before it fails
+    /// (503) instead of hanging while the database is unreachable.
+    #[arg(
+        long,
+        env = "VALVO_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
+    db_acquire_timeout: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +74,26 @@ struct ServeArgs {
     /// QR codes and invitation links; by default taken from each request's host.
     #[arg(long, env = "VALVO_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Reverse proxies and load balancers whose X-Forwarded-For / Forwarded
+    /// headers name the client (comma-separated addresses or CIDR blocks,
+    /// e.g. 10.0.0.0/8,192.168.1.5); without it the connecting address is the client.
+    #[arg(long, env = "VALVO_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "VALVO_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a client may take to send a request's body.
+    #[arg(long, env = "VALVO_BODY_TIMEOUT", default_value_t = 30)]
+    body_timeout: u64,
+    /// Seconds requests under way may take to finish after SIGTERM.
+    #[arg(long, env = "VALVO_SHUTDOWN_GRACE", default_value_t = 20)]
+    shutdown_grace: u64,
+    /// Report PDFs rendered at once (each holds tens of megabytes); more wait their turn.
+    #[arg(long, env = "VALVO_RENDER_CONCURRENCY", default_value_t = 1)]
+    render_concurrency: usize,
+    /// A bearer token that /metrics asks for (open without one).
+    #[arg(long, env = "VALVO_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -313,15 +345,27 @@ async fn run(cli: Cli) -> Result<(), String> {
         )
         .await;
     }
-    let store = Store::connect(&cli.database_url)
+    let pool = valvo_store::PoolConfig {
+        max_connections: cli.db_pool_size,
+        acquire_timeout: std::time::Duration::from_secs(cli.db_acquire_timeout.max(1)),
+    };
+    let store = Store::connect_with(&cli.database_url, pool)
         .await
         .map_err(|e| format!("database {}: {e}", redact(&cli.database_url)))?;
     match cli.command {
         Command::Serve(args) => {
+            let trusted_proxies = valvo_web::ops::Cidr::parse_list(&args.trusted_proxies)
+                .map_err(|e| format!("--trusted-proxies: {e}"))?;
             serve(
                 store,
                 args.addr,
                 WebConfig {
+                    trusted_proxies,
+                    header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+                    body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
+                    shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
+                    render_concurrency: args.render_concurrency.max(1),
+                    metrics_token: args.metrics_token.filter(|t| !t.is_empty()),
                     cookie_secure: args.cookie_secure,
                     public_rate_limit: args.public_rate_limit,
                     login_rate_limit: args.login_rate_limit,

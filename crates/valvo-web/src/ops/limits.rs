@@ -1,0 +1,74 @@
+//! Rate limits per client address in fixed ten-minute windows: failed
+//! logins and public writes. On PostgreSQL the counts live in the database,
+//! so every instance behind the load balancer counts the same events; a
+//! single SQLite instance keeps them in memory.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use valvo_store::{Backend, Store, StoreError};
+
+/// The length of a window, in seconds.
+pub const WINDOW_SECS: i64 = 600;
+
+/// What is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// Login attempts (every attempt counts when it begins, successes are taken back).
+    Login,
+    /// Public writes: reports, receipt look-ups and answers without login.
+    PublicWrite,
+}
+
+impl Bucket {
+    fn code(self) -> &'static str {
+        match self {
+            Bucket::Login => "login",
+            Bucket::PublicWrite => "public_write",
+        }
+    }
+}
+
+/// The counters.
+#[derive(Debug, Default)]
+pub struct Limits {
+    memory: Mutex<HashMap<(Bucket, IpAddr), (i64, i64)>>,
+}
+
+fn window_now() -> i64 {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    now - now.rem_euclid(WINDOW_SECS)
+}
+
+impl Limits {
+    /// Adds `add` (which may be negative) to `ip`'s count in `bucket` and
+    /// returns the count of the current window, the addition included.
+    pub async fn count(
+        &self,
+        store: &Store,
+        bucket: Bucket,
+        ip: IpAddr,
+        add: i64,
+    ) -> Result<i64, StoreError> {
+        let window = window_now();
+        if store.backend() == Backend::Postgres {
+            return store
+                .rate_count(bucket.code(), &ip.to_string(), window, add)
+                .await;
+        }
+        let mut map = self
+            .memory
+            .lock()
+            .map_err(|_| StoreError::Corrupt("rate limit counters poisoned".into()))?;
+        if map.len() > 100_000 {
+            map.retain(|_, (w, _)| *w == window);
+        }
+        let entry = map.entry((bucket, ip)).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        entry.1 = entry.1.saturating_add(add).max(0);
+        Ok(entry.1)
+    }
+}

@@ -1,0 +1,773 @@
+//! Two real `valvo serve` processes on one PostgreSQL database, as a county
+//! runs Valvo behind a load balancer, with concurrent clients through both:
+//! handling and forwarding the same reports, forwarding both ways, first
+//! follow-ups, answers to a unit just added through the other instance,
+//! statistics read while answers keep arriving, failed logins, and a
+//! graceful drain. Every figure is compared with a direct count of the rows
+//! it reflects; no request may fail with a server error.
+//!
+//! Runs with VALVO_TEST_DATABASE=postgres (the second pass of
+//! `scripts/test`); on SQLite, where one process owns the file, the tests
+//! say so and return.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_valvo");
+const PASSWORD: &str = "instances test password";
+
+struct Db {
+    url: String,
+    pool: sqlx::PgPool,
+}
+
+impl Db {
+    /// A fresh PostgreSQL database, or `None` on SQLite runs.
+    async fn new(test: &str) -> Option<Db> {
+        if !matches!(
+            std::env::var("VALVO_TEST_DATABASE").as_deref(),
+            Ok("postgres")
+        ) {
+            eprintln!("{test}: two instances need PostgreSQL (VALVO_TEST_DATABASE=postgres); skipped on SQLite");
+            return None;
+        }
+        let base = std::env::var("VALVO_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let id = format!("{:016x}", rand::thread_rng().gen::<u64>());
+        let url = format!("{}/valvo_test_{id}", base.trim_end_matches('/'));
+        valvo_store::create_database(&url).await.unwrap();
+        // Migrations first, so that the two servers start on the same schema.
+        valvo_store::Store::connect(&url)
+            .await
+            .unwrap()
+            .close()
+            .await;
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        Some(Db { url, pool })
+    }
+
+    fn valvo(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("VALVO_DATABASE_URL", &self.url)
+            .env("VALVO_LOG", "warn")
+            .env("VALVO_PASSWORD", PASSWORD)
+            .env_remove("VALVO_ADDR");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.valvo().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "valvo {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds an org unit with the command line; returns its id.
+    fn org(&self, code: &str, parent: Option<&str>) -> i64 {
+        let mut args = vec![
+            "org",
+            "add",
+            "--code",
+            code,
+            "--name-fi",
+            code,
+            "--name-sv",
+            code,
+        ];
+        if let Some(p) = parent {
+            args.extend(["--parent", p]);
+        }
+        let out = self.run(&args);
+        out.trim().rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    async fn drop(self) {
+        self.pool.close().await;
+        let _ = valvo_store::drop_database(&self.url).await;
+    }
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(db: &Db, extra: &[&str]) -> Server {
+        let mut cmd = db.valvo();
+        cmd.args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--cookie-secure",
+            "false",
+            "--db-pool-size",
+            "8",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        loop {
+            let line = lines.next().expect("server ended early").unwrap();
+            if let Some(rest) = line.strip_prefix("Valvo listening on ") {
+                let base = rest.trim_end_matches('/').to_string();
+                std::thread::spawn(move || for _ in lines {});
+                return Server { child, base };
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn stop(self) {}
+}
+
+impl Drop for Server {
+    /// Also when a test fails: no server outlives its test.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap()
+}
+
+/// Counts server errors seen by a test's clients.
+#[derive(Default, Clone)]
+struct Errors(Arc<AtomicUsize>);
+
+impl Errors {
+    fn check(&self, r: &reqwest::Response, what: &str) {
+        if r.status().is_server_error() {
+            eprintln!("{what}: {}", r.status());
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+fn admin_token(db: &Db) -> String {
+    db.run(&[
+        "user",
+        "add",
+        "--email",
+        "admin@x.fi",
+        "--name",
+        "Admin",
+        "--role",
+        "admin",
+    ]);
+    db.run(&["token", "create", "--email", "admin@x.fi"])
+        .trim()
+        .to_string()
+}
+
+async fn report(c: &reqwest::Client, s: &Server, token: &str, org: i64) -> i64 {
+    let r = c
+        .post(s.url("/api/v1/incidents"))
+        .bearer_auth(token)
+        .json(&json!({
+            "org_unit": org, "occurred_on": time::OffsetDateTime::now_utc().date().to_string(), "kind": "client_safety",
+            "event_type": "medication", "consequence": "mild", "reporter_role": "staff",
+            "description": "Väärä annos.", "anonymous": true
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// Every incident aggregate against a direct count of the reports, per unit:
+/// the differences (empty when right).
+async fn incident_differences(db: &Db) -> Vec<String> {
+    let mut out = Vec::new();
+    let units: Vec<i64> = sqlx::query_scalar("SELECT id FROM org_units ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    for u in units {
+        let checks = [
+            (
+                "reports (marginal of kind)",
+                format!("SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_marginals WHERE dim = 'kind' AND org_unit_id = {u}"),
+                format!("SELECT COUNT(*) FROM incidents WHERE org_unit_id = {u}"),
+            ),
+            (
+                "reports (marginal of consequence)",
+                format!("SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_marginals WHERE dim = 'consequence' AND org_unit_id = {u}"),
+                format!("SELECT COUNT(*) FROM incidents WHERE org_unit_id = {u}"),
+            ),
+            (
+                "handling times",
+                format!("SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_handling_days WHERE org_unit_id = {u}"),
+                format!("SELECT COUNT(*) FROM incidents WHERE state = 'handled' AND org_unit_id = {u}"),
+            ),
+            (
+                "open spans",
+                format!("SELECT COUNT(*) FROM incident_spans WHERE closed_on IS NULL AND org_unit_id = {u}"),
+                format!("SELECT COUNT(*) FROM incidents WHERE state <> 'handled' AND org_unit_id = {u}"),
+            ),
+        ];
+        for (what, agg, direct) in checks {
+            let (a, d) = (db.scalar(&agg).await, db.scalar(&direct).await);
+            if a != d {
+                out.push(format!("unit {u} {what}: aggregate {a}, direct count {d}"));
+            }
+        }
+    }
+    let stray = db
+        .scalar("SELECT COUNT(*) FROM incident_spans s JOIN incidents i ON i.id = s.incident_id WHERE s.org_unit_id <> i.org_unit_id")
+        .await;
+    if stray != 0 {
+        out.push(format!(
+            "{stray} spans under another unit than their report"
+        ));
+    }
+    let doubly_open = db
+        .scalar("SELECT COUNT(*) FROM (SELECT incident_id FROM incident_spans WHERE closed_on IS NULL GROUP BY incident_id HAVING COUNT(*) > 1) t")
+        .await;
+    if doubly_open != 0 {
+        out.push(format!("{doubly_open} reports with two open spans"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn handling_and_forwarding_through_two_instances_count_each_report_once() {
+    let Some(db) = Db::new("handling_and_forwarding").await else {
+        return;
+    };
+    let token = admin_token(&db);
+    db.org("county", None);
+    let u4 = db.org("u4", Some("county"));
+    let u5 = db.org("u5", Some("county"));
+    let (a, b) = (Server::start(&db, &[]), Server::start(&db, &[]));
+    let c = client();
+    let errors = Errors::default();
+
+    // 40 reports handled twice at once, once through each instance.
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        ids.push(report(&c, &a, &token, u4).await);
+    }
+    let mut tasks = Vec::new();
+    for &id in &ids {
+        for s in [&a, &b] {
+            let (c, url, token, errors) = (
+                c.clone(),
+                s.url(&format!("/api/v1/incidents/{id}/handling")),
+                token.clone(),
+                errors.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let r = c
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "state": "handled", "outcome": "Käsitelty." }))
+                    .send()
+                    .await
+                    .unwrap();
+                errors.check(&r, "handle");
+                r.status()
+            }));
+        }
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(incident_differences(&db).await, Vec::<String>::new());
+    assert_eq!(
+        db.scalar(&format!(
+            "SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_handling_days WHERE org_unit_id = {u4}"
+        ))
+        .await,
+        40
+    );
+
+    // The same 40 new reports forwarded 4 → 5 through both instances at
+    // once, and 40 others 5 → 4 at the same time (opposite lock orders).
+    let mut at4 = Vec::new();
+    let mut at5 = Vec::new();
+    for _ in 0..40 {
+        at4.push(report(&c, &a, &token, u4).await);
+        at5.push(report(&c, &b, &token, u5).await);
+    }
+    let mut tasks = Vec::new();
+    for (list, to) in [(&at4, u5), (&at5, u4)] {
+        for &id in list {
+            let servers: &[&Server] = if to == u5 { &[&a, &b] } else { &[&b] };
+            for s in servers {
+                let (c, url, token, errors) = (
+                    c.clone(),
+                    s.url(&format!("/api/v1/incidents/{id}/handling")),
+                    token.clone(),
+                    errors.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let r = c
+                        .post(url)
+                        .bearer_auth(token)
+                        .json(&json!({ "state": "forwarded", "forward_to": to }))
+                        .send()
+                        .await
+                        .unwrap();
+                    errors.check(&r, "forward");
+                    r.status()
+                }));
+            }
+        }
+    }
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for t in tasks {
+        *statuses.entry(t.await.unwrap().as_u16()).or_default() += 1;
+    }
+    // Of each pair forwarding the same report, one moves it and the other
+    // finds it at the target already (a field error, never a second move).
+    assert_eq!(statuses.get(&200).copied().unwrap_or(0), 80, "{statuses:?}");
+    assert_eq!(statuses.get(&422).copied().unwrap_or(0), 40, "{statuses:?}");
+    assert_eq!(errors.count(), 0);
+    assert_eq!(incident_differences(&db).await, Vec::<String>::new());
+    let at = |u: i64| format!("SELECT COUNT(*) FROM incidents WHERE org_unit_id = {u}");
+    assert_eq!(db.scalar(&at(u5)).await, 40);
+    assert_eq!(db.scalar(&at(u4)).await, 80);
+
+    // The statistics through either instance agree with the rows.
+    let year = time::OffsetDateTime::now_utc().year();
+    for s in [&a, &b] {
+        for (unit, n) in [(u5, 40), (u4, 80)] {
+            let stats: Value = c
+                .get(s.url(&format!(
+                    "/api/v1/incidents/stats?org_unit={unit}&period={year}"
+                )))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(stats["stats"]["total"], n, "{stats}");
+        }
+    }
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_follow_ups_through_two_instances_make_one_row() {
+    let Some(db) = Db::new("first_follow_ups").await else {
+        return;
+    };
+    let token = admin_token(&db);
+    db.org("county", None);
+    let unit = db.org("u1", Some("county"));
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    let sys = valvo_core::access::Principal::system("test");
+    let goal = store
+        .create_goal(
+            &sys,
+            unit,
+            &valvo_core::plan::GoalInput {
+                area: valvo_core::plan::Area::Access,
+                year: 2024,
+                title: valvo_core::I18nText::new(Some("Tavoite".into()), Some("Mål".into()), None),
+            },
+        )
+        .await
+        .unwrap();
+    let mut indicators = Vec::new();
+    for i in 0..20 {
+        let ind = store
+            .create_indicator(
+                &sys,
+                goal.id,
+                &valvo_core::plan::IndicatorInput {
+                    name: valvo_core::I18nText::new(
+                        Some(format!("Mittari {i}")),
+                        Some(format!("Mätare {i}")),
+                        None,
+                    ),
+                    unit: valvo_core::I18nText::default(),
+                    direction: valvo_core::Direction::Higher,
+                    baseline: Some(1.0),
+                    target: Some(10.0),
+                    target_max: None,
+                    period_kind: valvo_core::PeriodKind::Tertial,
+                    note: valvo_core::I18nText::default(),
+                },
+            )
+            .await
+            .unwrap();
+        indicators.push(ind.id);
+    }
+    store.close().await;
+    let (a, b) = (Server::start(&db, &[]), Server::start(&db, &[]));
+    let c = client();
+    let errors = Errors::default();
+    let mut tasks = Vec::new();
+    for &id in &indicators {
+        for (k, s) in [&a, &b].into_iter().enumerate() {
+            let (c, url, token, errors) = (
+                c.clone(),
+                s.url(&format!("/api/v1/indicators/{id}/follow-ups/2024T1")),
+                token.clone(),
+                errors.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let r = c
+                    .put(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "value": 5 + k }))
+                    .send()
+                    .await
+                    .unwrap();
+                errors.check(&r, "follow-up");
+                r.status().as_u16()
+            }));
+        }
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(errors.count(), 0, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM follow_ups").await, 20);
+    assert_eq!(
+        db.scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'follow_up' AND action = 'create'"
+        )
+        .await,
+        20
+    );
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
+
+async fn login_client(base: &str, email: &str, password: &str) -> (reqwest::Client, StatusCode) {
+    let c = client();
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = "name=\"token\" value=\"";
+    let start = page.find(needle).unwrap() + needle.len();
+    let token = page[start..].split('"').next().unwrap().to_string();
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[
+            ("token", token.as_str()),
+            ("next", "/"),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (c, r.status())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answers_to_a_unit_just_added_through_the_other_instance_count_in_its_area_and_county() {
+    let Some(db) = Db::new("answers_to_a_new_unit").await else {
+        return;
+    };
+    let token = admin_token(&db);
+    let county = db.org("county", None);
+    let area = db.org("area", Some("county"));
+    let (a, b) = (Server::start(&db, &[]), Server::start(&db, &[]));
+    let c = client();
+    // B reads the tree now, so its cache is warm and does not know the new unit.
+    let r = c
+        .get(b.url("/api/v1/org-units"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // The unit is added through A's form.
+    let (admin, status) = login_client(&a.base, "admin@x.fi", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let front = admin
+        .get(a.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = "name=\"csrf\" value=\"";
+    let start = front.find(needle).unwrap() + needle.len();
+    let csrf = front[start..].split('"').next().unwrap().to_string();
+    let r = admin
+        .post(a.url(&format!("/org/{area}/units/new")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("code", "fresh"),
+            ("name_fi", "Uusi yksikkö"),
+            ("name_sv", "Ny enhet"),
+            ("producer", "own"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let fresh = db
+        .scalar("SELECT id FROM org_units WHERE code = 'fresh'")
+        .await;
+    // At once, 40 answers to it through B (and its public page through B).
+    let errors = Errors::default();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (c, url, token, errors) = (
+            c.clone(),
+            b.url("/api/v1/feedback/answers"),
+            token.clone(),
+            errors.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = c
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "org_unit": fresh, "nps": i % 11, "text": "Hyvä palvelu, kiitos." }))
+                .send()
+                .await
+                .unwrap();
+            errors.check(&r, "answer");
+            r.status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    let year = time::OffsetDateTime::now_utc().year();
+    for s in [&b, &a] {
+        for (org, what) in [(fresh, "unit"), (area, "area"), (county, "county")] {
+            let stats: Value = c
+                .get(s.url(&format!(
+                    "/api/v1/feedback/stats?org_unit={org}&period={year}"
+                )))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                stats["stats"]["current"]["answers"], 40,
+                "{what} through {}: {stats}",
+                s.base
+            );
+        }
+    }
+    // The comments' counts too, in every scope.
+    for org in [fresh, area, county] {
+        assert_eq!(
+            db.scalar(&format!(
+                "SELECT COALESCE(SUM(n), 0)::BIGINT FROM feedback_text_agg WHERE scope_id = {org} AND topic = '' AND LENGTH(month) = 7"
+            ))
+            .await,
+            40,
+            "comments of {org}"
+        );
+    }
+    assert_eq!(errors.count(), 0);
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn statistics_through_one_instance_include_every_answer_acknowledged_through_the_other() {
+    let Some(db) = Db::new("reads_under_intake").await else {
+        return;
+    };
+    let token = admin_token(&db);
+    let county = db.org("county", None);
+    let unit = db.org("u1", Some("county"));
+    let (a, b) = (Server::start(&db, &[]), Server::start(&db, &[]));
+    let c = client();
+    let acked = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let errors = Errors::default();
+    // 32 clients keep answering through A.
+    let mut writers = Vec::new();
+    for w in 0..32 {
+        let (c, url, token, acked, stop, errors) = (
+            c.clone(),
+            a.url("/api/v1/feedback/answers"),
+            token.clone(),
+            acked.clone(),
+            stop.clone(),
+            errors.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let r = c
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "org_unit": unit, "nps": (w + i) % 11 }))
+                    .send()
+                    .await
+                    .unwrap();
+                errors.check(&r, "answer");
+                if r.status() == StatusCode::CREATED {
+                    acked.fetch_add(1, Ordering::SeqCst);
+                }
+                i += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let year = time::OffsetDateTime::now_utc().year();
+    let mut slowest = Duration::ZERO;
+    for round in 0..60 {
+        let before = acked.load(Ordering::SeqCst);
+        let started = Instant::now();
+        let stats: Value = c
+            .get(b.url(&format!(
+                "/api/v1/feedback/stats?org_unit={county}&period={year}"
+            )))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        slowest = slowest.max(started.elapsed());
+        let seen = stats["stats"]["current"]["answers"].as_u64().unwrap() as usize;
+        assert!(
+            seen >= before,
+            "round {round}: the statistics show {seen} answers, {before} were acknowledged before the read"
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    eprintln!(
+        "reads through B while {} answers arrived through A: slowest {:?}",
+        acked.load(Ordering::SeqCst),
+        slowest
+    );
+    // At rest, the aggregates equal the rows exactly, through either instance.
+    let direct = db.scalar("SELECT COUNT(*) FROM feedback_answers").await;
+    for s in [&a, &b] {
+        let stats: Value = c
+            .get(s.url(&format!(
+                "/api/v1/feedback/stats?org_unit={county}&period={year}"
+            )))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            stats["stats"]["current"]["answers"].as_i64().unwrap(),
+            direct
+        );
+    }
+    assert_eq!(acked.load(Ordering::SeqCst) as i64, direct);
+    assert_eq!(errors.count(), 0);
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_logins_are_counted_across_instances_and_before_the_password_is_checked() {
+    let Some(db) = Db::new("failed_logins").await else {
+        return;
+    };
+    admin_token(&db);
+    let (a, b) = (
+        Server::start(&db, &["--login-rate-limit", "10"]),
+        Server::start(&db, &["--login-rate-limit", "10"]),
+    );
+    // 30 wrong passwords at once, through both instances: at most 10 are checked.
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            login_client(&base, "admin@x.fi", "wrong").await.1
+        }));
+    }
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for t in tasks {
+        *statuses.entry(t.await.unwrap().as_u16()).or_default() += 1;
+    }
+    assert_eq!(statuses.get(&401).copied().unwrap_or(0), 10, "{statuses:?}");
+    assert_eq!(statuses.get(&429).copied().unwrap_or(0), 20, "{statuses:?}");
+    // And the right password is refused too now, through either instance.
+    for s in [&a, &b] {
+        let (_, status) = login_client(&s.base, "admin@x.fi", PASSWORD).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
