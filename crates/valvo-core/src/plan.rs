@@ -144,17 +144,24 @@ pub enum ErrorCode {
     Invalid,
     /// A Finnish or Swedish text is required.
     NationalLanguageRequired,
+    /// The thing the value names does not exist (or is outside the actor's scope).
+    NotFound,
+    /// Well-formed, but the current state does not allow it (a code in use,
+    /// a report already at that unit, a reply with no one to send it to).
+    StateConflict,
 }
 
 impl ErrorCode {
     /// All codes.
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::Required,
         ErrorCode::TooLong,
         ErrorCode::NotANumber,
         ErrorCode::OutOfRange,
         ErrorCode::Invalid,
         ErrorCode::NationalLanguageRequired,
+        ErrorCode::NotFound,
+        ErrorCode::StateConflict,
     ];
 
     /// Stable snake_case code, e.g. `"not_a_number"` (for message lookup).
@@ -166,6 +173,8 @@ impl ErrorCode {
             ErrorCode::OutOfRange => "out_of_range",
             ErrorCode::Invalid => "invalid",
             ErrorCode::NationalLanguageRequired => "national_language_required",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::StateConflict => "state_conflict",
         }
     }
 }
@@ -624,7 +633,9 @@ mod tests {
                 "not_a_number",
                 "out_of_range",
                 "invalid",
-                "national_language_required"
+                "national_language_required",
+                "not_found",
+                "state_conflict"
             ]
         );
         for c in ErrorCode::ALL {

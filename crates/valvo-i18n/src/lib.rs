@@ -112,18 +112,29 @@ mod tests {
             format!("{ROOT}/crates/valvo-web/templates"),
             format!("{ROOT}/crates/valvo-web/src"),
         ];
-        for dir in dirs {
+        // Feature folders nest (`src/ops/`, `templates/<feature>/`): walk them all.
+        let mut files = Vec::new();
+        let mut pending: Vec<std::path::PathBuf> = dirs.iter().map(Into::into).collect();
+        while let Some(dir) = pending.pop() {
             for entry in std::fs::read_dir(dir).unwrap() {
-                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-                for part in text.split(".t(\"").skip(1) {
-                    let key = part.split('"').next().unwrap();
-                    if !key.is_empty()
-                        && key
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
-                    {
-                        out.insert(key.to_string());
-                    }
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        for path in files {
+            let text = std::fs::read_to_string(path).unwrap();
+            for part in text.split(".t(\"").skip(1) {
+                let key = part.split('"').next().unwrap();
+                if !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
+                {
+                    out.insert(key.to_string());
                 }
             }
         }

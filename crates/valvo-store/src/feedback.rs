@@ -357,7 +357,7 @@ async fn resolve(
             // The cached tree answers for known units; a unit it does not know
             // (added through another instance a moment ago) is looked up.
             if tree.get(*id).is_none() && !unit_exists(conn, *id).await? {
-                return Err(invalid("org_unit", ErrorCode::Invalid));
+                return Err(invalid("org_unit", ErrorCode::NotFound));
             }
             Ok(Resolved {
                 org: *id,
@@ -375,7 +375,7 @@ async fn resolve(
                 Some(id) => id,
                 None => unit_by_code(conn, code.trim())
                     .await?
-                    .ok_or_else(|| invalid("org_unit", ErrorCode::Invalid))?,
+                    .ok_or_else(|| invalid("org_unit", ErrorCode::NotFound))?,
             };
             Ok(Resolved {
                 org,
@@ -406,7 +406,7 @@ async fn resolve(
                 return Err(match used {
                     Some((Some(_),)) => StoreError::Conflict("invitation_used".into()),
                     Some((None,)) => StoreError::Conflict("invitation_expired".into()),
-                    None => invalid("invitation", ErrorCode::Invalid),
+                    None => invalid("invitation", ErrorCode::NotFound),
                 });
             };
             answer.service_date = Some(date(&row.try_get::<String, _>("service_date")?)?);
@@ -1635,7 +1635,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         if tree.get(org).is_none() {
-            return Err(invalid("org_unit", ErrorCode::Invalid));
+            return Err(invalid("org_unit", ErrorCode::NotFound));
         }
         if !p.can_write(&tree, org) {
             return Err(StoreError::Forbidden);
@@ -1768,11 +1768,13 @@ impl Store {
         }
         let reply = u.reply.as_deref().map(str::trim).filter(|r| !r.is_empty());
         if reply.is_some() && before.contact.is_none() {
-            errors.push(FieldError::new("reply", ErrorCode::Invalid));
+            errors.push(FieldError::new("reply", ErrorCode::StateConflict));
         }
         if let Some(to) = u.route_to {
-            if tree.get(to).is_none() || to == before.org_unit_id {
-                errors.push(FieldError::new("route_to", ErrorCode::Invalid));
+            if tree.get(to).is_none() {
+                errors.push(FieldError::new("route_to", ErrorCode::NotFound));
+            } else if to == before.org_unit_id {
+                errors.push(FieldError::new("route_to", ErrorCode::StateConflict));
             }
         }
         if !errors.is_empty() {

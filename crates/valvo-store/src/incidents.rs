@@ -646,7 +646,7 @@ impl Store {
         let code = input.validate_new(code).map_err(StoreError::Invalid)?;
         let mut tx = self.begin_write().await?;
         if event_type_in(&mut tx, &code).await?.is_some() {
-            return Err(invalid("code", ErrorCode::Invalid));
+            return Err(invalid("code", ErrorCode::StateConflict));
         }
         let inserted = sqlx::query(
             "INSERT INTO incident_event_types (code, name_fi, name_sv, name_en, active, sort_order, created_at) \
@@ -663,7 +663,7 @@ impl Store {
         .await;
         match inserted {
             Err(e) if crate::is_unique_violation(&e) => {
-                return Err(invalid("code", ErrorCode::Invalid))
+                return Err(invalid("code", ErrorCode::StateConflict))
             }
             other => {
                 other?;
@@ -827,7 +827,7 @@ impl Store {
                 None => false,
             };
             if !visible {
-                return Err(invalid("users", ErrorCode::Invalid));
+                return Err(invalid("users", ErrorCode::NotFound));
             }
         }
         let before: Vec<String> = handlers_in(&mut tx, Some(org))
@@ -898,7 +898,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
         if tree.get(input.org_unit_id).is_none() {
-            return Err(invalid("org_unit_id", ErrorCode::Invalid));
+            return Err(invalid("org_unit_id", ErrorCode::NotFound));
         }
         // Shared lock: the type cannot be deleted before this report is in.
         if !event_type_locked(&mut tx, &input.event_type, false)
@@ -1084,8 +1084,11 @@ impl Store {
         let key = key_of(&before);
         let mut deltas = Deltas::default();
         if let Some(target) = h.forward_to {
-            if tree.get(target).is_none() || target == before.org_unit_id {
-                return Err(invalid("forward_to", ErrorCode::Invalid));
+            if tree.get(target).is_none() {
+                return Err(invalid("forward_to", ErrorCode::NotFound));
+            }
+            if target == before.org_unit_id {
+                return Err(invalid("forward_to", ErrorCode::StateConflict));
             }
             deltas.count(before.org_unit_id, &key, -1);
             deltas.count(target, &key, 1);

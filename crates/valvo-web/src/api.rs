@@ -37,15 +37,34 @@ impl ApiError {
         }
     }
 
+    /// Fields that break a rule: 422; 404 when what they name does not
+    /// exist (`not_found`), 409 when the state does not allow it
+    /// (`state_conflict`), so a well-formed request is never told it is malformed.
     pub(crate) fn invalid(fields: Vec<FieldError>) -> Self {
         let names: Vec<String> = fields
             .iter()
             .map(|f| format!("{} ({})", f.field, f.code.code()))
             .collect();
+        let of_state = !fields.is_empty()
+            && fields
+                .iter()
+                .all(|f| matches!(f.code, ErrorCode::NotFound | ErrorCode::StateConflict));
+        let (status, code, what) =
+            if of_state && fields.iter().any(|f| f.code == ErrorCode::NotFound) {
+                (StatusCode::NOT_FOUND, "not_found", "no such")
+            } else if of_state {
+                (StatusCode::CONFLICT, "conflict", "not possible now")
+            } else {
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    "invalid fields",
+                )
+            };
         ApiError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "invalid_input",
-            message: format!("invalid fields: {}", names.join(", ")),
+            status,
+            code,
+            message: format!("{what}: {}", names.join(", ")),
             fields,
         }
     }
@@ -100,11 +119,19 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
 /// known, so an unauthenticated request is told 401 first.
 pub struct ApiBody(pub axum::body::Bytes);
 
-impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiBody {
+impl axum::extract::FromRequest<AppState> for ApiBody {
     type Rejection = Response;
 
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let wanted = body_type(req.uri().path());
+        let method = req.method().as_str().to_owned();
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|m| m.as_str().to_owned());
         let given = media_type(req.headers());
         let ok = match wanted {
             "text/csv" => matches!(given.as_deref(), None | Some("text/csv" | "text/plain")),
@@ -123,9 +150,8 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiBody {
             )
             .into_response());
         }
-        axum::body::Bytes::from_request(req, state)
+        let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map(ApiBody)
             .map_err(|e| {
                 ApiError::new(
                     e.status(),
@@ -137,7 +163,19 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiBody {
                     e.body_text(),
                 )
                 .into_response()
-            })
+            })?;
+        // The documented schema of the operation is the contract: types,
+        // required fields and limits are checked before a handler reads it.
+        if wanted == "application/json" {
+            if let Some(route) = route {
+                let value = json_body(&bytes).map_err(IntoResponse::into_response)?;
+                let errors = crate::openapi::check_body(state, &method, &route, &value).await;
+                if !errors.is_empty() {
+                    return Err(ApiError::invalid(errors).into_response());
+                }
+            }
+        }
+        Ok(ApiBody(bytes))
     }
 }
 
@@ -223,9 +261,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(t)) => Ok(ApiPath(t)),
+            // An id that is not a number (or too large to be one) names no resource.
             Err(e) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_path",
+                StatusCode::NOT_FOUND,
+                "not_found",
                 e.body_text(),
             )),
         }
@@ -358,6 +397,14 @@ pub async fn plan(
     Caller(p): Caller,
     ApiPath((id, year)): ApiPath<(i64, i32)>,
 ) -> ApiResult<Json<Value>> {
+    if !(valvo_core::period::MIN_PERIOD_YEAR..=valvo_core::period::MAX_PERIOD_YEAR).contains(&year)
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "year must be 1900..2999",
+        ));
+    }
     readable(&state, &p, id).await?;
     let goals = state.store().plan(id, year).await?;
     Ok(Json(
@@ -420,13 +467,21 @@ pub async fn indicators(
     })?;
     let year = match q.year.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(y) => Some(y.parse::<i32>().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_parameter",
-                format!("year must be a number, got {y:?}"),
-            )
-        })?),
+        Some(y) => Some(
+            y.parse::<i32>()
+                .ok()
+                .filter(|y| {
+                    (valvo_core::period::MIN_PERIOD_YEAR..=valvo_core::period::MAX_PERIOD_YEAR)
+                        .contains(y)
+                })
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_parameter",
+                        format!("year must be a year 1900..2999, got {y:?}"),
+                    )
+                })?,
+        ),
     };
     readable(&state, &p, org).await?;
     let list = state.store().indicators_of(org, year).await?;
@@ -603,6 +658,20 @@ pub async fn audit(
             "the audit log is for administrators",
         ));
     }
+    if q.entity.as_ref().is_some_and(|e| e.chars().count() > 100) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "entity is at most 100 characters",
+        ));
+    }
+    if q.before.is_some_and(|b| b < 1) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "before must be an entry id (1 or more)",
+        ));
+    }
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::new(
@@ -619,6 +688,16 @@ pub async fn audit(
 }
 
 // ---------------------------------------------------------------- incidents
+
+/// A JSON integer: `7`, and `7.0` too (JSON Schema counts a number with no
+/// fraction as an integer, and so do clients that write all numbers as floats).
+pub(crate) fn as_int(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
+}
 
 pub(crate) fn json_str(body: &Value, name: &str) -> Option<String> {
     body.get(name)
@@ -682,7 +761,7 @@ pub async fn create_incident(
     use valvo_core::incident::{Consequence, EventType, IncidentKind, NewIncident, ReporterRole};
     let body = json_body(&body)?;
     let mut errors = Vec::new();
-    let org_unit_id = body.get("org_unit").and_then(Value::as_i64);
+    let org_unit_id = body.get("org_unit").and_then(as_int);
     if org_unit_id.is_none() {
         errors.push(FieldError {
             field: "org_unit".into(),
@@ -838,7 +917,7 @@ pub async fn handle_incident(
     let new_state = json_enum(&body, "state", IncidentState::parse, &mut errors);
     let forward_to = match body.get("forward_to") {
         None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64() {
+        Some(v) => match as_int(v) {
             Some(id) => Some(id),
             None => {
                 errors.push(FieldError {

@@ -48,10 +48,10 @@ fn flags(body: &Value, errors: &mut Vec<FieldError>) -> (Option<bool>, Option<i6
     let sort_order = match body.get("sort_order") {
         None | Some(Value::Null) => None,
         Some(v) => {
-            if v.as_i64().is_none() {
+            if crate::api::as_int(v).is_none() {
                 errors.push(FieldError::new("sort_order", ErrorCode::NotANumber));
             }
-            v.as_i64()
+            crate::api::as_int(v)
         }
     };
     (active, sort_order)
@@ -103,7 +103,8 @@ pub async fn create_event_type(
 /// After the last type.
 pub(crate) async fn next_order(state: &AppState) -> ApiResult<i64> {
     let types = state.store().event_types().await?;
-    Ok(types.iter().map(|t| t.sort_order).max().unwrap_or(0) + 10)
+    // After the last type, within the range a type's order may have.
+    Ok((types.iter().map(|t| t.sort_order).max().unwrap_or(0) + 10).min(1_000_000))
 }
 
 /// `PUT /api/v1/incidents/event-types/{code}` with any of `name`,
@@ -178,7 +179,7 @@ pub async fn set_handlers(
     let mut ids = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let id = match item {
-            Value::Number(n) => n.as_i64(),
+            Value::Number(_) => crate::api::as_int(item),
             Value::String(email) => state.store().user_by_email(email).await?.map(|u| u.id),
             _ => None,
         };
@@ -187,7 +188,7 @@ pub async fn set_handlers(
             None => {
                 return Err(ApiError::invalid(vec![FieldError::new(
                     format!("users.{i}"),
-                    ErrorCode::Invalid,
+                    ErrorCode::NotFound,
                 )]))
             }
         }

@@ -52,7 +52,9 @@ fn as_text(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(v @ Value::Number(n)) => crate::api::as_int(v)
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| n.to_string()),
         Some(Value::Bool(b)) => b.to_string(),
         Some(other) => other.to_string(),
     }
@@ -118,7 +120,7 @@ pub async fn submit(
             (AnswerTarget::Invitation(token), Channel::Invitation)
         }
         (_, Some(org)) => {
-            let Some(org) = org.as_i64() else {
+            let Some(org) = crate::api::as_int(org) else {
                 return Err(ApiError::invalid(vec![FieldError::new(
                     "org_unit",
                     ErrorCode::Invalid,
@@ -192,7 +194,7 @@ pub async fn invitations(
 ) -> ApiResult<Response> {
     let body = json_body(&body)?;
     let mut errors = Vec::new();
-    let org = body.get("org_unit").and_then(Value::as_i64);
+    let org = body.get("org_unit").and_then(crate::api::as_int);
     if org.is_none() {
         errors.push(FieldError::new("org_unit", ErrorCode::Required));
     }
@@ -202,8 +204,14 @@ pub async fn invitations(
     if date.is_none() {
         errors.push(FieldError::new("service_date", ErrorCode::Invalid));
     }
-    let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
-    let valid_days = body.get("valid_days").and_then(Value::as_i64).unwrap_or(30);
+    let count = body
+        .get("count")
+        .and_then(crate::api::as_int)
+        .map_or(1, |n| n.max(0) as u64);
+    let valid_days = body
+        .get("valid_days")
+        .and_then(crate::api::as_int)
+        .unwrap_or(30);
     let (Some(org), Some(date)) = (org, date) else {
         return Err(ApiError::invalid(errors));
     };
@@ -240,13 +248,17 @@ pub async fn import(
     })?;
     let survey = state.store().current_survey().await?;
     let lines_err = |errs: Vec<valvo_core::feedback::LineError>| {
+        let fields: Vec<Value> = errs
+            .iter()
+            .map(|e| json!({ "field": format!("{}.{}", e.line, e.field), "code": e.code.code() }))
+            .collect();
         let list: Vec<Value> = errs
             .iter()
             .map(|e| json!({ "line": e.line, "field": e.field, "code": e.code.code(), "message": e.to_string() }))
             .collect();
         (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "error": { "code": "invalid_lines", "message": format!("{} errors; nothing was imported", list.len()), "lines": list } })),
+            Json(json!({ "error": { "code": "invalid_lines", "message": format!("{} errors; nothing was imported", list.len()), "fields": fields, "lines": list } })),
         )
             .into_response()
     };
@@ -436,7 +448,7 @@ pub async fn create_case(
     let body = json_body(&body)?;
     let org = body
         .get("org_unit")
-        .and_then(Value::as_i64)
+        .and_then(crate::api::as_int)
         .ok_or_else(|| ApiError::invalid(vec![FieldError::new("org_unit", ErrorCode::Required)]))?;
     let raw = RawCase {
         kind: as_text(body.get("kind")),
@@ -478,7 +490,7 @@ pub async fn update_case(
     let route_to = match body.get("route_to") {
         None | Some(Value::Null) => None,
         Some(v) => {
-            let id = v.as_i64();
+            let id = crate::api::as_int(v);
             if id.is_none() {
                 errors.push(FieldError::new("route_to", ErrorCode::Invalid));
             }

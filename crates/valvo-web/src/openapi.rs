@@ -1,16 +1,71 @@
-//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/openapi.json`.
-//! Written by hand next to the handlers; a test checks that every API route is in it.
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/openapi.json`, and
+//! the contract it states enforced at run time: every JSON request body is
+//! validated against the document's schema of its operation before a
+//! handler reads it (422 with the fields named), so the documented types,
+//! required fields and limits are the real ones. The statements a feedback
+//! answer may score come from the current survey. schemathesis checks the
+//! rest against the running server in CI (`scripts/schemathesis.toml`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use valvo_core::feedback::SurveyDef;
+use valvo_core::plan::{ErrorCode, FieldError};
 
-fn i18n_schema() -> Value {
+use crate::AppState;
+
+const ID_MAX: i64 = i64::MAX;
+
+fn id() -> Value {
+    json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": ID_MAX })
+}
+
+/// A period as the server parses it (years 1900–2999).
+const PERIOD_PATTERN: &str =
+    "^(19[0-9]{2}|2[0-9]{3})(-(0[1-9]|1[0-2])|[Qq][1-4]|[Tt][1-3]|[Hh][12])?$";
+
+/// A calendar date of the years the server takes in bodies (1990–2999;
+/// whether it may lie in the future is the operation's rule, a 422).
+const DATE_PATTERN: &str = "^(199[0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+
+fn period() -> Value {
+    json!({ "type": "string", "pattern": PERIOD_PATTERN,
+            "description": "Period: month 2024-03, quarter 2024Q1, tertial 2024T1, half year 2024H1, year 2024" })
+}
+
+fn date() -> Value {
+    json!({ "type": "string", "format": "date", "pattern": DATE_PATTERN })
+}
+
+/// A text the server trims: it must hold something besides spaces.
+fn text(max: usize) -> Value {
+    json!({ "type": "string", "pattern": "\\S", "maxLength": max })
+}
+
+fn opt_text(max: usize) -> Value {
+    json!({ "type": "string", "maxLength": max })
+}
+
+fn i18n(max: usize) -> Value {
     json!({
         "type": "object",
         "description": "A text per language; Finnish or Swedish required where the text is required, English optional.",
-        "properties": { "fi": { "type": "string" }, "sv": { "type": "string" }, "en": { "type": "string" } },
+        "properties": { "fi": opt_text(max), "sv": opt_text(max), "en": opt_text(max) },
         "additionalProperties": false
     })
+}
+
+/// An I18nText with Finnish or Swedish given.
+fn i18n_national(max: usize) -> Value {
+    let mut v = i18n(max);
+    v["anyOf"] = json!([
+        { "required": ["fi"], "properties": { "fi": { "pattern": "\\S" } } },
+        { "required": ["sv"], "properties": { "sv": { "pattern": "\\S" } } }
+    ]);
+    v
 }
 
 fn err(desc: &str) -> Value {
@@ -22,309 +77,361 @@ fn ok(desc: &str, schema: Value) -> Value {
 }
 
 fn id_param(name: &str, desc: &str) -> Value {
-    json!({ "name": name, "in": "path", "required": true, "description": desc, "schema": { "type": "integer", "format": "int64" } })
+    json!({ "name": name, "in": "path", "required": true, "description": desc, "schema": id() })
 }
 
-fn period_param() -> Value {
-    json!({ "name": "period", "in": "path", "required": true,
-            "description": "Period: month 2024-03, quarter 2024Q1, tertial 2024T1, half year 2024H1, year 2024",
-            "schema": { "type": "string", "pattern": "^[0-9]{4}(-[0-9]{2}|[QqTtHh][1-4])?$" } })
+fn period_param(place: &str) -> Value {
+    json!({ "name": "period", "in": place, "required": true, "schema": period() })
 }
 
-/// The document.
-pub fn spec() -> Value {
+fn query(name: &str, required: bool, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": required, "schema": schema })
+}
+
+fn body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// The document, with the statements of `survey`.
+pub fn spec(survey: &SurveyDef) -> Value {
     let status_enum = json!({ "type": "string", "enum": ["met", "on_the_way", "off_track", "no_data", "no_target"] });
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Valvo API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Self-monitoring plans and their follow-up. Authenticate with `Authorization: Bearer <token>` (`valvo token create --email E`). Errors are JSON: {\"error\": {\"code\", \"message\", \"fields\"}}."
+            "description": "Self-monitoring plans and their follow-up, incident reports and customer feedback. Authenticate with `Authorization: Bearer <token>` (`valvo token create --email E`). Request bodies are JSON (`application/json`) unless an operation says otherwise. Errors are JSON: {\"error\": {\"code\", \"message\", \"fields\": [{\"field\", \"code\"}]}}: 400 a malformed request (parameter or JSON), 404 a resource that does not exist (also an unknown id named in a body), 409 a request the resource's state does not allow, 413 a body over 2 MB, 415 a body of another media type, 422 fields that break a rule (named in fields)."
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearer": [] }],
-        "paths": {
-            "/api/v1/org-units": { "get": {
-                "summary": "Org units the caller may read, in tree order",
-                "operationId": "listOrgUnits",
-                "responses": {
-                    "200": ok("Org units", json!({ "type": "object", "properties": { "org_units": { "type": "array", "items": { "$ref": "#/components/schemas/OrgUnit" } } } })),
-                    "401": err("No or unknown token")
-                }
-            }},
-            "/api/v1/org-units/{id}/plan/{year}": { "get": {
-                "summary": "An org unit's plan for a year: goals, indicators with follow-ups, actions, reviews",
-                "operationId": "getPlan",
-                "parameters": [id_param("id", "Org unit id"), { "name": "year", "in": "path", "required": true, "schema": { "type": "integer" } }],
-                "responses": { "200": ok("The plan", json!({ "type": "object" })), "401": err("No token"), "403": err("Outside the caller's scope"), "404": err("No such org unit") }
-            }},
-            "/api/v1/indicators": { "get": {
-                "summary": "Indicators of an org unit's plans",
-                "operationId": "listIndicators",
-                "parameters": [
-                    { "name": "org_unit", "in": "query", "required": true, "schema": { "type": "integer" } },
-                    { "name": "year", "in": "query", "required": false, "schema": { "type": "integer" } }
-                ],
-                "responses": {
-                    "200": ok("Indicators", json!({ "type": "object", "properties": { "indicators": { "type": "array", "items": { "$ref": "#/components/schemas/Indicator" } } } })),
-                    "400": err("Missing or malformed org_unit or year"), "401": err("No token"), "403": err("Outside the caller's scope"), "404": err("No such org unit")
-                }
-            }},
-            "/api/v1/indicators/{id}": { "get": {
-                "summary": "One indicator", "operationId": "getIndicator",
-                "parameters": [id_param("id", "Indicator id")],
-                "responses": { "200": ok("Indicator", json!({ "$ref": "#/components/schemas/Indicator" })), "401": err("No token"), "403": err("Outside scope"), "404": err("Not found") }
-            }},
-            "/api/v1/indicators/{id}/follow-ups": { "get": {
-                "summary": "An indicator's follow-ups, oldest period first, each with its status and the previous period's value",
-                "operationId": "listFollowUps",
-                "parameters": [id_param("id", "Indicator id")],
-                "responses": {
-                    "200": ok("Follow-ups", json!({ "type": "object", "properties": { "indicator_id": { "type": "integer" }, "follow_ups": { "type": "array", "items": { "$ref": "#/components/schemas/FollowUp" } } } })),
-                    "401": err("No token"), "403": err("Outside scope"), "404": err("Not found")
-                }
-            }},
-            "/api/v1/indicators/{id}/follow-ups/{period}": {
-                "get": {
-                    "summary": "One follow-up", "operationId": "getFollowUp",
-                    "parameters": [id_param("id", "Indicator id"), period_param()],
-                    "responses": { "200": ok("Follow-up", json!({ "$ref": "#/components/schemas/FollowUp" })), "400": err("Unknown period"), "401": err("No token"), "403": err("Outside scope"), "404": err("Not found") }
-                },
-                "put": {
-                    "summary": "Create or replace the follow-up of a period (value, assessment, corrective actions)",
-                    "operationId": "putFollowUp",
-                    "parameters": [id_param("id", "Indicator id"), period_param()],
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/FollowUpInput" } } } },
-                    "responses": {
-                        "200": ok("Replaced", json!({ "type": "object", "properties": { "follow_up": { "$ref": "#/components/schemas/FollowUp" }, "status": status_enum } })),
-                        "201": ok("Created", json!({ "type": "object", "properties": { "follow_up": { "$ref": "#/components/schemas/FollowUp" }, "status": status_enum } })),
-                        "400": err("Unknown period or malformed JSON"), "401": err("No token"), "403": err("Outside scope or read-only role"),
-                        "404": err("No such indicator"), "422": err("Invalid fields (named in error.fields)")
-                    }
-                }
-            },
-            "/api/v1/incidents": { "post": {
-                "summary": "Report an incident or misconduct; with \"anonymous\": true nothing about the caller is stored. Returns the receipt code (shown once).",
-                "operationId": "createIncident",
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewIncident" } } } },
-                "responses": {
-                    "201": ok("Created", json!({ "type": "object", "properties": { "id": { "type": "integer" }, "receipt": { "type": "string" } } })),
-                    "400": err("Malformed JSON"), "401": err("No token"), "422": err("Invalid fields (named in error.fields)")
-                }
-            }},
-            "/api/v1/incidents/stats": { "get": {
-                "summary": "Incident statistics of an org subtree and period, with the previous period (public: no free text)",
-                "operationId": "incidentStats",
-                "security": [],
-                "parameters": [
-                    { "name": "org_unit", "in": "query", "required": true, "schema": { "type": "integer" } },
-                    { "name": "period", "in": "query", "required": true, "schema": { "type": "string" } }
-                ],
-                "responses": { "200": ok("Statistics; event_type_names names the event types in them ({code: I18nText})", json!({ "type": "object" })), "400": err("Bad parameters"), "404": err("No such org unit") }
-            }},
-            "/api/v1/incidents/event-types": {
-                "get": {
-                    "summary": "The event-type taxonomy, active and inactive, in list order, with the number of reports of each type (public)",
-                    "operationId": "listEventTypes",
-                    "security": [],
-                    "responses": { "200": ok("Event types", json!({ "type": "object", "properties": { "event_types": { "type": "array", "items": { "$ref": "#/components/schemas/EventType" } } } })) }
-                },
-                "post": {
-                    "summary": "Add an event type (administrators and quality coordinators). The code never changes; name in Finnish or Swedish required.",
-                    "operationId": "createEventType",
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["code", "name"], "properties": {
-                        "code": { "type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$" }, "name": { "$ref": "#/components/schemas/I18nText" },
-                        "sort_order": { "type": "integer", "description": "Default: after the last type" }, "active": { "type": "boolean", "default": true } } } } } },
-                    "responses": {
-                        "201": ok("Created", json!({ "$ref": "#/components/schemas/EventType" })),
-                        "400": err("Malformed JSON"), "401": err("No token"), "403": err("Not an administrator or quality coordinator"),
-                        "422": err("Invalid fields (code malformed or already in use, name, name_fi, name_sv, name_en, sort_order)")
-                    }
-                }
-            },
-            "/api/v1/incidents/event-types/{code}": { "put": {
-                "summary": "Rename, reorder, deactivate or reactivate an event type (fields left out stay as they are). An inactive type is refused on report forms; old reports and statistics keep its name.",
-                "operationId": "updateEventType",
-                "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string" } }],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
-                    "name": { "$ref": "#/components/schemas/I18nText" }, "sort_order": { "type": "integer" }, "active": { "type": "boolean" } } } } } },
-                "responses": {
-                    "200": ok("Updated", json!({ "$ref": "#/components/schemas/EventType" })),
-                    "400": err("Malformed JSON"), "401": err("No token"), "403": err("Not an administrator or quality coordinator"),
-                    "404": err("No such event type"), "422": err("Invalid fields")
-                }
-            }},
-            "/api/v1/org-units/{id}/incident-handlers": {
-                "get": {
-                    "summary": "The org unit's named incident handlers: they see and handle the reports of exactly this unit",
-                    "operationId": "listIncidentHandlers",
-                    "parameters": [id_param("id", "Org unit id")],
-                    "responses": {
-                        "200": ok("Handlers", json!({ "type": "object", "properties": { "org_unit": { "type": "integer" }, "handlers": { "type": "array", "items": { "$ref": "#/components/schemas/IncidentHandler" } } } })),
-                        "401": err("No token"), "403": err("Outside the caller's scope"), "404": err("No such org unit")
-                    }
-                },
-                "put": {
-                    "summary": "Name the org unit's incident handlers, replacing the previous ones (administrators and quality coordinators); [] names none",
-                    "operationId": "setIncidentHandlers",
-                    "parameters": [id_param("id", "Org unit id")],
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["users"], "properties": {
-                        "users": { "type": "array", "items": { "oneOf": [{ "type": "integer", "description": "User id" }, { "type": "string", "format": "email" }] } } } } } } },
-                    "responses": {
-                        "200": ok("Handlers", json!({ "type": "object", "properties": { "org_unit": { "type": "integer" }, "handlers": { "type": "array", "items": { "$ref": "#/components/schemas/IncidentHandler" } } } })),
-                        "400": err("Malformed JSON"), "401": err("No token"), "403": err("Not an administrator or quality coordinator"),
-                        "404": err("No such org unit"), "422": err("Unknown user (users.N)")
-                    }
-                }
-            },
-            "/api/v1/incidents/{id}": { "get": {
-                "summary": "One report (the unit's handlers: whoever may write the unit, and its named handlers)", "operationId": "getIncident",
-                "parameters": [id_param("id", "Report id")],
-                "responses": { "200": ok("Report", json!({ "type": "object" })), "401": err("No token"), "403": err("Not a handler of the unit"), "404": err("Not found") }
-            }},
-            "/api/v1/incidents/{id}/handling": { "post": {
-                "summary": "Record handling: state (new, in_handling, handled, forwarded), analysis, outcome for the reporter, forward_to",
-                "operationId": "handleIncident",
-                "parameters": [id_param("id", "Report id")],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
-                    "state": { "type": "string", "enum": ["new", "in_handling", "handled", "forwarded"] }, "analysis": { "type": "string" },
-                    "outcome": { "type": "string" }, "forward_to": { "type": ["integer", "null"] } } } } } },
-                "responses": { "200": ok("Updated report", json!({ "type": "object" })), "401": err("No token"), "403": err("Not a handler"), "404": err("Not found"), "422": err("Invalid fields") }
-            }},
-            "/api/v1/incidents/{id}/actions": { "post": {
-                "summary": "Add a decided action with owner and due date",
-                "operationId": "addIncidentAction",
-                "parameters": [id_param("id", "Report id")],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
-                    "text": { "type": "string" }, "owner": { "type": "string" }, "due_on": { "type": "string", "format": "date" } } } } } },
-                "responses": { "201": ok("Action", json!({ "type": "object" })), "401": err("No token"), "403": err("Not a handler"), "422": err("Invalid fields") }
-            }},
-            "/api/v1/audit": { "get": {
-                "summary": "The audit log, newest first (administrators)",
-                "operationId": "listAudit",
-                "parameters": [
-                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } },
-                    { "name": "before", "in": "query", "description": "Only entries with a smaller id (paging)", "schema": { "type": "integer" } },
-                    { "name": "entity", "in": "query", "schema": { "type": "string" } }
-                ],
-                "responses": {
-                    "200": ok("Entries", json!({ "type": "object", "properties": { "entries": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } } } })),
-                    "401": err("No token"), "403": err("Not an administrator")
-                }
-            }}
-        },
+        "paths": {},
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": {
-                "I18nText": i18n_schema(),
-                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
-                    "code": { "type": "string" }, "message": { "type": "string" },
-                    "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "code": { "type": "string" } } } } } } } },
-                "OrgUnit": { "type": "object", "properties": {
-                    "id": { "type": "integer" }, "parent_id": { "type": ["integer", "null"] }, "code": { "type": "string" },
-                    "name": { "$ref": "#/components/schemas/I18nText" },
-                    "producer": { "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] } } },
-                "Indicator": { "type": "object", "properties": {
-                    "id": { "type": "integer" }, "goal_id": { "type": "integer" }, "org_unit_id": { "type": "integer" }, "year": { "type": "integer" },
-                    "name": { "$ref": "#/components/schemas/I18nText" }, "unit": { "$ref": "#/components/schemas/I18nText" },
-                    "direction": { "type": "string", "enum": ["higher", "lower", "band"] },
-                    "baseline": { "type": ["number", "null"] }, "target": { "type": ["number", "null"] }, "target_max": { "type": ["number", "null"] },
-                    "period_kind": { "type": "string", "enum": ["month", "quarter", "tertial", "half", "year"] },
-                    "note": { "$ref": "#/components/schemas/I18nText" }, "sort_order": { "type": "integer" } } },
-                "FollowUp": { "type": "object", "properties": {
-                    "indicator_id": { "type": "integer" }, "period": { "type": "string" }, "value": { "type": ["number", "null"] },
-                    "assessment": { "$ref": "#/components/schemas/I18nText" }, "corrective": { "$ref": "#/components/schemas/I18nText" },
-                    "updated_at": { "type": "string", "format": "date-time" }, "updated_by": { "type": "string" },
-                    "status": status_enum, "previous_value": { "type": ["number", "null"] } } },
-                "FollowUpInput": { "type": "object", "additionalProperties": false, "properties": {
-                    "value": { "type": ["number", "null"] },
-                    "assessment": { "$ref": "#/components/schemas/I18nText" }, "corrective": { "$ref": "#/components/schemas/I18nText" } } },
-                "NewIncident": { "type": "object", "required": ["org_unit", "occurred_on", "kind", "event_type", "description", "consequence", "reporter_role"], "properties": {
-                    "org_unit": { "type": "integer" }, "occurred_on": { "type": "string", "format": "date" }, "occurred_time": { "type": "string", "pattern": "^[0-9]{1,2}:[0-9]{2}$" },
-                    "place": { "type": "string", "maxLength": 500 },
-                    "kind": { "type": "string", "enum": ["client_safety", "work_safety", "data_protection", "misconduct"] },
-                    "event_type": { "type": "string", "description": "The code of an active event type (GET /api/v1/incidents/event-types); the default taxonomy: medication, fall_accident, information_flow, laboratory_imaging, other_care_procedure, identification, diagnosis, violence_threat, equipment, indoor_air, other" },
-                    "description": { "type": "string", "maxLength": 10000 },
-                    "consequence": { "type": "string", "enum": ["no_harm", "near_miss", "mild", "moderate", "severe", "death"] },
-                    "never_event": { "type": "boolean" }, "contributing_factors": { "type": "string" }, "immediate_actions": { "type": "string" },
-                    "reporter_role": { "type": "string", "enum": ["staff", "student", "client", "relative", "other"] },
-                    "anonymous": { "type": "boolean" }, "reporter_name": { "type": "string" }, "reporter_contact": { "type": "string" } } },
-                "EventType": { "type": "object", "properties": {
-                    "code": { "type": "string" }, "name": { "$ref": "#/components/schemas/I18nText" },
-                    "active": { "type": "boolean", "description": "Offered on report forms" }, "sort_order": { "type": "integer" },
-                    "reports": { "type": "integer", "description": "Reports of this type (in the list only)" } } },
-                "IncidentHandler": { "type": "object", "properties": {
-                    "user_id": { "type": "integer" }, "email": { "type": "string" }, "name": { "type": "string" } } },
-                "AuditEntry": { "type": "object", "properties": {
-                    "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "actor": { "type": "string" },
-                    "action": { "type": "string" }, "entity": { "type": "string" }, "entity_id": { "type": "string" },
-                    "org_unit_id": { "type": ["integer", "null"] }, "before": {}, "after": {} } }
-            }
+            "schemas": schemas()
         }
+    });
+    let mut paths = Map::new();
+    for part in [
+        plan_paths(&status_enum),
+        incident_paths(),
+        feedback_paths(survey),
+    ] {
+        if let Value::Object(p) = part {
+            paths.extend(p);
+        }
+    }
+    doc["paths"] = Value::Object(paths);
+    complete(&mut doc);
+    doc
+}
+
+fn schemas() -> Value {
+    let status_enum = json!({ "type": "string", "enum": ["met", "on_the_way", "off_track", "no_data", "no_target"] });
+    json!({
+        "I18nText": i18n(10_000),
+        "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message", "fields"], "properties": {
+            "code": { "type": "string" }, "message": { "type": "string" },
+            "fields": { "type": "array", "items": { "type": "object", "required": ["field", "code"], "properties": { "field": { "type": "string" }, "code": { "type": "string" } } } } } } } },
+        "OrgUnit": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "parent_id": { "type": ["integer", "null"] }, "code": { "type": "string" },
+            "name": { "$ref": "#/components/schemas/I18nText" },
+            "producer": { "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] } } },
+        "Indicator": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "goal_id": { "type": "integer" }, "org_unit_id": { "type": "integer" }, "year": { "type": "integer" },
+            "name": { "$ref": "#/components/schemas/I18nText" }, "unit": { "$ref": "#/components/schemas/I18nText" },
+            "direction": { "type": "string", "enum": ["higher", "lower", "band"] },
+            "baseline": { "type": ["number", "null"] }, "target": { "type": ["number", "null"] }, "target_max": { "type": ["number", "null"] },
+            "period_kind": { "type": "string", "enum": ["month", "quarter", "tertial", "half", "year"] },
+            "note": { "$ref": "#/components/schemas/I18nText" }, "sort_order": { "type": "integer" } } },
+        "FollowUp": { "type": "object", "properties": {
+            "indicator_id": { "type": "integer" }, "period": { "type": "string" }, "value": { "type": ["number", "null"] },
+            "assessment": { "$ref": "#/components/schemas/I18nText" }, "corrective": { "$ref": "#/components/schemas/I18nText" },
+            "updated_at": { "type": "string", "format": "date-time" }, "updated_by": { "type": "string" },
+            "status": status_enum, "previous_value": { "type": ["number", "null"] } } },
+        "FollowUpInput": {
+            "type": "object", "additionalProperties": false,
+            "description": "A value, or an assessment in some language, or both.",
+            "properties": {
+                "value": { "type": ["number", "null"], "minimum": -1e12, "maximum": 1e12 },
+                "assessment": i18n(10_000), "corrective": i18n(10_000) },
+            "anyOf": [
+                { "required": ["value"], "properties": { "value": { "type": "number" } } },
+                { "required": ["assessment"], "properties": { "assessment": { "anyOf": [
+                    { "required": ["fi"], "properties": { "fi": { "pattern": "\\S" } } },
+                    { "required": ["sv"], "properties": { "sv": { "pattern": "\\S" } } },
+                    { "required": ["en"], "properties": { "en": { "pattern": "\\S" } } } ] } } }
+            ] },
+        "NewIncident": object(&["org_unit", "occurred_on", "kind", "event_type", "description", "consequence", "reporter_role"], json!({
+            "org_unit": id(), "occurred_on": date(),
+            "occurred_time": { "type": "string", "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$" },
+            "place": opt_text(500),
+            "kind": { "type": "string", "enum": ["client_safety", "work_safety", "data_protection", "misconduct"] },
+            "event_type": { "type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$", "description": "The code of an active event type (GET /api/v1/incidents/event-types); the default taxonomy: medication, fall_accident, information_flow, laboratory_imaging, other_care_procedure, identification, diagnosis, violence_threat, equipment, indoor_air, other" },
+            "description": text(10_000),
+            "consequence": { "type": "string", "enum": ["no_harm", "near_miss", "mild", "moderate", "severe", "death"] },
+            "never_event": { "type": "boolean" }, "contributing_factors": opt_text(10_000), "immediate_actions": opt_text(10_000),
+            "reporter_role": { "type": "string", "enum": ["staff", "student", "client", "relative", "other"] },
+            "anonymous": { "type": "boolean" }, "reporter_name": opt_text(500), "reporter_contact": opt_text(500) })),
+        "EventType": { "type": "object", "properties": {
+            "code": { "type": "string" }, "name": { "$ref": "#/components/schemas/I18nText" },
+            "active": { "type": "boolean", "description": "Offered on report forms" }, "sort_order": { "type": "integer" },
+            "reports": { "type": "integer", "description": "Reports of this type (in the list only)" } } },
+        "IncidentHandler": { "type": "object", "properties": {
+            "user_id": { "type": "integer" }, "email": { "type": "string" }, "name": { "type": "string" } } },
+        "AuditEntry": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" }, "actor": { "type": "string" },
+            "action": { "type": "string" }, "entity": { "type": "string" }, "entity_id": { "type": "string" },
+            "org_unit_id": { "type": ["integer", "null"] }, "before": {}, "after": {} } }
     })
 }
 
-/// The feedback operations (kept apart: one `json!` of the whole document
-/// would outgrow the macro's recursion limit).
-fn feedback_paths() -> Value {
-    let q = |name: &str, required: bool, desc: &str| json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": "string" } });
+fn plan_paths(status_enum: &Value) -> Value {
+    json!({
+        "/api/v1/org-units": { "get": {
+            "summary": "Org units the caller may read, in tree order",
+            "operationId": "listOrgUnits",
+            "responses": {
+                "200": ok("Org units", json!({ "type": "object", "properties": { "org_units": { "type": "array", "items": { "$ref": "#/components/schemas/OrgUnit" } } } }))
+            }
+        }},
+        "/api/v1/org-units/{id}/plan/{year}": { "get": {
+            "summary": "An org unit's plan for a year: goals, indicators with follow-ups, actions, reviews",
+            "operationId": "getPlan",
+            "parameters": [id_param("id", "Org unit id"), { "name": "year", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1900, "maximum": 2999 } }],
+            "responses": { "200": ok("The plan", json!({ "type": "object" })) }
+        }},
+        "/api/v1/indicators": { "get": {
+            "summary": "Indicators of an org unit's plans",
+            "operationId": "listIndicators",
+            "parameters": [query("org_unit", true, id()), query("year", false, json!({ "type": "integer", "minimum": 1900, "maximum": 2999 }))],
+            "responses": {
+                "200": ok("Indicators", json!({ "type": "object", "properties": { "indicators": { "type": "array", "items": { "$ref": "#/components/schemas/Indicator" } } } }))
+            }
+        }},
+        "/api/v1/indicators/{id}": { "get": {
+            "summary": "One indicator", "operationId": "getIndicator",
+            "parameters": [id_param("id", "Indicator id")],
+            "responses": { "200": ok("Indicator", json!({ "$ref": "#/components/schemas/Indicator" })) }
+        }},
+        "/api/v1/indicators/{id}/follow-ups": { "get": {
+            "summary": "An indicator's follow-ups, oldest period first, each with its status and the previous period's value",
+            "operationId": "listFollowUps",
+            "parameters": [id_param("id", "Indicator id")],
+            "responses": {
+                "200": ok("Follow-ups", json!({ "type": "object", "properties": { "indicator_id": { "type": "integer" }, "follow_ups": { "type": "array", "items": { "$ref": "#/components/schemas/FollowUp" } } } }))
+            }
+        }},
+        "/api/v1/indicators/{id}/follow-ups/{period}": {
+            "get": {
+                "summary": "One follow-up", "operationId": "getFollowUp",
+                "parameters": [id_param("id", "Indicator id"), period_param("path")],
+                "responses": { "200": ok("Follow-up", json!({ "$ref": "#/components/schemas/FollowUp" })) }
+            },
+            "put": {
+                "summary": "Create or replace the follow-up of a period (value, assessment, corrective actions)",
+                "operationId": "putFollowUp",
+                "parameters": [id_param("id", "Indicator id"), period_param("path")],
+                "requestBody": body(json!({ "$ref": "#/components/schemas/FollowUpInput" })),
+                "responses": {
+                    "200": ok("Replaced", json!({ "type": "object", "properties": { "follow_up": { "$ref": "#/components/schemas/FollowUp" }, "status": status_enum } })),
+                    "201": ok("Created", json!({ "type": "object", "properties": { "follow_up": { "$ref": "#/components/schemas/FollowUp" }, "status": status_enum } }))
+                }
+            }
+        },
+        "/api/v1/audit": { "get": {
+            "summary": "The audit log, newest first (administrators; one with a scope reads the entries of its units)",
+            "operationId": "listAudit",
+            "parameters": [
+                query("limit", false, json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 })),
+                { "name": "before", "in": "query", "description": "Only entries with a smaller id (paging)", "schema": id() },
+                query("entity", false, json!({ "type": "string", "maxLength": 100 }))
+            ],
+            "responses": {
+                "200": ok("Entries", json!({ "type": "object", "properties": { "entries": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } } } }))
+            }
+        }}
+    })
+}
+
+fn incident_paths() -> Value {
+    let handling = json!({
+        "type": "object", "required": ["state"],
+        "properties": {
+            "state": { "type": "string", "enum": ["new", "in_handling", "handled", "forwarded"] },
+            "analysis": opt_text(10_000), "outcome": opt_text(10_000),
+            "forward_to": { "type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX }
+        },
+        "if": { "properties": { "state": { "const": "forwarded" } } },
+        "then": { "required": ["forward_to"], "properties": { "forward_to": { "type": "integer" } } },
+        "else": { "properties": { "forward_to": { "type": "null" } } }
+    });
+    let event_type_in = |required: &[&str]| {
+        let mut props = json!({
+            "name": i18n_national(200),
+            "sort_order": { "type": "integer", "minimum": -1_000_000, "maximum": 1_000_000, "description": "Default: after the last type" },
+            "active": { "type": "boolean", "default": true }
+        });
+        if required.contains(&"code") {
+            props["code"] = json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$" });
+        }
+        object(required, props)
+    };
+    json!({
+        "/api/v1/incidents": { "post": {
+            "summary": "Report an incident or misconduct; with \"anonymous\": true nothing about the caller is stored. Returns the receipt code (shown once). 422 also for an event type not active in the taxonomy and for a day of the event in the future.",
+            "operationId": "createIncident",
+            "requestBody": body(json!({ "$ref": "#/components/schemas/NewIncident" })),
+            "responses": {
+                "201": ok("Created", json!({ "type": "object", "properties": { "id": { "type": "integer" }, "receipt": { "type": "string" } } }))
+            }
+        }},
+        "/api/v1/incidents/stats": { "get": {
+            "summary": "Incident statistics of an org subtree and period, with the previous period (public: no free text). A report counts in the period it was received in; unhandled over two months and overdue are as they stood at the end of the period (as_of), today while it runs.",
+            "operationId": "incidentStats",
+            "security": [],
+            "parameters": [query("org_unit", true, id()), period_param("query")],
+            "responses": { "200": ok("Statistics; event_type_names names the event types in them ({code: I18nText})", json!({ "type": "object" })) }
+        }},
+        "/api/v1/incidents/event-types": {
+            "get": {
+                "summary": "The event-type taxonomy, active and inactive, in list order, with the number of reports of each type (public)",
+                "operationId": "listEventTypes",
+                "security": [],
+                "responses": { "200": ok("Event types", json!({ "type": "object", "properties": { "event_types": { "type": "array", "items": { "$ref": "#/components/schemas/EventType" } } } })) }
+            },
+            "post": {
+                "summary": "Add an event type (administrators and quality coordinators). The code never changes; name in Finnish or Swedish required. 409 when the code is in the taxonomy already.",
+                "operationId": "createEventType",
+                "requestBody": body(event_type_in(&["code", "name"])),
+                "responses": { "201": ok("Created", json!({ "$ref": "#/components/schemas/EventType" })), "409": err("The code is in the taxonomy already") }
+            }
+        },
+        "/api/v1/incidents/event-types/{code}": { "put": {
+            "summary": "Rename, reorder, deactivate or reactivate an event type (fields left out stay as they are). An inactive type is refused on report forms; old reports and statistics keep its name.",
+            "operationId": "updateEventType",
+            "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$" } }],
+            "requestBody": body(event_type_in(&[])),
+            "responses": { "200": ok("Updated", json!({ "$ref": "#/components/schemas/EventType" })) }
+        }},
+        "/api/v1/org-units/{id}/incident-handlers": {
+            "get": {
+                "summary": "The org unit's named incident handlers: they see and handle the reports of exactly this unit",
+                "operationId": "listIncidentHandlers",
+                "parameters": [id_param("id", "Org unit id")],
+                "responses": {
+                    "200": ok("Handlers", json!({ "type": "object", "properties": { "org_unit": { "type": "integer" }, "handlers": { "type": "array", "items": { "$ref": "#/components/schemas/IncidentHandler" } } } }))
+                }
+            },
+            "put": {
+                "summary": "Name the org unit's incident handlers, replacing the previous ones (administrators and quality coordinators, within their scope); [] names none. A user who does not exist or is outside the caller's scope: 404 naming users.N.",
+                "operationId": "setIncidentHandlers",
+                "parameters": [id_param("id", "Org unit id")],
+                "requestBody": body(object(&["users"], json!({
+                    "users": { "type": "array", "maxItems": 1000, "items": { "oneOf": [
+                        { "type": "integer", "minimum": 1, "maximum": ID_MAX, "description": "User id" },
+                        { "type": "string", "format": "email", "maxLength": 320 }] } } }))),
+                "responses": {
+                    "200": ok("Handlers", json!({ "type": "object", "properties": { "org_unit": { "type": "integer" }, "handlers": { "type": "array", "items": { "$ref": "#/components/schemas/IncidentHandler" } } } }))
+                }
+            }
+        },
+        "/api/v1/incidents/{id}": { "get": {
+            "summary": "One report (the unit's handlers: whoever may write the unit, and its named handlers)", "operationId": "getIncident",
+            "parameters": [id_param("id", "Report id")],
+            "responses": { "200": ok("Report", json!({ "type": "object" })) }
+        }},
+        "/api/v1/incidents/{id}/handling": { "post": {
+            "summary": "Record handling: state (new, in_handling, handled, forwarded), analysis, outcome for the reporter, forward_to (with forwarded only). Forwarding to a unit that does not exist: 404; to the unit that holds the report: 409.",
+            "operationId": "handleIncident",
+            "parameters": [id_param("id", "Report id")],
+            "requestBody": body(handling),
+            "responses": { "200": ok("Updated report", json!({ "type": "object" })), "409": err("The report is at that unit already") }
+        }},
+        "/api/v1/incidents/{id}/actions": { "post": {
+            "summary": "Add a decided action with owner and due date",
+            "operationId": "addIncidentAction",
+            "parameters": [id_param("id", "Report id")],
+            "requestBody": body(object(&["text", "owner", "due_on"], json!({
+                "text": text(10_000), "owner": text(500), "due_on": date() }))),
+            "responses": { "201": ok("Action", json!({ "type": "object" })) }
+        }}
+    })
+}
+
+fn feedback_paths(survey: &SurveyDef) -> Value {
     let stats_params = json!([
-        q("org_unit", true, "Org unit id (its whole subtree)"),
-        q(
-            "period",
-            true,
-            "Period: 2024-03, 2024Q1, 2024T1, 2024H1 or 2024"
-        ),
-        q("service_lang", false, "Language of service: fi, sv, other"),
-        q("channel", false, "web, qr, invitation, import"),
-        q("respondent", false, "client, relative")
+        { "name": "org_unit", "in": "query", "required": true, "description": "Org unit id (its whole subtree)", "schema": id() },
+        period_param("query"),
+        query("service_lang", false, json!({ "type": "string", "enum": ["fi", "sv", "other"] })),
+        query("channel", false, json!({ "type": "string", "enum": ["web", "qr", "invitation", "import"] })),
+        query("respondent", false, json!({ "type": "string", "enum": ["client", "relative"] }))
     ]);
+    let point = json!({ "oneOf": [
+        { "type": "integer", "minimum": survey.scale.min, "maximum": survey.scale.max },
+        { "type": "string", "enum": ["cannot_say"] }] });
+    let scores: Map<String, Value> = survey
+        .statements
+        .iter()
+        .map(|s| (s.key.clone(), point.clone()))
+        .collect();
+    let answer = json!({
+        "type": "object",
+        "properties": {
+            "invitation": { "type": "string", "minLength": 1, "maxLength": 200 }, "org_unit": id(),
+            "nps": { "type": "integer", "minimum": 0, "maximum": 10 },
+            "scores": { "type": "object", "description": "Statement key (of GET /api/v1/feedback/survey) → a scale point or \"cannot_say\"", "properties": scores, "additionalProperties": false },
+            "text": opt_text(10_000),
+            "service_lang": { "type": "string", "enum": ["fi", "sv", "other"] },
+            "age_group": { "type": "string", "enum": ["0-17", "18-34", "35-49", "50-64", "65-74", "75+"] },
+            "respondent": { "type": "string", "enum": ["client", "relative"] },
+            "service_date": date(),
+            "contact": opt_text(500) },
+        "oneOf": [{ "required": ["invitation"] }, { "required": ["org_unit"], "not": { "required": ["invitation"] } }],
+        "anyOf": [
+            { "required": ["nps"] },
+            { "required": ["scores"], "properties": { "scores": { "minProperties": 1 } } },
+            { "required": ["text"], "properties": { "text": { "pattern": "\\S" } } }]
+    });
     let obj = json!({ "type": "object" });
     json!({
         "/api/v1/feedback/answers": { "post": {
-            "summary": "One answer. With \"invitation\" (a one-time token) no bearer token is needed and the token is used up (409 on a replay); with \"org_unit\" a bearer token that may write the unit. 201 once the answer is on disk.",
+            "summary": "One answer. With \"invitation\" (a one-time token) no bearer token is needed and the token is used up (404 unknown, 409 on a replay, 410 expired); with \"org_unit\" a bearer token that may write the unit. 201 once the answer is on disk. 422 also for a service date in the future.",
             "operationId": "submitFeedback",
-            "security": [],
-            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
-                "invitation": { "type": "string" }, "org_unit": { "type": "integer" },
-                "channel": { "type": "string", "enum": ["web", "qr", "import"] },
-                "nps": { "type": "integer", "minimum": 0, "maximum": 10 },
-                "scores": { "type": "object", "description": "Statement key → a scale point or \"cannot_say\"", "additionalProperties": { "type": ["integer", "string"] } },
-                "text": { "type": "string", "maxLength": 10000 },
-                "service_lang": { "type": "string", "enum": ["fi", "sv", "other"] },
-                "age_group": { "type": "string", "enum": ["0-17", "18-34", "35-49", "50-64", "65-74", "75+"] },
-                "respondent": { "type": "string", "enum": ["client", "relative"] },
-                "service_date": { "type": "string", "format": "date" },
-                "contact": { "type": "string", "maxLength": 500 } } } } } },
-            "responses": { "201": ok("Stored", obj.clone()), "401": err("A bearer token is needed without an invitation"), "409": err("Invitation already used"), "410": err("Invitation expired"), "422": err("Invalid fields"), "429": err("Too many answers without a bearer token from this address") }
+            "security": [{}, { "bearer": [] }],
+            "requestBody": body(answer),
+            "responses": { "201": ok("Stored", obj.clone()), "409": err("Invitation already used"), "410": err("Invitation expired"), "429": err("Too many answers without a bearer token from this address") }
         }},
         "/api/v1/feedback/invitations": { "post": {
-            "summary": "One-time invitations for a unit and service date (for SMS after a visit): tokens and links",
+            "summary": "One-time invitations for a unit and service date (for SMS after a visit): tokens and links. 422 also for a service date in the future.",
             "operationId": "createInvitations",
-            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["org_unit", "service_date"], "properties": {
-                "org_unit": { "type": "integer" }, "service_date": { "type": "string", "format": "date" },
+            "requestBody": body(object(&["org_unit", "service_date"], json!({
+                "org_unit": id(), "service_date": date(),
                 "count": { "type": "integer", "minimum": 1, "maximum": 10000, "default": 1 },
-                "valid_days": { "type": "integer", "minimum": 1, "maximum": 365, "default": 30 } } } } } },
-            "responses": { "201": ok("Tokens and links", obj.clone()), "401": err("No token"), "403": err("Outside your scope"), "422": err("Invalid fields") }
+                "valid_days": { "type": "integer", "minimum": 1, "maximum": 365, "default": 30 } }))),
+            "responses": { "201": ok("Tokens and links", obj.clone()) }
         }},
         "/api/v1/feedback/import": { "post": {
-            "summary": "Import answers from CSV (header: unit, service_date, nps, statement keys, text, service_lang, age_group, respondent, contact); all lines or none",
+            "summary": "Import answers from CSV (header: unit, service_date, nps, statement keys, text, service_lang, age_group, respondent, contact); all lines or none. 422 names every line with errors (line, field, code).",
             "operationId": "importFeedback",
             "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
-            "responses": { "200": ok("Imported", obj.clone()), "401": err("No token"), "403": err("A unit outside your scope"), "422": err("Lines with errors (line, field, code)") }
+            "responses": { "200": ok("Imported", obj.clone()) }
         }},
         "/api/v1/feedback/stats": { "get": {
-            "summary": "Feedback statistics of an org subtree and period with the previous period, breakdowns and yearly trend. Without a token: public figures, cells under 5 answers withheld.",
+            "summary": "Feedback statistics of an org subtree and period with the previous period, breakdowns and yearly trend. Without a token: public figures, cells under 5 answers withheld with whatever would let them be computed, and no background filter (401 with one).",
             "operationId": "feedbackStats",
-            "security": [],
-            "parameters": stats_params.clone(),
-            "responses": { "200": ok("Statistics", obj.clone()), "400": err("Bad parameters"), "404": err("No such org unit") }
+            "security": [{}, { "bearer": [] }],
+            "parameters": stats_params,
+            "responses": { "200": ok("Statistics", obj.clone()) }
         }},
         "/api/v1/feedback/export": { "get": {
             "summary": "The national export (CSV, see docs/feedback-export.md)",
             "operationId": "feedbackExport",
-            "parameters": [q("org_unit", true, "Org unit id"), q("period", true, "Period")],
-            "responses": { "200": { "description": "CSV", "content": { "text/csv": { "schema": { "type": "string" } } } }, "401": err("No token"), "403": err("Outside your scope") }
+            "parameters": [{ "name": "org_unit", "in": "query", "required": true, "schema": id() }, period_param("query")],
+            "responses": { "200": { "description": "CSV", "content": { "text/csv": { "schema": { "type": "string" } } } } }
         }},
         "/api/v1/feedback/survey": { "get": {
             "summary": "The current survey (public)", "operationId": "getSurvey", "security": [],
@@ -332,36 +439,239 @@ fn feedback_paths() -> Value {
         }},
         "/api/v1/feedback/cases": {
             "get": { "summary": "The caller's handling queue, most urgent first", "operationId": "feedbackQueue",
-                "responses": { "200": ok("Cases", obj.clone()), "401": err("No token") } },
-            "post": { "summary": "Record a remark (muistutus) or complaint (kantelu)", "operationId": "createFeedbackCase",
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["org_unit", "kind", "text"], "properties": {
-                    "org_unit": { "type": "integer" }, "kind": { "type": "string", "enum": ["remark", "complaint", "feedback"] },
-                    "received_on": { "type": "string", "format": "date" }, "due_on": { "type": "string", "format": "date" },
-                    "text": { "type": "string" }, "contact": { "type": "string" } } } } } },
-                "responses": { "201": ok("Created", obj.clone()), "401": err("No token"), "403": err("Outside your scope"), "422": err("Invalid fields") } }
+                "responses": { "200": ok("Cases", obj.clone()) } },
+            "post": { "summary": "Record a remark (muistutus) or complaint (kantelu), or feedback received otherwise. 422 also for dates in the future or a due date before the day received.", "operationId": "createFeedbackCase",
+                "requestBody": body(object(&["org_unit", "kind", "text"], json!({
+                    "org_unit": id(), "kind": { "type": "string", "enum": ["remark", "complaint", "feedback"] },
+                    "received_on": date(), "due_on": date(),
+                    "text": text(10_000), "contact": opt_text(500) }))),
+                "responses": { "201": ok("Created", obj.clone()) } }
         },
         "/api/v1/feedback/cases/{id}": {
             "get": { "summary": "A case (the unit's handlers)", "operationId": "getFeedbackCase",
                 "parameters": [id_param("id", "Case id")],
-                "responses": { "200": ok("Case", obj.clone()), "401": err("No token"), "404": err("Not found") } },
-            "post": { "summary": "Handle a case: state, tags, note, reply, route_to (another unit)", "operationId": "updateFeedbackCase",
+                "responses": { "200": ok("Case", obj.clone()) } },
+            "post": { "summary": "Handle a case: state, tags, note, reply (only where the sender left contact details: 409 otherwise), route_to (another unit: 404 unknown, 409 the case's own)", "operationId": "updateFeedbackCase",
                 "parameters": [id_param("id", "Case id")],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
-                    "state": { "type": "string", "enum": ["new", "in_handling", "handled"] }, "tags": { "type": "string" },
-                    "note": { "type": "string" }, "reply": { "type": "string" }, "route_to": { "type": "integer" } } } } } },
-                "responses": { "200": ok("Case", obj), "401": err("No token"), "404": err("Not found"), "422": err("Invalid fields") } }
+                "requestBody": body(json!({ "type": "object", "properties": {
+                    "state": { "type": "string", "enum": ["new", "in_handling", "handled"] }, "tags": opt_text(500),
+                    "note": opt_text(10_000), "reply": opt_text(10_000), "route_to": { "type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX } } })),
+                "responses": { "200": ok("Case", obj), "409": err("No contact to reply to, or the case is at that unit already") } }
         }
     })
 }
 
-/// `GET /api/openapi.json`
-pub async fn document() -> Json<Value> {
-    let mut doc = spec();
-    if let (Some(paths), Value::Object(more)) = (
-        doc.get_mut("paths").and_then(Value::as_object_mut),
-        feedback_paths(),
-    ) {
-        paths.extend(more);
+/// Adds the answers every operation can give: 400 (a malformed parameter or
+/// body), 404 (an id that does not exist), 401 and 403 when it needs a
+/// token, and 413, 415 and 422 when it takes a body.
+fn complete(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (_, ops) in paths.iter_mut() {
+        let Some(ops) = ops.as_object_mut() else {
+            continue;
+        };
+        for (_, op) in ops.iter_mut() {
+            let public = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|s| {
+                    s.iter()
+                        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                });
+            let has_body = op.get("requestBody").is_some();
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut add = |code: &str, desc: &str| {
+                responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| err(desc));
+            };
+            add("400", "A malformed parameter or body");
+            add(
+                "404",
+                "No such resource (or an id named in the request that does not exist)",
+            );
+            if !public {
+                add("401", "No or unknown bearer token");
+                add("403", "Not allowed for this user (role or scope)");
+            } else {
+                add("401", "A bearer token that is unknown or revoked");
+                add("403", "Not allowed for this user (role or scope)");
+            }
+            if has_body {
+                add("413", "The body is over 2 MB");
+                add("415", "The body is not of the operation's media type");
+                add("422", "Fields that break a rule, named in error.fields");
+            }
+        }
     }
-    Json(doc)
+}
+
+/// `GET /api/openapi.json`
+pub async fn document(State(state): State<AppState>) -> Json<Value> {
+    let survey = state
+        .store()
+        .current_survey()
+        .await
+        .map(|s| s.def)
+        .unwrap_or_else(|_| SurveyDef::national_default());
+    Json(spec(&survey))
+}
+
+/// The compiled request schemas of one survey version, by (method, route).
+struct Validators {
+    survey: i64,
+    by_route: HashMap<(String, String), jsonschema::Validator>,
+}
+
+fn validators() -> &'static Mutex<Option<Arc<Validators>>> {
+    static V: OnceLock<Mutex<Option<Arc<Validators>>>> = OnceLock::new();
+    V.get_or_init(|| Mutex::new(None))
+}
+
+fn compile(survey_version: i64, survey: &SurveyDef) -> Validators {
+    let doc = spec(survey);
+    let components = doc.get("components").cloned().unwrap_or(Value::Null);
+    let mut by_route = HashMap::new();
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for (path, ops) in paths {
+            let Some(ops) = ops.as_object() else { continue };
+            for (method, op) in ops {
+                let Some(schema) = op.pointer("/requestBody/content/application~1json/schema")
+                else {
+                    continue;
+                };
+                let root = json!({ "allOf": [schema], "components": components });
+                match jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&root)
+                {
+                    Ok(v) => {
+                        by_route.insert((method.to_uppercase(), path.clone()), v);
+                    }
+                    Err(e) => tracing::error!(error = %e, %path, "request schema does not compile"),
+                }
+            }
+        }
+    }
+    Validators {
+        survey: survey_version,
+        by_route,
+    }
+}
+
+/// The fields a schema error is about. Of alternatives (`anyOf`, `oneOf`)
+/// none of which holds, what the first would need.
+fn fields_of(e: &jsonschema::ValidationError<'_>) -> Vec<(String, ErrorCode)> {
+    use jsonschema::error::ValidationErrorKind as K;
+    let path = e.instance_path().to_string();
+    let base = path.trim_start_matches('/').replace('/', ".");
+    let join = |p: &str| {
+        if base.is_empty() {
+            p.to_string()
+        } else {
+            format!("{base}.{p}")
+        }
+    };
+    match e.kind() {
+        K::Required { property } => {
+            vec![(join(property.as_str().unwrap_or("")), ErrorCode::Required)]
+        }
+        // Each property the operation does not take, by its name.
+        K::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|p| (join(p), ErrorCode::Invalid))
+            .collect(),
+        K::AnyOf { context } | K::OneOfNotValid { context } => {
+            // A text with neither Finnish nor Swedish in it.
+            let all: Vec<(String, ErrorCode)> = context
+                .iter()
+                .flat_map(|errs| errs.iter().flat_map(fields_of))
+                .collect();
+            let lang = |f: &str| [".fi", ".sv", ".en"].iter().any(|l| f.ends_with(l));
+            if !all.is_empty() && !base.is_empty() && all.iter().all(|(f, _)| lang(f)) {
+                return vec![(base, ErrorCode::NationalLanguageRequired)];
+            }
+            let first: Vec<(String, ErrorCode)> = context
+                .first()
+                .map(|errs| errs.iter().flat_map(fields_of).collect())
+                .unwrap_or_default();
+            if first.is_empty() {
+                vec![(base, ErrorCode::Invalid)]
+            } else {
+                first
+            }
+        }
+        K::MaxLength { .. } => vec![(base, ErrorCode::TooLong)],
+        K::Minimum { .. }
+        | K::Maximum { .. }
+        | K::ExclusiveMinimum { .. }
+        | K::ExclusiveMaximum { .. } => vec![(base, ErrorCode::OutOfRange)],
+        _ => vec![(base, ErrorCode::Invalid)],
+    }
+}
+
+/// `assessment.fi` is the field `assessment_fi`, as the forms and the
+/// other errors name it; `users.0` stays as it is.
+fn form_field(field: String) -> String {
+    for lang in ["fi", "sv", "en"] {
+        if let Some(stem) = field.strip_suffix(&format!(".{lang}")) {
+            return format!("{stem}_{lang}");
+        }
+    }
+    field
+}
+
+/// Checks a JSON body against the documented schema of `method` on `route`
+/// (the matched route pattern, `/api/v1/incidents/{id}/handling`): the
+/// fields that break it, or nothing.
+pub(crate) async fn check_body(
+    state: &AppState,
+    method: &str,
+    route: &str,
+    body: &Value,
+) -> Vec<FieldError> {
+    let survey = match state.store().current_survey().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "survey unavailable for the request schema");
+            return Vec::new();
+        }
+    };
+    let compiled = {
+        let guard = validators().lock().ok().and_then(|g| g.clone());
+        match guard {
+            Some(v) if v.survey == survey.id => v,
+            _ => {
+                let v = Arc::new(compile(survey.id, &survey.def));
+                if let Ok(mut g) = validators().lock() {
+                    *g = Some(v.clone());
+                }
+                v
+            }
+        }
+    };
+    let Some(validator) = compiled
+        .by_route
+        .get(&(method.to_uppercase(), route.to_string()))
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<FieldError> = Vec::new();
+    for e in validator.iter_errors(body) {
+        for (field, code) in fields_of(&e) {
+            let field = if field.is_empty() {
+                "body".to_string()
+            } else {
+                form_field(field)
+            };
+            if !out.iter().any(|f| f.field == field) {
+                out.push(FieldError { field, code });
+            }
+        }
+    }
+    out
 }

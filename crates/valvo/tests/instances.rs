@@ -362,9 +362,9 @@ async fn handling_and_forwarding_through_two_instances_count_each_report_once() 
         *statuses.entry(t.await.unwrap().as_u16()).or_default() += 1;
     }
     // Of each pair forwarding the same report, one moves it and the other
-    // finds it at the target already (a field error, never a second move).
+    // finds it at the target already (409, never a second move).
     assert_eq!(statuses.get(&200).copied().unwrap_or(0), 80, "{statuses:?}");
-    assert_eq!(statuses.get(&422).copied().unwrap_or(0), 40, "{statuses:?}");
+    assert_eq!(statuses.get(&409).copied().unwrap_or(0), 40, "{statuses:?}");
     assert_eq!(errors.count(), 0);
     assert_eq!(incident_differences(&db).await, Vec::<String>::new());
     let at = |u: i64| format!("SELECT COUNT(*) FROM incidents WHERE org_unit_id = {u}");

@@ -259,7 +259,7 @@ async fn invitations_are_answered_once() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = c
         .post(app.url("/api/v1/feedback/answers"))
         .json(&json!({ "org_unit": f.unit_a1, "nps": 5 }))
@@ -339,13 +339,19 @@ async fn statistics_match_an_independent_computation() {
             1 => Some("cannot_say"),
             k => Some(["1", "2", "3", "4", "5"][(k as usize - 2) % 5]),
         };
+        // As the API documents it: a scale point is a number.
+        let score_json = |s: &str| {
+            s.parse::<u8>()
+                .map(|n| json!(n))
+                .unwrap_or_else(|_| json!(s))
+        };
         let lang = ["fi", "sv"][next(2) as usize];
         let mut body = json!({ "org_unit": org, "service_lang": lang, "text": "" });
         if let Some(n) = nps {
             body["nps"] = json!(n);
         }
         if let Some(s) = score {
-            body["scores"] = json!({ "help_when_needed": s });
+            body["scores"] = json!({ "help_when_needed": score_json(s) });
         }
         if nps.is_none() && score.is_none() {
             body["text"] = json!("Ei numeroita");
@@ -793,7 +799,8 @@ async fn feedback_is_handled_rerouted_and_replied() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // No contact to reply to: the case's state does not allow it.
+    assert_eq!(r.status(), StatusCode::CONFLICT);
     let queue_page = admin_ui
         .get(app.url("/feedback/cases"))
         .send()

@@ -40,6 +40,11 @@ pub fn backend() -> &'static str {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|c| c).await
+    }
+
+    /// A server whose settings `configure` changes from the tests' defaults.
+    pub async fn spawn_with(configure: impl FnOnce(WebConfig) -> WebConfig) -> TestApp {
         let (db_url, tmp) = if backend() == "postgres" {
             let base = std::env::var("VALVO_TEST_PG_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
@@ -61,10 +66,10 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let state = AppState::new(
             store.clone(),
-            WebConfig {
+            configure(WebConfig {
                 cookie_secure: false,
                 ..WebConfig::default()
-            },
+            }),
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
