@@ -660,11 +660,15 @@ impl Store {
             goal_id,
         )
         .await?;
+        // Not kept prepared: sqlx's Any driver binds a missing f64 as a
+        // float4 NULL, and a statement prepared so would refuse the next
+        // call's float8 ("incorrect binary data format") on PostgreSQL.
         let row = sqlx::query(
             "INSERT INTO indicators (goal_id, name_fi, name_sv, name_en, unit_fi, unit_sv, unit_en, direction, \
              baseline, target, target_max, period_kind, note_fi, note_sv, note_en, sort_order) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
         )
+        .persistent(false)
         .bind(goal_id)
         .bind(input.name.fi.clone())
         .bind(input.name.sv.clone())
@@ -718,6 +722,7 @@ impl Store {
              unit_en = $6, direction = $7, baseline = $8, target = $9, target_max = $10, period_kind = $11, \
              note_fi = $12, note_sv = $13, note_en = $14 WHERE id = $15",
         )
+        .persistent(false)
         .bind(input.name.fi.clone())
         .bind(input.name.sv.clone())
         .bind(input.name.en.clone())
@@ -926,7 +931,9 @@ impl Store {
              corrective_fi, corrective_sv, corrective_en, updated_at, updated_by, period_start) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         };
+        // Not kept prepared (a missing value: see create_indicator).
         sqlx::query(sql)
+            .persistent(false)
             .bind(indicator_id)
             .bind(period.to_string())
             .bind(input.value)

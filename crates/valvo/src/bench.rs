@@ -32,6 +32,18 @@ pub struct BenchArgs {
     /// Answers loaded in bulk for the feedback statistics figure (e.g. 10000000).
     #[arg(long, default_value_t = 0)]
     pub feedback_bulk: usize,
+    /// Instead: answers and incident reports per second through this many
+    /// `valvo serve` processes on one database (e.g. 1,2), 64 clients, p50/p99;
+    /// a fresh database beside --database-url (PostgreSQL) or a temporary SQLite file.
+    #[arg(long, value_delimiter = ',')]
+    pub instances: Vec<usize>,
+    /// Requests of each kind in the --instances figure.
+    #[arg(long, default_value_t = 20000)]
+    pub instance_requests: usize,
+    /// Instead: the peak memory of a server process under 60 password checks
+    /// and under 40 PDF requests at once.
+    #[arg(long)]
+    pub bursts: bool,
 }
 
 /// Untimed requests before each measured series.
@@ -47,6 +59,16 @@ const PUT_MONTHS: usize = 900 * 12;
 
 /// Runs the benchmark.
 pub async fn run(args: &BenchArgs, database_url: Option<String>) -> Result<(), String> {
+    if !args.instances.is_empty() {
+        if args.instances.contains(&0) {
+            return Err("--instances: at least one server".into());
+        }
+        let n = args.instance_requests.max(1);
+        return crate::bench_ops::instances(database_url, &args.instances, n, n).await;
+    }
+    if args.bursts {
+        return crate::bench_ops::bursts(database_url).await;
+    }
     if args.requests == 0 {
         return Err("--requests must be at least 1".into());
     }

@@ -1,6 +1,7 @@
 //! `valvo`: the one binary. `serve`, `demo`, `user add`, `token create`.
 
 mod bench;
+mod bench_ops;
 mod demo;
 mod report;
 

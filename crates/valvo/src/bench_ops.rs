@@ -1,0 +1,410 @@
+//! `valvo bench --instances 1,2` and `valvo bench --bursts`: the figures of
+//! running Valvo as a county does, with real `valvo serve` processes.
+//!
+//! - Throughput: feedback answers and incident reports per second through
+//!   one and through several server processes on one database, 64 clients
+//!   spread over them, with the latency median and 99th percentile; the
+//!   figures are then compared with a direct count of the rows.
+//! - Memory: the peak resident size (VmHWM) of a server process under a
+//!   burst of 60 password checks at once and of 40 PDF requests at once.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use valvo_core::access::Principal;
+use valvo_store::Store;
+
+/// A `valvo serve` child process.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(url: &str, extra: &[&str]) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = Command::new(exe)
+            .args(["serve", "--addr", "127.0.0.1:0", "--cookie-secure", "false"])
+            .args(extra)
+            .env("VALVO_DATABASE_URL", url)
+            .env("VALVO_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start a server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no server output")?;
+        let mut lines = BufReader::new(stdout).lines();
+        loop {
+            let line = lines
+                .next()
+                .ok_or("the server ended before it listened")?
+                .map_err(|e| e.to_string())?;
+            if let Some(rest) = line.strip_prefix("Valvo listening on ") {
+                let base = rest.trim_end_matches('/').to_string();
+                std::thread::spawn(move || for _ in lines {});
+                return Ok(Server { child, base });
+            }
+        }
+    }
+
+    /// The peak resident size so far, in MB (Linux: VmHWM of /proc/PID/status).
+    fn peak_mb(&self) -> Option<f64> {
+        status_kb(self.child.id(), "VmHWM:").map(|kb| kb as f64 / 1024.0)
+    }
+
+    /// The resident size now, in MB.
+    fn rss_mb(&self) -> Option<f64> {
+        status_kb(self.child.id(), "VmRSS:").map(|kb| kb as f64 / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn status_kb(pid: u32, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// A fresh database beside the one `url` names (PostgreSQL) or in a
+/// temporary folder (SQLite); returns its URL.
+async fn fresh_database(url: Option<&str>) -> Result<String, String> {
+    let id = format!("{:016x}", rand::random::<u64>());
+    match url {
+        Some(u) if u.starts_with("postgres") => {
+            let base = u.rsplit_once('/').map(|(b, _)| b).unwrap_or(u);
+            let fresh = format!("{base}/valvo_bench_{id}");
+            valvo_store::create_database(&fresh)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(fresh)
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(format!("valvo-bench-{id}"));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            Ok(format!("sqlite://{}", dir.join("valvo.db").display()))
+        }
+    }
+}
+
+async fn drop_database(url: &str) {
+    if url.starts_with("postgres") {
+        let _ = valvo_store::drop_database(url).await;
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Loads the demo county and returns an administrator's API token and the
+/// ids of the areas.
+async fn prepare(url: &str) -> Result<(String, Vec<i64>), String> {
+    let store = Store::connect(url).await.map_err(|e| e.to_string())?;
+    crate::demo::load(&store).await?;
+    let admin = store
+        .user_by_email(crate::demo::ADMIN_EMAIL)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no demo administrator")?;
+    let token = store
+        .create_token(&Principal::system("bench"), admin.id, "bench")
+        .await
+        .map_err(|e| e.to_string())?;
+    let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+    let areas = tree
+        .walk()
+        .into_iter()
+        .filter(|(d, _)| *d == 1)
+        .map(|(_, n)| n.id)
+        .collect();
+    store.close().await;
+    Ok((token, areas))
+}
+
+/// `n` requests by 64 clients spread over `bases`; `body(i)` makes the i-th.
+/// Returns (seconds, sorted latencies).
+async fn load(
+    bases: &[String],
+    path: &str,
+    token: &str,
+    n: usize,
+    body: Arc<dyn Fn(usize) -> Value + Send + Sync>,
+) -> Result<(f64, Vec<Duration>), String> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..64 {
+        let (client, next, body) = (client.clone(), next.clone(), body.clone());
+        let url = format!("{}{path}", bases[c % bases.len()]);
+        let token = token.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<_, String>(lat);
+                }
+                let t = Instant::now();
+                let r = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body(i))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status() != StatusCode::CREATED {
+                    return Err(format!("request {i}: {}", r.status()));
+                }
+                lat.push(t.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for t in tasks {
+        all.extend(t.await.map_err(|e| e.to_string())??);
+    }
+    let took = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    Ok((took, all))
+}
+
+/// Throughput through one and through several instances.
+pub async fn instances(
+    url: Option<String>,
+    counts: &[usize],
+    answers: usize,
+    reports: usize,
+) -> Result<(), String> {
+    println!("Server processes on one database, 64 clients spread over them (requests acknowledged 201):");
+    println!();
+    println!(
+        "{:<11} {:>9} {:>10} {:>12} {:>9} {:>9}",
+        "instances", "kind", "requests", "per second", "p50 ms", "p99 ms"
+    );
+    for &k in counts {
+        let db = fresh_database(url.as_deref()).await?;
+        let result = async {
+            let (token, areas) = prepare(&db).await?;
+            let servers: Vec<Server> = (0..k)
+                .map(|_| Server::start(&db, &[]))
+                .collect::<Result<_, _>>()?;
+            let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+            let a = areas.clone();
+            let (secs, lat) = load(
+                &bases,
+                "/api/v1/feedback/answers",
+                &token,
+                answers,
+                Arc::new(move |i| {
+                    let lang = ["fi", "sv"][i % 2];
+                    let respondent = ["client", "relative"][i % 2];
+                    json!({ "org_unit": a[i % a.len()], "nps": (i * 13) % 11,
+                            "service_lang": lang, "respondent": respondent })
+                }),
+            )
+            .await?;
+            println!(
+                "{:<11} {:>9} {:>10} {:>12.0} {:>9.1} {:>9.1}",
+                k,
+                "answers",
+                answers,
+                answers as f64 / secs,
+                ms(percentile(&lat, 50.0)),
+                ms(percentile(&lat, 99.0))
+            );
+            let a = areas.clone();
+            let today = time::OffsetDateTime::now_utc().date().to_string();
+            let (secs, lat) = load(
+                &bases,
+                "/api/v1/incidents",
+                &token,
+                reports,
+                Arc::new(move |i| {
+                    json!({ "org_unit": a[i % a.len()], "occurred_on": today, "kind": "client_safety",
+                            "event_type": "medication", "consequence": "mild", "reporter_role": "staff",
+                            "description": "Bench.", "anonymous": true })
+                }),
+            )
+            .await?;
+            println!(
+                "{:<11} {:>9} {:>10} {:>12.0} {:>9.1} {:>9.1}",
+                k,
+                "reports",
+                reports,
+                reports as f64 / secs,
+                ms(percentile(&lat, 50.0)),
+                ms(percentile(&lat, 99.0))
+            );
+            // The figures against the rows: every acknowledged write counted once.
+            let client = reqwest::Client::new();
+            let store = Store::connect(&db).await.map_err(|e| e.to_string())?;
+            let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+            let county = tree.roots().first().map(|n| n.id).ok_or("no county")?;
+            let year = time::OffsetDateTime::now_utc().year();
+            let fb: Value = client
+                .get(format!("{}/api/v1/feedback/stats?org_unit={county}&period={year}", bases[k - 1]))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            let inc: Value = client
+                .get(format!("{}/api/v1/incidents/stats?org_unit={county}&period={year}", bases[0]))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            let direct_answers = store
+                .count_answers(&tree.subtree_ids(county))
+                .await
+                .map_err(|e| e.to_string())?;
+            store.close().await;
+            println!(
+                "{:<11} {:>9} statistics: {} answers (direct count {direct_answers}), {} reports this year",
+                "", "check", fb["stats"]["current"]["answers"], inc["stats"]["total"]
+            );
+            drop(servers);
+            Ok::<(), String>(())
+        }
+        .await;
+        drop_database(&db).await;
+        result?;
+    }
+    Ok(())
+}
+
+/// Peak memory of a server process under bursts of password checks and PDF renders.
+pub async fn bursts(url: Option<String>) -> Result<(), String> {
+    let db = fresh_database(url.as_deref()).await?;
+    let result = async {
+        prepare(&db).await?;
+        let store = Store::connect(&db).await.map_err(|e| e.to_string())?;
+        let published = store.published_reports().await.map_err(|e| e.to_string())?;
+        let row = published.first().ok_or("no published report")?.clone();
+        let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+        let code = tree.get(row.org_unit_id).map(|n| n.code.clone()).ok_or("no unit")?;
+        store.close().await;
+        println!("Peak resident size of one server process (VmHWM):");
+        println!();
+
+        // 60 password checks at once (the limit raised so that every one is checked).
+        let server = Server::start(&db, &["--login-rate-limit", "10000"])?;
+        let base = server.base.clone();
+        let idle = server.rss_mb().unwrap_or(0.0);
+        let mut tasks = Vec::new();
+        let started = Instant::now();
+        for _ in 0..60 {
+            let base = base.clone();
+            tasks.push(tokio::spawn(async move {
+                let c = reqwest::Client::builder()
+                    .cookie_store(true)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let page = c.get(format!("{base}/login")).send().await.map_err(|e| e.to_string())?;
+                let page = page.text().await.map_err(|e| e.to_string())?;
+                let needle = "name=\"token\" value=\"";
+                let token = page
+                    .find(needle)
+                    .and_then(|s| page[s + needle.len()..].split('"').next())
+                    .ok_or("no login token")?
+                    .to_string();
+                let r = c
+                    .post(format!("{base}/login"))
+                    .form(&[
+                        ("token", token.as_str()),
+                        ("next", "/"),
+                        ("email", crate::demo::ADMIN_EMAIL),
+                        ("password", "wrong password"),
+                    ])
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>(r.status())
+            }));
+        }
+        for t in tasks {
+            let s = t.await.map_err(|e| e.to_string())??;
+            if s != StatusCode::UNAUTHORIZED {
+                return Err(format!("login: {s}"));
+            }
+        }
+        println!(
+            "60 failed logins at once:   idle {idle:.0} MB, peak {:.0} MB (all checked in {:.2} s)",
+            server.peak_mb().unwrap_or(0.0),
+            started.elapsed().as_secs_f64()
+        );
+        drop(server);
+
+        // 40 requests for the same public PDF at once.
+        let server = Server::start(&db, &[])?;
+        let idle = server.rss_mb().unwrap_or(0.0);
+        let url = format!(
+            "{}/public/org/{code}/reports/{}/v{}/report-sv.pdf",
+            server.base, row.period, row.version
+        );
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let (client, url) = (client.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = client.get(&url).send().await.map_err(|e| e.to_string())?;
+                let status = r.status();
+                let bytes = r.bytes().await.map_err(|e| e.to_string())?;
+                Ok::<_, String>((status, bytes.len()))
+            }));
+        }
+        let mut size = 0;
+        for t in tasks {
+            let (s, n) = t.await.map_err(|e| e.to_string())??;
+            if s != StatusCode::OK {
+                return Err(format!("PDF: {s}"));
+            }
+            size = n;
+        }
+        println!(
+            "40 public PDF requests:     idle {idle:.0} MB, peak {:.0} MB (all {size} bytes served in {:.2} s)",
+            server.peak_mb().unwrap_or(0.0),
+            started.elapsed().as_secs_f64()
+        );
+        Ok::<(), String>(())
+    }
+    .await;
+    drop_database(&db).await;
+    result
+}
