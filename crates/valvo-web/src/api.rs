@@ -168,14 +168,45 @@ impl axum::extract::FromRequest<AppState> for ApiBody {
         // required fields and limits are checked before a handler reads it.
         if wanted == "application/json" {
             if let Some(route) = route {
-                let value = json_body(&bytes).map_err(IntoResponse::into_response)?;
+                let mut value = json_body(&bytes).map_err(IntoResponse::into_response)?;
                 let errors = crate::openapi::check_body(state, &method, &route, &value).await;
                 if !errors.is_empty() {
                     return Err(ApiError::invalid(errors).into_response());
                 }
+                if strip_nul(&mut value) {
+                    return Ok(ApiBody(axum::body::Bytes::from(value.to_string())));
+                }
             }
+        } else if bytes.contains(&0) {
+            let clean: Vec<u8> = bytes.iter().copied().filter(|b| *b != 0).collect();
+            return Ok(ApiBody(axum::body::Bytes::from(clean)));
         }
         Ok(ApiBody(bytes))
+    }
+}
+
+/// Removes NUL characters from every string (and key) of a JSON value; true
+/// when there were any. No text means anything with one, and PostgreSQL
+/// cannot store it: a NUL would otherwise fail the write there, and only there.
+pub(crate) fn strip_nul(v: &mut Value) -> bool {
+    match v {
+        Value::String(s) if s.contains('\0') => {
+            s.retain(|c| c != '\0');
+            true
+        }
+        Value::Array(a) => a.iter_mut().fold(false, |acc, x| strip_nul(x) | acc),
+        Value::Object(o) => {
+            let mut changed = false;
+            if o.keys().any(|k| k.contains('\0')) {
+                let old = std::mem::take(o);
+                for (k, x) in old {
+                    o.insert(k.replace('\0', ""), x);
+                }
+                changed = true;
+            }
+            o.values_mut().fold(changed, |acc, x| strip_nul(x) | acc)
+        }
+        _ => false,
     }
 }
 

@@ -243,6 +243,59 @@ pub async fn security_layer(
     resp
 }
 
+/// Requests without NUL characters (`%00`) in the address or a form post: no text means anything with
+/// one, and PostgreSQL cannot store it, so a crafted form would fail there
+/// (and only there) with a server error. Bodies over the form limit are left
+/// to the handler's own limit.
+pub async fn forms_without_nul(req: Request, next: Next) -> Response {
+    // In the address (a query parameter) it is refused outright.
+    let uri = req.uri().to_string();
+    if uri.contains("%00") {
+        let message = "NUL characters are not accepted";
+        if req.uri().path().starts_with("/api/") {
+            return crate::api::ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+                .into_response();
+        }
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, 2 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+    };
+    let has_nul = bytes.contains(&0)
+        || bytes
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    let bytes = if has_nul {
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == 0 {
+                i += 1;
+            } else if bytes[i..].starts_with(b"%00") {
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        axum::body::Bytes::from(out)
+    } else {
+        bytes
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
 /// `Path` whose rejection is the localized "not found" page (`/org/abc`).
 pub struct UiPath<T>(pub T);
 

@@ -371,6 +371,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .fallback(ui::not_found)
+        .layer(axum::middleware::from_fn(ctx::forms_without_nul))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ctx::security_layer,

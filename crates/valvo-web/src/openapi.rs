@@ -248,7 +248,7 @@ fn plan_paths(status_enum: &Value) -> Value {
             "parameters": [
                 query("limit", false, json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 })),
                 { "name": "before", "in": "query", "description": "Only entries with a smaller id (paging)", "schema": id() },
-                query("entity", false, json!({ "type": "string", "maxLength": 100 }))
+                query("entity", false, json!({ "type": "string", "maxLength": 100, "pattern": "^[^\\u0000]*$" }))
             ],
             "responses": {
                 "200": ok("Entries", json!({ "type": "object", "properties": { "entries": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } } } }))

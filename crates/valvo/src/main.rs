@@ -463,6 +463,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             let data =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            // No NUL characters in stored text (PostgreSQL cannot hold them).
+            let data = data.replace('\0', "");
             let today = time::OffsetDateTime::now_utc().date();
             let survey = store.current_survey().await.map_err(|e| e.to_string())?;
             let report = |errors: Vec<valvo_core::feedback::LineError>| {

@@ -1023,3 +1023,163 @@ fn a_county_can_give_its_own_topics() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM as a load balancer's drain: a request under way (its body still
+/// arriving) is answered and its answer stored, the instance says it is not
+/// ready meanwhile, takes no new connection, and then exits cleanly.
+#[tokio::test]
+async fn sigterm_lets_the_requests_under_way_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = Db::new().await;
+    let env = |c: &mut Command| {
+        c.env("VALVO_PASSWORD", DEMO_PASSWORD);
+    };
+    let mut add = valvo(&db);
+    env(&mut add);
+    let (ok, _, err) = output(add.args([
+        "user", "add", "--email", "a@x.fi", "--name", "A", "--role", "admin",
+    ]));
+    assert!(ok, "{err}");
+    let (ok, out, err) = output(valvo(&db).args([
+        "org",
+        "add",
+        "--code",
+        "c",
+        "--name-fi",
+        "Alue",
+        "--name-sv",
+        "Område",
+    ]));
+    assert!(ok, "{err}");
+    let org: i64 = out.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    let (ok, token, err) = output(valvo(&db).args(["token", "create", "--email", "a@x.fi"]));
+    assert!(ok, "{err}");
+    let token = token.trim().to_string();
+    let mut cmd = valvo(&db);
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--cookie-secure",
+        "false",
+        "--shutdown-grace",
+        "10",
+    ]);
+    let (mut server, base) = start(cmd);
+    let addr = base.trim_start_matches("http://").to_string();
+    assert_eq!(
+        client()
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // A request whose body is only half sent when the signal comes.
+    let body = json!({ "org_unit": org, "nps": 9 }).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(
+        format!(
+            "POST /api/v1/feedback/answers HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Draining: no new connection is taken.
+    assert!(
+        client()
+            .get(format!("{base}/readyz"))
+            .timeout(std::time::Duration::from_secs(2))
+            .send()
+            .await
+            .map(|r| r.status() != StatusCode::OK)
+            .unwrap_or(true),
+        "a draining instance is not ready"
+    );
+    // The rest of the body: the request is answered and the answer stored.
+    conn.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut buf))
+            .await
+            .expect("an answer within the grace time")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+            break;
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let status = server.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    assert_eq!(store.count_answers(&[org]).await.unwrap(), 1);
+    store.close().await;
+    db.drop().await;
+}
+
+/// A client that never finishes its headers is dropped after --header-timeout.
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = Db::new().await;
+    let mut cmd = valvo(&db);
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--cookie-secure",
+        "false",
+        "--header-timeout",
+        "1",
+    ]);
+    let (mut server, base) = start(cmd);
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    // Closed (with or without a 408) well before a slow client would finish.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return true,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(closed, "the connection is still open");
+    // Others are served meanwhile.
+    assert_eq!(
+        client()
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    db.drop().await;
+}

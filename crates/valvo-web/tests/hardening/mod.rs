@@ -935,3 +935,58 @@ async fn unhandled_and_overdue_stand_as_at_the_end_of_each_period() {
     assert_eq!(misconduct[1], 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn nul_characters_never_reach_the_database() {
+    // PostgreSQL cannot store U+0000: a name or a form field with one must
+    // not become a server error there (and must not differ between backends).
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    let token = app.token("admin@x.fi").await;
+    let c = app.client();
+    let r = c
+        .post(app.url("/api/v1/incidents/event-types"))
+        .bearer_auth(&token)
+        .json(&json!({ "code": "nul_test", "name": { "fi": "Nol\u{0}la", "sv": "\u{0}Noll" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["name"]["fi"], "Nolla");
+    let web = app.login("admin@x.fi").await;
+    let r = app
+        .post_form(
+            &web,
+            &format!("/org/{}/goals/new", f.unit_a1),
+            &[
+                ("area", "access"),
+                ("year", "2024"),
+                ("title_fi", "Ta\u{0}voite"),
+                ("title_sv", "Mål"),
+            ],
+        )
+        .await;
+    assert!(
+        r.status().is_redirection() || r.status() == StatusCode::OK,
+        "{}",
+        r.status()
+    );
+    let plan = app.store.plan(f.unit_a1, 2024).await.unwrap();
+    assert!(plan
+        .iter()
+        .any(|g| g.goal.title.fi.as_deref() == Some("Tavoite")));
+    let r = c
+        .get(app.url("/api/v1/audit?entity=%00"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "bad_request"
+    );
+    app.stop().await;
+}
