@@ -13,6 +13,11 @@ use time::{Date, Duration, Month};
 
 /// Smallest supported year.
 pub const MIN_PERIOD_YEAR: i32 = 1900;
+
+/// A date as Finnish and Swedish texts print it: `1.12.2026`.
+pub fn format_date(d: Date) -> String {
+    format!("{}.{}.{}", d.day(), u8::from(d.month()), d.year())
+}
 /// Largest supported year.
 pub const MAX_PERIOD_YEAR: i32 = 2999;
 

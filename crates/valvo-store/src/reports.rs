@@ -217,6 +217,12 @@ async fn safety_from_incidents(
             "serious_share_pct",
             (p.serious_share * 10.0).round() / 10.0,
         );
+        // As it stood at the end of the previous period.
+        put(
+            previous,
+            "unhandled_over_2_months",
+            p.unhandled_over_two_months as f64,
+        );
     }
     Ok(used)
 }

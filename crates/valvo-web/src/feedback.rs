@@ -1377,7 +1377,7 @@ struct QueueRow {
 }
 
 fn date_text(d: time::Date) -> String {
-    format!("{}.{}.{}", d.day(), u8::from(d.month()), d.year())
+    valvo_core::period::format_date(d)
 }
 
 /// `GET /feedback/cases`: the handler's queue, most urgent first.

@@ -1030,6 +1030,8 @@ pub struct StatRow {
 struct StatsPage {
     l: Layout,
     crumbs: Vec<(String, String)>,
+    /// As of which days the handling figures stand.
+    as_of: String,
     period_label: String,
     previous_label: String,
     periods: Vec<(String, String, bool)>,
@@ -1056,6 +1058,13 @@ fn stat_rows(
         label: escape(&label),
         value,
         previous,
+    };
+    // SPro's share of a by-kind list; the rest is HaiPro's.
+    let misconduct = |list: &[(IncidentKind, u64)]| {
+        list.iter()
+            .filter(|(k, _)| *k == IncidentKind::Misconduct)
+            .map(|(_, v)| *v)
+            .sum::<u64>()
     };
     let summary = vec![
         row(tr.t("stat-total"), n(cur.total), n(prev.total)),
@@ -1087,8 +1096,22 @@ fn stat_rows(
         row(
             tr.t("stat-unhandled"),
             n(cur.unhandled_over_two_months),
-            "–".into(),
+            n(prev.unhandled_over_two_months),
         ),
+        row(
+            tr.t("stat-unhandled-safety"),
+            n(cur.unhandled_over_two_months - misconduct(&cur.unhandled_over_two_months_by_kind)),
+            n(
+                prev.unhandled_over_two_months
+                    - misconduct(&prev.unhandled_over_two_months_by_kind),
+            ),
+        ),
+        row(
+            tr.t("stat-unhandled-misconduct"),
+            n(misconduct(&cur.unhandled_over_two_months_by_kind)),
+            n(misconduct(&prev.unhandled_over_two_months_by_kind)),
+        ),
+        row(tr.t("stat-overdue"), n(cur.overdue), n(prev.overdue)),
         row(
             tr.t("stat-median-days"),
             cur.median_handling_days
@@ -1241,6 +1264,27 @@ pub(crate) async fn stats_response(
         &StatsPage {
             l,
             crumbs,
+            as_of: page.tr.t_args(
+                "stat-as-of",
+                &[
+                    (
+                        "date",
+                        crate::i18n::arg_str(
+                            cur.as_of
+                                .map(valvo_core::period::format_date)
+                                .unwrap_or_else(|| "–".into()),
+                        ),
+                    ),
+                    (
+                        "prev",
+                        crate::i18n::arg_str(
+                            prev.as_of
+                                .map(valvo_core::period::format_date)
+                                .unwrap_or_else(|| "–".into()),
+                        ),
+                    ),
+                ],
+            ),
             period_label: period.label(),
             previous_label: prev_period.label(),
             periods,
