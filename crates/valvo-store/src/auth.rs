@@ -198,7 +198,7 @@ impl Store {
             scope,
             active: true,
         };
-        crate::plan::audit(
+        crate::write::audit(
             &mut tx,
             actor,
             "create",
@@ -233,7 +233,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        crate::plan::audit(
+        crate::write::audit(
             &mut tx,
             actor,
             "set_password",
@@ -365,7 +365,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;
-        crate::plan::audit(
+        crate::write::audit(
             &mut tx,
             actor,
             "create",

@@ -29,8 +29,8 @@ use valvo_core::feedback::{
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{I18nText, OrgTree, Period};
 
-use crate::plan::{audit, invalid};
 use crate::rows::corrupt;
+use crate::write::{audit, invalid};
 use crate::{load_tree, now, Backend, Result, Store, StoreError};
 
 /// Most answers committed in one ingest transaction.
@@ -1750,7 +1750,7 @@ impl Store {
     ) -> Result<FeedbackCase> {
         let mut tx = self.begin_write().await?;
         // The case is changed from the state it is in (two handlers at once: one after the other).
-        crate::lock_row(&mut tx, "feedback_cases", id).await?;
+        crate::write::lock_row(&mut tx, "feedback_cases", id).await?;
         let tree = load_tree(&mut tx).await?;
         let before = case_in(&mut tx, id).await?;
         if !p.can_write(&tree, before.org_unit_id) {

@@ -21,8 +21,8 @@ use valvo_core::incident::{
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{OrgTree, Period, PeriodKind};
 
-use crate::plan::{audit, invalid};
 use crate::rows::{corrupt, text};
+use crate::write::{audit, invalid};
 use crate::{load_tree, now, Result, Store, StoreError};
 
 /// A decided action of a report's handling.
@@ -330,9 +330,9 @@ async fn incident_in(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
 }
 
 /// A report read under a row lock, for a write that changes it: the state
-/// the write starts from is the state it changes (see [`crate::for_update`]).
+/// the write starts from is the state it changes (see [`crate::write::for_update`]).
 async fn incident_locked(conn: &mut AnyConnection, id: i64) -> Result<Incident> {
-    let lock = crate::for_update(conn);
+    let lock = crate::write::for_update(conn);
     read_incident(conn, id, lock).await
 }
 
@@ -511,9 +511,9 @@ async fn event_type_locked(
     exclusive: bool,
 ) -> Result<Option<EventTypeDef>> {
     let lock = if exclusive {
-        crate::for_update(conn)
+        crate::write::for_update(conn)
     } else {
-        crate::for_share(conn)
+        crate::write::for_share(conn)
     };
     event_type_read(conn, code, lock).await
 }
@@ -808,7 +808,7 @@ impl Store {
         users.dedup();
         let mut tx = self.begin_write().await?;
         // One replacement of a unit's handlers at a time.
-        crate::lock_row(&mut tx, "org_units", org).await?;
+        crate::write::lock_row(&mut tx, "org_units", org).await?;
         let tree = load_tree(&mut tx).await?;
         if tree.get(org).is_none() {
             return Err(StoreError::NotFound);

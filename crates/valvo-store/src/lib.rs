@@ -11,6 +11,7 @@ mod incidents;
 mod plan;
 mod reports;
 mod rows;
+mod write;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
 pub use feedback::IngestState;
@@ -377,45 +378,6 @@ pub(crate) async fn load_tree(conn: &mut AnyConnection) -> Result<OrgTree> {
         .map(rows::org_node)
         .collect::<Result<Vec<OrgNode>>>()?;
     OrgTree::new(nodes).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// ` FOR UPDATE` on PostgreSQL, for a read of the state a write transaction
-/// is about to change: at READ COMMITTED a plain read would let two
-/// transactions both act on the same old state. Nothing on SQLite, where a
-/// write transaction holds the database's one write lock from its first
-/// statement (`BEGIN IMMEDIATE`, see [`Store::begin_write`]).
-pub(crate) fn for_update(conn: &AnyConnection) -> &'static str {
-    if conn.backend_name() == "PostgreSQL" {
-        " FOR UPDATE"
-    } else {
-        ""
-    }
-}
-
-/// ` FOR SHARE` on PostgreSQL: the row must not change (or go) before the
-/// transaction ends, though others may read it; nothing on SQLite.
-pub(crate) fn for_share(conn: &AnyConnection) -> &'static str {
-    if conn.backend_name() == "PostgreSQL" {
-        " FOR SHARE"
-    } else {
-        ""
-    }
-}
-
-/// Locks the row `id` of `table` for the rest of the transaction (on
-/// PostgreSQL; SQLite's write transactions are serial anyway): writes that
-/// start from what the row's children are (a first follow-up of an
-/// indicator, a unit's handlers or report inputs replaced) then run one at a
-/// time per row, and each sees what the one before committed. `NotFound`
-/// when there is no such row.
-pub(crate) async fn lock_row(conn: &mut AnyConnection, table: &'static str, id: i64) -> Result<()> {
-    let sql = format!("SELECT id FROM {table} WHERE id = $1{}", for_update(conn));
-    sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|_| ())
-        .ok_or(StoreError::NotFound)
 }
 
 pub(crate) fn now() -> String {

@@ -13,9 +13,10 @@ use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
     GoalReviewInput, IndicatorInput,
 };
-use valvo_core::{Direction, I18nText, OrgTree, Period, PeriodKind, ProducerType};
+use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType};
 
 use crate::rows::{corrupt, text};
+use crate::write::{audit, check_write, invalid};
 use crate::{is_unique_violation, load_tree, now, Result, Store, StoreError};
 
 /// One row of the audit log.
@@ -56,57 +57,8 @@ pub struct NewOrgUnit {
     pub sort_order: i32,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn audit(
-    conn: &mut AnyConnection,
-    actor: &Principal,
-    action: &str,
-    entity: &str,
-    entity_id: &str,
-    org_unit_id: Option<i64>,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> Result<()> {
-    metrics::counter!("valvo_writes_total", "entity" => entity.to_string(), "action" => action.to_string())
-        .increment(1);
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, org_unit_id, before_json, after_json) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(now())
-    .bind(actor.user_id)
-    .bind(&actor.label)
-    .bind(action)
-    .bind(entity)
-    .bind(entity_id)
-    .bind(org_unit_id)
-    .bind(before.map(|v| v.to_string()))
-    .bind(after.map(|v| v.to_string()))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 fn json<T: Serialize>(v: &T) -> Option<Value> {
     serde_json::to_value(v).ok()
-}
-
-pub(crate) fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
-    if tree.get(org).is_none() {
-        return Err(StoreError::NotFound);
-    }
-    if p.can_write(tree, org) {
-        Ok(())
-    } else {
-        Err(StoreError::Forbidden)
-    }
-}
-
-pub(crate) fn invalid(field: &str, code: ErrorCode) -> StoreError {
-    StoreError::Invalid(vec![FieldError {
-        field: field.to_string(),
-        code,
-    }])
 }
 
 fn goal_row(row: &AnyRow) -> Result<Goal> {
@@ -605,7 +557,7 @@ impl Store {
     pub async fn update_goal(&self, p: &Principal, id: i64, input: &GoalInput) -> Result<Goal> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
-        crate::lock_row(&mut tx, "goals", id).await?;
+        crate::write::lock_row(&mut tx, "goals", id).await?;
         let before = goal_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -713,7 +665,7 @@ impl Store {
     ) -> Result<Indicator> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
-        crate::lock_row(&mut tx, "indicators", id).await?;
+        crate::write::lock_row(&mut tx, "indicators", id).await?;
         let before = indicator_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -783,7 +735,7 @@ impl Store {
         source: Option<IndicatorSource>,
     ) -> Result<Indicator> {
         let mut tx = self.begin_write().await?;
-        crate::lock_row(&mut tx, "indicators", id).await?;
+        crate::write::lock_row(&mut tx, "indicators", id).await?;
         let before = indicator_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
@@ -867,7 +819,7 @@ impl Store {
     ) -> Result<Action> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
-        crate::lock_row(&mut tx, "actions", id).await?;
+        crate::write::lock_row(&mut tx, "actions", id).await?;
         let before = action_in(&mut tx, id).await?;
         let goal = goal_in(&mut tx, before.goal_id).await?;
         let tree = load_tree(&mut tx).await?;
@@ -916,7 +868,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // Two first follow-ups of the same period at once: the second waits
         // here and then finds the first (an update, not a duplicate).
-        crate::lock_row(&mut tx, "indicators", indicator_id).await?;
+        crate::write::lock_row(&mut tx, "indicators", indicator_id).await?;
         let ind = indicator_in(&mut tx, indicator_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, ind.org_unit_id)?;
@@ -996,7 +948,7 @@ impl Store {
     ) -> Result<GoalReview> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
-        crate::lock_row(&mut tx, "goals", goal_id).await?;
+        crate::write::lock_row(&mut tx, "goals", goal_id).await?;
         let goal = goal_in(&mut tx, goal_id).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;

@@ -14,8 +14,9 @@ use valvo_core::report::{
 };
 use valvo_core::{I18nText, OrgTree, Period};
 
-use crate::plan::{audit, check_write, plan_in};
+use crate::plan::plan_in;
 use crate::rows::{corrupt, text};
+use crate::write::{audit, check_write};
 use crate::{load_tree, now, Result, Store, StoreError};
 
 /// The section name under which the report's key observations are stored.
@@ -439,7 +440,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         // One writer of a unit's inputs at a time: each replaces what the one before wrote.
-        crate::lock_row(&mut tx, "org_units", org).await?;
+        crate::write::lock_row(&mut tx, "org_units", org).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
         for (section, key, value) in texts {
@@ -464,7 +465,7 @@ impl Store {
     ) -> Result<ReportRow> {
         let mut tx = self.begin_write().await?;
         // Two opens at once make one version, not two of the same number.
-        crate::lock_row(&mut tx, "org_units", org).await?;
+        crate::write::lock_row(&mut tx, "org_units", org).await?;
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
         let latest = sqlx::query(&format!(
@@ -622,7 +623,7 @@ impl Store {
         self.feedback_catch_up().await?;
         let mut tx = self.begin_write().await.map_err(StoreError::from)?;
         // The step starts from the state it changes (two approvals at once make one snapshot).
-        crate::lock_row(&mut tx, "reports", id).await?;
+        crate::write::lock_row(&mut tx, "reports", id).await?;
         let row = row_in(&mut tx, id).await?;
         let tree = load_tree(&mut tx).await?;
         if !p.can_read(&tree, row.org_unit_id) {

@@ -1,0 +1,100 @@
+//! The shared parts of every write: the row locks a write transaction takes
+//! on the state it changes, the scope check, the audit row written in the
+//! same transaction, and field errors. The feature modules call into this
+//! one; it calls into none of them.
+
+use serde_json::Value;
+use sqlx::AnyConnection;
+use valvo_core::access::Principal;
+use valvo_core::plan::{ErrorCode, FieldError};
+use valvo_core::OrgTree;
+
+use crate::{now, Result, StoreError};
+
+/// ` FOR UPDATE` on PostgreSQL, for a read of the state a write transaction
+/// is about to change: at READ COMMITTED a plain read would let two
+/// transactions both act on the same old state. Nothing on SQLite, where a
+/// write transaction holds the database's one write lock from its first
+/// statement (`BEGIN IMMEDIATE`, see [`crate::Store::begin_write`]).
+pub(crate) fn for_update(conn: &AnyConnection) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    }
+}
+
+/// ` FOR SHARE` on PostgreSQL: the row must not change (or go) before the
+/// transaction ends, though others may read it; nothing on SQLite.
+pub(crate) fn for_share(conn: &AnyConnection) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        " FOR SHARE"
+    } else {
+        ""
+    }
+}
+
+/// Locks the row `id` of `table` for the rest of the transaction (on
+/// PostgreSQL; SQLite's write transactions are serial anyway): writes that
+/// start from what the row's children are (a first follow-up of an
+/// indicator, a unit's handlers or report inputs replaced) then run one at a
+/// time per row, and each sees what the one before committed. `NotFound`
+/// when there is no such row.
+pub(crate) async fn lock_row(conn: &mut AnyConnection, table: &'static str, id: i64) -> Result<()> {
+    let sql = format!("SELECT id FROM {table} WHERE id = $1{}", for_update(conn));
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|_| ())
+        .ok_or(StoreError::NotFound)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn audit(
+    conn: &mut AnyConnection,
+    actor: &Principal,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    org_unit_id: Option<i64>,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<()> {
+    metrics::counter!("valvo_writes_total", "entity" => entity.to_string(), "action" => action.to_string())
+        .increment(1);
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, org_unit_id, before_json, after_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(now())
+    .bind(actor.user_id)
+    .bind(&actor.label)
+    .bind(action)
+    .bind(entity)
+    .bind(entity_id)
+    .bind(org_unit_id)
+    .bind(before.map(|v| v.to_string()))
+    .bind(after.map(|v| v.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()> {
+    if tree.get(org).is_none() {
+        return Err(StoreError::NotFound);
+    }
+    if p.can_write(tree, org) {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden)
+    }
+}
+
+pub(crate) fn invalid(field: &str, code: ErrorCode) -> StoreError {
+    StoreError::Invalid(vec![FieldError {
+        field: field.to_string(),
+        code,
+    }])
+}
