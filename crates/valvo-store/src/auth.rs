@@ -77,22 +77,47 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// Password checks at once in this process. Each check holds about 19 MB
-/// (Argon2id's memory cost) and a core for tens of milliseconds: bursts
-/// queue here instead of taking the server's memory, and run on blocking
-/// threads so the other requests go on meanwhile.
+/// (Argon2id's memory cost) and a core for tens of milliseconds. They run on
+/// this many threads of their own, one after the other: a burst queues
+/// instead of taking the server's memory (on threads started as needed,
+/// every thread's allocator would keep its own 19 MB), and the other
+/// requests go on meanwhile.
 const PASSWORD_CHECKS: usize = 2;
 
-static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PASSWORD_CHECKS);
+type CheckJob = (String, String, tokio::sync::oneshot::Sender<bool>);
 
-/// [`verify_password`] within the bound of [`PASSWORD_CHECKS`].
+static CHECKER: std::sync::LazyLock<std::sync::mpsc::Sender<CheckJob>> =
+    std::sync::LazyLock::new(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<CheckJob>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..PASSWORD_CHECKS {
+            let rx = rx.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("valvo-password-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((password, hash, reply)) = job else {
+                        return;
+                    };
+                    let _ = reply.send(verify_password(&password, &hash));
+                });
+            if let Err(e) = started {
+                tracing::error!(error = %e, "password check thread not started");
+            }
+        }
+        tx
+    });
+
+/// [`verify_password`] on the password threads (see [`PASSWORD_CHECKS`]).
 async fn checked_password(password: String, hash: String) -> Result<bool> {
-    let _permit = CHECKS
-        .acquire()
-        .await
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    CHECKER
+        .send((password, hash, reply))
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    answer.await.map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// A new random secret, URL-safe base64.

@@ -759,8 +759,8 @@ async fn aggregate_pending(
     };
     let _one_at_a_time = shared.agg_lock.lock().await;
     let lock = match (backend, round) {
-        (Backend::Postgres, Round::Skip) => " FOR UPDATE SKIP LOCKED",
-        (Backend::Postgres, Round::Wait) => " FOR UPDATE",
+        (Backend::Postgres, Round::Skip) => " FOR NO KEY UPDATE SKIP LOCKED",
+        (Backend::Postgres, Round::Wait) => " FOR NO KEY UPDATE",
         (Backend::Sqlite, _) => "",
     };
     let mut total = 0;

@@ -1260,8 +1260,10 @@ impl Store {
             Vec::with_capacity(rows.len());
         let mut tx = self.begin_write().await?;
         let tree = load_tree(&mut tx).await?;
+        // Shared locks: no type this import uses is deleted before it is in.
+        let lock = crate::write::for_share(&tx);
         let known: std::collections::HashSet<String> =
-            sqlx::query("SELECT code FROM incident_event_types")
+            sqlx::query(&format!("SELECT code FROM incident_event_types{lock}"))
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
@@ -1293,7 +1295,9 @@ impl Store {
             }
             let mut raw = [0u8; 10];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-            let handled_on = handled.filter(|_| *state == IncidentState::Handled);
+            // Handled without a day: on the day received (as migration 0012 reads old rows).
+            let handled_on =
+                (*state == IncidentState::Handled).then(|| handled.unwrap_or(*reported));
             let row = sqlx::query(
                 "INSERT INTO incidents (org_unit_id, reported_at, reported_on, month, occurred_on, place, kind, event_type, \
                  description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, receipt_hash, \

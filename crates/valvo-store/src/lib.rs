@@ -260,12 +260,6 @@ impl Store {
         self.backend
     }
 
-    /// The pool, for health checks.
-    pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// Whether the database answers and has every migration this build
     /// knows applied (an older instance on a newer schema is still ready;
     /// a schema behind this build is not).
@@ -310,8 +304,8 @@ impl Store {
                 .await?;
         }
         let n: i64 = sqlx::query_scalar(
-            "INSERT INTO rate_limits (bucket, key, window_start, n) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (bucket, key, window_start) DO UPDATE SET n = rate_limits.n + $4 RETURNING n",
+            "INSERT INTO rate_limits (bucket, key, window_start, n) VALUES ($1, $2, $3, GREATEST($4, 0)) \
+             ON CONFLICT (bucket, key, window_start) DO UPDATE SET n = GREATEST(rate_limits.n + $4, 0) RETURNING n",
         )
         .bind(bucket)
         .bind(key)

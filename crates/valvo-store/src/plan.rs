@@ -482,6 +482,7 @@ impl Store {
             return Err(invalid("name", ErrorCode::TooLong));
         }
         let mut tx = self.begin_write().await?;
+        crate::write::lock_row(&mut tx, "org_units", id).await?;
         let tree = load_tree(&mut tx).await?;
         let before = tree.get(id).cloned().ok_or(StoreError::NotFound)?;
         sqlx::query("UPDATE org_units SET name_fi = $1, name_sv = $2, name_en = $3, producer = $4 WHERE id = $5")
@@ -1054,7 +1055,12 @@ impl Store {
             q = q.bind(*u);
         }
         let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(audit_row).collect()
+        let entries = rows.iter().map(audit_row).collect::<Result<Vec<_>>>()?;
+        // The rule itself, beside the query that applies it.
+        Ok(entries
+            .into_iter()
+            .filter(|e| p.can_read_audit_of(&tree, e.org_unit_id))
+            .collect())
     }
 
     /// The whole audit log, newest first; `before` pages back from an id.

@@ -385,6 +385,7 @@ impl Store {
     ) -> Result<()> {
         self.put_report_inputs(
             p,
+            None,
             org,
             period,
             &[(section.into(), key.into(), value.clone())],
@@ -403,16 +404,26 @@ impl Store {
         key: &str,
         value: Option<f64>,
     ) -> Result<()> {
-        self.put_report_inputs(p, org, period, &[], &[(section.into(), key.into(), value)])
-            .await
+        self.put_report_inputs(
+            p,
+            None,
+            org,
+            period,
+            &[],
+            &[(section.into(), key.into(), value)],
+        )
+        .await
     }
 
     /// Sets the report texts (section, key, text) and figures (section,
     /// key, value) of an org unit and period in one transaction: all of them
     /// or, on any error, none. Unchanged ones are not written or audited.
+    /// With `report` (the report being edited), a report approved meanwhile
+    /// refuses the save (a conflict) instead of taking it after its snapshot.
     pub async fn put_report_inputs(
         &self,
         p: &Principal,
+        report: Option<i64>,
         org: i64,
         period: Period,
         texts: &[(String, String, I18nText)],
@@ -441,6 +452,14 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // One writer of a unit's inputs at a time: each replaces what the one before wrote.
         crate::write::lock_row(&mut tx, "org_units", org).await?;
+        if let Some(id) = report {
+            crate::write::lock_row(&mut tx, "reports", id).await?;
+            if row_in(&mut tx, id).await?.state.frozen() {
+                return Err(StoreError::Conflict(
+                    "the report was approved meanwhile; open a new version".into(),
+                ));
+            }
+        }
         let tree = load_tree(&mut tx).await?;
         check_write(p, &tree, org)?;
         for (section, key, value) in texts {
@@ -622,10 +641,21 @@ impl Store {
         // The snapshot includes every acknowledged feedback answer.
         self.feedback_catch_up().await?;
         let mut tx = self.begin_write().await.map_err(StoreError::from)?;
-        // The step starts from the state it changes (two approvals at once make one snapshot).
+        // The units whose texts and figures the report holds are locked
+        // first (in id order, as a save of report inputs takes them), then
+        // the report: the step starts from the state it changes (two
+        // approvals at once make one snapshot), and a snapshot never holds
+        // half of a save.
+        let unlocked = row_in(&mut tx, id).await?;
+        let tree = load_tree(&mut tx).await?;
+        let units = if unlocked.with_children {
+            tree.subtree_ids(unlocked.org_unit_id)
+        } else {
+            vec![unlocked.org_unit_id]
+        };
+        crate::write::lock_rows(&mut tx, "org_units", &units).await?;
         crate::write::lock_row(&mut tx, "reports", id).await?;
         let row = row_in(&mut tx, id).await?;
-        let tree = load_tree(&mut tx).await?;
         if !p.can_read(&tree, row.org_unit_id) {
             return Err(StoreError::Forbidden.into());
         }

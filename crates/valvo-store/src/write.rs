@@ -11,14 +11,17 @@ use valvo_core::OrgTree;
 
 use crate::{now, Result, StoreError};
 
-/// ` FOR UPDATE` on PostgreSQL, for a read of the state a write transaction
-/// is about to change: at READ COMMITTED a plain read would let two
-/// transactions both act on the same old state. Nothing on SQLite, where a
-/// write transaction holds the database's one write lock from its first
-/// statement (`BEGIN IMMEDIATE`, see [`crate::Store::begin_write`]).
+/// ` FOR NO KEY UPDATE` on PostgreSQL, for a read of the state a write
+/// transaction is about to change: at READ COMMITTED a plain read would let
+/// two transactions both act on the same old state. (Not `FOR UPDATE`: that
+/// would also hold up every insert whose foreign key names the row, such as
+/// the answers and reports of a unit whose inputs are being saved.) Nothing
+/// on SQLite, where a write transaction holds the database's one write lock
+/// from its first statement (`BEGIN IMMEDIATE`, see
+/// [`crate::Store::begin_write`]).
 pub(crate) fn for_update(conn: &AnyConnection) -> &'static str {
     if conn.backend_name() == "PostgreSQL" {
-        " FOR UPDATE"
+        " FOR NO KEY UPDATE"
     } else {
         ""
     }
@@ -40,6 +43,33 @@ pub(crate) fn for_share(conn: &AnyConnection) -> &'static str {
 /// indicator, a unit's handlers or report inputs replaced) then run one at a
 /// time per row, and each sees what the one before committed. `NotFound`
 /// when there is no such row.
+/// Locks the rows `ids` of `table` in id order, as [`lock_row`] does one.
+pub(crate) async fn lock_rows(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    ids: &[i64],
+) -> Result<()> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT id FROM {table} WHERE id IN ({list}) ORDER BY id{}",
+            for_update(conn)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.fetch_all(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn lock_row(conn: &mut AnyConnection, table: &'static str, id: i64) -> Result<()> {
     let sql = format!("SELECT id FROM {table} WHERE id = $1{}", for_update(conn));
     sqlx::query(&sql)

@@ -181,13 +181,20 @@ pub async fn set_handlers(
         let id = match item {
             Value::Number(_) => crate::api::as_int(item),
             Value::String(email) => state.store().user_by_email(email).await?.map(|u| u.id),
-            _ => None,
+            _ => {
+                return Err(ApiError::invalid(vec![FieldError::new(
+                    format!("users.{i}"),
+                    ErrorCode::Invalid,
+                )]))
+            }
         };
         match id {
             Some(id) => ids.push(id),
+            // As for a user outside the caller's scope (the store's answer):
+            // nobody learns from the answer which addresses have accounts.
             None => {
                 return Err(ApiError::invalid(vec![FieldError::new(
-                    format!("users.{i}"),
+                    "users",
                     ErrorCode::NotFound,
                 )]))
             }

@@ -243,10 +243,11 @@ pub async fn security_layer(
     resp
 }
 
-/// Requests without NUL characters (`%00`) in the address or a form post: no text means anything with
-/// one, and PostgreSQL cannot store it, so a crafted form would fail there
-/// (and only there) with a server error. Bodies over the form limit are left
-/// to the handler's own limit.
+/// Requests without NUL characters (`%00`) in the address or a form post: no
+/// text means anything with one, and PostgreSQL cannot store it, so a
+/// crafted form would fail there (and only there) with a server error. A
+/// form body is read here up to the forms' own limit (2 MB, 413 above it;
+/// 408 when it does not arrive within the body timeout).
 pub async fn forms_without_nul(req: Request, next: Next) -> Response {
     // In the address (a query parameter) it is refused outright.
     let uri = req.uri().to_string();
@@ -269,7 +270,22 @@ pub async fn forms_without_nul(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, 2 * 1024 * 1024).await {
         Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+        Err(e) => {
+            let timed_out =
+                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                    e.source()
+                })
+                .any(|e| e.is::<tower_http::timeout::TimeoutError>());
+            return if timed_out {
+                (
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time",
+                )
+                    .into_response()
+            } else {
+                (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response()
+            };
+        }
     };
     let has_nul = bytes.contains(&0)
         || bytes
@@ -292,6 +308,10 @@ pub async fn forms_without_nul(req: Request, next: Next) -> Response {
     } else {
         bytes
     };
+    let mut parts = parts;
+    if let Ok(v) = HeaderValue::from_str(&bytes.len().to_string()) {
+        parts.headers.insert(header::CONTENT_LENGTH, v);
+    }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }

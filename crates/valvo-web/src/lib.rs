@@ -44,8 +44,13 @@ pub struct WebConfig {
     /// The public address of the service (e.g. `https://valvo.example.fi`),
     /// printed in QR codes and invitation links; else taken from the request.
     pub public_url: Option<String>,
-    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    /// Proxies whose forwarding header is believed.
     pub trusted_proxies: Vec<ops::Cidr>,
+    /// The header those proxies write the client's address into.
+    pub forwarded_header: ops::ForwardedHeader,
+    /// How long `/readyz` answers 503 before the listener closes on the
+    /// shutdown signal, so the load balancer stops sending traffic first.
+    pub drain_delay: std::time::Duration,
     /// How long a client may take to send a request's headers.
     pub header_timeout: std::time::Duration,
     /// How long a client may take to send a request's body.
@@ -67,6 +72,8 @@ impl Default for WebConfig {
             login_rate_limit: 20,
             public_url: None,
             trusted_proxies: Vec::new(),
+            forwarded_header: ops::ForwardedHeader::default(),
+            drain_delay: std::time::Duration::ZERO,
             header_timeout: std::time::Duration::from_secs(10),
             body_timeout: std::time::Duration::from_secs(30),
             shutdown_grace: std::time::Duration::from_secs(20),
@@ -91,13 +98,15 @@ struct Inner {
     /// Set on the shutdown signal: `/readyz` answers 503.
     draining: std::sync::atomic::AtomicBool,
     /// Report renders at once.
-    renders: tokio::sync::Semaphore,
+    renders: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     /// State over a store.
     pub fn new(store: Store, config: WebConfig) -> Self {
-        let renders = tokio::sync::Semaphore::new(config.render_concurrency.max(1));
+        let renders = Arc::new(tokio::sync::Semaphore::new(
+            config.render_concurrency.max(1),
+        ));
         AppState {
             inner: Arc::new(Inner {
                 store,
@@ -133,21 +142,23 @@ impl AppState {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// A turn to render a report file (see [`WebConfig::render_concurrency`]).
-    pub(crate) async fn render_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        self.inner.renders.acquire().await.ok()
+    /// A turn to render a report file (see [`WebConfig::render_concurrency`]),
+    /// to be held by the render itself.
+    pub(crate) async fn render_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.renders.clone().acquire_owned().await.ok()
     }
 
     async fn limit_count(
         &self,
         bucket: ops::limits::Bucket,
         ip: std::net::IpAddr,
+        window: i64,
         add: i64,
     ) -> i64 {
         match self
             .inner
             .limits
-            .count(&self.inner.store, bucket, ip, add)
+            .count(&self.inner.store, bucket, ip, window, add)
             .await
         {
             Ok(n) => n,
@@ -161,23 +172,30 @@ impl AppState {
 
     /// Counts a public write from `ip`; false when the address is over its limit.
     pub async fn allow_public_write(&self, ip: std::net::IpAddr) -> bool {
-        self.limit_count(ops::limits::Bucket::PublicWrite, ip, 1)
+        let window = ops::limits::window_now();
+        self.limit_count(ops::limits::Bucket::PublicWrite, ip, window, 1)
             .await
             <= i64::from(self.inner.config.public_rate_limit)
     }
 
     /// Counts a login attempt from `ip` before its password is checked;
-    /// false when the address has used up its attempts (then the password
-    /// is not checked at all). Attempts at once are counted at once, on
-    /// every instance.
-    pub async fn login_attempt(&self, ip: std::net::IpAddr) -> bool {
-        self.limit_count(ops::limits::Bucket::Login, ip, 1).await
-            <= i64::from(self.inner.config.login_rate_limit)
+    /// `None` when the address has used up its attempts (then the password
+    /// is not checked at all), else the window it was counted in. Attempts
+    /// at once are counted at once, on every instance.
+    pub async fn login_attempt(&self, ip: std::net::IpAddr) -> Option<i64> {
+        let window = ops::limits::window_now();
+        (self
+            .limit_count(ops::limits::Bucket::Login, ip, window, 1)
+            .await
+            <= i64::from(self.inner.config.login_rate_limit))
+        .then_some(window)
     }
 
-    /// Takes back the attempt of a login that succeeded: only failures use up the limit.
-    pub async fn login_succeeded(&self, ip: std::net::IpAddr) {
-        self.limit_count(ops::limits::Bucket::Login, ip, -1).await;
+    /// Takes back the attempt of a login that succeeded, in the window it
+    /// was counted in: only failures use up the limit.
+    pub async fn login_succeeded(&self, ip: std::net::IpAddr, window: i64) {
+        self.limit_count(ops::limits::Bucket::Login, ip, window, -1)
+            .await;
     }
 }
 

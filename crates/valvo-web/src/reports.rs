@@ -381,7 +381,9 @@ pub(crate) async fn file_response(
     let kind = FileKind::parse(name).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     // Renders wait their turn: a burst of PDF requests queues instead of
     // taking the server's memory (each render holds tens of megabytes).
-    let _turn = match kind {
+    // The turn goes with the render: a client that leaves does not free it
+    // while the render still runs.
+    let turn = match kind {
         FileKind::Pdf(_) => Some(
             state
                 .render_turn()
@@ -390,9 +392,13 @@ pub(crate) async fn file_response(
         ),
         _ => None,
     };
-    let rendered = tokio::task::spawn_blocking(move || render_file(&report, kind))
-        .await
-        .map_err(|_| page.error(ErrorKind::Internal))?;
+    let rendered = tokio::task::spawn_blocking(move || {
+        let out = render_file(&report, kind);
+        drop(turn);
+        out
+    })
+    .await
+    .map_err(|_| page.error(ErrorKind::Internal))?;
     let (content_type, bytes) = rendered.map_err(|e| {
         tracing::error!(error = %e, "report rendering failed");
         page.error(ErrorKind::Internal)
@@ -686,7 +692,7 @@ pub async fn inputs_save(
     // All ~57 values in one transaction: saved together or not at all.
     state
         .store()
-        .put_report_inputs(&p, org, row.period, &texts, &figures)
+        .put_report_inputs(&p, Some(row.id), org, row.period, &texts, &figures)
         .await
         .map_err(|e| page.error(e))?;
     Ok(see_other(&format!("/reports/{id}")))

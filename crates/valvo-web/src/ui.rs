@@ -316,10 +316,10 @@ pub async fn login(
     }
     // Counted before the password is checked: attempts at once cannot
     // together exceed the limit, on this instance or any other.
-    if !state.login_attempt(ip).await {
+    let Some(window) = state.login_attempt(ip).await else {
         tracing::warn!("login refused: too many failed attempts");
         return Err(page.error(ErrorKind::TooManyRequests));
-    }
+    };
     let email = data.get("email").cloned().unwrap_or_default();
     let password = data.get("password").cloned().unwrap_or_default();
     let next = safe_next(data.get("next").map(String::as_str));
@@ -332,7 +332,7 @@ pub async fn login(
         tracing::info!("login failed");
         return Ok(login_form(&state, &page, next, email, true));
     };
-    state.login_succeeded(ip).await;
+    state.login_succeeded(ip, window).await;
     let secret = state
         .store()
         .create_session(user.id)

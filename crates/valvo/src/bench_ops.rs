@@ -198,6 +198,48 @@ async fn load(
     Ok((took, all))
 }
 
+/// The county (the root above the areas).
+async fn areas_parent(url: &str) -> Result<i64, String> {
+    let store = Store::connect(url).await.map_err(|e| e.to_string())?;
+    let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+    store.close().await;
+    tree.roots()
+        .first()
+        .map(|n| n.id)
+        .ok_or_else(|| "no county".into())
+}
+
+/// The county's answers and incident reports of `year`, through `base`.
+async fn figures(base: &str, token: &str, county: i64, year: i32) -> Result<(i64, i64), String> {
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json::<Value>()
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    let fb = get(format!(
+        "/api/v1/feedback/stats?org_unit={county}&period={year}"
+    ))
+    .await?;
+    let inc = get(format!(
+        "/api/v1/incidents/stats?org_unit={county}&period={year}"
+    ))
+    .await?;
+    Ok((
+        fb["stats"]["current"]["answers"].as_i64().unwrap_or(-1),
+        inc["stats"]["total"].as_i64().unwrap_or(-1),
+    ))
+}
+
 /// Throughput through one and through several instances.
 pub async fn instances(
     url: Option<String>,
@@ -219,6 +261,9 @@ pub async fn instances(
                 .map(|_| Server::start(&db, &[]))
                 .collect::<Result<_, _>>()?;
             let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+            let year = time::OffsetDateTime::now_utc().year();
+            let county = areas_parent(&db).await?;
+            let (answers_before, reports_before) = figures(&bases[0], &token, county, year).await?;
             let a = areas.clone();
             let (secs, lat) = load(
                 &bases,
@@ -265,37 +310,14 @@ pub async fn instances(
                 ms(percentile(&lat, 50.0)),
                 ms(percentile(&lat, 99.0))
             );
-            // The figures against the rows: every acknowledged write counted once.
-            let client = reqwest::Client::new();
-            let store = Store::connect(&db).await.map_err(|e| e.to_string())?;
-            let tree = store.org_tree().await.map_err(|e| e.to_string())?;
-            let county = tree.roots().first().map(|n| n.id).ok_or("no county")?;
-            let year = time::OffsetDateTime::now_utc().year();
-            let fb: Value = client
-                .get(format!("{}/api/v1/feedback/stats?org_unit={county}&period={year}", bases[k - 1]))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
-            let inc: Value = client
-                .get(format!("{}/api/v1/incidents/stats?org_unit={county}&period={year}", bases[0]))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
-            let direct_answers = store
-                .count_answers(&tree.subtree_ids(county))
-                .await
-                .map_err(|e| e.to_string())?;
-            store.close().await;
+            // The figures through the other instance: every acknowledged write counted once.
+            let (answers_after, reports_after) = figures(&bases[k - 1], &token, county, year).await?;
             println!(
-                "{:<11} {:>9} statistics: {} answers (direct count {direct_answers}), {} reports this year",
-                "", "check", fb["stats"]["current"]["answers"], inc["stats"]["total"]
+                "{:<11} {:>9} statistics: +{} answers and +{} reports this year (posted: {answers} and {reports})",
+                "",
+                "check",
+                answers_after - answers_before,
+                reports_after - reports_before
             );
             drop(servers);
             Ok::<(), String>(())

@@ -89,6 +89,18 @@ struct ServeArgs {
     /// Seconds requests under way may take to finish after SIGTERM.
     #[arg(long, env = "VALVO_SHUTDOWN_GRACE", default_value_t = 20)]
     shutdown_grace: u64,
+    /// Seconds /readyz answers 503 after SIGTERM before new connections are
+    /// refused (let the load balancer notice first).
+    #[arg(long, env = "VALVO_DRAIN_DELAY", default_value_t = 0)]
+    drain_delay: u64,
+    /// The header the trusted proxies write the client's address into:
+    /// x-forwarded-for or forwarded (RFC 7239). Only that one is read.
+    #[arg(
+        long,
+        env = "VALVO_FORWARDED_HEADER",
+        default_value = "x-forwarded-for"
+    )]
+    forwarded_header: String,
     /// Report PDFs rendered at once (each holds tens of megabytes); more wait their turn.
     #[arg(long, env = "VALVO_RENDER_CONCURRENCY", default_value_t = 1)]
     render_concurrency: usize,
@@ -298,7 +310,14 @@ async fn serve(store: Store, addr: SocketAddr, config: WebConfig) -> Result<(), 
     println!("Valvo listening on http://{local}/");
     let state = AppState::new(store.clone(), config);
     let result = valvo_web::serve(listener, state, shutdown_signal()).await;
-    store.close().await;
+    // A handler still holding a connection past the grace time does not
+    // keep the process alive.
+    if tokio::time::timeout(std::time::Duration::from_secs(3), store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still in use at exit");
+    }
     result.map_err(|e| e.to_string())
 }
 
@@ -357,11 +376,17 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => {
             let trusted_proxies = valvo_web::ops::Cidr::parse_list(&args.trusted_proxies)
                 .map_err(|e| format!("--trusted-proxies: {e}"))?;
+            let forwarded_header = args
+                .forwarded_header
+                .parse()
+                .map_err(|e| format!("--forwarded-header: {e}"))?;
             serve(
                 store,
                 args.addr,
                 WebConfig {
                     trusted_proxies,
+                    forwarded_header,
+                    drain_delay: std::time::Duration::from_secs(args.drain_delay),
                     header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
                     body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
                     shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),

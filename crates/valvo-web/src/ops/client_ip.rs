@@ -20,6 +20,30 @@ pub struct Cidr {
     len: u8,
 }
 
+/// The header the county's proxies write the client's address into. Only
+/// that one is read: a proxy passes a header it does not write on from the
+/// client untouched, and believing it would let anyone pick an address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx, HAProxy, most cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+impl std::str::FromStr for ForwardedHeader {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+            "forwarded" => Ok(ForwardedHeader::Forwarded),
+            other => Err(format!("{other:?}: use x-forwarded-for or forwarded")),
+        }
+    }
+}
+
 impl std::str::FromStr for Cidr {
     type Err = String;
 
@@ -41,6 +65,17 @@ impl std::str::FromStr for Cidr {
                 .filter(|l| *l <= max)
                 .ok_or_else(|| format!("{s:?}: the length must be 0 to {max}"))?,
         };
+        // `::ffff:10.0.0.0/104` is the IPv4 block 10.0.0.0/8 (addresses are compared as IPv4).
+        if let IpAddr::V6(v6) = addr {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                if len >= 96 {
+                    return Ok(Cidr {
+                        addr: IpAddr::V4(v4),
+                        len: len - 96,
+                    });
+                }
+            }
+        }
         Ok(Cidr { addr, len })
     }
 }
@@ -102,17 +137,14 @@ fn parse_node(s: &str) -> Option<IpAddr> {
 }
 
 /// The addresses a request passed through, nearest the client first, from
-/// `Forwarded` (RFC 7239) or else `X-Forwarded-For`. `None` for an entry
-/// that is not an address (`unknown`, an obfuscated name).
-fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let forwarded: Vec<&str> = headers
-        .get_all("forwarded")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded
+/// the configured header. `None` for an entry that is not an address
+/// (`unknown`, an obfuscated name).
+fn forwarded_chain(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
+    if header == ForwardedHeader::Forwarded {
+        return headers
+            .get_all("forwarded")
             .iter()
+            .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(|element| {
                 element
@@ -133,16 +165,21 @@ fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
 }
 
 /// The client's address: the connecting peer, unless the peer is a trusted
-/// proxy; then the nearest address in the forwarding chain (read from the
-/// right) that is not itself a trusted proxy.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
+/// proxy; then the nearest address in the forwarding chain of `header`
+/// (read from the right) that is not itself a trusted proxy.
+pub fn client_ip(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[Cidr],
+    header: ForwardedHeader,
+) -> IpAddr {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
     let peer = canonical(peer);
     if !is_trusted(peer) {
         return peer;
     }
     let mut client = peer;
-    for hop in forwarded_chain(headers).into_iter().rev() {
+    for hop in forwarded_chain(headers, header).into_iter().rev() {
         match hop {
             Some(ip) => {
                 client = canonical(ip);
@@ -172,7 +209,13 @@ pub async fn layer(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let ip = client_ip(peer, req.headers(), &state.config().trusted_proxies);
+    let config = state.config();
+    let ip = client_ip(
+        peer,
+        req.headers(),
+        &config.trusted_proxies,
+        config.forwarded_header,
+    );
     req.extensions_mut().insert(ClientIp(ip));
     next.run(req).await
 }
@@ -239,17 +282,22 @@ mod tests {
     #[test]
     fn forwarding_headers_are_believed_only_from_trusted_proxies() {
         let trusted = Cidr::parse_list("10.0.0.0/8").unwrap();
+        let x = ForwardedHeader::XForwardedFor;
+        let f = ForwardedHeader::Forwarded;
         let xff = headers(&[("x-forwarded-for", "203.0.113.7")]);
         // Straight from the internet: the header is the client's own claim.
         assert_eq!(
-            client_ip(ip("198.51.100.2"), &xff, &trusted),
+            client_ip(ip("198.51.100.2"), &xff, &trusted, x),
             ip("198.51.100.2")
         );
-        assert_eq!(client_ip(ip("10.0.0.5"), &xff, &trusted), ip("203.0.113.7"));
+        assert_eq!(
+            client_ip(ip("10.0.0.5"), &xff, &trusted, x),
+            ip("203.0.113.7")
+        );
         // The client's own made-up entries to the left are not believed.
         let spoofed = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.7, 10.0.0.9")]);
         assert_eq!(
-            client_ip(ip("10.0.0.5"), &spoofed, &trusted),
+            client_ip(ip("10.0.0.5"), &spoofed, &trusted, x),
             ip("203.0.113.7")
         );
         // Two header lines count as one list.
@@ -257,23 +305,55 @@ mod tests {
             ("x-forwarded-for", "1.1.1.1"),
             ("x-forwarded-for", "203.0.113.8"),
         ]);
-        assert_eq!(client_ip(ip("10.0.0.5"), &two, &trusted), ip("203.0.113.8"));
+        assert_eq!(
+            client_ip(ip("10.0.0.5"), &two, &trusted, x),
+            ip("203.0.113.8")
+        );
         // RFC 7239, with ports and IPv6.
         let fwd = headers(&[(
             "forwarded",
             "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.3",
         )]);
-        assert_eq!(client_ip(ip("10.0.0.5"), &fwd, &trusted), ip("2001:db8::1"));
+        assert_eq!(
+            client_ip(ip("10.0.0.5"), &fwd, &trusted, f),
+            ip("2001:db8::1")
+        );
         let fwd = headers(&[("forwarded", "for=203.0.113.9:1234")]);
-        assert_eq!(client_ip(ip("10.0.0.5"), &fwd, &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("10.0.0.5"), &fwd, &trusted, f),
+            ip("203.0.113.9")
+        );
         // An unknown hop ends the chain at the last believed address.
         let unknown = headers(&[("x-forwarded-for", "203.0.113.7, unknown")]);
         assert_eq!(
-            client_ip(ip("10.0.0.5"), &unknown, &trusted),
+            client_ip(ip("10.0.0.5"), &unknown, &trusted, x),
             ip("10.0.0.5")
         );
         // No proxies configured: always the peer.
-        assert_eq!(client_ip(ip("10.0.0.5"), &xff, &[]), ip("10.0.0.5"));
+        assert_eq!(client_ip(ip("10.0.0.5"), &xff, &[], x), ip("10.0.0.5"));
+        // Only the configured header: a Forwarded the client sent through an
+        // X-Forwarded-For proxy is not believed, nor the other way round.
+        let both = headers(&[
+            ("forwarded", "for=198.51.100.99"),
+            ("x-forwarded-for", "203.0.113.7"),
+        ]);
+        assert_eq!(
+            client_ip(ip("10.0.0.5"), &both, &trusted, x),
+            ip("203.0.113.7")
+        );
+        let spoof_xff = headers(&[
+            ("forwarded", "for=203.0.113.8"),
+            ("x-forwarded-for", "198.51.100.99"),
+        ]);
+        assert_eq!(
+            client_ip(ip("10.0.0.5"), &spoof_xff, &trusted, f),
+            ip("203.0.113.8")
+        );
+        assert_eq!("Forwarded".parse::<ForwardedHeader>().unwrap(), f);
+        assert!("via".parse::<ForwardedHeader>().is_err());
+        // An IPv4 block written as IPv6-mapped.
+        let mapped: Cidr = "::ffff:10.0.0.0/104".parse().unwrap();
+        assert!(mapped.contains(ip("10.9.8.7")) && mapped.contains(ip("::ffff:10.1.1.1")));
     }
 
     proptest! {
@@ -291,7 +371,7 @@ mod tests {
             let peer = IpAddr::V4(std::net::Ipv4Addr::from(peer));
             prop_assume!(!trusted[0].contains(peer));
             let h = headers(&[("x-forwarded-for", forged.as_str())]);
-            prop_assert_eq!(client_ip(peer, &h, &trusted), peer);
+            prop_assert_eq!(client_ip(peer, &h, &trusted, ForwardedHeader::XForwardedFor), peer);
         }
     }
 }

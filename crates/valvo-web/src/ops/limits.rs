@@ -36,22 +36,40 @@ pub struct Limits {
     memory: Mutex<HashMap<(Bucket, IpAddr), (i64, i64)>>,
 }
 
-fn window_now() -> i64 {
+/// The key an address is counted under: IPv6 clients by their /64 (one
+/// subscriber's whole range), IPv4 by the address.
+fn key_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// The start of the window now, a Unix time.
+pub fn window_now() -> i64 {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     now - now.rem_euclid(WINDOW_SECS)
 }
 
 impl Limits {
-    /// Adds `add` (which may be negative) to `ip`'s count in `bucket` and
-    /// returns the count of the current window, the addition included.
+    /// Adds `add` (which may be negative: never below 0) to `ip`'s count in
+    /// `bucket` in the window that began at `window` (see [`window_now`]) and
+    /// returns the count, the addition included.
     pub async fn count(
         &self,
         store: &Store,
         bucket: Bucket,
         ip: IpAddr,
+        window: i64,
         add: i64,
     ) -> Result<i64, StoreError> {
-        let window = window_now();
+        let ip = key_of(ip);
         if store.backend() == Backend::Postgres {
             return store
                 .rate_count(bucket.code(), &ip.to_string(), window, add)
@@ -62,11 +80,14 @@ impl Limits {
             .lock()
             .map_err(|_| StoreError::Corrupt("rate limit counters poisoned".into()))?;
         if map.len() > 100_000 {
-            map.retain(|_, (w, _)| *w == window);
+            map.retain(|_, (w, _)| *w >= window);
         }
         let entry = map.entry((bucket, ip)).or_insert((window, 0));
-        if entry.0 != window {
+        if entry.0 < window {
             *entry = (window, 0);
+        } else if entry.0 > window {
+            // A take-back for a window already over changes nothing.
+            return Ok(0);
         }
         entry.1 = entry.1.saturating_add(add).max(0);
         Ok(entry.1)

@@ -45,7 +45,12 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 /// concrete path: `/incidents/{id}`, not one series per report).
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    // Any token is a method: unknown ones share one series.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let route = req
         .extensions()
         .get::<MatchedPath>()

@@ -9,5 +9,5 @@ pub mod limits;
 pub mod metrics;
 mod serve;
 
-pub use client_ip::{Cidr, ClientIp};
+pub use client_ip::{Cidr, ClientIp, ForwardedHeader};
 pub use serve::serve;

@@ -1,9 +1,9 @@
 //! The HTTP server: HTTP/1.1 with a header read timeout (a client that
 //! never finishes its headers is dropped), and a graceful drain: on the
-//! shutdown signal `/readyz` answers 503, no new connection is accepted,
-//! requests under way finish (keep-alive connections close after their
-//! current response) within the configured grace time, and then the server
-//! returns.
+//! shutdown signal `/readyz` answers 503; after the drain delay no new
+//! connection is accepted; requests under way finish (keep-alive
+//! connections close after their current response) within the grace time,
+//! and then the server returns.
 
 use std::net::SocketAddr;
 
@@ -29,7 +29,17 @@ pub async fn serve(
     let router = crate::app(state.clone());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    // After the signal: `/readyz` says 503 at once, and the listener still
+    // takes connections for the drain delay, so that the load balancer
+    // stops sending traffic before anything is refused.
+    let mut draining_until: Option<tokio::time::Instant> = None;
     loop {
+        let drain_end = async {
+            match draining_until {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -40,7 +50,16 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut shutdown, if draining_until.is_none() => {
+                state.start_draining();
+                if config.drain_delay.is_zero() {
+                    break;
+                }
+                tracing::info!(delay_s = config.drain_delay.as_secs_f64(), "not ready; draining");
+                draining_until = Some(tokio::time::Instant::now() + config.drain_delay);
+                continue;
+            }
+            () = drain_end => break,
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
@@ -73,7 +92,7 @@ pub async fn serve(
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("drained"),
         () = tokio::time::sleep(config.shutdown_grace) => {
-            tracing::warn!("grace time over; closing the connections still open");
+            tracing::warn!("grace time over; the connections still open end with the process");
         }
     }
     Ok(())

@@ -441,6 +441,7 @@ async fn report_inputs_are_saved_together_or_not_at_all() {
         .store
         .put_report_inputs(
             &sys,
+            None,
             f.county,
             period,
             &[(valvo_store::SUMMARY.into(), "text".into(), text.clone())],
@@ -457,6 +458,7 @@ async fn report_inputs_are_saved_together_or_not_at_all() {
     app.store
         .put_report_inputs(
             &sys,
+            None,
             f.county,
             period,
             &[(valvo_store::SUMMARY.into(), "text".into(), text)],
