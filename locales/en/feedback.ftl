@@ -58,6 +58,7 @@ fb-col-n = Answers
 fb-col-cannot-say = Cannot say
 fb-col-year = Year
 fb-withheld = ..
+fb-public-tertials = Public feedback statistics are by tertial (1–4, 5–8, 9–12): choose a tertial. Figures of other periods are for signed-in staff.
 fb-not-given = Not given
 fb-all = All
 fb-no-answers = No answers.

@@ -58,6 +58,7 @@ fb-col-n = Vastauksia
 fb-col-cannot-say = En osaa sanoa
 fb-col-year = Vuosi
 fb-withheld = ..
+fb-public-tertials = Julkiset palautetilastot ovat tertiaaleittain (1–4, 5–8, 9–12): valitse tertiaali. Muiden jaksojen luvut näkevät kirjautuneet työntekijät.
 fb-not-given = Ei kerrottu
 fb-all = Kaikki
 fb-no-answers = Ei vastauksia.

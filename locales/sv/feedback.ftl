@@ -58,6 +58,7 @@ fb-col-n = Svar
 fb-col-cannot-say = Kan inte säga
 fb-col-year = År
 fb-withheld = ..
+fb-public-tertials = Den offentliga responsstatistiken är per tertial (1–4, 5–8, 9–12): välj en tertial. Siffror för andra perioder ser inloggad personal.
 fb-not-given = Inte angivet
 fb-all = Alla
 fb-no-answers = Inga svar.

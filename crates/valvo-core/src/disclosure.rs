@@ -22,7 +22,6 @@
 use std::collections::BTreeMap;
 
 use crate::feedback::{Summary, MIN_PUBLIC_CELL};
-use crate::period::{Period, PeriodKind};
 
 /// One count of a release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,20 +71,29 @@ fn sum_ok(s: &Sum, cells: &[Cell], hidden: &[bool], min: u64) -> bool {
 
 /// The next cell to withhold in a sum that does not protect its cells: a
 /// shown part with answers, the smallest first; then a shown part without;
-/// then the total.
-fn candidate(s: &Sum, cells: &[Cell], hidden: &[bool]) -> Option<usize> {
-    let shown_parts = || s.parts.iter().copied().filter(|&i| !hidden[i]);
+/// then the total. Never a `frozen` cell (one whose visibility is settled
+/// elsewhere, as a child unit's on its own page).
+fn candidate(s: &Sum, cells: &[Cell], hidden: &[bool], frozen: &[bool]) -> Option<usize> {
+    let free = |i: usize| !hidden[i] && !frozen.get(i).copied().unwrap_or(false);
+    let shown_parts = || s.parts.iter().copied().filter(|&i| free(i));
     shown_parts()
         .filter(|&i| cells[i].n > 0)
         .min_by_key(|&i| (cells[i].n, i))
         .or_else(|| shown_parts().min())
-        .or_else(|| (!hidden[s.total]).then_some(s.total))
+        .or_else(|| free(s.total).then_some(s.total))
 }
 
 /// Which cells are withheld: `forced` ones (withheld already for another
 /// reason), every cell not published, the small ones, and the complementary
-/// ones (see the module comment). Deterministic.
-pub fn protect(cells: &[Cell], sums: &[Sum], min: u64, forced: &[bool]) -> Vec<bool> {
+/// ones (see the module comment), never choosing a `frozen` one as a
+/// complement. Deterministic.
+pub fn protect(
+    cells: &[Cell],
+    sums: &[Sum],
+    min: u64,
+    forced: &[bool],
+    frozen: &[bool],
+) -> Vec<bool> {
     let mut hidden: Vec<bool> = cells
         .iter()
         .enumerate()
@@ -97,7 +105,7 @@ pub fn protect(cells: &[Cell], sums: &[Sum], min: u64, forced: &[bool]) -> Vec<b
             let mut round = false;
             for s in sums {
                 while !sum_ok(s, cells, &hidden, min) {
-                    let Some(i) = candidate(s, cells, &hidden) else {
+                    let Some(i) = candidate(s, cells, &hidden, frozen) else {
                         break;
                     };
                     hidden[i] = true;
@@ -116,7 +124,7 @@ pub fn protect(cells: &[Cell], sums: &[Sum], min: u64, forced: &[bool]) -> Vec<b
             .find_map(|i| {
                 sums.iter()
                     .filter(|s| s.total == i || s.parts.contains(&i))
-                    .find_map(|s| candidate(s, cells, &hidden))
+                    .find_map(|s| candidate(s, cells, &hidden, frozen))
             });
         match next {
             Some(j) => hidden[j] = true,
@@ -230,27 +238,15 @@ fn gcd(a: i128, b: i128) -> i128 {
 
 // ------------------------------------------------------------------ feedback
 
-/// What a public feedback statistics page or answer shows, as summaries:
-/// the period and the previous one (each with its breakdowns by language,
-/// channel and respondent, and its child units), and the yearly trend.
-#[derive(Clone, Debug, Default)]
-pub struct FeedbackRelease<'a> {
-    /// The period.
-    pub period: Option<Period>,
-    /// The previous period.
-    pub previous: Option<Period>,
-    /// The last month that can have answers (today's).
-    pub today_month: Option<Period>,
-    /// The period's figures.
-    pub current: Option<&'a Summary>,
-    /// The previous period's.
-    pub prev: Option<&'a Summary>,
-    /// Each breakdown dimension: its groups as (this period, previous).
-    pub dims: Vec<Vec<(&'a Summary, &'a Summary)>>,
-    /// The child units as (this period, previous).
-    pub children: Vec<(&'a Summary, &'a Summary)>,
-    /// The trend: (year, answers, answers to the recommendation question).
-    pub trend: Vec<(i32, u64, u64)>,
+/// One unit's figures of one period for the public: its subtree's total and
+/// each breakdown's groups (every unit with the same groups in the same
+/// order; a group without answers is an empty summary).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnitFigures {
+    /// The whole subtree.
+    pub total: Summary,
+    /// Each breakdown dimension's groups.
+    pub dims: Vec<Vec<Summary>>,
 }
 
 /// What of a summary may be shown.
@@ -271,19 +267,13 @@ impl Shown {
     }
 }
 
-/// The visibility of every summary of a [`FeedbackRelease`], in its order.
+/// What of one unit's figures of a period the public may see.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FeedbackShown {
-    /// The period's figures.
-    pub current: Shown,
-    /// The previous period's.
-    pub prev: Shown,
-    /// Each dimension's groups: (this period, previous).
-    pub dims: Vec<Vec<(Shown, Shown)>>,
-    /// The child units: (this period, previous).
-    pub children: Vec<(Shown, Shown)>,
-    /// The trend's years: (answers shown, NPS shown).
-    pub trend: Vec<(bool, bool)>,
+pub struct UnitShown {
+    /// The total.
+    pub total: Shown,
+    /// Each breakdown's groups, in [`UnitFigures::dims`] order.
+    pub dims: Vec<Vec<Shown>>,
 }
 
 /// One layer of a release: which count of each summary it is about.
@@ -304,194 +294,185 @@ impl Layer<'_> {
     }
 }
 
-/// Where each summary of the release sits in the cell list of a layer.
-struct Layout {
-    cells: Vec<Cell>,
-    sums: Vec<Sum>,
-    /// (current total, previous total)
-    totals: [usize; 2],
-    /// dims[d][g] = (current, previous)
-    dims: Vec<Vec<[usize; 2]>>,
-    children: Vec<[usize; 2]>,
-    trend: Vec<usize>,
+/// A unit's cells in one layer: its total, then its groups, dimension by dimension.
+fn unit_cells(u: &UnitFigures, layer: Layer<'_>) -> Vec<u64> {
+    std::iter::once(layer.of(&u.total))
+        .chain(u.dims.iter().flatten().map(|g| layer.of(g)))
+        .collect()
 }
 
-fn layout(r: &FeedbackRelease<'_>, layer: Layer<'_>) -> Layout {
-    let empty = Summary::default();
-    let cur = r.current.unwrap_or(&empty);
-    let prev = r.prev.unwrap_or(&empty);
-    let mut cells = Vec::new();
-    let mut sums = Vec::new();
-    let push = |cells: &mut Vec<Cell>, n: u64, published: bool| {
-        cells.push(Cell { n, published });
-        cells.len() - 1
-    };
-    let totals = [
-        push(&mut cells, layer.of(cur), true),
-        push(&mut cells, layer.of(prev), true),
-    ];
-    let mut dims = Vec::new();
-    for groups in &r.dims {
-        let mut idx = Vec::new();
-        for (c, p) in groups {
-            idx.push([
-                push(&mut cells, layer.of(c), true),
-                push(&mut cells, layer.of(p), true),
-            ]);
-        }
-        for side in 0..2 {
-            sums.push(Sum {
-                total: totals[side],
-                parts: idx.iter().map(|g| g[side]).collect(),
-            });
-        }
-        dims.push(idx);
-    }
-    let mut children = Vec::new();
-    for (c, p) in &r.children {
-        children.push([
-            push(&mut cells, layer.of(c), true),
-            push(&mut cells, layer.of(p), true),
-        ]);
-    }
-    if !r.children.is_empty() {
-        for (side, total) in [layer.of(cur), layer.of(prev)].into_iter().enumerate() {
-            let sum_children: u64 = children.iter().map(|c| cells[c[side]].n).sum();
-            let own = push(&mut cells, total.saturating_sub(sum_children), false);
-            let mut parts: Vec<usize> = children.iter().map(|c| c[side]).collect();
-            parts.push(own);
-            sums.push(Sum {
-                total: totals[side],
-                parts,
-            });
-        }
-    }
-    let mut trend = Vec::new();
-    if !matches!(layer, Layer::Statement(_)) {
-        for &(year, answers, nps_n) in &r.trend {
-            let n = match layer {
-                Layer::Answers => answers,
-                _ => nps_n,
-            };
-            let row = push(&mut cells, n, true);
-            trend.push(row);
-            let Ok(y) = Period::year(year) else { continue };
-            let inside: Vec<(usize, Period)> = [(totals[0], r.period), (totals[1], r.previous)]
-                .into_iter()
-                .filter_map(|(i, p)| p.filter(|p| y.contains(p)).map(|p| (i, p)))
-                .collect();
-            if inside.is_empty() {
-                continue;
-            }
-            let mut parts: Vec<usize> = inside.iter().map(|(i, _)| *i).collect();
-            // The months of the year shown in neither period and not yet to
-            // come: unknown to the reader, but part of the year's count.
-            let open_months = y
-                .sub_periods(PeriodKind::Month)
-                .into_iter()
-                .filter(|m| !inside.iter().any(|(_, p)| p.contains(m)))
-                .any(|m| r.today_month.is_none_or(|t| m.start() <= t.start()));
-            if open_months {
-                let shown: u64 = inside.iter().map(|(i, _)| cells[*i].n).sum();
-                parts.push(push(&mut cells, n.saturating_sub(shown), false));
-            }
-            sums.push(Sum { total: row, parts });
-        }
-    }
-    Layout {
-        cells,
-        sums,
-        totals,
-        dims,
-        children,
-        trend,
+/// The sums of one unit's cells laid out by [`unit_cells`] from `base`:
+/// the total is the sum of each dimension's groups.
+fn unit_sums(u: &UnitFigures, base: usize, out: &mut Vec<Sum>) {
+    let mut next = base + 1;
+    for d in &u.dims {
+        out.push(Sum {
+            total: base,
+            parts: (next..next + d.len()).collect(),
+        });
+        next += d.len();
     }
 }
 
-/// Which figures of a public feedback release may be shown, with cells of
-/// fewer than `min` answers withheld and whatever would give them away (see
-/// the module comment). A summary's NPS and statements are withheld with its
-/// answers, and on their own when they have too few answers themselves.
-pub fn protect_feedback(r: &FeedbackRelease<'_>, min: u64) -> FeedbackShown {
-    let answers = layout(r, Layer::Answers);
-    let hidden = protect(&answers.cells, &answers.sums, min, &[]);
-    let base_hidden = |l: &Layout| -> Vec<bool> {
-        // The same summaries withheld in every layer as in the answers.
-        let mut forced = vec![false; l.cells.len()];
-        let pairs = l
-            .totals
-            .iter()
-            .zip(answers.totals.iter())
-            .map(|(a, b)| (*a, *b))
-            .chain(
-                l.dims
-                    .iter()
-                    .flatten()
-                    .zip(answers.dims.iter().flatten())
-                    .flat_map(|(a, b)| [(a[0], b[0]), (a[1], b[1])]),
-            )
-            .chain(
-                l.children
-                    .iter()
-                    .zip(answers.children.iter())
-                    .flat_map(|(a, b)| [(a[0], b[0]), (a[1], b[1])]),
-            )
-            .chain(l.trend.iter().copied().zip(answers.trend.iter().copied()));
-        for (i, j) in pairs {
-            forced[i] = hidden[j];
-        }
-        forced
-    };
-    let nps = layout(r, Layer::Nps);
-    let nps_hidden = protect(&nps.cells, &nps.sums, min, &base_hidden(&nps));
-    let mut keys: Vec<&str> = r
-        .current
-        .into_iter()
-        .chain(r.prev)
-        .flat_map(|s| s.statements.iter().map(|x| x.key.as_str()))
+/// What the public may see of every unit's figures under `root` in one
+/// period: small cells withheld, and whatever would let them be computed
+/// from the cells shown on any page of that period (a unit's total beside
+/// its breakdowns, a unit beside its child units and its own answers, which
+/// are never shown). Worked out from the leaves up, each unit with its
+/// children's visibility as settled on their own pages, so every page shows
+/// the same of a unit. `figures` holds every unit of the subtree.
+pub fn protect_tree(
+    tree: &crate::org::OrgTree,
+    root: i64,
+    figures: &BTreeMap<i64, UnitFigures>,
+    min: u64,
+) -> BTreeMap<i64, UnitShown> {
+    let mut keys: Vec<&str> = figures
+        .values()
+        .flat_map(|u| u.total.statements.iter().map(|x| x.key.as_str()))
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    let statement_hidden: Vec<(&str, Layout, Vec<bool>)> = keys
-        .iter()
-        .map(|k| {
-            let l = layout(r, Layer::Statement(k));
-            let h = protect(&l.cells, &l.sums, min, &base_hidden(&l));
-            (*k, l, h)
-        })
+    let layers: Vec<Layer<'_>> = [Layer::Answers, Layer::Nps]
+        .into_iter()
+        .chain(keys.iter().map(|k| Layer::Statement(k)))
         .collect();
-    let shown = |pick: &dyn Fn(&Layout) -> usize| -> Shown {
-        Shown {
-            answers: !hidden[pick(&answers)],
-            nps: !nps_hidden[pick(&nps)],
-            statements: statement_hidden
+    // Per unit and layer: its cells' withheld flags.
+    let mut hidden: BTreeMap<i64, Vec<Vec<bool>>> = BTreeMap::new();
+    let empty = UnitFigures::default();
+    let mut order: Vec<i64> = tree.subtree_ids(root);
+    // Children before parents.
+    order.sort_by_key(|id| std::cmp::Reverse(tree.ancestors(*id).len()));
+    for id in order {
+        let me = figures.get(&id).unwrap_or(&empty);
+        let children: Vec<i64> = tree
+            .children(id)
+            .iter()
+            .map(|n| n.id)
+            .filter(|c| figures.contains_key(c))
+            .collect();
+        let width = unit_cells(me, Layer::Answers).len();
+        let mut mine = Vec::with_capacity(layers.len());
+        for (li, layer) in layers.iter().enumerate() {
+            let own_vals = unit_cells(me, *layer);
+            let mut cells: Vec<Cell> = own_vals
                 .iter()
-                .map(|(k, l, h)| ((*k).to_owned(), !h[pick(l)]))
-                .collect(),
+                .map(|&n| Cell { n, published: true })
+                .collect();
+            let mut forced = vec![false; width];
+            let mut frozen = vec![false; width];
+            // The layers below the answers: what the answers withheld stays withheld.
+            if li > 0 {
+                if let Some(first) = mine.first() {
+                    let first: &Vec<bool> = first;
+                    forced.copy_from_slice(&first[..width]);
+                }
+            }
+            let mut sums = Vec::new();
+            unit_sums(me, 0, &mut sums);
+            if !children.is_empty() {
+                // The unit's own answers (never shown): the unit less its children.
+                let mut own = own_vals.clone();
+                let own_base = cells.len();
+                let mut child_bases = Vec::new();
+                for c in &children {
+                    let cf = figures.get(c).unwrap_or(&empty);
+                    let vals = unit_cells(cf, *layer);
+                    for (o, v) in own.iter_mut().zip(&vals) {
+                        *o = o.saturating_sub(*v);
+                    }
+                    child_bases.push((*c, vals));
+                }
+                cells.extend(own.iter().map(|&n| Cell {
+                    n,
+                    published: false,
+                }));
+                forced.extend(std::iter::repeat_n(false, width));
+                frozen.extend(std::iter::repeat_n(false, width));
+                unit_sums(me, own_base, &mut sums);
+                let mut bases = Vec::new();
+                for (c, vals) in child_bases {
+                    let base = cells.len();
+                    cells.extend(vals.iter().map(|&n| Cell { n, published: true }));
+                    let settled = hidden
+                        .get(&c)
+                        .and_then(|l| l.get(li))
+                        .cloned()
+                        .unwrap_or_else(|| vec![false; width]);
+                    forced.extend(settled);
+                    frozen.extend(std::iter::repeat_n(true, width));
+                    bases.push(base);
+                }
+                // Each cell of the unit = its own + its children's.
+                for k in 0..width {
+                    let mut parts = vec![own_base + k];
+                    parts.extend(bases.iter().map(|b| b + k));
+                    sums.push(Sum { total: k, parts });
+                }
+            }
+            let h = protect(&cells, &sums, min, &forced, &frozen);
+            mine.push(h[..width].to_vec());
         }
-    };
-    FeedbackShown {
-        current: shown(&|l| l.totals[0]),
-        prev: shown(&|l| l.totals[1]),
-        dims: (0..answers.dims.len())
-            .map(|d| {
-                (0..answers.dims[d].len())
-                    .map(|g| (shown(&|l| l.dims[d][g][0]), shown(&|l| l.dims[d][g][1])))
-                    .collect()
-            })
-            .collect(),
-        children: (0..answers.children.len())
-            .map(|c| (shown(&|l| l.children[c][0]), shown(&|l| l.children[c][1])))
-            .collect(),
-        trend: (0..answers.trend.len())
-            .map(|t| (!hidden[answers.trend[t]], !nps_hidden[nps.trend[t]]))
-            .collect(),
+        hidden.insert(id, mine);
     }
+    hidden
+        .into_iter()
+        .map(|(id, layers_hidden)| {
+            let me = figures.get(&id).unwrap_or(&empty);
+            let shown = |k: usize| Shown {
+                answers: !layers_hidden[0][k],
+                nps: !layers_hidden[0][k] && !layers_hidden[1][k],
+                statements: keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, key)| {
+                        (
+                            (*key).to_owned(),
+                            !layers_hidden[0][k] && !layers_hidden[2 + i][k],
+                        )
+                    })
+                    .collect(),
+            };
+            let mut k = 1;
+            let dims = me
+                .dims
+                .iter()
+                .map(|d| {
+                    let v: Vec<Shown> = (0..d.len()).map(|g| shown(k + g)).collect();
+                    k += d.len();
+                    v
+                })
+                .collect();
+            (
+                id,
+                UnitShown {
+                    total: shown(0),
+                    dims,
+                },
+            )
+        })
+        .collect()
 }
 
-/// [`protect_feedback`] with the national minimum cell ([`MIN_PUBLIC_CELL`]).
-pub fn protect_feedback_public(r: &FeedbackRelease<'_>) -> FeedbackShown {
-    protect_feedback(r, MIN_PUBLIC_CELL)
+/// Whether a year's totals (answers, NPS) may stand in a public trend beside
+/// its tertials: only when each tertial's is shown or empty, so the year
+/// gives away nothing a tertial withholds. `tertials` holds (answers,
+/// recommendation answers) of each.
+pub fn year_shown(tertials: &[(u64, u64)], min: u64) -> (bool, bool) {
+    let ok = |n: u64| n == 0 || n >= min;
+    (
+        tertials.iter().all(|t| ok(t.0)),
+        tertials.iter().all(|t| ok(t.0) && ok(t.1)),
+    )
+}
+
+/// [`protect_tree`] with the national minimum cell ([`MIN_PUBLIC_CELL`]).
+pub fn protect_tree_public(
+    tree: &crate::org::OrgTree,
+    root: i64,
+    figures: &BTreeMap<i64, UnitFigures>,
+) -> BTreeMap<i64, UnitShown> {
+    protect_tree(tree, root, figures, MIN_PUBLIC_CELL)
 }
 
 #[cfg(test)]
@@ -512,7 +493,7 @@ mod tests {
             total: 0,
             parts: vec![1, 2, 3],
         }];
-        let h = protect(&c, &s, 5, &[]);
+        let h = protect(&c, &s, 5, &[], &[]);
         assert_eq!(h, [false, false, true, true]);
     }
 
@@ -524,7 +505,7 @@ mod tests {
             total: 0,
             parts: vec![1, 2, 3, 4],
         }];
-        let h = protect(&c, &s, 5, &[]);
+        let h = protect(&c, &s, 5, &[], &[]);
         assert_eq!(h, [false, false, true, true, true]);
         // 30 = 26 + 3 + 1: the two small ones are 4 together, so the big one goes too.
         let c = cells(&[30, 26, 3, 1]);
@@ -532,7 +513,7 @@ mod tests {
             total: 0,
             parts: vec![1, 2, 3],
         }];
-        assert_eq!(protect(&c, &s, 5, &[]), [false, true, true, true]);
+        assert_eq!(protect(&c, &s, 5, &[], &[]), [false, true, true, true]);
     }
 
     #[test]
@@ -544,7 +525,7 @@ mod tests {
             total: 2,
             parts: vec![0, 1],
         }];
-        let h = protect(&c, &s, 5, &[]);
+        let h = protect(&c, &s, 5, &[], &[]);
         assert!(h[0]);
         assert!(h[1] || h[2], "{h:?}");
     }
@@ -558,7 +539,7 @@ mod tests {
             total: 0,
             parts: vec![1, 2, 3],
         }];
-        let h = protect(&c, &s, 5, &[]);
+        let h = protect(&c, &s, 5, &[], &[]);
         assert_eq!(h, [false, false, true, true]);
     }
 
@@ -569,7 +550,7 @@ mod tests {
             total: 0,
             parts: vec![1, 2, 3],
         }];
-        assert_eq!(protect(&c, &s, 5, &[]), [false; 4]);
+        assert_eq!(protect(&c, &s, 5, &[], &[]), [false; 4]);
     }
 
     /// Exact check, independent of the elimination in the module: the
@@ -660,7 +641,7 @@ mod tests {
                 Sum { total: 0, parts: (1..=pa.len()).collect() },
                 Sum { total: 0, parts: (pa.len() + 1..=pa.len() + pb.len()).collect() },
             ];
-            let hidden = protect(&c, &s, 5, &[]);
+            let hidden = protect(&c, &s, 5, &[], &[]);
             for x in &s {
                 prop_assert!(sum_ok(x, &c, &hidden, 5));
             }
@@ -708,7 +689,7 @@ mod tests {
                 s.push(Sum { total: t[side], parts: g.iter().map(|x| x[side]).collect() });
             }
             s.push(Sum { total: year, parts: vec![t[0], t[1], rest_i] });
-            let hidden = protect(&c, &s, 5, &[]);
+            let hidden = protect(&c, &s, 5, &[], &[]);
             let det = determined(c.len(), &s, &hidden);
             for i in 0..c.len() {
                 if sensitive(&c[i], 5) {
@@ -722,6 +703,146 @@ mod tests {
                 prop_assert!(sum_ok(x, &c, &hidden, 5));
             }
         }
+    }
+
+    fn summary(answers: u64, nps_n: u64) -> Summary {
+        let mut s = Summary {
+            answers,
+            ..Summary::default()
+        };
+        s.nps.n = nps_n;
+        s
+    }
+
+    /// A tree: 1 the county; 2 and 3 areas under it; leaves under the areas.
+    fn test_tree(leaves: &[usize]) -> (crate::org::OrgTree, Vec<(i64, Option<i64>)>) {
+        use crate::org::{OrgNode, OrgTree, ProducerType};
+        let mut nodes = vec![(1, None), (2, Some(1)), (3, Some(1))];
+        let mut next = 4;
+        for (i, n) in leaves.iter().enumerate() {
+            for _ in 0..*n {
+                nodes.push((next, Some(2 + (i as i64 % 2))));
+                next += 1;
+            }
+        }
+        let tree = OrgTree::new(
+            nodes
+                .iter()
+                .map(|(id, parent)| OrgNode {
+                    id: *id,
+                    parent_id: *parent,
+                    code: format!("u{id}"),
+                    name: crate::text::I18nText::default(),
+                    producer: ProducerType::Own,
+                    sort_order: 0,
+                })
+                .collect(),
+        )
+        .unwrap();
+        (tree, nodes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(150))]
+
+        /// Every unit's own answers (language 0–2, channel 0–1, with or
+        /// without a recommendation), added up the tree; after protect_tree,
+        /// the whole tree's system of sums, with what the pages show known,
+        /// determines no cell that needs protection, and no small cell is shown.
+        #[test]
+        fn no_page_of_the_tree_gives_a_withheld_cell_away(
+            leaves in proptest::collection::vec(1usize..3, 2),
+            own in proptest::collection::vec(
+                proptest::collection::vec((0usize..3, 0usize..2, proptest::bool::ANY), 0..9), 9),
+        ) {
+            let (tree, nodes) = test_tree(&leaves);
+            let ids: Vec<i64> = nodes.iter().map(|n| n.0).collect();
+            // Each unit's own answers.
+            let own_of = |id: i64| -> Vec<(usize, usize, bool)> {
+                let i = ids.iter().position(|x| *x == id).unwrap();
+                own.get(i).cloned().unwrap_or_default()
+            };
+            let mut figures = BTreeMap::new();
+            for &id in &ids {
+                let mut answers: Vec<(usize, usize, bool)> = Vec::new();
+                for u in tree.subtree_ids(id) {
+                    answers.extend(own_of(u));
+                }
+                let count = |f: &dyn Fn(&(usize, usize, bool)) -> bool| {
+                    let sel: Vec<_> = answers.iter().filter(|a| f(a)).collect();
+                    summary(sel.len() as u64, sel.iter().filter(|a| a.2).count() as u64)
+                };
+                figures.insert(id, UnitFigures {
+                    total: count(&|_| true),
+                    dims: vec![
+                        (0..3).map(|l| count(&|a| a.0 == l)).collect(),
+                        (0..2).map(|c| count(&|a| a.1 == c)).collect(),
+                    ],
+                });
+            }
+            let shown = protect_tree(&tree, 1, &figures, 5);
+            // The global system, in the answers layer.
+            let mut cells = Vec::new();
+            let mut hidden = Vec::new();
+            let mut base = BTreeMap::new();
+            for &id in &ids {
+                let f = &figures[&id];
+                let vals = unit_cells(f, Layer::Answers);
+                base.insert(id, cells.len());
+                let sh = &shown[&id];
+                let flags: Vec<bool> = std::iter::once(&sh.total)
+                    .chain(sh.dims.iter().flatten())
+                    .map(|x| !x.answers)
+                    .collect();
+                for (v, h) in vals.iter().zip(flags) {
+                    if *v > 0 && *v < 5 {
+                        prop_assert!(h, "unit {} shows a small cell", id);
+                    }
+                    cells.push(Cell { n: *v, published: true });
+                    hidden.push(h);
+                }
+            }
+            let width = 1 + 3 + 2;
+            let mut sums = Vec::new();
+            for &id in &ids {
+                unit_sums(&figures[&id], base[&id], &mut sums);
+                let children: Vec<i64> = tree.children(id).iter().map(|n| n.id).collect();
+                if children.is_empty() {
+                    continue;
+                }
+                // Own cells: unknowns of the system.
+                let own_base = cells.len();
+                let mut own_vals = unit_cells(&figures[&id], Layer::Answers);
+                for c in &children {
+                    for (o, v) in own_vals.iter_mut().zip(unit_cells(&figures[c], Layer::Answers)) {
+                        *o -= v;
+                    }
+                }
+                for v in &own_vals {
+                    cells.push(Cell { n: *v, published: false });
+                    hidden.push(true);
+                }
+                unit_sums(&figures[&id], own_base, &mut sums);
+                for k in 0..width {
+                    let mut parts = vec![own_base + k];
+                    parts.extend(children.iter().map(|c| base[c] + k));
+                    sums.push(Sum { total: base[&id] + k, parts });
+                }
+            }
+            let det = determined(cells.len(), &sums, &hidden);
+            for i in 0..cells.len() {
+                if needs_protection(&cells[i], hidden[i], 5) {
+                    prop_assert!(!det[i], "cell {} ({}) follows from the pages", i, cells[i].n);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_year_stands_beside_its_tertials_only_when_they_are_shown() {
+        assert_eq!(year_shown(&[(12, 10), (0, 0), (30, 29)], 5), (true, true));
+        assert_eq!(year_shown(&[(12, 3), (8, 8), (30, 29)], 5), (true, false));
+        assert_eq!(year_shown(&[(2, 2), (8, 8), (30, 29)], 5), (false, false));
     }
 
     #[test]

@@ -1630,6 +1630,109 @@ impl Store {
         })
     }
 
+    /// The breakdown groups of public figures, in [`Store::unit_figures`]
+    /// order: the codes of each dimension's values (`""` for not given).
+    pub fn public_groups() -> [Vec<&'static str>; 3] {
+        [
+            ServiceLang::ALL
+                .iter()
+                .map(|l| l.code())
+                .chain([""])
+                .collect(),
+            Channel::ALL.iter().map(|c| c.code()).collect(),
+            Respondent::ALL
+                .iter()
+                .map(|r| r.code())
+                .chain([""])
+                .collect(),
+        ]
+    }
+
+    /// Every unit's figures of `period` in the subtree of `root`, without a
+    /// filter: the total and each breakdown's groups in
+    /// [`Store::public_groups`] order, for the public release
+    /// ([`valvo_core::disclosure::protect_tree`]). One query for the subtree.
+    pub async fn unit_figures(
+        &self,
+        tree: &OrgTree,
+        root: i64,
+        period: &Period,
+    ) -> Result<BTreeMap<i64, valvo_core::disclosure::UnitFigures>> {
+        self.feedback_catch_up().await?;
+        let mut conn = self.pool.acquire().await?;
+        let survey = survey_in(&mut conn).await?.def;
+        let scopes = tree.subtree_ids(root);
+        let cells = agg_cells_in(&mut conn, &scopes, period).await?;
+        let none = Filter::default();
+        let mut out = BTreeMap::new();
+        for scope in scopes {
+            let c = cells.get(&scope).map(Vec::as_slice).unwrap_or(&[]);
+            let sum = |keep: &dyn Fn(&Dims) -> bool| {
+                Tally::from_cells(c.iter().filter(|x| keep(&x.dims)), &none).summary(&survey)
+            };
+            let langs: Vec<Option<ServiceLang>> = ServiceLang::ALL
+                .iter()
+                .copied()
+                .map(Some)
+                .chain([None])
+                .collect();
+            let resps: Vec<Option<Respondent>> = Respondent::ALL
+                .iter()
+                .copied()
+                .map(Some)
+                .chain([None])
+                .collect();
+            let dims = vec![
+                langs.iter().map(|v| sum(&|d| d.lang == *v)).collect(),
+                Channel::ALL
+                    .iter()
+                    .map(|v| sum(&|d| d.channel == Some(*v)))
+                    .collect(),
+                resps.iter().map(|v| sum(&|d| d.respondent == *v)).collect(),
+            ];
+            out.insert(
+                scope,
+                valvo_core::disclosure::UnitFigures {
+                    total: sum(&|_| true),
+                    dims,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// The answers and the answers to the recommendation question of each
+    /// tertial of the subtree under `scope`, by tertial (for the public trend).
+    pub async fn tertial_totals(&self, scope: i64) -> Result<BTreeMap<Period, (u64, u64)>> {
+        let mut conn = self.pool.acquire().await?;
+        let groups = cells_by(
+            &mut conn,
+            "month",
+            "scope_id = $1 AND item IN ($2, $3) AND LENGTH(month) = 6 AND month LIKE '%T%'",
+            vec![
+                Arg::Int(scope),
+                Arg::Text(ITEM_ANSWERS.into()),
+                Arg::Text(ITEM_NPS.into()),
+            ],
+        )
+        .await?;
+        let mut out = BTreeMap::new();
+        for (month, cells) in groups {
+            let Ok(p) = month.parse::<Period>() else {
+                continue;
+            };
+            let t = Tally::from_cells(&cells, &Filter::default());
+            out.insert(
+                p,
+                (
+                    t.get(ITEM_ANSWERS).counts[0],
+                    NpsStats::from_counts(&t.get(ITEM_NPS)).n,
+                ),
+            );
+        }
+        Ok(out)
+    }
+
     /// Records a remark or complaint (or feedback received otherwise) for a unit.
     pub async fn create_case(&self, p: &Principal, org: i64, case: &NewCase) -> Result<i64> {
         let mut tx = self.begin_write().await?;

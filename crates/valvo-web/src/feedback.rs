@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
-use valvo_core::disclosure::{protect_feedback_public, FeedbackRelease, FeedbackShown, Shown};
+use valvo_core::disclosure::{protect_tree_public, year_shown, Shown, UnitShown};
 use valvo_core::feedback::{
     AgeGroup, CaseDeadlines, CaseState, Channel, ExportRow, Filter, NpsStats, RawAnswer, RawCase,
     Respondent, Score, ServiceLang, StatementStats, Summary, SurveyDef, MIN_PUBLIC_CELL,
@@ -694,34 +694,96 @@ fn show(ok: bool, text: String, withheld: &str) -> String {
     }
 }
 
-/// What of `stats` a public page or answer may show: cells of fewer than
-/// five answers withheld, and whatever would let them be computed from the
-/// totals, the other cells, the previous period or the yearly trend
-/// (complementary suppression, [`valvo_core::disclosure`]).
-pub(crate) fn public_view(stats: &valvo_store::FeedbackStats) -> FeedbackShown {
+/// What a public page (or answer) shows of its statistics, in their order.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FeedbackShown {
+    /// The period's figures.
+    pub current: Shown,
+    /// The previous period's.
+    pub prev: Shown,
+    /// Each breakdown's rows as the statistics list them: (this period, previous).
+    pub dims: Vec<Vec<(Shown, Shown)>>,
+    /// The child units: (this period, previous).
+    pub children: Vec<(Shown, Shown)>,
+    /// The trend's years: (answers shown, NPS shown).
+    pub trend: Vec<(bool, bool)>,
+}
+
+/// Whether public statistics may be asked for `period`: tertials only, the
+/// reporting rhythm. Periods that overlap (a quarter beside a tertial, a
+/// month beside either) would let a withheld cell be computed from what two
+/// pages show; the years appear in the trend only when their tertials give
+/// nothing more away.
+pub(crate) fn public_period(period: &Period) -> bool {
+    period.kind() == PeriodKind::Tertial
+}
+
+/// What of `stats` the public may see: cells of fewer than five answers
+/// withheld, and whatever would let them be computed from what any page of
+/// the same period shows — a unit's total beside its breakdowns, a unit
+/// beside its child units and its own answers — worked out for the whole
+/// subtree from the leaves up ([`valvo_core::disclosure::protect_tree`]), so
+/// every page shows the same of a unit; the previous tertial as its own page
+/// shows it; a year of the trend only when its tertials give nothing more away.
+pub(crate) async fn public_view(
+    state: &AppState,
+    tree: &OrgTree,
+    stats: &valvo_store::FeedbackStats,
+) -> Result<FeedbackShown, valvo_store::StoreError> {
+    let store = state.store();
+    let scope = stats.org_unit_id;
+    let cur = protect_tree_public(
+        tree,
+        scope,
+        &store.unit_figures(tree, scope, &stats.period).await?,
+    );
+    let prev = match &stats.previous {
+        Some(p) => protect_tree_public(tree, scope, &store.unit_figures(tree, scope, p).await?),
+        None => Default::default(),
+    };
+    let total = |vis: &std::collections::BTreeMap<i64, UnitShown>, id: i64| {
+        vis.get(&id).map(|u| u.total.clone()).unwrap_or_default()
+    };
+    let groups = valvo_store::Store::public_groups();
     let dims = [&stats.by_lang, &stats.by_channel, &stats.by_respondent]
         .into_iter()
-        .map(|list| list.iter().map(|b| (&b.current, &b.prev)).collect())
+        .enumerate()
+        .map(|(d, list)| {
+            list.iter()
+                .map(|b| {
+                    let g = groups[d].iter().position(|k| *k == b.key);
+                    let at = |vis: &std::collections::BTreeMap<i64, UnitShown>| {
+                        g.and_then(|g| vis.get(&scope)?.dims.get(d)?.get(g).cloned())
+                            .unwrap_or_default()
+                    };
+                    (at(&cur), at(&prev))
+                })
+                .collect()
+        })
         .collect();
-    let release = FeedbackRelease {
-        period: Some(stats.period),
-        previous: stats.previous,
-        today_month: Some(Period::containing(today(), PeriodKind::Month)),
-        current: Some(&stats.current),
-        prev: Some(&stats.prev),
+    let tertials = store.tertial_totals(scope).await?;
+    let trend = stats
+        .trend
+        .iter()
+        .map(|y| {
+            let of_year: Vec<(u64, u64)> = (1..=3)
+                .filter_map(|t| Period::tertial(y.year, t).ok())
+                .map(|p| tertials.get(&p).copied().unwrap_or((0, 0)))
+                .collect();
+            year_shown(&of_year, MIN_PUBLIC_CELL)
+        })
+        .collect();
+    Ok(FeedbackShown {
+        current: total(&cur, scope),
+        prev: total(&prev, scope),
         dims,
         children: stats
             .by_child
             .iter()
-            .map(|c| (&c.current, &c.prev))
+            .map(|c| (total(&cur, c.org_unit_id), total(&prev, c.org_unit_id)))
             .collect(),
-        trend: stats
-            .trend
-            .iter()
-            .map(|y| (y.year, y.answers, y.nps.n))
-            .collect(),
-    };
-    protect_feedback_public(&release)
+        trend,
+    })
 }
 
 fn summary_rows(page: &Page, cur: &Summary, prev: &Summary, vis: [See<'_>; 2]) -> Vec<Vec<String>> {
@@ -935,7 +997,18 @@ async fn stats_response(
     base: String,
     public: bool,
 ) -> UiResult {
-    let period = stats_period(page, q.period.as_deref())?;
+    let period = if public {
+        let p = match q.period.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Period::containing(today(), PeriodKind::Tertial),
+            Some(_) => stats_period(page, q.period.as_deref())?,
+        };
+        if !public_period(&p) {
+            return Err(page.error(ErrorKind::BadRequest("fb-public-tertials")));
+        }
+        p
+    } else {
+        stats_period(page, q.period.as_deref())?
+    };
     // In public no background filter: every filtered view would be one more
     // table to give a small group away through.
     let filter = if public {
@@ -948,7 +1021,15 @@ async fn stats_response(
         .feedback_stats(tree, org, period, filter)
         .await
         .map_err(|e| page.error(e))?;
-    let vis = public.then(|| public_view(&stats));
+    let vis = if public {
+        Some(
+            public_view(state, tree, &stats)
+                .await
+                .map_err(|e| page.error(e))?,
+        )
+    } else {
+        None
+    };
     let see = |pick: &dyn Fn(&FeedbackShown) -> [&Shown; 2]| -> [See<'_>; 2] {
         match &vis {
             Some(v) => pick(v).map(|s| See(Some(s))),
@@ -1163,7 +1244,12 @@ async fn stats_response(
     let year = period.year_number();
     for y in [year, year - 1, year - 2] {
         if let Ok(yp) = Period::year(y) {
-            for kind in [PeriodKind::Tertial, PeriodKind::Half, PeriodKind::Year] {
+            let kinds: &[PeriodKind] = if public {
+                &[PeriodKind::Tertial]
+            } else {
+                &[PeriodKind::Tertial, PeriodKind::Half, PeriodKind::Year]
+            };
+            for kind in kinds.iter().copied() {
                 for sub in yp.sub_periods(kind) {
                     periods.push((sub.to_string(), sub.label(), sub == period));
                 }

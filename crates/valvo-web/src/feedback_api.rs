@@ -328,6 +328,13 @@ pub async fn stats(
     let period = parse_period(q.period.as_deref().unwrap_or(""))?;
     let caller = optional_caller(&state, &headers).await?;
     let filter = filter_of(&q)?;
+    if caller.is_none() && !crate::feedback::public_period(&period) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "public statistics are by tertial (2024T1, 2024T2, 2024T3); other periods need a bearer token",
+        ));
+    }
     if caller.is_none() && filter != Filter::default() {
         // Every filtered view would be one more table to give a small group away through.
         return Err(ApiError::new(
@@ -353,7 +360,7 @@ pub async fn stats(
     if caller.is_some() {
         return Ok(Json(json!({ "public": false, "stats": stats })));
     }
-    let vis = crate::feedback::public_view(&stats);
+    let vis = crate::feedback::public_view(&state, &tree, &stats).await?;
     let by = |list: &[valvo_store::Breakdown], shown: &[(Shown, Shown)]| -> Vec<Value> {
         list.iter()
             .zip(shown)

@@ -12,6 +12,15 @@ fn this_year() -> String {
     time::OffsetDateTime::now_utc().year().to_string()
 }
 
+/// The tertial running now (public statistics are by tertial).
+fn this_tertial() -> String {
+    valvo_core::Period::containing(
+        time::OffsetDateTime::now_utc().date(),
+        valvo_core::PeriodKind::Tertial,
+    )
+    .to_string()
+}
+
 fn today() -> String {
     time::OffsetDateTime::now_utc().date().to_string()
 }
@@ -121,7 +130,7 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
     let public = stats(
         &app,
         None,
-        &format!("org_unit={}&period={}", f.county, this_year()),
+        &format!("org_unit={}&period={}", f.county, this_tertial()),
     )
     .await;
     assert_eq!(public["public"], true);
@@ -1031,7 +1040,7 @@ async fn qr_code_poster_and_public_statistics_page() {
     let html = c
         .get(app.url(&format!(
             "/public/org/county/feedback?period={}&lang=en",
-            this_year()
+            this_tertial()
         )))
         .send()
         .await
@@ -1125,7 +1134,7 @@ async fn comments_are_analysed_redacted_and_counted_by_topic() {
     let public = stats(
         &app,
         None,
-        &format!("org_unit={}&period={}", f.county, this_year()),
+        &format!("org_unit={}&period={}", f.county, this_tertial()),
     )
     .await;
     let dump = public.to_string();

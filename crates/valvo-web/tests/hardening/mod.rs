@@ -20,6 +20,11 @@ fn this_year() -> i32 {
     time::OffsetDateTime::now_utc().year()
 }
 
+/// The tertial running now (public statistics are by tertial).
+fn this_tertial() -> String {
+    Period::containing(today(), valvo_core::PeriodKind::Tertial).to_string()
+}
+
 #[tokio::test]
 async fn a_scoped_coordinator_names_handlers_only_within_its_area() {
     let app = TestApp::spawn().await;
@@ -245,11 +250,14 @@ async fn public_feedback_statistics_give_no_withheld_cell_away() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
     }
+    // Every page of the tertial: the unit, its area (which has no answers
+    // of its own) and the county; what one withholds, the others do not give.
+    let mut pages = Vec::new();
     for org in [f.unit_a1, f.area_a, f.county] {
         let s: Value = c
             .get(app.url(&format!(
                 "/api/v1/feedback/stats?org_unit={org}&period={}",
-                this_year()
+                this_tertial()
             )))
             .send()
             .await
@@ -258,6 +266,7 @@ async fn public_feedback_statistics_give_no_withheld_cell_away() {
             .await
             .unwrap();
         assert_eq!(s["public"], true);
+        pages.push(s.clone());
         let total = s["stats"]["current"]["answers"].as_u64();
         for dim in ["by_lang", "by_channel", "by_respondent"] {
             let cells = counts(&s["stats"][dim], "current");
@@ -279,8 +288,8 @@ async fn public_feedback_statistics_give_no_withheld_cell_away() {
                 assert!(*c == 0 || *c >= 5, "{org} {dim}: small cell {c} shown");
             }
         }
-        // Two Swedish answers are never shown, nor computable.
-        if org == f.unit_a1 || org == f.area_a {
+        // Two Swedish answers are never shown, nor computable, on any page.
+        {
             let langs = s["stats"]["by_lang"].as_array().unwrap();
             let sv = langs.iter().find(|b| b["key"] == "sv").unwrap();
             assert!(sv["current"]["answers"].is_null(), "{sv}");
@@ -293,10 +302,36 @@ async fn public_feedback_statistics_give_no_withheld_cell_away() {
             }
         }
     }
+    // Across pages: the area is A1 and nothing else, and the county is the
+    // area and B: a Swedish count withheld on one page is withheld on all.
+    let sv = |page: &Value| {
+        page["stats"]["by_lang"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["key"] == "sv")
+            .map(|b| b["current"]["answers"].clone())
+    };
+    let first = sv(&pages[0]);
+    assert!(
+        pages.iter().all(|p| sv(p) == first),
+        "the same withheld on every page"
+    );
     // Public answers take no background filter.
     let r = c
         .get(app.url(&format!(
             "/api/v1/feedback/stats?org_unit={}&period={}&service_lang=sv",
+            f.county,
+            this_tertial()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Other periods are not public: they would overlap the tertials.
+    let r = c
+        .get(app.url(&format!(
+            "/api/v1/feedback/stats?org_unit={}&period={}",
             f.county,
             this_year()
         )))
@@ -308,7 +343,7 @@ async fn public_feedback_statistics_give_no_withheld_cell_away() {
     let html = c
         .get(app.url(&format!(
             "/public/org/a1/feedback?period={}&lang=fi",
-            this_year()
+            this_tertial()
         )))
         .send()
         .await
