@@ -79,17 +79,7 @@ fn status_kb(pid: u32, key: &str) -> Option<u64> {
         .ok()
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+use crate::bench::{ms, percentile};
 
 /// A fresh database beside the one `url` names (PostgreSQL) or in a
 /// temporary folder (SQLite); returns its URL.

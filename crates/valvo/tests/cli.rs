@@ -1135,9 +1135,10 @@ async fn sigterm_lets_the_requests_under_way_finish() {
     db.drop().await;
 }
 
-/// A client that never finishes its headers is dropped after --header-timeout.
+/// A client that never finishes its headers is dropped after --header-timeout,
+/// one that never finishes its body after --body-timeout.
 #[tokio::test]
-async fn a_client_that_never_finishes_its_headers_is_dropped() {
+async fn a_client_that_never_finishes_its_headers_or_body_is_dropped() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = Db::new().await;
     let mut cmd = valvo(&db);
@@ -1178,6 +1179,53 @@ async fn a_client_that_never_finishes_its_headers_is_dropped() {
             .unwrap()
             .status(),
         StatusCode::OK
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // A body that never arrives: answered (408) or dropped after --body-timeout.
+    let mut cmd = valvo(&db);
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--cookie-secure",
+        "false",
+        "--body-timeout",
+        "1",
+    ]);
+    let (mut server, base) = start(cmd);
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(
+        format!(
+            "POST /login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: 100\r\n\r\nemail=slow"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return true,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        return true;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(ended, "the request still waits for its body");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
     );
     server.kill().unwrap();
     server.wait().unwrap();

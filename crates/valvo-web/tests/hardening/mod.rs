@@ -739,6 +739,8 @@ async fn health_readiness_and_metrics() {
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "ready");
     assert!(r_has_request_id(&c, &app).await);
     c.get(app.url("/api/v1/indicators/1")).send().await.unwrap();
+    // A write, counted by kind.
+    app.add_user("metrics@x.fi", Role::Viewer, None).await;
     let text = c
         .get(app.url("/metrics"))
         .send()
@@ -757,6 +759,8 @@ async fn health_readiness_and_metrics() {
         "valvo_feedback_pending_answers ",
         "valvo_feedback_aggregator_lag_seconds ",
         "valvo_feedback_ingest_queue ",
+        "valvo_writes_total{",
+        "entity=\"user\"",
     ] {
         assert!(text.contains(needle), "{needle} not in /metrics:\n{text}");
     }
