@@ -634,23 +634,28 @@ pub(crate) async fn check_body(
     route: &str,
     body: &Value,
 ) -> Vec<FieldError> {
-    let survey = match state.store().current_survey().await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "survey unavailable for the request schema");
-            return Vec::new();
-        }
-    };
-    let compiled = {
-        let guard = validators().lock().ok().and_then(|g| g.clone());
-        match guard {
-            Some(v) if v.survey == survey.id => v,
-            _ => {
-                let v = Arc::new(compile(survey.id, &survey.def));
-                if let Ok(mut g) = validators().lock() {
-                    *g = Some(v.clone());
+    // Only the answers' schema depends on the survey (its statements): other
+    // operations take the compiled schemas as they are, without a query.
+    let cached = validators().lock().ok().and_then(|g| g.clone());
+    let compiled = match cached {
+        Some(v) if route != "/api/v1/feedback/answers" => v,
+        cached => {
+            let survey = match state.store().current_survey().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "survey unavailable for the request schema");
+                    return Vec::new();
                 }
-                v
+            };
+            match cached {
+                Some(v) if v.survey == survey.id => v,
+                _ => {
+                    let v = Arc::new(compile(survey.id, &survey.def));
+                    if let Ok(mut g) = validators().lock() {
+                        *g = Some(v.clone());
+                    }
+                    v
+                }
             }
         }
     };
