@@ -260,10 +260,7 @@ async fn scopes_of(
     orgs.dedup();
     let mut out: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for chunk in orgs.chunks(100) {
-        let list = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = crate::write::placeholders(1, chunk.len());
         let sql = format!(
             "WITH RECURSIVE up(unit, id, parent, depth) AS (\
                SELECT id, id, parent_id, 0 FROM org_units WHERE id IN ({list}) \
@@ -823,10 +820,7 @@ async fn aggregate_pending(
         }
         upsert_rows(&mut tx, merged.into_iter().collect()).await?;
         for chunk in ids.chunks(100) {
-            let list = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(",");
+            let list = crate::write::placeholders(1, chunk.len());
             let sql = format!("UPDATE feedback_answers SET pending = 0 WHERE id IN ({list})");
             let mut q = sqlx::query(&sql);
             for id in chunk {

@@ -22,7 +22,7 @@ use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{OrgTree, Period, PeriodKind};
 
 use crate::rows::{corrupt, text};
-use crate::write::{audit, invalid};
+use crate::write::{audit, invalid, placeholders};
 use crate::{load_tree, now, Result, Store, StoreError};
 
 /// A decided action of a report's handling.
@@ -364,13 +364,6 @@ async fn read_incident(conn: &mut AnyConnection, id: i64, lock: &str) -> Result<
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(inc)
-}
-
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Statistics of an org subtree for a period, on a given connection.

@@ -43,6 +43,14 @@ pub(crate) fn for_share(conn: &AnyConnection) -> &'static str {
 /// indicator, a unit's handlers or report inputs replaced) then run one at a
 /// time per row, and each sees what the one before committed. `NotFound`
 /// when there is no such row.
+/// `$from, $from+1, …`: `n` parameters of a statement built at run time.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Locks the rows `ids` of `table` in id order, as [`lock_row`] does one.
 pub(crate) async fn lock_rows(
     conn: &mut AnyConnection,
@@ -53,10 +61,7 @@ pub(crate) async fn lock_rows(
     ids.sort_unstable();
     ids.dedup();
     for chunk in ids.chunks(500) {
-        let list = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = crate::write::placeholders(1, chunk.len());
         let sql = format!(
             "SELECT id FROM {table} WHERE id IN ({list}) ORDER BY id{}",
             for_update(conn)
