@@ -1290,33 +1290,7 @@ pub fn topic_figures(rows: &[(String, String, u64)]) -> Vec<TopicFigures> {
     out
 }
 
-/// One answer line of a CSV import.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportLine {
-    /// The line number in the file (the header is line 1).
-    pub line: usize,
-    /// The org unit's code.
-    pub unit: String,
-    /// The answer.
-    pub raw: RawAnswer,
-}
-
-/// A problem on a line of an import.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LineError {
-    /// Line number (the header is line 1).
-    pub line: usize,
-    /// The column.
-    pub field: String,
-    /// What is wrong.
-    pub code: ErrorCode,
-}
-
-impl std::fmt::Display for LineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}: {}", self.line, self.field, self.code)
-    }
-}
+pub use crate::import::LineError;
 
 /// The columns an import understands besides the statement keys.
 pub const IMPORT_COLUMNS: [&str; 8] = [
@@ -1330,120 +1304,148 @@ pub const IMPORT_COLUMNS: [&str; 8] = [
     "contact",
 ];
 
-/// Reads answers from CSV (comma or semicolon separated, UTF-8, a header
-/// line naming the columns: `unit` (an org unit code, required),
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> String {
+    all.iter().map(|v| code(*v)).collect::<Vec<_>>().join(", ")
+}
+
+/// The columns of an answer import (CSV, comma or semicolon separated, a
+/// header line naming them): `unit` (an org unit code, required),
 /// `service_date`, `nps`, one column per statement key, `text`,
-/// `service_lang`, `age_group`, `respondent`, `contact`). Unknown columns
-/// are refused so that a misspelt statement is not silently dropped. Every
-/// line is validated against `survey`; the errors name line and column.
+/// `service_lang`, `age_group`, `respondent`, `contact`. Unknown columns are
+/// refused so that a misspelt statement is not silently dropped.
+#[derive(Clone, Debug)]
+pub struct AnswerColumns {
+    headers: Vec<String>,
+}
+
+impl AnswerColumns {
+    /// Checks the header line against `survey`.
+    pub fn new(headers: Vec<String>, survey: &SurveyDef) -> Result<Self, Vec<LineError>> {
+        let errors = crate::import::check_header(
+            &headers,
+            |h| IMPORT_COLUMNS.contains(&h) || survey.statement(h).is_some(),
+            &["unit"],
+        );
+        if errors.is_empty() {
+            Ok(AnswerColumns { headers })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// One record (line `line`): the unit's code and the answer, or every
+    /// problem of the line, each naming its column and what was expected.
+    pub fn record<'a>(
+        &self,
+        line: usize,
+        record: impl IntoIterator<Item = &'a str>,
+        survey: &SurveyDef,
+        today: Date,
+    ) -> Result<(String, Answer), Vec<LineError>> {
+        let mut raw = RawAnswer::default();
+        let mut unit = String::new();
+        let mut cells = 0;
+        for (i, value) in record.into_iter().enumerate() {
+            cells += 1;
+            let Some(h) = self.headers.get(i) else {
+                continue;
+            };
+            match h.as_str() {
+                "unit" => unit = value.trim().to_owned(),
+                "service_date" => raw.service_date = value.to_owned(),
+                "nps" => raw.nps = value.to_owned(),
+                "text" => raw.text = value.to_owned(),
+                "service_lang" => raw.service_lang = value.to_owned(),
+                "age_group" => raw.age_group = value.to_owned(),
+                "respondent" => raw.respondent = value.to_owned(),
+                "contact" => raw.contact = value.to_owned(),
+                key => {
+                    raw.scores.insert(key.to_owned(), value.to_owned());
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        if cells > self.headers.len() {
+            errors.push(
+                LineError::new(line, "line", ErrorCode::TooLong)
+                    .expecting(format!("{} columns", self.headers.len())),
+            );
+            return Err(errors);
+        }
+        if unit.is_empty() {
+            errors.push(LineError::new(line, "unit", ErrorCode::Required).expecting("a unit code"));
+        }
+        let parsed = raw.parse(survey, today);
+        if let Err(errs) = &parsed {
+            for e in errs {
+                let column = e.field.strip_prefix("scores.").unwrap_or(&e.field);
+                errors.push(
+                    LineError::new(line, column, e.code)
+                        .expecting(expected(column, e.code, survey, today)),
+                );
+            }
+        }
+        match parsed {
+            Ok(answer) if errors.is_empty() => Ok((unit, answer)),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// What a column of an answer import takes, for an error message.
+fn expected(column: &str, code: ErrorCode, survey: &SurveyDef, today: Date) -> String {
+    match (column, code) {
+        ("nps", ErrorCode::Required) => "nps, a statement or a text".into(),
+        ("nps", _) => "0–10".into(),
+        ("service_date", ErrorCode::OutOfRange) => format!("{MIN_YEAR}-01-01 … {today}"),
+        ("service_date", _) => "YYYY-MM-DD".into(),
+        ("service_lang", _) => codes(&ServiceLang::ALL, ServiceLang::code),
+        ("age_group", _) => codes(&AgeGroup::ALL, AgeGroup::code),
+        ("respondent", _) => codes(&Respondent::ALL, Respondent::code),
+        ("text", _) => format!("at most {MAX_TEXT} characters"),
+        ("contact", _) => format!("at most {MAX_SHORT} characters"),
+        (_, _) => format!("{}–{} or cannot_say", survey.scale.min, survey.scale.max),
+    }
+}
+
+/// Reads a whole CSV text of answers at once (see [`AnswerColumns`]; the
+/// store's import pipeline streams files instead). Every line is validated
+/// against `survey`; the errors name line and column.
 pub fn parse_import_csv(
     data: &str,
     survey: &SurveyDef,
     today: Date,
-) -> Result<Vec<ImportLine>, Vec<LineError>> {
+) -> Result<Vec<(usize, String, Answer)>, Vec<LineError>> {
     let data = data.strip_prefix('\u{feff}').unwrap_or(data);
-    let first = data.lines().next().unwrap_or("");
-    let delimiter = if first.matches(';').count() > first.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
+        .delimiter(crate::import::delimiter(data.as_bytes()))
         .flexible(true)
         .from_reader(data.as_bytes());
-    let mut errors = Vec::new();
-    let headers: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(|c| c.trim().to_lowercase()).collect(),
-        Err(_) => {
-            return Err(vec![LineError {
-                line: 1,
-                field: "header".into(),
-                code: ErrorCode::Invalid,
-            }])
-        }
+    let headers = match reader.headers() {
+        Ok(h) => crate::import::header_names(h.iter()),
+        Err(_) => return Err(vec![LineError::new(1, "header", ErrorCode::Invalid)]),
     };
-    for h in &headers {
-        if !IMPORT_COLUMNS.contains(&h.as_str()) && survey.statement(h).is_none() {
-            errors.push(LineError {
-                line: 1,
-                field: h.clone(),
-                code: ErrorCode::Invalid,
-            });
-        }
-    }
-    if !headers.iter().any(|h| h == "unit") {
-        errors.push(LineError {
-            line: 1,
-            field: "unit".into(),
-            code: ErrorCode::Required,
-        });
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let columns = AnswerColumns::new(headers, survey)?;
+    let mut errors = Vec::new();
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let line = record
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map(|p| p.line() as usize)
-            .unwrap_or(i + 2);
         let record = match record {
             Ok(r) => r,
             Err(_) => {
-                errors.push(LineError {
-                    line,
-                    field: "line".into(),
-                    code: ErrorCode::Invalid,
-                });
+                errors.push(LineError::new(i + 2, "line", ErrorCode::Invalid));
                 continue;
             }
         };
+        let line = record
+            .position()
+            .map(|p| p.line() as usize)
+            .unwrap_or(i + 2);
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        if record.len() > headers.len() {
-            errors.push(LineError {
-                line,
-                field: "line".into(),
-                code: ErrorCode::TooLong,
-            });
-            continue;
-        }
-        let mut raw = RawAnswer::default();
-        let mut unit = String::new();
-        for (h, value) in headers.iter().zip(record.iter()) {
-            let value = value.to_owned();
-            match h.as_str() {
-                "unit" => unit = value.trim().to_owned(),
-                "service_date" => raw.service_date = value,
-                "nps" => raw.nps = value,
-                "text" => raw.text = value,
-                "service_lang" => raw.service_lang = value,
-                "age_group" => raw.age_group = value,
-                "respondent" => raw.respondent = value,
-                "contact" => raw.contact = value,
-                key => {
-                    raw.scores.insert(key.to_owned(), value);
-                }
-            }
-        }
-        if unit.is_empty() {
-            errors.push(LineError {
-                line,
-                field: "unit".into(),
-                code: ErrorCode::Required,
-            });
-        }
-        match raw.parse(survey, today) {
-            Ok(_) => out.push(ImportLine { line, unit, raw }),
-            Err(errs) => errors.extend(errs.into_iter().map(|e| LineError {
-                line,
-                field: e.field,
-                code: e.code,
-            })),
+        match columns.record(line, record.iter(), survey, today) {
+            Ok((unit, answer)) => out.push((line, unit, answer)),
+            Err(e) => errors.extend(e),
         }
     }
     if errors.is_empty() {
@@ -1797,18 +1799,18 @@ mod tests {
         let ok = "unit;nps;safe;text;service_lang\nA1;9;5;Hyvä;fi\n;;;;\nB2;3;x;;sv\n";
         let lines = parse_import_csv(ok, &s, TODAY).unwrap();
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines[1].line, 4);
-        assert_eq!(lines[1].unit, "B2");
-        assert_eq!(lines[1].raw.scores["safe"], "x");
+        assert_eq!(lines[1].0, 4);
+        assert_eq!(lines[1].1, "B2");
+        assert_eq!(lines[1].2.scores["safe"], Score::CannotSay);
         let bad = "unit,nps,safe\nA1,11,5\n,5,2\nA1,5,seven\n";
         let errs = parse_import_csv(bad, &s, TODAY).unwrap_err();
         let got: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         assert_eq!(
             got,
             [
-                "line 2: nps: out_of_range",
-                "line 3: unit: required",
-                "line 4: scores.safe: not_a_number"
+                "line 2: nps: out_of_range (expected 0–10)",
+                "line 3: unit: required (expected a unit code)",
+                "line 4: safe: not_a_number (expected 1–5 or cannot_say)"
             ]
         );
         let errs = parse_import_csv("unit,nsp\nA,1\n", &s, TODAY).unwrap_err();

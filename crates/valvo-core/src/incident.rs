@@ -545,6 +545,321 @@ impl NewIncident {
     }
 }
 
+/// One report of an incident history import (see [`HistoryColumns`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryRow {
+    /// The org unit's code (the store resolves it; `report.org_unit_id` is 0).
+    pub unit: String,
+    /// The report (without any reporter identity).
+    pub report: NewIncident,
+    /// The day it was received.
+    pub reported_on: Date,
+    /// Its state.
+    pub state: IncidentState,
+    /// The day it was handled (for handled reports; the day received when
+    /// the file does not say).
+    pub handled_on: Option<Date>,
+}
+
+/// The columns of an incident history import (a HaiPro- or SPro-style CSV
+/// export, one report per line; documented in the README):
+///
+/// | column | | |
+/// |---|---|---|
+/// | `unit` | required | org unit code |
+/// | `reported_on` | required | day received, `2024-03-05` or `5.3.2024` |
+/// | `occurred_on` | | day of the event (default: `reported_on`) |
+/// | `kind` | required | `client_safety`, `work_safety`, `data_protection`, `misconduct` |
+/// | `event_type` | required | a code or name (fi, sv or en) of the county's taxonomy |
+/// | `consequence` | required | `no_harm`, `near_miss`, `mild`, `moderate`, `severe`, `death` |
+/// | `reporter_role` | | `staff` (default), `student`, `client`, `relative`, `other` |
+/// | `state` | | `new`, `in_handling`, `handled`, `forwarded` (default: `handled` when `handled_on` is given, else `new`) |
+/// | `handled_on` | | day handled, not before `reported_on` |
+/// | `never_event` | | yes/no (default no) |
+/// | `place`, `description`, `contributing_factors`, `immediate_actions` | | text |
+#[derive(Clone, Debug)]
+pub struct HistoryColumns {
+    headers: Vec<String>,
+    /// Lower-case code and names → type.
+    types: std::collections::HashMap<String, EventType>,
+}
+
+/// The columns [`HistoryColumns`] knows.
+pub const HISTORY_COLUMNS: [&str; 14] = [
+    "unit",
+    "reported_on",
+    "occurred_on",
+    "kind",
+    "event_type",
+    "consequence",
+    "reporter_role",
+    "state",
+    "handled_on",
+    "never_event",
+    "place",
+    "description",
+    "contributing_factors",
+    "immediate_actions",
+];
+
+fn code_list<T: Copy + std::fmt::Display>(all: &[T]) -> String {
+    all.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl HistoryColumns {
+    /// Checks the header line; `types` is the county's taxonomy (retired
+    /// types included: history may use them).
+    pub fn new(
+        headers: Vec<String>,
+        types: &[EventTypeDef],
+    ) -> Result<Self, Vec<crate::import::LineError>> {
+        let errors = crate::import::check_header(
+            &headers,
+            |h| HISTORY_COLUMNS.contains(&h),
+            &["unit", "reported_on", "kind", "event_type", "consequence"],
+        );
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut map = std::collections::HashMap::new();
+        for t in types {
+            for lang in crate::text::Lang::ALL {
+                if let Some(name) = t.name.get(lang) {
+                    map.entry(name.trim().to_lowercase())
+                        .or_insert_with(|| t.code.clone());
+                }
+            }
+        }
+        // Codes win over a name that happens to be spelt like another code.
+        for t in types {
+            map.insert(t.code.code().to_lowercase(), t.code.clone());
+        }
+        Ok(HistoryColumns {
+            headers,
+            types: map,
+        })
+    }
+
+    /// One record (line `line`), or every problem of the line, each naming
+    /// its column and what was expected.
+    pub fn record<'a>(
+        &self,
+        line: usize,
+        record: impl IntoIterator<Item = &'a str>,
+        today: Date,
+    ) -> Result<HistoryRow, Vec<crate::import::LineError>> {
+        use crate::import::{parse_day, parse_flag, LineError};
+        let mut cells: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        let mut n = 0;
+        for (i, value) in record.into_iter().enumerate() {
+            n += 1;
+            if let Some(h) = self.headers.get(i) {
+                cells.insert(h.as_str(), value);
+            }
+        }
+        let mut errors = Vec::new();
+        if n > self.headers.len() {
+            errors.push(
+                LineError::new(line, "line", ErrorCode::TooLong)
+                    .expecting(format!("{} columns", self.headers.len())),
+            );
+            return Err(errors);
+        }
+        let cell = |c: &str| cells.get(c).map(|v| v.trim()).unwrap_or("");
+        let required = |c: &str, expected: &str, errors: &mut Vec<LineError>| {
+            let v = cell(c);
+            if v.is_empty() {
+                errors.push(LineError::new(line, c, ErrorCode::Required).expecting(expected));
+            }
+            v.to_owned()
+        };
+        let unit = required("unit", "a unit code", &mut errors);
+        let day = |c: &str, errors: &mut Vec<LineError>| -> Option<Date> {
+            let v = cell(c);
+            if v.is_empty() {
+                return None;
+            }
+            let d = parse_day(v);
+            match d {
+                None => errors.push(
+                    LineError::new(line, c, ErrorCode::Invalid).expecting("YYYY-MM-DD or D.M.YYYY"),
+                ),
+                Some(d) if d > today => errors.push(
+                    LineError::new(line, c, ErrorCode::OutOfRange)
+                        .expecting(format!("not after {today}")),
+                ),
+                Some(_) => {}
+            }
+            d
+        };
+        let reported_raw = required("reported_on", "YYYY-MM-DD or D.M.YYYY", &mut errors);
+        let reported_on = if reported_raw.is_empty() {
+            None
+        } else {
+            day("reported_on", &mut errors)
+        };
+        let occurred_on = day("occurred_on", &mut errors).or(reported_on);
+        let handled_on = day("handled_on", &mut errors);
+        fn coded<T: Copy + std::fmt::Display>(
+            line: usize,
+            column: &str,
+            raw: &str,
+            all: &[T],
+            parse: fn(&str) -> Option<T>,
+            errors: &mut Vec<LineError>,
+        ) -> Option<T> {
+            if raw.is_empty() {
+                return None;
+            }
+            let v = parse(raw);
+            if v.is_none() {
+                errors.push(
+                    LineError::new(line, column, ErrorCode::Invalid).expecting(code_list(all)),
+                );
+            }
+            v
+        }
+        let kind_raw = required("kind", &code_list(&IncidentKind::ALL), &mut errors);
+        let kind = coded(
+            line,
+            "kind",
+            &kind_raw,
+            &IncidentKind::ALL,
+            IncidentKind::parse,
+            &mut errors,
+        );
+        let type_raw = required(
+            "event_type",
+            "a code or name of the event types",
+            &mut errors,
+        );
+        let event_type = if type_raw.is_empty() {
+            None
+        } else {
+            let t = self.types.get(&type_raw.to_lowercase()).cloned();
+            if t.is_none() {
+                errors.push(
+                    LineError::new(line, "event_type", ErrorCode::NotFound).expecting(format!(
+                        "a code or name of the event types, not \"{type_raw}\""
+                    )),
+                );
+            }
+            t
+        };
+        let cons_raw = required("consequence", &code_list(&Consequence::ALL), &mut errors);
+        let consequence = coded(
+            line,
+            "consequence",
+            &cons_raw,
+            &Consequence::ALL,
+            Consequence::parse,
+            &mut errors,
+        );
+        let reporter_role = coded(
+            line,
+            "reporter_role",
+            cell("reporter_role"),
+            &ReporterRole::ALL,
+            ReporterRole::parse,
+            &mut errors,
+        )
+        .unwrap_or(ReporterRole::Staff);
+        let state = coded(
+            line,
+            "state",
+            cell("state"),
+            &IncidentState::ALL,
+            IncidentState::parse,
+            &mut errors,
+        )
+        .unwrap_or(if handled_on.is_some() {
+            IncidentState::Handled
+        } else {
+            IncidentState::New
+        });
+        if handled_on.is_some() && state != IncidentState::Handled {
+            errors.push(
+                LineError::new(line, "handled_on", ErrorCode::Invalid)
+                    .expecting("empty unless state is handled"),
+            );
+        }
+        if let (Some(h), Some(r)) = (handled_on, reported_on) {
+            if h < r {
+                errors.push(
+                    LineError::new(line, "handled_on", ErrorCode::OutOfRange)
+                        .expecting(format!("not before {r}")),
+                );
+            }
+        }
+        let never_event = match parse_flag(cell("never_event")) {
+            Ok(v) => v.unwrap_or(false),
+            Err(()) => {
+                errors.push(
+                    LineError::new(line, "never_event", ErrorCode::Invalid).expecting("yes or no"),
+                );
+                false
+            }
+        };
+        let (Some(reported_on), Some(occurred_on), Some(kind), Some(event_type), Some(consequence)) =
+            (reported_on, occurred_on, kind, event_type, consequence)
+        else {
+            return Err(errors);
+        };
+        let report = NewIncident {
+            org_unit_id: 0,
+            occurred_on,
+            occurred_time: None,
+            place: cell("place").to_owned(),
+            kind,
+            event_type,
+            description: cell("description").to_owned(),
+            consequence,
+            never_event,
+            contributing_factors: cell("contributing_factors").to_owned(),
+            immediate_actions: cell("immediate_actions").to_owned(),
+            reporter_role,
+            reporter_name: None,
+            reporter_contact: None,
+        };
+        if occurred_on > reported_on {
+            errors.push(
+                LineError::new(line, "occurred_on", ErrorCode::OutOfRange)
+                    .expecting(format!("not after {reported_on}")),
+            );
+        }
+        if let Err(errs) = report.validate(today) {
+            // History often has no description: it is not required here.
+            for e in errs
+                .into_iter()
+                .filter(|e| e.field != "description" || e.code != ErrorCode::Required)
+            {
+                let expected = match e.code {
+                    ErrorCode::TooLong if e.field == "place" => {
+                        format!("at most {MAX_SHORT} characters")
+                    }
+                    ErrorCode::TooLong => format!("at most {MAX_DESCRIPTION} characters"),
+                    _ => format!("{MIN_OCCURRED_YEAR}-01-01 … {today}"),
+                };
+                errors.push(LineError::new(line, &e.field, e.code).expecting(expected));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(HistoryRow {
+            unit,
+            report,
+            reported_on,
+            state,
+            handled_on: (state == IncidentState::Handled)
+                .then(|| handled_on.unwrap_or(reported_on)),
+        })
+    }
+}
+
 /// One row key of the aggregate table kept up to date on every write:
 /// counts per org unit × month × kind × event type × consequence ×
 /// client-side × never event (the org unit is the table's own column).
@@ -934,6 +1249,69 @@ mod tests {
 
     fn et(code: &str) -> EventType {
         EventType::parse(code).unwrap()
+    }
+
+    #[test]
+    fn history_rows_map_types_by_code_or_name_and_name_every_problem() {
+        let mut name = I18nText::default();
+        name.set(crate::text::Lang::Fi, Some("Kaatuminen".into()));
+        name.set(crate::text::Lang::Sv, Some("Fall".into()));
+        let types = vec![EventTypeDef {
+            code: et("fall"),
+            name,
+            active: false,
+            sort_order: 0,
+        }];
+        let headers = crate::import::header_names(
+            "unit;reported_on;kind;event_type;consequence;handled_on;never_event".split(';'),
+        );
+        let cols = HistoryColumns::new(headers, &types).unwrap();
+        let today = date!(2026 - 12 - 01);
+        let row = cols
+            .record(
+                2,
+                "A1;5.3.2024;client_safety;KAATUMINEN;mild;2024-03-20;".split(';'),
+                today,
+            )
+            .unwrap();
+        assert_eq!(row.report.event_type, et("fall"));
+        assert_eq!(row.state, IncidentState::Handled);
+        assert_eq!(row.handled_on, Some(date!(2024 - 03 - 20)));
+        assert_eq!(row.report.occurred_on, date!(2024 - 03 - 05));
+        let errs = cols
+            .record(
+                3,
+                "A1;2024-13-01;spro;Slip;worse;2024-01-01;maybe".split(';'),
+                today,
+            )
+            .unwrap_err();
+        let got: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{} {}", e.field, e.code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "reported_on invalid",
+                "kind invalid",
+                "event_type not_found",
+                "consequence invalid",
+                "never_event invalid"
+            ]
+        );
+        assert!(errs[2].expected.as_deref().unwrap().contains("\"Slip\""));
+        let errs = cols
+            .record(
+                4,
+                "A1;2024-03-05;misconduct;fall;no_harm;2024-03-01;".split(';'),
+                today,
+            )
+            .unwrap_err();
+        assert_eq!(errs[0].field, "handled_on");
+        assert_eq!(errs[0].code, ErrorCode::OutOfRange);
+        let missing =
+            HistoryColumns::new(crate::import::header_names(["unit", "kind"]), &types).unwrap_err();
+        assert_eq!(missing.len(), 3);
     }
 
     // ---- enums ----

@@ -132,7 +132,7 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn opt_code<T: Copy>(v: Option<T>, code: fn(T) -> &'static str) -> &'static str {
+pub(crate) fn opt_code<T: Copy>(v: Option<T>, code: fn(T) -> &'static str) -> &'static str {
     v.map(code).unwrap_or("")
 }
 
@@ -140,7 +140,7 @@ fn date(s: &str) -> Result<time::Date> {
     valvo_core::feedback::parse_date(s).ok_or_else(|| corrupt("date", s))
 }
 
-fn scores_json(scores: &BTreeMap<String, Score>) -> String {
+pub(crate) fn scores_json(scores: &BTreeMap<String, Score>) -> String {
     let map: serde_json::Map<String, serde_json::Value> = scores
         .iter()
         .map(|(k, s)| {
@@ -173,7 +173,7 @@ fn parse_scores(s: &str) -> Result<BTreeMap<String, Score>> {
     Ok(out)
 }
 
-async fn survey_in(conn: &mut AnyConnection) -> Result<SurveyVersion> {
+pub(crate) async fn survey_in(conn: &mut AnyConnection) -> Result<SurveyVersion> {
     let row =
         sqlx::query("SELECT id, version, definition FROM surveys ORDER BY version DESC LIMIT 1")
             .fetch_optional(&mut *conn)
@@ -211,7 +211,7 @@ async fn survey_in(conn: &mut AnyConnection) -> Result<SurveyVersion> {
 }
 
 /// `($1, …, $cols), ($cols+1, …)`: the VALUES of a multi-row statement.
-fn values(rows: usize, cols: usize) -> String {
+pub(crate) fn values(rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
             let list: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
@@ -223,7 +223,12 @@ fn values(rows: usize, cols: usize) -> String {
 
 /// Adds `cells` of a unit in `month` to the aggregates of each of `scopes`
 /// (the unit and its ancestors, see [`scopes_of`]).
-fn scoped_cells(scopes: &[i64], month: &str, cells: Vec<Cell>, out: &mut Vec<(i64, String, Cell)>) {
+pub(crate) fn scoped_cells(
+    scopes: &[i64],
+    month: &str,
+    cells: Vec<Cell>,
+    out: &mut Vec<(i64, String, Cell)>,
+) {
     // Each cell under its month (`2025-05`) and under the quarter, tertial,
     // half year and year it falls in (`2025Q2`, `2025T2`, `2025H1`, `2025`):
     // statistics of any period read one row per scope and background.
@@ -966,7 +971,8 @@ fn case_row(row: &AnyRow) -> Result<FeedbackCase> {
 
 async fn case_in(conn: &mut AnyConnection, id: i64) -> Result<FeedbackCase> {
     let row = sqlx::query(&format!(
-        "SELECT {CASE_COLS} FROM feedback_cases c LEFT JOIN feedback_answers a ON a.id = c.answer_id WHERE c.id = $1"
+        "SELECT {CASE_COLS} FROM feedback_cases c LEFT JOIN feedback_answers a ON a.id = c.answer_id WHERE c.id = $1 AND {}",
+        crate::write::visible("c.")
     ))
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -1310,86 +1316,6 @@ impl Store {
             date(&row.try_get::<String, _>("service_date")?)?,
             used.is_none() && expires >= today,
         )))
-    }
-
-    /// Imports answers (already checked by
-    /// [`parse_import_csv`](valvo_core::feedback::parse_import_csv)): all or
-    /// nothing, in one transaction, channel `import`. Unknown unit codes are
-    /// named by line. Coordinators and administrators, or whoever may write
-    /// every unit named.
-    pub async fn import_answers(
-        &self,
-        p: &Principal,
-        lines: &[valvo_core::feedback::ImportLine],
-        today: time::Date,
-    ) -> Result<usize, ImportError> {
-        let mut tx = self.begin_write().await?;
-        let tree = load_tree(&mut tx).await?;
-        let survey = survey_in(&mut tx).await?;
-        let by_code: BTreeMap<String, i64> = tree
-            .nodes()
-            .iter()
-            .map(|n| (n.code.to_lowercase(), n.id))
-            .collect();
-        let mut errors = Vec::new();
-        let mut resolved = Vec::with_capacity(lines.len());
-        for l in lines {
-            match by_code.get(&l.unit.to_lowercase()) {
-                None => errors.push(valvo_core::feedback::LineError {
-                    line: l.line,
-                    field: "unit".into(),
-                    code: ErrorCode::Invalid,
-                }),
-                Some(&org) if !p.can_write(&tree, org) => {
-                    return Err(ImportError::Store(StoreError::Forbidden))
-                }
-                Some(&org) => match l.raw.parse(&survey.def, today) {
-                    Ok(answer) => resolved.push(Resolved {
-                        org,
-                        answer,
-                        invitation_id: None,
-                    }),
-                    Err(errs) => {
-                        errors.extend(errs.into_iter().map(|e| valvo_core::feedback::LineError {
-                            line: l.line,
-                            field: e.field,
-                            code: e.code,
-                        }))
-                    }
-                },
-            }
-        }
-        if !errors.is_empty() {
-            return Err(ImportError::Lines(errors));
-        }
-        let deadlines = CaseDeadlines::default();
-        let mut pending = Pending::default();
-        for r in &resolved {
-            write_answer(
-                &mut tx,
-                survey.id,
-                r,
-                Channel::Import,
-                today,
-                &deadlines,
-                &mut pending,
-            )
-            .await?;
-        }
-        pending.flush(&mut tx).await?;
-        audit(
-            &mut tx,
-            p,
-            "import",
-            "feedback_answers",
-            &format!("{} answers", resolved.len()),
-            None,
-            None,
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(resolved.len())
     }
 
     /// Loads answers in bulk (a migration from another system, or the
@@ -1797,7 +1723,8 @@ impl Store {
             .join(", ");
         let sql = format!(
             "SELECT {CASE_COLS} FROM feedback_cases c LEFT JOIN feedback_answers a ON a.id = c.answer_id \
-             WHERE c.state <> $1 AND c.org_unit_id IN ({ids}) ORDER BY c.due_on LIMIT {}",
+             WHERE c.state <> $1 AND c.org_unit_id IN ({ids}) AND {} ORDER BY c.due_on LIMIT {}",
+            crate::write::visible("c."),
             limit.clamp(1, 10_000)
         );
         let mut q = sqlx::query(&sql).bind(CaseState::Handled.code());
@@ -1816,7 +1743,8 @@ impl Store {
     pub async fn routing_examples(&self, limit: i64) -> Result<Vec<(String, i64)>> {
         let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
             "SELECT text, org_unit_id FROM feedback_cases \
-             WHERE state = $1 OR routed_from IS NOT NULL ORDER BY id DESC LIMIT {}",
+             WHERE (state = $1 OR routed_from IS NOT NULL) AND {} ORDER BY id DESC LIMIT {}",
+            crate::write::visible(""),
             limit.clamp(1, 100_000)
         ))
         .bind(CaseState::Handled.code())
@@ -1971,7 +1899,8 @@ impl Store {
             .join(", ");
         let sql = format!(
             "SELECT org_unit_id, month, channel, service_lang, age_group, respondent, nps, scores \
-             FROM feedback_answers WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) ORDER BY id"
+             FROM feedback_answers WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) AND {} ORDER BY id",
+            crate::write::visible("")
         );
         let mut q = sqlx::query(&sql)
             .bind(month_of(period.start()).to_string())
@@ -2148,23 +2077,6 @@ pub(crate) async fn summary_in(
         Tally::from_cells(&cells, &Filter::default()).summary(&survey),
         topics,
     ))
-}
-
-/// Why an import was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    /// Lines with errors (nothing was written).
-    #[error("{} lines with errors", .0.len())]
-    Lines(Vec<valvo_core::feedback::LineError>),
-    /// The store failed or refused.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for ImportError {
-    fn from(e: sqlx::Error) -> Self {
-        ImportError::Store(StoreError::Db(e))
-    }
 }
 
 /// Shared state handle for [`Store`].

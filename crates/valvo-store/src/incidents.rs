@@ -223,7 +223,7 @@ fn key_of(inc: &Incident) -> CountKey {
 }
 
 /// `span_days` of a span still open (see migration 0012).
-const OPEN_SPAN_DAYS: i64 = 1_000_000_000;
+pub(crate) const OPEN_SPAN_DAYS: i64 = 1_000_000_000;
 
 /// The aggregate changes of one write, applied together at its end in one
 /// fixed order (the marginals, then the handling times, each by key): two
@@ -231,14 +231,14 @@ const OPEN_SPAN_DAYS: i64 = 1_000_000_000;
 /// order and never wait for each other in a circle (forwarding 4 → 5 beside
 /// 5 → 4). Changes of the same key are merged first.
 #[derive(Default)]
-struct Deltas {
-    marginals: BTreeMap<(i64, String, &'static str, String), i64>,
-    days: BTreeMap<(i64, String, i64), i64>,
+pub(crate) struct Deltas {
+    pub(crate) marginals: BTreeMap<(i64, String, &'static str, String), i64>,
+    pub(crate) days: BTreeMap<(i64, String, i64), i64>,
 }
 
 impl Deltas {
     /// Counts (or uncounts) a report with key `key` in unit `org`.
-    fn count(&mut self, org: i64, key: &CountKey, delta: i64) {
+    pub(crate) fn count(&mut self, org: i64, key: &CountKey, delta: i64) {
         let month = key.month.to_string();
         for m in Marginal::of(key) {
             let (dim, k) = m.dim_key();
@@ -250,7 +250,7 @@ impl Deltas {
     }
 
     /// Counts (or uncounts) a handling time of `days` for a report received in `month`.
-    fn handled(&mut self, org: i64, month: String, days: i64, delta: i64) {
+    pub(crate) fn handled(&mut self, org: i64, month: String, days: i64, delta: i64) {
         *self.days.entry((org, month, days.max(0))).or_default() += delta;
     }
 
@@ -337,10 +337,13 @@ async fn incident_locked(conn: &mut AnyConnection, id: i64) -> Result<Incident> 
 }
 
 async fn read_incident(conn: &mut AnyConnection, id: i64, lock: &str) -> Result<Incident> {
-    let row = sqlx::query(&format!("SELECT {COLS} FROM incidents WHERE id = $1{lock}"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLS} FROM incidents WHERE id = $1 AND {}{lock}",
+        crate::write::visible("")
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let mut inc = row
         .as_ref()
         .map(incident_row)
@@ -454,9 +457,10 @@ async fn waiting_in(
     let shortest = limits.iter().copied().min().unwrap_or(0).max(0);
     let sql = format!(
         "SELECT kind, reported_on, COUNT(*) AS n FROM incident_spans WHERE span_days > $1 AND opened_on <= $2 \
-         AND (closed_on IS NULL OR closed_on > $2) AND reported_on < $3 AND org_unit_id IN ({}) \
+         AND (closed_on IS NULL OR closed_on > $2) AND reported_on < $3 AND org_unit_id IN ({}) AND {} \
          GROUP BY kind, reported_on",
-        placeholders(4, units.len())
+        placeholders(4, units.len()),
+        crate::write::visible("")
     );
     let earliest = day - time::Duration::days(shortest);
     let mut q = sqlx::query(&sql)
@@ -1017,8 +1021,9 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT {COLS} FROM incidents WHERE state <> $1 AND org_unit_id IN ({}) ORDER BY reported_on LIMIT {}",
+            "SELECT {COLS} FROM incidents WHERE state <> $1 AND org_unit_id IN ({}) AND {} ORDER BY reported_on LIMIT {}",
             placeholders(2, units.len()),
+            crate::write::visible(""),
             limit.clamp(1, 10_000)
         );
         let mut q = sqlx::query(&sql).bind(IncidentState::Handled.code());

@@ -7,6 +7,7 @@
 
 mod auth;
 mod feedback;
+mod import;
 mod incidents;
 mod plan;
 mod reports;
@@ -16,8 +17,11 @@ mod write;
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
 pub use feedback::IngestState;
 pub use feedback::{
-    AnswerTarget, Breakdown, CaseUpdate, ChildFigures, FeedbackCase, FeedbackStats, ImportError,
-    Submission, Submitted, SurveyVersion, YearFigures,
+    AnswerTarget, Breakdown, CaseUpdate, ChildFigures, FeedbackCase, FeedbackStats, Submission,
+    Submitted, SurveyVersion, YearFigures,
+};
+pub use import::{
+    ImportJob, ImportKind, ImportProgress, ImportState, OnProgress, CHUNK as IMPORT_CHUNK,
 };
 pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
 pub use plan::{AuditEntry, NewOrgUnit};

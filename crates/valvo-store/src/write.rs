@@ -133,3 +133,12 @@ pub(crate) fn invalid(field: &str, code: ErrorCode) -> StoreError {
         code,
     }])
 }
+
+/// Keeps a read of a table that imports write (answers, feedback cases,
+/// incidents, their spans) to the rows that are there: written live
+/// (`import_id` NULL) or by an import that is done. The rows of a running or
+/// failed import count nowhere (migration 0013). `alias` is the table's alias
+/// with its dot (`"c."`), or `""`.
+pub(crate) fn visible(alias: &str) -> String {
+    format!("({alias}import_id IS NULL OR {alias}import_id IN (SELECT id FROM imports WHERE state = 'done'))")
+}

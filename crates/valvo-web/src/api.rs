@@ -213,14 +213,14 @@ pub(crate) fn strip_nul(v: &mut Value) -> bool {
 /// The media type a request body to `path` must have: CSV for the answer
 /// import, JSON everywhere else.
 fn body_type(path: &str) -> &'static str {
-    if path.ends_with("/feedback/import") {
+    if path.ends_with("/import") {
         "text/csv"
     } else {
         "application/json"
     }
 }
 
-fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+pub(crate) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

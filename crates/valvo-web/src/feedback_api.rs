@@ -11,11 +11,10 @@ use serde_json::{json, Value};
 use valvo_core::access::Principal;
 use valvo_core::disclosure::Shown;
 use valvo_core::feedback::{
-    parse_import_csv, CaseDeadlines, CaseState, Channel, Filter, RawAnswer, RawCase, Respondent,
-    ServiceLang,
+    CaseDeadlines, CaseState, Channel, Filter, RawAnswer, RawCase, Respondent, ServiceLang,
 };
 use valvo_core::plan::{ErrorCode, FieldError};
-use valvo_store::{AnswerTarget, CaseUpdate, ImportError, StoreError, Submission};
+use valvo_store::{AnswerTarget, CaseUpdate, StoreError, Submission};
 
 use crate::api::{
     json_body, json_str, parse_period, readable, ApiError, ApiPath, ApiQuery, ApiResult, Caller,
@@ -230,47 +229,6 @@ pub async fn invitations(
         Json(json!({ "org_unit": org, "service_date": date.to_string(), "tokens": tokens, "links": links })),
     )
         .into_response())
-}
-
-/// `POST /api/v1/feedback/import` (body: CSV): all lines or none; errors name
-/// line and column.
-pub async fn import(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    crate::api::ApiBody(body): crate::api::ApiBody,
-) -> ApiResult<Response> {
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_encoding",
-            "the CSV must be UTF-8",
-        )
-    })?;
-    let survey = state.store().current_survey().await?;
-    let lines_err = |errs: Vec<valvo_core::feedback::LineError>| {
-        let fields: Vec<Value> = errs
-            .iter()
-            .map(|e| json!({ "field": format!("{}.{}", e.line, e.field), "code": e.code.code() }))
-            .collect();
-        let list: Vec<Value> = errs
-            .iter()
-            .map(|e| json!({ "line": e.line, "field": e.field, "code": e.code.code(), "message": e.to_string() }))
-            .collect();
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "error": { "code": "invalid_lines", "message": format!("{} errors; nothing was imported", list.len()), "fields": fields, "lines": list } })),
-        )
-            .into_response()
-    };
-    let lines = match parse_import_csv(text, &survey.def, today()) {
-        Ok(l) => l,
-        Err(errs) => return Ok(lines_err(errs)),
-    };
-    match state.store().import_answers(&p, &lines, today()).await {
-        Ok(n) => Ok(Json(json!({ "imported": n })).into_response()),
-        Err(ImportError::Lines(errs)) => Ok(lines_err(errs)),
-        Err(ImportError::Store(e)) => Err(e.into()),
-    }
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ mod feedback;
 mod feedback_api;
 mod forms;
 mod html;
+mod imports;
 mod incident_settings;
 mod incidents;
 mod openapi;
@@ -233,7 +234,9 @@ pub fn app(state: AppState) -> Router {
         .route("/incidents/{id}/actions", post(api::incident_action))
         .route("/feedback/answers", post(feedback_api::submit))
         .route("/feedback/invitations", post(feedback_api::invitations))
-        .route("/feedback/import", post(feedback_api::import))
+        .route("/feedback/import", post(imports::feedback))
+        .route("/incidents/import", post(imports::incidents))
+        .route("/imports/{id}", get(imports::get))
         .route("/feedback/stats", get(feedback_api::stats))
         .route("/feedback/export", get(feedback_api::export))
         .route("/feedback/survey", get(feedback_api::survey))
@@ -257,6 +260,13 @@ pub fn app(state: AppState) -> Router {
         .route("/accessibility", get(ui::accessibility))
         .route("/login", get(ui::login_page).post(ui::login))
         .route("/logout", post(ui::logout))
+        .route(
+            "/imports",
+            get(imports::list)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_UPLOAD)),
+        )
+        .route("/imports/{id}", get(imports::show))
         .route("/org/new", get(ui::org_root_new).post(ui::org_root_create))
         .route("/org/{id}", get(ui::org_page))
         .route("/org/{id}/edit", get(ui::org_edit).post(ui::org_update))

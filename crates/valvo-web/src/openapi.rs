@@ -397,6 +397,18 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             { "required": ["text"], "properties": { "text": { "pattern": "\\S" } } }]
     });
     let obj = json!({ "type": "object" });
+    let import_params = json!([
+        query(
+            "dry_run",
+            false,
+            json!({ "type": "boolean", "default": false })
+        ),
+        query(
+            "file_name",
+            false,
+            json!({ "type": "string", "maxLength": 200 })
+        ),
+    ]);
     json!({
         "/api/v1/feedback/answers": { "post": {
             "summary": "One answer. With \"invitation\" (a one-time token) no bearer token is needed and the token is used up (404 unknown, 409 on a replay, 410 expired); with \"org_unit\" a bearer token that may write the unit. 201 once the answer is on disk. 422 also for a service date in the future.",
@@ -415,10 +427,24 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "responses": { "201": ok("Tokens and links", obj.clone()) }
         }},
         "/api/v1/feedback/import": { "post": {
-            "summary": "Import answers from CSV (header: unit, service_date, nps, statement keys, text, service_lang, age_group, respondent, contact); all lines or none. 422 names every line with errors (line, field, code).",
+            "summary": "Import answers from CSV (header: unit, service_date, nps, statement keys, text, service_lang, age_group, respondent, contact; `;` or `,`, UTF-8 with or without BOM), read as it arrives: all lines or none. 422 `invalid_lines` names every line with errors (the first 100: line, field, code, expected) and counts them all; `dry_run=true` checks without writing.",
             "operationId": "importFeedback",
+            "parameters": import_params.clone(),
             "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
-            "responses": { "200": ok("Imported", obj.clone()) }
+            "responses": { "200": ok("Imported (or checked): `imported`, `checked` and the import", obj.clone()) }
+        }},
+        "/api/v1/incidents/import": { "post": {
+            "summary": "Import incident report history from a HaiPro- or SPro-style CSV export (header: unit, reported_on, occurred_on, kind, event_type (code or name), consequence, reporter_role, state, handled_on, never_event, place, description, contributing_factors, immediate_actions): all lines or none, as the answer import. Administrators and quality coordinators.",
+            "operationId": "importIncidents",
+            "parameters": import_params.clone(),
+            "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
+            "responses": { "200": ok("Imported (or checked): `imported`, `checked` and the import", obj.clone()) }
+        }},
+        "/api/v1/imports/{id}": { "get": {
+            "summary": "An import's progress and result (its starter, or an administrator): state (running, done, checked, failed), bytes and lines read, rows written, errors.",
+            "operationId": "getImport",
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": id() }],
+            "responses": { "200": ok("The import", obj.clone()) }
         }},
         "/api/v1/feedback/stats": { "get": {
             "summary": "Feedback statistics of an org subtree and period with the previous period, breakdowns and yearly trend. Without a token: public figures, cells under 5 answers withheld with whatever would let them be computed, and no background filter (401 with one).",

@@ -9,6 +9,7 @@
 
 mod feedback;
 mod hardening;
+mod imports;
 mod support;
 
 use reqwest::{header, StatusCode};

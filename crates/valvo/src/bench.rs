@@ -44,6 +44,11 @@ pub struct BenchArgs {
     /// and under 40 PDF requests at once.
     #[arg(long)]
     pub bursts: bool,
+    /// Instead: `valvo import` of generated files of this many answers and
+    /// this many incident reports (e.g. 1000000), beside a server taking live
+    /// answers: rows/s, peak memory, the live answers' p99.
+    #[arg(long, default_value_t = 0)]
+    pub imports: usize,
 }
 
 /// Untimed requests before each measured series.
@@ -68,6 +73,9 @@ pub async fn run(args: &BenchArgs, database_url: Option<String>) -> Result<(), S
     }
     if args.bursts {
         return crate::bench_ops::bursts(database_url).await;
+    }
+    if args.imports > 0 {
+        return crate::bench_ops::imports(database_url, args.imports).await;
     }
     if args.requests == 0 {
         return Err("--requests must be at least 1".into());

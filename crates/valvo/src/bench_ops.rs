@@ -420,3 +420,199 @@ pub async fn bursts(url: Option<String>) -> Result<(), String> {
     drop_database(&db).await;
     result
 }
+
+/// Writes a generated import file of `rows` lines for `kind` over `units`
+/// (answers spread over 36 months, reports over 24; a text on every tenth
+/// answer).
+fn generate(
+    kind: valvo_store::ImportKind,
+    rows: usize,
+    units: &[String],
+    path: &std::path::Path,
+) -> Result<(), String> {
+    use std::io::Write;
+    let f = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let today = time::OffsetDateTime::now_utc().date();
+    let io = |e: std::io::Error| e.to_string();
+    match kind {
+        valvo_store::ImportKind::Feedback => {
+            writeln!(
+                w,
+                "unit;service_date;nps;help_when_needed;safe;text;service_lang;respondent"
+            )
+            .map_err(io)?;
+            for i in 0..rows {
+                let day = today - time::Duration::days((i % 1095) as i64 + 1);
+                let text = if i % 10 == 0 {
+                    "Hyvä palvelu, kiitos"
+                } else {
+                    ""
+                };
+                writeln!(
+                    w,
+                    "{};{day};{};{};{};{text};{};{}",
+                    units[i % units.len()],
+                    (i * 7) % 11,
+                    1 + (i % 5),
+                    1 + (i * 3 % 5),
+                    ["fi", "sv", "other"][i % 3],
+                    ["client", "relative"][i % 2]
+                )
+                .map_err(io)?;
+            }
+        }
+        valvo_store::ImportKind::Incidents => {
+            writeln!(w, "unit;reported_on;occurred_on;kind;event_type;consequence;reporter_role;state;handled_on").map_err(io)?;
+            let kinds = [
+                "client_safety",
+                "client_safety",
+                "work_safety",
+                "misconduct",
+            ];
+            let cons = ["no_harm", "near_miss", "mild", "moderate", "severe"];
+            let types = ["medication", "fall_accident", "information_flow", "other"];
+            for i in 0..rows {
+                let reported = today - time::Duration::days((i % 730) as i64 + 1);
+                let handled =
+                    (i % 4 != 0).then(|| reported + time::Duration::days((i % 60) as i64));
+                let handled = handled.filter(|h| *h <= today);
+                writeln!(
+                    w,
+                    "{};{reported};{reported};{};{};{};staff;{};{}",
+                    units[i % units.len()],
+                    kinds[i % kinds.len()],
+                    types[i % types.len()],
+                    cons[i % cons.len()],
+                    if handled.is_some() { "handled" } else { "new" },
+                    handled.map(|h| h.to_string()).unwrap_or_default()
+                )
+                .map_err(io)?;
+            }
+        }
+    }
+    w.flush().map_err(io)
+}
+
+/// Imports generated files of `rows` answers and `rows` incident reports
+/// with `valvo import` (a child process: time, rows/s, peak resident size),
+/// while a server on the same database keeps acknowledging live answers
+/// (their p50/p99 and failures show whether the import blocks them).
+pub async fn imports(url: Option<String>, rows: usize) -> Result<(), String> {
+    println!("`valvo import` of generated files beside a server taking live answers (4 clients):");
+    println!();
+    println!(
+        "{:<10} {:>10} {:>8} {:>10} {:>9} {:>8} {:>9} {:>9} {:>7}",
+        "kind", "rows", "s", "rows/s", "peak MB", "live", "p50 ms", "p99 ms", "failed"
+    );
+    for kind in [
+        valvo_store::ImportKind::Feedback,
+        valvo_store::ImportKind::Incidents,
+    ] {
+        let db = fresh_database(url.as_deref()).await?;
+        let file = std::env::temp_dir().join(format!(
+            "valvo-bench-import-{:016x}.csv",
+            rand::random::<u64>()
+        ));
+        let result = async {
+            let (token, areas) = prepare(&db).await?;
+            let store = Store::connect(&db).await.map_err(|e| e.to_string())?;
+            let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+            store.close().await;
+            let units: Vec<String> = tree.nodes().iter().map(|n| n.code.clone()).collect();
+            generate(kind, rows, &units, &file)?;
+            let server = Server::start(&db, &[])?;
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            let started = Instant::now();
+            let mut child = Command::new(exe)
+                .args(["import", kind.code()])
+                .arg(&file)
+                .env("VALVO_DATABASE_URL", &db)
+                .env("VALVO_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let mut live = Vec::new();
+            for c in 0..4 {
+                let (done, base, token, a) = (
+                    done.clone(),
+                    server.base.clone(),
+                    token.clone(),
+                    areas.clone(),
+                );
+                live.push(tokio::spawn(async move {
+                    let client = reqwest::Client::new();
+                    let (mut lat, mut failed, mut i) = (Vec::new(), 0usize, c);
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let t = Instant::now();
+                        let r = client
+                            .post(format!("{base}/api/v1/feedback/answers"))
+                            .bearer_auth(&token)
+                            .json(&json!({ "org_unit": a[i % a.len()], "nps": i % 11 }))
+                            .send()
+                            .await;
+                        match r {
+                            Ok(r) if r.status() == StatusCode::CREATED => lat.push(t.elapsed()),
+                            _ => failed += 1,
+                        }
+                        i += 4;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    (lat, failed)
+                }));
+            }
+            let mut peak = 0u64;
+            let status = loop {
+                if let Some(kb) = status_kb(child.id(), "VmHWM:") {
+                    peak = peak.max(kb);
+                }
+                if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+                    break s;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            let secs = started.elapsed().as_secs_f64();
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            let (mut lat, mut failed) = (Vec::new(), 0);
+            for t in live {
+                let (l, f) = t.await.map_err(|e| e.to_string())?;
+                lat.extend(l);
+                failed += f;
+            }
+            lat.sort_unstable();
+            if !status.success() {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                return Err(format!(
+                    "valvo import {} failed: {}",
+                    kind.code(),
+                    err.lines().take(5).collect::<Vec<_>>().join("\n")
+                ));
+            }
+            println!(
+                "{:<10} {:>10} {:>8.1} {:>10.0} {:>9.0} {:>8} {:>9.1} {:>9.1} {:>7}",
+                kind.code(),
+                rows,
+                secs,
+                rows as f64 / secs,
+                peak as f64 / 1024.0,
+                lat.len(),
+                ms(percentile(&lat, 50.0)),
+                ms(percentile(&lat, 99.0)),
+                failed
+            );
+            drop(server);
+            Ok::<(), String>(())
+        }
+        .await;
+        let _ = std::fs::remove_file(&file);
+        drop_database(&db).await;
+        result?;
+    }
+    Ok(())
+}

@@ -241,9 +241,7 @@ async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String>
 /// some), and comments in Finnish and Swedish waiting in the handling queue,
 /// a few of them handled, so statistics, topics and the queue show something.
 async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> {
-    use valvo_core::feedback::{
-        Answer, Channel, ImportLine, RawAnswer, Respondent, Score, ServiceLang,
-    };
+    use valvo_core::feedback::{Answer, Channel, Respondent, Score, ServiceLang};
     let tree = store.org_tree().await.map_err(err)?;
     let areas: Vec<(i64, String)> = tree
         .walk()
@@ -359,35 +357,34 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
             "",
         ),
     ];
-    let lines: Vec<ImportLine> = (0..40)
-        .map(|i| {
-            let (nps, text, contact) = comments[i % comments.len()];
-            let (_, code) = &areas[(i * 3) % areas.len().max(1)];
-            ImportLine {
-                line: i + 2,
-                unit: code.clone(),
-                raw: RawAnswer {
-                    nps: nps.into(),
-                    text: text.into(),
-                    contact: contact.into(),
-                    service_lang: if text.contains(" och ")
-                        || text.starts_with("Tack")
-                        || text.starts_with("Jag")
-                    {
-                        "sv".into()
-                    } else {
-                        "fi".into()
-                    },
-                    service_date: (today - time::Duration::days((i * 4) as i64 + 1)).to_string(),
-                    ..RawAnswer::default()
-                },
-            }
-        })
-        .collect();
-    store
-        .import_answers(system, &lines, today)
+    // Through the import pipeline, as a county's file of earlier answers would come.
+    let mut csv = String::from("unit;nps;text;contact;service_lang;service_date\n");
+    for i in 0..40 {
+        let (nps, text, contact) = comments[i % comments.len()];
+        let (_, code) = &areas[(i * 3) % areas.len().max(1)];
+        let lang = if text.contains(" och ") || text.starts_with("Tack") || text.starts_with("Jag")
+        {
+            "sv"
+        } else {
+            "fi"
+        };
+        let day = today - time::Duration::days((i * 4) as i64 + 1);
+        csv.push_str(&format!("{code};{nps};\"{text}\";{contact};{lang};{day}\n"));
+    }
+    let job = store
+        .import_bytes(
+            system,
+            valvo_store::ImportKind::Feedback,
+            "demo.csv",
+            csv.into_bytes(),
+            false,
+            today,
+        )
         .await
         .map_err(|e| format!("demo feedback: {e}"))?;
+    if job.state != valvo_store::ImportState::Done {
+        return Err(format!("demo feedback: {:?}", job.errors));
+    }
     // Handle every other one, so the queue has some and routing has examples.
     let queue = store
         .feedback_queue(system, today, 1000)

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_ops;
 mod demo;
+mod import;
 mod report;
 
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use valvo_core::access::{Principal, Role};
-use valvo_store::Store;
+use valvo_store::{ImportKind, Store};
 use valvo_web::{AppState, WebConfig};
 
 #[derive(Parser, Debug)]
@@ -163,6 +164,12 @@ enum Command {
         #[command(subcommand)]
         command: FeedbackCommand,
     },
+    /// Import a file from another system: every line or none, errors by line
+    /// and column, a progress bar on a terminal.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Free-text analysis, offline.
     Text {
         #[command(subcommand)]
@@ -230,10 +237,28 @@ enum FeedbackCommand {
     /// Import answers from a CSV file (header: unit, service_date, nps, statement
     /// keys, text, service_lang, age_group, respondent, contact): every line or
     /// none; errors name the line and column.
-    Import {
-        /// The CSV file (UTF-8, comma or semicolon separated).
-        file: std::path::PathBuf,
-    },
+    Import(ImportArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCommand {
+    /// Customer feedback answers (CSV; header: unit, service_date, nps,
+    /// statement keys, text, service_lang, age_group, respondent, contact).
+    Feedback(ImportArgs),
+    /// Incident and misconduct report history, from a HaiPro- or SPro-style
+    /// CSV export (header: unit, reported_on, occurred_on, kind, event_type,
+    /// consequence, reporter_role, state, handled_on, never_event, place,
+    /// description, contributing_factors, immediate_actions).
+    Incidents(ImportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct ImportArgs {
+    /// The CSV file (UTF-8 with or without BOM, comma or semicolon separated).
+    file: std::path::PathBuf,
+    /// Check the whole file and report every error, without writing anything.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -303,6 +328,12 @@ async fn shutdown_signal() {
 }
 
 async fn serve(store: Store, addr: SocketAddr, config: WebConfig) -> Result<(), String> {
+    // Imports whose process died (kill -9, a crash) leave nothing behind.
+    match store.reap_imports().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(imports = n, "removed the rows of interrupted imports"),
+        Err(e) => tracing::warn!(error = %e, "could not clean up interrupted imports"),
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -484,33 +515,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Bench(_) | Command::Text { .. } => Ok(()),
         Command::Feedback {
-            command: FeedbackCommand::Import { file },
+            command: FeedbackCommand::Import(args),
         } => {
-            let data =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            // No NUL characters in stored text (PostgreSQL cannot hold them).
-            let data = data.replace('\0', "");
-            let today = time::OffsetDateTime::now_utc().date();
-            let survey = store.current_survey().await.map_err(|e| e.to_string())?;
-            let report = |errors: Vec<valvo_core::feedback::LineError>| {
-                let lines: Vec<String> = errors
-                    .iter()
-                    .map(|e| format!("{}: {e}", file.display()))
-                    .collect();
-                format!("nothing imported:\n{}", lines.join("\n"))
-            };
-            let lines = valvo_core::feedback::parse_import_csv(&data, &survey.def, today)
-                .map_err(report)?;
-            let n = store
-                .import_answers(&Principal::system("cli"), &lines, today)
-                .await
-                .map_err(|e| match e {
-                    valvo_store::ImportError::Lines(errors) => report(errors),
-                    valvo_store::ImportError::Store(e) => e.to_string(),
-                })?;
-            println!("{n} answers imported");
+            let result = import::run(&store, ImportKind::Feedback, &args.file, args.dry_run).await;
             store.close().await;
-            Ok(())
+            result
+        }
+        Command::Import { command } => {
+            let (kind, args) = match command {
+                ImportCommand::Feedback(a) => (ImportKind::Feedback, a),
+                ImportCommand::Incidents(a) => (ImportKind::Incidents, a),
+            };
+            let result = import::run(&store, kind, &args.file, args.dry_run).await;
+            store.close().await;
+            result
         }
         Command::Report {
             org,

@@ -522,7 +522,9 @@ async fn csv_import_names_lines_and_writes_all_or_nothing() {
             )
         })
         .collect();
-    assert_eq!(lines, [(3, "nps".to_string())]);
+    // Every line with an error, not only the first.
+    assert_eq!(lines, [(3, "nps".to_string()), (4, "unit".to_string())]);
+    assert_eq!(body["error"]["lines"][0]["expected"], "0–10");
     let unknown_unit = "unit;nps\na1;9\nzz;5\n".to_string();
     let body: Value = c
         .post(app.url("/api/v1/feedback/import"))
@@ -577,7 +579,11 @@ async fn csv_import_names_lines_and_writes_all_or_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Its line names the unit as one the manager may not write (as unknown).
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["lines"][0]["field"], "unit");
+    assert_eq!(body["error"]["lines"][0]["code"], "not_found");
     app.stop().await;
 }
 

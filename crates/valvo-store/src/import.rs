@@ -1,0 +1,1466 @@
+//! The import pipeline every import shares: feedback answers and incident
+//! history today, the figures and the ombudsperson log next.
+//!
+//! A file is read once, as a stream: a reader thread parses and validates
+//! each CSV record into a typed row (the domain core's column parsers) and
+//! gathers the statistics' aggregate changes, while this side writes the rows
+//! in chunks of [`CHUNK`], each in its own short transaction, tagged with the
+//! import's id. Until the import is marked `done` its rows count nowhere
+//! ([`crate::write::visible`]); the aggregates are added in the one short
+//! transaction that marks it done. An error on any line stops the writing,
+//! the rest of the file is still checked (the first
+//! [`MAX_REPORTED`](valvo_core::import::MAX_REPORTED) errors are kept, all are
+//! counted), and the rows written so far are removed: a file lands whole or
+//! not at all. An import whose process died is found by [`Store::reap_imports`]
+//! (at start, and before every import) and removed the same way.
+//!
+//! Memory stays bounded whatever the file's size: one chunk of rows in
+//! flight, and aggregate changes kept per unit and month (spilled to a
+//! staging table when they grow).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use tokio::sync::mpsc;
+use valvo_core::access::Principal;
+use valvo_core::feedback::{
+    AnswerColumns, Channel, Counts, Dims, Respondent, ServiceLang, SurveyDef,
+};
+use valvo_core::import::{header_names, LineError, LineErrors};
+use valvo_core::incident::{format_receipt, CountKey, EventTypeDef, HistoryColumns, HistoryRow};
+use valvo_core::plan::ErrorCode;
+use valvo_core::{OrgTree, Period, PeriodKind};
+
+use crate::feedback::{opt_code, scoped_cells, scores_json, survey_in, values};
+use crate::incidents::{digest, Deltas, OPEN_SPAN_DAYS};
+use crate::write::audit;
+use crate::{load_tree, now, Result, Store, StoreError};
+
+/// Rows per write transaction: short enough that SQLite's write lock is
+/// never held for long (live answers wait at most one chunk).
+pub const CHUNK: usize = 2_000;
+/// Rows per INSERT statement.
+const STATEMENT_ROWS: usize = 500;
+/// Aggregate keys held in memory before they are spilled to staging.
+const SPILL_KEYS: usize = 200_000;
+/// A running import whose process is not known to be alive counts as dead
+/// when it has not written for this long (seconds).
+const STALE_SECS: i64 = 600;
+
+/// What an import reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// Customer feedback answers.
+    Feedback,
+    /// Incident and misconduct report history (HaiPro / SPro exports).
+    Incidents,
+}
+
+impl ImportKind {
+    /// Every kind.
+    pub const ALL: [ImportKind; 2] = [ImportKind::Feedback, ImportKind::Incidents];
+
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ImportKind::Feedback => "feedback",
+            ImportKind::Incidents => "incidents",
+        }
+    }
+
+    /// Parses a [`code`](Self::code).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == s.trim())
+    }
+}
+
+/// Where an import is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportState {
+    /// Reading and writing.
+    Running,
+    /// Every row is in and counted.
+    Done,
+    /// A check without writing found no errors.
+    Checked,
+    /// Nothing was imported (errors, or the process stopped).
+    Failed,
+}
+
+impl ImportState {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ImportState::Running => "running",
+            ImportState::Done => "done",
+            ImportState::Checked => "checked",
+            ImportState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "running" => ImportState::Running,
+            "done" => ImportState::Done,
+            "checked" => ImportState::Checked,
+            _ => ImportState::Failed,
+        }
+    }
+}
+
+/// An import as stored: what it read, how far it is, how it ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportJob {
+    /// Id.
+    pub id: i64,
+    /// What it reads.
+    pub kind: ImportKind,
+    /// The file's name as given.
+    pub file_name: String,
+    /// Where it is.
+    pub state: ImportState,
+    /// Checked only, nothing written.
+    pub dry_run: bool,
+    /// Who started it (user id).
+    pub user_id: Option<i64>,
+    /// Who started it, as the audit log names them.
+    pub actor: String,
+    /// When it started (RFC 3339).
+    pub created_at: String,
+    /// When it ended.
+    pub finished_at: Option<String>,
+    /// The file's size in bytes (0 when not known).
+    pub bytes_total: u64,
+    /// Bytes read so far.
+    pub bytes_read: u64,
+    /// Data lines read so far.
+    pub rows_read: u64,
+    /// Rows written so far (counted only once done).
+    pub rows_written: u64,
+    /// Line errors found (all of them).
+    pub error_count: u64,
+    /// The first line errors.
+    pub errors: Vec<LineError>,
+    /// Why it stopped, when not for line errors (`interrupted`, a database
+    /// error).
+    pub message: Option<String>,
+}
+
+impl ImportJob {
+    /// Share read, 0–100 (`None` when the size is not known).
+    pub fn percent(&self) -> Option<u8> {
+        (self.bytes_total > 0).then(|| {
+            ((self.bytes_read.min(self.bytes_total) * 100) / self.bytes_total).min(100) as u8
+        })
+    }
+
+    /// Still running.
+    pub fn running(&self) -> bool {
+        self.state == ImportState::Running
+    }
+}
+
+/// How far an import is, for a progress bar.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportProgress {
+    /// Bytes read.
+    pub bytes_read: u64,
+    /// The file's size (0 when not known).
+    pub bytes_total: u64,
+    /// Data lines read.
+    pub rows: u64,
+    /// Line errors so far.
+    pub errors: u64,
+}
+
+/// Called as an import goes on.
+pub type OnProgress = Arc<dyn Fn(ImportProgress) + Send + Sync>;
+
+const JOB_COLS: &str =
+    "id, kind, file_name, state, dry_run, user_id, actor, created_at, finished_at, \
+     bytes_total, bytes_read, rows_read, rows_written, error_count, errors, message";
+
+fn job_row(row: &sqlx::any::AnyRow) -> Result<ImportJob> {
+    let kind: String = row.try_get("kind")?;
+    let errors: String = row.try_get("errors")?;
+    let n = |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c)?.max(0) as u64) };
+    Ok(ImportJob {
+        id: row.try_get("id")?,
+        kind: ImportKind::parse(&kind).ok_or_else(|| crate::rows::corrupt("kind", &kind))?,
+        file_name: row.try_get("file_name")?,
+        state: ImportState::parse(&row.try_get::<String, _>("state")?),
+        dry_run: row.try_get::<i64, _>("dry_run")? != 0,
+        user_id: row.try_get("user_id")?,
+        actor: row.try_get("actor")?,
+        created_at: row.try_get("created_at")?,
+        finished_at: row.try_get("finished_at")?,
+        bytes_total: n("bytes_total")?,
+        bytes_read: n("bytes_read")?,
+        rows_read: n("rows_read")?,
+        rows_written: n("rows_written")?,
+        error_count: n("error_count")?,
+        errors: serde_json::from_str(&errors).unwrap_or_default(),
+        message: row.try_get("message")?,
+    })
+}
+
+/// This process, as an import's `owner`: host and process id.
+fn this_process() -> String {
+    format!("{}:{}", host_name(), std::process::id())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_default()
+}
+
+/// Whether the process that owns an import is known to be gone: it ran on
+/// this host and its process id no longer exists.
+fn owner_gone(owner: &str) -> bool {
+    let Some((host, pid)) = owner.rsplit_once(':') else {
+        return true;
+    };
+    if host != host_name() || host.is_empty() {
+        return false;
+    }
+    if pid == std::process::id().to_string() {
+        return false;
+    }
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    /// Reads on, leaving out NUL bytes (no database text can hold them, and
+    /// no CSV means them).
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.inner.read(buf)?;
+            self.read.fetch_add(n as u64, Ordering::Relaxed);
+            let mut kept = 0;
+            for i in 0..n {
+                if buf[i] != 0 {
+                    buf[kept] = buf[i];
+                    kept += 1;
+                }
+            }
+            if kept > 0 || n == 0 {
+                return Ok(kept);
+            }
+        }
+    }
+}
+
+/// What the reader thread sends.
+enum Msg<R, A> {
+    /// Rows to write (none once an error was found), and where the reading is.
+    Rows { rows: R, progress: ImportProgress },
+    /// Aggregate changes to keep in staging.
+    Spill(A),
+    /// The end of the file.
+    End {
+        errors: LineErrors,
+        rows: u64,
+        finish: A,
+    },
+}
+
+/// One kind of import on the reader side: the columns, one record to one row,
+/// and the aggregate changes of the rows read.
+trait Parser: Send + 'static {
+    type Row: Send + 'static;
+    type Agg: Send + 'static + Default;
+    fn header(&mut self, headers: Vec<String>) -> std::result::Result<(), Vec<LineError>>;
+    fn record(
+        &mut self,
+        line: usize,
+        record: &csv::StringRecord,
+    ) -> std::result::Result<Self::Row, Vec<LineError>>;
+    /// Aggregate changes to write now (when they have grown), or all that are
+    /// left (`last`).
+    fn spill(&mut self, last: bool) -> Option<Self::Agg>;
+    fn rows(rows: Vec<Self::Row>) -> Rows;
+    fn agg(agg: Self::Agg) -> Agg;
+}
+
+/// Reads the whole file on this (blocking) thread and sends rows in chunks.
+fn read_file<P: Parser, R: Read>(
+    parser: &mut P,
+    input: R,
+    bytes_total: u64,
+    tx: &mpsc::Sender<Msg<Rows, Agg>>,
+) -> std::result::Result<(), ()> {
+    let read = Arc::new(AtomicU64::new(0));
+    let mut buffered = BufReader::with_capacity(
+        256 * 1024,
+        Counting {
+            inner: input,
+            read: read.clone(),
+        },
+    );
+    let send = |m: Msg<Vec<P::Row>, P::Agg>| {
+        let m = match m {
+            Msg::Rows { rows, progress } => Msg::Rows {
+                rows: P::rows(rows),
+                progress,
+            },
+            Msg::Spill(a) => Msg::Spill(P::agg(a)),
+            Msg::End {
+                errors,
+                rows,
+                finish,
+            } => Msg::End {
+                errors,
+                rows,
+                finish: P::agg(finish),
+            },
+        };
+        tx.blocking_send(m).map_err(|_| ())
+    };
+    let mut errors = LineErrors::default();
+    let head = match buffered.fill_buf() {
+        Ok(b) => b,
+        Err(_) => {
+            errors.extend([LineError::new(1, "header", ErrorCode::Invalid)]);
+            return send(Msg::End {
+                errors,
+                rows: 0,
+                finish: P::Agg::default(),
+            });
+        }
+    };
+    let bom = head.starts_with("\u{feff}".as_bytes());
+    let delimiter = valvo_core::import::delimiter(if bom { &head[3..] } else { head });
+    if bom {
+        buffered.consume(3);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(buffered);
+    let headers = match reader.headers() {
+        Ok(h) => header_names(h.iter()),
+        Err(_) => Vec::new(),
+    };
+    if headers.iter().all(|h| h.is_empty()) {
+        errors.extend([LineError::new(1, "header", ErrorCode::Required)]);
+    } else if let Err(e) = parser.header(headers) {
+        errors.extend(e);
+    }
+    if !errors.is_empty() {
+        return send(Msg::End {
+            errors,
+            rows: 0,
+            finish: P::Agg::default(),
+        });
+    }
+    let mut record = csv::StringRecord::new();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut rows = 0u64;
+    let mut line = 1usize;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                line = record
+                    .position()
+                    .map(|p| p.line() as usize)
+                    .unwrap_or(line + 1);
+                if record.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                rows += 1;
+                match parser.record(line, &record) {
+                    Ok(row) if errors.is_empty() => chunk.push(row),
+                    Ok(_) => {}
+                    Err(e) => {
+                        errors.extend(e);
+                        chunk.clear();
+                    }
+                }
+            }
+            Err(e) => {
+                line = e.position().map(|p| p.line() as usize).unwrap_or(line + 1);
+                rows += 1;
+                let what = if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                    "UTF-8"
+                } else {
+                    "a CSV line"
+                };
+                errors.extend([LineError::new(line, "line", ErrorCode::Invalid).expecting(what)]);
+                chunk.clear();
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+        if chunk.len() >= CHUNK || (rows.is_multiple_of(CHUNK as u64) && !errors.is_empty()) {
+            send(Msg::Rows {
+                rows: std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
+                progress: ImportProgress {
+                    bytes_read: read.load(Ordering::Relaxed),
+                    bytes_total,
+                    rows,
+                    errors: errors.count,
+                },
+            })?;
+            if errors.is_empty() {
+                if let Some(a) = parser.spill(false) {
+                    send(Msg::Spill(a))?;
+                }
+            }
+        }
+    }
+    if errors.is_empty() && !chunk.is_empty() {
+        send(Msg::Rows {
+            rows: chunk,
+            progress: ImportProgress {
+                bytes_read: read.load(Ordering::Relaxed),
+                bytes_total,
+                rows,
+                errors: 0,
+            },
+        })?;
+    }
+    let finish = if errors.is_empty() {
+        parser.spill(true).unwrap_or_default()
+    } else {
+        P::Agg::default()
+    };
+    send(Msg::End {
+        errors,
+        rows,
+        finish,
+    })
+}
+
+/// Unit codes (lower case) → id, or why a row may not name it.
+fn unit_codes(p: &Principal, tree: &OrgTree) -> HashMap<String, std::result::Result<i64, ()>> {
+    tree.nodes()
+        .iter()
+        .map(|n| {
+            let ok = if p.can_write(tree, n.id) {
+                Ok(n.id)
+            } else {
+                Err(())
+            };
+            (n.code.to_lowercase(), ok)
+        })
+        .collect()
+}
+
+fn resolve_unit(
+    units: &HashMap<String, std::result::Result<i64, ()>>,
+    line: usize,
+    code: &str,
+) -> std::result::Result<i64, LineError> {
+    match units.get(&code.trim().to_lowercase()) {
+        Some(Ok(id)) => Ok(*id),
+        // Out of scope reads as unknown: nothing is told of other units.
+        _ => Err(
+            LineError::new(line, "unit", ErrorCode::NotFound).expecting(format!(
+                "a unit code you may write, not \"{}\"",
+                code.trim()
+            )),
+        ),
+    }
+}
+
+// ---- feedback answers ----
+
+/// An answer as written: unit, answer, and its text analysed.
+struct AnswerRow {
+    org: i64,
+    month: String,
+    answer: valvo_core::feedback::Answer,
+    analysis: Option<valvo_text::Analysis>,
+}
+
+/// Unit-level aggregate key: unit, month, background, item.
+type UnitKey = (i64, String, Dims, String);
+/// An aggregate row: scope, period key, background, item; its counts.
+type ScopeCell = ((i64, String, Dims, String), Counts);
+
+#[derive(Default)]
+struct FeedbackAgg {
+    /// feedback_agg rows (scope, period key, background, item).
+    cells: Vec<ScopeCell>,
+    /// feedback_text_agg rows (scope, month, topic, sentiment) → n.
+    text: BTreeMap<(i64, String, String, &'static str), i64>,
+}
+
+struct FeedbackParser {
+    survey: SurveyDef,
+    today: time::Date,
+    tree: OrgTree,
+    units: HashMap<String, std::result::Result<i64, ()>>,
+    columns: Option<AnswerColumns>,
+    unit_column: usize,
+    cells: HashMap<UnitKey, Counts>,
+    text: BTreeMap<(i64, String, String, &'static str), i64>,
+}
+
+impl FeedbackParser {
+    fn scopes(&self, org: i64) -> Vec<i64> {
+        let mut s = vec![org];
+        s.extend(self.tree.ancestors(org).iter().map(|n| n.id));
+        s
+    }
+}
+
+impl Parser for FeedbackParser {
+    type Row = AnswerRow;
+    type Agg = FeedbackAgg;
+
+    fn rows(rows: Vec<AnswerRow>) -> Rows {
+        Rows::Feedback(rows)
+    }
+
+    fn agg(agg: FeedbackAgg) -> Agg {
+        Agg::Feedback(agg)
+    }
+
+    fn header(&mut self, headers: Vec<String>) -> std::result::Result<(), Vec<LineError>> {
+        self.unit_column = headers.iter().position(|h| h == "unit").unwrap_or(0);
+        self.columns = Some(AnswerColumns::new(headers, &self.survey)?);
+        Ok(())
+    }
+
+    fn record(
+        &mut self,
+        line: usize,
+        record: &csv::StringRecord,
+    ) -> std::result::Result<AnswerRow, Vec<LineError>> {
+        let Some(columns) = &self.columns else {
+            return Err(Vec::new());
+        };
+        let parsed = columns.record(line, record.iter(), &self.survey, self.today);
+        let unit = record.get(self.unit_column).unwrap_or("").trim();
+        let org = if unit.is_empty() {
+            None
+        } else {
+            Some(resolve_unit(&self.units, line, unit))
+        };
+        let (org, answer) = match (parsed, org) {
+            (Ok((_, a)), Some(Ok(org))) => (org, a),
+            (Ok(_), Some(Err(e))) => return Err(vec![e]),
+            (Err(mut errs), Some(Err(e))) => {
+                errs.push(e);
+                return Err(errs);
+            }
+            (Err(errs), _) => return Err(errs),
+            (Ok(_), None) => return Err(Vec::new()),
+        };
+        let month =
+            valvo_core::feedback::month_of(answer.service_date.unwrap_or(self.today)).to_string();
+        let analysis = answer.text.as_deref().map(valvo_text::analyze);
+        for c in answer.cells(Channel::Import) {
+            self.cells
+                .entry((org, month.clone(), c.dims, c.item))
+                .or_default()
+                .add(&c.counts);
+        }
+        if let Some(a) = &analysis {
+            let sentiment = a.sentiment.code();
+            for scope in self.scopes(org) {
+                *self
+                    .text
+                    .entry((scope, month.clone(), String::new(), sentiment))
+                    .or_default() += 1;
+                for t in &a.topics {
+                    *self
+                        .text
+                        .entry((scope, month.clone(), t.clone(), sentiment))
+                        .or_default() += 1;
+                }
+            }
+        }
+        Ok(AnswerRow {
+            org,
+            month,
+            answer,
+            analysis,
+        })
+    }
+
+    fn spill(&mut self, last: bool) -> Option<FeedbackAgg> {
+        if !last && self.cells.len() < SPILL_KEYS {
+            return None;
+        }
+        // Each unit-month cell under every scope above it and every period
+        // containing the month, merged.
+        let mut merged: HashMap<(i64, String, Dims, String), Counts> = HashMap::new();
+        let mut out = Vec::new();
+        for ((org, month, dims, item), counts) in self.cells.drain() {
+            let scopes = {
+                let mut s = vec![org];
+                s.extend(self.tree.ancestors(org).iter().map(|n| n.id));
+                s
+            };
+            out.clear();
+            scoped_cells(
+                &scopes,
+                &month,
+                vec![valvo_core::feedback::Cell { dims, item, counts }],
+                &mut out,
+            );
+            for (scope, key, c) in out.drain(..) {
+                merged
+                    .entry((scope, key, c.dims, c.item))
+                    .or_default()
+                    .add(&c.counts);
+            }
+        }
+        let mut cells: Vec<_> = merged.into_iter().collect();
+        cells.sort_by(|a, b| a.0.cmp(&b.0));
+        Some(FeedbackAgg {
+            cells,
+            text: if last {
+                std::mem::take(&mut self.text)
+            } else {
+                BTreeMap::new()
+            },
+        })
+    }
+}
+
+// ---- incident history ----
+
+struct IncidentRow {
+    org: i64,
+    row: HistoryRow,
+}
+
+#[derive(Default)]
+struct IncidentAgg {
+    deltas: Deltas,
+}
+
+struct IncidentParser {
+    today: time::Date,
+    types: Vec<EventTypeDef>,
+    units: HashMap<String, std::result::Result<i64, ()>>,
+    columns: Option<HistoryColumns>,
+    unit_column: usize,
+    deltas: Deltas,
+}
+
+impl Parser for IncidentParser {
+    type Row = IncidentRow;
+    type Agg = IncidentAgg;
+
+    fn rows(rows: Vec<IncidentRow>) -> Rows {
+        Rows::Incidents(rows)
+    }
+
+    fn agg(agg: IncidentAgg) -> Agg {
+        Agg::Incidents(agg)
+    }
+
+    fn header(&mut self, headers: Vec<String>) -> std::result::Result<(), Vec<LineError>> {
+        self.unit_column = headers.iter().position(|h| h == "unit").unwrap_or(0);
+        self.columns = Some(HistoryColumns::new(headers, &self.types)?);
+        Ok(())
+    }
+
+    fn record(
+        &mut self,
+        line: usize,
+        record: &csv::StringRecord,
+    ) -> std::result::Result<IncidentRow, Vec<LineError>> {
+        let Some(columns) = &self.columns else {
+            return Err(Vec::new());
+        };
+        let parsed = columns.record(line, record.iter(), self.today);
+        let unit = record.get(self.unit_column).unwrap_or("").trim();
+        let org = (!unit.is_empty()).then(|| resolve_unit(&self.units, line, unit));
+        let (row, org) = match (parsed, org) {
+            (Ok(row), Some(Ok(org))) => (row, org),
+            (Ok(_), Some(Err(e))) => return Err(vec![e]),
+            (Err(mut errs), Some(Err(e))) => {
+                errs.push(e);
+                return Err(errs);
+            }
+            (Err(errs), _) => return Err(errs),
+            (Ok(_), None) => return Err(Vec::new()),
+        };
+        let key = CountKey {
+            month: Period::containing(row.reported_on, PeriodKind::Month),
+            kind: row.report.kind,
+            event_type: row.report.event_type.clone(),
+            consequence: row.report.consequence,
+            client_reported: row.report.reporter_role.is_client_side(),
+            never_event: row.report.never_event,
+        };
+        self.deltas.count(org, &key, 1);
+        if let Some(h) = row.handled_on {
+            self.deltas.handled(
+                org,
+                key.month.to_string(),
+                (h - row.reported_on).whole_days(),
+                1,
+            );
+        }
+        Ok(IncidentRow { org, row })
+    }
+
+    fn spill(&mut self, last: bool) -> Option<IncidentAgg> {
+        // Marginals and handling days are kept per unit and month: small
+        // beside the rows, applied when the import is done.
+        last.then(|| IncidentAgg {
+            deltas: std::mem::take(&mut self.deltas),
+        })
+    }
+}
+
+// ---- the writing side ----
+
+/// Binds `n` rows of `cols` columns into one multi-row statement.
+fn multi_row(prefix: &str, n: usize, cols: usize, suffix: &str) -> String {
+    format!("{prefix} VALUES {}{suffix}", values(n, cols))
+}
+
+async fn write_answers(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+    job: i64,
+    rows: &[AnswerRow],
+) -> Result<()> {
+    let at = now();
+    for part in rows.chunks(STATEMENT_ROWS) {
+        let sql = multi_row(
+            "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
+             service_lang, age_group, respondent, nps, scores, pending, has_text, import_id)",
+            part.len(),
+            14,
+            " RETURNING id",
+        );
+        let mut q = sqlx::query(&sql);
+        for r in part {
+            let a = &r.answer;
+            q = q
+                .bind(survey_id)
+                .bind(r.org)
+                .bind(at.clone())
+                .bind(r.month.clone())
+                .bind(a.service_date.map(|d| d.to_string()))
+                .bind(Channel::Import.code())
+                .bind(a.service_lang.map(ServiceLang::code))
+                .bind(a.age_group.map(valvo_core::feedback::AgeGroup::code))
+                .bind(a.respondent.map(Respondent::code))
+                .bind(a.nps.map(i64::from))
+                .bind(scores_json(&a.scores))
+                .bind(0i64)
+                .bind(i64::from(a.text.is_some()))
+                .bind(job);
+        }
+        // Ids are handed out in the order of the VALUES list on both
+        // databases; sorted, they pair with the rows.
+        let mut ids: Vec<i64> = q
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("id"))
+            .collect::<std::result::Result<_, _>>()?;
+        ids.sort_unstable();
+        let with_text: Vec<(i64, &AnswerRow)> = ids
+            .into_iter()
+            .zip(part)
+            .filter(|(_, r)| r.answer.text.is_some())
+            .collect();
+        if with_text.is_empty() {
+            continue;
+        }
+        let deadlines = valvo_core::feedback::CaseDeadlines::default();
+        let today = time::OffsetDateTime::now_utc().date();
+        let sql = multi_row(
+            "INSERT INTO feedback_cases (org_unit_id, answer_id, kind, state, received_on, due_on, text, contact, \
+             created_at, text_lang, sentiment, topics, redacted, import_id)",
+            with_text.len(),
+            14,
+            "",
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, r) in with_text {
+            let analysis = r.analysis.as_ref();
+            q = q
+                .bind(r.org)
+                .bind(id)
+                .bind(valvo_core::feedback::CaseKind::Feedback.code())
+                .bind(valvo_core::feedback::CaseState::New.code())
+                .bind(today.to_string())
+                .bind(
+                    deadlines
+                        .due(valvo_core::feedback::CaseKind::Feedback, today)
+                        .to_string(),
+                )
+                .bind(r.answer.text.clone())
+                .bind(r.answer.contact.clone())
+                .bind(at.clone())
+                .bind(analysis.map(|a| a.language.code()))
+                .bind(analysis.map(|a| a.sentiment.code()))
+                .bind(analysis.map(|a| a.topics.join(",")))
+                .bind(analysis.map(|a| a.redacted.clone()))
+                .bind(job);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn write_incidents(conn: &mut AnyConnection, job: i64, rows: &[IncidentRow]) -> Result<()> {
+    let at = now();
+    for part in rows.chunks(STATEMENT_ROWS / 2) {
+        let sql = multi_row(
+            "INSERT INTO incidents (org_unit_id, reported_at, reported_on, month, occurred_on, place, kind, event_type, \
+             description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, receipt_hash, \
+             state, handled_at, handled_on, import_id)",
+            part.len(),
+            19,
+            " RETURNING id",
+        );
+        let mut q = sqlx::query(&sql);
+        for IncidentRow { org, row } in part {
+            let input = &row.report;
+            let mut raw = [0u8; 10];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+            q = q
+                .bind(*org)
+                .bind(at.clone())
+                .bind(row.reported_on.to_string())
+                .bind(Period::containing(row.reported_on, PeriodKind::Month).to_string())
+                .bind(input.occurred_on.to_string())
+                .bind(input.place.trim().to_owned())
+                .bind(input.kind.code())
+                .bind(input.event_type.code().to_owned())
+                .bind(input.description.trim().to_owned())
+                .bind(input.consequence.code())
+                .bind(i64::from(input.never_event))
+                .bind(input.contributing_factors.trim().to_owned())
+                .bind(input.immediate_actions.trim().to_owned())
+                .bind(input.reporter_role.code())
+                .bind(digest(&format_receipt(&raw)))
+                .bind(row.state.code())
+                .bind(row.handled_on.map(|d| format!("{d}T00:00:00Z")))
+                .bind(row.handled_on.map(|d| d.to_string()))
+                .bind(job);
+        }
+        let mut ids: Vec<i64> = q
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("id"))
+            .collect::<std::result::Result<_, _>>()?;
+        ids.sort_unstable();
+        let sql = multi_row(
+            "INSERT INTO incident_spans (incident_id, org_unit_id, kind, reported_on, opened_on, closed_on, span_days, import_id)",
+            part.len(),
+            8,
+            "",
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, IncidentRow { org, row }) in ids.into_iter().zip(part) {
+            let handled = row.handled_on;
+            q = q
+                .bind(id)
+                .bind(*org)
+                .bind(row.report.kind.code())
+                .bind(row.reported_on.to_string())
+                .bind(row.reported_on.to_string())
+                .bind(handled.map(|d| d.to_string()))
+                .bind(
+                    handled
+                        .map(|h| (h - row.reported_on).whole_days().max(0))
+                        .unwrap_or(OPEN_SPAN_DAYS),
+                )
+                .bind(job);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+const B_COLS: &str = "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs";
+
+fn add_counts(table: &str) -> String {
+    (0..11)
+        .map(|b| format!("b{b} = {table}.b{b} + excluded.b{b}"))
+        .chain(std::iter::once(format!("cs = {table}.cs + excluded.cs")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adds aggregate rows to the import's staging rows.
+async fn stage_cells(conn: &mut AnyConnection, job: i64, cells: &[ScopeCell]) -> Result<()> {
+    for part in cells.chunks(STATEMENT_ROWS / 2) {
+        let sql = multi_row(
+            &format!(
+                "INSERT INTO import_feedback_agg (import_id, scope_id, month, lang, channel, respondent, item, {B_COLS})"
+            ),
+            part.len(),
+            19,
+            &format!(
+                " ON CONFLICT (import_id, scope_id, month, lang, channel, respondent, item) DO UPDATE SET {}",
+                add_counts("import_feedback_agg")
+            ),
+        );
+        let mut q = sqlx::query(&sql);
+        for ((scope, month, dims, item), c) in part {
+            q = q
+                .bind(job)
+                .bind(*scope)
+                .bind(month.clone())
+                .bind(opt_code(dims.lang, ServiceLang::code))
+                .bind(opt_code(dims.channel, Channel::code))
+                .bind(opt_code(dims.respondent, Respondent::code))
+                .bind(item.clone());
+            for b in c.counts {
+                q = q.bind(b as i64);
+            }
+            q = q.bind(c.cannot_say as i64);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Adds the import's staged and last aggregate rows to the live ones, in key
+/// order (as every other writer of these rows).
+async fn finish_feedback(conn: &mut AnyConnection, job: i64, agg: &FeedbackAgg) -> Result<()> {
+    stage_cells(conn, job, &agg.cells).await?;
+    sqlx::query(&format!(
+        "INSERT INTO feedback_agg (scope_id, month, lang, channel, respondent, item, {B_COLS}) \
+         SELECT scope_id, month, lang, channel, respondent, item, {B_COLS} FROM import_feedback_agg \
+         WHERE import_id = $1 ORDER BY scope_id, month, lang, channel, respondent, item \
+         ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET {}",
+        add_counts("feedback_agg")
+    ))
+    .bind(job)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM import_feedback_agg WHERE import_id = $1")
+        .bind(job)
+        .execute(&mut *conn)
+        .await?;
+    let text: Vec<_> = agg.text.iter().collect();
+    for part in text.chunks(STATEMENT_ROWS) {
+        let sql = multi_row(
+            "INSERT INTO feedback_text_agg (scope_id, month, topic, sentiment, n)",
+            part.len(),
+            5,
+            " ON CONFLICT (scope_id, month, topic, sentiment) DO UPDATE SET n = feedback_text_agg.n + excluded.n",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((scope, month, topic, sentiment), n) in part {
+            q = q
+                .bind(*scope)
+                .bind(month.clone())
+                .bind(topic.clone())
+                .bind(*sentiment)
+                .bind(**n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn finish_incidents(conn: &mut AnyConnection, agg: &IncidentAgg) -> Result<()> {
+    let marginals: Vec<_> = agg
+        .deltas
+        .marginals
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .collect();
+    for part in marginals.chunks(STATEMENT_ROWS) {
+        let sql = multi_row(
+            "INSERT INTO incident_marginals (org_unit_id, month, dim, key, n)",
+            part.len(),
+            5,
+            " ON CONFLICT (org_unit_id, month, dim, key) DO UPDATE SET n = incident_marginals.n + excluded.n",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((org, month, dim, key), n) in part {
+            q = q
+                .bind(*org)
+                .bind(month.clone())
+                .bind(*dim)
+                .bind(key.clone())
+                .bind(**n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let days: Vec<_> = agg.deltas.days.iter().filter(|(_, n)| **n != 0).collect();
+    for part in days.chunks(STATEMENT_ROWS) {
+        let sql = multi_row(
+            "INSERT INTO incident_handling_days (org_unit_id, month, days, n)",
+            part.len(),
+            4,
+            " ON CONFLICT (org_unit_id, month, days) DO UPDATE SET n = incident_handling_days.n + excluded.n",
+        );
+        let mut q = sqlx::query(&sql);
+        for ((org, month, d), n) in part {
+            q = q.bind(*org).bind(month.clone()).bind(*d).bind(**n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The kind-specific writes of one import.
+enum Sink {
+    Feedback { survey_id: i64 },
+    Incidents,
+}
+
+enum Rows {
+    Feedback(Vec<AnswerRow>),
+    Incidents(Vec<IncidentRow>),
+}
+
+enum Agg {
+    Feedback(FeedbackAgg),
+    Incidents(IncidentAgg),
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        match self {
+            Rows::Feedback(r) => r.len(),
+            Rows::Incidents(r) => r.len(),
+        }
+    }
+}
+
+impl Store {
+    /// Starts an import of `kind` (a row in `imports`, state running) and
+    /// returns its id; [`run_import`](Self::run_import) then reads the file.
+    /// Answers may be imported by whoever writes feedback (each line's unit
+    /// must be theirs); incident history by administrators and quality
+    /// coordinators.
+    pub async fn create_import(
+        &self,
+        p: &Principal,
+        kind: ImportKind,
+        file_name: &str,
+        bytes_total: u64,
+        dry_run: bool,
+    ) -> Result<i64> {
+        let allowed = match kind {
+            ImportKind::Feedback => p.role.writes(),
+            ImportKind::Incidents => valvo_core::incident::may_configure(p),
+        };
+        if !allowed {
+            return Err(StoreError::Forbidden);
+        }
+        self.reap_imports().await?;
+        let name: String = file_name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        let at = now();
+        let row = sqlx::query(
+            "INSERT INTO imports (kind, file_name, state, dry_run, owner, heartbeat_at, user_id, actor, created_at, bytes_total) \
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(kind.code())
+        .bind(if name.trim().is_empty() { "-".to_owned() } else { name })
+        .bind(i64::from(dry_run))
+        .bind(this_process())
+        .bind(at.clone())
+        .bind(p.user_id)
+        .bind(p.label.clone())
+        .bind(at)
+        .bind(bytes_total.min(i64::MAX as u64) as i64)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Imports a file held in memory (an API body, the demo): creates the
+    /// import and runs it to its end.
+    pub async fn import_bytes(
+        &self,
+        p: &Principal,
+        kind: ImportKind,
+        file_name: &str,
+        data: Vec<u8>,
+        dry_run: bool,
+        today: time::Date,
+    ) -> Result<ImportJob> {
+        let id = self
+            .create_import(p, kind, file_name, data.len() as u64, dry_run)
+            .await?;
+        self.run_import(p, id, std::io::Cursor::new(data), today, None)
+            .await
+    }
+
+    /// An import by id.
+    pub async fn import_job(&self, id: i64) -> Result<Option<ImportJob>> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLS} FROM imports WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_row).transpose()
+    }
+
+    /// The latest imports `p` may see: their own, or every one for an
+    /// administrator.
+    pub async fn import_jobs(&self, p: &Principal, limit: i64) -> Result<Vec<ImportJob>> {
+        let rows = if p.can_administer() {
+            sqlx::query(&format!(
+                "SELECT {JOB_COLS} FROM imports ORDER BY id DESC LIMIT {}",
+                limit.clamp(1, 1000)
+            ))
+            .fetch_all(&self.pool)
+            .await?
+        } else {
+            sqlx::query(&format!(
+                "SELECT {JOB_COLS} FROM imports WHERE user_id = $1 ORDER BY id DESC LIMIT {}",
+                limit.clamp(1, 1000)
+            ))
+            .bind(p.user_id.unwrap_or(-1))
+            .fetch_all(&self.pool)
+            .await?
+        };
+        rows.iter().map(job_row).collect()
+    }
+
+    /// Marks imports whose process is gone as failed and removes the rows of
+    /// every failed import (in short transactions). Returns how many imports
+    /// were cleaned up.
+    pub async fn reap_imports(&self) -> Result<usize> {
+        let stale = (time::OffsetDateTime::now_utc() - time::Duration::seconds(STALE_SECS))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let running: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, owner, heartbeat_at FROM imports WHERE state = 'running'")
+                .fetch_all(&self.pool)
+                .await?;
+        for (id, owner, heartbeat) in running {
+            if owner_gone(&owner) || heartbeat < stale {
+                sqlx::query(
+                    "UPDATE imports SET state = 'failed', message = 'interrupted', finished_at = $1 \
+                     WHERE id = $2 AND state = 'running' AND heartbeat_at = $3",
+                )
+                .bind(now())
+                .bind(id)
+                .bind(heartbeat)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        let failed: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM imports WHERE state = 'failed' AND purged = 0")
+                .fetch_all(&self.pool)
+                .await?;
+        for (id,) in &failed {
+            self.purge_import(*id).await?;
+        }
+        Ok(failed.len())
+    }
+
+    /// Removes the rows of a failed import, a few thousand per statement.
+    async fn purge_import(&self, id: i64) -> Result<()> {
+        for table in [
+            "feedback_cases",
+            "feedback_answers",
+            "incident_spans",
+            "incidents",
+        ] {
+            loop {
+                let done = sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE import_id = $1 LIMIT 5000)"
+                ))
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if done == 0 {
+                    break;
+                }
+            }
+        }
+        sqlx::query("DELETE FROM import_feedback_agg WHERE import_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("UPDATE imports SET purged = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn fail_import(&self, id: i64, errors: &LineErrors, message: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "UPDATE imports SET state = 'failed', finished_at = $1, error_count = $2, errors = $3, message = $4 \
+             WHERE id = $5 AND state = 'running'",
+        )
+        .bind(now())
+        .bind(errors.count as i64)
+        .bind(serde_json::to_string(&errors.first).unwrap_or_else(|_| "[]".into()))
+        .bind(message.map(str::to_owned))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        self.purge_import(id).await
+    }
+
+    /// Reads and imports a file for the import `id` (see
+    /// [`create_import`](Self::create_import)), all or nothing, and returns
+    /// how it ended. Line errors end it as failed (not as an `Err`); an
+    /// `Err` is a database problem (the import is then failed too).
+    pub async fn run_import<R: Read + Send + 'static>(
+        &self,
+        p: &Principal,
+        id: i64,
+        input: R,
+        today: time::Date,
+        on_progress: Option<OnProgress>,
+    ) -> Result<ImportJob> {
+        let job = self.import_job(id).await?.ok_or(StoreError::NotFound)?;
+        let result = self.run(p, &job, input, today, on_progress).await;
+        if let Err(e) = &result {
+            let msg = e.to_string();
+            self.fail_import(id, &LineErrors::default(), Some(&msg))
+                .await?;
+        }
+        result?;
+        self.import_job(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn run<R: Read + Send + 'static>(
+        &self,
+        p: &Principal,
+        job: &ImportJob,
+        input: R,
+        today: time::Date,
+        on_progress: Option<OnProgress>,
+    ) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let tree = load_tree(&mut conn).await?;
+        let units = unit_codes(p, &tree);
+        let (tx, mut rx) = mpsc::channel::<Msg<Rows, Agg>>(4);
+        let bytes_total = job.bytes_total;
+        let sink = match job.kind {
+            ImportKind::Feedback => {
+                let survey = survey_in(&mut conn).await?;
+                let parser = FeedbackParser {
+                    survey: survey.def,
+                    today,
+                    tree,
+                    units,
+                    columns: None,
+                    unit_column: 0,
+                    cells: HashMap::new(),
+                    text: BTreeMap::new(),
+                };
+                spawn_reader(parser, input, bytes_total, tx);
+                Sink::Feedback {
+                    survey_id: survey.id,
+                }
+            }
+            ImportKind::Incidents => {
+                drop(conn);
+                let parser = IncidentParser {
+                    today,
+                    types: self.event_types().await?,
+                    units,
+                    columns: None,
+                    unit_column: 0,
+                    deltas: Deltas::default(),
+                };
+                spawn_reader(parser, input, bytes_total, tx);
+                Sink::Incidents
+            }
+        };
+        let mut written = 0u64;
+        let mut last_update = std::time::Instant::now();
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Msg::Rows { rows, progress } => {
+                    if let Some(f) = &on_progress {
+                        f(progress);
+                    }
+                    let n = rows.len() as u64;
+                    let write = !job.dry_run && progress.errors == 0 && n > 0;
+                    if !write && last_update.elapsed() < std::time::Duration::from_millis(500) {
+                        continue;
+                    }
+                    last_update = std::time::Instant::now();
+                    let mut tx = self.begin_write().await?;
+                    self.heartbeat(
+                        &mut tx,
+                        job.id,
+                        &progress,
+                        written + if write { n } else { 0 },
+                    )
+                    .await?;
+                    if write {
+                        match (&sink, &rows) {
+                            (Sink::Feedback { survey_id }, Rows::Feedback(r)) => {
+                                write_answers(&mut tx, *survey_id, job.id, r).await?
+                            }
+                            (_, Rows::Incidents(r)) => write_incidents(&mut tx, job.id, r).await?,
+                            _ => {}
+                        }
+                        written += n;
+                    }
+                    tx.commit().await?;
+                }
+                Msg::Spill(Agg::Feedback(agg)) if !job.dry_run => {
+                    let mut tx = self.begin_write().await?;
+                    stage_cells(&mut tx, job.id, &agg.cells).await?;
+                    tx.commit().await?;
+                }
+                Msg::Spill(_) => {}
+                Msg::End {
+                    errors,
+                    rows,
+                    finish,
+                } => {
+                    let progress = ImportProgress {
+                        bytes_read: bytes_total.max(job.bytes_read),
+                        bytes_total,
+                        rows,
+                        errors: errors.count,
+                    };
+                    if let Some(f) = &on_progress {
+                        f(progress);
+                    }
+                    if !errors.is_empty() {
+                        sqlx::query("UPDATE imports SET rows_read = $1 WHERE id = $2")
+                            .bind(rows as i64)
+                            .bind(job.id)
+                            .execute(&self.pool)
+                            .await?;
+                        return self.fail_import(job.id, &errors, None).await;
+                    }
+                    if job.dry_run {
+                        sqlx::query(
+                            "UPDATE imports SET state = 'checked', finished_at = $1, rows_read = $2, bytes_read = bytes_total \
+                             WHERE id = $3 AND state = 'running'",
+                        )
+                        .bind(now())
+                        .bind(rows as i64)
+                        .bind(job.id)
+                        .execute(&self.pool)
+                        .await?;
+                        return Ok(());
+                    }
+                    return self.finish(p, job, rows, written, finish).await;
+                }
+            }
+        }
+        // The reader stopped without an end: it failed (its panic is logged).
+        self.fail_import(job.id, &LineErrors::default(), Some("reader stopped"))
+            .await
+    }
+
+    async fn heartbeat(
+        &self,
+        conn: &mut AnyConnection,
+        id: i64,
+        progress: &ImportProgress,
+        written: u64,
+    ) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE imports SET heartbeat_at = $1, bytes_read = $2, rows_read = $3, rows_written = $4, error_count = $5 \
+             WHERE id = $6 AND state = 'running'",
+        )
+        .bind(now())
+        .bind(progress.bytes_read as i64)
+        .bind(progress.rows as i64)
+        .bind(written as i64)
+        .bind(progress.errors as i64)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            // Reaped (counted as dead) meanwhile: stop.
+            return Err(StoreError::Invalid(vec![valvo_core::plan::FieldError {
+                field: "import".into(),
+                code: ErrorCode::StateConflict,
+            }]));
+        }
+        Ok(())
+    }
+
+    /// The one short transaction that makes an import count: marks it done
+    /// (only if still running) and adds its aggregates.
+    async fn finish(
+        &self,
+        p: &Principal,
+        job: &ImportJob,
+        rows: u64,
+        written: u64,
+        agg: Agg,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE imports SET state = 'done', finished_at = $1, rows_read = $2, rows_written = $3, bytes_read = bytes_total \
+             WHERE id = $4 AND state = 'running'",
+        )
+        .bind(now())
+        .bind(rows as i64)
+        .bind(written as i64)
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Invalid(vec![valvo_core::plan::FieldError {
+                field: "import".into(),
+                code: ErrorCode::StateConflict,
+            }]));
+        }
+        let entity = match &agg {
+            Agg::Feedback(a) => {
+                finish_feedback(&mut tx, job.id, a).await?;
+                "feedback_answers"
+            }
+            Agg::Incidents(a) => {
+                finish_incidents(&mut tx, a).await?;
+                "incident"
+            }
+        };
+        audit(
+            &mut tx,
+            p,
+            "import",
+            entity,
+            &job.id.to_string(),
+            None,
+            None,
+            Some(serde_json::json!({ "file": job.file_name, "rows": written })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn spawn_reader<P, R>(mut parser: P, input: R, bytes_total: u64, tx: mpsc::Sender<Msg<Rows, Agg>>)
+where
+    P: Parser,
+    R: Read + Send + 'static,
+{
+    std::thread::spawn(move || {
+        let _ = read_file(&mut parser, input, bytes_total, &tx);
+    });
+}
