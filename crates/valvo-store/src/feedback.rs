@@ -645,7 +645,7 @@ async fn write_batch(
 /// A write transaction that takes the write lock at once on SQLite
 /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes could
 /// otherwise fail when another connection commits in between.
-async fn begin_write<'c>(
+pub(crate) async fn begin_write<'c>(
     conn: &'c mut sqlx::pool::PoolConnection<sqlx::Any>,
     backend: Backend,
 ) -> Result<sqlx::Transaction<'c, sqlx::Any>> {

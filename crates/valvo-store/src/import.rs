@@ -31,20 +31,32 @@ use valvo_core::feedback::{
     AnswerColumns, Channel, Counts, Dims, Respondent, ServiceLang, SurveyDef,
 };
 use valvo_core::import::{header_names, LineError, LineErrors};
-use valvo_core::incident::{format_receipt, CountKey, EventTypeDef, HistoryColumns, HistoryRow};
+use valvo_core::incident::{CountKey, EventTypeDef, HistoryColumns, HistoryRow};
 use valvo_core::plan::ErrorCode;
 use valvo_core::{OrgTree, Period, PeriodKind};
 
 use crate::feedback::{opt_code, scoped_cells, scores_json, survey_in, values};
-use crate::incidents::{digest, Deltas, OPEN_SPAN_DAYS};
+use crate::incidents::{Deltas, OPEN_SPAN_DAYS};
 use crate::write::audit;
 use crate::{load_tree, now, Result, Store, StoreError};
 
 /// Rows per write transaction: short enough that SQLite's write lock is
 /// never held for long (live answers wait at most one chunk).
 pub const CHUNK: usize = 2_000;
-/// Rows per INSERT statement.
-const STATEMENT_ROWS: usize = 500;
+/// Rows per INSERT statement of `cols` columns (up to 6 000 parameters on
+/// PostgreSQL, 2 000 on SQLite). SQLite looks a numbered parameter (`$7`) up
+/// by name in a list, so binding n of them costs n²: its multi-row
+/// statements use anonymous `?` parameters instead ([`multi_row`]).
+fn statement_rows(conn: &AnyConnection, cols: usize) -> usize {
+    let params = if conn.backend_name() == "PostgreSQL" {
+        6_000
+    } else {
+        2_000
+    };
+    (params / cols.max(1)).max(1)
+}
+/// The pause after each chunk on SQLite, for the other writers.
+const SQLITE_YIELD: std::time::Duration = std::time::Duration::from_millis(10);
 /// Aggregate keys held in memory before they are spilled to staging.
 const SPILL_KEYS: usize = 200_000;
 /// A running import whose process is not known to be alive counts as dead
@@ -729,8 +741,13 @@ impl Parser for IncidentParser {
 // ---- the writing side ----
 
 /// Binds `n` rows of `cols` columns into one multi-row statement.
-fn multi_row(prefix: &str, n: usize, cols: usize, suffix: &str) -> String {
-    format!("{prefix} VALUES {}{suffix}", values(n, cols))
+fn multi_row(conn: &AnyConnection, prefix: &str, n: usize, cols: usize, suffix: &str) -> String {
+    if conn.backend_name() == "PostgreSQL" {
+        return format!("{prefix} VALUES {}{suffix}", values(n, cols));
+    }
+    // SQLite: anonymous `?` parameters, bound in order (see statement_rows).
+    let row = format!("({})", vec!["?"; cols].join(","));
+    format!("{prefix} VALUES {}{suffix}", vec![row; n].join(","))
 }
 
 async fn write_answers(
@@ -740,8 +757,9 @@ async fn write_answers(
     rows: &[AnswerRow],
 ) -> Result<()> {
     let at = now();
-    for part in rows.chunks(STATEMENT_ROWS) {
+    for part in rows.chunks(statement_rows(conn, 14)) {
         let sql = multi_row(
+            conn,
             "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
              service_lang, age_group, respondent, nps, scores, pending, has_text, import_id)",
             part.len(),
@@ -787,6 +805,7 @@ async fn write_answers(
         let deadlines = valvo_core::feedback::CaseDeadlines::default();
         let today = time::OffsetDateTime::now_utc().date();
         let sql = multi_row(
+            conn,
             "INSERT INTO feedback_cases (org_unit_id, answer_id, kind, state, received_on, due_on, text, contact, \
              created_at, text_lang, sentiment, topics, redacted, import_id)",
             with_text.len(),
@@ -821,10 +840,18 @@ async fn write_answers(
     Ok(())
 }
 
-async fn write_incidents(conn: &mut AnyConnection, job: i64, rows: &[IncidentRow]) -> Result<()> {
+/// Writes reports of an import; `first` is how many it wrote before.
+async fn write_incidents(
+    conn: &mut AnyConnection,
+    job: i64,
+    first: u64,
+    rows: &[IncidentRow],
+) -> Result<()> {
     let at = now();
-    for part in rows.chunks(STATEMENT_ROWS / 2) {
+    let mut seq = first;
+    for part in rows.chunks(statement_rows(conn, 19)) {
         let sql = multi_row(
+            conn,
             "INSERT INTO incidents (org_unit_id, reported_at, reported_on, month, occurred_on, place, kind, event_type, \
              description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, receipt_hash, \
              state, handled_at, handled_on, import_id)",
@@ -835,8 +862,7 @@ async fn write_incidents(conn: &mut AnyConnection, job: i64, rows: &[IncidentRow
         let mut q = sqlx::query(&sql);
         for IncidentRow { org, row } in part {
             let input = &row.report;
-            let mut raw = [0u8; 10];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+            seq += 1;
             q = q
                 .bind(*org)
                 .bind(at.clone())
@@ -852,7 +878,9 @@ async fn write_incidents(conn: &mut AnyConnection, job: i64, rows: &[IncidentRow
                 .bind(input.contributing_factors.trim().to_owned())
                 .bind(input.immediate_actions.trim().to_owned())
                 .bind(input.reporter_role.code())
-                .bind(digest(&format_receipt(&raw)))
+                // History has no receipt anyone holds: a unique key that is
+                // not a digest (never matches a code typed in), in order.
+                .bind(format!("import:{job}:{seq:012}"))
                 .bind(row.state.code())
                 .bind(row.handled_on.map(|d| format!("{d}T00:00:00Z")))
                 .bind(row.handled_on.map(|d| d.to_string()))
@@ -866,6 +894,7 @@ async fn write_incidents(conn: &mut AnyConnection, job: i64, rows: &[IncidentRow
             .collect::<std::result::Result<_, _>>()?;
         ids.sort_unstable();
         let sql = multi_row(
+            conn,
             "INSERT INTO incident_spans (incident_id, org_unit_id, kind, reported_on, opened_on, closed_on, span_days, import_id)",
             part.len(),
             8,
@@ -905,8 +934,9 @@ fn add_counts(table: &str) -> String {
 
 /// Adds aggregate rows to the import's staging rows.
 async fn stage_cells(conn: &mut AnyConnection, job: i64, cells: &[ScopeCell]) -> Result<()> {
-    for part in cells.chunks(STATEMENT_ROWS / 2) {
+    for part in cells.chunks(statement_rows(conn, 19)) {
         let sql = multi_row(
+            conn,
             &format!(
                 "INSERT INTO import_feedback_agg (import_id, scope_id, month, lang, channel, respondent, item, {B_COLS})"
             ),
@@ -956,8 +986,9 @@ async fn finish_feedback(conn: &mut AnyConnection, job: i64, agg: &FeedbackAgg) 
         .execute(&mut *conn)
         .await?;
     let text: Vec<_> = agg.text.iter().collect();
-    for part in text.chunks(STATEMENT_ROWS) {
+    for part in text.chunks(statement_rows(conn, 5)) {
         let sql = multi_row(
+            conn,
             "INSERT INTO feedback_text_agg (scope_id, month, topic, sentiment, n)",
             part.len(),
             5,
@@ -984,8 +1015,9 @@ async fn finish_incidents(conn: &mut AnyConnection, agg: &IncidentAgg) -> Result
         .iter()
         .filter(|(_, n)| **n != 0)
         .collect();
-    for part in marginals.chunks(STATEMENT_ROWS) {
+    for part in marginals.chunks(statement_rows(conn, 5)) {
         let sql = multi_row(
+            conn,
             "INSERT INTO incident_marginals (org_unit_id, month, dim, key, n)",
             part.len(),
             5,
@@ -1003,8 +1035,9 @@ async fn finish_incidents(conn: &mut AnyConnection, agg: &IncidentAgg) -> Result
         q.execute(&mut *conn).await?;
     }
     let days: Vec<_> = agg.deltas.days.iter().filter(|(_, n)| **n != 0).collect();
-    for part in days.chunks(STATEMENT_ROWS) {
+    for part in days.chunks(statement_rows(conn, 4)) {
         let sql = multi_row(
+            conn,
             "INSERT INTO incident_handling_days (org_unit_id, month, days, n)",
             part.len(),
             4,
@@ -1251,14 +1284,41 @@ impl Store {
         today: time::Date,
         on_progress: Option<OnProgress>,
     ) -> Result<()> {
+        // One connection for every chunk; on SQLite with a page cache large
+        // enough for the indexes the rows go into (set back at the end).
         let mut conn = self.pool.acquire().await?;
-        let tree = load_tree(&mut conn).await?;
+        if self.backend == crate::Backend::Sqlite {
+            sqlx::query("PRAGMA cache_size = -65536")
+                .execute(&mut *conn)
+                .await?;
+        }
+        let result = self
+            .run_on(&mut conn, p, job, input, today, on_progress)
+            .await;
+        if self.backend == crate::Backend::Sqlite {
+            sqlx::query("PRAGMA cache_size = -2000")
+                .execute(&mut *conn)
+                .await?;
+        }
+        result
+    }
+
+    async fn run_on<R: Read + Send + 'static>(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        p: &Principal,
+        job: &ImportJob,
+        input: R,
+        today: time::Date,
+        on_progress: Option<OnProgress>,
+    ) -> Result<()> {
+        let tree = load_tree(conn).await?;
         let units = unit_codes(p, &tree);
         let (tx, mut rx) = mpsc::channel::<Msg<Rows, Agg>>(4);
         let bytes_total = job.bytes_total;
         let sink = match job.kind {
             ImportKind::Feedback => {
-                let survey = survey_in(&mut conn).await?;
+                let survey = survey_in(conn).await?;
                 let parser = FeedbackParser {
                     survey: survey.def,
                     today,
@@ -1275,7 +1335,6 @@ impl Store {
                 }
             }
             ImportKind::Incidents => {
-                drop(conn);
                 let parser = IncidentParser {
                     today,
                     types: self.event_types().await?,
@@ -1302,7 +1361,7 @@ impl Store {
                         continue;
                     }
                     last_update = std::time::Instant::now();
-                    let mut tx = self.begin_write().await?;
+                    let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
                     self.heartbeat(
                         &mut tx,
                         job.id,
@@ -1315,15 +1374,22 @@ impl Store {
                             (Sink::Feedback { survey_id }, Rows::Feedback(r)) => {
                                 write_answers(&mut tx, *survey_id, job.id, r).await?
                             }
-                            (_, Rows::Incidents(r)) => write_incidents(&mut tx, job.id, r).await?,
+                            (_, Rows::Incidents(r)) => {
+                                write_incidents(&mut tx, job.id, written, r).await?
+                            }
                             _ => {}
                         }
                         written += n;
                     }
                     tx.commit().await?;
+                    if write && self.backend == crate::Backend::Sqlite {
+                        // Let writers waiting for SQLite's one write lock (live
+                        // answers, polling with growing sleeps) have it now and then.
+                        tokio::time::sleep(SQLITE_YIELD).await;
+                    }
                 }
                 Msg::Spill(Agg::Feedback(agg)) if !job.dry_run => {
-                    let mut tx = self.begin_write().await?;
+                    let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
                     stage_cells(&mut tx, job.id, &agg.cells).await?;
                     tx.commit().await?;
                 }
@@ -1362,7 +1428,7 @@ impl Store {
                         .await?;
                         return Ok(());
                     }
-                    return self.finish(p, job, rows, written, finish).await;
+                    return self.finish(conn, p, job, rows, written, finish).await;
                 }
             }
         }
@@ -1405,13 +1471,14 @@ impl Store {
     /// (only if still running) and adds its aggregates.
     async fn finish(
         &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
         p: &Principal,
         job: &ImportJob,
         rows: u64,
         written: u64,
         agg: Agg,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
         let n = sqlx::query(
             "UPDATE imports SET state = 'done', finished_at = $1, rows_read = $2, rows_written = $3, bytes_read = bytes_total \
              WHERE id = $4 AND state = 'running'",

@@ -421,9 +421,9 @@ pub async fn bursts(url: Option<String>) -> Result<(), String> {
     result
 }
 
-/// Writes a generated import file of `rows` lines for `kind` over `units`
-/// (answers spread over 36 months, reports over 24; a text on every tenth
-/// answer).
+/// Writes a generated import file of `rows` lines for `kind` over `units`:
+/// in date order as exports are (answers over 36 months, reports over 24),
+/// a text on every tenth answer.
 fn generate(
     kind: valvo_store::ImportKind,
     rows: usize,
@@ -443,7 +443,7 @@ fn generate(
             )
             .map_err(io)?;
             for i in 0..rows {
-                let day = today - time::Duration::days((i % 1095) as i64 + 1);
+                let day = today - time::Duration::days(1095 - (i * 1095 / rows.max(1)) as i64);
                 let text = if i % 10 == 0 {
                     "Hyvä palvelu, kiitos"
                 } else {
@@ -473,7 +473,7 @@ fn generate(
             let cons = ["no_harm", "near_miss", "mild", "moderate", "severe"];
             let types = ["medication", "fall_accident", "information_flow", "other"];
             for i in 0..rows {
-                let reported = today - time::Duration::days((i % 730) as i64 + 1);
+                let reported = today - time::Duration::days(730 - (i * 730 / rows.max(1)) as i64);
                 let handled =
                     (i % 4 != 0).then(|| reported + time::Duration::days((i % 60) as i64));
                 let handled = handled.filter(|h| *h <= today);

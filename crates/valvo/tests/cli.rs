@@ -966,6 +966,117 @@ async fn feedback_import_from_the_command_line_names_bad_lines() {
     db.drop().await;
 }
 
+/// Rows an import left in the answer table (counted or not).
+async fn rows_of_import(db: &Db, id: i64) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM feedback_answers WHERE import_id = {id}");
+    if db.pg {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let n = sqlx::query_scalar::<_, i64>(&sql)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        let n = sqlx::query_scalar::<_, i64>(&sql)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    }
+}
+
+async fn answers_this_year(db: &Db) -> u64 {
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    let tree = store.org_tree().await.unwrap();
+    let year = time::OffsetDateTime::now_utc().year();
+    let s = store
+        .feedback_stats(
+            &tree,
+            tree.roots()[0].id,
+            valvo_core::Period::year(year).unwrap(),
+            valvo_core::feedback::Filter::default(),
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    s.current.answers
+}
+
+#[tokio::test]
+async fn an_import_killed_midway_leaves_nothing_and_is_cleaned_up() {
+    let db = Db::new().await;
+    let (ok, _, err) = output(valvo(&db).args([
+        "org",
+        "add",
+        "--code",
+        "hc1",
+        "--name-fi",
+        "Terveysasema",
+        "--name-sv",
+        "Hälsostation",
+    ]));
+    assert!(ok, "org add: {err}");
+    let big = db.dir.join("big.csv");
+    let mut text = String::from("unit;nps;safe\n");
+    for i in 0..400_000 {
+        text.push_str(&format!("hc1;{};{}\n", i % 11, 1 + i % 5));
+    }
+    std::fs::write(&big, text).unwrap();
+    let mut child = valvo(&db)
+        .args(["import", "feedback", big.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once some chunks are written.
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    let mut written = 0;
+    for _ in 0..3000 {
+        if let Some(job) = store.import_job(1).await.unwrap() {
+            written = job.rows_written;
+            if written >= 2 * valvo_store::IMPORT_CHUNK as u64 {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(written > 0, "the import wrote nothing to kill");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    store.close().await;
+    // Its rows are there but count nowhere.
+    assert!(rows_of_import(&db, 1).await >= written as i64);
+    assert_eq!(answers_this_year(&db).await, 0);
+    // The next import (or server start) finds it dead and removes them.
+    let good = db.dir.join("good.csv");
+    std::fs::write(&good, "unit;nps\nhc1;9\nhc1;10\n").unwrap();
+    let (ok, out, err) = output(valvo(&db).args(["import", "feedback", good.to_str().unwrap()]));
+    assert!(ok, "{out}{err}");
+    assert_eq!(rows_of_import(&db, 1).await, 0);
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    let job = store.import_job(1).await.unwrap().unwrap();
+    assert_eq!(job.state, valvo_store::ImportState::Failed);
+    assert_eq!(job.message.as_deref(), Some("interrupted"));
+    store.close().await;
+    assert_eq!(answers_this_year(&db).await, 2);
+    // --dry-run checks the whole file and writes nothing; a bad last line
+    // names itself and writes nothing.
+    let (ok, out, _) =
+        output(valvo(&db).args(["import", "feedback", "--dry-run", big.to_str().unwrap()]));
+    assert!(ok && out.contains("400000 lines checked"), "{out}");
+    let mut text = std::fs::read_to_string(&big).unwrap();
+    text.push_str("hc1;eleven;5\n");
+    std::fs::write(&big, text).unwrap();
+    let (ok, _, err) = output(valvo(&db).args(["import", "feedback", big.to_str().unwrap()]));
+    assert!(!ok);
+    assert!(err.contains("line 400002: nps: not_a_number"), "{err}");
+    assert_eq!(answers_this_year(&db).await, 2);
+    db.drop().await;
+}
+
 #[test]
 fn a_county_can_give_its_own_topics() {
     use std::io::Write;
