@@ -970,7 +970,6 @@ async fn stage_cells(conn: &mut AnyConnection, job: i64, cells: &[ScopeCell]) ->
 /// Adds the import's staged and last aggregate rows to the live ones, in key
 /// order (as every other writer of these rows).
 async fn finish_feedback(conn: &mut AnyConnection, job: i64, agg: &FeedbackAgg) -> Result<()> {
-    stage_cells(conn, job, &agg.cells).await?;
     sqlx::query(&format!(
         "INSERT INTO feedback_agg (scope_id, month, lang, channel, respondent, item, {B_COLS}) \
          SELECT scope_id, month, lang, channel, respondent, item, {B_COLS} FROM import_feedback_agg \
@@ -1478,6 +1477,15 @@ impl Store {
         written: u64,
         agg: Agg,
     ) -> Result<()> {
+        // The last aggregate rows into staging first, in short transactions
+        // like the rows themselves; the final one only adds staging up.
+        if let Agg::Feedback(a) = &agg {
+            for part in a.cells.chunks(CHUNK * 2) {
+                let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
+                stage_cells(&mut tx, job.id, part).await?;
+                tx.commit().await?;
+            }
+        }
         let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
         let n = sqlx::query(
             "UPDATE imports SET state = 'done', finished_at = $1, rows_read = $2, rows_written = $3, bytes_read = bytes_total \

@@ -427,8 +427,14 @@ pub async fn upload(State(state): State<AppState>, page: Page, mut form: Multipa
         }
     }
     page.check_csrf(csrf.as_ref())?;
-    let Some((path, name, size)) = file.filter(|(_, name, size)| *size > 0 || !name.is_empty())
-    else {
+    if let Some((path, name, size)) = &file {
+        if *size == 0 && name.is_empty() {
+            // No file chosen: the browser sends an empty part.
+            let _ = tokio::fs::remove_file(path).await;
+            file = None;
+        }
+    }
+    let Some((path, name, size)) = file else {
         return list_page(
             &state,
             &page,
@@ -486,9 +492,13 @@ pub async fn show(State(state): State<AppState>, page: Page, UiPath(id): UiPath<
         })
         .collect();
     let more_errors = (job.error_count > job.errors.len() as u64).then(|| {
-        tr.t("import-more-errors")
-            .replace("{shown}", &job.errors.len().to_string())
-            .replace("{count}", &num(&page, job.error_count))
+        tr.t_args(
+            "import-more-errors",
+            &[
+                ("shown", crate::i18n::arg_str(job.errors.len().to_string())),
+                ("count", crate::i18n::arg_str(num(&page, job.error_count))),
+            ],
+        )
     });
     let title = format!("{} {}", tr.t("import-title"), job.id);
     let l = Layout::new(&page, title);
