@@ -1368,12 +1368,15 @@ impl AnswerColumns {
         if cells > self.headers.len() {
             errors.push(
                 LineError::new(line, "line", ErrorCode::TooLong)
-                    .expecting(format!("{} columns", self.headers.len())),
+                    .expecting(crate::import::Expected::Columns(self.headers.len())),
             );
             return Err(errors);
         }
         if unit.is_empty() {
-            errors.push(LineError::new(line, "unit", ErrorCode::Required).expecting("a unit code"));
+            errors.push(
+                LineError::new(line, "unit", ErrorCode::Required)
+                    .expecting(crate::import::Expected::UnitCode),
+            );
         }
         let parsed = raw.parse(survey, today);
         if let Err(errs) = &parsed {
@@ -1393,18 +1396,24 @@ impl AnswerColumns {
 }
 
 /// What a column of an answer import takes, for an error message.
-fn expected(column: &str, code: ErrorCode, survey: &SurveyDef, today: Date) -> String {
+fn expected(
+    column: &str,
+    code: ErrorCode,
+    survey: &SurveyDef,
+    today: Date,
+) -> crate::import::Expected {
+    use crate::import::Expected;
     match (column, code) {
-        ("nps", ErrorCode::Required) => "nps, a statement or a text".into(),
+        ("nps", ErrorCode::Required) => Expected::AnswerContent,
         ("nps", _) => "0–10".into(),
-        ("service_date", ErrorCode::OutOfRange) => format!("{MIN_YEAR}-01-01 … {today}"),
+        ("service_date", ErrorCode::OutOfRange) => format!("{MIN_YEAR}-01-01 … {today}").into(),
         ("service_date", _) => "YYYY-MM-DD".into(),
-        ("service_lang", _) => codes(&ServiceLang::ALL, ServiceLang::code),
-        ("age_group", _) => codes(&AgeGroup::ALL, AgeGroup::code),
-        ("respondent", _) => codes(&Respondent::ALL, Respondent::code),
-        ("text", _) => format!("at most {MAX_TEXT} characters"),
-        ("contact", _) => format!("at most {MAX_SHORT} characters"),
-        (_, _) => format!("{}–{} or cannot_say", survey.scale.min, survey.scale.max),
+        ("service_lang", _) => codes(&ServiceLang::ALL, ServiceLang::code).into(),
+        ("age_group", _) => codes(&AgeGroup::ALL, AgeGroup::code).into(),
+        ("respondent", _) => codes(&Respondent::ALL, Respondent::code).into(),
+        ("text", _) => Expected::MaxChars(MAX_TEXT),
+        ("contact", _) => Expected::MaxChars(MAX_SHORT),
+        (_, _) => Expected::Scale(format!("{}–{}", survey.scale.min, survey.scale.max)),
     }
 }
 

@@ -22,10 +22,85 @@ pub struct LineError {
     pub field: String,
     /// What is wrong.
     pub code: ErrorCode,
-    /// What was expected, or the value that was not understood (language
-    /// neutral: a format such as `YYYY-MM-DD`, a range `0–10`, a list of codes).
+    /// What was expected, in English (the command line and the API; pages
+    /// translate [`hint`](Self::hint)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
+    /// What was expected, for a page to say in its language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Expected>,
+}
+
+/// What a cell should have held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Expected {
+    /// Language-neutral: a range (`0–10`), a format (`YYYY-MM-DD`), a list of codes.
+    Literal(String),
+    /// An org unit's code.
+    UnitCode,
+    /// A unit the importer may write; the value given.
+    UnitYouMayWrite(String),
+    /// Something to say: a recommendation, a statement or a text.
+    AnswerContent,
+    /// A scale point (`min–max`) or "cannot say".
+    Scale(String),
+    /// A day, `2024-03-05` or `5.3.2024`.
+    Day,
+    /// A day not after this one (ISO).
+    NotAfter(String),
+    /// A day not before this one (ISO).
+    NotBefore(String),
+    /// An event type's code or name.
+    EventType,
+    /// An event type's code or name; the value given.
+    EventTypeNot(String),
+    /// At most this many characters.
+    MaxChars(usize),
+    /// This many columns.
+    Columns(usize),
+    /// Yes or no.
+    YesNo,
+    /// Nothing unless the state is handled.
+    EmptyUnlessHandled,
+    /// A well-formed CSV line.
+    CsvLine,
+}
+
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expected::Literal(s) => f.write_str(s),
+            Expected::UnitCode => f.write_str("a unit code"),
+            Expected::UnitYouMayWrite(v) => write!(f, "a unit code you may write, not \"{v}\""),
+            Expected::AnswerContent => f.write_str("nps, a statement or a text"),
+            Expected::Scale(r) => write!(f, "{r} or cannot_say"),
+            Expected::Day => f.write_str("YYYY-MM-DD or D.M.YYYY"),
+            Expected::NotAfter(d) => write!(f, "not after {d}"),
+            Expected::NotBefore(d) => write!(f, "not before {d}"),
+            Expected::EventType => f.write_str("a code or name of the event types"),
+            Expected::EventTypeNot(v) => {
+                write!(f, "a code or name of the event types, not \"{v}\"")
+            }
+            Expected::MaxChars(n) => write!(f, "at most {n} characters"),
+            Expected::Columns(n) => write!(f, "{n} columns"),
+            Expected::YesNo => f.write_str("yes or no"),
+            Expected::EmptyUnlessHandled => f.write_str("empty unless state is handled"),
+            Expected::CsvLine => f.write_str("a CSV line"),
+        }
+    }
+}
+
+impl From<&str> for Expected {
+    fn from(s: &str) -> Self {
+        Expected::Literal(s.to_owned())
+    }
+}
+
+impl From<String> for Expected {
+    fn from(s: String) -> Self {
+        Expected::Literal(s)
+    }
 }
 
 impl LineError {
@@ -36,12 +111,15 @@ impl LineError {
             field: field.to_owned(),
             code,
             expected: None,
+            hint: None,
         }
     }
 
     /// The same, with what was expected.
-    pub fn expecting(mut self, expected: impl Into<String>) -> Self {
-        self.expected = Some(expected.into());
+    pub fn expecting(mut self, expected: impl Into<Expected>) -> Self {
+        let e = expected.into();
+        self.expected = Some(e.to_string());
+        self.hint = Some(e);
         self
     }
 }

@@ -651,7 +651,7 @@ impl HistoryColumns {
         record: impl IntoIterator<Item = &'a str>,
         today: Date,
     ) -> Result<HistoryRow, Vec<crate::import::LineError>> {
-        use crate::import::{parse_day, parse_flag, LineError};
+        use crate::import::{parse_day, parse_flag, Expected, LineError};
         let mut cells: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
         let mut n = 0;
         for (i, value) in record.into_iter().enumerate() {
@@ -664,19 +664,19 @@ impl HistoryColumns {
         if n > self.headers.len() {
             errors.push(
                 LineError::new(line, "line", ErrorCode::TooLong)
-                    .expecting(format!("{} columns", self.headers.len())),
+                    .expecting(Expected::Columns(self.headers.len())),
             );
             return Err(errors);
         }
         let cell = |c: &str| cells.get(c).map(|v| v.trim()).unwrap_or("");
-        let required = |c: &str, expected: &str, errors: &mut Vec<LineError>| {
+        let required = |c: &str, expected: Expected, errors: &mut Vec<LineError>| {
             let v = cell(c);
             if v.is_empty() {
                 errors.push(LineError::new(line, c, ErrorCode::Required).expecting(expected));
             }
             v.to_owned()
         };
-        let unit = required("unit", "a unit code", &mut errors);
+        let unit = required("unit", Expected::UnitCode, &mut errors);
         let day = |c: &str, errors: &mut Vec<LineError>| -> Option<Date> {
             let v = cell(c);
             if v.is_empty() {
@@ -684,18 +684,17 @@ impl HistoryColumns {
             }
             let d = parse_day(v);
             match d {
-                None => errors.push(
-                    LineError::new(line, c, ErrorCode::Invalid).expecting("YYYY-MM-DD or D.M.YYYY"),
-                ),
+                None => errors
+                    .push(LineError::new(line, c, ErrorCode::Invalid).expecting(Expected::Day)),
                 Some(d) if d > today => errors.push(
                     LineError::new(line, c, ErrorCode::OutOfRange)
-                        .expecting(format!("not after {today}")),
+                        .expecting(Expected::NotAfter(today.to_string())),
                 ),
                 Some(_) => {}
             }
             d
         };
-        let reported_raw = required("reported_on", "YYYY-MM-DD or D.M.YYYY", &mut errors);
+        let reported_raw = required("reported_on", Expected::Day, &mut errors);
         let reported_on = if reported_raw.is_empty() {
             None
         } else {
@@ -722,7 +721,7 @@ impl HistoryColumns {
             }
             v
         }
-        let kind_raw = required("kind", &code_list(&IncidentKind::ALL), &mut errors);
+        let kind_raw = required("kind", code_list(&IncidentKind::ALL).into(), &mut errors);
         let kind = coded(
             line,
             "kind",
@@ -731,25 +730,24 @@ impl HistoryColumns {
             IncidentKind::parse,
             &mut errors,
         );
-        let type_raw = required(
-            "event_type",
-            "a code or name of the event types",
-            &mut errors,
-        );
+        let type_raw = required("event_type", Expected::EventType, &mut errors);
         let event_type = if type_raw.is_empty() {
             None
         } else {
             let t = self.types.get(&type_raw.to_lowercase()).cloned();
             if t.is_none() {
                 errors.push(
-                    LineError::new(line, "event_type", ErrorCode::NotFound).expecting(format!(
-                        "a code or name of the event types, not \"{type_raw}\""
-                    )),
+                    LineError::new(line, "event_type", ErrorCode::NotFound)
+                        .expecting(Expected::EventTypeNot(type_raw.clone())),
                 );
             }
             t
         };
-        let cons_raw = required("consequence", &code_list(&Consequence::ALL), &mut errors);
+        let cons_raw = required(
+            "consequence",
+            code_list(&Consequence::ALL).into(),
+            &mut errors,
+        );
         let consequence = coded(
             line,
             "consequence",
@@ -783,14 +781,14 @@ impl HistoryColumns {
         if handled_on.is_some() && state != IncidentState::Handled {
             errors.push(
                 LineError::new(line, "handled_on", ErrorCode::Invalid)
-                    .expecting("empty unless state is handled"),
+                    .expecting(Expected::EmptyUnlessHandled),
             );
         }
         if let (Some(h), Some(r)) = (handled_on, reported_on) {
             if h < r {
                 errors.push(
                     LineError::new(line, "handled_on", ErrorCode::OutOfRange)
-                        .expecting(format!("not before {r}")),
+                        .expecting(Expected::NotBefore(r.to_string())),
                 );
             }
         }
@@ -798,7 +796,8 @@ impl HistoryColumns {
             Ok(v) => v.unwrap_or(false),
             Err(()) => {
                 errors.push(
-                    LineError::new(line, "never_event", ErrorCode::Invalid).expecting("yes or no"),
+                    LineError::new(line, "never_event", ErrorCode::Invalid)
+                        .expecting(Expected::YesNo),
                 );
                 false
             }
@@ -827,7 +826,7 @@ impl HistoryColumns {
         if occurred_on > reported_on {
             errors.push(
                 LineError::new(line, "occurred_on", ErrorCode::OutOfRange)
-                    .expecting(format!("not after {reported_on}")),
+                    .expecting(Expected::NotAfter(reported_on.to_string())),
             );
         }
         if let Err(errs) = report.validate(today) {
@@ -837,11 +836,9 @@ impl HistoryColumns {
                 .filter(|e| e.field != "description" || e.code != ErrorCode::Required)
             {
                 let expected = match e.code {
-                    ErrorCode::TooLong if e.field == "place" => {
-                        format!("at most {MAX_SHORT} characters")
-                    }
-                    ErrorCode::TooLong => format!("at most {MAX_DESCRIPTION} characters"),
-                    _ => format!("{MIN_OCCURRED_YEAR}-01-01 … {today}"),
+                    ErrorCode::TooLong if e.field == "place" => Expected::MaxChars(MAX_SHORT),
+                    ErrorCode::TooLong => Expected::MaxChars(MAX_DESCRIPTION),
+                    _ => format!("{MIN_OCCURRED_YEAR}-01-01 … {today}").into(),
                 };
                 errors.push(LineError::new(line, &e.field, e.code).expecting(expected));
             }

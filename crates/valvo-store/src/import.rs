@@ -408,9 +408,9 @@ fn read_file<P: Parser, R: Read>(
                 line = e.position().map(|p| p.line() as usize).unwrap_or(line + 1);
                 rows += 1;
                 let what = if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                    "UTF-8"
+                    valvo_core::import::Expected::Literal("UTF-8".into())
                 } else {
-                    "a CSV line"
+                    valvo_core::import::Expected::CsvLine
                 };
                 errors.extend([LineError::new(line, "line", ErrorCode::Invalid).expecting(what)]);
                 chunk.clear();
@@ -482,12 +482,9 @@ fn resolve_unit(
     match units.get(&code.trim().to_lowercase()) {
         Some(Ok(id)) => Ok(*id),
         // Out of scope reads as unknown: nothing is told of other units.
-        _ => Err(
-            LineError::new(line, "unit", ErrorCode::NotFound).expecting(format!(
-                "a unit code you may write, not \"{}\"",
-                code.trim()
-            )),
-        ),
+        _ => Err(LineError::new(line, "unit", ErrorCode::NotFound).expecting(
+            valvo_core::import::Expected::UnitYouMayWrite(code.trim().to_owned()),
+        )),
     }
 }
 

@@ -488,7 +488,12 @@ pub async fn show(State(state): State<AppState>, page: Page, UiPath(id): UiPath<
             line: e.line.to_string(),
             column: e.field.clone(),
             problem: tr.t(&format!("error-{}", e.code.code())),
-            expected: e.expected.clone().unwrap_or_default(),
+            expected: e
+                .hint
+                .as_ref()
+                .map(|h| expected_text(&page, h))
+                .or_else(|| e.expected.clone())
+                .unwrap_or_default(),
         })
         .collect();
     let more_errors = (job.error_count > job.errors.len() as u64).then(|| {
@@ -546,6 +551,40 @@ pub async fn show(State(state): State<AppState>, page: Page, UiPath(id): UiPath<
         },
         StatusCode::OK,
     ))
+}
+
+/// What a cell should have held, in the page's language.
+fn expected_text(page: &Page, e: &valvo_core::import::Expected) -> String {
+    use crate::i18n::arg_str;
+    use valvo_core::import::Expected as E;
+    let tr = &page.tr;
+    let day = |d: &str| {
+        valvo_core::feedback::parse_date(d)
+            .map(valvo_core::period::format_date)
+            .unwrap_or_else(|| d.to_owned())
+    };
+    match e {
+        E::Literal(s) => s.clone(),
+        E::UnitCode => tr.t("import-expect-unit"),
+        E::UnitYouMayWrite(v) => {
+            tr.t_args("import-expect-unit-not", &[("value", arg_str(v.clone()))])
+        }
+        E::AnswerContent => tr.t("import-expect-answer"),
+        E::Scale(r) => tr.t_args("import-expect-scale", &[("range", arg_str(r.clone()))]),
+        E::Day => tr.t("import-expect-day"),
+        E::NotAfter(d) => tr.t_args("import-expect-not-after", &[("date", arg_str(day(d)))]),
+        E::NotBefore(d) => tr.t_args("import-expect-not-before", &[("date", arg_str(day(d)))]),
+        E::EventType => tr.t("import-expect-event-type"),
+        E::EventTypeNot(v) => tr.t_args(
+            "import-expect-event-type-not",
+            &[("value", arg_str(v.clone()))],
+        ),
+        E::MaxChars(n) => tr.t_args("import-expect-max", &[("n", arg_str(n.to_string()))]),
+        E::Columns(n) => tr.t_args("import-expect-columns", &[("n", arg_str(n.to_string()))]),
+        E::YesNo => tr.t("import-expect-yes-no"),
+        E::EmptyUnlessHandled => tr.t("import-expect-empty-unless-handled"),
+        E::CsvLine => tr.t("import-expect-csv-line"),
+    }
 }
 
 fn internal(page: &Page, e: impl std::fmt::Display) -> crate::error::UiError {

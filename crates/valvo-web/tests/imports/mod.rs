@@ -321,6 +321,8 @@ async fn an_upload_runs_in_the_background_and_its_page_shows_the_result() {
         "{page}"
     );
     assert!(page.contains("<td class=\"num\">4</td><td><code>unit</code></td>"));
+    // What was expected, said in the page's language.
+    assert!(page.contains("ei ”zz”"), "{page}");
     assert_eq!(answers(&app, &token, f.county).await, 3000);
     // The list shows both; a forged post stores nothing.
     let list = c
