@@ -132,7 +132,7 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-pub(crate) fn opt_code<T: Copy>(v: Option<T>, code: fn(T) -> &'static str) -> &'static str {
+fn opt_code<T: Copy>(v: Option<T>, code: fn(T) -> &'static str) -> &'static str {
     v.map(code).unwrap_or("")
 }
 
@@ -301,6 +301,26 @@ async fn upsert_cells(conn: &mut AnyConnection, cells: Vec<(i64, String, Cell)>)
 /// Aggregate rows merged by key: scope, month, background and item.
 type AggKey = (i64, String, Dims, String);
 
+/// Binds an aggregate row's key and counts (18 values, in the column order
+/// of `feedback_agg`).
+pub(crate) fn bind_agg_row<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    (scope, month, dims, item): &AggKey,
+    counts: &Counts,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = q
+        .bind(*scope)
+        .bind(month.clone())
+        .bind(opt_code(dims.lang, ServiceLang::code))
+        .bind(opt_code(dims.channel, Channel::code))
+        .bind(opt_code(dims.respondent, Respondent::code))
+        .bind(item.clone());
+    for c in counts.counts {
+        q = q.bind(c as i64);
+    }
+    q.bind(counts.cannot_say as i64)
+}
+
 async fn upsert_rows(conn: &mut AnyConnection, rows: Vec<(AggKey, Counts)>) -> Result<()> {
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let mut sql = String::from(
@@ -319,18 +339,8 @@ async fn upsert_rows(conn: &mut AnyConnection, rows: Vec<(AggKey, Counts)>) -> R
             .collect();
         sql.push_str(&cols.join(", "));
         let mut q = sqlx::query(&sql);
-        for ((scope, month, dims, item), counts) in chunk {
-            q = q
-                .bind(*scope)
-                .bind(month.clone())
-                .bind(opt_code(dims.lang, ServiceLang::code))
-                .bind(opt_code(dims.channel, Channel::code))
-                .bind(opt_code(dims.respondent, Respondent::code))
-                .bind(item.clone());
-            for c in counts.counts {
-                q = q.bind(c as i64);
-            }
-            q = q.bind(counts.cannot_say as i64);
+        for (key, counts) in chunk {
+            q = bind_agg_row(q, key, counts);
         }
         q.execute(&mut *conn).await?;
     }

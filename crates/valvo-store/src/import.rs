@@ -35,7 +35,7 @@ use valvo_core::incident::{CountKey, EventTypeDef, HistoryColumns, HistoryRow};
 use valvo_core::plan::ErrorCode;
 use valvo_core::{OrgTree, Period, PeriodKind};
 
-use crate::feedback::{opt_code, scoped_cells, scores_json, survey_in, values};
+use crate::feedback::{bind_agg_row, scoped_cells, scores_json, survey_in, values};
 use crate::incidents::{Deltas, OPEN_SPAN_DAYS};
 use crate::write::audit;
 use crate::{load_tree, now, Result, Store, StoreError};
@@ -488,6 +488,35 @@ fn resolve_unit(
     }
 }
 
+/// A record's row and its unit's id, or every problem of the line when
+/// either failed.
+fn with_unit<T>(
+    parsed: std::result::Result<T, Vec<LineError>>,
+    units: &HashMap<String, std::result::Result<i64, ()>>,
+    line: usize,
+    unit: &str,
+) -> std::result::Result<(T, i64), Vec<LineError>> {
+    let org = (!unit.is_empty()).then(|| resolve_unit(units, line, unit));
+    match (parsed, org) {
+        (Ok(row), Some(Ok(org))) => Ok((row, org)),
+        (Ok(_), Some(Err(e))) => Err(vec![e]),
+        (Err(mut errs), Some(Err(e))) => {
+            errs.push(e);
+            Err(errs)
+        }
+        // The column parsers name an empty unit themselves.
+        (Err(errs), _) => Err(errs),
+        (Ok(_), None) => Err(Vec::new()),
+    }
+}
+
+/// A unit and the units above it.
+fn scopes(tree: &OrgTree, org: i64) -> Vec<i64> {
+    let mut s = vec![org];
+    s.extend(tree.ancestors(org).iter().map(|n| n.id));
+    s
+}
+
 // ---- feedback answers ----
 
 /// An answer as written: unit, answer, and its text analysed.
@@ -522,14 +551,6 @@ struct FeedbackParser {
     text: BTreeMap<(i64, String, String, &'static str), i64>,
 }
 
-impl FeedbackParser {
-    fn scopes(&self, org: i64) -> Vec<i64> {
-        let mut s = vec![org];
-        s.extend(self.tree.ancestors(org).iter().map(|n| n.id));
-        s
-    }
-}
-
 impl Parser for FeedbackParser {
     type Row = AnswerRow;
     type Agg = FeedbackAgg;
@@ -558,21 +579,7 @@ impl Parser for FeedbackParser {
         };
         let parsed = columns.record(line, record.iter(), &self.survey, self.today);
         let unit = record.get(self.unit_column).unwrap_or("").trim();
-        let org = if unit.is_empty() {
-            None
-        } else {
-            Some(resolve_unit(&self.units, line, unit))
-        };
-        let (org, answer) = match (parsed, org) {
-            (Ok((_, a)), Some(Ok(org))) => (org, a),
-            (Ok(_), Some(Err(e))) => return Err(vec![e]),
-            (Err(mut errs), Some(Err(e))) => {
-                errs.push(e);
-                return Err(errs);
-            }
-            (Err(errs), _) => return Err(errs),
-            (Ok(_), None) => return Err(Vec::new()),
-        };
+        let ((_, answer), org) = with_unit(parsed, &self.units, line, unit)?;
         let month =
             valvo_core::feedback::month_of(answer.service_date.unwrap_or(self.today)).to_string();
         let analysis = answer.text.as_deref().map(valvo_text::analyze);
@@ -584,7 +591,7 @@ impl Parser for FeedbackParser {
         }
         if let Some(a) = &analysis {
             let sentiment = a.sentiment.code();
-            for scope in self.scopes(org) {
+            for scope in scopes(&self.tree, org) {
                 *self
                     .text
                     .entry((scope, month.clone(), String::new(), sentiment))
@@ -614,14 +621,9 @@ impl Parser for FeedbackParser {
         let mut merged: HashMap<(i64, String, Dims, String), Counts> = HashMap::new();
         let mut out = Vec::new();
         for ((org, month, dims, item), counts) in self.cells.drain() {
-            let scopes = {
-                let mut s = vec![org];
-                s.extend(self.tree.ancestors(org).iter().map(|n| n.id));
-                s
-            };
             out.clear();
             scoped_cells(
-                &scopes,
+                &scopes(&self.tree, org),
                 &month,
                 vec![valvo_core::feedback::Cell { dims, item, counts }],
                 &mut out,
@@ -695,17 +697,7 @@ impl Parser for IncidentParser {
         };
         let parsed = columns.record(line, record.iter(), self.today);
         let unit = record.get(self.unit_column).unwrap_or("").trim();
-        let org = (!unit.is_empty()).then(|| resolve_unit(&self.units, line, unit));
-        let (row, org) = match (parsed, org) {
-            (Ok(row), Some(Ok(org))) => (row, org),
-            (Ok(_), Some(Err(e))) => return Err(vec![e]),
-            (Err(mut errs), Some(Err(e))) => {
-                errs.push(e);
-                return Err(errs);
-            }
-            (Err(errs), _) => return Err(errs),
-            (Ok(_), None) => return Err(Vec::new()),
-        };
+        let (row, org) = with_unit(parsed, &self.units, line, unit)?;
         let key = CountKey {
             month: Period::containing(row.reported_on, PeriodKind::Month),
             kind: row.report.kind,
@@ -945,19 +937,8 @@ async fn stage_cells(conn: &mut AnyConnection, job: i64, cells: &[ScopeCell]) ->
             ),
         );
         let mut q = sqlx::query(&sql);
-        for ((scope, month, dims, item), c) in part {
-            q = q
-                .bind(job)
-                .bind(*scope)
-                .bind(month.clone())
-                .bind(opt_code(dims.lang, ServiceLang::code))
-                .bind(opt_code(dims.channel, Channel::code))
-                .bind(opt_code(dims.respondent, Respondent::code))
-                .bind(item.clone());
-            for b in c.counts {
-                q = q.bind(b as i64);
-            }
-            q = q.bind(c.cannot_say as i64);
+        for (key, c) in part {
+            q = bind_agg_row(q.bind(job), key, c);
         }
         q.execute(&mut *conn).await?;
     }
