@@ -91,6 +91,8 @@ impl SectionKind {
                 "incident_reports",
                 "serious_share_pct",
                 "unhandled_over_2_months",
+                "unhandled_haipro",
+                "unhandled_spro",
             ],
             SectionKind::CustomerExperience => &["nps", "answers", "negative_comments_pct"],
             SectionKind::Participation => &[],

@@ -14,7 +14,7 @@ use sqlx::Row;
 use valvo_core::access::{Principal, Role};
 
 use crate::rows::corrupt;
-use crate::{is_unique_violation, load_tree, now, Result, Store, StoreError};
+use crate::{is_unique_violation, now, Result, Store, StoreError};
 
 /// How long a session lives without use.
 pub const SESSION_HOURS: i64 = 12;
@@ -248,7 +248,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         if let Some(s) = scope {
-            let tree = load_tree(&mut tx).await?;
+            let tree = self.tree_in(&mut tx).await?;
             if tree.get(s).is_none() {
                 errors.push(field("scope", valvo_core::plan::ErrorCode::Invalid));
             }

@@ -31,7 +31,7 @@ use valvo_core::{I18nText, OrgTree, Period};
 
 use crate::rows::corrupt;
 use crate::write::{audit, invalid};
-use crate::{load_tree, now, Backend, Result, Store, StoreError};
+use crate::{now, Backend, Result, Store, StoreError};
 
 /// Most answers committed in one ingest transaction.
 const MAX_BATCH: usize = 512;
@@ -112,6 +112,12 @@ pub(crate) struct FeedbackShared {
     agg_lock: tokio::sync::Mutex<()>,
     /// Wakes the aggregator after a batch of answers was committed.
     committed: tokio::sync::Notify,
+    /// Rounds that add every pending answer (see [`aggregate_pending`]),
+    /// numbered as they begin, and the number of the last one finished:
+    /// readers arriving together share one round instead of queueing one
+    /// each.
+    rounds_begun: std::sync::atomic::AtomicU64,
+    rounds_done: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Job {
@@ -761,15 +767,42 @@ async fn aggregate_pending(
     shared: &FeedbackShared,
     round: Round,
 ) -> Result<usize> {
+    use std::sync::atomic::Ordering::SeqCst;
+    // A round that begins after this moment reads every answer
+    // acknowledged before it.
+    let arrived = shared.rounds_begun.load(SeqCst);
     // A plain read first: no write lock is asked for when nothing waits.
+    let waiting: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM feedback_answers WHERE pending = 1")
+            .fetch_one(pool)
+            .await?;
+    if waiting.is_none() {
+        return Ok(0);
+    }
+    let _one_at_a_time = shared.agg_lock.lock().await;
+    // A round that waits for locked rows, or any round on SQLite (one
+    // writer: nothing is skipped), leaves nothing pending that was there
+    // when it began.
+    let covers = round == Round::Wait || backend == Backend::Sqlite;
+    if round == Round::Wait && shared.rounds_done.load(SeqCst) > arrived {
+        // One began after this read arrived and has finished.
+        return Ok(0);
+    }
+    let number = if covers {
+        shared.rounds_begun.fetch_add(1, SeqCst) + 1
+    } else {
+        0
+    };
     let upto: Option<i64> =
         sqlx::query_scalar("SELECT MAX(id) FROM feedback_answers WHERE pending = 1")
             .fetch_one(pool)
             .await?;
     let Some(upto) = upto else {
+        if covers {
+            shared.rounds_done.fetch_max(number, SeqCst);
+        }
         return Ok(0);
     };
-    let _one_at_a_time = shared.agg_lock.lock().await;
     let lock = match (backend, round) {
         (Backend::Postgres, Round::Skip) => " FOR NO KEY UPDATE SKIP LOCKED",
         (Backend::Postgres, Round::Wait) => " FOR NO KEY UPDATE",
@@ -788,6 +821,9 @@ async fn aggregate_pending(
         .await?;
         if rows.is_empty() {
             tx.commit().await?;
+            if covers {
+                shared.rounds_done.fetch_max(number, SeqCst);
+            }
             return Ok(total);
         }
         let mut own: std::collections::HashMap<AggKey, Counts> = std::collections::HashMap::new();
@@ -1260,7 +1296,7 @@ impl Store {
             errors.push(FieldError::new("service_date", ErrorCode::OutOfRange));
         }
         let mut tx = self.begin_write().await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         if tree.get(org).is_none() {
             errors.push(FieldError::new("org_unit", ErrorCode::Invalid));
         } else if !p.can_write(&tree, org) {
@@ -1341,7 +1377,7 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         let mut tx = self.begin_write().await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         let survey = survey_in(&mut tx).await?;
         let at = now();
         let mut merged: std::collections::HashMap<AggKey, Counts> =
@@ -1666,7 +1702,7 @@ impl Store {
     /// Records a remark or complaint (or feedback received otherwise) for a unit.
     pub async fn create_case(&self, p: &Principal, org: i64, case: &NewCase) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         if tree.get(org).is_none() {
             return Err(invalid("org_unit", ErrorCode::NotFound));
         }
@@ -1717,7 +1753,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<FeedbackCase>> {
         let mut conn = self.pool.acquire().await?;
-        let tree = load_tree(&mut conn).await?;
+        let tree = self.tree_in(&mut conn).await?;
         let units: Vec<i64> = tree
             .walk()
             .into_iter()
@@ -1766,7 +1802,7 @@ impl Store {
     /// A case, for those who handle its unit.
     pub async fn feedback_case(&self, p: &Principal, id: i64) -> Result<FeedbackCase> {
         let mut conn = self.pool.acquire().await?;
-        let tree = load_tree(&mut conn).await?;
+        let tree = self.tree_in(&mut conn).await?;
         let case = case_in(&mut conn, id).await?;
         if !p.can_write(&tree, case.org_unit_id) {
             return Err(StoreError::NotFound);
@@ -1786,7 +1822,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // The case is changed from the state it is in (two handlers at once: one after the other).
         crate::write::lock_row(&mut tx, "feedback_cases", id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         let before = case_in(&mut tx, id).await?;
         if !p.can_write(&tree, before.org_unit_id) {
             return Err(StoreError::NotFound);
@@ -1893,7 +1929,7 @@ impl Store {
         period: Period,
     ) -> Result<(Vec<String>, Vec<ExportRow>, SuppressionReport)> {
         let mut conn = self.pool.acquire().await?;
-        let tree = load_tree(&mut conn).await?;
+        let tree = self.tree_in(&mut conn).await?;
         if tree.get(scope).is_none() {
             return Err(StoreError::NotFound);
         }

@@ -23,7 +23,7 @@ use valvo_core::{OrgTree, Period, PeriodKind};
 
 use crate::rows::{corrupt, text};
 use crate::write::{audit, invalid, placeholders};
-use crate::{load_tree, now, Result, Store, StoreError};
+use crate::{now, Result, Store, StoreError};
 
 /// A decided action of a report's handling.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -806,7 +806,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // One replacement of a unit's handlers at a time.
         crate::write::lock_row(&mut tx, "org_units", org).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         if tree.get(org).is_none() {
             return Err(StoreError::NotFound);
         }
@@ -893,7 +893,7 @@ impl Store {
         let receipt = format_receipt(&raw);
         let named = !input.is_anonymous();
         let mut tx = self.begin_write().await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         if tree.get(input.org_unit_id).is_none() {
             return Err(invalid("org_unit_id", ErrorCode::NotFound));
         }
@@ -997,7 +997,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Incident>> {
         let mut conn = self.pool.acquire().await?;
-        let tree = load_tree(&mut conn).await?;
+        let tree = self.tree_in(&mut conn).await?;
         let mut units: Vec<i64> = tree
             .walk()
             .into_iter()
@@ -1074,7 +1074,7 @@ impl Store {
         // The report's row is locked first: the state this decision starts
         // from is the one it changes, whoever handles it at the same time.
         let before = incident_locked(&mut tx, id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         if !may_handle_in(&mut tx, p, &tree, before.org_unit_id).await? {
             return Err(StoreError::Forbidden);
         }
@@ -1108,16 +1108,15 @@ impl Store {
             deltas.handled(unit, month.clone(), days, 1);
         }
         deltas.apply(&mut tx).await?;
-        if unit != before.org_unit_id {
-            sqlx::query("UPDATE incident_spans SET org_unit_id = $1 WHERE incident_id = $2")
-                .bind(unit)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        // The spans are the report's history: the unit that held it open
+        // keeps the days it held it (its past figures stay as they stood),
+        // and the unit it is forwarded to holds it from today.
         if now_handled && !was_handled {
             close_span(&mut tx, &before, today).await?;
         } else if was_handled && !now_handled {
+            open_span(&mut tx, &before, unit, today).await?;
+        } else if !was_handled && unit != before.org_unit_id {
+            close_span(&mut tx, &before, today).await?;
             open_span(&mut tx, &before, unit, today).await?;
         }
         let (handled_at, handled_on) = if !now_handled {
@@ -1195,7 +1194,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         let inc = incident_locked(&mut tx, id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         if !may_handle_in(&mut tx, p, &tree, inc.org_unit_id).await? {
             return Err(StoreError::Forbidden);
         }
@@ -1257,7 +1256,7 @@ impl Store {
         let mut spans: Vec<(i64, i64, IncidentKind, time::Date, Option<time::Date>)> =
             Vec::with_capacity(rows.len());
         let mut tx = self.begin_write().await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         // Shared locks: no type this import uses is deleted before it is in.
         let lock = crate::write::for_share(&tx);
         let known: std::collections::HashSet<String> =

@@ -66,12 +66,50 @@ pub enum StoreError {
     /// Stored data that cannot be read back (a bug or manual tampering).
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The database does not answer for now (no connection within the
+    /// acquire timeout, or the link to it failed): try again shortly.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     /// The database failed.
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     /// A migration failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A write that lost a race the database settled (a unique key taken a
+    /// moment before, a deadlock or serialization failure PostgreSQL broke)
+    /// is a conflict to try again, answered 409,
+    /// never a server error; writes read their state under a row lock, so
+    /// none is expected, and each is logged.
+    fn from(e: sqlx::Error) -> Self {
+        if let Some(what) = lost_race(&e) {
+            tracing::warn!(error = %e, "{what}: answered as a conflict");
+            return StoreError::Conflict(format!("{what}; try again"));
+        }
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e)
+            }
+            e => StoreError::Db(e),
+        }
+    }
+}
+
+fn lost_race(e: &sqlx::Error) -> Option<&'static str> {
+    if is_unique_violation(e) {
+        return Some("a concurrent write took the same key");
+    }
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    match db.code().as_deref() {
+        Some("40P01") => Some("deadlock"),
+        Some("40001") => Some("serialization failure"),
+        _ => None,
+    }
 }
 
 /// Result alias of the storage layer.
@@ -89,48 +127,63 @@ pub struct Store {
     tree_cache: std::sync::Arc<TreeCache>,
 }
 
-/// How long a read of the organisation tree is reused. Changes made through
-/// this store clear it at once; changes by another process (a second server
-/// on the same PostgreSQL database, `valvo org add`) show within this time.
-const TREE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The organisation tree as last read: read on almost every request (access
-/// checks), changed rarely.
+/// The organisation tree as last read, with the version it was read at: read
+/// on almost every request (access checks), changed rarely. Every change of
+/// `org_units` adds one to `org_version` in its own transaction, and a read
+/// takes the cached tree only when the version it reads now is the cached
+/// one, so a unit added a moment ago through another instance is known at
+/// once: the cache saves reading the tree, it never decides what a unit is.
 #[derive(Debug, Default)]
 pub(crate) struct TreeCache {
-    inner: std::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<OrgTree>)>>,
+    inner: std::sync::RwLock<Option<(i64, std::sync::Arc<OrgTree>)>>,
 }
 
 impl TreeCache {
-    pub(crate) fn get(&self) -> Option<std::sync::Arc<OrgTree>> {
+    fn cached(&self, version: i64) -> Option<std::sync::Arc<OrgTree>> {
         let guard = self.inner.read().ok()?;
         match &*guard {
-            Some((at, tree)) if at.elapsed() < TREE_TTL => Some(tree.clone()),
+            Some((v, tree)) if *v == version => Some(tree.clone()),
             _ => None,
         }
     }
 
-    pub(crate) fn put(&self, tree: std::sync::Arc<OrgTree>) {
+    fn put(&self, version: i64, tree: std::sync::Arc<OrgTree>) {
         if let Ok(mut guard) = self.inner.write() {
-            *guard = Some((std::time::Instant::now(), tree));
+            if guard.as_ref().is_none_or(|(v, _)| *v <= version) {
+                *guard = Some((version, tree));
+            }
         }
     }
 
-    pub(crate) fn clear(&self) {
-        if let Ok(mut guard) = self.inner.write() {
-            *guard = None;
-        }
-    }
-
-    /// The cached tree, or one read on `conn` (and cached).
+    /// The tree as it is on `conn` now (in its transaction, if any): the
+    /// version is read first, so a tree read after a concurrent change is
+    /// kept under the older number and read again next time, never the
+    /// other way round.
     pub(crate) async fn tree(&self, conn: &mut AnyConnection) -> Result<std::sync::Arc<OrgTree>> {
-        if let Some(t) = self.get() {
+        let version = org_version(conn).await?;
+        if let Some(t) = self.cached(version) {
             return Ok(t);
         }
         let tree = std::sync::Arc::new(load_tree(conn).await?);
-        self.put(tree.clone());
+        self.put(version, tree.clone());
         Ok(tree)
     }
+}
+
+async fn org_version(conn: &mut AnyConnection) -> Result<i64> {
+    let row: (i64,) = sqlx::query_as("SELECT version FROM org_version WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.0)
+}
+
+/// Marks a change of the organisation tree, in the transaction that makes it
+/// (after its other writes: the version row is the last lock it takes).
+pub(crate) async fn bump_org_version(conn: &mut AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE org_version SET version = version + 1 WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Turns what a user gives (`valvo.db`, `sqlite://x.db`, `postgres://…`) into a
@@ -325,33 +378,19 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// The whole organisation tree.
+    /// The whole organisation tree, as it is in the database now.
     pub async fn org_tree(&self) -> Result<OrgTree> {
-        if let Some(t) = self.tree_cache.get() {
-            return Ok((*t).clone());
-        }
         let mut conn = self.pool.acquire().await?;
         let tree = self.tree_cache.tree(&mut conn).await?;
         Ok((*tree).clone())
     }
 
-    /// The organisation tree, read again from the database when the cached
-    /// one does not pass `knows` (a unit added a moment ago through another
-    /// instance): the cache may make a read faster, never refuse one.
-    pub async fn org_tree_knowing(&self, knows: impl Fn(&OrgTree) -> bool) -> Result<OrgTree> {
-        let tree = self.org_tree().await?;
-        if knows(&tree) {
-            return Ok(tree);
-        }
-        let mut conn = self.pool.acquire().await?;
-        let fresh = std::sync::Arc::new(load_tree(&mut conn).await?);
-        self.tree_cache.put(fresh.clone());
-        Ok((*fresh).clone())
-    }
-
-    /// [`Store::org_tree_knowing`] the unit `id`.
-    pub async fn org_tree_with(&self, id: i64) -> Result<OrgTree> {
-        self.org_tree_knowing(|t| t.get(id).is_some()).await
+    /// The organisation tree as it is now on `conn` (in its transaction).
+    pub(crate) async fn tree_in(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<std::sync::Arc<OrgTree>> {
+        self.tree_cache.tree(conn).await
     }
 
     /// A value from the key–value table.

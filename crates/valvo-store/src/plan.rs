@@ -229,7 +229,15 @@ async fn review_in(
     row.as_ref().map(review_row).transpose()
 }
 
-async fn next_order(conn: &mut AnyConnection, sql: &str, parent: i64) -> Result<i64> {
+/// The next sort order under `parent` (a row of `parent_table`), read under
+/// the parent's row lock: two items added at once get one place each.
+async fn next_order(
+    conn: &mut AnyConnection,
+    parent_table: &'static str,
+    sql: &str,
+    parent: i64,
+) -> Result<i64> {
+    crate::write::lock_row(conn, parent_table, parent).await?;
     let row = sqlx::query(sql).bind(parent).fetch_one(&mut *conn).await?;
     let max: Option<i64> = row.try_get(0)?;
     Ok(max.map_or(0, |m| m + 1))
@@ -418,7 +426,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         if let Some(parent) = unit.parent_id {
-            let tree = load_tree(&mut tx).await?;
+            let tree = self.tree_in(&mut tx).await?;
             if tree.get(parent).is_none() {
                 return Err(invalid("parent_id", ErrorCode::Invalid));
             }
@@ -459,8 +467,8 @@ impl Store {
             Some(after),
         )
         .await?;
+        crate::bump_org_version(&mut tx).await?;
         tx.commit().await?;
-        self.tree_cache.clear();
         Ok(id)
     }
 
@@ -483,7 +491,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "org_units", id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         let before = tree.get(id).cloned().ok_or(StoreError::NotFound)?;
         sqlx::query("UPDATE org_units SET name_fi = $1, name_sv = $2, name_en = $3, producer = $4 WHERE id = $5")
             .bind(name.fi.clone())
@@ -507,8 +515,8 @@ impl Store {
             json(&after),
         )
         .await?;
+        crate::bump_org_version(&mut tx).await?;
         tx.commit().await?;
-        self.tree_cache.clear();
         Ok(())
     }
 
@@ -516,10 +524,11 @@ impl Store {
     pub async fn create_goal(&self, p: &Principal, org: i64, input: &GoalInput) -> Result<Goal> {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, org)?;
         let order = next_order(
             &mut tx,
+            "org_units",
             "SELECT MAX(sort_order) FROM goals WHERE org_unit_id = $1",
             org,
         )
@@ -560,7 +569,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "goals", id).await?;
         let before = goal_in(&mut tx, id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
         sqlx::query(
             "UPDATE goals SET year = $1, area = $2, title_fi = $3, title_sv = $4, title_en = $5 WHERE id = $6",
@@ -605,10 +614,11 @@ impl Store {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
         let order = next_order(
             &mut tx,
+            "goals",
             "SELECT MAX(sort_order) FROM indicators WHERE goal_id = $1",
             goal_id,
         )
@@ -668,7 +678,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "indicators", id).await?;
         let before = indicator_in(&mut tx, id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
         sqlx::query(
             "UPDATE indicators SET name_fi = $1, name_sv = $2, name_en = $3, unit_fi = $4, unit_sv = $5, \
@@ -738,7 +748,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "indicators", id).await?;
         let before = indicator_in(&mut tx, id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
         if before.source == source {
             return Ok(before);
@@ -774,10 +784,11 @@ impl Store {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
         let order = next_order(
             &mut tx,
+            "goals",
             "SELECT MAX(sort_order) FROM actions WHERE goal_id = $1",
             goal_id,
         )
@@ -823,7 +834,7 @@ impl Store {
         crate::write::lock_row(&mut tx, "actions", id).await?;
         let before = action_in(&mut tx, id).await?;
         let goal = goal_in(&mut tx, before.goal_id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
         sqlx::query("UPDATE actions SET text_fi = $1, text_sv = $2, text_en = $3, status = $4 WHERE id = $5")
             .bind(input.text.fi.clone())
@@ -871,7 +882,7 @@ impl Store {
         // here and then finds the first (an update, not a duplicate).
         crate::write::lock_row(&mut tx, "indicators", indicator_id).await?;
         let ind = indicator_in(&mut tx, indicator_id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, ind.org_unit_id)?;
         let before = follow_up_in(&mut tx, indicator_id, &period).await?;
         let at = now();
@@ -951,7 +962,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "goals", goal_id).await?;
         let goal = goal_in(&mut tx, goal_id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
         let before = review_in(&mut tx, goal_id, &period).await?;
         let sql = if before.is_some() {
@@ -1085,17 +1096,14 @@ impl Store {
     /// Marks a key in the key–value table (used to make loaders idempotent),
     /// in the same transaction as nothing else: call after the load committed.
     pub async fn meta_set(&self, key: &str, value: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM meta WHERE key = $1")
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -211,7 +211,14 @@ async fn safety_from_incidents(
         "unhandled_over_2_months",
         cur.unhandled_over_two_months as f64,
     );
+    // Seed 003 prints them apart: HaiPro (safety reports), SPro (misconduct).
+    let (haipro, spro) = haipro_spro(&cur.unhandled_over_two_months_by_kind);
+    put(figures, "unhandled_haipro", haipro);
+    put(figures, "unhandled_spro", spro);
     if let Some(p) = prev {
+        let (haipro, spro) = haipro_spro(&p.unhandled_over_two_months_by_kind);
+        put(previous, "unhandled_haipro", haipro);
+        put(previous, "unhandled_spro", spro);
         put(previous, "incident_reports", p.total as f64);
         put(
             previous,
@@ -226,6 +233,18 @@ async fn safety_from_incidents(
         );
     }
     Ok(used)
+}
+
+/// A count by kind split as HaiPro (client, work and data safety reports)
+/// and SPro (misconduct reports) count them.
+fn haipro_spro(by_kind: &[(valvo_core::incident::IncidentKind, u64)]) -> (f64, f64) {
+    let spro: u64 = by_kind
+        .iter()
+        .filter(|(k, _)| *k == valvo_core::incident::IncidentKind::Misconduct)
+        .map(|(_, n)| n)
+        .sum();
+    let all: u64 = by_kind.iter().map(|(_, n)| n).sum();
+    ((all - spro) as f64, spro as f64)
 }
 
 /// Fills the customer experience section's figures from the feedback module
@@ -460,7 +479,7 @@ impl Store {
                 ));
             }
         }
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, org)?;
         for (section, key, value) in texts {
             put_text_in(&mut tx, p, org, period, section, key, value).await?;
@@ -485,7 +504,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // Two opens at once make one version, not two of the same number.
         crate::write::lock_row(&mut tx, "org_units", org).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, org)?;
         let latest = sqlx::query(&format!(
             "SELECT {COLS} FROM reports WHERE org_unit_id = $1 AND period = $2 ORDER BY version DESC LIMIT 1"
@@ -647,7 +666,7 @@ impl Store {
         // approvals at once make one snapshot), and a snapshot never holds
         // half of a save.
         let unlocked = row_in(&mut tx, id).await?;
-        let tree = load_tree(&mut tx).await?;
+        let tree = self.tree_in(&mut tx).await?;
         let units = if unlocked.with_children {
             tree.subtree_ids(unlocked.org_unit_id)
         } else {

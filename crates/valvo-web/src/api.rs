@@ -83,6 +83,14 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(f) => ApiError::invalid(f),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database does not answer for now; try again shortly",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::new(
@@ -102,6 +110,12 @@ impl IntoResponse for ApiError {
             Json(json!({ "error": { "code": self.code, "message": self.message, "fields": self.fields } })),
         )
             .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             if let Ok(v) = "Bearer realm=\"valvo\"".parse() {
                 resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -362,7 +376,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 pub(crate) async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTree> {
-    let tree = state.store().org_tree_with(org).await?;
+    let tree = state.store().org_tree().await?;
     if tree.get(org).is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -1026,7 +1040,7 @@ pub async fn incident_stats(
             )
         })?;
     let period = parse_period(q.period.as_deref().unwrap_or(""))?;
-    let tree = state.store().org_tree_with(org).await?;
+    let tree = state.store().org_tree().await?;
     if tree.get(org).is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

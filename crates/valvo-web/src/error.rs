@@ -25,6 +25,8 @@ pub enum ErrorKind {
     BadRequest(&'static str),
     /// Too many requests from one address (public forms).
     TooManyRequests,
+    /// The database does not answer for now.
+    Unavailable,
     /// Our fault; logged, never shown.
     Internal,
 }
@@ -36,6 +38,10 @@ impl From<StoreError> for ErrorKind {
             StoreError::Forbidden => ErrorKind::Forbidden,
             StoreError::Conflict(_) => ErrorKind::Conflict,
             StoreError::Invalid(_) => ErrorKind::BadRequest("error-invalid"),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ErrorKind::Unavailable
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ErrorKind::Internal
@@ -87,6 +93,7 @@ impl IntoResponse for UiError {
             ErrorKind::Conflict => (StatusCode::CONFLICT, "error-conflict"),
             ErrorKind::BadRequest(k) => (StatusCode::BAD_REQUEST, *k),
             ErrorKind::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "error-too-many"),
+            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "error-unavailable"),
             ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "error-internal"),
         };
         let l = Layout::bare(self.lang);
@@ -95,9 +102,16 @@ impl IntoResponse for UiError {
             message: l.tr.t(key),
             l,
         };
-        match page.render() {
+        let mut resp = match page.render() {
             Ok(body) => (status, Html(body)).into_response(),
             Err(_) => (status, key).into_response(),
+        };
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
         }
+        resp
     }
 }

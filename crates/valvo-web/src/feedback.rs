@@ -290,7 +290,7 @@ pub async fn answer_form(
     UiPath(code): UiPath<String>,
     UiQuery(q): UiQuery<ChannelQuery>,
 ) -> UiResult {
-    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
+    let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let survey = survey(&state, &page).await?;
     let qr = q.c.as_deref() == Some("qr");
@@ -318,7 +318,7 @@ pub async fn answer_submit(
     if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
     }
-    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
+    let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let channel = if q.c.as_deref() == Some("qr") {
         Channel::Qr
@@ -497,7 +497,7 @@ pub async fn qr(
     headers: HeaderMap,
     UiPath(code): UiPath<String>,
 ) -> UiResult {
-    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
+    let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let url = public_url(&state, &headers, &unit.code);
     let svg = qr_svg(&url, &url).ok_or_else(|| page.error(ErrorKind::Internal))?;
@@ -524,7 +524,7 @@ pub async fn poster(
     headers: HeaderMap,
     UiPath(code): UiPath<String>,
 ) -> UiResult {
-    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
+    let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let url = public_url(&state, &headers, &unit.code);
     let qr =
@@ -1356,7 +1356,7 @@ pub async fn public_stats(
     UiPath(code): UiPath<String>,
     UiQuery(q): UiQuery<StatsQuery>,
 ) -> UiResult {
-    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
+    let tree = crate::ui::tree(&state, &page).await?;
     let node = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let mut crumbs = vec![("/public".to_string(), escape(&page.tr.t("public-title")))];
     crumbs.extend(tree.path(node.id).into_iter().map(|n| {

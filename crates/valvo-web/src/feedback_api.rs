@@ -304,7 +304,7 @@ pub async fn stats(
     let tree = match &caller {
         Some(p) => readable(&state, p, org).await?,
         None => {
-            let tree = state.store().org_tree_with(org).await?;
+            let tree = state.store().org_tree().await?;
             if tree.get(org).is_none() {
                 return Err(StoreError::NotFound.into());
             }

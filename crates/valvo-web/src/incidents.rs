@@ -464,7 +464,7 @@ pub async fn public_form(
     page: Page,
     UiPath(code): UiPath<String>,
 ) -> UiResult {
-    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
+    let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let intro = format!(
         "{} · {}",
@@ -495,7 +495,7 @@ pub async fn public_create(
     if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
     }
-    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
+    let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let intro = text_html(&page.tr, &unit.name);
     let action = format!("/report/{code}");
@@ -1330,7 +1330,7 @@ pub async fn public_stats(
     UiPath(code): UiPath<String>,
     UiQuery(q): UiQuery<StatsQuery>,
 ) -> UiResult {
-    let tree = crate::ui::tree_with_code(&state, &page, &code).await?;
+    let tree = crate::ui::tree(&state, &page).await?;
     let node = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let period = stats_period(&page, q.period.as_deref())?;
     let mut crumbs = vec![("/public".to_string(), escape(&page.tr.t("public-title")))];

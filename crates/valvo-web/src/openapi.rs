@@ -104,7 +104,7 @@ pub fn spec(survey: &SurveyDef) -> Value {
         "info": {
             "title": "Valvo API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Self-monitoring plans and their follow-up, incident reports and customer feedback. Authenticate with `Authorization: Bearer <token>` (`valvo token create --email E`). Request bodies are JSON (`application/json`) unless an operation says otherwise. Errors are JSON: {\"error\": {\"code\", \"message\", \"fields\": [{\"field\", \"code\"}]}}: 400 a malformed request (parameter or JSON), 404 a resource that does not exist (also an unknown id named in a body), 409 a request the resource's state does not allow, 413 a body over 2 MB, 415 a body of another media type, 422 fields that break a rule (named in fields)."
+            "description": "Self-monitoring plans and their follow-up, incident reports and customer feedback. Authenticate with `Authorization: Bearer <token>` (`valvo token create --email E`). Request bodies are JSON (`application/json`) unless an operation says otherwise. Errors are JSON: {\"error\": {\"code\", \"message\", \"fields\": [{\"field\", \"code\"}]}}: 400 a malformed request (parameter or JSON), 404 a resource that does not exist (also an unknown id named in a body), 409 a request the resource's state does not allow, 413 a body over 2 MB, 415 a body of another media type, 422 fields that break a rule (named in fields), 503 the database does not answer for now (try again after Retry-After)."
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearer": [] }],
@@ -516,6 +516,10 @@ fn complete(doc: &mut Value) {
                     .or_insert_with(|| err(desc));
             };
             add("400", "A malformed parameter or body");
+            add(
+                "503",
+                "The database does not answer for now; try again after Retry-After seconds",
+            );
             add(
                 "404",
                 "No such resource (or an id named in the request that does not exist)",

@@ -49,20 +49,6 @@ pub(crate) async fn tree(state: &AppState, page: &Page) -> Result<OrgTree, UiErr
     state.store().org_tree().await.map_err(|e| page.error(e))
 }
 
-/// The organisation tree, knowing the unit `code` if it exists (read again
-/// when the cached tree does not know it: it may be a moment old).
-pub(crate) async fn tree_with_code(
-    state: &AppState,
-    page: &Page,
-    code: &str,
-) -> Result<OrgTree, UiError> {
-    state
-        .store()
-        .org_tree_knowing(|t| crate::incidents::unit_by_code(t, code).is_some())
-        .await
-        .map_err(|e| page.error(e))
-}
-
 /// The principal, after checking it may read `org`.
 pub(crate) async fn can_read(
     state: &AppState,
@@ -70,11 +56,7 @@ pub(crate) async fn can_read(
     org: i64,
 ) -> Result<(Principal, OrgTree), UiError> {
     let p = page.principal()?;
-    let tree = state
-        .store()
-        .org_tree_with(org)
-        .await
-        .map_err(|e| page.error(e))?;
+    let tree = tree(state, page).await?;
     if tree.get(org).is_none() {
         return Err(page.error(ErrorKind::NotFound));
     }

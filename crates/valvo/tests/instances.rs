@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -217,57 +217,87 @@ async fn report(c: &reqwest::Client, s: &Server, token: &str, org: i64) -> i64 {
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
-/// Every incident aggregate against a direct count of the reports, per unit:
+/// The incident aggregates as a direct count of the reports computes them:
+/// every marginal (kind, event type, consequence, never event,
+/// client-reported) per unit and month, and every handling time.
+const DIRECT_MARGINALS: &str = "\
+    SELECT org_unit_id, month, 'kind' AS dim, kind AS key, COUNT(*) AS n FROM incidents GROUP BY 1, 2, 3, 4 \
+    UNION ALL SELECT org_unit_id, month, 'event_type', event_type, COUNT(*) FROM incidents GROUP BY 1, 2, 3, 4 \
+    UNION ALL SELECT org_unit_id, month, 'consequence', consequence, COUNT(*) FROM incidents GROUP BY 1, 2, 3, 4 \
+    UNION ALL SELECT org_unit_id, month, 'never_event', 'yes', COUNT(*) FROM incidents WHERE never_event = 1 GROUP BY 1, 2, 3, 4 \
+    UNION ALL SELECT org_unit_id, month, 'client_reported', 'yes', COUNT(*) FROM incidents \
+        WHERE reporter_role IN ('client', 'relative') GROUP BY 1, 2, 3, 4";
+const DIRECT_HANDLING_DAYS: &str = "\
+    SELECT org_unit_id, month, GREATEST(handled_on::date - reported_on::date, 0)::BIGINT AS days, COUNT(*) AS n \
+    FROM incidents WHERE state = 'handled' GROUP BY 1, 2, 3";
+
+/// Every incident aggregate row against a direct count of the reports it
+/// reflects, both ways (a row too many or too few, a count off by one), and
+/// the handling history (one open span for each open report, at its unit):
 /// the differences (empty when right).
 async fn incident_differences(db: &Db) -> Vec<String> {
     let mut out = Vec::new();
-    let units: Vec<i64> = sqlx::query_scalar("SELECT id FROM org_units ORDER BY id")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    for u in units {
-        let checks = [
+    let pairs = [
+        (
+            "marginal",
+            "SELECT org_unit_id, month, dim, key, n FROM incident_marginals WHERE n <> 0"
+                .to_string(),
+            DIRECT_MARGINALS.to_string(),
+        ),
+        (
+            "handling time",
+            "SELECT org_unit_id, month, days, n FROM incident_handling_days WHERE n <> 0"
+                .to_string(),
+            DIRECT_HANDLING_DAYS.to_string(),
+        ),
+    ];
+    for (what, agg, direct) in pairs {
+        for (label, sql) in [
             (
-                "reports (marginal of kind)",
-                format!("SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_marginals WHERE dim = 'kind' AND org_unit_id = {u}"),
-                format!("SELECT COUNT(*) FROM incidents WHERE org_unit_id = {u}"),
+                "kept but not counted",
+                format!("SELECT CAST(x AS TEXT) FROM (({agg}) EXCEPT ({direct})) x"),
             ),
             (
-                "reports (marginal of consequence)",
-                format!("SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_marginals WHERE dim = 'consequence' AND org_unit_id = {u}"),
-                format!("SELECT COUNT(*) FROM incidents WHERE org_unit_id = {u}"),
+                "counted but not kept",
+                format!("SELECT CAST(x AS TEXT) FROM (({direct}) EXCEPT ({agg})) x"),
             ),
-            (
-                "handling times",
-                format!("SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_handling_days WHERE org_unit_id = {u}"),
-                format!("SELECT COUNT(*) FROM incidents WHERE state = 'handled' AND org_unit_id = {u}"),
-            ),
-            (
-                "open spans",
-                format!("SELECT COUNT(*) FROM incident_spans WHERE closed_on IS NULL AND org_unit_id = {u}"),
-                format!("SELECT COUNT(*) FROM incidents WHERE state <> 'handled' AND org_unit_id = {u}"),
-            ),
-        ];
-        for (what, agg, direct) in checks {
-            let (a, d) = (db.scalar(&agg).await, db.scalar(&direct).await);
-            if a != d {
-                out.push(format!("unit {u} {what}: aggregate {a}, direct count {d}"));
+        ] {
+            let rows: Vec<String> = sqlx::query_scalar(&sql)
+                .fetch_all(&db.pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            for r in rows.into_iter().take(10) {
+                out.push(format!("{what} {label}: {r}"));
             }
         }
     }
-    let stray = db
-        .scalar("SELECT COUNT(*) FROM incident_spans s JOIN incidents i ON i.id = s.incident_id WHERE s.org_unit_id <> i.org_unit_id")
-        .await;
-    if stray != 0 {
-        out.push(format!(
-            "{stray} spans under another unit than their report"
-        ));
-    }
-    let doubly_open = db
-        .scalar("SELECT COUNT(*) FROM (SELECT incident_id FROM incident_spans WHERE closed_on IS NULL GROUP BY incident_id HAVING COUNT(*) > 1) t")
-        .await;
-    if doubly_open != 0 {
-        out.push(format!("{doubly_open} reports with two open spans"));
+    let checks = [
+        (
+            "open reports without exactly one open span at their unit",
+            "SELECT COUNT(*) FROM incidents i WHERE i.state <> 'handled' AND (SELECT COUNT(*) FROM incident_spans s \
+             WHERE s.incident_id = i.id AND s.closed_on IS NULL AND s.org_unit_id = i.org_unit_id) <> 1",
+        ),
+        (
+            "open spans of handled reports or at another unit",
+            "SELECT COUNT(*) FROM incident_spans s JOIN incidents i ON i.id = s.incident_id \
+             WHERE s.closed_on IS NULL AND (i.state = 'handled' OR s.org_unit_id <> i.org_unit_id)",
+        ),
+        (
+            "reports with two open spans",
+            "SELECT COUNT(*) FROM (SELECT incident_id FROM incident_spans WHERE closed_on IS NULL \
+             GROUP BY incident_id HAVING COUNT(*) > 1) t",
+        ),
+        (
+            "spans that overlap another span of the same report",
+            "SELECT COUNT(*) FROM incident_spans a JOIN incident_spans b ON a.incident_id = b.incident_id AND a.id < b.id \
+             WHERE a.opened_on < COALESCE(b.closed_on, '9999') AND b.opened_on < COALESCE(a.closed_on, '9999')",
+        ),
+    ];
+    for (what, sql) in checks {
+        let n = db.scalar(sql).await;
+        if n != 0 {
+            out.push(format!("{n} {what}"));
+        }
     }
     out
 }
@@ -769,5 +799,602 @@ async fn failed_logins_are_counted_across_instances_and_before_the_password_is_c
     }
     a.stop();
     b.stop();
+    db.drop().await;
+}
+
+/// A client's request through one of the instances, its status and how long it took.
+async fn timed(
+    r: reqwest::RequestBuilder,
+    errors: &Errors,
+    what: &str,
+) -> (StatusCode, Duration, Option<Value>) {
+    let started = Instant::now();
+    let r = r.send().await.unwrap();
+    errors.check(&r, what);
+    let status = r.status();
+    let body = r.json::<Value>().await.ok();
+    (status, started.elapsed(), body)
+}
+
+/// Every kind of work at once, through both instances, as a county's day
+/// looks behind a load balancer: new reports, handling, reopening and
+/// forwarding the same reports both ways, first follow-ups of the same
+/// indicators, answers (also to a unit added meanwhile), and statistics
+/// read all the while. Afterwards every aggregate equals a direct count of
+/// the rows; no request failed with a server error; every statistics read
+/// answered within a second and showed every answer acknowledged before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn all_kinds_of_work_at_once_through_two_instances_match_a_direct_count() {
+    let Some(db) = Db::new("all_at_once").await else {
+        return;
+    };
+    let token = admin_token(&db);
+    let county = db.org("county", None);
+    let area1 = db.org("area1", Some("county"));
+    let area2 = db.org("area2", Some("county"));
+    let units = vec![
+        db.org("u11", Some("area1")),
+        db.org("u12", Some("area1")),
+        db.org("u21", Some("area2")),
+        db.org("u22", Some("area2")),
+    ];
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    let sys = valvo_core::access::Principal::system("test");
+    let goal = store
+        .create_goal(
+            &sys,
+            units[0],
+            &valvo_core::plan::GoalInput {
+                area: valvo_core::plan::Area::Access,
+                year: 2024,
+                title: valvo_core::I18nText::new(Some("Tavoite".into()), Some("Mål".into()), None),
+            },
+        )
+        .await
+        .unwrap();
+    let mut indicators = Vec::new();
+    for i in 0..10 {
+        let ind = store
+            .create_indicator(
+                &sys,
+                goal.id,
+                &valvo_core::plan::IndicatorInput {
+                    name: valvo_core::I18nText::new(
+                        Some(format!("Mittari {i}")),
+                        Some(format!("Mätare {i}")),
+                        None,
+                    ),
+                    unit: valvo_core::I18nText::default(),
+                    direction: valvo_core::Direction::Higher,
+                    baseline: Some(1.0),
+                    target: Some(10.0),
+                    target_max: None,
+                    period_kind: valvo_core::PeriodKind::Tertial,
+                    note: valvo_core::I18nText::default(),
+                },
+            )
+            .await
+            .unwrap();
+        indicators.push(ind.id);
+    }
+    store.close().await;
+    let servers = Arc::new([Server::start(&db, &[]), Server::start(&db, &[])]);
+    let c = client();
+    let errors = Errors::default();
+    let acked = Arc::new(AtomicUsize::new(0));
+    let reports = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let units = Arc::new(std::sync::Mutex::new(units));
+    let year = time::OffsetDateTime::now_utc().year();
+    let mut tasks = Vec::new();
+
+    // Reporters: 4 × 40 new reports of every kind, through either instance.
+    for w in 0..4u64 {
+        let (c, servers, token, errors, reports, units) = (
+            c.clone(),
+            servers.clone(),
+            token.clone(),
+            errors.clone(),
+            reports.clone(),
+            units.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let kinds = [
+                "client_safety",
+                "work_safety",
+                "data_protection",
+                "misconduct",
+            ];
+            let consequences = [
+                "no_harm",
+                "near_miss",
+                "mild",
+                "moderate",
+                "severe",
+                "death",
+            ];
+            let roles = ["staff", "student", "client", "relative", "other"];
+            let types = [
+                "medication",
+                "fall_accident",
+                "information_flow",
+                "violence_threat",
+            ];
+            for i in 0..40u64 {
+                let n = w * 1000 + i;
+                let unit = {
+                    let u = units.lock().unwrap();
+                    u[(n as usize) % u.len()]
+                };
+                let s = &servers[(n % 2) as usize];
+                let (status, _, body) = timed(
+                    c.post(s.url("/api/v1/incidents"))
+                        .bearer_auth(&token)
+                        .json(&json!({
+                            "org_unit": unit,
+                            "occurred_on": time::OffsetDateTime::now_utc().date().to_string(),
+                            "kind": kinds[(n % 4) as usize],
+                            "event_type": types[(n % 3) as usize],
+                            "consequence": consequences[(n % 6) as usize],
+                            "never_event": n % 7 == 0,
+                            "reporter_role": roles[(n % 5) as usize],
+                            "description": "Tapahtuma.", "anonymous": true
+                        })),
+                    &errors,
+                    "report",
+                )
+                .await;
+                assert_eq!(status, StatusCode::CREATED, "{body:?}");
+                reports
+                    .lock()
+                    .unwrap()
+                    .push(body.unwrap()["id"].as_i64().unwrap());
+            }
+        }));
+    }
+    // Handlers: 6 × 80 decisions on reports picked at random, through either
+    // instance, often the same report at once: handled, taken back into
+    // handling, forwarded to another unit.
+    for w in 0..6u64 {
+        let (c, servers, token, errors, reports, units) = (
+            c.clone(),
+            servers.clone(),
+            token.clone(),
+            errors.clone(),
+            reports.clone(),
+            units.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(w);
+            for _ in 0..80 {
+                let picked = {
+                    let r = reports.lock().unwrap();
+                    let u = units.lock().unwrap();
+                    // The newest reports most often: they are the ones others touch too.
+                    (!r.is_empty()).then(|| {
+                        let pick = r.len() - 1 - rng.gen_range(0..r.len().min(8));
+                        (r[pick], u[rng.gen_range(0..u.len())])
+                    })
+                };
+                let Some((id, to)) = picked else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let body = match rng.gen_range(0..3) {
+                    0 => json!({ "state": "handled", "outcome": "Käsitelty." }),
+                    1 => json!({ "state": "in_handling", "analysis": "Selvitetään." }),
+                    _ => json!({ "state": "forwarded", "forward_to": to }),
+                };
+                let s = &servers[rng.gen_range(0..2)];
+                let (status, _, body) = timed(
+                    c.post(s.url(&format!("/api/v1/incidents/{id}/handling")))
+                        .bearer_auth(&token)
+                        .json(&body),
+                    &errors,
+                    "handling",
+                )
+                .await;
+                assert!(
+                    [200, 409].contains(&status.as_u16()),
+                    "handling {id}: {status} {body:?}"
+                );
+            }
+        }));
+    }
+    // Follow-ups: the same ten first values written through both instances at once.
+    for (k, s) in [0usize, 1].into_iter().enumerate() {
+        let (c, servers, token, errors, indicators) = (
+            c.clone(),
+            servers.clone(),
+            token.clone(),
+            errors.clone(),
+            indicators.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for &id in &indicators {
+                let (status, _, body) = timed(
+                    c.put(servers[s].url(&format!("/api/v1/indicators/{id}/follow-ups/2024T1")))
+                        .bearer_auth(&token)
+                        .json(&json!({ "value": 5 + k })),
+                    &errors,
+                    "follow-up",
+                )
+                .await;
+                assert!([200, 201].contains(&status.as_u16()), "{status} {body:?}");
+            }
+        }));
+    }
+    // Answers: 8 clients × 60 through either instance, to every unit and,
+    // once it exists, to the unit added meanwhile.
+    for w in 0..8u64 {
+        let (c, servers, token, errors, acked, units) = (
+            c.clone(),
+            servers.clone(),
+            token.clone(),
+            errors.clone(),
+            acked.clone(),
+            units.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for i in 0..60u64 {
+                let unit = {
+                    let u = units.lock().unwrap();
+                    u[((w + i) as usize) % u.len()]
+                };
+                let s = &servers[((w + i) % 2) as usize];
+                let (status, _, body) = timed(
+                    c.post(s.url("/api/v1/feedback/answers")).bearer_auth(&token).json(&if i % 5 == 0 {
+                        json!({ "org_unit": unit, "nps": (w + i) % 11, "text": "Odotin liian kauan." })
+                    } else {
+                        json!({ "org_unit": unit, "nps": (w + i) % 11 })
+                    }),
+                    &errors,
+                    "answer",
+                )
+                .await;
+                assert_eq!(status, StatusCode::CREATED, "{body:?}");
+                acked.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    // A unit added through A's form while all this goes on.
+    {
+        let (servers, units) = (servers.clone(), units.clone());
+        let db_url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let (admin, status) = login_client(&servers[0].base, "admin@x.fi", PASSWORD).await;
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            let front = admin
+                .get(servers[0].url("/"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let needle = "name=\"csrf\" value=\"";
+            let start = front.find(needle).unwrap() + needle.len();
+            let csrf = front[start..].split('"').next().unwrap().to_string();
+            let r = admin
+                .post(servers[0].url(&format!("/org/{area2}/units/new")))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("code", "u23"),
+                    ("name_fi", "Uusi"),
+                    ("name_sv", "Ny"),
+                    ("producer", "own"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            let pool = sqlx::PgPool::connect(&db_url).await.unwrap();
+            let id: i64 = sqlx::query_scalar("SELECT id FROM org_units WHERE code = 'u23'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            units.lock().unwrap().push(id);
+        }));
+    }
+    // Readers: statistics through both instances all the while.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for r in 0..4usize {
+        let (c, servers, token, errors, acked, done) = (
+            c.clone(),
+            servers.clone(),
+            token.clone(),
+            errors.clone(),
+            acked.clone(),
+            done.clone(),
+        );
+        readers.push(tokio::spawn(async move {
+            let mut slowest = Duration::ZERO;
+            let mut reads = 0;
+            while !done.load(Ordering::SeqCst) {
+                let s = &servers[(r + reads) % 2];
+                let before = acked.load(Ordering::SeqCst);
+                let (status, took, body) = timed(
+                    c.get(s.url(&format!(
+                        "/api/v1/feedback/stats?org_unit={county}&period={year}"
+                    )))
+                    .bearer_auth(&token),
+                    &errors,
+                    "feedback statistics",
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK);
+                let seen = body.unwrap()["stats"]["current"]["answers"]
+                    .as_u64()
+                    .unwrap() as usize;
+                assert!(
+                    seen >= before,
+                    "{seen} answers shown, {before} acknowledged before the read"
+                );
+                slowest = slowest.max(took);
+                let (status, took, _) = timed(
+                    c.get(s.url(&format!(
+                        "/api/v1/incidents/stats?org_unit={county}&period={year}"
+                    ))),
+                    &errors,
+                    "incident statistics",
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK);
+                slowest = slowest.max(took);
+                reads += 1;
+            }
+            (reads, slowest)
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let mut slowest = Duration::ZERO;
+    let mut reads = 0;
+    for r in readers {
+        let (n, s) = r.await.unwrap();
+        reads += n;
+        slowest = slowest.max(s);
+    }
+    eprintln!("{reads} statistics reads under load, slowest {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a statistics read took {slowest:?}"
+    );
+    assert_eq!(errors.count(), 0);
+
+    assert_eq!(incident_differences(&db).await, Vec::<String>::new());
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM incidents").await, 160);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM follow_ups").await, 10);
+    assert_eq!(
+        db.scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'follow_up' AND action = 'create'"
+        )
+        .await,
+        10
+    );
+    // Every scope's answers, through either instance, against the rows.
+    let scopes: Vec<i64> = sqlx::query_scalar("SELECT id FROM org_units ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    for org in scopes {
+        let direct = db
+            .scalar(&format!(
+                "WITH RECURSIVE sub(id) AS (SELECT {org}::BIGINT UNION ALL SELECT o.id FROM org_units o JOIN sub ON o.parent_id = sub.id) \
+                 SELECT COUNT(*) FROM feedback_answers WHERE org_unit_id IN (SELECT id FROM sub)"
+            ))
+            .await;
+        for s in servers.iter() {
+            let stats: Value = c
+                .get(s.url(&format!(
+                    "/api/v1/feedback/stats?org_unit={org}&period={year}"
+                )))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                stats["stats"]["current"]["answers"].as_i64().unwrap(),
+                direct,
+                "unit {org} through {}",
+                s.base
+            );
+        }
+    }
+    assert_eq!(acked.load(Ordering::SeqCst), 480);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM feedback_answers").await,
+        480
+    );
+    let new_unit = db
+        .scalar("SELECT id FROM org_units WHERE code = 'u23'")
+        .await;
+    assert!(
+        db.scalar(&format!(
+            "SELECT COUNT(*) FROM feedback_answers WHERE org_unit_id = {new_unit}"
+        ))
+        .await
+            > 0
+    );
+    let _ = (area1, area2);
+    drop(servers);
+    db.drop().await;
+}
+
+/// A TCP forwarder between a server and PostgreSQL that can be frozen: it
+/// then keeps every connection open and passes nothing on, as a database
+/// behind a failed network link does (no refusal, no answer).
+struct Link {
+    port: u16,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Link {
+    async fn to(target: &str) -> Link {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (target, f) = (target.to_string(), frozen.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let (target, f) = (target.clone(), f.clone());
+                tokio::spawn(async move {
+                    while f.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let (ri, wi) = inbound.into_split();
+                    let (ro, wo) = outbound.into_split();
+                    tokio::spawn(Self::pass(ri, wo, f.clone()));
+                    tokio::spawn(Self::pass(ro, wi, f));
+                });
+            }
+        });
+        Link { port, frozen }
+    }
+
+    async fn pass(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        frozen: Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            while frozen.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if to.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn set_frozen(&self, frozen: bool) {
+        self.frozen.store(frozen, Ordering::SeqCst);
+    }
+}
+
+/// The database stops answering (a failed link, no refusal): `/healthz`
+/// keeps answering at once, `/readyz` says 503 within its two seconds, a
+/// request that needs the database fails within the acquire timeout
+/// instead of hanging, and everything works again when the link is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unreachable_database_is_reported_at_once_and_no_request_hangs() {
+    let Some(db) = Db::new("unreachable").await else {
+        return;
+    };
+    let token = admin_token(&db);
+    db.org("county", None);
+    let pg = db
+        .url
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let link = Link::to(&pg).await;
+    let via_link = db.url.replacen(&pg, &format!("127.0.0.1:{}", link.port), 1);
+    let mut cmd = db.valvo();
+    cmd.env("VALVO_DATABASE_URL", &via_link);
+    let server = {
+        let mut child = cmd
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--cookie-secure",
+                "false",
+                "--db-acquire-timeout",
+                "2",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("server ended early").unwrap();
+            if let Some(rest) = line.strip_prefix("Valvo listening on ") {
+                break rest.trim_end_matches('/').to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    };
+    let c = client();
+    let get = |path: &str, auth: bool| {
+        let mut r = c.get(server.url(path));
+        if auth {
+            r = r.bearer_auth(&token);
+        }
+        async move {
+            let started = Instant::now();
+            let status = match tokio::time::timeout(Duration::from_secs(30), r.send()).await {
+                Ok(Ok(r)) => Some(r.status()),
+                _ => None,
+            };
+            (status, started.elapsed())
+        }
+    };
+    assert_eq!(get("/readyz", false).await.0, Some(StatusCode::OK));
+    assert_eq!(get("/api/v1/org-units", true).await.0, Some(StatusCode::OK));
+
+    link.set_frozen(true);
+    let (status, took) = get("/healthz", false).await;
+    assert_eq!(status, Some(StatusCode::OK));
+    assert!(took < Duration::from_secs(1), "/healthz took {took:?}");
+    let (status, took) = get("/readyz", false).await;
+    assert_eq!(status, Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert!(took < Duration::from_secs(4), "/readyz took {took:?}");
+    // Requests at once, each needing the database: none hangs, none is
+    // told anything but that the service is unavailable for now.
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        tasks.push(tokio::spawn(get("/api/v1/org-units", true)));
+    }
+    for t in tasks {
+        let (status, took) = t.await.unwrap();
+        assert_eq!(
+            status,
+            Some(StatusCode::SERVICE_UNAVAILABLE),
+            "after {took:?}"
+        );
+        assert!(took < Duration::from_secs(10), "a request waited {took:?}");
+    }
+
+    link.set_frozen(false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = get("/readyz", false).await.0 == Some(StatusCode::OK);
+        let api = get("/api/v1/org-units", true).await.0 == Some(StatusCode::OK);
+        if ready && api {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready again 20 s after the link came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(server);
     db.drop().await;
 }

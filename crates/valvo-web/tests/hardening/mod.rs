@@ -978,6 +978,108 @@ async fn unhandled_and_overdue_stand_as_at_the_end_of_each_period() {
 }
 
 #[tokio::test]
+async fn a_forwarded_report_leaves_the_past_figures_of_the_unit_that_held_it() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let sys = Principal::system("test");
+    let s = &app.store;
+    // Received by unit A1 on 2.1.2024, still open there on 30.6.2024,
+    // forwarded to area B on 10.9.2024, handled there on 1.10.2024.
+    let (id, _) = s
+        .create_incident(
+            None,
+            &incident(f.unit_a1, IncidentKind::ClientSafety),
+            day("2024-01-02"),
+        )
+        .await
+        .unwrap();
+    let stats = |org: i64, period: &'static str| {
+        let c = app.client();
+        let url = app.url(&format!(
+            "/api/v1/incidents/stats?org_unit={org}&period={period}"
+        ));
+        async move {
+            let body: Value = c.get(url).send().await.unwrap().json().await.unwrap();
+            body["stats"]["unhandled_over_two_months"].as_u64().unwrap()
+        }
+    };
+    let before = (
+        stats(f.unit_a1, "2024H1").await,
+        stats(f.area_b, "2024H1").await,
+    );
+    assert_eq!(before, (1, 0));
+    let forward = valvo_store::Handling {
+        state: IncidentState::Forwarded,
+        analysis: String::new(),
+        outcome: String::new(),
+        forward_to: Some(f.area_b),
+    };
+    s.handle_incident(&sys, id, &forward, day("2024-09-10"))
+        .await
+        .unwrap();
+    // 30.6.2024 stands as it stood: open in A1, not in B.
+    assert_eq!(
+        (
+            stats(f.unit_a1, "2024H1").await,
+            stats(f.area_b, "2024H1").await
+        ),
+        before
+    );
+    // On 31.8 it still waited in A1; on 30.9 in B; the county saw it all along.
+    assert_eq!(
+        (
+            stats(f.unit_a1, "2024-08").await,
+            stats(f.area_b, "2024-08").await
+        ),
+        (1, 0)
+    );
+    assert_eq!(
+        (
+            stats(f.unit_a1, "2024-09").await,
+            stats(f.area_b, "2024-09").await
+        ),
+        (0, 1)
+    );
+    for p in ["2024H1", "2024-08", "2024-09"] {
+        assert_eq!(stats(f.county, p).await, 1, "{p}");
+    }
+    let handled = valvo_store::Handling {
+        state: IncidentState::Handled,
+        analysis: String::new(),
+        outcome: "Käsitelty.".into(),
+        forward_to: None,
+    };
+    s.handle_incident(&sys, id, &handled, day("2024-10-01"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            stats(f.unit_a1, "2024-09").await,
+            stats(f.area_b, "2024-09").await
+        ),
+        (0, 1)
+    );
+    assert_eq!(stats(f.county, "2024-10").await, 0);
+    // A period not yet begun has no figure to stand at: nothing, not today's.
+    let next_year = today().year() + 1;
+    let body: Value = app
+        .client()
+        .get(app.url(&format!(
+            "/api/v1/incidents/stats?org_unit={}&period={next_year}",
+            f.county
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["stats"]["unhandled_over_two_months"], 0, "{body}");
+    assert_eq!(body["stats"]["as_of"], Value::Null, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn nul_characters_never_reach_the_database() {
     // PostgreSQL cannot store U+0000: a name or a form field with one must
     // not become a server error there (and must not differ between backends).
