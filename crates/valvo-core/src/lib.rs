@@ -22,6 +22,7 @@ pub mod plan;
 pub mod report;
 pub mod status;
 pub mod text;
+pub mod value;
 
 pub use org::{OrgError, OrgNode, OrgTree, ProducerType};
 pub use period::{Period, PeriodError, PeriodIter, PeriodKind, PeriodYear};
@@ -30,6 +31,7 @@ pub use status::{
     change, format_number, format_with_previous, status, Change, Direction, Status, TargetSpec,
 };
 pub use text::{I18nText, Lang, Resolved};
+pub use value::{Figure, ValueKind};
 
 /// A minimal serializer for tests: renders strings and unit variants.
 #[cfg(test)]

@@ -220,6 +220,11 @@ impl OrgTree {
         path
     }
 
+    /// The root above `id` (the county), or `id` itself when it is a root.
+    pub fn root_of(&self, id: i64) -> Option<i64> {
+        self.path(id).first().map(|n| n.id)
+    }
+
     /// The path from the root to `id`, including the node itself (empty for
     /// an unknown id).
     pub fn path(&self, id: i64) -> Vec<&OrgNode> {

@@ -424,8 +424,14 @@ impl fmt::Display for Period {
 impl FromStr for Period {
     type Err = PeriodError;
 
+    /// Parses a code (`2024-03`, `2024Q1`, `2024T3`, `2024H1`, `2024`) or
+    /// the label Valvo prints ([`Period::label`]: `3/2024`, `9–12/2023`
+    /// with an en dash or a hyphen, `1–6/2024`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
+        if let Some((months, year)) = s.rsplit_once('/') {
+            return Period::from_label(months.trim(), year.trim());
+        }
         if !s.is_ascii() || s.len() < 4 {
             return Err(PeriodError::Syntax);
         }
@@ -453,6 +459,45 @@ impl FromStr for Period {
     }
 }
 
+impl Period {
+    /// `months/year` of a label: one month (`3`, `03`) or a range of months
+    /// that is a quarter, tertial, half or the whole year (`9–12`, `9-12`).
+    fn from_label(months: &str, year: &str) -> Result<Period, PeriodError> {
+        if year.len() != 4 || !year.is_ascii() {
+            return Err(PeriodError::Syntax);
+        }
+        let year = digits(year, 4)? as i32;
+        let month = |m: &str| -> Result<u8, PeriodError> {
+            let m = m.trim();
+            if m.is_empty() || m.len() > 2 || !m.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(PeriodError::Syntax);
+            }
+            m.parse::<u8>().map_err(|_| PeriodError::Syntax)
+        };
+        let Some((first, last)) = months.split_once(['-', '\u{2013}', '\u{2012}', '\u{2212}'])
+        else {
+            return Period::month(year, month(months)?);
+        };
+        let (first, last) = (month(first)?, month(last)?);
+        if !(1..=12).contains(&first) || !(first..=12).contains(&last) {
+            return Err(PeriodError::Index);
+        }
+        let kind = match last - first + 1 {
+            1 => PeriodKind::Month,
+            3 => PeriodKind::Quarter,
+            4 => PeriodKind::Tertial,
+            6 => PeriodKind::Half,
+            12 => PeriodKind::Year,
+            _ => return Err(PeriodError::Syntax),
+        };
+        let len = kind.months();
+        if (first - 1) % len != 0 {
+            return Err(PeriodError::Syntax);
+        }
+        Period::new(year, kind, (first - 1) / len + 1)
+    }
+}
+
 impl Serialize for Period {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -465,7 +510,7 @@ impl<'de> Deserialize<'de> for Period {
         impl serde::de::Visitor<'_> for V {
             type Value = Period;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a period such as 2024-03, 2024Q1, 2024T1, 2024H1 or 2024")
+                f.write_str("a period such as 2024-03, 2024Q1, 2024T1, 2024H1, 2024 or 9–12/2023")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Period, E> {
                 v.parse::<Period>().map_err(E::custom)
@@ -602,6 +647,34 @@ mod tests {
         assert_eq!(PeriodError::Syntax.to_string(), "invalid period syntax");
         assert_eq!(PeriodError::Year.to_string(), "year out of range");
         assert_eq!(PeriodError::Index.to_string(), "index out of range");
+    }
+
+    #[test]
+    fn labels_are_read_back() {
+        for code in [
+            "2023-09", "2024Q2", "2023T3", "2024H1", "2024", "2024-12", "2025Q4",
+        ] {
+            let period = p(code);
+            assert_eq!(period.label().parse::<Period>().unwrap(), period, "{code}");
+        }
+        assert_eq!(p("9-12/2023"), p("2023T3"));
+        assert_eq!(p(" 1 – 6 / 2024 "), p("2024H1"));
+        assert_eq!(p("03/2024"), p("2024-03"));
+        assert_eq!(p("1-12/2024"), p("2024"));
+        for bad in [
+            "2-5/2024",
+            "1-5/2024",
+            "12-1/2024",
+            "13/2024",
+            "0/2024",
+            "1-6/24",
+            "1-6/",
+            "/2024",
+            "a-b/2024",
+            "1–6/2024/1",
+        ] {
+            assert!(bad.parse::<Period>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -149,11 +149,21 @@ pub enum ErrorCode {
     /// Well-formed, but the current state does not allow it (a code in use,
     /// a report already at that unit, a reply with no one to send it to).
     StateConflict,
+    /// Not a duration (`h:mm:ss` or `mm:ss`).
+    NotADuration,
+    /// Not a ratio of two parts (`192/469`).
+    NotARatio,
+    /// Not a whole number of zero or more.
+    NotACount,
+    /// Not one of the periods the indicator is followed up for.
+    NotItsPeriod,
+    /// Far outside the indicator's earlier figures: kept only with a comment.
+    FarOutside,
 }
 
 impl ErrorCode {
     /// All codes.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::Required,
         ErrorCode::TooLong,
         ErrorCode::NotANumber,
@@ -162,6 +172,11 @@ impl ErrorCode {
         ErrorCode::NationalLanguageRequired,
         ErrorCode::NotFound,
         ErrorCode::StateConflict,
+        ErrorCode::NotADuration,
+        ErrorCode::NotARatio,
+        ErrorCode::NotACount,
+        ErrorCode::NotItsPeriod,
+        ErrorCode::FarOutside,
     ];
 
     /// Stable snake_case code, e.g. `"not_a_number"` (for message lookup).
@@ -175,6 +190,11 @@ impl ErrorCode {
             ErrorCode::NationalLanguageRequired => "national_language_required",
             ErrorCode::NotFound => "not_found",
             ErrorCode::StateConflict => "state_conflict",
+            ErrorCode::NotADuration => "not_a_duration",
+            ErrorCode::NotARatio => "not_a_ratio",
+            ErrorCode::NotACount => "not_a_count",
+            ErrorCode::NotItsPeriod => "not_its_period",
+            ErrorCode::FarOutside => "far_outside",
         }
     }
 }
@@ -445,6 +465,35 @@ pub struct IndicatorInput {
     /// Free-text note (source, definition, …).
     #[serde(default)]
     pub note: I18nText,
+    /// A code unique within the county (imports name the indicator by it).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// What a figure is.
+    #[serde(default)]
+    pub value_kind: crate::ValueKind,
+    /// The last year the plan covers (none: the plan year).
+    #[serde(default)]
+    pub until_year: Option<i32>,
+    /// Figures below this are flagged when entered.
+    #[serde(default)]
+    pub min_value: Option<f64>,
+    /// Figures above this are flagged when entered.
+    #[serde(default)]
+    pub max_value: Option<f64>,
+}
+
+/// Longest indicator code, in characters.
+pub const MAX_CODE: usize = 64;
+
+/// Checks an indicator code: 1–64 characters, letters a–z and A–Z, digits,
+/// `-`, `_` and `.`, starting with a letter or digit.
+pub fn valid_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= MAX_CODE
+        && code.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl IndicatorInput {
@@ -479,6 +528,52 @@ impl IndicatorInput {
             }
         } else if self.target_max.is_some() && max_ok {
             v.push("target_max", ErrorCode::Invalid);
+        }
+        if let Some(code) = &self.code {
+            if !valid_code(code) {
+                v.push("code", ErrorCode::Invalid);
+            }
+        }
+        let min_ok = v.number("min_value", self.min_value);
+        let max_value_ok = v.number("max_value", self.max_value);
+        if let (Some(lo), Some(hi), true, true) =
+            (self.min_value, self.max_value, min_ok, max_value_ok)
+        {
+            if lo > hi {
+                v.push("max_value", ErrorCode::Invalid);
+            }
+        }
+        if self.value_kind == crate::ValueKind::Text {
+            // An observation has no figure to compare with a target.
+            for (field, x) in [
+                ("baseline", self.baseline),
+                ("target", self.target),
+                ("target_max", self.target_max),
+                ("min_value", self.min_value),
+                ("max_value", self.max_value),
+            ] {
+                if x.is_some() && !v.has(field) {
+                    v.push(field, ErrorCode::Invalid);
+                }
+            }
+        } else if self.value_kind == crate::ValueKind::Count {
+            for (field, x) in [("baseline", self.baseline), ("target", self.target)] {
+                if x.is_some_and(|x| x < 0.0) && !v.has(field) {
+                    v.push(field, ErrorCode::NotACount);
+                }
+            }
+        }
+        v.finish()
+    }
+
+    /// Checks the years the plan covers against the plan `year`:
+    /// `until_year` not before it and at most ten years after.
+    pub fn validate_years(&self, year: i32) -> Validation {
+        let mut v = Validator::new();
+        if let Some(u) = self.until_year {
+            if u < year || u > year + 10 {
+                v.push("until_year", ErrorCode::OutOfRange);
+            }
         }
         v.finish()
     }
@@ -517,8 +612,14 @@ impl ActionInput {
 /// The follow-up of one indicator for one period.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FollowUpInput {
-    /// The measured value.
+    /// The measured value (for a ratio: its first part's share, from `parts`).
     pub value: Option<f64>,
+    /// A ratio's two parts.
+    #[serde(default)]
+    pub parts: Option<(f64, f64)>,
+    /// A text indicator's observation.
+    #[serde(default)]
+    pub text: Option<String>,
     /// Written assessment.
     #[serde(default)]
     pub assessment: I18nText,
@@ -528,17 +629,77 @@ pub struct FollowUpInput {
 }
 
 impl FollowUpInput {
+    /// A follow-up of `figure` (or none) with its texts.
+    pub fn of(figure: Option<crate::Figure>, assessment: I18nText, corrective: I18nText) -> Self {
+        let f = figure.unwrap_or_default();
+        FollowUpInput {
+            value: f.value,
+            parts: f.parts,
+            text: f.text,
+            assessment,
+            corrective,
+        }
+    }
+
+    /// The figure given.
+    pub fn figure(&self) -> crate::Figure {
+        crate::Figure {
+            value: self.value,
+            parts: self.parts,
+            text: self.text.clone(),
+        }
+    }
+
     /// Checks `value` (finite, within range), the texts (≤ [`MAX_TEXT`]) and
-    /// that a value or an assessment is given (`value` `Required`).
+    /// that a value, a text or an assessment is given (`value` `Required`).
     pub fn validate(&self) -> Validation {
         let mut v = Validator::new();
         v.number("value", self.value);
+        if self
+            .text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TEXT)
+        {
+            v.push("value", ErrorCode::TooLong);
+        }
         v.max_len("assessment", &self.assessment, MAX_TEXT);
         v.max_len("corrective", &self.corrective, MAX_TEXT);
-        if self.value.is_none() && self.assessment.is_empty() {
+        if self.value.is_none() && self.text.is_none() && self.assessment.is_empty() {
             v.push("value", ErrorCode::Required);
         }
         v.finish()
+    }
+
+    /// [`validate`](Self::validate), and that the figure is of `kind`: a
+    /// text for a text indicator and no number; a ratio's two parts (its
+    /// value their share); for the others a number of the kind (a whole
+    /// number not below zero for a count, not below zero for a duration).
+    pub fn validate_for(&self, kind: crate::ValueKind) -> Validation {
+        let mut errors = self.validate().err().unwrap_or_default();
+        let has = |errors: &[FieldError]| errors.iter().any(|e| e.field == "value");
+        let wrong = match kind {
+            crate::ValueKind::Text => {
+                (self.value.is_some() || self.parts.is_some()).then_some(ErrorCode::Invalid)
+            }
+            crate::ValueKind::Ratio => match (self.parts, self.value) {
+                (Some((a, b)), _) => crate::Figure::ratio(a, b).err(),
+                (None, Some(_)) => Some(ErrorCode::NotARatio),
+                (None, None) => self.text.as_ref().map(|_| ErrorCode::NotARatio),
+            },
+            k => {
+                if self.text.is_some() || self.parts.is_some() {
+                    Some(ErrorCode::Invalid)
+                } else {
+                    self.value.and_then(|x| k.check_number(x).err())
+                }
+            }
+        };
+        if let Some(code) = wrong {
+            if !has(&errors) {
+                errors.push(FieldError::new("value", code));
+            }
+        }
+        validation(errors)
     }
 }
 
@@ -635,7 +796,12 @@ mod tests {
                 "invalid",
                 "national_language_required",
                 "not_found",
-                "state_conflict"
+                "state_conflict",
+                "not_a_duration",
+                "not_a_ratio",
+                "not_a_count",
+                "not_its_period",
+                "far_outside"
             ]
         );
         for c in ErrorCode::ALL {
@@ -805,6 +971,11 @@ mod tests {
             target_max: None,
             period_kind: PeriodKind::Tertial,
             note: I18nText::default(),
+            code: None,
+            value_kind: crate::ValueKind::Number,
+            until_year: None,
+            min_value: None,
+            max_value: None,
         }
     }
 
@@ -967,18 +1138,24 @@ mod tests {
     fn follow_up_validation() {
         let value_only = FollowUpInput {
             value: Some(1.87),
+            parts: None,
+            text: None,
             assessment: I18nText::default(),
             corrective: I18nText::default(),
         };
         assert_eq!(value_only.validate(), Ok(()));
         let text_only = FollowUpInput {
             value: None,
+            parts: None,
+            text: None,
             assessment: t(None, None, Some("Fewer falls")),
             corrective: I18nText::default(),
         };
         assert_eq!(text_only.validate(), Ok(()));
         let nothing = FollowUpInput {
             value: None,
+            parts: None,
+            text: None,
             assessment: I18nText::default(),
             corrective: t(Some("Koulutus"), None, None),
         };
@@ -988,6 +1165,8 @@ mod tests {
         );
         let bad = FollowUpInput {
             value: Some(-1e13),
+            parts: None,
+            text: None,
             assessment: I18nText {
                 fi: long(MAX_TEXT + 1),
                 sv: None,
@@ -1012,6 +1191,85 @@ mod tests {
             ..value_only
         };
         assert_eq!(fields(nan.validate()), [f("value", ErrorCode::NotANumber)]);
+    }
+
+    #[test]
+    fn follow_ups_are_checked_against_the_kind() {
+        use crate::{Figure, ValueKind};
+        let of = |kind: ValueKind, s: &str| {
+            FollowUpInput::of(
+                kind.parse_figure(s).unwrap(),
+                I18nText::default(),
+                I18nText::default(),
+            )
+        };
+        for (kind, s) in [
+            (ValueKind::Duration, "0:13:25"),
+            (ValueKind::Ratio, "192/469"),
+            (ValueKind::Text, "Jonot lyhenivät."),
+            (ValueKind::Count, "1 025"),
+            (ValueKind::Percent, "90 %"),
+        ] {
+            assert_eq!(of(kind, s).validate_for(kind), Ok(()), "{kind}");
+        }
+        let wrong = |input: FollowUpInput, kind: ValueKind| fields(input.validate_for(kind));
+        assert_eq!(
+            wrong(of(ValueKind::Number, "13,4"), ValueKind::Ratio),
+            [f("value", ErrorCode::NotARatio)]
+        );
+        assert_eq!(
+            wrong(of(ValueKind::Number, "13,5"), ValueKind::Count),
+            [f("value", ErrorCode::NotACount)]
+        );
+        assert_eq!(
+            wrong(of(ValueKind::Number, "-5"), ValueKind::Duration),
+            [f("value", ErrorCode::NotADuration)]
+        );
+        assert_eq!(
+            wrong(of(ValueKind::Number, "5"), ValueKind::Text),
+            [f("value", ErrorCode::Invalid)]
+        );
+        assert_eq!(
+            wrong(of(ValueKind::Text, "hyvä"), ValueKind::Number),
+            [f("value", ErrorCode::Invalid)]
+        );
+        assert_eq!(
+            of(ValueKind::Ratio, "192/469").figure(),
+            Figure::ratio(192.0, 469.0).unwrap()
+        );
+        // An indicator of observations has no target to compare them with.
+        let text = IndicatorInput {
+            value_kind: ValueKind::Text,
+            ..indicator()
+        };
+        assert_eq!(
+            fields(text.validate()),
+            [
+                f("baseline", ErrorCode::Invalid),
+                f("target", ErrorCode::Invalid)
+            ]
+        );
+        let coded = |c: &str| IndicatorInput {
+            code: Some(c.into()),
+            ..indicator()
+        };
+        assert_eq!(coded("KRC-ACC.01_a").validate(), Ok(()));
+        for bad in ["", "-x", "a b", "ä", &"x".repeat(65)] {
+            assert_eq!(
+                fields(coded(bad).validate()),
+                [f("code", ErrorCode::Invalid)],
+                "{bad}"
+            );
+        }
+        let until = |y| IndicatorInput {
+            until_year: Some(y),
+            ..indicator()
+        };
+        assert_eq!(until(2026).validate_years(2024), Ok(()));
+        assert_eq!(
+            fields(until(2023).validate_years(2024)),
+            [f("until_year", ErrorCode::OutOfRange)]
+        );
     }
 
     #[test]

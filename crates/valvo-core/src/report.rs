@@ -5,9 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Principal, Role};
-use crate::model::{value_as_of, GoalFull};
+use crate::model::{figure_as_of, GoalFull};
 use crate::plan::{ActionStatus, Area};
-use crate::{status, Direction, I18nText, OrgNode, Period, PeriodKind, Status};
+use crate::{
+    status, Direction, Figure, I18nText, Lang, OrgNode, Period, PeriodKind, Status, ValueKind,
+};
 
 /// The standard sections of a report (the seeds' sub-areas), each filled from
 /// its module when one exists, otherwise from what people enter.
@@ -144,6 +146,85 @@ pub struct ReportIndicator {
     pub assessment: I18nText,
     /// Corrective actions of `value_period`.
     pub corrective: I18nText,
+    /// What its figures are (reports frozen before value kinds read as numbers).
+    #[serde(default)]
+    pub value_kind: ValueKind,
+    /// A ratio's two parts, of `value_period`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<(f64, f64)>,
+    /// A text indicator's observation, of `value_period`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// A ratio's two parts, of the period before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_parts: Option<(f64, f64)>,
+    /// A text of the period before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_text: Option<String>,
+    /// The national or regional reference value of `value_period`'s year,
+    /// and what it is called (`hela landet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<(f64, I18nText)>,
+}
+
+impl ReportIndicator {
+    fn figure(&self) -> Option<Figure> {
+        (self.value.is_some() || self.text.is_some()).then(|| Figure {
+            value: self.value,
+            parts: self.parts,
+            text: self.text.clone(),
+        })
+    }
+
+    fn previous_figure(&self) -> Option<Figure> {
+        (self.previous.is_some() || self.previous_text.is_some()).then(|| Figure {
+            value: self.previous,
+            parts: self.previous_parts,
+            text: self.previous_text.clone(),
+        })
+    }
+
+    /// The figure as the seeds print it, the previous period's in brackets
+    /// and the reference beside it: `0:13:25 (0:15:02)`,
+    /// `192/469 (29 %) (180/400)`, `4,6 % (hela landet 5,1 %)`; `–` without
+    /// a figure.
+    pub fn display_value(&self, lang: Lang) -> String {
+        let k = self.value_kind;
+        let mut out = crate::value::format_with_previous(
+            k,
+            self.figure().as_ref(),
+            self.previous_figure().as_ref(),
+            lang,
+        );
+        if let Some((v, label)) = &self.reference {
+            let name = label
+                .resolve(lang)
+                .map(|r| r.text.to_owned())
+                .unwrap_or_default();
+            let shown = k.format(*v, lang);
+            out.push_str(&if name.is_empty() {
+                format!(" ({shown})")
+            } else {
+                format!(" ({name} {shown})")
+            });
+        }
+        out
+    }
+
+    /// A baseline or target number in the kind's form.
+    pub fn display_number(&self, v: f64, lang: Lang) -> String {
+        self.value_kind.format(v, lang)
+    }
+
+    /// The unit to print beside the figures: none when the kind prints
+    /// its own (`%`, `€`, `h:mm:ss`, the parts).
+    pub fn shown_unit(&self) -> I18nText {
+        if self.value_kind.carries_unit() {
+            I18nText::default()
+        } else {
+            self.unit.clone()
+        }
+    }
 }
 
 /// An action as the report prints it.
@@ -404,7 +485,7 @@ pub fn build_chapter(input: &ChapterInput<'_>, period: &Period) -> Chapter {
                 .indicators
                 .iter()
                 .map(|i| {
-                    let (current, previous) = value_as_of(&i.follow_ups, period);
+                    let (current, previous) = figure_as_of(&i.follow_ups, period);
                     let value = current.and_then(|f| f.value);
                     ReportIndicator {
                         id: i.indicator.id,
@@ -417,10 +498,20 @@ pub fn build_chapter(input: &ChapterInput<'_>, period: &Period) -> Chapter {
                         note: i.indicator.note.clone(),
                         value,
                         value_period: current.map(|f| f.period),
-                        previous,
-                        status: status(&i.indicator.spec(), value),
+                        previous: previous.and_then(|f| f.value),
+                        status: if i.indicator.value_kind.has_number() {
+                            status(&i.indicator.spec(), value)
+                        } else {
+                            Status::NoTarget
+                        },
                         assessment: current.map(|f| f.assessment.clone()).unwrap_or_default(),
                         corrective: current.map(|f| f.corrective.clone()).unwrap_or_default(),
+                        value_kind: i.indicator.value_kind,
+                        parts: current.and_then(|f| f.parts),
+                        text: current.and_then(|f| f.text.clone()),
+                        previous_parts: previous.and_then(|f| f.parts),
+                        previous_text: previous.and_then(|f| f.text.clone()),
+                        reference: None,
                     }
                 })
                 .collect(),
@@ -648,6 +739,9 @@ mod tests {
             indicator_id: 9,
             period: period.parse().unwrap(),
             value,
+            parts: None,
+            text: None,
+            flagged: false,
             assessment: text(&format!("arvio {period}")),
             corrective: I18nText::default(),
             updated_at: String::new(),
@@ -668,6 +762,13 @@ mod tests {
             note: I18nText::default(),
             sort_order: 0,
             source: None,
+            code: None,
+            value_kind: ValueKind::Number,
+            until_year: None,
+            min_value: None,
+            max_value: None,
+            retired_at: None,
+            reference: None,
         };
         let plan = vec![GoalFull {
             goal: Goal {

@@ -21,7 +21,7 @@ use typst_layout::PagedDocument;
 use valvo_core::report::{
     Chapter, Report, ReportGoal, ReportIndicator, ReportSection, SectionKind,
 };
-use valvo_core::{format_number, format_with_previous, Direction, I18nText, Lang};
+use valvo_core::{format_number, Direction, I18nText, Lang};
 use valvo_i18n::Tr;
 
 use crate::svg::{status_chart, status_chart_desc};
@@ -510,17 +510,14 @@ fn chapter_blocks(
 fn target_line(i: &ReportIndicator, tr: &Tr) -> Option<Line> {
     let lang = tr.lang();
     let mut parts: Vec<String> = vec![];
+    let num = |v: f64| i.display_number(v, lang);
     if let Some(b) = i.baseline {
-        parts.push(format!("{} {}", tr.t("baseline"), format_number(b, lang)));
+        parts.push(format!("{} {}", tr.t("baseline"), num(b)));
     }
     let target = match (i.direction, i.target, i.target_max) {
-        (Direction::Band, Some(lo), Some(hi)) => Some(format!(
-            "{}\u{2013}{}",
-            format_number(lo, lang),
-            format_number(hi, lang)
-        )),
-        (_, Some(t), _) => Some(format_number(t, lang)),
-        (Direction::Band, None, Some(hi)) => Some(format!("\u{2264} {}", format_number(hi, lang))),
+        (Direction::Band, Some(lo), Some(hi)) => Some(format!("{}\u{2013}{}", num(lo), num(hi))),
+        (_, Some(t), _) => Some(num(t)),
+        (Direction::Band, None, Some(hi)) => Some(format!("\u{2264} {}", num(hi))),
         _ => None,
     };
     if let Some(t) = target {
@@ -533,7 +530,7 @@ fn indicator_para(i: &ReportIndicator, tr: &Tr) -> Para {
     let lang = tr.lang();
     let mut para: Para = vec![];
     let mut name = one_line(&i.name, tr, "b").unwrap_or_else(|| vec![("b", "\u{2013}".to_owned())]);
-    if let Some(unit) = i.unit.resolve(lang) {
+    if let Some(unit) = i.shown_unit().resolve(lang) {
         name.insert(1, ("", format!(" ({})", flat(unit.text))));
     }
     para.push(name);
@@ -546,10 +543,7 @@ fn indicator_para(i: &ReportIndicator, tr: &Tr) -> Para {
     };
     para.push(vec![(
         "",
-        format!(
-            "{value_label}: {}",
-            format_with_previous(i.value, i.previous, lang)
-        ),
+        format!("{value_label}: {}", i.display_value(lang)),
     )]);
     para.push(vec![
         ("", format!("{}: ", tr.t("field-status"))),
@@ -697,6 +691,12 @@ pub(crate) mod tests {
             value_period: Some("2024H1".parse().unwrap()),
             previous,
             status,
+            value_kind: valvo_core::ValueKind::Number,
+            parts: None,
+            text: None,
+            previous_parts: None,
+            previous_text: None,
+            reference: None,
             assessment: I18nText::default(),
             corrective: I18nText::default(),
         }

@@ -120,6 +120,12 @@ fn demo_report() -> Report {
                                 status: status(&spec, value),
                                 assessment: I18nText::default(),
                                 corrective: I18nText::default(),
+                                value_kind: valvo_core::ValueKind::Number,
+                                parts: None,
+                                text: None,
+                                previous_parts: None,
+                                previous_text: None,
+                                reference: None,
                             }
                         })
                         .collect(),

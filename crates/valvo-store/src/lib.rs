@@ -24,7 +24,7 @@ pub use import::{
     ImportJob, ImportKind, ImportProgress, ImportState, OnProgress, CHUNK as IMPORT_CHUNK,
 };
 pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
-pub use plan::{AuditEntry, NewOrgUnit};
+pub use plan::{AuditEntry, NewOrgUnit, Removed};
 pub use reports::{ReportError, ReportRow, SUMMARY};
 pub use valvo_core::model::{
     Action, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull,
@@ -108,6 +108,9 @@ fn lost_race(e: &sqlx::Error) -> Option<&'static str> {
     match db.code().as_deref() {
         Some("40P01") => Some("deadlock"),
         Some("40001") => Some("serialization failure"),
+        // What the row refers to was removed a moment before (PostgreSQL,
+        // SQLite's SQLITE_CONSTRAINT_FOREIGNKEY).
+        Some("23503") | Some("787") => Some("what it refers to was removed meanwhile"),
         _ => None,
     }
 }

@@ -13,7 +13,7 @@ use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
     GoalReviewInput, IndicatorInput,
 };
-use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType};
+use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType, ValueKind};
 
 use crate::rows::{corrupt, text};
 use crate::write::{audit, check_write, invalid};
@@ -94,6 +94,21 @@ fn indicator_row(row: &AnyRow) -> Result<Indicator> {
             .try_get::<Option<String>, _>("source")?
             .map(|s| IndicatorSource::parse(&s).ok_or_else(|| corrupt("source", &s)))
             .transpose()?,
+        code: row.try_get("code")?,
+        value_kind: {
+            let k: String = row.try_get("value_kind")?;
+            ValueKind::parse(&k).ok_or_else(|| corrupt("value_kind", &k))?
+        },
+        until_year: row
+            .try_get::<Option<i64>, _>("until_year")?
+            .map(|y| y as i32),
+        min_value: row.try_get("min_value")?,
+        max_value: row.try_get("max_value")?,
+        retired_at: row.try_get("retired_at")?,
+        reference: row
+            .try_get::<Option<String>, _>("reference")?
+            .map(|s| serde_json::from_str(&s).map_err(|_| corrupt("reference", &s)))
+            .transpose()?,
     })
 }
 
@@ -118,6 +133,15 @@ fn follow_up_row(row: &AnyRow) -> Result<FollowUp> {
         indicator_id: row.try_get("indicator_id")?,
         period: period_of(row)?,
         value: row.try_get("value")?,
+        parts: match (
+            row.try_get::<Option<f64>, _>("part_a")?,
+            row.try_get::<Option<f64>, _>("part_b")?,
+        ) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        },
+        text: row.try_get("value_text")?,
+        flagged: row.try_get::<i64, _>("flagged")? != 0,
         assessment: text(row, "assessment")?,
         corrective: text(row, "corrective")?,
         updated_at: row.try_get("updated_at")?,
@@ -157,9 +181,11 @@ const GOAL_COLS: &str =
     "g.id, g.org_unit_id, g.year, g.area, g.title_fi, g.title_sv, g.title_en, g.sort_order";
 const INDICATOR_COLS: &str = "i.id, i.goal_id, g.org_unit_id, g.year, i.name_fi, i.name_sv, i.name_en, \
      i.unit_fi, i.unit_sv, i.unit_en, i.direction, i.baseline, i.target, i.target_max, i.period_kind, \
-     i.note_fi, i.note_sv, i.note_en, i.sort_order, i.source";
-const FOLLOW_UP_COLS: &str = "f.indicator_id, f.period, f.value, f.assessment_fi, f.assessment_sv, \
-     f.assessment_en, f.corrective_fi, f.corrective_sv, f.corrective_en, f.updated_at, f.updated_by";
+     i.note_fi, i.note_sv, i.note_en, i.sort_order, i.source, i.code, i.value_kind, i.until_year, \
+     i.min_value, i.max_value, i.retired_at, i.reference";
+pub(crate) const FOLLOW_UP_COLS: &str = "f.indicator_id, f.period, f.value, f.part_a, f.part_b, \
+     f.value_text, f.flagged, f.assessment_fi, f.assessment_sv, f.assessment_en, f.corrective_fi, \
+     f.corrective_sv, f.corrective_en, f.updated_at, f.updated_by";
 
 async fn goal_in(conn: &mut AnyConnection, id: i64) -> Result<Goal> {
     let row = sqlx::query(&format!("SELECT {GOAL_COLS} FROM goals g WHERE g.id = $1"))
@@ -227,6 +253,97 @@ async fn review_in(
     .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(review_row).transpose()
+}
+
+/// Whether `value` for `period` is far outside the indicator's figures of
+/// earlier periods (or its min–max).
+async fn far_outside_in(
+    conn: &mut AnyConnection,
+    ind: &Indicator,
+    period: &Period,
+    value: Option<f64>,
+) -> Result<bool> {
+    let Some(x) = value else {
+        return Ok(false);
+    };
+    let history: Vec<f64> = sqlx::query_scalar(
+        "SELECT value FROM follow_ups WHERE indicator_id = $1 AND period <> $2 \
+         AND value IS NOT NULL AND period_start < $3",
+    )
+    .bind(ind.id)
+    .bind(period.to_string())
+    .bind(period.start().to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(valvo_core::model::far_outside(
+        &history,
+        x,
+        ind.min_value,
+        ind.max_value,
+    ))
+}
+
+/// Checks a follow-up against its indicator: not retired, one of its own
+/// periods, a figure of its kind (a ratio's value is its parts' share).
+pub(crate) fn check_follow_up(
+    ind: &Indicator,
+    period: &Period,
+    input: &FollowUpInput,
+    today: time::Date,
+) -> Result<()> {
+    let mut errors = input.validate_for(ind.value_kind).err().unwrap_or_default();
+    if !valvo_core::model::accepts_period(ind, period, today) {
+        errors.push(FieldError::new("period", ErrorCode::NotItsPeriod));
+    }
+    if ind.retired_at.is_some() {
+        errors.push(FieldError::new("indicator", ErrorCode::StateConflict));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(errors))
+    }
+}
+
+/// What removing a plan item did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Removed {
+    /// It is gone.
+    Deleted,
+    /// It had history: it is kept, marked retired.
+    Retired,
+}
+
+/// Refuses `code` when another indicator of the same county (the root
+/// above `org`) has it, letter case aside. The county's row is locked first,
+/// so two indicators given the same code at once get one each.
+async fn check_code(
+    conn: &mut AnyConnection,
+    tree: &valvo_core::OrgTree,
+    org: i64,
+    code: Option<&str>,
+    except: Option<i64>,
+) -> Result<()> {
+    let Some(code) = code else {
+        return Ok(());
+    };
+    let root = tree.root_of(org).ok_or(StoreError::NotFound)?;
+    crate::write::lock_row(conn, "org_units", root).await?;
+    let rows = sqlx::query(
+        "SELECT i.id, g.org_unit_id FROM indicators i JOIN goals g ON g.id = i.goal_id \
+         WHERE LOWER(i.code) = LOWER($1)",
+    )
+    .bind(code)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in rows {
+        let (id, unit): (i64, i64) = (r.try_get("id")?, r.try_get("org_unit_id")?);
+        if Some(id) != except && tree.root_of(unit) == Some(root) {
+            return Err(invalid("code", ErrorCode::StateConflict));
+        }
+    }
+    Ok(())
 }
 
 /// The next sort order under `parent` (a row of `parent_table`), read under
@@ -299,6 +416,9 @@ async fn fill_from_sources(
                 indicator_id: ind.id,
                 period,
                 value: value.map(|v| (v * 100.0).round() / 100.0),
+                parts: None,
+                text: None,
+                flagged: false,
                 assessment: I18nText::default(),
                 corrective: I18nText::default(),
                 updated_at: crate::now(),
@@ -426,9 +546,19 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         if let Some(parent) = unit.parent_id {
+            // The parent stays while its child is added.
+            crate::write::lock_row(&mut tx, "org_units", parent)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => invalid("parent_id", ErrorCode::NotFound),
+                    e => e,
+                })?;
             let tree = self.tree_in(&mut tx).await?;
             if tree.get(parent).is_none() {
-                return Err(invalid("parent_id", ErrorCode::Invalid));
+                return Err(invalid("parent_id", ErrorCode::NotFound));
+            }
+            if !actor.can_write(&tree, parent) {
+                return Err(StoreError::Forbidden);
             }
         }
         let row = sqlx::query(
@@ -480,19 +610,40 @@ impl Store {
         name: &I18nText,
         producer: ProducerType,
     ) -> Result<()> {
+        self.patch_org_unit(actor, id, Some(name), Some(producer))
+            .await
+            .map(|_| ())
+    }
+
+    /// Changes what is given of an org unit's name and producer type
+    /// (administrators within their scope); the rest stays as it is now.
+    pub async fn patch_org_unit(
+        &self,
+        actor: &Principal,
+        id: i64,
+        name: Option<&I18nText>,
+        producer: Option<ProducerType>,
+    ) -> Result<valvo_core::OrgNode> {
         if !actor.can_administer() {
             return Err(StoreError::Forbidden);
         }
-        if !name.has_national() {
-            return Err(invalid("name", ErrorCode::NationalLanguageRequired));
-        }
-        if name.max_chars() > valvo_core::plan::MAX_TITLE {
-            return Err(invalid("name", ErrorCode::TooLong));
+        if let Some(name) = name {
+            if !name.has_national() {
+                return Err(invalid("name", ErrorCode::NationalLanguageRequired));
+            }
+            if name.max_chars() > valvo_core::plan::MAX_TITLE {
+                return Err(invalid("name", ErrorCode::TooLong));
+            }
         }
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "org_units", id).await?;
         let tree = self.tree_in(&mut tx).await?;
         let before = tree.get(id).cloned().ok_or(StoreError::NotFound)?;
+        if !actor.can_write(&tree, id) {
+            return Err(StoreError::Forbidden);
+        }
+        let name = name.cloned().unwrap_or_else(|| before.name.clone());
+        let producer = producer.unwrap_or(before.producer);
         sqlx::query("UPDATE org_units SET name_fi = $1, name_sv = $2, name_en = $3, producer = $4 WHERE id = $5")
             .bind(name.fi.clone())
             .bind(name.sv.clone())
@@ -513,6 +664,81 @@ impl Store {
             Some(id),
             json(&before),
             json(&after),
+        )
+        .await?;
+        crate::bump_org_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Removes an org unit that nothing refers to (administrators): no units
+    /// below it, no plan, reports, incident reports, feedback, handlers or
+    /// users scoped to it; otherwise `state_conflict` on `org_unit`.
+    pub async fn delete_org_unit(&self, actor: &Principal, id: i64) -> Result<()> {
+        if !actor.can_administer() {
+            return Err(StoreError::Forbidden);
+        }
+        let mut tx = self.begin_write().await?;
+        crate::write::lock_row(&mut tx, "org_units", id).await?;
+        let tree = self.tree_in(&mut tx).await?;
+        let before = tree.get(id).cloned().ok_or(StoreError::NotFound)?;
+        if !actor.can_write(&tree, id) {
+            return Err(StoreError::Forbidden);
+        }
+        let mut used = !tree.children(id).is_empty();
+        for (table, col) in [
+            ("org_units", "parent_id"),
+            ("users", "scope_org_id"),
+            ("goals", "org_unit_id"),
+            ("reports", "org_unit_id"),
+            ("report_texts", "org_unit_id"),
+            ("report_figures", "org_unit_id"),
+            ("incidents", "org_unit_id"),
+            ("incident_spans", "org_unit_id"),
+            ("incident_handlers", "org_unit_id"),
+            ("feedback_invitations", "org_unit_id"),
+            ("feedback_answers", "org_unit_id"),
+            ("feedback_cases", "org_unit_id"),
+        ] {
+            if used {
+                break;
+            }
+            let n: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {col} = $1 LIMIT 1) t"
+            ))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            used = n > 0;
+        }
+        if used {
+            return Err(invalid("org_unit", ErrorCode::StateConflict));
+        }
+        // Aggregate rows left at zero.
+        for (table, col) in [
+            ("incident_marginals", "org_unit_id"),
+            ("incident_handling_days", "org_unit_id"),
+            ("feedback_agg", "scope_id"),
+            ("feedback_text_agg", "scope_id"),
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE {col} = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM org_units WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "delete",
+            "org_unit",
+            &id.to_string(),
+            Some(id),
+            json(&before),
+            None,
         )
         .await?;
         crate::bump_org_version(&mut tx).await?;
@@ -565,12 +791,25 @@ impl Store {
 
     /// Changes a goal's area, year and title.
     pub async fn update_goal(&self, p: &Principal, id: i64, input: &GoalInput) -> Result<Goal> {
-        let input = validated(input.validate(), input)?;
+        let input = input.clone();
+        self.update_goal_with(p, id, move |_| input).await
+    }
+
+    /// Changes a goal to what `make` makes of it as it is now (read under
+    /// its row lock: a change of one field never undoes another's).
+    pub async fn update_goal_with(
+        &self,
+        p: &Principal,
+        id: i64,
+        make: impl FnOnce(&Goal) -> GoalInput + Send,
+    ) -> Result<Goal> {
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "goals", id).await?;
         let before = goal_in(&mut tx, id).await?;
         let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
+        let input = make(&before);
+        let input = validated(input.validate(), &input)?;
         sqlx::query(
             "UPDATE goals SET year = $1, area = $2, title_fi = $3, title_sv = $4, title_en = $5 WHERE id = $6",
         )
@@ -614,8 +853,17 @@ impl Store {
         let input = validated(input.validate(), input)?;
         let mut tx = self.begin_write().await?;
         let goal = goal_in(&mut tx, goal_id).await?;
+        validated(input.validate_years(goal.year), ())?;
         let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
+        check_code(
+            &mut tx,
+            &tree,
+            goal.org_unit_id,
+            input.code.as_deref(),
+            None,
+        )
+        .await?;
         let order = next_order(
             &mut tx,
             "goals",
@@ -628,8 +876,10 @@ impl Store {
         // call's float8 ("incorrect binary data format") on PostgreSQL.
         let row = sqlx::query(
             "INSERT INTO indicators (goal_id, name_fi, name_sv, name_en, unit_fi, unit_sv, unit_en, direction, \
-             baseline, target, target_max, period_kind, note_fi, note_sv, note_en, sort_order) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+             baseline, target, target_max, period_kind, note_fi, note_sv, note_en, sort_order, code, value_kind, \
+             until_year, min_value, max_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             RETURNING id",
         )
         .persistent(false)
         .bind(goal_id)
@@ -648,6 +898,11 @@ impl Store {
         .bind(input.note.sv.clone())
         .bind(input.note.en.clone())
         .bind(order)
+        .bind(input.code.clone())
+        .bind(input.value_kind.code())
+        .bind(input.until_year.map(i64::from))
+        .bind(input.min_value)
+        .bind(input.max_value)
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;
@@ -667,23 +922,72 @@ impl Store {
         Ok(ind)
     }
 
-    /// Changes an indicator.
+    /// Changes an indicator. Its value kind and period kind stay as they are
+    /// once it has figures (`state_conflict`): they say what those figures are.
     pub async fn update_indicator(
         &self,
         p: &Principal,
         id: i64,
         input: &IndicatorInput,
     ) -> Result<Indicator> {
-        let input = validated(input.validate(), input)?;
+        let input = input.clone();
+        self.update_indicator_with(p, id, move |_| input).await
+    }
+
+    /// Changes an indicator to what `make` makes of it as it is now (read
+    /// under its row lock).
+    pub async fn update_indicator_with(
+        &self,
+        p: &Principal,
+        id: i64,
+        make: impl FnOnce(&Indicator) -> IndicatorInput + Send,
+    ) -> Result<Indicator> {
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "indicators", id).await?;
         let before = indicator_in(&mut tx, id).await?;
+        let input = make(&before);
+        let input = validated(input.validate(), &input)?;
+        validated(input.validate_years(before.year), ())?;
         let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, before.org_unit_id)?;
+        check_code(
+            &mut tx,
+            &tree,
+            before.org_unit_id,
+            input.code.as_deref(),
+            Some(id),
+        )
+        .await?;
+        if input.value_kind != before.value_kind || input.period_kind != before.period_kind {
+            let figures: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM follow_ups WHERE indicator_id = $1 \
+                 AND (value IS NOT NULL OR value_text IS NOT NULL)",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let plain = |k: ValueKind| {
+                matches!(k, ValueKind::Number | ValueKind::Percent | ValueKind::Money)
+            };
+            let mut errors = Vec::new();
+            if figures > 0
+                && input.value_kind != before.value_kind
+                && !(plain(input.value_kind) && plain(before.value_kind))
+            {
+                errors.push(FieldError::new("value_kind", ErrorCode::StateConflict));
+            }
+            if figures > 0 && input.period_kind != before.period_kind {
+                errors.push(FieldError::new("period_kind", ErrorCode::StateConflict));
+            }
+            if !errors.is_empty() {
+                return Err(StoreError::Invalid(errors));
+            }
+        }
         sqlx::query(
             "UPDATE indicators SET name_fi = $1, name_sv = $2, name_en = $3, unit_fi = $4, unit_sv = $5, \
              unit_en = $6, direction = $7, baseline = $8, target = $9, target_max = $10, period_kind = $11, \
-             note_fi = $12, note_sv = $13, note_en = $14 WHERE id = $15",
+             note_fi = $12, note_sv = $13, note_en = $14, code = $15, value_kind = $16, until_year = $17, \
+             min_value = $18, max_value = $19 WHERE id = $20",
         )
         .persistent(false)
         .bind(input.name.fi.clone())
@@ -700,6 +1004,11 @@ impl Store {
         .bind(input.note.fi.clone())
         .bind(input.note.sv.clone())
         .bind(input.note.en.clone())
+        .bind(input.code.clone())
+        .bind(input.value_kind.code())
+        .bind(input.until_year.map(i64::from))
+        .bind(input.min_value)
+        .bind(input.max_value)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -708,6 +1017,92 @@ impl Store {
             &mut tx,
             p,
             "update",
+            "indicator",
+            &id.to_string(),
+            Some(after.org_unit_id),
+            json(&before),
+            json(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Removes an indicator: one with follow-ups is retired instead (no
+    /// longer followed up, its history kept). Returns whether it was retired.
+    pub async fn delete_indicator(&self, p: &Principal, id: i64) -> Result<Removed> {
+        let mut tx = self.begin_write().await?;
+        crate::write::lock_row(&mut tx, "indicators", id).await?;
+        let before = indicator_in(&mut tx, id).await?;
+        let tree = self.tree_in(&mut tx).await?;
+        check_write(p, &tree, before.org_unit_id)?;
+        let kept: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM follow_ups WHERE indicator_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let removed = if kept > 0 {
+            if before.retired_at.is_none() {
+                sqlx::query("UPDATE indicators SET retired_at = $1 WHERE id = $2")
+                    .bind(now())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let after = indicator_in(&mut tx, id).await?;
+                audit(
+                    &mut tx,
+                    p,
+                    "retire",
+                    "indicator",
+                    &id.to_string(),
+                    Some(before.org_unit_id),
+                    json(&before),
+                    json(&after),
+                )
+                .await?;
+            }
+            Removed::Retired
+        } else {
+            sqlx::query("DELETE FROM indicators WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            audit(
+                &mut tx,
+                p,
+                "delete",
+                "indicator",
+                &id.to_string(),
+                Some(before.org_unit_id),
+                json(&before),
+                None,
+            )
+            .await?;
+            Removed::Deleted
+        };
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    /// Takes a retired indicator back into follow-up.
+    pub async fn restore_indicator(&self, p: &Principal, id: i64) -> Result<Indicator> {
+        let mut tx = self.begin_write().await?;
+        crate::write::lock_row(&mut tx, "indicators", id).await?;
+        let before = indicator_in(&mut tx, id).await?;
+        let tree = self.tree_in(&mut tx).await?;
+        check_write(p, &tree, before.org_unit_id)?;
+        if before.retired_at.is_none() {
+            return Ok(before);
+        }
+        sqlx::query("UPDATE indicators SET retired_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let after = indicator_in(&mut tx, id).await?;
+        audit(
+            &mut tx,
+            p,
+            "restore",
             "indicator",
             &id.to_string(),
             Some(after.org_unit_id),
@@ -829,13 +1224,26 @@ impl Store {
         id: i64,
         input: &ActionInput,
     ) -> Result<Action> {
-        let input = validated(input.validate(), input)?;
+        let input = input.clone();
+        self.update_action_with(p, id, move |_| input).await
+    }
+
+    /// Changes an action to what `make` makes of it as it is now (read
+    /// under its row lock).
+    pub async fn update_action_with(
+        &self,
+        p: &Principal,
+        id: i64,
+        make: impl FnOnce(&Action) -> ActionInput + Send,
+    ) -> Result<Action> {
         let mut tx = self.begin_write().await?;
         crate::write::lock_row(&mut tx, "actions", id).await?;
         let before = action_in(&mut tx, id).await?;
         let goal = goal_in(&mut tx, before.goal_id).await?;
         let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, goal.org_unit_id)?;
+        let input = make(&before);
+        let input = validated(input.validate(), &input)?;
         sqlx::query("UPDATE actions SET text_fi = $1, text_sv = $2, text_en = $3, status = $4 WHERE id = $5")
             .bind(input.text.fi.clone())
             .bind(input.text.sv.clone())
@@ -868,7 +1276,76 @@ impl Store {
         Ok((action, goal))
     }
 
-    /// Creates or replaces an indicator's follow-up for a period.
+    /// Removes a goal with nothing under it; one with indicators, actions or
+    /// written reviews is refused (`state_conflict`): remove or retire them first.
+    pub async fn delete_goal(&self, p: &Principal, id: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        crate::write::lock_row(&mut tx, "goals", id).await?;
+        let before = goal_in(&mut tx, id).await?;
+        let tree = self.tree_in(&mut tx).await?;
+        check_write(p, &tree, before.org_unit_id)?;
+        let under: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM indicators WHERE goal_id = $1) \
+             + (SELECT COUNT(*) FROM actions WHERE goal_id = $1) \
+             + (SELECT COUNT(*) FROM goal_reviews WHERE goal_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if under > 0 {
+            return Err(invalid("goal", ErrorCode::StateConflict));
+        }
+        sqlx::query("DELETE FROM goals WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            p,
+            "delete",
+            "goal",
+            &id.to_string(),
+            Some(before.org_unit_id),
+            json(&before),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes an action.
+    pub async fn delete_action(&self, p: &Principal, id: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        crate::write::lock_row(&mut tx, "actions", id).await?;
+        let before = action_in(&mut tx, id).await?;
+        let goal = goal_in(&mut tx, before.goal_id).await?;
+        let tree = self.tree_in(&mut tx).await?;
+        check_write(p, &tree, goal.org_unit_id)?;
+        sqlx::query("DELETE FROM actions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            p,
+            "delete",
+            "action",
+            &id.to_string(),
+            Some(goal.org_unit_id),
+            json(&before),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates or replaces an indicator's follow-up for a period: one of its
+    /// own periods (`period` `not_its_period` otherwise), a figure of its
+    /// kind (`value` with the kind's error code), not of a retired indicator
+    /// (`state_conflict`). A figure far outside the indicator's own history
+    /// is kept flagged (see [`far_outside`](valvo_core::model::far_outside)).
     pub async fn put_follow_up(
         &self,
         p: &Principal,
@@ -884,16 +1361,20 @@ impl Store {
         let ind = indicator_in(&mut tx, indicator_id).await?;
         let tree = self.tree_in(&mut tx).await?;
         check_write(p, &tree, ind.org_unit_id)?;
+        let today = time::OffsetDateTime::now_utc().date();
+        check_follow_up(&ind, &period, &input, today)?;
         let before = follow_up_in(&mut tx, indicator_id, &period).await?;
+        let flagged = far_outside_in(&mut tx, &ind, &period, input.value).await?;
         let at = now();
         let sql = if before.is_some() {
             "UPDATE follow_ups SET value = $3, assessment_fi = $4, assessment_sv = $5, assessment_en = $6, \
              corrective_fi = $7, corrective_sv = $8, corrective_en = $9, updated_at = $10, updated_by = $11, \
-             period_start = $12 WHERE indicator_id = $1 AND period = $2"
+             period_start = $12, part_a = $13, part_b = $14, value_text = $15, flagged = $16 \
+             WHERE indicator_id = $1 AND period = $2"
         } else {
             "INSERT INTO follow_ups (indicator_id, period, value, assessment_fi, assessment_sv, assessment_en, \
-             corrective_fi, corrective_sv, corrective_en, updated_at, updated_by, period_start) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+             corrective_fi, corrective_sv, corrective_en, updated_at, updated_by, period_start, part_a, part_b, \
+             value_text, flagged) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         };
         // Not kept prepared (a missing value: see create_indicator).
         sqlx::query(sql)
@@ -910,6 +1391,10 @@ impl Store {
             .bind(&at)
             .bind(&p.label)
             .bind(period.start().to_string())
+            .bind(input.parts.map(|x| x.0))
+            .bind(input.parts.map(|x| x.1))
+            .bind(input.text.clone())
+            .bind(i64::from(flagged))
             .execute(&mut *tx)
             .await?;
         let after = follow_up_in(&mut tx, indicator_id, &period)
@@ -929,6 +1414,18 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok((after, created))
+    }
+
+    /// Whether `value` for `period` would be flagged as far outside the
+    /// indicator's history (a form then asks for a comment first).
+    pub async fn would_flag(
+        &self,
+        ind: &Indicator,
+        period: &Period,
+        value: Option<f64>,
+    ) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        far_outside_in(&mut conn, ind, period, value).await
     }
 
     /// An indicator's follow-ups, oldest period first.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use valvo_core::access::Principal;
 use valvo_core::plan::{ErrorCode, FieldError, FollowUpInput};
-use valvo_core::{status, I18nText, OrgTree, Period, Status};
+use valvo_core::{I18nText, OrgTree, Period};
 use valvo_store::{FollowUp, Indicator, StoreError};
 
 use crate::AppState;
@@ -463,24 +463,34 @@ pub struct IndicatorQuery {
     year: Option<String>,
 }
 
-#[derive(Serialize)]
-struct FollowUpOut<'a> {
-    #[serde(flatten)]
-    follow_up: &'a FollowUp,
-    status: Status,
-    previous_value: Option<f64>,
+/// A follow-up as JSON: its raw number (`value`), a ratio's `parts`, a
+/// text, the figure printed in each language (`formatted`), its status
+/// and the previous period's number.
+fn follow_up_json(ind: &Indicator, f: &FollowUp, previous: Option<&FollowUp>) -> Value {
+    let mut v = serde_json::to_value(f).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("value_kind".into(), json!(ind.value_kind));
+        o.insert(
+            "formatted".into(),
+            crate::plan::formatted(ind.value_kind, &f.figure()),
+        );
+        o.insert("status".into(), json!(ind.status_of(f.value)));
+        o.insert(
+            "previous_value".into(),
+            json!(previous.and_then(|p| p.value)),
+        );
+    }
+    v
 }
 
-fn follow_ups_out<'a>(ind: &Indicator, list: &'a [FollowUp]) -> Vec<FollowUpOut<'a>> {
+fn follow_ups_out(ind: &Indicator, list: &[FollowUp]) -> Vec<Value> {
     list.iter()
-        .map(|f| FollowUpOut {
-            follow_up: f,
-            status: status(&ind.spec(), f.value),
-            previous_value: f
+        .map(|f| {
+            let prev = f
                 .period
                 .prev()
-                .and_then(|pp| list.iter().find(|x| x.period == pp))
-                .and_then(|x| x.value),
+                .and_then(|pp| list.iter().find(|x| x.period == pp));
+            follow_up_json(ind, f, prev)
         })
         .collect()
 }
@@ -570,9 +580,13 @@ pub async fn follow_up(
     let period = parse_period(&period)?;
     let ind = readable_indicator(&state, &p, id).await?;
     let list = state.store().follow_ups(id).await?;
-    let out = follow_ups_out(&ind, &list);
-    match out.iter().find(|f| f.follow_up.period == period) {
-        Some(f) => Ok(Json(serde_json::to_value(f).unwrap_or_default())),
+    match list.iter().find(|f| f.period == period) {
+        Some(f) => {
+            let prev = period
+                .prev()
+                .and_then(|pp| list.iter().find(|x| x.period == pp));
+            Ok(Json(follow_up_json(&ind, f, prev)))
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -581,7 +595,7 @@ pub async fn follow_up(
     }
 }
 
-fn text_field(body: &Value, name: &str, errors: &mut Vec<FieldError>) -> I18nText {
+pub(crate) fn text_field(body: &Value, name: &str, errors: &mut Vec<FieldError>) -> I18nText {
     let mut t = I18nText::default();
     match body.get(name) {
         None | Some(Value::Null) => {}
@@ -629,22 +643,20 @@ pub async fn put_follow_up(
         ));
     }
     let mut errors = Vec::new();
-    let value = match body.get("value") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(_) => {
-            errors.push(FieldError {
-                field: "value".into(),
-                code: ErrorCode::NotANumber,
-            });
-            None
-        }
-    };
-    let input = FollowUpInput {
-        value,
-        assessment: text_field(&body, "assessment", &mut errors),
-        corrective: text_field(&body, "corrective", &mut errors),
-    };
+    let ind = state.store().indicator(id).await?;
+    let figure =
+        match crate::plan::json_figure(ind.value_kind, body.get("value").unwrap_or(&Value::Null)) {
+            Ok(f) => f,
+            Err(code) => {
+                errors.push(FieldError::new("value", code));
+                None
+            }
+        };
+    let input = FollowUpInput::of(
+        figure,
+        text_field(&body, "assessment", &mut errors),
+        text_field(&body, "corrective", &mut errors),
+    );
     if let Some(obj) = body.as_object() {
         for k in obj.keys() {
             if !["value", "assessment", "corrective"].contains(&k.as_str()) {
@@ -661,7 +673,6 @@ pub async fn put_follow_up(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let ind = state.store().indicator(id).await?;
     let tree = readable(&state, &p, ind.org_unit_id).await?;
     if !p.can_write(&tree, ind.org_unit_id) {
         return Err(ApiError::new(
@@ -672,8 +683,8 @@ pub async fn put_follow_up(
     }
     let (saved, created) = state.store().put_follow_up(&p, id, period, &input).await?;
     let out = json!({
-        "follow_up": saved,
-        "status": status(&ind.spec(), saved.value),
+        "follow_up": follow_up_json(&ind, &saved, None),
+        "status": ind.status_of(saved.value),
     });
     let code = if created {
         StatusCode::CREATED
@@ -750,7 +761,7 @@ pub(crate) fn json_str(body: &Value, name: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-fn json_enum<T>(
+pub(crate) fn json_enum<T>(
     body: &Value,
     name: &str,
     parse: fn(&str) -> Option<T>,

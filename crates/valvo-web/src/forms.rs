@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 
 use valvo_core::plan::{
-    parse_number, ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
+    ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
     GoalReviewInput, IndicatorInput,
 };
-use valvo_core::{Direction, I18nText, Lang, Period, PeriodKind};
+use valvo_core::{Direction, I18nText, Lang, Period, PeriodKind, ValueKind};
 
-use crate::html::num;
 use crate::i18n::Tr;
 
 /// Raw submitted form fields.
@@ -102,6 +101,9 @@ pub struct FormView {
     pub groups: Vec<Group>,
     /// Error summary: (field id, message).
     pub errors: Vec<(String, String)>,
+    /// A button below the form that removes the thing edited: (where it
+    /// posts, its text).
+    pub remove: Option<(String, String)>,
 }
 
 /// Builds forms in one language, filled from stored values or a submission.
@@ -221,6 +223,7 @@ impl<'a> Builder<'a> {
             cancel,
             groups,
             errors,
+            remove: None,
         }
     }
 }
@@ -243,19 +246,6 @@ pub fn error_message(tr: &Tr, e: &FieldError) -> String {
 fn text_of(data: &FormData, base: &str) -> I18nText {
     let get = |l: &str| data.get(&format!("{base}_{l}")).cloned();
     I18nText::new(get("fi"), get("sv"), get("en"))
-}
-
-fn number_of(data: &FormData, name: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
-    match parse_number(data.get(name).map(String::as_str).unwrap_or("")) {
-        Ok(v) => v,
-        Err(code) => {
-            errors.push(FieldError {
-                field: name.to_string(),
-                code,
-            });
-            None
-        }
-    }
 }
 
 fn enum_of<T>(
@@ -327,16 +317,60 @@ pub fn goal_input(data: &FormData) -> Result<GoalInput, Vec<FieldError>> {
     finish(input, errors, GoalInput::validate)
 }
 
+/// A number of `kind` typed in a form (a baseline, target or bound): as
+/// people type it for the kind (`0:10:00`, `90 %`; a ratio's share).
+fn kind_number_of(
+    data: &FormData,
+    name: &str,
+    kind: ValueKind,
+    errors: &mut Vec<FieldError>,
+) -> Option<f64> {
+    let kind = if kind == ValueKind::Ratio {
+        ValueKind::Percent
+    } else {
+        kind
+    };
+    match kind.parse_number(data.get(name).map(String::as_str).unwrap_or("")) {
+        Ok(v) => v,
+        Err(code) => {
+            errors.push(FieldError::new(name, code));
+            None
+        }
+    }
+}
+
 /// Parses the indicator form.
 pub fn indicator_input(data: &FormData) -> Result<IndicatorInput, Vec<FieldError>> {
     let mut errors = Vec::new();
     let direction = enum_of(data, "direction", Direction::parse, &mut errors);
     let period_kind = enum_of(data, "period_kind", PeriodKind::parse, &mut errors);
-    let baseline = number_of(data, "baseline", &mut errors);
-    let target = number_of(data, "target", &mut errors);
-    let target_max = number_of(data, "target_max", &mut errors);
-    let input = match (direction, period_kind) {
-        (Some(direction), Some(period_kind)) => Some(IndicatorInput {
+    let value_kind = match data.get("value_kind").map(|s| s.trim()) {
+        None | Some("") => Some(ValueKind::Number),
+        Some(_) => enum_of(data, "value_kind", ValueKind::parse, &mut errors),
+    };
+    let kind = value_kind.unwrap_or_default();
+    let baseline = kind_number_of(data, "baseline", kind, &mut errors);
+    let target = kind_number_of(data, "target", kind, &mut errors);
+    let target_max = kind_number_of(data, "target_max", kind, &mut errors);
+    let min_value = kind_number_of(data, "min_value", kind, &mut errors);
+    let max_value = kind_number_of(data, "max_value", kind, &mut errors);
+    let until_year = match data.get("until_year").map(|s| s.trim()).unwrap_or("") {
+        "" => None,
+        y => match y.parse::<i32>() {
+            Ok(y) => Some(y),
+            Err(_) => {
+                errors.push(FieldError::new("until_year", ErrorCode::NotANumber));
+                None
+            }
+        },
+    };
+    let code = data
+        .get("code")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let input = match (direction, period_kind, value_kind) {
+        (Some(direction), Some(period_kind), Some(value_kind)) => Some(IndicatorInput {
             name: text_of(data, "name"),
             unit: text_of(data, "unit"),
             direction,
@@ -345,6 +379,11 @@ pub fn indicator_input(data: &FormData) -> Result<IndicatorInput, Vec<FieldError
             target_max,
             period_kind,
             note: text_of(data, "note"),
+            code,
+            value_kind,
+            until_year,
+            min_value,
+            max_value,
         }),
         _ => None,
     };
@@ -384,16 +423,25 @@ pub fn period_of(data: &FormData, errors: &mut Vec<FieldError>) -> Option<Period
     }
 }
 
-/// Parses the follow-up form (period and values).
-pub fn follow_up_input(data: &FormData) -> Result<(Period, FollowUpInput), Vec<FieldError>> {
+/// Parses the follow-up form (period and values) of an indicator of `kind`.
+pub fn follow_up_input(
+    data: &FormData,
+    kind: ValueKind,
+) -> Result<(Period, FollowUpInput), Vec<FieldError>> {
     let mut errors = Vec::new();
     let period = period_of(data, &mut errors);
-    let value = number_of(data, "value", &mut errors);
-    let input = FollowUpInput {
-        value,
-        assessment: text_of(data, "assessment"),
-        corrective: text_of(data, "corrective"),
+    let figure = match kind.parse_figure(data.get("value").map(String::as_str).unwrap_or("")) {
+        Ok(f) => f,
+        Err(code) => {
+            errors.push(FieldError::new("value", code));
+            None
+        }
     };
+    let input = FollowUpInput::of(
+        figure,
+        text_of(data, "assessment"),
+        text_of(data, "corrective"),
+    );
     let input = if errors.iter().any(|e| e.field == "value") {
         None
     } else {
@@ -435,15 +483,6 @@ fn put_text(data: &mut FormData, base: &str, t: &I18nText) {
     }
 }
 
-fn put_num(data: &mut FormData, name: &str, v: Option<f64>) {
-    // Stored figures are shown in the reader's convention; the parser takes both.
-    data.insert(
-        name.to_string(),
-        v.map(|x| num(Some(x), Lang::En).replace(',', ""))
-            .unwrap_or_default(),
-    );
-}
-
 /// Form values of a goal.
 pub fn goal_data(g: &GoalInput) -> FormData {
     let mut d = FormData::new();
@@ -453,17 +492,33 @@ pub fn goal_data(g: &GoalInput) -> FormData {
     d
 }
 
-/// Form values of an indicator.
-pub fn indicator_data(i: &IndicatorInput) -> FormData {
+/// Form values of an indicator, numbers as they are typed in `lang`.
+pub fn indicator_data(i: &IndicatorInput, lang: Lang) -> FormData {
     let mut d = FormData::new();
     put_text(&mut d, "name", &i.name);
     put_text(&mut d, "unit", &i.unit);
     put_text(&mut d, "note", &i.note);
     d.insert("direction".into(), i.direction.code().into());
     d.insert("period_kind".into(), i.period_kind.code().into());
-    put_num(&mut d, "baseline", i.baseline);
-    put_num(&mut d, "target", i.target);
-    put_num(&mut d, "target_max", i.target_max);
+    d.insert("value_kind".into(), i.value_kind.code().into());
+    d.insert("code".into(), i.code.clone().unwrap_or_default());
+    d.insert(
+        "until_year".into(),
+        i.until_year.map(|y| y.to_string()).unwrap_or_default(),
+    );
+    let kind = i.value_kind;
+    for (name, v) in [
+        ("baseline", i.baseline),
+        ("target", i.target),
+        ("target_max", i.target_max),
+        ("min_value", i.min_value),
+        ("max_value", i.max_value),
+    ] {
+        d.insert(
+            name.into(),
+            v.map(|x| kind.input_number(x, lang)).unwrap_or_default(),
+        );
+    }
     d
 }
 
@@ -475,12 +530,18 @@ pub fn action_data(a: &ActionInput) -> FormData {
     d
 }
 
-/// Form values of a follow-up.
-pub fn follow_up_data(period: &str, f: Option<&FollowUpInput>) -> FormData {
+/// Form values of a follow-up of an indicator of `kind`, the figure as it
+/// is typed in `lang`.
+pub fn follow_up_data(
+    period: &str,
+    f: Option<&FollowUpInput>,
+    kind: ValueKind,
+    lang: Lang,
+) -> FormData {
     let mut d = FormData::new();
     d.insert("period".into(), period.to_string());
     if let Some(f) = f {
-        put_num(&mut d, "value", f.value);
+        d.insert("value".into(), kind.input_text(&f.figure(), lang));
         put_text(&mut d, "assessment", &f.assessment);
         put_text(&mut d, "corrective", &f.corrective);
     }

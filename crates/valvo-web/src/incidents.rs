@@ -677,6 +677,7 @@ fn handling_form(
         cancel: "/incidents".into(),
         errors: Vec::new(),
         groups: handling,
+        remove: None,
     };
     let af = FormView {
         action: format!("/incidents/{id}/actions"),
@@ -684,6 +685,7 @@ fn handling_form(
         cancel: "/incidents".into(),
         errors: Vec::new(),
         groups: action,
+        remove: None,
     };
     let mut both = (hf, af);
     // Error summaries per form.

@@ -16,6 +16,7 @@ mod incident_settings;
 mod incidents;
 mod openapi;
 pub mod ops;
+mod plan;
 mod public;
 mod report_html;
 mod reports;
@@ -205,10 +206,41 @@ pub fn app(state: AppState) -> Router {
     // Counters recorded from the first request on.
     ops::metrics::handle();
     let api = Router::new()
-        .route("/org-units", get(api::org_units))
+        .route(
+            "/org-units",
+            get(api::org_units).post(plan::api::create_org_unit),
+        )
+        .route(
+            "/org-units/{id}",
+            get(plan::api::get_org_unit)
+                .patch(plan::api::patch_org_unit)
+                .delete(plan::api::delete_org_unit),
+        )
         .route("/org-units/{id}/plan/{year}", get(api::plan))
-        .route("/indicators", get(api::indicators))
-        .route("/indicators/{id}", get(api::indicator))
+        .route("/goals", post(plan::api::create_goal))
+        .route(
+            "/goals/{id}",
+            get(plan::api::get_goal)
+                .patch(plan::api::patch_goal)
+                .delete(plan::api::delete_goal),
+        )
+        .route("/actions", post(plan::api::create_action))
+        .route(
+            "/actions/{id}",
+            get(plan::api::get_action)
+                .patch(plan::api::patch_action)
+                .delete(plan::api::delete_action),
+        )
+        .route(
+            "/indicators",
+            get(api::indicators).post(plan::api::create_indicator),
+        )
+        .route(
+            "/indicators/{id}",
+            get(api::indicator)
+                .patch(plan::api::patch_indicator)
+                .delete(plan::api::delete_indicator),
+        )
         .route("/indicators/{id}/follow-ups", get(api::follow_ups))
         .route(
             "/indicators/{id}/follow-ups/{period}",
@@ -283,6 +315,10 @@ pub fn app(state: AppState) -> Router {
             get(ui::indicator_new).post(ui::indicator_create),
         )
         .route("/indicators/{id}", get(ui::indicator_page))
+        .route("/indicators/{id}/remove", post(ui::indicator_remove))
+        .route("/indicators/{id}/restore", post(ui::indicator_restore))
+        .route("/goals/{id}/delete", post(ui::goal_delete))
+        .route("/actions/{id}/delete", post(ui::action_delete))
         .route(
             "/indicators/{id}/edit",
             get(ui::indicator_edit).post(ui::indicator_update),

@@ -23,9 +23,10 @@ fn id() -> Value {
     json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": ID_MAX })
 }
 
-/// A period as the server parses it (years 1900–2999).
-const PERIOD_PATTERN: &str =
-    "^(19[0-9]{2}|2[0-9]{3})(-(0[1-9]|1[0-2])|[Qq][1-4]|[Tt][1-3]|[Hh][12])?$";
+/// A period as the server parses it (years 1900–2999): a code, or the
+/// label Valvo prints (`3/2024`, `9–12/2023`, `1-6/2024`).
+const PERIOD_PATTERN: &str = "^((19[0-9]{2}|2[0-9]{3})(-(0[1-9]|1[0-2])|[Qq][1-4]|[Tt][1-3]|[Hh][12])?\
+     |(0?[1-9]|1[0-2]|(1[-\u{2013}](3|4|6|12)|4[-\u{2013}]6|5[-\u{2013}]8|7[-\u{2013}](9|12)|9[-\u{2013}]12|10[-\u{2013}]12))/(19[0-9]{2}|2[0-9]{3}))$";
 
 /// A calendar date of the years the server takes in bodies (1990–2999;
 /// whether it may lie in the future is the operation's rule, a 422).
@@ -33,7 +34,7 @@ const DATE_PATTERN: &str = "^(199[0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0
 
 fn period() -> Value {
     json!({ "type": "string", "pattern": PERIOD_PATTERN,
-            "description": "Period: month 2024-03, quarter 2024Q1, tertial 2024T1, half year 2024H1, year 2024" })
+            "description": "Period: month 2024-03, quarter 2024Q1, tertial 2024T1, half year 2024H1, year 2024; or as Valvo prints it: 3/2024, 9–12/2023, 1–6/2024 (in a path the slash as %2F)" })
 }
 
 fn date() -> Value {
@@ -117,11 +118,20 @@ pub fn spec(survey: &SurveyDef) -> Value {
     let mut paths = Map::new();
     for part in [
         plan_paths(&status_enum),
+        plan_write_paths(),
         incident_paths(),
         feedback_paths(survey),
     ] {
         if let Value::Object(p) = part {
-            paths.extend(p);
+            // Operations of one path from several parts are merged.
+            for (path, ops) in p {
+                match (paths.get_mut(&path), ops) {
+                    (Some(Value::Object(have)), Value::Object(more)) => have.extend(more),
+                    (_, ops) => {
+                        paths.insert(path, ops);
+                    }
+                }
+            }
         }
     }
     doc["paths"] = Value::Object(paths);
@@ -142,24 +152,47 @@ fn schemas() -> Value {
             "producer": { "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] } } },
         "Indicator": { "type": "object", "properties": {
             "id": { "type": "integer" }, "goal_id": { "type": "integer" }, "org_unit_id": { "type": "integer" }, "year": { "type": "integer" },
+            "code": { "type": ["string", "null"], "description": "Unique within the county; imports name the indicator by it" },
             "name": { "$ref": "#/components/schemas/I18nText" }, "unit": { "$ref": "#/components/schemas/I18nText" },
+            "value_kind": value_kind(),
             "direction": { "type": "string", "enum": ["higher", "lower", "band"] },
             "baseline": { "type": ["number", "null"] }, "target": { "type": ["number", "null"] }, "target_max": { "type": ["number", "null"] },
             "period_kind": { "type": "string", "enum": ["month", "quarter", "tertial", "half", "year"] },
+            "until_year": { "type": ["integer", "null"] },
+            "min_value": { "type": ["number", "null"] }, "max_value": { "type": ["number", "null"] },
+            "retired_at": { "type": ["string", "null"], "format": "date-time" },
             "note": { "$ref": "#/components/schemas/I18nText" }, "sort_order": { "type": "integer" } } },
+        "NewIndicator": indicator_body(true),
+        "IndicatorPatch": indicator_body(false),
+        "Goal": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "org_unit_id": { "type": "integer" }, "year": { "type": "integer" },
+            "area": area_enum(), "title": { "$ref": "#/components/schemas/I18nText" }, "sort_order": { "type": "integer" } } },
+        "Action": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "goal_id": { "type": "integer" }, "text": { "$ref": "#/components/schemas/I18nText" },
+            "status": action_status(), "sort_order": { "type": "integer" } } },
         "FollowUp": { "type": "object", "properties": {
-            "indicator_id": { "type": "integer" }, "period": { "type": "string" }, "value": { "type": ["number", "null"] },
+            "indicator_id": { "type": "integer" }, "period": { "type": "string" },
+            "value": { "type": ["number", "null"], "description": "The raw number: seconds for a duration, 90 for 90 %, a ratio's first part's share in per cent" },
+            "parts": { "type": ["array", "null"], "items": { "type": "number" }, "description": "A ratio's two parts" },
+            "text": { "type": ["string", "null"], "description": "A text indicator's observation" },
+            "value_kind": value_kind(),
+            "formatted": { "type": ["object", "null"], "description": "The figure as printed in fi, sv and en (0:13:25, 90 %, 192/469 (29 %))" },
+            "flagged": { "type": "boolean", "description": "Far outside the indicator's earlier figures (or its min–max) when entered" },
             "assessment": { "$ref": "#/components/schemas/I18nText" }, "corrective": { "$ref": "#/components/schemas/I18nText" },
             "updated_at": { "type": "string", "format": "date-time" }, "updated_by": { "type": "string" },
             "status": status_enum, "previous_value": { "type": ["number", "null"] } } },
         "FollowUpInput": {
             "type": "object", "additionalProperties": false,
-            "description": "A value, or an assessment in some language, or both.",
+            "description": "A value, or an assessment in some language, or both. The value as the indicator's kind takes it: a number (the raw number), or a string as people type it (\"13,4\", \"1 025\", \"90 %\", \"0:13:25\", \"192/469\", a text), or a ratio's two parts [192, 469].",
             "properties": {
-                "value": { "type": ["number", "null"], "minimum": -1e12, "maximum": 1e12 },
+                "value": { "anyOf": [
+                    { "type": "number", "minimum": -1e12, "maximum": 1e12 },
+                    { "type": "string", "maxLength": 10_000, "pattern": "\\S" },
+                    { "type": "array", "items": { "type": "number", "minimum": 0, "maximum": 1e12 }, "minItems": 2, "maxItems": 2 },
+                    { "type": "null" } ] },
                 "assessment": i18n(10_000), "corrective": i18n(10_000) },
             "anyOf": [
-                { "required": ["value"], "properties": { "value": { "type": "number" } } },
+                { "required": ["value"], "properties": { "value": { "not": { "type": "null" } } } },
                 { "required": ["assessment"], "properties": { "assessment": { "anyOf": [
                     { "required": ["fi"], "properties": { "fi": { "pattern": "\\S" } } },
                     { "required": ["sv"], "properties": { "sv": { "pattern": "\\S" } } },
@@ -187,6 +220,48 @@ fn schemas() -> Value {
             "action": { "type": "string" }, "entity": { "type": "string" }, "entity_id": { "type": "string" },
             "org_unit_id": { "type": ["integer", "null"] }, "before": {}, "after": {} } }
     })
+}
+
+fn value_kind() -> Value {
+    json!({ "type": "string", "enum": ["number", "count", "percent", "duration", "ratio", "money", "text"] })
+}
+
+fn area_enum() -> Value {
+    json!({ "type": "string", "enum": ["access", "continuity", "equality", "safety", "quality", "customer_experience", "participation", "personnel", "economy"] })
+}
+
+fn action_status() -> Value {
+    json!({ "type": "string", "enum": ["planned", "ongoing", "done", "dropped"] })
+}
+
+/// A number of an indicator's kind: a number, or a string as typed for it.
+fn kind_number() -> Value {
+    json!({ "anyOf": [
+        { "type": "number", "minimum": -1e12, "maximum": 1e12 },
+        { "type": "string", "maxLength": 40 },
+        { "type": "null" } ],
+        "description": "A number, or as typed for the kind: \"0:10:00\", \"90 %\", \"1 025\"" })
+}
+
+fn indicator_body(new: bool) -> Value {
+    let mut props = json!({
+        "code": { "type": ["string", "null"], "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$" },
+        "name": i18n_national(500), "unit": i18n(40), "note": i18n(10_000),
+        "value_kind": value_kind(),
+        "direction": { "type": "string", "enum": ["higher", "lower", "band"] },
+        "baseline": kind_number(), "target": kind_number(), "target_max": kind_number(),
+        "min_value": kind_number(), "max_value": kind_number(),
+        "period_kind": { "type": "string", "enum": ["month", "quarter", "tertial", "half", "year"] },
+        "until_year": { "type": ["integer", "null"], "minimum": 2000, "maximum": 2110 }
+    });
+    if new {
+        props["goal"] = id();
+        json!({ "type": "object", "additionalProperties": false,
+            "required": ["goal", "name", "direction", "period_kind"], "properties": props })
+    } else {
+        props["retired"] = json!({ "type": "boolean", "description": "true retires it (deletes it when it has no follow-ups), false takes it back" });
+        json!({ "type": "object", "additionalProperties": false, "minProperties": 1, "properties": props })
+    }
 }
 
 fn plan_paths(status_enum: &Value) -> Value {
@@ -254,6 +329,93 @@ fn plan_paths(status_enum: &Value) -> Value {
                 "200": ok("Entries", json!({ "type": "object", "properties": { "entries": { "type": "array", "items": { "$ref": "#/components/schemas/AuditEntry" } } } }))
             }
         }}
+    })
+}
+
+/// Creating, changing and removing the plan: org units, goals, indicators, actions.
+fn plan_write_paths() -> Value {
+    let org_unit = json!({ "type": "object", "properties": { "org_unit": { "$ref": "#/components/schemas/OrgUnit" } } });
+    let goal = json!({ "type": "object", "properties": { "goal": { "$ref": "#/components/schemas/Goal" } } });
+    let action = json!({ "type": "object", "properties": { "action": { "$ref": "#/components/schemas/Action" } } });
+    let indicator = json!({ "type": "object", "properties": { "indicator": { "$ref": "#/components/schemas/Indicator" } } });
+    let producer =
+        json!({ "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] });
+    let gone = json!({ "description": "Removed" });
+    json!({
+        "/api/v1/org-units": { "post": {
+            "summary": "Add an org unit (administrators, below a unit of their scope)",
+            "operationId": "createOrgUnit",
+            "requestBody": body(json!({ "type": "object", "additionalProperties": false, "required": ["code", "name"], "properties": {
+                "parent_id": { "type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX },
+                "code": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" },
+                "name": i18n_national(500), "producer": producer, "sort_order": { "type": "integer", "minimum": -1000000, "maximum": 1000000 } } })),
+            "responses": { "201": ok("Added", org_unit.clone()), "409": err("The code is taken") }
+        }},
+        "/api/v1/org-units/{id}": {
+            "get": { "summary": "One org unit", "operationId": "getOrgUnit", "parameters": [id_param("id", "Org unit id")],
+                "responses": { "200": ok("Org unit", org_unit.clone()) } },
+            "patch": { "summary": "Change an org unit's name or producer type (administrators)", "operationId": "patchOrgUnit",
+                "parameters": [id_param("id", "Org unit id")],
+                "requestBody": body(json!({ "type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+                    "name": i18n_national(500), "producer": producer } })),
+                "responses": { "200": ok("Changed", org_unit) } },
+            "delete": { "summary": "Remove an org unit that nothing refers to (administrators)", "operationId": "deleteOrgUnit",
+                "parameters": [id_param("id", "Org unit id")],
+                "responses": { "204": gone.clone(), "409": err("Units, plans, reports, incident reports, feedback or users still refer to it") } }
+        },
+        "/api/v1/goals": { "post": {
+            "summary": "Add a goal to an org unit's plan for a year",
+            "operationId": "createGoal",
+            "requestBody": body(json!({ "type": "object", "additionalProperties": false, "required": ["org_unit", "year", "area", "title"], "properties": {
+                "org_unit": id(), "year": { "type": "integer", "minimum": 2000, "maximum": 2100 }, "area": area_enum(), "title": i18n_national(500) } })),
+            "responses": { "201": ok("Added", goal.clone()) }
+        }},
+        "/api/v1/goals/{id}": {
+            "get": { "summary": "One goal", "operationId": "getGoal", "parameters": [id_param("id", "Goal id")],
+                "responses": { "200": ok("Goal", goal.clone()) } },
+            "patch": { "summary": "Change a goal's year, area or title", "operationId": "patchGoal",
+                "parameters": [id_param("id", "Goal id")],
+                "requestBody": body(json!({ "type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+                    "year": { "type": "integer", "minimum": 2000, "maximum": 2100 }, "area": area_enum(), "title": i18n_national(500) } })),
+                "responses": { "200": ok("Changed", goal) } },
+            "delete": { "summary": "Remove a goal with nothing under it", "operationId": "deleteGoal",
+                "parameters": [id_param("id", "Goal id")],
+                "responses": { "204": gone.clone(), "409": err("It still has indicators, actions or reviews") } }
+        },
+        "/api/v1/indicators": { "post": {
+            "summary": "Add an indicator to a goal: its code, value kind (number, count, percent, duration, ratio, money, text), direction, baseline and target (numbers or as typed for the kind), period kind",
+            "operationId": "createIndicator",
+            "requestBody": body(json!({ "$ref": "#/components/schemas/NewIndicator" })),
+            "responses": { "201": ok("Added", indicator.clone()), "409": err("The code is taken in the county") }
+        }},
+        "/api/v1/indicators/{id}": {
+            "patch": { "summary": "Change the fields named; \"retired\": true retires it (its history kept), false takes it back. Its value kind and period kind stay once it has figures.",
+                "operationId": "patchIndicator", "parameters": [id_param("id", "Indicator id")],
+                "requestBody": body(json!({ "$ref": "#/components/schemas/IndicatorPatch" })),
+                "responses": { "200": ok("Changed", indicator), "409": err("The code is taken, or the kinds cannot change once it has figures") } },
+            "delete": { "summary": "Delete an indicator without follow-ups, or retire one with them (its history kept)",
+                "operationId": "deleteIndicator", "parameters": [id_param("id", "Indicator id")],
+                "responses": { "200": ok("Deleted or retired", json!({ "type": "object", "properties": { "result": { "type": "string", "enum": ["deleted", "retired"] } } })) } }
+        },
+        "/api/v1/actions": { "post": {
+            "summary": "Add an action to a goal",
+            "operationId": "createAction",
+            "requestBody": body(json!({ "type": "object", "additionalProperties": false, "required": ["goal", "text"], "properties": {
+                "goal": id(), "text": i18n_national(10_000), "status": action_status() } })),
+            "responses": { "201": ok("Added", action.clone()) }
+        }},
+        "/api/v1/actions/{id}": {
+            "get": { "summary": "One action", "operationId": "getAction", "parameters": [id_param("id", "Action id")],
+                "responses": { "200": ok("Action", action.clone()) } },
+            "patch": { "summary": "Change an action's text or status", "operationId": "patchAction",
+                "parameters": [id_param("id", "Action id")],
+                "requestBody": body(json!({ "type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+                    "text": i18n_national(10_000), "status": action_status() } })),
+                "responses": { "200": ok("Changed", action) } },
+            "delete": { "summary": "Remove an action", "operationId": "deleteAction",
+                "parameters": [id_param("id", "Action id")],
+                "responses": { "204": gone } }
+        }
     })
 }
 

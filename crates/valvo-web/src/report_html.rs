@@ -3,7 +3,7 @@
 
 use askama::Template;
 use valvo_core::report::{Chapter, Report, ReportSection};
-use valvo_core::{format_with_previous, I18nText, Lang};
+use valvo_core::{I18nText, Lang};
 use valvo_report::Layout as PdfLayout;
 
 use crate::html::{escape, num, paragraphs_html, paragraphs_in, status_html, text_html};
@@ -160,19 +160,21 @@ fn chapter_view(tr: &Tr, c: &Chapter, strict: bool) -> ChapterView {
                     .iter()
                     .map(|i| IndView {
                         name: text(&i.name),
-                        unit: if i.unit.is_empty() {
+                        unit: if i.shown_unit().is_empty() {
                             String::new()
                         } else {
-                            text(&i.unit)
+                            text(&i.shown_unit())
                         },
-                        baseline: num(i.baseline, lang),
+                        baseline: opt_num(i, i.baseline, lang),
                         target: match i.direction {
-                            valvo_core::Direction::Band => {
-                                format!("{}–{}", num(i.target, lang), num(i.target_max, lang))
-                            }
-                            _ => num(i.target, lang),
+                            valvo_core::Direction::Band => format!(
+                                "{}–{}",
+                                opt_num(i, i.target, lang),
+                                opt_num(i, i.target_max, lang)
+                            ),
+                            _ => opt_num(i, i.target, lang),
                         },
-                        value: format_with_previous(i.value, i.previous, lang),
+                        value: i.display_value(lang),
                         value_period: i.value_period.map(|p| p.label()).unwrap_or_default(),
                         status: status_html(tr, i.status),
                         note: if i.note.is_empty() {
@@ -401,4 +403,10 @@ pub fn render_file(report: &Report, kind: FileKind) -> Result<(&'static str, Vec
             valvo_report::data::to_json(report).into_bytes(),
         )),
     }
+}
+
+/// A baseline or target in the indicator's kind (`–` for none).
+fn opt_num(i: &valvo_core::report::ReportIndicator, v: Option<f64>, lang: Lang) -> String {
+    v.map(|x| i.display_number(x, lang))
+        .unwrap_or_else(|| "\u{2013}".to_owned())
 }

@@ -541,6 +541,7 @@ fn inputs_form(
         cancel: format!("/reports/{report}"),
         groups,
         errors: errors_list,
+        remove: None,
     }
 }
 

@@ -13,15 +13,13 @@ use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
     IndicatorInput,
 };
-use valvo_core::{
-    change, status, Direction, I18nText, Lang, OrgTree, Period, PeriodKind, ProducerType,
-};
+use valvo_core::{change, Direction, I18nText, Lang, OrgTree, Period, PeriodKind, ProducerType};
 use valvo_store::{FollowUp, GoalFull, Indicator, StoreError};
 
 use crate::ctx::{cookie, set_cookie, Page, UiPath, UiQuery, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::{ErrorKind, UiError};
 use crate::forms::{self, Builder, FormData, FormView, Group, InputKind};
-use crate::html::{escape, num, paragraphs_html, paragraphs_in, status_html, text_html, Layout};
+use crate::html::{escape, paragraphs_html, paragraphs_in, status_html, text_html, Layout};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -682,30 +680,27 @@ struct GoalView {
 }
 
 fn target_text(tr: &Tr, ind: &Indicator) -> String {
-    let lang = tr.lang();
-    match ind.direction {
-        Direction::Band => format!("{}–{}", num(ind.target, lang), num(ind.target_max, lang)),
-        _ => num(ind.target, lang),
-    }
+    ind.target_text(tr.lang())
 }
 
 fn ind_view(tr: &Tr, ind: &Indicator, follow_ups: &[FollowUp], period: &Period) -> IndView {
     let lang = tr.lang();
-    let (current, previous) = valvo_core::model::value_as_of(follow_ups, period);
+    let (current, previous) = valvo_core::model::figure_as_of(follow_ups, period);
     let value = current.and_then(|f| f.value);
+    let unit = ind.shown_unit();
     IndView {
         id: ind.id,
         name: text_html(tr, &ind.name),
-        unit: if ind.unit.is_empty() {
+        unit: if unit.is_empty() {
             String::new()
         } else {
-            text_html(tr, &ind.unit)
+            text_html(tr, &unit)
         },
-        baseline: num(ind.baseline, lang),
+        baseline: ind.number_text(ind.baseline, lang),
         target: target_text(tr, ind),
-        value: valvo_core::format_with_previous(value, previous, lang),
+        value: ind.figure_text(current, previous, lang),
         value_period: current.map(|f| f.period.label()).unwrap_or_default(),
-        status: status_html(tr, status(&ind.spec(), value)),
+        status: status_html(tr, ind.status_of(value)),
         note: if ind.note.is_empty() {
             String::new()
         } else {
@@ -929,17 +924,17 @@ fn indicator_line(
 ) -> String {
     let lt = Tr::new(lang);
     let unit = ind
-        .unit
+        .shown_unit()
         .get(lang)
         .map(|u| format!(" ({})", escape(u)))
         .unwrap_or_default();
-    let (cur, prev) = valvo_core::model::value_as_of(fu, period);
+    let (cur, prev) = valvo_core::model::figure_as_of(fu, period);
     let mut s = format!(
         "<strong>{}{}</strong><br>{} {}, {} {}",
         only(&ind.name, lang, tr),
         unit,
         escape(&lt.t("baseline")),
-        num(ind.baseline, lang),
+        ind.number_text(ind.baseline, lang),
         escape(&lt.t("target")),
         target_text(&lt, ind)
     );
@@ -948,8 +943,8 @@ fn indicator_line(
             "<br>{} {}: {} {}",
             escape(&lt.t("value")),
             escape(&c.period.label()),
-            escape(&valvo_core::format_with_previous(c.value, prev, lang)),
-            status_html(&lt, status(&ind.spec(), c.value))
+            escape(&ind.figure_text(Some(c), prev, lang)),
+            status_html(&lt, ind.status_of(c.value))
         ));
     }
     s
@@ -1165,7 +1160,10 @@ fn goal_form(
         Some(id) => (format!("/goals/{id}/edit"), page.tr.t("goal-edit-title")),
         None => (format!("/org/{org}/goals/new"), page.tr.t("goal-new-title")),
     };
-    let form = b.form(action, "save", format!("/org/{org}"), groups);
+    let mut form = b.form(action, "save", format!("/org/{org}"), groups);
+    if let Some(id) = goal {
+        form.remove = Some((format!("/goals/{id}/delete"), page.tr.t("goal-delete")));
+    }
     form_page(
         page,
         title,
@@ -1252,17 +1250,40 @@ pub async fn goal_update(
 fn indicator_groups(b: &Builder) -> Vec<Group> {
     let dirs: Vec<&str> = Direction::ALL.iter().map(|d| d.code()).collect();
     let kinds: Vec<&str> = PeriodKind::ALL.iter().map(|k| k.code()).collect();
+    let value_kinds: Vec<&str> = valvo_core::ValueKind::ALL
+        .iter()
+        .map(|k| k.code())
+        .collect();
     vec![
         b.i18n("name", InputKind::Textarea, true),
+        Group {
+            legend: String::new(),
+            fields: vec![
+                {
+                    let mut code = b.plain("code", InputKind::Text, false);
+                    code.hint = Some(b.legend_text("hint-indicator-code"));
+                    code
+                },
+                b.select("value_kind", &value_kinds, "value-kind"),
+            ],
+        },
         b.i18n("unit", InputKind::Text, false),
         Group {
             legend: b.legend("figures"),
             fields: vec![
                 b.select("direction", &dirs, "direction"),
-                b.plain("baseline", InputKind::Number, false),
-                b.plain("target", InputKind::Number, false),
-                b.plain("target_max", InputKind::Number, false),
+                b.plain("baseline", InputKind::Text, false),
+                b.plain("target", InputKind::Text, false),
+                b.plain("target_max", InputKind::Text, false),
                 b.select("period_kind", &kinds, "period-kind"),
+                b.plain("until_year", InputKind::Number, false),
+            ],
+        },
+        Group {
+            legend: b.legend("quality"),
+            fields: vec![
+                b.plain("min_value", InputKind::Text, false),
+                b.plain("max_value", InputKind::Text, false),
             ],
         },
         b.i18n("note", InputKind::Textarea, false),
@@ -1416,6 +1437,11 @@ fn indicator_input_of(i: &Indicator) -> IndicatorInput {
         target_max: i.target_max,
         period_kind: i.period_kind,
         note: i.note.clone(),
+        code: i.code.clone(),
+        value_kind: i.value_kind,
+        until_year: i.until_year,
+        min_value: i.min_value,
+        max_value: i.max_value,
     }
 }
 
@@ -1432,7 +1458,7 @@ pub async fn indicator_edit(
         .await
         .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
-    let mut data = forms::indicator_data(&indicator_input_of(&ind));
+    let mut data = forms::indicator_data(&indicator_input_of(&ind), page.tr.lang());
     data.insert(
         "source".into(),
         ind.source.map(|s| s.code().to_string()).unwrap_or_default(),
@@ -1526,6 +1552,10 @@ struct IndicatorPage {
     goal_title: String,
     plan_href: String,
     unit: String,
+    code: String,
+    value_kind: String,
+    retired: bool,
+    has_follow_ups: bool,
     direction: String,
     baseline: String,
     target: String,
@@ -1536,11 +1566,126 @@ struct IndicatorPage {
     suggested: String,
 }
 
+/// `POST /indicators/{id}/remove`: deletes an indicator without follow-ups,
+/// retires one with them (its history kept).
+pub async fn indicator_remove(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let ind = state
+        .store()
+        .indicator(id)
+        .await
+        .map_err(|e| page.error(e))?;
+    let (p, _) = can_write(&state, &page, ind.org_unit_id).await?;
+    let goal = state
+        .store()
+        .goal(ind.goal_id)
+        .await
+        .map_err(|e| page.error(e))?;
+    match state
+        .store()
+        .delete_indicator(&p, id)
+        .await
+        .map_err(|e| page.error(e))?
+    {
+        valvo_store::Removed::Retired => Ok(see_other(&format!("/indicators/{id}"))),
+        valvo_store::Removed::Deleted => Ok(see_other(&format!(
+            "/org/{}/plan/{}#goal-{}",
+            goal.org_unit_id, goal.year, goal.id
+        ))),
+    }
+}
+
+/// `POST /indicators/{id}/restore`: a retired indicator followed up again.
+pub async fn indicator_restore(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let ind = state
+        .store()
+        .indicator(id)
+        .await
+        .map_err(|e| page.error(e))?;
+    let (p, _) = can_write(&state, &page, ind.org_unit_id).await?;
+    state
+        .store()
+        .restore_indicator(&p, id)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(see_other(&format!("/indicators/{id}")))
+}
+
+/// `POST /goals/{id}/delete`: a goal with nothing under it.
+pub async fn goal_delete(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let goal = state.store().goal(id).await.map_err(|e| page.error(e))?;
+    let (p, _) = can_write(&state, &page, goal.org_unit_id).await?;
+    match state.store().delete_goal(&p, id).await {
+        Ok(()) => Ok(see_other(&format!(
+            "/org/{}/plan/{}",
+            goal.org_unit_id, goal.year
+        ))),
+        Err(valvo_store::StoreError::Invalid(_)) => {
+            Err(page.error(ErrorKind::BadRequest("error-goal-not-empty")))
+        }
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+/// `POST /actions/{id}/delete`
+pub async fn action_delete(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let (_, goal) = state.store().action(id).await.map_err(|e| page.error(e))?;
+    let (p, _) = can_write(&state, &page, goal.org_unit_id).await?;
+    state
+        .store()
+        .delete_action(&p, id)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(see_other(&format!(
+        "/org/{}/plan/{}#goal-{}",
+        goal.org_unit_id, goal.year, goal.id
+    )))
+}
+
+/// The indicator's own period a follow-up form starts at: `from` when it is
+/// one (the period chosen on the plan page), else the last offered one that
+/// ends by `from`'s end, else the latest offered.
+fn suggested_period(ind: &Indicator, from: Option<Period>, offered: &[Period]) -> Option<Period> {
+    match from {
+        Some(f) if f.kind() == ind.period_kind && offered.contains(&f) => Some(f),
+        Some(f) => offered
+            .iter()
+            .find(|p| p.end() <= f.end())
+            .or(offered.first())
+            .copied(),
+        None => offered.first().copied(),
+    }
+}
+
 /// `GET /indicators/{id}`: the indicator with its follow-up history.
 pub async fn indicator_page(
     State(state): State<AppState>,
     page: Page,
     UiPath(id): UiPath<i64>,
+    UiQuery(q): UiQuery<PeriodQuery>,
 ) -> UiResult {
     page.require_user()?;
     let ind = state
@@ -1569,14 +1714,17 @@ pub async fn indicator_page(
             let prev = f
                 .period
                 .prev()
-                .and_then(|pp| list.iter().find(|x| x.period == pp))
-                .and_then(|x| x.value);
-            let ch = change(&spec, f.value, prev);
+                .and_then(|pp| list.iter().find(|x| x.period == pp && x.has_figure()));
+            let ch = change(&spec, f.value, prev.and_then(|x| x.value));
+            let mut value = ind.figure_text(Some(f), prev, lang);
+            if f.flagged {
+                value.push_str(&format!(" ({})", tr.t("flagged")));
+            }
             FollowRow {
                 period: f.period.to_string(),
                 period_label: f.period.label(),
-                value: valvo_core::format_with_previous(f.value, prev, lang),
-                status: status_html(tr, status(&spec, f.value)),
+                value,
+                status: status_html(tr, ind.status_of(f.value)),
                 change: match ch.and_then(|c| c.improved) {
                     Some(true) => tr.t("change-better"),
                     Some(false) => tr.t("change-worse"),
@@ -1589,9 +1737,14 @@ pub async fn indicator_page(
             }
         })
         .collect();
-    // Suggest the current period of the indicator's kind for a new follow-up.
+    // A new follow-up for the period the user came from (the plan page's),
+    // else the latest of the indicator's own periods.
     let today = time::OffsetDateTime::now_utc().date();
-    let suggested = Period::containing(today, ind.period_kind).to_string();
+    let offered = valvo_core::model::offered_periods(&ind, today);
+    let from = parse_period(&page, q.period.as_deref())?;
+    let suggested = suggested_period(&ind, from, &offered)
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     let title = ind
         .name
         .resolve(lang)
@@ -1612,8 +1765,12 @@ pub async fn indicator_page(
             } else {
                 text_html(tr, &ind.unit)
             },
+            code: ind.code.clone().unwrap_or_else(|| "–".into()),
+            value_kind: tr.t(&format!("value-kind-{}", ind.value_kind.code())),
+            retired: ind.retired_at.is_some(),
+            has_follow_ups: !list.is_empty(),
             direction: tr.t(&format!("direction-{}", ind.direction.code())),
-            baseline: num(ind.baseline, lang),
+            baseline: ind.number_text(ind.baseline, lang),
             target: target_text(tr, &ind),
             period_kind: tr.t(&format!("period-kind-{}", ind.period_kind.code())),
             note: paragraphs_html(tr, &ind.note),
@@ -1634,14 +1791,37 @@ fn follow_up_form_view(
     data: FormData,
     errors: &[FieldError],
 ) -> Response {
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut offered = valvo_core::model::offered_periods(ind, today);
+    // A period of the indicator's history being edited stays choosable.
+    if let Some(p) = data
+        .get("period")
+        .and_then(|s| s.parse::<Period>().ok())
+        .filter(|p| valvo_core::model::accepts_period(ind, p, today) && !offered.contains(p))
+    {
+        offered.push(p);
+    }
     let b = Builder::new(&page.tr, data, errors);
+    let mut period = b.plain("period", InputKind::Select, true);
+    period.options = offered
+        .iter()
+        .map(|p| (p.to_string(), format!("{} ({p})", p.label())))
+        .collect();
+    period.hint = Some(page.tr.t("hint-period-own"));
+    let mut value = b.plain(
+        "value",
+        if ind.value_kind.has_number() {
+            InputKind::Text
+        } else {
+            InputKind::Textarea
+        },
+        false,
+    );
+    value.hint = Some(page.tr.t(&format!("hint-value-{}", ind.value_kind.code())));
     let groups = vec![
         Group {
             legend: String::new(),
-            fields: vec![
-                b.plain("period", InputKind::Text, true),
-                b.plain("value", InputKind::Number, false),
-            ],
+            fields: vec![period, value],
         },
         b.i18n("assessment", InputKind::Textarea, false),
         b.i18n("corrective", InputKind::Textarea, false),
@@ -1662,7 +1842,9 @@ fn follow_up_form_view(
     )
 }
 
-/// `GET /indicators/{id}/follow-up?period=P`
+/// `GET /indicators/{id}/follow-up?period=P`: the form of one of the
+/// indicator's own periods, P when it is one (from the page the user came
+/// from), else the latest.
 pub async fn follow_up_form(
     State(state): State<AppState>,
     page: Page,
@@ -1676,7 +1858,12 @@ pub async fn follow_up_form(
         .await
         .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
-    let period = parse_period(&page, q.period.as_deref())?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let asked = parse_period(&page, q.period.as_deref())?;
+    let period = match asked {
+        Some(a) if valvo_core::model::accepts_period(&ind, &a, today) => Some(a),
+        a => suggested_period(&ind, a, &valvo_core::model::offered_periods(&ind, today)),
+    };
     let existing = match &period {
         Some(per) => state
             .store()
@@ -1685,19 +1872,19 @@ pub async fn follow_up_form(
             .map_err(|e| page.error(e))?,
         None => None,
     };
-    let input = existing.map(|f| FollowUpInput {
-        value: f.value,
-        assessment: f.assessment,
-        corrective: f.corrective,
-    });
+    let input = existing.map(|f| FollowUpInput::of(Some(f.figure()), f.assessment, f.corrective));
     let data = forms::follow_up_data(
         &period.map(|x| x.to_string()).unwrap_or_default(),
         input.as_ref(),
+        ind.value_kind,
+        page.tr.lang(),
     );
     Ok(follow_up_form_view(&page, &tree, &p, &ind, data, &[]))
 }
 
-/// `POST /indicators/{id}/follow-up`
+/// `POST /indicators/{id}/follow-up`. A figure far outside the indicator's
+/// earlier ones is kept only with an assessment that explains it (the form
+/// asks for one first).
 pub async fn follow_up_save(
     State(state): State<AppState>,
     page: Page,
@@ -1711,10 +1898,20 @@ pub async fn follow_up_save(
         .await
         .map_err(|e| page.error(e))?;
     let (p, tree) = can_write(&state, &page, ind.org_unit_id).await?;
-    let (period, input) = match forms::follow_up_input(&data) {
+    let (period, input) = match forms::follow_up_input(&data, ind.value_kind) {
         Ok(x) => x,
         Err(errors) => return Ok(follow_up_form_view(&page, &tree, &p, &ind, data, &errors)),
     };
+    if input.assessment.is_empty()
+        && state
+            .store()
+            .would_flag(&ind, &period, input.value)
+            .await
+            .map_err(|e| page.error(e))?
+    {
+        let errors = [FieldError::new("value", ErrorCode::FarOutside)];
+        return Ok(follow_up_form_view(&page, &tree, &p, &ind, data, &errors));
+    }
     match state.store().put_follow_up(&p, id, period, &input).await {
         Ok(_) => Ok(see_other(&format!("/indicators/{id}#fu-{period}"))),
         Err(e) => {
@@ -1754,7 +1951,10 @@ fn action_form(
             page.tr.t("action-new-title"),
         ),
     };
-    let form = b.form(url, "save", format!("/org/{org}"), groups);
+    let mut form = b.form(url, "save", format!("/org/{org}"), groups);
+    if let Some(id) = action {
+        form.remove = Some((format!("/actions/{id}/delete"), page.tr.t("action-delete")));
+    }
     form_page(
         page,
         title,

@@ -54,6 +54,11 @@ async fn health_security_headers_and_openapi() {
         "/api/v1/indicators/{id}",
         "/api/v1/indicators/{id}/follow-ups",
         "/api/v1/indicators/{id}/follow-ups/{period}",
+        "/api/v1/goals",
+        "/api/v1/goals/{id}",
+        "/api/v1/actions",
+        "/api/v1/actions/{id}",
+        "/api/v1/org-units/{id}",
         "/api/v1/audit",
     ] {
         assert!(paths.contains_key(p), "OpenAPI lacks {p}");
@@ -77,6 +82,8 @@ async fn health_security_headers_and_openapi() {
                 "get" => c.get(app.url(&concrete)),
                 "put" => c.put(app.url(&concrete)).json(&json!({})),
                 "post" => c.post(app.url(&concrete)).json(&json!({})),
+                "patch" => c.patch(app.url(&concrete)).json(&json!({})),
+                "delete" => c.delete(app.url(&concrete)),
                 other => panic!("{other}"),
             };
             let r = req.send().await.unwrap();
@@ -808,7 +815,7 @@ async fn goals_indicators_actions_and_reviews_are_created_and_edited_through_for
     )
     .await;
     assert!(
-        edit.contains("value=\"4.8\""),
+        edit.contains("value=\"4,8\""),
         "the form shows the stored target"
     );
     let r = app
@@ -1531,11 +1538,13 @@ async fn report_workflow_freezes_publishes_and_archives() {
     let sys = valvo_core::access::Principal::system("test");
     let input = |v: f64| valvo_core::plan::FollowUpInput {
         value: Some(v),
+        parts: None,
+        text: None,
         assessment: support::t("Hyvä kehitys", "God utveckling"),
         corrective: valvo_core::I18nText::default(),
     };
     app.store
-        .put_follow_up(&sys, f.ind_a1, "2024H1".parse().unwrap(), &input(70.0))
+        .put_follow_up(&sys, f.ind_a1, "2024T1".parse().unwrap(), &input(70.0))
         .await
         .unwrap();
 
@@ -1674,7 +1683,7 @@ async fn report_workflow_freezes_publishes_and_archives() {
     assert_eq!(step(&a, "approve").await, StatusCode::SEE_OTHER);
     // Approved figures are frozen: a later correction of the data does not change them.
     app.store
-        .put_follow_up(&sys, f.ind_a1, "2024H1".parse().unwrap(), &input(90.0))
+        .put_follow_up(&sys, f.ind_a1, "2024T1".parse().unwrap(), &input(90.0))
         .await
         .unwrap();
     let page = text(

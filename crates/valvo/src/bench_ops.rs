@@ -254,6 +254,22 @@ pub async fn instances(
             let year = time::OffsetDateTime::now_utc().year();
             let county = areas_parent(&db).await?;
             let (answers_before, reports_before) = figures(&bases[0], &token, county, year).await?;
+            // Statistics read through the last instance while the answers
+            // arrive, one reader after another, as a dashboard polls.
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let reader = {
+                let (base, token, stop) = (bases[k - 1].clone(), token.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let started = Instant::now();
+                        figures(&base, &token, county, year).await?;
+                        lat.push(started.elapsed());
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Ok::<_, String>(lat)
+                })
+            };
             let a = areas.clone();
             let (secs, lat) = load(
                 &bases,
@@ -276,6 +292,19 @@ pub async fn instances(
                 answers as f64 / secs,
                 ms(percentile(&lat, 50.0)),
                 ms(percentile(&lat, 99.0))
+            );
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let mut reads = reader.await.map_err(|e| e.to_string())??;
+            reads.sort();
+            println!(
+                "{:<11} {:>9} {:>10} {:>12} {:>9.1} {:>9.1}  max {:.1} ms (feedback and incident statistics of the county's year, through instance {k}, while the answers arrived)",
+                k,
+                "reads",
+                reads.len(),
+                "",
+                ms(percentile(&reads, 50.0)),
+                ms(percentile(&reads, 99.0)),
+                ms(reads.last().copied().unwrap_or_default())
             );
             let a = areas.clone();
             let today = time::OffsetDateTime::now_utc().date().to_string();

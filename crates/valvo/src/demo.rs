@@ -431,6 +431,7 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
             )
             .await
             .map_err(err)?;
+        let mut code_no = 0;
         for g in &area.goals {
             let goal = store
                 .create_goal(
@@ -445,6 +446,10 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                 .await
                 .map_err(err)?;
             for ind in &g.indicators {
+                code_no += 1;
+                let percent = [&ind.unit.fi, &ind.unit.sv]
+                    .iter()
+                    .any(|u| u.as_deref().map(str::trim) == Some("%"));
                 let created = store
                     .create_indicator(
                         system,
@@ -458,6 +463,15 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                             target_max: ind.target_max,
                             period_kind: ind.period_kind,
                             note: ind.note.clone(),
+                            code: Some(format!("{}-{code_no:02}", area.code.to_uppercase())),
+                            value_kind: if percent {
+                                valvo_core::ValueKind::Percent
+                            } else {
+                                valvo_core::ValueKind::Number
+                            },
+                            until_year: None,
+                            min_value: None,
+                            max_value: None,
                         },
                     )
                     .await
@@ -465,6 +479,8 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                 if let Some(f) = &ind.follow_up {
                     let input = FollowUpInput {
                         value: f.value,
+                        parts: None,
+                        text: None,
                         assessment: I18nText::default(),
                         corrective: I18nText::default(),
                     };

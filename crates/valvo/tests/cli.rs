@@ -155,7 +155,7 @@ async fn counts(url: &str) -> (usize, usize, usize, usize) {
 }
 
 /// The "done when": the demo county, the indicator in both languages,
-/// a follow-up for 2024T3 with its status, the audit log; the same through the
+/// a follow-up for 2024H2 (a tertial refused) with its status, the audit log; the same through the
 /// API with a token from `valvo token create`; a second `demo` run adds nothing.
 #[tokio::test]
 async fn demo_county_end_to_end() {
@@ -240,10 +240,11 @@ async fn demo_county_end_to_end() {
             && bi.contains("Puheentunnistuksen aktiivisten käyttäjien määrä")
     );
 
-    // A follow-up for 2024T3 through the form.
+    // A follow-up through the form: the half-year indicator offers its own
+    // periods only, starting at the one chosen on the plan page.
     let form = c
         .get(format!(
-            "{base}/indicators/{ind}/follow-up?period=2024T3&lang=sv"
+            "{base}/indicators/{ind}/follow-up?period=2024H2&lang=sv"
         ))
         .send()
         .await
@@ -251,18 +252,34 @@ async fn demo_county_end_to_end() {
         .text()
         .await
         .unwrap();
+    assert!(
+        form.contains("<option value=\"2024H2\" selected>"),
+        "{form}"
+    );
+    assert!(form.contains("<option value=\"2023H1\""));
+    assert!(
+        !form.contains("2024T3"),
+        "a tertial is not this indicator's period"
+    );
     let csrf = hidden(&form, "csrf");
-    let r = c
-        .post(format!("{base}/indicators/{ind}/follow-up"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("period", "2024T3"),
-            ("value", "70"),
-            ("assessment_sv", "Ökar enligt plan"),
-        ])
-        .send()
+    let post = |period: &'static str| {
+        c.post(format!("{base}/indicators/{ind}/follow-up?lang=sv"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("period", period),
+                ("value", "70"),
+                ("assessment_sv", "Ökar enligt plan"),
+            ])
+            .send()
+    };
+    let refused = post("2024T3").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused
+        .text()
         .await
-        .unwrap();
+        .unwrap()
+        .contains("uppföljningsperiod för den här mätaren"));
+    let r = post("2024H2").await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let page = c
         .get(format!("{base}/indicators/{ind}?lang=sv"))
@@ -281,7 +298,7 @@ async fn demo_county_end_to_end() {
         .text()
         .await
         .unwrap();
-    assert!(audit.contains(&format!("{ind}/2024T3")) && audit.contains("admin@valvo.demo"));
+    assert!(audit.contains(&format!("{ind}/2024H2")) && audit.contains("admin@valvo.demo"));
 
     // The same through the API, with a token from the command line.
     let (ok, token, err) =
@@ -311,13 +328,21 @@ async fn demo_county_end_to_end() {
         (first["baseline"].as_f64(), first["target"].as_f64()),
         (Some(40.0), Some(100.0))
     );
-    let r = api
-        .put(format!("{base}/api/v1/indicators/{ind}/follow-ups/2024T3"))
-        .bearer_auth(&token)
-        .json(&json!({ "value": 100, "assessment": { "fi": "Tavoite saavutettu", "sv": "Målet uppnått" } }))
-        .send()
-        .await
-        .unwrap();
+    let put = |period: &str| {
+        api.put(format!("{base}/api/v1/indicators/{ind}/follow-ups/{period}"))
+            .bearer_auth(&token)
+            .json(&json!({ "value": 100, "assessment": { "fi": "Tavoite saavutettu", "sv": "Målet uppnått" } }))
+            .send()
+    };
+    // Not its period: named, nothing written.
+    let r = put("2024Q1").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["fields"][0]["field"],
+        "period"
+    );
+    // The label Valvo prints is taken too (7–12/2024 is 2024H2).
+    let r = put("7%E2%80%9312%2F2024").await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "met");
     let log: Value = api
@@ -329,7 +354,7 @@ async fn demo_county_end_to_end() {
         .json()
         .await
         .unwrap();
-    assert_eq!(log["entries"][0]["entity_id"], format!("{ind}/2024T3"));
+    assert_eq!(log["entries"][0]["entity_id"], format!("{ind}/2024H2"));
     assert_eq!(log["entries"][0]["before"]["value"], json!(70.0));
     assert_eq!(log["entries"][0]["after"]["value"], json!(100.0));
 

@@ -282,6 +282,11 @@ pub async fn fixture(app: &TestApp) -> Fixture {
                     target_max: None,
                     period_kind: PeriodKind::Tertial,
                     note: I18nText::default(),
+                    code: None,
+                    value_kind: Default::default(),
+                    until_year: None,
+                    min_value: None,
+                    max_value: None,
                 },
             )
             .await

@@ -1,0 +1,1 @@
+//! Bulk entry of a unit's figures for a period, and what is still missing.

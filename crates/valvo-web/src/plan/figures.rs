@@ -1,0 +1,1 @@
+//! The import of figures from CSV and XLSX.
