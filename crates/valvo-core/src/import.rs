@@ -16,7 +16,10 @@ pub const MAX_REPORTED: usize = 100;
 /// A problem on a line of an import.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LineError {
-    /// Line number (the header is line 1).
+    /// The worksheet of a spreadsheet (none for CSV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// Line number (the header is line 1; a spreadsheet's row number).
     pub line: usize,
     /// The column (its header), or `header` / `line` for the whole line.
     pub field: String,
@@ -65,6 +68,18 @@ pub enum Expected {
     EmptyUnlessHandled,
     /// A well-formed CSV line.
     CsvLine,
+    /// An indicator code the importer may write; the value given.
+    IndicatorYouMayWrite(String),
+    /// A period such as `2023T3` or `9–12/2023`.
+    Period,
+    /// One of the indicator's own periods: of this kind, up to this year.
+    ItsPeriod(String, i32),
+    /// A figure of this value kind.
+    Figure(crate::ValueKind),
+    /// The same indicator and period are already on this line.
+    NotAgainAfter(usize),
+    /// A value or an assessment.
+    ValueOrAssessment,
 }
 
 impl std::fmt::Display for Expected {
@@ -87,6 +102,18 @@ impl std::fmt::Display for Expected {
             Expected::YesNo => f.write_str("yes or no"),
             Expected::EmptyUnlessHandled => f.write_str("empty unless state is handled"),
             Expected::CsvLine => f.write_str("a CSV line"),
+            Expected::IndicatorYouMayWrite(v) => {
+                write!(f, "the code of an indicator you may write, not \"{v}\"")
+            }
+            Expected::Period => f.write_str("a period such as 2023T3 or 9–12/2023"),
+            Expected::ItsPeriod(kind, year) => {
+                write!(f, "a {kind} period of the indicator, up to {year}, begun")
+            }
+            Expected::Figure(kind) => f.write_str(kind.expected()),
+            Expected::NotAgainAfter(line) => {
+                write!(f, "each indicator and period once (already on line {line})")
+            }
+            Expected::ValueOrAssessment => f.write_str("a value or an assessment"),
         }
     }
 }
@@ -107,6 +134,7 @@ impl LineError {
     /// An error on `line` in column `field`.
     pub fn new(line: usize, field: &str, code: ErrorCode) -> Self {
         LineError {
+            sheet: None,
             line,
             field: field.to_owned(),
             code,
@@ -126,6 +154,9 @@ impl LineError {
 
 impl std::fmt::Display for LineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(sheet) = &self.sheet {
+            write!(f, "sheet {sheet}, ")?;
+        }
         write!(f, "line {}: {}: {}", self.line, self.field, self.code)?;
         if let Some(e) = &self.expected {
             write!(f, " (expected {e})")?;

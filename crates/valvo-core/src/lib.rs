@@ -13,6 +13,7 @@
 pub mod access;
 pub mod disclosure;
 pub mod feedback;
+pub mod figures;
 pub mod import;
 pub mod incident;
 pub mod model;

@@ -211,6 +211,14 @@ impl ReportIndicator {
         out
     }
 
+    /// The figure alone as printed (`0:13:25`, `192/469 (29 %)`, the
+    /// observation); empty without one.
+    pub fn figure_text(&self, lang: Lang) -> String {
+        self.figure()
+            .map(|f| self.value_kind.format_figure(&f, lang))
+            .unwrap_or_default()
+    }
+
     /// A baseline or target number in the kind's form.
     pub fn display_number(&self, v: f64, lang: Lang) -> String {
         self.value_kind.format(v, lang)

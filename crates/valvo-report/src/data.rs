@@ -12,7 +12,7 @@ pub fn to_json(report: &Report) -> String {
 }
 
 /// The CSV header.
-pub const CSV_HEADER: [&str; 14] = [
+pub const CSV_HEADER: [&str; 16] = [
     "org_code",
     "chapter",
     "kind",
@@ -27,6 +27,8 @@ pub const CSV_HEADER: [&str; 14] = [
     "value_period",
     "previous",
     "status",
+    "value_kind",
+    "value_text",
 ];
 
 /// A text cell a spreadsheet would run as a formula (it begins with `=`,
@@ -118,6 +120,8 @@ pub fn to_csv(report: &Report, lang: Lang) -> String {
                         i.value_period.map(|p| p.to_string()).unwrap_or_default(),
                         num(i.previous),
                         i.status.code().to_owned(),
+                        i.value_kind.code().to_owned(),
+                        i.figure_text(lang),
                     ],
                 );
             }
@@ -141,6 +145,10 @@ pub fn to_csv(report: &Report, lang: Lang) -> String {
                         report.period.to_string(),
                         num(f.previous),
                         String::new(),
+                        "number".to_owned(),
+                        f.value
+                            .map(|v| valvo_core::format_number(v, lang))
+                            .unwrap_or_default(),
                     ],
                 );
             }

@@ -21,7 +21,8 @@ pub use feedback::{
     Submitted, SurveyVersion, YearFigures,
 };
 pub use import::{
-    ImportJob, ImportKind, ImportProgress, ImportState, OnProgress, CHUNK as IMPORT_CHUNK,
+    FigureChange, FiguresSummary, ImportJob, ImportKind, ImportProgress, ImportState, OnProgress,
+    CHUNK as IMPORT_CHUNK,
 };
 pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
 pub use plan::{AuditEntry, NewOrgUnit, Removed};

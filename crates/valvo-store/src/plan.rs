@@ -73,7 +73,7 @@ fn goal_row(row: &AnyRow) -> Result<Goal> {
     })
 }
 
-fn indicator_row(row: &AnyRow) -> Result<Indicator> {
+pub(crate) fn indicator_row(row: &AnyRow) -> Result<Indicator> {
     let direction: String = row.try_get("direction")?;
     let kind: String = row.try_get("period_kind")?;
     Ok(Indicator {
@@ -128,7 +128,7 @@ fn period_of(row: &AnyRow) -> Result<Period> {
     p.parse().map_err(|_| corrupt("period", &p))
 }
 
-fn follow_up_row(row: &AnyRow) -> Result<FollowUp> {
+pub(crate) fn follow_up_row(row: &AnyRow) -> Result<FollowUp> {
     Ok(FollowUp {
         indicator_id: row.try_get("indicator_id")?,
         period: period_of(row)?,
@@ -179,7 +179,7 @@ fn audit_row(row: &AnyRow) -> Result<AuditEntry> {
 
 const GOAL_COLS: &str =
     "g.id, g.org_unit_id, g.year, g.area, g.title_fi, g.title_sv, g.title_en, g.sort_order";
-const INDICATOR_COLS: &str = "i.id, i.goal_id, g.org_unit_id, g.year, i.name_fi, i.name_sv, i.name_en, \
+pub(crate) const INDICATOR_COLS: &str = "i.id, i.goal_id, g.org_unit_id, g.year, i.name_fi, i.name_sv, i.name_en, \
      i.unit_fi, i.unit_sv, i.unit_en, i.direction, i.baseline, i.target, i.target_max, i.period_kind, \
      i.note_fi, i.note_sv, i.note_en, i.sort_order, i.source, i.code, i.value_kind, i.until_year, \
      i.min_value, i.max_value, i.retired_at, i.reference";

@@ -131,7 +131,7 @@ fn api_outcome(job: ImportJob) -> ApiResult<Response> {
             let lines: Vec<Value> = job
                 .errors
                 .iter()
-                .map(|e| json!({ "line": e.line, "field": e.field, "code": e.code.code(), "expected": e.expected, "message": e.to_string() }))
+                .map(|e| json!({ "sheet": e.sheet, "line": e.line, "field": e.field, "code": e.code.code(), "expected": e.expected, "message": e.to_string() }))
                 .collect();
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -163,12 +163,17 @@ async fn api_import(
 ) -> ApiResult<Response> {
     let dry_run = flag(&q.dry_run)?;
     match crate::api::media_type(&headers).as_deref() {
-        None | Some("text/csv") | Some("text/plain") | Some("application/csv") => {}
+        None
+        | Some("text/csv")
+        | Some("text/plain")
+        | Some("application/csv")
+        | Some(XLSX_TYPE)
+        | Some("application/octet-stream") => {}
         Some(_) => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "the body must be CSV (text/csv)",
+                format!("the body must be CSV (text/csv) or XLSX ({XLSX_TYPE})"),
             ))
         }
     }
@@ -183,6 +188,32 @@ async fn api_import(
     let job = store
         .run_import(&p, id, BodyReader::new(body), today(), None)
         .await?;
+    api_outcome(job)
+}
+
+/// The media type of an XLSX workbook.
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// `POST /api/v1/follow-ups/import` (body: CSV or XLSX, `?dry_run=true` to
+/// check only and keep the comparison as a preview).
+pub async fn figures(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    api_import(state, p, ImportKind::Figures, q, headers, body).await
+}
+
+/// `POST /api/v1/imports/{id}/apply`: a checked figures import applied (its
+/// preview confirmed).
+pub async fn apply(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let job = state.store().apply_import(&p, id).await?;
     api_outcome(job)
 }
 
@@ -248,6 +279,7 @@ struct ListPage {
 }
 
 struct ErrorRow {
+    sheet: String,
     line: String,
     column: String,
     problem: String,
@@ -275,6 +307,22 @@ struct JobPage {
     more_errors: Option<String>,
     message: Option<String>,
     href: String,
+    with_sheets: bool,
+    /// A figures import's comparison: (label, count).
+    summary: Vec<(String, String)>,
+    changes: Vec<ChangeRow>,
+    more_changes: bool,
+    /// A checked figures import that may be applied.
+    apply: Option<String>,
+}
+
+struct ChangeRow {
+    place: String,
+    indicator: String,
+    period: String,
+    before: String,
+    after: String,
+    note: String,
 }
 
 fn importer(page: &Page) -> Result<Principal, crate::error::UiError> {
@@ -289,7 +337,7 @@ fn importer(page: &Page) -> Result<Principal, crate::error::UiError> {
 fn kinds(page: &Page, p: &Principal) -> Vec<(String, String)> {
     ImportKind::ALL
         .into_iter()
-        .filter(|k| *k == ImportKind::Feedback || valvo_core::incident::may_configure(p))
+        .filter(|k| *k != ImportKind::Incidents || valvo_core::incident::may_configure(p))
         .map(|k| {
             (
                 k.code().to_owned(),
@@ -485,6 +533,7 @@ pub async fn show(State(state): State<AppState>, page: Page, UiPath(id): UiPath<
         .errors
         .iter()
         .map(|e| ErrorRow {
+            sheet: e.sheet.clone().unwrap_or_default(),
             line: e.line.to_string(),
             column: e.field.clone(),
             problem: tr.t(&format!("error-{}", e.code.code())),
@@ -505,6 +554,50 @@ pub async fn show(State(state): State<AppState>, page: Page, UiPath(id): UiPath<
             ],
         )
     });
+    let with_sheets = job.errors.iter().any(|e| e.sheet.is_some());
+    let lang = page.lang;
+    let (summary, changes, more_changes) = match &job.summary {
+        Some(sm) => (
+            vec![
+                (tr.t("import-new-figures"), num(&page, sm.new)),
+                (tr.t("import-changed-figures"), num(&page, sm.changed)),
+                (tr.t("import-unchanged-figures"), num(&page, sm.unchanged)),
+                (tr.t("import-flagged-figures"), num(&page, sm.flagged)),
+            ],
+            sm.changes
+                .iter()
+                .map(|c| {
+                    let fig = |f: &Option<valvo_core::Figure>| {
+                        f.as_ref()
+                            .map(|f| c.value_kind.format_figure(f, lang))
+                            .unwrap_or_else(|| "–".into())
+                    };
+                    let mut note = Vec::new();
+                    if c.texts {
+                        note.push(tr.t("import-texts-change"));
+                    }
+                    if c.flagged {
+                        note.push(tr.t("flagged"));
+                    }
+                    ChangeRow {
+                        place: match &c.sheet {
+                            Some(sh) => format!("{sh} {}", c.line),
+                            None => c.line.to_string(),
+                        },
+                        indicator: c.indicator.clone(),
+                        period: c.period.label(),
+                        before: fig(&c.before),
+                        after: fig(&c.after),
+                        note: note.join(", "),
+                    }
+                })
+                .collect(),
+            (sm.changes.len() as u64) < sm.new + sm.changed,
+        ),
+        None => (Vec::new(), Vec::new(), false),
+    };
+    let apply = (job.kind == ImportKind::Figures && job.state == ImportState::Checked)
+        .then(|| format!("/imports/{}/apply", job.id));
     let title = format!("{} {}", tr.t("import-title"), job.id);
     let l = Layout::new(&page, title);
     Ok(render(
@@ -547,10 +640,32 @@ pub async fn show(State(state): State<AppState>, page: Page, UiPath(id): UiPath<
                 }
             }),
             href: format!("/imports/{}", job.id),
+            with_sheets,
+            summary,
+            changes,
+            more_changes,
+            apply,
             l,
         },
         StatusCode::OK,
     ))
+}
+
+/// `POST /imports/{id}/apply`: a checked figures import confirmed.
+pub async fn apply_page(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    axum::Form(data): axum::Form<std::collections::HashMap<String, String>>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let p = importer(&page)?;
+    match state.store().apply_import(&p, id).await {
+        Ok(_) | Err(valvo_store::StoreError::Invalid(_)) => {
+            Ok(see_other(&format!("/imports/{id}")))
+        }
+        Err(e) => Err(page.error(e)),
+    }
 }
 
 /// What a cell should have held, in the page's language.
@@ -584,6 +699,23 @@ fn expected_text(page: &Page, e: &valvo_core::import::Expected) -> String {
         E::YesNo => tr.t("import-expect-yes-no"),
         E::EmptyUnlessHandled => tr.t("import-expect-empty-unless-handled"),
         E::CsvLine => tr.t("import-expect-csv-line"),
+        E::IndicatorYouMayWrite(v) => tr.t_args(
+            "import-expect-indicator-not",
+            &[("value", arg_str(v.clone()))],
+        ),
+        E::Period => tr.t("import-expect-period"),
+        E::ItsPeriod(kind, year) => tr.t_args(
+            "import-expect-its-period",
+            &[
+                ("kind", arg_str(tr.t(&format!("period-kind-{kind}")))),
+                ("year", arg_str(year.to_string())),
+            ],
+        ),
+        E::Figure(kind) => tr.t(&format!("hint-value-{}", kind.code())),
+        E::NotAgainAfter(line) => {
+            tr.t_args("import-expect-once", &[("line", arg_str(line.to_string()))])
+        }
+        E::ValueOrAssessment => tr.t("import-expect-value-or-assessment"),
     }
 }
 

@@ -269,6 +269,8 @@ pub fn app(state: AppState) -> Router {
         .route("/feedback/import", post(imports::feedback))
         .route("/incidents/import", post(imports::incidents))
         .route("/imports/{id}", get(imports::get))
+        .route("/imports/{id}/apply", post(imports::apply))
+        .route("/follow-ups/import", post(imports::figures))
         .route("/feedback/stats", get(feedback_api::stats))
         .route("/feedback/export", get(feedback_api::export))
         .route("/feedback/survey", get(feedback_api::survey))
@@ -299,6 +301,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_UPLOAD)),
         )
         .route("/imports/{id}", get(imports::show))
+        .route("/imports/{id}/apply", post(imports::apply_page))
         .route("/org/new", get(ui::org_root_new).post(ui::org_root_create))
         .route("/org/{id}", get(ui::org_page))
         .route("/org/{id}/edit", get(ui::org_edit).post(ui::org_update))

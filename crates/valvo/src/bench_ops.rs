@@ -465,6 +465,9 @@ fn generate(
     let today = time::OffsetDateTime::now_utc().date();
     let io = |e: std::io::Error| e.to_string();
     match kind {
+        valvo_store::ImportKind::Figures => {
+            return Err("figures files are made by valvo bench --figures".into())
+        }
         valvo_store::ImportKind::Feedback => {
             writeln!(
                 w,

@@ -463,7 +463,11 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                             target_max: ind.target_max,
                             period_kind: ind.period_kind,
                             note: ind.note.clone(),
-                            code: Some(format!("{}-{code_no:02}", area.code.to_uppercase())),
+                            // A short code per area: ASIA-01, KOTI-03, …
+                            code: Some(format!(
+                                "{}-{code_no:02}",
+                                area.code.chars().take(4).collect::<String>().to_uppercase()
+                            )),
                             value_kind: if percent {
                                 valvo_core::ValueKind::Percent
                             } else {

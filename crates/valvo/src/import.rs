@@ -53,12 +53,23 @@ pub async fn run(
     let secs = started.elapsed().as_secs_f64();
     match job.state {
         ImportState::Done => {
-            println!(
-                "{} {} imported in {secs:.1} s ({:.0} rows/s)",
-                job.rows_written,
-                what(kind),
-                job.rows_written as f64 / secs.max(0.001)
-            );
+            match &job.summary {
+                Some(s) => println!(
+                    "{name}: {} lines in {secs:.1} s ({:.0} rows/s): {} new, {} changed, {} unchanged, {} flagged for a check",
+                    job.rows_read,
+                    job.rows_read as f64 / secs.max(0.001),
+                    s.new,
+                    s.changed,
+                    s.unchanged,
+                    s.flagged
+                ),
+                None => println!(
+                    "{} {} imported in {secs:.1} s ({:.0} rows/s)",
+                    job.rows_written,
+                    what(kind),
+                    job.rows_written as f64 / secs.max(0.001)
+                ),
+            }
             Ok(())
         }
         ImportState::Checked => {
@@ -66,6 +77,12 @@ pub async fn run(
                 "{name}: {} lines checked, no errors; nothing written (--dry-run)",
                 job.rows_read
             );
+            if let Some(s) = &job.summary {
+                println!(
+                    "{name}: it would add {} and change {} follow-ups ({} unchanged, {} flagged for a check)",
+                    s.new, s.changed, s.unchanged, s.flagged
+                );
+            }
             Ok(())
         }
         _ => {
@@ -92,5 +109,6 @@ fn what(kind: ImportKind) -> &'static str {
     match kind {
         ImportKind::Feedback => "answers",
         ImportKind::Incidents => "reports",
+        ImportKind::Figures => "figures",
     }
 }

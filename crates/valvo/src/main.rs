@@ -250,11 +250,17 @@ enum ImportCommand {
     /// consequence, reporter_role, state, handled_on, never_event, place,
     /// description, contributing_factors, immediate_actions).
     Incidents(ImportArgs),
+    /// Follow-up figures of indicators named by their codes (CSV or XLSX;
+    /// header: indicator, period, value, and optionally assessment_fi,
+    /// assessment_sv, assessment_en, corrective_fi, corrective_sv,
+    /// corrective_en). Importing the same file again changes nothing.
+    Figures(ImportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
 struct ImportArgs {
-    /// The CSV file (UTF-8 with or without BOM, comma or semicolon separated).
+    /// The file: CSV (UTF-8 with or without BOM, comma or semicolon
+    /// separated) or an XLSX workbook.
     file: std::path::PathBuf,
     /// Check the whole file and report every error, without writing anything.
     #[arg(long)]
@@ -525,6 +531,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (kind, args) = match command {
                 ImportCommand::Feedback(a) => (ImportKind::Feedback, a),
                 ImportCommand::Incidents(a) => (ImportKind::Incidents, a),
+                ImportCommand::Figures(a) => (ImportKind::Figures, a),
             };
             let result = import::run(&store, kind, &args.file, args.dry_run).await;
             store.close().await;

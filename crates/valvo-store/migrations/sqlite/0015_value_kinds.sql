@@ -33,7 +33,10 @@ CREATE INDEX follow_ups_flagged ON follow_ups(flagged);
 -- applied in one transaction (or removed with the import).
 CREATE TABLE import_figures (
     import_id      BIGINT NOT NULL,
+    seq            BIGINT NOT NULL,
+    sheet          TEXT,
     line           BIGINT NOT NULL,
+    code           TEXT NOT NULL,
     indicator_id   BIGINT NOT NULL,
     period         TEXT NOT NULL,
     period_start   TEXT NOT NULL,
@@ -44,7 +47,10 @@ CREATE TABLE import_figures (
     assessment_fi  TEXT,
     assessment_sv  TEXT,
     assessment_en  TEXT,
-    PRIMARY KEY (import_id, line)
+    corrective_fi  TEXT,
+    corrective_sv  TEXT,
+    corrective_en  TEXT,
+    PRIMARY KEY (import_id, seq)
 );
 CREATE INDEX import_figures_key ON import_figures(import_id, indicator_id, period);
 
@@ -59,3 +65,7 @@ CREATE TABLE reference_values (
     value    REAL NOT NULL,
     PRIMARY KEY (source, series, region, year, gender)
 );
+
+-- What a figures import changes (new, changed, unchanged, and the first
+-- changes), for its preview and its result (JSON).
+ALTER TABLE imports ADD COLUMN summary TEXT;

@@ -40,6 +40,11 @@ use crate::incidents::{Deltas, OPEN_SPAN_DAYS};
 use crate::write::audit;
 use crate::{load_tree, now, Result, Store, StoreError};
 
+mod figures;
+mod xlsx;
+
+pub use figures::{FigureChange, FiguresSummary};
+
 /// Rows per write transaction: short enough that SQLite's write lock is
 /// never held for long (live answers wait at most one chunk).
 pub const CHUNK: usize = 2_000;
@@ -71,17 +76,24 @@ pub enum ImportKind {
     Feedback,
     /// Incident and misconduct report history (HaiPro / SPro exports).
     Incidents,
+    /// Follow-up figures of indicators named by their codes.
+    Figures,
 }
 
 impl ImportKind {
     /// Every kind.
-    pub const ALL: [ImportKind; 2] = [ImportKind::Feedback, ImportKind::Incidents];
+    pub const ALL: [ImportKind; 3] = [
+        ImportKind::Feedback,
+        ImportKind::Incidents,
+        ImportKind::Figures,
+    ];
 
     /// Stable code.
     pub fn code(self) -> &'static str {
         match self {
             ImportKind::Feedback => "feedback",
             ImportKind::Incidents => "incidents",
+            ImportKind::Figures => "figures",
         }
     }
 
@@ -162,6 +174,8 @@ pub struct ImportJob {
     /// Why it stopped, when not for line errors (`interrupted`, a database
     /// error).
     pub message: Option<String>,
+    /// What a figures import changes (its preview when checked).
+    pub summary: Option<figures::FiguresSummary>,
 }
 
 impl ImportJob {
@@ -196,7 +210,7 @@ pub type OnProgress = Arc<dyn Fn(ImportProgress) + Send + Sync>;
 
 const JOB_COLS: &str =
     "id, kind, file_name, state, dry_run, user_id, actor, created_at, finished_at, \
-     bytes_total, bytes_read, rows_read, rows_written, error_count, errors, message";
+     bytes_total, bytes_read, rows_read, rows_written, error_count, errors, message, summary";
 
 fn job_row(row: &sqlx::any::AnyRow) -> Result<ImportJob> {
     let kind: String = row.try_get("kind")?;
@@ -219,6 +233,9 @@ fn job_row(row: &sqlx::any::AnyRow) -> Result<ImportJob> {
         error_count: n("error_count")?,
         errors: serde_json::from_str(&errors).unwrap_or_default(),
         message: row.try_get("message")?,
+        summary: row
+            .try_get::<Option<String>, _>("summary")?
+            .and_then(|s| serde_json::from_str(&s).ok()),
     })
 }
 
@@ -253,15 +270,20 @@ fn owner_gone(owner: &str) -> bool {
 struct Counting<R> {
     inner: R,
     read: Arc<AtomicU64>,
+    /// Pass NUL bytes on (a spreadsheet is binary); CSV leaves them out.
+    keep_nul: bool,
 }
 
 impl<R: Read> Read for Counting<R> {
-    /// Reads on, leaving out NUL bytes (no database text can hold them, and
-    /// no CSV means them).
+    /// Reads on, leaving out NUL bytes from text (no database text can hold
+    /// them, and no CSV means them).
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         loop {
             let n = self.inner.read(buf)?;
             self.read.fetch_add(n as u64, Ordering::Relaxed);
+            if self.keep_nul {
+                return Ok(n);
+            }
             let mut kept = 0;
             for i in 0..n {
                 if buf[i] != 0 {
@@ -300,6 +322,7 @@ trait Parser: Send + 'static {
         &mut self,
         line: usize,
         record: &csv::StringRecord,
+        sheet: Option<&str>,
     ) -> std::result::Result<Self::Row, Vec<LineError>>;
     /// Aggregate changes to write now (when they have grown), or all that are
     /// left (`last`).
@@ -308,22 +331,37 @@ trait Parser: Send + 'static {
     fn agg(agg: Self::Agg) -> Agg;
 }
 
-/// Reads the whole file on this (blocking) thread and sends rows in chunks.
-fn read_file<P: Parser, R: Read>(
-    parser: &mut P,
-    input: R,
+/// Sends what the reader finds, in chunks, and keeps the errors: shared by
+/// CSV files and spreadsheets.
+struct Feed<'a, P: Parser> {
+    parser: &'a mut P,
+    tx: &'a mpsc::Sender<Msg<Rows, Agg>>,
+    read: Arc<AtomicU64>,
     bytes_total: u64,
-    tx: &mpsc::Sender<Msg<Rows, Agg>>,
-) -> std::result::Result<(), ()> {
-    let read = Arc::new(AtomicU64::new(0));
-    let mut buffered = BufReader::with_capacity(
-        256 * 1024,
-        Counting {
-            inner: input,
-            read: read.clone(),
-        },
-    );
-    let send = |m: Msg<Vec<P::Row>, P::Agg>| {
+    chunk: Vec<P::Row>,
+    rows: u64,
+    errors: LineErrors,
+}
+
+impl<'a, P: Parser> Feed<'a, P> {
+    fn new(
+        parser: &'a mut P,
+        tx: &'a mpsc::Sender<Msg<Rows, Agg>>,
+        read: Arc<AtomicU64>,
+        bytes_total: u64,
+    ) -> Self {
+        Feed {
+            parser,
+            tx,
+            read,
+            bytes_total,
+            chunk: Vec::with_capacity(CHUNK),
+            rows: 0,
+            errors: LineErrors::default(),
+        }
+    }
+
+    fn send(&self, m: Msg<Vec<P::Row>, P::Agg>) -> std::result::Result<(), ()> {
         let m = match m {
             Msg::Rows { rows, progress } => Msg::Rows {
                 rows: P::rows(rows),
@@ -340,18 +378,170 @@ fn read_file<P: Parser, R: Read>(
                 finish: P::agg(finish),
             },
         };
-        tx.blocking_send(m).map_err(|_| ())
-    };
-    let mut errors = LineErrors::default();
+        self.tx.blocking_send(m).map_err(|_| ())
+    }
+
+    fn progress(&self) -> ImportProgress {
+        ImportProgress {
+            bytes_read: self.read.load(Ordering::Relaxed),
+            bytes_total: self.bytes_total,
+            rows: self.rows,
+            errors: self.errors.count,
+        }
+    }
+
+    /// The header; false when it is wrong (the errors are kept).
+    fn header(&mut self, headers: Vec<String>, sheet: Option<&str>) -> bool {
+        if headers.iter().all(|h| h.is_empty()) {
+            self.errors.extend([in_sheet(
+                LineError::new(1, "header", ErrorCode::Required),
+                sheet,
+            )]);
+        } else if let Err(e) = self.parser.header(headers) {
+            self.errors
+                .extend(e.into_iter().map(|e| in_sheet(e, sheet)));
+        }
+        self.errors.is_empty()
+    }
+
+    /// One data line.
+    fn record(
+        &mut self,
+        line: usize,
+        record: &csv::StringRecord,
+        sheet: Option<&str>,
+    ) -> std::result::Result<(), ()> {
+        if record.iter().all(|c| c.trim().is_empty()) {
+            return Ok(());
+        }
+        self.rows += 1;
+        match self.parser.record(line, record, sheet) {
+            Ok(row) if self.errors.is_empty() => self.chunk.push(row),
+            Ok(_) => {}
+            Err(e) => {
+                self.errors
+                    .extend(e.into_iter().map(|e| in_sheet(e, sheet)));
+                self.chunk.clear();
+            }
+        }
+        self.after_line()
+    }
+
+    /// A line that could not be read at all.
+    fn bad_line(
+        &mut self,
+        line: usize,
+        what: valvo_core::import::Expected,
+    ) -> std::result::Result<(), ()> {
+        self.rows += 1;
+        self.errors
+            .extend([LineError::new(line, "line", ErrorCode::Invalid).expecting(what)]);
+        self.chunk.clear();
+        self.after_line()
+    }
+
+    fn after_line(&mut self) -> std::result::Result<(), ()> {
+        if self.chunk.len() >= CHUNK
+            || (self.rows.is_multiple_of(CHUNK as u64) && !self.errors.is_empty())
+        {
+            let progress = self.progress();
+            let rows = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+            self.send(Msg::Rows { rows, progress })?;
+            if self.errors.is_empty() {
+                if let Some(a) = self.parser.spill(false) {
+                    self.send(Msg::Spill(a))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The end of the file (or of every sheet).
+    fn end(mut self) -> std::result::Result<(), ()> {
+        if self.errors.is_empty() && !self.chunk.is_empty() {
+            let progress = self.progress();
+            let rows = std::mem::take(&mut self.chunk);
+            self.send(Msg::Rows { rows, progress })?;
+        }
+        let finish = if self.errors.is_empty() {
+            self.parser.spill(true).unwrap_or_default()
+        } else {
+            P::Agg::default()
+        };
+        let errors = std::mem::take(&mut self.errors);
+        let rows = self.rows;
+        self.send(Msg::End {
+            errors,
+            rows,
+            finish,
+        })
+    }
+}
+
+fn in_sheet(mut e: LineError, sheet: Option<&str>) -> LineError {
+    e.sheet = sheet.map(str::to_owned);
+    e
+}
+
+/// Reads the whole file on this (blocking) thread and sends rows in chunks:
+/// a spreadsheet (XLSX, told by its first bytes) or CSV.
+fn read_file<P: Parser, R: Read>(
+    parser: &mut P,
+    mut input: R,
+    bytes_total: u64,
+    tx: &mpsc::Sender<Msg<Rows, Agg>>,
+) -> std::result::Result<(), ()> {
+    let read = Arc::new(AtomicU64::new(0));
+    let mut feed = Feed::new(parser, tx, read.clone(), bytes_total);
+    // The first bytes tell a spreadsheet (a zip archive) from text, and a
+    // text's first line its separator: read up to the first line's end.
+    let mut peek = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < peek.len() && !(got >= 4 && peek[..got].contains(&b'\n')) {
+        match input.read(&mut peek[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                feed.errors
+                    .extend([LineError::new(1, "header", ErrorCode::Invalid)]);
+                return feed.end();
+            }
+        }
+    }
+    peek.truncate(got);
+    let spreadsheet = peek.starts_with(b"PK\x03\x04");
+    let input = std::io::Cursor::new(peek).chain(input);
+    if spreadsheet {
+        // A spreadsheet is read whole (it is compressed; a sheet holds at
+        // most about a million rows).
+        let mut bytes = Vec::new();
+        let mut counted = Counting {
+            inner: input,
+            read: read.clone(),
+            keep_nul: true,
+        };
+        if counted.read_to_end(&mut bytes).is_err() {
+            feed.errors
+                .extend([LineError::new(1, "header", ErrorCode::Invalid)]);
+            return feed.end();
+        }
+        return xlsx::read(feed, bytes);
+    }
+    let mut buffered = BufReader::with_capacity(
+        256 * 1024,
+        Counting {
+            inner: input,
+            read: read.clone(),
+            keep_nul: false,
+        },
+    );
     let head = match buffered.fill_buf() {
         Ok(b) => b,
         Err(_) => {
-            errors.extend([LineError::new(1, "header", ErrorCode::Invalid)]);
-            return send(Msg::End {
-                errors,
-                rows: 0,
-                finish: P::Agg::default(),
-            });
+            feed.errors
+                .extend([LineError::new(1, "header", ErrorCode::Invalid)]);
+            return feed.end();
         }
     };
     let bom = head.starts_with("\u{feff}".as_bytes());
@@ -367,21 +557,10 @@ fn read_file<P: Parser, R: Read>(
         Ok(h) => header_names(h.iter()),
         Err(_) => Vec::new(),
     };
-    if headers.iter().all(|h| h.is_empty()) {
-        errors.extend([LineError::new(1, "header", ErrorCode::Required)]);
-    } else if let Err(e) = parser.header(headers) {
-        errors.extend(e);
-    }
-    if !errors.is_empty() {
-        return send(Msg::End {
-            errors,
-            rows: 0,
-            finish: P::Agg::default(),
-        });
+    if !feed.header(headers, None) {
+        return feed.end();
     }
     let mut record = csv::StringRecord::new();
-    let mut chunk = Vec::with_capacity(CHUNK);
-    let mut rows = 0u64;
     let mut line = 1usize;
     loop {
         match reader.read_record(&mut record) {
@@ -391,72 +570,23 @@ fn read_file<P: Parser, R: Read>(
                     .position()
                     .map(|p| p.line() as usize)
                     .unwrap_or(line + 1);
-                if record.iter().all(|c| c.trim().is_empty()) {
-                    continue;
-                }
-                rows += 1;
-                match parser.record(line, &record) {
-                    Ok(row) if errors.is_empty() => chunk.push(row),
-                    Ok(_) => {}
-                    Err(e) => {
-                        errors.extend(e);
-                        chunk.clear();
-                    }
-                }
+                feed.record(line, &record, None)?;
             }
             Err(e) => {
                 line = e.position().map(|p| p.line() as usize).unwrap_or(line + 1);
-                rows += 1;
                 let what = if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
                     valvo_core::import::Expected::Literal("UTF-8".into())
                 } else {
                     valvo_core::import::Expected::CsvLine
                 };
-                errors.extend([LineError::new(line, "line", ErrorCode::Invalid).expecting(what)]);
-                chunk.clear();
+                feed.bad_line(line, what)?;
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
             }
         }
-        if chunk.len() >= CHUNK || (rows.is_multiple_of(CHUNK as u64) && !errors.is_empty()) {
-            send(Msg::Rows {
-                rows: std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
-                progress: ImportProgress {
-                    bytes_read: read.load(Ordering::Relaxed),
-                    bytes_total,
-                    rows,
-                    errors: errors.count,
-                },
-            })?;
-            if errors.is_empty() {
-                if let Some(a) = parser.spill(false) {
-                    send(Msg::Spill(a))?;
-                }
-            }
-        }
     }
-    if errors.is_empty() && !chunk.is_empty() {
-        send(Msg::Rows {
-            rows: chunk,
-            progress: ImportProgress {
-                bytes_read: read.load(Ordering::Relaxed),
-                bytes_total,
-                rows,
-                errors: 0,
-            },
-        })?;
-    }
-    let finish = if errors.is_empty() {
-        parser.spill(true).unwrap_or_default()
-    } else {
-        P::Agg::default()
-    };
-    send(Msg::End {
-        errors,
-        rows,
-        finish,
-    })
+    feed.end()
 }
 
 /// Unit codes (lower case) → id, or why a row may not name it.
@@ -573,6 +703,7 @@ impl Parser for FeedbackParser {
         &mut self,
         line: usize,
         record: &csv::StringRecord,
+        _sheet: Option<&str>,
     ) -> std::result::Result<AnswerRow, Vec<LineError>> {
         let Some(columns) = &self.columns else {
             return Err(Vec::new());
@@ -691,6 +822,7 @@ impl Parser for IncidentParser {
         &mut self,
         line: usize,
         record: &csv::StringRecord,
+        _sheet: Option<&str>,
     ) -> std::result::Result<IncidentRow, Vec<LineError>> {
         let Some(columns) = &self.columns else {
             return Err(Vec::new());
@@ -1033,16 +1165,19 @@ async fn finish_incidents(conn: &mut AnyConnection, agg: &IncidentAgg) -> Result
 enum Sink {
     Feedback { survey_id: i64 },
     Incidents,
+    Figures,
 }
 
 enum Rows {
     Feedback(Vec<AnswerRow>),
     Incidents(Vec<IncidentRow>),
+    Figures(Vec<figures::FigureRow>),
 }
 
 enum Agg {
     Feedback(FeedbackAgg),
     Incidents(IncidentAgg),
+    Figures,
 }
 
 impl Rows {
@@ -1050,6 +1185,7 @@ impl Rows {
         match self {
             Rows::Feedback(r) => r.len(),
             Rows::Incidents(r) => r.len(),
+            Rows::Figures(r) => r.len(),
         }
     }
 }
@@ -1069,7 +1205,8 @@ impl Store {
         dry_run: bool,
     ) -> Result<i64> {
         let allowed = match kind {
-            ImportKind::Feedback => p.role.writes(),
+            // Each line's unit or indicator must be theirs to write.
+            ImportKind::Feedback | ImportKind::Figures => p.role.writes(),
             ImportKind::Incidents => valvo_core::incident::may_configure(p),
         };
         if !allowed {
@@ -1173,6 +1310,19 @@ impl Store {
                 .await?;
             }
         }
+        // A check never confirmed keeps its lines for a day.
+        let day_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let unconfirmed: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM imports WHERE state = 'checked' AND kind = 'figures' AND purged = 0 AND finished_at < $1",
+        )
+        .bind(day_ago)
+        .fetch_all(&self.pool)
+        .await?;
+        for (id,) in unconfirmed {
+            self.purge_import(id).await?;
+        }
         let failed: Vec<(i64,)> =
             sqlx::query_as("SELECT id FROM imports WHERE state = 'failed' AND purged = 0")
                 .fetch_all(&self.pool)
@@ -1208,6 +1358,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        self.drop_staged(id).await?;
         sqlx::query("UPDATE imports SET purged = 1 WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -1323,6 +1474,11 @@ impl Store {
                 spawn_reader(parser, input, bytes_total, tx);
                 Sink::Incidents
             }
+            ImportKind::Figures => {
+                let parser = figures::FiguresParser::load(conn, p, &tree, today).await?;
+                spawn_reader(parser, input, bytes_total, tx);
+                Sink::Figures
+            }
         };
         let mut written = 0u64;
         let mut last_update = std::time::Instant::now();
@@ -1333,7 +1489,11 @@ impl Store {
                         f(progress);
                     }
                     let n = rows.len() as u64;
-                    let write = !job.dry_run && progress.errors == 0 && n > 0;
+                    // A figures check keeps its lines too (its preview, and
+                    // what a confirmation applies).
+                    let write = (!job.dry_run || matches!(sink, Sink::Figures))
+                        && progress.errors == 0
+                        && n > 0;
                     if !write && last_update.elapsed() < std::time::Duration::from_millis(500) {
                         continue;
                     }
@@ -1354,6 +1514,7 @@ impl Store {
                             (_, Rows::Incidents(r)) => {
                                 write_incidents(&mut tx, job.id, written, r).await?
                             }
+                            (_, Rows::Figures(r)) => figures::stage(&mut tx, job.id, r).await?,
                             _ => {}
                         }
                         written += n;
@@ -1392,6 +1553,14 @@ impl Store {
                             .execute(&self.pool)
                             .await?;
                         return self.fail_import(job.id, &errors, None).await;
+                    }
+                    if matches!(sink, Sink::Figures) {
+                        sqlx::query("UPDATE imports SET rows_read = $1 WHERE id = $2")
+                            .bind(rows as i64)
+                            .bind(job.id)
+                            .execute(&self.pool)
+                            .await?;
+                        return self.finish_figures(conn, p, job).await;
                     }
                     if job.dry_run {
                         sqlx::query(
@@ -1444,6 +1613,139 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the lines a figures import kept, a few thousand per statement.
+    async fn drop_staged(&self, id: i64) -> Result<()> {
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM import_figures WHERE import_id = $1 AND seq IN \
+                 (SELECT seq FROM import_figures WHERE import_id = $1 ORDER BY seq LIMIT 5000)",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The end of a figures import's reading: repeated lines fail it; a
+    /// check keeps its comparison as the preview (and its lines for a
+    /// confirmation); an import is applied.
+    async fn finish_figures(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        p: &Principal,
+        job: &ImportJob,
+    ) -> Result<()> {
+        let repeated = figures::repeated_lines(conn, job.id).await?;
+        if !repeated.is_empty() {
+            return self.fail_import(job.id, &repeated, None).await;
+        }
+        if job.dry_run {
+            let summary = figures::compare(conn, job.id, &job.file_name, p, false).await?;
+            sqlx::query(
+                "UPDATE imports SET state = 'checked', finished_at = $1, bytes_read = bytes_total, summary = $2 \
+                 WHERE id = $3 AND state = 'running'",
+            )
+            .bind(now())
+            .bind(serde_json::to_string(&summary).ok())
+            .bind(job.id)
+            .execute(&mut **conn)
+            .await?;
+            return Ok(());
+        }
+        self.apply_figures(conn, p, job).await
+    }
+
+    /// Writes a figures import's new and changed follow-ups in one
+    /// transaction that marks it done.
+    async fn apply_figures(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        p: &Principal,
+        job: &ImportJob,
+    ) -> Result<()> {
+        let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
+        let n = sqlx::query(
+            "UPDATE imports SET state = 'done', finished_at = $1, bytes_read = bytes_total, dry_run = 0 \
+             WHERE id = $2 AND state = 'running'",
+        )
+        .bind(now())
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Invalid(vec![valvo_core::plan::FieldError {
+                field: "import".into(),
+                code: ErrorCode::StateConflict,
+            }]));
+        }
+        let summary = figures::compare(&mut tx, job.id, &job.file_name, p, true).await?;
+        sqlx::query("UPDATE imports SET rows_written = $1, summary = $2 WHERE id = $3")
+            .bind((summary.new + summary.changed) as i64)
+            .bind(serde_json::to_string(&summary).ok())
+            .bind(job.id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            p,
+            "import",
+            "follow_ups",
+            &job.id.to_string(),
+            None,
+            None,
+            Some(serde_json::json!({
+                "file": job.file_name, "new": summary.new, "changed": summary.changed,
+                "unchanged": summary.unchanged, "flagged": summary.flagged,
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.drop_staged(job.id).await
+    }
+
+    /// Applies a checked figures import (its preview confirmed): by whoever
+    /// checked it or an administrator, once.
+    pub async fn apply_import(&self, p: &Principal, id: i64) -> Result<ImportJob> {
+        let job = self.import_job(id).await?.ok_or(StoreError::NotFound)?;
+        if !(p.can_administer() || (p.user_id.is_some() && job.user_id == p.user_id)) {
+            return Err(StoreError::NotFound);
+        }
+        let purged: i64 = sqlx::query_scalar("SELECT purged FROM imports WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        if job.kind != ImportKind::Figures || job.state != ImportState::Checked || purged != 0 {
+            return Err(crate::write::invalid("import", ErrorCode::StateConflict));
+        }
+        let n = sqlx::query(
+            "UPDATE imports SET state = 'running', owner = $1, heartbeat_at = $2 WHERE id = $3 AND state = 'checked'",
+        )
+        .bind(this_process())
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(crate::write::invalid("import", ErrorCode::StateConflict));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let result = self.apply_figures(&mut conn, p, &job).await;
+        drop(conn);
+        if let Err(e) = &result {
+            let msg = e.to_string();
+            self.fail_import(id, &LineErrors::default(), Some(&msg))
+                .await?;
+        }
+        result?;
+        self.import_job(id).await?.ok_or(StoreError::NotFound)
+    }
+
     /// The one short transaction that makes an import count: marks it done
     /// (only if still running) and adds its aggregates.
     async fn finish(
@@ -1491,6 +1793,8 @@ impl Store {
                 finish_incidents(&mut tx, a).await?;
                 "incident"
             }
+            // Applied by finish_figures, never here.
+            Agg::Figures => "follow_ups",
         };
         audit(
             &mut tx,
