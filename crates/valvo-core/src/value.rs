@@ -204,7 +204,8 @@ impl ValueKind {
             ValueKind::Count if v < 0.0 || v.fract() != 0.0 => Err(ErrorCode::NotACount),
             ValueKind::Duration if v < 0.0 => Err(ErrorCode::NotADuration),
             ValueKind::Ratio => Err(ErrorCode::NotARatio),
-            ValueKind::Text => Err(ErrorCode::NotANumber),
+            // An observation is words: a number is not one.
+            ValueKind::Text => Err(ErrorCode::Invalid),
             _ => Ok(v + 0.0),
         }
     }

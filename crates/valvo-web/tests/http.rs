@@ -8,6 +8,7 @@
 )]
 
 mod feedback;
+mod figures;
 mod hardening;
 mod imports;
 mod support;
