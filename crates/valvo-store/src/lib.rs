@@ -7,6 +7,7 @@
 
 mod auth;
 mod feedback;
+mod figures;
 mod import;
 mod incidents;
 mod plan;
@@ -20,6 +21,7 @@ pub use feedback::{
     AnswerTarget, Breakdown, CaseUpdate, ChildFigures, FeedbackCase, FeedbackStats, Submission,
     Submitted, SurveyVersion, YearFigures,
 };
+pub use figures::{Completeness, Listed};
 pub use import::{
     FigureChange, FiguresSummary, ImportJob, ImportKind, ImportProgress, ImportState, OnProgress,
     CHUNK as IMPORT_CHUNK,

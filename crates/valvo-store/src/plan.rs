@@ -198,7 +198,7 @@ async fn goal_in(conn: &mut AnyConnection, id: i64) -> Result<Goal> {
         .ok_or(StoreError::NotFound)
 }
 
-async fn indicator_in(conn: &mut AnyConnection, id: i64) -> Result<Indicator> {
+pub(crate) async fn indicator_in(conn: &mut AnyConnection, id: i64) -> Result<Indicator> {
     let row = sqlx::query(&format!(
         "SELECT {INDICATOR_COLS} FROM indicators i JOIN goals g ON g.id = i.goal_id WHERE i.id = $1"
     ))
@@ -224,7 +224,7 @@ async fn action_in(conn: &mut AnyConnection, id: i64) -> Result<Action> {
         .ok_or(StoreError::NotFound)
 }
 
-async fn follow_up_in(
+pub(crate) async fn follow_up_in(
     conn: &mut AnyConnection,
     indicator: i64,
     period: &Period,
@@ -255,9 +255,55 @@ async fn review_in(
     row.as_ref().map(review_row).transpose()
 }
 
+/// Writes a follow-up row (an update when it `exists`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_follow_up(
+    conn: &mut AnyConnection,
+    ind: &Indicator,
+    period: &Period,
+    input: &FollowUpInput,
+    flagged: bool,
+    at: &str,
+    by: &str,
+    exists: bool,
+) -> Result<()> {
+    let sql = if exists {
+        "UPDATE follow_ups SET value = $3, assessment_fi = $4, assessment_sv = $5, assessment_en = $6, \
+         corrective_fi = $7, corrective_sv = $8, corrective_en = $9, updated_at = $10, updated_by = $11, \
+         period_start = $12, part_a = $13, part_b = $14, value_text = $15, flagged = $16 \
+         WHERE indicator_id = $1 AND period = $2"
+    } else {
+        "INSERT INTO follow_ups (indicator_id, period, value, assessment_fi, assessment_sv, assessment_en, \
+         corrective_fi, corrective_sv, corrective_en, updated_at, updated_by, period_start, part_a, part_b, \
+         value_text, flagged) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    };
+    // Not kept prepared (a missing value: see create_indicator).
+    sqlx::query(sql)
+        .persistent(false)
+        .bind(ind.id)
+        .bind(period.to_string())
+        .bind(input.value)
+        .bind(input.assessment.fi.clone())
+        .bind(input.assessment.sv.clone())
+        .bind(input.assessment.en.clone())
+        .bind(input.corrective.fi.clone())
+        .bind(input.corrective.sv.clone())
+        .bind(input.corrective.en.clone())
+        .bind(at)
+        .bind(by)
+        .bind(period.start().to_string())
+        .bind(input.parts.map(|x| x.0))
+        .bind(input.parts.map(|x| x.1))
+        .bind(input.text.clone())
+        .bind(i64::from(flagged))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Whether `value` for `period` is far outside the indicator's figures of
 /// earlier periods (or its min–max).
-async fn far_outside_in(
+pub(crate) async fn far_outside_in(
     conn: &mut AnyConnection,
     ind: &Indicator,
     period: &Period,
@@ -1366,37 +1412,17 @@ impl Store {
         let before = follow_up_in(&mut tx, indicator_id, &period).await?;
         let flagged = far_outside_in(&mut tx, &ind, &period, input.value).await?;
         let at = now();
-        let sql = if before.is_some() {
-            "UPDATE follow_ups SET value = $3, assessment_fi = $4, assessment_sv = $5, assessment_en = $6, \
-             corrective_fi = $7, corrective_sv = $8, corrective_en = $9, updated_at = $10, updated_by = $11, \
-             period_start = $12, part_a = $13, part_b = $14, value_text = $15, flagged = $16 \
-             WHERE indicator_id = $1 AND period = $2"
-        } else {
-            "INSERT INTO follow_ups (indicator_id, period, value, assessment_fi, assessment_sv, assessment_en, \
-             corrective_fi, corrective_sv, corrective_en, updated_at, updated_by, period_start, part_a, part_b, \
-             value_text, flagged) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-        };
-        // Not kept prepared (a missing value: see create_indicator).
-        sqlx::query(sql)
-            .persistent(false)
-            .bind(indicator_id)
-            .bind(period.to_string())
-            .bind(input.value)
-            .bind(input.assessment.fi.clone())
-            .bind(input.assessment.sv.clone())
-            .bind(input.assessment.en.clone())
-            .bind(input.corrective.fi.clone())
-            .bind(input.corrective.sv.clone())
-            .bind(input.corrective.en.clone())
-            .bind(&at)
-            .bind(&p.label)
-            .bind(period.start().to_string())
-            .bind(input.parts.map(|x| x.0))
-            .bind(input.parts.map(|x| x.1))
-            .bind(input.text.clone())
-            .bind(i64::from(flagged))
-            .execute(&mut *tx)
-            .await?;
+        write_follow_up(
+            &mut tx,
+            &ind,
+            &period,
+            &input,
+            flagged,
+            &at,
+            &p.label,
+            before.is_some(),
+        )
+        .await?;
         let after = follow_up_in(&mut tx, indicator_id, &period)
             .await?
             .ok_or(StoreError::NotFound)?;

@@ -307,6 +307,15 @@ pub fn app(state: AppState) -> Router {
         .route("/org/{id}/edit", get(ui::org_edit).post(ui::org_update))
         .route("/org/{id}/units/new", get(ui::org_new).post(ui::org_create))
         .route("/org/{id}/plan/{year}", get(ui::plan_page))
+        .route(
+            "/org/{id}/figures",
+            get(plan::entry::entry).post(plan::entry::entry_save),
+        )
+        .route(
+            "/org/{id}/figures/template.xlsx",
+            get(plan::entry::template),
+        )
+        .route("/figures", get(plan::entry::overview))
         .route("/org/{id}/plan/{year}/bilingual", get(ui::bilingual_page))
         .route(
             "/org/{id}/goals/new",

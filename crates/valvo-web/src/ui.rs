@@ -105,6 +105,8 @@ struct HomePage {
     l: Layout,
     tree_html: String,
     admin: bool,
+    /// Missing figures: (unit, period, href, entered, expected).
+    missing: Vec<(String, String, String, String, String)>,
 }
 
 /// `GET /`: the org tree the user may see.
@@ -117,6 +119,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
                 l,
                 tree_html: String::new(),
                 admin: false,
+                missing: Vec::new(),
             },
             StatusCode::OK,
         ));
@@ -158,11 +161,34 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
     if html.is_empty() {
         html = format!("<p>{}</p>", escape(&page.tr.t("tree-empty")));
     }
+    // What the user's units still lack of this year's ended periods (the
+    // first few; the figures page has all).
+    let missing = if p.role.writes() {
+        let lang = page.tr.lang();
+        crate::plan::entry::missing_rows(&state, &page, &p, this_year(), true)
+            .await?
+            .into_iter()
+            .rev()
+            .take(8)
+            .map(|(u, per, href, e, x)| {
+                (
+                    u,
+                    per,
+                    href,
+                    valvo_core::format_number(e as f64, lang),
+                    valvo_core::format_number(x as f64, lang),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(render(
         &HomePage {
             l,
             tree_html: html,
             admin: p.can_administer(),
+            missing,
         },
         StatusCode::OK,
     ))

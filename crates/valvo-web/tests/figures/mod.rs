@@ -694,3 +694,145 @@ async fn the_follow_up_form_offers_the_indicators_periods_and_asks_why_a_figure_
     assert!(fu.flagged, "kept, flagged for the coordinator");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_units_figures_entered_in_one_table_saved_together_and_what_is_missing() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    let api = Api {
+        app: &app,
+        c: app.client(),
+        token: app.token("admin@x.fi").await,
+    };
+    let (unit, ids) = plan_of_every_kind(&api, f.area_a).await;
+    let web = app.login("admin@x.fi").await;
+    let page = web
+        .get(app.url(&format!("/org/{unit}/figures?period=2023T3&lang=sv")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for id in &ids {
+        assert!(
+            page.contains(&format!("name=\"value_{id}\"")),
+            "a field for {id}"
+        );
+    }
+    assert!(page.contains("for=\"value_"), "each field labelled");
+    // One bad cell: nothing saved, the cell named, what was typed kept.
+    let mut fields: Vec<(String, String)> = SEED_000
+        .iter()
+        .zip(&ids)
+        .map(|((_, _, _, typed), id)| (format!("value_{id}"), typed.to_string()))
+        .collect();
+    fields.push((format!("value_{}", ids[4]), "192 av 469".into()));
+    fields.retain(|(k, v)| !(k == &format!("value_{}", ids[4]) && v == "192/469"));
+    fields.push(("period".into(), "2023T3".into()));
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = app
+        .post_form(&web, &format!("/org/{unit}/figures?lang=sv"), &form)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("href=\"#value_{}\"", ids[4])),
+        "the cell is named"
+    );
+    assert!(
+        page.contains("value=\"192 av 469\"") && page.contains("value=\"0:13:25\""),
+        "typed values kept"
+    );
+    for id in &ids {
+        assert!(
+            app.store.follow_ups(*id).await.unwrap().is_empty(),
+            "nothing saved"
+        );
+    }
+    // Corrected: all saved at once.
+    let fixed: Vec<(&str, &str)> = form
+        .iter()
+        .map(|(k, v)| {
+            if *v == "192 av 469" {
+                (*k, "192/469")
+            } else {
+                (*k, *v)
+            }
+        })
+        .collect();
+    let r = app
+        .post_form(&web, &format!("/org/{unit}/figures"), &fixed)
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for id in &ids {
+        assert_eq!(app.store.follow_ups(*id).await.unwrap().len(), 1);
+    }
+    // The same again changes nothing (no new audit rows).
+    let audits = app.audit_count().await;
+    let r = app
+        .post_form(&web, &format!("/org/{unit}/figures"), &fixed)
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.audit_count().await, audits);
+
+    // The template to hand on: the unit's indicators with their figures,
+    // read back by the import unchanged.
+    let r = web
+        .get(app.url(&format!("/org/{unit}/figures/template.xlsx?period=2023T3")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("spreadsheetml"));
+    let book = r.bytes().await.unwrap().to_vec();
+    let (s, body) = api
+        .import(
+            "",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            book,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["import"]["summary"]["unchanged"], 7, "{body}");
+
+    // What is missing: 2023's tertials of this unit, the third one complete.
+    let overview = web
+        .get(app.url("/figures?year=2023&lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(overview.contains(&format!("/org/{unit}/figures?period=2023T3")));
+    assert!(overview.contains("complete") && overview.contains("missing"));
+    let done = app
+        .store
+        .completeness(
+            &valvo_core::access::Principal::system("t"),
+            Some(unit),
+            2023,
+            time::OffsetDateTime::now_utc().date(),
+        )
+        .await
+        .unwrap();
+    let t3 = done
+        .iter()
+        .find(|c| c.period.to_string() == "2023T3")
+        .unwrap();
+    assert_eq!((t3.entered, t3.expected), (7, 7));
+    let t1 = done
+        .iter()
+        .find(|c| c.period.to_string() == "2023T1")
+        .unwrap();
+    assert_eq!((t1.entered, t1.expected), (0, 7));
+    app.stop().await;
+}

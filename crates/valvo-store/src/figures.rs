@@ -1,0 +1,379 @@
+//! Figures as a unit enters them in bulk and as a coordinator watches them:
+//! a unit's whole plan for one period saved in one transaction, what is
+//! still missing per unit and period (a reporting rate), the values flagged
+//! for a look, and follow-ups that are not of their indicator's own periods
+//! (kept from before periods were bound to indicators: listed, never dropped).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use valvo_core::access::Principal;
+use valvo_core::model::{FollowUp, Indicator};
+use valvo_core::plan::{ErrorCode, FieldError, FollowUpInput};
+use valvo_core::{OrgTree, Period, PeriodKind};
+
+use crate::write::{audit, check_write};
+use crate::{now, Result, Store, StoreError};
+
+/// How many of a unit's figures of a period are in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Completeness {
+    /// The unit.
+    pub org_unit_id: i64,
+    /// The period.
+    pub period: Period,
+    /// Figures expected (indicators followed up for it by hand).
+    pub expected: u64,
+    /// Figures entered.
+    pub entered: u64,
+}
+
+/// A follow-up with its indicator, for the coordinator's lists.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Listed {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// The follow-up.
+    pub follow_up: FollowUp,
+}
+
+/// Whether the indicator is followed up by hand in `year`.
+fn followed_in(ind: &Indicator, year: i32) -> bool {
+    ind.retired_at.is_none()
+        && ind.source.is_none()
+        && ind.year <= year
+        && year <= ind.until_year.unwrap_or(ind.year).max(ind.year)
+}
+
+impl Store {
+    /// The indicators of the plans of `units` (every year).
+    async fn indicators_in(&self, units: &[i64]) -> Result<Vec<Indicator>> {
+        let mut out = Vec::new();
+        for chunk in units.chunks(500) {
+            let list = crate::write::placeholders(1, chunk.len());
+            let sql = format!(
+                "SELECT {} FROM indicators i JOIN goals g ON g.id = i.goal_id WHERE g.org_unit_id IN ({list}) \
+                 ORDER BY g.org_unit_id, g.year, g.sort_order, g.id, i.sort_order, i.id",
+                crate::plan::INDICATOR_COLS
+            );
+            let mut q = sqlx::query(&sql);
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(crate::plan::indicator_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The follow-ups of `indicators` whose period begins within `from..=to`.
+    async fn follow_ups_of(
+        &self,
+        indicators: &[i64],
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Vec<FollowUp>> {
+        let mut out = Vec::new();
+        for chunk in indicators.chunks(500) {
+            let list = crate::write::placeholders(3, chunk.len());
+            let sql = format!(
+                "SELECT {} FROM follow_ups f WHERE f.period_start >= $1 AND f.period_start <= $2 \
+                 AND f.indicator_id IN ({list})",
+                crate::plan::FOLLOW_UP_COLS
+            );
+            let mut q = sqlx::query(&sql)
+                .bind(from.to_string())
+                .bind(to.to_string());
+            for i in chunk {
+                q = q.bind(*i);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(crate::plan::follow_up_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A unit's indicators followed up by hand for `period` (its kind, a
+    /// year the plan covers), each with its follow-up of the period.
+    pub async fn entry_sheet(
+        &self,
+        org: i64,
+        period: Period,
+    ) -> Result<Vec<(Indicator, Option<FollowUp>)>> {
+        let inds: Vec<Indicator> = self
+            .indicators_in(&[org])
+            .await?
+            .into_iter()
+            .filter(|i| i.period_kind == period.kind() && followed_in(i, period.year_number()))
+            .collect();
+        let ids: Vec<i64> = inds.iter().map(|i| i.id).collect();
+        let fus = self
+            .follow_ups_of(&ids, period.start(), period.start())
+            .await?;
+        let mut by: HashMap<i64, FollowUp> = fus
+            .into_iter()
+            .filter(|f| f.period == period)
+            .map(|f| (f.indicator_id, f))
+            .collect();
+        Ok(inds
+            .into_iter()
+            .map(|i| {
+                let f = by.remove(&i.id);
+                (i, f)
+            })
+            .collect())
+    }
+
+    /// The period kinds of a unit's plan for `year` (for its entry page).
+    pub async fn entry_kinds(&self, org: i64, year: i32) -> Result<Vec<PeriodKind>> {
+        let mut kinds: Vec<PeriodKind> = self
+            .indicators_in(&[org])
+            .await?
+            .iter()
+            .filter(|i| followed_in(i, year))
+            .map(|i| i.period_kind)
+            .collect();
+        kinds.sort_by_key(|k| k.months());
+        kinds.dedup();
+        Ok(kinds)
+    }
+
+    /// Saves a unit's figures of one period together: every one or none
+    /// (errors named `value_ID`, `period` …), only those that change, each
+    /// audited, under the indicators' row locks taken in id order. A figure
+    /// far outside its indicator's history needs an assessment
+    /// (`far_outside`). Returns how many changed.
+    pub async fn put_follow_ups(
+        &self,
+        p: &Principal,
+        org: i64,
+        period: Period,
+        inputs: &[(i64, FollowUpInput)],
+    ) -> Result<usize> {
+        let mut errors = Vec::new();
+        for (id, input) in inputs {
+            if let Err(e) = input.validate() {
+                errors.extend(
+                    e.into_iter()
+                        .map(|f| FieldError::new(format!("{}_{id}", f.field), f.code)),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let today = time::OffsetDateTime::now_utc().date();
+        let mut tx = self.begin_write().await?;
+        let mut ids: Vec<i64> = inputs.iter().map(|(i, _)| *i).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        crate::write::lock_rows(&mut tx, "indicators", &ids).await?;
+        let tree: std::sync::Arc<OrgTree> = self.tree_in(&mut tx).await?;
+        check_write(p, &tree, org)?;
+        let mut changed = 0;
+        let mut plan: Vec<(Indicator, &FollowUpInput, Option<FollowUp>, bool)> = Vec::new();
+        for (id, input) in inputs {
+            let ind = crate::plan::indicator_in(&mut tx, *id).await?;
+            if ind.org_unit_id != org {
+                return Err(StoreError::NotFound);
+            }
+            if let Err(e) = crate::plan::check_follow_up(&ind, &period, input, today) {
+                if let StoreError::Invalid(list) = e {
+                    errors.extend(
+                        list.into_iter()
+                            .map(|f| FieldError::new(format!("{}_{id}", f.field), f.code)),
+                    );
+                    continue;
+                }
+                return Err(e);
+            }
+            let before = crate::plan::follow_up_in(&mut tx, *id, &period).await?;
+            let flagged = crate::plan::far_outside_in(&mut tx, &ind, &period, input.value).await?;
+            if flagged
+                && input.assessment.is_empty()
+                && before.as_ref().is_none_or(|b| b.value != input.value)
+            {
+                errors.push(FieldError::new(
+                    format!("value_{id}"),
+                    ErrorCode::FarOutside,
+                ));
+            }
+            plan.push((ind, input, before, flagged));
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let at = now();
+        for (ind, input, before, flagged) in plan {
+            let same = before.as_ref().is_some_and(|b| {
+                b.figure() == input.figure()
+                    && b.assessment == input.assessment
+                    && b.corrective == input.corrective
+            });
+            if same {
+                continue;
+            }
+            crate::plan::write_follow_up(
+                &mut tx,
+                &ind,
+                &period,
+                input,
+                flagged,
+                &at,
+                &p.label,
+                before.is_some(),
+            )
+            .await?;
+            let after = crate::plan::follow_up_in(&mut tx, ind.id, &period)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            audit(
+                &mut tx,
+                p,
+                if before.is_some() { "update" } else { "create" },
+                "follow_up",
+                &format!("{}/{period}", ind.id),
+                Some(ind.org_unit_id),
+                before.as_ref().and_then(|b| serde_json::to_value(b).ok()),
+                serde_json::to_value(&after).ok(),
+            )
+            .await?;
+            changed += 1;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// What is in and what is missing of `year`'s periods that have ended,
+    /// per unit `p` may read below `root` (or everywhere) and period.
+    pub async fn completeness(
+        &self,
+        p: &Principal,
+        root: Option<i64>,
+        year: i32,
+        today: time::Date,
+    ) -> Result<Vec<Completeness>> {
+        let tree = self.org_tree().await?;
+        let units: Vec<i64> = tree
+            .nodes()
+            .iter()
+            .map(|n| n.id)
+            .filter(|id| p.can_read(&tree, *id))
+            .filter(|id| root.is_none_or(|r| tree.is_in_subtree(*id, r)))
+            .collect();
+        let inds: Vec<Indicator> = self
+            .indicators_in(&units)
+            .await?
+            .into_iter()
+            .filter(|i| followed_in(i, year))
+            .collect();
+        let Ok(y) = Period::year(year) else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<i64> = inds.iter().map(|i| i.id).collect();
+        let entered: std::collections::HashSet<(i64, Period)> = self
+            .follow_ups_of(&ids, y.start(), y.end())
+            .await?
+            .into_iter()
+            .filter(|f| f.has_figure())
+            .map(|f| (f.indicator_id, f.period))
+            .collect();
+        let mut out: BTreeMap<(i64, Period), (u64, u64)> = BTreeMap::new();
+        for ind in &inds {
+            for period in y.sub_periods(ind.period_kind) {
+                if !period.has_ended(today) {
+                    continue;
+                }
+                let cell = out.entry((ind.org_unit_id, period)).or_default();
+                cell.0 += 1;
+                if entered.contains(&(ind.id, period)) {
+                    cell.1 += 1;
+                }
+            }
+        }
+        let order: HashMap<i64, usize> = tree
+            .walk()
+            .iter()
+            .enumerate()
+            .map(|(i, (_, n))| (n.id, i))
+            .collect();
+        let mut list: Vec<Completeness> = out
+            .into_iter()
+            .map(|((org, period), (expected, entered))| Completeness {
+                org_unit_id: org,
+                period,
+                expected,
+                entered,
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            (
+                order.get(&a.org_unit_id),
+                a.period.end(),
+                a.period.kind().months(),
+            )
+                .cmp(&(
+                    order.get(&b.org_unit_id),
+                    b.period.end(),
+                    b.period.kind().months(),
+                ))
+        });
+        Ok(list)
+    }
+
+    /// The follow-ups `p` may read that are flagged for a look, newest first.
+    pub async fn flagged_follow_ups(&self, p: &Principal, limit: i64) -> Result<Vec<Listed>> {
+        self.listed(p, "f.flagged = 1", limit, |_, _| true).await
+    }
+
+    /// Follow-ups `p` may read that are not of their indicator's own periods
+    /// (another period kind, or past the years its plan covers): kept, and
+    /// listed for the coordinator to move or remove.
+    pub async fn stray_follow_ups(&self, p: &Principal, limit: i64) -> Result<Vec<Listed>> {
+        let far_future = time::Date::MAX;
+        self.listed(p, "1 = 1", i64::MAX, move |ind, f| {
+            !valvo_core::model::accepts_period(ind, &f.period, far_future)
+        })
+        .await
+        .map(|mut l| {
+            l.truncate(limit.max(0) as usize);
+            l
+        })
+    }
+
+    async fn listed(
+        &self,
+        p: &Principal,
+        filter: &str,
+        limit: i64,
+        keep: impl Fn(&Indicator, &FollowUp) -> bool,
+    ) -> Result<Vec<Listed>> {
+        let tree = self.org_tree().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {}, {} FROM follow_ups f JOIN indicators i ON i.id = f.indicator_id JOIN goals g ON g.id = i.goal_id \
+             WHERE {filter} ORDER BY f.updated_at DESC, f.indicator_id, f.period LIMIT {}",
+            crate::plan::INDICATOR_COLS,
+            crate::plan::FOLLOW_UP_COLS,
+            limit.clamp(1, 1_000_000)
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let indicator = crate::plan::indicator_row(&r)?;
+            if !p.can_read(&tree, indicator.org_unit_id) {
+                continue;
+            }
+            let follow_up = crate::plan::follow_up_row(&r)?;
+            if keep(&indicator, &follow_up) {
+                out.push(Listed {
+                    indicator,
+                    follow_up,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
