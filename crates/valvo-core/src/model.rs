@@ -316,6 +316,35 @@ pub struct IndicatorFull {
     pub indicator: Indicator,
     /// Its follow-ups, oldest period first.
     pub follow_ups: Vec<FollowUp>,
+    /// The values of its reference series by year (see [`Reference`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference_values: Vec<(i32, f64)>,
+}
+
+impl IndicatorFull {
+    /// The reference value to print beside a figure of `year`: the latest
+    /// year's up to it, with what it is called (the year added when it is
+    /// an earlier one): `(5,1, "hela landet")`, `(5,1, "hela landet 2022")`.
+    pub fn reference_for(&self, year: i32) -> Option<(f64, I18nText)> {
+        let r = self.indicator.reference.as_ref()?;
+        let (y, v) = self
+            .reference_values
+            .iter()
+            .filter(|(y, _)| *y <= year)
+            .max_by_key(|(y, _)| *y)?;
+        let mut label = r.label.clone();
+        if *y != year {
+            for lang in crate::Lang::ALL {
+                if let Some(t) = label.get(lang).map(str::to_owned) {
+                    label.set(lang, Some(format!("{t} {y}")));
+                }
+            }
+            if label.is_empty() {
+                label.set(crate::Lang::Fi, Some(y.to_string()));
+            }
+        }
+        Some((*v, label))
+    }
 }
 
 /// A goal with everything under it.

@@ -480,6 +480,9 @@ pub struct IndicatorInput {
     /// Figures above this are flagged when entered.
     #[serde(default)]
     pub max_value: Option<f64>,
+    /// A national or regional reference series shown beside its figures.
+    #[serde(default)]
+    pub reference: Option<crate::model::Reference>,
 }
 
 /// Longest indicator code, in characters.
@@ -533,6 +536,24 @@ impl IndicatorInput {
             if !valid_code(code) {
                 v.push("code", ErrorCode::Invalid);
             }
+        }
+        if let Some(r) = &self.reference {
+            let ok = |s: &str| {
+                !s.is_empty()
+                    && s.len() <= 40
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            };
+            if !ok(&r.series) {
+                v.push("reference_series", ErrorCode::Invalid);
+            }
+            if !ok(&r.region) {
+                v.push("reference_region", ErrorCode::Invalid);
+            }
+            if !["total", "male", "female"].contains(&r.gender.as_str()) {
+                v.push("reference_gender", ErrorCode::Invalid);
+            }
+            v.max_len("reference_label", &r.label, MAX_UNIT);
         }
         let min_ok = v.number("min_value", self.min_value);
         let max_value_ok = v.number("max_value", self.max_value);
@@ -976,6 +997,7 @@ mod tests {
             until_year: None,
             min_value: None,
             max_value: None,
+            reference: None,
         }
     }
 

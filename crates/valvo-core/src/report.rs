@@ -519,7 +519,7 @@ pub fn build_chapter(input: &ChapterInput<'_>, period: &Period) -> Chapter {
                         text: current.and_then(|f| f.text.clone()),
                         previous_parts: previous.and_then(|f| f.parts),
                         previous_text: previous.and_then(|f| f.text.clone()),
-                        reference: None,
+                        reference: current.and_then(|c| i.reference_for(c.period.year_number())),
                     }
                 })
                 .collect(),
@@ -791,14 +791,17 @@ mod tests {
                 IndicatorFull {
                     indicator: ind(9, 100.0),
                     follow_ups: vec![fu("2023H2", Some(45.0)), fu("2024H1", Some(70.0))],
+                    reference_values: vec![(2022, 51.0), (2023, 48.5), (2025, 60.0)],
                 },
                 IndicatorFull {
                     indicator: ind(10, 50.0),
                     follow_ups: vec![fu("2024H1", Some(60.0))],
+                    reference_values: vec![],
                 },
                 IndicatorFull {
                     indicator: ind(11, 50.0),
                     follow_ups: vec![],
+                    reference_values: vec![],
                 },
             ],
             actions: vec![],
@@ -827,6 +830,13 @@ mod tests {
             (SectionKind::Personnel, "headcount".to_string(), 118.0),
             (SectionKind::Personnel, "enps".to_string(), 12.0),
         ];
+        let mut plan = plan;
+        plan[0].indicators[0].indicator.reference = Some(crate::model::Reference {
+            series: "3282".into(),
+            region: "658".into(),
+            gender: "total".into(),
+            label: I18nText::new(Some("koko maa".into()), Some("hela landet".into()), None),
+        });
         let input = ChapterInput {
             node: &node,
             plan: &plan,
@@ -840,6 +850,8 @@ mod tests {
             (i.value, i.previous, i.status),
             (Some(70.0), Some(45.0), Status::OnTheWay)
         );
+        // The latest reference year up to the figure's, named with its year.
+        assert_eq!(i.display_value(Lang::Sv), "70 (45) (hela landet 2023 48,5)");
         assert_eq!(i.assessment.fi.as_deref(), Some("arvio 2024H1"));
         assert_eq!(ch.goals[0].review.fi.as_deref(), Some("Seuranta"));
         let count = |s: Status| {

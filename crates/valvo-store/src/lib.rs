@@ -11,6 +11,7 @@ mod figures;
 mod import;
 mod incidents;
 mod plan;
+mod reference;
 mod reports;
 mod rows;
 mod write;
@@ -28,6 +29,7 @@ pub use import::{
 };
 pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
 pub use plan::{AuditEntry, NewOrgUnit, Removed};
+pub use reference::{parse_sotkanet, ReferenceImport};
 pub use reports::{ReportError, ReportRow, SUMMARY};
 pub use valvo_core::model::{
     Action, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull,

@@ -534,6 +534,12 @@ pub(crate) async fn plan_in(
         .map(indicator_row)
         .collect::<Result<Vec<_>>>()?;
     fill_from_sources(conn, &indicators, &mut follow_ups, year).await?;
+    let mut references: std::collections::HashMap<i64, Vec<(i32, f64)>> = Default::default();
+    for i in &indicators {
+        if let Some(r) = &i.reference {
+            references.insert(i.id, crate::reference::values_in(conn, r).await?);
+        }
+    }
     let actions = actions.iter().map(action_row).collect::<Result<Vec<_>>>()?;
     goals
         .iter()
@@ -550,6 +556,7 @@ pub(crate) async fn plan_in(
                             .filter(|f| f.indicator_id == i.id)
                             .cloned()
                             .collect(),
+                        reference_values: references.get(&i.id).cloned().unwrap_or_default(),
                     })
                     .collect(),
                 actions: actions
@@ -923,8 +930,8 @@ impl Store {
         let row = sqlx::query(
             "INSERT INTO indicators (goal_id, name_fi, name_sv, name_en, unit_fi, unit_sv, unit_en, direction, \
              baseline, target, target_max, period_kind, note_fi, note_sv, note_en, sort_order, code, value_kind, \
-             until_year, min_value, max_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             until_year, min_value, max_value, reference) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
              RETURNING id",
         )
         .persistent(false)
@@ -949,6 +956,7 @@ impl Store {
         .bind(input.until_year.map(i64::from))
         .bind(input.min_value)
         .bind(input.max_value)
+        .bind(input.reference.as_ref().and_then(|r| serde_json::to_string(r).ok()))
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;
@@ -1033,7 +1041,7 @@ impl Store {
             "UPDATE indicators SET name_fi = $1, name_sv = $2, name_en = $3, unit_fi = $4, unit_sv = $5, \
              unit_en = $6, direction = $7, baseline = $8, target = $9, target_max = $10, period_kind = $11, \
              note_fi = $12, note_sv = $13, note_en = $14, code = $15, value_kind = $16, until_year = $17, \
-             min_value = $18, max_value = $19 WHERE id = $20",
+             min_value = $18, max_value = $19, reference = $20 WHERE id = $21",
         )
         .persistent(false)
         .bind(input.name.fi.clone())
@@ -1055,6 +1063,7 @@ impl Store {
         .bind(input.until_year.map(i64::from))
         .bind(input.min_value)
         .bind(input.max_value)
+        .bind(input.reference.as_ref().and_then(|r| serde_json::to_string(r).ok()))
         .bind(id)
         .execute(&mut *tx)
         .await?;

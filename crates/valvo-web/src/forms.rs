@@ -364,6 +364,7 @@ pub fn indicator_input(data: &FormData) -> Result<IndicatorInput, Vec<FieldError
             }
         },
     };
+    let reference = reference_of(data);
     let code = data
         .get("code")
         .map(|s| s.trim())
@@ -384,10 +385,26 @@ pub fn indicator_input(data: &FormData) -> Result<IndicatorInput, Vec<FieldError
             until_year,
             min_value,
             max_value,
+            reference,
         }),
         _ => None,
     };
     finish(input, errors, IndicatorInput::validate)
+}
+
+/// The reference series fields: none when the series is left empty.
+fn reference_of(data: &FormData) -> Option<valvo_core::model::Reference> {
+    let get = |k: &str| data.get(k).map(|s| s.trim().to_owned()).unwrap_or_default();
+    let series = get("reference_series");
+    if series.is_empty() {
+        return None;
+    }
+    Some(valvo_core::model::Reference {
+        series,
+        region: get("reference_region"),
+        gender: "total".into(),
+        label: text_of(data, "reference_label").normalized(),
+    })
 }
 
 /// Parses the action form.
@@ -506,6 +523,11 @@ pub fn indicator_data(i: &IndicatorInput, lang: Lang) -> FormData {
         "until_year".into(),
         i.until_year.map(|y| y.to_string()).unwrap_or_default(),
     );
+    if let Some(r) = &i.reference {
+        d.insert("reference_series".into(), r.series.clone());
+        d.insert("reference_region".into(), r.region.clone());
+        put_text(&mut d, "reference_label", &r.label);
+    }
     let kind = i.value_kind;
     for (name, v) in [
         ("baseline", i.baseline),

@@ -206,6 +206,52 @@ pub async fn figures(
     api_import(state, p, ImportKind::Figures, q, headers, body).await
 }
 
+/// `POST /api/v1/reference/sotkanet` (body: a Sotkanet CSV export).
+pub async fn sotkanet(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    if !matches!(
+        crate::api::media_type(&headers).as_deref(),
+        None | Some("text/csv") | Some("text/plain") | Some("application/csv")
+    ) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be CSV (text/csv)",
+        ));
+    }
+    let name = q.file_name.unwrap_or_else(|| "api".into());
+    match state.store().import_sotkanet(&p, &name, &body).await? {
+        Ok(done) => Ok(Json(json!(done)).into_response()),
+        Err(errors) => {
+            let fields: Vec<Value> = errors
+                .first
+                .iter()
+                .map(|e| json!({ "field": format!("{}.{}", e.line, e.field), "code": e.code.code() }))
+                .collect();
+            let lines: Vec<Value> = errors
+                .first
+                .iter()
+                .map(|e| json!({ "line": e.line, "field": e.field, "code": e.code.code(), "expected": e.expected, "message": e.to_string() }))
+                .collect();
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "error": {
+                    "code": "invalid_lines",
+                    "message": format!("{} errors; nothing was stored", errors.count),
+                    "fields": fields,
+                    "lines": lines,
+                } })),
+            )
+                .into_response())
+        }
+    }
+}
+
 /// `POST /api/v1/imports/{id}/apply`: a checked figures import applied (its
 /// preview confirmed).
 pub async fn apply(

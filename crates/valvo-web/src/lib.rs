@@ -271,6 +271,7 @@ pub fn app(state: AppState) -> Router {
         .route("/imports/{id}", get(imports::get))
         .route("/imports/{id}/apply", post(imports::apply))
         .route("/follow-ups/import", post(imports::figures))
+        .route("/reference/sotkanet", post(imports::sotkanet))
         .route("/feedback/stats", get(feedback_api::stats))
         .route("/feedback/export", get(feedback_api::export))
         .route("/feedback/survey", get(feedback_api::survey))

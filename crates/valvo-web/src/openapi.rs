@@ -252,7 +252,13 @@ fn indicator_body(new: bool) -> Value {
         "baseline": kind_number(), "target": kind_number(), "target_max": kind_number(),
         "min_value": kind_number(), "max_value": kind_number(),
         "period_kind": { "type": "string", "enum": ["month", "quarter", "tertial", "half", "year"] },
-        "until_year": { "type": ["integer", "null"], "minimum": 2000, "maximum": 2110 }
+        "until_year": { "type": ["integer", "null"], "minimum": 2000, "maximum": 2110 },
+        "reference": { "description": "A reference series from THL's Sotkanet shown beside the figures (POST /api/v1/reference/sotkanet loads its values)",
+            "anyOf": [ { "type": "null" }, { "type": "object", "additionalProperties": false, "required": ["series", "region"], "properties": {
+                "series": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$" },
+                "region": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,40}$" },
+                "gender": { "type": "string", "enum": ["total", "male", "female"] },
+                "label": i18n(40) } } ] }
     });
     if new {
         props["goal"] = id();
@@ -601,6 +607,28 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "parameters": import_params.clone(),
             "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
             "responses": { "200": ok("Imported (or checked): `imported`, `checked` and the import", obj.clone()) }
+        }},
+        "/api/v1/follow-ups/import": { "post": {
+            "summary": "Import follow-up figures from CSV or XLSX (header: indicator (its code), period (2023T3 or 9–12/2023), value as people type it for the indicator's kind, and optionally assessment_fi, assessment_sv, assessment_en, corrective_fi, corrective_sv, corrective_en): all lines or none, every bad line named by sheet, line and column. With dry_run=true nothing is written and import.summary previews what is new, changed and unchanged; POST /api/v1/imports/{id}/apply then applies it. The same file twice changes nothing.",
+            "operationId": "importFigures",
+            "parameters": import_params.clone(),
+            "requestBody": { "required": true, "content": {
+                "text/csv": { "schema": { "type": "string" } },
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } } } },
+            "responses": { "200": ok("Imported (or checked): `imported`, `checked` and the import with its summary", obj.clone()) }
+        }},
+        "/api/v1/reference/sotkanet": { "post": {
+            "summary": "Load national and regional reference values from a Sotkanet CSV export (columns indicator, region, year, gender, value or primary value; ; or , separated; decimal comma or point): all lines or none, each bad line named. Administrators and quality coordinators.",
+            "operationId": "importSotkanet",
+            "parameters": [query("file_name", false, json!({ "type": "string", "maxLength": 200 }))],
+            "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
+            "responses": { "200": ok("Stored: `values`, `missing`", obj.clone()) }
+        }},
+        "/api/v1/imports/{id}/apply": { "post": {
+            "summary": "Apply a checked figures import (its preview confirmed): its starter or an administrator, once.",
+            "operationId": "applyImport",
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": id() }],
+            "responses": { "200": ok("Applied: `imported` and the import", obj.clone()), "409": err("Not a checked figures import, or applied already") }
         }},
         "/api/v1/imports/{id}": { "get": {
             "summary": "An import's progress and result (its starter, or an administrator): state (running, done, checked, failed), bytes and lines read, rows written, errors.",

@@ -709,10 +709,19 @@ fn target_text(tr: &Tr, ind: &Indicator) -> String {
     ind.target_text(tr.lang())
 }
 
-fn ind_view(tr: &Tr, ind: &Indicator, follow_ups: &[FollowUp], period: &Period) -> IndView {
+fn ind_view(tr: &Tr, full: &valvo_core::model::IndicatorFull, period: &Period) -> IndView {
     let lang = tr.lang();
-    let (current, previous) = valvo_core::model::figure_as_of(follow_ups, period);
-    let value = current.and_then(|f| f.value);
+    let ind = &full.indicator;
+    let (current, previous) = valvo_core::model::figure_as_of(&full.follow_ups, period);
+    let mut value = ind.figure_text(current, previous, lang);
+    if let Some((v, label)) = current.and_then(|c| full.reference_for(c.period.year_number())) {
+        let name = label
+            .resolve(lang)
+            .map(|r| r.text.to_owned())
+            .unwrap_or_default();
+        value.push_str(&format!(" ({name} {})", ind.value_kind.format(v, lang)));
+    }
+    let number = current.and_then(|f| f.value);
     let unit = ind.shown_unit();
     IndView {
         id: ind.id,
@@ -724,9 +733,9 @@ fn ind_view(tr: &Tr, ind: &Indicator, follow_ups: &[FollowUp], period: &Period) 
         },
         baseline: ind.number_text(ind.baseline, lang),
         target: target_text(tr, ind),
-        value: ind.figure_text(current, previous, lang),
+        value,
         value_period: current.map(|f| f.period.label()).unwrap_or_default(),
-        status: status_html(tr, ind.status_of(value)),
+        status: status_html(tr, ind.status_of(number)),
         note: if ind.note.is_empty() {
             String::new()
         } else {
@@ -847,7 +856,7 @@ pub(crate) async fn plan_response(
             indicators: g
                 .indicators
                 .iter()
-                .map(|i| ind_view(tr, &i.indicator, &i.follow_ups, &period))
+                .map(|i| ind_view(tr, i, &period))
                 .collect(),
             actions: g
                 .actions
@@ -1312,6 +1321,14 @@ fn indicator_groups(b: &Builder) -> Vec<Group> {
                 b.plain("max_value", InputKind::Text, false),
             ],
         },
+        Group {
+            legend: b.legend("reference"),
+            fields: vec![
+                b.plain("reference_series", InputKind::Text, false),
+                b.plain("reference_region", InputKind::Text, false),
+            ],
+        },
+        b.i18n("reference_label", InputKind::Text, false),
         b.i18n("note", InputKind::Textarea, false),
         Group {
             legend: String::new(),
@@ -1468,6 +1485,7 @@ fn indicator_input_of(i: &Indicator) -> IndicatorInput {
         until_year: i.until_year,
         min_value: i.min_value,
         max_value: i.max_value,
+        reference: i.reference.clone(),
     }
 }
 

@@ -476,6 +476,7 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                             until_year: None,
                             min_value: None,
                             max_value: None,
+                            reference: None,
                         },
                     )
                     .await

@@ -112,3 +112,39 @@ fn what(kind: ImportKind) -> &'static str {
         ImportKind::Figures => "figures",
     }
 }
+
+/// Loads a Sotkanet CSV export of reference values (every line or none).
+pub async fn sotkanet(store: &Store, file: &Path, dry_run: bool) -> Result<(), String> {
+    let name = file.display().to_string();
+    let data = std::fs::read(file).map_err(|e| format!("{name}: {e}"))?;
+    let report = |errors: valvo_core::import::LineErrors| {
+        let mut out = format!("{name}: nothing stored ({} errors)", errors.count);
+        for e in &errors.first {
+            out.push_str(&format!("\n{name}: {e}"));
+        }
+        out
+    };
+    if dry_run {
+        return match valvo_store::parse_sotkanet(&data) {
+            Ok((rows, missing)) => {
+                println!("{name}: {} values checked ({missing} without a value); nothing stored (--dry-run)", rows.len());
+                Ok(())
+            }
+            Err(e) => Err(report(e)),
+        };
+    }
+    match store
+        .import_sotkanet(&Principal::system("cli"), &name, &data)
+        .await
+        .map_err(|e| format!("{name}: {e}"))?
+    {
+        Ok(done) => {
+            println!(
+                "{name}: {} reference values stored ({} without a value skipped)",
+                done.values, done.missing
+            );
+            Ok(())
+        }
+        Err(e) => Err(report(e)),
+    }
+}

@@ -255,6 +255,10 @@ enum ImportCommand {
     /// assessment_sv, assessment_en, corrective_fi, corrective_sv,
     /// corrective_en). Importing the same file again changes nothing.
     Figures(ImportArgs),
+    /// National and regional reference values from a Sotkanet CSV export
+    /// (columns indicator, region, year, gender, value or primary value),
+    /// shown beside the indicators that name the series.
+    Sotkanet(ImportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -527,8 +531,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             result
         }
+        Command::Import {
+            command: ImportCommand::Sotkanet(args),
+        } => {
+            let result = import::sotkanet(&store, &args.file, args.dry_run).await;
+            store.close().await;
+            result
+        }
         Command::Import { command } => {
             let (kind, args) = match command {
+                ImportCommand::Sotkanet(_) => unreachable!("handled above"),
                 ImportCommand::Feedback(a) => (ImportKind::Feedback, a),
                 ImportCommand::Incidents(a) => (ImportKind::Incidents, a),
                 ImportCommand::Figures(a) => (ImportKind::Figures, a),

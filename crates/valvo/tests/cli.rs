@@ -1367,3 +1367,259 @@ async fn a_client_that_never_finishes_its_headers_or_body_is_dropped() {
     server.wait().unwrap();
     db.drop().await;
 }
+
+/// Issue "figures flow in", as a county's IT meets it: a unit's plan made
+/// through the API with an indicator of each value kind, seed 000's figures
+/// of 9–12/2023 imported with `valvo import figures` from CSV and from XLSX,
+/// read back through the API and in the Swedish PDF report as the seed
+/// prints them, a national reference beside one; a file with one bad cell
+/// exits non-zero naming its line and column and writes nothing; the same
+/// file twice writes nothing new.
+#[tokio::test]
+async fn seed_000_figures_imported_from_csv_and_xlsx_read_back_in_the_swedish_pdf() {
+    let db = Db::new().await;
+    let (ok, _, err) = output(valvo(&db).args([
+        "org",
+        "add",
+        "--code",
+        "pohjanmaa",
+        "--name-fi",
+        "Pohjanmaa",
+        "--name-sv",
+        "Österbotten",
+    ]));
+    assert!(ok, "{err}");
+    let (ok, _, err) = output(
+        valvo(&db)
+            .env("VALVO_PASSWORD", "import test password")
+            .args([
+                "user",
+                "add",
+                "--email",
+                "it@county.fi",
+                "--name",
+                "IT",
+                "--role",
+                "admin",
+            ]),
+    );
+    assert!(ok, "{err}");
+    let (_, token, _) = output(valvo(&db).args(["token", "create", "--email", "it@county.fi"]));
+    let token = token.trim().to_string();
+    let (mut server, base) = start({
+        let mut c = valvo(&db);
+        c.args(["serve", "--addr", "127.0.0.1:0", "--cookie-secure", "false"]);
+        c
+    });
+    let api = client();
+    let post = |path: &str, body: Value| {
+        api.post(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let units: Value = api
+        .get(format!("{base}/api/v1/org-units"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let county = units["org_units"][0]["id"].as_i64().unwrap();
+    let unit: Value = post("/api/v1/org-units", json!({ "parent_id": county, "code": "krc", "name": { "fi": "Asiakas- ja resurssikeskus", "sv": "Kund- och resurscenter" } }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let unit = unit["org_unit"]["id"].as_i64().unwrap();
+    let goal: Value = post("/api/v1/goals", json!({ "org_unit": unit, "year": 2023, "area": "access", "title": { "sv": "Tillgänglighet per telefon", "fi": "Puhelinpalvelun saatavuus" } }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let goal = goal["goal"]["id"].as_i64().unwrap();
+    let seed = [
+        ("KRC-KO", "duration", "Kötid", "0:13:25", "0:13:25"),
+        (
+            "KRC-ATER",
+            "duration",
+            "Väntetid för återuppringning",
+            "5:51:11",
+            "5:51:11",
+        ),
+        ("KRC-SAMTAL", "count", "Antal samtal", "96 624", "96 624"),
+        (
+            "KRC-SVAR",
+            "percent",
+            "Andel besvarade samtal",
+            "90 %",
+            "90 %",
+        ),
+        (
+            "KRC-PASS",
+            "ratio",
+            "Egna/utomstående pass",
+            "192/469",
+            "192/469 (29 %)",
+        ),
+        (
+            "KRC-KOST",
+            "money",
+            "Kostnad per kontakt",
+            "12,50",
+            "12,50 €",
+        ),
+        (
+            "KRC-OBS",
+            "text",
+            "Iakttagelse",
+            "Kötiden förkortades under hösten.",
+            "Kötiden förkortades under hösten.",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (code, kind, name, _, _) in seed {
+        let r = post("/api/v1/indicators", json!({ "goal": goal, "code": code, "value_kind": kind, "name": { "sv": name, "fi": name }, "direction": "lower", "period_kind": "tertial" }))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        ids.push(
+            r.json::<Value>().await.unwrap()["indicator"]["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let dir = &db.dir;
+    // CSV: the first four; XLSX: the rest.
+    let mut csv = String::from("indicator;period;value;assessment_sv\n");
+    for (code, _, _, typed, _) in &seed[..4] {
+        csv.push_str(&format!("{code};2023T3;{typed};\n"));
+    }
+    std::fs::write(dir.join("figures.csv"), &csv).unwrap();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["indicator", "period", "value"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, (code, _, _, typed, _)) in seed[4..].iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write_string(r, 0, *code).unwrap();
+        sheet.write_string(r, 1, "9–12/2023").unwrap();
+        sheet.write_string(r, 2, *typed).unwrap();
+    }
+    book.save(dir.join("figures.xlsx")).unwrap();
+    for file in ["figures.csv", "figures.xlsx"] {
+        let (ok, out, err) = output(valvo(&db).args(["import", "figures"]).arg(dir.join(file)));
+        assert!(ok, "{file}: {err}");
+        assert!(
+            out.contains(" new, 0 changed, 0 unchanged"),
+            "{file}: {out}"
+        );
+        // The same file again writes nothing new.
+        let (ok, out, err) = output(valvo(&db).args(["import", "figures"]).arg(dir.join(file)));
+        assert!(ok, "{err}");
+        assert!(out.contains(": 0 new, 0 changed,"), "{file} again: {out}");
+    }
+    // One bad cell: non-zero, its line and column named, nothing written.
+    std::fs::write(
+        dir.join("bad.csv"),
+        "indicator;period;value\nKRC-SAMTAL;2023T2;100\nKRC-KO;2023T2;13,4\n",
+    )
+    .unwrap();
+    let (ok, _, err) = output(
+        valvo(&db)
+            .args(["import", "figures"])
+            .arg(dir.join("bad.csv")),
+    );
+    assert!(!ok);
+    assert!(err.contains("line 3: value: not_a_duration"), "{err}");
+    let fu: Value = api
+        .get(format!("{base}/api/v1/indicators/{}/follow-ups", ids[2]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        fu["follow_ups"].as_array().unwrap().len(),
+        1,
+        "2023T2 not written"
+    );
+    // Read back through the API, raw and as printed.
+    for (i, (code, _, _, _, printed)) in seed.iter().enumerate() {
+        let f: Value = api
+            .get(format!(
+                "{base}/api/v1/indicators/{}/follow-ups/2023T3",
+                ids[i]
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            f["formatted"]["sv"]
+                .as_str()
+                .unwrap()
+                .replace('\u{a0}', " "),
+            *printed,
+            "{code}"
+        );
+    }
+    // A national reference beside the share of answered calls.
+    std::fs::write(
+        dir.join("sotkanet.csv"),
+        "indicator;region;year;gender;primary value;absolute value\n9001;658;2023;total;87,5;\n",
+    )
+    .unwrap();
+    let (ok, out, err) = output(
+        valvo(&db)
+            .args(["import", "sotkanet"])
+            .arg(dir.join("sotkanet.csv")),
+    );
+    assert!(
+        ok && out.contains("1 reference values stored"),
+        "{out} {err}"
+    );
+    let r = api
+        .patch(format!("{base}/api/v1/indicators/{}", ids[3]))
+        .bearer_auth(&token)
+        .json(&json!({ "reference": { "series": "9001", "region": "658", "label": { "fi": "koko maa", "sv": "hela landet" } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // The Swedish PDF report prints them as the seed does.
+    let pdf = dir.join("report-sv.pdf");
+    let (ok, _, err) = output(
+        valvo(&db)
+            .args([
+                "report", "--org", "krc", "--period", "2023T3", "--lang", "sv", "--format", "pdf",
+                "--out",
+            ])
+            .arg(&pdf),
+    );
+    assert!(ok, "{err}");
+    let text = pdf_text(&pdf).replace('\u{a0}', " ");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (code, _, _, _, printed) in seed {
+        assert!(
+            flat.contains(printed),
+            "{code}: {printed} in the PDF:\n{flat}"
+        );
+    }
+    assert!(flat.contains("90 % (hela landet 87,5 %)"), "{flat}");
+    assert!(!flat.contains("(h:min:s)"), "no unit beside a duration");
+    db.drop().await;
+}

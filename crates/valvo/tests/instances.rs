@@ -469,6 +469,7 @@ async fn first_follow_ups_through_two_instances_make_one_row() {
                     until_year: None,
                     min_value: None,
                     max_value: None,
+                    reference: None,
                 },
             )
             .await
@@ -882,6 +883,7 @@ async fn all_kinds_of_work_at_once_through_two_instances_match_a_direct_count() 
                     until_year: None,
                     min_value: None,
                     max_value: None,
+                    reference: None,
                 },
             )
             .await

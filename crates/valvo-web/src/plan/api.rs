@@ -282,6 +282,7 @@ struct IndicatorFields {
     until_year: Option<Option<i32>>,
     min_value: Option<Option<f64>>,
     max_value: Option<Option<f64>>,
+    reference: Option<Option<valvo_core::model::Reference>>,
     retired: Option<bool>,
 }
 
@@ -319,6 +320,16 @@ fn indicator_fields(
         }),
         min_value: json_number(kind, body, "min_value", errors),
         max_value: json_number(kind, body, "max_value", errors),
+        reference: body.get("reference").map(|v| {
+            if v.is_null() {
+                return None;
+            }
+            let r = serde_json::from_value::<valvo_core::model::Reference>(v.clone());
+            if r.is_err() {
+                errors.push(FieldError::new("reference", ErrorCode::Invalid));
+            }
+            r.ok()
+        }),
         retired: body.get("retired").and_then(Value::as_bool),
     }
 }
@@ -367,6 +378,9 @@ impl IndicatorFields {
             max_value: self
                 .max_value
                 .unwrap_or_else(|| current.and_then(|i| i.max_value)),
+            reference: self
+                .reference
+                .unwrap_or_else(|| current.and_then(|i| i.reference.clone())),
         }
     }
 }

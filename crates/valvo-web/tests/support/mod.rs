@@ -287,6 +287,7 @@ pub async fn fixture(app: &TestApp) -> Fixture {
                     until_year: None,
                     min_value: None,
                     max_value: None,
+                    reference: None,
                 },
             )
             .await
