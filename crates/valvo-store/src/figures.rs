@@ -377,3 +377,80 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// For the benchmark: a county of `units` units, each with one goal of
+    /// `year` and `per_unit` tertial indicators coded `U0001-I001` …, their
+    /// kinds in turn number, percent, duration, count (multi-row inserts in
+    /// a few transactions). Returns the county's id.
+    pub async fn bench_plan(&self, units: usize, per_unit: usize, year: i32) -> Result<i64> {
+        use sqlx::Row;
+        let sys = Principal::system("bench");
+        let county = self
+            .create_org_unit(
+                &sys,
+                &crate::NewOrgUnit {
+                    parent_id: None,
+                    code: "bench".into(),
+                    name: valvo_core::I18nText::fi_only("Vertailu"),
+                    producer: valvo_core::ProducerType::Own,
+                    sort_order: 0,
+                },
+            )
+            .await?;
+        let kinds = ["number", "percent", "duration", "count"];
+        for start in (0..units).step_by(100) {
+            let mut tx = self.begin_write().await?;
+            for u in start..(start + 100).min(units) {
+                let org: i64 = sqlx::query(
+                    "INSERT INTO org_units (parent_id, code, name_fi, producer, sort_order) VALUES ($1, $2, $3, 'own', $4) RETURNING id",
+                )
+                .bind(county)
+                .bind(format!("u{u:04}"))
+                .bind(format!("Yksikkö {u}"))
+                .bind(u as i64)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+                let goal: i64 = sqlx::query(
+                    "INSERT INTO goals (org_unit_id, year, area, title_fi, sort_order) VALUES ($1, $2, 'access', 'Tavoite', 0) RETURNING id",
+                )
+                .bind(org)
+                .bind(i64::from(year))
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+                for part in (0..per_unit).collect::<Vec<_>>().chunks(100) {
+                    let list = (0..part.len())
+                        .map(|k| {
+                            let b = k * 4;
+                            format!(
+                                "(${}, ${}, ${}, 'lower', 'tertial', ${}, 0)",
+                                b + 1,
+                                b + 2,
+                                b + 3,
+                                b + 4
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = format!(
+                        "INSERT INTO indicators (goal_id, code, name_fi, direction, period_kind, value_kind, sort_order) VALUES {list}"
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for i in part {
+                        q = q
+                            .bind(goal)
+                            .bind(format!("U{u:04}-I{i:03}"))
+                            .bind(format!("Mittari {i}"))
+                            .bind(kinds[i % kinds.len()]);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+            }
+            crate::bump_org_version(&mut tx).await?;
+            tx.commit().await?;
+        }
+        Ok(county)
+    }
+}

@@ -49,6 +49,10 @@ pub struct BenchArgs {
     /// answers: rows/s, peak memory, the live answers' p99.
     #[arg(long, default_value_t = 0)]
     pub imports: usize,
+    /// Instead: `valvo import figures` of this many follow-up figures (e.g.
+    /// 100000: 1 000 units × 100 indicators), new, unchanged and changed.
+    #[arg(long, default_value_t = 0)]
+    pub figures: usize,
 }
 
 /// Untimed requests before each measured series.
@@ -57,10 +61,11 @@ const WARMUP: usize = 10;
 const PARALLEL: usize = 4;
 /// The area measured: the customer and resource centre of the demo county.
 const AREA_SV: &str = "Kund- och resurscenter";
-/// The PUT series writes monthly periods from this year on, one new row per request.
-const PUT_FIRST_YEAR: i32 = 2100;
-/// Months available for the PUT series (2100-01 ..= 2999-12, the last valid year).
-const PUT_MONTHS: usize = 900 * 12;
+/// The PUT series writes half years of the demo's half-year indicator,
+/// backwards from this one (its history: one new row per request).
+const PUT_LAST_YEAR: i32 = 2023;
+/// Half years available for the PUT series (2023H2 back to 1900H1).
+const PUT_MONTHS: usize = (PUT_LAST_YEAR as usize - 1900 + 1) * 2;
 
 /// Runs the benchmark.
 pub async fn run(args: &BenchArgs, database_url: Option<String>) -> Result<(), String> {
@@ -77,12 +82,15 @@ pub async fn run(args: &BenchArgs, database_url: Option<String>) -> Result<(), S
     if args.imports > 0 {
         return crate::bench_ops::imports(database_url, args.imports).await;
     }
+    if args.figures > 0 {
+        return crate::bench_ops::figure_import(database_url, args.figures).await;
+    }
     if args.requests == 0 {
         return Err("--requests must be at least 1".into());
     }
     if args.requests + WARMUP > PUT_MONTHS {
         return Err(format!(
-            "--requests must be at most {} (each PUT writes a new monthly period)",
+            "--requests must be at most {} (each PUT writes a new half year)",
             PUT_MONTHS - WARMUP
         ));
     }
@@ -855,10 +863,10 @@ async fn concurrent(
     })
 }
 
-/// The monthly period of PUT request `i`: 2100-01, 2100-02, …
+/// The half year of PUT request `i`: 2023H2, 2023H1, 2022H2, …
 fn put_period(i: usize) -> String {
-    let year = PUT_FIRST_YEAR as usize + i / 12;
-    format!("{year:04}-{:02}", i % 12 + 1)
+    let year = PUT_LAST_YEAR as usize - i / 2;
+    format!("{year:04}H{}", 2 - i % 2)
 }
 
 pub(crate) fn ms(d: Duration) -> f64 {
@@ -1038,10 +1046,10 @@ mod tests {
 
     #[test]
     fn put_periods_are_distinct_months() {
-        assert_eq!(put_period(0), "2100-01");
-        assert_eq!(put_period(11), "2100-12");
-        assert_eq!(put_period(12), "2101-01");
-        assert_eq!(put_period(PUT_MONTHS - 1), "2999-12");
+        assert_eq!(put_period(0), "2023H2");
+        assert_eq!(put_period(1), "2023H1");
+        assert_eq!(put_period(2), "2022H2");
+        assert_eq!(put_period(PUT_MONTHS - 1), "1900H1");
         assert!(put_period(PUT_MONTHS - 1)
             .parse::<valvo_core::Period>()
             .is_ok());

@@ -648,3 +648,119 @@ pub async fn imports(url: Option<String>, rows: usize) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `valvo bench --figures N`: `valvo import figures` of N follow-up figures
+/// (N/100 units × 100 indicators of a tertial, kinds in turn number,
+/// percent, duration, count) as a child process: time, rows/s and peak
+/// resident size; then the same file again (nothing changes), and a file
+/// where every figure changes.
+pub async fn figure_import(url: Option<String>, rows: usize) -> Result<(), String> {
+    let per_unit = 100usize;
+    let units = rows.div_ceil(per_unit).max(1);
+    let db = fresh_database(url.as_deref()).await?;
+    let result = async {
+        let store = Store::connect(&db).await.map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        store
+            .bench_plan(units, per_unit, 2024)
+            .await
+            .map_err(|e| e.to_string())?;
+        store.close().await;
+        println!(
+            "A plan of {units} units × {per_unit} indicators made in {:.1} s; `valvo import figures` of {} rows:",
+            started.elapsed().as_secs_f64(),
+            units * per_unit
+        );
+        println!();
+        println!(
+            "{:<26} {:>9} {:>8} {:>10} {:>9}  {}",
+            "file", "rows", "s", "rows/s", "peak MB", "result"
+        );
+        let dir = std::env::temp_dir().join(format!("valvo-bench-figures-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let write = |name: &str, bump: u64| -> Result<std::path::PathBuf, String> {
+            use std::io::Write;
+            let path = dir.join(name);
+            let f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+            let mut w = std::io::BufWriter::new(f);
+            writeln!(w, "indicator;period;value;assessment_fi").map_err(|e| e.to_string())?;
+            for u in 0..units {
+                for i in 0..per_unit {
+                    let n = (u * per_unit + i) as u64 + bump;
+                    let value = match i % 4 {
+                        0 => format!("{},{}", n % 1000, n % 10),
+                        1 => format!("{} %", n % 100),
+                        2 => format!("0:{:02}:{:02}", (n / 60) % 60, n % 60),
+                        _ => format!("{}", n % 5000),
+                    };
+                    let text = if i % 10 == 0 { "Kehitys jatkui." } else { "" };
+                    writeln!(w, "U{u:04}-I{i:03};2024T1;{value};{text}").map_err(|e| e.to_string())?;
+                }
+            }
+            w.flush().map_err(|e| e.to_string())?;
+            Ok(path)
+        };
+        let first = write("figures.csv", 0)?;
+        let changed = write("figures-changed.csv", 7)?;
+        for (label, file) in [
+            ("new figures", &first),
+            ("the same file again", &first),
+            ("every figure changed", &changed),
+        ] {
+            let started = Instant::now();
+            let mut child = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+                .args(["import", "figures"])
+                .arg(file)
+                .env("VALVO_DATABASE_URL", &db)
+                .env("VALVO_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let mut peak = 0u64;
+            let status = loop {
+                if let Some(kb) = status_kb(child.id(), "VmHWM:") {
+                    peak = peak.max(kb);
+                }
+                if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+                    break s;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            let secs = started.elapsed().as_secs_f64();
+            let mut out = String::new();
+            let mut err = String::new();
+            {
+                use std::io::Read;
+                if let Some(mut o) = child.stdout.take() {
+                    let _ = o.read_to_string(&mut out);
+                }
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+            }
+            if !status.success() {
+                return Err(format!("valvo import figures: {}", err.lines().take(5).collect::<Vec<_>>().join("\n")));
+            }
+            let result = out
+                .split(": ")
+                .skip(2)
+                .collect::<Vec<_>>()
+                .join(": ");
+            println!(
+                "{:<26} {:>9} {:>8.1} {:>10.0} {:>9.0}  {}",
+                label,
+                units * per_unit,
+                secs,
+                (units * per_unit) as f64 / secs,
+                peak as f64 / 1024.0,
+                result.trim()
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok::<(), String>(())
+    }
+    .await;
+    drop_database(&db).await;
+    result
+}
