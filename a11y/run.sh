@@ -113,5 +113,8 @@ node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$
   --error-page "/feedback/i/unknown-token" \
   --invalid-form "/incidents/event-types/new#type_code=Ä" \
   --invalid-form "/incidents/event-types/medication/edit#sort_order=abc" \
+  --invalid-form "/org/2/figures?period=2024H1#value_2=abc" \
+  --invalid-form "/indicators/1/edit#baseline=abc" \
+  --error-page "/org/2/figures?period=kevät" \
   "$@" || status=$?
 exit "$status"

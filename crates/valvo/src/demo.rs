@@ -4,7 +4,7 @@ use rand::Rng;
 use serde::Deserialize;
 use valvo_core::access::{Principal, Role};
 use valvo_core::plan::{
-    ActionInput, ActionStatus, Area, FollowUpInput, GoalInput, GoalReviewInput, IndicatorInput,
+    ActionInput, ActionStatus, Area, GoalInput, GoalReviewInput, IndicatorInput,
 };
 use valvo_core::report::Transition;
 use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType};
@@ -404,6 +404,9 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
 }
 
 async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(), String> {
+    // The seed's figures come in as a county's file of figures would: one
+    // import naming each indicator by its code.
+    let mut figures = String::from("indicator;period;value\n");
     let county = store
         .create_org_unit(
             system,
@@ -481,18 +484,10 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                     )
                     .await
                     .map_err(err)?;
-                if let Some(f) = &ind.follow_up {
-                    let input = FollowUpInput {
-                        value: f.value,
-                        parts: None,
-                        text: None,
-                        assessment: I18nText::default(),
-                        corrective: I18nText::default(),
-                    };
-                    store
-                        .put_follow_up(system, created.id, f.period, &input)
-                        .await
-                        .map_err(err)?;
+                if let (Some(f), Some(code)) = (&ind.follow_up, &created.code) {
+                    if let Some(v) = f.value {
+                        figures.push_str(&format!("{code};{};{v}\n", f.period));
+                    }
                 }
             }
             for a in &g.actions {
@@ -522,6 +517,21 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                     .map_err(err)?;
             }
         }
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    let job = store
+        .import_bytes(
+            system,
+            valvo_store::ImportKind::Figures,
+            "seed-002-figures-1-6-2024.csv",
+            figures.into_bytes(),
+            false,
+            today,
+        )
+        .await
+        .map_err(|e| format!("demo figures: {e}"))?;
+    if job.state != valvo_store::ImportState::Done {
+        return Err(format!("demo figures: {:?} {:?}", job.errors, job.message));
     }
     Ok(())
 }
