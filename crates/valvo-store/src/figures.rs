@@ -126,6 +126,35 @@ impl Store {
             .collect())
     }
 
+    /// The periods a unit's entry page offers: those of its hand-entered
+    /// indicators' kinds in the years their plans cover, begun by `today`,
+    /// newest first.
+    pub async fn entry_periods(&self, org: i64, today: time::Date) -> Result<Vec<Period>> {
+        let mut out: Vec<Period> = Vec::new();
+        for ind in self.indicators_in(&[org]).await? {
+            let last = ind
+                .until_year
+                .unwrap_or(ind.year)
+                .max(ind.year)
+                .min(today.year());
+            for year in ind.year..=last {
+                if !followed_in(&ind, year) {
+                    continue;
+                }
+                if let Ok(y) = Period::year(year) {
+                    out.extend(
+                        y.sub_periods(ind.period_kind)
+                            .into_iter()
+                            .filter(|p| p.start() <= today),
+                    );
+                }
+            }
+        }
+        out.sort_by(|a, b| b.cmp_chronological(a));
+        out.dedup();
+        Ok(out)
+    }
+
     /// The period kinds of a unit's plan for `year` (for its entry page).
     pub async fn entry_kinds(&self, org: i64, year: i32) -> Result<Vec<PeriodKind>> {
         let mut kinds: Vec<PeriodKind> = self

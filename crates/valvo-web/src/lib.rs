@@ -331,6 +331,7 @@ pub fn app(state: AppState) -> Router {
         .route("/indicators/{id}/remove", post(ui::indicator_remove))
         .route("/indicators/{id}/restore", post(ui::indicator_restore))
         .route("/goals/{id}/delete", post(ui::goal_delete))
+        .route("/org/{id}/delete", post(ui::org_delete))
         .route("/actions/{id}/delete", post(ui::action_delete))
         .route(
             "/indicators/{id}/edit",

@@ -496,7 +496,10 @@ fn org_form(
             None,
         ),
     };
-    let form = b.form(action, "save", cancel, groups);
+    let mut form = b.form(action, "save", cancel, groups);
+    if let Some(id) = edit {
+        form.remove = Some((format!("/org/{id}/delete"), page.tr.t("org-delete")));
+    }
     let crumbs = at
         .map(|id| crumbs(&page.tr, tree, p, id))
         .unwrap_or_default();
@@ -1666,6 +1669,30 @@ pub async fn indicator_restore(
     Ok(see_other(&format!("/indicators/{id}")))
 }
 
+/// `POST /org/{id}/delete`: an org unit nothing refers to (administrators).
+pub async fn org_delete(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(id): UiPath<i64>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let p = page.principal()?;
+    let tree = tree(&state, &page).await?;
+    let parent = tree.get(id).and_then(|n| n.parent_id);
+    match state.store().delete_org_unit(&p, id).await {
+        Ok(()) => Ok(see_other(
+            &parent
+                .map(|p| format!("/org/{p}"))
+                .unwrap_or_else(|| "/".into()),
+        )),
+        Err(valvo_store::StoreError::Invalid(_)) => {
+            Err(page.error(ErrorKind::BadRequest("error-org-in-use")))
+        }
+        Err(e) => Err(page.error(e)),
+    }
+}
+
 /// `POST /goals/{id}/delete`: a goal with nothing under it.
 pub async fn goal_delete(
     State(state): State<AppState>,
@@ -1847,10 +1874,7 @@ fn follow_up_form_view(
     }
     let b = Builder::new(&page.tr, data, errors);
     let mut period = b.plain("period", InputKind::Select, true);
-    period.options = offered
-        .iter()
-        .map(|p| (p.to_string(), format!("{} ({p})", p.label())))
-        .collect();
+    period.options = offered.iter().map(|p| (p.to_string(), p.label())).collect();
     period.hint = Some(page.tr.t("hint-period-own"));
     let mut value = b.plain(
         "value",

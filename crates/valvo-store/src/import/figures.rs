@@ -485,7 +485,10 @@ pub(super) async fn compare(
                     value_kind: kind,
                     before: old_figure.filter(|f| !f.is_empty()),
                     after: Some(figure.clone()).filter(|f| !f.is_empty()),
-                    texts: !same_texts,
+                    texts: match old {
+                        Some(_) => !same_texts,
+                        None => !assessment.is_empty() || !corrective.is_empty(),
+                    },
                     flagged,
                 });
             }

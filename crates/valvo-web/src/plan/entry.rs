@@ -35,34 +35,17 @@ fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-/// The periods a unit's entry page offers: those of its plan's kinds in
-/// this year and the one before, begun, newest first.
+/// The periods a unit's entry page offers (see `Store::entry_periods`).
 async fn periods(
     state: &AppState,
     org: i64,
     page: &Page,
 ) -> Result<Vec<Period>, crate::error::UiError> {
-    let today = today();
-    let mut out = Vec::new();
-    for year in [today.year(), today.year() - 1] {
-        let kinds = state
-            .store()
-            .entry_kinds(org, year)
-            .await
-            .map_err(|e| page.error(e))?;
-        if let Ok(y) = Period::year(year) {
-            for kind in kinds {
-                out.extend(
-                    y.sub_periods(kind)
-                        .into_iter()
-                        .filter(|p| p.start() <= today),
-                );
-            }
-        }
-    }
-    out.sort_by(|a, b| b.cmp_chronological(a));
-    out.dedup();
-    Ok(out)
+    state
+        .store()
+        .entry_periods(org, today())
+        .await
+        .map_err(|e| page.error(e))
 }
 
 /// The period asked for, else the latest one that has ended.
