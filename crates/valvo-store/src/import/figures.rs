@@ -55,15 +55,17 @@ impl FiguresParser {
         tree: &OrgTree,
         today: time::Date,
     ) -> Result<FiguresParser> {
-        let rows = sqlx::query(&format!(
-            "SELECT {} FROM indicators i JOIN goals g ON g.id = i.goal_id WHERE i.code IS NOT NULL",
-            crate::plan::INDICATOR_COLS
-        ))
-        .fetch_all(&mut *conn)
-        .await?;
+        // Only what a line is checked against: names, notes and targets stay
+        // in the database (a county has tens of thousands of indicators).
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query(
+            "SELECT i.id, i.goal_id, g.org_unit_id, g.year, i.period_kind, i.code, i.value_kind, i.until_year, \
+             i.retired_at FROM indicators i JOIN goals g ON g.id = i.goal_id WHERE i.code IS NOT NULL",
+        )
+        .fetch(&mut *conn);
         let mut by_code: HashMap<String, Vec<(Indicator, bool)>> = HashMap::new();
-        for r in &rows {
-            let ind = crate::plan::indicator_row(r)?;
+        while let Some(r) = rows.try_next().await? {
+            let ind = slim_indicator(&r)?;
             let writable = p.can_write(tree, ind.org_unit_id);
             if let Some(code) = &ind.code {
                 by_code
@@ -96,6 +98,37 @@ impl FiguresParser {
             _ => Err(unknown()),
         }
     }
+}
+
+/// An indicator with only what a line is checked against.
+fn slim_indicator(r: &sqlx::any::AnyRow) -> Result<Indicator> {
+    let period_kind: String = r.try_get("period_kind")?;
+    let kind: String = r.try_get("value_kind")?;
+    Ok(Indicator {
+        id: r.try_get("id")?,
+        goal_id: r.try_get("goal_id")?,
+        org_unit_id: r.try_get("org_unit_id")?,
+        year: r.try_get::<i64, _>("year")? as i32,
+        name: I18nText::default(),
+        unit: I18nText::default(),
+        direction: valvo_core::Direction::Higher,
+        baseline: None,
+        target: None,
+        target_max: None,
+        period_kind: valvo_core::PeriodKind::parse(&period_kind)
+            .ok_or_else(|| crate::rows::corrupt("period_kind", &period_kind))?,
+        note: I18nText::default(),
+        sort_order: 0,
+        source: None,
+        code: r.try_get("code")?,
+        value_kind: ValueKind::parse(&kind)
+            .ok_or_else(|| crate::rows::corrupt("value_kind", &kind))?,
+        until_year: r.try_get::<Option<i64>, _>("until_year")?.map(|y| y as i32),
+        min_value: None,
+        max_value: None,
+        retired_at: r.try_get("retired_at")?,
+        reference: None,
+    })
 }
 
 /// Nothing to add up: follow-ups have no aggregates.
@@ -192,6 +225,16 @@ impl Parser for FiguresParser {
     }
 }
 
+/// `n` parameters for an `IN` list of a statement that has no others: on
+/// SQLite anonymous ones (it binds numbered ones by name, n² for n).
+fn id_list(conn: &AnyConnection, n: usize) -> String {
+    if conn.backend_name() == "PostgreSQL" {
+        crate::write::placeholders(1, n)
+    } else {
+        vec!["?"; n].join(", ")
+    }
+}
+
 /// Keeps checked lines of import `job`.
 pub(super) async fn stage(conn: &mut AnyConnection, job: i64, rows: &[FigureRow]) -> Result<()> {
     const COLS: usize = 18;
@@ -233,32 +276,39 @@ pub(super) async fn stage(conn: &mut AnyConnection, job: i64, rows: &[FigureRow]
     Ok(())
 }
 
-/// The same indicator and period on two lines: every later line named.
+/// The same indicator and period on two lines: every later line named
+/// (of the first hundred such pairs; all are counted).
 pub(super) async fn repeated_lines(conn: &mut AnyConnection, job: i64) -> Result<LineErrors> {
-    let rows = sqlx::query(
-        "SELECT s.line, s.sheet, d.first_line FROM import_figures s JOIN \
-         (SELECT indicator_id, period, MIN(seq) AS first_seq FROM import_figures WHERE import_id = $1 \
-          GROUP BY indicator_id, period HAVING COUNT(*) > 1) r \
-         ON r.indicator_id = s.indicator_id AND r.period = s.period \
-         JOIN (SELECT seq, line AS first_line FROM import_figures WHERE import_id = $1) d ON d.seq = r.first_seq \
-         WHERE s.import_id = $1 AND s.seq > r.first_seq ORDER BY s.seq",
+    let groups: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT indicator_id, period, COUNT(*) AS n FROM import_figures WHERE import_id = $1 \
+         GROUP BY indicator_id, period HAVING COUNT(*) > 1 ORDER BY MIN(seq)",
     )
     .bind(job)
     .fetch_all(&mut *conn)
     .await?;
     let mut errors = LineErrors::default();
-    for r in rows {
-        let mut e = LineError::new(
-            r.try_get::<i64, _>("line")? as usize,
-            "period",
-            ErrorCode::StateConflict,
+    for (indicator, period, n) in &groups {
+        if errors.first.len() >= valvo_core::import::MAX_REPORTED {
+            errors.count += (*n - 1).max(0) as u64;
+            continue;
+        }
+        let lines: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT line, sheet FROM import_figures WHERE import_id = $1 AND indicator_id = $2 AND period = $3 ORDER BY seq",
         )
-        .expecting(Expected::NotAgainAfter(
-            r.try_get::<i64, _>("first_line")? as usize
-        ));
-        e.sheet = r.try_get("sheet")?;
-        errors.extend([e]);
+        .bind(job)
+        .bind(*indicator)
+        .bind(period)
+        .fetch_all(&mut *conn)
+        .await?;
+        let first = lines.first().map(|l| l.0).unwrap_or(0) as usize;
+        for (line, sheet) in lines.into_iter().skip(1) {
+            let mut e = LineError::new(line as usize, "period", ErrorCode::StateConflict)
+                .expecting(Expected::NotAgainAfter(first));
+            e.sheet = sheet;
+            errors.extend([e]);
+        }
     }
+    errors.first.sort_by_key(|e| (e.sheet.clone(), e.line));
     Ok(errors)
 }
 
@@ -340,8 +390,8 @@ pub(super) async fn compare(
         let rows = sqlx::query(&format!(
             "SELECT seq, sheet, line, code, indicator_id, period, value, part_a, part_b, value_text, \
              assessment_fi, assessment_sv, assessment_en, corrective_fi, corrective_sv, corrective_en \
-             FROM import_figures WHERE import_id = $1 AND (indicator_id > $2 OR (indicator_id = $2 AND period > $3)) \
-             ORDER BY indicator_id, period LIMIT {PAGE}"
+             FROM import_figures WHERE import_id = $1 AND indicator_id >= $2 \
+             AND (indicator_id > $2 OR period > $3) ORDER BY indicator_id, period LIMIT {PAGE}"
         ))
         .bind(job)
         .bind(last_ind)
@@ -387,7 +437,7 @@ pub(super) async fn compare(
             // As a single follow-up is written: its indicator's row first.
             crate::write::lock_rows(conn, "indicators", &ids).await?;
         }
-        let list = crate::write::placeholders(1, ids.len());
+        let list = id_list(conn, ids.len());
         let sql = format!(
             "SELECT {} FROM follow_ups f WHERE f.indicator_id IN ({list})",
             crate::plan::FOLLOW_UP_COLS
@@ -397,8 +447,16 @@ pub(super) async fn compare(
             q = q.bind(*id);
         }
         let mut stored: HashMap<(i64, Period), FollowUp> = HashMap::new();
+        // Each indicator's stored values by the day its period begins.
+        let mut history: HashMap<i64, Vec<(time::Date, f64)>> = HashMap::new();
         for r in q.fetch_all(&mut *conn).await? {
             let f = crate::plan::follow_up_row(&r)?;
+            if let Some(v) = f.value {
+                history
+                    .entry(f.indicator_id)
+                    .or_default()
+                    .push((f.period.start(), v));
+            }
             stored.insert((f.indicator_id, f.period), f);
         }
         let sql = format!(
@@ -457,14 +515,16 @@ pub(super) async fn compare(
             }
             let flagged = match figure.value {
                 Some(x) if !same_figure => {
-                    let history: Vec<f64> = stored
-                        .values()
-                        .filter(|f| {
-                            f.indicator_id == s.indicator && f.period.start() < s.period.start()
+                    let earlier: Vec<f64> = history
+                        .get(&s.indicator)
+                        .map(|h| {
+                            h.iter()
+                                .filter(|(d, _)| *d < s.period.start())
+                                .map(|(_, v)| *v)
+                                .collect()
                         })
-                        .filter_map(|f| f.value)
-                        .collect();
-                    valvo_core::model::far_outside(&history, x, lo, hi)
+                        .unwrap_or_default();
+                    valvo_core::model::far_outside(&earlier, x, lo, hi)
                 }
                 _ => old.is_some_and(|o| o.flagged),
             };
