@@ -106,8 +106,19 @@ fn total() -> String {
 /// are its history (the previous periods its figures are compared with,
 /// figures imported from before Valvo).
 pub fn accepts_period(ind: &Indicator, period: &Period, today: time::Date) -> bool {
-    period.kind() == ind.period_kind
-        && period.year_number() <= ind.until_year.unwrap_or(ind.year).max(ind.year)
+    own_period(ind.period_kind, ind.year, ind.until_year, period, today)
+}
+
+/// [`accepts_period`] of an indicator of `kind`, plan `year` and `until_year`.
+pub fn own_period(
+    kind: PeriodKind,
+    year: i32,
+    until_year: Option<i32>,
+    period: &Period,
+    today: time::Date,
+) -> bool {
+    period.kind() == kind
+        && period.year_number() <= until_year.unwrap_or(year).max(year)
         && period.start() <= today
 }
 

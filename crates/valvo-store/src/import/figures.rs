@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, Row};
 use valvo_core::access::Principal;
 use valvo_core::figures::FigureColumns;
 use valvo_core::import::{Expected, LineError, LineErrors};
-use valvo_core::model::{FollowUp, Indicator};
+use valvo_core::model::FollowUp;
 use valvo_core::plan::{ErrorCode, FollowUpInput};
 use valvo_core::{Figure, I18nText, OrgTree, Period, ValueKind};
 
@@ -42,7 +42,7 @@ pub(super) struct FigureRow {
 /// The indicators a file may name, by code (lower case).
 pub(super) struct FiguresParser {
     columns: Option<FigureColumns>,
-    by_code: HashMap<String, Vec<(Indicator, bool)>>,
+    by_code: HashMap<String, Vec<(Target, bool)>>,
     today: time::Date,
     seq: u64,
 }
@@ -63,16 +63,14 @@ impl FiguresParser {
              i.retired_at FROM indicators i JOIN goals g ON g.id = i.goal_id WHERE i.code IS NOT NULL",
         )
         .fetch(&mut *conn);
-        let mut by_code: HashMap<String, Vec<(Indicator, bool)>> = HashMap::new();
+        let mut by_code: HashMap<String, Vec<(Target, bool)>> = HashMap::new();
         while let Some(r) = rows.try_next().await? {
-            let ind = slim_indicator(&r)?;
-            let writable = p.can_write(tree, ind.org_unit_id);
-            if let Some(code) = &ind.code {
-                by_code
-                    .entry(code.to_lowercase())
-                    .or_default()
-                    .push((ind, writable));
-            }
+            let (code, org, ind) = target(&r)?;
+            let writable = p.can_write(tree, org);
+            by_code
+                .entry(code.to_lowercase())
+                .or_default()
+                .push((ind, writable));
         }
         Ok(FiguresParser {
             columns: None,
@@ -82,12 +80,12 @@ impl FiguresParser {
         })
     }
 
-    fn indicator(&self, line: usize, code: &str) -> std::result::Result<&Indicator, LineError> {
+    fn indicator(&self, line: usize, code: &str) -> std::result::Result<&Target, LineError> {
         let unknown = || {
             LineError::new(line, "indicator", ErrorCode::NotFound)
                 .expecting(Expected::IndicatorYouMayWrite(code.to_owned()))
         };
-        let mine: Vec<&Indicator> = self
+        let mine: Vec<&Target> = self
             .by_code
             .get(&code.to_lowercase())
             .map(|l| l.iter().filter(|(_, w)| *w).map(|(i, _)| i).collect())
@@ -100,35 +98,35 @@ impl FiguresParser {
     }
 }
 
-/// An indicator with only what a line is checked against.
-fn slim_indicator(r: &sqlx::any::AnyRow) -> Result<Indicator> {
+/// What a line is checked against of its indicator (a county has tens of
+/// thousands: names, notes and targets stay in the database).
+pub(super) struct Target {
+    id: i64,
+    year: i32,
+    until_year: Option<i32>,
+    period_kind: valvo_core::PeriodKind,
+    value_kind: ValueKind,
+    retired: bool,
+}
+
+/// A row's indicator code, org unit and [`Target`].
+fn target(r: &sqlx::any::AnyRow) -> Result<(String, i64, Target)> {
     let period_kind: String = r.try_get("period_kind")?;
     let kind: String = r.try_get("value_kind")?;
-    Ok(Indicator {
-        id: r.try_get("id")?,
-        goal_id: r.try_get("goal_id")?,
-        org_unit_id: r.try_get("org_unit_id")?,
-        year: r.try_get::<i64, _>("year")? as i32,
-        name: I18nText::default(),
-        unit: I18nText::default(),
-        direction: valvo_core::Direction::Higher,
-        baseline: None,
-        target: None,
-        target_max: None,
-        period_kind: valvo_core::PeriodKind::parse(&period_kind)
-            .ok_or_else(|| crate::rows::corrupt("period_kind", &period_kind))?,
-        note: I18nText::default(),
-        sort_order: 0,
-        source: None,
-        code: r.try_get("code")?,
-        value_kind: ValueKind::parse(&kind)
-            .ok_or_else(|| crate::rows::corrupt("value_kind", &kind))?,
-        until_year: r.try_get::<Option<i64>, _>("until_year")?.map(|y| y as i32),
-        min_value: None,
-        max_value: None,
-        retired_at: r.try_get("retired_at")?,
-        reference: None,
-    })
+    Ok((
+        r.try_get("code")?,
+        r.try_get("org_unit_id")?,
+        Target {
+            id: r.try_get("id")?,
+            year: r.try_get::<i64, _>("year")? as i32,
+            until_year: r.try_get::<Option<i64>, _>("until_year")?.map(|y| y as i32),
+            period_kind: valvo_core::PeriodKind::parse(&period_kind)
+                .ok_or_else(|| crate::rows::corrupt("period_kind", &period_kind))?,
+            value_kind: ValueKind::parse(&kind)
+                .ok_or_else(|| crate::rows::corrupt("value_kind", &kind))?,
+            retired: r.try_get::<Option<String>, _>("retired_at")?.is_some(),
+        },
+    ))
 }
 
 /// Nothing to add up: follow-ups have no aggregates.
@@ -164,13 +162,19 @@ impl Parser for FiguresParser {
         let mut rec = columns.record(line, record.iter())?;
         let ind = self.indicator(line, &rec.code).map_err(|e| vec![e])?;
         let mut errors = Vec::new();
-        if ind.retired_at.is_some() {
+        if ind.retired {
             errors.push(
                 LineError::new(line, "indicator", ErrorCode::StateConflict)
                     .expecting(Expected::Literal("an indicator still followed up".into())),
             );
         }
-        if !valvo_core::model::accepts_period(ind, &rec.period, self.today) {
+        if !valvo_core::model::own_period(
+            ind.period_kind,
+            ind.year,
+            ind.until_year,
+            &rec.period,
+            self.today,
+        ) {
             errors.push(
                 LineError::new(line, "period", ErrorCode::NotItsPeriod).expecting(
                     Expected::ItsPeriod(
