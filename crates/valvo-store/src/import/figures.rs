@@ -358,7 +358,7 @@ pub struct FigureChange {
 /// How many changes a summary keeps to show.
 const SHOWN: usize = 200;
 /// Lines compared (and written) at a time.
-const PAGE: i64 = 1000;
+const PAGE: i64 = 2000;
 
 struct Staged {
     seq: i64,
