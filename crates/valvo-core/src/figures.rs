@@ -92,12 +92,14 @@ impl FigureColumns {
         })
     }
 
-    /// Reads one line: every problem of it named by its column.
+    /// Reads one line: every problem of it named by its column; `None` for
+    /// a line that names an indicator and a period and gives nothing for
+    /// them (a template's row left empty).
     pub fn record<'a>(
         &self,
         line: usize,
         fields: impl IntoIterator<Item = &'a str>,
-    ) -> Result<FigureRecord, Vec<LineError>> {
+    ) -> Result<Option<FigureRecord>, Vec<LineError>> {
         let cells: Vec<&str> = fields.into_iter().collect();
         let cell = |i: usize| cells.get(i).map(|c| c.trim()).unwrap_or("");
         let mut errors = Vec::new();
@@ -145,20 +147,19 @@ impl FigureColumns {
             target.set(*lang, Some(t.to_owned()));
         }
         let value = cell(self.value).to_owned();
-        if value.is_empty() && assessment.is_empty() && corrective.is_empty() {
-            errors.push(
-                LineError::new(line, "value", ErrorCode::Required)
-                    .expecting(Expected::ValueOrAssessment),
-            );
-        }
         match (errors.is_empty(), period) {
-            (true, Some(period)) => Ok(FigureRecord {
+            (true, Some(_))
+                if value.is_empty() && assessment.is_empty() && corrective.is_empty() =>
+            {
+                Ok(None)
+            }
+            (true, Some(period)) => Ok(Some(FigureRecord {
                 code,
                 period,
                 value,
                 assessment,
                 corrective,
-            }),
+            })),
             _ => Err(errors),
         }
     }
@@ -179,6 +180,7 @@ mod tests {
                 2,
                 ["KRC-1", "9–12/2023", "0:13:25", "Kötiden kortare", "Kötid"],
             )
+            .unwrap()
             .unwrap();
         assert_eq!(r.code, "KRC-1");
         assert_eq!(r.period.to_string(), "2023T3");
@@ -191,9 +193,13 @@ mod tests {
             fields,
             [
                 ("indicator", ErrorCode::Required),
-                ("period", ErrorCode::Invalid),
-                ("value", ErrorCode::Required)
+                ("period", ErrorCode::Invalid)
             ]
+        );
+        // A template's row left empty is no line at all.
+        assert_eq!(
+            cols.record(4, ["KRC-1", "2023T3", "", "", "Kötid"]),
+            Ok(None)
         );
         assert!(errors[1]
             .to_string()

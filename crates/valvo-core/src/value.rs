@@ -171,7 +171,15 @@ impl ValueKind {
                 plain(s)
             }
             ValueKind::Money => {
-                let mut s = s;
+                // `-€5`, as English prints a negative amount.
+                let signed;
+                let mut s = match s.strip_prefix("-€") {
+                    Some(rest) => {
+                        signed = format!("-{}", rest.trim_start());
+                        signed.as_str()
+                    }
+                    None => s,
+                };
                 for sym in ["€", "EUR", "eur"] {
                     if let Some(r) = s.strip_suffix(sym) {
                         s = r.trim_end();
@@ -262,12 +270,13 @@ impl ValueKind {
         if let Some(t) = &f.text {
             return t.clone();
         }
-        // Without thousands separators: what one types.
+        // Exactly as kept (no rounding: saving the form again must not
+        // change it), without thousands separators: what one types.
         let plain = |v: f64| {
-            let s = format_number(v, lang);
+            let s = format!("{}", v + 0.0);
             match lang {
-                Lang::En => s.replace(',', ""),
-                Lang::Fi | Lang::Sv => s.replace('\u{a0}', ""),
+                Lang::En => s,
+                Lang::Fi | Lang::Sv => s.replace('.', ","),
             }
         };
         match (self, f.parts, f.value) {
@@ -530,6 +539,9 @@ mod tests {
         ] {
             let f = fig(kind, typed);
             assert_eq!(kind.input_text(&f, Lang::Fi), typed, "{kind}");
+            // Nothing rounded away: the form gives back what is kept.
+            let exact = Figure::number(1.875);
+            assert_eq!(ValueKind::Number.input_text(&exact, Lang::Sv), "1,875");
             assert_eq!(
                 kind.parse_figure(&kind.input_text(&f, Lang::En))
                     .unwrap()
@@ -550,7 +562,7 @@ mod tests {
                 let typed = ValueKind::Ratio.format_short(&r, lang).replace(',', "");
                 prop_assert_eq!(ValueKind::Ratio.parse_figure(&typed).unwrap().unwrap(), r.clone());
                 let m = ValueKind::Money.format(cents as f64 / 100.0, lang);
-                let back = ValueKind::Money.parse_figure(&m.replace("-€", "-").replace(',', if lang == Lang::En { "" } else { "," })).unwrap().unwrap().value.unwrap();
+                let back = ValueKind::Money.parse_figure(&m.replace(',', if lang == Lang::En { "" } else { "," })).unwrap().unwrap().value.unwrap();
                 prop_assert!((back - cents as f64 / 100.0).abs() < 1e-9, "{} -> {}", m, back);
             }
         }

@@ -641,7 +641,11 @@ async fn write_batch(
                     &mut pending,
                 )
                 .await?)),
-                Err(StoreError::Db(e)) => return Err(StoreError::Db(e)),
+                // The database failed: the transaction may be aborted, so
+                // the whole batch fails (and is retried one by one).
+                Err(
+                    e @ (StoreError::Db(_) | StoreError::Retry(_) | StoreError::Unavailable(_)),
+                ) => return Err(e),
                 Err(e) => out.push(Err(e)),
             }
         }
@@ -697,8 +701,10 @@ async fn ingest_loop(
                 }
             }
             Err(e) if jobs.len() == 1 => {
-                for job in jobs {
-                    let _ = job.reply.send(Err(StoreError::Corrupt(e.to_string())));
+                // Its own error: a lost race is a 409 to retry, an
+                // unreachable database a 503.
+                if let Some(job) = jobs.into_iter().next() {
+                    let _ = job.reply.send(Err(e));
                 }
             }
             Err(_) => {

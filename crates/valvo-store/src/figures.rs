@@ -354,54 +354,57 @@ impl Store {
 
     /// The follow-ups `p` may read that are flagged for a look, newest first.
     pub async fn flagged_follow_ups(&self, p: &Principal, limit: i64) -> Result<Vec<Listed>> {
-        self.listed(p, "f.flagged = 1", limit, |_, _| true).await
+        self.listed(p, "f.flagged = 1", limit).await
     }
 
     /// Follow-ups `p` may read that are not of their indicator's own periods
     /// (another period kind, or past the years its plan covers): kept, and
     /// listed for the coordinator to move or remove.
     pub async fn stray_follow_ups(&self, p: &Principal, limit: i64) -> Result<Vec<Listed>> {
-        let far_future = time::Date::MAX;
-        self.listed(p, "1 = 1", i64::MAX, move |ind, f| {
-            !valvo_core::model::accepts_period(ind, &f.period, far_future)
-        })
-        .await
-        .map(|mut l| {
-            l.truncate(limit.max(0) as usize);
-            l
-        })
+        // A period's kind from its code: 2024, 2024-03, 2024Q1, 2024T1, 2024H1.
+        let stray = "(CASE WHEN LENGTH(f.period) = 4 THEN 'year' WHEN f.period LIKE '%-%' THEN 'month' \
+             WHEN f.period LIKE '%Q%' THEN 'quarter' WHEN f.period LIKE '%T%' THEN 'tertial' ELSE 'half' END) \
+             <> i.period_kind OR CAST(SUBSTR(f.period, 1, 4) AS INTEGER) > \
+             (CASE WHEN i.until_year IS NOT NULL AND i.until_year > g.year THEN i.until_year ELSE g.year END)";
+        self.listed(p, stray, limit).await
     }
 
-    async fn listed(
-        &self,
-        p: &Principal,
-        filter: &str,
-        limit: i64,
-        keep: impl Fn(&Indicator, &FollowUp) -> bool,
-    ) -> Result<Vec<Listed>> {
+    /// Follow-ups matching `filter` in the units `p` may read (the limit
+    /// taken after the scope).
+    async fn listed(&self, p: &Principal, filter: &str, limit: i64) -> Result<Vec<Listed>> {
         let tree = self.org_tree().await?;
-        let rows = sqlx::query(&format!(
+        let scope: Option<Vec<i64>> = p.scope.map(|root| tree.subtree_ids(root));
+        if scope.as_ref().is_some_and(|s| s.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let within = match &scope {
+            Some(ids) => format!(
+                " AND g.org_unit_id IN ({})",
+                crate::write::placeholders(1, ids.len())
+            ),
+            None => String::new(),
+        };
+        let sql = format!(
             "SELECT {}, {} FROM follow_ups f JOIN indicators i ON i.id = f.indicator_id JOIN goals g ON g.id = i.goal_id \
-             WHERE {filter} ORDER BY f.updated_at DESC, f.indicator_id, f.period LIMIT {}",
+             WHERE ({filter}){within} ORDER BY f.updated_at DESC, f.indicator_id, f.period LIMIT {}",
             crate::plan::INDICATOR_COLS,
             crate::plan::FOLLOW_UP_COLS,
-            limit.clamp(1, 1_000_000)
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+            limit.clamp(1, 10_000)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in scope.iter().flatten() {
+            q = q.bind(*id);
+        }
         let mut out = Vec::new();
-        for r in rows {
+        for r in q.fetch_all(&self.pool).await? {
             let indicator = crate::plan::indicator_row(&r)?;
             if !p.can_read(&tree, indicator.org_unit_id) {
                 continue;
             }
-            let follow_up = crate::plan::follow_up_row(&r)?;
-            if keep(&indicator, &follow_up) {
-                out.push(Listed {
-                    indicator,
-                    follow_up,
-                });
-            }
+            out.push(Listed {
+                indicator,
+                follow_up: crate::plan::follow_up_row(&r)?,
+            });
         }
         Ok(out)
     }

@@ -65,6 +65,11 @@ pub enum StoreError {
     /// The input did not validate.
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// The write lost a race the database settled (a key taken a moment
+    /// before, a deadlock or serialization failure, a row it refers to
+    /// removed): nothing of it was written; try again.
+    #[error("conflict: {0}")]
+    Retry(String),
     /// The database URL is not understood.
     #[error("unsupported database URL: {0}")]
     Url(String),
@@ -92,7 +97,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let Some(what) = lost_race(&e) {
             tracing::warn!(error = %e, "{what}: answered as a conflict");
-            return StoreError::Conflict(format!("{what}; try again"));
+            return StoreError::Retry(format!("{what}; try again"));
         }
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {

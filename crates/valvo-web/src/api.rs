@@ -81,7 +81,9 @@ impl From<StoreError> for ApiError {
                 "forbidden",
                 "not allowed for this user",
             ),
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Conflict(m) | StoreError::Retry(m) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", m)
+            }
             StoreError::Invalid(f) => ApiError::invalid(f),
             StoreError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
@@ -644,6 +646,8 @@ pub async fn put_follow_up(
     }
     let mut errors = Vec::new();
     let ind = state.store().indicator(id).await?;
+    // Out of scope reads as unknown, before anything of the body is judged.
+    let tree = readable(&state, &p, ind.org_unit_id).await?;
     let figure =
         match crate::plan::json_figure(ind.value_kind, body.get("value").unwrap_or(&Value::Null)) {
             Ok(f) => f,
@@ -673,7 +677,6 @@ pub async fn put_follow_up(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let tree = readable(&state, &p, ind.org_unit_id).await?;
     if !p.can_write(&tree, ind.org_unit_id) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -134,11 +134,11 @@ fn target(r: &sqlx::any::AnyRow) -> Result<(String, i64, Target)> {
 pub(super) struct FiguresAgg;
 
 impl Parser for FiguresParser {
-    type Row = FigureRow;
+    type Row = Option<FigureRow>;
     type Agg = FiguresAgg;
 
-    fn rows(rows: Vec<FigureRow>) -> Rows {
-        Rows::Figures(rows)
+    fn rows(rows: Vec<Option<FigureRow>>) -> Rows {
+        Rows::Figures(rows.into_iter().flatten().collect())
     }
 
     fn agg(_: FiguresAgg) -> Agg {
@@ -155,11 +155,13 @@ impl Parser for FiguresParser {
         line: usize,
         record: &csv::StringRecord,
         sheet: Option<&str>,
-    ) -> std::result::Result<FigureRow, Vec<LineError>> {
+    ) -> std::result::Result<Option<FigureRow>, Vec<LineError>> {
         let Some(columns) = &self.columns else {
             return Err(Vec::new());
         };
-        let mut rec = columns.record(line, record.iter())?;
+        let Some(mut rec) = columns.record(line, record.iter())? else {
+            return Ok(None);
+        };
         let ind = self.indicator(line, &rec.code).map_err(|e| vec![e])?;
         let mut errors = Vec::new();
         if ind.retired {
@@ -211,7 +213,7 @@ impl Parser for FiguresParser {
         }
         let indicator = ind.id;
         self.seq += 1;
-        Ok(FigureRow {
+        Ok(Some(FigureRow {
             seq: self.seq,
             sheet: sheet.map(str::to_owned),
             line,
@@ -221,7 +223,7 @@ impl Parser for FiguresParser {
             figure,
             assessment: rec.assessment,
             corrective: rec.corrective,
-        })
+        }))
     }
 
     fn spill(&mut self, last: bool) -> Option<FiguresAgg> {
@@ -385,7 +387,9 @@ pub(super) async fn compare(
     file: &str,
     p: &Principal,
     apply: bool,
+    tree: Option<&OrgTree>,
 ) -> Result<FiguresSummary> {
+    let today = time::OffsetDateTime::now_utc().date();
     let mut summary = FiguresSummary::default();
     let mut after: Option<(i64, String)> = None;
     let at = now();
@@ -464,18 +468,20 @@ pub(super) async fn compare(
             stored.insert((f.indicator_id, f.period), f);
         }
         let sql = format!(
-            "SELECT i.id, i.value_kind, i.min_value, i.max_value, g.org_unit_id FROM indicators i \
-             JOIN goals g ON g.id = i.goal_id WHERE i.id IN ({list})"
+            "SELECT i.id, i.value_kind, i.min_value, i.max_value, g.org_unit_id, i.period_kind, g.year, \
+             i.until_year, i.retired_at FROM indicators i JOIN goals g ON g.id = i.goal_id WHERE i.id IN ({list})"
         );
         let mut q = sqlx::query(&sql);
         for id in &ids {
             q = q.bind(*id);
         }
         let mut inds: HashMap<i64, (ValueKind, Option<f64>, Option<f64>, i64)> = HashMap::new();
+        let mut own: HashMap<i64, (Target, i64)> = HashMap::new();
         for r in q.fetch_all(&mut *conn).await? {
             let kind: String = r.try_get("value_kind")?;
+            let id: i64 = r.try_get("id")?;
             inds.insert(
-                r.try_get("id")?,
+                id,
                 (
                     ValueKind::parse(&kind).unwrap_or_default(),
                     r.try_get("min_value")?,
@@ -483,8 +489,62 @@ pub(super) async fn compare(
                     r.try_get("org_unit_id")?,
                 ),
             );
+            if apply {
+                let period_kind: String = r.try_get("period_kind")?;
+                own.insert(
+                    id,
+                    (
+                        Target {
+                            id,
+                            year: r.try_get::<i64, _>("year")? as i32,
+                            until_year: r
+                                .try_get::<Option<i64>, _>("until_year")?
+                                .map(|y| y as i32),
+                            period_kind: valvo_core::PeriodKind::parse(&period_kind)
+                                .ok_or_else(|| crate::rows::corrupt("period_kind", &period_kind))?,
+                            value_kind: ValueKind::parse(&kind).unwrap_or_default(),
+                            retired: r.try_get::<Option<String>, _>("retired_at")?.is_some(),
+                        },
+                        r.try_get("org_unit_id")?,
+                    ),
+                );
+            }
         }
         let mut writes: Vec<(FollowUp, Option<FollowUp>, i64)> = Vec::new();
+        if let (true, Some(tree)) = (apply, tree) {
+            // What was checked when the file was read may have changed since
+            // (a check is applied later): every line again, under the locks.
+            for s in &page {
+                let ok = own.get(&s.indicator).is_some_and(|(t, org)| {
+                    !t.retired
+                        && p.can_write(tree, *org)
+                        && valvo_core::model::own_period(
+                            t.period_kind,
+                            t.year,
+                            t.until_year,
+                            &s.period,
+                            today,
+                        )
+                        && FollowUpInput::of(
+                            Some(s.figure.clone()).filter(|f| !f.is_empty()),
+                            s.assessment.clone(),
+                            s.corrective.clone(),
+                        )
+                        .validate_for(t.value_kind)
+                        .is_ok()
+                });
+                if !ok {
+                    let place = match &s.sheet {
+                        Some(sh) => format!("sheet {sh}, line {}", s.line),
+                        None => format!("line {}", s.line),
+                    };
+                    return Err(crate::StoreError::Conflict(format!(
+                        "{place}: the indicator {} changed since the file was checked; check the file again",
+                        s.code
+                    )));
+                }
+            }
+        }
         for s in page {
             let Some(&(kind, lo, hi, org)) = inds.get(&s.indicator) else {
                 // Removed since the file was checked.

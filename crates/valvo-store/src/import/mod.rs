@@ -1321,7 +1321,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for (id,) in unconfirmed {
-            self.purge_import(id).await?;
+            // Claimed first: a confirmation under way keeps it whole.
+            sqlx::query(
+                "UPDATE imports SET state = 'failed', message = 'expired' WHERE id = $1 AND state = 'checked'",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         }
         let failed: Vec<(i64,)> =
             sqlx::query_as("SELECT id FROM imports WHERE state = 'failed' AND purged = 0")
@@ -1644,7 +1650,7 @@ impl Store {
             return self.fail_import(job.id, &repeated, None).await;
         }
         if job.dry_run {
-            let summary = figures::compare(conn, job.id, &job.file_name, p, false).await?;
+            let summary = figures::compare(conn, job.id, &job.file_name, p, false, None).await?;
             sqlx::query(
                 "UPDATE imports SET state = 'checked', finished_at = $1, bytes_read = bytes_total, summary = $2 \
                  WHERE id = $3 AND state = 'running'",
@@ -1683,7 +1689,9 @@ impl Store {
                 code: ErrorCode::StateConflict,
             }]));
         }
-        let summary = figures::compare(&mut tx, job.id, &job.file_name, p, true).await?;
+        let tree = self.tree_in(&mut tx).await?;
+        let summary =
+            figures::compare(&mut tx, job.id, &job.file_name, p, true, Some(&tree)).await?;
         sqlx::query("UPDATE imports SET rows_written = $1, summary = $2 WHERE id = $3")
             .bind((summary.new + summary.changed) as i64)
             .bind(serde_json::to_string(&summary).ok())
@@ -1715,6 +1723,9 @@ impl Store {
         if !(p.can_administer() || (p.user_id.is_some() && job.user_id == p.user_id)) {
             return Err(StoreError::NotFound);
         }
+        if !p.role.writes() {
+            return Err(StoreError::Forbidden);
+        }
         let purged: i64 = sqlx::query_scalar("SELECT purged FROM imports WHERE id = $1")
             .bind(id)
             .fetch_one(&self.pool)
@@ -1723,7 +1734,8 @@ impl Store {
             return Err(crate::write::invalid("import", ErrorCode::StateConflict));
         }
         let n = sqlx::query(
-            "UPDATE imports SET state = 'running', owner = $1, heartbeat_at = $2 WHERE id = $3 AND state = 'checked'",
+            "UPDATE imports SET state = 'running', owner = $1, heartbeat_at = $2 \
+             WHERE id = $3 AND state = 'checked' AND purged = 0",
         )
         .bind(this_process())
         .bind(now())

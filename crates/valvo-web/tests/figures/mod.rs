@@ -491,6 +491,40 @@ async fn figures_import_from_csv_and_xlsx_all_or_nothing_and_the_same_file_twice
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
+    // A check applied after its indicator was retired: refused, nothing written.
+    let (s, body) = api
+        .import(
+            "?dry_run=true",
+            "text/csv",
+            "indicator;period;value\nKRC-NOTE;2023T2;Hösten var lugn.\n"
+                .as_bytes()
+                .to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let checked = body["import"]["id"].as_i64().unwrap();
+    assert_eq!(
+        api.delete(&format!("/api/v1/indicators/{}", ids[6]))
+            .await
+            .1["result"],
+        "retired"
+    );
+    let r = api
+        .c
+        .post(app.url(&format!("/api/v1/imports/{checked}/apply")))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(app.store.follow_ups(ids[6]).await.unwrap().len(), 1);
+    api.patch(
+        &format!("/api/v1/indicators/{}", ids[6]),
+        json!({ "retired": false }),
+    )
+    .await;
+    let audits = app.audit_count().await;
+
     // The same file again changes nothing.
     let (s, body) = api.import("", "text/csv", csv.clone()).await;
     assert_eq!(s, StatusCode::OK);
@@ -498,7 +532,7 @@ async fn figures_import_from_csv_and_xlsx_all_or_nothing_and_the_same_file_twice
     assert_eq!(body["imported"], 0);
     assert_eq!(
         app.audit_count().await,
-        audits + 9,
+        audits + 1,
         "only the import's own row"
     );
 
@@ -834,5 +868,49 @@ async fn a_units_figures_entered_in_one_table_saved_together_and_what_is_missing
         .find(|c| c.period.to_string() == "2023T1")
         .unwrap();
     assert_eq!((t1.entered, t1.expected), (0, 7));
+
+    // The goal moved to 2022: its 2023 figures are past the plan's years,
+    // kept and listed for the coordinator.
+    let sys = valvo_core::access::Principal::system("t");
+    assert!(app
+        .store
+        .stray_follow_ups(&sys, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let goal = app.store.indicator(ids[0]).await.unwrap().goal_id;
+    let (s, _) = api
+        .patch(&format!("/api/v1/goals/{goal}"), json!({ "year": 2022 }))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        app.store.stray_follow_ups(&sys, 100).await.unwrap().len(),
+        7
+    );
+    let overview = web
+        .get(app.url("/figures?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(overview.contains(&format!("/indicators/{}#fu-2023T3", ids[0])));
+    // A manager of area B sees none of area A's.
+    app.add_user("manager-b@x.fi", Role::AreaManager, Some(f.area_b))
+        .await;
+    let b = app
+        .store
+        .user_by_email("manager-b@x.fi")
+        .await
+        .unwrap()
+        .unwrap()
+        .principal();
+    assert!(app
+        .store
+        .stray_follow_ups(&b, 100)
+        .await
+        .unwrap()
+        .is_empty());
     app.stop().await;
 }
