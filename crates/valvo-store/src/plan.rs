@@ -576,6 +576,41 @@ pub(crate) async fn plan_in(
 }
 
 impl Store {
+    /// Locks a goal for a change by `p` and reads it: `NotFound` for an
+    /// unknown goal, `Forbidden` outside `p`'s scope.
+    async fn goal_to_change(&self, tx: &mut AnyConnection, p: &Principal, id: i64) -> Result<Goal> {
+        crate::write::lock_row(tx, "goals", id).await?;
+        let goal = goal_in(tx, id).await?;
+        check_write(p, &*self.tree_in(tx).await?, goal.org_unit_id)?;
+        Ok(goal)
+    }
+
+    /// As [`Store::goal_to_change`], for an indicator.
+    async fn indicator_to_change(
+        &self,
+        tx: &mut AnyConnection,
+        p: &Principal,
+        id: i64,
+    ) -> Result<Indicator> {
+        crate::write::lock_row(tx, "indicators", id).await?;
+        let indicator = indicator_in(tx, id).await?;
+        check_write(p, &*self.tree_in(tx).await?, indicator.org_unit_id)?;
+        Ok(indicator)
+    }
+
+    /// As [`Store::goal_to_change`], for an action; with its goal.
+    async fn action_to_change(
+        &self,
+        tx: &mut AnyConnection,
+        p: &Principal,
+        id: i64,
+    ) -> Result<(Action, Goal)> {
+        crate::write::lock_row(tx, "actions", id).await?;
+        let action = action_in(tx, id).await?;
+        let goal = goal_in(tx, action.goal_id).await?;
+        check_write(p, &*self.tree_in(tx).await?, goal.org_unit_id)?;
+        Ok((action, goal))
+    }
     /// Adds an org unit (administrators and loaders).
     pub async fn create_org_unit(&self, actor: &Principal, unit: &NewOrgUnit) -> Result<i64> {
         if !actor.can_administer() {
@@ -857,10 +892,7 @@ impl Store {
         make: impl FnOnce(&Goal) -> GoalInput + Send,
     ) -> Result<Goal> {
         let mut tx = self.begin_write().await?;
-        crate::write::lock_row(&mut tx, "goals", id).await?;
-        let before = goal_in(&mut tx, id).await?;
-        let tree = self.tree_in(&mut tx).await?;
-        check_write(p, &tree, before.org_unit_id)?;
+        let before = self.goal_to_change(&mut tx, p, id).await?;
         let input = make(&before);
         let input = validated(input.validate(), &input)?;
         sqlx::query(
@@ -997,13 +1029,11 @@ impl Store {
         make: impl FnOnce(&Indicator) -> IndicatorInput + Send,
     ) -> Result<Indicator> {
         let mut tx = self.begin_write().await?;
-        crate::write::lock_row(&mut tx, "indicators", id).await?;
-        let before = indicator_in(&mut tx, id).await?;
+        let before = self.indicator_to_change(&mut tx, p, id).await?;
         let input = make(&before);
         let input = validated(input.validate(), &input)?;
         validated(input.validate_years(before.year), ())?;
         let tree = self.tree_in(&mut tx).await?;
-        check_write(p, &tree, before.org_unit_id)?;
         check_code(
             &mut tx,
             &tree,
@@ -1087,10 +1117,7 @@ impl Store {
     /// longer followed up, its history kept). Returns whether it was retired.
     pub async fn delete_indicator(&self, p: &Principal, id: i64) -> Result<Removed> {
         let mut tx = self.begin_write().await?;
-        crate::write::lock_row(&mut tx, "indicators", id).await?;
-        let before = indicator_in(&mut tx, id).await?;
-        let tree = self.tree_in(&mut tx).await?;
-        check_write(p, &tree, before.org_unit_id)?;
+        let before = self.indicator_to_change(&mut tx, p, id).await?;
         let kept: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM follow_ups WHERE indicator_id = $1")
                 .bind(id)
@@ -1142,10 +1169,7 @@ impl Store {
     /// Takes a retired indicator back into follow-up.
     pub async fn restore_indicator(&self, p: &Principal, id: i64) -> Result<Indicator> {
         let mut tx = self.begin_write().await?;
-        crate::write::lock_row(&mut tx, "indicators", id).await?;
-        let before = indicator_in(&mut tx, id).await?;
-        let tree = self.tree_in(&mut tx).await?;
-        check_write(p, &tree, before.org_unit_id)?;
+        let before = self.indicator_to_change(&mut tx, p, id).await?;
         if before.retired_at.is_none() {
             return Ok(before);
         }
@@ -1196,10 +1220,7 @@ impl Store {
         source: Option<IndicatorSource>,
     ) -> Result<Indicator> {
         let mut tx = self.begin_write().await?;
-        crate::write::lock_row(&mut tx, "indicators", id).await?;
-        let before = indicator_in(&mut tx, id).await?;
-        let tree = self.tree_in(&mut tx).await?;
-        check_write(p, &tree, before.org_unit_id)?;
+        let before = self.indicator_to_change(&mut tx, p, id).await?;
         if before.source == source {
             return Ok(before);
         }
@@ -1292,11 +1313,7 @@ impl Store {
         make: impl FnOnce(&Action) -> ActionInput + Send,
     ) -> Result<Action> {
         let mut tx = self.begin_write().await?;
-        crate::write::lock_row(&mut tx, "actions", id).await?;
-        let before = action_in(&mut tx, id).await?;
-        let goal = goal_in(&mut tx, before.goal_id).await?;
-        let tree = self.tree_in(&mut tx).await?;
-        check_write(p, &tree, goal.org_unit_id)?;
+        let (before, goal) = self.action_to_change(&mut tx, p, id).await?;
         let input = make(&before);
         let input = validated(input.validate(), &input)?;
         sqlx::query("UPDATE actions SET text_fi = $1, text_sv = $2, text_en = $3, status = $4 WHERE id = $5")
@@ -1335,10 +1352,7 @@ impl Store {
     /// written reviews is refused (`state_conflict`): remove or retire them first.
     pub async fn delete_goal(&self, p: &Principal, id: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        crate::write::lock_row(&mut tx, "goals", id).await?;
-        let before = goal_in(&mut tx, id).await?;
-        let tree = self.tree_in(&mut tx).await?;
-        check_write(p, &tree, before.org_unit_id)?;
+        let before = self.goal_to_change(&mut tx, p, id).await?;
         let under: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM indicators WHERE goal_id = $1) \
              + (SELECT COUNT(*) FROM actions WHERE goal_id = $1) \
@@ -1372,11 +1386,7 @@ impl Store {
     /// Removes an action.
     pub async fn delete_action(&self, p: &Principal, id: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        crate::write::lock_row(&mut tx, "actions", id).await?;
-        let before = action_in(&mut tx, id).await?;
-        let goal = goal_in(&mut tx, before.goal_id).await?;
-        let tree = self.tree_in(&mut tx).await?;
-        check_write(p, &tree, goal.org_unit_id)?;
+        let (before, goal) = self.action_to_change(&mut tx, p, id).await?;
         sqlx::query("DELETE FROM actions WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

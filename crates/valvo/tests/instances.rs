@@ -99,6 +99,61 @@ impl Db {
         out.trim().rsplit(' ').next().unwrap().parse().unwrap()
     }
 
+    /// Adds a goal with `n` tertial indicators to a unit; returns their ids.
+    async fn tertial_indicators(&self, unit: i64, n: usize) -> Vec<i64> {
+        let store = valvo_store::Store::connect(&self.url).await.unwrap();
+        let sys = valvo_core::access::Principal::system("test");
+        let goal = store
+            .create_goal(
+                &sys,
+                unit,
+                &valvo_core::plan::GoalInput {
+                    area: valvo_core::plan::Area::Access,
+                    year: 2024,
+                    title: valvo_core::I18nText::new(
+                        Some("Tavoite".into()),
+                        Some("Mål".into()),
+                        None,
+                    ),
+                },
+            )
+            .await
+            .unwrap();
+        let mut indicators = Vec::new();
+        for i in 0..n {
+            let ind = store
+                .create_indicator(
+                    &sys,
+                    goal.id,
+                    &valvo_core::plan::IndicatorInput {
+                        name: valvo_core::I18nText::new(
+                            Some(format!("Mittari {i}")),
+                            Some(format!("Mätare {i}")),
+                            None,
+                        ),
+                        unit: valvo_core::I18nText::default(),
+                        direction: valvo_core::Direction::Higher,
+                        baseline: Some(1.0),
+                        target: Some(10.0),
+                        target_max: None,
+                        period_kind: valvo_core::PeriodKind::Tertial,
+                        note: valvo_core::I18nText::default(),
+                        code: None,
+                        value_kind: Default::default(),
+                        until_year: None,
+                        min_value: None,
+                        max_value: None,
+                        reference: None,
+                    },
+                )
+                .await
+                .unwrap();
+            indicators.push(ind.id);
+        }
+        store.close().await;
+        indicators
+    }
+
     async fn scalar(&self, sql: &str) -> i64 {
         sqlx::query_scalar::<_, i64>(sql)
             .fetch_one(&self.pool)
@@ -431,52 +486,7 @@ async fn first_follow_ups_through_two_instances_make_one_row() {
     let token = admin_token(&db);
     db.org("county", None);
     let unit = db.org("u1", Some("county"));
-    let store = valvo_store::Store::connect(&db.url).await.unwrap();
-    let sys = valvo_core::access::Principal::system("test");
-    let goal = store
-        .create_goal(
-            &sys,
-            unit,
-            &valvo_core::plan::GoalInput {
-                area: valvo_core::plan::Area::Access,
-                year: 2024,
-                title: valvo_core::I18nText::new(Some("Tavoite".into()), Some("Mål".into()), None),
-            },
-        )
-        .await
-        .unwrap();
-    let mut indicators = Vec::new();
-    for i in 0..20 {
-        let ind = store
-            .create_indicator(
-                &sys,
-                goal.id,
-                &valvo_core::plan::IndicatorInput {
-                    name: valvo_core::I18nText::new(
-                        Some(format!("Mittari {i}")),
-                        Some(format!("Mätare {i}")),
-                        None,
-                    ),
-                    unit: valvo_core::I18nText::default(),
-                    direction: valvo_core::Direction::Higher,
-                    baseline: Some(1.0),
-                    target: Some(10.0),
-                    target_max: None,
-                    period_kind: valvo_core::PeriodKind::Tertial,
-                    note: valvo_core::I18nText::default(),
-                    code: None,
-                    value_kind: Default::default(),
-                    until_year: None,
-                    min_value: None,
-                    max_value: None,
-                    reference: None,
-                },
-            )
-            .await
-            .unwrap();
-        indicators.push(ind.id);
-    }
-    store.close().await;
+    let indicators = db.tertial_indicators(unit, 20).await;
     let (a, b) = (Server::start(&db, &[]), Server::start(&db, &[]));
     let c = client();
     let errors = Errors::default();
@@ -845,52 +855,7 @@ async fn all_kinds_of_work_at_once_through_two_instances_match_a_direct_count() 
         db.org("u21", Some("area2")),
         db.org("u22", Some("area2")),
     ];
-    let store = valvo_store::Store::connect(&db.url).await.unwrap();
-    let sys = valvo_core::access::Principal::system("test");
-    let goal = store
-        .create_goal(
-            &sys,
-            units[0],
-            &valvo_core::plan::GoalInput {
-                area: valvo_core::plan::Area::Access,
-                year: 2024,
-                title: valvo_core::I18nText::new(Some("Tavoite".into()), Some("Mål".into()), None),
-            },
-        )
-        .await
-        .unwrap();
-    let mut indicators = Vec::new();
-    for i in 0..10 {
-        let ind = store
-            .create_indicator(
-                &sys,
-                goal.id,
-                &valvo_core::plan::IndicatorInput {
-                    name: valvo_core::I18nText::new(
-                        Some(format!("Mittari {i}")),
-                        Some(format!("Mätare {i}")),
-                        None,
-                    ),
-                    unit: valvo_core::I18nText::default(),
-                    direction: valvo_core::Direction::Higher,
-                    baseline: Some(1.0),
-                    target: Some(10.0),
-                    target_max: None,
-                    period_kind: valvo_core::PeriodKind::Tertial,
-                    note: valvo_core::I18nText::default(),
-                    code: None,
-                    value_kind: Default::default(),
-                    until_year: None,
-                    min_value: None,
-                    max_value: None,
-                    reference: None,
-                },
-            )
-            .await
-            .unwrap();
-        indicators.push(ind.id);
-    }
-    store.close().await;
+    let indicators = db.tertial_indicators(units[0], 10).await;
     let servers = Arc::new([Server::start(&db, &[]), Server::start(&db, &[])]);
     let c = client();
     let errors = Errors::default();
