@@ -19,15 +19,23 @@ pub enum Role {
     AreaManager,
     /// Reads (its scope, or everything without one), writes nothing.
     Viewer,
+    /// Patient and social ombudsperson: records contacts (its scope, or the
+    /// whole county) and reads their statistics; writes no plan data.
+    Ombudsperson,
+    /// Supervisor of the organiser: records supervision visits (its scope,
+    /// or everything) and follows their corrections; writes no plan data.
+    Supervisor,
 }
 
 impl Role {
     /// All roles, most powerful first.
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 6] = [
         Role::Admin,
         Role::QualityCoordinator,
         Role::AreaManager,
         Role::Viewer,
+        Role::Ombudsperson,
+        Role::Supervisor,
     ];
 
     /// Stable machine code.
@@ -37,6 +45,8 @@ impl Role {
             Role::QualityCoordinator => "quality_coordinator",
             Role::AreaManager => "area_manager",
             Role::Viewer => "viewer",
+            Role::Ombudsperson => "ombudsperson",
+            Role::Supervisor => "supervisor",
         }
     }
 
@@ -47,6 +57,8 @@ impl Role {
             "quality_coordinator" | "coordinator" => Some(Role::QualityCoordinator),
             "area_manager" | "manager" => Some(Role::AreaManager),
             "viewer" => Some(Role::Viewer),
+            "ombudsperson" | "ombudsman" => Some(Role::Ombudsperson),
+            "supervisor" => Some(Role::Supervisor),
             _ => None,
         }
     }
@@ -58,7 +70,10 @@ impl Role {
 
     /// Whether the role may write plan data at all.
     pub fn writes(self) -> bool {
-        !matches!(self, Role::Viewer)
+        matches!(
+            self,
+            Role::Admin | Role::QualityCoordinator | Role::AreaManager
+        )
     }
 }
 
@@ -129,6 +144,21 @@ impl Principal {
             (Some(root), Some(s)) => tree.is_in_subtree(s, root),
             (Some(_), None) => false,
         }
+    }
+
+    /// May record ombudsperson contacts about units of `org`'s subtree (and
+    /// read them): the ombudsperson, and an administrator (for imports).
+    pub fn can_record_contacts(&self, tree: &OrgTree, org: i64) -> bool {
+        matches!(self.role, Role::Ombudsperson | Role::Admin) && self.in_scope(tree, org)
+    }
+
+    /// May record supervision visits to `org` and change their corrections:
+    /// supervisors, quality coordinators and administrators in scope.
+    pub fn can_supervise(&self, tree: &OrgTree, org: i64) -> bool {
+        matches!(
+            self.role,
+            Role::Supervisor | Role::QualityCoordinator | Role::Admin
+        ) && self.in_scope(tree, org)
     }
 
     /// May manage users and the org tree.
@@ -220,6 +250,32 @@ mod tests {
         for (pr, org, r, w) in cases {
             assert_eq!(pr.can_read(&t, org), r, "{pr:?} read {org}");
             assert_eq!(pr.can_write(&t, org), w, "{pr:?} write {org}");
+        }
+    }
+
+    #[test]
+    fn ombudspersons_record_contacts_and_supervisors_visits_but_neither_writes_plans() {
+        let t = tree();
+        // (principal, node, plan write, record contacts, supervise)
+        let cases = [
+            (p(Role::Ombudsperson, None), 5, false, true, false),
+            (p(Role::Ombudsperson, Some(2)), 4, false, true, false),
+            (p(Role::Ombudsperson, Some(2)), 5, false, false, false),
+            (p(Role::Supervisor, None), 5, false, false, true),
+            (p(Role::Supervisor, Some(3)), 4, false, false, false),
+            (p(Role::QualityCoordinator, None), 4, true, false, true),
+            (p(Role::AreaManager, Some(2)), 4, true, false, false),
+            (p(Role::Viewer, None), 4, false, false, false),
+            (p(Role::Admin, None), 4, true, true, true),
+        ];
+        for (pr, org, w, c, s) in cases {
+            assert_eq!(pr.can_write(&t, org), w, "{pr:?} write {org}");
+            assert_eq!(pr.can_record_contacts(&t, org), c, "{pr:?} contacts {org}");
+            assert_eq!(pr.can_supervise(&t, org), s, "{pr:?} supervise {org}");
+            assert!(
+                pr.can_read(&t, org) || pr.scope.is_some(),
+                "{pr:?} reads {org}"
+            );
         }
     }
 

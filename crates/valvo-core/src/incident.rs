@@ -26,37 +26,6 @@ pub const MAX_SHORT: usize = 500;
 /// The earliest accepted `occurred_on` year (1 January of this year).
 const MIN_OCCURRED_YEAR: i32 = 1990;
 
-/// Implements `ALL`, `code` and `parse` for a snake_case code enum.
-macro_rules! code_enum {
-    ($ty:ident, $n:literal, [$($variant:ident => $code:literal),+ $(,)?]) => {
-        impl $ty {
-            /// Every value, in the customary order.
-            pub const ALL: [Self; $n] = [$($ty::$variant),+];
-
-            /// Stable snake_case code (the serde name).
-            pub fn code(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $code),+
-                }
-            }
-
-            /// Parses a [`code`](Self::code) (case-insensitive, trimmed).
-            pub fn parse(s: &str) -> Option<Self> {
-                let s = s.trim();
-                Self::ALL
-                    .into_iter()
-                    .find(|v| s.eq_ignore_ascii_case(v.code()))
-            }
-        }
-
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.code())
-            }
-        }
-    };
-}
-
 /// What kind of report this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -10,6 +10,37 @@
 //! - [`plan`]: plan areas, goals, indicators, actions, follow-up and
 //!   validation of user input.
 
+/// Implements `ALL`, `code` and `parse` for a snake_case code enum.
+macro_rules! code_enum {
+    ($ty:ident, $n:literal, [$($variant:ident => $code:literal),+ $(,)?]) => {
+        impl $ty {
+            /// Every value, in the customary order.
+            pub const ALL: [Self; $n] = [$($ty::$variant),+];
+
+            /// Stable snake_case code (the serde name).
+            pub fn code(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $code),+
+                }
+            }
+
+            /// Parses a [`code`](Self::code) (case-insensitive, trimmed).
+            pub fn parse(s: &str) -> Option<Self> {
+                let s = s.trim();
+                Self::ALL
+                    .into_iter()
+                    .find(|v| s.eq_ignore_ascii_case(v.code()))
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod disclosure;
 pub mod feedback;
@@ -17,11 +48,13 @@ pub mod figures;
 pub mod import;
 pub mod incident;
 pub mod model;
+pub mod ombudsman;
 pub mod org;
 pub mod period;
 pub mod plan;
 pub mod report;
 pub mod status;
+pub mod supervision;
 pub mod text;
 pub mod value;
 

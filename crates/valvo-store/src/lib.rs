@@ -10,10 +10,12 @@ mod feedback;
 mod figures;
 mod import;
 mod incidents;
+mod ombudsman;
 mod plan;
 mod reference;
 mod reports;
 mod rows;
+mod supervision;
 mod write;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
@@ -31,6 +33,7 @@ pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHa
 pub use plan::{AuditEntry, NewOrgUnit, Removed};
 pub use reference::{parse_sotkanet, ReferenceImport};
 pub use reports::{ReportError, ReportRow, SUMMARY};
+pub use supervision::{Finding, Visit};
 pub use valvo_core::model::{
     Action, FollowUp, Goal, GoalFull, GoalReview, Indicator, IndicatorFull,
 };

@@ -787,6 +787,9 @@ impl Store {
             ("feedback_invitations", "org_unit_id"),
             ("feedback_answers", "org_unit_id"),
             ("feedback_cases", "org_unit_id"),
+            ("ombudsman_contacts", "org_unit_id"),
+            ("ombudsman_items", "org_unit_id"),
+            ("supervision_visits", "org_unit_id"),
         ] {
             if used {
                 break;
@@ -808,6 +811,8 @@ impl Store {
             ("incident_handling_days", "org_unit_id"),
             ("feedback_agg", "scope_id"),
             ("feedback_text_agg", "scope_id"),
+            ("ombudsman_marginals", "org_unit_id"),
+            ("supervision_marginals", "org_unit_id"),
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE {col} = $1"))
                 .bind(id)

@@ -142,3 +142,75 @@ pub(crate) fn invalid(field: &str, code: ErrorCode) -> StoreError {
 pub(crate) fn visible(alias: &str) -> String {
     format!("({alias}import_id IS NULL OR {alias}import_id IN (SELECT id FROM imports WHERE state = 'done'))")
 }
+
+/// Changes of marginal counts `(unit, month, dimension, key) → n`, applied
+/// in key order (a `BTreeMap`): two transactions that change the same
+/// counters lock them in the same order and never wait for each other in a
+/// circle. Each change is one upsert that adds to the row, so concurrent
+/// writers on any instance add up.
+pub(crate) type MarginalDeltas = std::collections::BTreeMap<(i64, String, String, String), i64>;
+
+/// Applies `deltas` to a marginals table (`org_unit_id, month, dim, key, n`).
+pub(crate) async fn add_marginals(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    deltas: &MarginalDeltas,
+) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO {table} (org_unit_id, month, dim, key, n) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (org_unit_id, month, dim, key) DO UPDATE SET n = {table}.n + $5"
+    );
+    for ((org, month, dim, key), n) in deltas {
+        if *n == 0 {
+            continue;
+        }
+        sqlx::query(&sql)
+            .bind(*org)
+            .bind(month)
+            .bind(dim)
+            .bind(key)
+            .bind(*n)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The marginal rows of a marginals table summed over `units` for the
+/// months of `period`: `(month, dimension, key, n)`.
+pub(crate) async fn read_marginals(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    units: &[i64],
+    period: &valvo_core::Period,
+) -> Result<Vec<valvo_core::ombudsman::MarginalRow>> {
+    use sqlx::Row;
+    use valvo_core::{Period, PeriodKind};
+    let first = Period::containing(period.start(), PeriodKind::Month).to_string();
+    let last = Period::containing(period.end(), PeriodKind::Month).to_string();
+    let mut out = Vec::new();
+    for chunk in units.chunks(1000) {
+        let ids = placeholders(3, chunk.len());
+        let sql = format!(
+            "SELECT month, dim, key, CAST(SUM(n) AS BIGINT) AS n FROM {table} \
+             WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY month, dim, key"
+        );
+        let mut q = sqlx::query(&sql).bind(&first).bind(&last);
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let month: String = r.try_get("month")?;
+            let n: i64 = r.try_get("n")?;
+            out.push((
+                month
+                    .parse()
+                    .map_err(|_| crate::rows::corrupt("month", &month))?,
+                r.try_get("dim")?,
+                r.try_get("key")?,
+                n.max(0) as u64,
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1031,8 +1031,8 @@ pub async fn incident_action(
 
 #[derive(Deserialize)]
 pub struct StatsQuery {
-    org_unit: Option<String>,
-    period: Option<String>,
+    pub(crate) org_unit: Option<String>,
+    pub(crate) period: Option<String>,
 }
 
 /// `GET /api/v1/incidents/stats?org_unit=ID&period=P`: public (no free text),

@@ -26,7 +26,10 @@ fn today() -> time::Date {
 }
 
 /// The caller of a bearer token, if one is given (an unknown token is refused).
-async fn optional_caller(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Principal>> {
+pub(crate) async fn optional_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ApiResult<Option<Principal>> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -264,7 +267,7 @@ fn filter_of(q: &StatsQuery) -> ApiResult<Filter> {
     })
 }
 
-fn org_param(raw: Option<&str>) -> ApiResult<i64> {
+pub(crate) fn org_param(raw: Option<&str>) -> ApiResult<i64> {
     raw.and_then(|s| s.trim().parse().ok()).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -14,12 +14,14 @@ mod html;
 mod imports;
 mod incident_settings;
 mod incidents;
+mod ombudsman;
 mod openapi;
 pub mod ops;
 mod plan;
 mod public;
 mod report_html;
 mod reports;
+mod supervision;
 mod ui;
 
 pub use report_html::{document as report_document, render_file as render_report_file, FileKind};
@@ -283,6 +285,8 @@ pub fn app(state: AppState) -> Router {
             "/feedback/cases/{id}",
             get(feedback_api::case).post(feedback_api::update_case),
         )
+        .merge(ombudsman::api_routes())
+        .merge(supervision::api_routes())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn(api::contract));
 
@@ -446,6 +450,8 @@ pub fn app(state: AppState) -> Router {
             "/public/org/{code}/reports/{period}/{version}/{file}",
             get(public::report_file),
         )
+        .merge(ombudsman::page_routes())
+        .merge(supervision::page_routes())
         .route("/api/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .fallback(ui::not_found)

@@ -11,6 +11,7 @@ mod feedback;
 mod figures;
 mod hardening;
 mod imports;
+mod oversight;
 mod support;
 
 use reqwest::{header, StatusCode};

@@ -8,62 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use valvo_core::access::Role;
 
-use crate::support::{fixture, TestApp};
-
-struct Api<'a> {
-    app: &'a TestApp,
-    c: reqwest::Client,
-    token: String,
-}
-
-impl Api<'_> {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut r = self
-            .c
-            .request(method, self.app.url(path))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let r = r.send().await.unwrap();
-        let status = r.status();
-        let body = r.json::<Value>().await.unwrap_or(Value::Null);
-        (status, body)
-    }
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::PUT, path, Some(body)).await
-    }
-    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::PATCH, path, Some(body)).await
-    }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::GET, path, None).await
-    }
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::DELETE, path, None).await
-    }
-    async fn import(&self, query: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
-        let r = self
-            .c
-            .post(self.app.url(&format!("/api/v1/follow-ups/import{query}")))
-            .bearer_auth(&self.token)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap())
-    }
-}
+use crate::support::{fixture, Api, TestApp};
 
 /// Seed 000's customer and resource centre, 9–12/2023: one indicator of
 /// each kind, (code, kind, name, figure as the seed prints it).

@@ -317,3 +317,88 @@ pub async fn fixture(app: &TestApp) -> Fixture {
         action_a1: ids[0].2,
     }
 }
+
+/// A client of the JSON API with one user's bearer token.
+pub struct Api<'a> {
+    pub app: &'a TestApp,
+    pub c: reqwest::Client,
+    pub token: String,
+}
+
+impl<'a> Api<'a> {
+    /// The API as the user `email` (made with `add_user`).
+    pub async fn of(app: &'a TestApp, email: &str) -> Api<'a> {
+        Api {
+            app,
+            c: reqwest::Client::new(),
+            token: app.token(email).await,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut r = self
+            .c
+            .request(method, self.app.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        let body = r
+            .json::<serde_json::Value>()
+            .await
+            .unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+    pub async fn put(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+    pub async fn delete(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+    pub async fn import(
+        &self,
+        query: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let r = self
+            .c
+            .post(self.app.url(&format!("/api/v1/follow-ups/import{query}")))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap())
+    }
+}

@@ -1,0 +1,338 @@
+//! Ombudsperson contacts: the reason classification, recording a contact
+//! with its items and the marginal counts in one transaction, and the
+//! statistics of a subtree read from those counts.
+
+use sqlx::{AnyConnection, Row};
+use valvo_core::access::Principal;
+use valvo_core::ombudsman::{contact_unit, marginals, NewContact, OmbudsmanStats, Reason};
+use valvo_core::plan::ErrorCode;
+use valvo_core::{I18nText, OrgTree, Period, PeriodKind};
+
+use crate::write::{add_marginals, audit, for_share, invalid, read_marginals, MarginalDeltas};
+use crate::{now, Result, Store, StoreError};
+
+fn reason_row(r: &sqlx::any::AnyRow) -> Result<Reason> {
+    Ok(Reason {
+        code: r.try_get("code")?,
+        name: I18nText::new(
+            Some(r.try_get("name_fi")?),
+            Some(r.try_get("name_sv")?),
+            Some(r.try_get("name_en")?),
+        ),
+        active: r.try_get::<i64, _>("active")? != 0,
+        sort_order: r.try_get("sort_order")?,
+    })
+}
+
+/// The unit an item without a unit is counted in for `p`: its scope, or the
+/// county when the instance holds one.
+pub(crate) fn home_of(p: &Principal, tree: &OrgTree) -> Option<i64> {
+    p.scope.or_else(|| match tree.roots().as_slice() {
+        [one] => Some(one.id),
+        _ => None,
+    })
+}
+
+/// Statistics of `root`'s subtree for `period` and the period before, on `conn`.
+pub(crate) async fn stats_in(
+    conn: &mut AnyConnection,
+    tree: &OrgTree,
+    root: i64,
+    period: Period,
+) -> Result<OmbudsmanStats> {
+    let units = tree.subtree_ids(root);
+    let cur = read_marginals(conn, "ombudsman_marginals", &units, &period).await?;
+    let prev = match period.prev() {
+        Some(p) => read_marginals(conn, "ombudsman_marginals", &units, &p).await?,
+        None => Vec::new(),
+    };
+    Ok(OmbudsmanStats::from_marginals(period, &cur, &prev))
+}
+
+/// Records one contact on `conn` (in the caller's write transaction): the
+/// contact, its items and its marginal counts. `reasons` are the active
+/// reason codes (read under a shared lock by the caller).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_contact(
+    conn: &mut AnyConnection,
+    p: &Principal,
+    tree: &OrgTree,
+    input: &NewContact,
+    reasons: &std::collections::HashSet<String>,
+    today: time::Date,
+    import_id: Option<i64>,
+    deltas: &mut MarginalDeltas,
+) -> Result<i64> {
+    let home = home_of(p, tree);
+    let items = input
+        .resolve(tree, p.scope, home, today, &|r| reasons.contains(r))
+        .map_err(StoreError::Invalid)?;
+    for (i, item) in items.iter().enumerate() {
+        if !p.can_record_contacts(tree, item.org_unit) {
+            return Err(if item.named_unit {
+                invalid(&format!("items.{i}.org_unit"), ErrorCode::NotFound)
+            } else {
+                StoreError::Forbidden
+            });
+        }
+    }
+    let units: Vec<i64> = items.iter().map(|i| i.org_unit).collect();
+    let unit = contact_unit(tree, &units).ok_or(StoreError::NotFound)?;
+    let month = Period::containing(input.contacted_on, PeriodKind::Month).to_string();
+    let mut measures: Vec<&str> = input.measures.iter().map(|m| m.code()).collect();
+    measures.sort_unstable();
+    measures.dedup();
+    let note = input
+        .note
+        .as_deref()
+        .map(|n| valvo_text::redact(n.trim()).text)
+        .unwrap_or_default();
+    let id: i64 = sqlx::query(
+        "INSERT INTO ombudsman_contacts (org_unit_id, contacted_on, month, channel, language, client_group, \
+         measures, note, recorded_by, recorded_at, import_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(unit)
+    .bind(input.contacted_on.to_string())
+    .bind(&month)
+    .bind(input.channel.code())
+    .bind(input.language.code())
+    .bind(input.client_group.code())
+    .bind(measures.join(","))
+    .bind(note)
+    .bind(p.user_id)
+    .bind(now())
+    .bind(import_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    for item in &items {
+        sqlx::query(
+            "INSERT INTO ombudsman_items (contact_id, org_unit_id, named_unit, producer, sector, reasons) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(item.org_unit)
+        .bind(i64::from(item.named_unit))
+        .bind(item.producer.code())
+        .bind(item.sector.code())
+        .bind(item.reasons.join(","))
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (org, dim, key) in marginals(unit, input, &items) {
+        *deltas
+            .entry((org, month.clone(), dim.to_string(), key))
+            .or_default() += 1;
+    }
+    Ok(id)
+}
+
+/// The active reason codes, under a shared lock: none of them is retired
+/// before the transaction's contacts are in.
+pub(crate) async fn active_reasons(
+    conn: &mut AnyConnection,
+) -> Result<std::collections::HashSet<String>> {
+    let lock = for_share(conn);
+    sqlx::query(&format!(
+        "SELECT code FROM ombudsman_reasons WHERE active = 1{lock}"
+    ))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get::<String, _>("code")?))
+    .collect()
+}
+
+impl Store {
+    /// The reason classification in list order, active and retired.
+    pub async fn ombudsman_reasons(&self) -> Result<Vec<Reason>> {
+        sqlx::query("SELECT * FROM ombudsman_reasons ORDER BY sort_order, code")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(reason_row)
+            .collect()
+    }
+
+    /// Adds a reason or changes one (names, order, whether it is offered).
+    /// Quality coordinators and administrators without a scope.
+    pub async fn put_ombudsman_reason(&self, p: &Principal, reason: &Reason) -> Result<Reason> {
+        if !(valvo_core::report::approves(p.role) && p.scope.is_none()) {
+            return Err(StoreError::Forbidden);
+        }
+        if !valvo_core::ombudsman::valid_reason_code(&reason.code) {
+            return Err(invalid("code", ErrorCode::Invalid));
+        }
+        let name = |l: valvo_core::Lang| reason.name.get(l).map(str::to_string);
+        let (fi, sv, en) = (
+            name(valvo_core::Lang::Fi),
+            name(valvo_core::Lang::Sv),
+            name(valvo_core::Lang::En),
+        );
+        let (Some(fi), Some(sv)) = (fi, sv) else {
+            return Err(invalid("name", ErrorCode::NationalLanguageRequired));
+        };
+        let en = en.unwrap_or_else(|| fi.clone());
+        let mut tx = self.begin_write().await?;
+        let before = sqlx::query(&format!(
+            "SELECT * FROM ombudsman_reasons WHERE code = $1{}",
+            crate::write::for_update(&tx)
+        ))
+        .bind(&reason.code)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(reason_row)
+        .transpose()?;
+        sqlx::query(
+            "INSERT INTO ombudsman_reasons (code, name_fi, name_sv, name_en, sort_order, active) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name_fi = $2, name_sv = $3, \
+             name_en = $4, sort_order = $5, active = $6",
+        )
+        .bind(&reason.code)
+        .bind(&fi)
+        .bind(&sv)
+        .bind(&en)
+        .bind(reason.sort_order)
+        .bind(i64::from(reason.active))
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            p,
+            if before.is_some() { "update" } else { "create" },
+            "ombudsman_reason",
+            &reason.code,
+            None,
+            before.map(|b| serde_json::json!(b)),
+            Some(serde_json::json!(reason)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Reason {
+            name: I18nText::new(Some(fi), Some(sv), Some(en)),
+            ..reason.clone()
+        })
+    }
+
+    /// Records a contact. Returns its id.
+    pub async fn create_contact(
+        &self,
+        p: &Principal,
+        input: &NewContact,
+        today: time::Date,
+    ) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let tree = self.tree_in(&mut tx).await?;
+        if !matches!(
+            p.role,
+            valvo_core::access::Role::Ombudsperson | valvo_core::access::Role::Admin
+        ) {
+            return Err(StoreError::Forbidden);
+        }
+        let reasons = active_reasons(&mut tx).await?;
+        let mut deltas = MarginalDeltas::new();
+        let id =
+            insert_contact(&mut tx, p, &tree, input, &reasons, today, None, &mut deltas).await?;
+        add_marginals(&mut tx, "ombudsman_marginals", &deltas).await?;
+        let unit: i64 =
+            sqlx::query_scalar("SELECT org_unit_id FROM ombudsman_contacts WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        // The audit row records that a contact was made, nothing of its content.
+        audit(
+            &mut tx,
+            p,
+            "create",
+            "ombudsman_contact",
+            &id.to_string(),
+            Some(unit),
+            None,
+            Some(serde_json::json!({ "items": input.items.len() })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Statistics of an org subtree for a period, from the kept counts.
+    pub async fn ombudsman_stats(
+        &self,
+        tree: &OrgTree,
+        root: i64,
+        period: Period,
+    ) -> Result<OmbudsmanStats> {
+        let mut conn = self.pool.acquire().await?;
+        stats_in(&mut conn, tree, root, period).await
+    }
+
+    /// The statistics counted again from the contacts themselves (for the
+    /// tests and the benchmark, which compare them with the kept counts).
+    pub async fn ombudsman_stats_counted(
+        &self,
+        tree: &OrgTree,
+        root: i64,
+        period: Period,
+    ) -> Result<OmbudsmanStats> {
+        let units = tree.subtree_ids(root);
+        let count = |period: Period| {
+            let units = units.clone();
+            async move {
+                let mut rows: Vec<valvo_core::ombudsman::MarginalRow> = Vec::new();
+                let first = Period::containing(period.start(), PeriodKind::Month).to_string();
+                let last = Period::containing(period.end(), PeriodKind::Month).to_string();
+                let contacts = sqlx::query(
+                    "SELECT c.id, c.org_unit_id, c.month, c.channel, c.language, c.client_group, c.measures, \
+                     i.org_unit_id AS item_unit, i.producer, i.sector, i.reasons \
+                     FROM ombudsman_contacts c JOIN ombudsman_items i ON i.contact_id = c.id \
+                     WHERE c.month >= $1 AND c.month <= $2 ORDER BY c.id",
+                )
+                .bind(first)
+                .bind(last)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut last_contact = None;
+                for r in &contacts {
+                    let month: Period = r
+                        .try_get::<String, _>("month")?
+                        .parse()
+                        .map_err(|_| crate::rows::corrupt("month", "?"))?;
+                    let mut push =
+                        |dim: &str, key: String| rows.push((month, dim.to_string(), key, 1));
+                    let id: i64 = r.try_get("id")?;
+                    if last_contact != Some(id) && units.contains(&r.try_get("org_unit_id")?) {
+                        push("contacts", String::new());
+                        push("channel", r.try_get("channel")?);
+                        for m in r
+                            .try_get::<String, _>("measures")?
+                            .split(',')
+                            .filter(|m| !m.is_empty())
+                        {
+                            push("measure", m.to_string());
+                        }
+                    }
+                    last_contact = Some(id);
+                    if units.contains(&r.try_get("item_unit")?) {
+                        push("items", String::new());
+                        push("producer", r.try_get("producer")?);
+                        push("sector", r.try_get("sector")?);
+                        push("language", r.try_get("language")?);
+                        push("client_group", r.try_get("client_group")?);
+                        for m in r.try_get::<String, _>("reasons")?.split(',') {
+                            push("reason", m.to_string());
+                        }
+                    }
+                }
+                Ok::<_, StoreError>(rows)
+            }
+        };
+        let cur = count(period).await?;
+        let prev = match period.prev() {
+            Some(p) => count(p).await?,
+            None => Vec::new(),
+        };
+        Ok(OmbudsmanStats::from_marginals(period, &cur, &prev))
+    }
+}

@@ -1,0 +1,22 @@
+//! Ombudsperson contacts: the API and the pages.
+
+pub(crate) mod api;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::AppState;
+
+/// The API routes (under `/api/v1`).
+pub(crate) fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/ombudsman/contacts", post(api::create_contact))
+        .route("/ombudsman/stats", get(api::stats))
+        .route("/ombudsman/reasons", get(api::reasons))
+        .route("/ombudsman/reasons/{code}", put(api::put_reason))
+}
+
+/// The pages.
+pub(crate) fn page_routes() -> Router<AppState> {
+    Router::new()
+}

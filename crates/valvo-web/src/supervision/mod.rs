@@ -1,0 +1,27 @@
+//! Supervision visits: the API and the pages.
+
+pub(crate) mod api;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::AppState;
+
+/// The API routes (under `/api/v1`).
+pub(crate) fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/supervision/visits", post(api::create_visit))
+        .route("/supervision/visits/{id}", get(api::visit))
+        .route("/supervision/visits/{id}/avi", post(api::avi_sent))
+        .route(
+            "/supervision/findings/{id}/correction",
+            post(api::correction),
+        )
+        .route("/supervision/stats", get(api::stats))
+        .route("/supervision/topics", get(api::topics))
+}
+
+/// The pages.
+pub(crate) fn page_routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,624 @@
+//! Ombudsperson contacts and supervision visits through the API: recorded
+//! by their roles, refused to others, counted on write, and the statistics
+//! compared with the test's own count of what it posted.
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use valvo_core::access::{Principal, Role};
+use valvo_core::ProducerType;
+use valvo_store::NewOrgUnit;
+
+use crate::support::{fixture, t, Api, Fixture, TestApp};
+
+/// The fixture, with a purchased unit P under area A and a private unit V under B.
+async fn county(app: &TestApp) -> (Fixture, i64, i64) {
+    let f = fixture(app).await;
+    let sys = Principal::system("test");
+    let unit = |parent, code: &str, producer| NewOrgUnit {
+        parent_id: Some(parent),
+        code: code.into(),
+        name: t(&format!("Yksikkö {code}"), &format!("Enhet {code}")),
+        producer,
+        sort_order: 0,
+    };
+    let p = app
+        .store
+        .create_org_unit(&sys, &unit(f.area_a, "p", ProducerType::Purchased))
+        .await
+        .unwrap();
+    let v = app
+        .store
+        .create_org_unit(&sys, &unit(f.area_b, "v", ProducerType::Private))
+        .await
+        .unwrap();
+    (f, p, v)
+}
+
+const REASONS: [&str; 6] = [
+    "care",
+    "conduct",
+    "service",
+    "legal_remedies",
+    "information",
+    "fees",
+];
+
+#[tokio::test]
+async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
+    let app = TestApp::spawn().await;
+    let (f, p_unit, v_unit) = county(&app).await;
+    app.add_user("omb@x.fi", Role::Ombudsperson, None).await;
+    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    app.add_user("view@x.fi", Role::Viewer, None).await;
+    app.add_user("sup@x.fi", Role::Supervisor, None).await;
+    let omb = Api::of(&app, "omb@x.fi").await;
+    let mgr = Api::of(&app, "mgr@x.fi").await;
+
+    // 60 contacts over 2024 Q1, with one to three items each; the test
+    // counts what it posts on its own.
+    let units = [
+        Some(f.unit_a1),
+        Some(p_unit),
+        Some(v_unit),
+        Some(f.area_b),
+        None,
+    ];
+    let producer_of = |u: Option<i64>| match u {
+        Some(x) if x == p_unit => "purchased",
+        Some(x) if x == v_unit => "private",
+        Some(_) => "own",
+        None => "other_organiser",
+    };
+    let in_area_a = |u: Option<i64>| u == Some(f.unit_a1) || u == Some(p_unit);
+    let mut contacts_a = 0u64;
+    let mut items_all = 0u64;
+    let mut items_a = 0u64;
+    let mut reasons_all: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut producers_all: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut languages_all: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_month = [0u64; 3];
+    for i in 0..60usize {
+        let n_items = 1 + i % 3;
+        let mut items = Vec::new();
+        let mut item_units = Vec::new();
+        for k in 0..n_items {
+            let u = units[(i + 2 * k) % units.len()];
+            let reasons: Vec<&str> = (0..1 + (i + k) % 2)
+                .map(|j| REASONS[(i * 7 + k * 3 + j * 5) % REASONS.len()])
+                .collect();
+            let sector = ["health", "social", "other"][(i + k) % 3];
+            let mut item = json!({ "sector": sector, "reasons": reasons });
+            match u {
+                Some(u) => item["org_unit"] = json!(u),
+                None => item["producer"] = json!("other_organiser"),
+            }
+            items.push(item);
+            item_units.push(u);
+            items_all += 1;
+            *producers_all.entry(producer_of(u)).or_default() += 1;
+            let lang = ["fi", "fi", "fi", "sv", "en"][i % 5];
+            *languages_all.entry(lang).or_default() += 1;
+            if in_area_a(u) {
+                items_a += 1;
+            }
+            let mut seen = reasons.clone();
+            seen.sort();
+            seen.dedup();
+            for r in seen {
+                *reasons_all.entry(r).or_default() += 1;
+            }
+        }
+        if item_units.iter().all(|u| in_area_a(*u)) {
+            contacts_a += 1;
+        }
+        let month = 1 + i % 3;
+        by_month[i % 3] += 1;
+        let channel = ["phone", "email", "letter", "meeting", "e_service"][i % 5];
+        let language = ["fi", "fi", "fi", "sv", "en"][i % 5];
+        let group = ["adult", "adult", "family", "minor"][i % 4];
+        let (s, body) = omb
+            .post(
+                "/api/v1/ombudsman/contacts",
+                json!({
+                    "contacted_on": format!("2024-{month:02}-{:02}", 1 + i % 28),
+                    "channel": channel,
+                    "language": language,
+                    "client_group": group,
+                    "items": items,
+                    "measures": ["advice"],
+                    "note": "Asiakas 010190-123A soitti numerosta 040 1234567",
+                }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+
+    let (s, county_stats) = omb
+        .get(&format!(
+            "/api/v1/ombudsman/stats?org_unit={}&period=2024Q1",
+            f.county
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{county_stats}");
+    assert_eq!(county_stats["contacts"], 60);
+    assert_eq!(county_stats["items"], items_all);
+    assert_eq!(county_stats["previous_contacts"], 0);
+    let listed = |v: &Value, list: &str| -> BTreeMap<String, u64> {
+        v[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["count"].as_u64().unwrap_or(0) > 0)
+            .map(|e| {
+                (
+                    e["code"].as_str().unwrap().to_string(),
+                    e["count"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let own = |m: &BTreeMap<&str, u64>| -> BTreeMap<String, u64> {
+        m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    assert_eq!(listed(&county_stats, "reasons"), own(&reasons_all));
+    assert_eq!(listed(&county_stats, "producers"), own(&producers_all));
+    assert_eq!(listed(&county_stats, "languages"), own(&languages_all));
+    let mentions: u64 = reasons_all.values().sum();
+    let top = &county_stats["reasons"][0];
+    let top_count = top["count"].as_u64().unwrap();
+    assert_eq!(
+        top_count,
+        *reasons_all.values().max().unwrap(),
+        "most mentioned first"
+    );
+    let expected_share = (top_count as f64 * 10_000.0 / mentions as f64).round() / 100.0;
+    assert_eq!(top["share"].as_f64().unwrap(), expected_share);
+    let months: Vec<u64> = county_stats["by_month"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["contacts"].as_u64().unwrap())
+        .collect();
+    assert_eq!(months, by_month.to_vec());
+    let measures = listed(&county_stats, "measures");
+    assert_eq!(measures.get("advice"), Some(&60));
+
+    // The area manager reads area A's figures, not the county's, and records nothing.
+    let (s, area) = mgr
+        .get(&format!(
+            "/api/v1/ombudsman/stats?org_unit={}&period=2024Q1",
+            f.area_a
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        area["contacts"], contacts_a,
+        "contacts wholly inside area A"
+    );
+    assert_eq!(area["items"], items_a);
+    let (s, _) = mgr
+        .get(&format!(
+            "/api/v1/ombudsman/stats?org_unit={}&period=2024Q1",
+            f.county
+        ))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let one = json!({
+        "contacted_on": "2024-02-01", "channel": "phone", "language": "fi", "client_group": "adult",
+        "items": [{ "org_unit": f.unit_a1, "sector": "health", "reasons": ["care"] }],
+    });
+    for who in ["mgr@x.fi", "view@x.fi", "sup@x.fi"] {
+        let (s, _) = Api::of(&app, who)
+            .await
+            .post("/api/v1/ombudsman/contacts", one.clone())
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who} records no contacts");
+    }
+
+    // The kept counts agree with a count of the contacts themselves.
+    let tree = app.store.org_tree().await.unwrap();
+    let q1 = "2024Q1".parse().unwrap();
+    for org in [f.county, f.area_a, f.area_b, p_unit] {
+        let kept = app.store.ombudsman_stats(&tree, org, q1).await.unwrap();
+        let counted = app
+            .store
+            .ombudsman_stats_counted(&tree, org, q1)
+            .await
+            .unwrap();
+        assert_eq!(kept, counted, "unit {org}");
+    }
+
+    // Bad input names each field; nothing is written.
+    let before = app.audit_count().await;
+    let (s, body) = omb
+        .post(
+            "/api/v1/ombudsman/contacts",
+            json!({
+                "contacted_on": "2024-13-01", "channel": "pigeon", "language": "fi", "client_group": "adult",
+                "items": [{ "sector": "health", "reasons": [] }, { "org_unit": f.unit_a1, "sector": "moon", "reasons": ["care"] }],
+                "measures": ["advice", "magic"],
+            }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in ["contacted_on", "channel", "measures.1", "items.1.sector"] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    let (s, body) = omb
+        .post(
+            "/api/v1/ombudsman/contacts",
+            json!({
+                "contacted_on": "2024-02-01", "channel": "phone", "language": "fi", "client_group": "adult",
+                "items": [{ "sector": "health", "reasons": [] }],
+            }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["items.0.producer", "items.0.reasons"]);
+    let (s, _) = omb
+        .post(
+            "/api/v1/ombudsman/contacts",
+            json!({
+                "contacted_on": "2024-02-01", "channel": "phone", "language": "fi", "client_group": "adult",
+                "items": [{ "producer": "own", "sector": "health", "reasons": ["no_such_reason"] }],
+            }),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "an unknown reason is named as not found"
+    );
+    assert_eq!(app.audit_count().await, before);
+
+    // A county renames a reason and retires one; a retired reason is refused.
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None)
+        .await;
+    let coord = Api::of(&app, "coord@x.fi").await;
+    let (s, r) = coord
+        .put(
+            "/api/v1/ombudsman/reasons/fees",
+            json!({ "name": { "fi": "Maksut", "sv": "Avgifter" }, "active": false }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (s, _) = omb
+        .put(
+            "/api/v1/ombudsman/reasons/fees",
+            json!({ "name": { "fi": "x", "sv": "y" } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let mut retired = one.clone();
+    retired["items"][0]["reasons"] = json!(["fees"]);
+    let (s, _) = omb.post("/api/v1/ombudsman/contacts", retired).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, list) = omb.get("/api/v1/ombudsman/reasons").await;
+    let fees = list["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "fees")
+        .unwrap();
+    assert_eq!(
+        (fees["active"].as_bool(), fees["name"]["sv"].as_str()),
+        (Some(false), Some("Avgifter"))
+    );
+
+    // Public: no token, small cells withheld (with a complement), totals kept.
+    let r = reqwest::get(app.url(&format!(
+        "/api/v1/ombudsman/stats?org_unit={p_unit}&period=2024Q1"
+    )))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let public: Value = r.json().await.unwrap();
+    assert_eq!(public["public"], true);
+    let full = app.store.ombudsman_stats(&tree, p_unit, q1).await.unwrap();
+    for (list, shares) in [
+        ("reasons", &full.reasons),
+        ("sectors", &full.sectors),
+        ("languages", &full.languages),
+    ] {
+        let shown = public[list].as_array().unwrap();
+        let hidden: Vec<bool> = shown.iter().map(|e| e["count"].is_null()).collect();
+        for (e, s) in shown.iter().zip(shares.iter()) {
+            if s.count > 0 && s.count < 5 {
+                assert!(
+                    e["count"].is_null(),
+                    "{list} {} = {} withheld",
+                    s.code,
+                    s.count
+                );
+            }
+        }
+        assert!(
+            hidden.iter().filter(|h| **h).count() != 1,
+            "{list}: one withheld cell would follow from the total"
+        );
+    }
+    app.stop().await;
+}
+
+/// Seed 003's visits table, Q1 2024 (KÄYNNIT Tammi Helmi Maalis Yht):
+/// (producer, kind, visits in January, February, March).
+const SEED_003_VISITS: [(&str, &str, [u64; 3]); 7] = [
+    ("purchased", "unannounced", [12, 10, 6]),
+    ("purchased", "announced", [0, 0, 1]),
+    ("purchased", "follow_up", [0, 1, 1]),
+    ("own", "unannounced", [5, 3, 6]),
+    ("own", "announced", [0, 1, 3]),
+    ("own", "follow_up", [1, 0, 0]),
+    ("private", "unannounced", [2, 5, 2]),
+];
+
+#[tokio::test]
+async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
+    let app = TestApp::spawn().await;
+    let (f, p_unit, v_unit) = county(&app).await;
+    app.add_user("sup@x.fi", Role::Supervisor, None).await;
+    app.add_user("supb@x.fi", Role::Supervisor, Some(f.area_b))
+        .await;
+    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    let sup = Api::of(&app, "sup@x.fi").await;
+    let unit_of = |producer: &str| match producer {
+        "purchased" => p_unit,
+        "private" => v_unit,
+        _ => f.unit_a1,
+    };
+    // A first visit to each unit, which the follow-ups follow: in the
+    // December before, so the quarter holds exactly the seed's visits.
+    let mut first = BTreeMap::new();
+    for producer in ["purchased", "own", "private"] {
+        let (s, v) = sup
+            .post(
+                "/api/v1/supervision/visits",
+                json!({ "org_unit": unit_of(producer), "visited_on": "2023-12-05", "kind": "announced" }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        first.insert(producer, v["id"].as_i64().unwrap());
+    }
+    for (producer, kind, months) in SEED_003_VISITS {
+        for (m, n) in months.iter().enumerate() {
+            for k in 0..*n {
+                let mut body = json!({
+                    "org_unit": unit_of(producer),
+                    "visited_on": format!("2024-{:02}-{:02}", m + 1, 1 + k),
+                    "kind": kind,
+                    "topics": ["self_monitoring_plan", "medication_safety"],
+                });
+                if kind == "follow_up" {
+                    body["follows"] = json!(first[producer]);
+                }
+                let (s, v) = sup.post("/api/v1/supervision/visits", body).await;
+                assert_eq!(s, StatusCode::CREATED, "{v}");
+            }
+        }
+    }
+    // One visit with findings: a correction overdue, one to come, an observation.
+    let (s, v) = sup
+        .post(
+            "/api/v1/supervision/visits",
+            json!({
+                "org_unit": p_unit, "visited_on": "2024-03-20", "kind": "unannounced",
+                "findings": [
+                    { "topic": "premises", "severity": "shortcoming", "text": { "fi": "Kulkureitit tukossa", "sv": "Gångvägar blockerade" }, "correction_due": "2024-04-30" },
+                    { "topic": "client_records", "severity": "serious", "text": { "sv": "Journaler saknas" }, "correction_due": "2099-01-31" },
+                    { "topic": "active_everyday", "severity": "observation", "text": { "fi": "Hyvä arki" } },
+                ],
+            }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings[0]["state"], "overdue");
+    assert_eq!(findings[1]["state"], "open");
+    assert!(
+        findings[2]["state"].is_null(),
+        "no correction asked of an observation"
+    );
+
+    let (s, stats) = sup
+        .get(&format!(
+            "/api/v1/supervision/stats?org_unit={}&period=2024Q1",
+            f.county
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{stats}");
+    let table = &stats["table"];
+    assert_eq!(
+        table["month_totals"],
+        json!([20, 20, 20]),
+        "the seed's 20 20 19, and the visit with findings in March"
+    );
+    assert_eq!(table["total"], 60);
+    let rows: BTreeMap<(String, String), Vec<u64>> = table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let months: Vec<u64> = r["months"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .collect();
+            assert_eq!(
+                r["total"].as_u64().unwrap(),
+                months.iter().sum::<u64>(),
+                "row total"
+            );
+            (
+                (
+                    r["producer"].as_str().unwrap().to_string(),
+                    r["kind"].as_str().unwrap().to_string(),
+                ),
+                months,
+            )
+        })
+        .collect();
+    for (producer, kind, months) in SEED_003_VISITS {
+        let mut want = months.to_vec();
+        if (producer, kind) == ("purchased", "unannounced") {
+            want[2] += 1;
+        }
+        assert_eq!(
+            rows[&(producer.to_string(), kind.to_string())],
+            want,
+            "{producer}/{kind}"
+        );
+    }
+    assert_eq!(
+        rows.len(),
+        SEED_003_VISITS.len(),
+        "a row only where there were visits"
+    );
+    assert_eq!(stats["previous_visits"], 3);
+    assert_eq!(
+        (
+            stats["corrections_open"].as_u64(),
+            stats["corrections_overdue"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    assert_eq!(stats["corrections_requested"], 2);
+    // The kept counts agree with a count of the visits themselves.
+    let tree = app.store.org_tree().await.unwrap();
+    let q1: valvo_core::Period = "2024Q1".parse().unwrap();
+    let counted = app.store.visits_counted(&tree, f.county, q1).await.unwrap();
+    assert_eq!(counted.values().sum::<u64>(), 60);
+    for row in table["rows"].as_array().unwrap() {
+        let key = format!(
+            "{}/{}",
+            row["producer"].as_str().unwrap(),
+            row["kind"].as_str().unwrap()
+        );
+        for (i, m) in ["2024-01", "2024-02", "2024-03"].iter().enumerate() {
+            assert_eq!(
+                counted
+                    .get(&(key.clone(), m.to_string()))
+                    .copied()
+                    .unwrap_or(0),
+                row["months"][i].as_u64().unwrap()
+            );
+        }
+    }
+
+    // The area manager reads its area's figures and the visit to its unit, records none.
+    let mgr = Api::of(&app, "mgr@x.fi").await;
+    let (s, area) = mgr
+        .get(&format!(
+            "/api/v1/supervision/stats?org_unit={}&period=2024Q1",
+            f.area_a
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(area["table"]["total"], 60 - 9, "all but the private unit's");
+    let visit_id = v["id"].as_i64().unwrap();
+    let (s, _) = mgr
+        .get(&format!("/api/v1/supervision/visits/{visit_id}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = mgr
+        .post(
+            "/api/v1/supervision/visits",
+            json!({ "org_unit": f.unit_a1, "visited_on": "2024-03-01", "kind": "announced" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A supervisor of area B does not see area A's units at all.
+    let supb = Api::of(&app, "supb@x.fi").await;
+    let (s, _) = supb
+        .post(
+            "/api/v1/supervision/visits",
+            json!({ "org_unit": f.unit_a1, "visited_on": "2024-03-01", "kind": "announced" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = supb
+        .get(&format!("/api/v1/supervision/visits/{visit_id}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Bad input names each field.
+    let (s, body) = sup
+        .post(
+            "/api/v1/supervision/visits",
+            json!({ "org_unit": f.unit_a1, "visited_on": "2024-03-01", "kind": "follow_up",
+                    "findings": [{ "topic": "weather", "severity": "awful" }] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"findings.0.severity"), "{fields:?}");
+
+    // The producer's reply closes a correction; the overdue count follows.
+    let fid = findings[0]["id"].as_i64().unwrap();
+    let (s, done) = sup
+        .post(
+            &format!("/api/v1/supervision/findings/{fid}/correction"),
+            json!({ "done": true, "reply": "Reitit avattu" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+    assert_eq!(done["state"], "done");
+    let (s, _) = mgr
+        .post(
+            &format!("/api/v1/supervision/findings/{fid}/correction"),
+            json!({ "done": false }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, stats) = sup
+        .get(&format!(
+            "/api/v1/supervision/stats?org_unit={}&period=2024Q1",
+            f.county
+        ))
+        .await;
+    assert_eq!(
+        (
+            stats["corrections_open"].as_u64(),
+            stats["corrections_overdue"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    // The inspection report went to AVI.
+    let (s, sent) = sup
+        .post(
+            &format!("/api/v1/supervision/visits/{visit_id}/avi"),
+            json!({ "sent_on": "2024-03-25" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{sent}");
+    assert_eq!(sent["avi_sent_on"], "2024-03-25");
+    let (s, _) = sup
+        .post(
+            &format!("/api/v1/supervision/visits/{visit_id}/avi"),
+            json!({ "sent_on": "2024-03-01" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not before the visit");
+    app.stop().await;
+}
