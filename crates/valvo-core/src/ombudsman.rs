@@ -677,6 +677,35 @@ impl OmbudsmanStats {
     }
 }
 
+/// Which lines of a breakdown a public view withholds: the small counts
+/// (1–4), and as many more as keep them from following from the total
+/// (complementary suppression, [`crate::disclosure::protect`]). The
+/// previous period's counts are judged the same way, together with the current.
+pub fn withheld(list: &[Share], total: u64, previous_total: u64) -> Vec<bool> {
+    use crate::disclosure::{protect, Cell, Sum};
+    let judge = |counts: Vec<u64>, total: u64| {
+        let mut cells: Vec<Cell> = counts
+            .iter()
+            .map(|&n| Cell { n, published: true })
+            .collect();
+        cells.push(Cell {
+            n: total,
+            published: true,
+        });
+        let sums = [Sum {
+            total: counts.len(),
+            parts: (0..counts.len()).collect(),
+        }];
+        protect(&cells, &sums, crate::feedback::MIN_PUBLIC_CELL, &[], &[])
+    };
+    let cur = judge(list.iter().map(|s| s.count).collect(), total);
+    let prev = judge(
+        list.iter().map(|s| s.previous_count).collect(),
+        previous_total,
+    );
+    (0..list.len()).map(|i| cur[i] || prev[i]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

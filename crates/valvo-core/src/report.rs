@@ -107,10 +107,15 @@ impl SectionKind {
                 "enps",
             ],
             SectionKind::Economy => &["costs", "costs_budget", "revenues", "revenues_budget"],
-            SectionKind::Supervision => {
-                &["visits_unannounced", "visits_announced", "visits_follow_up"]
-            }
-            SectionKind::Ombudsman => &["contacts"],
+            SectionKind::Supervision => &[
+                "visits_total",
+                "visits_unannounced",
+                "visits_announced",
+                "visits_follow_up",
+                "corrections_open",
+                "corrections_overdue",
+            ],
+            SectionKind::Ombudsman => &["contacts", "items"],
         }
     }
 }
@@ -279,6 +284,79 @@ pub struct ReportFigure {
     pub previous: Option<f64>,
 }
 
+/// A row or column label of a [`ReportTable`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum TableLabel {
+    /// A UI message, by key (`producer-own`), translated when rendered.
+    Key(String),
+    /// A text kept in the data (a reason's name).
+    Text(I18nText),
+    /// A month, printed `1/2024`.
+    Month(Period),
+}
+
+impl TableLabel {
+    /// The label in `lang`: `key` translates a message key.
+    pub fn text(&self, lang: Lang, key: &dyn Fn(&str) -> String) -> String {
+        match self {
+            TableLabel::Key(k) => key(k),
+            TableLabel::Text(t) => t
+                .resolve(lang)
+                .map(|r| r.text.to_owned())
+                .unwrap_or_default(),
+            TableLabel::Month(m) => m.label(),
+        }
+    }
+}
+
+/// A cell of a [`ReportTable`]; `None` is printed `–` (none, or withheld).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum TableCell {
+    /// A count.
+    Count(Option<u64>),
+    /// A share in percent.
+    Percent(Option<f64>),
+}
+
+impl TableCell {
+    /// As printed: `28`, `10,94 %`, `–`.
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            TableCell::Count(Some(n)) => crate::status::format_number(*n as f64, lang),
+            TableCell::Percent(Some(v)) => {
+                format!("{}\u{a0}%", crate::status::format_number(*v, lang))
+            }
+            _ => "\u{2013}".to_owned(),
+        }
+    }
+}
+
+/// A row of a [`ReportTable`]: its labels (one per label column), then its cells.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableRow {
+    /// Labels.
+    pub labels: Vec<TableLabel>,
+    /// Cells.
+    pub cells: Vec<TableCell>,
+}
+
+/// A table a module fills into its section: seed 003's visits by producer,
+/// kind and month with totals, the ombudsperson's reasons with their shares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportTable {
+    /// What the table is (its caption is the message `report-table-<key>`).
+    pub key: String,
+    /// Column headings: the label columns first, then one per cell.
+    pub head: Vec<TableLabel>,
+    /// Rows.
+    pub rows: Vec<TableRow>,
+    /// The total row, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<TableRow>,
+}
+
 /// A standard section; only sections with content are in a report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportSection {
@@ -290,6 +368,9 @@ pub struct ReportSection {
     pub texts: Vec<ReportText>,
     /// Figures.
     pub figures: Vec<ReportFigure>,
+    /// Tables a module filled (reports frozen before tables have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<ReportTable>,
 }
 
 /// Indicator count per status, for the chapter's chart.
@@ -590,6 +671,7 @@ pub fn build_chapter(input: &ChapterInput<'_>, period: &Period) -> Chapter {
                 source: "manual".to_string(),
                 texts,
                 figures,
+                tables: Vec::new(),
             })
         })
         .collect();

@@ -651,6 +651,37 @@ fn section_blocks(blocks: &mut Vec<J>, section: &ReportSection, layout: Layout, 
             .collect();
         blocks.push(json!({"kind": "figures", "lang": first.code(), "cols": cols, "rows": rows}));
     }
+    for table in &section.tables {
+        let label = |l: &valvo_core::report::TableLabel| {
+            joined(
+                trs.iter()
+                    .map(|tr| l.text(tr.lang(), &|k| tr.t(k)))
+                    .collect(),
+                slash,
+            )
+        };
+        let row = |r: &valvo_core::report::TableRow| -> Vec<String> {
+            r.labels
+                .iter()
+                .map(label)
+                .chain(r.cells.iter().map(|c| c.text(first)))
+                .collect()
+        };
+        let cols: Vec<String> = table.head.iter().map(label).collect();
+        let mut rows: Vec<Vec<String>> = table.rows.iter().map(row).collect();
+        if let Some(t) = &table.total {
+            rows.push(row(t));
+        }
+        blocks.push(json!({
+            "kind": "table",
+            "lang": first.code(),
+            "caption": msg(trs, &format!("report-table-{}", table.key), slash),
+            "labels": table.rows.first().map_or(1, |r| r.labels.len()),
+            "total": table.total.is_some(),
+            "cols": cols,
+            "rows": rows,
+        }));
+    }
 }
 
 #[cfg(test)]
@@ -809,6 +840,7 @@ pub(crate) mod tests {
                         ),
                     }],
                     figures: vec![],
+                    tables: vec![],
                 },
                 ReportSection {
                     kind: SectionKind::Personnel,
@@ -826,6 +858,7 @@ pub(crate) mod tests {
                             previous: None,
                         },
                     ],
+                    tables: vec![],
                 },
             ],
         };

@@ -169,6 +169,7 @@ fn demo_report() -> Report {
                             ),
                         }],
                         figures: vec![],
+                        tables: vec![],
                     },
                     ReportSection {
                         kind: SectionKind::Personnel,
@@ -186,6 +187,7 @@ fn demo_report() -> Report {
                                 previous: Some(4.1),
                             },
                         ],
+                        tables: vec![],
                     },
                 ],
                 status_counts,

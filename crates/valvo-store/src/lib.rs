@@ -13,6 +13,7 @@ mod incidents;
 mod ombudsman;
 mod plan;
 mod reference;
+mod report_sections;
 mod reports;
 mod rows;
 mod supervision;

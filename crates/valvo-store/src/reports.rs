@@ -294,6 +294,25 @@ async fn experience_from_feedback(
     Ok(used)
 }
 
+/// Puts a module's figures where nobody entered them; whether any was put.
+fn put_module(
+    kind: SectionKind,
+    m: &crate::report_sections::ModuleSection,
+    figures: &mut Figures,
+    previous: &mut Figures,
+) -> bool {
+    let mut used = false;
+    for (list, from) in [(figures, &m.figures), (previous, &m.previous)] {
+        for (key, value) in from {
+            if !list.iter().any(|(k, fk, _)| *k == kind && fk == key) {
+                list.push((kind, key.to_string(), *value));
+                used = true;
+            }
+        }
+    }
+    used || !m.tables.is_empty()
+}
+
 /// Assembles the report model from the live data.
 async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report> {
     let tree = load_tree(conn).await?;
@@ -330,6 +349,28 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
         let from_feedback =
             experience_from_feedback(conn, unit.id, row.period, &mut figures, &mut previous)
                 .await?;
+        let today = time::OffsetDateTime::now_utc().date();
+        let modules = [
+            (
+                SectionKind::Supervision,
+                "supervision",
+                crate::report_sections::supervision(conn, &tree, unit.id, row.period, today)
+                    .await?,
+            ),
+            (
+                SectionKind::Ombudsman,
+                "ombudsman",
+                crate::report_sections::ombudsman(conn, &tree, unit.id, row.period).await?,
+            ),
+        ];
+        let mut filled = Vec::new();
+        for (kind, source, m) in modules {
+            if let Some(m) = m {
+                if put_module(kind, &m, &mut figures, &mut previous) {
+                    filled.push((kind, source, m.tables));
+                }
+            }
+        }
         let input = ChapterInput {
             node: unit,
             plan: &plan,
@@ -354,6 +395,12 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
                 .filter(|s| s.kind == SectionKind::CustomerExperience)
             {
                 section.source = "feedback".to_string();
+            }
+        }
+        for (kind, source, tables) in filled {
+            if let Some(section) = chapter.sections.iter_mut().find(|s| s.kind == kind) {
+                section.source = source.to_string();
+                section.tables = tables;
             }
         }
         // A child without goals or sections adds nothing but an empty heading.

@@ -38,6 +38,39 @@ pub struct SectionView {
     pub source: String,
     pub texts: Vec<(String, String)>,
     pub figures: Vec<(String, String, String)>,
+    pub tables: Vec<TableView>,
+}
+
+/// A module's table in a section.
+pub struct TableView {
+    pub caption: String,
+    pub head: Vec<String>,
+    /// How many leading columns are row labels (headers of their row).
+    pub label_cols: usize,
+    pub rows: Vec<(Vec<String>, Vec<String>)>,
+    pub total: Option<(Vec<String>, Vec<String>)>,
+}
+
+/// A report table in `tr`'s language.
+pub(crate) fn table_view(tr: &Tr, t: &valvo_core::report::ReportTable) -> TableView {
+    let lang = tr.lang();
+    let key = |k: &str| tr.t(k);
+    let row = |r: &valvo_core::report::TableRow| {
+        (
+            r.labels
+                .iter()
+                .map(|l| l.text(lang, &key))
+                .collect::<Vec<_>>(),
+            r.cells.iter().map(|c| c.text(lang)).collect::<Vec<_>>(),
+        )
+    };
+    TableView {
+        caption: tr.t(&format!("report-table-{}", t.key)),
+        head: t.head.iter().map(|l| l.text(lang, &key)).collect(),
+        label_cols: t.rows.first().map_or(1, |r| r.labels.len()),
+        rows: t.rows.iter().map(row).collect(),
+        total: t.total.as_ref().map(row),
+    }
 }
 
 /// A chapter.
@@ -118,6 +151,7 @@ fn section_view(tr: &Tr, s: &ReportSection, lang: Option<Lang>) -> SectionView {
                 )
             })
             .collect(),
+        tables: s.tables.iter().map(|t| table_view(tr, t)).collect(),
     }
 }
 

@@ -194,41 +194,6 @@ fn shares_json(list: &[Share], hidden: Option<&[bool]>) -> Vec<Value> {
         .collect()
 }
 
-/// Which lines of a breakdown a public view withholds: the small counts
-/// (1–4), and as many more as keep them from following from the total
-/// (complementary suppression, [`valvo_core::disclosure::protect`]). The
-/// previous period's counts are judged the same way, together with the current.
-pub(crate) fn withheld(list: &[Share], total: u64, previous_total: u64) -> Vec<bool> {
-    use valvo_core::disclosure::{protect, Cell, Sum};
-    let judge = |counts: Vec<u64>, total: u64| {
-        let mut cells: Vec<Cell> = counts
-            .iter()
-            .map(|&n| Cell { n, published: true })
-            .collect();
-        cells.push(Cell {
-            n: total,
-            published: true,
-        });
-        let sums = [Sum {
-            total: counts.len(),
-            parts: (0..counts.len()).collect(),
-        }];
-        protect(
-            &cells,
-            &sums,
-            valvo_core::feedback::MIN_PUBLIC_CELL,
-            &[],
-            &[],
-        )
-    };
-    let cur = judge(list.iter().map(|s| s.count).collect(), total);
-    let prev = judge(
-        list.iter().map(|s| s.previous_count).collect(),
-        previous_total,
-    );
-    (0..list.len()).map(|i| cur[i] || prev[i]).collect()
-}
-
 /// The statistics as JSON; `public` withholds small cells in every breakdown.
 pub(crate) fn stats_json(stats: &OmbudsmanStats, public: bool) -> Value {
     let items = (stats.items, stats.previous_items);
@@ -238,7 +203,7 @@ pub(crate) fn stats_json(stats: &OmbudsmanStats, public: bool) -> Value {
         stats.reasons.iter().map(|r| r.previous_count).sum(),
     );
     let list = |l: &[Share], base: (u64, u64)| {
-        let hidden = public.then(|| withheld(l, base.0, base.1));
+        let hidden = public.then(|| valvo_core::ombudsman::withheld(l, base.0, base.1));
         shares_json(l, hidden.as_deref())
     };
     let small = |n: u64| public && n > 0 && n < valvo_core::feedback::MIN_PUBLIC_CELL;

@@ -367,16 +367,9 @@ const SEED_003_VISITS: [(&str, &str, [u64; 3]); 7] = [
     ("private", "unannounced", [2, 5, 2]),
 ];
 
-#[tokio::test]
-async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
-    let app = TestApp::spawn().await;
-    let (f, p_unit, v_unit) = county(&app).await;
-    app.add_user("sup@x.fi", Role::Supervisor, None).await;
-    app.add_user("supb@x.fi", Role::Supervisor, Some(f.area_b))
-        .await;
-    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
-        .await;
-    let sup = Api::of(&app, "sup@x.fi").await;
+/// Records seed 003's visits of Q1 2024 as `sup`, after a first visit to
+/// each unit in December 2023 that the follow-ups follow.
+async fn seed_003_visits(sup: &Api<'_>, f: &Fixture, p_unit: i64, v_unit: i64) {
     let unit_of = |producer: &str| match producer {
         "purchased" => p_unit,
         "private" => v_unit,
@@ -412,6 +405,19 @@ async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
+    let app = TestApp::spawn().await;
+    let (f, p_unit, v_unit) = county(&app).await;
+    app.add_user("sup@x.fi", Role::Supervisor, None).await;
+    app.add_user("supb@x.fi", Role::Supervisor, Some(f.area_b))
+        .await;
+    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    let sup = Api::of(&app, "sup@x.fi").await;
+    seed_003_visits(&sup, &f, p_unit, v_unit).await;
     // One visit with findings: a correction overdue, one to come, an observation.
     let (s, v) = sup
         .post(
@@ -620,5 +626,106 @@ async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not before the visit");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_report_fills_its_supervision_and_ombudsman_sections_by_itself() {
+    let app = TestApp::spawn().await;
+    let (f, p_unit, v_unit) = county(&app).await;
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    app.add_user("sup@x.fi", Role::Supervisor, None).await;
+    app.add_user("omb@x.fi", Role::Ombudsperson, None).await;
+    seed_003_visits(&Api::of(&app, "sup@x.fi").await, &f, p_unit, v_unit).await;
+    // 40 contacts in Q1: care 20 times, conduct 12, fees 6, access twice
+    // (5 %, not printed); 30 about own units, 10 about a purchased one.
+    let omb = Api::of(&app, "omb@x.fi").await;
+    for i in 0..40usize {
+        let reason = match i {
+            0..20 => "care",
+            20..32 => "conduct",
+            32..38 => "fees",
+            _ => "access",
+        };
+        let unit = if i % 4 == 3 { p_unit } else { f.unit_a1 };
+        let (s, b) = omb
+            .post(
+                "/api/v1/ombudsman/contacts",
+                json!({
+                    "contacted_on": format!("2024-0{}-10", 1 + i % 3), "channel": "phone", "language": "sv",
+                    "client_group": "adult", "items": [{ "org_unit": unit, "sector": "health", "reasons": [reason] }],
+                }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let admin = app.login("admin@x.fi").await;
+    let r = app
+        .post_form(
+            &admin,
+            &format!("/org/{}/reports", f.county),
+            &[("report_period", "2024Q1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let report = r.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = admin
+        .get(app.url(&format!("{report}?view=sv")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        "Tillsynsbesök efter producent och typ av besök",
+        "köptjänst</th><td>oanmält</td><td class=\"num\">12</td><td class=\"num\">10</td><td class=\"num\">6</td><td class=\"num\">28</td>",
+        "<td class=\"num\">20</td><td class=\"num\">20</td><td class=\"num\">19</td><td class=\"num\">59</td>",
+        "Vanligaste kontaktorsakerna (över 5 %)",
+        "Missnöje med vården</th><td class=\"num\">20</td><td class=\"num\">50\u{a0}%</td>",
+        "Bemötande</th><td class=\"num\">12</td><td class=\"num\">30\u{a0}%</td>",
+        // Withheld beside access (2): else 40 mentions less the others would give it away.
+        "Klientavgifter</th><td class=\"num\">\u{2013}</td><td class=\"num\">\u{2013}</td>",
+        "egen produktion</th><td class=\"num\">30</td><td class=\"num\">75\u{a0}%</td>",
+        "Siffrorna från patient- och socialombudsmannens kontakter i Valvo.",
+    ] {
+        assert!(html.contains(want), "{want} in the Swedish report");
+    }
+    assert!(
+        !html.contains("Tillgång till vård</th>"),
+        "a reason at 5 % is not among the main ones"
+    );
+    let pdf = admin
+        .get(app.url(&format!("{report}/file/report-fi.pdf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    let bytes = pdf.bytes().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("valvo-oversight-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("report.pdf");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let squeezed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "Valvontakäynnit tuottajan ja käynnin lajin mukaan",
+        "ostopalvelu ennalta ilmoittamaton 12 10 6 28",
+        "Yhteensä 20 20 19 59",
+        "Tyytymättömyys hoitoon 20 50 %",
+    ] {
+        assert!(
+            squeezed.contains(want),
+            "{want} in the Finnish PDF: {squeezed}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
     app.stop().await;
 }
