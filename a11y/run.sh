@@ -116,5 +116,7 @@ node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$
   --invalid-form "/org/2/figures?period=2024H1#value_2=abc" \
   --invalid-form "/indicators/1/edit#baseline=abc" \
   --error-page "/org/2/figures?period=kevät" \
+  --invalid-form "/ombudsman#contacted_on=" \
+  --invalid-form "/supervision#finding1_due=2020-01-01" \
   "$@" || status=$?
 exit "$status"

@@ -16,6 +16,7 @@ use time::Date;
 use crate::org::{OrgTree, ProducerType};
 use crate::period::{Period, PeriodKind};
 use crate::plan::{ErrorCode, FieldError};
+use crate::report::{ReportTable, TableCell, TableLabel, TableRow};
 use crate::text::I18nText;
 
 /// Longest free-text note (before redaction).
@@ -704,6 +705,107 @@ pub fn withheld(list: &[Share], total: u64, previous_total: u64) -> Vec<bool> {
         previous_total,
     );
     (0..list.len()).map(|i| cur[i] || prev[i]).collect()
+}
+
+fn key(k: &str) -> TableLabel {
+    TableLabel::Key(k.to_string())
+}
+
+/// Reasons over this share (percent) of the mentions are printed.
+const MAIN_REASON_SHARE: f64 = 5.0;
+
+/// A share table (reasons, producers, sectors): count and share now, share
+/// before; small counts withheld with their complements, as public
+/// statistics are.
+pub(crate) fn share_table(
+    table: &str,
+    label_head: &str,
+    list: &[Share],
+    totals: (u64, u64),
+    label: &dyn Fn(&Share) -> TableLabel,
+    keep: &dyn Fn(&Share) -> bool,
+) -> Option<ReportTable> {
+    let hidden = withheld(list, totals.0, totals.1);
+    let rows: Vec<TableRow> = list
+        .iter()
+        .zip(hidden)
+        .filter(|(s, _)| (s.count > 0 || s.previous_count > 0) && keep(s))
+        .map(|(s, h)| TableRow {
+            labels: vec![label(s)],
+            cells: if h {
+                vec![
+                    TableCell::Count(None),
+                    TableCell::Percent(None),
+                    TableCell::Percent(None),
+                ]
+            } else {
+                vec![
+                    TableCell::Count(Some(s.count)),
+                    TableCell::Percent(s.share),
+                    TableCell::Percent(s.previous_share),
+                ]
+            },
+        })
+        .collect();
+    (!rows.is_empty()).then(|| ReportTable {
+        key: table.to_string(),
+        head: vec![
+            key(label_head),
+            key("report-col-count"),
+            key("report-col-share"),
+            key("report-col-previous-share"),
+        ],
+        rows,
+        total: None,
+    })
+}
+
+/// The tables the report and the statistics page print: the reasons over
+/// 5 % of the mentions (in this period or the one before), and the items by
+/// producer and by sector; small counts withheld with their complements.
+/// `name` gives a reason's names.
+pub fn report_tables(s: &OmbudsmanStats, name: &dyn Fn(&str) -> I18nText) -> Vec<ReportTable> {
+    let mentions = (
+        s.reason_mentions,
+        s.reasons.iter().map(|r| r.previous_count).sum(),
+    );
+    let items = (s.items, s.previous_items);
+    let main = |r: &Share| {
+        r.share.is_some_and(|v| v > MAIN_REASON_SHARE)
+            || r.previous_share.is_some_and(|v| v > MAIN_REASON_SHARE)
+    };
+    let reason = |r: &Share| TableLabel::Text(name(&r.code));
+    let producer = |r: &Share| key(&format!("ombudsman-producer-{}", r.code));
+    let sector = |r: &Share| key(&format!("ombudsman-sector-{}", r.code));
+    [
+        share_table(
+            "reasons",
+            "report-col-reason",
+            &s.reasons,
+            mentions,
+            &reason,
+            &main,
+        ),
+        share_table(
+            "producers",
+            "report-col-producer",
+            &s.producers,
+            items,
+            &producer,
+            &|_| true,
+        ),
+        share_table(
+            "sectors",
+            "report-col-sector",
+            &s.sectors,
+            items,
+            &sector,
+            &|_| true,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]

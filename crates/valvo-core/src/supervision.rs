@@ -10,6 +10,7 @@ use time::Date;
 use crate::ombudsman::Producer;
 use crate::period::{Period, PeriodKind};
 use crate::plan::{ErrorCode, FieldError};
+use crate::report::{ReportTable, TableCell, TableLabel, TableRow};
 use crate::text::I18nText;
 
 /// Longest finding text, per language.
@@ -425,6 +426,78 @@ impl SupervisionStats {
             corrections_overdue: overdue,
         }
     }
+}
+
+fn key(k: &str) -> TableLabel {
+    TableLabel::Key(k.to_string())
+}
+
+/// The visits table of seed 003: a row per producer and kind, a column per
+/// month and a total column, and a total row.
+fn visits_table(s: &SupervisionStats) -> Option<ReportTable> {
+    if s.table.rows.is_empty() {
+        return None;
+    }
+    let count = |n: u64| TableCell::Count(Some(n));
+    let mut head = vec![key("report-col-producer"), key("report-col-visit-kind")];
+    head.extend(s.table.months.iter().map(|m| TableLabel::Month(*m)));
+    head.push(key("report-col-total"));
+    let rows = s
+        .table
+        .rows
+        .iter()
+        .map(|r| TableRow {
+            labels: vec![
+                key(&format!("ombudsman-producer-{}", r.producer.code())),
+                key(&format!("visit-kind-{}", r.kind.code())),
+            ],
+            cells: r
+                .months
+                .iter()
+                .copied()
+                .map(count)
+                .chain([count(r.total)])
+                .collect(),
+        })
+        .collect();
+    Some(ReportTable {
+        key: "visits".into(),
+        head,
+        rows,
+        total: Some(TableRow {
+            labels: vec![
+                key("report-col-total"),
+                TableLabel::Text(I18nText::default()),
+            ],
+            cells: s
+                .table
+                .month_totals
+                .iter()
+                .copied()
+                .map(count)
+                .chain([count(s.table.total)])
+                .collect(),
+        }),
+    })
+}
+
+/// The tables the report and the statistics page print: the visits table,
+/// and the findings by topic.
+pub fn report_tables(s: &SupervisionStats) -> Vec<ReportTable> {
+    let findings = (!s.findings_by_topic.is_empty()).then(|| ReportTable {
+        key: "findings".into(),
+        head: vec![key("report-col-topic"), key("report-col-count")],
+        rows: s
+            .findings_by_topic
+            .iter()
+            .map(|c| TableRow {
+                labels: vec![TableLabel::Text(topic_name(&c.code))],
+                cells: vec![TableCell::Count(Some(c.count))],
+            })
+            .collect(),
+        total: None,
+    });
+    visits_table(s).into_iter().chain(findings).collect()
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub use import::{
     CHUNK as IMPORT_CHUNK,
 };
 pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
+pub use ombudsman::home_of;
 pub use plan::{AuditEntry, NewOrgUnit, Removed};
 pub use reference::{parse_sotkanet, ReferenceImport};
 pub use reports::{ReportError, ReportRow, SUMMARY};

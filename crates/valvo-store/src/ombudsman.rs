@@ -26,7 +26,7 @@ fn reason_row(r: &sqlx::any::AnyRow) -> Result<Reason> {
 
 /// The unit an item without a unit is counted in for `p`: its scope, or the
 /// county when the instance holds one.
-pub(crate) fn home_of(p: &Principal, tree: &OrgTree) -> Option<i64> {
+pub fn home_of(p: &Principal, tree: &OrgTree) -> Option<i64> {
     p.scope.or_else(|| match tree.roots().as_slice() {
         [one] => Some(one.id),
         _ => None,

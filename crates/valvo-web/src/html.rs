@@ -3,6 +3,7 @@
 
 use axum::http::header;
 use axum::response::IntoResponse;
+use valvo_core::access::Role;
 use valvo_core::{format_number, I18nText, Lang, Status};
 
 use crate::ctx::Page;
@@ -48,6 +49,10 @@ pub struct Layout {
     pub user_name: Option<String>,
     /// Whether the user is an administrator (shows the audit link).
     pub admin: bool,
+    /// Whether the user records ombudsperson contacts (shows that link).
+    pub ombudsman: bool,
+    /// Whether the user follows supervision visits (shows that link).
+    pub supervision: bool,
     /// The session's form token.
     pub csrf: String,
     /// Path and query without `lang`, for the language links.
@@ -67,6 +72,16 @@ impl Layout {
                 .as_ref()
                 .map(|u| u.principal().can_read_audit())
                 .unwrap_or(false),
+            ombudsman: page
+                .user
+                .as_ref()
+                .is_some_and(|u| matches!(u.role, Role::Ombudsperson | Role::Admin)),
+            supervision: page.user.as_ref().is_some_and(|u| {
+                matches!(
+                    u.role,
+                    Role::Supervisor | Role::QualityCoordinator | Role::Admin | Role::AreaManager
+                )
+            }),
             csrf: page.csrf.clone(),
             path: page.path.clone(),
             query: page.query.clone(),
@@ -80,6 +95,8 @@ impl Layout {
             title: String::new(),
             user_name: None,
             admin: false,
+            ombudsman: false,
+            supervision: false,
             csrf: String::new(),
             path: "/".into(),
             query: String::new(),

@@ -17,6 +17,7 @@ mod incidents;
 mod ombudsman;
 mod openapi;
 pub mod ops;
+mod oversight_page;
 mod plan;
 mod public;
 mod report_html;

@@ -107,6 +107,7 @@ pub async fn load(store: &Store) -> Result<String, String> {
             ));
         }
         load_seed(store, &system, &seed).await?;
+        demo_oversight(store, &system, &seed).await?;
         publish_report(store, &system, &seed).await?;
         demo_incidents(store, &system).await?;
         demo_feedback(store, &system).await?;
@@ -148,6 +149,192 @@ async fn publish_report(store: &Store, system: &Principal, seed: &Seed) -> Resul
         .map_err(err)?;
     for step in [Transition::Submit, Transition::Approve, Transition::Publish] {
         store.report_step(system, row.id, step).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A made-up year of ombudsperson contacts and supervision visits, up to
+/// the end of the seed's period (seed 003 gives the shapes: most contacts
+/// about care and treatment, most visits unannounced and to purchased
+/// units): the published report's two sections fill themselves. Two units
+/// are added for the visits, one purchased and one private.
+async fn demo_oversight(store: &Store, system: &Principal, seed: &Seed) -> Result<(), String> {
+    use valvo_core::ombudsman::{
+        Channel, ClientGroup, ContactLanguage, Measure, NewContact, NewItem, Producer, Sector,
+    };
+    use valvo_core::supervision::{NewFinding, NewVisit, Severity, VisitKind, DEFAULT_TOPICS};
+    let tree = store.org_tree().await.map_err(err)?;
+    let areas: Vec<i64> = tree
+        .walk()
+        .into_iter()
+        .filter(|(d, _)| *d == 1)
+        .map(|(_, n)| n.id)
+        .collect();
+    let home = areas.get(1).copied().ok_or("demo areas missing")?;
+    let unit = |code: &str, fi: &str, sv: &str, producer| NewOrgUnit {
+        parent_id: Some(home),
+        code: code.into(),
+        name: valvo_core::I18nText::new(Some(fi.into()), Some(sv.into()), None),
+        producer,
+        sort_order: 100,
+    };
+    let purchased = store
+        .create_org_unit(
+            system,
+            &unit(
+                "kaislikko",
+                "Palvelukoti Kaislikko",
+                "Servicehemmet Vassen",
+                ProducerType::Purchased,
+            ),
+        )
+        .await
+        .map_err(err)?;
+    let private = store
+        .create_org_unit(
+            system,
+            &unit(
+                "meriheina",
+                "Hoivakoti Meriheinä",
+                "Vårdhemmet Strandråg",
+                ProducerType::Private,
+            ),
+        )
+        .await
+        .map_err(err)?;
+    let period: Period = seed.period.parse().map_err(err)?;
+    let end = period.end();
+    let start = end - time::Duration::days(364);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    // Reasons weighted roughly as seed 003 prints them.
+    let reasons = [
+        ("care", 11),
+        ("conduct", 8),
+        ("service", 8),
+        ("legal_remedies", 6),
+        ("information", 5),
+        ("participation", 5),
+        ("record_entries", 4),
+        ("patient_injury", 4),
+        ("access", 4),
+        ("fees", 3),
+        ("record_correction", 3),
+        ("staff_competence", 2),
+        ("self_determination", 2),
+        ("data_protection", 1),
+        ("documents_drafting", 1),
+        ("other", 3),
+    ];
+    let weight: usize = reasons.iter().map(|r| r.1).sum();
+    let reason = |next: &mut dyn FnMut(usize) -> usize| {
+        let mut k = next(weight);
+        for (code, w) in reasons {
+            if k < w {
+                return code.to_string();
+            }
+            k -= w;
+        }
+        "other".to_string()
+    };
+    let units: Vec<i64> = areas.iter().copied().chain([purchased, private]).collect();
+    for _ in 0..420 {
+        let n_items = [1, 1, 1, 1, 2][next(5)];
+        let mut items = Vec::new();
+        for _ in 0..n_items {
+            let other = next(12) == 0;
+            let org = units[next(units.len())];
+            let r1 = reason(&mut next);
+            let mut rs = vec![r1];
+            if next(3) == 0 {
+                rs.push(reason(&mut next));
+            }
+            items.push(NewItem {
+                org_unit: (!other).then_some(org),
+                producer: other.then_some(Producer::OtherOrganiser),
+                sector: [
+                    Sector::Health,
+                    Sector::Health,
+                    Sector::Social,
+                    Sector::Other,
+                ][next(4)],
+                reasons: rs,
+            });
+        }
+        let contact = NewContact {
+            contacted_on: start + time::Duration::days(next(365) as i64),
+            channel: Channel::ALL[[0, 0, 0, 1, 1, 2, 3, 4][next(8)]],
+            language: ContactLanguage::ALL[[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3][next(14)]],
+            client_group: ClientGroup::ALL[[0, 0, 0, 0, 0, 0, 0, 0, 1, 2][next(10)]],
+            items,
+            measures: vec![Measure::ALL[[0, 0, 0, 1, 2, 3, 4][next(7)]]],
+            note: None,
+        };
+        store
+            .create_contact(system, &contact, end)
+            .await
+            .map_err(err)?;
+    }
+    // Visits: most unannounced, most to the purchased unit; findings now and then.
+    let mut first: std::collections::HashMap<i64, i64> = Default::default();
+    for i in 0..110 {
+        let org = [purchased, purchased, purchased, home, areas[0], private][next(6)];
+        let visited_on = start + time::Duration::days((i * 365 / 110) as i64);
+        let kind = match first.get(&org) {
+            Some(_) if next(10) == 0 => VisitKind::FollowUp,
+            _ => VisitKind::ALL[[0, 0, 0, 0, 0, 1, 1, 3][next(8)]],
+        };
+        let mut findings = Vec::new();
+        if next(3) == 0 {
+            let topic = DEFAULT_TOPICS[next(DEFAULT_TOPICS.len() - 1)].0;
+            let due = visited_on + time::Duration::days(60);
+            findings.push(NewFinding {
+                topic: topic.into(),
+                severity: [
+                    Severity::Shortcoming,
+                    Severity::Shortcoming,
+                    Severity::Serious,
+                ][next(3)],
+                text: valvo_core::I18nText::new(
+                    Some("Puute korjattava määräaikaan mennessä.".into()),
+                    Some("Bristen ska rättas inom tidsfristen.".into()),
+                    None,
+                ),
+                correction_due: Some(due),
+            });
+        }
+        let visit = NewVisit {
+            org_unit: org,
+            visited_on,
+            kind,
+            topics: vec![
+                DEFAULT_TOPICS[0].0.into(),
+                DEFAULT_TOPICS[1 + next(8)].0.into(),
+            ],
+            findings,
+            follows: if kind == VisitKind::FollowUp {
+                first.get(&org).copied()
+            } else {
+                None
+            },
+        };
+        let id = store.create_visit(system, &visit, end).await.map_err(err)?;
+        first.entry(org).or_insert(id);
+        // Most corrections are done by their deadline.
+        if next(4) != 0 {
+            let v = store.visit(system, id, end).await.map_err(err)?;
+            for f in v.findings {
+                store
+                    .update_correction(system, f.id, true, "Korjattu. / Rättat.", end)
+                    .await
+                    .map_err(err)?;
+            }
+        }
     }
     Ok(())
 }

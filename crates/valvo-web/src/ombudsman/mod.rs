@@ -1,6 +1,7 @@
 //! Ombudsperson contacts: the API and the pages.
 
 pub(crate) mod api;
+pub(crate) mod ui;
 
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -19,4 +20,6 @@ pub(crate) fn api_routes() -> Router<AppState> {
 /// The pages.
 pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
+        .route("/ombudsman", get(ui::page).post(ui::record))
+        .route("/org/{id}/ombudsman", get(ui::stats_page))
 }

@@ -1,6 +1,7 @@
 //! Supervision visits: the API and the pages.
 
 pub(crate) mod api;
+pub(crate) mod ui;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -24,4 +25,10 @@ pub(crate) fn api_routes() -> Router<AppState> {
 /// The pages.
 pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
+        .route("/supervision", get(ui::page).post(ui::record))
+        .route(
+            "/supervision/visits/{id}",
+            get(ui::visit_page).post(ui::visit_update),
+        )
+        .route("/org/{id}/supervision", get(ui::stats_page))
 }

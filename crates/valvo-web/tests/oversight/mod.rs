@@ -729,3 +729,242 @@ async fn the_report_fills_its_supervision_and_ombudsman_sections_by_itself() {
     std::fs::remove_dir_all(&dir).ok();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_pages_record_contacts_and_visits_and_show_them_to_whom_they_concern() {
+    let app = TestApp::spawn().await;
+    let (f, p_unit, _) = county(&app).await;
+    app.add_user("omb@x.fi", Role::Ombudsperson, None).await;
+    app.add_user("sup@x.fi", Role::Supervisor, None).await;
+    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let quarter =
+        valvo_core::Period::containing(today, valvo_core::PeriodKind::Quarter).to_string();
+    let year = today.year().to_string();
+    let body = |r: reqwest::Response| async move { r.text().await.unwrap() };
+
+    // The ombudsperson records a contact through the form; errors name the fields.
+    let omb = app.login("omb@x.fi").await;
+    let page = body(omb.get(app.url("/ombudsman?lang=fi")).send().await.unwrap()).await;
+    assert!(
+        page.contains("name=\"item1_reason1\"")
+            && page.contains("Potilas- ja sosiaaliasiavastaavan yhteydenotot")
+    );
+    let unit = f.unit_a1.to_string();
+    let bad = app
+        .post_form(
+            &omb,
+            "/ombudsman",
+            &[
+                ("contacted_on", ""),
+                ("channel", "phone"),
+                ("contact_language", "fi"),
+                ("client_group", "adult"),
+                ("item1_sector", "health"),
+                ("item1_reason1", "care"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(bad).await;
+    assert!(
+        html.contains("href=\"#contacted_on\"") && html.contains("href=\"#item1_producer\""),
+        "{html}"
+    );
+    let ok = app
+        .post_form(
+            &omb,
+            "/ombudsman",
+            &[
+                ("contacted_on", &today.to_string()),
+                ("channel", "phone"),
+                ("contact_language", "sv"),
+                ("client_group", "adult"),
+                ("measure", "advice"),
+                ("contact_note", "Soitti 040 1234567"),
+                ("item1_org_unit", &unit),
+                ("item1_sector", "health"),
+                ("item1_reason1", "care"),
+                ("item1_reason2", "conduct"),
+                ("item2_producer", "other_organiser"),
+                ("item2_sector", "social"),
+                ("item2_reason1", "access"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    assert_eq!(ok.headers()["location"], "/ombudsman?recorded=1");
+    let stats = body(
+        omb.get(app.url(&format!(
+            "/org/{}/ombudsman?period={quarter}&lang=en",
+            f.county
+        )))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert!(
+        stats.contains("Dissatisfaction with care") && stats.contains("another organiser"),
+        "{stats}"
+    );
+
+    // The area manager reads area A's figures only, and records nothing.
+    let mgr = app.login("mgr@x.fi").await;
+    assert_eq!(
+        mgr.get(app.url("/ombudsman"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let area = mgr
+        .get(app.url(&format!(
+            "/org/{}/ombudsman?period={quarter}&lang=en",
+            f.area_a
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(area.status(), StatusCode::OK);
+    let area = body(area).await;
+    assert!(
+        area.contains("Dissatisfaction with care") && !area.contains("another organiser"),
+        "the county-level item is not area A's"
+    );
+    assert_eq!(
+        mgr.get(app.url(&format!("/org/{}/ombudsman", f.county)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // The supervisor records a visit with a finding, marks it corrected, and sends it to AVI.
+    let sup = app.login("sup@x.fi").await;
+    let p = p_unit.to_string();
+    let due = (today + time::Duration::days(30)).to_string();
+    let bad = app
+        .post_form(
+            &sup,
+            "/supervision",
+            &[
+                ("visit_org_unit", &p),
+                ("visited_on", &today.to_string()),
+                ("visit_kind", "unannounced"),
+                ("finding1_topic", "premises"),
+                ("finding1_severity", "observation"),
+                ("finding1_text_fi", "Käytävät tukossa"),
+                ("finding1_due", &due),
+            ],
+        )
+        .await;
+    assert_eq!(
+        bad.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an observation asks for no correction"
+    );
+    assert!(body(bad).await.contains("href=\"#finding1_due\""));
+    let ok = app
+        .post_form(
+            &sup,
+            "/supervision",
+            &[
+                ("visit_org_unit", &p),
+                ("visited_on", &today.to_string()),
+                ("visit_kind", "unannounced"),
+                ("topic1", "premises"),
+                ("finding1_topic", "premises"),
+                ("finding1_severity", "shortcoming"),
+                ("finding1_text_fi", "Käytävät tukossa"),
+                ("finding1_due", &due),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let visit = ok.headers()["location"]
+        .to_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = body(
+        sup.get(app.url(&format!("{visit}?lang=fi")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        page.contains("Käytävät tukossa") && page.contains("avoin"),
+        "{page}"
+    );
+    let finding = crate::support::hidden(&page, "finding");
+    let r = app
+        .post_form(
+            &sup,
+            &visit,
+            &[
+                ("action", "correction"),
+                ("finding", &finding),
+                ("done", "1"),
+                ("correction_reply", "Käytävät tyhjennetty"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post_form(
+            &sup,
+            &visit,
+            &[("action", "avi"), ("sent_on", &today.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = body(
+        sup.get(app.url(&format!("{visit}?lang=fi")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("korjattu") && page.contains("Käytävät tyhjennetty"));
+    assert!(page.contains(&valvo_core::period::format_date(today)));
+    let stats = body(
+        sup.get(app.url(&format!(
+            "/org/{}/supervision?period={year}&lang=fi",
+            f.county
+        )))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert!(
+        stats.contains("ostopalvelu") && stats.contains("ennalta ilmoittamaton"),
+        "{stats}"
+    );
+
+    // The area manager sees the visit to its unit but cannot change it.
+    let list = body(
+        mgr.get(app.url(&format!("/supervision?period={year}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(list.contains(&visit) && !list.contains("name=\"visit_org_unit\""));
+    let r = app
+        .post_form(
+            &mgr,
+            &visit,
+            &[("action", "avi"), ("sent_on", &today.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}

@@ -1,0 +1,139 @@
+//! The page the ombudsperson and supervision modules share: details, tables
+//! with small forms beside them, a period chooser and a form to record.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+use valvo_core::report::ReportTable;
+use valvo_core::{Period, PeriodKind};
+
+use crate::ctx::Page;
+use crate::error::{ErrorKind, UiError};
+use crate::forms::FormView;
+use crate::html::Layout;
+use crate::report_html::{table_view, TableView};
+use crate::ui::render;
+
+/// A field of an [`InlineForm`]: (id, name, value, label, input type or `hidden`).
+pub(crate) type InlineField = (String, String, String, String, String);
+
+/// A small form beside a section: (action, fields, button).
+pub(crate) type InlineForm = (String, Vec<InlineField>, String);
+
+/// A part of the page under its own heading.
+#[derive(Default)]
+pub(crate) struct Section {
+    pub(crate) heading: String,
+    pub(crate) note: String,
+    /// Shown when there are no tables.
+    pub(crate) empty: String,
+    pub(crate) tables: Vec<TableView>,
+    pub(crate) actions: Vec<InlineForm>,
+}
+
+#[derive(Template)]
+#[template(path = "oversight/page.html")]
+struct Rendered {
+    l: Layout,
+    crumbs: Vec<(String, String)>,
+    b: OversightPage,
+}
+
+/// What the page shows.
+#[derive(Default)]
+pub(crate) struct OversightPage {
+    pub(crate) crumbs: Vec<(String, String)>,
+    pub(crate) notice: String,
+    pub(crate) intro: String,
+    pub(crate) links: Vec<(String, String)>,
+    pub(crate) base: String,
+    pub(crate) periods: Vec<(String, String, bool)>,
+    /// Definition lists: (term, HTML value).
+    pub(crate) details: Vec<Vec<(String, String)>>,
+    pub(crate) sections: Vec<Section>,
+    pub(crate) form_heading: String,
+    pub(crate) form_intro: String,
+    pub(crate) form: Option<FormView>,
+}
+
+/// A section holding one table.
+pub(crate) fn table_section(page: &Page, heading: String, t: &ReportTable) -> Section {
+    Section {
+        heading,
+        tables: vec![table_view(&page.tr, t)],
+        ..Default::default()
+    }
+}
+
+/// A plain table: a heading, column heads, rows of (HTML labels, cells).
+pub(crate) fn plain_table(
+    caption: String,
+    head: Vec<String>,
+    label_cols: usize,
+    rows: Vec<(Vec<String>, Vec<String>)>,
+) -> TableView {
+    TableView {
+        caption,
+        head,
+        label_cols,
+        rows,
+        total: None,
+    }
+}
+
+/// Renders the page; 422 when its form has errors.
+pub(crate) fn show(page: &Page, title: String, mut p: OversightPage) -> Response {
+    let crumbs = std::mem::take(&mut p.crumbs);
+    let mut l = Layout::new(page, title);
+    let status = if p.form.as_ref().is_some_and(|f| !f.errors.is_empty()) {
+        l.title = format!("{} – {}", page.tr.t("form-has-errors"), l.title);
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(&Rendered { l, crumbs, b: p }, status)
+}
+
+/// The periods a statistics page offers: the quarters, tertials, halves and
+/// years of this year and the one before, `period` selected.
+pub(crate) fn period_choices(period: Period) -> Vec<(String, String, bool)> {
+    let year = time::OffsetDateTime::now_utc()
+        .year()
+        .max(period.year_number());
+    let mut out = Vec::new();
+    for y in [year, year - 1, period.year_number()] {
+        if out
+            .iter()
+            .any(|(c, _, _): &(String, String, bool)| c == &y.to_string())
+        {
+            continue;
+        }
+        if let Ok(yp) = Period::year(y) {
+            for kind in [
+                PeriodKind::Quarter,
+                PeriodKind::Tertial,
+                PeriodKind::Half,
+                PeriodKind::Year,
+            ] {
+                for sub in yp.sub_periods(kind) {
+                    out.push((sub.to_string(), sub.label(), sub == period));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The period asked for, or the last ended quarter.
+pub(crate) fn period_param(page: &Page, raw: Option<&str>) -> Result<Period, UiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => {
+            let today = time::OffsetDateTime::now_utc().date();
+            let current = Period::containing(today, PeriodKind::Quarter);
+            Ok(current.prev().unwrap_or(current))
+        }
+        Some(s) => s
+            .parse()
+            .map_err(|_| page.error(ErrorKind::BadRequest("error-period-invalid"))),
+    }
+}
