@@ -121,6 +121,7 @@ pub fn spec(survey: &SurveyDef) -> Value {
         plan_write_paths(),
         incident_paths(),
         feedback_paths(survey),
+        oversight_paths(),
     ] {
         if let Value::Object(p) = part {
             // Operations of one path from several parts are merged.
@@ -526,6 +527,137 @@ fn incident_paths() -> Value {
             "requestBody": body(object(&["text", "owner", "due_on"], json!({
                 "text": text(10_000), "owner": text(500), "due_on": date() }))),
             "responses": { "201": ok("Action", json!({ "type": "object" })) }
+        }}
+    })
+}
+
+/// The ombudsperson's contacts and the supervision visits.
+fn oversight_paths() -> Value {
+    use valvo_core::ombudsman::{Channel, ClientGroup, ContactLanguage, Measure, Producer, Sector};
+    use valvo_core::supervision::{Severity, VisitKind};
+    fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Value {
+        json!({ "type": "string", "enum": all.iter().map(|v| code(*v)).collect::<Vec<_>>() })
+    }
+    let code = json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$" });
+    let nullable_id = json!({ "type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX });
+    let item = object(
+        &["sector", "reasons"],
+        json!({
+            "org_unit": nullable_id.clone(),
+            "producer": { "oneOf": [codes(&Producer::ALL, Producer::code), { "type": "null" }],
+                          "description": "Needed when no org_unit is named; a named unit's own producer type wins" },
+            "sector": codes(&Sector::ALL, Sector::code),
+            "reasons": { "type": "array", "maxItems": 10, "items": code.clone(),
+                         "description": "Codes of active reasons (GET /api/v1/ombudsman/reasons); at least one" }
+        }),
+    );
+    let contact = object(
+        &[
+            "contacted_on",
+            "channel",
+            "language",
+            "client_group",
+            "items",
+        ],
+        json!({
+            "contacted_on": date(),
+            "channel": codes(&Channel::ALL, Channel::code),
+            "language": codes(&ContactLanguage::ALL, ContactLanguage::code),
+            "client_group": codes(&ClientGroup::ALL, ClientGroup::code),
+            "items": { "type": "array", "maxItems": 20, "items": item },
+            "measures": { "type": "array", "maxItems": 5, "items": codes(&Measure::ALL, Measure::code) },
+            "note": { "type": ["string", "null"], "maxLength": 4000, "description": "Redacted (identity codes, phone numbers, e-mail addresses, names) before it is kept" }
+        }),
+    );
+    let finding = object(
+        &["topic", "severity", "text"],
+        json!({
+            "topic": code.clone(),
+            "severity": codes(&Severity::ALL, Severity::code),
+            "text": i18n(4000),
+            "correction_due": { "oneOf": [date(), { "type": "null" }], "description": "A correction requested of the producer, by this day (not for an observation)" }
+        }),
+    );
+    let visit = object(
+        &["org_unit", "visited_on", "kind"],
+        json!({
+            "org_unit": id(),
+            "visited_on": date(),
+            "kind": codes(&VisitKind::ALL, VisitKind::code),
+            "topics": { "type": "array", "maxItems": 20, "items": code.clone() },
+            "findings": { "type": "array", "maxItems": 50, "items": finding },
+            "follows": nullable_id
+        }),
+    );
+    let stats_params = json!([query("org_unit", true, id()), period_param("query")]);
+    json!({
+        "/api/v1/ombudsman/contacts": { "post": {
+            "summary": "Record a contact to the patient or social ombudsperson (ombudspersons; administrators). No name, identity code or contact detail of the client is kept. An item names a unit (in the caller's scope) or only its producer type (counted at the caller's county). 201 with the id; an unknown unit or reason: 404 naming it (items.N.org_unit, items.N.reasons.M).",
+            "operationId": "createOmbudsmanContact",
+            "requestBody": body(contact),
+            "responses": { "201": ok("Created", object(&["id"], json!({ "id": { "type": "integer" } }))) }
+        }},
+        "/api/v1/ombudsman/stats": { "get": {
+            "summary": "Contacts, items and their breakdowns ({code, count, share, previous_count, previous_share}; reason shares over reason mentions, channels and measures over contacts, the others over items) of an org subtree and period. A contact counts in the smallest part of the organisation that holds all its items. With a token: the caller's units in full; without: public, counts under 5 and what would reveal them withheld (null).",
+            "operationId": "ombudsmanStats",
+            "security": [{}, { "bearer": [] }],
+            "parameters": stats_params.clone(),
+            "responses": { "200": ok("Statistics", json!({ "type": "object" })) }
+        }},
+        "/api/v1/ombudsman/reasons": { "get": {
+            "summary": "The reason classification, active and retired, in list order (public)",
+            "operationId": "listOmbudsmanReasons",
+            "security": [],
+            "responses": { "200": ok("Reasons", json!({ "type": "object" })) }
+        }},
+        "/api/v1/ombudsman/reasons/{code}": { "put": {
+            "summary": "Add a reason or rename, reorder, retire (active: false) one: county-wide quality coordinators and administrators. Finnish and Swedish names are required; a code once used stays.",
+            "operationId": "putOmbudsmanReason",
+            "parameters": [{ "name": "code", "in": "path", "required": true, "schema": code.clone() }],
+            "requestBody": body(object(&["name"], json!({
+                "name": i18n_national(200),
+                "active": { "type": "boolean", "default": true },
+                "sort_order": { "type": "integer", "minimum": 0, "maximum": 1_000_000 }
+            }))),
+            "responses": { "200": ok("The reason", json!({ "type": "object" })) }
+        }},
+        "/api/v1/supervision/visits": { "post": {
+            "summary": "Record a supervision visit with its topics and findings (supervisors, quality coordinators, administrators, in their scope). The producer type comes from the unit. A follow-up names the visit it follows (of the same unit). 201 with the visit.",
+            "operationId": "createSupervisionVisit",
+            "requestBody": body(visit),
+            "responses": { "201": ok("The visit", json!({ "type": "object" })) }
+        }},
+        "/api/v1/supervision/visits/{id}": { "get": {
+            "summary": "A visit with its findings and their corrections (whoever reads its unit)",
+            "operationId": "getSupervisionVisit",
+            "parameters": [id_param("id", "Visit id")],
+            "responses": { "200": ok("The visit", json!({ "type": "object" })) }
+        }},
+        "/api/v1/supervision/visits/{id}/avi": { "post": {
+            "summary": "The day the inspection report went to the regional state administrative agency (not before the visit, not in the future)",
+            "operationId": "setSupervisionAviSent",
+            "parameters": [id_param("id", "Visit id")],
+            "requestBody": body(object(&["sent_on"], json!({ "sent_on": date() }))),
+            "responses": { "200": ok("The visit", json!({ "type": "object" })) }
+        }},
+        "/api/v1/supervision/findings/{id}/correction": { "post": {
+            "summary": "The producer's reply to a requested correction, and whether it is done. A finding with no correction requested: 409.",
+            "operationId": "updateSupervisionCorrection",
+            "parameters": [id_param("id", "Finding id")],
+            "requestBody": body(object(&["done"], json!({ "done": { "type": "boolean" }, "reply": opt_text(4000) }))),
+            "responses": { "200": ok("The finding", json!({ "type": "object" })), "409": err("No correction was requested") }
+        }},
+        "/api/v1/supervision/stats": { "get": {
+            "summary": "Visits of an org subtree and period: the table by producer × kind × month with row and column totals, findings by topic and severity, corrections requested, and those open and overdue now",
+            "operationId": "supervisionStats",
+            "parameters": stats_params,
+            "responses": { "200": ok("Statistics", json!({ "type": "object" })) }
+        }},
+        "/api/v1/supervision/topics": { "get": {
+            "summary": "The checklist of topics (public)",
+            "operationId": "listSupervisionTopics",
+            "security": [],
+            "responses": { "200": ok("Topics", json!({ "type": "object" })) }
         }}
     })
 }
