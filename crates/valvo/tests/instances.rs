@@ -1378,3 +1378,222 @@ async fn an_unreachable_database_is_reported_at_once_and_no_request_hangs() {
     drop(server);
     db.drop().await;
 }
+
+/// The ombudsperson's counts as a direct count of the contacts and items.
+const DIRECT_OMBUDSMAN: &str = "\
+    SELECT org_unit_id, month, CAST('contacts' AS TEXT) AS dim, CAST('' AS TEXT) AS key, COUNT(*) AS n FROM ombudsman_contacts GROUP BY 1, 2 \
+    UNION ALL SELECT org_unit_id, month, 'channel', channel, COUNT(*) FROM ombudsman_contacts GROUP BY 1, 2, 4 \
+    UNION ALL SELECT c.org_unit_id, c.month, 'measure', m, COUNT(*) FROM ombudsman_contacts c, \
+        unnest(string_to_array(NULLIF(c.measures, ''), ',')) m GROUP BY 1, 2, 4 \
+    UNION ALL SELECT i.org_unit_id, c.month, 'items', '', COUNT(*) FROM ombudsman_items i JOIN ombudsman_contacts c ON c.id = i.contact_id GROUP BY 1, 2 \
+    UNION ALL SELECT i.org_unit_id, c.month, 'producer', i.producer, COUNT(*) FROM ombudsman_items i JOIN ombudsman_contacts c ON c.id = i.contact_id GROUP BY 1, 2, 4 \
+    UNION ALL SELECT i.org_unit_id, c.month, 'sector', i.sector, COUNT(*) FROM ombudsman_items i JOIN ombudsman_contacts c ON c.id = i.contact_id GROUP BY 1, 2, 4 \
+    UNION ALL SELECT i.org_unit_id, c.month, 'language', c.language, COUNT(*) FROM ombudsman_items i JOIN ombudsman_contacts c ON c.id = i.contact_id GROUP BY 1, 2, 4 \
+    UNION ALL SELECT i.org_unit_id, c.month, 'client_group', c.client_group, COUNT(*) FROM ombudsman_items i JOIN ombudsman_contacts c ON c.id = i.contact_id GROUP BY 1, 2, 4 \
+    UNION ALL SELECT i.org_unit_id, c.month, 'reason', r, COUNT(*) FROM ombudsman_items i JOIN ombudsman_contacts c ON c.id = i.contact_id, \
+        unnest(string_to_array(i.reasons, ',')) r GROUP BY 1, 2, 4";
+
+/// The supervision counts as a direct count of the visits and findings.
+const DIRECT_SUPERVISION: &str = "\
+    SELECT org_unit_id, month, CAST('visit' AS TEXT) AS dim, producer || '/' || kind AS key, COUNT(*) AS n FROM supervision_visits GROUP BY 1, 2, 4 \
+    UNION ALL SELECT f.org_unit_id, v.month, 'finding_topic', f.topic, COUNT(*) FROM supervision_findings f JOIN supervision_visits v ON v.id = f.visit_id GROUP BY 1, 2, 4 \
+    UNION ALL SELECT f.org_unit_id, v.month, 'finding_severity', f.severity, COUNT(*) FROM supervision_findings f JOIN supervision_visits v ON v.id = f.visit_id GROUP BY 1, 2, 4 \
+    UNION ALL SELECT f.org_unit_id, v.month, 'corrections', '', COUNT(*) FROM supervision_findings f JOIN supervision_visits v ON v.id = f.visit_id \
+        WHERE f.correction_due IS NOT NULL GROUP BY 1, 2";
+
+async fn oversight_differences(db: &Db) -> Vec<String> {
+    let mut out = Vec::new();
+    for (table, direct) in [
+        ("ombudsman_marginals", DIRECT_OMBUDSMAN),
+        ("supervision_marginals", DIRECT_SUPERVISION),
+    ] {
+        let kept = format!("SELECT org_unit_id, month, dim, key, n FROM {table} WHERE n <> 0");
+        for (label, sql) in [
+            (
+                "kept but not counted",
+                format!("SELECT CAST(x AS TEXT) FROM (({kept}) EXCEPT ({direct})) x"),
+            ),
+            (
+                "counted but not kept",
+                format!("SELECT CAST(x AS TEXT) FROM (({direct}) EXCEPT ({kept})) x"),
+            ),
+        ] {
+            let rows: Vec<String> = sqlx::query_scalar(&sql)
+                .fetch_all(&db.pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            for r in rows.into_iter().take(10) {
+                out.push(format!("{table} {label}: {r}"));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn contacts_and_visits_through_two_instances_are_counted_once_each() {
+    let Some(db) = Db::new("contacts_and_visits").await else {
+        return;
+    };
+    let _admin = admin_token(&db);
+    db.org("county", None);
+    let areas = [db.org("a", Some("county")), db.org("b", Some("county"))];
+    let units = [
+        db.org("a1", Some("a")),
+        db.org("a2", Some("a")),
+        db.org("b1", Some("b")),
+    ];
+    let token_of = |email: &str, role: &str| {
+        db.run(&[
+            "user", "add", "--email", email, "--name", email, "--role", role,
+        ]);
+        db.run(&["token", "create", "--email", email])
+            .trim()
+            .to_string()
+    };
+    let omb = token_of("omb@x.fi", "ombudsperson");
+    let sup = token_of("sup@x.fi", "supervisor");
+    let (a, b) = (Server::start(&db, &[]), Server::start(&db, &[]));
+    let c = client();
+    let errors = Errors::default();
+    let reasons = ["care", "conduct", "service", "fees", "access"];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut tasks = Vec::new();
+    // 240 contacts and 120 visits at once, every other one through each
+    // instance, the same units and counters from both; statistics read meanwhile.
+    for i in 0..360usize {
+        let s = if i % 2 == 0 { &a } else { &b };
+        let (c2, errors2) = (c.clone(), errors.clone());
+        let month = 1 + rng.gen_range(0..3);
+        let day = 1 + rng.gen_range(0..28);
+        let (url, token, body) = if i % 3 != 2 {
+            let items: Vec<Value> = (0..1 + rng.gen_range(0..3))
+                .map(|_| {
+                    let mut item = json!({
+                        "sector": (["health", "social", "other"][rng.gen_range(0..3)]),
+                        "reasons": [reasons[rng.gen_range(0..5)], reasons[rng.gen_range(0..5)]],
+                    });
+                    if rng.gen_range(0..5) == 0 {
+                        item["producer"] = json!("other_organiser");
+                    } else {
+                        item["org_unit"] = json!(units[rng.gen_range(0..3)]);
+                    }
+                    item
+                })
+                .collect();
+            (
+                s.url("/api/v1/ombudsman/contacts"),
+                omb.clone(),
+                json!({
+                    "contacted_on": format!("2024-{month:02}-{day:02}"),
+                    "channel": (["phone", "email"][rng.gen_range(0..2)]),
+                    "language": (["fi", "sv"][rng.gen_range(0..2)]),
+                    "client_group": "adult",
+                    "items": items,
+                    "measures": ["advice"],
+                }),
+            )
+        } else {
+            let findings: Vec<Value> = (0..rng.gen_range(0..3))
+                .map(|k| {
+                    json!({
+                        "topic": (["premises", "medication_safety", "staffing"][k]),
+                        "severity": "shortcoming",
+                        "text": { "fi": "Puute" },
+                        "correction_due": "2024-06-30",
+                    })
+                })
+                .collect();
+            (
+                s.url("/api/v1/supervision/visits"),
+                sup.clone(),
+                json!({
+                    "org_unit": units[rng.gen_range(0..3)],
+                    "visited_on": format!("2024-{month:02}-{day:02}"),
+                    "kind": (["unannounced", "announced"][rng.gen_range(0..2)]),
+                    "findings": findings,
+                }),
+            )
+        };
+        tasks.push(tokio::spawn(async move {
+            let r = c2
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            errors2.check(&r, "record");
+            r.status().as_u16()
+        }));
+        if i % 40 == 0 {
+            let (c, errors, url, token) = (
+                c.clone(),
+                errors.clone(),
+                s.url(&format!(
+                    "/api/v1/ombudsman/stats?org_unit={}&period=2024Q1",
+                    areas[i % 2]
+                )),
+                omb.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let r = c.get(url).bearer_auth(token).send().await.unwrap();
+                errors.check(&r, "stats");
+                if r.status() == StatusCode::OK {
+                    201
+                } else {
+                    r.status().as_u16()
+                }
+            }));
+        }
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(errors.count(), 0, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    let differences = oversight_differences(&db).await;
+    assert!(differences.is_empty(), "{differences:#?}");
+    // Both instances answer the same, and as a direct count.
+    let contacts = db.scalar("SELECT COUNT(*) FROM ombudsman_contacts").await;
+    let visits = db.scalar("SELECT COUNT(*) FROM supervision_visits").await;
+    assert_eq!((contacts, visits), (240, 120));
+    let county = db
+        .scalar("SELECT id FROM org_units WHERE code = 'county'")
+        .await;
+    for s in [&a, &b] {
+        let o: Value = c
+            .get(s.url(&format!(
+                "/api/v1/ombudsman/stats?org_unit={county}&period=2024Q1"
+            )))
+            .bearer_auth(&omb)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(o["contacts"], contacts);
+        let v: Value = c
+            .get(s.url(&format!(
+                "/api/v1/supervision/stats?org_unit={county}&period=2024Q1"
+            )))
+            .bearer_auth(&sup)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["table"]["total"], visits);
+        assert_eq!(
+            v["corrections_requested"].as_i64().unwrap(),
+            db.scalar("SELECT COUNT(*) FROM supervision_findings WHERE correction_due IS NOT NULL")
+                .await
+        );
+    }
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
