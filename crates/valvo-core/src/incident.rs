@@ -2515,11 +2515,23 @@ pub enum IndicatorSource {
     /// Customer feedback: share of negative comments (%).
     #[serde(rename = "feedback.negative_comments_share")]
     FeedbackNegativeShare,
+    /// Ombudsperson: contacts (counted in the smallest part holding all their items).
+    #[serde(rename = "ombudsman.contacts")]
+    OmbudsmanContacts,
+    /// Ombudsperson: statistical items.
+    #[serde(rename = "ombudsman.items")]
+    OmbudsmanItems,
+    /// Supervision: visits.
+    #[serde(rename = "supervision.visits")]
+    SupervisionVisits,
+    /// Supervision: findings recorded at the visits.
+    #[serde(rename = "supervision.findings")]
+    SupervisionFindings,
 }
 
 impl IndicatorSource {
     /// All sources.
-    pub const ALL: [IndicatorSource; 8] = [
+    pub const ALL: [IndicatorSource; 12] = [
         IndicatorSource::Total,
         IndicatorSource::SeriousShare,
         IndicatorSource::NeverEventShare,
@@ -2528,6 +2540,10 @@ impl IndicatorSource {
         IndicatorSource::FeedbackNps,
         IndicatorSource::FeedbackAnswers,
         IndicatorSource::FeedbackNegativeShare,
+        IndicatorSource::OmbudsmanContacts,
+        IndicatorSource::OmbudsmanItems,
+        IndicatorSource::SupervisionVisits,
+        IndicatorSource::SupervisionFindings,
     ];
 
     /// Stable code, e.g. `incidents.never_event_share`.
@@ -2541,6 +2557,30 @@ impl IndicatorSource {
             IndicatorSource::FeedbackNps => "feedback.nps",
             IndicatorSource::FeedbackAnswers => "feedback.answers",
             IndicatorSource::FeedbackNegativeShare => "feedback.negative_comments_share",
+            IndicatorSource::OmbudsmanContacts => "ombudsman.contacts",
+            IndicatorSource::OmbudsmanItems => "ombudsman.items",
+            IndicatorSource::SupervisionVisits => "supervision.visits",
+            IndicatorSource::SupervisionFindings => "supervision.findings",
+        }
+    }
+
+    /// The ombudsperson's figure of a period (`None` for other sources).
+    pub fn ombudsman_value(self, s: &crate::ombudsman::OmbudsmanStats) -> Option<f64> {
+        match self {
+            IndicatorSource::OmbudsmanContacts => Some(s.contacts as f64),
+            IndicatorSource::OmbudsmanItems => Some(s.items as f64),
+            _ => None,
+        }
+    }
+
+    /// The supervision figure of a period (`None` for other sources).
+    pub fn supervision_value(self, s: &crate::supervision::SupervisionStats) -> Option<f64> {
+        match self {
+            IndicatorSource::SupervisionVisits => Some(s.visits as f64),
+            IndicatorSource::SupervisionFindings => {
+                Some(s.findings_by_topic.iter().map(|c| c.count).sum::<u64>() as f64)
+            }
+            _ => None,
         }
     }
 
@@ -2585,7 +2625,11 @@ impl IndicatorSource {
         match self {
             IndicatorSource::FeedbackNps
             | IndicatorSource::FeedbackAnswers
-            | IndicatorSource::FeedbackNegativeShare => None,
+            | IndicatorSource::FeedbackNegativeShare
+            | IndicatorSource::OmbudsmanContacts
+            | IndicatorSource::OmbudsmanItems
+            | IndicatorSource::SupervisionVisits
+            | IndicatorSource::SupervisionFindings => None,
             IndicatorSource::Total => Some(stats.total as f64),
             IndicatorSource::ClientReported => Some(stats.client_reported as f64),
             _ if stats.total == 0 => None,

@@ -726,10 +726,16 @@ pub(crate) fn share_table(
     keep: &dyn Fn(&Share) -> bool,
 ) -> Option<ReportTable> {
     let hidden = withheld(list, totals.0, totals.1);
-    let rows: Vec<TableRow> = list
+    // Withheld lines go last: in a list ordered by count, their place
+    // would tell how large they are.
+    let mut lines: Vec<(&Share, bool)> = list
         .iter()
         .zip(hidden)
         .filter(|(s, _)| (s.count > 0 || s.previous_count > 0) && keep(s))
+        .collect();
+    lines.sort_by_key(|(_, h)| *h);
+    let rows: Vec<TableRow> = lines
+        .into_iter()
         .map(|(s, h)| TableRow {
             labels: vec![label(s)],
             cells: if h {
@@ -770,10 +776,7 @@ pub fn report_tables(s: &OmbudsmanStats, name: &dyn Fn(&str) -> I18nText) -> Vec
         s.reasons.iter().map(|r| r.previous_count).sum(),
     );
     let items = (s.items, s.previous_items);
-    let main = |r: &Share| {
-        r.share.is_some_and(|v| v > MAIN_REASON_SHARE)
-            || r.previous_share.is_some_and(|v| v > MAIN_REASON_SHARE)
-    };
+    let main = |r: &Share| r.share.is_some_and(|v| v > MAIN_REASON_SHARE);
     let reason = |r: &Share| TableLabel::Text(name(&r.code));
     let producer = |r: &Share| key(&format!("ombudsman-producer-{}", r.code));
     let sector = |r: &Share| key(&format!("ombudsman-sector-{}", r.code));

@@ -112,6 +112,7 @@ impl SectionKind {
                 "visits_unannounced",
                 "visits_announced",
                 "visits_follow_up",
+                "visits_document_review",
                 "corrections_open",
                 "corrections_overdue",
             ],

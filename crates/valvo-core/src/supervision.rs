@@ -319,6 +319,8 @@ pub struct SupervisionStats {
     pub table: VisitTable,
     /// Visits by kind (the table's rows summed over producers).
     pub by_kind: Vec<Count>,
+    /// Visits by kind in the previous period.
+    pub previous_by_kind: Vec<Count>,
     /// Findings by topic, most first.
     pub findings_by_topic: Vec<Count>,
     /// Findings by severity.
@@ -386,13 +388,21 @@ impl SupervisionStats {
             v.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
             v
         };
-        let by_kind = VisitKind::ALL
-            .iter()
-            .map(|k| Count {
-                code: k.code().to_string(),
-                count: rows.iter().filter(|r| r.kind == *k).map(|r| r.total).sum(),
-            })
-            .collect();
+        let kinds = |rows: &[MarginalRow]| -> Vec<Count> {
+            VisitKind::ALL
+                .iter()
+                .map(|k| Count {
+                    code: k.code().to_string(),
+                    count: rows
+                        .iter()
+                        .filter(|r| r.1 == "visit" && r.2.ends_with(&format!("/{}", k.code())))
+                        .map(|r| r.3)
+                        .sum(),
+                })
+                .collect()
+        };
+        let by_kind = kinds(cur);
+        let previous_by_kind = kinds(prev);
         let severity = Severity::ALL
             .iter()
             .map(|s| Count {
@@ -415,6 +425,7 @@ impl SupervisionStats {
                 total,
             },
             by_kind,
+            previous_by_kind,
             findings_by_topic: count(cur, "finding_topic"),
             findings_by_severity: severity,
             corrections_requested: cur

@@ -610,6 +610,13 @@ fn section_blocks(blocks: &mut Vec<J>, section: &ReportSection, layout: Layout, 
         first,
         false,
     ));
+    if section.source != "manual" {
+        blocks.push(json!({
+            "kind": "note",
+            "lang": first.code(),
+            "text": msg(trs, &format!("report-source-{}", section.source), slash),
+        }));
+    }
     let sub_headings = section.kind == SectionKind::Participation;
     for tr in trs {
         for t in &section.texts {

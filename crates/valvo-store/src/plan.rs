@@ -442,10 +442,18 @@ async fn fill_from_sources(
             {
                 continue;
             }
+            let code = source.code();
             let value = if source.is_feedback() {
                 let (summary, topics) =
                     crate::feedback::summary_in(conn, ind.org_unit_id, &period).await?;
                 source.feedback_value(&summary, &topics)
+            } else if code.starts_with("ombudsman.") {
+                let s = crate::ombudsman::stats_in(conn, &tree, ind.org_unit_id, period).await?;
+                source.ombudsman_value(&s)
+            } else if code.starts_with("supervision.") {
+                let s = crate::supervision::stats_in(conn, &tree, ind.org_unit_id, period, today)
+                    .await?;
+                source.supervision_value(&s)
             } else {
                 let stats = crate::incidents::stats_in(
                     conn,

@@ -85,21 +85,28 @@ pub(crate) async fn supervision(
     if s.visits == 0 && s.previous_visits == 0 {
         return Ok(None);
     }
-    let by_kind = |k: &str| {
-        s.by_kind
-            .iter()
+    let by_kind = |list: &[valvo_core::supervision::Count], k: &str| {
+        list.iter()
             .find(|c| c.code == k)
             .map_or(0.0, |c| c.count as f64)
     };
-    let figures = vec![
-        ("visits_total", s.visits as f64),
-        ("visits_unannounced", by_kind("unannounced")),
-        ("visits_announced", by_kind("announced")),
-        ("visits_follow_up", by_kind("follow_up")),
-        ("corrections_open", s.corrections_open as f64),
-        ("corrections_overdue", s.corrections_overdue as f64),
+    let kinds = [
+        ("visits_unannounced", "unannounced"),
+        ("visits_announced", "announced"),
+        ("visits_follow_up", "follow_up"),
+        ("visits_document_review", "document_review"),
     ];
-    let previous = vec![("visits_total", s.previous_visits as f64)];
+    let mut figures = vec![("visits_total", s.visits as f64)];
+    let mut previous = vec![("visits_total", s.previous_visits as f64)];
+    for (key, kind) in kinds {
+        // A kind with no visits in either period adds an empty line.
+        if by_kind(&s.by_kind, kind) > 0.0 || by_kind(&s.previous_by_kind, kind) > 0.0 {
+            figures.push((key, by_kind(&s.by_kind, kind)));
+            previous.push((key, by_kind(&s.previous_by_kind, kind)));
+        }
+    }
+    figures.push(("corrections_open", s.corrections_open as f64));
+    figures.push(("corrections_overdue", s.corrections_overdue as f64));
     Ok(Some(ModuleSection {
         figures,
         previous,

@@ -65,13 +65,13 @@ pub(crate) fn unit_options(
                 .unwrap_or_default();
             (
                 n.id.to_string(),
-                format!("{}{} ({})", "\u{2013} ".repeat(depth), name, n.code),
+                format!("{}{name}", "\u{2013} ".repeat(depth)),
             )
         })
         .collect()
 }
 
-fn select(
+pub(crate) fn select(
     b: &Builder,
     name: &str,
     label: String,
@@ -209,6 +209,10 @@ async fn form_response(
             ));
         }
         if i > 1 {
+            // The whole item is optional: none of its fields is required on its own.
+            for f in &mut fields {
+                f.required = false;
+            }
             if let Some(f) = fields.first_mut() {
                 f.hint = Some(t("ombudsman-item-optional"));
             }

@@ -16,10 +16,10 @@ use valvo_store::{Finding, StoreError, Visit};
 
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::{ErrorKind, UiError};
-use crate::forms::{Builder, Field, FormData, Group, InputKind};
+use crate::forms::{Builder, FormData, Group, InputKind};
 use crate::html::escape;
 use crate::i18n::arg_str;
-use crate::ombudsman::ui::unit_options;
+use crate::ombudsman::ui::{select, unit_options};
 use crate::oversight_page::{
     period_choices, period_param, plain_table, show, table_section, OversightPage, Section,
 };
@@ -70,23 +70,6 @@ pub struct NoticeQuery {
 #[derive(Deserialize)]
 pub struct PeriodQuery {
     period: Option<String>,
-}
-
-fn select(
-    b: &Builder,
-    name: &str,
-    label: String,
-    none: Option<String>,
-    options: Vec<(String, String)>,
-) -> Field {
-    let mut f = b.plain(name, InputKind::Select, none.is_none());
-    f.label = label;
-    f.options = none
-        .map(|n| (String::new(), n))
-        .into_iter()
-        .chain(options)
-        .collect();
-    f
 }
 
 fn topic_options(page: &Page) -> Vec<(String, String)> {
@@ -244,6 +227,39 @@ async fn page_response(
         },
     ];
     let units = unit_options(page, &tree, &|id| p.can_supervise(&tree, id));
+    // The visits a follow-up may follow: this and last year's, newest first.
+    let mut earlier_visits = Vec::new();
+    let this_year = Period::containing(today(), PeriodKind::Year);
+    for y in [Some(this_year), this_year.prev()].into_iter().flatten() {
+        let roots: Vec<i64> = match p.scope {
+            Some(s) => vec![s],
+            None => tree.roots().iter().map(|n| n.id).collect(),
+        };
+        for r in roots {
+            earlier_visits.extend(
+                store
+                    .visits(&tree, r, y, today())
+                    .await
+                    .map_err(|e| page.error(e))?,
+            );
+        }
+    }
+    let earlier: Vec<(String, String)> = earlier_visits
+        .iter()
+        .filter(|v| p.can_supervise(&tree, v.org_unit_id))
+        .take(200)
+        .map(|v| {
+            (
+                v.id.to_string(),
+                format!(
+                    "{} \u{2013} {} ({})",
+                    date(v.visited_on),
+                    unit_name(page, &tree, v.org_unit_id),
+                    t(&format!("visit-kind-{}", v.kind.code()))
+                ),
+            )
+        })
+        .collect();
     let form = (!units.is_empty()).then(|| {
         let mut data = data;
         data.entry("visited_on".into())
@@ -264,7 +280,13 @@ async fn page_response(
                     .map(|k| (k.code().to_string(), t(&format!("visit-kind-{}", k.code()))))
                     .collect(),
             ),
-            b.plain("follows", InputKind::Text, false),
+            select(
+                &b,
+                "follows",
+                t("field-follows"),
+                Some(t("ombudsman-choose")),
+                earlier.clone(),
+            ),
         ];
         for j in 1..=FORM_TOPICS {
             fields.push(select(
@@ -305,16 +327,23 @@ async fn page_response(
                     .t_args("supervision-finding", &[("n", arg_str(i.to_string()))]),
                 fields: vec![
                     topic,
-                    select(
-                        &b,
-                        &name("severity"),
-                        t("field-finding_severity"),
-                        None,
-                        Severity::ALL
-                            .iter()
-                            .map(|s| (s.code().to_string(), t(&format!("severity-{}", s.code()))))
-                            .collect(),
-                    ),
+                    {
+                        // Optional with its finding: asked only when there is one.
+                        let mut f = select(
+                            &b,
+                            &name("severity"),
+                            t("field-finding_severity"),
+                            None,
+                            Severity::ALL
+                                .iter()
+                                .map(|s| {
+                                    (s.code().to_string(), t(&format!("severity-{}", s.code())))
+                                })
+                                .collect(),
+                        );
+                        f.required = false;
+                        f
+                    },
                     text_fi,
                     text_sv,
                     due,
@@ -603,7 +632,7 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
             vec![
                 t("report-col-topic"),
                 t("field-finding_severity"),
-                t("supervision-findings"),
+                t("report-col-finding"),
                 t("supervision-due"),
                 t("supervision-state"),
                 t("supervision-reply"),
@@ -683,7 +712,7 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
                 (
                     "sent_on".into(),
                     "sent_on".into(),
-                    v.avi_sent_on.unwrap_or_else(today).to_string(),
+                    v.avi_sent_on.map(|d| d.to_string()).unwrap_or_default(),
                     t("field-sent_on"),
                     "date".into(),
                 ),

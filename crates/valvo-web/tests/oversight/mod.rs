@@ -231,6 +231,38 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
         assert_eq!(kept, counted, "unit {org}");
     }
 
+    // A plan indicator fills itself from the contacts (source ombudsman.contacts).
+    app.store
+        .set_indicator_source(
+            &Principal::system("test"),
+            f.ind_a1,
+            Some(valvo_core::incident::IndicatorSource::OmbudsmanContacts),
+        )
+        .await
+        .unwrap();
+    let (_, ups) = omb
+        .get(&format!("/api/v1/org-units/{}/plan/2024", f.unit_a1))
+        .await;
+    let t1 = "2024T1".parse().unwrap();
+    let want = app
+        .store
+        .ombudsman_stats(&tree, f.unit_a1, t1)
+        .await
+        .unwrap()
+        .contacts;
+    assert!(want > 0);
+    let got = ups.to_string();
+    let follow_ups = ups["goals"][0]["indicators"][0]["follow_ups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        follow_ups
+            .iter()
+            .any(|u| u["period"] == "2024T1" && u["value"].as_f64() == Some(want as f64)),
+        "{want} contacts in T1: {got}"
+    );
+
     // Bad input names each field; nothing is written.
     let before = app.audit_count().await;
     let (s, body) = omb
@@ -690,7 +722,7 @@ async fn the_report_fills_its_supervision_and_ombudsman_sections_by_itself() {
         // Withheld beside access (2): else 40 mentions less the others would give it away.
         "Klientavgifter</th><td class=\"num\">\u{2013}</td><td class=\"num\">\u{2013}</td>",
         "egen produktion</th><td class=\"num\">30</td><td class=\"num\">75\u{a0}%</td>",
-        "Siffrorna från patient- och socialombudsmannens kontakter i Valvo.",
+        "Siffrorna från patient- och socialombudets kontakter i Valvo.",
     ] {
         assert!(html.contains(want), "{want} in the Swedish report");
     }
@@ -720,6 +752,7 @@ async fn the_report_fills_its_supervision_and_ombudsman_sections_by_itself() {
         "ostopalvelu ennalta ilmoittamaton 12 10 6 28",
         "Yhteensä 20 20 19 59",
         "Tyytymättömyys hoitoon 20 50 %",
+        "Luvut Valvoon kirjatuista potilas- ja sosiaaliasiavastaavan yhteydenotoista.",
     ] {
         assert!(
             squeezed.contains(want),
