@@ -138,3 +138,4 @@ source-supervision-findings = supervision: findings
 report-col-finding = Finding
 hint-follows = The visit this one follows up: an earlier visit to the same unit.
 report-fig-visits_document_review = Document reviews
+import-kind-ombudsman = Ombudsperson's contact log

@@ -138,3 +138,4 @@ source-supervision-findings = valvonta: havainnot
 report-col-finding = Havainto
 hint-follows = Käynti, jota tämä seuraa: saman yksikön aiempi käynti.
 report-fig-visits_document_review = Asiakirjatarkastukset
+import-kind-ombudsman = Asiavastaavan yhteydenottoloki

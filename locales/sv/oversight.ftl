@@ -138,3 +138,4 @@ source-supervision-findings = tillsyn: observationer
 report-col-finding = Observation
 hint-follows = Det besök som detta följer upp: ett besök till samma enhet.
 report-fig-visits_document_review = Dokumentgranskningar
+import-kind-ombudsman = Patient- och socialombudets kontaktlogg

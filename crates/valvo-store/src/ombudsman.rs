@@ -283,16 +283,19 @@ impl Store {
                 let mut rows: Vec<valvo_core::ombudsman::MarginalRow> = Vec::new();
                 let first = Period::containing(period.start(), PeriodKind::Month).to_string();
                 let last = Period::containing(period.end(), PeriodKind::Month).to_string();
-                let contacts = sqlx::query(
+                // Only what counts: live contacts and those of imports that are done.
+                let sql = format!(
                     "SELECT c.id, c.org_unit_id, c.month, c.channel, c.language, c.client_group, c.measures, \
                      i.org_unit_id AS item_unit, i.producer, i.sector, i.reasons \
                      FROM ombudsman_contacts c JOIN ombudsman_items i ON i.contact_id = c.id \
-                     WHERE c.month >= $1 AND c.month <= $2 ORDER BY c.id",
-                )
-                .bind(first)
-                .bind(last)
-                .fetch_all(&self.pool)
-                .await?;
+                     WHERE c.month >= $1 AND c.month <= $2 AND {} ORDER BY c.id",
+                    crate::write::visible("c.")
+                );
+                let contacts = sqlx::query(&sql)
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(&self.pool)
+                    .await?;
                 let mut last_contact = None;
                 for r in &contacts {
                     let month: Period = r

@@ -285,6 +285,17 @@ pub async fn incidents(
     api_import(state, p, ImportKind::Incidents, q, headers, body).await
 }
 
+/// `POST /api/v1/ombudsman/import` (body: CSV, `?dry_run=true` to check only).
+pub async fn ombudsman(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    api_import(state, p, ImportKind::Ombudsman, q, headers, body).await
+}
+
 /// Whether `p` may see import `job`: who started it, or an administrator.
 fn may_see(p: &Principal, job: &ImportJob) -> bool {
     p.can_administer() || (p.user_id.is_some() && job.user_id == p.user_id)
@@ -373,7 +384,7 @@ struct ChangeRow {
 
 fn importer(page: &Page) -> Result<Principal, crate::error::UiError> {
     let p = page.principal()?;
-    if p.role.writes() {
+    if p.role.writes() || p.role == valvo_core::access::Role::Ombudsperson {
         Ok(p)
     } else {
         Err(page.error(ErrorKind::Forbidden))
@@ -383,7 +394,14 @@ fn importer(page: &Page) -> Result<Principal, crate::error::UiError> {
 fn kinds(page: &Page, p: &Principal) -> Vec<(String, String)> {
     ImportKind::ALL
         .into_iter()
-        .filter(|k| *k != ImportKind::Incidents || valvo_core::incident::may_configure(p))
+        .filter(|k| match k {
+            ImportKind::Incidents => valvo_core::incident::may_configure(p),
+            ImportKind::Ombudsman => matches!(
+                p.role,
+                valvo_core::access::Role::Ombudsperson | valvo_core::access::Role::Admin
+            ),
+            ImportKind::Feedback | ImportKind::Figures => p.role.writes(),
+        })
         .map(|k| {
             (
                 k.code().to_owned(),

@@ -271,6 +271,7 @@ pub fn app(state: AppState) -> Router {
         .route("/feedback/invitations", post(feedback_api::invitations))
         .route("/feedback/import", post(imports::feedback))
         .route("/incidents/import", post(imports::incidents))
+        .route("/ombudsman/import", post(imports::ombudsman))
         .route("/imports/{id}", get(imports::get))
         .route("/imports/{id}/apply", post(imports::apply))
         .route("/follow-ups/import", post(imports::figures))

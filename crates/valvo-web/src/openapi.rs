@@ -740,6 +740,13 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
             "responses": { "200": ok("Imported (or checked): `imported`, `checked` and the import", obj.clone()) }
         }},
+        "/api/v1/ombudsman/import": { "post": {
+            "summary": "Import an ombudsperson's log of contacts from CSV or XLSX, one line per item (header: contact (the log's own number; lines with the same number one after another make one contact; without it every line is a contact), contacted_on, channel, language, client_group, measures, unit (a unit's code, or empty), producer (when no unit), sector, reasons (codes separated by , or |)): all lines or none, every bad line named. Ombudspersons and administrators.",
+            "operationId": "importOmbudsmanContacts",
+            "parameters": import_params.clone(),
+            "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
+            "responses": { "200": ok("Imported (or checked): `imported`, `checked` and the import", obj.clone()) }
+        }},
         "/api/v1/follow-ups/import": { "post": {
             "summary": "Import follow-up figures from CSV or XLSX (header: indicator (its code), period (2023T3 or 9–12/2023), value as people type it for the indicator's kind, and optionally assessment_fi, assessment_sv, assessment_en, corrective_fi, corrective_sv, corrective_en): all lines or none, every bad line named by sheet, line and column. With dry_run=true nothing is written and import.summary previews what is new, changed and unchanged; POST /api/v1/imports/{id}/apply then applies it. The same file twice changes nothing.",
             "operationId": "importFigures",

@@ -494,6 +494,45 @@ fn generate(
                 .map_err(io)?;
             }
         }
+        valvo_store::ImportKind::Ombudsman => {
+            // A contact per number; every fifth has a second item, every
+            // seventh names only its producer.
+            writeln!(w, "contact;contacted_on;channel;language;client_group;measures;unit;producer;sector;reasons")
+                .map_err(io)?;
+            let reasons = [
+                "care",
+                "conduct",
+                "service",
+                "legal_remedies",
+                "information",
+                "fees",
+            ];
+            for i in 0..rows {
+                let day = today - time::Duration::days(364 - (i * 364 / rows.max(1)) as i64);
+                let contact = format!(
+                    "{i};{day};{};{};{};advice",
+                    ["phone", "email", "letter"][i % 3],
+                    ["fi", "fi", "sv", "en"][i % 4],
+                    ["adult", "adult", "family", "minor"][i % 4]
+                );
+                let items = if i % 5 == 0 { 2 } else { 1 };
+                for k in 0..items {
+                    let (unit, producer) = if (i + k) % 7 == 0 {
+                        ("", "other_organiser")
+                    } else {
+                        (units[(i + k) % units.len()].as_str(), "")
+                    };
+                    writeln!(
+                        w,
+                        "{contact};{unit};{producer};{};{}|{}",
+                        ["health", "social", "other"][(i + k) % 3],
+                        reasons[(i * 7 + k) % reasons.len()],
+                        reasons[(i * 3 + k) % reasons.len()]
+                    )
+                    .map_err(io)?;
+                }
+            }
+        }
         valvo_store::ImportKind::Incidents => {
             writeln!(w, "unit;reported_on;occurred_on;kind;event_type;consequence;reporter_role;state;handled_on").map_err(io)?;
             let kinds = [

@@ -110,6 +110,7 @@ fn what(kind: ImportKind) -> &'static str {
         ImportKind::Feedback => "answers",
         ImportKind::Incidents => "reports",
         ImportKind::Figures => "figures",
+        ImportKind::Ombudsman => "contacts",
     }
 }
 

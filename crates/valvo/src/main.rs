@@ -255,6 +255,11 @@ enum ImportCommand {
     /// assessment_sv, assessment_en, corrective_fi, corrective_sv,
     /// corrective_en). Importing the same file again changes nothing.
     Figures(ImportArgs),
+    /// An ombudsperson's log of contacts, one line per item (header:
+    /// contact, contacted_on, channel, language, client_group, measures,
+    /// unit, producer, sector, reasons); lines with the same contact number
+    /// one after another make one contact. Ombudspersons and administrators.
+    Ombudsman(ImportArgs),
     /// National and regional reference values from a Sotkanet CSV export
     /// (columns indicator, region, year, gender, value or primary value),
     /// shown beside the indicators that name the series.
@@ -544,6 +549,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ImportCommand::Feedback(a) => (ImportKind::Feedback, a),
                 ImportCommand::Incidents(a) => (ImportKind::Incidents, a),
                 ImportCommand::Figures(a) => (ImportKind::Figures, a),
+                ImportCommand::Ombudsman(a) => (ImportKind::Ombudsman, a),
             };
             let result = import::run(&store, kind, &args.file, args.dry_run).await;
             store.close().await;

@@ -41,6 +41,7 @@ use crate::write::audit;
 use crate::{load_tree, now, Result, Store, StoreError};
 
 mod figures;
+mod ombudsman;
 mod xlsx;
 
 pub use figures::{FigureChange, FiguresSummary};
@@ -78,14 +79,17 @@ pub enum ImportKind {
     Incidents,
     /// Follow-up figures of indicators named by their codes.
     Figures,
+    /// An ombudsperson's log of contacts.
+    Ombudsman,
 }
 
 impl ImportKind {
     /// Every kind.
-    pub const ALL: [ImportKind; 3] = [
+    pub const ALL: [ImportKind; 4] = [
         ImportKind::Feedback,
         ImportKind::Incidents,
         ImportKind::Figures,
+        ImportKind::Ombudsman,
     ];
 
     /// Stable code.
@@ -94,6 +98,7 @@ impl ImportKind {
             ImportKind::Feedback => "feedback",
             ImportKind::Incidents => "incidents",
             ImportKind::Figures => "figures",
+            ImportKind::Ombudsman => "ombudsman",
         }
     }
 
@@ -324,6 +329,11 @@ trait Parser: Send + 'static {
         record: &csv::StringRecord,
         sheet: Option<&str>,
     ) -> std::result::Result<Self::Row, Vec<LineError>>;
+    /// A row held back until the file ended (a contact whose lines ran to
+    /// the last one).
+    fn flush(&mut self) -> std::result::Result<Option<Self::Row>, Vec<LineError>> {
+        Ok(None)
+    }
     /// Aggregate changes to write now (when they have grown), or all that are
     /// left (`last`).
     fn spill(&mut self, last: bool) -> Option<Self::Agg>;
@@ -458,6 +468,14 @@ impl<'a, P: Parser> Feed<'a, P> {
 
     /// The end of the file (or of every sheet).
     fn end(mut self) -> std::result::Result<(), ()> {
+        match self.parser.flush() {
+            Ok(Some(row)) if self.errors.is_empty() => self.chunk.push(row),
+            Ok(_) => {}
+            Err(e) => {
+                self.errors.extend(e);
+                self.chunk.clear();
+            }
+        }
         if self.errors.is_empty() && !self.chunk.is_empty() {
             let progress = self.progress();
             let rows = std::mem::take(&mut self.chunk);
@@ -1166,18 +1184,21 @@ enum Sink {
     Feedback { survey_id: i64 },
     Incidents,
     Figures,
+    Ombudsman,
 }
 
 enum Rows {
     Feedback(Vec<AnswerRow>),
     Incidents(Vec<IncidentRow>),
     Figures(Vec<figures::FigureRow>),
+    Ombudsman(Vec<Option<ombudsman::ContactRow>>),
 }
 
 enum Agg {
     Feedback(FeedbackAgg),
     Incidents(IncidentAgg),
     Figures,
+    Ombudsman(crate::write::MarginalDeltas),
 }
 
 impl Rows {
@@ -1186,6 +1207,7 @@ impl Rows {
             Rows::Feedback(r) => r.len(),
             Rows::Incidents(r) => r.len(),
             Rows::Figures(r) => r.len(),
+            Rows::Ombudsman(r) => r.len(),
         }
     }
 }
@@ -1208,6 +1230,11 @@ impl Store {
             // Each line's unit or indicator must be theirs to write.
             ImportKind::Feedback | ImportKind::Figures => p.role.writes(),
             ImportKind::Incidents => valvo_core::incident::may_configure(p),
+            // Each line's unit must be in their scope.
+            ImportKind::Ombudsman => matches!(
+                p.role,
+                valvo_core::access::Role::Ombudsperson | valvo_core::access::Role::Admin
+            ),
         };
         if !allowed {
             return Err(StoreError::Forbidden);
@@ -1341,7 +1368,22 @@ impl Store {
 
     /// Removes the rows of a failed import, a few thousand per statement.
     async fn purge_import(&self, id: i64) -> Result<()> {
+        // A contact's items first (they name it).
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM ombudsman_items WHERE contact_id IN \
+                 (SELECT id FROM ombudsman_contacts WHERE import_id = $1 LIMIT 5000)",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                break;
+            }
+        }
         for table in [
+            "ombudsman_contacts",
             "feedback_cases",
             "feedback_answers",
             "incident_spans",
@@ -1485,6 +1527,11 @@ impl Store {
                 spawn_reader(parser, input, bytes_total, tx);
                 Sink::Figures
             }
+            ImportKind::Ombudsman => {
+                let parser = ombudsman::OmbudsmanParser::load(conn, p, &tree, today).await?;
+                spawn_reader(parser, input, bytes_total, tx);
+                Sink::Ombudsman
+            }
         };
         let mut written = 0u64;
         let mut last_update = std::time::Instant::now();
@@ -1521,6 +1568,10 @@ impl Store {
                                 write_incidents(&mut tx, job.id, written, r).await?
                             }
                             (_, Rows::Figures(r)) => figures::stage(&mut tx, job.id, r).await?,
+                            (_, Rows::Ombudsman(r)) => {
+                                let r: Vec<_> = r.iter().flatten().collect();
+                                ombudsman::write(&mut tx, job.id, &r).await?
+                            }
                             _ => {}
                         }
                         written += n;
@@ -1807,6 +1858,10 @@ impl Store {
             }
             // Applied by finish_figures, never here.
             Agg::Figures => "follow_ups",
+            Agg::Ombudsman(deltas) => {
+                crate::write::add_marginals(&mut tx, "ombudsman_marginals", deltas).await?;
+                "ombudsman_contact"
+            }
         };
         audit(
             &mut tx,

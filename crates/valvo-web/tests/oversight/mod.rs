@@ -1001,3 +1001,120 @@ async fn the_pages_record_contacts_and_visits_and_show_them_to_whom_they_concern
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.stop().await;
 }
+
+async fn import(app: &TestApp, token: &str, query: &str, csv: &str) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/ombudsman/import{query}")))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_ombudspersons_log_imports_whole_or_not_at_all() {
+    let app = TestApp::spawn().await;
+    let (f, _, _) = county(&app).await;
+    app.add_user("omb@x.fi", Role::Ombudsperson, None).await;
+    app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    let token = app.token("omb@x.fi").await;
+    // Contact 17 has two items (a unit, and HUS); 18 and 19 one each (19
+    // names only its producer).
+    let good = "contact;contacted_on;channel;language;client_group;measures;unit;producer;sector;reasons\n\
+                17;2024-02-05;phone;fi;adult;advice|remark;a1;;health;care,conduct\n\
+                17;2024-02-05;phone;fi;adult;advice;;other_organiser;health;access\n\
+                18;6.3.2024;email;sv;family;;p;;social;service\n\
+                19;2024-03-09;letter;fi;minor;;;own;other;information\n";
+    let (s, body) = import(&app, &token, "?dry_run=true", good).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let tree = app.store.org_tree().await.unwrap();
+    let q1: valvo_core::Period = "2024Q1".parse().unwrap();
+    assert_eq!(
+        app.store
+            .ombudsman_stats(&tree, f.county, q1)
+            .await
+            .unwrap()
+            .contacts,
+        0,
+        "a check writes nothing"
+    );
+    let (s, body) = import(&app, &token, "", good).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let kept = app
+        .store
+        .ombudsman_stats(&tree, f.county, q1)
+        .await
+        .unwrap();
+    assert_eq!((kept.contacts, kept.items, kept.reason_mentions), (3, 4, 5));
+    assert_eq!(
+        kept,
+        app.store
+            .ombudsman_stats_counted(&tree, f.county, q1)
+            .await
+            .unwrap()
+    );
+    let remarks = kept.measures.iter().find(|m| m.code == "remark").unwrap();
+    assert_eq!(
+        remarks.count, 1,
+        "the contact's measures come from its first line"
+    );
+    // Contact 17 spans unit A1 and the county (HUS): it counts at the county, not in area A.
+    let area = app
+        .store
+        .ombudsman_stats(&tree, f.area_a, q1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (area.contacts, area.items),
+        (1, 2),
+        "contact 18 at P is area A's; 17 is the county's"
+    );
+
+    // A bad last line, and bad lines before it: every one named, nothing written.
+    let bad = "contact;contacted_on;channel;language;client_group;unit;producer;sector;reasons\n\
+               1;2024-02-05;phone;fi;adult;a1;;health;care\n\
+               2;2024-02-06;pigeon;fi;adult;nowhere;;health;care\n\
+               3;2024-02-07;phone;fi;adult;;;health;care\n\
+               4;2024-02-08;phone;fi;adult;a1;;health;no_such_reason\n";
+    let (s, body) = import(&app, &token, "", bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let got: Vec<(u64, String)> = body["error"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["line"].as_u64().unwrap(),
+                l["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for want in [(3, "channel"), (3, "unit"), (4, "producer"), (5, "reasons")] {
+        assert!(
+            got.contains(&(want.0, want.1.to_owned())),
+            "{want:?} in {got:?}"
+        );
+    }
+    let after = app
+        .store
+        .ombudsman_stats(&tree, f.county, q1)
+        .await
+        .unwrap();
+    assert_eq!(after, kept, "nothing of the bad file counts");
+    assert_eq!(
+        after,
+        app.store
+            .ombudsman_stats_counted(&tree, f.county, q1)
+            .await
+            .unwrap()
+    );
+    // Only ombudspersons (and administrators) import a log.
+    let (s, _) = import(&app, &app.token("mgr@x.fi").await, "", good).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
