@@ -683,28 +683,36 @@ impl OmbudsmanStats {
 /// (complementary suppression, [`crate::disclosure::protect`]). The
 /// previous period's counts are judged the same way, together with the current.
 pub fn withheld(list: &[Share], total: u64, previous_total: u64) -> Vec<bool> {
-    use crate::disclosure::{protect, Cell, Sum};
-    let judge = |counts: Vec<u64>, total: u64| {
-        let mut cells: Vec<Cell> = counts
-            .iter()
-            .map(|&n| Cell { n, published: true })
-            .collect();
-        cells.push(Cell {
-            n: total,
-            published: true,
-        });
-        let sums = [Sum {
-            total: counts.len(),
-            parts: (0..counts.len()).collect(),
-        }];
-        protect(&cells, &sums, crate::feedback::MIN_PUBLIC_CELL, &[], &[])
-    };
-    let cur = judge(list.iter().map(|s| s.count).collect(), total);
-    let prev = judge(
-        list.iter().map(|s| s.previous_count).collect(),
+    let cur = withheld_counts(&list.iter().map(|s| s.count).collect::<Vec<_>>(), total);
+    let prev = withheld_counts(
+        &list.iter().map(|s| s.previous_count).collect::<Vec<_>>(),
         previous_total,
     );
     (0..list.len()).map(|i| cur[i] || prev[i]).collect()
+}
+
+/// Which parts of a breakdown whose total is shown are withheld: the small
+/// ones and their complements; every part when nothing short of the total
+/// would protect them (the total stays: it is printed elsewhere too).
+pub fn withheld_counts(counts: &[u64], total: u64) -> Vec<bool> {
+    use crate::disclosure::{protect, Cell, Sum};
+    let mut cells: Vec<Cell> = counts
+        .iter()
+        .map(|&n| Cell { n, published: true })
+        .collect();
+    cells.push(Cell {
+        n: total,
+        published: true,
+    });
+    let sums = [Sum {
+        total: counts.len(),
+        parts: (0..counts.len()).collect(),
+    }];
+    let hidden = protect(&cells, &sums, crate::feedback::MIN_PUBLIC_CELL, &[], &[]);
+    if hidden[counts.len()] {
+        return counts.iter().map(|&n| n > 0).collect();
+    }
+    hidden[..counts.len()].to_vec()
 }
 
 fn key(k: &str) -> TableLabel {
@@ -811,6 +819,96 @@ pub fn report_tables(s: &OmbudsmanStats, name: &dyn Fn(&str) -> I18nText) -> Vec
     .collect()
 }
 
+/// The tables of the ombudsperson's annual report: contacts by month, every
+/// reason with its share, the items by producer, sector, language and
+/// client group, and what was done; small counts withheld with their
+/// complements (the report is public).
+pub fn annual_tables(s: &OmbudsmanStats, name: &dyn Fn(&str) -> I18nText) -> Vec<ReportTable> {
+    let items = (s.items, s.previous_items);
+    let contacts = (s.contacts, s.previous_contacts);
+    let mentions = (
+        s.reason_mentions,
+        s.reasons.iter().map(|r| r.previous_count).sum(),
+    );
+    let hidden = withheld_counts(
+        &s.by_month.iter().map(|m| m.1).collect::<Vec<_>>(),
+        s.contacts,
+    );
+    let months = ReportTable {
+        key: "by_month".into(),
+        head: vec![key("report-col-month"), key("report-col-count")],
+        rows: s
+            .by_month
+            .iter()
+            .zip(hidden)
+            .map(|((m, n), h)| TableRow {
+                labels: vec![TableLabel::Month(*m)],
+                cells: vec![TableCell::Count((!h).then_some(*n))],
+            })
+            .collect(),
+        total: Some(TableRow {
+            labels: vec![key("report-col-total")],
+            cells: vec![TableCell::Count(Some(s.contacts))],
+        }),
+    };
+    let coded = |prefix: &'static str| move |r: &Share| key(&format!("{prefix}-{}", r.code));
+    let reason = |r: &Share| TableLabel::Text(name(&r.code));
+    let all = |_: &Share| true;
+    std::iter::once(Some(months))
+        .chain([
+            share_table(
+                "all_reasons",
+                "report-col-reason",
+                &s.reasons,
+                mentions,
+                &reason,
+                &all,
+            ),
+            share_table(
+                "producers",
+                "report-col-producer",
+                &s.producers,
+                items,
+                &coded("ombudsman-producer"),
+                &all,
+            ),
+            share_table(
+                "sectors",
+                "report-col-sector",
+                &s.sectors,
+                items,
+                &coded("ombudsman-sector"),
+                &all,
+            ),
+            share_table(
+                "languages",
+                "report-col-language",
+                &s.languages,
+                items,
+                &coded("contact-language"),
+                &all,
+            ),
+            share_table(
+                "client_groups",
+                "report-col-client-group",
+                &s.client_groups,
+                items,
+                &coded("client-group"),
+                &all,
+            ),
+            share_table(
+                "measures",
+                "report-col-measure",
+                &s.measures,
+                contacts,
+                &coded("measure"),
+                &all,
+            ),
+        ])
+        .flatten()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -912,6 +1010,21 @@ mod tests {
                 "items.1.reasons"
             ]
         );
+    }
+
+    #[test]
+    fn a_small_cell_is_withheld_with_a_complement_or_with_all() {
+        assert_eq!(
+            withheld_counts(&[10, 3, 8, 0], 21),
+            vec![false, true, true, false]
+        );
+        assert_eq!(
+            withheld_counts(&[0, 3, 0], 3),
+            vec![false, true, false],
+            "alone: all that has any"
+        );
+        assert_eq!(withheld_counts(&[2, 1, 0], 3), vec![true, true, false]);
+        assert_eq!(withheld_counts(&[10, 12], 22), vec![false, false]);
     }
 
     #[test]

@@ -192,6 +192,11 @@ mod tests {
                     "report_figure",
                     "incident",
                     "incident_action",
+                    "ombudsman_contact",
+                    "ombudsman_reason",
+                    "ombudsman_annual_text",
+                    "supervision_visit",
+                    "supervision_finding",
                 ],
             ),
             (
@@ -252,6 +257,69 @@ mod tests {
                     .collect(),
             ),
         ];
+        {
+            use valvo_core::ombudsman::{
+                Channel, ClientGroup, ContactLanguage, Measure, Producer, Sector,
+            };
+            use valvo_core::supervision::{CorrectionState, Severity, VisitKind};
+            let more: Vec<(&str, Vec<&str>)> = vec![
+                ("channel", Channel::ALL.iter().map(|k| k.code()).collect()),
+                (
+                    "contact-language",
+                    ContactLanguage::ALL.iter().map(|k| k.code()).collect(),
+                ),
+                (
+                    "client-group",
+                    ClientGroup::ALL.iter().map(|k| k.code()).collect(),
+                ),
+                ("measure", Measure::ALL.iter().map(|k| k.code()).collect()),
+                (
+                    "ombudsman-producer",
+                    Producer::ALL.iter().map(|k| k.code()).collect(),
+                ),
+                (
+                    "ombudsman-sector",
+                    Sector::ALL.iter().map(|k| k.code()).collect(),
+                ),
+                (
+                    "visit-kind",
+                    VisitKind::ALL.iter().map(|k| k.code()).collect(),
+                ),
+                ("severity", Severity::ALL.iter().map(|k| k.code()).collect()),
+                (
+                    "correction",
+                    CorrectionState::ALL.iter().map(|k| k.code()).collect(),
+                ),
+                (
+                    "report-table",
+                    vec![
+                        "visits",
+                        "findings",
+                        "reasons",
+                        "producers",
+                        "sectors",
+                        "by_month",
+                        "all_reasons",
+                        "languages",
+                        "client_groups",
+                        "measures",
+                    ],
+                ),
+                (
+                    "report-source",
+                    vec!["ombudsman", "supervision", "incidents", "feedback"],
+                ),
+                (
+                    "import-kind",
+                    vec!["feedback", "incidents", "figures", "ombudsman"],
+                ),
+            ];
+            for (prefix, codes) in more {
+                for c in codes {
+                    needed.insert(format!("{prefix}-{c}"));
+                }
+            }
+        }
         needed.insert("source-manual".to_string());
         for src in valvo_core::incident::IndicatorSource::ALL {
             needed.insert(format!("source-{}", src.code().replace(['.', '_'], "-")));

@@ -93,7 +93,11 @@ fn typeset_error(e: TypstAsLibError) -> ReportError {
 
 /// Renders `report` as a PDF.
 pub fn render_pdf(report: &Report, layout: Layout) -> Result<Vec<u8>, ReportError> {
-    let doc = document(report, layout);
+    compile(document(report, layout))
+}
+
+/// Typesets a view model with the report layout into a PDF.
+fn compile(doc: J) -> Result<Vec<u8>, ReportError> {
     let mut inputs = Dict::new();
     inputs.insert("doc".into(), to_typst(doc));
     let compiled: PagedDocument = engine()
@@ -114,6 +118,94 @@ pub fn render_pdf(report: &Report, layout: Layout) -> Result<Vec<u8>, ReportErro
     }
     typst_pdf::pdf(&compiled, &typst_pdf::PdfOptions::default())
         .map_err(|d| ReportError::Pdf(diagnostics(&d)))
+}
+
+/// A document other than the periodic report, in one language: a title
+/// page, then parts with a heading, paragraphs, tables and a note (the
+/// inspection report of a supervision visit, the ombudsperson's annual
+/// report). Every text is given already in `lang`.
+#[derive(Clone, Debug, Default)]
+pub struct PlainDocument {
+    /// The document's title (also the PDF's).
+    pub title: String,
+    /// The unit it is about.
+    pub org: String,
+    /// The county.
+    pub county: String,
+    /// Label–value lines under the title.
+    pub meta: Vec<(String, String)>,
+    /// The parts.
+    pub parts: Vec<PlainPart>,
+}
+
+/// A part of a [`PlainDocument`].
+#[derive(Clone, Debug, Default)]
+pub struct PlainPart {
+    /// Heading.
+    pub heading: String,
+    /// Paragraphs (blank lines in one split it further).
+    pub paragraphs: Vec<String>,
+    /// Tables (their labels translated in the document's language).
+    pub tables: Vec<valvo_core::report::ReportTable>,
+    /// A note in small print.
+    pub note: String,
+}
+
+/// Renders a [`PlainDocument`] in `lang` as a tagged PDF.
+pub fn render_plain_pdf(doc: &PlainDocument, lang: Lang) -> Result<Vec<u8>, ReportError> {
+    let tr = Tr::new(lang);
+    let code = lang.code();
+    let mut blocks: Vec<J> = vec![json!({
+        "kind": "front",
+        "lang": code,
+        "titles": [(code, flat(&doc.title))],
+        "orgs": [(code, flat(&doc.org))],
+        "counties": if doc.county.is_empty() || doc.county == doc.org { vec![] } else { vec![(code, flat(&doc.county))] },
+        "meta": doc.meta.iter().map(|(k, v)| (flat(k), flat(v))).collect::<Vec<_>>(),
+    })];
+    for part in &doc.parts {
+        blocks.push(heading(1, flat(&part.heading), lang, true));
+        for p in &part.paragraphs {
+            let paras = paras_of(p, "", None);
+            if !paras.is_empty() {
+                blocks.push(paras_block(paras, lang));
+            }
+        }
+        for table in &part.tables {
+            let label = |l: &valvo_core::report::TableLabel| flat(&l.text(lang, &|k| tr.t(k)));
+            let row = |r: &valvo_core::report::TableRow| -> Vec<String> {
+                r.labels
+                    .iter()
+                    .map(label)
+                    .chain(r.cells.iter().map(|c| c.text(lang)))
+                    .collect()
+            };
+            let mut rows: Vec<Vec<String>> = table.rows.iter().map(row).collect();
+            if let Some(t) = &table.total {
+                rows.push(row(t));
+            }
+            blocks.push(json!({
+                "kind": "table",
+                "lang": code,
+                "caption": tr.t(&format!("report-table-{}", table.key)),
+                "labels": table.rows.first().map_or(1, |r| r.labels.len()),
+                "total": table.total.is_some(),
+                "cols": table.head.iter().map(label).collect::<Vec<_>>(),
+                "rows": rows,
+            }));
+        }
+        if !part.note.is_empty() {
+            blocks.push(json!({"kind": "note", "lang": code, "text": flat(&part.note)}));
+        }
+    }
+    let doc = json!({
+        "lang": code,
+        "title": flat(&doc.title),
+        "author": flat(&doc.county),
+        "page_label": tr.t("report-page"),
+        "blocks": blocks,
+    });
+    compile(doc)
 }
 
 /// Converts the JSON view model into typst values.

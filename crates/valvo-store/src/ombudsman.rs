@@ -36,14 +36,12 @@ pub fn home_of(p: &Principal, tree: &OrgTree) -> Option<i64> {
 /// Statistics of `root`'s subtree for `period` and the period before, on `conn`.
 pub(crate) async fn stats_in(
     conn: &mut AnyConnection,
-    tree: &OrgTree,
     root: i64,
     period: Period,
 ) -> Result<OmbudsmanStats> {
-    let units = tree.subtree_ids(root);
-    let cur = read_marginals(conn, "ombudsman_marginals", &units, &period).await?;
+    let cur = read_marginals(conn, "ombudsman_marginals", root, &period).await?;
     let prev = match period.prev() {
-        Some(p) => read_marginals(conn, "ombudsman_marginals", &units, &p).await?,
+        Some(p) => read_marginals(conn, "ombudsman_marginals", root, &p).await?,
         None => Vec::new(),
     };
     Ok(OmbudsmanStats::from_marginals(period, &cur, &prev))
@@ -121,9 +119,7 @@ pub(crate) async fn insert_contact(
         .await?;
     }
     for (org, dim, key) in marginals(unit, input, &items) {
-        *deltas
-            .entry((org, month.clone(), dim.to_string(), key))
-            .or_default() += 1;
+        crate::write::count_in_scopes(deltas, tree, org, &month, dim, &key);
     }
     Ok(id)
 }
@@ -257,15 +253,81 @@ impl Store {
         Ok(id)
     }
 
-    /// Statistics of an org subtree for a period, from the kept counts.
-    pub async fn ombudsman_stats(
+    /// The ombudsperson's review of `org` for `year` (empty when none).
+    pub async fn ombudsman_annual_text(&self, org: i64, year: i32) -> Result<I18nText> {
+        let row = sqlx::query(
+            "SELECT text_fi, text_sv, text_en FROM ombudsman_annual_texts WHERE org_unit_id = $1 AND year = $2",
+        )
+        .bind(org)
+        .bind(i64::from(year))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => I18nText::new(
+                r.try_get("text_fi")?,
+                r.try_get("text_sv")?,
+                r.try_get("text_en")?,
+            ),
+            None => I18nText::default(),
+        })
+    }
+
+    /// Keeps the ombudsperson's review of `org` for `year` (who records
+    /// contacts there).
+    pub async fn put_ombudsman_annual_text(
         &self,
-        tree: &OrgTree,
-        root: i64,
-        period: Period,
-    ) -> Result<OmbudsmanStats> {
+        p: &Principal,
+        org: i64,
+        year: i32,
+        text: &I18nText,
+    ) -> Result<()> {
+        for (lang, t) in [("fi", &text.fi), ("sv", &text.sv), ("en", &text.en)] {
+            if t.as_deref().is_some_and(|t| t.chars().count() > 20_000) {
+                return Err(invalid(&format!("annual_text_{lang}"), ErrorCode::TooLong));
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        let tree = self.tree_in(&mut tx).await?;
+        if tree.get(org).is_none() {
+            return Err(StoreError::NotFound);
+        }
+        if !p.can_record_contacts(&tree, org) {
+            return Err(StoreError::Forbidden);
+        }
+        let get = |l: valvo_core::Lang| text.get(l).map(str::to_string);
+        sqlx::query(
+            "INSERT INTO ombudsman_annual_texts (org_unit_id, year, text_fi, text_sv, text_en, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_unit_id, year) DO UPDATE SET \
+             text_fi = $3, text_sv = $4, text_en = $5, updated_at = $6, updated_by = $7",
+        )
+        .bind(org)
+        .bind(i64::from(year))
+        .bind(get(valvo_core::Lang::Fi))
+        .bind(get(valvo_core::Lang::Sv))
+        .bind(get(valvo_core::Lang::En))
+        .bind(now())
+        .bind(&p.label)
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            p,
+            "update",
+            "ombudsman_annual_text",
+            &format!("{org}/{year}"),
+            Some(org),
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Statistics of an org subtree for a period, from the kept counts.
+    pub async fn ombudsman_stats(&self, root: i64, period: Period) -> Result<OmbudsmanStats> {
         let mut conn = self.pool.acquire().await?;
-        stats_in(&mut conn, tree, root, period).await
+        stats_in(&mut conn, root, period).await
     }
 
     /// The statistics counted again from the contacts themselves (for the

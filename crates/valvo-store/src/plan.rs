@@ -448,7 +448,7 @@ async fn fill_from_sources(
                     crate::feedback::summary_in(conn, ind.org_unit_id, &period).await?;
                 source.feedback_value(&summary, &topics)
             } else if code.starts_with("ombudsman.") {
-                let s = crate::ombudsman::stats_in(conn, &tree, ind.org_unit_id, period).await?;
+                let s = crate::ombudsman::stats_in(conn, ind.org_unit_id, period).await?;
                 source.ombudsman_value(&s)
             } else if code.starts_with("supervision.") {
                 let s = crate::supervision::stats_in(conn, &tree, ind.org_unit_id, period, today)
@@ -797,6 +797,7 @@ impl Store {
             ("feedback_cases", "org_unit_id"),
             ("ombudsman_contacts", "org_unit_id"),
             ("ombudsman_items", "org_unit_id"),
+            ("ombudsman_annual_texts", "org_unit_id"),
             ("supervision_visits", "org_unit_id"),
         ] {
             if used {

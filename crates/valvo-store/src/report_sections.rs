@@ -21,11 +21,10 @@ pub(crate) struct ModuleSection {
 /// there were no contacts in it or the period before.
 pub(crate) async fn ombudsman(
     conn: &mut AnyConnection,
-    tree: &OrgTree,
     org: i64,
     period: Period,
 ) -> Result<Option<ModuleSection>> {
-    let s: OmbudsmanStats = crate::ombudsman::stats_in(conn, tree, org, period).await?;
+    let s: OmbudsmanStats = crate::ombudsman::stats_in(conn, org, period).await?;
     if s.contacts == 0 && s.previous_contacts == 0 {
         return Ok(None);
     }

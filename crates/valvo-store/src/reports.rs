@@ -360,7 +360,7 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
             (
                 SectionKind::Ombudsman,
                 "ombudsman",
-                crate::report_sections::ombudsman(conn, &tree, unit.id, row.period).await?,
+                crate::report_sections::ombudsman(conn, unit.id, row.period).await?,
             ),
         ];
         let mut filled = Vec::new();

@@ -141,9 +141,9 @@ pub(crate) async fn stats_in(
     today: time::Date,
 ) -> Result<SupervisionStats> {
     let units = tree.subtree_ids(root);
-    let cur = read_marginals(conn, "supervision_marginals", &units, &period).await?;
+    let cur = read_marginals(conn, "supervision_marginals", root, &period).await?;
     let prev = match period.prev() {
-        Some(p) => read_marginals(conn, "supervision_marginals", &units, &p).await?,
+        Some(p) => read_marginals(conn, "supervision_marginals", root, &p).await?,
         None => Vec::new(),
     };
     let (mut open, mut overdue) = (0u64, 0u64);
@@ -238,9 +238,7 @@ impl Store {
         }
         let mut deltas = MarginalDeltas::new();
         for (dim, key) in marginals(producer, input) {
-            *deltas
-                .entry((input.org_unit, month.clone(), dim.to_string(), key))
-                .or_default() += 1;
+            crate::write::count_in_scopes(&mut deltas, &tree, input.org_unit, &month, dim, &key);
         }
         add_marginals(&mut tx, "supervision_marginals", &deltas).await?;
         audit(

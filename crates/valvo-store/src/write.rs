@@ -143,7 +143,32 @@ pub(crate) fn visible(alias: &str) -> String {
     format!("({alias}import_id IS NULL OR {alias}import_id IN (SELECT id FROM imports WHERE state = 'done'))")
 }
 
-/// Changes of marginal counts `(unit, month, dimension, key) → n`, applied
+/// A unit and the units above it: the scopes whose counts a row of the
+/// unit changes.
+pub(crate) fn scopes(tree: &OrgTree, org: i64) -> Vec<i64> {
+    let mut s = vec![org];
+    s.extend(tree.ancestors(org).iter().map(|n| n.id));
+    s
+}
+
+/// Counts one `(dimension, key)` of a row of unit `org` in `month`, in the
+/// unit and in every unit above it (a subtree's count is then one row).
+pub(crate) fn count_in_scopes(
+    deltas: &mut MarginalDeltas,
+    tree: &OrgTree,
+    org: i64,
+    month: &str,
+    dim: &str,
+    key: &str,
+) {
+    for s in scopes(tree, org) {
+        *deltas
+            .entry((s, month.to_string(), dim.to_string(), key.to_string()))
+            .or_default() += 1;
+    }
+}
+
+/// Changes of marginal counts `(scope, month, dimension, key) → n`, applied
 /// in key order (a `BTreeMap`): two transactions that change the same
 /// counters lock them in the same order and never wait for each other in a
 /// circle. Each change is one upsert that adds to the row, so concurrent
@@ -176,12 +201,13 @@ pub(crate) async fn add_marginals(
     Ok(())
 }
 
-/// The marginal rows of a marginals table summed over `units` for the
-/// months of `period`: `(month, dimension, key, n)`.
+/// The marginal rows of `scope`'s subtree (kept under the scope itself,
+/// see [`count_in_scopes`]) for the months of `period`: `(month, dimension,
+/// key, n)`.
 pub(crate) async fn read_marginals(
     conn: &mut AnyConnection,
     table: &'static str,
-    units: &[i64],
+    scope: i64,
     period: &valvo_core::Period,
 ) -> Result<Vec<valvo_core::ombudsman::MarginalRow>> {
     use sqlx::Row;
@@ -189,16 +215,12 @@ pub(crate) async fn read_marginals(
     let first = Period::containing(period.start(), PeriodKind::Month).to_string();
     let last = Period::containing(period.end(), PeriodKind::Month).to_string();
     let mut out = Vec::new();
-    for chunk in units.chunks(1000) {
-        let ids = placeholders(3, chunk.len());
+    {
         let sql = format!(
-            "SELECT month, dim, key, CAST(SUM(n) AS BIGINT) AS n FROM {table} \
-             WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY month, dim, key"
+            "SELECT month, dim, key, n FROM {table} \
+             WHERE org_unit_id = $3 AND month >= $1 AND month <= $2 AND n <> 0"
         );
-        let mut q = sqlx::query(&sql).bind(&first).bind(&last);
-        for u in chunk {
-            q = q.bind(*u);
-        }
+        let q = sqlx::query(&sql).bind(&first).bind(&last).bind(scope);
         for r in q.fetch_all(&mut *conn).await? {
             let month: String = r.try_get("month")?;
             let n: i64 = r.try_get("n")?;

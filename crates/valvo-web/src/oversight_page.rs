@@ -25,6 +25,8 @@ pub(crate) type InlineForm = (String, Vec<InlineField>, String);
 pub(crate) struct Section {
     pub(crate) heading: String,
     pub(crate) note: String,
+    /// Text as HTML (escaped paragraphs).
+    pub(crate) html: String,
     /// Shown when there are no tables.
     pub(crate) empty: String,
     pub(crate) tables: Vec<TableView>,
@@ -79,6 +81,52 @@ pub(crate) fn plain_table(
         rows,
         total: None,
     }
+}
+
+/// `fi` or `sv` from a file name `report-fi.pdf`.
+pub(crate) fn pdf_lang(page: &Page, name: &str) -> Result<valvo_core::Lang, UiError> {
+    name.strip_prefix("report-")
+        .and_then(|r| r.strip_suffix(".pdf"))
+        .and_then(|l| valvo_core::Lang::parse(l).filter(|x| x.code() == l))
+        .ok_or_else(|| page.error(ErrorKind::NotFound))
+}
+
+/// A document typeset as PDF in its turn (as report PDFs are), sent as a download.
+pub(crate) async fn plain_pdf(
+    state: &crate::AppState,
+    page: &Page,
+    doc: valvo_report::PlainDocument,
+    lang: valvo_core::Lang,
+    name: &str,
+) -> Result<Response, UiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let turn = state
+        .render_turn()
+        .await
+        .ok_or_else(|| page.error(ErrorKind::Internal))?;
+    let pdf = tokio::task::spawn_blocking(move || {
+        let out = valvo_report::render_plain_pdf(&doc, lang);
+        drop(turn);
+        out
+    })
+    .await
+    .map_err(|_| page.error(ErrorKind::Internal))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "document rendering failed");
+        page.error(ErrorKind::Internal)
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 /// Renders the page; 422 when its form has errors.

@@ -53,6 +53,11 @@ pub struct BenchArgs {
     /// 100000: 1 000 units × 100 indicators), new, unchanged and changed.
     #[arg(long, default_value_t = 0)]
     pub figures: usize,
+    /// Instead: an ombudsperson's log of this many contacts (e.g. 1000000)
+    /// imported into a county of 1 000 units, a tenth as many supervision
+    /// visits, and the time of the year's statistics.
+    #[arg(long, default_value_t = 0)]
+    pub oversight: usize,
 }
 
 /// Untimed requests before each measured series.
@@ -81,6 +86,9 @@ pub async fn run(args: &BenchArgs, database_url: Option<String>) -> Result<(), S
     }
     if args.imports > 0 {
         return crate::bench_ops::imports(database_url, args.imports).await;
+    }
+    if args.oversight > 0 {
+        return crate::bench_oversight::run(database_url, args.oversight).await;
     }
     if args.figures > 0 {
         return crate::bench_ops::figure_import(database_url, args.figures).await;

@@ -69,7 +69,7 @@ impl Drop for Server {
     }
 }
 
-fn status_kb(pid: u32, key: &str) -> Option<u64> {
+pub(crate) fn status_kb(pid: u32, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     text.lines()
         .find(|l| l.starts_with(key))?
@@ -83,7 +83,7 @@ use crate::bench::{ms, percentile};
 
 /// A fresh database beside the one `url` names (PostgreSQL) or in a
 /// temporary folder (SQLite); returns its URL.
-async fn fresh_database(url: Option<&str>) -> Result<String, String> {
+pub(crate) async fn fresh_database(url: Option<&str>) -> Result<String, String> {
     let id = format!("{:016x}", rand::random::<u64>());
     match url {
         Some(u) if u.starts_with("postgres") => {
@@ -102,7 +102,7 @@ async fn fresh_database(url: Option<&str>) -> Result<String, String> {
     }
 }
 
-async fn drop_database(url: &str) {
+pub(crate) async fn drop_database(url: &str) {
     if url.starts_with("postgres") {
         let _ = valvo_store::drop_database(url).await;
     } else if let Some(path) = url.strip_prefix("sqlite://") {
@@ -453,7 +453,7 @@ pub async fn bursts(url: Option<String>) -> Result<(), String> {
 /// Writes a generated import file of `rows` lines for `kind` over `units`:
 /// in date order as exports are (answers over 36 months, reports over 24),
 /// a text on every tenth answer.
-fn generate(
+pub(crate) fn generate(
     kind: valvo_store::ImportKind,
     rows: usize,
     units: &[String],
@@ -507,8 +507,11 @@ fn generate(
                 "information",
                 "fees",
             ];
+            // Over the last whole calendar year.
+            let first = time::Date::from_calendar_date(today.year() - 1, time::Month::January, 1)
+                .map_err(|e| e.to_string())?;
             for i in 0..rows {
-                let day = today - time::Duration::days(364 - (i * 364 / rows.max(1)) as i64);
+                let day = first + time::Duration::days((i * 365 / rows.max(1)) as i64);
                 let contact = format!(
                     "{i};{day};{};{};{};advice",
                     ["phone", "email", "letter"][i % 3],

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_ops;
+mod bench_oversight;
 mod demo;
 mod import;
 mod report;

@@ -1379,7 +1379,12 @@ async fn an_unreachable_database_is_reported_at_once_and_no_request_hangs() {
     db.drop().await;
 }
 
-/// The ombudsperson's counts as a direct count of the contacts and items.
+/// A unit and each unit above it: the scopes a unit's rows count in.
+const SCOPES: &str = "WITH RECURSIVE up(unit, scope) AS (SELECT id, id FROM org_units \
+    UNION ALL SELECT up.unit, o.parent_id FROM up JOIN org_units o ON o.id = up.scope WHERE o.parent_id IS NOT NULL) ";
+
+/// The ombudsperson's counts as a direct count of the contacts and items,
+/// per unit (its scope rows are then summed up the tree).
 const DIRECT_OMBUDSMAN: &str = "\
     SELECT org_unit_id, month, CAST('contacts' AS TEXT) AS dim, CAST('' AS TEXT) AS key, COUNT(*) AS n FROM ombudsman_contacts GROUP BY 1, 2 \
     UNION ALL SELECT org_unit_id, month, 'channel', channel, COUNT(*) FROM ombudsman_contacts GROUP BY 1, 2, 4 \
@@ -1393,7 +1398,7 @@ const DIRECT_OMBUDSMAN: &str = "\
     UNION ALL SELECT i.org_unit_id, c.month, 'reason', r, COUNT(*) FROM ombudsman_items i JOIN ombudsman_contacts c ON c.id = i.contact_id, \
         unnest(string_to_array(i.reasons, ',')) r GROUP BY 1, 2, 4";
 
-/// The supervision counts as a direct count of the visits and findings.
+/// The supervision counts as a direct count of the visits and findings, per unit.
 const DIRECT_SUPERVISION: &str = "\
     SELECT org_unit_id, month, CAST('visit' AS TEXT) AS dim, producer || '/' || kind AS key, COUNT(*) AS n FROM supervision_visits GROUP BY 1, 2, 4 \
     UNION ALL SELECT f.org_unit_id, v.month, 'finding_topic', f.topic, COUNT(*) FROM supervision_findings f JOIN supervision_visits v ON v.id = f.visit_id GROUP BY 1, 2, 4 \
@@ -1408,6 +1413,11 @@ async fn oversight_differences(db: &Db) -> Vec<String> {
         ("supervision_marginals", DIRECT_SUPERVISION),
     ] {
         let kept = format!("SELECT org_unit_id, month, dim, key, n FROM {table} WHERE n <> 0");
+        // Each unit's direct count, summed into the unit and every unit above it.
+        let direct = format!(
+            "{SCOPES} SELECT up.scope AS org_unit_id, d.month, d.dim, d.key, CAST(SUM(d.n) AS BIGINT) AS n \
+             FROM ({direct}) d JOIN up ON up.unit = d.org_unit_id GROUP BY 1, 2, 3, 4"
+        );
         for (label, sql) in [
             (
                 "kept but not counted",

@@ -63,9 +63,11 @@ CREATE TABLE ombudsman_items (
 CREATE INDEX ombudsman_items_contact ON ombudsman_items(contact_id);
 CREATE INDEX ombudsman_items_unit ON ombudsman_items(org_unit_id);
 
--- Counts kept on write, in the same transaction: one row per unit, month,
+-- Counts kept on write, in the same transaction: one row per scope, month,
 -- dimension (contacts, items, reason, producer, sector, language,
--- client_group, channel, measure) and key.
+-- client_group, channel, measure) and key. A row of a unit is counted in the
+-- unit and again in every unit above it (org_unit_id is that scope), so a
+-- subtree's figures are the rows of its root (units never move).
 CREATE TABLE ombudsman_marginals (
     org_unit_id  INTEGER NOT NULL,
     month        TEXT NOT NULL,
@@ -108,10 +110,10 @@ CREATE TABLE supervision_findings (
     done_on         TEXT
 );
 CREATE INDEX supervision_findings_visit ON supervision_findings(visit_id);
-CREATE INDEX supervision_findings_open ON supervision_findings(state, correction_due);
+CREATE INDEX supervision_findings_open ON supervision_findings(state, org_unit_id, correction_due);
 
--- Counts kept on write: visit (key producer/kind), finding_topic,
--- finding_severity, corrections (requested).
+-- Counts kept on write, per scope as ombudsman_marginals: visit (key
+-- producer/kind), finding_topic, finding_severity, corrections (requested).
 CREATE TABLE supervision_marginals (
     org_unit_id  INTEGER NOT NULL,
     month        TEXT NOT NULL,

@@ -658,12 +658,7 @@ fn with_unit<T>(
     }
 }
 
-/// A unit and the units above it.
-fn scopes(tree: &OrgTree, org: i64) -> Vec<i64> {
-    let mut s = vec![org];
-    s.extend(tree.ancestors(org).iter().map(|n| n.id));
-    s
-}
+use crate::write::scopes;
 
 // ---- feedback answers ----
 

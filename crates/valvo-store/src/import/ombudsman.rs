@@ -324,10 +324,7 @@ impl OmbudsmanParser {
         })?;
         let month = Period::containing(contact.contacted_on, PeriodKind::Month).to_string();
         for (org, dim, key) in marginals(unit, &contact, &items) {
-            *self
-                .deltas
-                .entry((org, month.clone(), dim.to_string(), key))
-                .or_default() += 1;
+            crate::write::count_in_scopes(&mut self.deltas, &self.tree, org, &month, dim, &key);
         }
         Ok(Some(ContactRow {
             unit,

@@ -22,4 +22,12 @@ pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/ombudsman", get(ui::page).post(ui::record))
         .route("/org/{id}/ombudsman", get(ui::stats_page))
+        .route(
+            "/org/{id}/ombudsman/annual/{year}",
+            get(ui::annual_page).post(ui::annual_save),
+        )
+        .route(
+            "/org/{id}/ombudsman/annual/{year}/{file}",
+            get(ui::annual_pdf),
+        )
 }

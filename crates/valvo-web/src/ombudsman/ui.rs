@@ -564,7 +564,7 @@ pub async fn stats_page(
     let period = period_param(&page, q.period.as_deref())?;
     let stats = state
         .store()
-        .ombudsman_stats(&tree, org, period)
+        .ombudsman_stats(org, period)
         .await
         .map_err(|e| page.error(e))?;
     let reasons = state
@@ -596,10 +596,259 @@ pub async fn stats_page(
         title,
         OversightPage {
             crumbs,
+            links: vec![(
+                format!("/org/{org}/ombudsman/annual/{}", period.year_number()),
+                format!("{} {}", page.tr.t("ombudsman-annual"), period.year_number()),
+            )],
             base: format!("/org/{org}/ombudsman"),
             periods: period_choices(period),
             sections: stats_sections(&page, &stats, &name),
             ..Default::default()
         },
     ))
+}
+
+/// The year's statistics and the names of the reasons.
+async fn annual_data(
+    state: &AppState,
+    page: &Page,
+    org: i64,
+    year: i32,
+) -> Result<
+    (
+        valvo_core::Period,
+        OmbudsmanStats,
+        Vec<valvo_core::ombudsman::Reason>,
+    ),
+    UiError,
+> {
+    let period = valvo_core::Period::year(year).map_err(|_| page.error(ErrorKind::NotFound))?;
+    let stats = state
+        .store()
+        .ombudsman_stats(org, period)
+        .await
+        .map_err(|e| page.error(e))?;
+    let reasons = state
+        .store()
+        .ombudsman_reasons()
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok((period, stats, reasons))
+}
+
+fn reason_names(reasons: &[valvo_core::ombudsman::Reason], code: &str) -> I18nText {
+    reasons
+        .iter()
+        .find(|r| r.code == code)
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| I18nText::new(Some(code.to_string()), None, None))
+}
+
+async fn annual_response(
+    state: &AppState,
+    page: &Page,
+    org: i64,
+    year: i32,
+    data: Option<FormData>,
+    notice: String,
+) -> UiResult {
+    let (p, tree) = can_read(state, page, org).await?;
+    let (_, stats, reasons) = annual_data(state, page, org, year).await?;
+    let t = |k: &str| page.tr.t(k);
+    let text = state
+        .store()
+        .ombudsman_annual_text(org, year)
+        .await
+        .map_err(|e| page.error(e))?;
+    let node = tree
+        .get(org)
+        .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let title = format!(
+        "{}: {}",
+        page.tr.t_args(
+            "ombudsman-annual-title",
+            &[("year", arg_str(year.to_string()))]
+        ),
+        text_plain(page, &node.name)
+    );
+    let base = format!("/org/{org}/ombudsman/annual/{year}");
+    let links = ["fi", "sv"]
+        .iter()
+        .map(|l| {
+            (
+                format!("{base}/report-{l}.pdf"),
+                page.tr.t_args(
+                    "ombudsman-annual-pdf",
+                    &[("lang", arg_str(t(&format!("fallback-{l}"))))],
+                ),
+            )
+        })
+        .collect();
+    let writes = p.can_record_contacts(&tree, org);
+    // Who writes the review sees it in its form; others read it here.
+    let mut sections = Vec::new();
+    if !writes && !text.is_empty() {
+        sections.push(Section {
+            heading: t("ombudsman-annual-text"),
+            html: crate::html::paragraphs_html(&page.tr, &text),
+            ..Default::default()
+        });
+    }
+    for table in valvo_core::ombudsman::annual_tables(&stats, &|c| reason_names(&reasons, c)) {
+        let mut s = crate::oversight_page::table_section(
+            page,
+            t(&format!("report-table-{}", table.key)),
+            &table,
+        );
+        s.note = t("ombudsman-annual-note");
+        sections.push(s);
+    }
+    let form = writes.then(|| {
+        let data = data.unwrap_or_else(|| {
+            [("fi", &text.fi), ("sv", &text.sv), ("en", &text.en)]
+                .into_iter()
+                .filter_map(|(l, v)| v.clone().map(|v| (format!("annual_text_{l}"), v)))
+                .collect()
+        });
+        let b = Builder::new(&page.tr, data, &[]);
+        let group = b.i18n("annual_text", InputKind::Textarea, false);
+        b.form(
+            base.clone(),
+            "ombudsman-annual-save",
+            format!("/org/{org}/ombudsman"),
+            vec![group],
+        )
+    });
+    let mut crumbs = crumbs(&page.tr, &tree, &p, org);
+    crumbs.push((
+        format!("/org/{org}/ombudsman"),
+        crate::html::escape(&page.tr.t("nav-ombudsman")),
+    ));
+    Ok(show(
+        page,
+        title,
+        OversightPage {
+            crumbs,
+            notice,
+            links,
+            sections,
+            form_heading: t("ombudsman-annual-text"),
+            form,
+            ..Default::default()
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+/// `GET /org/{id}/ombudsman/annual/{year}`: the ombudsperson's annual report.
+pub async fn annual_page(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath((org, year)): UiPath<(i64, i32)>,
+    UiQuery(q): UiQuery<SavedQuery>,
+) -> UiResult {
+    let notice = if q.saved.is_some() {
+        page.tr.t("ombudsman-annual-saved")
+    } else {
+        String::new()
+    };
+    annual_response(&state, &page, org, year, None, notice).await
+}
+
+/// `POST /org/{id}/ombudsman/annual/{year}`: keeps the ombudsperson's review.
+pub async fn annual_save(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath((org, year)): UiPath<(i64, i32)>,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let p = page.principal()?;
+    let get = |l: &str| data.get(&format!("annual_text_{l}")).cloned();
+    let text = I18nText::new(get("fi"), get("sv"), get("en"));
+    match state
+        .store()
+        .put_ombudsman_annual_text(&p, org, year, &text)
+        .await
+    {
+        Ok(()) => Ok(see_other(&format!(
+            "/org/{org}/ombudsman/annual/{year}?saved=1"
+        ))),
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+/// `GET /org/{id}/ombudsman/annual/{year}/report-{fi|sv|en}.pdf`.
+pub async fn annual_pdf(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath((org, year, name)): UiPath<(i64, i32, String)>,
+) -> UiResult {
+    let lang = crate::oversight_page::pdf_lang(&page, &name)?;
+    let (_, tree) = can_read(&state, &page, org).await?;
+    let (_, stats, reasons) = annual_data(&state, &page, org, year).await?;
+    let text = state
+        .store()
+        .ombudsman_annual_text(org, year)
+        .await
+        .map_err(|e| page.error(e))?;
+    let tr = crate::i18n::Tr::new(lang);
+    let t = |k: &str| tr.t(k);
+    let plain = |x: &I18nText| {
+        x.resolve(lang)
+            .map(|r| r.text.to_string())
+            .unwrap_or_default()
+    };
+    let node = tree
+        .get(org)
+        .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let county = tree
+        .path(org)
+        .first()
+        .map(|n| plain(&n.name))
+        .unwrap_or_default();
+    let num = |n: u64| valvo_core::format_number(n as f64, lang);
+    let mut parts = Vec::new();
+    if !text.is_empty() {
+        parts.push(valvo_report::PlainPart {
+            heading: t("ombudsman-annual-text"),
+            paragraphs: vec![plain(&text)],
+            ..Default::default()
+        });
+    }
+    parts.push(valvo_report::PlainPart {
+        heading: t("ombudsman-summary"),
+        tables: valvo_core::ombudsman::annual_tables(&stats, &|c| reason_names(&reasons, c)),
+        note: format!(
+            "{} {}",
+            t("ombudsman-shares-note"),
+            t("ombudsman-annual-note")
+        ),
+        ..Default::default()
+    });
+    let doc = valvo_report::PlainDocument {
+        title: tr.t_args(
+            "ombudsman-annual-title",
+            &[("year", arg_str(year.to_string()))],
+        ),
+        org: plain(&node.name),
+        county,
+        meta: vec![
+            (t("ombudsman-contacts"), num(stats.contacts)),
+            (t("ombudsman-items"), num(stats.items)),
+        ],
+        parts,
+    };
+    crate::oversight_page::plain_pdf(
+        &state,
+        &page,
+        doc,
+        lang,
+        &format!("ombudsman-{year}-{name}"),
+    )
+    .await
 }

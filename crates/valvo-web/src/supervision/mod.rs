@@ -31,4 +31,5 @@ pub(crate) fn page_routes() -> Router<AppState> {
             get(ui::visit_page).post(ui::visit_update),
         )
         .route("/org/{id}/supervision", get(ui::stats_page))
+        .route("/supervision/visits/{id}/{file}", get(ui::report_pdf))
 }

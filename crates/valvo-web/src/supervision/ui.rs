@@ -720,14 +720,27 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
             t("supervision-avi-save"),
         ));
     }
-    let mut crumbs = vec![("/supervision".to_string(), escape(&t("nav-supervision")))];
-    crumbs.push((action, escape(&title)));
+    let mut links: Vec<(String, String)> = ["fi", "sv"]
+        .iter()
+        .map(|l| {
+            (
+                format!("/supervision/visits/{id}/report-{l}.pdf"),
+                page.tr.t_args(
+                    "supervision-report-pdf",
+                    &[("lang", arg_str(t(&format!("fallback-{l}"))))],
+                ),
+            )
+        })
+        .collect();
+    links.truncate(2);
+    let crumbs = vec![("/supervision".to_string(), escape(&t("nav-supervision")))];
     Ok(show(
         page,
         title,
         OversightPage {
             crumbs,
             notice,
+            links,
             details: vec![details],
             sections: if writes {
                 vec![findings, avi]
@@ -881,4 +894,98 @@ pub async fn stats_page(
             ..Default::default()
         },
     ))
+}
+
+/// `GET /supervision/visits/{id}/report-{fi|sv|en}.pdf`: the inspection
+/// report of a visit, for the producer and the regional state
+/// administrative agency.
+pub async fn report_pdf(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath((id, name)): UiPath<(i64, String)>,
+) -> UiResult {
+    let lang = crate::oversight_page::pdf_lang(&page, &name)?;
+    let p = follower(&page)?;
+    let v = state
+        .store()
+        .visit(&p, id, today())
+        .await
+        .map_err(|e| page.error(e))?;
+    let tree = tree(&state, &page).await?;
+    let tr = crate::i18n::Tr::new(lang);
+    let t = |k: &str| tr.t(k);
+    let text = |x: &I18nText| {
+        x.resolve(lang)
+            .map(|r| r.text.to_string())
+            .unwrap_or_default()
+    };
+    let unit = tree
+        .get(v.org_unit_id)
+        .map(|n| text(&n.name))
+        .unwrap_or_default();
+    let county = tree
+        .path(v.org_unit_id)
+        .first()
+        .map(|n| text(&n.name))
+        .unwrap_or_default();
+    let mut meta = vec![
+        (t("supervision-visited-on"), date(v.visited_on)),
+        (
+            t("supervision-kind"),
+            t(&format!("visit-kind-{}", v.kind.code())),
+        ),
+        (
+            t("report-col-producer"),
+            t(&format!("ombudsman-producer-{}", v.producer.code())),
+        ),
+    ];
+    if let Some(d) = v.avi_sent_on {
+        meta.push((t("supervision-avi"), date(d)));
+    }
+    let topics = valvo_report::PlainPart {
+        heading: t("supervision-topics"),
+        paragraphs: vec![v
+            .topics
+            .iter()
+            .map(|c| text(&topic_name(c)))
+            .collect::<Vec<_>>()
+            .join("\n")],
+        ..Default::default()
+    };
+    let findings = valvo_report::PlainPart {
+        heading: t("supervision-findings"),
+        paragraphs: if v.findings.is_empty() {
+            vec![t("supervision-report-findings-none")]
+        } else {
+            v.findings
+                .iter()
+                .map(|f| {
+                    let mut s = format!(
+                        "{} ({}): {}",
+                        text(&topic_name(&f.topic)),
+                        t(&format!("severity-{}", f.severity.code())),
+                        text(&f.text)
+                    );
+                    if let Some(d) = f.correction_due {
+                        s.push(' ');
+                        s.push_str(&tr.t_args(
+                            "supervision-report-correction",
+                            &[("date", arg_str(date(d)))],
+                        ));
+                    }
+                    s
+                })
+                .collect()
+        },
+        note: t("supervision-report-note"),
+        ..Default::default()
+    };
+    let doc = valvo_report::PlainDocument {
+        title: t("supervision-report"),
+        org: unit,
+        county,
+        meta,
+        parts: vec![topics, findings],
+    };
+    crate::oversight_page::plain_pdf(&state, &page, doc, lang, &format!("visit-{id}-{name}")).await
 }

@@ -222,7 +222,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
     let tree = app.store.org_tree().await.unwrap();
     let q1 = "2024Q1".parse().unwrap();
     for org in [f.county, f.area_a, f.area_b, p_unit] {
-        let kept = app.store.ombudsman_stats(&tree, org, q1).await.unwrap();
+        let kept = app.store.ombudsman_stats(org, q1).await.unwrap();
         let counted = app
             .store
             .ombudsman_stats_counted(&tree, org, q1)
@@ -246,7 +246,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
     let t1 = "2024T1".parse().unwrap();
     let want = app
         .store
-        .ombudsman_stats(&tree, f.unit_a1, t1)
+        .ombudsman_stats(f.unit_a1, t1)
         .await
         .unwrap()
         .contacts;
@@ -361,7 +361,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
     assert_eq!(r.status(), StatusCode::OK);
     let public: Value = r.json().await.unwrap();
     assert_eq!(public["public"], true);
-    let full = app.store.ombudsman_stats(&tree, p_unit, q1).await.unwrap();
+    let full = app.store.ombudsman_stats(p_unit, q1).await.unwrap();
     for (list, shares) in [
         ("reasons", &full.reasons),
         ("sectors", &full.sectors),
@@ -736,17 +736,7 @@ async fn the_report_fills_its_supervision_and_ombudsman_sections_by_itself() {
         .await
         .unwrap();
     assert_eq!(pdf.status(), StatusCode::OK);
-    let bytes = pdf.bytes().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("valvo-oversight-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("report.pdf");
-    std::fs::write(&file, &bytes).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .args(["-layout", file.to_str().unwrap(), "-"])
-        .output()
-        .expect("pdftotext (poppler-utils) must be installed");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let squeezed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let squeezed = pdf_text(pdf).await;
     for want in [
         "Valvontakäynnit tuottajan ja käynnin lajin mukaan",
         "ostopalvelu ennalta ilmoittamaton 12 10 6 28",
@@ -759,8 +749,25 @@ async fn the_report_fills_its_supervision_and_ombudsman_sections_by_itself() {
             "{want} in the Finnish PDF: {squeezed}"
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
     app.stop().await;
+}
+
+/// A PDF answer's text as pdftotext reads it, white space squeezed.
+async fn pdf_text(r: reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let bytes = r.bytes().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("valvo-oversight-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("doc.pdf");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    std::fs::remove_dir_all(&dir).ok();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[tokio::test]
@@ -967,6 +974,22 @@ async fn the_pages_record_contacts_and_visits_and_show_them_to_whom_they_concern
     .await;
     assert!(page.contains("korjattu") && page.contains("Käytävät tyhjennetty"));
     assert!(page.contains(&valvo_core::period::format_date(today)));
+    // The inspection report, in Swedish (the finding written in Finnish only).
+    let pdf = pdf_text(
+        sup.get(app.url(&format!("{visit}/report-sv.pdf")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    for want in [
+        "Granskningsrapport",
+        "Lokaler (brist): Käytävät tukossa",
+        "Ska rättas senast",
+        "regionförvaltningsverket",
+    ] {
+        assert!(pdf.contains(want), "{want} in {pdf}");
+    }
     let stats = body(
         sup.get(app.url(&format!(
             "/org/{}/supervision?period={year}&lang=fi",
@@ -980,6 +1003,58 @@ async fn the_pages_record_contacts_and_visits_and_show_them_to_whom_they_concern
     assert!(
         stats.contains("ostopalvelu") && stats.contains("ennalta ilmoittamaton"),
         "{stats}"
+    );
+
+    // The ombudsperson writes the year's review; the annual report carries it.
+    let annual = format!("/org/{}/ombudsman/annual/{year}", f.county);
+    let r = app
+        .post_form(
+            &omb,
+            &annual,
+            &[
+                ("annual_text_fi", "Vuonna yhteydenottoja oli vähän."),
+                ("annual_text_sv", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = body(
+        omb.get(app.url(&format!("{annual}?lang=fi")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        page.contains("Vuonna yhteydenottoja oli vähän.")
+            && page.contains("Yhteydenotot kuukausittain")
+    );
+    let pdf = pdf_text(
+        omb.get(app.url(&format!("{annual}/report-fi.pdf")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    for want in [
+        "Potilas- ja sosiaaliasiavastaavan vuosiraportti",
+        "Vuonna yhteydenottoja oli vähän.",
+        "Yhteydenotot kuukausittain",
+        "Yhteensä 1",
+    ] {
+        assert!(pdf.contains(want), "{want} in {pdf}");
+    }
+    let r = app
+        .post_form(
+            &mgr,
+            &format!("/org/{}/ombudsman/annual/{year}", f.area_a),
+            &[("annual_text_fi", "x")],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "only the ombudsperson writes the review"
     );
 
     // The area manager sees the visit to its unit but cannot change it.
@@ -1036,7 +1111,7 @@ async fn an_ombudspersons_log_imports_whole_or_not_at_all() {
     let q1: valvo_core::Period = "2024Q1".parse().unwrap();
     assert_eq!(
         app.store
-            .ombudsman_stats(&tree, f.county, q1)
+            .ombudsman_stats(f.county, q1)
             .await
             .unwrap()
             .contacts,
@@ -1045,11 +1120,7 @@ async fn an_ombudspersons_log_imports_whole_or_not_at_all() {
     );
     let (s, body) = import(&app, &token, "", good).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let kept = app
-        .store
-        .ombudsman_stats(&tree, f.county, q1)
-        .await
-        .unwrap();
+    let kept = app.store.ombudsman_stats(f.county, q1).await.unwrap();
     assert_eq!((kept.contacts, kept.items, kept.reason_mentions), (3, 4, 5));
     assert_eq!(
         kept,
@@ -1064,11 +1135,7 @@ async fn an_ombudspersons_log_imports_whole_or_not_at_all() {
         "the contact's measures come from its first line"
     );
     // Contact 17 spans unit A1 and the county (HUS): it counts at the county, not in area A.
-    let area = app
-        .store
-        .ombudsman_stats(&tree, f.area_a, q1)
-        .await
-        .unwrap();
+    let area = app.store.ombudsman_stats(f.area_a, q1).await.unwrap();
     assert_eq!(
         (area.contacts, area.items),
         (1, 2),
@@ -1100,11 +1167,7 @@ async fn an_ombudspersons_log_imports_whole_or_not_at_all() {
             "{want:?} in {got:?}"
         );
     }
-    let after = app
-        .store
-        .ombudsman_stats(&tree, f.county, q1)
-        .await
-        .unwrap();
+    let after = app.store.ombudsman_stats(f.county, q1).await.unwrap();
     assert_eq!(after, kept, "nothing of the bad file counts");
     assert_eq!(
         after,
