@@ -164,3 +164,4 @@ supervision-report-note = The inspection report goes to the service producer and
 supervision-report-findings-none = No findings were recorded at the visit.
 supervision-report-correction = To be corrected by { $date }.
 entity-ombudsman_annual_text = Ombudsperson's annual review
+ombudsman-public-stats = Ombudsperson statistics

@@ -164,3 +164,4 @@ supervision-report-note = Tarkastuskertomus toimitetaan palveluntuottajalle ja a
 supervision-report-findings-none = Käynnillä ei tehty kirjattuja havaintoja.
 supervision-report-correction = Korjattava viimeistään { $date }.
 entity-ombudsman_annual_text = Asiavastaavan vuosikatsaus
+ombudsman-public-stats = Asiavastaavan tilastot

@@ -164,3 +164,4 @@ supervision-report-note = Granskningsrapporten sänds till serviceproducenten oc
 supervision-report-findings-none = Inga observationer registrerades vid besöket.
 supervision-report-correction = Ska rättas senast { $date }.
 entity-ombudsman_annual_text = Ombudets årsöversikt
+ombudsman-public-stats = Patient- och socialombudets statistik

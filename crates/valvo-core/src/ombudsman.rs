@@ -848,7 +848,11 @@ pub fn annual_tables(s: &OmbudsmanStats, name: &dyn Fn(&str) -> I18nText) -> Vec
             .collect(),
         total: Some(TableRow {
             labels: vec![key("report-col-total")],
-            cells: vec![TableCell::Count(Some(s.contacts))],
+            // A small total is withheld as its parts are.
+            cells: vec![TableCell::Count(
+                (s.contacts == 0 || s.contacts >= crate::feedback::MIN_PUBLIC_CELL)
+                    .then_some(s.contacts),
+            )],
         }),
     };
     let coded = |prefix: &'static str| move |r: &Share| key(&format!("{prefix}-{}", r.code));

@@ -104,6 +104,7 @@ struct OrgPage {
     incident_stats: String,
     feedback_form: String,
     feedback_stats: String,
+    base_public: String,
 }
 
 /// `GET /public/org/{code}`
@@ -176,6 +177,7 @@ pub async fn org(
             incident_stats: format!("/public/org/{}/incidents", node.code),
             feedback_form: format!("/feedback/{}", node.code),
             feedback_stats: format!("/public/org/{}/feedback", node.code),
+            base_public: format!("/public/org/{}", node.code),
         },
         StatusCode::OK,
     ))

@@ -22,6 +22,7 @@ pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/ombudsman", get(ui::page).post(ui::record))
         .route("/org/{id}/ombudsman", get(ui::stats_page))
+        .route("/public/org/{code}/ombudsman", get(ui::public_stats))
         .route(
             "/org/{id}/ombudsman/annual/{year}",
             get(ui::annual_page).post(ui::annual_save),

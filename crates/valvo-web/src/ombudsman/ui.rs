@@ -811,7 +811,14 @@ pub async fn annual_pdf(
         .first()
         .map(|n| plain(&n.name))
         .unwrap_or_default();
-    let num = |n: u64| valvo_core::format_number(n as f64, lang);
+    // As the tables: a count under five is withheld.
+    let num = |n: u64| {
+        if n > 0 && n < valvo_core::feedback::MIN_PUBLIC_CELL {
+            "\u{2013}".to_string()
+        } else {
+            valvo_core::format_number(n as f64, lang)
+        }
+    };
     let mut parts = Vec::new();
     if !text.is_empty() {
         parts.push(valvo_report::PlainPart {
@@ -851,4 +858,91 @@ pub async fn annual_pdf(
         &format!("ombudsman-{year}-{name}"),
     )
     .await
+}
+
+/// `GET /public/org/{code}/ombudsman?period=P`: the statistics for everyone,
+/// counts under five withheld with what would reveal them.
+pub async fn public_stats(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+    UiQuery(q): UiQuery<PeriodQuery>,
+) -> UiResult {
+    let tree = tree(&state, &page).await?;
+    let node = crate::incidents::unit_by_code(&tree, &code)
+        .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let period = period_param(&page, q.period.as_deref())?;
+    let stats = state
+        .store()
+        .ombudsman_stats(node.id, period)
+        .await
+        .map_err(|e| page.error(e))?;
+    let reasons = state
+        .store()
+        .ombudsman_reasons()
+        .await
+        .map_err(|e| page.error(e))?;
+    let t = |k: &str| page.tr.t(k);
+    let small = |n: u64| n > 0 && n < valvo_core::feedback::MIN_PUBLIC_CELL;
+    let count = |n: u64| {
+        if small(n) {
+            "\u{2013}".to_string()
+        } else {
+            valvo_core::format_number(n as f64, page.tr.lang())
+        }
+    };
+    let prev = stats.previous_period.map(|p| p.label()).unwrap_or_default();
+    let mut sections = vec![Section {
+        heading: t("ombudsman-summary"),
+        note: t("ombudsman-annual-note"),
+        tables: vec![plain_table(
+            t("ombudsman-summary"),
+            vec![t("report-col-figure"), period.label(), prev],
+            1,
+            vec![
+                (
+                    vec![t("ombudsman-contacts")],
+                    vec![count(stats.contacts), count(stats.previous_contacts)],
+                ),
+                (
+                    vec![t("ombudsman-items")],
+                    vec![count(stats.items), count(stats.previous_items)],
+                ),
+            ],
+        )],
+        ..Default::default()
+    }];
+    for table in valvo_core::ombudsman::annual_tables(&stats, &|c| reason_names(&reasons, c)) {
+        sections.push(crate::oversight_page::table_section(
+            &page,
+            t(&format!("report-table-{}", table.key)),
+            &table,
+        ));
+    }
+    let mut crumbs = vec![(
+        "/public".to_string(),
+        crate::html::escape(&t("public-title")),
+    )];
+    crumbs.extend(tree.path(node.id).into_iter().map(|n| {
+        (
+            format!("/public/org/{}", n.code),
+            crate::html::text_html(&page.tr, &n.name),
+        )
+    }));
+    let title = page.tr.t_args(
+        "ombudsman-stats-title",
+        &[("org", arg_str(text_plain(&page, &node.name)))],
+    );
+    Ok(show(
+        &page,
+        title,
+        OversightPage {
+            crumbs,
+            base: format!("/public/org/{code}/ombudsman"),
+            periods: period_choices(period),
+            intro: t("ombudsman-shares-note"),
+            sections,
+            ..Default::default()
+        },
+    ))
 }
