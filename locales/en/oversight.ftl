@@ -165,3 +165,4 @@ supervision-report-findings-none = No findings were recorded at the visit.
 supervision-report-correction = To be corrected by { $date }.
 entity-ombudsman_annual_text = Ombudsperson's annual review
 ombudsman-public-stats = Ombudsperson statistics
+entity-supervision_topic = Supervision checklist topic

@@ -165,3 +165,4 @@ supervision-report-findings-none = Käynnillä ei tehty kirjattuja havaintoja.
 supervision-report-correction = Korjattava viimeistään { $date }.
 entity-ombudsman_annual_text = Asiavastaavan vuosikatsaus
 ombudsman-public-stats = Asiavastaavan tilastot
+entity-supervision_topic = Valvonnan tarkistuskohde

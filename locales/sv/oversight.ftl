@@ -165,3 +165,4 @@ supervision-report-findings-none = Inga observationer registrerades vid besöket
 supervision-report-correction = Ska rättas senast { $date }.
 entity-ombudsman_annual_text = Ombudets årsöversikt
 ombudsman-public-stats = Patient- och socialombudets statistik
+entity-supervision_topic = Tillsynens granskningsfråga

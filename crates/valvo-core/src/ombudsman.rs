@@ -277,6 +277,20 @@ pub struct Reason {
     pub sort_order: i64,
 }
 
+/// The names of `code` in a classification (the code itself when the list
+/// no longer has it).
+pub fn name_in(list: &[Reason], code: &str) -> I18nText {
+    list.iter()
+        .find(|r| r.code == code)
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| I18nText::new(Some(code.to_string()), None, None))
+}
+
+/// Whether a count is small enough to withhold in public (1–4).
+pub fn small(n: u64) -> bool {
+    n > 0 && n < crate::feedback::MIN_PUBLIC_CELL
+}
+
 /// One item of a contact: the service concerned and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewItem {

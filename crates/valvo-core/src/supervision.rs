@@ -87,7 +87,8 @@ impl CorrectionState {
     }
 }
 
-/// The default checklist: code and names in fi, sv and en.
+/// The default checklist: code and names in fi, sv and en (migration 0018
+/// puts them in the county's checklist, which it then changes).
 pub const DEFAULT_TOPICS: [(&str, &str, &str, &str); 10] = [
     (
         "self_monitoring_plan",
@@ -141,19 +142,8 @@ pub const DEFAULT_TOPICS: [(&str, &str, &str, &str); 10] = [
     ("other", "Muu", "Annat", "Other"),
 ];
 
-/// Whether `code` is a topic of the checklist.
-pub fn topic_known(code: &str) -> bool {
-    DEFAULT_TOPICS.iter().any(|t| t.0 == code)
-}
-
-/// The names of a topic.
-pub fn topic_name(code: &str) -> I18nText {
-    DEFAULT_TOPICS
-        .iter()
-        .find(|t| t.0 == code)
-        .map(|t| names(t.1, t.2, t.3))
-        .unwrap_or_else(|| names(code, code, code))
-}
+/// A topic of the checklist: a code with names, as a reason is.
+pub type Topic = crate::ombudsman::Reason;
 
 /// A text in fi, sv and en from three strings (blank ones missing).
 pub fn names(fi: &str, sv: &str, en: &str) -> I18nText {
@@ -197,15 +187,19 @@ pub struct NewVisit {
 }
 
 impl NewVisit {
-    /// Checks what can be checked without the store. Errors name the field
-    /// (`findings.1.correction_due`).
-    pub fn validate(&self, today: Date) -> Result<(), Vec<FieldError>> {
+    /// Checks the visit; `topic_ok` tells whether a topic is active in the
+    /// county's checklist. Errors name the field (`findings.1.correction_due`).
+    pub fn validate(
+        &self,
+        today: Date,
+        topic_ok: &dyn Fn(&str) -> bool,
+    ) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.visited_on > today || self.visited_on.year() < MIN_YEAR {
             errors.push(FieldError::new("visited_on", ErrorCode::OutOfRange));
         }
         for (i, t) in self.topics.iter().enumerate() {
-            if !topic_known(t.trim()) {
+            if !topic_ok(t.trim()) {
                 errors.push(FieldError::new(format!("topics.{i}"), ErrorCode::NotFound));
             }
         }
@@ -214,7 +208,7 @@ impl NewVisit {
         }
         for (i, f) in self.findings.iter().enumerate() {
             let field = |n: &str| format!("findings.{i}.{n}");
-            if !topic_known(f.topic.trim()) {
+            if !topic_ok(f.topic.trim()) {
                 errors.push(FieldError::new(field("topic"), ErrorCode::NotFound));
             }
             if f.text.get(crate::Lang::Fi).is_none() && f.text.get(crate::Lang::Sv).is_none() {
@@ -493,8 +487,8 @@ fn visits_table(s: &SupervisionStats) -> Option<ReportTable> {
 }
 
 /// The tables the report and the statistics page print: the visits table,
-/// and the findings by topic.
-pub fn report_tables(s: &SupervisionStats) -> Vec<ReportTable> {
+/// and the findings by topic (`name` gives a topic's names).
+pub fn report_tables(s: &SupervisionStats, name: &dyn Fn(&str) -> I18nText) -> Vec<ReportTable> {
     let findings = (!s.findings_by_topic.is_empty()).then(|| ReportTable {
         key: "findings".into(),
         head: vec![key("report-col-topic"), key("report-col-count")],
@@ -502,7 +496,7 @@ pub fn report_tables(s: &SupervisionStats) -> Vec<ReportTable> {
             .findings_by_topic
             .iter()
             .map(|c| TableRow {
-                labels: vec![TableLabel::Text(topic_name(&c.code))],
+                labels: vec![TableLabel::Text(name(&c.code))],
                 cells: vec![TableCell::Count(Some(c.count))],
             })
             .collect(),
@@ -540,7 +534,8 @@ mod tests {
             VisitKind::Announced,
             vec![f(Severity::Shortcoming, Some(date!(2024 - 03 - 31)))],
         );
-        assert!(ok.validate(date!(2024 - 03 - 01)).is_ok());
+        let known = |t: &str| DEFAULT_TOPICS.iter().any(|d| d.0 == t);
+        assert!(ok.validate(date!(2024 - 03 - 01), &known).is_ok());
         let mut bad = visit(
             VisitKind::FollowUp,
             vec![
@@ -556,7 +551,7 @@ mod tests {
         );
         bad.topics.push("weather".into());
         let fields: Vec<String> = bad
-            .validate(date!(2024 - 03 - 01))
+            .validate(date!(2024 - 03 - 01), &known)
             .unwrap_err()
             .into_iter()
             .map(|e| e.field)

@@ -197,6 +197,7 @@ mod tests {
                     "ombudsman_annual_text",
                     "supervision_visit",
                     "supervision_finding",
+                    "supervision_topic",
                 ],
             ),
             (

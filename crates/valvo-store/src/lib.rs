@@ -6,6 +6,7 @@
 //! the same transaction, so a refused or failed write leaves nothing behind.
 
 mod auth;
+mod classification;
 mod feedback;
 mod figures;
 mod import;

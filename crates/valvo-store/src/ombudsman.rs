@@ -8,21 +8,8 @@ use valvo_core::ombudsman::{contact_unit, marginals, NewContact, OmbudsmanStats,
 use valvo_core::plan::ErrorCode;
 use valvo_core::{I18nText, OrgTree, Period, PeriodKind};
 
-use crate::write::{add_marginals, audit, for_share, invalid, read_marginals, MarginalDeltas};
+use crate::write::{add_marginals, audit, invalid, read_marginals, MarginalDeltas};
 use crate::{now, Result, Store, StoreError};
-
-fn reason_row(r: &sqlx::any::AnyRow) -> Result<Reason> {
-    Ok(Reason {
-        code: r.try_get("code")?,
-        name: I18nText::new(
-            Some(r.try_get("name_fi")?),
-            Some(r.try_get("name_sv")?),
-            Some(r.try_get("name_en")?),
-        ),
-        active: r.try_get::<i64, _>("active")? != 0,
-        sort_order: r.try_get("sort_order")?,
-    })
-}
 
 /// The unit an item without a unit is counted in for `p`: its scope, or the
 /// county when the instance holds one.
@@ -129,87 +116,21 @@ pub(crate) async fn insert_contact(
 pub(crate) async fn active_reasons(
     conn: &mut AnyConnection,
 ) -> Result<std::collections::HashSet<String>> {
-    let lock = for_share(conn);
-    sqlx::query(&format!(
-        "SELECT code FROM ombudsman_reasons WHERE active = 1{lock}"
-    ))
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| Ok(r.try_get::<String, _>("code")?))
-    .collect()
+    crate::classification::active(conn, "ombudsman_reasons").await
 }
 
 impl Store {
     /// The reason classification in list order, active and retired.
     pub async fn ombudsman_reasons(&self) -> Result<Vec<Reason>> {
-        sqlx::query("SELECT * FROM ombudsman_reasons ORDER BY sort_order, code")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(reason_row)
-            .collect()
+        let mut conn = self.pool.acquire().await?;
+        crate::classification::list(&mut conn, "ombudsman_reasons").await
     }
 
-    /// Adds a reason or changes one (names, order, whether it is offered).
-    /// Quality coordinators and administrators without a scope.
+    /// Adds a reason or changes one (names, order, whether it is offered):
+    /// county-wide quality coordinators and administrators.
     pub async fn put_ombudsman_reason(&self, p: &Principal, reason: &Reason) -> Result<Reason> {
-        if !(valvo_core::report::approves(p.role) && p.scope.is_none()) {
-            return Err(StoreError::Forbidden);
-        }
-        if !valvo_core::ombudsman::valid_reason_code(&reason.code) {
-            return Err(invalid("code", ErrorCode::Invalid));
-        }
-        let name = |l: valvo_core::Lang| reason.name.get(l).map(str::to_string);
-        let (fi, sv, en) = (
-            name(valvo_core::Lang::Fi),
-            name(valvo_core::Lang::Sv),
-            name(valvo_core::Lang::En),
-        );
-        let (Some(fi), Some(sv)) = (fi, sv) else {
-            return Err(invalid("name", ErrorCode::NationalLanguageRequired));
-        };
-        let en = en.unwrap_or_else(|| fi.clone());
-        let mut tx = self.begin_write().await?;
-        let before = sqlx::query(&format!(
-            "SELECT * FROM ombudsman_reasons WHERE code = $1{}",
-            crate::write::for_update(&tx)
-        ))
-        .bind(&reason.code)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(reason_row)
-        .transpose()?;
-        sqlx::query(
-            "INSERT INTO ombudsman_reasons (code, name_fi, name_sv, name_en, sort_order, active) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name_fi = $2, name_sv = $3, \
-             name_en = $4, sort_order = $5, active = $6",
-        )
-        .bind(&reason.code)
-        .bind(&fi)
-        .bind(&sv)
-        .bind(&en)
-        .bind(reason.sort_order)
-        .bind(i64::from(reason.active))
-        .execute(&mut *tx)
-        .await?;
-        audit(
-            &mut tx,
-            p,
-            if before.is_some() { "update" } else { "create" },
-            "ombudsman_reason",
-            &reason.code,
-            None,
-            before.map(|b| serde_json::json!(b)),
-            Some(serde_json::json!(reason)),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Reason {
-            name: I18nText::new(Some(fi), Some(sv), Some(en)),
-            ..reason.clone()
-        })
+        self.put_classified(p, "ombudsman_reasons", "ombudsman_reason", reason)
+            .await
     }
 
     /// Records a contact. Returns its id.

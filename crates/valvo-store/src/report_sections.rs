@@ -2,10 +2,10 @@
 //! themselves: their figures (where nobody entered one) and their tables,
 //! from the same kept counts their statistics read.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use valvo_core::ombudsman::OmbudsmanStats;
 use valvo_core::report::ReportTable;
-use valvo_core::{I18nText, OrgTree, Period};
+use valvo_core::{OrgTree, Period};
 
 use crate::Result;
 
@@ -28,31 +28,10 @@ pub(crate) async fn ombudsman(
     if s.contacts == 0 && s.previous_contacts == 0 {
         return Ok(None);
     }
-    let names: Vec<(String, I18nText)> =
-        sqlx::query("SELECT code, name_fi, name_sv, name_en FROM ombudsman_reasons")
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("code")?,
-                    I18nText::new(
-                        r.try_get("name_fi")?,
-                        r.try_get("name_sv")?,
-                        r.try_get("name_en")?,
-                    ),
-                ))
-            })
-            .collect::<Result<_>>()?;
-    let name = |code: &str| {
-        names
-            .iter()
-            .find(|(c, _)| c == code)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_else(|| I18nText::new(Some(code.to_string()), None, None))
-    };
+    let names = crate::classification::list(conn, "ombudsman_reasons").await?;
+    let name = |code: &str| valvo_core::ombudsman::name_in(&names, code);
     let tables = valvo_core::ombudsman::report_tables(&s, &name);
-    let small = |n: u64| n > 0 && n < valvo_core::feedback::MIN_PUBLIC_CELL;
+    let small = valvo_core::ombudsman::small;
     let fig = |list: &mut Vec<(&'static str, f64)>, k, n: u64| {
         if !small(n) {
             list.push((k, n as f64));
@@ -81,6 +60,7 @@ pub(crate) async fn supervision(
     today: time::Date,
 ) -> Result<Option<ModuleSection>> {
     let s = crate::supervision::stats_in(conn, tree, org, period, today).await?;
+    let topics = crate::classification::list(conn, "supervision_topics").await?;
     if s.visits == 0 && s.previous_visits == 0 {
         return Ok(None);
     }
@@ -109,6 +89,8 @@ pub(crate) async fn supervision(
     Ok(Some(ModuleSection {
         figures,
         previous,
-        tables: valvo_core::supervision::report_tables(&s),
+        tables: valvo_core::supervision::report_tables(&s, &|code| {
+            valvo_core::ombudsman::name_in(&topics, code)
+        }),
     }))
 }

@@ -174,8 +174,12 @@ impl Store {
         input: &NewVisit,
         today: time::Date,
     ) -> Result<i64> {
-        input.validate(today).map_err(StoreError::Invalid)?;
         let mut tx = self.begin_write().await?;
+        // Shared locks: no topic named is retired before the visit is in.
+        let topics = crate::classification::active(&mut tx, "supervision_topics").await?;
+        input
+            .validate(today, &|t| topics.contains(t))
+            .map_err(StoreError::Invalid)?;
         let tree = self.tree_in(&mut tx).await?;
         let Some(node) = tree.get(input.org_unit) else {
             return Err(invalid("org_unit", ErrorCode::NotFound));
@@ -305,19 +309,34 @@ impl Store {
 
     /// The corrections open in `p`'s scope, the longest overdue first.
     pub async fn open_corrections(&self, p: &Principal, today: time::Date) -> Result<Vec<Finding>> {
+        const MAX: usize = 5000;
         let tree = self.org_tree().await?;
-        let rows = sqlx::query(
-            "SELECT * FROM supervision_findings WHERE state = 'open' ORDER BY correction_due, id LIMIT 5000",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| finding_row(r, today))
-            .filter(|f| {
-                f.as_ref()
-                    .map_or(true, |f| p.can_read(&tree, f.org_unit_id))
-            })
-            .collect()
+        // The scope first, in SQL: a scoped user sees all of theirs.
+        let units: Vec<i64> = match p.scope {
+            Some(root) => tree.subtree_ids(root),
+            None => tree.nodes().iter().map(|n| n.id).collect(),
+        };
+        let mut out = Vec::new();
+        for chunk in units.chunks(1000) {
+            let sql = format!(
+                "SELECT * FROM supervision_findings WHERE state = 'open' AND org_unit_id IN ({}) \
+                 ORDER BY correction_due, id LIMIT {MAX}",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                let f = finding_row(&r, today)?;
+                if p.can_read(&tree, f.org_unit_id) {
+                    out.push(f);
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.correction_due, a.id).cmp(&(b.correction_due, b.id)));
+        out.truncate(MAX);
+        Ok(out)
     }
 
     /// Records the producer's reply to a requested correction and whether it

@@ -654,10 +654,21 @@ fn oversight_paths() -> Value {
             "responses": { "200": ok("Statistics", json!({ "type": "object" })) }
         }},
         "/api/v1/supervision/topics": { "get": {
-            "summary": "The checklist of topics (public)",
+            "summary": "The checklist of topics, active and retired, in list order (public)",
             "operationId": "listSupervisionTopics",
             "security": [],
             "responses": { "200": ok("Topics", json!({ "type": "object" })) }
+        }},
+        "/api/v1/supervision/topics/{code}": { "put": {
+            "summary": "Add a topic to the checklist or rename, reorder, retire (active: false) one: county-wide quality coordinators and administrators. Finnish and Swedish names are required; a code once used stays.",
+            "operationId": "putSupervisionTopic",
+            "parameters": [{ "name": "code", "in": "path", "required": true, "schema": code.clone() }],
+            "requestBody": body(object(&["name"], json!({
+                "name": i18n_national(200),
+                "active": { "type": "boolean", "default": true },
+                "sort_order": { "type": "integer", "minimum": 0, "maximum": 1_000_000 }
+            }))),
+            "responses": { "200": ok("The topic", json!({ "type": "object" })) }
         }}
     })
 }

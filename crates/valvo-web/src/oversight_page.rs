@@ -10,7 +10,7 @@ use valvo_core::{Period, PeriodKind};
 use crate::ctx::Page;
 use crate::error::{ErrorKind, UiError};
 use crate::forms::FormView;
-use crate::html::Layout;
+use crate::html::{escape, Layout};
 use crate::report_html::{table_view, TableView};
 use crate::ui::render;
 
@@ -58,17 +58,45 @@ pub(crate) struct OversightPage {
     pub(crate) form: Option<FormView>,
 }
 
+/// Escapes a table's row labels: the page prints labels as HTML (some
+/// are links), and a report table's labels are text (a reason's name is
+/// whatever a county typed).
+fn escaped(mut t: TableView) -> TableView {
+    let esc = |labels: &mut Vec<String>| {
+        for l in labels.iter_mut() {
+            *l = escape(l);
+        }
+    };
+    for (labels, _) in &mut t.rows {
+        esc(labels);
+    }
+    if let Some((labels, _)) = &mut t.total {
+        esc(labels);
+    }
+    t
+}
+
 /// A section holding one table.
 pub(crate) fn table_section(page: &Page, heading: String, t: &ReportTable) -> Section {
     Section {
         heading,
-        tables: vec![table_view(&page.tr, t)],
+        tables: vec![escaped(table_view(&page.tr, t))],
         ..Default::default()
     }
 }
 
-/// A plain table: a heading, column heads, rows of (HTML labels, cells).
+/// A table of text: a caption, column heads, rows of (labels, cells).
 pub(crate) fn plain_table(
+    caption: String,
+    head: Vec<String>,
+    label_cols: usize,
+    rows: Vec<(Vec<String>, Vec<String>)>,
+) -> TableView {
+    escaped(html_table(caption, head, label_cols, rows))
+}
+
+/// A table whose labels are HTML already (escaped text, links).
+pub(crate) fn html_table(
     caption: String,
     head: Vec<String>,
     label_cols: usize,

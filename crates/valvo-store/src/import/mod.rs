@@ -1363,22 +1363,38 @@ impl Store {
 
     /// Removes the rows of a failed import, a few thousand per statement.
     async fn purge_import(&self, id: i64) -> Result<()> {
-        // A contact's items first (they name it).
+        // Contacts a few thousand at a time, each batch's items first (they name it).
         loop {
-            let done = sqlx::query(
-                "DELETE FROM ombudsman_items WHERE contact_id IN \
-                 (SELECT id FROM ombudsman_contacts WHERE import_id = $1 LIMIT 5000)",
+            let batch: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM ombudsman_contacts WHERE import_id = $1 ORDER BY id LIMIT 2000",
             )
             .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-            if done == 0 {
+            .fetch_all(&self.pool)
+            .await?;
+            let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
                 break;
-            }
+            };
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "DELETE FROM ombudsman_items WHERE contact_id IN \
+                 (SELECT id FROM ombudsman_contacts WHERE import_id = $1 AND id >= $2 AND id <= $3)",
+            )
+            .bind(id)
+            .bind(*first)
+            .bind(*last)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM ombudsman_contacts WHERE import_id = $1 AND id >= $2 AND id <= $3",
+            )
+            .bind(id)
+            .bind(*first)
+            .bind(*last)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
         }
         for table in [
-            "ombudsman_contacts",
             "feedback_cases",
             "feedback_answers",
             "incident_spans",

@@ -67,6 +67,9 @@ pub(super) struct OmbudsmanParser {
     reasons: HashSet<String>,
     columns: Vec<Option<usize>>,
     pending: Option<Pending>,
+    /// The contact numbers already closed (hashed): a number met again
+    /// after other lines is an error, not a second contact.
+    seen: HashSet<u64>,
     deltas: MarginalDeltas,
 }
 
@@ -85,6 +88,7 @@ impl OmbudsmanParser {
             reasons: crate::ombudsman::active_reasons(conn).await?,
             columns: Vec::new(),
             pending: None,
+            seen: HashSet::new(),
             deltas: MarginalDeltas::new(),
         })
     }
@@ -334,6 +338,13 @@ impl OmbudsmanParser {
     }
 }
 
+fn hash(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
 fn split(s: &str) -> impl Iterator<Item = &str> {
     s.split([',', '|']).map(str::trim).filter(|x| !x.is_empty())
 }
@@ -368,14 +379,44 @@ impl Parser for OmbudsmanParser {
         record: &csv::StringRecord,
         _sheet: Option<&str>,
     ) -> std::result::Result<Option<ContactRow>, Vec<LineError>> {
-        let key = self.columns[0].map(|_| self.col(record, "contact").to_owned());
-        let continues = key.is_some()
+        // Without a number (no column, or an empty cell) a line is a contact of its own.
+        let key = self.columns[0]
+            .map(|_| self.col(record, "contact").to_owned())
+            .filter(|k| !k.is_empty());
+        let continues = key.is_some() && self.pending.as_ref().is_some_and(|p| p.key == key);
+        let mut errors = Vec::new();
+        if continues
             && self
                 .pending
                 .as_ref()
-                .is_some_and(|p| p.key == key && p.lines.len() < valvo_core::ombudsman::MAX_ITEMS);
-        let done = if continues { Ok(None) } else { self.complete() };
-        let mut errors = Vec::new();
+                .is_some_and(|p| p.lines.len() >= valvo_core::ombudsman::MAX_ITEMS)
+        {
+            errors.push(
+                LineError::new(line, "contact", ErrorCode::TooLong).expecting(Expected::Literal(
+                    format!(
+                        "at most {} lines per contact",
+                        valvo_core::ombudsman::MAX_ITEMS
+                    ),
+                )),
+            );
+        }
+        let done = if continues {
+            Ok(None)
+        } else {
+            if let Some(k) = self.pending.as_ref().and_then(|p| p.key.as_deref()) {
+                self.seen.insert(hash(k));
+            }
+            if let Some(k) = key.as_deref() {
+                if self.seen.contains(&hash(k)) {
+                    errors.push(
+                        LineError::new(line, "contact", ErrorCode::StateConflict).expecting(
+                            Expected::Literal("a contact's lines one after another".into()),
+                        ),
+                    );
+                }
+            }
+            self.complete()
+        };
         let item = self.item_of(line, record, &mut errors);
         if !continues {
             let contact = self.contact_of(line, record, &mut errors);

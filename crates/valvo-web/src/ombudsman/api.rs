@@ -206,7 +206,16 @@ pub(crate) fn stats_json(stats: &OmbudsmanStats, public: bool) -> Value {
         let hidden = public.then(|| valvo_core::ombudsman::withheld(l, base.0, base.1));
         shares_json(l, hidden.as_deref())
     };
-    let small = |n: u64| public && n > 0 && n < valvo_core::feedback::MIN_PUBLIC_CELL;
+    let small = |n: u64| public && valvo_core::ombudsman::small(n);
+    // Months beside a shown total: a small one withheld with a complement.
+    let month_hidden = if public {
+        valvo_core::ombudsman::withheld_counts(
+            &stats.by_month.iter().map(|m| m.1).collect::<Vec<_>>(),
+            stats.contacts,
+        )
+    } else {
+        vec![false; stats.by_month.len()]
+    };
     json!({
         "period": stats.period,
         "previous_period": stats.previous_period,
@@ -223,7 +232,7 @@ pub(crate) fn stats_json(stats: &OmbudsmanStats, public: bool) -> Value {
         "client_groups": list(&stats.client_groups, items),
         "channels": list(&stats.channels, contacts),
         "measures": list(&stats.measures, contacts),
-        "by_month": stats.by_month.iter().map(|(m, n)| json!({ "month": m, "contacts": (!small(*n)).then_some(*n) })).collect::<Vec<_>>(),
+        "by_month": stats.by_month.iter().zip(&month_hidden).map(|((m, n), h)| json!({ "month": m, "contacts": (!h).then_some(*n) })).collect::<Vec<_>>(),
     })
 }
 
@@ -260,16 +269,14 @@ pub async fn reasons(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "reasons": list })))
 }
 
-/// `PUT /api/v1/ombudsman/reasons/{code}` with `name` (fi and sv), and
-/// optionally `active` and `sort_order`: adds or changes a reason
-/// (county-wide quality coordinators and administrators).
-pub async fn put_reason(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    ApiPath(code): ApiPath<String>,
-    ApiBody(body): ApiBody,
-) -> ApiResult<Json<Reason>> {
-    let body = json_body(&body)?;
+/// An entry of a classification from a PUT body: `name` (fi and sv),
+/// `active` (default true), `sort_order` (default: as it is, or last).
+pub(crate) fn classified_entry(
+    code: String,
+    body: &[u8],
+    existing: &[Reason],
+) -> ApiResult<Reason> {
+    let body = json_body(body)?;
     let mut errors = Vec::new();
     let name = text_field(&body, "name", &mut errors);
     let active = match body.get("active") {
@@ -280,7 +287,6 @@ pub async fn put_reason(
             true
         }
     };
-    let existing = state.store().ombudsman_reasons().await?;
     let sort_order = match body.get("sort_order") {
         None | Some(Value::Null) => existing
             .iter()
@@ -298,11 +304,24 @@ pub async fn put_reason(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let reason = Reason {
+    Ok(Reason {
         code,
         name,
         active,
         sort_order,
-    };
+    })
+}
+
+/// `PUT /api/v1/ombudsman/reasons/{code}` with `name` (fi and sv), and
+/// optionally `active` and `sort_order`: adds or changes a reason
+/// (county-wide quality coordinators and administrators).
+pub async fn put_reason(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(code): ApiPath<String>,
+    ApiBody(body): ApiBody,
+) -> ApiResult<Json<Reason>> {
+    let existing = state.store().ombudsman_reasons().await?;
+    let reason = classified_entry(code, &body, &existing)?;
     Ok(Json(state.store().put_ombudsman_reason(&p, &reason).await?))
 }

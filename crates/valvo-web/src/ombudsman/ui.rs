@@ -441,7 +441,7 @@ fn breakdown(
         .filter(|s| s.count > 0 || s.previous_count > 0)
         .map(|s| {
             (
-                vec![crate::html::escape(&label(s))],
+                vec![label(s)],
                 vec![
                     num(s.count, page),
                     pct(s.share, page),
@@ -572,13 +572,7 @@ pub async fn stats_page(
         .ombudsman_reasons()
         .await
         .map_err(|e| page.error(e))?;
-    let name = |code: &str| {
-        reasons
-            .iter()
-            .find(|r| r.code == code)
-            .map(|r| text_plain(&page, &r.name))
-            .unwrap_or_else(|| code.to_string())
-    };
+    let name = |code: &str| text_plain(&page, &valvo_core::ombudsman::name_in(&reasons, code));
     let node = tree
         .get(org)
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
@@ -636,14 +630,6 @@ async fn annual_data(
     Ok((period, stats, reasons))
 }
 
-fn reason_names(reasons: &[valvo_core::ombudsman::Reason], code: &str) -> I18nText {
-    reasons
-        .iter()
-        .find(|r| r.code == code)
-        .map(|r| r.name.clone())
-        .unwrap_or_else(|| I18nText::new(Some(code.to_string()), None, None))
-}
-
 async fn annual_response(
     state: &AppState,
     page: &Page,
@@ -694,7 +680,9 @@ async fn annual_response(
             ..Default::default()
         });
     }
-    for table in valvo_core::ombudsman::annual_tables(&stats, &|c| reason_names(&reasons, c)) {
+    for table in valvo_core::ombudsman::annual_tables(&stats, &|c| {
+        valvo_core::ombudsman::name_in(&reasons, c)
+    }) {
         let mut s = crate::oversight_page::table_section(
             page,
             t(&format!("report-table-{}", table.key)),
@@ -813,7 +801,7 @@ pub async fn annual_pdf(
         .unwrap_or_default();
     // As the tables: a count under five is withheld.
     let num = |n: u64| {
-        if n > 0 && n < valvo_core::feedback::MIN_PUBLIC_CELL {
+        if valvo_core::ombudsman::small(n) {
             "\u{2013}".to_string()
         } else {
             valvo_core::format_number(n as f64, lang)
@@ -829,7 +817,9 @@ pub async fn annual_pdf(
     }
     parts.push(valvo_report::PlainPart {
         heading: t("ombudsman-summary"),
-        tables: valvo_core::ombudsman::annual_tables(&stats, &|c| reason_names(&reasons, c)),
+        tables: valvo_core::ombudsman::annual_tables(&stats, &|c| {
+            valvo_core::ombudsman::name_in(&reasons, c)
+        }),
         note: format!(
             "{} {}",
             t("ombudsman-shares-note"),
@@ -883,7 +873,7 @@ pub async fn public_stats(
         .await
         .map_err(|e| page.error(e))?;
     let t = |k: &str| page.tr.t(k);
-    let small = |n: u64| n > 0 && n < valvo_core::feedback::MIN_PUBLIC_CELL;
+    let small = valvo_core::ombudsman::small;
     let count = |n: u64| {
         if small(n) {
             "\u{2013}".to_string()
@@ -912,7 +902,9 @@ pub async fn public_stats(
         )],
         ..Default::default()
     }];
-    for table in valvo_core::ombudsman::annual_tables(&stats, &|c| reason_names(&reasons, c)) {
+    for table in valvo_core::ombudsman::annual_tables(&stats, &|c| {
+        valvo_core::ombudsman::name_in(&reasons, c)
+    }) {
         sections.push(crate::oversight_page::table_section(
             &page,
             t(&format!("report-table-{}", table.key)),

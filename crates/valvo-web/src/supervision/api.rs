@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use valvo_core::plan::{ErrorCode, FieldError};
-use valvo_core::supervision::{NewFinding, NewVisit, Severity, VisitKind, DEFAULT_TOPICS};
+use valvo_core::supervision::{NewFinding, NewVisit, Severity, VisitKind};
 
 use crate::api::{
     as_int, json_body, json_enum, json_str, parse_period, readable, ApiBody, ApiError, ApiPath,
@@ -161,12 +161,32 @@ pub async fn create_visit(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+/// Who follows visits and their findings: supervisors, quality
+/// coordinators, administrators, and area managers for their units (as on
+/// the pages); not viewers or ombudspersons.
+fn follows_visits(p: &valvo_core::access::Principal) -> ApiResult<()> {
+    use valvo_core::access::Role;
+    if matches!(
+        p.role,
+        Role::Supervisor | Role::QualityCoordinator | Role::Admin | Role::AreaManager
+    ) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only those who follow supervision read visits",
+        ))
+    }
+}
+
 /// `GET /api/v1/supervision/visits/{id}`.
 pub async fn visit(
     State(state): State<AppState>,
     Caller(p): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<valvo_store::Visit>> {
+    follows_visits(&p)?;
     Ok(Json(state.store().visit(&p, id, today()).await?))
 }
 
@@ -243,12 +263,22 @@ pub async fn stats(
     Ok(Json(out))
 }
 
-/// `GET /api/v1/supervision/topics`: the checklist (public).
-pub async fn topics() -> Json<Value> {
-    Json(json!({
-        "topics": DEFAULT_TOPICS
-            .iter()
-            .map(|t| json!({ "code": t.0, "name": { "fi": t.1, "sv": t.2, "en": t.3 } }))
-            .collect::<Vec<_>>()
-    }))
+/// `GET /api/v1/supervision/topics`: the checklist, active and retired (public).
+pub async fn topics(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let list = state.store().supervision_topics().await?;
+    Ok(Json(json!({ "topics": list })))
+}
+
+/// `PUT /api/v1/supervision/topics/{code}` with `name` (fi and sv), and
+/// optionally `active` and `sort_order`: adds or changes a topic of the
+/// checklist (county-wide quality coordinators and administrators).
+pub async fn put_topic(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(code): ApiPath<String>,
+    ApiBody(body): ApiBody,
+) -> ApiResult<Json<valvo_core::supervision::Topic>> {
+    let existing = state.store().supervision_topics().await?;
+    let topic = crate::ombudsman::api::classified_entry(code, &body, &existing)?;
+    Ok(Json(state.store().put_supervision_topic(&p, &topic).await?))
 }

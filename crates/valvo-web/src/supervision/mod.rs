@@ -3,7 +3,7 @@
 pub(crate) mod api;
 pub(crate) mod ui;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::AppState;
@@ -20,6 +20,7 @@ pub(crate) fn api_routes() -> Router<AppState> {
         )
         .route("/supervision/stats", get(api::stats))
         .route("/supervision/topics", get(api::topics))
+        .route("/supervision/topics/{code}", put(api::put_topic))
 }
 
 /// The pages.

@@ -8,9 +8,7 @@ use axum::Form;
 use serde::Deserialize;
 use valvo_core::access::{Principal, Role};
 use valvo_core::plan::{ErrorCode, FieldError};
-use valvo_core::supervision::{
-    topic_name, NewFinding, NewVisit, Severity, VisitKind, DEFAULT_TOPICS,
-};
+use valvo_core::supervision::{NewFinding, NewVisit, Severity, Topic, VisitKind};
 use valvo_core::{I18nText, OrgTree, Period, PeriodKind};
 use valvo_store::{Finding, StoreError, Visit};
 
@@ -21,7 +19,8 @@ use crate::html::escape;
 use crate::i18n::arg_str;
 use crate::ombudsman::ui::{select, unit_options};
 use crate::oversight_page::{
-    period_choices, period_param, plain_table, show, table_section, OversightPage, Section,
+    html_table, period_choices, period_param, plain_table, show, table_section, OversightPage,
+    Section,
 };
 use crate::ui::{can_read, crumbs, see_other, tree, UiResult};
 use crate::AppState;
@@ -72,16 +71,26 @@ pub struct PeriodQuery {
     period: Option<String>,
 }
 
-fn topic_options(page: &Page) -> Vec<(String, String)> {
-    DEFAULT_TOPICS
+/// The checklist's active topics, for a select.
+fn topic_options(page: &Page, topics: &[Topic]) -> Vec<(String, String)> {
+    topics
         .iter()
-        .map(|t| (t.0.to_string(), plain(page, &topic_name(t.0))))
+        .filter(|t| t.active)
+        .map(|t| (t.code.clone(), plain(page, &t.name)))
         .collect()
+}
+
+async fn checklist(state: &AppState, page: &Page) -> Result<Vec<Topic>, UiError> {
+    state
+        .store()
+        .supervision_topics()
+        .await
+        .map_err(|e| page.error(e))
 }
 
 fn visits_table(page: &Page, tree: &OrgTree, visits: &[Visit]) -> crate::report_html::TableView {
     let t = |k: &str| page.tr.t(k);
-    plain_table(
+    html_table(
         t("supervision-title"),
         vec![
             t("supervision-visited-on"),
@@ -115,11 +124,12 @@ fn visits_table(page: &Page, tree: &OrgTree, visits: &[Visit]) -> crate::report_
 fn corrections_table(
     page: &Page,
     tree: &OrgTree,
+    topics: &[Topic],
     list: &[Finding],
     caption: String,
 ) -> crate::report_html::TableView {
     let t = |k: &str| page.tr.t(k);
-    plain_table(
+    html_table(
         caption,
         vec![
             t("supervision-due"),
@@ -139,7 +149,10 @@ fn corrections_table(
                             escape(&f.correction_due.map(date).unwrap_or_default())
                         ),
                         escape(&unit_name(page, tree, f.org_unit_id)),
-                        escape(&plain(page, &topic_name(&f.topic))),
+                        escape(&plain(
+                            page,
+                            &valvo_core::ombudsman::name_in(&topics, &f.topic),
+                        )),
                         escape(&t(&format!("severity-{}", f.severity.code()))),
                         escape(
                             &f.state
@@ -164,6 +177,7 @@ async fn page_response(
     period: Option<Period>,
 ) -> UiResult {
     let tree = tree(state, page).await?;
+    let topics = checklist(state, page).await?;
     let t = |k: &str| page.tr.t(k);
     let store = state.store();
     let open = store
@@ -207,6 +221,7 @@ async fn page_response(
                 vec![corrections_table(
                     page,
                     &tree,
+                    &topics,
                     &open,
                     t("supervision-open-corrections"),
                 )]
@@ -295,7 +310,7 @@ async fn page_response(
                 page.tr
                     .t_args("field-topic", &[("n", arg_str(j.to_string()))]),
                 Some(t("ombudsman-choose")),
-                topic_options(page),
+                topic_options(page, &topics),
             ));
         }
         let mut groups = vec![Group {
@@ -309,7 +324,7 @@ async fn page_response(
                 &name("topic"),
                 t("field-finding_topic"),
                 Some(t("ombudsman-choose")),
-                topic_options(page),
+                topic_options(page, &topics),
             );
             topic.hint = Some(t("supervision-finding-optional"));
             let mut due = b.plain(&name("due"), InputKind::Text, false);
@@ -546,6 +561,7 @@ pub async fn record(
 
 async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) -> UiResult {
     let p = follower(page)?;
+    let topics = checklist(state, page).await?;
     let v = state
         .store()
         .visit(&p, id, today())
@@ -580,7 +596,7 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
             escape(
                 &v.topics
                     .iter()
-                    .map(|c| plain(page, &topic_name(c)))
+                    .map(|c| plain(page, &valvo_core::ombudsman::name_in(&topics, c)))
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
@@ -606,7 +622,10 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
         .map(|f| {
             (
                 vec![
-                    escape(&plain(page, &topic_name(&f.topic))),
+                    escape(&plain(
+                        page,
+                        &valvo_core::ombudsman::name_in(&topics, &f.topic),
+                    )),
                     escape(&t(&format!("severity-{}", f.severity.code()))),
                     escape(&plain(page, &f.text)),
                     escape(&f.correction_due.map(date).unwrap_or_default()),
@@ -627,7 +646,7 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
         ..Default::default()
     };
     if !rows.is_empty() {
-        findings.tables.push(plain_table(
+        findings.tables.push(html_table(
             t("supervision-findings"),
             vec![
                 t("report-col-topic"),
@@ -650,7 +669,7 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
             .filter(|(_, f)| f.correction_due.is_some())
         {
             let done = f.state == Some(valvo_core::supervision::CorrectionState::Done);
-            let topic = plain(page, &topic_name(&f.topic));
+            let topic = plain(page, &valvo_core::ombudsman::name_in(&topics, &f.topic));
             findings.actions.push((
                 action.clone(),
                 vec![
@@ -867,7 +886,10 @@ pub async fn stats_page(
         tables: vec![summary],
         ..Default::default()
     }];
-    for table in valvo_core::supervision::report_tables(&s) {
+    let topics = checklist(&state, &page).await?;
+    for table in
+        valvo_core::supervision::report_tables(&s, &|c| valvo_core::ombudsman::name_in(&topics, c))
+    {
         sections.push(table_section(
             &page,
             t(&format!("report-table-{}", table.key)),
@@ -904,6 +926,7 @@ pub async fn report_pdf(
     page: Page,
     UiPath((id, name)): UiPath<(i64, String)>,
 ) -> UiResult {
+    let topics = checklist(&state, &page).await?;
     let lang = crate::oversight_page::pdf_lang(&page, &name)?;
     let p = follower(&page)?;
     let v = state
@@ -942,12 +965,12 @@ pub async fn report_pdf(
     if let Some(d) = v.avi_sent_on {
         meta.push((t("supervision-avi"), date(d)));
     }
-    let topics = valvo_report::PlainPart {
+    let checked = valvo_report::PlainPart {
         heading: t("supervision-topics"),
         paragraphs: vec![v
             .topics
             .iter()
-            .map(|c| text(&topic_name(c)))
+            .map(|c| text(&valvo_core::ombudsman::name_in(&topics, c)))
             .collect::<Vec<_>>()
             .join("\n")],
         ..Default::default()
@@ -962,7 +985,7 @@ pub async fn report_pdf(
                 .map(|f| {
                     let mut s = format!(
                         "{} ({}): {}",
-                        text(&topic_name(&f.topic)),
+                        text(&valvo_core::ombudsman::name_in(&topics, &f.topic)),
                         t(&format!("severity-{}", f.severity.code())),
                         text(&f.text)
                     );
@@ -985,7 +1008,7 @@ pub async fn report_pdf(
         org: unit,
         county,
         meta,
-        parts: vec![topics, findings],
+        parts: vec![checked, findings],
     };
     crate::oversight_page::plain_pdf(&state, &page, doc, lang, &format!("visit-{id}-{name}")).await
 }

@@ -325,7 +325,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
     let (s, r) = coord
         .put(
             "/api/v1/ombudsman/reasons/fees",
-            json!({ "name": { "fi": "Maksut", "sv": "Avgifter" }, "active": false }),
+            json!({ "name": { "fi": "<i>Maksut</i>", "sv": "Avgifter" }, "active": false }),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
@@ -362,6 +362,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
     let public: Value = r.json().await.unwrap();
     assert_eq!(public["public"], true);
     let full = app.store.ombudsman_stats(p_unit, q1).await.unwrap();
+    let mut withheld_somewhere = false;
     for (list, shares) in [
         ("reasons", &full.reasons),
         ("sectors", &full.sectors),
@@ -383,6 +384,20 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
             hidden.iter().filter(|h| **h).count() != 1,
             "{list}: one withheld cell would follow from the total"
         );
+        withheld_somewhere |= hidden.iter().any(|h| *h);
+    }
+    assert!(
+        withheld_somewhere,
+        "the unit's figures have small cells to withhold"
+    );
+    let months: Vec<&Value> = public["by_month"].as_array().unwrap().iter().collect();
+    let shown: u64 = months.iter().filter_map(|m| m["contacts"].as_u64()).sum();
+    let hidden_months = months.iter().filter(|m| m["contacts"].is_null()).count();
+    if let Some(total) = public["contacts"].as_u64() {
+        assert!(
+            hidden_months != 1 || shown == total,
+            "a single withheld month would follow from the total"
+        );
     }
     // The public page shows the same withheld figures: no count under five.
     let page = reqwest::get(app.url("/public/org/p/ombudsman?period=2024Q1&lang=en"))
@@ -391,6 +406,10 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("Statistical items by producer"), "{page}");
+    assert!(
+        page.contains("&lt;i&gt;Maksut") && !page.contains("<i>Maksut"),
+        "a name a county typed is text, never markup"
+    );
     for n in 1..5 {
         assert!(
             !page.contains(&format!("<td class=\"num\">{n}</td>")),
@@ -607,6 +626,51 @@ async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
         .get(&format!("/api/v1/supervision/visits/{visit_id}"))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A county renames and retires topics of its checklist; a retired topic is refused.
+    app.add_user("coord@x.fi", Role::QualityCoordinator, None)
+        .await;
+    let coord = Api::of(&app, "coord@x.fi").await;
+    let (s, t) = coord
+        .put(
+            "/api/v1/supervision/topics/premises",
+            json!({ "name": { "fi": "Tilat ja kalusteet", "sv": "Lokaler och möbler" }, "active": false }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let (s, _) = sup
+        .put(
+            "/api/v1/supervision/topics/premises",
+            json!({ "name": { "fi": "x", "sv": "y" } }),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a supervisor does not change the checklist"
+    );
+    let (s, body) = sup
+        .post(
+            "/api/v1/supervision/visits",
+            json!({ "org_unit": f.unit_a1, "visited_on": "2024-03-01", "kind": "announced", "topics": ["premises"] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "topics.0");
+    let (_, list) = sup.get("/api/v1/supervision/topics").await;
+    let premises = list["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "premises")
+        .unwrap();
+    assert_eq!(
+        (
+            premises["active"].as_bool(),
+            premises["name"]["sv"].as_str()
+        ),
+        (Some(false), Some("Lokaler och möbler"))
+    );
 
     // Bad input names each field.
     let (s, body) = sup
@@ -1189,6 +1253,28 @@ async fn an_ombudspersons_log_imports_whole_or_not_at_all() {
             .await
             .unwrap()
     );
+    // A number met again after other lines is an error; lines without a
+    // number are contacts of their own.
+    let again = "contact;contacted_on;channel;language;client_group;unit;sector;reasons\n\
+                 5;2024-02-05;phone;fi;adult;a1;health;care\n\
+                 6;2024-02-05;phone;fi;adult;a1;health;care\n\
+                 5;2024-02-05;phone;fi;adult;a1;health;care\n";
+    let (s, body) = import(&app, &token, "", again).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["lines"][0]["line"], 4);
+    assert_eq!(body["error"]["lines"][0]["field"], "contact");
+    let loose = "contact;contacted_on;channel;language;client_group;unit;sector;reasons\n\
+                 ;2024-03-05;phone;fi;adult;a1;health;care\n\
+                 ;2024-03-05;phone;fi;adult;a1;health;care\n";
+    let (s, body) = import(&app, &token, "", loose).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let now = app.store.ombudsman_stats(f.county, q1).await.unwrap();
+    assert_eq!(
+        now.contacts,
+        kept.contacts + 2,
+        "two lines without a number: two contacts"
+    );
+
     // Only ombudspersons (and administrators) import a log.
     let (s, _) = import(&app, &app.token("mgr@x.fi").await, "", good).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
