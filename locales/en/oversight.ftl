@@ -166,3 +166,5 @@ supervision-report-correction = To be corrected by { $date }.
 entity-ombudsman_annual_text = Ombudsperson's annual review
 ombudsman-public-stats = Ombudsperson statistics
 entity-supervision_topic = Supervision checklist topic
+ombudsman-recent = Latest contacts
+ombudsman-recent-none = No contacts recorded.

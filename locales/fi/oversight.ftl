@@ -166,3 +166,5 @@ supervision-report-correction = Korjattava viimeistään { $date }.
 entity-ombudsman_annual_text = Asiavastaavan vuosikatsaus
 ombudsman-public-stats = Asiavastaavan tilastot
 entity-supervision_topic = Valvonnan tarkistuskohde
+ombudsman-recent = Viimeisimmät yhteydenotot
+ombudsman-recent-none = Ei kirjattuja yhteydenottoja.

@@ -166,3 +166,5 @@ supervision-report-correction = Ska rättas senast { $date }.
 entity-ombudsman_annual_text = Ombudets årsöversikt
 ombudsman-public-stats = Patient- och socialombudets statistik
 entity-supervision_topic = Tillsynens granskningsfråga
+ombudsman-recent = Senaste kontakter
+ombudsman-recent-none = Inga registrerade kontakter.

@@ -32,7 +32,7 @@ pub use import::{
     CHUNK as IMPORT_CHUNK,
 };
 pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
-pub use ombudsman::home_of;
+pub use ombudsman::{home_of, ContactItem, ContactRecord};
 pub use plan::{AuditEntry, NewOrgUnit, Removed};
 pub use reference::{parse_sotkanet, ReferenceImport};
 pub use reports::{ReportError, ReportRow, SUMMARY};

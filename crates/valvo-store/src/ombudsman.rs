@@ -119,7 +119,119 @@ pub(crate) async fn active_reasons(
     crate::classification::active(conn, "ombudsman_reasons").await
 }
 
+/// A contact as kept, for the ombudsperson's own list.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ContactRecord {
+    /// Id.
+    pub id: i64,
+    /// The unit it counts in.
+    pub org_unit_id: i64,
+    /// Day.
+    pub contacted_on: String,
+    /// Channel code.
+    pub channel: String,
+    /// Language code.
+    pub language: String,
+    /// Client group code.
+    pub client_group: String,
+    /// Measure codes.
+    pub measures: Vec<String>,
+    /// The note, as kept (personal data replaced by markers).
+    pub note: String,
+    /// Items: (unit, producer, sector, reasons).
+    pub items: Vec<ContactItem>,
+}
+
+/// An item as kept.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ContactItem {
+    /// The unit it is counted in.
+    pub org_unit_id: i64,
+    /// Whether the contact named that unit (else only its producer).
+    pub named_unit: bool,
+    /// Producer code.
+    pub producer: String,
+    /// Sector code.
+    pub sector: String,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+}
+
+fn codes(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 impl Store {
+    /// The contacts of `period` that `p` recorded or may record (its scope),
+    /// newest first, at most `limit`: the ombudsperson's own log. Nobody
+    /// else reads contacts.
+    pub async fn ombudsman_contacts(
+        &self,
+        p: &Principal,
+        period: Period,
+        limit: i64,
+    ) -> Result<Vec<ContactRecord>> {
+        if !matches!(
+            p.role,
+            valvo_core::access::Role::Ombudsperson | valvo_core::access::Role::Admin
+        ) {
+            return Err(StoreError::Forbidden);
+        }
+        let tree = self.org_tree().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT id, org_unit_id, contacted_on, channel, language, client_group, measures, note FROM ombudsman_contacts c \
+             WHERE contacted_on >= $1 AND contacted_on <= $2 AND {} ORDER BY contacted_on DESC, id DESC",
+            crate::write::visible("c.")
+        ))
+        .bind(period.start().to_string())
+        .bind(period.end().to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let org: i64 = r.try_get("org_unit_id")?;
+            if !p.can_record_contacts(&tree, org) {
+                continue;
+            }
+            let id: i64 = r.try_get("id")?;
+            let items = sqlx::query(
+                "SELECT org_unit_id, named_unit, producer, sector, reasons FROM ombudsman_items WHERE contact_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|i| {
+                Ok(ContactItem {
+                    org_unit_id: i.try_get("org_unit_id")?,
+                    named_unit: i.try_get::<i64, _>("named_unit")? != 0,
+                    producer: i.try_get("producer")?,
+                    sector: i.try_get("sector")?,
+                    reasons: codes(&i.try_get::<String, _>("reasons")?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+            out.push(ContactRecord {
+                id,
+                org_unit_id: org,
+                contacted_on: r.try_get("contacted_on")?,
+                channel: r.try_get("channel")?,
+                language: r.try_get("language")?,
+                client_group: r.try_get("client_group")?,
+                measures: codes(&r.try_get::<String, _>("measures")?),
+                note: r.try_get("note")?,
+                items,
+            });
+            if out.len() as i64 >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// The reason classification in list order, active and retired.
     pub async fn ombudsman_reasons(&self) -> Result<Vec<Reason>> {
         let mut conn = self.pool.acquire().await?;

@@ -591,7 +591,12 @@ fn oversight_paths() -> Value {
     );
     let stats_params = json!([query("org_unit", true, id()), period_param("query")]);
     json!({
-        "/api/v1/ombudsman/contacts": { "post": {
+        "/api/v1/ombudsman/contacts": { "get": {
+            "summary": "The caller's own log of contacts in a period (ombudspersons in their scope; administrators), newest first, at most 1 000; the note as kept, personal data replaced by markers",
+            "operationId": "listOmbudsmanContacts",
+            "parameters": [period_param("query")],
+            "responses": { "200": ok("Contacts", json!({ "type": "object" })) }
+        }, "post": {
             "summary": "Record a contact to the patient or social ombudsperson (ombudspersons; administrators). No name, identity code or contact detail of the client is kept. An item names a unit (in the caller's scope) or only its producer type (counted at the caller's county). 201 with the id; an unknown unit or reason: 404 naming it (items.N.org_unit, items.N.reasons.M).",
             "operationId": "createOmbudsmanContact",
             "requestBody": body(contact),

@@ -263,6 +263,18 @@ pub async fn stats(
     Ok(Json(out))
 }
 
+/// `GET /api/v1/ombudsman/contacts?period=P`: the caller's own log
+/// (ombudspersons, administrators), newest first, at most 1 000.
+pub async fn contacts(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Value>> {
+    let period = parse_period(q.period.as_deref().unwrap_or(""))?;
+    let list = state.store().ombudsman_contacts(&p, period, 1000).await?;
+    Ok(Json(json!({ "period": period, "contacts": list })))
+}
+
 /// `GET /api/v1/ombudsman/reasons`: the classification, active and retired (public).
 pub async fn reasons(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let list = state.store().ombudsman_reasons().await?;

@@ -3,7 +3,7 @@
 pub(crate) mod api;
 pub(crate) mod ui;
 
-use axum::routing::{get, post, put};
+use axum::routing::{get, put};
 use axum::Router;
 
 use crate::AppState;
@@ -11,7 +11,10 @@ use crate::AppState;
 /// The API routes (under `/api/v1`).
 pub(crate) fn api_routes() -> Router<AppState> {
     Router::new()
-        .route("/ombudsman/contacts", post(api::create_contact))
+        .route(
+            "/ombudsman/contacts",
+            get(api::contacts).post(api::create_contact),
+        )
         .route("/ombudsman/stats", get(api::stats))
         .route("/ombudsman/reasons", get(api::reasons))
         .route("/ombudsman/reasons/{code}", put(api::put_reason))

@@ -230,6 +230,83 @@ async fn form_response(
     if let Some(h) = home {
         links.push((format!("/org/{h}/ombudsman"), t("ombudsman-stats")));
     }
+    // The latest contacts of this year and the last: the log as kept.
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut recent = Vec::new();
+    for y in [today.year(), today.year() - 1] {
+        if let Ok(period) = valvo_core::Period::year(y) {
+            let left = 50 - recent.len() as i64;
+            if left > 0 {
+                recent.extend(
+                    state
+                        .store()
+                        .ombudsman_contacts(p, period, left)
+                        .await
+                        .map_err(|e| page.error(e))?,
+                );
+            }
+        }
+    }
+    let name_of = |code: &str| text_plain(page, &valvo_core::ombudsman::name_in(&reasons, code));
+    let unit_of = |id: i64| {
+        tree.get(id)
+            .map(|n| text_plain(page, &n.name))
+            .unwrap_or_default()
+    };
+    let rows = recent
+        .iter()
+        .map(|c| {
+            let items = c
+                .items
+                .iter()
+                .map(|i| {
+                    let place = if i.named_unit {
+                        unit_of(i.org_unit_id)
+                    } else {
+                        t(&format!("ombudsman-producer-{}", i.producer))
+                    };
+                    let reasons: Vec<String> = i.reasons.iter().map(|r| name_of(r)).collect();
+                    format!("{place}: {}", reasons.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let day = time::Date::parse(
+                &c.contacted_on,
+                &time::format_description::well_known::Iso8601::DATE,
+            )
+            .map(valvo_core::period::format_date)
+            .unwrap_or_else(|_| c.contacted_on.clone());
+            (
+                vec![
+                    day,
+                    t(&format!("channel-{}", c.channel)),
+                    items,
+                    c.note.clone(),
+                ],
+                Vec::new(),
+            )
+        })
+        .collect::<Vec<_>>();
+    let log = Section {
+        heading: t("ombudsman-recent"),
+        empty: t("ombudsman-recent-none"),
+        tables: if rows.is_empty() {
+            Vec::new()
+        } else {
+            vec![plain_table(
+                t("ombudsman-recent"),
+                vec![
+                    t("field-contacted_on"),
+                    t("field-channel"),
+                    t("ombudsman-items"),
+                    t("field-contact_note"),
+                ],
+                4,
+                rows,
+            )]
+        },
+        ..Default::default()
+    };
     Ok(show(
         page,
         t("ombudsman-title"),
@@ -237,6 +314,7 @@ async fn form_response(
             notice,
             intro: String::new(),
             links,
+            sections: vec![log],
             form_heading: t("ombudsman-record"),
             form: Some(form),
             ..Default::default()

@@ -129,7 +129,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
                     "client_group": group,
                     "items": items,
                     "measures": ["advice"],
-                    "note": "Asiakas 010190-123A soitti numerosta 040 1234567",
+                    "note": "Asiakas 010190-123M soitti numerosta 040 1234567",
                 }),
             )
             .await;
@@ -217,6 +217,20 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{who} records no contacts");
     }
+
+    // The ombudsperson's own log keeps the note with personal data replaced;
+    // nobody else reads contacts.
+    let (s, log) = omb.get("/api/v1/ombudsman/contacts?period=2024Q1").await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let contacts = log["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 60);
+    let note = contacts[0]["note"].as_str().unwrap();
+    assert!(
+        note.contains("[HETU]") && note.contains("[PHONE]") && !note.contains("010190-123M"),
+        "{note}"
+    );
+    let (s, _) = mgr.get("/api/v1/ombudsman/contacts?period=2024Q1").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 
     // The kept counts agree with a count of the contacts themselves.
     let tree = app.store.org_tree().await.unwrap();
