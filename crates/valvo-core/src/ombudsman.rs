@@ -775,7 +775,14 @@ pub(crate) fn share_table(
             },
         })
         .collect();
-    (!rows.is_empty()).then(|| ReportTable {
+    // Nothing but withheld lines tells nothing: the table is left out (the
+    // section's note says why).
+    let all_withheld = rows.iter().all(|r| {
+        r.cells
+            .iter()
+            .all(|c| matches!(c, TableCell::Count(None) | TableCell::Percent(None)))
+    });
+    (!rows.is_empty() && !all_withheld).then(|| ReportTable {
         key: table.to_string(),
         head: vec![
             key(label_head),

@@ -164,7 +164,7 @@ pub fn render_plain_pdf(doc: &PlainDocument, lang: Lang) -> Result<Vec<u8>, Repo
         "meta": doc.meta.iter().map(|(k, v)| (flat(k), flat(v))).collect::<Vec<_>>(),
     })];
     for part in &doc.parts {
-        blocks.push(heading(1, flat(&part.heading), lang, true));
+        blocks.push(heading(2, flat(&part.heading), lang, true));
         for p in &part.paragraphs {
             let paras = paras_of(p, "", None);
             if !paras.is_empty() {
@@ -702,13 +702,6 @@ fn section_blocks(blocks: &mut Vec<J>, section: &ReportSection, layout: Layout, 
         first,
         false,
     ));
-    if section.source != "manual" {
-        blocks.push(json!({
-            "kind": "note",
-            "lang": first.code(),
-            "text": msg(trs, &format!("report-source-{}", section.source), slash),
-        }));
-    }
     let sub_headings = section.kind == SectionKind::Participation;
     for tr in trs {
         for t in &section.texts {
@@ -779,6 +772,15 @@ fn section_blocks(blocks: &mut Vec<J>, section: &ReportSection, layout: Layout, 
             "total": table.total.is_some(),
             "cols": cols,
             "rows": rows,
+        }));
+    }
+    // Where the figures come from, after them: the heading stays with its
+    // first table.
+    if section.source != "manual" {
+        blocks.push(json!({
+            "kind": "note",
+            "lang": first.code(),
+            "text": msg(trs, &format!("report-source-{}", section.source), slash),
         }));
     }
 }

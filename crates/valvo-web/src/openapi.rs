@@ -396,10 +396,12 @@ fn plan_write_paths() -> Value {
             "responses": { "201": ok("Added", indicator.clone()), "409": err("The code is taken in the county") }
         }},
         "/api/v1/indicators/{id}": {
-            "patch": { "summary": "Change the fields named; \"retired\": true retires it (its history kept), false takes it back. Its value kind and period kind stay once it has figures.",
+            "patch": { "summary": "Change the fields named; \"retired\": true retires it (its history kept), false takes it back; retiring one without figures deletes it (indicator null, result deleted). Its value kind and period kind stay once it has figures.",
                 "operationId": "patchIndicator", "parameters": [id_param("id", "Indicator id")],
                 "requestBody": body(json!({ "$ref": "#/components/schemas/IndicatorPatch" })),
-                "responses": { "200": ok("Changed", indicator), "409": err("The code is taken, or the kinds cannot change once it has figures") } },
+                "responses": { "200": ok("Changed", json!({ "type": "object", "properties": {
+                    "indicator": { "oneOf": [{ "$ref": "#/components/schemas/Indicator" }, { "type": "null" }] },
+                    "result": { "type": "string", "enum": ["deleted"] } } })), "409": err("The code is taken, or the kinds cannot change once it has figures") } },
             "delete": { "summary": "Delete an indicator without follow-ups, or retire one with them (its history kept)",
                 "operationId": "deleteIndicator", "parameters": [id_param("id", "Indicator id")],
                 "responses": { "200": ok("Deleted or retired", json!({ "type": "object", "properties": { "result": { "type": "string", "enum": ["deleted", "retired"] } } })) } }
@@ -722,7 +724,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
         query(
             "file_name",
             false,
-            json!({ "type": "string", "maxLength": 200 })
+            json!({ "type": "string", "maxLength": 200, "pattern": "^[^\\x00]*$" })
         ),
     ]);
     json!({
@@ -775,7 +777,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
         "/api/v1/reference/sotkanet": { "post": {
             "summary": "Load national and regional reference values from a Sotkanet CSV export (columns indicator, region, year, gender, value or primary value; ; or , separated; decimal comma or point): all lines or none, each bad line named. Administrators and quality coordinators.",
             "operationId": "importSotkanet",
-            "parameters": [query("file_name", false, json!({ "type": "string", "maxLength": 200 }))],
+            "parameters": [query("file_name", false, json!({ "type": "string", "maxLength": 200, "pattern": "^[^\\x00]*$" }))],
             "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
             "responses": { "200": ok("Stored: `values`, `missing`", obj.clone()) }
         }},

@@ -289,10 +289,33 @@ async fn demo_oversight(store: &Store, system: &Principal, seed: &Seed) -> Resul
             Some(_) if next(10) == 0 => VisitKind::FollowUp,
             _ => VisitKind::ALL[[0, 0, 0, 0, 0, 1, 1, 3][next(8)]],
         };
+        // Findings now and then, each about a topic the visit checked.
+        let found = [
+            (
+                "self_monitoring_plan",
+                "Omavalvontasuunnitelmassa ei kuvata, miten puutteet korjataan.",
+                "Egenkontrollplanen beskriver inte hur brister rättas.",
+            ),
+            (
+                "medication_safety",
+                "Lääkejääkaapin lämpötilaa ei seurata.",
+                "Läkemedelskylskåpets temperatur följs inte upp.",
+            ),
+            (
+                "client_records",
+                "Hoito- ja palvelusuunnitelmat ovat osin päivittämättä.",
+                "Vård- och serviceplanerna är delvis inte uppdaterade.",
+            ),
+            (
+                "premises",
+                "Varauloskäytävällä säilytetään tavaroita.",
+                "Föremål förvaras i nödutgången.",
+            ),
+        ];
+        let mut topics: Vec<String> = vec![DEFAULT_TOPICS[0].0.into()];
         let mut findings = Vec::new();
         if next(3) == 0 {
-            let topic = DEFAULT_TOPICS[next(DEFAULT_TOPICS.len() - 1)].0;
-            let due = visited_on + time::Duration::days(60);
+            let (topic, fi, sv) = found[next(found.len())];
             findings.push(NewFinding {
                 topic: topic.into(),
                 severity: [
@@ -300,22 +323,19 @@ async fn demo_oversight(store: &Store, system: &Principal, seed: &Seed) -> Resul
                     Severity::Shortcoming,
                     Severity::Serious,
                 ][next(3)],
-                text: valvo_core::I18nText::new(
-                    Some("Puute korjattava määräaikaan mennessä.".into()),
-                    Some("Bristen ska rättas inom tidsfristen.".into()),
-                    None,
-                ),
-                correction_due: Some(due),
+                text: valvo_core::I18nText::new(Some(fi.into()), Some(sv.into()), None),
+                correction_due: Some(visited_on + time::Duration::days(60)),
             });
+            topics.push(topic.into());
+        } else {
+            topics.push(DEFAULT_TOPICS[1 + next(8)].0.into());
         }
+        topics.dedup();
         let visit = NewVisit {
             org_unit: org,
             visited_on,
             kind,
-            topics: vec![
-                DEFAULT_TOPICS[0].0.into(),
-                DEFAULT_TOPICS[1 + next(8)].0.into(),
-            ],
+            topics,
             findings,
             follows: if kind == VisitKind::FollowUp {
                 first.get(&org).copied()

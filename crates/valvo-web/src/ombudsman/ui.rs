@@ -1010,7 +1010,7 @@ pub async fn public_stats(
             crumbs,
             base: format!("/public/org/{code}/ombudsman"),
             periods: period_choices(period),
-            intro: t("ombudsman-shares-note"),
+            intro: t("ombudsman-shares-note-public"),
             sections,
             ..Default::default()
         },

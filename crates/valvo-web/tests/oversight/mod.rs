@@ -843,6 +843,20 @@ async fn the_report_fills_its_supervision_and_ombudsman_sections_by_itself() {
     app.stop().await;
 }
 
+/// No message key shown as itself (a missing message renders as `[key]`).
+fn all_messages_found(html: &str) {
+    let missing = html
+        .split('[')
+        .skip(1)
+        .filter_map(|s| s.split(']').next())
+        .find(|k| {
+            k.contains('-')
+                && k.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
+        });
+    assert_eq!(missing, None, "a message key shown as itself");
+}
+
 /// A PDF answer's text as pdftotext reads it, white space squeezed.
 async fn pdf_text(r: reqwest::Response) -> String {
     assert_eq!(r.status(), StatusCode::OK);
@@ -878,6 +892,7 @@ async fn the_pages_record_contacts_and_visits_and_show_them_to_whom_they_concern
     // The ombudsperson records a contact through the form; errors name the fields.
     let omb = app.login("omb@x.fi").await;
     let page = body(omb.get(app.url("/ombudsman?lang=fi")).send().await.unwrap()).await;
+    all_messages_found(&page);
     assert!(
         page.contains("name=\"item1_reason1\"")
             && page.contains("Potilas- ja sosiaaliasiavastaavan yhteydenotot")
@@ -1116,6 +1131,7 @@ async fn the_pages_record_contacts_and_visits_and_show_them_to_whom_they_concern
             .unwrap(),
     )
     .await;
+    all_messages_found(&page);
     assert!(
         page.contains("Vuonna yhteydenottoja oli vähän.")
             && page.contains("Yhteydenotot kuukausittain")
