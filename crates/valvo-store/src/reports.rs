@@ -360,7 +360,13 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
             (
                 SectionKind::Ombudsman,
                 "ombudsman",
-                crate::report_sections::ombudsman(conn, unit.id, row.period).await?,
+                // Only for a whole county: a county's figures less its areas'
+                // would tell what no single page shows (as seed 003, county-wide).
+                if unit.parent_id.is_none() {
+                    crate::report_sections::ombudsman(conn, unit.id, row.period).await?
+                } else {
+                    None
+                },
             ),
         ];
         let mut filled = Vec::new();

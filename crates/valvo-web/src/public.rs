@@ -105,6 +105,8 @@ struct OrgPage {
     feedback_form: String,
     feedback_stats: String,
     base_public: String,
+    /// A whole county (its ombudsperson figures are public).
+    county: bool,
 }
 
 /// `GET /public/org/{code}`
@@ -178,6 +180,7 @@ pub async fn org(
             feedback_form: format!("/feedback/{}", node.code),
             feedback_stats: format!("/public/org/{}/feedback", node.code),
             base_public: format!("/public/org/{}", node.code),
+            county: node.parent_id.is_none(),
         },
         StatusCode::OK,
     ))

@@ -251,11 +251,19 @@ pub async fn stats(
         Some(p) => {
             readable(&state, p, org).await?;
         }
-        None => {
-            if state.store().org_tree().await?.get(org).is_none() {
-                return Err(valvo_store::StoreError::NotFound.into());
+        // In public only a whole county's: a county less its areas would
+        // tell what no single page shows.
+        None => match state.store().org_tree().await?.get(org) {
+            None => return Err(valvo_store::StoreError::NotFound.into()),
+            Some(n) if n.parent_id.is_some() => {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "public ombudsperson statistics are for a whole county; a part of it needs a bearer token",
+                ))
             }
-        }
+            Some(_) => {}
+        },
     }
     let stats = state.store().ombudsman_stats(org, period).await?;
     let mut out = stats_json(&stats, caller.is_none());

@@ -937,7 +937,10 @@ pub async fn public_stats(
     UiQuery(q): UiQuery<PeriodQuery>,
 ) -> UiResult {
     let tree = tree(&state, &page).await?;
+    // Only a whole county's figures are public: a county less its areas
+    // would tell what no single page shows.
     let node = crate::incidents::unit_by_code(&tree, &code)
+        .filter(|n| n.parent_id.is_none())
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let period = period_param(&page, q.period.as_deref())?;
     let stats = state

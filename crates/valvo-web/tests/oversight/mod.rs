@@ -366,16 +366,29 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
         (Some(false), Some("Avgifter"))
     );
 
-    // Public: no token, small cells withheld (with a complement), totals kept.
+    // Public: only a whole county's figures (a county less its areas would
+    // tell what no page shows); small cells withheld with a complement.
     let r = reqwest::get(app.url(&format!(
         "/api/v1/ombudsman/stats?org_unit={p_unit}&period=2024Q1"
+    )))
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a unit's figures need a token"
+    );
+    let january: valvo_core::Period = "2024-01".parse().unwrap();
+    let r = reqwest::get(app.url(&format!(
+        "/api/v1/ombudsman/stats?org_unit={}&period=2024-01",
+        f.county
     )))
     .await
     .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let public: Value = r.json().await.unwrap();
     assert_eq!(public["public"], true);
-    let full = app.store.ombudsman_stats(p_unit, q1).await.unwrap();
+    let full = app.store.ombudsman_stats(f.county, january).await.unwrap();
     let mut withheld_somewhere = false;
     for (list, shares) in [
         ("reasons", &full.reasons),
@@ -414,14 +427,24 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
         );
     }
     // The public page shows the same withheld figures: no count under five.
-    let page = reqwest::get(app.url("/public/org/p/ombudsman?period=2024Q1&lang=en"))
+    let unit_page = reqwest::get(app.url("/public/org/p/ombudsman?period=2024Q1"))
+        .await
+        .unwrap();
+    assert_eq!(unit_page.status(), StatusCode::NOT_FOUND);
+    let page = reqwest::get(app.url("/public/org/county/ombudsman?period=2024-01&lang=en"))
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("Statistical items by producer"), "{page}");
+    let quarter = reqwest::get(app.url("/public/org/county/ombudsman?period=2024Q1&lang=en"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        page.contains("&lt;i&gt;Maksut") && !page.contains("<i>Maksut"),
+        quarter.contains("&lt;i&gt;Maksut") && !quarter.contains("<i>Maksut"),
         "a name a county typed is text, never markup"
     );
     for n in 1..5 {
