@@ -371,7 +371,7 @@ impl Store {
         root: i64,
         period: Period,
     ) -> Result<OmbudsmanStats> {
-        let units = tree.subtree_ids(root);
+        let units: std::collections::HashSet<i64> = tree.subtree_ids(root).into_iter().collect();
         let count = |period: Period| {
             let units = units.clone();
             async move {

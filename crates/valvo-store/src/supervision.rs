@@ -466,7 +466,7 @@ impl Store {
         root: i64,
         period: Period,
     ) -> Result<std::collections::BTreeMap<(String, String), u64>> {
-        let units = tree.subtree_ids(root);
+        let units: std::collections::HashSet<i64> = tree.subtree_ids(root).into_iter().collect();
         let rows = sqlx::query(
             "SELECT org_unit_id, producer, kind, month FROM supervision_visits WHERE visited_on >= $1 AND visited_on <= $2",
         )

@@ -1174,6 +1174,39 @@ async fn finish_incidents(conn: &mut AnyConnection, agg: &IncidentAgg) -> Result
     Ok(())
 }
 
+/// Adds an import's marginal counts to the live ones, many rows per
+/// statement and in key order (as every writer of these rows): the last
+/// transaction stays short beside the rows it makes count.
+async fn finish_marginals(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    deltas: &crate::write::MarginalDeltas,
+) -> Result<()> {
+    let rows: Vec<_> = deltas.iter().filter(|(_, n)| **n != 0).collect();
+    for part in rows.chunks(statement_rows(conn, 5)) {
+        let sql = multi_row(
+            conn,
+            &format!("INSERT INTO {table} (org_unit_id, month, dim, key, n)"),
+            part.len(),
+            5,
+            &format!(
+                " ON CONFLICT (org_unit_id, month, dim, key) DO UPDATE SET n = {table}.n + excluded.n"
+            ),
+        );
+        let mut q = sqlx::query(&sql);
+        for ((org, month, dim, key), n) in part {
+            q = q
+                .bind(*org)
+                .bind(month.clone())
+                .bind(dim.clone())
+                .bind(key.clone())
+                .bind(**n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The kind-specific writes of one import.
 enum Sink {
     Feedback { survey_id: i64 },
@@ -1870,7 +1903,7 @@ impl Store {
             // Applied by finish_figures, never here.
             Agg::Figures => "follow_ups",
             Agg::Ombudsman(deltas) => {
-                crate::write::add_marginals(&mut tx, "ombudsman_marginals", deltas).await?;
+                finish_marginals(&mut tx, "ombudsman_marginals", deltas).await?;
                 "ombudsman_contact"
             }
         };
