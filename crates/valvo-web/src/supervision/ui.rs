@@ -739,7 +739,7 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
             t("supervision-avi-save"),
         ));
     }
-    let mut links: Vec<(String, String)> = ["fi", "sv"]
+    let links: Vec<(String, String)> = ["fi", "sv"]
         .iter()
         .map(|l| {
             (
@@ -751,7 +751,6 @@ async fn visit_response(state: &AppState, page: &Page, id: i64, notice: String) 
             )
         })
         .collect();
-    links.truncate(2);
     let crumbs = vec![("/supervision".to_string(), escape(&t("nav-supervision")))];
     Ok(show(
         page,
