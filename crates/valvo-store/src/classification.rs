@@ -17,11 +17,7 @@ use crate::{Result, Store, StoreError};
 fn row(r: &sqlx::any::AnyRow) -> Result<Reason> {
     Ok(Reason {
         code: r.try_get("code")?,
-        name: I18nText::new(
-            Some(r.try_get("name_fi")?),
-            Some(r.try_get("name_sv")?),
-            Some(r.try_get("name_en")?),
-        ),
+        name: crate::rows::text(r, "name")?,
         active: r.try_get::<i64, _>("active")? != 0,
         sort_order: r.try_get("sort_order")?,
     })

@@ -149,10 +149,7 @@ const COLS: &str = "id, org_unit_id, reported_at, reported_on, occurred_on, occu
      description, consequence, never_event, contributing_factors, immediate_actions, reporter_role, reporter_name, \
      reporter_contact, state, analysis, outcome, forwarded_from, handled_at, handled_on";
 
-fn date(s: &str) -> Result<time::Date> {
-    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
-        .map_err(|_| corrupt("date", s))
-}
+use crate::rows::date;
 
 fn enum_col<T>(row: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     let raw: String = row.try_get(col)?;

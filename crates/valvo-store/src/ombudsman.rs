@@ -296,11 +296,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(match row {
-            Some(r) => I18nText::new(
-                r.try_get("text_fi")?,
-                r.try_get("text_sv")?,
-                r.try_get("text_en")?,
-            ),
+            Some(r) => crate::rows::text(&r, "text")?,
             None => I18nText::default(),
         })
     }

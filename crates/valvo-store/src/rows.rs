@@ -13,6 +13,12 @@ pub(crate) fn text(row: &AnyRow, prefix: &str) -> Result<I18nText> {
     Ok(I18nText::new(get("fi")?, get("sv")?, get("en")?))
 }
 
+/// A stored ISO day (`2024-03-05`).
+pub(crate) fn date(s: &str) -> Result<time::Date> {
+    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
+        .map_err(|_| corrupt("date", s))
+}
+
 pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
 }

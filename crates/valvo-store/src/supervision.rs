@@ -66,10 +66,7 @@ pub struct Visit {
     pub findings: Vec<Finding>,
 }
 
-fn date(s: &str) -> Result<time::Date> {
-    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
-        .map_err(|_| corrupt("date", s))
-}
+use crate::rows::date;
 
 fn opt_date(s: Option<String>) -> Result<Option<time::Date>> {
     s.as_deref().map(date).transpose()
@@ -85,11 +82,7 @@ fn finding_row(r: &sqlx::any::AnyRow, today: time::Date) -> Result<Finding> {
         org_unit_id: r.try_get("org_unit_id")?,
         topic: r.try_get("topic")?,
         severity: Severity::parse(&sev).ok_or_else(|| corrupt("severity", &sev))?,
-        text: I18nText::new(
-            r.try_get("text_fi")?,
-            r.try_get("text_sv")?,
-            r.try_get("text_en")?,
-        ),
+        text: crate::rows::text(r, "text")?,
         correction_due: due,
         state: CorrectionState::parse(&state).map(|s| CorrectionState::as_of(s, due, today)),
         reply: r.try_get("reply")?,

@@ -803,11 +803,11 @@ pub(crate) fn json_body(bytes: &[u8]) -> ApiResult<Value> {
     Ok(body)
 }
 
-fn today() -> time::Date {
+pub(crate) fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-fn iso_date(s: &str) -> Option<time::Date> {
+pub(crate) fn iso_date(s: &str) -> Option<time::Date> {
     time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).ok()
 }
 

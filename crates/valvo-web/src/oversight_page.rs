@@ -76,6 +76,13 @@ fn escaped(mut t: TableView) -> TableView {
     t
 }
 
+/// A text in the page's language (another when it has none), as plain text.
+pub(crate) fn plain(page: &Page, t: &valvo_core::I18nText) -> String {
+    t.resolve(page.tr.lang())
+        .map(|r| r.text.to_string())
+        .unwrap_or_default()
+}
+
 /// A section holding one table.
 pub(crate) fn table_section(page: &Page, heading: String, t: &ReportTable) -> Section {
     Section {
@@ -127,34 +134,11 @@ pub(crate) async fn plain_pdf(
     lang: valvo_core::Lang,
     name: &str,
 ) -> Result<Response, UiError> {
-    use axum::http::header;
-    use axum::response::IntoResponse;
-    let turn = state
-        .render_turn()
-        .await
-        .ok_or_else(|| page.error(ErrorKind::Internal))?;
-    let pdf = tokio::task::spawn_blocking(move || {
-        let out = valvo_report::render_plain_pdf(&doc, lang);
-        drop(turn);
-        out
+    let pdf = crate::reports::render_blocking(state, page, true, move || {
+        valvo_report::render_plain_pdf(&doc, lang)
     })
-    .await
-    .map_err(|_| page.error(ErrorKind::Internal))?
-    .map_err(|e| {
-        tracing::error!(error = %e, "document rendering failed");
-        page.error(ErrorKind::Internal)
-    })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        pdf,
-    )
-        .into_response())
+    .await?;
+    Ok(crate::reports::download("application/pdf", name, pdf))
 }
 
 /// Renders the page; 422 when its form has errors.

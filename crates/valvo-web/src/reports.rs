@@ -379,43 +379,64 @@ pub(crate) async fn file_response(
     page: &Page,
 ) -> UiResult {
     let kind = FileKind::parse(name).ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    // Renders wait their turn: a burst of PDF requests queues instead of
-    // taking the server's memory (each render holds tens of megabytes).
-    // The turn goes with the render: a client that leaves does not free it
-    // while the render still runs.
-    let turn = match kind {
-        FileKind::Pdf(_) => Some(
+    let pdf = matches!(kind, FileKind::Pdf(_));
+    let (content_type, bytes) =
+        render_blocking(state, page, pdf, move || render_file(&report, kind)).await?;
+    Ok(download(content_type, name, bytes))
+}
+
+/// Runs a render on a blocking thread. A PDF (`queued`) waits its turn: a
+/// burst of PDF requests queues instead of taking the server's memory (each
+/// render holds tens of megabytes). The turn goes with the render: a client
+/// that leaves does not free it while the render still runs.
+pub(crate) async fn render_blocking<T, E>(
+    state: &AppState,
+    page: &Page,
+    queued: bool,
+    render: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, crate::error::UiError>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let turn = if queued {
+        Some(
             state
                 .render_turn()
                 .await
                 .ok_or_else(|| page.error(ErrorKind::Internal))?,
-        ),
-        _ => None,
+        )
+    } else {
+        None
     };
-    let rendered = tokio::task::spawn_blocking(move || {
-        let out = render_file(&report, kind);
+    tokio::task::spawn_blocking(move || {
+        let out = render();
         drop(turn);
         out
     })
     .await
-    .map_err(|_| page.error(ErrorKind::Internal))?;
-    let (content_type, bytes) = rendered.map_err(|e| {
-        tracing::error!(error = %e, "report rendering failed");
+    .map_err(|_| page.error(ErrorKind::Internal))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "rendering failed");
         page.error(ErrorKind::Internal)
-    })?;
+    })
+}
+
+/// A rendered file: HTML shown in the browser, anything else downloaded as `name`.
+pub(crate) fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> Response {
     let disposition = if content_type.starts_with("text/html") {
         "inline".to_string()
     } else {
         format!("attachment; filename=\"{name}\"")
     };
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// `GET /reports/{id}/file/{name}`

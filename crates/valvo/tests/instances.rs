@@ -290,6 +290,31 @@ const DIRECT_HANDLING_DAYS: &str = "\
 /// reflects, both ways (a row too many or too few, a count off by one), and
 /// the handling history (one open span for each open report, at its unit):
 /// the differences (empty when right).
+/// The rows of `kept` that `direct` lacks, and the other way round (the
+/// first ten of each), labelled with `what`.
+async fn except_both_ways(db: &Db, what: &str, kept: &str, direct: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (label, sql) in [
+        (
+            "kept but not counted",
+            format!("SELECT CAST(x AS TEXT) FROM (({kept}) EXCEPT ({direct})) x"),
+        ),
+        (
+            "counted but not kept",
+            format!("SELECT CAST(x AS TEXT) FROM (({direct}) EXCEPT ({kept})) x"),
+        ),
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(&sql)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        for r in rows.into_iter().take(10) {
+            out.push(format!("{what} {label}: {r}"));
+        }
+    }
+    out
+}
+
 async fn incident_differences(db: &Db) -> Vec<String> {
     let mut out = Vec::new();
     let pairs = [
@@ -307,24 +332,7 @@ async fn incident_differences(db: &Db) -> Vec<String> {
         ),
     ];
     for (what, agg, direct) in pairs {
-        for (label, sql) in [
-            (
-                "kept but not counted",
-                format!("SELECT CAST(x AS TEXT) FROM (({agg}) EXCEPT ({direct})) x"),
-            ),
-            (
-                "counted but not kept",
-                format!("SELECT CAST(x AS TEXT) FROM (({direct}) EXCEPT ({agg})) x"),
-            ),
-        ] {
-            let rows: Vec<String> = sqlx::query_scalar(&sql)
-                .fetch_all(&db.pool)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            for r in rows.into_iter().take(10) {
-                out.push(format!("{what} {label}: {r}"));
-            }
-        }
+        out.extend(except_both_ways(db, what, &agg, &direct).await);
     }
     let checks = [
         (
@@ -1418,24 +1426,7 @@ async fn oversight_differences(db: &Db) -> Vec<String> {
             "{SCOPES} SELECT up.scope AS org_unit_id, d.month, d.dim, d.key, CAST(SUM(d.n) AS BIGINT) AS n \
              FROM ({direct}) d JOIN up ON up.unit = d.org_unit_id GROUP BY 1, 2, 3, 4"
         );
-        for (label, sql) in [
-            (
-                "kept but not counted",
-                format!("SELECT CAST(x AS TEXT) FROM (({kept}) EXCEPT ({direct})) x"),
-            ),
-            (
-                "counted but not kept",
-                format!("SELECT CAST(x AS TEXT) FROM (({direct}) EXCEPT ({kept})) x"),
-            ),
-        ] {
-            let rows: Vec<String> = sqlx::query_scalar(&sql)
-                .fetch_all(&db.pool)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            for r in rows.into_iter().take(10) {
-                out.push(format!("{table} {label}: {r}"));
-            }
-        }
+        out.extend(except_both_ways(db, table, &kept, &direct).await);
     }
     out
 }

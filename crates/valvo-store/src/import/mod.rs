@@ -884,6 +884,23 @@ fn multi_row(conn: &AnyConnection, prefix: &str, n: usize, cols: usize, suffix: 
     format!("{prefix} VALUES {}{suffix}", vec![row; n].join(","))
 }
 
+/// Runs a multi-row `INSERT … RETURNING id` and gives the ids in the order
+/// of its VALUES list: both databases hand them out in that order, so
+/// sorted they pair with the rows.
+pub(super) async fn inserted_ids<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    conn: &mut AnyConnection,
+) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id"))
+        .collect::<std::result::Result<_, _>>()?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 async fn write_answers(
     conn: &mut AnyConnection,
     survey_id: i64,
@@ -919,15 +936,7 @@ async fn write_answers(
                 .bind(i64::from(a.text.is_some()))
                 .bind(job);
         }
-        // Ids are handed out in the order of the VALUES list on both
-        // databases; sorted, they pair with the rows.
-        let mut ids: Vec<i64> = q
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<i64, _>("id"))
-            .collect::<std::result::Result<_, _>>()?;
-        ids.sort_unstable();
+        let ids = inserted_ids(q, conn).await?;
         let with_text: Vec<(i64, &AnswerRow)> = ids
             .into_iter()
             .zip(part)
@@ -1020,13 +1029,7 @@ async fn write_incidents(
                 .bind(row.handled_on.map(|d| d.to_string()))
                 .bind(job);
         }
-        let mut ids: Vec<i64> = q
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<i64, _>("id"))
-            .collect::<std::result::Result<_, _>>()?;
-        ids.sort_unstable();
+        let ids = inserted_ids(q, conn).await?;
         let sql = multi_row(
             conn,
             "INSERT INTO incident_spans (incident_id, org_unit_id, kind, reported_on, opened_on, closed_on, span_days, import_id)",

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use valvo_core::access::Principal;
 use valvo_core::import::{check_header, parse_day, Expected, LineError};
 use valvo_core::ombudsman::{
@@ -19,7 +19,7 @@ use valvo_core::ombudsman::{
 use valvo_core::plan::ErrorCode;
 use valvo_core::{OrgTree, Period, PeriodKind};
 
-use super::{multi_row, statement_rows, Agg, Parser, Rows};
+use super::{inserted_ids, multi_row, statement_rows, Agg, Parser, Rows};
 use crate::write::MarginalDeltas;
 use crate::{now, Result};
 
@@ -484,15 +484,7 @@ pub(super) async fn write(conn: &mut AnyConnection, job: i64, rows: &[&ContactRo
                 .bind(at.clone())
                 .bind(job);
         }
-        // Ids are handed out in the order of the VALUES list on both
-        // databases; sorted, they pair with the rows.
-        let mut ids: Vec<i64> = q
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<i64, _>("id"))
-            .collect::<std::result::Result<_, _>>()?;
-        ids.sort_unstable();
+        let ids = inserted_ids(q, conn).await?;
         let items: Vec<(i64, &ResolvedItem)> = ids
             .into_iter()
             .zip(part)

@@ -12,18 +12,10 @@ use valvo_core::ombudsman::{
 use valvo_core::plan::{ErrorCode, FieldError};
 
 use crate::api::{
-    as_int, json_body, json_enum, json_str, parse_period, readable, text_field, ApiBody, ApiError,
-    ApiPath, ApiQuery, ApiResult, Caller, StatsQuery,
+    as_int, iso_date, json_body, json_enum, json_str, parse_period, readable, text_field, today,
+    ApiBody, ApiError, ApiPath, ApiQuery, ApiResult, Caller, StatsQuery,
 };
 use crate::AppState;
-
-fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}
-
-fn iso_date(s: &str) -> Option<time::Date> {
-    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).ok()
-}
 
 /// A list of codes under `name`; each bad one named (`measures.1`).
 fn code_list<T>(

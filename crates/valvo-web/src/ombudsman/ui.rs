@@ -18,6 +18,7 @@ use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::{ErrorKind, UiError};
 use crate::forms::{Builder, Field, FormData, Group, InputKind};
 use crate::i18n::arg_str;
+use crate::oversight_page::plain as text_plain;
 use crate::oversight_page::{
     period_choices, period_param, plain_table, show, OversightPage, Section,
 };
@@ -320,12 +321,6 @@ async fn form_response(
             ..Default::default()
         },
     ))
-}
-
-fn text_plain(page: &Page, t: &I18nText) -> String {
-    t.resolve(page.tr.lang())
-        .map(|r| r.text.to_string())
-        .unwrap_or_default()
 }
 
 /// `GET /ombudsman`: the form to record a contact.

@@ -9,18 +9,10 @@ use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::supervision::{NewFinding, NewVisit, Severity, VisitKind};
 
 use crate::api::{
-    as_int, json_body, json_enum, json_str, parse_period, readable, ApiBody, ApiError, ApiPath,
-    ApiQuery, ApiResult, Caller, StatsQuery,
+    as_int, iso_date, json_body, json_enum, json_str, parse_period, readable, today, ApiBody,
+    ApiError, ApiPath, ApiQuery, ApiResult, Caller, StatsQuery,
 };
 use crate::AppState;
-
-pub(crate) fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}
-
-fn iso_date(s: &str) -> Option<time::Date> {
-    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).ok()
-}
 
 /// A date field: `None` when absent, an error when not `YYYY-MM-DD`.
 fn opt_date(

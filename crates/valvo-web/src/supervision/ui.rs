@@ -12,6 +12,7 @@ use valvo_core::supervision::{NewFinding, NewVisit, Severity, Topic, VisitKind};
 use valvo_core::{I18nText, OrgTree, Period, PeriodKind};
 use valvo_store::{Finding, StoreError, Visit};
 
+use crate::api::today;
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::{ErrorKind, UiError};
 use crate::forms::{Builder, FormData, Group, InputKind};
@@ -19,18 +20,14 @@ use crate::html::escape;
 use crate::i18n::arg_str;
 use crate::ombudsman::ui::{select, unit_options};
 use crate::oversight_page::{
-    html_table, period_choices, period_param, plain_table, show, table_section, OversightPage,
-    Section,
+    html_table, period_choices, period_param, plain, plain_table, show, table_section,
+    OversightPage, Section,
 };
 use crate::ui::{can_read, crumbs, see_other, tree, UiResult};
 use crate::AppState;
 
 const FORM_TOPICS: usize = 3;
 const FORM_FINDINGS: usize = 2;
-
-fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
-}
 
 fn follower(page: &Page) -> Result<Principal, UiError> {
     let p = page.principal()?;
@@ -42,12 +39,6 @@ fn follower(page: &Page) -> Result<Principal, UiError> {
     } else {
         Err(page.error(ErrorKind::Forbidden))
     }
-}
-
-fn plain(page: &Page, t: &I18nText) -> String {
-    t.resolve(page.tr.lang())
-        .map(|r| r.text.to_string())
-        .unwrap_or_default()
 }
 
 fn unit_name(page: &Page, tree: &OrgTree, id: i64) -> String {
@@ -190,7 +181,7 @@ async fn page_response(
         None => tree.roots().iter().map(|n| n.id).collect(),
     };
     let mut visits = Vec::new();
-    for r in roots {
+    for &r in &roots {
         visits.extend(
             store
                 .visits(&tree, r, year, today())
@@ -198,18 +189,15 @@ async fn page_response(
                 .map_err(|e| page.error(e))?,
         );
     }
-    let mut links: Vec<(String, String)> = match p.scope {
-        Some(s) => vec![s],
-        None => tree.roots().iter().map(|n| n.id).collect(),
-    }
-    .into_iter()
-    .map(|id| {
-        (
-            format!("/org/{id}/supervision"),
-            format!("{} – {}", t("ombudsman-stats"), unit_name(page, &tree, id)),
-        )
-    })
-    .collect();
+    let mut links: Vec<(String, String)> = roots
+        .iter()
+        .map(|&id| {
+            (
+                format!("/org/{id}/supervision"),
+                format!("{} – {}", t("ombudsman-stats"), unit_name(page, &tree, id)),
+            )
+        })
+        .collect();
     links.truncate(20);
     let sections = vec![
         Section {
@@ -246,11 +234,7 @@ async fn page_response(
     let mut earlier_visits = Vec::new();
     let this_year = Period::containing(today(), PeriodKind::Year);
     for y in [Some(this_year), this_year.prev()].into_iter().flatten() {
-        let roots: Vec<i64> = match p.scope {
-            Some(s) => vec![s],
-            None => tree.roots().iter().map(|n| n.id).collect(),
-        };
-        for r in roots {
+        for &r in &roots {
             earlier_visits.extend(
                 store
                     .visits(&tree, r, y, today())

@@ -511,17 +511,7 @@ async fn csv_import_names_lines_and_writes_all_or_nothing() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
-    let lines: Vec<(u64, String)> = body["error"]["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["line"].as_u64().unwrap(),
-                l["field"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let lines: Vec<(u64, String)> = crate::support::error_lines(&body);
     // Every line with an error, not only the first.
     assert_eq!(lines, [(3, "nps".to_string()), (4, "unit".to_string())]);
     assert_eq!(body["error"]["lines"][0]["expected"], "0–10");

@@ -714,12 +714,7 @@ async fn api_errors_are_json_of_the_documented_shape() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
-    let fields: Vec<&str> = body["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = crate::support::error_fields(&body);
     assert!(
         fields.contains(&"owner") && fields.contains(&"due_on"),
         "{body}"

@@ -290,12 +290,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let fields: Vec<&str> = body["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = crate::support::error_fields(&body);
     for f in ["contacted_on", "channel", "measures.1", "items.1.sector"] {
         assert!(fields.contains(&f), "{f} in {fields:?}");
     }
@@ -309,12 +304,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let fields: Vec<&str> = body["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = crate::support::error_fields(&body);
     assert_eq!(fields, vec!["items.0.producer", "items.0.reasons"]);
     let (s, _) = omb
         .post(
@@ -718,12 +708,7 @@ async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let fields: Vec<&str> = body["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = crate::support::error_fields(&body);
     assert!(fields.contains(&"findings.0.severity"), "{fields:?}");
 
     // The producer's reply closes a correction; the overdue count follows.
@@ -1280,17 +1265,7 @@ async fn an_ombudspersons_log_imports_whole_or_not_at_all() {
                4;2024-02-08;phone;fi;adult;a1;;health;no_such_reason\n";
     let (s, body) = import(&app, &token, "", bad).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let got: Vec<(u64, String)> = body["error"]["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["line"].as_u64().unwrap(),
-                l["field"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let got: Vec<(u64, String)> = crate::support::error_lines(&body);
     for want in [(3, "channel"), (3, "unit"), (4, "producer"), (5, "reasons")] {
         assert!(
             got.contains(&(want.0, want.1.to_owned())),

@@ -402,3 +402,28 @@ impl<'a> Api<'a> {
         (status, r.json().await.unwrap())
     }
 }
+
+/// The fields an API error names (`error.fields[].field`).
+pub fn error_fields(body: &serde_json::Value) -> Vec<&str> {
+    body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect()
+}
+
+/// The lines and columns an import error names (`error.lines[]`).
+pub fn error_lines(body: &serde_json::Value) -> Vec<(u64, String)> {
+    body["error"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["line"].as_u64().unwrap(),
+                l["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
