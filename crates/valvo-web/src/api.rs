@@ -37,9 +37,11 @@ impl ApiError {
         }
     }
 
-    /// Fields that break a rule: 422; 404 when what they name does not
-    /// exist (`not_found`), 409 when the state does not allow it
-    /// (`state_conflict`), so a well-formed request is never told it is malformed.
+    /// Fields that break a rule: 422, also when what a field names does not
+    /// exist (`not_found`: the request's own resource, its path, was found;
+    /// 404 is kept for that); 409 when the state does not allow it (every
+    /// field `state_conflict`), so a well-formed request is never told it is
+    /// malformed.
     pub(crate) fn invalid(fields: Vec<FieldError>) -> Self {
         let names: Vec<String> = fields
             .iter()
@@ -48,19 +50,16 @@ impl ApiError {
         let of_state = !fields.is_empty()
             && fields
                 .iter()
-                .all(|f| matches!(f.code, ErrorCode::NotFound | ErrorCode::StateConflict));
-        let (status, code, what) =
-            if of_state && fields.iter().any(|f| f.code == ErrorCode::NotFound) {
-                (StatusCode::NOT_FOUND, "not_found", "no such")
-            } else if of_state {
-                (StatusCode::CONFLICT, "conflict", "not possible now")
-            } else {
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_input",
-                    "invalid fields",
-                )
-            };
+                .all(|f| f.code == ErrorCode::StateConflict);
+        let (status, code, what) = if of_state {
+            (StatusCode::CONFLICT, "conflict", "not possible now")
+        } else {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                "invalid fields",
+            )
+        };
         ApiError {
             status,
             code,

@@ -105,7 +105,7 @@ pub fn spec(survey: &SurveyDef) -> Value {
         "info": {
             "title": "Valvo API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Self-monitoring plans and their follow-up, incident reports and customer feedback. Authenticate with `Authorization: Bearer <token>` (`valvo token create --email E`). Request bodies are JSON (`application/json`) unless an operation says otherwise. Errors are JSON: {\"error\": {\"code\", \"message\", \"fields\": [{\"field\", \"code\"}]}}: 400 a malformed request (parameter or JSON), 404 a resource that does not exist (also an unknown id named in a body), 409 a request the resource's state does not allow, 413 a body over 2 MB, 415 a body of another media type, 422 fields that break a rule (named in fields), 503 the database does not answer for now (try again after Retry-After)."
+            "description": "Self-monitoring plans and their follow-up, incident reports and customer feedback. Authenticate with `Authorization: Bearer <token>` (`valvo token create --email E`). Request bodies are JSON (`application/json`) unless an operation says otherwise. Errors are JSON: {\"error\": {\"code\", \"message\", \"fields\": [{\"field\", \"code\"}]}}: 400 a malformed request (parameter or JSON), 404 a resource that does not exist (the path's), 409 a request the resource's state does not allow, 413 a body over 2 MB, 415 a body of another media type, 422 fields that break a rule or name something that does not exist (named in fields, code not_found for the latter), 503 the database does not answer for now (try again after Retry-After)."
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearer": [] }],
@@ -498,7 +498,7 @@ fn incident_paths() -> Value {
                 }
             },
             "put": {
-                "summary": "Name the org unit's incident handlers, replacing the previous ones (administrators and quality coordinators, within their scope); [] names none. A user who does not exist or is outside the caller's scope: 404 naming users.N.",
+                "summary": "Name the org unit's incident handlers, replacing the previous ones (administrators and quality coordinators, within their scope); [] names none. A user who does not exist or is outside the caller's scope: 422 naming users (not_found).",
                 "operationId": "setIncidentHandlers",
                 "parameters": [id_param("id", "Org unit id")],
                 "requestBody": body(object(&["users"], json!({
@@ -516,7 +516,7 @@ fn incident_paths() -> Value {
             "responses": { "200": ok("Report", json!({ "type": "object" })) }
         }},
         "/api/v1/incidents/{id}/handling": { "post": {
-            "summary": "Record handling: state (new, in_handling, handled, forwarded), analysis, outcome for the reporter, forward_to (with forwarded only). Forwarding to a unit that does not exist: 404; to the unit that holds the report: 409.",
+            "summary": "Record handling: state (new, in_handling, handled, forwarded), analysis, outcome for the reporter, forward_to (with forwarded only). Forwarding to a unit that does not exist: 422 naming forward_to; to the unit that holds the report: 409.",
             "operationId": "handleIncident",
             "parameters": [id_param("id", "Report id")],
             "requestBody": body(handling),
@@ -599,7 +599,7 @@ fn oversight_paths() -> Value {
             "parameters": [period_param("query")],
             "responses": { "200": ok("Contacts", json!({ "type": "object" })) }
         }, "post": {
-            "summary": "Record a contact to the patient or social ombudsperson (ombudspersons; administrators). No name, identity code or contact detail of the client is kept. An item names a unit (in the caller's scope) or only its producer type (counted at the caller's county). 201 with the id; an unknown unit or reason: 404 naming it (items.N.org_unit, items.N.reasons.M).",
+            "summary": "Record a contact to the patient or social ombudsperson (ombudspersons; administrators). No name, identity code or contact detail of the client is kept. An item names a unit (in the caller's scope) or only its producer type (counted at the caller's county). 201 with the id; an unknown unit or reason: 422 naming it (items.N.org_unit, items.N.reasons.M).",
             "operationId": "createOmbudsmanContact",
             "requestBody": body(contact),
             "responses": { "201": ok("Created", object(&["id"], json!({ "id": { "type": "integer" } }))) }
@@ -729,7 +729,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
     ]);
     json!({
         "/api/v1/feedback/answers": { "post": {
-            "summary": "One answer. With \"invitation\" (a one-time token) no bearer token is needed and the token is used up (404 unknown, 409 on a replay, 410 expired); with \"org_unit\" a bearer token that may write the unit. 201 once the answer is on disk. 422 also for a service date in the future.",
+            "summary": "One answer. With \"invitation\" (a one-time token) no bearer token is needed and the token is used up (422 naming invitation when unknown, 409 on a replay, 410 expired); with \"org_unit\" a bearer token that may write the unit. 201 once the answer is on disk. 422 also for a service date in the future.",
             "operationId": "submitFeedback",
             "security": [{}, { "bearer": [] }],
             "requestBody": body(answer),
@@ -824,7 +824,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "get": { "summary": "A case (the unit's handlers)", "operationId": "getFeedbackCase",
                 "parameters": [id_param("id", "Case id")],
                 "responses": { "200": ok("Case", obj.clone()) } },
-            "post": { "summary": "Handle a case: state, tags, note, reply (only where the sender left contact details: 409 otherwise), route_to (another unit: 404 unknown, 409 the case's own)", "operationId": "updateFeedbackCase",
+            "post": { "summary": "Handle a case: state, tags, note, reply (only where the sender left contact details: 409 otherwise), route_to (another unit: 422 unknown, 409 the case's own)", "operationId": "updateFeedbackCase",
                 "parameters": [id_param("id", "Case id")],
                 "requestBody": body(json!({ "type": "object", "properties": {
                     "state": { "type": "string", "enum": ["new", "in_handling", "handled"] }, "tags": opt_text(500),
@@ -835,7 +835,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
 }
 
 /// Adds the answers every operation can give: 400 (a malformed parameter or
-/// body), 404 (an id that does not exist), 401 and 403 when it needs a
+/// body), 404 (the path names what does not exist), 401 and 403 when it needs a
 /// token, and 413, 415 and 422 when it takes a body.
 fn complete(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
@@ -869,7 +869,7 @@ fn complete(doc: &mut Value) {
             );
             add(
                 "404",
-                "No such resource (or an id named in the request that does not exist)",
+                "No such resource (the one the path names)",
             );
             if !public {
                 add("401", "No or unknown bearer token");
@@ -881,7 +881,10 @@ fn complete(doc: &mut Value) {
             if has_body {
                 add("413", "The body is over 2 MB");
                 add("415", "The body is not of the operation's media type");
-                add("422", "Fields that break a rule, named in error.fields");
+                add(
+                    "422",
+                    "Fields that break a rule or name what does not exist, named in error.fields",
+                );
             }
         }
     }

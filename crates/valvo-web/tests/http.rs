@@ -1971,8 +1971,8 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let anon_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let r = api.post(app.url("/api/v1/incidents")).bearer_auth(&token).json(&json!({ "org_unit": 999999, "occurred_on": "2024-02-01", "kind": "misconduct", "event_type": "other", "description": "x", "consequence": "mild", "reporter_role": "staff" })).send().await.unwrap();
-    // A unit that does not exist: 404, naming the field.
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A unit that does not exist: 422, naming the field (404 is for the path).
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         r.json::<Value>().await.unwrap()["error"]["fields"][0]["field"],
         "org_unit_id"

@@ -708,7 +708,7 @@ async fn named_handlers_see_and_handle_exactly_their_units_reports() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = api
         .put(app.url(&format!("/api/v1/org-units/{}/incident-handlers", f.area_b)))
         .bearer_auth(&admin_token)

@@ -268,7 +268,11 @@ async fn invitations_are_answered_once() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["fields"][0],
+        json!({ "field": "invitation", "code": "not_found" })
+    );
     let r = c
         .post(app.url("/api/v1/feedback/answers"))
         .json(&json!({ "org_unit": f.unit_a1, "nps": 5 }))

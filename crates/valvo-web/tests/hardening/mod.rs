@@ -51,16 +51,20 @@ async fn a_scoped_coordinator_names_handlers_only_within_its_area() {
     let r = put(f.area_b, json!([coord])).await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Naming someone of another area, or a county-wide user, for one's own unit: refused.
-    // (404 as for a user who does not exist: nobody learns who is outside their scope.)
+    // (The same answer as for a user who does not exist: nobody learns who is
+    // outside their scope.)
     for outside in [
         json!([in_b]),
         json!(["county-viewer@x.fi"]),
         json!([999_999]),
     ] {
         let r = put(f.unit_a1, outside).await.unwrap();
-        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body: Value = r.json().await.unwrap();
-        assert_eq!(body["error"]["fields"][0]["field"], "users");
+        assert_eq!(
+            body["error"]["fields"][0],
+            json!({ "field": "users", "code": "not_found" })
+        );
     }
     let r = put(f.unit_a1, json!([in_a1, coord])).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);

@@ -317,7 +317,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
         .await;
     assert_eq!(
         s,
-        StatusCode::NOT_FOUND,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "an unknown reason is named as not found"
     );
     assert_eq!(app.audit_count().await, before);
@@ -343,7 +343,7 @@ async fn ombudsperson_contacts_are_counted_on_write_and_read_back_by_scope() {
     let mut retired = one.clone();
     retired["items"][0]["reasons"] = json!(["fees"]);
     let (s, _) = omb.post("/api/v1/ombudsman/contacts", retired).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, list) = omb.get("/api/v1/ombudsman/reasons").await;
     let fees = list["reasons"]
         .as_array()
@@ -648,7 +648,7 @@ async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
             json!({ "org_unit": f.unit_a1, "visited_on": "2024-03-01", "kind": "announced" }),
         )
         .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = supb
         .get(&format!("/api/v1/supervision/visits/{visit_id}"))
         .await;
@@ -682,7 +682,7 @@ async fn seed_003_visits_fill_the_table_and_corrections_are_followed() {
             json!({ "org_unit": f.unit_a1, "visited_on": "2024-03-01", "kind": "announced", "topics": ["premises"] }),
         )
         .await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["fields"][0]["field"], "topics.0");
     let (_, list) = sup.get("/api/v1/supervision/topics").await;
     let premises = list["topics"]
