@@ -75,6 +75,10 @@ pub struct Submission {
     pub channel: Channel,
     /// Today, for validating dates.
     pub today: time::Date,
+    /// The one-time key of the form page it was sent from, if any: the
+    /// answer is saved once however often the key is sent
+    /// ([`StoreError::AlreadySent`] after the first).
+    pub once: Option<String>,
 }
 
 /// An acknowledged answer.
@@ -630,7 +634,18 @@ async fn write_batch(
             ..Pending::default()
         };
         for sub in subs {
-            match resolve(&mut tx, tree, &survey.def, sub).await {
+            let resolved = match resolve(&mut tx, tree, &survey.def, sub).await {
+                // Claimed once the answer is known to be good: a refused
+                // answer leaves its key unused for the corrected one.
+                Ok(r) => match &sub.once {
+                    Some(key) if !crate::write::claim_once(&mut tx, key, "feedback").await? => {
+                        Err(StoreError::AlreadySent)
+                    }
+                    _ => Ok(r),
+                },
+                Err(e) => Err(e),
+            };
+            match resolved {
                 Ok(r) => out.push(Ok(write_answer(
                     &mut tx,
                     survey.id,
@@ -1210,6 +1225,16 @@ impl Store {
             .map_err(|_| StoreError::Corrupt("feedback ingest stopped".into()))?;
         rx.await
             .map_err(|_| StoreError::Corrupt("feedback ingest stopped".into()))?
+    }
+
+    /// Whether a form with this one-time key was saved (within the week
+    /// the keys are kept).
+    pub async fn form_sent(&self, key: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM form_submissions WHERE key_hash = $1")
+            .bind(crate::incidents::digest(key))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 
     /// The current survey version (the national default until a county

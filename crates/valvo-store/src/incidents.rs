@@ -193,6 +193,16 @@ fn month_of(d: time::Date) -> String {
     Period::containing(d, PeriodKind::Month).to_string()
 }
 
+/// The receipt code of a report sent with a form's one-time key: derived
+/// from the key (which only the reporter's page holds), so the same key
+/// always shows the same code.
+pub fn receipt_of_key(key: &str) -> String {
+    let hash = Sha256::digest(format!("valvo receipt {key}").as_bytes());
+    let mut raw = [0u8; 10];
+    raw.copy_from_slice(&hash[..10]);
+    format_receipt(&raw)
+}
+
 pub(crate) fn digest(code: &str) -> String {
     let hash = Sha256::digest(code.as_bytes());
     hash.iter().map(|b| format!("{b:02x}")).collect()
@@ -884,10 +894,31 @@ impl Store {
         input: &NewIncident,
         today: time::Date,
     ) -> Result<(i64, String)> {
+        self.create_incident_once(reporter, input, today, None)
+            .await
+    }
+
+    /// As [`Store::create_incident`], sent from a form page that carries a
+    /// one-time key: the report is saved once however often the key is
+    /// sent ([`StoreError::AlreadySent`] after the first), and its receipt
+    /// code is [`receipt_of_key`] of the key, so a page that sent it again
+    /// can show the same code without the code being kept anywhere.
+    pub async fn create_incident_once(
+        &self,
+        reporter: Option<&Principal>,
+        input: &NewIncident,
+        today: time::Date,
+        once: Option<&str>,
+    ) -> Result<(i64, String)> {
         input.validate(today).map_err(StoreError::Invalid)?;
-        let mut raw = [0u8; 10];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-        let receipt = format_receipt(&raw);
+        let receipt = match once {
+            Some(key) => receipt_of_key(key),
+            None => {
+                let mut raw = [0u8; 10];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+                format_receipt(&raw)
+            }
+        };
         let named = !input.is_anonymous();
         let mut tx = self.begin_write().await?;
         let tree = self.tree_in(&mut tx).await?;
@@ -900,6 +931,12 @@ impl Store {
             .is_some_and(|t| t.active)
         {
             return Err(invalid("event_type", ErrorCode::Invalid));
+        }
+        // Last of the checks: a report that is refused leaves its key unused.
+        if let Some(key) = once {
+            if !crate::write::claim_once(&mut tx, key, "incident").await? {
+                return Err(StoreError::AlreadySent);
+            }
         }
         let at = now();
         let row = sqlx::query(

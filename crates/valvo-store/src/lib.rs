@@ -31,7 +31,9 @@ pub use import::{
     FigureChange, FiguresSummary, ImportJob, ImportKind, ImportProgress, ImportState, OnProgress,
     CHUNK as IMPORT_CHUNK,
 };
-pub use incidents::{EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt};
+pub use incidents::{
+    receipt_of_key, EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt,
+};
 pub use ombudsman::{home_of, ContactItem, ContactRecord};
 pub use plan::{AuditEntry, NewOrgUnit, Removed};
 pub use reference::{parse_sotkanet, ReferenceImport};
@@ -76,6 +78,10 @@ pub enum StoreError {
     /// removed): nothing of it was written; try again.
     #[error("conflict: {0}")]
     Retry(String),
+    /// A public form sent again with a one-time key already used (a reload,
+    /// a double click): nothing new was written.
+    #[error("already sent")]
+    AlreadySent,
     /// The database URL is not understood.
     #[error("unsupported database URL: {0}")]
     Url(String),

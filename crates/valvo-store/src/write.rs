@@ -127,6 +127,33 @@ pub(crate) fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()>
     }
 }
 
+/// Claims a public form's one-time key in the transaction that saves what
+/// the form sent: `false` when the key was claimed before (a reload, a
+/// double click, the back button), and then the caller writes nothing new.
+/// A concurrent claim of the same key (two instances, one double click)
+/// waits for the first transaction on PostgreSQL and is refused after it
+/// commits; SQLite runs one writer at a time. Only the key's SHA-256 is
+/// kept, and keys older than a week are removed here.
+pub(crate) async fn claim_once(conn: &mut AnyConnection, key: &str, kind: &str) -> Result<bool> {
+    let week_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(7))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    sqlx::query("DELETE FROM form_submissions WHERE created_at < $1")
+        .bind(week_ago)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query(
+        "INSERT INTO form_submissions (key_hash, kind, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_hash) DO NOTHING",
+    )
+    .bind(crate::incidents::digest(key))
+    .bind(kind)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub(crate) fn invalid(field: &str, code: ErrorCode) -> StoreError {
     StoreError::Invalid(vec![FieldError {
         field: field.to_string(),

@@ -47,10 +47,8 @@ impl ApiError {
             .iter()
             .map(|f| format!("{} ({})", f.field, f.code.code()))
             .collect();
-        let of_state = !fields.is_empty()
-            && fields
-                .iter()
-                .all(|f| f.code == ErrorCode::StateConflict);
+        let of_state =
+            !fields.is_empty() && fields.iter().all(|f| f.code == ErrorCode::StateConflict);
         let (status, code, what) = if of_state {
             (StatusCode::CONFLICT, "conflict", "not possible now")
         } else {
@@ -82,6 +80,9 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Conflict(m) | StoreError::Retry(m) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", m)
+            }
+            StoreError::AlreadySent => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "sent already")
             }
             StoreError::Invalid(f) => ApiError::invalid(f),
             StoreError::Unavailable(e) => {

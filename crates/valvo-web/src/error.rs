@@ -36,7 +36,9 @@ impl From<StoreError> for ErrorKind {
         match e {
             StoreError::NotFound => ErrorKind::NotFound,
             StoreError::Forbidden => ErrorKind::Forbidden,
-            StoreError::Conflict(_) | StoreError::Retry(_) => ErrorKind::Conflict,
+            StoreError::Conflict(_) | StoreError::Retry(_) | StoreError::AlreadySent => {
+                ErrorKind::Conflict
+            }
             StoreError::Invalid(_) => ErrorKind::BadRequest("error-invalid"),
             StoreError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");

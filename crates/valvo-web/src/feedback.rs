@@ -25,10 +25,12 @@ use valvo_store::{
 
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::ErrorKind;
-use crate::forms::{error_message, Builder, FormData, FormView, Group, InputKind};
+use crate::forms::{
+    error_message, new_once_key, once_key, Builder, FormData, FormView, Group, InputKind,
+};
 use crate::html::{escape, text_html, Layout};
 use crate::incidents::unit_by_code;
-use crate::ui::{can_read, crumbs, form_page, render, see_other, tree, UiResult};
+use crate::ui::{can_read, county_name, crumbs, form_page, render, see_other, tree, UiResult};
 use crate::AppState;
 
 /// A number with `decimals` decimals, with a decimal comma in Finnish and Swedish.
@@ -88,6 +90,7 @@ struct AnswerPage {
     contact: String,
     contact_error: Option<String>,
     service_date: Option<String>,
+    once: String,
 }
 
 fn field_errors(page: &Page, errors: &[FieldError]) -> Vec<(String, String)> {
@@ -104,10 +107,12 @@ fn error_of(errors: &[(String, String)], field: &str) -> Option<String> {
         .map(|(_, m)| m.clone())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn answer_page(
     page: &Page,
     survey: &SurveyDef,
     unit: &OrgNode,
+    county: String,
     action: String,
     data: &FormData,
     errors: &[FieldError],
@@ -213,7 +218,7 @@ fn answer_page(
     };
     render(
         &AnswerPage {
-            l: Layout::new(page, tr.t("fb-answer-title")),
+            l: Layout::client(page, tr.t("fb-answer-title"), county),
             unit: text_html(tr, &unit.name),
             action,
             text_error: error_of(&errs, "text"),
@@ -224,7 +229,9 @@ fn answer_page(
             text: value("text").to_owned(),
             background,
             contact: value("contact").to_owned(),
-            service_date: service_date.map(|d| d.to_string()),
+            service_date: service_date.map(valvo_core::period::format_date),
+            // Kept from the sent form when it comes back with errors.
+            once: once_key(data).unwrap_or_else(new_once_key),
         },
         status,
     )
@@ -259,10 +266,10 @@ struct ThanksPage {
     message: String,
 }
 
-fn thanks(page: &Page, unit: &OrgNode, key: &str, status: StatusCode) -> Response {
+fn thanks(page: &Page, unit: &OrgNode, county: String, key: &str, status: StatusCode) -> Response {
     render(
         &ThanksPage {
-            l: Layout::new(page, page.tr.t(&format!("{key}-title"))),
+            l: Layout::client(page, page.tr.t(&format!("{key}-title")), county),
             unit: text_html(&page.tr, &unit.name),
             message: page.tr.t(key),
         },
@@ -299,6 +306,7 @@ pub async fn answer_form(
         &page,
         &survey.def,
         unit,
+        county_name(&page, &tree, unit.id),
         action,
         &FormData::new(),
         &[],
@@ -306,7 +314,21 @@ pub async fn answer_form(
     ))
 }
 
-/// `POST /feedback/{code}`: rate-limited per client address (429).
+/// `GET /feedback/{code}/thanks`: where a sent answer leads (a reload
+/// saves nothing).
+pub async fn answer_thanks(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+) -> UiResult {
+    let tree = crate::ui::tree(&state, &page).await?;
+    let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let county = county_name(&page, &tree, unit.id);
+    Ok(thanks(&page, unit, county, "fb-thanks", StatusCode::OK))
+}
+
+/// `POST /feedback/{code}`: rate-limited per client address (429). Saved
+/// once per form page (its one-time key), then on to the thanks page.
 pub async fn answer_submit(
     State(state): State<AppState>,
     crate::ops::ClientIp(ip): crate::ops::ClientIp,
@@ -330,9 +352,13 @@ pub async fn answer_submit(
         raw: raw_answer(&data),
         channel,
         today: today(),
+        once: once_key(&data),
     };
     match state.store().submit_answer(sub).await {
-        Ok(_) => Ok(thanks(&page, unit, "fb-thanks", StatusCode::CREATED)),
+        Ok(_) | Err(StoreError::AlreadySent) => Ok(see_other(&format!(
+            "/feedback/{}/thanks",
+            crate::html::url_encode(&unit.code)
+        ))),
         Err(StoreError::Invalid(errors)) => {
             let survey = survey(&state, &page).await?;
             let action = format!(
@@ -344,6 +370,7 @@ pub async fn answer_submit(
                 &page,
                 &survey.def,
                 unit,
+                county_name(&page, &tree, unit.id),
                 action,
                 &data,
                 &errors,
@@ -354,11 +381,19 @@ pub async fn answer_submit(
     }
 }
 
-/// `GET /feedback/i/{token}`: the page of a one-time invitation.
+#[derive(Deserialize)]
+pub struct SentQuery {
+    /// Set by the redirect after the answer was saved.
+    sent: Option<String>,
+}
+
+/// `GET /feedback/i/{token}`: the page of a one-time invitation (after the
+/// answer, `?sent=1`: the thanks).
 pub async fn invitation_form(
     State(state): State<AppState>,
     page: Page,
     UiPath(token): UiPath<String>,
+    UiQuery(q): UiQuery<SentQuery>,
 ) -> UiResult {
     let inv = state
         .store()
@@ -372,14 +407,20 @@ pub async fn invitation_form(
     let unit = tree
         .get(org)
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let county = county_name(&page, &tree, unit.id);
     if !usable {
-        return Ok(thanks(&page, unit, "fb-invitation-used", StatusCode::GONE));
+        return Ok(if q.sent.is_some() {
+            thanks(&page, unit, county, "fb-thanks", StatusCode::OK)
+        } else {
+            thanks(&page, unit, county, "fb-invitation-used", StatusCode::GONE)
+        });
     }
     let survey = survey(&state, &page).await?;
     Ok(answer_page(
         &page,
         &survey.def,
         unit,
+        county,
         format!("/feedback/i/{token}"),
         &FormData::new(),
         &[],
@@ -387,7 +428,8 @@ pub async fn invitation_form(
     ))
 }
 
-/// `POST /feedback/i/{token}`: one answer per token; a replay is refused (410).
+/// `POST /feedback/i/{token}`: one answer per token, then on to the
+/// thanks; a later one is refused (410).
 pub async fn invitation_submit(
     State(state): State<AppState>,
     crate::ops::ClientIp(ip): crate::ops::ClientIp,
@@ -410,20 +452,30 @@ pub async fn invitation_submit(
     let unit = tree
         .get(org)
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    let county = county_name(&page, &tree, unit.id);
+    let once = once_key(&data);
     let sub = Submission {
         target: AnswerTarget::Invitation(token.clone()),
         raw: raw_answer(&data),
         channel: Channel::Invitation,
         today: today(),
+        once: once.clone(),
+    };
+    let sent = || {
+        see_other(&format!(
+            "/feedback/i/{}?sent=1",
+            crate::html::url_encode(&token)
+        ))
     };
     match state.store().submit_answer(sub).await {
-        Ok(_) => Ok(thanks(&page, unit, "fb-thanks", StatusCode::CREATED)),
+        Ok(_) | Err(StoreError::AlreadySent) => Ok(sent()),
         Err(StoreError::Invalid(errors)) => {
             let survey = survey(&state, &page).await?;
             Ok(answer_page(
                 &page,
                 &survey.def,
                 unit,
+                county,
                 format!("/feedback/i/{token}"),
                 &data,
                 &errors,
@@ -431,7 +483,20 @@ pub async fn invitation_submit(
             ))
         }
         Err(StoreError::Conflict(_)) => {
-            Ok(thanks(&page, unit, "fb-invitation-used", StatusCode::GONE))
+            // Used by this very page a moment ago (a double click): thanks.
+            let ours = match &once {
+                Some(key) => state
+                    .store()
+                    .form_sent(key)
+                    .await
+                    .map_err(|e| page.error(e))?,
+                None => false,
+            };
+            Ok(if ours {
+                sent()
+            } else {
+                thanks(&page, unit, county, "fb-invitation-used", StatusCode::GONE)
+            })
         }
         Err(e) => Err(page.error(e)),
     }

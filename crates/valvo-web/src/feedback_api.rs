@@ -165,6 +165,7 @@ pub async fn submit(
         raw,
         channel,
         today: today(),
+        once: None,
     };
     let done = state
         .store()

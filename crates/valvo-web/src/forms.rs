@@ -104,6 +104,9 @@ pub struct FormView {
     /// A button below the form that removes the thing edited: (where it
     /// posts, its text).
     pub remove: Option<(String, String)>,
+    /// The one-time key of a form that must save once however often it is
+    /// sent (a reload, a double click): see [`once_key`].
+    pub once: Option<String>,
 }
 
 /// Builds forms in one language, filled from stored values or a submission.
@@ -224,7 +227,34 @@ impl<'a> Builder<'a> {
             groups,
             errors,
             remove: None,
+            once: None,
         }
+    }
+}
+
+/// A new one-time key for a form page (128 random bits).
+pub fn new_once_key() -> String {
+    valvo_store::random_secret()
+}
+
+/// The one-time key a form sent, if it is one this service could have made
+/// (anything else is ignored, and the form then saves as one without a key).
+pub fn once_key(data: &FormData) -> Option<String> {
+    data.get("once")
+        .filter(|k| {
+            (20..=64).contains(&k.len())
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .cloned()
+}
+
+impl Field {
+    /// Offers an empty first choice ("choose…"), so that nothing is chosen
+    /// until the person filling in the form chooses.
+    pub fn choose_first(mut self, tr: &Tr) -> Self {
+        self.options.insert(0, (String::new(), tr.t("choose")));
+        self
     }
 }
 

@@ -55,6 +55,9 @@ pub struct Layout {
     pub supervision: bool,
     /// The session's form token.
     pub csrf: String,
+    /// On a client's page (the public report form, a feedback answer, a
+    /// receipt): the county's name, shown in place of the staff menu.
+    pub client: Option<String>,
     /// Path and query without `lang`, for the language links.
     path: String,
     query: String,
@@ -83,9 +86,18 @@ impl Layout {
                 )
             }),
             csrf: page.csrf.clone(),
+            client: None,
             path: page.path.clone(),
             query: page.query.clone(),
         }
+    }
+
+    /// Layout of a page for clients, relatives and anyone without an
+    /// account: the county's name heads it and no staff menu shows.
+    pub fn client(page: &Page, title: impl Into<String>, county: String) -> Self {
+        let mut l = Layout::new(page, title);
+        l.client = Some(county);
+        l
     }
 
     /// Layout without a request (error pages).
@@ -98,6 +110,7 @@ impl Layout {
             ombudsman: false,
             supervision: false,
             csrf: String::new(),
+            client: None,
             path: "/".into(),
             query: String::new(),
         }

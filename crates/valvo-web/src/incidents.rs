@@ -19,7 +19,7 @@ use valvo_store::{Handling, Incident, IncidentHandler, StoreError};
 
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::ErrorKind;
-use crate::forms::{Builder, FormData, FormView, Group, InputKind};
+use crate::forms::{new_once_key, once_key, Builder, FormData, FormView, Group, InputKind};
 use crate::html::{escape, text_html, Layout};
 use crate::ui::{can_read, crumbs, form_page, render, see_other, tree, UiResult};
 use crate::AppState;
@@ -77,7 +77,11 @@ fn parse_time(s: &str) -> Option<time::Time> {
     time::Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()
 }
 
-/// The report form's fields. `unit` is fixed on the public page.
+/// The report form's fields. `unit` is fixed on the public page. Nothing
+/// that the statistics count is chosen in advance: the kind, the event type
+/// and the consequence start empty. The public page asks in plain words and
+/// leaves out what only staff can tell (never event, contributing factors,
+/// immediate actions).
 fn report_groups(
     page: &Page,
     b: &Builder,
@@ -85,6 +89,22 @@ fn report_groups(
     units: Option<&[(i64, String)]>,
     public: bool,
 ) -> Vec<Group> {
+    let tr = &page.tr;
+    // A plainer label (and option texts) on the public page.
+    let plain = |mut f: crate::forms::Field, options: Option<&str>| {
+        if public {
+            let key = format!("public-field-{}", f.name);
+            if tr.has(&key) {
+                f.label = tr.t(&key);
+            }
+            if let Some(prefix) = options {
+                for (code, label) in &mut f.options {
+                    *label = tr.t(&format!("{prefix}-{code}"));
+                }
+            }
+        }
+        f
+    };
     let mut first = Vec::new();
     if let Some(units) = units {
         let mut f = b.plain("org_unit", InputKind::Select, true);
@@ -94,11 +114,17 @@ fn report_groups(
             .collect();
         first.push(f);
     }
-    first.push(b.select(
-        "kind",
-        &codes(&IncidentKind::ALL, IncidentKind::code),
-        "incident-kind",
-    ));
+    first.push(
+        plain(
+            b.select(
+                "kind",
+                &codes(&IncidentKind::ALL, IncidentKind::code),
+                "incident-kind",
+            ),
+            Some("public-incident-kind"),
+        )
+        .choose_first(tr),
+    );
     // Active types only: a deactivated type is not offered.
     let mut event_type = b.plain("event_type", InputKind::Select, true);
     event_type.options = types
@@ -106,7 +132,7 @@ fn report_groups(
         .filter(|t| t.active)
         .map(|t| (t.code.code().to_string(), name_text(page, &t.name)))
         .collect();
-    first.push(event_type);
+    first.push(plain(event_type, None).choose_first(tr));
     let mut when = b.plain("occurred_on", InputKind::Text, true);
     when.input_type = "date";
     let mut at = b.plain("occurred_time", InputKind::Text, false);
@@ -116,6 +142,32 @@ fn report_groups(
     } else {
         codes(&ReporterRole::ALL, ReporterRole::code)
     };
+    let mut what = vec![
+        plain(b.plain("description", InputKind::Textarea, true), None),
+        plain(
+            b.select(
+                "consequence",
+                &codes(&Consequence::ALL, Consequence::code),
+                "consequence",
+            ),
+            Some("public-consequence"),
+        )
+        .choose_first(tr),
+    ];
+    if !public {
+        what.extend([
+            b.select("never_event", &["no", "yes"], "yes-no"),
+            b.plain("contributing_factors", InputKind::Textarea, false),
+            b.plain("immediate_actions", InputKind::Textarea, false),
+        ]);
+    }
+    let mut role = plain(
+        b.select("reporter_role", &roles, "reporter-role"),
+        Some("public-reporter-role"),
+    );
+    if public {
+        role = role.choose_first(tr);
+    }
     vec![
         Group {
             legend: String::new(),
@@ -123,26 +175,21 @@ fn report_groups(
         },
         Group {
             legend: b.legend("incident-when"),
-            fields: vec![when, at, b.plain("place", InputKind::Text, false)],
-        },
-        Group {
-            legend: b.legend("incident-what"),
             fields: vec![
-                b.plain("description", InputKind::Textarea, true),
-                b.select(
-                    "consequence",
-                    &codes(&Consequence::ALL, Consequence::code),
-                    "consequence",
-                ),
-                b.select("never_event", &["no", "yes"], "yes-no"),
-                b.plain("contributing_factors", InputKind::Textarea, false),
-                b.plain("immediate_actions", InputKind::Textarea, false),
+                when,
+                at,
+                plain(b.plain("place", InputKind::Text, false), None),
             ],
         },
         Group {
+            legend: b.legend("incident-what"),
+            fields: what,
+        },
+        Group {
             legend: b.legend("incident-reporter"),
+            // The name and contact fields hide while "anonymous" is chosen (style.css).
             fields: vec![
-                b.select("reporter_role", &roles, "reporter-role"),
+                role,
                 b.select("anonymous", &["yes", "no"], "yes-no"),
                 b.plain("reporter_name", InputKind::Text, false),
                 b.plain("reporter_contact", InputKind::Text, false),
@@ -283,30 +330,35 @@ fn report_form(
     data: FormData,
     errors: &[FieldError],
     intro: String,
+    county: Option<String>,
 ) -> Response {
+    // The page's one-time key: kept from the sent form when it comes back
+    // with errors, so that it still saves once.
+    let once = once_key(&data).unwrap_or_else(new_once_key);
     let b = Builder::new(&page.tr, data, errors);
     let groups = report_groups(page, &b, types, units, public);
-    let form = b.form(action, "incident-send", "/".into(), groups);
-    form_page(
-        page,
-        page.tr.t("incident-new-title"),
-        Vec::new(),
-        intro,
-        form,
-    )
+    let cancel = if public { String::new() } else { "/".into() };
+    let mut form = b.form(action, "incident-send", cancel, groups);
+    form.once = Some(once);
+    let title = page.tr.t("incident-new-title");
+    match county {
+        Some(county) => crate::ui::client_form_page(page, title, intro, form, county),
+        None => form_page(page, title, Vec::new(), intro, form),
+    }
 }
 
+/// What the staff form starts with: who reports (the staff member, named).
+/// The public form starts empty but for "anonymous", the private choice.
 fn defaults(public: bool) -> FormData {
     let mut d = FormData::new();
-    d.insert("occurred_on".into(), today().to_string());
-    d.insert("kind".into(), IncidentKind::ClientSafety.code().into());
-    d.insert("consequence".into(), Consequence::NearMiss.code().into());
-    d.insert("never_event".into(), "no".into());
-    d.insert(
-        "reporter_role".into(),
-        if public { "client" } else { "staff" }.into(),
-    );
-    d.insert("anonymous".into(), if public { "yes" } else { "no" }.into());
+    if public {
+        d.insert("anonymous".into(), "yes".into());
+    } else {
+        d.insert("occurred_on".into(), today().to_string());
+        d.insert("reporter_role".into(), "staff".into());
+        d.insert("anonymous".into(), "no".into());
+        d.insert("never_event".into(), "no".into());
+    }
     d
 }
 
@@ -345,6 +397,7 @@ pub async fn new_form(State(state): State<AppState>, page: Page) -> UiResult {
         data,
         &[],
         escape(&page.tr.t("incident-intro")),
+        None,
     ))
 }
 
@@ -358,55 +411,35 @@ struct ReceiptPage {
     not_found: bool,
 }
 
-fn receipt_page(
-    page: &Page,
-    code: String,
-    status: Option<(String, String, String)>,
-    just_sent: bool,
-    not_found: bool,
-) -> Response {
-    let l = Layout::new(
-        page,
-        page.tr.t(if just_sent {
-            "incident-sent-title"
-        } else {
-            "receipt-title"
-        }),
-    );
-    let http = if not_found {
-        StatusCode::NOT_FOUND
-    } else if just_sent {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    render(
-        &ReceiptPage {
-            l,
-            code,
-            status,
-            just_sent,
-            not_found,
-        },
-        http,
-    )
-}
-
-async fn create(
+/// Saves a report sent from a form page (its one-time key in `data`) and
+/// answers with a redirect to its receipt (post/redirect/get): a reload
+/// of the receipt saves nothing, and a form sent again with the same key
+/// leads to the same receipt.
+async fn save_and_show_receipt(
     state: &AppState,
     page: &Page,
     reporter: Option<&Principal>,
     input: &NewIncident,
-) -> Result<String, Result<Vec<FieldError>, crate::error::UiError>> {
-    match state
+    data: &FormData,
+) -> Result<Result<Response, Vec<FieldError>>, crate::error::UiError> {
+    let once = once_key(data);
+    let code = match state
         .store()
-        .create_incident(reporter, input, today())
+        .create_incident_once(reporter, input, today(), once.as_deref())
         .await
     {
-        Ok((_, receipt)) => Ok(receipt),
-        Err(StoreError::Invalid(errors)) => Err(Ok(errors)),
-        Err(e) => Err(Err(page.error(e))),
-    }
+        Ok((_, receipt)) => receipt,
+        Err(StoreError::AlreadySent) => match &once {
+            Some(key) => valvo_store::receipt_of_key(key),
+            None => return Err(page.error(ErrorKind::Conflict)),
+        },
+        Err(StoreError::Invalid(errors)) => return Ok(Err(errors)),
+        Err(e) => return Err(page.error(e)),
+    };
+    Ok(Ok(see_other(&format!(
+        "/receipt?code={}&sent=1",
+        crate::html::url_encode(&code)
+    ))))
 }
 
 /// `POST /incidents/new`
@@ -420,35 +453,24 @@ pub async fn create_staff(
     let tree = tree(&state, &page).await?;
     let units = unit_choices(&page, &tree);
     let types = taxonomy(&state, &page).await?;
-    let input = match parse_report(&data, &types, None, today()) {
-        Ok(i) => i,
-        Err(errors) => {
-            return Ok(report_form(
-                &page,
-                &types,
-                "/incidents/new".into(),
-                Some(&units),
-                false,
-                data,
-                &errors,
-                String::new(),
-            ))
-        }
+    let errors = match parse_report(&data, &types, None, today()) {
+        Ok(input) => match save_and_show_receipt(&state, &page, Some(&p), &input, &data).await? {
+            Ok(done) => return Ok(done),
+            Err(errors) => errors,
+        },
+        Err(errors) => errors,
     };
-    match create(&state, &page, Some(&p), &input).await {
-        Ok(code) => Ok(receipt_page(&page, code, None, true, false)),
-        Err(Ok(errors)) => Ok(report_form(
-            &page,
-            &types,
-            "/incidents/new".into(),
-            Some(&units),
-            false,
-            data,
-            &errors,
-            String::new(),
-        )),
-        Err(Err(e)) => Err(e),
-    }
+    Ok(report_form(
+        &page,
+        &types,
+        "/incidents/new".into(),
+        Some(&units),
+        false,
+        data,
+        &errors,
+        String::new(),
+        None,
+    ))
 }
 
 pub(crate) fn unit_by_code<'a>(tree: &'a OrgTree, code: &str) -> Option<&'a OrgNode> {
@@ -456,6 +478,15 @@ pub(crate) fn unit_by_code<'a>(tree: &'a OrgTree, code: &str) -> Option<&'a OrgN
         .into_iter()
         .map(|(_, n)| n)
         .find(|n| n.code == code)
+}
+
+/// The public form's introduction: the unit, and who may report here.
+fn public_intro(page: &Page, unit: &OrgNode) -> String {
+    format!(
+        "{} · {}",
+        text_html(&page.tr, &unit.name),
+        escape(&page.tr.t("incident-public-intro"))
+    )
 }
 
 /// `GET /report/{code}`: the public report page of a unit (clients, relatives, anonymous staff).
@@ -466,11 +497,6 @@ pub async fn public_form(
 ) -> UiResult {
     let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let intro = format!(
-        "{} · {}",
-        text_html(&page.tr, &unit.name),
-        escape(&page.tr.t("incident-public-intro"))
-    );
     let types = taxonomy(&state, &page).await?;
     Ok(report_form(
         &page,
@@ -480,7 +506,8 @@ pub async fn public_form(
         true,
         defaults(true),
         &[],
-        intro,
+        public_intro(&page, unit),
+        Some(crate::ui::county_name(&page, &tree, unit.id)),
     ))
 }
 
@@ -497,32 +524,37 @@ pub async fn public_create(
     }
     let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let intro = text_html(&page.tr, &unit.name);
-    let action = format!("/report/{code}");
     let types = taxonomy(&state, &page).await?;
-    let input = match parse_report(&data, &types, Some(unit.id), today()) {
-        Ok(i) => i,
-        Err(errors) => {
-            return Ok(report_form(
-                &page, &types, action, None, true, data, &errors, intro,
-            ))
-        }
+    let errors = match parse_report(&data, &types, Some(unit.id), today()) {
+        Ok(input) => match save_and_show_receipt(&state, &page, None, &input, &data).await? {
+            Ok(done) => return Ok(done),
+            Err(errors) => errors,
+        },
+        Err(errors) => errors,
     };
-    match create(&state, &page, None, &input).await {
-        Ok(code) => Ok(receipt_page(&page, code, None, true, false)),
-        Err(Ok(errors)) => Ok(report_form(
-            &page, &types, action, None, true, data, &errors, intro,
-        )),
-        Err(Err(e)) => Err(e),
-    }
+    Ok(report_form(
+        &page,
+        &types,
+        format!("/report/{code}"),
+        None,
+        true,
+        data,
+        &errors,
+        public_intro(&page, unit),
+        Some(crate::ui::county_name(&page, &tree, unit.id)),
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct CodeQuery {
     code: Option<String>,
+    /// Set by the redirect after a report was sent.
+    sent: Option<String>,
 }
 
 /// `GET /receipt?code=…`: where the handling stands, without an account.
+/// After a report was sent (`&sent=1`), the same page thanks the reporter
+/// and shows the code to keep.
 pub async fn receipt(
     State(state): State<AppState>,
     crate::ops::ClientIp(ip): crate::ops::ClientIp,
@@ -530,8 +562,36 @@ pub async fn receipt(
     UiQuery(q): UiQuery<CodeQuery>,
 ) -> UiResult {
     let code = q.code.unwrap_or_default();
+    let tree = tree(&state, &page).await?;
+    let county = tree
+        .roots()
+        .first()
+        .map(|r| crate::ui::county_name(&page, &tree, r.id))
+        .unwrap_or_default();
+    let show = |code: String, status, just_sent, not_found| {
+        let title = page.tr.t(if just_sent {
+            "incident-sent-title"
+        } else {
+            "receipt-title"
+        });
+        let http = if not_found {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        render(
+            &ReceiptPage {
+                l: Layout::client(&page, title, county.clone()),
+                code,
+                status,
+                just_sent,
+                not_found,
+            },
+            http,
+        )
+    };
     if code.trim().is_empty() {
-        return Ok(receipt_page(&page, String::new(), None, false, false));
+        return Ok(show(String::new(), None, false, false));
     }
     if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
@@ -544,12 +604,13 @@ pub async fn receipt(
     let status = found.map(|r| {
         (
             page.tr.t(&format!("incident-state-{}", r.state.code())),
-            r.reported_on.to_string(),
+            valvo_core::period::format_date(r.reported_on),
             r.outcome,
         )
     });
     let missing = status.is_none();
-    Ok(receipt_page(&page, code, status, false, missing))
+    let just_sent = q.sent.is_some() && !missing;
+    Ok(show(code, status, just_sent, missing))
 }
 
 // ---------------------------------------------------------------- handlers
@@ -678,6 +739,7 @@ fn handling_form(
         errors: Vec::new(),
         groups: handling,
         remove: None,
+        once: None,
     };
     let af = FormView {
         action: format!("/incidents/{id}/actions"),
@@ -686,6 +748,7 @@ fn handling_form(
         errors: Vec::new(),
         groups: action,
         remove: None,
+        once: None,
     };
     let mut both = (hf, af);
     // Error summaries per form.

@@ -426,6 +426,7 @@ pub fn app(state: AppState) -> Router {
             "/feedback/{code}",
             get(feedback::answer_form).post(feedback::answer_submit),
         )
+        .route("/feedback/{code}/thanks", get(feedback::answer_thanks))
         .route("/org/{id}/feedback", get(feedback::stats))
         .route("/org/{id}/feedback/export.csv", get(feedback::export))
         .route(

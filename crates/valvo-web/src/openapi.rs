@@ -867,10 +867,7 @@ fn complete(doc: &mut Value) {
                 "503",
                 "The database does not answer for now; try again after Retry-After seconds",
             );
-            add(
-                "404",
-                "No such resource (the one the path names)",
-            );
+            add("404", "No such resource (the one the path names)");
             if !public {
                 add("401", "No or unknown bearer token");
                 add("403", "Not allowed for this user (role or scope)");

@@ -563,6 +563,7 @@ fn inputs_form(
         groups,
         errors: errors_list,
         remove: None,
+        once: None,
     }
 }
 

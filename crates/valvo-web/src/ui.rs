@@ -1123,12 +1123,48 @@ pub(crate) fn form_page(
     intro: String,
     form: FormView,
 ) -> Response {
+    form_page_in(Layout::new(page, title), page, crumbs, intro, form)
+}
+
+/// The name of the county a unit belongs to (its tree's root), for the
+/// head of the pages its clients see.
+pub(crate) fn county_name(page: &Page, tree: &OrgTree, unit: i64) -> String {
+    tree.root_of(unit)
+        .and_then(|r| tree.get(r))
+        .and_then(|n| n.name.resolve(page.lang).map(|r| r.text.to_string()))
+        .unwrap_or_default()
+}
+
+/// A form for clients and relatives (no account): headed by the county's
+/// name, without the staff menu.
+pub(crate) fn client_form_page(
+    page: &Page,
+    title: String,
+    intro: String,
+    form: FormView,
+    county: String,
+) -> Response {
+    form_page_in(
+        Layout::client(page, title, county),
+        page,
+        Vec::new(),
+        intro,
+        form,
+    )
+}
+
+fn form_page_in(
+    mut l: Layout,
+    page: &Page,
+    crumbs: Vec<(String, String)>,
+    intro: String,
+    form: FormView,
+) -> Response {
     let status = if form.errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let mut l = Layout::new(page, title);
     if !form.errors.is_empty() {
         l.title = format!("{} – {}", page.tr.t("form-has-errors"), l.title);
     }

@@ -1878,6 +1878,27 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
     )
     .await;
     assert!(form.contains("Enhet A1") && form.contains("name=\"description\""));
+    // Nothing the statistics count is chosen in advance; a client is asked in
+    // plain words and not for what only staff can tell.
+    for field in ["kind", "event_type", "consequence", "reporter_role"] {
+        let select = &form[form.find(&format!("<select id=\"{field}\"")).unwrap()..];
+        let select = &select[..select.find("</select>").unwrap()];
+        assert!(
+            select.contains("<option value=\"\" selected>Välj</option>"),
+            "{field} starts empty: {select}"
+        );
+    }
+    assert!(form.contains("Vem är du?") && form.contains("Ledde det till skada?"));
+    for staff_only in ["never_event", "contributing_factors", "immediate_actions"] {
+        assert!(
+            !form.contains(&format!("name=\"{staff_only}\"")),
+            "{staff_only}"
+        );
+    }
+    // A client's page: the county's name, no staff menu, no way to the staff side.
+    assert!(form.contains("<p class=\"brand county\">Testens välfärdsområde</p>"));
+    assert!(!form.contains("href=\"/incidents\"") && !form.contains("href=\"/login\""));
+    let once = hidden(&form, "once");
     let good = |desc: &'static str| {
         vec![
             ("kind", "client_safety"),
@@ -1892,14 +1913,35 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
             ("anonymous", "yes"),
         ]
     };
+    let mut sent = good("Väärä lääke annettiin");
+    sent.push(("once", once.as_str()));
+    let before = app.audit_count().await;
     let r = anon
         .post(app.url("/report/a1?lang=en"))
-        .form(&good("Väärä lääke annettiin"))
+        .form(&sent)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let client_code = receipt_code(&text(r).await);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let receipt = app.follow(&anon, r).await;
+    assert_eq!(receipt.status(), StatusCode::OK);
+    let receipt = text(receipt).await;
+    assert!(
+        receipt.contains("class=\"notice success\""),
+        "a success, not an error"
+    );
+    let client_code = receipt_code(&receipt);
+    // Sent again (a double click, the back button and send): nothing new,
+    // and the same receipt.
+    let r = anon
+        .post(app.url("/report/a1?lang=en"))
+        .form(&sent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), location);
+    assert_eq!(app.audit_count().await, before + 1, "one report written");
 
     // Bad input is named and nothing is written.
     let before = app.audit_count().await;
@@ -1954,7 +1996,7 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
     ]);
     named.retain(|(k, v)| !(*k == "event_type" && *v == "medication"));
     let r = app.post_form(&m, "/incidents/new", &named).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
     // An anonymous staff report through the API: misconduct, severe, a never event.
     let token = app.token("manager-a@test.fi").await;

@@ -248,7 +248,7 @@ async fn event_types_are_configured_offered_counted_and_named() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = api
         .post(app.url("/api/v1/incidents"))
         .bearer_auth(&manager_token)
@@ -277,7 +277,7 @@ async fn event_types_are_configured_offered_counted_and_named() {
             ],
         )
         .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, detail) = get(&staff, &app, &format!("/incidents/{lifting_id}?lang=sv")).await;
     assert!(detail.contains(
         "<span lang=\"fi\">Nostot ja siirrot</span> <span class=\"fallback\">(på finska)</span>"

@@ -90,7 +90,13 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let thanks = app.follow(&c, r).await;
+    assert_eq!(thanks.status(), StatusCode::OK);
+    let thanks = thanks.text().await.unwrap();
+    assert!(thanks.contains("Din respons har tagits emot"), "{thanks}");
+    // A client's page: headed by the county, without the staff menu.
+    assert!(thanks.contains("<p class=\"brand county\">Testens välfärdsområde</p>"));
+    assert!(!thanks.contains("href=\"/incidents\"") && !thanks.contains("href=\"/login\""));
     let s = stats(
         &app,
         Some(&token),
@@ -119,6 +125,36 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
     let by_channel = s["stats"]["by_channel"].as_array().unwrap();
     assert_eq!(by_channel.len(), 1);
     assert_eq!(by_channel[0]["key"], "qr");
+    // The same form sent twice (a double click, a reload of the post, the
+    // back button): saved once, and both lead to the thanks.
+    let page = c.get(app.url("/feedback/a1")).send().await.unwrap();
+    let once = hidden(&page.text().await.unwrap(), "once");
+    let form = [("once", once.as_str()), ("nps", "3"), ("scores.safe", "2")];
+    let (first, second) = tokio::join!(
+        c.post(app.url("/feedback/a1")).form(&form).send(),
+        c.post(app.url("/feedback/a1")).form(&form).send(),
+    );
+    for r in [first.unwrap(), second.unwrap()] {
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/feedback/a1/thanks");
+    }
+    let r = c
+        .post(app.url("/feedback/a1"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "a third time, later");
+    let s = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
+    assert_eq!(
+        s["stats"]["current"]["answers"], 2,
+        "one answer more, not three"
+    );
     // The other area has nothing; the public API withholds a cell of one answer.
     let s = stats(
         &app,
@@ -172,7 +208,7 @@ async fn public_answers_are_rate_limited() {
             limited = true;
             break;
         }
-        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
     assert!(limited, "429 after the limit");
     app.stop().await;
@@ -212,7 +248,17 @@ async fn invitations_are_answered_once() {
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains(&today()));
+    let day = time::Date::parse(
+        &today(),
+        &time::format_description::well_known::Iso8601::DATE,
+    )
+    .unwrap();
+    assert!(page.text().await.unwrap().contains(&format!(
+        "{}.{}.{}",
+        day.day(),
+        u8::from(day.month()),
+        day.year()
+    )));
     // Answer through the API without a bearer token.
     let r = c
         .post(app.url("/api/v1/feedback/answers"))
@@ -253,7 +299,12 @@ async fn invitations_are_answered_once() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let thanks = app.follow(&c, r).await;
+    assert_eq!(
+        thanks.status(),
+        StatusCode::OK,
+        "the thanks after the answer"
+    );
     let r = c
         .post(app.url(&format!("/feedback/i/{}", tokens[1])))
         .form(&[("nps", "3")])
@@ -600,7 +651,7 @@ async fn feedback_is_handled_rerouted_and_replied() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let q: Value = c
         .get(app.url("/api/v1/feedback/cases"))
         .bearer_auth(&token)
@@ -699,7 +750,7 @@ async fn feedback_is_handled_rerouted_and_replied() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let q: Value = c
         .get(app.url("/api/v1/feedback/cases"))
         .bearer_auth(&token)
@@ -974,7 +1025,7 @@ async fn own_statement_makes_a_new_survey_version() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // A viewer may not change the survey.
     let v = app.login("view@x.fi").await;
     let page = v
@@ -1035,7 +1086,7 @@ async fn qr_code_poster_and_public_statistics_page() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
     let html = c
         .get(app.url(&format!(

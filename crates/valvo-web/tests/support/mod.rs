@@ -171,6 +171,18 @@ impl TestApp {
         c.post(self.url(path)).form(&all).send().await.unwrap()
     }
 
+    /// A form's answer that is a redirect (post/redirect/get): checks it is
+    /// 303 and follows it with the same client, as a browser does.
+    pub async fn follow(&self, c: &Client, r: Response) -> Response {
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::SEE_OTHER,
+            "a redirect after the post"
+        );
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        c.get(self.url(&to)).send().await.unwrap()
+    }
+
     pub async fn audit_count(&self) -> usize {
         self.store.audit_log(1000, None, None).await.unwrap().len()
     }

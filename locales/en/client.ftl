@@ -1,0 +1,25 @@
+# Clients' pages (the public report form, feedback, the receipt), English.
+choose = Choose
+footer-client = reports and feedback from clients and relatives
+public-field-kind = What is your report about?
+public-incident-kind-client_safety = A client's or patient's safety (e.g. a fall, a medication error)
+public-incident-kind-misconduct = Something wrong in the service (e.g. poor treatment, neglect)
+public-incident-kind-data_protection = How information is handled (e.g. details given to the wrong person)
+public-incident-kind-work_safety = The staff's safety
+public-field-event_type = What kind of event was it?
+public-field-occurred_on = On which day did it happen?
+public-field-place = Where did it happen? (optional)
+public-field-description = Tell what happened
+public-field-consequence = Did it cause harm?
+public-consequence-near_miss = No, harm was avoided (a near miss)
+public-consequence-no_harm = It happened, but caused no harm
+public-consequence-mild = Mild harm
+public-consequence-moderate = Moderate harm
+public-consequence-severe = Serious harm
+public-consequence-death = A person died
+public-field-reporter_role = Who are you?
+public-reporter-role-client = A client or patient
+public-reporter-role-relative = A relative or someone close
+public-reporter-role-staff = I work here
+public-reporter-role-student = A student or trainee
+public-reporter-role-other = Someone else

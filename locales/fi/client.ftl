@@ -1,0 +1,25 @@
+# Asiakkaiden sivut (julkinen ilmoituslomake, palaute, kuittaus), suomi.
+choose = Valitse
+footer-client = asiakkaiden ja omaisten ilmoitukset ja palaute
+public-field-kind = Mitä ilmoituksesi koskee?
+public-incident-kind-client_safety = Asiakkaan tai potilaan turvallisuutta (esim. kaatuminen, lääkevirhe)
+public-incident-kind-misconduct = Epäkohtaa palvelussa (esim. huono kohtelu, laiminlyönti)
+public-incident-kind-data_protection = Tietojen käsittelyä (esim. tiedot väärälle henkilölle)
+public-incident-kind-work_safety = Henkilökunnan turvallisuutta
+public-field-event_type = Millainen tapahtuma oli?
+public-field-occurred_on = Minä päivänä se tapahtui?
+public-field-place = Missä se tapahtui? (vapaaehtoinen)
+public-field-description = Kerro, mitä tapahtui
+public-field-consequence = Aiheutuiko siitä haittaa?
+public-consequence-near_miss = Ei, haitta vältettiin (läheltä piti)
+public-consequence-no_harm = Tapahtui, mutta haittaa ei aiheutunut
+public-consequence-mild = Lievää haittaa
+public-consequence-moderate = Kohtalaista haittaa
+public-consequence-severe = Vakavaa haittaa
+public-consequence-death = Ihminen kuoli
+public-field-reporter_role = Kuka olet?
+public-reporter-role-client = Asiakas tai potilas
+public-reporter-role-relative = Omainen tai läheinen
+public-reporter-role-staff = Työskentelen täällä
+public-reporter-role-student = Opiskelija tai harjoittelija
+public-reporter-role-other = Joku muu

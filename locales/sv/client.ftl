@@ -1,0 +1,25 @@
+# Klienternas sidor (den öppna anmälningsblanketten, respons, kvitto), svenska.
+choose = Välj
+footer-client = anmälningar och respons från klienter och anhöriga
+public-field-kind = Vad gäller din anmälan?
+public-incident-kind-client_safety = En klients eller patients säkerhet (t.ex. ett fall, ett läkemedelsfel)
+public-incident-kind-misconduct = Ett missförhållande i servicen (t.ex. dåligt bemötande, försummelse)
+public-incident-kind-data_protection = Hur uppgifter hanteras (t.ex. uppgifter till fel person)
+public-incident-kind-work_safety = Personalens säkerhet
+public-field-event_type = Vad för slags händelse var det?
+public-field-occurred_on = Vilken dag hände det?
+public-field-place = Var hände det? (frivilligt)
+public-field-description = Berätta vad som hände
+public-field-consequence = Ledde det till skada?
+public-consequence-near_miss = Nej, skadan kunde undvikas (nära ögat)
+public-consequence-no_harm = Det hände, men ingen skada uppstod
+public-consequence-mild = Lindrig skada
+public-consequence-moderate = Måttlig skada
+public-consequence-severe = Allvarlig skada
+public-consequence-death = En människa dog
+public-field-reporter_role = Vem är du?
+public-reporter-role-client = Klient eller patient
+public-reporter-role-relative = Anhörig eller närstående
+public-reporter-role-staff = Jag arbetar här
+public-reporter-role-student = Studerande eller praktikant
+public-reporter-role-other = Någon annan
