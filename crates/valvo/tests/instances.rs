@@ -1598,3 +1598,96 @@ async fn contacts_and_visits_through_two_instances_are_counted_once_each() {
     b.stop();
     db.drop().await;
 }
+
+/// The one-time key of the form page (`name="once"`).
+fn once_of(html: &str) -> String {
+    let needle = "name=\"once\" value=\"";
+    let start = html.find(needle).expect("a one-time key on the form") + needle.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_form_sent_to_both_instances_at_once_is_saved_once() {
+    let Some(db) = Db::new("form_sent_twice").await else {
+        return;
+    };
+    db.org("county", None);
+    db.org("u1", Some("county"));
+    let limit = ["--public-rate-limit", "1000"];
+    let (a, b) = (Server::start(&db, &limit), Server::start(&db, &limit));
+    let c = client();
+    let errors = Errors::default();
+    // Each form page is sent twice at the same moment, once through each
+    // instance (a double click behind a load balancer).
+    const PAGES: usize = 25;
+    let mut tasks = Vec::new();
+    for i in 0..PAGES {
+        for (path, fields) in [
+            (
+                "/report/u1",
+                vec![
+                    ("kind", "client_safety"),
+                    ("event_type", "medication"),
+                    ("occurred_on", "2024-03-01"),
+                    ("description", "Väärä lääke"),
+                    ("consequence", "no_harm"),
+                    ("reporter_role", "client"),
+                    ("anonymous", "yes"),
+                ],
+            ),
+            ("/feedback/u1", vec![("nps", "9")]),
+        ] {
+            let page = c.get(a.url(path)).send().await.unwrap();
+            assert_eq!(page.status(), StatusCode::OK);
+            let once = once_of(&page.text().await.unwrap());
+            for s in [&a, &b] {
+                let mut form: Vec<(String, String)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                form.push(("once".into(), once.clone()));
+                let (c, url, errors) = (c.clone(), s.url(path), errors.clone());
+                tasks.push(tokio::spawn(async move {
+                    let r = c.post(url).form(&form).send().await.unwrap();
+                    errors.check(&r, "form");
+                    let to = r
+                        .headers()
+                        .get("location")
+                        .map(|l| l.to_str().unwrap().to_owned());
+                    (i, r.status(), to)
+                }));
+            }
+        }
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert_eq!(errors.count(), 0, "{answers:?}");
+    for (_, status, _) in &answers {
+        assert_eq!(*status, StatusCode::SEE_OTHER, "{answers:?}");
+    }
+    // Both sends of a report lead to the same receipt.
+    for pair in answers.chunks(2) {
+        assert_eq!(pair[0].2, pair[1].2, "{pair:?}");
+    }
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM incidents").await,
+        PAGES as i64
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM feedback_answers").await,
+        PAGES as i64
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM form_submissions").await,
+        2 * PAGES as i64
+    );
+    // The kept counts agree with the rows.
+    let diff = incident_differences(&db).await;
+    assert!(diff.is_empty(), "{diff:?}");
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
