@@ -65,3 +65,4 @@ report-value-period = Period of the value
 report-page = Page
 report-source-feedback = Figures from the customer feedback in Valvo.
 report-source-incidents = Figures from the incident reports in Valvo.
+report-watermark-draft = DRAFT – NOT APPROVED

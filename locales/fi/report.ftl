@@ -65,3 +65,4 @@ report-value-period = Arvon jakso
 report-page = Sivu
 report-source-feedback = Luvut Valvoon annetusta asiakaspalautteesta.
 report-source-incidents = Luvut Valvon vaaratapahtumailmoituksista.
+report-watermark-draft = LUONNOS – EI HYVÄKSYTTY

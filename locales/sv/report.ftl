@@ -65,3 +65,4 @@ report-value-period = Värdets period
 report-page = Sida
 report-source-feedback = Siffrorna från kundresponsen i Valvo.
 report-source-incidents = Siffrorna från avvikelseanmälningarna i Valvo.
+report-watermark-draft = UTKAST – INTE GODKÄNT

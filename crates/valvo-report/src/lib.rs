@@ -2,10 +2,12 @@
 //!
 //! - [`svg`]: the chapter's status chart as an accessible SVG.
 //! - [`data`]: machine-readable JSON and CSV.
+//! - [`fonts`]: the typeface shipped with the binary (Inter).
 //! - [`pdf`]: the printable PDF (typst, fonts embedded, no network), in one
 //!   language or both national languages.
 
 pub mod data;
+pub mod fonts;
 pub mod pdf;
 pub mod svg;
 

@@ -19,7 +19,7 @@ use typst::foundations::{Array, Dict, IntoValue, Value};
 use typst_as_lib::{TypstAsLibError, TypstEngine, TypstTemplateMainFile};
 use typst_layout::PagedDocument;
 use valvo_core::report::{
-    Chapter, Report, ReportGoal, ReportIndicator, ReportSection, SectionKind,
+    Chapter, Report, ReportGoal, ReportIndicator, ReportSection, ReportState, SectionKind,
 };
 use valvo_core::{format_number, Direction, I18nText, Lang};
 use valvo_i18n::Tr;
@@ -51,14 +51,20 @@ pub enum ReportError {
     Pdf(String),
 }
 
-/// The engine: template, standard library and the fonts of `typst-assets`,
+/// The engine: template, standard library, Inter and the fonts of `typst-assets`
 /// parsed once.
 fn engine() -> &'static TypstEngine<TypstTemplateMainFile> {
     static ENGINE: OnceLock<TypstEngine<TypstTemplateMainFile>> = OnceLock::new();
     ENGINE.get_or_init(|| {
         TypstEngine::builder()
             .main_file(TEMPLATE)
-            .fonts(typst_assets::fonts().map(typst::foundations::Bytes::new))
+            .fonts(
+                crate::fonts::FONTS
+                    .iter()
+                    .map(|(_, b)| *b)
+                    .chain(typst_assets::fonts())
+                    .map(typst::foundations::Bytes::new),
+            )
             .build()
     })
 }
@@ -113,11 +119,26 @@ fn compile(doc: J) -> Result<Vec<u8>, ReportError> {
             ..Default::default()
         };
         if let Ok(pdf) = typst_pdf::pdf(&compiled, &options) {
-            return Ok(pdf);
+            return Ok(without_false_suspects(pdf));
         }
     }
     typst_pdf::pdf(&compiled, &typst_pdf::PdfOptions::default())
+        .map(without_false_suspects)
         .map_err(|d| ReportError::Pdf(diagnostics(&d)))
+}
+
+/// Blanks `/Suspects false` out of the catalog's mark information. It says
+/// what leaving it out says (false is the default), but poppler, which
+/// many readers and converters use, reports it as a syntax error ("Suspects
+/// object is wrong type"). Spaces of the same length keep every byte
+/// offset of the cross-reference table right.
+fn without_false_suspects(mut pdf: Vec<u8>) -> Vec<u8> {
+    const ENTRY: &[u8] = b"/Suspects false";
+    // The catalog is written uncompressed; the entry is in it once.
+    if let Some(at) = pdf.windows(ENTRY.len()).position(|w| w == ENTRY) {
+        pdf[at..at + ENTRY.len()].fill(b' ');
+    }
+    pdf
 }
 
 /// A document other than the periodic report, in one language: a title
@@ -202,6 +223,8 @@ pub fn render_plain_pdf(doc: &PlainDocument, lang: Lang) -> Result<Vec<u8>, Repo
         "lang": code,
         "title": flat(&doc.title),
         "author": flat(&doc.county),
+        "header_left": flat(&doc.county),
+        "header_right": flat(&doc.title),
         "page_label": tr.t("report-page"),
         "blocks": blocks,
     });
@@ -465,12 +488,15 @@ fn document(report: &Report, layout: Layout) -> J {
         .map(|tr| (tr.lang().code().to_owned(), tr.t("report-title")))
         .collect();
     let slash = " / ";
-    let mut meta: Vec<(String, String)> = vec![
-        (msg(&trs, "report-period", slash), period.clone()),
-        (
+    let mut meta: Vec<(String, String)> = vec![(msg(&trs, "report-period", slash), period.clone())];
+    // A live preview (version 0) is no version of the report.
+    if report.version > 0 {
+        meta.push((
             msg(&trs, "report-version", slash),
             report.version.to_string(),
-        ),
+        ));
+    }
+    meta.extend([
         (
             msg(&trs, "report-state", slash),
             msg(
@@ -483,7 +509,7 @@ fn document(report: &Report, layout: Layout) -> J {
             msg(&trs, "report-generated", slash),
             human_time(&report.generated_at, first),
         ),
-    ];
+    ]);
     if let Some(by) = &report.approved_by {
         meta.push((msg(&trs, "report-approved-by", slash), flat(by)));
     }
@@ -501,7 +527,11 @@ fn document(report: &Report, layout: Layout) -> J {
         "counties": if report.county_name == report.org_name { vec![] } else { versions(&report.county_name) },
         "meta": meta,
     }));
-    blocks.push(json!({"kind": "outline", "lang": first.code(), "title": msg(&trs, "report-contents", dash)}));
+    // Contents only where there is much to find: a short report is read
+    // from its start.
+    if report.chapters.len() >= 3 {
+        blocks.push(json!({"kind": "outline", "lang": first.code(), "title": msg(&trs, "report-contents", dash)}));
+    }
 
     // Summary.
     if !report.summary.is_empty() {
@@ -522,6 +552,15 @@ fn document(report: &Report, layout: Layout) -> J {
         "lang": doc_lang.code(),
         "title": title,
         "author": heading_text(&report.county_name, &trs),
+        "header_left": heading_text(&report.county_name, &trs),
+        "header_right": format!("{} {period}", msg(&trs, "report-title", slash)),
+        // Not approved yet: every page says so.
+        "watermark": match report.state {
+            ReportState::Draft | ReportState::Submitted => {
+                J::from(trs.iter().map(|tr| tr.t("report-watermark-draft")).collect::<Vec<_>>())
+            }
+            ReportState::Approved | ReportState::Published => J::Null,
+        },
         "page_label": msg(&trs, "report-page", slash),
         "blocks": blocks,
     })
@@ -1156,7 +1195,6 @@ mod pdf_tests {
         assert!(r.info.contains("Tagged:          yes"), "{}", r.info);
         for s in [
             "Egenkontrollrapport",
-            "Innehåll",
             "Centrala iakttagelser",
             "Kund- och resurscenter",
             "Socialservice",
@@ -1186,9 +1224,17 @@ mod pdf_tests {
             !r.layout.contains("Lähtötaso"),
             "no Finnish labels in the Swedish PDF"
         );
-        // The table of contents lists the chapters.
+        // Two chapters: no table of contents (it would list two entries).
+        assert!(!r.layout.contains("Innehåll"), "{}", r.layout);
+        // From three chapters on, the table of contents lists them in order.
+        let mut long = sample_report();
+        let mut third = long.chapters[0].clone();
+        third.name = I18nText::fi_only("Kolmas");
+        long.chapters.push(third);
+        let r = read(&render_pdf(&long, Layout::Single(Lang::Sv)).unwrap());
         let toc = r.layout.split("Innehåll").nth(1).unwrap();
         assert!(toc.find("Kund- och resurscenter").unwrap() < toc.find("Socialservice").unwrap());
+        assert!(toc.find("Socialservice").unwrap() < toc.find("Kolmas").unwrap());
     }
 
     #[test]
@@ -1200,7 +1246,6 @@ mod pdf_tests {
         assert!(r.pages >= 2);
         for s in [
             "Omavalvontaraportti",
-            "Sisällys",
             "Asiakas- ja resurssikeskus",
             "Sosiaalipalvelut",
             "Tavoite",
@@ -1237,7 +1282,6 @@ mod pdf_tests {
         for s in [
             "Egenkontrollrapport",
             "Omavalvontaraportti",
-            "Innehåll – Sisällys",
             "Kund- och resurscenter – Asiakas- ja resurssikeskus",
             "Socialservice – Sosiaalipalvelut",
             "Centrala iakttagelser – Keskeiset havainnot",
@@ -1271,6 +1315,22 @@ mod pdf_tests {
     }
 
     #[test]
+    fn a_draft_says_so_on_every_page_and_a_live_preview_has_no_version() {
+        let mut report = sample_report();
+        report.state = ReportState::Draft;
+        report.version = 0;
+        let r = read(&render_pdf(&report, Layout::Single(Lang::Sv)).unwrap());
+        let marks = r.flow.matches("UTKAST – INTE GODKÄNT").count();
+        assert_eq!(marks as u32, r.pages, "one mark a page: {}", r.flow);
+        assert!(!r.flow.contains("Version"), "{}", r.flow);
+        report.state = ReportState::Published;
+        report.version = 2;
+        let r = read(&render_pdf(&report, Layout::Single(Lang::Sv)).unwrap());
+        assert!(!r.flow.contains("UTKAST – INTE GODKÄNT"));
+        assert!(r.flow.contains("Version"), "{}", r.flow);
+    }
+
+    #[test]
     fn hostile_text_is_printed_verbatim() {
         let mut report = sample_report();
         let evil = "#set page(width: 1cm) *_[]$ <x> @y \\ `z` ~ / #strong[no] \"q\" ]]";
@@ -1278,6 +1338,9 @@ mod pdf_tests {
         report.summary =
             I18nText::fi_only(format!("Ensin{evil}\n\n= Ei otsikko\n- ei lista\ttab\u{7}"));
         report.chapters[0].name = I18nText::fi_only("Yksikkö #1 [A] & *B*");
+        // Three chapters, so that there is a table of contents to read.
+        let third = report.chapters[1].clone();
+        report.chapters.push(third);
         let pdf = render_pdf(&report, Layout::Single(Lang::Fi)).unwrap();
         let r = read(&pdf);
         assert!(

@@ -176,7 +176,7 @@ fn chart_svg(
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{prefix}-title {prefix}-desc" xml:lang="{lang}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="system-ui, sans-serif" font-size="{fs}">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{prefix}-title {prefix}-desc" xml:lang="{lang}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Inter, system-ui, sans-serif" font-size="{fs}">"#,
         lang = lang.code(),
         w = n(WIDTH),
         h = n(height),

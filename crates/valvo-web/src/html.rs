@@ -1,8 +1,8 @@
 //! Shared pieces of every HTML page: the layout, escaping, localized texts,
 //! numbers and status badges, and the stylesheet.
 
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use valvo_core::access::Role;
 use valvo_core::{format_number, I18nText, Lang, Status};
 
@@ -242,6 +242,22 @@ pub fn status_html(tr: &Tr, s: Status) -> String {
 
 /// The stylesheet (also inlined into standalone report files).
 pub const STYLE: &str = include_str!("../static/style.css");
+
+/// `GET /static/fonts/{file}`: the typeface the PDFs embed (Inter), so the
+/// pages and the documents look alike.
+pub async fn font(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    match valvo_report::fonts::font(&file) {
+        Some(bytes) => (
+            [
+                (header::CONTENT_TYPE, "font/otf"),
+                (header::CACHE_CONTROL, "public, max-age=604800"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
 
 /// `GET /static/style.css`
 pub async fn stylesheet() -> impl IntoResponse {

@@ -298,6 +298,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::health::readyz))
         .route("/metrics", get(ops::metrics::page))
         .route("/static/style.css", get(html::stylesheet))
+        .route("/static/fonts/{file}", get(html::font))
         .route("/accessibility", get(ui::accessibility))
         .route("/login", get(ui::login_page).post(ui::login))
         .route("/logout", post(ui::logout))

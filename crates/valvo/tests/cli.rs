@@ -653,16 +653,36 @@ fn pdf_text(path: &std::path::Path) -> String {
         .output()
         .expect("pdfinfo (poppler-utils) must be installed");
     assert!(
-        info.status.success(),
-        "pdfinfo: {}",
+        info.status.success() && info.stderr.is_empty(),
+        "pdfinfo reads it without an error: {}",
         String::from_utf8_lossy(&info.stderr)
     );
     let info = String::from_utf8_lossy(&info.stdout).to_string();
+    assert!(info.contains("Tagged:          yes"), "{info}");
+    // Set in the report's own sans-serif typeface, embedded.
+    let fonts = Command::new("pdffonts")
+        .arg(path)
+        .output()
+        .expect("pdffonts (poppler-utils) must be installed");
+    let fonts = String::from_utf8_lossy(&fonts.stdout).to_string();
+    let faces: Vec<&str> = fonts
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        !faces.is_empty() && faces.iter().all(|f| f.contains("+Inter-")),
+        "{fonts}"
+    );
+    assert!(
+        fonts.lines().skip(2).all(|l| l.contains(" yes yes ")),
+        "{fonts}"
+    );
     let pages: usize = info.lines().find(|l| l.starts_with("Pages:")).unwrap()[6..]
         .trim()
         .parse()
         .unwrap();
-    assert!(pages >= 2, "{info}");
+    assert!(pages >= 1, "{info}");
     let out = Command::new("pdftotext")
         .arg(path)
         .arg("-")
