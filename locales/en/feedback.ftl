@@ -138,3 +138,4 @@ fb-sentiment-neutral = neutral
 source-feedback-nps = customer feedback: NPS
 source-feedback-answers = customer feedback: number of answers
 source-feedback-negative-comments-share = customer feedback: negative comments (%)
+fb-filter-respondent = Respondent

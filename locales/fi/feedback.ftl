@@ -138,3 +138,4 @@ fb-sentiment-neutral = neutraali
 source-feedback-nps = asiakaspalaute: NPS
 source-feedback-answers = asiakaspalaute: vastausten määrä
 source-feedback-negative-comments-share = asiakaspalaute: kielteiset kommentit (%)
+fb-filter-respondent = Vastaaja

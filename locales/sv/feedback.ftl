@@ -138,3 +138,4 @@ fb-sentiment-neutral = neutral
 source-feedback-nps = kundrespons: NPS
 source-feedback-answers = kundrespons: antal svar
 source-feedback-negative-comments-share = kundrespons: negativa kommentarer (%)
+fb-filter-respondent = Svarande

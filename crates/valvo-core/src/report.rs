@@ -182,7 +182,8 @@ impl ReportIndicator {
         })
     }
 
-    fn previous_figure(&self) -> Option<Figure> {
+    /// The previous period's figure, when there is one (printed in brackets).
+    pub fn previous_figure(&self) -> Option<Figure> {
         (self.previous.is_some() || self.previous_text.is_some()).then(|| Figure {
             value: self.previous,
             parts: self.previous_parts,

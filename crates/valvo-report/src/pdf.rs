@@ -623,9 +623,17 @@ fn chapter_blocks(
         ];
         let rows: Vec<Vec<Vec<Para>>> = chapter.goals.iter().map(|g| goal_row(g, tr)).collect();
         blocks.push(json!({"kind": "goals", "lang": lang.code(), "cols": cols, "rows": rows}));
-        blocks.push(
-            json!({"kind": "note", "lang": lang.code(), "text": tr.t("report-previous-note")}),
-        );
+        // The note explains brackets only where some value has them.
+        let bracketed = chapter
+            .goals
+            .iter()
+            .flat_map(|g| &g.indicators)
+            .any(|i| i.previous_figure().is_some());
+        if bracketed {
+            blocks.push(
+                json!({"kind": "note", "lang": lang.code(), "text": tr.t("report-previous-note")}),
+            );
+        }
     }
 
     // Sections.

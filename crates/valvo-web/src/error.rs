@@ -98,7 +98,8 @@ impl IntoResponse for UiError {
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "error-unavailable"),
             ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "error-internal"),
         };
-        let l = Layout::bare(self.lang);
+        let mut l = Layout::bare(self.lang);
+        l.title = l.tr.t(&format!("{key}-title"));
         let page = ErrorPage {
             heading: l.tr.t(&format!("{key}-title")),
             message: l.tr.t(key),

@@ -1346,7 +1346,7 @@ async fn stats_response(
             filter_select(
                 tr,
                 "respondent",
-                "fb-field-respondent",
+                "fb-filter-respondent",
                 &Respondent::ALL,
                 Respondent::code,
                 "fb-respondent-",

@@ -216,7 +216,13 @@ impl<'a> Builder<'a> {
         for g in &groups {
             for f in &g.fields {
                 if let Some(e) = &f.error {
-                    errors.push((f.name.clone(), format!("{}: {}", f.label, e)));
+                    // A label that asks ("Who are you?") takes no colon.
+                    let sep = if f.label.ends_with(['?', ':']) {
+                        " – "
+                    } else {
+                        ": "
+                    };
+                    errors.push((f.name.clone(), format!("{}{sep}{}", f.label, e)));
                 }
             }
         }

@@ -58,6 +58,9 @@ pub struct Layout {
     /// On a client's page (the public report form, a feedback answer, a
     /// receipt): the county's name, shown in place of the staff menu.
     pub client: Option<String>,
+    /// Said before the title in the browser's tab and history, not in the
+    /// heading ("There are errors in the form").
+    pub title_prefix: Option<String>,
     /// Path and query without `lang`, for the language links.
     path: String,
     query: String,
@@ -87,6 +90,7 @@ impl Layout {
             }),
             csrf: page.csrf.clone(),
             client: None,
+            title_prefix: None,
             path: page.path.clone(),
             query: page.query.clone(),
         }
@@ -111,6 +115,7 @@ impl Layout {
             supervision: false,
             csrf: String::new(),
             client: None,
+            title_prefix: None,
             path: "/".into(),
             query: String::new(),
         }

@@ -504,7 +504,7 @@ async fn handlers_response(
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
-        l.title = format!("{} – {}", page.tr.t("form-has-errors"), l.title);
+        l.title_prefix = Some(page.tr.t("form-has-errors"));
         StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok(render(

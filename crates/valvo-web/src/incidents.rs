@@ -267,6 +267,12 @@ fn parse_report(
         time_raw.is_empty() || occurred_time.is_some(),
         false,
     );
+    // Checked here too, so that an empty form names every missing field at once.
+    need(
+        "description",
+        !get("description").is_empty(),
+        get("description").is_empty(),
+    );
     let anonymous = get("anonymous") != "no";
     let name = get("reporter_name");
     if !anonymous && name.is_empty() {
@@ -411,6 +417,11 @@ struct ReceiptPage {
     not_found: bool,
 }
 
+/// The cookie that carries a receipt code from the post to the page that
+/// shows it once: the code stays out of the address (a browser's history on
+/// a shared tablet would otherwise let the next user follow the report).
+const RECEIPT_COOKIE: &str = "valvo_receipt";
+
 /// Saves a report sent from a form page (its one-time key in `data`) and
 /// answers with a redirect to its receipt (post/redirect/get): a reload
 /// of the receipt saves nothing, and a form sent again with the same key
@@ -436,10 +447,17 @@ async fn save_and_show_receipt(
         Err(StoreError::Invalid(errors)) => return Ok(Err(errors)),
         Err(e) => return Err(page.error(e)),
     };
-    Ok(Ok(see_other(&format!(
-        "/receipt?code={}&sent=1",
-        crate::html::url_encode(&code)
-    ))))
+    let mut resp = see_other("/receipt?sent=1");
+    let c = crate::ctx::set_cookie(
+        RECEIPT_COOKIE,
+        &code,
+        Some(600),
+        state.config().cookie_secure,
+    );
+    if let Ok(v) = c.parse() {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(Ok(resp))
 }
 
 /// `POST /incidents/new`
@@ -553,14 +571,43 @@ pub struct CodeQuery {
 }
 
 /// `GET /receipt?code=…`: where the handling stands, without an account.
-/// After a report was sent (`&sent=1`), the same page thanks the reporter
-/// and shows the code to keep.
+/// After a report was sent (`?sent=1`), the same page thanks the reporter
+/// and shows the code to keep, once (from a cookie it then clears).
 pub async fn receipt(
     State(state): State<AppState>,
     crate::ops::ClientIp(ip): crate::ops::ClientIp,
     page: Page,
+    headers: axum::http::HeaderMap,
     UiQuery(q): UiQuery<CodeQuery>,
 ) -> UiResult {
+    if q.sent.is_some() {
+        let code = crate::ctx::cookie(&headers, RECEIPT_COOKIE)
+            .filter(|c| valvo_core::incident::normalize_receipt(c).is_some())
+            .unwrap_or_default()
+            .to_owned();
+        let tree = tree(&state, &page).await?;
+        let county = tree
+            .roots()
+            .first()
+            .map(|r| crate::ui::county_name(&page, &tree, r.id))
+            .unwrap_or_default();
+        let mut resp = render(
+            &ReceiptPage {
+                l: Layout::client(&page, page.tr.t("incident-sent-title"), county),
+                code,
+                status: None,
+                just_sent: true,
+                not_found: false,
+            },
+            StatusCode::OK,
+        );
+        let clear =
+            crate::ctx::set_cookie(RECEIPT_COOKIE, "", Some(0), state.config().cookie_secure);
+        if let Ok(v) = clear.parse() {
+            resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+        return Ok(resp);
+    }
     let code = q.code.unwrap_or_default();
     let tree = tree(&state, &page).await?;
     let county = tree
@@ -609,8 +656,7 @@ pub async fn receipt(
         )
     });
     let missing = status.is_none();
-    let just_sent = q.sent.is_some() && !missing;
-    Ok(show(code, status, just_sent, missing))
+    Ok(show(code, status, false, missing))
 }
 
 // ---------------------------------------------------------------- handlers

@@ -146,7 +146,7 @@ pub(crate) fn show(page: &Page, title: String, mut p: OversightPage) -> Response
     let crumbs = std::mem::take(&mut p.crumbs);
     let mut l = Layout::new(page, title);
     let status = if p.form.as_ref().is_some_and(|f| !f.errors.is_empty()) {
-        l.title = format!("{} – {}", page.tr.t("form-has-errors"), l.title);
+        l.title_prefix = Some(page.tr.t("form-has-errors"));
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK

@@ -1166,7 +1166,7 @@ fn form_page_in(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     if !form.errors.is_empty() {
-        l.title = format!("{} – {}", page.tr.t("form-has-errors"), l.title);
+        l.title_prefix = Some(page.tr.t("form-has-errors"));
     }
     render(
         &FormPage {

@@ -1651,10 +1651,13 @@ async fn a_form_sent_to_both_instances_at_once_is_saved_once() {
                 tasks.push(tokio::spawn(async move {
                     let r = c.post(url).form(&form).send().await.unwrap();
                     errors.check(&r, "form");
-                    let to = r
-                        .headers()
-                        .get("location")
-                        .map(|l| l.to_str().unwrap().to_owned());
+                    // Where it leads, and the receipt code it carries.
+                    let to = [reqwest::header::LOCATION, reqwest::header::SET_COOKIE]
+                        .iter()
+                        .filter_map(|h| r.headers().get(h))
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     (i, r.status(), to)
                 }));
             }

@@ -187,7 +187,7 @@ fn entry_page(
     let period_label = period.map(|p| p.label()).unwrap_or_default();
     let mut l = Layout::new(page, format!("{} {period_label}", tr.t("entry-title")));
     if !summary.is_empty() {
-        l.title = format!("{} – {}", tr.t("form-has-errors"), l.title);
+        l.title_prefix = Some(tr.t("form-has-errors"));
     }
     render(
         &EntryPage {
