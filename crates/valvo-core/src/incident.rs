@@ -899,7 +899,7 @@ pub struct IncidentStats {
 }
 
 /// `part` as a percentage of `total`; 0.0 when `total` is 0.
-fn percent(part: u64, total: u64) -> f64 {
+pub fn percent(part: u64, total: u64) -> f64 {
     if total == 0 {
         0.0
     } else {

@@ -53,6 +53,7 @@ pub mod org;
 pub mod period;
 pub mod plan;
 pub mod report;
+pub mod section_tables;
 pub mod status;
 pub mod supervision;
 pub mod text;

@@ -91,12 +91,25 @@ impl SectionKind {
             SectionKind::Equality => &["swedish_service_pct"],
             SectionKind::Safety => &[
                 "incident_reports",
+                "serious_reports",
                 "serious_share_pct",
+                "never_events",
+                "client_reported",
+                "misconduct_reports",
                 "unhandled_over_2_months",
                 "unhandled_haipro",
                 "unhandled_spro",
             ],
-            SectionKind::CustomerExperience => &["nps", "answers", "negative_comments_pct"],
+            SectionKind::CustomerExperience => &[
+                "nps",
+                "nps_ci_low",
+                "nps_ci_high",
+                "answers",
+                "nps_lang_gap",
+                "negative_comments_pct",
+                "remarks",
+                "complaints",
+            ],
             SectionKind::Participation => &[],
             SectionKind::Personnel => &[
                 "headcount",
@@ -320,6 +333,15 @@ pub enum TableCell {
     Count(Option<u64>),
     /// A share in percent.
     Percent(Option<f64>),
+    /// A figure that may be negative or have decimals (an NPS).
+    Number(Option<f64>),
+    /// A mean with the previous period's in brackets: `1,72 (1,94)`.
+    Mean {
+        /// This period's mean.
+        value: Option<f64>,
+        /// The previous period's.
+        previous: Option<f64>,
+    },
 }
 
 impl TableCell {
@@ -329,6 +351,24 @@ impl TableCell {
             TableCell::Count(Some(n)) => crate::status::format_number(*n as f64, lang),
             TableCell::Percent(Some(v)) => {
                 format!("{}\u{a0}%", crate::status::format_number(*v, lang))
+            }
+            TableCell::Number(Some(v)) => crate::status::format_number(*v, lang),
+            TableCell::Mean { value, previous } => {
+                // Two decimals always, as the seeds print means: 3,80.
+                let num = |v: &Option<f64>| match v {
+                    Some(v) if v.is_finite() => {
+                        let fixed = format!("{v:.2}");
+                        match lang {
+                            Lang::Fi | Lang::Sv => fixed.replace('.', ","),
+                            Lang::En => fixed,
+                        }
+                    }
+                    _ => "\u{2013}".to_owned(),
+                };
+                match previous {
+                    Some(_) => format!("{} ({})", num(value), num(previous)),
+                    None => num(value),
+                }
             }
             _ => "\u{2013}".to_owned(),
         }

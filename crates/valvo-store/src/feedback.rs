@@ -1468,24 +1468,6 @@ impl Store {
         Ok(rows.len())
     }
 
-    async fn text_figures(
-        &self,
-        conn: &mut AnyConnection,
-        scope: i64,
-        period: &Period,
-    ) -> Result<Vec<TopicFigures>> {
-        text_figures_in(conn, scope, period).await
-    }
-
-    async fn agg_cells(
-        &self,
-        conn: &mut AnyConnection,
-        scopes: &[i64],
-        period: &Period,
-    ) -> Result<std::collections::HashMap<i64, Vec<Cell>>> {
-        agg_cells_in(conn, scopes, period).await
-    }
-
     /// Statistics of the subtree under `scope` for `period` with `filter`,
     /// beside the previous period: totals, breakdowns by language, channel,
     /// respondent type and child unit, the yearly trend and the
@@ -1502,129 +1484,7 @@ impl Store {
         }
         self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
-        let survey = survey_in(&mut conn).await?.def;
-        // The subtree and each child in one query per period.
-        let children: Vec<i64> = tree.children(scope).iter().map(|n| n.id).collect();
-        let mut scopes = vec![scope];
-        scopes.extend(&children);
-        let mut cur_all = self.agg_cells(&mut conn, &scopes, &period).await?;
-        let previous = period.prev();
-        let mut prev_all = match &previous {
-            Some(p) => self.agg_cells(&mut conn, &scopes, p).await?,
-            None => std::collections::HashMap::new(),
-        };
-        let cur = cur_all.remove(&scope).unwrap_or_default();
-        let prev = prev_all.remove(&scope).unwrap_or_default();
-        let current = Tally::from_cells(&cur, &filter).summary(&survey);
-        let prev_sum = Tally::from_cells(&prev, &filter).summary(&survey);
-        let langs: Vec<Option<ServiceLang>> = ServiceLang::ALL
-            .iter()
-            .copied()
-            .map(Some)
-            .chain([None])
-            .collect();
-        let by_lang = breakdown(
-            &cur,
-            &prev,
-            &survey,
-            &langs,
-            ServiceLang::code,
-            |f, v| f.lang = v,
-            |d| d.lang,
-            &filter,
-        );
-        let channels: Vec<Option<Channel>> = Channel::ALL.iter().copied().map(Some).collect();
-        let by_channel = breakdown(
-            &cur,
-            &prev,
-            &survey,
-            &channels,
-            Channel::code,
-            |f, v| f.channel = v,
-            |d| d.channel,
-            &filter,
-        );
-        let resps: Vec<Option<Respondent>> = Respondent::ALL
-            .iter()
-            .copied()
-            .map(Some)
-            .chain([None])
-            .collect();
-        let by_respondent = breakdown(
-            &cur,
-            &prev,
-            &survey,
-            &resps,
-            Respondent::code,
-            |f, v| f.respondent = v,
-            |d| d.respondent,
-            &filter,
-        );
-        let mut by_child = Vec::new();
-        for child in children {
-            let c = cur_all.remove(&child).unwrap_or_default();
-            let p = prev_all.remove(&child).unwrap_or_default();
-            by_child.push(ChildFigures {
-                org_unit_id: child,
-                current: Tally::from_cells(&c, &filter).summary(&survey),
-                prev: Tally::from_cells(&p, &filter).summary(&survey),
-            });
-        }
-        // The trend, from the year rows: one per year, item and background.
-        let groups = cells_by(
-            &mut conn,
-            "month",
-            "scope_id = $1 AND item IN ($2, $3) AND month <= $4 AND LENGTH(month) = 4",
-            vec![
-                Arg::Int(scope),
-                Arg::Text(ITEM_ANSWERS.into()),
-                Arg::Text(ITEM_NPS.into()),
-                Arg::Text(period.year_number().to_string()),
-            ],
-        )
-        .await?;
-        let mut years: BTreeMap<i32, Tally> = BTreeMap::new();
-        for (year, cells) in groups {
-            let year: i32 = year.parse().map_err(|_| corrupt("year", &year))?;
-            years.insert(year, Tally::from_cells(&cells, &filter));
-        }
-        let trend = years
-            .into_iter()
-            .map(|(year, t)| YearFigures {
-                year,
-                answers: t.get(ITEM_ANSWERS).counts[0],
-                nps: NpsStats::from_counts(&t.get(ITEM_NPS)),
-            })
-            .collect();
-        let nps_of = |key: &str| {
-            by_lang
-                .iter()
-                .find(|b| b.key == key)
-                .map(|b| b.current.nps)
-                .unwrap_or_default()
-        };
-        let gap = lang_gap(&nps_of("fi"), &nps_of("sv"));
-        let topics = self.text_figures(&mut conn, scope, &period).await?;
-        let topics_prev = match &previous {
-            Some(p) => self.text_figures(&mut conn, scope, p).await?,
-            None => Vec::new(),
-        };
-        Ok(FeedbackStats {
-            org_unit_id: scope,
-            period,
-            previous,
-            filter,
-            current,
-            prev: prev_sum,
-            by_lang,
-            by_channel,
-            by_respondent,
-            by_child,
-            trend,
-            lang_gap: gap,
-            topics,
-            topics_prev,
-        })
+        stats_in(&mut conn, tree, scope, period, filter).await
     }
 
     /// The breakdown groups of public figures, in [`Store::unit_figures`]
@@ -2154,6 +2014,143 @@ pub(crate) async fn summary_in(
         Tally::from_cells(&cells, &Filter::default()).summary(&survey),
         topics,
     ))
+}
+
+/// [`Store::feedback_stats`] on a connection (no catching up first):
+/// statistics of the subtree under `scope` for `period` with `filter`,
+/// beside the previous period: totals, breakdowns by language, channel,
+/// respondent type and child unit, the yearly trend and the
+/// Finnish–Swedish gap. Read from the aggregates only.
+pub(crate) async fn stats_in(
+    conn: &mut AnyConnection,
+    tree: &OrgTree,
+    scope: i64,
+    period: Period,
+    filter: Filter,
+) -> Result<FeedbackStats> {
+    let survey = survey_in(conn).await?.def;
+    // The subtree and each child in one query per period.
+    let children: Vec<i64> = tree.children(scope).iter().map(|n| n.id).collect();
+    let mut scopes = vec![scope];
+    scopes.extend(&children);
+    let mut cur_all = agg_cells_in(conn, &scopes, &period).await?;
+    let previous = period.prev();
+    let mut prev_all = match &previous {
+        Some(p) => agg_cells_in(conn, &scopes, p).await?,
+        None => std::collections::HashMap::new(),
+    };
+    let cur = cur_all.remove(&scope).unwrap_or_default();
+    let prev = prev_all.remove(&scope).unwrap_or_default();
+    let current = Tally::from_cells(&cur, &filter).summary(&survey);
+    let prev_sum = Tally::from_cells(&prev, &filter).summary(&survey);
+    let langs: Vec<Option<ServiceLang>> = ServiceLang::ALL
+        .iter()
+        .copied()
+        .map(Some)
+        .chain([None])
+        .collect();
+    let by_lang = breakdown(
+        &cur,
+        &prev,
+        &survey,
+        &langs,
+        ServiceLang::code,
+        |f, v| f.lang = v,
+        |d| d.lang,
+        &filter,
+    );
+    let channels: Vec<Option<Channel>> = Channel::ALL.iter().copied().map(Some).collect();
+    let by_channel = breakdown(
+        &cur,
+        &prev,
+        &survey,
+        &channels,
+        Channel::code,
+        |f, v| f.channel = v,
+        |d| d.channel,
+        &filter,
+    );
+    let resps: Vec<Option<Respondent>> = Respondent::ALL
+        .iter()
+        .copied()
+        .map(Some)
+        .chain([None])
+        .collect();
+    let by_respondent = breakdown(
+        &cur,
+        &prev,
+        &survey,
+        &resps,
+        Respondent::code,
+        |f, v| f.respondent = v,
+        |d| d.respondent,
+        &filter,
+    );
+    let mut by_child = Vec::new();
+    for child in children {
+        let c = cur_all.remove(&child).unwrap_or_default();
+        let p = prev_all.remove(&child).unwrap_or_default();
+        by_child.push(ChildFigures {
+            org_unit_id: child,
+            current: Tally::from_cells(&c, &filter).summary(&survey),
+            prev: Tally::from_cells(&p, &filter).summary(&survey),
+        });
+    }
+    // The trend, from the year rows: one per year, item and background.
+    let groups = cells_by(
+        conn,
+        "month",
+        "scope_id = $1 AND item IN ($2, $3) AND month <= $4 AND LENGTH(month) = 4",
+        vec![
+            Arg::Int(scope),
+            Arg::Text(ITEM_ANSWERS.into()),
+            Arg::Text(ITEM_NPS.into()),
+            Arg::Text(period.year_number().to_string()),
+        ],
+    )
+    .await?;
+    let mut years: BTreeMap<i32, Tally> = BTreeMap::new();
+    for (year, cells) in groups {
+        let year: i32 = year.parse().map_err(|_| corrupt("year", &year))?;
+        years.insert(year, Tally::from_cells(&cells, &filter));
+    }
+    let trend = years
+        .into_iter()
+        .map(|(year, t)| YearFigures {
+            year,
+            answers: t.get(ITEM_ANSWERS).counts[0],
+            nps: NpsStats::from_counts(&t.get(ITEM_NPS)),
+        })
+        .collect();
+    let nps_of = |key: &str| {
+        by_lang
+            .iter()
+            .find(|b| b.key == key)
+            .map(|b| b.current.nps)
+            .unwrap_or_default()
+    };
+    let gap = lang_gap(&nps_of("fi"), &nps_of("sv"));
+    let topics = text_figures_in(conn, scope, &period).await?;
+    let topics_prev = match &previous {
+        Some(p) => text_figures_in(conn, scope, p).await?,
+        None => Vec::new(),
+    };
+    Ok(FeedbackStats {
+        org_unit_id: scope,
+        period,
+        previous,
+        filter,
+        current,
+        prev: prev_sum,
+        by_lang,
+        by_channel,
+        by_respondent,
+        by_child,
+        trend,
+        lang_gap: gap,
+        topics,
+        topics_prev,
+    })
 }
 
 /// Shared state handle for [`Store`].

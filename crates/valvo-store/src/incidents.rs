@@ -597,18 +597,24 @@ async fn handlers_in(
         .collect()
 }
 
+/// The event-type taxonomy, active and inactive, in list order.
+pub(crate) async fn event_types_in(conn: &mut AnyConnection) -> Result<Vec<EventTypeDef>> {
+    let rows = sqlx::query(&format!("SELECT {TYPE_COLS} FROM incident_event_types"))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut list = rows
+        .iter()
+        .map(event_type_row)
+        .collect::<Result<Vec<_>>>()?;
+    sort_event_types(&mut list);
+    Ok(list)
+}
+
 impl Store {
     /// The event-type taxonomy, active and inactive, in list order.
     pub async fn event_types(&self) -> Result<Vec<EventTypeDef>> {
-        let rows = sqlx::query(&format!("SELECT {TYPE_COLS} FROM incident_event_types"))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut list = rows
-            .iter()
-            .map(event_type_row)
-            .collect::<Result<Vec<_>>>()?;
-        sort_event_types(&mut list);
-        Ok(list)
+        let mut conn = self.pool.acquire().await?;
+        event_types_in(&mut conn).await
     }
 
     /// The taxonomy with the number of reports of each type (from the aggregates).

@@ -9,8 +9,8 @@ use sqlx::{AnyConnection, Row};
 use valvo_core::access::Principal;
 use valvo_core::plan::{ErrorCode, FieldError, MAX_TEXT};
 use valvo_core::report::{
-    build_chapter, transition, ChapterInput, Report, ReportState, SectionKind, Transition,
-    WorkflowError,
+    build_chapter, transition, ChapterInput, Report, ReportState, ReportTable, SectionKind,
+    Transition, WorkflowError,
 };
 use valvo_core::{I18nText, OrgTree, Period};
 
@@ -170,8 +170,10 @@ fn check_key(section: &str, key: &str, figure: bool) -> Result<()> {
 }
 
 /// Fills the safety section's figures from the incident module (reports,
-/// serious share, unhandled over two months) where nobody entered them.
-/// Returns whether the module supplied any.
+/// serious ones and their share, never events, client-reported and
+/// misconduct reports, unhandled over two months) where nobody entered
+/// them. Returns the module's tables (by kind, by consequence, the most
+/// common event types) when it supplied anything.
 async fn safety_from_incidents(
     conn: &mut AnyConnection,
     tree: &OrgTree,
@@ -179,7 +181,7 @@ async fn safety_from_incidents(
     period: Period,
     figures: &mut Figures,
     previous: &mut Figures,
-) -> Result<bool> {
+) -> Result<Option<Vec<ReportTable>>> {
     let policy = valvo_core::incident::DeadlinePolicy::default();
     let today = time::OffsetDateTime::now_utc().date();
     let cur = crate::incidents::stats_in(conn, tree, org, period, &policy, today).await?;
@@ -188,7 +190,7 @@ async fn safety_from_incidents(
         None => None,
     };
     if cur.total == 0 && prev.as_ref().is_none_or(|p| p.total == 0) {
-        return Ok(false);
+        return Ok(None);
     }
     let mut used = false;
     let mut put = |list: &mut Figures, key: &str, value: f64| {
@@ -200,12 +202,22 @@ async fn safety_from_incidents(
             used = true;
         }
     };
+    let misconduct = |st: &valvo_core::incident::IncidentStats| {
+        st.by_kind
+            .iter()
+            .find(|(k, _)| *k == valvo_core::incident::IncidentKind::Misconduct)
+            .map_or(0, |(_, n)| *n) as f64
+    };
     put(figures, "incident_reports", cur.total as f64);
+    put(figures, "serious_reports", cur.serious as f64);
     put(
         figures,
         "serious_share_pct",
         (cur.serious_share * 10.0).round() / 10.0,
     );
+    put(figures, "never_events", cur.never_events as f64);
+    put(figures, "client_reported", cur.client_reported as f64);
+    put(figures, "misconduct_reports", misconduct(&cur));
     put(
         figures,
         "unhandled_over_2_months",
@@ -215,11 +227,15 @@ async fn safety_from_incidents(
     let (haipro, spro) = haipro_spro(&cur.unhandled_over_two_months_by_kind);
     put(figures, "unhandled_haipro", haipro);
     put(figures, "unhandled_spro", spro);
-    if let Some(p) = prev {
+    if let Some(p) = &prev {
         let (haipro, spro) = haipro_spro(&p.unhandled_over_two_months_by_kind);
         put(previous, "unhandled_haipro", haipro);
         put(previous, "unhandled_spro", spro);
         put(previous, "incident_reports", p.total as f64);
+        put(previous, "serious_reports", p.serious as f64);
+        put(previous, "never_events", p.never_events as f64);
+        put(previous, "client_reported", p.client_reported as f64);
+        put(previous, "misconduct_reports", misconduct(p));
         put(
             previous,
             "serious_share_pct",
@@ -232,7 +248,16 @@ async fn safety_from_incidents(
             p.unhandled_over_two_months as f64,
         );
     }
-    Ok(used)
+    let types = crate::incidents::event_types_in(conn).await?;
+    let type_name = |t: &valvo_core::incident::EventType| {
+        types
+            .iter()
+            .find(|d| d.code == *t)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| I18nText::fi_only(t.code()))
+    };
+    let tables = valvo_core::section_tables::safety_tables(&cur, prev.as_ref(), &type_name);
+    Ok((used || !tables.is_empty()).then_some(tables))
 }
 
 /// A count by kind split as HaiPro (client, work and data safety reports)
@@ -248,22 +273,35 @@ fn haipro_spro(by_kind: &[(valvo_core::incident::IncidentKind, u64)]) -> (f64, f
 }
 
 /// Fills the customer experience section's figures from the feedback module
-/// (NPS, answers, share of negative comments) where nobody entered them.
-/// Returns whether the module supplied any.
+/// (NPS with its interval, answers, the Finnish–Swedish gap, negative
+/// comments, remarks and complaints) where nobody entered them. Returns
+/// the module's tables (the statements as `1,72 (1,94)`, NPS by language and
+/// by channel, the comments' topics) when it supplied anything.
 async fn experience_from_feedback(
     conn: &mut AnyConnection,
+    tree: &OrgTree,
     org: i64,
     period: Period,
     figures: &mut Figures,
     previous: &mut Figures,
-) -> Result<bool> {
-    let (cur, topics) = crate::feedback::summary_in(conn, org, &period).await?;
-    let prev = match period.prev() {
-        Some(p) => Some(crate::feedback::summary_in(conn, org, &p).await?),
-        None => None,
+) -> Result<Option<Vec<ReportTable>>> {
+    use valvo_core::section_tables::{experience_tables, Experience};
+    let stats = crate::feedback::stats_in(
+        conn,
+        tree,
+        org,
+        period,
+        valvo_core::feedback::Filter::default(),
+    )
+    .await?;
+    let cases = cases_by_kind(conn, tree, org, period).await?;
+    let prev_cases = match period.prev() {
+        Some(p) => cases_by_kind(conn, tree, org, p).await?,
+        None => (0, 0),
     };
-    if cur.answers == 0 && prev.as_ref().is_none_or(|(p, _)| p.answers == 0) {
-        return Ok(false);
+    let (cur, prev) = (&stats.current, &stats.prev);
+    if cur.answers == 0 && prev.answers == 0 && cases == (0, 0) && prev_cases == (0, 0) {
+        return Ok(None);
     }
     let mut used = false;
     let mut put = |list: &mut Figures, key: &str, value: Option<f64>| {
@@ -283,15 +321,97 @@ async fn experience_from_feedback(
             .and_then(|f| f.negative_share)
             .map(|v| v.round())
     };
-    put(figures, "nps", cur.nps.nps.map(f64::round));
-    put(figures, "answers", Some(cur.answers as f64));
-    put(figures, "negative_comments_pct", negative(&topics));
-    if let Some((p, pt)) = prev {
-        put(previous, "nps", p.nps.nps.map(f64::round));
-        put(previous, "answers", Some(p.answers as f64));
-        put(previous, "negative_comments_pct", negative(&pt));
+    let min = valvo_core::feedback::MIN_PUBLIC_CELL;
+    for (list, s, topics, (remarks, complaints)) in [
+        (&mut *figures, cur, &stats.topics, cases),
+        (&mut *previous, prev, &stats.topics_prev, prev_cases),
+    ] {
+        let nps_shown = s.nps.n >= min;
+        put(list, "nps", s.nps.nps.filter(|_| nps_shown).map(f64::round));
+        put(
+            list,
+            "nps_ci_low",
+            s.nps.ci_low.filter(|_| nps_shown).map(f64::round),
+        );
+        put(
+            list,
+            "nps_ci_high",
+            s.nps.ci_high.filter(|_| nps_shown).map(f64::round),
+        );
+        put(list, "answers", Some(s.answers as f64));
+        put(list, "negative_comments_pct", negative(topics));
+        put(list, "remarks", Some(remarks as f64));
+        put(list, "complaints", Some(complaints as f64));
     }
-    Ok(used)
+    put(
+        figures,
+        "nps_lang_gap",
+        stats.lang_gap.as_ref().map(|g| g.difference.round()),
+    );
+    let survey = crate::feedback::survey_in(conn).await?.def;
+    let tables = experience_tables(&Experience {
+        statements: &survey.statements,
+        current: cur,
+        previous: prev,
+        by_lang: parts("fb-lang-", &stats.by_lang),
+        by_channel: parts("fb-channel-", &stats.by_channel),
+        topics: &stats.topics,
+    });
+    Ok((used || !tables.is_empty()).then_some(tables))
+}
+
+/// A breakdown's lines for a report table, labelled `{prefix}{code}` (`none`
+/// for not given).
+fn parts<'a>(
+    prefix: &str,
+    list: &'a [crate::feedback::Breakdown],
+) -> Vec<valvo_core::section_tables::Part<'a>> {
+    list.iter()
+        .map(|b| valvo_core::section_tables::Part {
+            label: if b.key.is_empty() {
+                format!("{prefix}none")
+            } else {
+                format!("{prefix}{}", b.key)
+            },
+            current: &b.current,
+            previous: &b.prev,
+        })
+        .collect()
+}
+
+/// Remarks and complaints received in the subtree in `period` (feedback
+/// cases of those kinds, by the day received).
+async fn cases_by_kind(
+    conn: &mut AnyConnection,
+    tree: &OrgTree,
+    org: i64,
+    period: Period,
+) -> Result<(u64, u64)> {
+    let units = tree.subtree_ids(org);
+    if units.is_empty() {
+        return Ok((0, 0));
+    }
+    let list = units
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT kind, COUNT(*) AS n FROM feedback_cases \
+         WHERE org_unit_id IN ({list}) AND received_on >= $1 AND received_on <= $2 \
+         AND kind IN ('remark', 'complaint') AND {} GROUP BY kind",
+        crate::write::visible("")
+    ))
+    .bind(period.start().to_string())
+    .bind(period.end().to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let of = |k: &str| {
+        rows.iter()
+            .find(|(kind, _)| kind == k)
+            .map_or(0, |(_, n)| *n as u64)
+    };
+    Ok((of("remark"), of("complaint")))
 }
 
 /// Puts a module's figures where nobody entered them; whether any was put.
@@ -346,9 +466,15 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
             &mut previous,
         )
         .await?;
-        let from_feedback =
-            experience_from_feedback(conn, unit.id, row.period, &mut figures, &mut previous)
-                .await?;
+        let from_feedback = experience_from_feedback(
+            conn,
+            &tree,
+            unit.id,
+            row.period,
+            &mut figures,
+            &mut previous,
+        )
+        .await?;
         let today = time::OffsetDateTime::now_utc().date();
         let modules = [
             (
@@ -385,22 +511,14 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
             previous_figures: &previous,
         };
         let mut chapter = build_chapter(&input, &row.period);
-        if from_module {
-            for section in chapter
-                .sections
-                .iter_mut()
-                .filter(|s| s.kind == SectionKind::Safety)
-            {
-                section.source = "incidents".to_string();
-            }
-        }
-        if from_feedback {
-            for section in chapter
-                .sections
-                .iter_mut()
-                .filter(|s| s.kind == SectionKind::CustomerExperience)
-            {
-                section.source = "feedback".to_string();
+        for (kind, source, tables) in [
+            (SectionKind::Safety, "incidents", from_module),
+            (SectionKind::CustomerExperience, "feedback", from_feedback),
+        ] {
+            let Some(tables) = tables else { continue };
+            for section in chapter.sections.iter_mut().filter(|s| s.kind == kind) {
+                section.source = source.to_string();
+                section.tables = tables.clone();
             }
         }
         for (kind, source, tables) in filled {

@@ -108,9 +108,11 @@ pub async fn load(store: &Store) -> Result<String, String> {
         }
         load_seed(store, &system, &seed).await?;
         demo_oversight(store, &system, &seed).await?;
+        let period: Period = seed.period.parse().map_err(err)?;
+        demo_incidents(store, &system, period).await?;
+        demo_feedback(store, &system, period).await?;
+        // Last: the published report freezes every module's figures.
         publish_report(store, &system, &seed).await?;
-        demo_incidents(store, &system).await?;
-        demo_feedback(store, &system).await?;
         store.meta_set(MARKER, &seed.period).await.map_err(err)?;
         tracing::info!("demo county loaded");
     }
@@ -361,7 +363,11 @@ async fn demo_oversight(store: &Store, system: &Principal, seed: &Seed) -> Resul
 
 /// Made-up incident reports (the seeds give only totals): a few per area over
 /// the last eight months, some handled, so that the queue and statistics show something.
-async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String> {
+/// A made-up year of incident reports up to the end of the seed's period
+/// (and some of the last weeks, so the handling queue has work): the
+/// published report's safety section fills itself, beside the period
+/// before.
+async fn demo_incidents(store: &Store, system: &Principal, period: Period) -> Result<(), String> {
     use valvo_core::incident::{
         Consequence, EventType, IncidentKind, IncidentState, NewIncident, ReporterRole,
     };
@@ -398,9 +404,15 @@ async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String>
             "Provet märktes för fel klient.",
         ),
     ];
-    for i in 0..48 {
+    let year_end = period.end();
+    for i in 0..360 {
         let org = areas[i % areas.len().max(1)];
-        let reported = today - time::Duration::days(next(240) as i64 + 1);
+        // Nine in ten in the year up to the period's end, the rest lately.
+        let reported = if i % 10 == 9 {
+            today - time::Duration::days(next(60) as i64 + 1)
+        } else {
+            year_end - time::Duration::days(next(365) as i64)
+        };
         let (fi, sv) = texts[next(texts.len())];
         let input = NewIncident {
             org_unit_id: org,
@@ -427,7 +439,7 @@ async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String>
             .await
             .map_err(err)?;
         if next(3) != 0 {
-            let handled_on = (reported + time::Duration::days(next(45) as i64)).min(today);
+            let handled_on = (reported + time::Duration::days(next(75) as i64)).min(today);
             let h = valvo_store::Handling {
                 state: IncidentState::Handled,
                 analysis: String::new(),
@@ -443,11 +455,14 @@ async fn demo_incidents(store: &Store, system: &Principal) -> Result<(), String>
     Ok(())
 }
 
-/// Made-up customer feedback: answers for every area over the last two
-/// years (areas differ, Swedish-language service somewhat below Finnish in
-/// some), and comments in Finnish and Swedish waiting in the handling queue,
-/// a few of them handled, so statistics, topics and the queue show something.
-async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> {
+/// Made-up customer feedback: answers for every area over the two years up
+/// to the end of the seed's period, and some lately (areas differ,
+/// Swedish-language service somewhat below Finnish in some); comments in
+/// Finnish and Swedish in both, some waiting in the handling queue; remarks
+/// and complaints received in the period and the one before. Statistics,
+/// topics, the queue and the published report's customer experience section
+/// all show something.
+async fn demo_feedback(store: &Store, system: &Principal, period: Period) -> Result<(), String> {
     use valvo_core::feedback::{Answer, Channel, Respondent, Score, ServiceLang};
     let tree = store.org_tree().await.map_err(err)?;
     let areas: Vec<(i64, String)> = tree
@@ -509,7 +524,11 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
                     service_lang: Some(lang),
                     age_group: None,
                     respondent: Some([Respondent::Client, Respondent::Relative][next(4).min(1)]),
-                    service_date: Some(today - time::Duration::days(next(720) as i64 + 1)),
+                    service_date: Some(if next(8) == 0 {
+                        today - time::Duration::days(next(60) as i64 + 1)
+                    } else {
+                        period.end() - time::Duration::days(next(730) as i64)
+                    }),
                     contact: None,
                 },
                 Channel::ALL[next(4)],
@@ -566,7 +585,7 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
     ];
     // Through the import pipeline, as a county's file of earlier answers would come.
     let mut csv = String::from("unit;nps;text;contact;service_lang;service_date\n");
-    for i in 0..40 {
+    for i in 0..120 {
         let (nps, text, contact) = comments[i % comments.len()];
         let (_, code) = &areas[(i * 3) % areas.len().max(1)];
         let lang = if text.contains(" och ") || text.starts_with("Tack") || text.starts_with("Jag")
@@ -575,7 +594,12 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
         } else {
             "fi"
         };
-        let day = today - time::Duration::days((i * 4) as i64 + 1);
+        // Two in three in the report's year, the rest lately.
+        let day = if i % 3 == 2 {
+            today - time::Duration::days((i / 3) as i64 + 1)
+        } else {
+            period.end() - time::Duration::days(((i * 7) % 365) as i64)
+        };
         csv.push_str(&format!("{code};{nps};\"{text}\";{contact};{lang};{day}\n"));
     }
     let job = store
@@ -591,6 +615,29 @@ async fn demo_feedback(store: &Store, system: &Principal) -> Result<(), String> 
         .map_err(|e| format!("demo feedback: {e}"))?;
     if job.state != valvo_store::ImportState::Done {
         return Err(format!("demo feedback: {:?}", job.errors));
+    }
+    // Remarks and complaints in the period and the one before.
+    let deadlines = valvo_core::feedback::CaseDeadlines::default();
+    for i in 0..36 {
+        let (org, _) = &areas[(i * 5) % areas.len().max(1)];
+        let kind = if i % 4 == 0 {
+            valvo_core::feedback::CaseKind::Complaint
+        } else {
+            valvo_core::feedback::CaseKind::Remark
+        };
+        let received_on = period.end() - time::Duration::days(((i * 11) % 365) as i64);
+        let case = valvo_core::feedback::NewCase {
+            kind,
+            received_on,
+            due_on: deadlines.due(kind, received_on),
+            text: [
+                "Muistutus hoidon viivästymisestä.",
+                "Anmärkning om bemötandet.",
+            ][i % 2]
+                .into(),
+            contact: None,
+        };
+        store.create_case(system, *org, &case).await.map_err(err)?;
     }
     // Handle every other one, so the queue has some and routing has examples.
     let queue = store

@@ -1643,3 +1643,129 @@ async fn seed_000_figures_imported_from_csv_and_xlsx_read_back_in_the_swedish_pd
     assert!(!flat.contains("(h:min:s)"), "no unit beside a duration");
     db.drop().await;
 }
+
+/// A figure as the reports print it in Finnish and Swedish.
+fn fi_number(v: f64) -> String {
+    valvo_core::format_number(v, valvo_core::Lang::Fi)
+}
+
+/// The demo's published 1–6/2024 report, as the public downloads it (PDF
+/// and HTML, Swedish and Finnish): its safety and customer experience
+/// sections carry the incident and feedback figures of the period and the
+/// one before exactly as the API states them, the eight national
+/// statements as `3,75 (3,84)`, in the shipped sans-serif face.
+#[tokio::test]
+async fn the_demos_published_report_carries_the_modules_figures_as_the_api_states_them() {
+    let db = Db::new().await;
+    let mut cmd = valvo(&db);
+    cmd.args(["demo", "--addr", "127.0.0.1:0"])
+        .env("VALVO_DEMO_PASSWORD", DEMO_PASSWORD);
+    let (mut server, base) = start(cmd);
+    let (ok, token, err) =
+        output(valvo(&db).args(["token", "create", "--email", "admin@valvo.demo"]));
+    assert!(ok, "{err}");
+    let token = token.trim().to_string();
+    let c = client();
+    let get = |path: String| {
+        let c = c.clone();
+        let token = token.clone();
+        async move {
+            let r = c.get(path).bearer_auth(token).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r
+        }
+    };
+    let units: Value = get(format!("{base}/api/v1/org-units"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let county = units["org_units"]
+        .as_array()
+        .or_else(|| units.as_array())
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == "pohjanmaa")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let q = format!("org_unit={county}&period=2024H1");
+    let inc: Value = get(format!("{base}/api/v1/incidents/stats?{q}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fb: Value = get(format!("{base}/api/v1/feedback/stats?{q}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let n = |v: &Value| fi_number(v.as_f64().unwrap());
+    let (cur, prev) = (&inc["stats"], &inc["previous"]);
+    assert!(
+        cur["total"].as_u64().unwrap() > 0,
+        "the demo has reports in 1–6/2024"
+    );
+    let (fcur, fprev) = (&fb["stats"]["current"], &fb["stats"]["prev"]);
+    assert!(
+        fcur["answers"].as_u64().unwrap() > 0,
+        "the demo has answers in 1–6/2024"
+    );
+    // The eight statements, the previous period's mean in brackets.
+    let means: Vec<String> = fcur["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let key = &s["key"];
+            let p = fprev["statements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["key"] == *key)
+                .unwrap();
+            let two = |v: &Value| format!("{:.2}", v.as_f64().unwrap()).replace('.', ",");
+            format!("{} ({})", two(&s["mean"]), two(&p["mean"]))
+        })
+        .collect();
+    assert_eq!(means.len(), 8);
+    for lang in ["sv", "fi"] {
+        let (reports, answers) = if lang == "sv" {
+            ("Avvikelseanmälningar", "Svar")
+        } else {
+            ("Vaaratapahtumailmoitukset", "Vastauksia")
+        };
+        let expected = [
+            format!("{reports} {} {}", n(&cur["total"]), n(&prev["total"])),
+            format!("{answers} {} {}", n(&fcur["answers"]), n(&fprev["answers"])),
+            format!(
+                "NPS {} {}",
+                n(&Value::from(fcur["nps"]["nps"].as_f64().unwrap().round())),
+                n(&Value::from(fprev["nps"]["nps"].as_f64().unwrap().round()))
+            ),
+        ];
+        for ext in ["pdf", "html"] {
+            let url = format!("{base}/public/org/pohjanmaa/reports/2024H1/v1/report-{lang}.{ext}");
+            let r = c.get(url).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{lang} {ext}");
+            let bytes = r.bytes().await.unwrap();
+            let path = db.dir.join(format!("published-{lang}.{ext}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let text = if ext == "pdf" {
+                pdf_text(&path)
+            } else {
+                html_text(&path)
+            };
+            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            for e in expected.iter().chain(&means) {
+                assert!(
+                    flat.contains(e.as_str()),
+                    "{lang} {ext}: {e:?} not in\n{flat}"
+                );
+            }
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    db.drop().await;
+}
