@@ -326,7 +326,7 @@ impl TableLabel {
 }
 
 /// A cell of a [`ReportTable`]; `None` is printed `–` (none, or withheld).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum TableCell {
     /// A count.
@@ -335,6 +335,8 @@ pub enum TableCell {
     Percent(Option<f64>),
     /// A figure that may be negative or have decimals (an NPS).
     Number(Option<f64>),
+    /// A text in each language (an indicator's figure as printed).
+    Text(I18nText),
     /// A mean with the previous period's in brackets: `1,72 (1,94)`.
     Mean {
         /// This period's mean.
@@ -353,6 +355,11 @@ impl TableCell {
                 format!("{}\u{a0}%", crate::status::format_number(*v, lang))
             }
             TableCell::Number(Some(v)) => crate::status::format_number(*v, lang),
+            TableCell::Text(t) => t
+                .resolve(lang)
+                .map(|r| r.text.to_owned())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "\u{2013}".to_owned()),
             TableCell::Mean { value, previous } => {
                 // Two decimals always, as the seeds print means: 3,80.
                 let num = |v: &Option<f64>| match v {
@@ -764,6 +771,105 @@ impl Report {
         self.chapters
             .iter()
             .flat_map(|c| c.goals.iter().flat_map(|g| g.indicators.iter()))
+    }
+
+    /// What a reader of a report with several chapters (a county and its
+    /// areas) needs first: each chapter's indicators by status, and every
+    /// indicator off track with its figure and target. Empty for a report
+    /// of one chapter. Worked out from the chapters, so a frozen report
+    /// gets it too.
+    pub fn overview(&self) -> Vec<ReportTable> {
+        if self.chapters.len() < 2 {
+            return Vec::new();
+        }
+        // The county's own chapter only when it has a plan of its own.
+        let shown: Vec<&Chapter> = self
+            .chapters
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| *i > 0 || !c.goals.is_empty())
+            .map(|(_, c)| c)
+            .collect();
+        let count = |c: &Chapter, st: Status| {
+            c.status_counts
+                .iter()
+                .find(|x| x.status == st)
+                .map_or(0, |x| x.count as u64)
+        };
+        let mut head = vec![TableLabel::Key("report-col-area".into())];
+        head.extend(
+            Status::ALL
+                .iter()
+                .map(|st| TableLabel::Key(format!("status-{}", st.code()))),
+        );
+        let rows: Vec<TableRow> = shown
+            .iter()
+            .map(|c| TableRow {
+                labels: vec![TableLabel::Text(c.name.clone())],
+                cells: Status::ALL
+                    .iter()
+                    .map(|st| TableCell::Count(Some(count(c, *st))))
+                    .collect(),
+            })
+            .collect();
+        let total = TableRow {
+            labels: vec![TableLabel::Key("report-col-total".into())],
+            cells: Status::ALL
+                .iter()
+                .map(|st| TableCell::Count(Some(shown.iter().map(|c| count(c, *st)).sum())))
+                .collect(),
+        };
+        let mut tables = vec![ReportTable {
+            key: "areas_status".into(),
+            head,
+            rows,
+            total: Some(total),
+        }];
+        let per_lang = |f: &dyn Fn(Lang) -> String| {
+            I18nText::new(Some(f(Lang::Fi)), Some(f(Lang::Sv)), Some(f(Lang::En)))
+        };
+        let off: Vec<TableRow> = shown
+            .iter()
+            .flat_map(|c| {
+                c.goals
+                    .iter()
+                    .flat_map(|g| &g.indicators)
+                    .filter(|i| i.status == Status::OffTrack)
+                    .map(move |i| TableRow {
+                        labels: vec![
+                            TableLabel::Text(c.name.clone()),
+                            TableLabel::Text(i.name.clone()),
+                        ],
+                        cells: vec![
+                            TableCell::Text(per_lang(&|l| i.display_value(l))),
+                            TableCell::Text(per_lang(&|l| match (i.target, i.target_max) {
+                                (Some(lo), Some(hi)) => format!(
+                                    "{}\u{2013}{}",
+                                    i.display_number(lo, l),
+                                    i.display_number(hi, l)
+                                ),
+                                (Some(t), None) => i.display_number(t, l),
+                                (None, Some(hi)) => format!("\u{2264} {}", i.display_number(hi, l)),
+                                (None, None) => String::new(),
+                            })),
+                        ],
+                    })
+            })
+            .collect();
+        if !off.is_empty() {
+            tables.push(ReportTable {
+                key: "off_track".into(),
+                head: vec![
+                    TableLabel::Key("report-col-area".into()),
+                    TableLabel::Key("report-col-indicator".into()),
+                    TableLabel::Key("report-col-value".into()),
+                    TableLabel::Key("report-col-target".into()),
+                ],
+                rows: off,
+                total: None,
+            });
+        }
+        tables
     }
 }
 

@@ -544,8 +544,20 @@ fn document(report: &Report, layout: Layout) -> J {
         }
     }
 
-    for chapter in &report.chapters {
-        chapter_blocks(&mut blocks, chapter, report, layout, &trs);
+    // Before the chapters of a county: its areas at a glance.
+    let overview = report.overview();
+    if !overview.is_empty() {
+        blocks.push(heading(1, msg(&trs, "report-overview", dash), first, true));
+        for t in &overview {
+            blocks.push(table_block(t, &trs));
+        }
+    }
+
+    for (i, chapter) in report.chapters.iter().enumerate() {
+        // The county's own chapter without a plan of its own: its figures
+        // only (the overview has said what its areas' plans show).
+        let own_plan = i > 0 || overview.is_empty() || !chapter.goals.is_empty();
+        chapter_blocks(&mut blocks, chapter, report, layout, &trs, own_plan);
     }
 
     json!({
@@ -572,6 +584,7 @@ fn chapter_blocks(
     report: &Report,
     layout: Layout,
     trs: &[Tr],
+    own_plan: bool,
 ) {
     let dash = " \u{2013} ";
     let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
@@ -583,6 +596,15 @@ fn chapter_blocks(
     };
     blocks.push(heading(1, name, first, true));
 
+    if !own_plan {
+        if !chapter.sections.is_empty() {
+            blocks.push(heading(2, msg(trs, "report-sections", dash), first, true));
+            for section in &chapter.sections {
+                section_blocks(blocks, section, layout, trs);
+            }
+        }
+        return;
+    }
     // Status chart, one per language, side by side.
     let width = if trs.len() == 1 { 60 } else { 100 };
     let charts: Vec<J> = trs
@@ -643,6 +665,42 @@ fn chapter_blocks(
             section_blocks(blocks, section, layout, trs);
         }
     }
+}
+
+/// A module's (or the overview's) table: labels in every language of the
+/// layout, cells in the first.
+fn table_block(table: &valvo_core::report::ReportTable, trs: &[Tr]) -> J {
+    let slash = " / ";
+    let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
+    let label = |l: &valvo_core::report::TableLabel| {
+        joined(
+            trs.iter()
+                .map(|tr| l.text(tr.lang(), &|k| tr.t(k)))
+                .collect(),
+            slash,
+        )
+    };
+    let row = |r: &valvo_core::report::TableRow| -> Vec<String> {
+        r.labels
+            .iter()
+            .map(label)
+            .chain(r.cells.iter().map(|c| c.text(first)))
+            .collect()
+    };
+    let cols: Vec<String> = table.head.iter().map(label).collect();
+    let mut rows: Vec<Vec<String>> = table.rows.iter().map(row).collect();
+    if let Some(t) = &table.total {
+        rows.push(row(t));
+    }
+    json!({
+        "kind": "table",
+        "lang": first.code(),
+        "caption": msg(trs, &format!("report-table-{}", table.key), slash),
+        "labels": table.rows.first().map_or(1, |r| r.labels.len()),
+        "total": table.total.is_some(),
+        "cols": cols,
+        "rows": rows,
+    })
 }
 
 /// "Baseline 40, Target 100" (a band's target as "5–10").
@@ -791,35 +849,7 @@ fn section_blocks(blocks: &mut Vec<J>, section: &ReportSection, layout: Layout, 
         blocks.push(json!({"kind": "figures", "lang": first.code(), "cols": cols, "rows": rows}));
     }
     for table in &section.tables {
-        let label = |l: &valvo_core::report::TableLabel| {
-            joined(
-                trs.iter()
-                    .map(|tr| l.text(tr.lang(), &|k| tr.t(k)))
-                    .collect(),
-                slash,
-            )
-        };
-        let row = |r: &valvo_core::report::TableRow| -> Vec<String> {
-            r.labels
-                .iter()
-                .map(label)
-                .chain(r.cells.iter().map(|c| c.text(first)))
-                .collect()
-        };
-        let cols: Vec<String> = table.head.iter().map(label).collect();
-        let mut rows: Vec<Vec<String>> = table.rows.iter().map(row).collect();
-        if let Some(t) = &table.total {
-            rows.push(row(t));
-        }
-        blocks.push(json!({
-            "kind": "table",
-            "lang": first.code(),
-            "caption": msg(trs, &format!("report-table-{}", table.key), slash),
-            "labels": table.rows.first().map_or(1, |r| r.labels.len()),
-            "total": table.total.is_some(),
-            "cols": cols,
-            "rows": rows,
-        }));
+        blocks.push(table_block(table, trs));
     }
     // Where the figures come from, after them: the heading stays with its
     // first table.

@@ -82,6 +82,9 @@ pub struct ChapterView {
     pub counts: Vec<(String, usize)>,
     pub goals: Vec<GoalView>,
     pub sections: Vec<SectionView>,
+    /// Whether the chapter shows its plan (status chart and goals): not the
+    /// county's own chapter without a plan when the overview precedes it.
+    pub own_plan: bool,
 }
 
 /// The report in one language.
@@ -96,11 +99,25 @@ pub struct ReportView {
     pub approved_by: String,
     pub published_at: String,
     pub summary: String,
+    /// Before the chapters of a county: its areas at a glance.
+    pub overview: Vec<TableView>,
     pub chapters: Vec<ChapterView>,
 }
 
+/// A stored time (`2026-12-01T10:30:…`) as Finnish and Swedish texts
+/// print it: `1.12.2026 10:30`.
 fn date(ts: &str) -> String {
-    ts.replace('T', " ").get(..16).unwrap_or(ts).to_string()
+    let day = ts
+        .get(..10)
+        .and_then(|d| {
+            time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).ok()
+        })
+        .map(valvo_core::period::format_date);
+    match (day, ts.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t}"),
+        (Some(d), None) => d,
+        _ => ts.to_string(),
+    }
 }
 
 fn plain(tr: &Tr, t: &I18nText) -> String {
@@ -157,7 +174,7 @@ fn section_view(tr: &Tr, s: &ReportSection, lang: Option<Lang>) -> SectionView {
 
 /// Builds the chapter's view in `tr`'s language; with `strict`, texts are
 /// taken in that language only (the bilingual layout), else with fallback.
-fn chapter_view(tr: &Tr, c: &Chapter, strict: bool) -> ChapterView {
+fn chapter_view(tr: &Tr, c: &Chapter, strict: bool, own_plan: bool) -> ChapterView {
     let lang = tr.lang();
     let text = |t: &I18nText| {
         if strict {
@@ -174,6 +191,7 @@ fn chapter_view(tr: &Tr, c: &Chapter, strict: bool) -> ChapterView {
         }
     };
     ChapterView {
+        own_plan,
         anchor: format!("ch-{}-{}", c.org_code, lang.code()),
         name: text(&c.name),
         name_plain: plain(tr, &c.name),
@@ -240,6 +258,7 @@ impl ReportView {
     /// The report in `lang`; `strict` takes texts in that language only.
     pub fn new(report: &Report, lang: Lang, strict: bool) -> Self {
         let tr = Tr::new(lang);
+        let overview = report.overview();
         ReportView {
             org_name: if strict {
                 in_lang(&report.org_name, lang, &tr)
@@ -258,10 +277,15 @@ impl ReportView {
             } else {
                 paragraphs_html(&tr, &report.summary)
             },
+            overview: overview.iter().map(|t| table_view(&tr, t)).collect(),
             chapters: report
                 .chapters
                 .iter()
-                .map(|c| chapter_view(&tr, c, strict))
+                .enumerate()
+                .map(|(i, c)| {
+                    let own_plan = i > 0 || overview.is_empty() || !c.goals.is_empty();
+                    chapter_view(&tr, c, strict, own_plan)
+                })
                 .collect(),
             tr,
         }
