@@ -1352,6 +1352,53 @@ mod pdf_tests {
         );
     }
 
+    /// The numbers of a text: digits with decimal commas (`3,7`, `1 100`).
+    fn numbers_in(text: &str) -> Vec<String> {
+        let flat = text.replace(['\u{a0}', '\u{202f}'], "");
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        for ch in flat.chars().chain([' ']) {
+            if ch.is_ascii_digit() || (ch == ',' && !cur.is_empty()) {
+                cur.push(ch);
+            } else if !cur.is_empty() {
+                out.push(cur.trim_end_matches(',').to_owned());
+                cur.clear();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn drafted_observations_print_only_figures_the_report_prints() {
+        let report = sample_report();
+        let sv = crate::observations::draft_in(&report, Lang::Sv);
+        let fi = crate::observations::draft_in(&report, Lang::Fi);
+        assert_eq!(
+            sv,
+            crate::observations::draft_in(&report, Lang::Sv),
+            "deterministic"
+        );
+        // The indicator that reached its target, with its figure and target.
+        assert!(sv.contains("nådde sitt mål: värde 3,7"), "{sv}");
+        assert!(fi.contains("saavutti tavoitteensa: arvo 3,7"), "{fi}");
+        // The largest change of the report organisation's own figures.
+        assert!(
+            sv.contains("Antal anställda: 120 (föregående period 118)"),
+            "{sv}"
+        );
+        // Every number of the draft is one the report prints.
+        for (lang, draft) in [(Lang::Sv, &sv), (Lang::Fi, &fi)] {
+            let printed = read(&render_pdf(&report, Layout::Single(lang)).unwrap()).flow;
+            let known = numbers_in(&printed);
+            for n in numbers_in(draft) {
+                assert!(
+                    known.contains(&n),
+                    "{n} of the draft is not in the report:\n{draft}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_draft_says_so_on_every_page_and_a_live_preview_has_no_version() {
         let mut report = sample_report();

@@ -459,6 +459,8 @@ pub async fn report_file(
 #[derive(Deserialize)]
 pub struct OrgQuery {
     org: Option<i64>,
+    /// `1`: replace the key observations with a new draft from the figures.
+    draft: Option<String>,
 }
 
 fn lang_label(page: &Page, base: &str, lang: Lang) -> String {
@@ -615,6 +617,19 @@ pub async fn inputs_page(
             );
         }
     };
+    // Key observations not yet written (or `?draft=1`): Valvo's draft from
+    // the period's figures, to edit and save.
+    let drafted = org == row.org_unit_id && (summary.is_empty() || q.draft.is_some());
+    let summary = if drafted {
+        let report = state
+            .store()
+            .report(&row)
+            .await
+            .map_err(|e| page.error(e))?;
+        valvo_report::observations::draft(&report)
+    } else {
+        summary
+    };
     put(SUMMARY, &summary);
     for (kind, key, t) in &texts {
         put(&format!("{}-{key}", kind.code()), t);
@@ -625,9 +640,19 @@ pub async fn inputs_page(
             crate::html::num(Some(*v), Lang::En).replace(',', ""),
         );
     }
-    Ok(inputs_response(&page, &tree, &p, &row, org, &data, &[]))
+    Ok(inputs_response(
+        &page,
+        &tree,
+        &p,
+        &row,
+        org,
+        &data,
+        &[],
+        drafted,
+    ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn inputs_response(
     page: &Page,
     tree: &OrgTree,
@@ -636,9 +661,10 @@ fn inputs_response(
     org: i64,
     data: &FormData,
     errors: &[FieldError],
+    drafted: bool,
 ) -> Response {
     let form = inputs_form(page, row.id, org, org == row.org_unit_id, data, errors);
-    let intro = format!(
+    let mut intro = format!(
         "{} · {} {}",
         tree.get(org)
             .map(|n| text_html(&page.tr, &n.name))
@@ -646,6 +672,18 @@ fn inputs_response(
         escape(&page.tr.t("report-period")),
         escape(&row.period.label())
     );
+    if drafted {
+        intro.push_str(&format!(
+            "</p><p class=\"meta\" role=\"note\">{}",
+            escape(&page.tr.t("report-draft-hint"))
+        ));
+    } else if org == row.org_unit_id {
+        intro.push_str(&format!(
+            "</p><p><a href=\"/reports/{}/inputs?org={org}&amp;draft=1\">{}</a>",
+            row.id,
+            escape(&page.tr.t("report-draft-again"))
+        ));
+    }
     form_page(
         page,
         page.tr.t("report-inputs-title"),
@@ -710,7 +748,9 @@ pub async fn inputs_save(
         }
     }
     if !errors.is_empty() {
-        return Ok(inputs_response(&page, &tree, &p, &row, org, &data, &errors));
+        return Ok(inputs_response(
+            &page, &tree, &p, &row, org, &data, &errors, false,
+        ));
     }
     // All ~57 values in one transaction: saved together or not at all.
     state
