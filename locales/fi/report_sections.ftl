@@ -33,3 +33,4 @@ report-col-indicator = Mittari
 report-col-target = Tavoite
 report-table-areas_status = Mittarien tila alueittain
 report-table-off_track = Mittarit, jotka eivät ole tavoitteen suunnassa
+chart-previous-note = Tummat palkit: jakso, ohuet harmaat: edellinen jakso

@@ -600,7 +600,7 @@ fn chapter_blocks(
         if !chapter.sections.is_empty() {
             blocks.push(heading(2, msg(trs, "report-sections", dash), first, true));
             for section in &chapter.sections {
-                section_blocks(blocks, section, layout, trs);
+                section_blocks(blocks, section, layout, trs, &chapter.org_code);
             }
         }
         return;
@@ -662,13 +662,41 @@ fn chapter_blocks(
     if !chapter.sections.is_empty() {
         blocks.push(heading(2, msg(trs, "report-sections", dash), first, true));
         for section in &chapter.sections {
-            section_blocks(blocks, section, layout, trs);
+            section_blocks(blocks, section, layout, trs, &chapter.org_code);
         }
     }
 }
 
 /// A module's (or the overview's) table: labels in every language of the
 /// layout, cells in the first.
+/// A table, and its chart when the seeds draw one (one per language of the
+/// layout, side by side).
+fn table_blocks(
+    blocks: &mut Vec<J>,
+    table: &valvo_core::report::ReportTable,
+    trs: &[Tr],
+    id: &str,
+) {
+    blocks.push(table_block(table, trs));
+    let width = if trs.len() == 1 { 62 } else { 100 };
+    let charts: Vec<J> = trs
+        .iter()
+        .filter_map(|tr| {
+            let svg = crate::svg::table_chart(table, tr, id)?;
+            Some(json!({
+                "lang": tr.lang().code(),
+                "svg": svg,
+                "alt": tr.t(&format!("report-table-{}", table.key)),
+                "width": width,
+            }))
+        })
+        .collect();
+    if !charts.is_empty() {
+        let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
+        blocks.push(json!({"kind": "charts", "lang": first.code(), "charts": charts}));
+    }
+}
+
 fn table_block(table: &valvo_core::report::ReportTable, trs: &[Tr]) -> J {
     let slash = " / ";
     let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
@@ -796,7 +824,13 @@ fn goal_row(g: &ReportGoal, tr: &Tr) -> Vec<Vec<Para>> {
     vec![goal, or_dash(indicators), or_dash(actions), or_dash(follow)]
 }
 
-fn section_blocks(blocks: &mut Vec<J>, section: &ReportSection, layout: Layout, trs: &[Tr]) {
+fn section_blocks(
+    blocks: &mut Vec<J>,
+    section: &ReportSection,
+    layout: Layout,
+    trs: &[Tr],
+    id: &str,
+) {
     let dash = " \u{2013} ";
     let slash = " / ";
     let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
@@ -849,7 +883,7 @@ fn section_blocks(blocks: &mut Vec<J>, section: &ReportSection, layout: Layout, 
         blocks.push(json!({"kind": "figures", "lang": first.code(), "cols": cols, "rows": rows}));
     }
     for table in &section.tables {
-        blocks.push(table_block(table, trs));
+        table_blocks(blocks, table, trs, id);
     }
     // Where the figures come from, after them: the heading stays with its
     // first table.

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use valvo_core::report::Chapter;
+use valvo_core::report::{Chapter, ReportTable, TableCell};
 use valvo_core::{Lang, Status};
 use valvo_i18n::{arg_num, arg_str, Tr};
 
@@ -248,6 +248,204 @@ fn chart_svg(
     out
 }
 
+/// One bar of a table's chart: its label, this period's figure and the
+/// previous period's (each with its text as the table prints it).
+struct Bar {
+    label: String,
+    value: Option<f64>,
+    shown: String,
+    previous: Option<f64>,
+    previous_shown: String,
+}
+
+/// The bars of the tables that the seeds draw as charts: consequence
+/// shares, the most common event types, the statements' means and NPS by
+/// language; `None` for any other table.
+fn bars(table: &ReportTable, tr: &Tr) -> Option<Vec<Bar>> {
+    let lang = tr.lang();
+    let num = |c: Option<&TableCell>| -> Option<f64> {
+        match c? {
+            TableCell::Count(Some(n)) => Some(*n as f64),
+            TableCell::Percent(Some(v)) | TableCell::Number(Some(v)) => Some(*v),
+            TableCell::Mean { value, .. } => *value,
+            _ => None,
+        }
+    };
+    let text = |c: Option<&TableCell>, v: Option<f64>| match c {
+        Some(TableCell::Mean { .. }) => v
+            .map(|v| {
+                let s = format!("{v:.2}");
+                if lang == Lang::En {
+                    s
+                } else {
+                    s.replace('.', ",")
+                }
+            })
+            .unwrap_or_default(),
+        Some(c) if v.is_some() => c.text(lang),
+        _ => String::new(),
+    };
+    let (value_col, previous_col) = match table.key.as_str() {
+        "incident_consequences" | "fb_languages" => (1, Some(2)),
+        "incident_top_types" | "fb_statements" => (0, None),
+        _ => return None,
+    };
+    let rows = table
+        .rows
+        .iter()
+        .map(|r| {
+            let cell = r.cells.get(value_col);
+            let value = num(cell);
+            let (previous, previous_shown) = match (previous_col, cell) {
+                (Some(i), _) => {
+                    let p = num(r.cells.get(i));
+                    (p, text(r.cells.get(i), p))
+                }
+                (None, Some(TableCell::Mean { previous, .. })) => {
+                    (*previous, text(cell, *previous))
+                }
+                _ => (None, String::new()),
+            };
+            Bar {
+                label: r
+                    .labels
+                    .last()
+                    .map(|l| l.text(lang, &|k| tr.t(k)))
+                    .unwrap_or_default(),
+                shown: text(cell, value),
+                value,
+                previous,
+                previous_shown,
+            }
+        })
+        .filter(|b| b.value.is_some() || b.previous.is_some())
+        .collect::<Vec<_>>();
+    (!rows.is_empty()).then_some(rows)
+}
+
+/// A module table drawn as a horizontal bar chart (an accessible SVG:
+/// `role="img"`, a title, and a description of what the bars show; every
+/// bar carries its figure as text, and the table itself is the data). The
+/// period's bar is dark, the previous period's a thinner grey one under it.
+/// `None` for tables the seeds do not draw.
+pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
+    let rows = bars(table, tr)?;
+    let lang = tr.lang();
+    let prefix = format!("tc-{}-{}-{}", id_part(id), id_part(&table.key), lang.code());
+    const W: f64 = 480.0;
+    const LABEL_H: f64 = 14.0;
+    const CUR_H: f64 = 11.0;
+    const PREV_H: f64 = 6.0;
+    const VALUE_W: f64 = 70.0;
+    let has_prev = rows.iter().any(|b| b.previous.is_some());
+    let row_h = LABEL_H + CUR_H + if has_prev { 2.0 + PREV_H } else { 0.0 } + 6.0;
+    let values = rows.iter().flat_map(|b| [b.value, b.previous]).flatten();
+    let (lo, hi) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    // Means are on the scale 1–5; the rest from zero (NPS may be negative).
+    let hi = if table.key == "fb_statements" {
+        5.0
+    } else {
+        hi.max(1.0)
+    };
+    let span = (hi - lo).max(f64::EPSILON);
+    let area = W - 2.0 * PAD - VALUE_W;
+    let x_of = |v: f64| PAD + area * (v - lo) / span;
+    let zero = x_of(0.0);
+    #[allow(clippy::cast_precision_loss)]
+    let height = PAD * 2.0 + row_h * rows.len() as f64;
+    let title = tr.t(&format!("report-table-{}", table.key));
+    let desc = rows
+        .iter()
+        .map(|b| {
+            if b.previous_shown.is_empty() {
+                format!("{}: {}", b.label, b.shown)
+            } else {
+                format!("{}: {} ({})", b.label, b.shown, b.previous_shown)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let desc = if has_prev {
+        format!("{}. {desc}", tr.t("chart-previous-note"))
+    } else {
+        desc
+    };
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{prefix}-title {prefix}-desc" xml:lang="{l}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Inter, system-ui, sans-serif" font-size="{fs}">"#,
+        l = lang.code(),
+        w = n(W),
+        h = n(height),
+        fs = n(11.0),
+    );
+    let _ = write!(
+        out,
+        r#"<title id="{prefix}-title">{}</title><desc id="{prefix}-desc">{}</desc>"#,
+        xml_escape(&title),
+        xml_escape(&desc)
+    );
+    for (i, b) in rows.iter().enumerate() {
+        #[allow(clippy::cast_precision_loss)]
+        let top = PAD + row_h * i as f64;
+        let _ = write!(
+            out,
+            r#"<g><text x="{x}" y="{y}" fill="{TEXT}">{}</text>"#,
+            xml_escape(&b.label),
+            x = n(PAD),
+            y = n(top + 11.0),
+        );
+        let mut bar = |v: Option<f64>, shown: &str, y: f64, h: f64, fill: &str, weight: &str| {
+            let Some(v) = v else { return };
+            let (x0, x1) = if v < 0.0 {
+                (x_of(v), zero)
+            } else {
+                (zero, x_of(v))
+            };
+            let _ = write!(
+                out,
+                r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{fill}"/><text x="{tx}" y="{ty}" fill="{TEXT}"{weight}>{}</text>"#,
+                xml_escape(shown),
+                x = n(x0),
+                y = n(y),
+                w = n((x1 - x0).max(1.5)),
+                h = n(h),
+                tx = n(x_of(v.max(0.0)).max(zero) + 5.0),
+                ty = n(y + h - 1.5),
+            );
+        };
+        let y = top + LABEL_H;
+        bar(
+            b.value,
+            &b.shown,
+            y,
+            CUR_H,
+            "#0000bf",
+            r#" font-weight="bold""#,
+        );
+        bar(
+            b.previous,
+            &b.previous_shown,
+            y + CUR_H + 2.0,
+            PREV_H,
+            "#8c959f",
+            r#" font-size="9""#,
+        );
+        out.push_str("</g>");
+    }
+    if lo < 0.0 {
+        let _ = write!(
+            out,
+            r##"<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#59636e" stroke-width="1"/>"##,
+            x = n(zero),
+            y1 = n(PAD),
+            y2 = n(height - PAD),
+        );
+    }
+    out.push_str("</svg>");
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -363,5 +561,78 @@ mod tests {
         let mut ch = chapter([1, 0, 0, 0, 0]);
         ch.org_id = -3;
         assert!(status_chart(&ch, &Tr::new(Lang::Fi)).contains("id=\"vc--3-fi-title\""));
+    }
+
+    #[test]
+    fn tables_the_seeds_draw_become_charts_with_their_figures_as_text() {
+        use valvo_core::report::{ReportTable, TableCell, TableLabel, TableRow};
+        let tr = Tr::new(Lang::Sv);
+        let row = |label: &str, cells: Vec<TableCell>| TableRow {
+            labels: vec![TableLabel::Text(I18nText::new(
+                None,
+                Some(label.into()),
+                None,
+            ))],
+            cells,
+        };
+        let table = |key: &str, rows| ReportTable {
+            key: key.into(),
+            head: vec![],
+            rows,
+            total: None,
+        };
+        let nps = table(
+            "fb_languages",
+            vec![
+                row(
+                    "finska",
+                    vec![
+                        TableCell::Count(Some(40)),
+                        TableCell::Number(Some(13.0)),
+                        TableCell::Number(Some(21.0)),
+                    ],
+                ),
+                row(
+                    "svenska",
+                    vec![
+                        TableCell::Count(None),
+                        TableCell::Number(Some(-5.0)),
+                        TableCell::Number(None),
+                    ],
+                ),
+            ],
+        );
+        let svg = table_chart(&nps, &tr, "pohjanmaa").unwrap();
+        assert!(
+            svg.contains(r#"role="img""#)
+                && svg.contains("<title id=\"tc-pohjanmaa-fb_languages-sv-title\">")
+        );
+        assert!(
+            svg.contains("<desc") && svg.contains("finska: 13 (21); svenska: -5"),
+            "{svg}"
+        );
+        for text in [">13</text>", ">21</text>", ">-5</text>"] {
+            assert!(svg.contains(text), "{text} in {svg}");
+        }
+        // A zero line for negative figures; two bars and a previous one.
+        assert!(svg.contains("<line"));
+        assert_eq!(svg.matches("<rect").count(), 3);
+        let means = table(
+            "fb_statements",
+            vec![row(
+                "Jag fick hjälp",
+                vec![TableCell::Mean {
+                    value: Some(3.75),
+                    previous: Some(3.8),
+                }],
+            )],
+        );
+        let svg = table_chart(&means, &tr, "x").unwrap();
+        assert!(
+            svg.contains(">3,75</text>") && svg.contains(">3,80</text>"),
+            "{svg}"
+        );
+        assert!(table_chart(&table("findings", vec![]), &tr, "x").is_none());
+        assert!(!svg.contains("style"), "no inline styles");
     }
 }

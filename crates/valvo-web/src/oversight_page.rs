@@ -115,6 +115,7 @@ pub(crate) fn html_table(
         label_cols,
         rows,
         total: None,
+        chart: String::new(),
     }
 }
 

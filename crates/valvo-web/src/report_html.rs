@@ -49,6 +49,8 @@ pub struct TableView {
     pub label_cols: usize,
     pub rows: Vec<(Vec<String>, Vec<String>)>,
     pub total: Option<(Vec<String>, Vec<String>)>,
+    /// The table drawn as a chart (an SVG), for the tables the seeds draw.
+    pub chart: String,
 }
 
 /// A report table in `tr`'s language.
@@ -70,7 +72,16 @@ pub(crate) fn table_view(tr: &Tr, t: &valvo_core::report::ReportTable) -> TableV
         label_cols: t.rows.first().map_or(1, |r| r.labels.len()),
         rows: t.rows.iter().map(row).collect(),
         total: t.total.as_ref().map(row),
+        chart: String::new(),
     }
+}
+
+/// A report table with its chart; `id` keeps the chart's element ids apart
+/// from another chapter's.
+fn charted(tr: &Tr, t: &valvo_core::report::ReportTable, id: &str) -> TableView {
+    let mut v = table_view(tr, t);
+    v.chart = valvo_report::svg::table_chart(t, tr, id).unwrap_or_default();
+    v
 }
 
 /// A chapter.
@@ -133,7 +144,7 @@ fn in_lang(text: &I18nText, lang: Lang, tr: &Tr) -> String {
     }
 }
 
-fn section_view(tr: &Tr, s: &ReportSection, lang: Option<Lang>) -> SectionView {
+fn section_view(tr: &Tr, s: &ReportSection, lang: Option<Lang>, id: &str) -> SectionView {
     let para = |t: &I18nText| match lang {
         Some(l) if t.get(l).is_some() => paragraphs_in(t, l, tr),
         _ => paragraphs_html(tr, t),
@@ -168,7 +179,7 @@ fn section_view(tr: &Tr, s: &ReportSection, lang: Option<Lang>) -> SectionView {
                 )
             })
             .collect(),
-        tables: s.tables.iter().map(|t| table_view(tr, t)).collect(),
+        tables: s.tables.iter().map(|t| charted(tr, t, id)).collect(),
     }
 }
 
@@ -249,7 +260,7 @@ fn chapter_view(tr: &Tr, c: &Chapter, strict: bool, own_plan: bool) -> ChapterVi
         sections: c
             .sections
             .iter()
-            .map(|s| section_view(tr, s, strict.then_some(lang)))
+            .map(|s| section_view(tr, s, strict.then_some(lang), &c.org_code))
             .collect(),
     }
 }
