@@ -34,3 +34,5 @@ report-col-target = Target
 report-table-areas_status = Indicator status by area
 report-table-off_track = Indicators off track
 chart-previous-note = Dark bars: the period, thin grey ones: the previous period
+chart-period = this period
+chart-previous = previous period

@@ -34,3 +34,5 @@ report-col-target = Tavoite
 report-table-areas_status = Mittarien tila alueittain
 report-table-off_track = Mittarit, jotka eivät ole tavoitteen suunnassa
 chart-previous-note = Tummat palkit: jakso, ohuet harmaat: edellinen jakso
+chart-period = tämä jakso
+chart-previous = edellinen jakso

@@ -34,3 +34,5 @@ report-col-target = Mål
 report-table-areas_status = Mätarnas status per område
 report-table-off_track = Mätare som inte är på väg mot målet
 chart-previous-note = Mörka staplar: perioden, tunna grå: föregående period
+chart-period = perioden
+chart-previous = föregående period

@@ -841,7 +841,20 @@ impl Report {
                             TableLabel::Text(i.name.clone()),
                         ],
                         cells: vec![
-                            TableCell::Text(per_lang(&|l| i.display_value(l))),
+                            // With the unit the indicator is counted in (0,2 %).
+                            TableCell::Text(per_lang(&|l| {
+                                let unit = i
+                                    .shown_unit()
+                                    .resolve(l)
+                                    .map(|r| r.text.to_owned())
+                                    .unwrap_or_default();
+                                let figure = i.figure_text(l);
+                                if unit.is_empty() || figure.is_empty() {
+                                    figure
+                                } else {
+                                    format!("{figure} {unit}")
+                                }
+                            })),
                             TableCell::Text(per_lang(&|l| match (i.target, i.target_max) {
                                 (Some(lo), Some(hi)) => format!(
                                     "{}\u{2013}{}",

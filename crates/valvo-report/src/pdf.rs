@@ -677,8 +677,8 @@ fn table_blocks(
     trs: &[Tr],
     id: &str,
 ) {
-    blocks.push(table_block(table, trs));
-    let width = if trs.len() == 1 { 62 } else { 100 };
+    let mut block = table_block(table, trs);
+    let width = if trs.len() == 1 { 80 } else { 100 };
     let charts: Vec<J> = trs
         .iter()
         .filter_map(|tr| {
@@ -691,7 +691,12 @@ fn table_blocks(
             }))
         })
         .collect();
-    if !charts.is_empty() {
+    if charts.is_empty() {
+        blocks.push(block);
+    } else {
+        // The table keeps with its chart.
+        block["sticky"] = J::Bool(true);
+        blocks.push(block);
         let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
         blocks.push(json!({"kind": "charts", "lang": first.code(), "charts": charts}));
     }

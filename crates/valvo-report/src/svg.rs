@@ -339,20 +339,24 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
     const VALUE_W: f64 = 70.0;
     let has_prev = rows.iter().any(|b| b.previous.is_some());
     let row_h = LABEL_H + CUR_H + if has_prev { 2.0 + PREV_H } else { 0.0 } + 6.0;
+    // A visible key under the bars when there are two periods.
+    let legend_h = if has_prev { 18.0 } else { 0.0 };
     let values = rows.iter().flat_map(|b| [b.value, b.previous]).flatten();
     let (lo, hi) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    // Means are on the scale 1–5; the rest from zero (NPS may be negative).
-    let hi = if table.key == "fb_statements" {
-        5.0
+    // Means are on the scale 1–5 (drawn from 1, so a change shows); the
+    // rest from zero (NPS may be negative).
+    let statements = table.key == "fb_statements";
+    let (lo, hi) = if statements {
+        (1.0, 5.0)
     } else {
-        hi.max(1.0)
+        (lo, hi.max(1.0))
     };
     let span = (hi - lo).max(f64::EPSILON);
     let area = W - 2.0 * PAD - VALUE_W;
     let x_of = |v: f64| PAD + area * (v - lo) / span;
-    let zero = x_of(0.0);
+    let zero = x_of(if statements { 1.0 } else { 0.0 });
     #[allow(clippy::cast_precision_loss)]
-    let height = PAD * 2.0 + row_h * rows.len() as f64;
+    let height = PAD * 2.0 + row_h * rows.len() as f64 + legend_h;
     let title = tr.t(&format!("report-table-{}", table.key));
     let desc = rows
         .iter()
@@ -397,20 +401,23 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
         );
         let mut bar = |v: Option<f64>, shown: &str, y: f64, h: f64, fill: &str, weight: &str| {
             let Some(v) = v else { return };
-            let (x0, x1) = if v < 0.0 {
-                (x_of(v), zero)
+            let x = x_of(v);
+            let (x0, x1) = if x < zero { (x, zero) } else { (zero, x) };
+            // A negative figure's text left of its bar, any other's right.
+            let (tx, anchor) = if x < zero {
+                (x0 - 4.0, r#" text-anchor="end""#)
             } else {
-                (zero, x_of(v))
+                (x1 + 5.0, "")
             };
             let _ = write!(
                 out,
-                r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{fill}"/><text x="{tx}" y="{ty}" fill="{TEXT}"{weight}>{}</text>"#,
+                r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{fill}"/><text x="{tx}" y="{ty}" fill="{TEXT}"{anchor}{weight}>{}</text>"#,
                 xml_escape(shown),
                 x = n(x0),
                 y = n(y),
                 w = n((x1 - x0).max(1.5)),
                 h = n(h),
-                tx = n(x_of(v.max(0.0)).max(zero) + 5.0),
+                tx = n(tx),
                 ty = n(y + h - 1.5),
             );
         };
@@ -434,12 +441,33 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
         out.push_str("</g>");
     }
     if lo < 0.0 {
+        // The zero line beside each row's bars, not across the labels.
+        for i in 0..rows.len() {
+            #[allow(clippy::cast_precision_loss)]
+            let top = PAD + row_h * i as f64 + LABEL_H - 1.0;
+            let _ = write!(
+                out,
+                r##"<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#59636e" stroke-width="1"/>"##,
+                x = n(zero),
+                y1 = n(top),
+                y2 = n(top + row_h - LABEL_H - 4.0),
+            );
+        }
+    }
+    if has_prev {
+        let y = height - PAD - 4.0;
         let _ = write!(
             out,
-            r##"<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#59636e" stroke-width="1"/>"##,
-            x = n(zero),
-            y1 = n(PAD),
-            y2 = n(height - PAD),
+            r##"<rect x="{x}" y="{y0}" width="14" height="10" fill="#0000bf"/><text x="{t1}" y="{y}" fill="{TEXT}">{}</text><rect x="{x2}" y="{y1}" width="14" height="6" fill="#8c959f"/><text x="{t2}" y="{y}" fill="{TEXT}">{}</text>"##,
+            xml_escape(&tr.t("chart-period")),
+            xml_escape(&tr.t("chart-previous")),
+            x = n(PAD),
+            y0 = n(y - 9.0),
+            t1 = n(PAD + 18.0),
+            x2 = n(W / 2.0),
+            y1 = n(y - 7.0),
+            t2 = n(W / 2.0 + 18.0),
+            y = n(y),
         );
     }
     out.push_str("</svg>");
@@ -616,7 +644,8 @@ mod tests {
         }
         // A zero line for negative figures; two bars and a previous one.
         assert!(svg.contains("<line"));
-        assert_eq!(svg.matches("<rect").count(), 3);
+        // Three bars, and the key's two swatches.
+        assert_eq!(svg.matches("<rect").count(), 3 + 2);
         let means = table(
             "fb_statements",
             vec![row(
