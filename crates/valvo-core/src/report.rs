@@ -195,6 +195,21 @@ impl ReportIndicator {
         })
     }
 
+    /// The target as printed: `4,8`, a band `5–10`, or `≤ 10`; `None`
+    /// without one.
+    pub fn target_text(&self, lang: Lang) -> Option<String> {
+        match (self.target, self.target_max) {
+            (Some(lo), Some(hi)) => Some(format!(
+                "{}\u{2013}{}",
+                self.display_number(lo, lang),
+                self.display_number(hi, lang)
+            )),
+            (Some(t), None) => Some(self.display_number(t, lang)),
+            (None, Some(hi)) => Some(format!("\u{2264} {}", self.display_number(hi, lang))),
+            (None, None) => None,
+        }
+    }
+
     /// The previous period's figure, when there is one (printed in brackets).
     pub fn previous_figure(&self) -> Option<Figure> {
         (self.previous.is_some() || self.previous_text.is_some()).then(|| Figure {
@@ -855,16 +870,7 @@ impl Report {
                                     format!("{figure} {unit}")
                                 }
                             })),
-                            TableCell::Text(per_lang(&|l| match (i.target, i.target_max) {
-                                (Some(lo), Some(hi)) => format!(
-                                    "{}\u{2013}{}",
-                                    i.display_number(lo, l),
-                                    i.display_number(hi, l)
-                                ),
-                                (Some(t), None) => i.display_number(t, l),
-                                (None, Some(hi)) => format!("\u{2264} {}", i.display_number(hi, l)),
-                                (None, None) => String::new(),
-                            })),
+                            TableCell::Text(per_lang(&|l| i.target_text(l).unwrap_or_default())),
                         ],
                     })
             })

@@ -154,8 +154,9 @@ fn nps_of(s: &Summary) -> Option<f64> {
 /// The customer experience section's tables: the statements' means (the
 /// previous period's in brackets, as `1,72 (1,94)`), NPS by language of
 /// service and by channel, and what the comments are about. A figure of
-/// fewer than five answers is withheld, and so is a count that the others
-/// and the total would give away.
+/// fewer than five answers is withheld. No table repeats answer counts: an
+/// area's small count would follow from the county's less the other areas'
+/// (each has its own chapter), and the section's figures give the total.
 pub fn experience_tables(e: &Experience) -> Vec<ReportTable> {
     let mut tables = Vec::new();
     if e.current.answers == 0 && e.previous.answers == 0 {
@@ -166,70 +167,41 @@ pub fn experience_tables(e: &Experience) -> Vec<ReportTable> {
         .iter()
         .map(|st| TableRow {
             labels: vec![TableLabel::Text(st.text.clone())],
-            cells: vec![
-                TableCell::Mean {
-                    value: mean_of(e.current, &st.key),
-                    previous: mean_of(e.previous, &st.key),
-                },
-                TableCell::Count(
-                    e.current
-                        .statement(&st.key)
-                        .map(|s| s.n)
-                        .filter(|n| *n >= MIN_PUBLIC_CELL),
-                ),
-            ],
+            cells: vec![TableCell::Mean {
+                value: mean_of(e.current, &st.key),
+                previous: mean_of(e.previous, &st.key),
+            }],
         })
         .collect();
     if !rows.is_empty() {
         tables.push(ReportTable {
             key: "fb_statements".into(),
-            head: vec![
-                key("report-col-statement"),
-                key("report-col-mean-previous"),
-                key("report-col-answers"),
-            ],
+            head: vec![key("report-col-statement"), key("report-col-mean-previous")],
             rows,
             total: None,
         });
     }
-    for (table, parts, total, head) in [
-        (
-            "fb_languages",
-            &e.by_lang,
-            e.current.answers,
-            "report-col-language",
-        ),
-        (
-            "fb_channels",
-            &e.by_channel,
-            e.current.answers,
-            "report-col-channel",
-        ),
+    for (table, parts, head) in [
+        ("fb_languages", &e.by_lang, "report-col-language"),
+        ("fb_channels", &e.by_channel, "report-col-channel"),
     ] {
         if parts.is_empty() {
             continue;
         }
-        let counts: Vec<u64> = parts.iter().map(|p| p.current.answers).collect();
-        let prev_counts: Vec<u64> = parts.iter().map(|p| p.previous.answers).collect();
-        let hidden = crate::ombudsman::withheld_counts(&counts, total);
-        let prev_hidden = crate::ombudsman::withheld_counts(&prev_counts, e.previous.answers);
         tables.push(ReportTable {
             key: table.into(),
             head: vec![
                 key(head),
-                key("report-col-answers"),
                 key("report-col-nps"),
                 key("report-col-previous-nps"),
             ],
             rows: parts
                 .iter()
-                .enumerate()
-                .map(|(i, p)| TableRow {
+                .map(|p| TableRow {
                     labels: vec![key(&p.label)],
                     cells: vec![
-                        TableCell::Count((!hidden[i]).then_some(p.current.answers)),
                         TableCell::Number(nps_of(p.current)),
-                        TableCell::Number((!prev_hidden[i]).then(|| nps_of(p.previous)).flatten()),
+                        TableCell::Number(nps_of(p.previous)),
                     ],
                 })
                 .collect(),
@@ -343,11 +315,9 @@ mod tests {
             "3 answers withheld"
         );
         let langs = &tables[1];
-        // Three Swedish answers are withheld, and so is the Finnish count that
-        // the total would give away.
-        assert_eq!(langs.rows[1].cells[0], TableCell::Count(None));
-        assert_eq!(langs.rows[0].cells[0], TableCell::Count(None));
-        assert_eq!(langs.rows[0].cells[1].text(Lang::Fi), "12");
-        assert_eq!(langs.rows[1].cells[1], TableCell::Number(None));
+        // NPS of 37 answers shown; of 3, withheld; no counts at all.
+        assert_eq!(langs.rows[0].cells[0].text(Lang::Fi), "12");
+        assert_eq!(langs.rows[1].cells[0], TableCell::Number(None));
+        assert_eq!(langs.rows[0].cells.len(), 2);
     }
 }

@@ -18,20 +18,6 @@ fn name(t: &I18nText, lang: Lang) -> String {
         .unwrap_or_default()
 }
 
-/// An indicator's target as the report prints it.
-fn target(i: &ReportIndicator, lang: Lang) -> Option<String> {
-    match (i.target, i.target_max) {
-        (Some(lo), Some(hi)) => Some(format!(
-            "{}\u{2013}{}",
-            i.display_number(lo, lang),
-            i.display_number(hi, lang)
-        )),
-        (Some(t), None) => Some(i.display_number(t, lang)),
-        (None, Some(hi)) => Some(format!("\u{2264} {}", i.display_number(hi, lang))),
-        (None, None) => None,
-    }
-}
-
 fn figure(s: &ReportSection, key: &str) -> Option<(f64, Option<f64>)> {
     s.figures
         .iter()
@@ -78,7 +64,9 @@ pub fn draft_in(report: &Report, lang: Lang) -> String {
                 c.goals
                     .iter()
                     .flat_map(|g| &g.indicators)
-                    .filter(move |i| i.status == st && i.value.is_some())
+                    .filter(move |i| {
+                        i.status == st && i.value.is_some() && i.target_text(lang).is_some()
+                    })
                     .map(move |i| (name(&c.name, lang), i))
             })
             .take(MOST)
@@ -89,7 +77,9 @@ pub fn draft_in(report: &Report, lang: Lang) -> String {
         (Status::Met, "obs-met"),
     ] {
         for (chapter, i) in with_chapter(st) {
-            let Some(t) = target(i, lang) else { continue };
+            let Some(t) = i.target_text(lang) else {
+                continue;
+            };
             out.push(tr.t_args(
                 key,
                 &[

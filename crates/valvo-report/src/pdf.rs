@@ -671,8 +671,6 @@ fn chapter_blocks(
     }
 }
 
-/// A module's (or the overview's) table: labels in every language of the
-/// layout, cells in the first.
 /// A table, and its chart when the seeds draw one (one per language of the
 /// layout, side by side).
 fn table_blocks(
@@ -706,6 +704,8 @@ fn table_blocks(
     }
 }
 
+/// A module's (or the overview's) table: labels in every language of the
+/// layout, cells in the first.
 fn table_block(table: &valvo_core::report::ReportTable, trs: &[Tr]) -> J {
     let slash = " / ";
     let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);

@@ -286,7 +286,8 @@ fn bars(table: &ReportTable, tr: &Tr) -> Option<Vec<Bar>> {
         _ => String::new(),
     };
     let (value_col, previous_col) = match table.key.as_str() {
-        "incident_consequences" | "fb_languages" => (1, Some(2)),
+        "incident_consequences" => (1, Some(2)),
+        "fb_languages" => (0, Some(1)),
         "incident_top_types" | "fb_statements" => (0, None),
         _ => return None,
     };
@@ -614,19 +615,11 @@ mod tests {
             vec![
                 row(
                     "finska",
-                    vec![
-                        TableCell::Count(Some(40)),
-                        TableCell::Number(Some(13.0)),
-                        TableCell::Number(Some(21.0)),
-                    ],
+                    vec![TableCell::Number(Some(13.0)), TableCell::Number(Some(21.0))],
                 ),
                 row(
                     "svenska",
-                    vec![
-                        TableCell::Count(None),
-                        TableCell::Number(Some(-5.0)),
-                        TableCell::Number(None),
-                    ],
+                    vec![TableCell::Number(Some(-5.0)), TableCell::Number(None)],
                 ),
             ],
         );

@@ -1230,10 +1230,22 @@ impl Store {
     /// Whether a form with this one-time key was saved (within the week
     /// the keys are kept).
     pub async fn form_sent(&self, key: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 AS one FROM form_submissions WHERE key_hash = $1")
-            .bind(crate::incidents::digest(key))
-            .fetch_optional(&self.pool)
-            .await?;
+        self.form_sent_within(key, 7 * 24 * 3600).await
+    }
+
+    /// Whether a form with this one-time key was saved in the last
+    /// `seconds`.
+    pub async fn form_sent_within(&self, key: &str, seconds: i64) -> Result<bool> {
+        let since = (time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM form_submissions WHERE key_hash = $1 AND created_at >= $2",
+        )
+        .bind(crate::incidents::digest(key))
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.is_some())
     }
 

@@ -315,13 +315,14 @@ async fn experience_from_feedback(
             }
         }
     };
+    let min = valvo_core::feedback::MIN_PUBLIC_CELL;
+    // A share of fewer than five comments is not published.
     let negative = |t: &[valvo_core::feedback::TopicFigures]| {
         t.iter()
-            .find(|f| f.topic.is_empty())
+            .find(|f| f.topic.is_empty() && f.comments >= min)
             .and_then(|f| f.negative_share)
             .map(|v| v.round())
     };
-    let min = valvo_core::feedback::MIN_PUBLIC_CELL;
     for (list, s, topics, (remarks, complaints)) in [
         (&mut *figures, cur, &stats.topics, cases),
         (&mut *previous, prev, &stats.topics_prev, prev_cases),
@@ -343,10 +344,22 @@ async fn experience_from_feedback(
         put(list, "remarks", Some(remarks as f64));
         put(list, "complaints", Some(complaints as f64));
     }
+    // The gap only where both NPS are shown: with the Finnish one printed,
+    // it would give away a Swedish one withheld.
+    let lang_shown = |code: &str| {
+        stats
+            .by_lang
+            .iter()
+            .any(|b| b.key == code && b.current.nps.n >= min)
+    };
     put(
         figures,
         "nps_lang_gap",
-        stats.lang_gap.as_ref().map(|g| g.difference.round()),
+        stats
+            .lang_gap
+            .as_ref()
+            .filter(|_| lang_shown("fi") && lang_shown("sv"))
+            .map(|g| g.difference.round()),
     );
     let survey = crate::feedback::survey_in(conn).await?.def;
     let tables = experience_tables(&Experience {

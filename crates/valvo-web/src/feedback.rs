@@ -26,7 +26,8 @@ use valvo_store::{
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::ErrorKind;
 use crate::forms::{
-    error_message, new_once_key, once_key, Builder, FormData, FormView, Group, InputKind,
+    error_message, new_once_key, once_claim, once_key, Builder, FormData, FormView, Group,
+    InputKind,
 };
 use crate::html::{escape, text_html, Layout};
 use crate::incidents::unit_by_code;
@@ -352,7 +353,7 @@ pub async fn answer_submit(
         raw: raw_answer(&data),
         channel,
         today: today(),
-        once: once_key(&data),
+        once: once_claim(&data),
     };
     match state.store().submit_answer(sub).await {
         Ok(_) | Err(StoreError::AlreadySent) => Ok(see_other(&format!(
@@ -453,7 +454,7 @@ pub async fn invitation_submit(
         .get(org)
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
     let county = county_name(&page, &tree, unit.id);
-    let once = once_key(&data);
+    let once = once_claim(&data);
     let sub = Submission {
         target: AnswerTarget::Invitation(token.clone()),
         raw: raw_answer(&data),

@@ -238,7 +238,7 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// A new one-time key for a form page (128 random bits).
+/// A new one-time key for a form page (256 random bits).
 pub fn new_once_key() -> String {
     valvo_store::random_secret()
 }
@@ -253,6 +253,29 @@ pub fn once_key(data: &FormData) -> Option<String> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .cloned()
+}
+
+/// What a sent form claims: its one-time key bound to what it says. The
+/// same page sent again with the same content (a reload, a double click)
+/// claims the same and saves nothing new; a page whose key is reused with
+/// other content (the back button on a shared tablet, a form filled in
+/// again) is a new submission, so it is neither lost nor shown what the
+/// first sender was shown.
+pub fn once_claim(data: &FormData) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let key = once_key(data)?;
+    let mut fields: Vec<(&String, &String)> = data
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "once"))
+        .collect();
+    fields.sort();
+    // The same binary on every instance: the same fingerprint.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (k, v) in fields {
+        k.trim().hash(&mut h);
+        v.trim().hash(&mut h);
+    }
+    Some(format!("{key}.{:016x}", h.finish()))
 }
 
 impl Field {

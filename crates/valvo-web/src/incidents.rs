@@ -19,7 +19,9 @@ use valvo_store::{Handling, Incident, IncidentHandler, StoreError};
 
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::ErrorKind;
-use crate::forms::{new_once_key, once_key, Builder, FormData, FormView, Group, InputKind};
+use crate::forms::{
+    new_once_key, once_claim, once_key, Builder, FormData, FormView, Group, InputKind,
+};
 use crate::html::{escape, text_html, Layout};
 use crate::ui::{can_read, crumbs, form_page, render, see_other, tree, UiResult};
 use crate::AppState;
@@ -433,15 +435,26 @@ async fn save_and_show_receipt(
     input: &NewIncident,
     data: &FormData,
 ) -> Result<Result<Response, Vec<FieldError>>, crate::error::UiError> {
-    let once = once_key(data);
+    let once = once_claim(data);
     let code = match state
         .store()
         .create_incident_once(reporter, input, today(), once.as_deref())
         .await
     {
         Ok((_, receipt)) => receipt,
+        // The same page and content again: the same receipt, shortly after
+        // the first send only (later, the thanks without the code).
         Err(StoreError::AlreadySent) => match &once {
-            Some(key) => valvo_store::receipt_of_key(key),
+            Some(key)
+                if state
+                    .store()
+                    .form_sent_within(key, 600)
+                    .await
+                    .map_err(|e| page.error(e))? =>
+            {
+                valvo_store::receipt_of_key(key)
+            }
+            Some(_) => return Ok(Ok(see_other("/receipt?sent=1"))),
             None => return Err(page.error(ErrorKind::Conflict)),
         },
         Err(StoreError::Invalid(errors)) => return Ok(Err(errors)),

@@ -269,7 +269,13 @@ impl ReportView {
     /// The report in `lang`; `strict` takes texts in that language only.
     pub fn new(report: &Report, lang: Lang, strict: bool) -> Self {
         let tr = Tr::new(lang);
-        let overview = report.overview();
+        // The overview in a one-language view (the two-language view pairs
+        // the chapters only, and keeps every chapter's plan).
+        let overview = if strict {
+            Vec::new()
+        } else {
+            report.overview()
+        };
         ReportView {
             org_name: if strict {
                 in_lang(&report.org_name, lang, &tr)

@@ -2534,3 +2534,53 @@ async fn unhandled_over_two_months_is_counted_from_aggregates() {
     );
     app.stop().await;
 }
+
+/// A public form page's key sent again with other content (the back button
+/// on a shared tablet, the form filled in again) is a report of its own with
+/// a code of its own: the first reporter's code is shown to nobody else, and
+/// nothing is lost.
+#[tokio::test]
+async fn a_form_page_sent_again_with_other_content_is_a_report_of_its_own() {
+    let app = TestApp::spawn().await;
+    fixture(&app).await;
+    let anon = app.client();
+    let form = text(anon.get(app.url("/report/a1")).send().await.unwrap()).await;
+    let once = hidden(&form, "once");
+    let send = |desc: &'static str| {
+        let fields = vec![
+            ("once", once.clone()),
+            ("kind", "client_safety".to_string()),
+            ("event_type", "medication".to_string()),
+            ("occurred_on", "2024-01-15".to_string()),
+            ("description", desc.to_string()),
+            ("consequence", "no_harm".to_string()),
+            ("reporter_role", "client".to_string()),
+            ("anonymous", "yes".to_string()),
+        ];
+        let (anon, app) = (&anon, &app);
+        async move {
+            let r = anon
+                .post(app.url("/report/a1"))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            receipt_code(&text(app.follow(anon, r).await).await)
+        }
+    };
+    let before = app.audit_count().await;
+    let first = send("Väärä lääke").await;
+    assert_eq!(
+        send("Väärä lääke").await,
+        first,
+        "the same page and content: saved once"
+    );
+    let second = send("Toinen tapahtuma").await;
+    assert_ne!(second, first);
+    assert_eq!(
+        app.audit_count().await,
+        before + 2,
+        "two reports, none lost"
+    );
+    app.stop().await;
+}
