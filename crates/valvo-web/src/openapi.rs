@@ -684,9 +684,10 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
     let stats_params = json!([
         { "name": "org_unit", "in": "query", "required": true, "description": "Org unit id (its whole subtree)", "schema": id() },
         period_param("query"),
-        query("service_lang", false, json!({ "type": "string", "enum": ["fi", "sv", "other"] })),
-        query("channel", false, json!({ "type": "string", "enum": ["web", "qr", "invitation", "import"] })),
-        query("respondent", false, json!({ "type": "string", "enum": ["client", "relative"] }))
+        // An empty value is no filter, as a form's "all" sends it.
+        query("service_lang", false, json!({ "type": "string", "enum": ["fi", "sv", "other", ""] })),
+        query("channel", false, json!({ "type": "string", "enum": ["web", "qr", "invitation", "import", ""] })),
+        query("respondent", false, json!({ "type": "string", "enum": ["client", "relative", ""] }))
     ]);
     let point = json!({ "oneOf": [
         { "type": "integer", "minimum": survey.scale.min, "maximum": survey.scale.max },
