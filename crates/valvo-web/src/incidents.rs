@@ -178,7 +178,7 @@ fn report_groups(
         Group {
             legend: b.legend("incident-when"),
             fields: vec![
-                when,
+                plain(when, None),
                 at,
                 plain(b.plain("place", InputKind::Text, false), None),
             ],
@@ -593,17 +593,18 @@ pub async fn receipt(
     headers: axum::http::HeaderMap,
     UiQuery(q): UiQuery<CodeQuery>,
 ) -> UiResult {
+    // A receipt names no unit: the page is headed by the (first) county.
+    let tree = tree(&state, &page).await?;
+    let county = tree
+        .roots()
+        .first()
+        .map(|r| crate::ui::county_name(&page, &tree, r.id))
+        .unwrap_or_default();
     if q.sent.is_some() {
         let code = crate::ctx::cookie(&headers, RECEIPT_COOKIE)
             .filter(|c| valvo_core::incident::normalize_receipt(c).is_some())
             .unwrap_or_default()
             .to_owned();
-        let tree = tree(&state, &page).await?;
-        let county = tree
-            .roots()
-            .first()
-            .map(|r| crate::ui::county_name(&page, &tree, r.id))
-            .unwrap_or_default();
         let mut resp = render(
             &ReceiptPage {
                 l: Layout::client(&page, page.tr.t("incident-sent-title"), county),
@@ -622,12 +623,6 @@ pub async fn receipt(
         return Ok(resp);
     }
     let code = q.code.unwrap_or_default();
-    let tree = tree(&state, &page).await?;
-    let county = tree
-        .roots()
-        .first()
-        .map(|r| crate::ui::county_name(&page, &tree, r.id))
-        .unwrap_or_default();
     let show = |code: String, status, just_sent, not_found| {
         let title = page.tr.t(if just_sent {
             "incident-sent-title"
