@@ -156,6 +156,34 @@ pub fn status_chart(chapter: &Chapter, tr: &Tr) -> String {
     chart_svg(&prefix, tr.lang(), &title, &desc, &rows)
 }
 
+/// An accessible chart's opening: the `<svg>` element named by its title
+/// and description (`{prefix}-title`, `{prefix}-desc`), in `lang`.
+fn svg_open(
+    prefix: &str,
+    lang: Lang,
+    (w, h): (f64, f64),
+    font_size: f64,
+    title: &str,
+    desc: &str,
+) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{prefix}-title {prefix}-desc" xml:lang="{lang}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Inter, system-ui, sans-serif" font-size="{fs}">"#,
+        lang = lang.code(),
+        w = n(w),
+        h = n(h),
+        fs = n(font_size),
+    );
+    let _ = write!(
+        out,
+        r#"<title id="{prefix}-title">{}</title><desc id="{prefix}-desc">{}</desc>"#,
+        xml_escape(title),
+        xml_escape(desc)
+    );
+    out
+}
+
 /// Draws the chart of `rows` (status, count, label).
 fn chart_svg(
     prefix: &str,
@@ -173,21 +201,7 @@ fn chart_svg(
     #[allow(clippy::cast_precision_loss)]
     let height = PAD * 2.0 + ROW_H * rows.len().max(1) as f64;
 
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{prefix}-title {prefix}-desc" xml:lang="{lang}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Inter, system-ui, sans-serif" font-size="{fs}">"#,
-        lang = lang.code(),
-        w = n(WIDTH),
-        h = n(height),
-        fs = n(FONT_SIZE),
-    );
-    let _ = write!(
-        out,
-        r#"<title id="{prefix}-title">{}</title><desc id="{prefix}-desc">{}</desc>"#,
-        xml_escape(title),
-        xml_escape(desc)
-    );
+    let mut out = svg_open(prefix, lang, (WIDTH, height), FONT_SIZE, title, desc);
     let patterns: Vec<String> = rows
         .iter()
         .filter_map(|(s, _, _)| pattern(*s, &format!("{prefix}-{}", id_part(s.code())), colour(*s)))
@@ -375,21 +389,7 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
     } else {
         desc
     };
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{prefix}-title {prefix}-desc" xml:lang="{l}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Inter, system-ui, sans-serif" font-size="{fs}">"#,
-        l = lang.code(),
-        w = n(W),
-        h = n(height),
-        fs = n(11.0),
-    );
-    let _ = write!(
-        out,
-        r#"<title id="{prefix}-title">{}</title><desc id="{prefix}-desc">{}</desc>"#,
-        xml_escape(&title),
-        xml_escape(&desc)
-    );
+    let mut out = svg_open(&prefix, lang, (W, height), 11.0, &title, &desc);
     for (i, b) in rows.iter().enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let top = PAD + row_h * i as f64;

@@ -177,6 +177,7 @@ fn check_key(section: &str, key: &str, figure: bool) -> Result<()> {
 async fn safety_from_incidents(
     conn: &mut AnyConnection,
     tree: &OrgTree,
+    types: &[valvo_core::incident::EventTypeDef],
     org: i64,
     period: Period,
     figures: &mut Figures,
@@ -248,7 +249,6 @@ async fn safety_from_incidents(
             p.unhandled_over_two_months as f64,
         );
     }
-    let types = crate::incidents::event_types_in(conn).await?;
     let type_name = |t: &valvo_core::incident::EventType| {
         types
             .iter()
@@ -460,6 +460,8 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
         units.extend(tree.children(node.id));
     }
     let year = row.period.year_number();
+    // Names of the event types, once for every chapter.
+    let types = crate::incidents::event_types_in(conn).await?;
     let mut chapters = Vec::new();
     let mut summary = I18nText::default();
     for unit in units {
@@ -473,6 +475,7 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
         let from_module = safety_from_incidents(
             conn,
             &tree,
+            &types,
             unit.id,
             row.period,
             &mut figures,
