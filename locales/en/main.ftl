@@ -434,3 +434,29 @@ error-org-in-use-title = The unit cannot be deleted
 
 indicator-goal = The goal it measures
 figures-rate = Figures entered
+
+# County branding
+nav-branding = Branding
+branding-title = The county's branding
+branding-intro = The colour, contact details and logo show on the reports' cover and page head, on the clients' forms and on the public pages. County:
+branding-saved = The branding was saved.
+branding-current-logo = Current logo:
+branding-logo-alt = The county's current logo
+branding-others = Other counties:
+branding-error-upload = The form could not be received. Try again.
+field-brand_colour = Colour
+hint-brand_colour = As #rrggbb, for example #0b5ea8. It must read on white and light grey (contrast at least 4.5:1): it is the colour of links and buttons. Empty: Valvo's own colour.
+field-brand_contact = Contact details
+field-brand_contact_fi = Contact details in Finnish
+field-brand_contact_sv = Contact details in Swedish
+field-brand_contact_en = Contact details in English
+legend-brand-logo = Logo
+field-brand_logo = New logo
+hint-brand_logo = A PNG, JPEG or SVG image of at most 512 kB. Empty: the logo stays as it is.
+field-brand_logo_keep = Current logo
+brand-logo-keep = Keep
+brand-logo-remove = Remove
+error-brand_colour-invalid = give the colour as #rrggbb
+error-brand_colour-out_of_range = the colour is too light: text does not read on white and light grey (contrast under 4.5:1)
+error-brand_logo-invalid = the image cannot be read: give a PNG, JPEG or SVG image
+error-brand_logo-too_long = the image is larger than 512 kB

@@ -63,6 +63,7 @@ report-fig-contacts = Contacts
 report-no-goals = This unit has no goals in this year's plan.
 report-value-period = Period of the value
 report-page = Page
+report-contact = Contact
 report-source-feedback = Figures from the customer feedback in Valvo.
 report-source-incidents = Figures from the incident reports in Valvo.
 report-watermark-draft = DRAFT – NOT APPROVED

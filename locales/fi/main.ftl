@@ -434,3 +434,29 @@ error-org-in-use-title = Yksikköä ei voi poistaa
 
 indicator-goal = Tavoite, jota mittari seuraa
 figures-rate = Kirjatut luvut
+
+# County branding
+nav-branding = Ulkoasu
+branding-title = Hyvinvointialueen ulkoasu
+branding-intro = Väri, yhteystiedot ja logo näkyvät raporttien kannessa ja sivujen ylätunnisteessa, asiakkaiden lomakkeilla ja julkisilla sivuilla. Alue:
+branding-saved = Ulkoasu tallennettiin.
+branding-current-logo = Nykyinen logo:
+branding-logo-alt = Alueen nykyinen logo
+branding-others = Muut alueet:
+branding-error-upload = Lomaketta ei saatu vastaanotettua. Yritä uudelleen.
+field-brand_colour = Tunnusväri
+hint-brand_colour = Muodossa #rrggbb, esimerkiksi #0b5ea8. Värin on erotuttava valkoisesta ja vaaleanharmaasta taustasta (kontrasti vähintään 4,5:1), koska se on linkkien ja painikkeiden väri. Tyhjä: Valvon oma väri.
+field-brand_contact = Yhteystiedot
+field-brand_contact_fi = Yhteystiedot suomeksi
+field-brand_contact_sv = Yhteystiedot ruotsiksi
+field-brand_contact_en = Yhteystiedot englanniksi
+legend-brand-logo = Logo
+field-brand_logo = Uusi logo
+hint-brand_logo = PNG-, JPEG- tai SVG-kuva, enintään 512 kt. Tyhjä: logo pysyy ennallaan.
+field-brand_logo_keep = Nykyinen logo
+brand-logo-keep = Säilytä
+brand-logo-remove = Poista
+error-brand_colour-invalid = anna väri muodossa #rrggbb
+error-brand_colour-out_of_range = väri on liian vaalea: teksti ei erotu valkoiselta ja vaaleanharmaalta taustalta (kontrasti alle 4,5:1)
+error-brand_logo-invalid = kuvaa ei voi lukea: anna PNG-, JPEG- tai SVG-kuva
+error-brand_logo-too_long = kuva on yli 512 kt

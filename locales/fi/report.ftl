@@ -63,6 +63,7 @@ report-fig-contacts = Yhteydenotot
 report-no-goals = Tälle yksikölle ei ole tavoitteita tämän vuoden suunnitelmassa.
 report-value-period = Arvon jakso
 report-page = Sivu
+report-contact = Yhteystiedot
 report-source-feedback = Luvut Valvoon annetusta asiakaspalautteesta.
 report-source-incidents = Luvut Valvon vaaratapahtumailmoituksista.
 report-watermark-draft = LUONNOS – EI HYVÄKSYTTY

@@ -434,3 +434,29 @@ error-org-in-use-title = Enheten kan inte tas bort
 
 indicator-goal = Målet som mätaren följer
 figures-rate = Införda värden
+
+# County branding
+nav-branding = Utseende
+branding-title = Välfärdsområdets utseende
+branding-intro = Färgen, kontaktuppgifterna och logotypen syns på rapporternas pärm och sidhuvud, på klienternas blanketter och på de offentliga sidorna. Område:
+branding-saved = Utseendet har sparats.
+branding-current-logo = Nuvarande logotyp:
+branding-logo-alt = Områdets nuvarande logotyp
+branding-others = Andra områden:
+branding-error-upload = Blanketten kunde inte tas emot. Försök igen.
+field-brand_colour = Profilfärg
+hint-brand_colour = I formen #rrggbb, till exempel #0b5ea8. Färgen ska synas mot vit och ljusgrå bakgrund (kontrast minst 4,5:1), eftersom den är länkarnas och knapparnas färg. Tom: Valvos egen färg.
+field-brand_contact = Kontaktuppgifter
+field-brand_contact_fi = Kontaktuppgifter på finska
+field-brand_contact_sv = Kontaktuppgifter på svenska
+field-brand_contact_en = Kontaktuppgifter på engelska
+legend-brand-logo = Logotyp
+field-brand_logo = Ny logotyp
+hint-brand_logo = En PNG-, JPEG- eller SVG-bild, högst 512 kB. Tom: logotypen förblir som den är.
+field-brand_logo_keep = Nuvarande logotyp
+brand-logo-keep = Behåll
+brand-logo-remove = Ta bort
+error-brand_colour-invalid = ange färgen i formen #rrggbb
+error-brand_colour-out_of_range = färgen är för ljus: text syns inte mot vit och ljusgrå bakgrund (kontrast under 4,5:1)
+error-brand_logo-invalid = bilden kan inte läsas: ge en PNG-, JPEG- eller SVG-bild
+error-brand_logo-too_long = bilden är större än 512 kB

@@ -63,6 +63,7 @@ report-fig-contacts = Kontakter
 report-no-goals = Enheten har inga mål i årets plan.
 report-value-period = Värdets period
 report-page = Sida
+report-contact = Kontaktuppgifter
 report-source-feedback = Siffrorna från kundresponsen i Valvo.
 report-source-incidents = Siffrorna från avvikelseanmälningarna i Valvo.
 report-watermark-draft = UTKAST – INTE GODKÄNT

@@ -42,6 +42,7 @@ macro_rules! code_enum {
 }
 
 pub mod access;
+pub mod branding;
 pub mod disclosure;
 pub mod feedback;
 pub mod figures;

@@ -18,6 +18,56 @@ pub const MIN_PERIOD_YEAR: i32 = 1900;
 pub fn format_date(d: Date) -> String {
     format!("{}.{}.{}", d.day(), u8::from(d.month()), d.year())
 }
+
+/// `t` in Finnish time (Europe/Helsinki): UTC+2, and UTC+3 (summer time)
+/// from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
+/// Sunday of October, the EU's rule since 1996. Worked out here, without a
+/// time-zone database.
+pub fn finnish_time(t: time::OffsetDateTime) -> time::OffsetDateTime {
+    let utc = t.to_offset(time::UtcOffset::UTC);
+    let last_sunday = |month: time::Month| {
+        let mut d = Date::from_calendar_date(utc.year(), month, month.length(utc.year()))
+            .expect("a month's last day");
+        while d.weekday() != time::Weekday::Sunday {
+            d = d.previous_day().expect("a day in range");
+        }
+        d.with_hms(1, 0, 0).expect("01:00").assume_utc()
+    };
+    let summer = utc >= last_sunday(time::Month::March) && utc < last_sunday(time::Month::October);
+    let hours = if summer { 3 } else { 2 };
+    utc.to_offset(time::UtcOffset::from_hms(hours, 0, 0).expect("a whole hour"))
+}
+
+/// A stored time (RFC 3339) for people, in Finnish time: `5.12.2026 23:30`
+/// in Finnish and Swedish, `2026-12-05 23:30` in English. A text that is no
+/// time is given back as it is.
+pub fn format_time(rfc3339: &str, lang: crate::Lang) -> String {
+    let Ok(t) =
+        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+    else {
+        return rfc3339.to_owned();
+    };
+    let t = finnish_time(t);
+    match lang {
+        crate::Lang::Fi | crate::Lang::Sv => {
+            format!(
+                "{} {:02}:{:02}",
+                format_date(t.date()),
+                t.hour(),
+                t.minute()
+            )
+        }
+        crate::Lang::En => format!(
+            "{}-{:02}-{:02} {:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+    }
+}
+
 /// Largest supported year.
 pub const MAX_PERIOD_YEAR: i32 = 2999;
 
@@ -990,5 +1040,45 @@ mod tests {
             prop_assert_eq!(r.first().copied(), Some(a));
             prop_assert_eq!(r.last().copied(), Some(b));
         }
+    }
+}
+
+#[cfg(test)]
+mod finnish_time_tests {
+    use super::*;
+    use crate::Lang;
+
+    #[test]
+    fn finnish_time_follows_the_eu_summer_time() {
+        // 2024: summer time from 31 March 01:00 UTC to 27 October 01:00 UTC.
+        assert_eq!(
+            format_time("2024-03-31T00:59:00Z", Lang::Fi),
+            "31.3.2024 02:59"
+        );
+        assert_eq!(
+            format_time("2024-03-31T01:00:00Z", Lang::Fi),
+            "31.3.2024 04:00"
+        );
+        assert_eq!(
+            format_time("2024-10-27T00:59:00Z", Lang::Sv),
+            "27.10.2024 03:59"
+        );
+        assert_eq!(
+            format_time("2024-10-27T01:00:00Z", Lang::Sv),
+            "27.10.2024 03:00"
+        );
+        assert_eq!(
+            format_time("2026-12-05T21:30:00Z", Lang::Fi),
+            "5.12.2026 23:30"
+        );
+        assert_eq!(
+            format_time("2026-12-31T22:30:00Z", Lang::Fi),
+            "1.1.2027 00:30"
+        );
+        assert_eq!(
+            format_time("2024-07-01T09:00:00+03:00", Lang::En),
+            "2024-07-01 09:00"
+        );
+        assert_eq!(format_time("not a time", Lang::Fi), "not a time");
     }
 }

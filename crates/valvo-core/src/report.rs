@@ -778,6 +778,10 @@ pub struct Report {
     pub approved_by: Option<String>,
     /// When published.
     pub published_at: Option<String>,
+    /// The county's colour, contact details and logo, as they were when
+    /// the report was approved (live for a draft).
+    #[serde(default, skip_serializing_if = "crate::branding::Branding::is_empty")]
+    pub branding: crate::branding::Branding,
 }
 
 impl Report {

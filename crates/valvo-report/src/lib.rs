@@ -14,5 +14,7 @@ pub mod pdf;
 pub mod svg;
 
 pub use data::{to_csv, to_json};
-pub use pdf::{render_pdf, render_plain_pdf, Layout, PlainDocument, PlainPart, ReportError};
+pub use pdf::{
+    logo_renders, render_pdf, render_plain_pdf, Layout, PlainDocument, PlainPart, ReportError,
+};
 pub use svg::status_chart;

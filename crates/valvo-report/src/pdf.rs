@@ -13,8 +13,6 @@
 use std::sync::OnceLock;
 
 use serde_json::{json, Value as J};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use typst::foundations::{Array, Dict, IntoValue, Value};
 use typst_as_lib::{TypstAsLibError, TypstEngine, TypstTemplateMainFile};
 use typst_layout::PagedDocument;
@@ -99,13 +97,47 @@ fn typeset_error(e: TypstAsLibError) -> ReportError {
 
 /// Renders `report` as a PDF.
 pub fn render_pdf(report: &Report, layout: Layout) -> Result<Vec<u8>, ReportError> {
-    compile(document(report, layout))
+    let logo = report
+        .branding
+        .logo
+        .as_ref()
+        .map(|l| l.data.as_slice())
+        .filter(|d| !d.is_empty());
+    compile(document(report, layout), logo)
 }
 
-/// Typesets a view model with the report layout into a PDF.
-fn compile(doc: J) -> Result<Vec<u8>, ReportError> {
+/// typst's name of a logo's image format.
+fn logo_format(media_type: &str) -> &'static str {
+    match media_type {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => "svg",
+    }
+}
+
+/// Whether a logo can be set in a report (the image decodes): tried on a
+/// page of its own before the logo is kept.
+pub fn logo_renders(bytes: &[u8], media_type: &str) -> bool {
+    let doc = json!({
+        "lang": "fi", "title": "logo", "author": "", "page_label": "",
+        "colour": "#0000bf",
+        "logo": {"format": logo_format(media_type), "alt": "logo"},
+        "blocks": [{"kind": "logo", "lang": "fi"}],
+    });
+    compile(doc, Some(bytes)).is_ok()
+}
+
+/// Typesets a view model with the report layout into a PDF; `logo` is the
+/// county's logo image, if the model shows one.
+fn compile(doc: J, logo: Option<&[u8]>) -> Result<Vec<u8>, ReportError> {
     let mut inputs = Dict::new();
     inputs.insert("doc".into(), to_typst(doc));
+    if let Some(bytes) = logo {
+        inputs.insert(
+            "logo".into(),
+            typst::foundations::Value::Bytes(typst::foundations::Bytes::new(bytes.to_vec())),
+        );
+    }
     let compiled: PagedDocument = engine()
         .compile_with_input(inputs)
         .output
@@ -228,7 +260,7 @@ pub fn render_plain_pdf(doc: &PlainDocument, lang: Lang) -> Result<Vec<u8>, Repo
         "page_label": tr.t("report-page"),
         "blocks": blocks,
     });
-    compile(doc)
+    compile(doc, None)
 }
 
 /// Converts the JSON view model into typst values.
@@ -407,41 +439,10 @@ fn msg(trs: &[Tr], key: &str, sep: &str) -> String {
     joined(trs.iter().map(|tr| tr.t(key)).collect(), sep)
 }
 
-/// An RFC 3339 time for people: `15.7.2024 12:30 UTC` (ISO date in English).
+/// An RFC 3339 time for people, in Finnish time: `15.8.2024 12:30` (ISO
+/// date in English).
 fn human_time(s: &str, lang: Lang) -> String {
-    let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) else {
-        return s.to_owned();
-    };
-    let offset = t.offset();
-    let zone = if offset.is_utc() {
-        "UTC".to_owned()
-    } else {
-        let (h, m, _) = offset.as_hms();
-        format!(
-            "UTC{}{:02}:{:02}",
-            if offset.is_negative() { '-' } else { '+' },
-            h.abs(),
-            m.abs()
-        )
-    };
-    match lang {
-        Lang::Fi | Lang::Sv => format!(
-            "{}.{}.{} {:02}:{:02} {zone}",
-            t.day(),
-            u8::from(t.month()),
-            t.year(),
-            t.hour(),
-            t.minute()
-        ),
-        Lang::En => format!(
-            "{}-{:02}-{:02} {:02}:{:02} {zone}",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
-    }
+    valvo_core::period::format_time(s, lang)
 }
 
 fn heading(level: u8, text: String, lang: Lang, outlined: bool) -> J {
@@ -519,6 +520,30 @@ fn document(report: &Report, layout: Layout) -> J {
             human_time(at, first),
         ));
     }
+    // The county's contact details, line by line, in the layout's languages.
+    let contact: Vec<(String, Vec<String>)> = {
+        let c = &report.branding.contact;
+        let mut v: Vec<(String, Vec<String>)> = vec![];
+        let texts: Vec<(Lang, &str)> = match layout {
+            Layout::Single(l) => c.resolve(l).map(|r| (r.lang, r.text)).into_iter().collect(),
+            Layout::Bilingual => trs
+                .iter()
+                .filter_map(|tr| c.get(tr.lang()).map(|t| (tr.lang(), t)))
+                .collect(),
+        };
+        for (l, t) in texts {
+            let lines: Vec<String> = t
+                .lines()
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if !lines.is_empty() && !v.iter().any(|(_, x)| *x == lines) {
+                v.push((l.code().to_owned(), lines));
+            }
+        }
+        v
+    };
     blocks.push(json!({
         "kind": "front",
         "lang": first.code(),
@@ -526,6 +551,8 @@ fn document(report: &Report, layout: Layout) -> J {
         "orgs": versions(&report.org_name),
         "counties": if report.county_name == report.org_name { vec![] } else { versions(&report.county_name) },
         "meta": meta,
+        "contact_label": msg(&trs, "report-contact", slash),
+        "contact": contact,
     }));
     // Contents only where there is much to find: a short report is read
     // from its start.
@@ -574,6 +601,12 @@ fn document(report: &Report, layout: Layout) -> J {
             ReportState::Approved | ReportState::Published => J::Null,
         },
         "page_label": msg(&trs, "report-page", slash),
+        // The county's colour (Valvo's own when it has none) and logo.
+        "colour": report.branding.colour.clone().unwrap_or_else(|| "#0000bf".to_owned()),
+        "logo": report.branding.logo.as_ref().filter(|l| !l.data.is_empty()).map(|l| json!({
+            "format": logo_format(&l.media_type),
+            "alt": heading_text(&report.county_name, &trs),
+        })),
         "blocks": blocks,
     })
 }
@@ -1204,6 +1237,7 @@ pub(crate) mod tests {
             generated_at: "2024-08-15T09:30:00Z".into(),
             approved_by: Some("Laatukoordinaattori".into()),
             published_at: None,
+            branding: Default::default(),
         }
     }
 
@@ -1220,11 +1254,11 @@ pub(crate) mod tests {
         assert_eq!(flat(" a \n b "), "a b");
         assert_eq!(
             human_time("2024-08-15T09:30:00Z", Lang::Fi),
-            "15.8.2024 09:30 UTC"
+            "15.8.2024 12:30"
         );
         assert_eq!(
             human_time("2024-08-15T09:30:00+03:00", Lang::En),
-            "2024-08-15 09:30 UTC+03:00"
+            "2024-08-15 09:30"
         );
         assert_eq!(human_time("yesterday", Lang::Sv), "yesterday");
     }
@@ -1370,7 +1404,7 @@ mod pdf_tests {
             "Mätarnas status",
             "Sida 2 / ",
             "Godkänd av",
-            "15.8.2024 09:30 UTC",
+            "15.8.2024 12:30",
         ] {
             has(&r, s);
         }
@@ -1582,5 +1616,133 @@ mod pdf_tests {
         ] {
             has(&r, s);
         }
+    }
+
+    const LOGO_SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120\" height=\"40\" viewBox=\"0 0 120 40\"><rect width=\"40\" height=\"40\" fill=\"#006a4e\"/><circle cx=\"80\" cy=\"20\" r=\"18\" fill=\"#f0b400\"/></svg>";
+
+    #[test]
+    fn the_countys_logo_colour_and_contact_are_on_the_cover_and_every_page_head() {
+        let mut report = sample_report();
+        report.branding = valvo_core::branding::Branding {
+            colour: Some("#006a4e".into()),
+            contact: I18nText::new(
+                Some("Kirjaamo\nPL 123, 65101 Vaasa\nkirjaamo@example.fi".into()),
+                Some("Registratorskontoret\nPB 123, 65101 Vasa".into()),
+                None,
+            ),
+            logo: Some(valvo_core::branding::Logo {
+                sha256: "x".into(),
+                media_type: "image/svg+xml".into(),
+                data: LOGO_SVG.as_bytes().to_vec(),
+            }),
+        };
+        let pdf = render_pdf(&report, Layout::Single(Lang::Sv)).unwrap();
+        let r = read(&pdf);
+        has(&r, "Kontaktuppgifter");
+        has(&r, "Registratorskontoret");
+        has(&r, "PB 123, 65101 Vasa");
+        assert!(
+            !r.flow.contains("Kirjaamo"),
+            "a Swedish report gives the Swedish contact"
+        );
+        // The logo's yellow circle (nothing else in the report is yellow)
+        // is on the cover and in the head of a later page.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.pdf");
+        std::fs::write(&path, &pdf).unwrap();
+        for page in ["1", "2"] {
+            let prefix = dir.path().join(format!("p{page}"));
+            run(
+                "pdftoppm",
+                &[
+                    "-f",
+                    page,
+                    "-l",
+                    page,
+                    "-r",
+                    "40",
+                    path.to_str().unwrap(),
+                    prefix.to_str().unwrap(),
+                ],
+            );
+            let ppm = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .starts_with(&format!("p{page}-"))
+                })
+                .unwrap();
+            assert!(
+                yellow_pixels(&std::fs::read(ppm).unwrap()) > 4,
+                "no logo on page {page}"
+            );
+        }
+        assert_eq!(
+            {
+                let plain = render_pdf(&sample_report(), Layout::Single(Lang::Sv)).unwrap();
+                let path = dir.path().join("plain.pdf");
+                std::fs::write(&path, &plain).unwrap();
+                let prefix = dir.path().join("plain");
+                run(
+                    "pdftoppm",
+                    &[
+                        "-f",
+                        "1",
+                        "-l",
+                        "1",
+                        "-r",
+                        "40",
+                        path.to_str().unwrap(),
+                        prefix.to_str().unwrap(),
+                    ],
+                );
+                let ppm = std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .find(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_str()
+                            .unwrap()
+                            .starts_with("plain-")
+                    })
+                    .unwrap();
+                yellow_pixels(&std::fs::read(ppm).unwrap())
+            },
+            0,
+            "a report without a logo has none"
+        );
+        // Bilingual: both contacts.
+        let r = read(&render_pdf(&report, Layout::Bilingual).unwrap());
+        has(&r, "Registratorskontoret");
+        has(&r, "Kirjaamo");
+        // An image typst cannot read is refused before it is kept.
+        assert!(logo_renders(LOGO_SVG.as_bytes(), "image/svg+xml"));
+        assert!(!logo_renders(b"\x89PNG\r\n\x1a\nnot really", "image/png"));
+        assert!(!logo_renders(b"<svg", "image/svg+xml"));
+    }
+
+    /// Pixels of the logo's yellow (#f0b400) in a binary PPM (P6) image.
+    fn yellow_pixels(ppm: &[u8]) -> usize {
+        // Header: "P6\n<w> <h>\n<max>\n", then RGB triples.
+        let mut fields = 0;
+        let mut at = 0;
+        while fields < 4 {
+            while ppm[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            while !ppm[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            fields += 1;
+        }
+        ppm[at + 1..]
+            .chunks_exact(3)
+            .filter(|p| p[0] > 0xd8 && (0x9c..0xcc).contains(&p[1]) && p[2] < 0x30)
+            .count()
     }
 }

@@ -212,6 +212,7 @@ fn demo_report() -> Report {
         generated_at: "2024-08-15T09:30:00Z".into(),
         approved_by: Some("Laatukoordinaattori".into()),
         published_at: Some("2024-08-20T08:00:00Z".into()),
+        branding: Default::default(),
     }
 }
 

@@ -109,6 +109,8 @@ pub struct Receipt {
     pub state: IncidentState,
     /// What was done.
     pub outcome: String,
+    /// The unit it was reported for (to head the page with its county).
+    pub org_unit_id: i64,
 }
 
 /// A handler's decision.
@@ -1006,7 +1008,7 @@ impl Store {
             return Ok(None);
         };
         let row = sqlx::query(
-            "SELECT reported_on, kind, state, outcome FROM incidents WHERE receipt_hash = $1",
+            "SELECT reported_on, kind, state, outcome, org_unit_id FROM incidents WHERE receipt_hash = $1",
         )
         .bind(digest(&code))
         .fetch_optional(&self.pool)
@@ -1017,6 +1019,7 @@ impl Store {
                 kind: enum_col(&r, "kind", IncidentKind::parse)?,
                 state: enum_col(&r, "state", IncidentState::parse)?,
                 outcome: r.try_get("outcome")?,
+                org_unit_id: r.try_get("org_unit_id")?,
             })
         })
         .transpose()

@@ -6,6 +6,7 @@
 //! the same transaction, so a refused or failed write leaves nothing behind.
 
 mod auth;
+mod branding;
 mod classification;
 mod feedback;
 mod figures;
@@ -21,6 +22,7 @@ mod supervision;
 mod write;
 
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
+pub use branding::LogoChange;
 pub use feedback::IngestState;
 pub use feedback::{
     AnswerTarget, Breakdown, CaseUpdate, ChildFigures, FeedbackCase, FeedbackStats, Submission,

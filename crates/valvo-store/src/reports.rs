@@ -455,6 +455,10 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
         .first()
         .map(|n| n.name.clone())
         .unwrap_or_default();
+    let branding = match tree.root_of(node.id) {
+        Some(r) => crate::branding::branding_in(conn, r).await?,
+        None => Default::default(),
+    };
     let mut units = vec![node];
     if row.with_children {
         units.extend(tree.children(node.id));
@@ -562,6 +566,7 @@ async fn assemble_in(conn: &mut AnyConnection, row: &ReportRow) -> Result<Report
         generated_at: now(),
         approved_by: row.approved_by.clone(),
         published_at: row.published_at.clone(),
+        branding,
     })
 }
 
@@ -789,6 +794,8 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("report snapshot {}: {e}", row.id)))?;
             report.state = row.state;
             report.published_at = row.published_at.clone();
+            let mut conn = self.pool.acquire().await?;
+            crate::branding::fill_logo(&mut conn, &mut report.branding).await?;
             return Ok(report);
         }
         self.feedback_catch_up().await?;

@@ -215,7 +215,9 @@ pub async fn security_layer(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    if !is_api {
+    // A response that set its own policy (a logo, a standalone report
+    // file with its styles inline) keeps it.
+    if !is_api && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

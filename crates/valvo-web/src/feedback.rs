@@ -31,7 +31,7 @@ use crate::forms::{
 };
 use crate::html::{escape, text_html, Layout};
 use crate::incidents::unit_by_code;
-use crate::ui::{can_read, county_name, crumbs, form_page, render, see_other, tree, UiResult};
+use crate::ui::{can_read, county, crumbs, form_page, render, see_other, tree, County, UiResult};
 use crate::AppState;
 
 /// A number with `decimals` decimals, with a decimal comma in Finnish and Swedish.
@@ -113,7 +113,7 @@ fn answer_page(
     page: &Page,
     survey: &SurveyDef,
     unit: &OrgNode,
-    county: String,
+    county: County,
     action: String,
     data: &FormData,
     errors: &[FieldError],
@@ -267,7 +267,7 @@ struct ThanksPage {
     message: String,
 }
 
-fn thanks(page: &Page, unit: &OrgNode, county: String, key: &str, status: StatusCode) -> Response {
+fn thanks(page: &Page, unit: &OrgNode, county: County, key: &str, status: StatusCode) -> Response {
     render(
         &ThanksPage {
             l: Layout::client(page, page.tr.t(&format!("{key}-title")), county),
@@ -307,7 +307,7 @@ pub async fn answer_form(
         &page,
         &survey.def,
         unit,
-        county_name(&page, &tree, unit.id),
+        county(&state, &page, &tree, unit.id).await,
         action,
         &FormData::new(),
         &[],
@@ -324,7 +324,7 @@ pub async fn answer_thanks(
 ) -> UiResult {
     let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let county = county_name(&page, &tree, unit.id);
+    let county = county(&state, &page, &tree, unit.id).await;
     Ok(thanks(&page, unit, county, "fb-thanks", StatusCode::OK))
 }
 
@@ -371,7 +371,7 @@ pub async fn answer_submit(
                 &page,
                 &survey.def,
                 unit,
-                county_name(&page, &tree, unit.id),
+                county(&state, &page, &tree, unit.id).await,
                 action,
                 &data,
                 &errors,
@@ -408,7 +408,7 @@ pub async fn invitation_form(
     let unit = tree
         .get(org)
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let county = county_name(&page, &tree, unit.id);
+    let county = county(&state, &page, &tree, unit.id).await;
     if !usable {
         return Ok(if q.sent.is_some() {
             thanks(&page, unit, county, "fb-thanks", StatusCode::OK)
@@ -453,7 +453,7 @@ pub async fn invitation_submit(
     let unit = tree
         .get(org)
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let county = county_name(&page, &tree, unit.id);
+    let county = county(&state, &page, &tree, unit.id).await;
     let once = once_claim(&data);
     let sub = Submission {
         target: AnswerTarget::Invitation(token.clone()),

@@ -107,6 +107,8 @@ pub struct FormView {
     /// The one-time key of a form that must save once however often it is
     /// sent (a reload, a double click): see [`once_key`].
     pub once: Option<String>,
+    /// Sent as `multipart/form-data` (a form with a file field).
+    pub multipart: bool,
 }
 
 /// Builds forms in one language, filled from stored values or a submission.
@@ -234,6 +236,7 @@ impl<'a> Builder<'a> {
             errors,
             remove: None,
             once: None,
+            multipart: false,
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct Layout {
     pub user_name: Option<String>,
     /// Whether the user is an administrator (shows the audit link).
     pub admin: bool,
+    /// Whether the user is an administrator who may set the county's
+    /// branding (shows that link).
+    pub branding: bool,
     /// Whether the user records ombudsperson contacts (shows that link).
     pub ombudsman: bool,
     /// Whether the user follows supervision visits (shows that link).
@@ -61,9 +64,24 @@ pub struct Layout {
     /// Said before the title in the browser's tab and history, not in the
     /// heading ("There are errors in the form").
     pub title_prefix: Option<String>,
+    /// The county's branding on its clients' and public pages.
+    pub brand: Option<BrandHead>,
     /// Path and query without `lang`, for the language links.
     path: String,
     query: String,
+}
+
+/// A county's branding as a page shows it.
+#[derive(Clone, Debug, Default)]
+pub struct BrandHead {
+    /// The county's name in the page's language.
+    pub name: String,
+    /// Where its logo is served.
+    pub logo_src: Option<String>,
+    /// `#rrggbb`.
+    pub colour: Option<String>,
+    /// Contact lines in the page's language.
+    pub contact: Vec<String>,
 }
 
 impl Layout {
@@ -78,6 +96,7 @@ impl Layout {
                 .as_ref()
                 .map(|u| u.principal().can_read_audit())
                 .unwrap_or(false),
+            branding: page.user.as_ref().is_some_and(|u| u.role == Role::Admin),
             ombudsman: page
                 .user
                 .as_ref()
@@ -91,6 +110,7 @@ impl Layout {
             csrf: page.csrf.clone(),
             client: None,
             title_prefix: None,
+            brand: None,
             path: page.path.clone(),
             query: page.query.clone(),
         }
@@ -98,10 +118,20 @@ impl Layout {
 
     /// Layout of a page for clients, relatives and anyone without an
     /// account: the county's name heads it and no staff menu shows.
-    pub fn client(page: &Page, title: impl Into<String>, county: String) -> Self {
+    pub fn client(page: &Page, title: impl Into<String>, county: crate::ui::County) -> Self {
         let mut l = Layout::new(page, title);
-        l.client = Some(county);
+        l.client = Some(county.name);
+        l.brand = county.brand;
         l
+    }
+
+    /// The stylesheet of the county's colour for links and buttons, when
+    /// it has one.
+    pub fn brand_css(&self) -> Option<String> {
+        self.brand
+            .as_ref()
+            .and_then(|b| b.colour.as_deref())
+            .map(|c| format!("/branding/colour/{}.css", c.trim_start_matches('#')))
     }
 
     /// Layout without a request (error pages).
@@ -111,11 +141,13 @@ impl Layout {
             title: String::new(),
             user_name: None,
             admin: false,
+            branding: false,
             ombudsman: false,
             supervision: false,
             csrf: String::new(),
             client: None,
             title_prefix: None,
+            brand: None,
             path: "/".into(),
             query: String::new(),
         }

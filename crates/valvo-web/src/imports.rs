@@ -411,17 +411,8 @@ fn kinds(page: &Page, p: &Principal) -> Vec<(String, String)> {
         .collect()
 }
 
-fn when(_page: &Page, at: &str) -> String {
-    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-        .map(|t| {
-            format!(
-                "{} {:02}:{:02}",
-                valvo_core::period::format_date(t.date()),
-                t.hour(),
-                t.minute()
-            )
-        })
-        .unwrap_or_else(|_| at.to_owned())
+fn when(page: &Page, at: &str) -> String {
+    valvo_core::period::format_time(at, page.lang)
 }
 
 fn num(page: &Page, n: u64) -> String {

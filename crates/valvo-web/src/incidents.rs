@@ -338,7 +338,7 @@ fn report_form(
     data: FormData,
     errors: &[FieldError],
     intro: String,
-    county: Option<String>,
+    county: Option<crate::ui::County>,
 ) -> Response {
     // The page's one-time key: kept from the sent form when it comes back
     // with errors, so that it still saves once.
@@ -424,6 +424,10 @@ struct ReceiptPage {
 /// a shared tablet would otherwise let the next user follow the report).
 const RECEIPT_COOKIE: &str = "valvo_receipt";
 
+/// The cookie that carries the unit reported for to the same page, so
+/// that the county of that unit heads it.
+const RECEIPT_UNIT_COOKIE: &str = "valvo_receipt_unit";
+
 /// Saves a report sent from a form page (its one-time key in `data`) and
 /// answers with a redirect to its receipt (post/redirect/get): a reload
 /// of the receipt saves nothing, and a form sent again with the same key
@@ -461,14 +465,14 @@ async fn save_and_show_receipt(
         Err(e) => return Err(page.error(e)),
     };
     let mut resp = see_other("/receipt?sent=1");
-    let c = crate::ctx::set_cookie(
-        RECEIPT_COOKIE,
-        &code,
-        Some(600),
-        state.config().cookie_secure,
-    );
-    if let Ok(v) = c.parse() {
-        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    for (name, value) in [
+        (RECEIPT_COOKIE, code),
+        (RECEIPT_UNIT_COOKIE, input.org_unit_id.to_string()),
+    ] {
+        let c = crate::ctx::set_cookie(name, &value, Some(600), state.config().cookie_secure);
+        if let Ok(v) = c.parse() {
+            resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
     }
     Ok(Ok(resp))
 }
@@ -538,7 +542,7 @@ pub async fn public_form(
         defaults(true),
         &[],
         public_intro(&page, unit),
-        Some(crate::ui::county_name(&page, &tree, unit.id)),
+        Some(crate::ui::county(&state, &page, &tree, unit.id).await),
     ))
 }
 
@@ -572,7 +576,7 @@ pub async fn public_create(
         data,
         &errors,
         public_intro(&page, unit),
-        Some(crate::ui::county_name(&page, &tree, unit.id)),
+        Some(crate::ui::county(&state, &page, &tree, unit.id).await),
     ))
 }
 
@@ -583,24 +587,24 @@ pub struct CodeQuery {
     sent: Option<String>,
 }
 
-/// `GET /receipt?code=…`: where the handling stands, without an account.
-/// After a report was sent (`?sent=1`), the same page thanks the reporter
-/// and shows the code to keep, once (from a cookie it then clears).
+/// `GET /receipt`: the form that asks for a receipt code. After a report
+/// was sent (`?sent=1`), the same page thanks the reporter and shows the
+/// code to keep, once (from a cookie it then clears). `?code=…` still
+/// looks a code up, for links made before the form posted.
 pub async fn receipt(
     State(state): State<AppState>,
-    crate::ops::ClientIp(ip): crate::ops::ClientIp,
+    ip: crate::ops::ClientIp,
     page: Page,
     headers: axum::http::HeaderMap,
     UiQuery(q): UiQuery<CodeQuery>,
 ) -> UiResult {
-    // A receipt names no unit: the page is headed by the (first) county.
-    let tree = tree(&state, &page).await?;
-    let county = tree
-        .roots()
-        .first()
-        .map(|r| crate::ui::county_name(&page, &tree, r.id))
-        .unwrap_or_default();
     if q.sent.is_some() {
+        // Headed by the county of the unit the report was for.
+        let tree = tree(&state, &page).await?;
+        let unit = crate::ctx::cookie(&headers, RECEIPT_UNIT_COOKIE)
+            .and_then(|u| u.parse::<i64>().ok())
+            .filter(|u| tree.get(*u).is_some());
+        let county = receipt_county(&state, &page, &tree, unit).await;
         let code = crate::ctx::cookie(&headers, RECEIPT_COOKIE)
             .filter(|c| valvo_core::incident::normalize_receipt(c).is_some())
             .unwrap_or_default()
@@ -615,20 +619,62 @@ pub async fn receipt(
             },
             StatusCode::OK,
         );
-        let clear =
-            crate::ctx::set_cookie(RECEIPT_COOKIE, "", Some(0), state.config().cookie_secure);
-        if let Ok(v) = clear.parse() {
-            resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        for name in [RECEIPT_COOKIE, RECEIPT_UNIT_COOKIE] {
+            let clear = crate::ctx::set_cookie(name, "", Some(0), state.config().cookie_secure);
+            if let Ok(v) = clear.parse() {
+                resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+            }
         }
         return Ok(resp);
     }
-    let code = q.code.unwrap_or_default();
-    let show = |code: String, status, just_sent, not_found| {
-        let title = page.tr.t(if just_sent {
-            "incident-sent-title"
-        } else {
-            "receipt-title"
-        });
+    look_up_receipt(&state, ip, &page, q.code.unwrap_or_default()).await
+}
+
+#[derive(Deserialize)]
+pub struct ReceiptForm {
+    csrf: Option<String>,
+    code: Option<String>,
+}
+
+/// `POST /receipt`: looks a code up. Sent in the body, the code stays out
+/// of the address and so out of a shared device's history.
+pub async fn receipt_lookup(
+    State(state): State<AppState>,
+    ip: crate::ops::ClientIp,
+    page: Page,
+    axum::Form(form): axum::Form<ReceiptForm>,
+) -> UiResult {
+    page.check_csrf(form.csrf.as_ref())?;
+    look_up_receipt(&state, ip, &page, form.code.unwrap_or_default()).await
+}
+
+/// The county heading a receipt page: that of the report's unit, else the
+/// first county of the tree.
+async fn receipt_county(
+    state: &AppState,
+    page: &Page,
+    tree: &OrgTree,
+    unit: Option<i64>,
+) -> crate::ui::County {
+    let unit = unit.or_else(|| tree.roots().first().map(|r| r.id));
+    match unit {
+        Some(u) => crate::ui::county(state, page, tree, u).await,
+        None => crate::ui::County {
+            name: String::new(),
+            brand: None,
+        },
+    }
+}
+
+async fn look_up_receipt(
+    state: &AppState,
+    crate::ops::ClientIp(ip): crate::ops::ClientIp,
+    page: &Page,
+    code: String,
+) -> UiResult {
+    let tree = tree(state, page).await?;
+    let show = |code: String, status, not_found, county| {
+        let title = page.tr.t("receipt-title");
         let http = if not_found {
             StatusCode::NOT_FOUND
         } else {
@@ -636,17 +682,18 @@ pub async fn receipt(
         };
         render(
             &ReceiptPage {
-                l: Layout::client(&page, title, county.clone()),
+                l: Layout::client(page, title, county),
                 code,
                 status,
-                just_sent,
+                just_sent: false,
                 not_found,
             },
             http,
         )
     };
     if code.trim().is_empty() {
-        return Ok(show(String::new(), None, false, false));
+        let county = receipt_county(state, page, &tree, None).await;
+        return Ok(show(String::new(), None, false, county));
     }
     if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
@@ -656,6 +703,7 @@ pub async fn receipt(
         .receipt(&code)
         .await
         .map_err(|e| page.error(e))?;
+    let county = receipt_county(state, page, &tree, found.as_ref().map(|r| r.org_unit_id)).await;
     let status = found.map(|r| {
         (
             page.tr.t(&format!("incident-state-{}", r.state.code())),
@@ -664,7 +712,7 @@ pub async fn receipt(
         )
     });
     let missing = status.is_none();
-    Ok(show(code, status, false, missing))
+    Ok(show(code, status, missing, county))
 }
 
 // ---------------------------------------------------------------- handlers
@@ -719,7 +767,7 @@ pub async fn queue(State(state): State<AppState>, page: Page) -> UiResult {
         .iter()
         .map(|i| QueueRow {
             href: format!("/incidents/{}", i.id),
-            reported: i.reported_on.to_string(),
+            reported: valvo_core::period::format_date(i.reported_on),
             unit: tree
                 .get(i.org_unit_id)
                 .map(|n| text_html(tr, &n.name))
@@ -794,6 +842,7 @@ fn handling_form(
         groups: handling,
         remove: None,
         once: None,
+        multipart: false,
     };
     let af = FormView {
         action: format!("/incidents/{id}/actions"),
@@ -803,6 +852,7 @@ fn handling_form(
         groups: action,
         remove: None,
         once: None,
+        multipart: false,
     };
     let mut both = (hf, af);
     // Error summaries per form.
@@ -936,10 +986,13 @@ fn incident_page(
             )),
         ),
         (tr.t("field-place"), escape(&inc.place)),
-        (tr.t("incident-reported"), inc.reported_on.to_string()),
+        (
+            tr.t("incident-reported"),
+            valvo_core::period::format_date(inc.reported_on),
+        ),
         (
             tr.t("incident-deadline"),
-            policy.deadline(inc.kind, inc.reported_on).to_string(),
+            valvo_core::period::format_date(policy.deadline(inc.kind, inc.reported_on)),
         ),
         (
             tr.t("field-reporter_role"),
@@ -971,7 +1024,13 @@ fn incident_page(
     let actions = inc
         .actions
         .iter()
-        .map(|a| (a.text.clone(), a.owner.clone(), a.due_on.to_string()))
+        .map(|a| {
+            (
+                a.text.clone(),
+                a.owner.clone(),
+                valvo_core::period::format_date(a.due_on),
+            )
+        })
         .collect();
     let (handling, action_form) = handling_form(page, inc.id, tree, data, errors);
     let status = if errors.is_empty() {

@@ -5,6 +5,7 @@
 pub use valvo_i18n as i18n;
 
 mod api;
+mod branding;
 mod ctx;
 mod error;
 mod feedback;
@@ -300,6 +301,15 @@ pub fn app(state: AppState) -> Router {
         .route("/static/style.css", get(html::stylesheet))
         .route("/static/fonts/{file}", get(html::font))
         .route("/accessibility", get(ui::accessibility))
+        .route("/branding/logo/{sha256}", get(branding::logo))
+        .route("/branding/colour/{file}", get(branding::colour_css))
+        .route("/settings/branding", get(branding::index))
+        .route(
+            "/settings/branding/{root}",
+            get(branding::edit)
+                .post(branding::save)
+                .layer(axum::extract::DefaultBodyLimit::max(branding::MAX_UPLOAD)),
+        )
         .route("/login", get(ui::login_page).post(ui::login))
         .route("/logout", post(ui::logout))
         .route(
@@ -406,7 +416,10 @@ pub fn app(state: AppState) -> Router {
             "/report/{code}",
             get(incidents::public_form).post(incidents::public_create),
         )
-        .route("/receipt", get(incidents::receipt))
+        .route(
+            "/receipt",
+            get(incidents::receipt).post(incidents::receipt_lookup),
+        )
         .route("/public/org/{code}/incidents", get(incidents::public_stats))
         .route("/feedback/cases", get(feedback::queue))
         .route(

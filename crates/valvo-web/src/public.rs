@@ -167,7 +167,8 @@ pub async fn org(
         .resolve(page.lang)
         .map(|r| r.text.to_string())
         .unwrap_or_default();
-    let l = Layout::new(&page, name);
+    let mut l = Layout::new(&page, name);
+    l.brand = crate::branding::head(&state, &page, &tree, node.id).await;
     Ok(render(
         &OrgPage {
             l,
@@ -300,9 +301,17 @@ async fn report_page(
         report.period.label()
     );
     let permalink = format!("/public/org/{code}/reports/{}/v{}", row.period, row.version);
+    // Headed by the county's branding as the report was approved with it.
+    let mut l = Layout::new(&page, title);
+    let county = report
+        .county_name
+        .resolve(tr.lang())
+        .map(|r| r.text.to_string())
+        .unwrap_or_default();
+    l.brand = crate::branding::head_of(&report.branding, county, tr.lang());
     Ok(render(
         &ReportPage {
-            l: Layout::new(&page, title),
+            l,
             crumbs: public_crumbs(&page, &tree, row.org_unit_id),
             views: view_links(&page.path, layout, tr),
             files: file_links(&permalink, tr),

@@ -110,25 +110,17 @@ pub struct ReportView {
     pub approved_by: String,
     pub published_at: String,
     pub summary: String,
+    /// The county's contact details, line by line.
+    pub contact: Vec<String>,
     /// Before the chapters of a county: its areas at a glance.
     pub overview: Vec<TableView>,
     pub chapters: Vec<ChapterView>,
 }
 
-/// A stored time (`2026-12-01T10:30:…`) as Finnish and Swedish texts
-/// print it: `1.12.2026 10:30`.
+/// A stored time (`2026-12-01T10:30:…Z`) as Finnish and Swedish texts
+/// print it, in Finnish time: `1.12.2026 12:30`.
 fn date(ts: &str) -> String {
-    let day = ts
-        .get(..10)
-        .and_then(|d| {
-            time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).ok()
-        })
-        .map(valvo_core::period::format_date);
-    match (day, ts.get(11..16)) {
-        (Some(d), Some(t)) => format!("{d} {t}"),
-        (Some(d), None) => d,
-        _ => ts.to_string(),
-    }
+    valvo_core::period::format_time(ts, Lang::Fi)
 }
 
 fn plain(tr: &Tr, t: &I18nText) -> String {
@@ -294,6 +286,7 @@ impl ReportView {
             } else {
                 paragraphs_html(&tr, &report.summary)
             },
+            contact: crate::branding::contact_lines(&report.branding.contact, lang),
             overview: overview.iter().map(|t| table_view(&tr, t)).collect(),
             chapters: report
                 .chapters
@@ -382,6 +375,12 @@ struct Document<'a> {
     skip: String,
     css: &'static str,
     body: &'a Body,
+    /// The county's logo as a `data:` address (the file stands alone).
+    logo: Option<String>,
+    /// The county's name, the logo's text.
+    county: String,
+    /// The county's colour.
+    colour: Option<String>,
 }
 
 /// A standalone HTML document of the report (styles inline), for files and the command line.
@@ -398,12 +397,28 @@ pub fn document(report: &Report, layout: PdfLayout) -> Result<String, askama::Er
         plain(&tr, &report.org_name),
         report.period.label()
     );
+    let logo = report
+        .branding
+        .logo
+        .as_ref()
+        .filter(|l| !l.data.is_empty())
+        .map(|l| {
+            use base64::Engine as _;
+            format!(
+                "data:{};base64,{}",
+                l.media_type,
+                base64::engine::general_purpose::STANDARD.encode(&l.data)
+            )
+        });
     Document {
         lang: lang.code(),
         title,
         skip: tr.t("skip-to-content"),
         css: crate::html::STYLE,
         body: &body,
+        logo,
+        county: plain(&tr, &report.county_name),
+        colour: report.branding.colour.clone(),
     }
     .render()
 }

@@ -89,14 +89,13 @@ async fn list_page(
             period: format!("{} ({})", r.period.label(), r.period),
             version: r.version,
             state: tr.t(&format!("report-state-{}", r.state.code())),
-            updated: r
-                .published_at
-                .clone()
-                .or(r.approved_at.clone())
-                .unwrap_or(r.created_at.clone())
-                .get(..10)
-                .unwrap_or("")
-                .to_string(),
+            updated: valvo_core::period::format_time(
+                r.published_at
+                    .as_deref()
+                    .or(r.approved_at.as_deref())
+                    .unwrap_or(&r.created_at),
+                tr.lang(),
+            ),
         })
         .collect();
     let writable = p.can_write(&tree, org);
@@ -429,14 +428,25 @@ pub(crate) fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> Respon
     } else {
         format!("attachment; filename=\"{name}\"")
     };
-    (
+    let mut resp = (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
     )
-        .into_response()
+        .into_response();
+    if content_type.starts_with("text/html") {
+        // The standalone report carries its styles and logo within it (it
+        // is also a file to keep); nothing else runs or loads.
+        resp.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+    }
+    resp
 }
 
 /// `GET /reports/{id}/file/{name}`
@@ -566,6 +576,7 @@ fn inputs_form(
         errors: errors_list,
         remove: None,
         once: None,
+        multipart: false,
     }
 }
 

@@ -1126,13 +1126,24 @@ pub(crate) fn form_page(
     form_page_in(Layout::new(page, title), page, crumbs, intro, form)
 }
 
-/// The name of the county a unit belongs to (its tree's root), for the
-/// head of the pages its clients see.
-pub(crate) fn county_name(page: &Page, tree: &OrgTree, unit: i64) -> String {
-    tree.root_of(unit)
+/// The county a unit belongs to (its tree's root), for the head of the
+/// pages its clients see: its name and branding.
+pub(crate) struct County {
+    /// Its name in the page's language.
+    pub name: String,
+    /// Its logo, colour and contact details, when set.
+    pub brand: Option<crate::html::BrandHead>,
+}
+
+/// The [`County`] of `unit`.
+pub(crate) async fn county(state: &AppState, page: &Page, tree: &OrgTree, unit: i64) -> County {
+    let name = tree
+        .root_of(unit)
         .and_then(|r| tree.get(r))
         .and_then(|n| n.name.resolve(page.lang).map(|r| r.text.to_string()))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let brand = crate::branding::head(state, page, tree, unit).await;
+    County { name, brand }
 }
 
 /// A form for clients and relatives (no account): headed by the county's
@@ -1142,7 +1153,7 @@ pub(crate) fn client_form_page(
     title: String,
     intro: String,
     form: FormView,
-    county: String,
+    county: County,
 ) -> Response {
     form_page_in(
         Layout::client(page, title, county),
@@ -2345,7 +2356,7 @@ pub async fn audit_page(
     let rows = list
         .iter()
         .map(|e| AuditRow {
-            at: e.at.replace('T', " ").trim_end_matches('Z').to_string(),
+            at: valvo_core::period::format_time(&e.at, page.lang),
             actor: e.actor.clone(),
             action: page.tr.t(&format!("audit-action-{}", e.action)),
             entity: page.tr.t(&format!("entity-{}", e.entity)),

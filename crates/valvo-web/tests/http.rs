@@ -7,6 +7,7 @@
     clippy::type_complexity
 )]
 
+mod branding;
 mod feedback;
 mod figures;
 mod hardening;

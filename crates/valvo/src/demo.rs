@@ -144,6 +144,25 @@ async fn publish_report(store: &Store, system: &Principal, seed: &Seed) -> Resul
         .find(|(_, n)| n.code == seed.county.code)
         .map(|(_, n)| n.id)
         .ok_or("demo county missing")?;
+    // The county's branding (a made-up logo and contact): the report is
+    // approved with it.
+    store
+        .set_branding(
+            system,
+            county,
+            Some("#00627a".to_owned()),
+            &I18nText::new(
+                Some("Kirjaamo (demo)\nDemokatu 1, 65100 Vaasa\nkirjaamo@valvo.demo".to_owned()),
+                Some(
+                    "Registratorskontoret (demo)\nDemogatan 1, 65100 Vasa\nregistrator@valvo.demo"
+                        .to_owned(),
+                ),
+                Some("Registry (demo)\nDemogatan 1, 65100 Vaasa\nregistry@valvo.demo".to_owned()),
+            ),
+            valvo_store::LogoChange::Set(include_bytes!("demo_logo.svg").to_vec()),
+        )
+        .await
+        .map_err(err)?;
     let period: Period = seed.period.parse().map_err(err)?;
     let row = store
         .open_report(system, county, period, true)
