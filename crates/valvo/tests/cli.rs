@@ -692,6 +692,23 @@ fn pdf_text(path: &std::path::Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The first ISO date (`2026-12-01`) in a text.
+fn regex_lite_iso(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(9)).find_map(|i| {
+        let w = &b[i..i + 10];
+        let digits = |r: std::ops::Range<usize>| w[r].iter().all(u8::is_ascii_digit);
+        (digits(0..4)
+            && w[4] == b'-'
+            && digits(5..7)
+            && w[7] == b'-'
+            && digits(8..10)
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && b.get(i + 10).is_none_or(|c| !c.is_ascii_digit()))
+        .then(|| text[i..i + 10].to_owned())
+    })
+}
+
 fn html_text(path: &std::path::Path) -> String {
     let html = std::fs::read_to_string(path).unwrap();
     let doc = scraper::Html::parse_document(&html);
@@ -1645,6 +1662,68 @@ async fn seed_000_figures_imported_from_csv_and_xlsx_read_back_in_the_swedish_pd
 }
 
 /// A figure as the reports print it in Finnish and Swedish.
+/// How far down each page of a PDF its text reaches, as a share of the
+/// page's height (the running head and the page number left out).
+fn page_fill(path: &std::path::Path) -> Vec<f64> {
+    let out = Command::new("pdftotext")
+        .args(["-bbox"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    let xml = String::from_utf8_lossy(&out.stdout).to_string();
+    let attr = |s: &str, name: &str| -> Option<f64> {
+        let at = s.find(&format!("{name}=\""))? + name.len() + 2;
+        s[at..].split('"').next()?.parse().ok()
+    };
+    xml.split("<page ")
+        .skip(1)
+        .map(|page| {
+            let height = attr(page, "height").unwrap();
+            let bottom = page
+                .split("<word ")
+                .skip(1)
+                .filter_map(|w| attr(w, "yMax"))
+                // Under the running head, above the page number.
+                .filter(|y| *y > 70.0 && *y < height - 50.0)
+                .fold(0.0_f64, f64::max);
+            bottom / height
+        })
+        .collect()
+}
+
+/// The PDF/UA-1 checkpoints a machine can check, by outloud (PyPI; the
+/// test script installs it): no error.
+fn pdf_ua_errors(path: &std::path::Path) -> u64 {
+    let out = Command::new("outloud")
+        .args([
+            "--layer",
+            "conformance",
+            "--fail-on",
+            "never",
+            "--json",
+            "-",
+        ])
+        .arg(path)
+        .output()
+        .expect("outloud must be installed: pip3 install outloud==0.2.1 (scripts/test does)");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "outloud's JSON: {e}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let result = &report["results"][0];
+    assert!(result["error"].is_null(), "outloud read the file: {result}");
+    result["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .inspect(|f| eprintln!("PDF/UA: {f}"))
+        .count() as u64
+}
+
 fn fi_number(v: f64) -> String {
     valvo_core::format_number(v, valvo_core::Lang::Fi)
 }
@@ -1730,6 +1809,16 @@ async fn the_demos_published_report_carries_the_modules_figures_as_the_api_state
         .collect();
     assert_eq!(means.len(), 8);
     for lang in ["sv", "fi"] {
+        // Every area of the county in its summary.
+        let areas: Vec<String> = units["org_units"]
+            .as_array()
+            .or_else(|| units.as_array())
+            .unwrap()
+            .iter()
+            .filter(|u| u["parent_id"].as_i64() == Some(county))
+            .map(|u| u["name"][lang].as_str().unwrap().to_owned())
+            .collect();
+        assert!(areas.len() >= 5, "{areas:?}");
         let (reports, answers) = if lang == "sv" {
             ("Avvikelseanmälningar", "Svar")
         } else {
@@ -1757,11 +1846,26 @@ async fn the_demos_published_report_carries_the_modules_figures_as_the_api_state
                 html_text(&path)
             };
             let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            for e in expected.iter().chain(&means) {
+            for e in expected.iter().chain(&means).chain(&areas) {
                 assert!(
                     flat.contains(e.as_str()),
                     "{lang} {ext}: {e:?} not in\n{flat}"
                 );
+            }
+            // Dates as d.m.yyyy, never ISO.
+            let iso = regex_lite_iso(&flat);
+            assert!(iso.is_none(), "{lang} {ext}: an ISO date {iso:?}");
+            if ext == "pdf" {
+                // No page but the last filled to less than a third.
+                let fill = page_fill(&path);
+                let (last, rest) = fill.split_last().unwrap();
+                assert!(*last > 0.0);
+                for (i, f) in rest.iter().enumerate() {
+                    assert!(*f >= 1.0 / 3.0, "{lang}: page {} filled to {f:.2}", i + 1);
+                }
+                assert_eq!(pdf_ua_errors(&path), 0, "{lang}: PDF/UA errors");
+                // The county's branding: its contact on the cover.
+                assert!(flat.contains("(demo)"), "{lang}: the county's contact");
             }
         }
     }
