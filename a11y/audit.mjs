@@ -4,6 +4,7 @@
 // Usage:
 //   node audit.mjs --base http://127.0.0.1:PORT --email E --password P
 //                  [--max-pages 200] [--tab-stops 10] [--json report.json]
+//                  [--screenshots DIR]  (public pages at 390 and 1280 px, fi and sv)
 //                  [--no-lang-match]
 //
 // Crawls the site (same-origin <a href> links) in fi, sv and en, first as an
@@ -77,6 +78,7 @@ function parseArgs(argv) {
       case '--tab-stops': opts.tabStops = Number.parseInt(next(), 10); break;
       case '--json': opts.json = next(); break;
       case '--no-lang-match': opts.langMatch = false; break;
+      case '--screenshots': opts.screenshots = next(); break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -503,6 +505,21 @@ async function crawl(browser, opts, { mode, lang }, record) {
         problems.push({ rule: 'page-error', help: clip(e.message, 300), nodes: [] });
       }
       record({ crawl: label, url: finalCanon, problems });
+      // The pages the public meets, as a phone and a desktop show them, in
+      // Finnish and Swedish: kept for a person to look at.
+      if (opts.screenshots && mode === 'anonymous' && lang !== 'en') {
+        const u = new URL(finalUrl);
+        const slug = (u.pathname + u.search).replace(/[?&]?lang=[a-z]+/, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'home';
+        for (const width of [390, 1280]) {
+          try {
+            await page.setViewportSize({ width, height: 900 });
+            await page.screenshot({ path: `${opts.screenshots}/${lang}-${width}-${slug}.png`, fullPage: true });
+          } catch (e) {
+            console.log(`(no screenshot of ${finalCanon} at ${width}: ${clip(e.message, 120)})`);
+          }
+        }
+        await page.setViewportSize({ width: 1280, height: 900 });
+      }
     }
     if (queue.length) console.log(`(stopped at --max-pages ${opts.maxPages}; ${queue.length} links not visited)`);
     if (mode === 'logged-in') {

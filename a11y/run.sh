@@ -98,6 +98,11 @@ echo "server is up"
 
 # --- audit --------------------------------------------------------------
 status=0
+# Screenshots of the public pages are kept (a CI artefact) under
+# a11y/screenshots, or where VALVO_SCREENSHOTS says.
+SHOTS=${VALVO_SCREENSHOTS:-$A11Y_DIR/screenshots}
+rm -rf "$SHOTS"
+mkdir -p "$SHOTS"
 # Every page kind (two of each), the error pages, and a form with a validation error.
 node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$VALVO_DEMO_PASSWORD" \
   --per-kind 2 \
@@ -118,5 +123,8 @@ node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$
   --error-page "/org/2/figures?period=kevät" \
   --invalid-form "/ombudsman#contacted_on=" \
   --invalid-form "/supervision#finding1_due=2020-01-01" \
+  --invalid-form "/settings/branding/1#brand_colour=ffcc00" \
+  --screenshots "$SHOTS" \
   "$@" || status=$?
+echo "screenshots of the public pages (390 and 1280 px, fi and sv): $SHOTS"
 exit "$status"
