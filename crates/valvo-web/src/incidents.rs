@@ -632,19 +632,19 @@ pub async fn receipt(
 
 #[derive(Deserialize)]
 pub struct ReceiptForm {
-    csrf: Option<String>,
     code: Option<String>,
 }
 
 /// `POST /receipt`: looks a code up. Sent in the body, the code stays out
-/// of the address and so out of a shared device's history.
+/// of the address and so out of a shared device's history. Like the other
+/// public forms it has no session and no form token: it changes nothing,
+/// and look-ups are rate-limited per address.
 pub async fn receipt_lookup(
     State(state): State<AppState>,
     ip: crate::ops::ClientIp,
     page: Page,
     axum::Form(form): axum::Form<ReceiptForm>,
 ) -> UiResult {
-    page.check_csrf(form.csrf.as_ref())?;
     look_up_receipt(&state, ip, &page, form.code.unwrap_or_default()).await
 }
 

@@ -2237,6 +2237,30 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
             .status(),
         StatusCode::NOT_FOUND
     );
+    // The look-up form posts the code, so it stays out of the address;
+    // the page is headed by the county of the report's unit.
+    let form = text(anon.get(app.url("/receipt?lang=en")).send().await.unwrap()).await;
+    assert!(form.contains("method=\"post\" action=\"/receipt\""));
+    let r = anon
+        .post(app.url("/receipt?lang=en"))
+        .form(&[("code", client_code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let looked_up = r.text().await.unwrap();
+    assert!(looked_up.contains("handled") && looked_up.contains("Lääkkeenjakoa tarkistettiin."));
+    assert!(
+        looked_up.contains("Testin hyvinvointialue")
+            || looked_up.contains("Testens välfärdsområde")
+    );
+    let r = anon
+        .post(app.url("/receipt"))
+        .form(&[("code", "AAAA-BBBB-CCCC-DDDD")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = app
         .post_form(
             &m,
