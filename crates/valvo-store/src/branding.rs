@@ -96,6 +96,13 @@ impl Store {
         branding_in(&mut conn, root).await
     }
 
+    /// The branding of the tree whose root is `root` (a caller that has
+    /// the tree already).
+    pub async fn branding_at_root(&self, root: i64) -> Result<Branding> {
+        let mut conn = self.pool.acquire().await?;
+        branding_in(&mut conn, root).await
+    }
+
     /// A kept logo by its hash: (media type, image).
     pub async fn logo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>> {
         let row =
@@ -152,14 +159,14 @@ impl Store {
             crate::Backend::Postgres => " FOR UPDATE",
             crate::Backend::Sqlite => "",
         };
-        let before: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT logo_sha256 FROM branding WHERE org_unit_id = $1{lock}"
+        sqlx::query(&format!(
+            "SELECT org_unit_id FROM branding WHERE org_unit_id = $1{lock}"
         ))
         .bind(root)
         .fetch_optional(&mut *tx)
-        .await?
-        .flatten();
+        .await?;
         let before_all = branding_in(&mut tx, root).await?;
+        let before = before_all.logo.as_ref().map(|l| l.sha256.clone());
         let logo_sha = match (&logo, &new_logo) {
             (LogoChange::Set(bytes), Some((media_type, sha))) => {
                 sqlx::query(

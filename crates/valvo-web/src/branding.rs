@@ -70,7 +70,7 @@ pub(crate) async fn head(
         .get(root)
         .and_then(|n| n.name.resolve(page.lang).map(|r| r.text.to_string()))
         .unwrap_or_default();
-    match state.store().branding_of(root).await {
+    match state.store().branding_at_root(root).await {
         Ok(b) => head_of(&b, name, page.lang),
         Err(e) => {
             tracing::warn!(error = %e, "reading the county's branding failed");
@@ -279,7 +279,7 @@ pub async fn edit(
     root_of_path(&page, &tree, root)?;
     let current = state
         .store()
-        .branding_of(root)
+        .branding_at_root(root)
         .await
         .map_err(|e| page.error(e))?;
     let saved = page.query.split('&').any(|kv| kv == "saved=1");
@@ -325,7 +325,10 @@ pub async fn save(
     root_of_path(&page, &tree, root)?;
     let p = page.principal()?;
     let store = state.store();
-    let current = store.branding_of(root).await.map_err(|e| page.error(e))?;
+    let current = store
+        .branding_at_root(root)
+        .await
+        .map_err(|e| page.error(e))?;
     let mut errors = Vec::new();
     let colour = match parse_colour(data.get("brand_colour").map_or("", |s| s.as_str())) {
         Ok(c) => c,
