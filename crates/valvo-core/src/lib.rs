@@ -55,6 +55,7 @@ pub mod period;
 pub mod plan;
 pub mod report;
 pub mod section_tables;
+pub mod sso;
 pub mod status;
 pub mod supervision;
 pub mod text;

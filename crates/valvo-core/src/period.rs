@@ -25,17 +25,27 @@ pub fn format_date(d: Date) -> String {
 /// time-zone database.
 pub fn finnish_time(t: time::OffsetDateTime) -> time::OffsetDateTime {
     let utc = t.to_offset(time::UtcOffset::UTC);
+    // 01:00 UTC of the month's last Sunday (`None` only past the calendar's end).
     let last_sunday = |month: time::Month| {
-        let mut d = Date::from_calendar_date(utc.year(), month, month.length(utc.year()))
-            .expect("a month's last day");
+        let mut d = Date::from_calendar_date(utc.year(), month, month.length(utc.year())).ok()?;
         while d.weekday() != time::Weekday::Sunday {
-            d = d.previous_day().expect("a day in range");
+            d = d.previous_day()?;
         }
-        d.with_hms(1, 0, 0).expect("01:00").assume_utc()
+        Some(d.with_hms(1, 0, 0).ok()?.assume_utc())
     };
-    let summer = utc >= last_sunday(time::Month::March) && utc < last_sunday(time::Month::October);
-    let hours = if summer { 3 } else { 2 };
-    utc.to_offset(time::UtcOffset::from_hms(hours, 0, 0).expect("a whole hour"))
+    let summer = match (
+        last_sunday(time::Month::March),
+        last_sunday(time::Month::October),
+    ) {
+        (Some(start), Some(end)) => utc >= start && utc < end,
+        _ => false,
+    };
+    let offset = if summer {
+        time::macros::offset!(+3)
+    } else {
+        time::macros::offset!(+2)
+    };
+    utc.to_offset(offset)
 }
 
 /// A stored time (RFC 3339) for people, in Finnish time: `5.12.2026 23:30`

@@ -191,12 +191,12 @@ pub fn random_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn digest(secret: &str) -> String {
+pub(crate) fn digest(secret: &str) -> String {
     let hash = Sha256::digest(secret.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash)
 }
 
-fn user_row(row: &AnyRow) -> Result<User> {
+pub(crate) fn user_row(row: &AnyRow) -> Result<User> {
     let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
@@ -208,9 +208,9 @@ fn user_row(row: &AnyRow) -> Result<User> {
     })
 }
 
-const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.scope_org_id, u.active";
+pub(crate) const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.scope_org_id, u.active";
 
-fn offset_now(hours: i64) -> String {
+pub(crate) fn offset_now(hours: i64) -> String {
     let t = time::OffsetDateTime::now_utc() + time::Duration::hours(hours);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -432,57 +432,23 @@ impl Store {
         Ok(())
     }
 
-    /// Creates an API token for a user; returns the secret (shown once).
+    /// Creates an API token for a user that works until revoked; returns
+    /// the secret (shown once). See [`Store::create_token_with`].
     pub async fn create_token(
         &self,
         actor: &Principal,
         user_id: i64,
         label: &str,
     ) -> Result<String> {
-        if !actor.can_administer() && actor.user_id != Some(user_id) {
-            return Err(StoreError::Forbidden);
-        }
-        let secret = format!("valvo_{}", random_secret());
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(digest(&secret))
-        .bind(label)
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
-        let id: i64 = row.try_get("id")?;
-        crate::write::audit(
-            &mut tx,
-            actor,
-            "create",
-            "api_token",
-            &id.to_string(),
-            None,
-            None,
-            Some(serde_json::json!({ "user_id": user_id, "label": label })),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(secret)
-    }
-
-    /// The user behind an API token.
-    pub async fn user_by_token(&self, secret: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
-        ))
-        .bind(digest(secret))
-        .fetch_optional(&self.pool)
-        .await?;
-        let user = row.as_ref().map(user_row).transpose()?;
-        Ok(user.filter(|u| u.active))
+        let spec = crate::TokenSpec {
+            label: label.to_string(),
+            ..Default::default()
+        };
+        Ok(self.create_token_with(actor, user_id, &spec).await?.1)
     }
 }
 
-fn field(name: &str, code: valvo_core::plan::ErrorCode) -> valvo_core::plan::FieldError {
+pub(crate) fn field(name: &str, code: valvo_core::plan::ErrorCode) -> valvo_core::plan::FieldError {
     valvo_core::plan::FieldError {
         field: name.to_string(),
         code,

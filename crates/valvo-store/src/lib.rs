@@ -5,6 +5,7 @@
 //! write checks the acting principal's scope and writes its audit row inside
 //! the same transaction, so a refused or failed write leaves nothing behind.
 
+mod accounts;
 mod auth;
 mod branding;
 mod classification;
@@ -21,6 +22,9 @@ mod rows;
 mod supervision;
 mod write;
 
+pub use accounts::{
+    SsoGrant, SsoIdentity, SsoOutcome, TokenCaller, TokenInfo, TokenSpec, SSO_LOGIN_MINUTES,
+};
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
 pub use branding::LogoChange;
 pub use feedback::IngestState;

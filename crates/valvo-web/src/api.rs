@@ -350,30 +350,53 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let Some(token) = token else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a bearer token is required",
-            ));
-        };
-        match state.store().user_by_token(token).await? {
-            Some(u) => Ok(Caller(u.principal())),
+        match bearer_caller(state, &parts.headers, &parts.method).await? {
+            Some(p) => Ok(Caller(p)),
             None => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "unknown or revoked token",
+                "a bearer token is required",
             )),
         }
+    }
+}
+
+/// The caller of `Authorization: Bearer <token>`, if the header is given:
+/// 401 for a token that is unknown, revoked or expired (or whose user is
+/// deactivated), read at every request from the database, so a revocation
+/// holds at once on every instance; 403 for a read-only token on anything
+/// but a read.
+pub(crate) async fn bearer_caller(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    method: &axum::http::Method,
+) -> ApiResult<Option<Principal>> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(token) = token else { return Ok(None) };
+    match state.store().token_caller(token).await? {
+        Some(c)
+            if c.read_only
+                && !(method == axum::http::Method::GET || method == axum::http::Method::HEAD) =>
+        {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "read_only_token",
+                "this token only reads",
+            ))
+        }
+        Some(c) => Ok(Some(c.principal)),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "unknown, revoked or expired token",
+        )),
     }
 }
 

@@ -25,28 +25,14 @@ fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-/// The caller of a bearer token, if one is given (an unknown token is refused).
+/// The caller of a bearer token, if one is given (an unknown token is
+/// refused); `method` is the request's (a read-only token only reads).
 pub(crate) async fn optional_caller(
     state: &AppState,
     headers: &HeaderMap,
+    method: &axum::http::Method,
 ) -> ApiResult<Option<Principal>> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some(token) = token else { return Ok(None) };
-    match state.store().user_by_token(token).await? {
-        Some(u) => Ok(Some(u.principal())),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "unknown or revoked token",
-        )),
-    }
+    crate::api::bearer_caller(state, headers, method).await
 }
 
 /// A JSON value as the text a form would have sent.
@@ -128,13 +114,15 @@ pub async fn submit(
                     ErrorCode::Invalid,
                 )]));
             };
-            let p = optional_caller(&state, &headers).await?.ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "a bearer token is required without an invitation",
-                )
-            })?;
+            let p = optional_caller(&state, &headers, &axum::http::Method::POST)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthorized",
+                        "a bearer token is required without an invitation",
+                    )
+                })?;
             let tree = readable(&state, &p, org).await?;
             if !p.can_write(&tree, org) {
                 return Err(ApiError::new(
@@ -288,7 +276,7 @@ pub async fn stats(
 ) -> ApiResult<Json<Value>> {
     let org = org_param(q.org_unit.as_deref())?;
     let period = parse_period(q.period.as_deref().unwrap_or(""))?;
-    let caller = optional_caller(&state, &headers).await?;
+    let caller = optional_caller(&state, &headers, &axum::http::Method::GET).await?;
     let filter = filter_of(&q)?;
     if caller.is_none() && !crate::feedback::public_period(&period) {
         return Err(ApiError::new(

@@ -23,6 +23,7 @@ mod plan;
 mod public;
 mod report_html;
 mod reports;
+mod sso;
 mod supervision;
 mod ui;
 
@@ -35,6 +36,7 @@ use axum::Router;
 use valvo_store::Store;
 
 pub use ctx::{LANG_COOKIE, SESSION_COOKIE};
+pub use sso::OidcSettings;
 
 /// Settings of the web layer.
 #[derive(Clone, Debug)]
@@ -67,6 +69,10 @@ pub struct WebConfig {
     pub render_concurrency: usize,
     /// A bearer token `/metrics` asks for; open without one.
     pub metrics_token: Option<String>,
+    /// Sign-in through the county's identity provider, when configured.
+    pub oidc: Option<OidcSettings>,
+    /// Whether e-mail and password sign-in is offered.
+    pub password_login: bool,
 }
 
 impl Default for WebConfig {
@@ -85,6 +91,8 @@ impl Default for WebConfig {
             shutdown_grace: std::time::Duration::from_secs(20),
             render_concurrency: 1,
             metrics_token: None,
+            oidc: None,
+            password_login: true,
         }
     }
 }
@@ -105,6 +113,8 @@ struct Inner {
     draining: std::sync::atomic::AtomicBool,
     /// Report renders at once.
     renders: Arc<tokio::sync::Semaphore>,
+    /// The identity provider, when sign-in through it is configured.
+    oidc: Option<sso::Oidc>,
 }
 
 impl AppState {
@@ -113,8 +123,14 @@ impl AppState {
         let renders = Arc::new(tokio::sync::Semaphore::new(
             config.render_concurrency.max(1),
         ));
+        let oidc = config.oidc.clone().and_then(|s| {
+            sso::Oidc::new(s)
+                .map_err(|e| tracing::error!(error = %e, "single sign-on is off"))
+                .ok()
+        });
         AppState {
             inner: Arc::new(Inner {
+                oidc,
                 store,
                 config,
                 limits: ops::limits::Limits::default(),
@@ -127,6 +143,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The identity provider, when configured.
+    pub(crate) fn oidc(&self) -> Option<&sso::Oidc> {
+        self.inner.oidc.as_ref()
     }
 
     /// The configuration.
@@ -312,6 +333,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/login", get(ui::login_page).post(ui::login))
         .route("/logout", post(ui::logout))
+        .route("/login/sso", get(sso::start))
+        .route("/login/sso/callback", get(sso::callback))
         .route(
             "/imports",
             get(imports::list)

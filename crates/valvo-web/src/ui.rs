@@ -202,6 +202,14 @@ struct LoginPage {
     token: String,
     email: String,
     failed: bool,
+    /// Sign-in through the county's identity provider is offered.
+    sso: bool,
+    /// Where it starts (returning to `next`).
+    sso_href: String,
+    /// The e-mail and password form is offered.
+    password: bool,
+    /// Why a sign-in through the identity provider did not succeed (a message key).
+    notice: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -256,16 +264,29 @@ mod next_tests {
     }
 }
 
-fn login_form(
+pub(crate) fn login_form(
     state: &AppState,
     page: &Page,
     next: String,
     email: String,
     failed: bool,
 ) -> Response {
+    login_page_with(state, page, next, email, failed, None)
+}
+
+/// The sign-in page, with `notice` (a message key) saying why a sign-in
+/// through the identity provider did not succeed.
+pub(crate) fn login_page_with(
+    state: &AppState,
+    page: &Page,
+    next: String,
+    email: String,
+    failed: bool,
+    notice: Option<&'static str>,
+) -> Response {
     let token = valvo_store::random_secret();
     let l = Layout::new(page, page.tr.t("login-title"));
-    let status = if failed {
+    let status = if failed || notice.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::OK
@@ -273,10 +294,14 @@ fn login_form(
     let mut resp = render(
         &LoginPage {
             l,
+            sso_href: crate::sso::start_path(&next),
             next,
             token: token.clone(),
             email,
             failed,
+            sso: state.oidc().is_some(),
+            password: state.config().password_login,
+            notice,
         },
         status,
     );
@@ -298,13 +323,12 @@ pub async fn login_page(
     page: Page,
     UiQuery(q): UiQuery<NextQuery>,
 ) -> UiResult {
-    Ok(login_form(
-        &state,
-        &page,
-        safe_next(q.next.as_deref()),
-        String::new(),
-        false,
-    ))
+    let next = safe_next(q.next.as_deref());
+    // With passwords off, the county's sign-in service is the only way in.
+    if !state.config().password_login && state.oidc().is_some() {
+        return Ok(see_other(&crate::sso::start_path(&next)));
+    }
+    Ok(login_form(&state, &page, next, String::new(), false))
 }
 
 /// `POST /login`
@@ -329,6 +353,16 @@ pub async fn login(
     let email = data.get("email").cloned().unwrap_or_default();
     let password = data.get("password").cloned().unwrap_or_default();
     let next = safe_next(data.get("next").map(String::as_str));
+    if !state.config().password_login {
+        return Ok(login_page_with(
+            &state,
+            &page,
+            next,
+            String::new(),
+            false,
+            Some("login-password-off"),
+        ));
+    }
     let user = state
         .store()
         .authenticate(&email, &password)
@@ -336,9 +370,21 @@ pub async fn login(
         .map_err(|e| page.error(e))?;
     let Some(user) = user else {
         tracing::info!("login failed");
+        if let Err(e) = state
+            .store()
+            .record_failed_sign_in(&email, "password", "password")
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a failed sign-in");
+        }
         return Ok(login_form(&state, &page, next, email, true));
     };
     state.login_succeeded(ip, window).await;
+    state
+        .store()
+        .record_sign_in(&user, "password")
+        .await
+        .map_err(|e| page.error(e))?;
     let secret = state
         .store()
         .create_session(user.id)

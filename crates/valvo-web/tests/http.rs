@@ -7,6 +7,7 @@
     clippy::type_complexity
 )]
 
+mod accounts;
 mod branding;
 mod feedback;
 mod figures;

@@ -109,6 +109,83 @@ struct ServeArgs {
     /// A bearer token that /metrics asks for (open without one).
     #[arg(long, env = "VALVO_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    #[command(flatten)]
+    sso: SsoArgs,
+}
+
+/// Sign-in through the county's identity provider (OpenID Connect).
+#[derive(Args, Debug, Clone)]
+struct SsoArgs {
+    /// The identity provider's issuer URL (its discovery document is at
+    /// /.well-known/openid-configuration under it). Needs --public-url: the
+    /// redirect URI registered at the provider is <public-url>/login/sso/callback.
+    #[arg(long, env = "VALVO_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// The client id Valvo is registered with at the provider.
+    #[arg(long, env = "VALVO_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// The client secret.
+    #[arg(long, env = "VALVO_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// Scopes asked for besides openid (space-separated).
+    #[arg(long, env = "VALVO_OIDC_SCOPES", default_value = "email profile")]
+    oidc_scopes: String,
+    /// A TOML file mapping the provider's groups to Valvo roles and scopes
+    /// (see the README); without it, only existing accounts sign in.
+    #[arg(long, env = "VALVO_OIDC_ROLES")]
+    oidc_roles: Option<std::path::PathBuf>,
+    /// Offer sign-in with e-mail and password (turn off when everyone signs
+    /// in through the identity provider).
+    #[arg(long, env = "VALVO_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
+    password_login: bool,
+}
+
+impl SsoArgs {
+    fn settings(
+        &self,
+        public_url: Option<&str>,
+    ) -> Result<Option<valvo_web::OidcSettings>, String> {
+        let Some(issuer) = self.oidc_issuer.clone().filter(|s| !s.trim().is_empty()) else {
+            if !self.password_login {
+                return Err(
+                    "--password-login false needs --oidc-issuer: nobody could sign in".into(),
+                );
+            }
+            return Ok(None);
+        };
+        let public_url = public_url
+            .filter(|u| !u.trim().is_empty())
+            .ok_or("--oidc-issuer needs --public-url (the redirect URI is built from it)")?;
+        let client_id = self
+            .oidc_client_id
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .ok_or("--oidc-issuer needs --oidc-client-id")?;
+        let mapping = match &self.oidc_roles {
+            None => valvo_core::sso::Mapping::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("--oidc-roles {}: {e}", path.display()))?;
+                valvo_core::sso::Mapping::parse(&text)
+                    .map_err(|e| format!("--oidc-roles {}: {e}", path.display()))?
+            }
+        };
+        let settings = valvo_web::OidcSettings {
+            issuer,
+            client_id,
+            client_secret: self.oidc_client_secret.clone().filter(|s| !s.is_empty()),
+            scopes: self
+                .oidc_scopes
+                .split_whitespace()
+                .filter(|s| *s != "openid")
+                .map(str::to_string)
+                .collect(),
+            mapping,
+            redirect_uri: format!("{}/login/sso/callback", public_url.trim_end_matches('/')),
+        };
+        settings.check()?;
+        Ok(Some(settings))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -427,10 +504,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .forwarded_header
                 .parse()
                 .map_err(|e| format!("--forwarded-header: {e}"))?;
+            let oidc = args.sso.settings(args.public_url.as_deref())?;
             serve(
                 store,
                 args.addr,
                 WebConfig {
+                    oidc,
+                    password_login: args.sso.password_login,
                     trusted_proxies,
                     forwarded_header,
                     drain_delay: std::time::Duration::from_secs(args.drain_delay),

@@ -237,7 +237,8 @@ pub async fn stats(
 ) -> ApiResult<Json<Value>> {
     let org = crate::feedback_api::org_param(q.org_unit.as_deref())?;
     let period = parse_period(q.period.as_deref().unwrap_or(""))?;
-    let caller = crate::feedback_api::optional_caller(&state, &headers).await?;
+    let caller =
+        crate::feedback_api::optional_caller(&state, &headers, &axum::http::Method::GET).await?;
     // The caller may read the unit (or, without a token, it exists).
     match &caller {
         Some(p) => {

@@ -5,6 +5,8 @@
 //! anything else (default) uses a new SQLite file per test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod oidc;
+
 use std::path::PathBuf;
 
 use rand::Rng;
@@ -45,6 +47,13 @@ impl TestApp {
 
     /// A server whose settings `configure` changes from the tests' defaults.
     pub async fn spawn_with(configure: impl FnOnce(WebConfig) -> WebConfig) -> TestApp {
+        TestApp::spawn_with_addr(|c, _| configure(c)).await
+    }
+
+    /// As [`TestApp::spawn_with`], `configure` also told the server's address.
+    pub async fn spawn_with_addr(
+        configure: impl FnOnce(WebConfig, std::net::SocketAddr) -> WebConfig,
+    ) -> TestApp {
         let (db_url, tmp) = if backend() == "postgres" {
             let base = std::env::var("VALVO_TEST_PG_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
@@ -66,10 +75,13 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let state = AppState::new(
             store.clone(),
-            configure(WebConfig {
-                cookie_secure: false,
-                ..WebConfig::default()
-            }),
+            configure(
+                WebConfig {
+                    cookie_secure: false,
+                    ..WebConfig::default()
+                },
+                addr,
+            ),
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
