@@ -448,6 +448,11 @@ pub(crate) async fn load_tree(conn: &mut AnyConnection) -> Result<OrgTree> {
     OrgTree::new(nodes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Now, as the database stores times (RFC 3339, UTC).
+pub fn now_rfc3339() -> String {
+    now()
+}
+
 pub(crate) fn now() -> String {
     let now = time::OffsetDateTime::now_utc();
     now.format(&time::format_description::well_known::Rfc3339)

@@ -1,5 +1,6 @@
 //! `valvo`: the one binary. `serve`, `demo`, `user add`, `token create`.
 
+mod accounts;
 mod bench;
 mod bench_ops;
 mod bench_oversight;
@@ -282,8 +283,29 @@ enum UserCommand {
         #[arg(long, env = "VALVO_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
-    /// List users.
+    /// List users: id, e-mail, role, scope, active.
     List,
+    /// Deactivate a user: their sessions end and their tokens stop at once.
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Let a deactivated user sign in again.
+    Reactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Change a user's role and scope.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        /// admin, quality_coordinator, area_manager, viewer, ombudsperson or supervisor.
+        #[arg(long)]
+        role: String,
+        /// Org unit code or id (required for area managers; none: the whole county).
+        #[arg(long)]
+        scope: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -369,7 +391,24 @@ enum TokenCommand {
         email: String,
         #[arg(long, default_value = "cli")]
         label: String,
+        /// Days until it stops working (1–3650); without: until revoked.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+        /// It only reads (GET); writes answer 403.
+        #[arg(long)]
+        read_only: bool,
+        /// Org unit code or id: narrower than the user's own scope.
+        #[arg(long)]
+        scope: Option<String>,
     },
+    /// List tokens (of one user with --email): id, user, name, state,
+    /// created, expires, last used, read-only, scope.
+    List {
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke a token by its id: it answers 401 at once on every instance.
+    Revoke { id: i64 },
 }
 
 fn init_logs(json: bool, default_filter: &str) {
@@ -599,15 +638,21 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             for u in store.users().await.map_err(|e| e.to_string())? {
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}",
                     u.id,
                     u.email,
                     u.role.code(),
-                    u.scope.map(|s| s.to_string()).unwrap_or_else(|| "-".into())
+                    u.scope.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                    if u.active { "active" } else { "deactivated" }
                 );
             }
             store.close().await;
             Ok(())
+        }
+        Command::User { command } => {
+            let result = accounts::user(&store, command).await;
+            store.close().await;
+            result
         }
         Command::Bench(_) | Command::Text { .. } => Ok(()),
         Command::Feedback {
@@ -715,21 +760,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             Ok(())
         }
-        Command::Token {
-            command: TokenCommand::Create { email, label },
-        } => {
-            let user = store
-                .user_by_email(&email)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user {email}"))?;
-            let token = store
-                .create_token(&Principal::system("cli"), user.id, &label)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{token}");
+        Command::Token { command } => {
+            let result = accounts::token(&store, command).await;
             store.close().await;
-            Ok(())
+            result
         }
     }
 }

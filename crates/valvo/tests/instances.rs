@@ -1694,3 +1694,146 @@ async fn a_form_sent_to_both_instances_at_once_is_saved_once() {
     b.stop();
     db.drop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_token_and_a_deactivated_user_stop_at_once_on_both_instances() {
+    let Some(db) = Db::new("revocation").await else {
+        return;
+    };
+    let admin = admin_token(&db);
+    let county = db.org("county", None);
+    db.run(&[
+        "user",
+        "add",
+        "--email",
+        "viewer@x.fi",
+        "--name",
+        "Viewer",
+        "--role",
+        "viewer",
+    ]);
+    let read_only = db
+        .run(&[
+            "token",
+            "create",
+            "--email",
+            "viewer@x.fi",
+            "--label",
+            "reports",
+            "--expires-in-days",
+            "30",
+            "--read-only",
+        ])
+        .trim()
+        .to_string();
+    let (a, b) = (Server::start(&db, &[]), Server::start(&db, &[]));
+    let c = client();
+    let get = |s: &Server, token: &str| {
+        c.get(s.url(&format!("/api/v1/org-units/{county}")))
+            .bearer_auth(token)
+            .send()
+    };
+    for s in [&a, &b] {
+        assert_eq!(get(s, &admin).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(get(s, &read_only).await.unwrap().status(), StatusCode::OK);
+        // A read-only token writes nothing.
+        let r = c
+            .post(s.url("/api/v1/incidents"))
+            .bearer_auth(&read_only)
+            .json(&json!({"org_unit": county}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    // The list names both tokens, with their life cycle.
+    let list = db.run(&["token", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains("viewer@x.fi"))
+        .unwrap()
+        .to_string();
+    let cols: Vec<&str> = line.split('\t').collect();
+    assert_eq!(cols[2], "reports");
+    assert_eq!(cols[3], "live");
+    assert_ne!(cols[5], "-", "an expiry: {line}");
+    assert_ne!(cols[6], "-", "it was used: {line}");
+    assert_eq!(cols[7], "read-only");
+    // Revoked through the command line: 401 at once on both instances.
+    let id = cols[0];
+    assert!(db.run(&["token", "revoke", id]).contains("revoked"));
+    for s in [&a, &b] {
+        assert_eq!(
+            get(s, &read_only).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert!(db
+        .run(&["token", "list", "--email", "viewer@x.fi"])
+        .contains("\trevoked\t"));
+    assert!(db.run(&["token", "revoke", id]).contains("already"));
+
+    // A user signed in through both instances, deactivated: both sessions
+    // end at once, and the user's tokens stop.
+    let viewer_token = db
+        .run(&["token", "create", "--email", "viewer@x.fi"])
+        .trim()
+        .to_string();
+    let (ca, status) = login_client(&a.base, "viewer@x.fi", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (cb, status) = login_client(&b.base, "viewer@x.fi", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let org_page = format!("/org/{county}");
+    assert_eq!(
+        ca.get(a.url(&org_page)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        cb.get(b.url(&org_page)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    db.run(&["user", "deactivate", "--email", "viewer@x.fi"]);
+    assert_eq!(
+        ca.get(a.url(&org_page)).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        cb.get(b.url(&org_page)).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        get(&b, &viewer_token).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'viewer@x.fi'").await, 0);
+    let (_, status) = login_client(&a.base, "viewer@x.fi", PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Reactivated, with another role: signs in again, as a quality coordinator.
+    db.run(&["user", "reactivate", "--email", "viewer@x.fi"]);
+    assert!(db
+        .run(&[
+            "user",
+            "set-role",
+            "--email",
+            "viewer@x.fi",
+            "--role",
+            "quality_coordinator"
+        ])
+        .contains("quality_coordinator"));
+    let (_, status) = login_client(&b.base, "viewer@x.fi", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&a, &viewer_token).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let audit = db
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE action IN ('revoke', 'deactivate', 'reactivate', 'set_role', 'sign_in', 'sign_in_failed')")
+        .await;
+    assert_eq!(
+        audit, 8,
+        "revoke, deactivate, reactivate, set_role, 3 sign-ins, 1 failed"
+    );
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
