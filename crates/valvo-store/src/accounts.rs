@@ -730,3 +730,215 @@ impl Store {
         Ok(SsoOutcome::SignedIn(user, created))
     }
 }
+
+/// A user as the user administration lists them.
+#[derive(Clone, Debug, Serialize)]
+pub struct UserListing {
+    /// The account.
+    #[serde(flatten)]
+    pub user: User,
+    /// The last sign-in (RFC 3339).
+    pub last_sign_in_at: Option<String>,
+    /// Linked to an account at the identity provider.
+    pub sso: bool,
+    /// Has a password.
+    pub has_password: bool,
+    /// Made (RFC 3339).
+    pub created_at: String,
+}
+
+/// How long a set-password link works.
+pub const PASSWORD_LINK_DAYS: i64 = 7;
+
+const LISTING_COLS: &str = "u.id, u.email, u.name, u.role, u.scope_org_id, u.active, \
+     u.last_sign_in_at, u.oidc_subject, u.password_hash, u.created_at";
+
+fn listing_row(row: &AnyRow) -> Result<UserListing> {
+    Ok(UserListing {
+        user: user_row(row)?,
+        last_sign_in_at: row.try_get("last_sign_in_at")?,
+        sso: row.try_get::<Option<String>, _>("oidc_subject")?.is_some(),
+        has_password: row.try_get::<Option<String>, _>("password_hash")?.is_some(),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// The users an administrator manages (one with a scope: those whose
+    /// scope lies inside it), whose e-mail or name contains `q` (any case).
+    pub async fn users_for(&self, actor: &Principal, q: &str) -> Result<Vec<UserListing>> {
+        if actor.role != Role::Admin {
+            return Err(StoreError::Forbidden);
+        }
+        let tree = self.org_tree().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {LISTING_COLS} FROM users u ORDER BY u.email"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let q = q.trim().to_lowercase();
+        let mut out = Vec::new();
+        for row in &rows {
+            let l = listing_row(row)?;
+            if !actor.may_see_user(&tree, l.user.scope) {
+                continue;
+            }
+            if q.is_empty() || l.user.email.contains(&q) || l.user.name.to_lowercase().contains(&q)
+            {
+                out.push(l);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One user an administrator manages.
+    pub async fn user_for(&self, actor: &Principal, id: i64) -> Result<UserListing> {
+        let row = sqlx::query(&format!(
+            "SELECT {LISTING_COLS} FROM users u WHERE u.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(l) = row.as_ref().map(listing_row).transpose()? else {
+            return Err(StoreError::NotFound);
+        };
+        let mut conn = self.pool.acquire().await?;
+        self.check_manage(&mut conn, actor, &l.user).await?;
+        Ok(l)
+    }
+
+    /// A one-time link for `user_id` to set a password (an invitation, or a
+    /// reset: `reset` also removes the current password and ends the user's
+    /// sessions). Earlier unused links of the user stop working.
+    pub async fn password_link(
+        &self,
+        actor: &Principal,
+        user_id: i64,
+        reset: bool,
+    ) -> Result<String> {
+        let mut tx = self.begin_write().await?;
+        let lock = crate::write::for_update(&tx);
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users u WHERE u.id = $1{lock}"
+        ))
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user) = row.as_ref().map(user_row).transpose()? else {
+            return Err(StoreError::NotFound);
+        };
+        self.check_manage(&mut tx, actor, &user).await?;
+        if !user.active {
+            return Err(StoreError::Conflict(format!(
+                "user {} is deactivated",
+                user.email
+            )));
+        }
+        if reset {
+            sqlx::query("UPDATE users SET password_hash = NULL WHERE id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM password_links WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let secret = random_secret();
+        sqlx::query(
+            "INSERT INTO password_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(digest(&secret))
+        .bind(user_id)
+        .bind(now())
+        .bind(in_days(PASSWORD_LINK_DAYS))
+        .execute(&mut *tx)
+        .await?;
+        crate::write::audit(
+            &mut tx,
+            actor,
+            if reset {
+                "reset_password"
+            } else {
+                "password_link"
+            },
+            "user",
+            &user_id.to_string(),
+            user.scope,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// The user a set-password link is for, while it works.
+    pub async fn password_link_user(&self, secret: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM password_links l JOIN users u ON u.id = l.user_id \
+             WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2 AND u.active = 1"
+        ))
+        .bind(digest(secret))
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    /// Sets the password of a link's user, once: the link is marked used by
+    /// a conditional update, so two submissions at once set it once.
+    pub async fn use_password_link(&self, secret: &str, password: &str) -> Result<User> {
+        if password.chars().count() < 10 || password.chars().count() > 1000 {
+            return Err(StoreError::Invalid(vec![field(
+                "password",
+                valvo_core::plan::ErrorCode::Invalid,
+            )]));
+        }
+        let hash = crate::auth::hash_password(password)?;
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
+             AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(&at)
+        .bind(digest(secret))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound);
+        };
+        let user_id: i64 = row.try_get("user_id")?;
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"))
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let user = user_row(&row)?;
+        if !user.active {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        crate::write::audit(
+            &mut tx,
+            &user.principal(),
+            "set_password",
+            "user",
+            &user_id.to_string(),
+            user.scope,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}

@@ -227,7 +227,8 @@ impl Store {
         scope: Option<i64>,
         password: Option<&str>,
     ) -> Result<User> {
-        if !actor.can_administer() {
+        // An administrator; one with a scope makes users within it only.
+        if actor.role != Role::Admin {
             return Err(StoreError::Forbidden);
         }
         let email = email.trim().to_lowercase();
@@ -247,10 +248,15 @@ impl Store {
             }
         }
         let mut tx = self.begin_write().await?;
-        if let Some(s) = scope {
+        if scope.is_some() || actor.scope.is_some() {
             let tree = self.tree_in(&mut tx).await?;
-            if tree.get(s).is_none() {
-                errors.push(field("scope", valvo_core::plan::ErrorCode::Invalid));
+            if let Some(s) = scope {
+                if tree.get(s).is_none() {
+                    errors.push(field("scope", valvo_core::plan::ErrorCode::Invalid));
+                }
+            }
+            if !actor.may_see_user(&tree, scope) {
+                return Err(StoreError::Forbidden);
             }
         }
         if !errors.is_empty() {

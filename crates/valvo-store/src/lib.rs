@@ -23,7 +23,8 @@ mod supervision;
 mod write;
 
 pub use accounts::{
-    SsoGrant, SsoIdentity, SsoOutcome, TokenCaller, TokenInfo, TokenSpec, SSO_LOGIN_MINUTES,
+    SsoGrant, SsoIdentity, SsoOutcome, TokenCaller, TokenInfo, TokenSpec, UserListing,
+    PASSWORD_LINK_DAYS, SSO_LOGIN_MINUTES,
 };
 pub use auth::{hash_password, random_secret, verify_password, SessionInfo, User};
 pub use branding::LogoChange;

@@ -26,6 +26,7 @@ mod reports;
 mod sso;
 mod supervision;
 mod ui;
+mod users;
 
 pub use report_html::{document as report_document, render_file as render_report_file, FileKind};
 
@@ -334,6 +335,19 @@ pub fn app(state: AppState) -> Router {
         .route("/login", get(ui::login_page).post(ui::login))
         .route("/logout", post(ui::logout))
         .route("/login/sso", get(sso::start))
+        .route("/users", get(users::list))
+        .route("/users/new", get(users::new_form).post(users::create))
+        .route("/users/{id}", get(users::show))
+        .route("/users/{id}/role", post(users::set_role))
+        .route("/users/{id}/active", post(users::set_active))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/account", get(users::account))
+        .route("/account/tokens", post(users::create_token))
+        .route("/tokens/{id}/revoke", post(users::revoke_token))
+        .route(
+            "/password/{link}",
+            get(users::password_page).post(users::password_set),
+        )
         .route("/login/sso/callback", get(sso::callback))
         .route(
             "/imports",

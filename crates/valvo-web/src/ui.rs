@@ -210,6 +210,8 @@ struct LoginPage {
     password: bool,
     /// Why a sign-in through the identity provider did not succeed (a message key).
     notice: Option<&'static str>,
+    /// Something done that the person is told of (a message key).
+    info: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +276,19 @@ pub(crate) fn login_form(
     login_page_with(state, page, next, email, failed, None)
 }
 
+/// The sign-in page telling of something done (`info`, a message key).
+pub(crate) fn login_notice(state: &AppState, page: &Page, info: &'static str) -> Response {
+    login_full(
+        state,
+        page,
+        "/".into(),
+        String::new(),
+        false,
+        None,
+        Some(info),
+    )
+}
+
 /// The sign-in page, with `notice` (a message key) saying why a sign-in
 /// through the identity provider did not succeed.
 pub(crate) fn login_page_with(
@@ -283,6 +298,18 @@ pub(crate) fn login_page_with(
     email: String,
     failed: bool,
     notice: Option<&'static str>,
+) -> Response {
+    login_full(state, page, next, email, failed, notice, None)
+}
+
+fn login_full(
+    state: &AppState,
+    page: &Page,
+    next: String,
+    email: String,
+    failed: bool,
+    notice: Option<&'static str>,
+    info: Option<&'static str>,
 ) -> Response {
     let token = valvo_store::random_secret();
     let l = Layout::new(page, page.tr.t("login-title"));
@@ -300,6 +327,7 @@ pub(crate) fn login_page_with(
             email,
             failed,
             sso: state.oidc().is_some(),
+            info,
             password: state.config().password_login,
             notice,
         },

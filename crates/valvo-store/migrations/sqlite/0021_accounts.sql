@@ -28,3 +28,14 @@ CREATE TABLE oidc_logins (
     next        TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );
+
+-- One-time links to set a password (an invitation, a reset by an
+-- administrator): the link's hash, whose password it sets, until when.
+-- Used once: a conditional update marks it used.
+CREATE TABLE password_links (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    used_at     TEXT
+);

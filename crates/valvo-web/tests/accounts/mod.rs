@@ -348,3 +348,464 @@ async fn with_passwords_off_the_identity_provider_is_the_only_way_in() {
     );
     app.stop().await;
 }
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = html.find(start)? + start.len();
+    let j = html[i..].find(end)? + i;
+    Some(&html[i..j])
+}
+
+#[tokio::test]
+async fn administrators_invite_change_and_deactivate_users_within_their_scope() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    app.add_user("area-admin@x.fi", Role::Admin, Some(f.area_a))
+        .await;
+    let coordinator = app
+        .add_user("qc@x.fi", Role::QualityCoordinator, None)
+        .await;
+    let b_manager = app
+        .add_user("b@x.fi", Role::AreaManager, Some(f.area_b))
+        .await;
+    let admin = app.login("admin@x.fi").await;
+
+    // Only administrators reach the users.
+    let qc = app.login("qc@x.fi").await;
+    assert_eq!(
+        qc.get(app.url("/users")).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // An invitation with a missing name and a bad address names both fields.
+    let r = app
+        .post_form(
+            &admin,
+            "/users/new",
+            &[
+                ("email", "not an address"),
+                ("name", ""),
+                ("role", "viewer"),
+                ("scope", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("href=\"#email\"") && page.contains("href=\"#name\""),
+        "{page}"
+    );
+    // An existing address is named as such.
+    let r = app
+        .post_form(
+            &admin,
+            "/users/new",
+            &[
+                ("email", "QC@x.fi"),
+                ("name", "Q"),
+                ("role", "viewer"),
+                ("scope", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("on jo käyttäjä"));
+
+    // Invited as an area manager of area A: the page shows a one-time link.
+    let a1 = f.area_a.to_string();
+    let r = app
+        .post_form(
+            &admin,
+            "/users/new",
+            &[
+                ("email", "Nea@x.fi"),
+                ("name", "Nea New"),
+                ("role", "area_manager"),
+                ("scope", a1.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let page = r.text().await.unwrap();
+    let link = between(&page, "<code class=\"secret\">", "</code>")
+        .unwrap()
+        .to_string();
+    let path = link
+        .strip_prefix(&app.base)
+        .expect("the link is to this service")
+        .to_string();
+    assert!(path.starts_with("/password/"));
+    let nea = app.store.user_by_email("nea@x.fi").await.unwrap().unwrap();
+    assert_eq!((nea.role, nea.scope), (Role::AreaManager, Some(f.area_a)));
+
+    // The link sets the password once; the passwords must match.
+    let anon = app.client();
+    assert_eq!(
+        anon.get(app.url(&path)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let r = anon
+        .post(app.url(&path))
+        .form(&[
+            ("new_password", "a new password 1"),
+            ("new_password_again", "another one 123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("eivät ole samat"));
+    let r = anon
+        .post(app.url(&path))
+        .form(&[("new_password", "short"), ("new_password_again", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = anon
+        .post(app.url(&path))
+        .form(&[
+            ("new_password", crate::support::PASSWORD),
+            ("new_password_again", crate::support::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Salasana on asetettu"));
+    let again = anon
+        .post(app.url(&path))
+        .form(&[
+            ("new_password", "someone else's pw"),
+            ("new_password_again", "someone else's pw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST, "a link works once");
+    let nea_c = app.login("nea@x.fi").await;
+    assert_eq!(
+        nea_c
+            .get(app.url(&format!("/org/{}", f.area_a)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    // An administrator of area A lists and manages the users within it only.
+    let area_admin = app.login("area-admin@x.fi").await;
+    let list = area_admin
+        .get(app.url("/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("nea@x.fi") && !list.contains("qc@x.fi") && !list.contains("b@x.fi"),
+        "{list}"
+    );
+    let r = area_admin
+        .get(app.url(&format!("/users/{coordinator}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .post_form(
+            &area_admin,
+            &format!("/users/{b_manager}/active"),
+            &[("active", "0")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let b = f.area_b.to_string();
+    let r = app
+        .post_form(
+            &area_admin,
+            "/users/new",
+            &[
+                ("email", "x@x.fi"),
+                ("name", "X"),
+                ("role", "viewer"),
+                ("scope", b.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "area B is outside the scope"
+    );
+    assert!(app.store.user_by_email("x@x.fi").await.unwrap().is_none());
+    // Nor can they widen a user's scope beyond their own.
+    let r = app
+        .post_form(
+            &area_admin,
+            &format!("/users/{}/role", nea.id),
+            &[("role", "viewer"), ("scope", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The search finds by name, in any case.
+    let found = admin
+        .get(app.url("/users?q=NEA"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("nea@x.fi") && !found.contains("qc@x.fi"));
+
+    // The role changed by the county's administrator.
+    let r = app
+        .post_form(
+            &admin,
+            &format!("/users/{}/role", nea.id),
+            &[("role", "viewer"), ("scope", a1.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let nea_now = app.store.user_by_email("nea@x.fi").await.unwrap().unwrap();
+    assert_eq!(
+        (nea_now.role, nea_now.scope),
+        (Role::Viewer, Some(f.area_a))
+    );
+    // An area manager needs a scope.
+    let r = app
+        .post_form(
+            &admin,
+            &format!("/users/{}/role", nea.id),
+            &[("role", "area_manager"), ("scope", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Deactivated: the session ends at once; reactivated, the password works again.
+    let r = app
+        .post_form(
+            &admin,
+            &format!("/users/{}/active", nea.id),
+            &[("active", "0")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        nea_c
+            .get(app.url(&format!("/org/{}", f.area_a)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let page = admin
+        .get(app.url(&format!("/users/{}", nea.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("poistettu käytöstä"));
+    app.post_form(
+        &admin,
+        &format!("/users/{}/active", nea.id),
+        &[("active", "1")],
+    )
+    .await;
+    let nea_c = app.login("nea@x.fi").await;
+
+    // A password reset: the old password and the session stop, a new link works.
+    let r = app
+        .post_form(&admin, &format!("/users/{}/password", nea.id), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    let link = between(&page, "<code class=\"secret\">", "</code>")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        nea_c
+            .get(app.url(&format!("/org/{}", f.area_a)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(app
+        .store
+        .authenticate("nea@x.fi", crate::support::PASSWORD)
+        .await
+        .unwrap()
+        .is_none());
+    let r = anon
+        .post(&link)
+        .form(&[
+            ("new_password", "a brand new password"),
+            ("new_password_again", "a brand new password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(app
+        .store
+        .authenticate("nea@x.fi", "a brand new password")
+        .await
+        .unwrap()
+        .is_some());
+
+    // Every change is in the audit log.
+    let log = app.store.audit_log(1000, None, None).await.unwrap();
+    for action in [
+        "create",
+        "password_link",
+        "set_password",
+        "set_role",
+        "deactivate",
+        "reactivate",
+        "reset_password",
+    ] {
+        assert!(
+            log.iter().any(|e| e.action == action
+                && e.entity == "user"
+                && e.entity_id == nea.id.to_string()),
+            "{action}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn everyone_makes_and_revokes_their_own_api_tokens() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    let qc = app
+        .add_user("qc@x.fi", Role::QualityCoordinator, None)
+        .await;
+    let c = app.login("qc@x.fi").await;
+    let page = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Ei API-avaimia"));
+
+    // A name is needed.
+    let r = app
+        .post_form(
+            &c,
+            "/account/tokens",
+            &[
+                ("token_label", " "),
+                ("token_expiry", "30"),
+                ("token_access", "read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("href=\"#token_label\""));
+
+    // A read-only token for 30 days, its secret shown once.
+    let r = app
+        .post_form(
+            &c,
+            "/account/tokens",
+            &[
+                ("token_label", "Raportointi"),
+                ("token_expiry", "30"),
+                ("token_access", "read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let page = r.text().await.unwrap();
+    let secret = between(&page, "<code class=\"secret\">", "</code>")
+        .unwrap()
+        .to_string();
+    assert!(secret.starts_with("valvo_"));
+    assert!(
+        page.contains("Raportointi") && page.contains("vain luku") && page.contains("voimassa")
+    );
+    let again = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains(&secret), "the secret is shown once");
+
+    let api = reqwest::Client::new();
+    let org = app.url(&format!("/api/v1/org-units/{}", f.county));
+    let r = api.get(&org).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = api
+        .post(app.url("/api/v1/goals"))
+        .bearer_auth(&secret)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a read-only token writes nothing"
+    );
+    let used = app
+        .store
+        .tokens(&valvo_core::access::Principal::system("t"), Some(qc))
+        .await
+        .unwrap();
+    assert!(used[0].last_used_at.is_some(), "its use is noted");
+
+    // Another user cannot revoke it; its owner can, and it answers 401 at once.
+    let id = used[0].id;
+    let other = app.login("admin@x.fi").await;
+    let viewer = app.add_user("v@x.fi", Role::Viewer, None).await;
+    let _ = viewer;
+    let v = app.login("v@x.fi").await;
+    let r = app
+        .post_form(&v, &format!("/tokens/{id}/revoke"), &[("back", "/account")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .post_form(&c, &format!("/tokens/{id}/revoke"), &[("back", "/account")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/account");
+    let r = api.get(&org).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let page = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("mitätöity"));
+    // The administrator sees the user's tokens on the user's page.
+    let page = other
+        .get(app.url(&format!("/users/{qc}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Raportointi") && page.contains("mitätöity"));
+    app.stop().await;
+}
