@@ -476,14 +476,24 @@ impl Store {
         }
     }
 
-    /// Notes a sign-in in the audit log (`method`: `password` or `sso`).
-    pub async fn record_sign_in(&self, user: &User, method: &str) -> Result<()> {
+    /// Notes a sign-in in the audit log (`method`: `password` or `sso`), and
+    /// the language signed in with (the one notifications are written in).
+    pub async fn record_sign_in(
+        &self,
+        user: &User,
+        method: &str,
+        lang: valvo_core::Lang,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE users SET last_sign_in_at = $1, \
+             lang = CASE WHEN lang_chosen = 0 THEN $2 ELSE lang END WHERE id = $3",
+        )
+        .bind(now())
+        .bind(lang.code())
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
         crate::write::audit(
             &mut tx,
             &user.principal(),

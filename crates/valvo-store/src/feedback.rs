@@ -1817,6 +1817,34 @@ impl Store {
             Some(summary(&after)),
         )
         .await?;
+        // A reply goes to the sender who left an e-mail address, in the
+        // language they wrote in (both national languages when unknown).
+        if let (Some(r), Some(to)) = (
+            reply,
+            before
+                .contact
+                .as_deref()
+                .filter(|c| crate::notifications::is_email(c)),
+        ) {
+            let lang = match after.text_lang.as_deref() {
+                Some(l @ ("fi" | "sv" | "en")) => l,
+                _ => "fi-sv",
+            };
+            let fingerprint = crate::auth::digest(r);
+            crate::notifications::enqueue(
+                &mut tx,
+                &format!("feedback_reply:{id}:{fingerprint}"),
+                to.trim(),
+                None,
+                lang,
+                "feedback_reply",
+                "",
+                r,
+                false,
+                &now(),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(after)
     }

@@ -998,6 +998,21 @@ impl Store {
             Some(after),
         )
         .await?;
+        // The unit's named handlers hear of it (a misconduct report at once).
+        let misconduct = inc.kind == IncidentKind::Misconduct;
+        crate::notifications::tell_handlers(
+            &mut tx,
+            inc.org_unit_id,
+            if misconduct {
+                "misconduct_new"
+            } else {
+                "incident_new"
+            },
+            id,
+            &format!("/incidents/{id}"),
+            misconduct,
+        )
+        .await?;
         tx.commit().await?;
         Ok((id, receipt))
     }
@@ -1196,6 +1211,41 @@ impl Store {
             Some(view(&after)),
         )
         .await?;
+        // The reporter who left an e-mail address hears that it was handled
+        // (never what was decided: that they read with their receipt code);
+        // the handlers of a unit it is forwarded to hear of it.
+        if now_handled && !was_handled {
+            if let Some(to) = before
+                .reporter_contact
+                .as_deref()
+                .filter(|c| crate::notifications::is_email(c))
+            {
+                crate::notifications::enqueue(
+                    &mut tx,
+                    &format!("incident_handled:{id}"),
+                    to.trim(),
+                    None,
+                    "fi-sv",
+                    "incident_handled",
+                    "/receipt",
+                    "",
+                    false,
+                    &now(),
+                )
+                .await?;
+            }
+        }
+        if unit != before.org_unit_id {
+            crate::notifications::tell_handlers(
+                &mut tx,
+                unit,
+                "incident_forwarded",
+                id,
+                &format!("/incidents/{id}"),
+                before.kind == IncidentKind::Misconduct,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(after)
     }

@@ -13,6 +13,7 @@ mod feedback;
 mod figures;
 mod import;
 mod incidents;
+mod notifications;
 mod ombudsman;
 mod plan;
 mod reference;
@@ -41,6 +42,7 @@ pub use import::{
 pub use incidents::{
     receipt_of_key, EventTypeUse, Handling, Incident, IncidentAction, IncidentHandler, Receipt,
 };
+pub use notifications::{digest_due, is_email, Notify, OutboxRow, Outgoing, REMIND_DAYS};
 pub use ombudsman::{home_of, ContactItem, ContactRecord};
 pub use plan::{AuditEntry, NewOrgUnit, Removed};
 pub use reference::{parse_sotkanet, ReferenceImport};

@@ -74,6 +74,8 @@ pub struct WebConfig {
     pub oidc: Option<OidcSettings>,
     /// Whether e-mail and password sign-in is offered.
     pub password_login: bool,
+    /// Notifications by e-mail, when an SMTP server is configured.
+    pub mail: Option<ops::mailer::MailSettings>,
 }
 
 impl Default for WebConfig {
@@ -94,6 +96,7 @@ impl Default for WebConfig {
             metrics_token: None,
             oidc: None,
             password_login: true,
+            mail: None,
         }
     }
 }
@@ -343,6 +346,7 @@ pub fn app(state: AppState) -> Router {
         .route("/users/{id}/password", post(users::reset_password))
         .route("/account", get(users::account))
         .route("/account/tokens", post(users::create_token))
+        .route("/account/notify", post(users::set_notify))
         .route("/tokens/{id}/revoke", post(users::revoke_token))
         .route(
             "/password/{link}",

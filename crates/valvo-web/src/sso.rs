@@ -268,7 +268,7 @@ pub async fn callback(
                 .map_err(|e| page.error(e))?;
             state
                 .store()
-                .record_sign_in(&user, "sso")
+                .record_sign_in(&user, "sso", page.lang)
                 .await
                 .map_err(|e| page.error(e))?;
             let mut resp = Redirect::to(&next).into_response();

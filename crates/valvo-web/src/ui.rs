@@ -410,7 +410,7 @@ pub async fn login(
     state.login_succeeded(ip, window).await;
     state
         .store()
-        .record_sign_in(&user, "password")
+        .record_sign_in(&user, "password", page.lang)
         .await
         .map_err(|e| page.error(e))?;
     let secret = state

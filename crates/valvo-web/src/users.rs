@@ -14,8 +14,9 @@ use serde::Deserialize;
 use valvo_core::access::{Principal, Role};
 use valvo_core::period::format_time;
 use valvo_core::plan::{ErrorCode, FieldError};
+use valvo_core::Lang;
 use valvo_core::OrgTree;
-use valvo_store::{StoreError, TokenInfo, TokenSpec, UserListing};
+use valvo_store::{Notify, StoreError, TokenInfo, TokenSpec, UserListing};
 
 use crate::ctx::{Page, UiPath, UiQuery};
 use crate::error::{ErrorKind, UiError};
@@ -444,6 +445,9 @@ struct AccountPage {
     secret: Option<String>,
     form: crate::forms::FormView,
     back: String,
+    notify_options: Vec<(String, String, bool)>,
+    lang_options: Vec<(String, String, bool)>,
+    notify_saved: bool,
 }
 
 fn token_form(page: &Page, data: FormData, errors: &[FieldError]) -> crate::forms::FormView {
@@ -482,6 +486,31 @@ async fn account_page(
         .tokens(&p, Some(user.id))
         .await
         .map_err(|e| page.error(e))?;
+    let (notify, lang) = state
+        .store()
+        .notify_prefs(user.id)
+        .await
+        .map_err(|e| page.error(e))?;
+    let notify_options = Notify::ALL
+        .iter()
+        .map(|n| {
+            (
+                n.code().to_string(),
+                page.tr.t(&format!("notify-{}", n.code())),
+                *n == notify,
+            )
+        })
+        .collect();
+    let lang_options = Lang::ALL
+        .iter()
+        .map(|l| {
+            (
+                l.code().to_string(),
+                page.tr.t(&format!("lang-{}", l.code())),
+                l.code() == lang,
+            )
+        })
+        .collect();
     let l = Layout::new(page, page.tr.t("account-title"));
     let status = if !errors.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -500,6 +529,9 @@ async fn account_page(
             secret,
             form: token_form(page, data, errors),
             back: "/account".into(),
+            notify_options,
+            lang_options,
+            notify_saved: page.query.split('&').any(|kv| kv == "saved=1"),
         },
         status,
     ))
@@ -676,4 +708,26 @@ pub async fn password_set(
         Err(StoreError::NotFound) => Err(page.error(ErrorKind::BadRequest("password-link-gone"))),
         Err(e) => Err(page.error(e)),
     }
+}
+
+/// `POST /account/notify` (`notify`, `notify_lang`): how one hears of
+/// reports and deadlines.
+pub async fn set_notify(
+    State(state): State<AppState>,
+    page: Page,
+    Form(data): Form<FormData>,
+) -> UiResult {
+    page.check_csrf(data.get("csrf"))?;
+    let user = page.require_user()?.clone();
+    let notify = data.get("notify").and_then(|n| Notify::parse(n));
+    let lang = data.get("notify_lang").and_then(|l| Lang::parse(l));
+    let (Some(notify), Some(lang)) = (notify, lang) else {
+        return Err(page.error(ErrorKind::BadRequest("error-invalid")));
+    };
+    state
+        .store()
+        .set_notify_prefs(&user, notify, lang)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(see_other("/account?saved=1#notify-heading"))
 }

@@ -112,6 +112,44 @@ struct ServeArgs {
     metrics_token: Option<String>,
     #[command(flatten)]
     sso: SsoArgs,
+    /// The SMTP server notifications are sent through: smtp://host:25,
+    /// smtp://user:password@host:587?tls=required or smtps://host:465.
+    /// Needs --public-url (the messages link to it) and --smtp-from.
+    #[arg(long, env = "VALVO_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of notifications: "Valvo <valvo@county.fi>".
+    #[arg(long, env = "VALVO_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// Seconds between looks at the outbox of notifications.
+    #[arg(long, env = "VALVO_MAIL_INTERVAL", default_value_t = 10)]
+    mail_interval: u64,
+}
+
+impl ServeArgs {
+    fn mail(&self) -> Result<Option<valvo_web::ops::mailer::MailSettings>, String> {
+        let Some(url) = self.smtp_url.clone().filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let public_url = self
+            .public_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .ok_or("--smtp-url needs --public-url (the messages link to the service)")?;
+        let from = self
+            .smtp_from
+            .clone()
+            .filter(|f| !f.trim().is_empty())
+            .ok_or("--smtp-url needs --smtp-from (the sender of the messages)")?;
+        let settings = valvo_web::ops::mailer::MailSettings {
+            smtp_url: url,
+            from,
+            public_url,
+            interval: std::time::Duration::from_secs(self.mail_interval.max(1)),
+            scan_every: std::time::Duration::from_secs(600),
+        };
+        settings.check()?;
+        Ok(Some(settings))
+    }
 }
 
 /// Sign-in through the county's identity provider (OpenID Connect).
@@ -544,11 +582,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .parse()
                 .map_err(|e| format!("--forwarded-header: {e}"))?;
             let oidc = args.sso.settings(args.public_url.as_deref())?;
+            let mail = args.mail()?;
             serve(
                 store,
                 args.addr,
                 WebConfig {
                     oidc,
+                    mail,
                     password_login: args.sso.password_login,
                     trusted_proxies,
                     forwarded_header,

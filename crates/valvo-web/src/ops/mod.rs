@@ -6,6 +6,7 @@
 pub mod client_ip;
 pub mod health;
 pub mod limits;
+pub mod mailer;
 pub mod metrics;
 mod serve;
 

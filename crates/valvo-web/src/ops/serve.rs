@@ -27,6 +27,11 @@ pub async fn serve(
     tracing::info!(addr = ?addr, "listening");
     let config = state.config().clone();
     let router = crate::app(state.clone());
+    // The mail sender, while the server runs (it stops when it drains).
+    let mailer = config
+        .mail
+        .clone()
+        .map(|m| tokio::spawn(super::mailer::run(state.clone(), m)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     // After the signal: `/readyz` says 503 at once, and the listener still
@@ -93,6 +98,16 @@ pub async fn serve(
         () = graceful.shutdown() => tracing::info!("drained"),
         () = tokio::time::sleep(config.shutdown_grace) => {
             tracing::warn!("grace time over; the connections still open end with the process");
+        }
+    }
+    // A message being sent finishes (its claim would otherwise lapse and
+    // another instance send it again); then the sender stops.
+    if let Some(mut m) = mailer {
+        if tokio::time::timeout(std::time::Duration::from_secs(5), &mut m)
+            .await
+            .is_err()
+        {
+            m.abort();
         }
     }
     Ok(())

@@ -3,6 +3,8 @@
 //! deactivated whose sessions end at once, and sign-in events in the audit
 //! log.
 
+mod mail;
+
 use reqwest::StatusCode;
 use valvo_core::access::Role;
 use valvo_core::sso::Mapping;

@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod oidc;
+pub mod smtp;
 
 use std::path::PathBuf;
 
@@ -98,6 +99,20 @@ impl TestApp {
             tmp,
             shutdown: Some(tx),
         }
+    }
+
+    /// Runs a statement on the test's database directly (to let time pass:
+    /// a due time moved into the past). Returns the rows it changed.
+    pub async fn sql(&self, statement: &str) -> u64 {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.db_url).await.unwrap();
+        let n = sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected();
+        pool.close().await;
+        n
     }
 
     pub fn url(&self, path: &str) -> String {
