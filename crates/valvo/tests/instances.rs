@@ -28,6 +28,10 @@ use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+#[path = "../../valvo-web/tests/support/smtp.rs"]
+#[allow(dead_code)]
+mod smtp;
+
 const BIN: &str = env!("CARGO_BIN_EXE_valvo");
 const PASSWORD: &str = "instances test password";
 
@@ -257,8 +261,13 @@ fn admin_token(db: &Db) -> String {
 }
 
 async fn report(c: &reqwest::Client, s: &Server, token: &str, org: i64) -> i64 {
+    report_to(c, &s.base, token, org).await
+}
+
+/// A report through the instance at `base`.
+async fn report_to(c: &reqwest::Client, base: &str, token: &str, org: i64) -> i64 {
     let r = c
-        .post(s.url("/api/v1/incidents"))
+        .post(format!("{base}/api/v1/incidents"))
         .bearer_auth(token)
         .json(&json!({
             "org_unit": org, "occurred_on": time::OffsetDateTime::now_utc().date().to_string(), "kind": "client_safety",
@@ -1833,6 +1842,114 @@ async fn a_revoked_token_and_a_deactivated_user_stop_at_once_on_both_instances()
         audit, 8,
         "revoke, deactivate, reactivate, set_role, 3 sign-ins, 1 failed"
     );
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn notifications_through_two_instances_are_each_sent_once() {
+    let Some(db) = Db::new("notifications").await else {
+        return;
+    };
+    let admin = admin_token(&db);
+    let county = db.org("county", None);
+    let unit = db.org("unit", Some("county"));
+    let store = valvo_store::Store::connect(&db.url).await.unwrap();
+    let sys = valvo_core::access::Principal::system("test");
+    let mut handlers = Vec::new();
+    for email in ["h1@x.fi", "h2@x.fi"] {
+        db.run(&[
+            "user", "add", "--email", email, "--name", email, "--role", "viewer",
+        ]);
+        handlers.push(store.user_by_email(email).await.unwrap().unwrap().id);
+    }
+    store
+        .set_incident_handlers(&sys, unit, &handlers)
+        .await
+        .unwrap();
+    store.close().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mail = smtp::SmtpServer::start(port);
+    let url = format!("smtp://127.0.0.1:{port}");
+    let args = [
+        "--public-url",
+        "https://valvo.county.test",
+        "--smtp-url",
+        url.as_str(),
+        "--smtp-from",
+        "Valvo <valvo@county.test>",
+        "--mail-interval",
+        "1",
+    ];
+    let (a, b) = (Server::start(&db, &args), Server::start(&db, &args));
+    // 20 reports at once through both instances: 40 messages, each sent by
+    // one of the two senders that look at the outbox together.
+    let c = client();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (c, token, base) = (
+            c.clone(),
+            admin.clone(),
+            if i % 2 == 0 {
+                a.base.clone()
+            } else {
+                b.base.clone()
+            },
+        );
+        tasks.push(tokio::spawn(async move {
+            report_to(&c, &base, &token, unit).await
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    let mails = mail.wait_for(40).await;
+    // A little longer: a message sent twice would show now.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mails = if mail.messages().len() > mails.len() {
+        mail.messages()
+    } else {
+        mails
+    };
+    assert_eq!(
+        mails.len(),
+        40,
+        "{:?}",
+        mails
+            .iter()
+            .map(|m| (&m.to, &m.subject))
+            .collect::<Vec<_>>()
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for m in &mails {
+        let link = m
+            .body
+            .lines()
+            .find(|l| l.starts_with("https://valvo.county.test/incidents/"))
+            .unwrap()
+            .to_string();
+        assert!(seen.insert((m.to.clone(), link)), "sent twice: {m:?}");
+    }
+    for id in ids {
+        for h in ["h1@x.fi", "h2@x.fi"] {
+            assert!(seen.contains(&(
+                h.to_string(),
+                format!("https://valvo.county.test/incidents/{id}")
+            )));
+        }
+    }
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
+            .await,
+        40
+    );
+    let _ = county;
     a.stop();
     b.stop();
     db.drop().await;
