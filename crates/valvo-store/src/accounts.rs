@@ -241,6 +241,16 @@ impl Store {
         rows.iter().map(token_row).collect()
     }
 
+    /// The id of the token whose secret this is.
+    pub async fn token_id_of(&self, secret: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT id FROM api_tokens WHERE token_hash = $1")
+            .bind(digest(secret))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get("id").map_err(StoreError::from))
+            .transpose()
+    }
+
     /// One token.
     pub async fn token(&self, id: i64) -> Result<Option<TokenInfo>> {
         let row = sqlx::query(&format!(

@@ -27,6 +27,7 @@ mod sso;
 mod supervision;
 mod ui;
 mod users;
+mod users_api;
 
 pub use report_html::{document as report_document, render_file as render_report_file, FileKind};
 
@@ -302,6 +303,20 @@ pub fn app(state: AppState) -> Router {
         .route("/imports/{id}/apply", post(imports::apply))
         .route("/follow-ups/import", post(imports::figures))
         .route("/reference/sotkanet", post(imports::sotkanet))
+        .route("/users", get(users_api::list).post(users_api::create))
+        .route("/users/{id}", get(users_api::get).patch(users_api::patch))
+        .route(
+            "/users/{id}/password-reset",
+            post(users_api::reset_password),
+        )
+        .route(
+            "/tokens",
+            get(users_api::tokens).post(users_api::create_token),
+        )
+        .route(
+            "/tokens/{id}",
+            axum::routing::delete(users_api::revoke_token),
+        )
         .route("/feedback/stats", get(feedback_api::stats))
         .route("/feedback/export", get(feedback_api::export))
         .route("/feedback/survey", get(feedback_api::survey))

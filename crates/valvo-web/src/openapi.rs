@@ -122,6 +122,7 @@ pub fn spec(survey: &SurveyDef) -> Value {
         incident_paths(),
         feedback_paths(survey),
         oversight_paths(),
+        account_paths(),
     ] {
         if let Value::Object(p) = part {
             // Operations of one path from several parts are merged.
@@ -144,6 +145,23 @@ fn schemas() -> Value {
     let status_enum = json!({ "type": "string", "enum": ["met", "on_the_way", "off_track", "no_data", "no_target"] });
     json!({
         "I18nText": i18n(10_000),
+        "User": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "email": { "type": "string" }, "name": { "type": "string" },
+            "role": { "type": "string" }, "scope": { "type": ["integer", "null"] }, "active": { "type": "boolean" },
+            "sso": { "type": "boolean", "description": "Linked to an account at the county's identity provider" },
+            "has_password": { "type": "boolean" },
+            "last_sign_in_at": { "type": ["string", "null"], "format": "date-time" },
+            "created_at": { "type": "string", "format": "date-time" },
+            "password_link": { "type": ["string", "null"] } } },
+        "Token": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "user_id": { "type": "integer" }, "label": { "type": "string" },
+            "state": { "type": "string", "enum": ["live", "revoked", "expired"] },
+            "created_at": { "type": "string", "format": "date-time" },
+            "expires_at": { "type": ["string", "null"], "format": "date-time" },
+            "revoked_at": { "type": ["string", "null"], "format": "date-time" },
+            "last_used_at": { "type": ["string", "null"], "format": "date-time" },
+            "read_only": { "type": "boolean" }, "scope": { "type": ["integer", "null"] },
+            "token": { "type": "string", "description": "The secret, only in the answer that made it" } } },
         "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message", "fields"], "properties": {
             "code": { "type": "string" }, "message": { "type": "string" },
             "fields": { "type": "array", "items": { "type": "object", "required": ["field", "code"], "properties": { "field": { "type": "string" }, "code": { "type": "string" } } } } } } } },
@@ -529,6 +547,82 @@ fn incident_paths() -> Value {
             "requestBody": body(object(&["text", "owner", "due_on"], json!({
                 "text": text(10_000), "owner": text(500), "due_on": date() }))),
             "responses": { "201": ok("Action", json!({ "type": "object" })) }
+        }}
+    })
+}
+
+/// Users (administrators, within their scope) and one's own API tokens.
+fn account_paths() -> Value {
+    let roles: Vec<&str> = valvo_core::access::Role::ALL
+        .iter()
+        .map(|r| r.code())
+        .collect();
+    let role = json!({ "type": "string", "enum": roles });
+    let scope = json!({ "type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX,
+        "description": "The org unit the user is limited to; null: the whole county (not for an area manager)" });
+    let user = json!({ "$ref": "#/components/schemas/User" });
+    let token = json!({ "$ref": "#/components/schemas/Token" });
+    json!({
+        "/api/v1/users": {
+            "get": {
+                "summary": "The users the administrator manages (one with a scope: those within it), by e-mail; q filters by e-mail or name, in any case",
+                "operationId": "listUsers",
+                "parameters": [query("q", false, json!({ "type": "string", "maxLength": 200 }))],
+                "responses": { "200": ok("Users", json!({ "type": "object", "properties": { "users": { "type": "array", "items": user.clone() } } })) }
+            },
+            "post": {
+                "summary": "Invite a user (administrators; within their scope). With passwords on, the answer has a one-time link (7 days) that sets the password; a user of the county's identity provider signs in with it. An address in use: 409 naming email (state_conflict); a unit that does not exist or lies outside the caller's scope: 422 naming scope (not_found); an area manager without a scope: 422 naming scope.",
+                "operationId": "createUser",
+                "requestBody": body(object(&["email", "name", "role"], json!({
+                    "email": { "type": "string", "format": "email", "maxLength": 254 },
+                    "name": text(200), "role": role, "scope": scope }))),
+                "responses": { "201": ok("The user, and password_link", user.clone()), "409": err("The e-mail address is in use") }
+            }
+        },
+        "/api/v1/users/{id}": {
+            "get": {
+                "summary": "One user (administrators, within their scope)",
+                "operationId": "getUser",
+                "parameters": [id_param("id", "User id")],
+                "responses": { "200": ok("User", user.clone()) }
+            },
+            "patch": {
+                "summary": "Change a user's role, scope or activity (what is given). Deactivated: their sessions end and their tokens stop at once. One's own role and activity cannot be changed (409); a scope outside the caller's: 422 naming scope.",
+                "operationId": "patchUser",
+                "parameters": [id_param("id", "User id")],
+                "requestBody": body(json!({ "type": "object", "additionalProperties": false, "properties": {
+                    "role": role, "scope": scope, "active": { "type": "boolean" } } })),
+                "responses": { "200": ok("User", user), "409": err("One's own role or activity") }
+            }
+        },
+        "/api/v1/users/{id}/password-reset": { "post": {
+            "summary": "Remove the user's password, end their sessions, and answer a one-time link that sets a new one (409 when passwords are off, or the user is deactivated)",
+            "operationId": "resetPassword",
+            "parameters": [id_param("id", "User id")],
+            "responses": { "200": ok("The link", json!({ "type": "object", "properties": { "password_link": { "type": "string" } } })),
+                           "409": err("Passwords are off, or the user is deactivated") }
+        }},
+        "/api/v1/tokens": {
+            "get": {
+                "summary": "The caller's own API tokens (never their secrets)",
+                "operationId": "listTokens",
+                "responses": { "200": ok("Tokens", json!({ "type": "object", "properties": { "tokens": { "type": "array", "items": token.clone() } } })) }
+            },
+            "post": {
+                "summary": "A new token of the caller's: a name, days until it expires (none: until revoked), read-only (GET only). The secret is in the answer (token), once.",
+                "operationId": "createToken",
+                "requestBody": body(object(&["label"], json!({
+                    "label": text(100),
+                    "expires_in_days": { "type": ["integer", "null"], "minimum": 1, "maximum": 3650 },
+                    "read_only": { "type": "boolean" } }))),
+                "responses": { "201": ok("The token, and its secret", token) }
+            }
+        },
+        "/api/v1/tokens/{id}": { "delete": {
+            "summary": "Revoke a token (its owner; an administrator anyone's): it answers 401 at once on every instance. The token making the request cannot revoke itself (409).",
+            "operationId": "revokeToken",
+            "parameters": [id_param("id", "Token id")],
+            "responses": { "204": { "description": "Revoked" }, "409": err("The token making the request") }
         }}
     })
 }

@@ -811,3 +811,201 @@ async fn everyone_makes_and_revokes_their_own_api_tokens() {
     assert!(page.contains("Raportointi") && page.contains("mitätöity"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn users_and_tokens_through_the_api() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    app.add_user("v@x.fi", Role::Viewer, None).await;
+    let admin = app.token("admin@x.fi").await;
+    let viewer = app.token("v@x.fi").await;
+    let api = reqwest::Client::new();
+    let url = |p: &str| app.url(p);
+
+    // Only administrators manage users.
+    let r = api
+        .get(url("/api/v1/users"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // An invitation: the user and a one-time link.
+    let r = api
+        .post(url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"email": "new@x.fi", "name": "New", "role": "area_manager", "scope": f.area_a}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let user: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(user["role"], "area_manager");
+    assert!(user["password_link"]
+        .as_str()
+        .unwrap()
+        .contains("/password/"));
+    let id = user["id"].as_i64().unwrap();
+    // The same address again, an area manager without a scope, a unit that is not there.
+    let (conflict, invalid) = (StatusCode::CONFLICT, StatusCode::UNPROCESSABLE_ENTITY);
+    for (body, field, expected) in [
+        (
+            serde_json::json!({"email": "NEW@x.fi", "name": "N", "role": "viewer"}),
+            "email",
+            conflict,
+        ),
+        (
+            serde_json::json!({"email": "m@x.fi", "name": "M", "role": "area_manager"}),
+            "scope",
+            invalid,
+        ),
+        (
+            serde_json::json!({"email": "m@x.fi", "name": "M", "role": "viewer", "scope": 999999}),
+            "scope",
+            invalid,
+        ),
+    ] {
+        let r = api
+            .post(url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(status, expected, "{body} {e}");
+        assert_eq!(e["error"]["fields"][0]["field"], field, "{e}");
+    }
+    // Deactivated through the API: their token stops.
+    let theirs = app.token("new@x.fi").await;
+    let org = url(&format!("/api/v1/org-units/{}", f.area_a));
+    assert_eq!(
+        api.get(&org)
+            .bearer_auth(&theirs)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let r = api
+        .patch(url(&format!("/api/v1/users/{id}")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"active": false, "role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let after: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (after["active"].as_bool(), after["role"].as_str()),
+        (Some(false), Some("viewer"))
+    );
+    assert_eq!(
+        api.get(&org)
+            .bearer_auth(&theirs)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let list: serde_json::Value = api
+        .get(url("/api/v1/users?q=NEW"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["users"].as_array().unwrap().len(), 1);
+
+    // Tokens: made, listed, revoked; a token cannot revoke itself.
+    let r = api
+        .post(url("/api/v1/tokens"))
+        .bearer_auth(&viewer)
+        .json(&serde_json::json!({"label": "export", "expires_in_days": 90, "read_only": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let made: serde_json::Value = r.json().await.unwrap();
+    let secret = made["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        (made["state"].as_str(), made["read_only"].as_bool()),
+        (Some("live"), Some(true))
+    );
+    assert!(made["expires_at"].is_string());
+    let mine: serde_json::Value = api
+        .get(url("/api/v1/tokens"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["tokens"].as_array().unwrap().len(), 2);
+    assert!(
+        mine["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t.get("token").is_none()),
+        "no secrets listed"
+    );
+    let made_id = made["id"].as_i64().unwrap();
+    let r = api
+        .delete(url(&format!("/api/v1/tokens/{made_id}")))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.get(url("/api/v1/tokens"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let own_id = mine["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] != made["id"])
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = api
+        .delete(url(&format!("/api/v1/tokens/{own_id}")))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // Another user's token: not the viewer's to revoke.
+    let admins: serde_json::Value = api
+        .get(url("/api/v1/tokens"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin_id = admins["tokens"][0]["id"].as_i64().unwrap();
+    let r = api
+        .delete(url(&format!("/api/v1/tokens/{admin_id}")))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
