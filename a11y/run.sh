@@ -124,6 +124,9 @@ node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$
   --invalid-form "/ombudsman#contacted_on=" \
   --invalid-form "/supervision#finding1_due=2020-01-01" \
   --invalid-form "/settings/branding/1#brand_colour=ffcc00" \
+  --invalid-form "/users/new#email=not an address" \
+  --invalid-form "/account#token_label=" \
+  --error-page "/password/no-such-link" \
   --screenshots "$SHOTS" \
   "$@" || status=$?
 echo "screenshots of the public pages (390 and 1280 px, fi and sv): $SHOTS"

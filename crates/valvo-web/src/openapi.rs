@@ -41,9 +41,14 @@ fn date() -> Value {
     json!({ "type": "string", "format": "date", "pattern": DATE_PATTERN })
 }
 
+/// A character the server does not trim away: not white space to
+/// ECMAScript's `\s`, nor U+0085 (NEXT LINE), which Rust's `trim` takes as
+/// white space and ECMAScript does not.
+const NONBLANK: &str = "[^\\s\\u0085]";
+
 /// A text the server trims: it must hold something besides spaces.
 fn text(max: usize) -> Value {
-    json!({ "type": "string", "pattern": "\\S", "maxLength": max })
+    json!({ "type": "string", "pattern": NONBLANK, "maxLength": max })
 }
 
 fn opt_text(max: usize) -> Value {
@@ -63,8 +68,8 @@ fn i18n(max: usize) -> Value {
 fn i18n_national(max: usize) -> Value {
     let mut v = i18n(max);
     v["anyOf"] = json!([
-        { "required": ["fi"], "properties": { "fi": { "pattern": "\\S" } } },
-        { "required": ["sv"], "properties": { "sv": { "pattern": "\\S" } } }
+        { "required": ["fi"], "properties": { "fi": { "pattern": NONBLANK } } },
+        { "required": ["sv"], "properties": { "sv": { "pattern": NONBLANK } } }
     ]);
     v
 }
@@ -206,16 +211,16 @@ fn schemas() -> Value {
             "properties": {
                 "value": { "anyOf": [
                     { "type": "number", "minimum": -1e12, "maximum": 1e12 },
-                    { "type": "string", "maxLength": 10_000, "pattern": "\\S" },
+                    { "type": "string", "maxLength": 10_000, "pattern": NONBLANK },
                     { "type": "array", "items": { "type": "number", "minimum": 0, "maximum": 1e12 }, "minItems": 2, "maxItems": 2 },
                     { "type": "null" } ] },
                 "assessment": i18n(10_000), "corrective": i18n(10_000) },
             "anyOf": [
                 { "required": ["value"], "properties": { "value": { "not": { "type": "null" } } } },
                 { "required": ["assessment"], "properties": { "assessment": { "anyOf": [
-                    { "required": ["fi"], "properties": { "fi": { "pattern": "\\S" } } },
-                    { "required": ["sv"], "properties": { "sv": { "pattern": "\\S" } } },
-                    { "required": ["en"], "properties": { "en": { "pattern": "\\S" } } } ] } } }
+                    { "required": ["fi"], "properties": { "fi": { "pattern": NONBLANK } } },
+                    { "required": ["sv"], "properties": { "sv": { "pattern": NONBLANK } } },
+                    { "required": ["en"], "properties": { "en": { "pattern": NONBLANK } } } ] } } }
             ] },
         "NewIncident": object(&["org_unit", "occurred_on", "kind", "event_type", "description", "consequence", "reporter_role"], json!({
             "org_unit": id(), "occurred_on": date(),
@@ -807,7 +812,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
         "anyOf": [
             { "required": ["nps"] },
             { "required": ["scores"], "properties": { "scores": { "minProperties": 1 } } },
-            { "required": ["text"], "properties": { "text": { "pattern": "\\S" } } }]
+            { "required": ["text"], "properties": { "text": { "pattern": NONBLANK } } }]
     });
     let obj = json!({ "type": "object" });
     let import_params = json!([

@@ -64,10 +64,15 @@ pub async fn list(
     ApiQuery(q): ApiQuery<UsersQuery>,
 ) -> ApiResult<Json<Value>> {
     admin(&p)?;
-    let users = state
-        .store()
-        .users_for(&p, q.q.as_deref().unwrap_or(""))
-        .await?;
+    let q = q.q.unwrap_or_default();
+    if q.chars().count() > 200 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "q: at most 200 characters",
+        ));
+    }
+    let users = state.store().users_for(&p, &q).await?;
     Ok(Json(
         json!({ "users": users.iter().map(user_json).collect::<Vec<_>>() }),
     ))
