@@ -614,12 +614,14 @@ fn account_paths() -> Value {
                 "responses": { "200": ok("Tokens", json!({ "type": "object", "properties": { "tokens": { "type": "array", "items": token.clone() } } })) }
             },
             "post": {
-                "summary": "A new token of the caller's: a name, days until it expires (none: until revoked), read-only (GET only). The secret is in the answer (token), once.",
+                "summary": "A new token of the caller's: a name, days until it expires (none: until revoked), read-only (GET only), a narrower scope. The secret is in the answer (token), once. A scope that does not exist or lies outside the caller's: 422 naming scope.",
                 "operationId": "createToken",
                 "requestBody": body(object(&["label"], json!({
                     "label": text(100),
                     "expires_in_days": { "type": ["integer", "null"], "minimum": 1, "maximum": 3650 },
-                    "read_only": { "type": "boolean" } }))),
+                    "read_only": { "type": "boolean" },
+                    "scope": { "type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX,
+                        "description": "An org unit within the caller's scope: the token reaches only its subtree" } }))),
                 "responses": { "201": ok("The token, and its secret", token) }
             }
         },

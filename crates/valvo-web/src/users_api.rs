@@ -295,6 +295,16 @@ pub async fn create_token(
             false
         }
     };
+    let scope = match body.get("scope") {
+        None | Some(Value::Null) => None,
+        Some(v) => match crate::api::as_int(v) {
+            Some(id) => Some(id),
+            None => {
+                errors.push(FieldError::new("scope", ErrorCode::Invalid));
+                None
+            }
+        },
+    };
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
@@ -302,9 +312,37 @@ pub async fn create_token(
         label,
         expires_in_days,
         read_only,
-        scope: None,
+        // Within the caller's own scope (a narrower one than the user's, when
+        // the request is made with such a token): the store checks the user's.
+        scope: scope.or(p.scope),
     };
-    let (id, secret) = state.store().create_token_with(&p, me, &spec).await?;
+    if let (Some(want), Some(have)) = (spec.scope, p.scope) {
+        let tree = state.store().org_tree().await?;
+        if !tree.is_in_subtree(want, have) {
+            return Err(ApiError::invalid(vec![FieldError::new(
+                "scope",
+                ErrorCode::NotFound,
+            )]));
+        }
+    }
+    let (id, secret) = state
+        .store()
+        .create_token_with(&p, me, &spec)
+        .await
+        .map_err(|e| match e {
+            StoreError::Invalid(f) => ApiError::invalid(
+                f.into_iter()
+                    .map(|e| {
+                        if e.field == "scope" {
+                            FieldError::new("scope", ErrorCode::NotFound)
+                        } else {
+                            e
+                        }
+                    })
+                    .collect(),
+            ),
+            other => other.into(),
+        })?;
     let info = state.store().token(id).await?.ok_or(StoreError::NotFound)?;
     let mut out = token_json(&info);
     out["token"] = json!(secret);

@@ -252,6 +252,43 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_message_has_its_text_in_every_language() {
+        let mut kinds = vec![
+            "incident_new",
+            "misconduct_new",
+            "incident_forwarded",
+            "incident_handled",
+            "feedback_reply",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        for stem in [
+            "incident",
+            "misconduct",
+            "action",
+            "remark",
+            "complaint",
+            "correction",
+        ] {
+            kinds.push(format!("{stem}_due_soon"));
+            kinds.push(format!("{stem}_overdue"));
+        }
+        for lang in Lang::ALL {
+            let tr = Tr::new(lang);
+            for kind in &kinds {
+                for part in ["subject", "body"] {
+                    let key = format!("mail-{kind}-{part}");
+                    assert!(tr.has(&key), "{key} in {lang:?}");
+                }
+            }
+            for key in ["mail-footer", "mail-digest-subject", "mail-digest-body"] {
+                assert!(tr.has(key), "{key} in {lang:?}");
+            }
+        }
+    }
+
+    #[test]
     fn messages_are_written_in_the_recipients_language_with_a_link() {
         let w = write(
             &msg("misconduct_new", "sv", "", "/incidents/7"),

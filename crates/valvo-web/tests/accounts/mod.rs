@@ -773,6 +773,55 @@ async fn everyone_makes_and_revokes_their_own_api_tokens() {
         .unwrap();
     assert!(used[0].last_used_at.is_some(), "its use is noted");
 
+    // Expired (time passes): 401 at once, and the account page says so.
+    let r = app
+        .post_form(
+            &c,
+            "/account/tokens",
+            &[
+                ("token_label", "Lyhyt"),
+                ("token_expiry", "30"),
+                ("token_access", "write"),
+            ],
+        )
+        .await;
+    let page = r.text().await.unwrap();
+    let short = between(&page, "<code class=\"secret\">", "</code>")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        api.get(&org)
+            .bearer_auth(&short)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.sql("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00Z' WHERE label = 'Lyhyt'")
+            .await,
+        1
+    );
+    assert_eq!(
+        api.get(&org)
+            .bearer_auth(&short)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let page = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("vanhentunut"));
+
     // Another user cannot revoke it; its owner can, and it answers 401 at once.
     let id = used[0].id;
     let other = app.login("admin@x.fi").await;
@@ -989,6 +1038,48 @@ async fn users_and_tokens_through_the_api() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
+    // A narrower scope: the token reaches area A only.
+    let r = api
+        .post(url("/api/v1/tokens"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"label": "area A", "scope": f.area_a}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let narrow: serde_json::Value = r.json().await.unwrap();
+    let narrow = narrow["token"].as_str().unwrap().to_string();
+    let area = |id: i64| url(&format!("/api/v1/org-units/{id}"));
+    assert_eq!(
+        api.get(area(f.area_a))
+            .bearer_auth(&narrow)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.get(area(f.area_b))
+            .bearer_auth(&narrow)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = api
+        .post(url("/api/v1/tokens"))
+        .bearer_auth(&narrow)
+        .json(&serde_json::json!({"label": "wider", "scope": f.area_b}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no wider than the token that asks"
+    );
     // Another user's token: not the viewer's to revoke.
     let admins: serde_json::Value = api
         .get(url("/api/v1/tokens"))
