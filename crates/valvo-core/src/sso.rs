@@ -13,6 +13,10 @@
 //! # Set the role and scope of existing accounts from the rules at every
 //! # sign-in (else they are changed in Valvo's user administration).
 //! update_roles = false
+//! # Take the e-mail address as verified when the provider does not say
+//! # (Entra ID sends no email_verified; its addresses are the tenant's own).
+//! # An address the provider calls unverified is never trusted.
+//! trust_email = false
 //!
 //! # The first rule whose group the person has decides.
 //! [[rule]]
@@ -38,6 +42,9 @@ pub struct Mapping {
     pub create_users: bool,
     /// Whether existing accounts take their role and scope from the rules.
     pub update_roles: bool,
+    /// Whether an e-mail address counts as verified when the provider says
+    /// nothing of it (`email_verified` absent).
+    pub trust_email: bool,
     /// Rules, first match wins.
     pub rules: Vec<Rule>,
 }
@@ -60,6 +67,7 @@ impl Default for Mapping {
             claim: "groups".to_string(),
             create_users: false,
             update_roles: false,
+            trust_email: false,
             rules: Vec::new(),
         }
     }
@@ -73,6 +81,8 @@ struct RawMapping {
     create_users: bool,
     #[serde(default)]
     update_roles: bool,
+    #[serde(default)]
+    trust_email: bool,
     #[serde(default)]
     rule: Vec<RawRule>,
 }
@@ -122,6 +132,7 @@ impl Mapping {
             claim,
             create_users: raw.create_users,
             update_roles: raw.update_roles,
+            trust_email: raw.trust_email,
             rules,
         })
     }
@@ -131,6 +142,15 @@ impl Mapping {
         self.rules
             .iter()
             .find(|r| groups.iter().any(|g| g == &r.group))
+    }
+}
+
+/// Whether an address counts as verified: the provider says so, or says
+/// nothing and the mapping trusts its addresses.
+pub fn email_verified(said: Option<bool>, mapping: &Mapping) -> bool {
+    match said {
+        Some(v) => v,
+        None => mapping.trust_email,
     }
 }
 
@@ -199,6 +219,19 @@ mod tests {
         let e = Mapping::parse("claims = \"groups\"\n").unwrap_err();
         assert!(e.contains("claims"), "{e}");
         assert!(Mapping::parse("").unwrap().rules.is_empty());
+    }
+
+    #[test]
+    fn an_address_is_verified_when_the_provider_says_so_or_the_mapping_trusts_it() {
+        let strict = Mapping::default();
+        let trusting = Mapping::parse("trust_email = true").unwrap();
+        assert!(email_verified(Some(true), &strict));
+        assert!(!email_verified(None, &strict));
+        assert!(email_verified(None, &trusting));
+        assert!(
+            !email_verified(Some(false), &trusting),
+            "never one called unverified"
+        );
     }
 
     #[test]

@@ -399,9 +399,10 @@ async fn finish(
             return Err(anon(Refused("at_hash", "login-sso-failed")));
         }
     }
+    let mapping = &oidc.settings.mapping;
     let verified_email = claims
         .email()
-        .filter(|_| claims.email_verified() == Some(true))
+        .filter(|_| valvo_core::sso::email_verified(claims.email_verified(), mapping))
         .map(|e| e.as_str().to_string());
     let tried = claims
         .email()
@@ -416,7 +417,6 @@ async fn finish(
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_string()),
     };
-    let mapping = &oidc.settings.mapping;
     let groups = valvo_core::sso::groups_of(claims.additional_claims().other.get(&mapping.claim));
     let role = match mapping.decide(&groups) {
         None => None,

@@ -22,6 +22,8 @@ fn accounts() -> serde_json::Value {
         "olli": {"email": "olli@x.fi", "email_verified": true, "name": "Olli Outsider", "groups": ["other"]},
         // Claims the existing user's address, unverified.
         "eve": {"email": "anna.admin@x.fi", "email_verified": false, "name": "Eve", "groups": []},
+        // The existing user at a provider that says nothing of verification (as Entra ID).
+        "entra": {"email": "anna.admin@x.fi", "name": "Anna Admin", "groups": []},
     })
 }
 
@@ -202,6 +204,9 @@ async fn staff_sign_in_through_the_countys_openid_provider() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let home = eve_c.get(app.url("/audit")).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::SEE_OTHER, "eve has no session");
+    // Nor one the provider does not call verified, unless the mapping trusts it.
+    let (_, r) = browse(&app.client(), &app.url("/login/sso"), &app.base, "entra").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // The provider rotates its signing key (a restart with a new key):
     // Valvo fetches the new keys and the sign-in goes on working.
@@ -245,8 +250,8 @@ async fn staff_sign_in_through_the_countys_openid_provider() {
     assert_eq!(count("sign_in", None), 3, "anna twice, maija once");
     assert_eq!(
         count("sign_in_failed", Some("no_account")),
-        2,
-        "olli and eve"
+        3,
+        "olli, eve and entra"
     );
     assert_eq!(count("sign_in_failed", Some("inactive")), 1);
     assert!(count("sign_in_failed", Some("state")) >= 3);
@@ -293,7 +298,7 @@ async fn with_passwords_off_the_identity_provider_is_the_only_way_in() {
             client_id: CLIENT_ID.to_string(),
             client_secret: Some(CLIENT_SECRET.to_string()),
             scopes: vec!["email".into()],
-            mapping: Mapping::default(),
+            mapping: Mapping::parse("trust_email = true").unwrap(),
             redirect_uri: format!("http://{addr}/login/sso/callback"),
         }),
         password_login: false,
@@ -330,7 +335,8 @@ async fn with_passwords_off_the_identity_provider_is_the_only_way_in() {
         &accounts(),
         "key-1",
     );
-    let (_, r) = browse(&c, &app.url("/login/sso?next=/audit"), &app.base, "anna").await;
+    // An address the provider does not call verified, trusted by the mapping.
+    let (_, r) = browse(&c, &app.url("/login/sso?next=/audit"), &app.base, "entra").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         c.get(app.url("/audit")).send().await.unwrap().status(),
