@@ -551,9 +551,11 @@ async function auditSpecial(page, opts, lang, path, fill) {
     if (fill !== null) {
       const [field, value] = fill.split('=');
       await page.fill(`#${field}`, value ?? '');
+      // The submit button of the form the field is in (a page may hold several forms).
+      const submit = page.locator(`form:has(#${field}) button[type=submit]`).first();
       [response] = await Promise.all([
         page.waitForNavigation({ waitUntil: 'load' }),
-        page.click('form.form button[type=submit]'),
+        submit.click(),
       ]);
     }
     const status = response ? response.status() : 0;

@@ -543,6 +543,17 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets messages sent more than `days` days ago (the audit log keeps
+    /// the events; the outbox is only the way out). Returns how many.
+    pub async fn prune_outbox(&self, days: i64) -> Result<u64> {
+        let before = rfc3339(OffsetDateTime::now_utc() - time::Duration::days(days));
+        let done = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The outbox, newest first (at most `limit`).
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
         let rows = sqlx::query(

@@ -174,6 +174,9 @@ pub async fn run(state: AppState, settings: MailSettings) {
                 Ok(n) => tracing::info!(queued = n, "deadline reminders queued"),
                 Err(e) => tracing::warn!(error = %e, "deadline scan failed"),
             }
+            if let Err(e) = state.store().prune_outbox(90).await {
+                tracing::warn!(error = %e, "outbox not pruned");
+            }
         }
         let batch = match state.store().claim_outbox(&sender, 300, 50).await {
             Ok(b) => b,

@@ -279,5 +279,10 @@ async fn handlers_hear_of_reports_and_deadlines_by_email_and_nothing_is_lost_whi
         .count();
     assert_eq!(all.len(), 8);
     assert_eq!(sent, 9, "8 messages, one of them a digest of 2 items");
+    // Sent messages are forgotten after 90 days; the one waiting is kept.
+    app.sql("UPDATE outbox SET sent_at = '2000-01-01T00:00:00Z' WHERE sent_at IS NOT NULL")
+        .await;
+    assert_eq!(s.prune_outbox(90).await.unwrap(), 9);
+    assert_eq!(s.outbox(1000).await.unwrap().len(), 1);
     app.stop().await;
 }
