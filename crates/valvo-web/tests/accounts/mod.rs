@@ -670,6 +670,20 @@ async fn administrators_invite_change_and_deactivate_users_within_their_scope() 
         .unwrap()
         .is_some());
 
+    // The audit log page names every action and entity in words.
+    let page = admin
+        .get(app.url("/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("poisti käytöstä") && page.contains("kirjautui"));
+    assert!(
+        !page.contains("audit-action-") && !page.contains("entity-"),
+        "a key without its text"
+    );
     // Every change is in the audit log.
     let log = app.store.audit_log(1000, None, None).await.unwrap();
     for action in [
