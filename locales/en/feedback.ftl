@@ -139,3 +139,4 @@ source-feedback-nps = customer feedback: NPS
 source-feedback-answers = customer feedback: number of answers
 source-feedback-negative-comments-share = customer feedback: negative comments (%)
 fb-filter-respondent = Respondent
+fb-thanks-public = Read the unit's public self-monitoring reports

@@ -139,3 +139,4 @@ source-feedback-nps = asiakaspalaute: NPS
 source-feedback-answers = asiakaspalaute: vastausten määrä
 source-feedback-negative-comments-share = asiakaspalaute: kielteiset kommentit (%)
 fb-filter-respondent = Vastaaja
+fb-thanks-public = Lue yksikön julkisia omavalvontaraportteja

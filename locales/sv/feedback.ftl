@@ -139,3 +139,4 @@ source-feedback-nps = kundrespons: NPS
 source-feedback-answers = kundrespons: antal svar
 source-feedback-negative-comments-share = kundrespons: negativa kommentarer (%)
 fb-filter-respondent = Svarande
+fb-thanks-public = Läs enhetens offentliga egenkontrollrapporter

@@ -57,12 +57,26 @@ impl From<StoreError> for ErrorKind {
 pub struct UiError {
     lang: Lang,
     kind: ErrorKind,
+    /// On a page for clients (a public form): the county's name, shown in
+    /// place of the staff menu.
+    client: Option<String>,
 }
 
 impl UiError {
     /// An error in `lang`.
     pub fn new(lang: Lang, kind: ErrorKind) -> Self {
-        UiError { lang, kind }
+        UiError {
+            lang,
+            kind,
+            client: None,
+        }
+    }
+
+    /// The error as a client's page shows it: the county's name in place of
+    /// the staff menu.
+    pub fn for_client(mut self, county: String) -> Self {
+        self.client = Some(county);
+        self
     }
 
     /// Redirect to the login page, returning to `next` afterwards.
@@ -70,6 +84,7 @@ impl UiError {
         UiError {
             lang,
             kind: ErrorKind::Login(next.to_string()),
+            client: None,
         }
     }
 }
@@ -100,6 +115,11 @@ impl IntoResponse for UiError {
         };
         let mut l = Layout::bare(self.lang);
         l.title = l.tr.t(&format!("{key}-title"));
+        // Too many submissions come from public forms (and the sign-in
+        // page): never the staff menu there.
+        l.client = self.client.or_else(|| {
+            matches!(self.kind, ErrorKind::TooManyRequests).then(|| "Valvo".to_string())
+        });
         let page = ErrorPage {
             heading: l.tr.t(&format!("{key}-title")),
             message: l.tr.t(key),

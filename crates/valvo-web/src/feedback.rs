@@ -265,6 +265,8 @@ struct ThanksPage {
     l: Layout,
     unit: String,
     message: String,
+    /// The unit's public page: where a client goes on from here.
+    public_href: String,
 }
 
 fn thanks(page: &Page, unit: &OrgNode, county: County, key: &str, status: StatusCode) -> Response {
@@ -273,6 +275,7 @@ fn thanks(page: &Page, unit: &OrgNode, county: County, key: &str, status: Status
             l: Layout::client(page, page.tr.t(&format!("{key}-title")), county),
             unit: text_html(&page.tr, &unit.name),
             message: page.tr.t(key),
+            public_href: format!("/public/org/{}", crate::html::url_encode(&unit.code)),
         },
         status,
     )
@@ -338,11 +341,14 @@ pub async fn answer_submit(
     UiQuery(q): UiQuery<ChannelQuery>,
     Form(data): Form<FormData>,
 ) -> UiResult {
-    if !state.allow_public_write(ip).await {
-        return Err(page.error(ErrorKind::TooManyRequests));
-    }
     let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    if !state.allow_public_write(ip).await {
+        let county = crate::ui::county(&state, &page, &tree, unit.id).await;
+        return Err(page
+            .error(ErrorKind::TooManyRequests)
+            .for_client(county.name));
+    }
     let channel = if q.c.as_deref() == Some("qr") {
         Channel::Qr
     } else {

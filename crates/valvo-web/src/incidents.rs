@@ -554,11 +554,14 @@ pub async fn public_create(
     UiPath(code): UiPath<String>,
     Form(data): Form<FormData>,
 ) -> UiResult {
-    if !state.allow_public_write(ip).await {
-        return Err(page.error(ErrorKind::TooManyRequests));
-    }
     let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
+    if !state.allow_public_write(ip).await {
+        let county = crate::ui::county(&state, &page, &tree, unit.id).await;
+        return Err(page
+            .error(ErrorKind::TooManyRequests)
+            .for_client(county.name));
+    }
     let types = taxonomy(&state, &page).await?;
     let errors = match parse_report(&data, &types, Some(unit.id), today()) {
         Ok(input) => match save_and_show_receipt(&state, &page, None, &input, &data).await? {

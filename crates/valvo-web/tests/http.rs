@@ -2433,6 +2433,12 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
             .await
             .unwrap();
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            // A client's page: the county's name, not the staff menu.
+            let page = r.text().await.unwrap();
+            assert!(
+                page.contains("Testin hyvinvointialue") && !page.contains("href=\"/incidents\""),
+                "{page}"
+            );
             limited = true;
             break;
         }

@@ -94,6 +94,8 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
     assert_eq!(thanks.status(), StatusCode::OK);
     let thanks = thanks.text().await.unwrap();
     assert!(thanks.contains("Din respons har tagits emot"), "{thanks}");
+    // No dead end: on to the unit's public reports.
+    assert!(thanks.contains("href=\"/public/org/a1\""), "{thanks}");
     // A client's page: headed by the county, without the staff menu.
     assert!(thanks.contains("<p class=\"brand county\">Testens välfärdsområde</p>"));
     assert!(!thanks.contains("href=\"/incidents\"") && !thanks.contains("href=\"/login\""));
