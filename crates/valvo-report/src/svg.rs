@@ -347,15 +347,18 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
     let rows = bars(table, tr)?;
     let lang = tr.lang();
     let prefix = format!("tc-{}-{}-{}", id_part(id), id_part(&table.key), lang.code());
-    const W: f64 = 480.0;
-    const LABEL_H: f64 = 14.0;
-    const CUR_H: f64 = 11.0;
-    const PREV_H: f64 = 6.0;
-    const VALUE_W: f64 = 70.0;
+    // Narrow enough that a phone (about 360 px for the figure) shows it at
+    // nine tenths of its size, the labels still 12 px or more.
+    const W: f64 = 400.0;
+    const FONT: f64 = 13.0;
+    const LABEL_H: f64 = 17.0;
+    const CUR_H: f64 = 13.0;
+    const PREV_H: f64 = 8.0;
+    const VALUE_W: f64 = 64.0;
     let has_prev = rows.iter().any(|b| b.previous.is_some());
-    let row_h = LABEL_H + CUR_H + if has_prev { 2.0 + PREV_H } else { 0.0 } + 6.0;
+    let row_h = LABEL_H + CUR_H + if has_prev { 3.0 + PREV_H } else { 0.0 } + 7.0;
     // A visible key under the bars when there are two periods.
-    let legend_h = if has_prev { 18.0 } else { 0.0 };
+    let legend_h = if has_prev { 20.0 } else { 0.0 };
     let values = rows.iter().flat_map(|b| [b.value, b.previous]).flatten();
     let (lo, hi) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     // Means are on the scale 1–5 (drawn from 1, so a change shows); the
@@ -367,8 +370,10 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
         (lo, hi.max(1.0))
     };
     let span = (hi - lo).max(f64::EPSILON);
-    let area = W - 2.0 * PAD - VALUE_W;
-    let x_of = |v: f64| PAD + area * (v - lo) / span;
+    // Room left of the bars for a negative figure's text (NPS may be below zero).
+    let left = PAD + if lo < 0.0 { VALUE_W * 0.6 } else { 0.0 };
+    let area = W - left - PAD - VALUE_W;
+    let x_of = |v: f64| left + area * (v - lo) / span;
     let zero = x_of(if statements { 1.0 } else { 0.0 });
     #[allow(clippy::cast_precision_loss)]
     let height = PAD * 2.0 + row_h * rows.len() as f64 + legend_h;
@@ -389,7 +394,7 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
     } else {
         desc
     };
-    let mut out = svg_open(&prefix, lang, (W, height), 11.0, &title, &desc);
+    let mut out = svg_open(&prefix, lang, (W, height), FONT, &title, &desc);
     for (i, b) in rows.iter().enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let top = PAD + row_h * i as f64;
@@ -398,7 +403,7 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
             r#"<g><text x="{x}" y="{y}" fill="{TEXT}">{}</text>"#,
             xml_escape(&b.label),
             x = n(PAD),
-            y = n(top + 11.0),
+            y = n(top + FONT),
         );
         let mut bar = |v: Option<f64>, shown: &str, y: f64, h: f64, fill: &str, weight: &str| {
             let Some(v) = v else { return };
@@ -434,10 +439,10 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
         bar(
             b.previous,
             &b.previous_shown,
-            y + CUR_H + 2.0,
+            y + CUR_H + 3.0,
             PREV_H,
             "#8c959f",
-            r#" font-size="9""#,
+            r#" font-size="11""#,
         );
         out.push_str("</g>");
     }
