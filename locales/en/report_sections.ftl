@@ -36,3 +36,5 @@ report-table-off_track = Indicators off track
 chart-previous-note = Dark bars: the period, thin grey ones: the previous period
 chart-period = this period
 chart-previous = previous period
+report-col-year = Year
+report-table-fb_nps_years = NPS by year

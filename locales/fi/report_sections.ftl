@@ -36,3 +36,5 @@ report-table-off_track = Mittarit, jotka eivät ole tavoitteen suunnassa
 chart-previous-note = Tummat palkit: jakso, ohuet harmaat: edellinen jakso
 chart-period = tämä jakso
 chart-previous = edellinen jakso
+report-col-year = Vuosi
+report-table-fb_nps_years = NPS vuosittain

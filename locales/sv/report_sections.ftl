@@ -36,3 +36,5 @@ report-table-off_track = Mätare som inte är på väg mot målet
 chart-previous-note = Mörka staplar: perioden, tunna grå: föregående period
 chart-period = perioden
 chart-previous = föregående period
+report-col-year = År
+report-table-fb_nps_years = NPS per år

@@ -134,6 +134,9 @@ pub struct Experience<'a> {
     pub by_channel: Vec<Part<'a>>,
     /// The comments' topics (the empty topic is all comments).
     pub topics: &'a [TopicFigures],
+    /// NPS per calendar year up to the period's, oldest first: (year,
+    /// answers, NPS), each `None` where it may not be published.
+    pub years: Vec<(i32, Option<u64>, Option<f64>)>,
 }
 
 /// A statement's mean, shown when enough answered it to publish it.
@@ -178,6 +181,31 @@ pub fn experience_tables(e: &Experience) -> Vec<ReportTable> {
             key: "fb_statements".into(),
             head: vec![key("report-col-statement"), key("report-col-mean-previous")],
             rows,
+            total: None,
+        });
+    }
+    // NPS over the years, as the seeds chart it (from two years on).
+    if e.years.iter().filter(|(_, n, _)| *n != Some(0)).count() >= 2 {
+        tables.push(ReportTable {
+            key: "fb_nps_years".into(),
+            head: vec![
+                key("report-col-year"),
+                key("report-col-answers"),
+                key("report-col-nps"),
+            ],
+            rows: e
+                .years
+                .iter()
+                .filter(|(_, n, _)| *n != Some(0))
+                .map(|(year, n, nps)| TableRow {
+                    labels: vec![TableLabel::Text(I18nText::new(
+                        Some(year.to_string()),
+                        Some(year.to_string()),
+                        Some(year.to_string()),
+                    ))],
+                    cells: vec![TableCell::Count(*n), TableCell::Number(*nps)],
+                })
+                .collect(),
             total: None,
         });
     }
@@ -304,8 +332,25 @@ mod tests {
             ],
             by_channel: vec![],
             topics: &[],
+            years: vec![
+                (2023, Some(0), None),
+                (2024, Some(120), Some(31.0)),
+                (2025, Some(4), None),
+            ],
         };
         let tables = experience_tables(&e);
+        let years = tables.iter().find(|t| t.key == "fb_nps_years").unwrap();
+        // Years without answers are left out; a year with too few shows its count only.
+        assert_eq!(years.rows.len(), 2);
+        assert_eq!(years.rows[0].cells[1].text(Lang::Fi), "31");
+        assert_eq!(
+            years.rows[1].cells,
+            vec![TableCell::Count(Some(4)), TableCell::Number(None)]
+        );
+        let tables: Vec<_> = tables
+            .into_iter()
+            .filter(|t| t.key != "fb_nps_years")
+            .collect();
         let s = &tables[0];
         assert_eq!(s.key, "fb_statements");
         assert_eq!(s.rows[0].cells[0].text(Lang::Sv), "1,72 (1,94)");

@@ -302,6 +302,7 @@ fn bars(table: &ReportTable, tr: &Tr) -> Option<Vec<Bar>> {
     let (value_col, previous_col) = match table.key.as_str() {
         "incident_consequences" => (1, Some(2)),
         "fb_languages" => (0, Some(1)),
+        "fb_nps_years" => (1, None),
         "incident_top_types" | "fb_statements" => (0, None),
         _ => return None,
     };

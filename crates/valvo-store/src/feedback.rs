@@ -1574,32 +1574,7 @@ impl Store {
     /// tertial of the subtree under `scope`, by tertial (for the public trend).
     pub async fn tertial_totals(&self, scope: i64) -> Result<BTreeMap<Period, (u64, u64)>> {
         let mut conn = self.pool.acquire().await?;
-        let groups = cells_by(
-            &mut conn,
-            "month",
-            "scope_id = $1 AND item IN ($2, $3) AND LENGTH(month) = 6 AND month LIKE '%T%'",
-            vec![
-                Arg::Int(scope),
-                Arg::Text(ITEM_ANSWERS.into()),
-                Arg::Text(ITEM_NPS.into()),
-            ],
-        )
-        .await?;
-        let mut out = BTreeMap::new();
-        for (month, cells) in groups {
-            let Ok(p) = month.parse::<Period>() else {
-                continue;
-            };
-            let t = Tally::from_cells(&cells, &Filter::default());
-            out.insert(
-                p,
-                (
-                    t.get(ITEM_ANSWERS).counts[0],
-                    NpsStats::from_counts(&t.get(ITEM_NPS)).n,
-                ),
-            );
-        }
-        Ok(out)
+        tertial_totals_in(&mut conn, scope).await
     }
 
     /// Records a remark or complaint (or feedback received otherwise) for a unit.
@@ -2196,4 +2171,37 @@ pub(crate) async fn stats_in(
 /// Shared state handle for [`Store`].
 pub(crate) fn shared() -> Arc<FeedbackShared> {
     Arc::new(FeedbackShared::default())
+}
+
+/// [`Store::tertial_totals`] on a connection of the caller's.
+pub(crate) async fn tertial_totals_in(
+    conn: &mut AnyConnection,
+    scope: i64,
+) -> Result<BTreeMap<Period, (u64, u64)>> {
+    let groups = cells_by(
+        conn,
+        "month",
+        "scope_id = $1 AND item IN ($2, $3) AND LENGTH(month) = 6 AND month LIKE '%T%'",
+        vec![
+            Arg::Int(scope),
+            Arg::Text(ITEM_ANSWERS.into()),
+            Arg::Text(ITEM_NPS.into()),
+        ],
+    )
+    .await?;
+    let mut out = BTreeMap::new();
+    for (month, cells) in groups {
+        let Ok(p) = month.parse::<Period>() else {
+            continue;
+        };
+        let t = Tally::from_cells(&cells, &Filter::default());
+        out.insert(
+            p,
+            (
+                t.get(ITEM_ANSWERS).counts[0],
+                NpsStats::from_counts(&t.get(ITEM_NPS)).n,
+            ),
+        );
+    }
+    Ok(out)
 }

@@ -361,6 +361,32 @@ async fn experience_from_feedback(
             .filter(|_| lang_shown("fi") && lang_shown("sv"))
             .map(|g| g.difference.round()),
     );
+    // The years before the period's (a year that holds the period would,
+    // less the period's figures, give away the rest of the year's), each
+    // only when its tertials give nothing away that one of them withholds
+    // (as on the public pages).
+    let tertials = crate::feedback::tertial_totals_in(conn, org).await?;
+    let period_year = period.start().year();
+    let years = stats
+        .trend
+        .iter()
+        .filter(|y| y.year < period_year)
+        .map(|y| {
+            let of_year: Vec<(u64, u64)> = (1..=3)
+                .filter_map(|t| Period::tertial(y.year, t).ok())
+                .map(|p| tertials.get(&p).copied().unwrap_or((0, 0)))
+                .collect();
+            let (answers_shown, nps_shown) = valvo_core::disclosure::year_shown(&of_year, min);
+            (
+                y.year,
+                answers_shown.then_some(y.answers),
+                y.nps
+                    .nps
+                    .filter(|_| nps_shown && y.nps.n >= min)
+                    .map(f64::round),
+            )
+        })
+        .collect();
     let survey = crate::feedback::survey_in(conn).await?.def;
     let tables = experience_tables(&Experience {
         statements: &survey.statements,
@@ -369,6 +395,7 @@ async fn experience_from_feedback(
         by_lang: parts("fb-lang-", &stats.by_lang),
         by_channel: parts("fb-channel-", &stats.by_channel),
         topics: &stats.topics,
+        years,
     });
     Ok((used || !tables.is_empty()).then_some(tables))
 }

@@ -1824,6 +1824,22 @@ async fn the_demos_published_report_carries_the_modules_figures_as_the_api_state
         } else {
             ("Vaaratapahtumailmoitukset", "Vastauksia")
         };
+        // NPS per year before the report's, as the API states it.
+        let years: Vec<String> = fb["stats"]["trend"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["year"].as_i64().unwrap() < 2024 && t["answers"].as_u64().unwrap() > 0)
+            .map(|t| {
+                format!(
+                    "{} {} {}",
+                    t["year"],
+                    n(&t["answers"]),
+                    n(&Value::from(t["nps"]["nps"].as_f64().unwrap().round()))
+                )
+            })
+            .collect();
+        assert!(years.len() >= 2, "the demo has earlier years: {years:?}");
         let expected = [
             format!("{reports} {} {}", n(&cur["total"]), n(&prev["total"])),
             format!("{answers} {} {}", n(&fcur["answers"]), n(&fprev["answers"])),
@@ -1846,7 +1862,7 @@ async fn the_demos_published_report_carries_the_modules_figures_as_the_api_state
                 html_text(&path)
             };
             let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            for e in expected.iter().chain(&means).chain(&areas) {
+            for e in expected.iter().chain(&means).chain(&areas).chain(&years) {
                 assert!(
                     flat.contains(e.as_str()),
                     "{lang} {ext}: {e:?} not in\n{flat}"
