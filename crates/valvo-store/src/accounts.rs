@@ -71,8 +71,11 @@ pub struct SsoIdentity {
     pub issuer: String,
     /// The person's stable id at the provider.
     pub subject: String,
-    /// The e-mail address, only if the provider says it is verified.
+    /// The e-mail address, only if the provider says it is verified (or
+    /// says nothing and the mapping trusts it: `email_trusted`).
     pub verified_email: Option<String>,
+    /// The address is taken as verified without the provider saying so.
+    pub email_trusted: bool,
     /// The person's name, if given.
     pub name: Option<String>,
 }
@@ -99,6 +102,9 @@ pub enum SsoOutcome {
     NoAccount,
     /// The e-mail's account is linked to another person at the provider.
     LinkedElsewhere,
+    /// The e-mail's account has a password, and the provider did not say the
+    /// address is verified: it is not taken over on a trusted address.
+    Unverified,
 }
 
 const TOKEN_COLS: &str = "t.id, t.user_id, u.email, t.label, t.created_at, t.expires_at, \
@@ -282,8 +288,13 @@ impl Store {
         let Some(token) = row.as_ref().map(token_row).transpose()? else {
             return Err(StoreError::NotFound);
         };
-        if !actor.can_administer() && actor.user_id != Some(token.user_id) {
-            return Err(StoreError::Forbidden);
+        if actor.user_id != Some(token.user_id) {
+            let owner = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"))
+                .bind(token.user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            self.check_manage(&mut tx, actor, &user_row(&owner)?)
+                .await?;
         }
         if token.revoked_at.is_some() {
             return Ok(false);
@@ -343,7 +354,15 @@ impl Store {
             .await?;
         }
         let mut principal = user.principal();
+        // A token's own scope counts only inside the user's scope as it is
+        // now (the user may have been narrowed or moved since it was made).
         if let Some(scope) = row.try_get::<Option<i64>, _>("token_scope")? {
+            if let Some(root) = user.scope {
+                let tree = self.org_tree().await?;
+                if !tree.is_in_subtree(scope, root) {
+                    return Ok(None);
+                }
+            }
             principal.scope = Some(scope);
         }
         Ok(Some(TokenCaller {
@@ -382,10 +401,15 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if !active {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+            // Nothing of the account works or waits: its sessions, its
+            // unused password links, its messages not yet sent.
+            for table in [
+                "DELETE FROM sessions WHERE user_id = $1",
+                "DELETE FROM password_links WHERE user_id = $1 AND used_at IS NULL",
+                "DELETE FROM outbox WHERE user_id = $1 AND sent_at IS NULL",
+            ] {
+                sqlx::query(table).bind(user_id).execute(&mut *tx).await?;
+            }
         }
         crate::write::audit(
             &mut tx,
@@ -427,7 +451,15 @@ impl Store {
             scope,
             ..before.clone()
         };
-        // The new scope must lie within the actor's too.
+        // The new scope must exist and lie within the actor's too.
+        if let Some(sc) = scope {
+            if self.tree_in(&mut tx).await?.get(sc).is_none() {
+                return Err(StoreError::Invalid(vec![field(
+                    "scope",
+                    valvo_core::plan::ErrorCode::NotFound,
+                )]));
+            }
+        }
         self.check_manage(&mut tx, actor, &after).await?;
         if role.needs_scope() && scope.is_none() {
             return Err(StoreError::Invalid(vec![field(
@@ -623,12 +655,18 @@ impl Store {
         if user.is_none() {
             if let Some(email) = &who.verified_email {
                 let row = sqlx::query(&format!(
-                    "SELECT {USER_COLS}, u.oidc_issuer, u.oidc_subject FROM users u WHERE u.email = $1{lock}"
+                    "SELECT {USER_COLS}, u.oidc_issuer, u.oidc_subject, u.password_hash FROM users u WHERE u.email = $1{lock}"
                 ))
                 .bind(email.trim().to_lowercase())
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(row) = row {
+                    // An account that has a password is linked only on an
+                    // address the provider itself calls verified.
+                    let has_password = row.try_get::<Option<String>, _>("password_hash")?.is_some();
+                    if who.email_trusted && has_password {
+                        return Ok(SsoOutcome::Unverified);
+                    }
                     let issuer: Option<String> = row.try_get("oidc_issuer")?;
                     let subject: Option<String> = row.try_get("oidc_subject")?;
                     if issuer.as_deref() == Some(who.issuer.as_str())
@@ -663,6 +701,11 @@ impl Store {
         let mut created = false;
         let user = match user {
             Some(u) if !u.active => return Ok(SsoOutcome::Inactive),
+            // The mapping governs roles and names no role for this person
+            // (removed from the group): no sign-in.
+            Some(_) if grant.update_roles && grant.role.is_none() => {
+                return Ok(SsoOutcome::NoAccount)
+            }
             Some(mut u) => {
                 if let (true, Some((role, scope))) = (grant.update_roles, grant.role) {
                     if (u.role, u.scope) != (role, scope) {

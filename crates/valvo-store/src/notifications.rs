@@ -547,10 +547,15 @@ impl Store {
     /// the events; the outbox is only the way out). Returns how many.
     pub async fn prune_outbox(&self, days: i64) -> Result<u64> {
         let before = rfc3339(OffsetDateTime::now_utc() - time::Duration::days(days));
-        let done = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
+        // Deadline reminders are kept: their keys stop an item overdue for
+        // longer from being told of again.
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1 \
+             AND kind NOT LIKE '%overdue' AND kind NOT LIKE '%due_soon'",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 

@@ -404,6 +404,7 @@ async fn finish(
         .email()
         .filter(|_| valvo_core::sso::email_verified(claims.email_verified(), mapping))
         .map(|e| e.as_str().to_string());
+    let email_trusted = verified_email.is_some() && claims.email_verified().is_none();
     let tried = claims
         .email()
         .map(|e| e.as_str().to_string())
@@ -412,6 +413,7 @@ async fn finish(
         issuer: claims.issuer().as_str().to_string(),
         subject: claims.subject().as_str().to_string(),
         verified_email,
+        email_trusted,
         name: claims
             .name()
             .and_then(|n| n.get(None))
@@ -453,6 +455,9 @@ async fn finish(
         Ok(SsoOutcome::NoAccount) => Err((Refused("no_account", "login-sso-no-account"), tried)),
         Ok(SsoOutcome::LinkedElsewhere) => {
             Err((Refused("linked_elsewhere", "login-sso-no-account"), tried))
+        }
+        Ok(SsoOutcome::Unverified) => {
+            Err((Refused("unverified_email", "login-sso-no-account"), tried))
         }
         Err(e) => {
             tracing::warn!(error = %e, "sign-in account lookup failed");

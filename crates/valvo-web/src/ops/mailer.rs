@@ -178,14 +178,15 @@ pub async fn run(state: AppState, settings: MailSettings) {
                 tracing::warn!(error = %e, "outbox not pruned");
             }
         }
-        let batch = match state.store().claim_outbox(&sender, 300, 50).await {
+        // The lease outlasts the batch: 40 messages of at most 20 s each.
+        let batch = match state.store().claim_outbox(&sender, 900, 40).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox unreadable");
                 Vec::new()
             }
         };
-        let full = batch.len() == 50;
+        let full = batch.len() == 40;
         let (digests, single): (Vec<&Outgoing>, Vec<&Outgoing>) =
             batch.iter().partition(|m| m.digest);
         let mut jobs: Vec<(Vec<i64>, String, Written)> = single

@@ -24,6 +24,8 @@ fn accounts() -> serde_json::Value {
         "eve": {"email": "anna.admin@x.fi", "email_verified": false, "name": "Eve", "groups": []},
         // The existing user at a provider that says nothing of verification (as Entra ID).
         "entra": {"email": "anna.admin@x.fi", "name": "Anna Admin", "groups": []},
+        // The same, naming an account that has a password.
+        "entra-pw": {"email": "pw@x.fi", "name": "Pia Password", "groups": []},
     })
 }
 
@@ -305,7 +307,19 @@ async fn with_passwords_off_the_identity_provider_is_the_only_way_in() {
         ..c
     })
     .await;
-    app.add_user("anna.admin@x.fi", Role::Admin, None).await;
+    // An account made for single sign-on (no password), and one with a password.
+    app.store
+        .create_user(
+            &valvo_core::access::Principal::system("test"),
+            "anna.admin@x.fi",
+            "Anna Admin",
+            Role::Admin,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    app.add_user("pw@x.fi", Role::Viewer, None).await;
     let c = app.client();
     let r = c.get(app.url("/login?next=/audit")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -335,7 +349,11 @@ async fn with_passwords_off_the_identity_provider_is_the_only_way_in() {
         &accounts(),
         "key-1",
     );
-    // An address the provider does not call verified, trusted by the mapping.
+    // An address the provider does not call verified does not take over an
+    // account that has a password, though the mapping trusts such addresses.
+    let (_, r) = browse(&app.client(), &app.url("/login/sso"), &app.base, "entra-pw").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // It links one made for single sign-on.
     let (_, r) = browse(&c, &app.url("/login/sso?next=/audit"), &app.base, "entra").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
@@ -550,6 +568,27 @@ async fn administrators_invite_change_and_deactivate_users_within_their_scope() 
         "area B is outside the scope"
     );
     assert!(app.store.user_by_email("x@x.fi").await.unwrap().is_none());
+    // They revoke the tokens of a user within their scope.
+    let (nea_token, _) = app
+        .store
+        .create_token_with(
+            &valvo_core::access::Principal::system("test"),
+            nea.id,
+            &valvo_store::TokenSpec {
+                label: "nea".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let r = app
+        .post_form(
+            &area_admin,
+            &format!("/tokens/{nea_token}/revoke"),
+            &[("back", "/users")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Nor can they widen a user's scope beyond their own.
     let r = app
         .post_form(
@@ -1100,6 +1139,80 @@ async fn users_and_tokens_through_the_api() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "no wider than the token that asks"
     );
+    // A mapping that governs roles (update_roles) and names no role for a
+    // person signs them in no more; one that names a role sets it.
+    let who = valvo_store::SsoIdentity {
+        issuer: "https://idp.test".into(),
+        subject: "v-subject".into(),
+        verified_email: Some("v@x.fi".into()),
+        email_trusted: false,
+        name: None,
+    };
+    let grant = |role| valvo_store::SsoGrant {
+        role,
+        create_users: false,
+        update_roles: true,
+    };
+    assert!(matches!(
+        app.store.sso_account(&who, &grant(None)).await.unwrap(),
+        valvo_store::SsoOutcome::NoAccount
+    ));
+    assert!(matches!(
+        app.store.sso_account(&who, &grant(Some((Role::QualityCoordinator, None)))).await.unwrap(),
+        valvo_store::SsoOutcome::SignedIn(u, false) if u.role == Role::QualityCoordinator
+    ));
+    app.store
+        .set_role(
+            &valvo_core::access::Principal::system("test"),
+            who_id(&app, "v@x.fi").await,
+            Role::Viewer,
+            None,
+        )
+        .await
+        .unwrap();
+    // A token's scope counts only inside its user's scope as it is now.
+    let v_id = app.store.user_by_email("v@x.fi").await.unwrap().unwrap().id;
+    let sys = valvo_core::access::Principal::system("test");
+    let (_, in_a) = app
+        .store
+        .create_token_with(
+            &sys,
+            v_id,
+            &valvo_store::TokenSpec {
+                label: "A".into(),
+                scope: Some(f.area_a),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        api.get(area(f.area_a))
+            .bearer_auth(&in_a)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    app.store
+        .set_role(&sys, v_id, Role::Viewer, Some(f.area_b))
+        .await
+        .unwrap();
+    assert_eq!(
+        api.get(area(f.area_a))
+            .bearer_auth(&in_a)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "moved to area B: the token for area A stops"
+    );
+    app.store
+        .set_role(&sys, v_id, Role::Viewer, None)
+        .await
+        .unwrap();
     // Another user's token: not the viewer's to revoke.
     let admins: serde_json::Value = api
         .get(url("/api/v1/tokens"))
@@ -1119,4 +1232,8 @@ async fn users_and_tokens_through_the_api() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.stop().await;
+}
+
+async fn who_id(app: &TestApp, email: &str) -> i64 {
+    app.store.user_by_email(email).await.unwrap().unwrap().id
 }
