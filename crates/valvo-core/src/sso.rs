@@ -11,11 +11,13 @@
 //! # Make a Valvo account at the first sign-in of someone a rule matches.
 //! create_users = true
 //! # Set the role and scope of existing accounts from the rules at every
-//! # sign-in (else they are changed in Valvo's user administration).
+//! # sign-in, and sign in no one the rules give no role (else roles are
+//! # changed in Valvo's user administration).
 //! update_roles = false
 //! # Take the e-mail address as verified when the provider does not say
 //! # (Entra ID sends no email_verified; its addresses are the tenant's own).
-//! # An address the provider calls unverified is never trusted.
+//! # It never takes over an account that has a password; an address the
+//! # provider calls unverified is never trusted.
 //! trust_email = false
 //!
 //! # The first rule whose group the person has decides.
