@@ -141,12 +141,7 @@ fn user_form(
         legend: String::new(),
         fields: vec![email, name, role, scope],
     }];
-    let form = b.form(
-        "/users/new".into(),
-        "users-invite".into(),
-        "/users".into(),
-        groups,
-    );
+    let form = b.form("/users/new".into(), "users-invite", "/users".into(), groups);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -465,7 +460,7 @@ fn token_form(page: &Page, data: FormData, errors: &[FieldError]) -> crate::form
     }];
     b.form(
         "/account/tokens".into(),
-        "tokens-create".into(),
+        "tokens-create",
         String::new(),
         groups,
     )
@@ -649,12 +644,7 @@ fn password_form(page: &Page, secret: &str, errors: &[FieldError]) -> Response {
         legend: String::new(),
         fields: vec![pw, again],
     }];
-    let form = b.form(
-        format!("/password/{secret}"),
-        "save".into(),
-        "/".into(),
-        groups,
-    );
+    let form = b.form(format!("/password/{secret}"), "save", "/".into(), groups);
     let mut resp = form_page(
         page,
         page.tr.t("password-title"),

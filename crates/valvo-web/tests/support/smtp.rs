@@ -1,6 +1,7 @@
 //! A real SMTP server for the tests: `aiosmtpd` from PyPI (scripts/test
 //! installs it), keeping every message it takes in a maildir, read back
 //! with Python's own e-mail parser.
+#![allow(clippy::zombie_processes)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
