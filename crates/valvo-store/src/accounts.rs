@@ -376,17 +376,7 @@ impl Store {
     /// the user's `active`), and their tokens stop answering.
     pub async fn set_active(&self, actor: &Principal, user_id: i64, active: bool) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let lock = crate::write::for_update(&tx);
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users u WHERE u.id = $1{lock}"
-        ))
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(user) = row.as_ref().map(user_row).transpose()? else {
-            return Err(StoreError::NotFound);
-        };
-        self.check_manage(&mut tx, actor, &user).await?;
+        let user = self.managed_user_locked(&mut tx, actor, user_id).await?;
         if actor.user_id == Some(user_id) && !active {
             return Err(StoreError::Conflict(
                 "you cannot deactivate yourself".to_string(),
@@ -435,17 +425,7 @@ impl Store {
         scope: Option<i64>,
     ) -> Result<User> {
         let mut tx = self.begin_write().await?;
-        let lock = crate::write::for_update(&tx);
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users u WHERE u.id = $1{lock}"
-        ))
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(before) = row.as_ref().map(user_row).transpose()? else {
-            return Err(StoreError::NotFound);
-        };
-        self.check_manage(&mut tx, actor, &before).await?;
+        let before = self.managed_user_locked(&mut tx, actor, user_id).await?;
         let after = User {
             role,
             scope,
@@ -494,6 +474,28 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+
+    /// The user `user_id`, its row locked for the rest of the transaction
+    /// (where the database can), if `actor` may manage it.
+    async fn managed_user_locked(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        actor: &Principal,
+        user_id: i64,
+    ) -> Result<User> {
+        let lock = crate::write::for_update(conn);
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users u WHERE u.id = $1{lock}"
+        ))
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(user) = row.as_ref().map(user_row).transpose()? else {
+            return Err(StoreError::NotFound);
+        };
+        self.check_manage(conn, actor, &user).await?;
+        Ok(user)
     }
 
     /// Whether `actor` may manage `user`: an administrator without a scope
@@ -880,17 +882,7 @@ impl Store {
         reset: bool,
     ) -> Result<String> {
         let mut tx = self.begin_write().await?;
-        let lock = crate::write::for_update(&tx);
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users u WHERE u.id = $1{lock}"
-        ))
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(user) = row.as_ref().map(user_row).transpose()? else {
-            return Err(StoreError::NotFound);
-        };
-        self.check_manage(&mut tx, actor, &user).await?;
+        let user = self.managed_user_locked(&mut tx, actor, user_id).await?;
         if !user.active {
             return Err(StoreError::Conflict(format!(
                 "user {} is deactivated",

@@ -95,6 +95,19 @@ pub struct OutboxRow {
     pub sent_at: Option<String>,
 }
 
+fn outgoing_row(r: &sqlx::any::AnyRow) -> Result<Outgoing> {
+    Ok(Outgoing {
+        id: r.try_get("id")?,
+        recipient: r.try_get("recipient")?,
+        lang: r.try_get("lang")?,
+        kind: r.try_get("kind")?,
+        link: r.try_get("link")?,
+        body: r.try_get("body")?,
+        digest: r.try_get::<i64, _>("digest")? != 0,
+        attempts: r.try_get("attempts")?,
+    })
+}
+
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -131,13 +144,18 @@ struct Recipient {
     notify: Notify,
 }
 
-/// The named incident handlers of every unit who want notifications.
-async fn handlers(conn: &mut AnyConnection) -> Result<HashMap<i64, Vec<Recipient>>> {
+/// The named incident handlers who want notifications: of one unit, or
+/// (`None`) of every unit.
+async fn handlers(
+    conn: &mut AnyConnection,
+    org: Option<i64>,
+) -> Result<HashMap<i64, Vec<Recipient>>> {
     let rows = sqlx::query(
         "SELECT h.org_unit_id, u.id, u.email, u.lang, u.notify FROM incident_handlers h \
          JOIN users u ON u.id = h.user_id WHERE u.active = 1 AND u.notify <> 'off' \
-         ORDER BY h.org_unit_id, u.id",
+         AND ($1 IS NULL OR h.org_unit_id = $1) ORDER BY h.org_unit_id, u.id",
     )
+    .bind(org)
     .fetch_all(&mut *conn)
     .await?;
     let mut out: HashMap<i64, Vec<Recipient>> = HashMap::new();
@@ -199,7 +217,7 @@ pub(crate) async fn tell_handlers(
     link: &str,
     urgent: bool,
 ) -> Result<usize> {
-    let all = handlers(conn).await?;
+    let all = handlers(conn, Some(org)).await?;
     let Some(recipients) = all.get(&org) else {
         return Ok(0);
     };
@@ -326,7 +344,7 @@ impl Store {
     pub async fn scan_deadlines(&self, today: Date, policy: &DeadlinePolicy) -> Result<usize> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
-        let all = handlers(&mut tx).await?;
+        let all = handlers(&mut tx, None).await?;
         if all.is_empty() {
             return Ok(0);
         }
@@ -482,20 +500,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Outgoing {
-                    id: r.try_get("id")?,
-                    recipient: r.try_get("recipient")?,
-                    lang: r.try_get("lang")?,
-                    kind: r.try_get("kind")?,
-                    link: r.try_get("link")?,
-                    body: r.try_get("body")?,
-                    digest: r.try_get::<i64, _>("digest")? != 0,
-                    attempts: r.try_get("attempts")?,
-                })
-            })
-            .collect()
+        rows.iter().map(outgoing_row).collect()
     }
 
     /// Marks messages sent (those `sender` still holds).
@@ -571,16 +576,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(OutboxRow {
-                    message: Outgoing {
-                        id: r.try_get("id")?,
-                        recipient: r.try_get("recipient")?,
-                        lang: r.try_get("lang")?,
-                        kind: r.try_get("kind")?,
-                        link: r.try_get("link")?,
-                        body: r.try_get("body")?,
-                        digest: r.try_get::<i64, _>("digest")? != 0,
-                        attempts: r.try_get("attempts")?,
-                    },
+                    message: outgoing_row(r)?,
                     dedupe_key: r.try_get("dedupe_key")?,
                     due_at: r.try_get("due_at")?,
                     last_error: r.try_get("last_error")?,
