@@ -339,6 +339,20 @@ fn bars(table: &ReportTable, tr: &Tr) -> Option<Vec<Bar>> {
     (!rows.is_empty()).then_some(rows)
 }
 
+/// The most characters of a bar's label that fit the chart's width at its
+/// type size (Inter averages about 0.55 em a character); the table above
+/// the chart and the chart's description hold the whole text.
+const LABEL_CHARS: usize = 52;
+
+/// `label`, shortened with an ellipsis to [`LABEL_CHARS`].
+fn fit_label(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        return label.to_string();
+    }
+    let cut: String = label.chars().take(LABEL_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
 /// A module table drawn as a horizontal bar chart (an accessible SVG:
 /// `role="img"`, a title, and a description of what the bars show; every
 /// bar carries its figure as text, and the table itself is the data). The
@@ -402,7 +416,7 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
         let _ = write!(
             out,
             r#"<g><text x="{x}" y="{y}" fill="{TEXT}">{}</text>"#,
-            xml_escape(&b.label),
+            xml_escape(&fit_label(&b.label)),
             x = n(PAD),
             y = n(top + FONT),
         );
@@ -501,6 +515,15 @@ mod tests {
                 .map(|(s, count)| StatusCount { status: *s, count })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn long_labels_are_shortened_to_the_charts_width() {
+        let long = "Hoitoani / asiaani koskevat päätökset tehtiin yhteistyössä kanssani";
+        let short = fit_label(long);
+        assert_eq!(short.chars().count(), LABEL_CHARS);
+        assert!(short.ends_with('…') && long.starts_with(short.trim_end_matches('…')));
+        assert_eq!(fit_label("Sain apua"), "Sain apua");
     }
 
     #[test]
