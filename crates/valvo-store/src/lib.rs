@@ -157,6 +157,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The database's URL as normalised (imports open a connection of
+    /// their own for their rows).
+    url: std::sync::Arc<str>,
     feedback: std::sync::Arc<feedback::FeedbackShared>,
     tree_cache: std::sync::Arc<TreeCache>,
 }
@@ -328,6 +331,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
+            url: url.as_str().into(),
             feedback: feedback::shared(),
             tree_cache: Default::default(),
         })

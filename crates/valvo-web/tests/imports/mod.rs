@@ -124,6 +124,22 @@ async fn answers_land_whole_or_not_at_all_and_every_bad_line_is_named() {
         (0..n).filter(|i| i % 7 == 0).count().min(listed.max(1))
     );
     assert!(listed > 0);
+    // A comment is kept exactly as written, with what the database's bulk
+    // formats treat specially (tab, backslash, newlines, quotes).
+    let said = "Rivi 1 \\N\t\"lainaus\" \\ loppu\r\nRivi 2";
+    let file = format!(
+        "unit;service_date;nps;text\nA1;{};9;\"{}\"\n",
+        today(),
+        said.replace('"', "\"\"")
+    );
+    let (status, one) = post(&app, &token, "/api/v1/feedback/import", file).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    let kept = app
+        .sql(&format!(
+            "UPDATE feedback_cases SET note = note WHERE text = '{said}'"
+        ))
+        .await;
+    assert_eq!(kept, 1, "the comment {said:?} kept as written");
     // The import can be read back, by its starter.
     let r = app
         .client()
