@@ -78,12 +78,15 @@ pub(super) struct Heartbeat {
     pub id: i64,
     pub bytes_read: i64,
     pub rows_read: i64,
-    pub rows_written: i64,
+    /// The chunk's rows, added to those written: with two chunks at once
+    /// the count is of committed rows whichever commits first.
+    pub rows_added: i64,
     pub errors: i64,
 }
 
+/// An import's progress, recorded only while it runs.
 const HEARTBEAT: &str = "UPDATE imports SET heartbeat_at = $1, bytes_read = $2, rows_read = $3, \
-     rows_written = $4, error_count = $5 WHERE id = $6 AND state = 'running'";
+     rows_written = rows_written + $4, error_count = $5 WHERE id = $6 AND state = 'running'";
 
 /// The import's writing connections and the chunks being written.
 pub(super) struct Writers {
@@ -136,8 +139,8 @@ impl Writers {
     }
 
     /// Waits for every chunk still being written (the first error, if
-    /// any, once all have ended) and closes the connections.
-    pub async fn finish(mut self) -> Result<()> {
+    /// any, once all have ended).
+    pub async fn drain(&mut self) -> Result<()> {
         let mut first = Ok(());
         while !self.running.is_empty() {
             let r = self.wait_oldest().await;
@@ -145,10 +148,16 @@ impl Writers {
                 first = r;
             }
         }
+        first
+    }
+
+    /// [`drain`](Self::drain), then closes the connections.
+    pub async fn finish(mut self) -> Result<()> {
+        let result = self.drain().await;
         for b in self.idle.drain(..) {
             b.close().await;
         }
-        first
+        result
     }
 }
 
@@ -168,11 +177,9 @@ fn sqlite_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn reaped() -> StoreError {
-    StoreError::Invalid(vec![valvo_core::plan::FieldError {
-        field: "import".into(),
-        code: valvo_core::plan::ErrorCode::StateConflict,
-    }])
+/// The import was failed or counted as dead (reaped) meanwhile: stop.
+pub(super) fn not_running() -> StoreError {
+    crate::write::invalid("import", valvo_core::plan::ErrorCode::StateConflict)
 }
 
 impl Bulk {
@@ -275,14 +282,14 @@ fn write_sqlite(conn: &rusqlite::Connection, beat: Heartbeat, chunk: Chunk) -> R
                 crate::now(),
                 beat.bytes_read,
                 beat.rows_read,
-                beat.rows_written,
+                beat.rows_added,
                 beat.errors,
                 beat.id
             ],
         )
         .map_err(sqlite_err)?;
     if n == 0 {
-        return Err(reaped());
+        return Err(not_running());
     }
     tx.commit().map_err(sqlite_err)
 }
@@ -327,14 +334,14 @@ async fn write_pg(pg: &mut sqlx::PgConnection, beat: Heartbeat, chunk: Chunk) ->
         .bind(crate::now())
         .bind(beat.bytes_read)
         .bind(beat.rows_read)
-        .bind(beat.rows_written)
+        .bind(beat.rows_added)
         .bind(beat.errors)
         .bind(beat.id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
     if n == 0 {
-        return Err(reaped());
+        return Err(not_running());
     }
     tx.commit().await?;
     Ok(())

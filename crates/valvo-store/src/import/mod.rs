@@ -1612,10 +1612,9 @@ impl Store {
         let mut written = 0u64;
         let mut last_update = std::time::Instant::now();
         // Answers and reports are written on connections of their own
-        // (opened at the first chunk); `sent` counts the rows handed to them.
+        // (opened at the first chunk); `written` counts the rows handed to them.
         let mut writers =
             bulk::Writers::new(self.url.clone(), self.backend == crate::Backend::Sqlite);
-        let mut sent = 0u64;
         while let Some(msg) = rx.recv().await {
             match msg {
                 Msg::Rows { rows, progress } => {
@@ -1637,16 +1636,15 @@ impl Store {
                         (Sink::Feedback { survey_id }, Rows::Feedback(r)) => {
                             Some(answer_chunk(*survey_id, job.id, r))
                         }
-                        (_, Rows::Incidents(r)) => Some(incident_chunk(job.id, sent, r)),
+                        (_, Rows::Incidents(r)) => Some(incident_chunk(job.id, written, r)),
                         _ => None,
                     };
                     if let Some(chunk) = chunk {
-                        sent += n;
                         let beat = bulk::Heartbeat {
                             id: job.id,
                             bytes_read: progress.bytes_read as i64,
                             rows_read: progress.rows as i64,
-                            rows_written: sent as i64,
+                            rows_added: n as i64,
                             errors: progress.errors as i64,
                         };
                         if let Err(e) = writers.write(beat, chunk).await {
@@ -1655,6 +1653,8 @@ impl Store {
                         }
                         written += n;
                     } else {
+                        // The chunks being written first: `written` counts them.
+                        writers.drain().await?;
                         let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
                         self.heartbeat(
                             &mut tx,
@@ -1752,20 +1752,17 @@ impl Store {
              WHERE id = $6 AND state = 'running'",
         )
         .bind(now())
-        .bind(progress.bytes_read as i64)
-        .bind(progress.rows as i64)
-        .bind(written as i64)
-        .bind(progress.errors as i64)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+            .bind(progress.bytes_read as i64)
+            .bind(progress.rows as i64)
+            .bind(written as i64)
+            .bind(progress.errors as i64)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
         if n == 0 {
             // Reaped (counted as dead) meanwhile: stop.
-            return Err(StoreError::Invalid(vec![valvo_core::plan::FieldError {
-                field: "import".into(),
-                code: ErrorCode::StateConflict,
-            }]));
+            return Err(bulk::not_running());
         }
         Ok(())
     }
@@ -1835,10 +1832,7 @@ impl Store {
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(StoreError::Invalid(vec![valvo_core::plan::FieldError {
-                field: "import".into(),
-                code: ErrorCode::StateConflict,
-            }]));
+            return Err(bulk::not_running());
         }
         let tree = self.tree_in(&mut tx).await?;
         let summary =
@@ -1942,10 +1936,7 @@ impl Store {
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(StoreError::Invalid(vec![valvo_core::plan::FieldError {
-                field: "import".into(),
-                code: ErrorCode::StateConflict,
-            }]));
+            return Err(bulk::not_running());
         }
         let entity = match &agg {
             Agg::Feedback(a) => {
