@@ -1459,24 +1459,36 @@ impl Store {
             .await?;
             tx.commit().await?;
         }
-        for table in [
-            "feedback_cases",
-            "feedback_answers",
-            "incident_spans",
-            "incidents",
-        ] {
-            loop {
-                let done = sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE import_id = $1 LIMIT 5000)"
-                ))
-                .bind(id)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-                if done == 0 {
-                    break;
-                }
+        // Answers and reports a chunk at a time, by the id ranges the chunks
+        // recorded (an import wrote either kind, the other finds nothing),
+        // the rows pointing at them first.
+        loop {
+            let range: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT first_id, last_id FROM import_chunks WHERE import_id = $1 \
+                 ORDER BY first_id LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some((first, last)) = range else {
+                break;
+            };
+            let mut tx = self.pool.begin().await?;
+            for sql in [
+                "DELETE FROM feedback_cases WHERE answer_id >= $2 AND answer_id <= $3 AND import_id = $1",
+                "DELETE FROM feedback_answers WHERE id >= $2 AND id <= $3 AND import_id = $1",
+                "DELETE FROM incident_spans WHERE incident_id >= $2 AND incident_id <= $3 AND import_id = $1",
+                "DELETE FROM incidents WHERE id >= $2 AND id <= $3 AND import_id = $1",
+                "DELETE FROM import_chunks WHERE import_id = $1 AND first_id = $2 AND last_id = $3",
+            ] {
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(first)
+                    .bind(last)
+                    .execute(&mut *tx)
+                    .await?;
             }
+            tx.commit().await?;
         }
         sqlx::query("DELETE FROM import_feedback_agg WHERE import_id = $1")
             .bind(id)
@@ -1938,6 +1950,11 @@ impl Store {
         if n == 0 {
             return Err(bulk::not_running());
         }
+        // The rows count now and are never removed as an import's.
+        sqlx::query("DELETE FROM import_chunks WHERE import_id = $1")
+            .bind(job.id)
+            .execute(&mut *tx)
+            .await?;
         let entity = match &agg {
             Agg::Feedback(a) => {
                 finish_feedback(&mut tx, job.id, a).await?;

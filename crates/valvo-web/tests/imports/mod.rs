@@ -75,6 +75,11 @@ async fn answers_land_whole_or_not_at_all_and_every_bad_line_is_named() {
     assert_eq!(lines[0]["expected"], "YYYY-MM-DD");
     let id = body["error"]["import"]["id"].as_i64().unwrap();
     assert_eq!(answers(&app, &token, f.county).await, 0);
+    // The chunks written before the bad line are gone, comments with them.
+    assert_eq!(
+        left_by(&app, id, &["feedback_answers", "feedback_cases"]).await,
+        0
+    );
     let job = app.store.import_job(id).await.unwrap().unwrap();
     assert_eq!(job.state, valvo_store::ImportState::Failed);
     assert_eq!(job.rows_read, n as u64 + 1);
@@ -247,6 +252,27 @@ async fn incident_history_fills_past_periods_as_they_stood() {
         .unwrap()
         .contains("Kaatuminen portaissa"));
     assert_eq!(stats("2024H1").await.total, 3);
+    // More reports than one chunk, then a bad last line: the chunks written
+    // are gone, their handling spans with them.
+    let mut long = String::from("unit;reported_on;kind;event_type;consequence;handled_on\n");
+    for i in 0..valvo_store::IMPORT_CHUNK + 7 {
+        long.push_str(&format!(
+            "a1;2024-03-{:02};client_safety;fall_accident;mild;2024-04-01\n",
+            1 + i % 28
+        ));
+    }
+    long.push_str("a1;2024-03-40;client_safety;fall_accident;mild;\n");
+    let (status, body) = post(&app, &token, "/api/v1/incidents/import", long).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["error"]["lines"].as_array().unwrap().len(),
+        1,
+        "{body}"
+    );
+    assert_eq!(body["error"]["lines"][0]["field"], "reported_on");
+    let id = body["error"]["import"]["id"].as_i64().unwrap();
+    assert_eq!(left_by(&app, id, &["incidents", "incident_spans"]).await, 0);
+    assert_eq!(stats("2024H1").await.total, 3);
     // Incident history is for coordinators and administrators.
     app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
         .await;
@@ -261,6 +287,24 @@ async fn incident_history_fills_past_periods_as_they_stood() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.stop().await;
+}
+
+/// Rows of import `id` still in `tables`, and chunk ranges still recorded
+/// for it (a failed import's are removed with its rows).
+async fn left_by(app: &TestApp, id: i64, tables: &[&str]) -> u64 {
+    let mut n = app
+        .sql(&format!(
+            "UPDATE import_chunks SET last_id = last_id WHERE import_id = {id}"
+        ))
+        .await;
+    for t in tables {
+        n += app
+            .sql(&format!(
+                "UPDATE {t} SET import_id = import_id WHERE import_id = {id}"
+            ))
+            .await;
+    }
+    n
 }
 
 async fn wait_done(app: &TestApp, c: &reqwest::Client, path: &str, lang: &str) -> String {
