@@ -97,12 +97,7 @@ fn typeset_error(e: TypstAsLibError) -> ReportError {
 
 /// Renders `report` as a PDF.
 pub fn render_pdf(report: &Report, layout: Layout) -> Result<Vec<u8>, ReportError> {
-    let logo = report
-        .branding
-        .logo
-        .as_ref()
-        .map(|l| l.data.as_slice())
-        .filter(|d| !d.is_empty());
+    let logo = logo_of(&report.branding).map(|(bytes, _)| bytes);
     compile(document(report, layout), logo)
 }
 
@@ -189,6 +184,9 @@ pub struct PlainDocument {
     pub meta: Vec<(String, String)>,
     /// The parts.
     pub parts: Vec<PlainPart>,
+    /// The county's colour, contact details and logo (with its image), as
+    /// on its periodic report.
+    pub branding: valvo_core::branding::Branding,
 }
 
 /// A part of a [`PlainDocument`].
@@ -215,6 +213,11 @@ pub fn render_plain_pdf(doc: &PlainDocument, lang: Lang) -> Result<Vec<u8>, Repo
         "orgs": [(code, flat(&doc.org))],
         "counties": if doc.county.is_empty() || doc.county == doc.org { vec![] } else { vec![(code, flat(&doc.county))] },
         "meta": doc.meta.iter().map(|(k, v)| (flat(k), flat(v))).collect::<Vec<_>>(),
+        "contact_label": tr.t("report-contact"),
+        "contact": doc.branding.contact.resolve(lang).map(|r| {
+            let lines: Vec<String> = r.text.lines().map(flat).filter(|l| !l.is_empty()).collect();
+            vec![(r.lang.code(), lines)]
+        }).unwrap_or_default(),
     })];
     for part in &doc.parts {
         blocks.push(heading(2, flat(&part.heading), lang, true));
@@ -251,16 +254,28 @@ pub fn render_plain_pdf(doc: &PlainDocument, lang: Lang) -> Result<Vec<u8>, Repo
             blocks.push(json!({"kind": "note", "lang": code, "text": flat(&part.note)}));
         }
     }
-    let doc = json!({
+    let model = json!({
         "lang": code,
         "title": flat(&doc.title),
         "author": flat(&doc.county),
         "header_left": flat(&doc.county),
         "header_right": flat(&doc.title),
         "page_label": tr.t("report-page"),
+        "colour": doc.branding.colour.clone().unwrap_or_else(|| "#0000bf".to_owned()),
+        "logo": logo_of(&doc.branding).map(|(_, format)| json!({"format": format, "alt": flat(&doc.county)})),
         "blocks": blocks,
     });
-    compile(doc, None)
+    let image = logo_of(&doc.branding).map(|(bytes, _)| bytes);
+    compile(model, image)
+}
+
+/// The logo's image and its typst format, when the branding has one.
+fn logo_of(branding: &valvo_core::branding::Branding) -> Option<(&[u8], &'static str)> {
+    branding
+        .logo
+        .as_ref()
+        .filter(|l| !l.data.is_empty())
+        .map(|l| (l.data.as_slice(), logo_format(&l.media_type)))
 }
 
 /// Converts the JSON view model into typst values.
@@ -603,8 +618,8 @@ fn document(report: &Report, layout: Layout) -> J {
         "page_label": msg(&trs, "report-page", slash),
         // The county's colour (Valvo's own when it has none) and logo.
         "colour": report.branding.colour.clone().unwrap_or_else(|| "#0000bf".to_owned()),
-        "logo": report.branding.logo.as_ref().filter(|l| !l.data.is_empty()).map(|l| json!({
-            "format": logo_format(&l.media_type),
+        "logo": logo_of(&report.branding).map(|(_, format)| json!({
+            "format": format,
             "alt": heading_text(&report.county_name, &trs),
         })),
         "blocks": blocks,
@@ -1649,72 +1664,14 @@ mod pdf_tests {
         );
         // The logo's yellow circle (nothing else in the report is yellow)
         // is on the cover and in the head of a later page.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.pdf");
-        std::fs::write(&path, &pdf).unwrap();
-        for page in ["1", "2"] {
-            let prefix = dir.path().join(format!("p{page}"));
-            run(
-                "pdftoppm",
-                &[
-                    "-f",
-                    page,
-                    "-l",
-                    page,
-                    "-r",
-                    "40",
-                    path.to_str().unwrap(),
-                    prefix.to_str().unwrap(),
-                ],
-            );
-            let ppm = std::fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| {
-                    p.file_name()
-                        .unwrap()
-                        .to_str()
-                        .unwrap()
-                        .starts_with(&format!("p{page}-"))
-                })
-                .unwrap();
-            assert!(
-                yellow_pixels(&std::fs::read(ppm).unwrap()) > 4,
-                "no logo on page {page}"
-            );
+        for page in [1, 2] {
+            assert!(yellow_on(&pdf, page) > 4, "no logo on page {page}");
         }
         assert_eq!(
-            {
-                let plain = render_pdf(&sample_report(), Layout::Single(Lang::Sv)).unwrap();
-                let path = dir.path().join("plain.pdf");
-                std::fs::write(&path, &plain).unwrap();
-                let prefix = dir.path().join("plain");
-                run(
-                    "pdftoppm",
-                    &[
-                        "-f",
-                        "1",
-                        "-l",
-                        "1",
-                        "-r",
-                        "40",
-                        path.to_str().unwrap(),
-                        prefix.to_str().unwrap(),
-                    ],
-                );
-                let ppm = std::fs::read_dir(dir.path())
-                    .unwrap()
-                    .map(|e| e.unwrap().path())
-                    .find(|p| {
-                        p.file_name()
-                            .unwrap()
-                            .to_str()
-                            .unwrap()
-                            .starts_with("plain-")
-                    })
-                    .unwrap();
-                yellow_pixels(&std::fs::read(ppm).unwrap())
-            },
+            yellow_on(
+                &render_pdf(&sample_report(), Layout::Single(Lang::Sv)).unwrap(),
+                1
+            ),
             0,
             "a report without a logo has none"
         );
@@ -1726,6 +1683,73 @@ mod pdf_tests {
         assert!(logo_renders(LOGO_SVG.as_bytes(), "image/svg+xml"));
         assert!(!logo_renders(b"\x89PNG\r\n\x1a\nnot really", "image/png"));
         assert!(!logo_renders(b"<svg", "image/svg+xml"));
+    }
+
+    #[test]
+    fn the_plain_documents_carry_the_countys_logo_and_contact() {
+        let part = PlainPart {
+            heading: "Havainnot".into(),
+            paragraphs: vec!["Ei huomautettavaa.".into()],
+            ..Default::default()
+        };
+        let mut doc = PlainDocument {
+            title: "Tarkastuskertomus".into(),
+            org: "Kotihoito Vaasa".into(),
+            county: "Pohjanmaan hyvinvointialue".into(),
+            meta: vec![("Käynti".into(), "3.4.2024".into())],
+            parts: vec![part],
+            branding: Default::default(),
+        };
+        let bare = render_plain_pdf(&doc, Lang::Fi).unwrap();
+        assert_eq!(yellow_on(&bare, 1), 0, "no branding, no logo");
+        assert!(!read(&bare).flow.contains("Yhteystiedot"));
+        doc.branding = valvo_core::branding::Branding {
+            colour: Some("#006a4e".into()),
+            contact: I18nText::new(Some("Kirjaamo\nPL 123, 65101 Vaasa".into()), None, None),
+            logo: Some(valvo_core::branding::Logo {
+                sha256: "x".into(),
+                media_type: "image/svg+xml".into(),
+                data: LOGO_SVG.as_bytes().to_vec(),
+            }),
+        };
+        let pdf = render_plain_pdf(&doc, Lang::Fi).unwrap();
+        assert!(yellow_on(&pdf, 1) > 4, "the logo on the title page");
+        let r = read(&pdf);
+        has(&r, "Yhteystiedot");
+        has(&r, "PL 123, 65101 Vaasa");
+        // A Swedish document without a Swedish contact gives the Finnish one.
+        has(
+            &read(&render_plain_pdf(&doc, Lang::Sv).unwrap()),
+            "Kontaktuppgifter",
+        );
+    }
+
+    /// Pixels of the logo's yellow on page `page` of `pdf` (at 40 dpi).
+    fn yellow_on(pdf: &[u8], page: u32) -> usize {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        let prefix = dir.path().join("p");
+        let page = page.to_string();
+        run(
+            "pdftoppm",
+            &[
+                "-f",
+                &page,
+                "-l",
+                &page,
+                "-r",
+                "40",
+                path.to_str().unwrap(),
+                prefix.to_str().unwrap(),
+            ],
+        );
+        let ppm = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "ppm"))
+            .unwrap();
+        yellow_pixels(&std::fs::read(ppm).unwrap())
     }
 
     /// Pixels of the logo's yellow (#f0b400) in a binary PPM (P6) image.

@@ -346,22 +346,8 @@ pub async fn save(
         errors.push(FieldError::new("brand_logo", ErrorCode::TooLong));
         LogoChange::Keep
     } else if !file.is_empty() {
-        match check_logo(&file) {
-            Ok(media_type) => {
-                // An image the report cannot set is refused now, not when a
-                // report is printed.
-                let (bytes, mt) = (file.clone(), media_type.to_owned());
-                let renders =
-                    tokio::task::spawn_blocking(move || valvo_report::logo_renders(&bytes, &mt))
-                        .await
-                        .unwrap_or(false);
-                if renders {
-                    LogoChange::Set(file)
-                } else {
-                    errors.push(FieldError::new("brand_logo", ErrorCode::Invalid));
-                    LogoChange::Keep
-                }
-            }
+        match new_logo(file).await {
+            Ok(set) => set,
             Err(e) => {
                 errors.push(e);
                 LogoChange::Keep
@@ -383,5 +369,165 @@ pub async fn save(
             &page, &tree, root, &current, data, &errors, false,
         )),
         Err(e) => Err(page.error(e)),
+    }
+}
+
+/// A new logo, checked: its size, its type and that the report can set it
+/// (an image it cannot is refused now, not when a report is printed).
+async fn new_logo(file: Vec<u8>) -> Result<LogoChange, FieldError> {
+    let media_type = check_logo(&file)?.to_owned();
+    let (file, renders) = tokio::task::spawn_blocking(move || {
+        let renders = valvo_report::logo_renders(&file, &media_type);
+        (file, renders)
+    })
+    .await
+    .map_err(|_| FieldError::new("brand_logo", ErrorCode::Invalid))?;
+    if renders {
+        Ok(LogoChange::Set(file))
+    } else {
+        Err(FieldError::new("brand_logo", ErrorCode::Invalid))
+    }
+}
+
+/// The API's name of a branding field: the form's `brand_colour` is
+/// `colour`, `brand_contact_fi` is `contact_fi` (as the API names every
+/// text's language).
+fn api_field(mut e: FieldError) -> FieldError {
+    if let Some(name) = e.field.strip_prefix("brand_") {
+        e.field = name.to_owned();
+    }
+    e
+}
+
+fn branding_json(root: i64, b: &Branding) -> serde_json::Value {
+    serde_json::json!({
+        "org_unit": root,
+        "colour": b.colour,
+        "contact": {
+            "fi": b.contact.get(Lang::Fi),
+            "sv": b.contact.get(Lang::Sv),
+            "en": b.contact.get(Lang::En),
+        },
+        "logo": b.logo.as_ref().map(|l| serde_json::json!({
+            "sha256": l.sha256, "media_type": l.media_type, "url": logo_src(&l.sha256),
+        })),
+    })
+}
+
+/// The root `root` of the tree (404 for any other unit).
+async fn api_root(state: &AppState, root: i64) -> crate::api::ApiResult<OrgTree> {
+    let tree = state.store().org_tree().await?;
+    if tree.get(root).is_none_or(|n| n.parent_id.is_some()) {
+        return Err(StoreError::NotFound.into());
+    }
+    Ok(tree)
+}
+
+/// `GET /api/v1/branding/{root}`: a county's branding (what its public
+/// pages show, so any caller may read it).
+pub async fn api_get(
+    State(state): State<AppState>,
+    crate::api::Caller(_): crate::api::Caller,
+    crate::api::ApiPath(root): crate::api::ApiPath<i64>,
+) -> crate::api::ApiResult<axum::Json<serde_json::Value>> {
+    api_root(&state, root).await?;
+    let b = state.store().branding_at_root(root).await?;
+    Ok(axum::Json(branding_json(root, &b)))
+}
+
+/// `PUT /api/v1/branding/{root}`: sets a county's branding (administrators
+/// whose scope holds the root), as the settings page does. `colour` and
+/// `contact` are replaced as given (absent or null: none); `logo` absent
+/// keeps the logo, null removes it, `{"data_base64": …}` sets a new one.
+pub async fn api_put(
+    State(state): State<AppState>,
+    crate::api::Caller(p): crate::api::Caller,
+    crate::api::ApiPath(root): crate::api::ApiPath<i64>,
+    crate::api::ApiBody(body): crate::api::ApiBody,
+) -> crate::api::ApiResult<axum::Json<serde_json::Value>> {
+    use base64::Engine;
+    use serde_json::Value;
+    let tree = api_root(&state, root).await?;
+    if p.role != Role::Admin || !p.can_write(&tree, root) {
+        return Err(StoreError::Forbidden.into());
+    }
+    let body = crate::api::json_body(&body)?;
+    let mut errors = Vec::new();
+    let invalid = |f: &str| FieldError::new(f, ErrorCode::Invalid);
+    if let Some(k) = body.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !["colour", "contact", "logo"].contains(&k.as_str()))
+    }) {
+        errors.push(FieldError::new(k.clone(), ErrorCode::Invalid));
+    }
+    let colour = match body.get("colour") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => parse_colour(c).unwrap_or_else(|e| {
+            errors.push(api_field(e));
+            None
+        }),
+        Some(_) => {
+            errors.push(invalid("colour"));
+            None
+        }
+    };
+    let mut texts: [Option<String>; 3] = Default::default();
+    match body.get("contact") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(o)) => {
+            for (k, v) in o {
+                let at = Lang::parse(k)
+                    .filter(|l| l.code() == k)
+                    .and_then(|l| Lang::ALL.iter().position(|x| *x == l));
+                match (at, v) {
+                    (Some(i), Value::String(t)) if !t.trim().is_empty() => {
+                        texts[i] = Some(t.clone())
+                    }
+                    (Some(_), Value::String(_) | Value::Null) => {}
+                    _ => errors.push(invalid(&format!("contact_{k}"))),
+                }
+            }
+        }
+        Some(_) => errors.push(invalid("contact")),
+    }
+    let [fi, sv, en] = texts;
+    let contact = I18nText::new(fi, sv, en);
+    if let Err(e) = valvo_core::branding::check_contact(&contact) {
+        errors.push(api_field(e));
+    }
+    let logo = match body.get("logo") {
+        None => LogoChange::Keep,
+        Some(Value::Null) => LogoChange::Remove,
+        Some(v) => match v
+            .get("data_base64")
+            .and_then(Value::as_str)
+            .map(|d| base64::engine::general_purpose::STANDARD.decode(d.trim()))
+        {
+            Some(Ok(bytes)) if !bytes.is_empty() => match new_logo(bytes).await {
+                Ok(set) => set,
+                Err(e) => {
+                    errors.push(api_field(e));
+                    LogoChange::Keep
+                }
+            },
+            _ => {
+                errors.push(invalid("logo"));
+                LogoChange::Keep
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(crate::api::ApiError::invalid(errors));
+    }
+    match state
+        .store()
+        .set_branding(&p, root, colour, &contact, logo)
+        .await
+    {
+        Ok(b) => Ok(axum::Json(branding_json(root, &b))),
+        Err(StoreError::Invalid(fields)) => Err(crate::api::ApiError::invalid(
+            fields.into_iter().map(api_field).collect(),
+        )),
+        Err(e) => Err(e.into()),
     }
 }

@@ -303,6 +303,10 @@ pub fn app(state: AppState) -> Router {
         .route("/imports/{id}/apply", post(imports::apply))
         .route("/follow-ups/import", post(imports::figures))
         .route("/reference/sotkanet", post(imports::sotkanet))
+        .route(
+            "/branding/{root}",
+            get(branding::api_get).put(branding::api_put),
+        )
         .route("/users", get(users_api::list).post(users_api::create))
         .route("/users/{id}", get(users_api::get).patch(users_api::patch))
         .route(

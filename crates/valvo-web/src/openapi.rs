@@ -567,6 +567,14 @@ fn account_paths() -> Value {
         "description": "The org unit the user is limited to; null: the whole county (not for an area manager)" });
     let user = json!({ "$ref": "#/components/schemas/User" });
     let token = json!({ "$ref": "#/components/schemas/Token" });
+    let branding = json!({ "type": "object", "properties": {
+        "org_unit": { "type": "integer" },
+        "colour": { "type": ["string", "null"], "description": "#rrggbb; null: Valvo's own" },
+        "contact": { "type": "object", "properties": {
+            "fi": { "type": ["string", "null"] }, "sv": { "type": ["string", "null"] }, "en": { "type": ["string", "null"] } } },
+        "logo": { "type": ["object", "null"], "properties": {
+            "sha256": { "type": "string" }, "media_type": { "type": "string" },
+            "url": { "type": "string", "description": "Where the image is served (cached for good: the address names the image)" } } } } });
     json!({
         "/api/v1/users": {
             "get": {
@@ -607,6 +615,29 @@ fn account_paths() -> Value {
             "responses": { "200": ok("The link", json!({ "type": "object", "properties": { "password_link": { "type": "string" } } })),
                            "409": err("Passwords are off, or the user is deactivated") }
         }},
+        "/api/v1/branding/{root}": {
+            "get": {
+                "summary": "A county's branding: its colour, contact details and logo (what its report, its clients' pages and its public pages show; any caller may read it). root is a root of the organisation tree; another unit: 404.",
+                "operationId": "getBranding",
+                "parameters": [id_param("root", "The county: a root of the organisation tree")],
+                "responses": { "200": ok("Branding", branding.clone()) }
+            },
+            "put": {
+                "summary": "Set a county's branding (administrators whose scope holds the county), as its settings page does; reports approved before keep theirs. colour and contact are replaced as given (absent or null: none). colour: #rrggbb or #rgb with a contrast of at least 4.5:1 against white and the page head's #f2f2f2 (422 naming colour, out_of_range). logo: absent keeps the logo, null removes it, data_base64 sets a PNG, JPEG or SVG image of at most 512 kB that the report can set (422 naming logo).",
+                "operationId": "putBranding",
+                "parameters": [id_param("root", "The county: a root of the organisation tree")],
+                "requestBody": body(json!({ "type": "object", "additionalProperties": false, "properties": {
+                    "colour": { "type": ["string", "null"], "maxLength": 7 },
+                    "contact": { "type": ["object", "null"], "additionalProperties": false, "properties": {
+                        "fi": { "type": ["string", "null"], "maxLength": valvo_core::branding::CONTACT_MAX_CHARS },
+                        "sv": { "type": ["string", "null"], "maxLength": valvo_core::branding::CONTACT_MAX_CHARS },
+                        "en": { "type": ["string", "null"], "maxLength": valvo_core::branding::CONTACT_MAX_CHARS } } },
+                    "logo": { "type": ["object", "null"], "required": ["data_base64"], "additionalProperties": false,
+                        "properties": { "data_base64": { "type": "string", "contentEncoding": "base64",
+                            "description": "The image file, base64 (standard alphabet)" } } } } })),
+                "responses": { "200": ok("The branding saved", branding) }
+            }
+        },
         "/api/v1/tokens": {
             "get": {
                 "summary": "The caller's own API tokens (never their secrets)",

@@ -127,14 +127,23 @@ pub(crate) fn pdf_lang(page: &Page, name: &str) -> Result<valvo_core::Lang, UiEr
         .ok_or_else(|| page.error(ErrorKind::NotFound))
 }
 
-/// A document typeset as PDF in its turn (as report PDFs are), sent as a download.
+/// A document about `unit` typeset as PDF in its turn (as report PDFs
+/// are), with its county's branding, sent as a download.
 pub(crate) async fn plain_pdf(
     state: &crate::AppState,
     page: &Page,
-    doc: valvo_report::PlainDocument,
+    (tree, unit): (&valvo_core::OrgTree, i64),
+    mut doc: valvo_report::PlainDocument,
     lang: valvo_core::Lang,
     name: &str,
 ) -> Result<Response, UiError> {
+    if let Some(root) = tree.root_of(unit) {
+        doc.branding = state
+            .store()
+            .branding_at_root(root)
+            .await
+            .map_err(|e| page.error(e))?;
+    }
     let pdf = crate::reports::render_blocking(state, page, true, move || {
         valvo_report::render_plain_pdf(&doc, lang)
     })

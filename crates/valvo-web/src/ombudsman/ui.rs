@@ -912,10 +912,12 @@ pub async fn annual_pdf(
             (t("ombudsman-items"), num(stats.items)),
         ],
         parts,
+        branding: Default::default(),
     };
     crate::oversight_page::plain_pdf(
         &state,
         &page,
+        (&tree, org),
         doc,
         lang,
         &format!("ombudsman-{year}-{name}"),

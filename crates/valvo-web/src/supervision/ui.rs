@@ -992,6 +992,15 @@ pub async fn report_pdf(
         county,
         meta,
         parts: vec![checked, findings],
+        branding: Default::default(),
     };
-    crate::oversight_page::plain_pdf(&state, &page, doc, lang, &format!("visit-{id}-{name}")).await
+    crate::oversight_page::plain_pdf(
+        &state,
+        &page,
+        (&tree, v.org_unit_id),
+        doc,
+        lang,
+        &format!("visit-{id}-{name}"),
+    )
+    .await
 }

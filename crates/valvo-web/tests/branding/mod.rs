@@ -280,3 +280,190 @@ async fn an_administrator_brands_the_county_and_an_approved_report_keeps_its_bra
     );
     app.stop().await;
 }
+
+/// `PUT` of a JSON body with a bearer token.
+async fn put(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let r = app
+        .client()
+        .put(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or_default())
+}
+
+fn fields(body: &serde_json::Value) -> Vec<(String, String)> {
+    body["error"]["fields"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_owned(),
+                f["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_api_reads_and_sets_the_branding_as_the_form_does() {
+    use base64::Engine;
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    app.add_user("areaadmin@x.fi", Role::Admin, Some(f.area_a))
+        .await;
+    app.add_user("qc@x.fi", Role::QualityCoordinator, None)
+        .await;
+    let (admin, area_admin, qc) = (
+        app.token("admin@x.fi").await,
+        app.token("areaadmin@x.fi").await,
+        app.token("qc@x.fi").await,
+    );
+    let path = format!("/api/v1/branding/{}", f.county);
+    let get = |token: String, path: String| {
+        let c = app.client();
+        let url = app.url(&path);
+        async move {
+            let r = c.get(url).bearer_auth(token).send().await.unwrap();
+            let status = r.status();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    // Nothing set: Valvo's own colour, no logo; anyone may read it.
+    let (status, b) = get(qc.clone(), path.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    assert_eq!(b["org_unit"], f.county);
+    assert!(b["colour"].is_null() && b["logo"].is_null(), "{b}");
+    // Only a county's root has a branding.
+    let (status, _) = get(qc.clone(), format!("/api/v1/branding/{}", f.area_a)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Only an administrator whose scope holds the county sets it.
+    let logo = base64::engine::general_purpose::STANDARD.encode(LOGO);
+    let good = json!({
+        "colour": "#00627A",
+        "contact": { "fi": "Kirjaamo\nPL 1, 65101 Vaasa", "sv": "Registratorskontoret" },
+        "logo": { "data_base64": logo },
+    });
+    for who in [&area_admin, &qc] {
+        let (status, _) = put(&app, who, &path, good.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // Every wrong field named, nothing saved: first what the documented
+    // schema refuses, then the colour and the image themselves.
+    let (status, body) = put(
+        &app,
+        &admin,
+        &path,
+        json!({
+            "colour": "#00627a",
+            "contact": { "fi": "x".repeat(601), "de": "Kanzlei" },
+            "font": "Comic Sans",
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let mut got = fields(&body);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("contact.de", "invalid"),
+            ("contact_fi", "too_long"),
+            ("font", "invalid"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let (status, body) = put(
+        &app,
+        &admin,
+        &path,
+        json!({
+            "colour": "#ffff00",
+            "logo": { "data_base64": base64::engine::general_purpose::STANDARD.encode("<svg") },
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let mut got = fields(&body);
+    got.sort();
+    assert_eq!(
+        got,
+        [("colour", "out_of_range"), ("logo", "invalid")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let (status, body) = put(
+        &app,
+        &admin,
+        &path,
+        json!({ "logo": { "data_base64": "%%%" } }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(fields(&body), [("logo".to_owned(), "invalid".to_owned())]);
+    let (_, b) = get(qc.clone(), path.clone()).await;
+    assert!(b["colour"].is_null(), "nothing saved: {b}");
+    // Saved as given, the colour as #rrggbb in lower case.
+    let (status, saved) = put(&app, &admin, &path, good).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, b) = get(qc.clone(), path.clone()).await;
+    assert_eq!(b, saved);
+    assert_eq!(b["colour"], "#00627a");
+    assert_eq!(b["contact"]["fi"], "Kirjaamo\nPL 1, 65101 Vaasa");
+    assert_eq!(b["contact"]["sv"], "Registratorskontoret");
+    assert!(b["contact"]["en"].is_null());
+    assert_eq!(b["logo"]["media_type"], "image/svg+xml");
+    let r = app
+        .client()
+        .get(app.url(b["logo"]["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), LOGO);
+    // The public pages show it.
+    let page = app
+        .client()
+        .get(app.url("/public/org/a1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(b["logo"]["url"].as_str().unwrap()), "{page}");
+    // No logo named: the logo is kept; null removes it.
+    let (status, kept) = put(&app, &admin, &path, json!({ "colour": "#00627a" })).await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["logo"], b["logo"]);
+    assert!(
+        kept["contact"]["fi"].is_null(),
+        "the contact replaced as given"
+    );
+    let (status, removed) = put(&app, &admin, &path, json!({ "logo": null })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        removed["logo"].is_null() && removed["colour"].is_null(),
+        "{removed}"
+    );
+    // Each save is in the audit log.
+    assert_eq!(
+        app.sql("UPDATE audit_log SET entity = entity WHERE entity = 'branding'")
+            .await,
+        3
+    );
+    app.stop().await;
+}

@@ -1088,7 +1088,19 @@ async fn the_pages_record_contacts_and_visits_and_show_them_to_whom_they_concern
     .await;
     assert!(page.contains("korjattu") && page.contains("Käytävät tyhjennetty"));
     assert!(page.contains(&valvo_core::period::format_date(today)));
-    // The inspection report, in Swedish (the finding written in Finnish only).
+    // The inspection report, in Swedish (the finding written in Finnish
+    // only), with the county's contact details as its report has them.
+    app.add_user("brand@x.fi", Role::Admin, None).await;
+    let admin = app.token("brand@x.fi").await;
+    let r = app
+        .client()
+        .put(app.url(&format!("/api/v1/branding/{}", f.county)))
+        .bearer_auth(&admin)
+        .json(&json!({ "contact": { "sv": "Registratorskontoret, PB 1" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     let pdf = pdf_text(
         sup.get(app.url(&format!("{visit}/report-sv.pdf")))
             .send()
@@ -1101,6 +1113,7 @@ async fn the_pages_record_contacts_and_visits_and_show_them_to_whom_they_concern
         "Lokaler (brist): Käytävät tukossa",
         "Ska rättas senast",
         "regionförvaltningsverket",
+        "Kontaktuppgifter Registratorskontoret, PB 1",
     ] {
         assert!(pdf.contains(want), "{want} in {pdf}");
     }
