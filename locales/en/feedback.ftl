@@ -140,3 +140,4 @@ source-feedback-answers = customer feedback: number of answers
 source-feedback-negative-comments-share = customer feedback: negative comments (%)
 fb-filter-respondent = Respondent
 fb-thanks-public = Read the unit's public self-monitoring reports
+error-nps-required = answer at least one question or write something

@@ -140,3 +140,4 @@ source-feedback-answers = asiakaspalaute: vastausten määrä
 source-feedback-negative-comments-share = asiakaspalaute: kielteiset kommentit (%)
 fb-filter-respondent = Vastaaja
 fb-thanks-public = Lue yksikön julkisia omavalvontaraportteja
+error-nps-required = vastaa ainakin yhteen kysymykseen tai kirjoita jotain

@@ -140,3 +140,4 @@ source-feedback-answers = kundrespons: antal svar
 source-feedback-negative-comments-share = kundrespons: negativa kommentarer (%)
 fb-filter-respondent = Svarande
 fb-thanks-public = Läs enhetens offentliga egenkontrollrapporter
+error-nps-required = svara på minst en fråga eller skriv något

@@ -48,6 +48,22 @@ pub fn finnish_time(t: time::OffsetDateTime) -> time::OffsetDateTime {
     utc.to_offset(offset)
 }
 
+/// The day of a stored time (RFC 3339) in Finnish time: `6.12.2026` in
+/// Finnish and Swedish, `2026-12-06` in English (a time late on 5.12. UTC
+/// is already the 6th in Finland). A text that is no time is given back.
+pub fn format_day(rfc3339: &str, lang: crate::Lang) -> String {
+    let Ok(t) =
+        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+    else {
+        return rfc3339.to_owned();
+    };
+    let d = finnish_time(t).date();
+    match lang {
+        crate::Lang::Fi | crate::Lang::Sv => format_date(d),
+        crate::Lang::En => d.to_string(),
+    }
+}
+
 /// A stored time (RFC 3339) for people, in Finnish time: `5.12.2026 23:30`
 /// in Finnish and Swedish, `2026-12-05 23:30` in English. A text that is no
 /// time is given back as it is.
@@ -1057,6 +1073,27 @@ mod tests {
 mod finnish_time_tests {
     use super::*;
     use crate::Lang;
+
+    #[test]
+    fn a_stored_times_day_is_the_day_in_finland() {
+        assert_eq!(
+            format_day("2026-12-05T22:30:00Z", crate::Lang::Fi),
+            "6.12.2026"
+        );
+        assert_eq!(
+            format_day("2026-12-05T21:59:00Z", crate::Lang::Sv),
+            "5.12.2026"
+        );
+        assert_eq!(
+            format_day("2026-07-01T20:59:00Z", crate::Lang::En),
+            "2026-07-01"
+        );
+        assert_eq!(
+            format_day("2026-07-01T21:00:00Z", crate::Lang::En),
+            "2026-07-02"
+        );
+        assert_eq!(format_day("eilen", crate::Lang::Fi), "eilen");
+    }
 
     #[test]
     fn finnish_time_follows_the_eu_summer_time() {

@@ -217,6 +217,38 @@ fn answer_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let questions: Vec<Question> = std::iter::once(nps).chain(statements).collect();
+    let open_question = resolve(&survey.open_question, lang);
+    // The summary names each question, as a screen reader reads its links
+    // out of their place: "Question? – what is wrong".
+    let summary: Vec<(String, String)> = errs
+        .iter()
+        .map(|(field, msg)| {
+            let label = questions
+                .iter()
+                .chain(&background)
+                .find(|q| &q.name == field)
+                .map(|q| q.legend.clone())
+                .or_else(|| match field.as_str() {
+                    "text" => Some(open_question.clone()),
+                    "contact" => Some(tr.t("fb-contact")),
+                    _ => None,
+                });
+            let shown = match label {
+                Some(l) => {
+                    let l = l.trim_end();
+                    let sep = if l.ends_with(['?', ':']) {
+                        " – "
+                    } else {
+                        ": "
+                    };
+                    format!("{l}{sep}{msg}")
+                }
+                None => msg.clone(),
+            };
+            (field.clone(), shown)
+        })
+        .collect();
     render(
         &AnswerPage {
             l: Layout::client(page, tr.t("fb-answer-title"), county),
@@ -224,9 +256,9 @@ fn answer_page(
             action,
             text_error: error_of(&errs, "text"),
             contact_error: error_of(&errs, "contact"),
-            errors: errs,
-            questions: std::iter::once(nps).chain(statements).collect(),
-            open_question: resolve(&survey.open_question, lang),
+            errors: summary,
+            questions,
+            open_question,
             text: value("text").to_owned(),
             background,
             contact: value("contact").to_owned(),

@@ -982,11 +982,14 @@ fn incident_page(
         ),
         (
             tr.t("field-occurred_on"),
-            escape(&format!(
-                "{} {}",
-                inc.occurred_on,
-                inc.occurred_time.clone().unwrap_or_default()
-            )),
+            escape(
+                format!(
+                    "{} {}",
+                    valvo_core::period::format_date(inc.occurred_on),
+                    inc.occurred_time.clone().unwrap_or_default()
+                )
+                .trim_end(),
+            ),
         ),
         (tr.t("field-place"), escape(&inc.place)),
         (

@@ -136,9 +136,8 @@ pub async fn org(
             published: r
                 .published_at
                 .as_deref()
-                .and_then(|s| s.get(..10))
-                .unwrap_or("")
-                .to_string(),
+                .map(|t| valvo_core::period::format_day(t, page.lang))
+                .unwrap_or_default(),
             latest: seen.insert(r.period),
         })
         .collect();

@@ -1925,7 +1925,11 @@ pub async fn indicator_page(
                 },
                 assessment: paragraphs_html(tr, &f.assessment),
                 corrective: paragraphs_html(tr, &f.corrective),
-                updated: format!("{} {}", f.updated_at.get(..10).unwrap_or(""), f.updated_by),
+                updated: format!(
+                    "{} {}",
+                    valvo_core::period::format_day(&f.updated_at, page.lang),
+                    f.updated_by
+                ),
             }
         })
         .collect();

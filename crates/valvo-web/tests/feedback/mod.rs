@@ -69,6 +69,28 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
         "error summary links to the field"
     );
     assert!(html.contains("href=\"#scores.safe\""));
+    // Read out of place (as a screen reader lists links), a summary link
+    // still names its question.
+    let first_link = html
+        .split("<li><a href=\"#nps\">")
+        .nth(1)
+        .and_then(|r| r.split("</a>").next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(first_link.contains("? – "), "{first_link}");
+    // Nothing answered: the form asks for one answer (all are voluntary).
+    let r = c
+        .post(app.url("/feedback/a1?lang=sv"))
+        .form(&[("text", "  ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("? – svara på minst en fråga eller skriv något</a>"),
+        "{html}"
+    );
     let s = stats(
         &app,
         Some(&token),
