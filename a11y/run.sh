@@ -112,6 +112,7 @@ node "$A11Y_DIR/audit.mjs" --base "$BASE" --email admin@valvo.demo --password "$
   --invalid-form "/org/2/goals/new?year=2024#title_fi=" \
   --invalid-form "/report/asiakas-ja-resurssikeskus#description=" \
   --error-page "/receipt?code=AAAA-BBBB-CCCC-DDDD" \
+  --invalid-form "/receipt#code=" \
   --invalid-form "/feedback/asiakas-ja-resurssikeskus#text=" \
   --invalid-form "/org/2/feedback/cases/new#case_text=" \
   --invalid-form "/feedback/survey#statement_key=Bad key!" \

@@ -416,7 +416,9 @@ struct ReceiptPage {
     code: String,
     status: Option<(String, String, String)>,
     just_sent: bool,
-    not_found: bool,
+    /// What is wrong with the code sent (none given, or no report has it),
+    /// shown at the field.
+    error: Option<String>,
 }
 
 /// The cookie that carries a receipt code from the post to the page that
@@ -618,7 +620,7 @@ pub async fn receipt(
                 code,
                 status: None,
                 just_sent: true,
-                not_found: false,
+                error: None,
             },
             StatusCode::OK,
         );
@@ -630,7 +632,7 @@ pub async fn receipt(
         }
         return Ok(resp);
     }
-    look_up_receipt(&state, ip, &page, q.code.unwrap_or_default()).await
+    look_up_receipt(&state, ip, &page, q.code.unwrap_or_default(), false).await
 }
 
 #[derive(Deserialize)]
@@ -648,7 +650,7 @@ pub async fn receipt_lookup(
     page: Page,
     axum::Form(form): axum::Form<ReceiptForm>,
 ) -> UiResult {
-    look_up_receipt(&state, ip, &page, form.code.unwrap_or_default()).await
+    look_up_receipt(&state, ip, &page, form.code.unwrap_or_default(), true).await
 }
 
 /// The county heading a receipt page: that of the report's unit, else the
@@ -669,34 +671,46 @@ async fn receipt_county(
     }
 }
 
+/// Looks `code` up; `sent` when the form was sent (an empty code is then
+/// an error at the field, not the empty form again).
 async fn look_up_receipt(
     state: &AppState,
     crate::ops::ClientIp(ip): crate::ops::ClientIp,
     page: &Page,
     code: String,
+    sent: bool,
 ) -> UiResult {
     let tree = tree(state, page).await?;
-    let show = |code: String, status, not_found, county| {
-        let title = page.tr.t("receipt-title");
-        let http = if not_found {
-            StatusCode::NOT_FOUND
-        } else {
-            StatusCode::OK
+    let show = |code: String, status, error: Option<(StatusCode, String)>, county| {
+        let mut l = Layout::client(page, page.tr.t("receipt-title"), county);
+        let http = match &error {
+            Some((http, _)) => {
+                l.title_prefix = Some(page.tr.t("form-has-errors"));
+                *http
+            }
+            None => StatusCode::OK,
         };
         render(
             &ReceiptPage {
-                l: Layout::client(page, title, county),
+                l,
                 code,
                 status,
                 just_sent: false,
-                not_found,
+                error: error.map(|(_, e)| e),
             },
             http,
         )
     };
     if code.trim().is_empty() {
         let county = receipt_county(state, page, &tree, None).await;
-        return Ok(show(String::new(), None, false, county));
+        let error = sent.then(|| {
+            let e = FieldError::new("code", ErrorCode::Required);
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                crate::forms::error_message(&page.tr, &e),
+            )
+        });
+        return Ok(show(String::new(), None, error, county));
     }
     if !state.allow_public_write(ip).await {
         return Err(page.error(ErrorKind::TooManyRequests));
@@ -714,8 +728,10 @@ async fn look_up_receipt(
             r.outcome,
         )
     });
-    let missing = status.is_none();
-    Ok(show(code, status, missing, county))
+    let error = status
+        .is_none()
+        .then(|| (StatusCode::NOT_FOUND, page.tr.t("receipt-not-found")));
+    Ok(show(code, status, error, county))
 }
 
 // ---------------------------------------------------------------- handlers

@@ -2262,6 +2262,32 @@ async fn incidents_reporting_handling_statistics_and_anonymity() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A code no report has, and none at all, are told at the field (its
+    // error read with it), the code kept to correct.
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("aria-describedby=\"code-hint code-error\" aria-invalid=\"true\""),
+        "{page}"
+    );
+    assert!(page.contains("value=\"AAAA-BBBB-CCCC-DDDD\""));
+    let r = anon
+        .post(app.url("/receipt?lang=sv"))
+        .form(&[("code", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("id=\"code-error\" role=\"alert\">uppgiften saknas</p>"),
+        "{page}"
+    );
+    let r = anon.get(app.url("/receipt?lang=sv")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        !r.text().await.unwrap().contains("code-error"),
+        "the form alone is no error"
+    );
     let r = app
         .post_form(
             &m,
