@@ -354,6 +354,40 @@ async fn upsert_rows(conn: &mut AnyConnection, rows: Vec<(AggKey, Counts)>) -> R
         }
         q.execute(&mut *conn).await?;
     }
+    // The same counts summed over the background, after the rows above and
+    // in key order (as every writer locks them).
+    let mut totals: BTreeMap<(i64, String, String), Counts> = BTreeMap::new();
+    for ((scope, month, _, item), counts) in &rows {
+        totals
+            .entry((*scope, month.clone(), item.clone()))
+            .or_default()
+            .add(counts);
+    }
+    let totals: Vec<_> = totals.into_iter().collect();
+    for chunk in totals.chunks(UPSERT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO feedback_totals (scope_id, month, item, \
+             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs) VALUES ",
+        );
+        sql.push_str(&values(chunk.len(), 15));
+        sql.push_str(" ON CONFLICT (scope_id, month, item) DO UPDATE SET ");
+        let cols: Vec<String> = (0..11)
+            .map(|b| format!("b{b} = feedback_totals.b{b} + excluded.b{b}"))
+            .chain(std::iter::once(
+                "cs = feedback_totals.cs + excluded.cs".to_string(),
+            ))
+            .collect();
+        sql.push_str(&cols.join(", "));
+        let mut q = sqlx::query(&sql);
+        for ((scope, month, item), counts) in chunk {
+            q = q.bind(*scope).bind(month.clone()).bind(item.clone());
+            for c in counts.counts {
+                q = q.bind(c as i64);
+            }
+            q = q.bind(counts.cannot_say as i64);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -1499,6 +1533,19 @@ impl Store {
         stats_in(&mut conn, tree, scope, period, filter).await
     }
 
+    /// The aggregate rows kept: by background (`feedback_agg`) and summed
+    /// over it (`feedback_totals`), for the benchmark's account of how
+    /// they grow.
+    pub async fn feedback_row_counts(&self) -> Result<(i64, i64)> {
+        let agg: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feedback_agg")
+            .fetch_one(&self.pool)
+            .await?;
+        let totals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feedback_totals")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((agg, totals))
+    }
+
     /// The breakdown groups of public figures, in [`Store::unit_figures`]
     /// order: the codes of each dimension's values (`""` for not given).
     pub fn public_groups() -> [Vec<&'static str>; 3] {
@@ -1918,27 +1965,116 @@ enum Arg {
     Text(String),
 }
 
-/// Aggregate cells grouped by `key` (an SQL expression) under `filter`.
-/// Each group comes back as one row whose cells are joined into one text
-/// (`string_agg`, on SQLite and PostgreSQL alike): the drivers pay per row,
-/// and a subtree's statistics would otherwise move thousands of rows.
+/// The background dimensions a query of the aggregates keeps apart; the
+/// others are summed by the database (their cells come back as "not
+/// given").
+#[derive(Clone, Copy)]
+struct Keep {
+    lang: bool,
+    channel: bool,
+    respondent: bool,
+    /// From the sums over the whole background (`feedback_totals`).
+    totals: bool,
+}
+
+impl Keep {
+    const ALL: Keep = Keep {
+        lang: true,
+        channel: true,
+        respondent: true,
+        totals: false,
+    };
+    const NONE: Keep = Keep {
+        lang: false,
+        channel: false,
+        respondent: false,
+        totals: false,
+    };
+
+    /// The background summed whole: read from `feedback_totals`, where
+    /// those sums are kept (only without a filter).
+    const TOTALS: Keep = Keep {
+        totals: true,
+        ..Keep::NONE
+    };
+
+    /// What a query of cells under `filter` reads: the kept totals when
+    /// it keeps no dimension apart and nothing is filtered.
+    fn under(self, filter: &Filter) -> Keep {
+        let nothing_apart = !(self.lang || self.channel || self.respondent);
+        if nothing_apart && *filter == Filter::default() {
+            Keep::TOTALS
+        } else {
+            self
+        }
+    }
+
+    fn table(self) -> &'static str {
+        if self.totals {
+            "feedback_totals"
+        } else {
+            "feedback_agg"
+        }
+    }
+}
+
+/// `AND lang = $n …` for each dimension `filter` names, its parameters
+/// numbered from `next`, with their arguments.
+fn filter_sql(filter: &Filter, next: usize) -> (String, Vec<Arg>) {
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    for (column, code) in [
+        ("lang", filter.lang.map(ServiceLang::code)),
+        ("channel", filter.channel.map(Channel::code)),
+        ("respondent", filter.respondent.map(Respondent::code)),
+    ] {
+        if let Some(code) = code {
+            sql.push_str(&format!(" AND {column} = ${}", next + args.len()));
+            args.push(Arg::Text(code.to_owned()));
+        }
+    }
+    (sql, args)
+}
+
+/// Aggregate cells grouped by `key` (an SQL expression) under `filter`,
+/// the background dimensions `keep` names kept apart. Each group comes back
+/// as one row whose cells are joined into one text (`string_agg`, on SQLite
+/// and PostgreSQL alike): the drivers pay per row, and a subtree's
+/// statistics would otherwise move thousands of rows.
 async fn cells_by(
     conn: &mut AnyConnection,
     key: &str,
     filter: &str,
     args: Vec<Arg>,
+    keep: Keep,
 ) -> Result<Vec<(String, Vec<Cell>)>> {
+    let table = keep.table();
     let sums: Vec<String> = (0..11)
         .map(|b| format!("CAST(SUM(b{b}) AS TEXT)"))
         .chain(std::iter::once("CAST(SUM(cs) AS TEXT)".to_string()))
         .collect();
+    let dims = [
+        ("lang", keep.lang),
+        ("channel", keep.channel),
+        ("respondent", keep.respondent),
+    ];
+    let shown: Vec<&str> = dims
+        .iter()
+        .map(|(c, kept)| if *kept { *c } else { "''" })
+        .collect();
+    let grouped: String = dims
+        .iter()
+        .filter(|(_, kept)| *kept)
+        .map(|(c, _)| format!("{c}, "))
+        .collect();
     let sql = format!(
         "SELECT k, string_agg(line, ';') AS cells FROM (\
            SELECT CAST({key} AS TEXT) AS k, \
-                  lang || ',' || channel || ',' || respondent || ',' || item || ',' || {} AS line \
-           FROM feedback_agg WHERE {filter} \
-           GROUP BY {key}, lang, channel, respondent, item) t \
+                  {} || ',' || item || ',' || {} AS line \
+           FROM {table} WHERE {filter} \
+           GROUP BY {key}, {grouped}item) t \
          GROUP BY k",
+        shown.join(" || ',' || "),
         sums.join(" || ',' || ")
     );
     let mut q = sqlx::query(&sql);
@@ -1985,6 +2121,20 @@ async fn agg_cells_in(
     scopes: &[i64],
     period: &Period,
 ) -> Result<std::collections::HashMap<i64, Vec<Cell>>> {
+    grouped_cells_in(conn, scopes, period, &Filter::default(), Keep::ALL).await
+}
+
+/// The cells of each of `scopes` in `period` that pass `filter`, summed by
+/// the database over the dimensions `keep` leaves out: a dashboard reads a
+/// few hundred sums instead of every background combination of its
+/// subtree. Read them with no filter of their own ([`Filter::default`]).
+async fn grouped_cells_in(
+    conn: &mut AnyConnection,
+    scopes: &[i64],
+    period: &Period,
+    filter: &Filter,
+    keep: Keep,
+) -> Result<std::collections::HashMap<i64, Vec<Cell>>> {
     let mut out: std::collections::HashMap<i64, Vec<Cell>> =
         scopes.iter().map(|s| (*s, Vec::new())).collect();
     if scopes.is_empty() {
@@ -1998,11 +2148,14 @@ async fn agg_cells_in(
     let key = period.to_string();
     let mut args = vec![Arg::Text(key.clone()), Arg::Text(key)];
     args.extend(scopes.iter().map(|s| Arg::Int(*s)));
+    let (only, more) = filter_sql(filter, args.len() + 1);
+    args.extend(more);
     let groups = cells_by(
         conn,
         "scope_id",
-        &format!("month >= $1 AND month <= $2 AND scope_id IN ({ids})"),
+        &format!("month >= $1 AND month <= $2 AND scope_id IN ({ids}){only}"),
         args,
+        keep.under(filter),
     )
     .await?;
     for (k, cells) in groups {
@@ -2020,7 +2173,7 @@ pub(crate) async fn summary_in(
     period: &Period,
 ) -> Result<(Summary, Vec<TopicFigures>)> {
     let survey = survey_in(conn).await?.def;
-    let cells = agg_cells_in(conn, &[scope], period)
+    let cells = grouped_cells_in(conn, &[scope], period, &Filter::default(), Keep::NONE)
         .await?
         .remove(&scope)
         .unwrap_or_default();
@@ -2029,6 +2182,27 @@ pub(crate) async fn summary_in(
         Tally::from_cells(&cells, &Filter::default()).summary(&survey),
         topics,
     ))
+}
+
+/// The cells of `scope` in `period` and in `previous` under `filter`,
+/// summed over the dimensions `keep` leaves out.
+async fn split_cells(
+    conn: &mut AnyConnection,
+    scope: i64,
+    period: &Period,
+    previous: Option<&Period>,
+    keep: Keep,
+    filter: Filter,
+) -> Result<(Vec<Cell>, Vec<Cell>)> {
+    let of = |mut cells: std::collections::HashMap<i64, Vec<Cell>>| {
+        cells.remove(&scope).unwrap_or_default()
+    };
+    let cur = of(grouped_cells_in(conn, &[scope], period, &filter, keep).await?);
+    let prev = match previous {
+        Some(p) => of(grouped_cells_in(conn, &[scope], p, &filter, keep).await?),
+        None => Vec::new(),
+    };
+    Ok((cur, prev))
 }
 
 /// [`Store::feedback_stats`] on a connection (no catching up first):
@@ -2048,42 +2222,77 @@ pub(crate) async fn stats_in(
     let children: Vec<i64> = tree.children(scope).iter().map(|n| n.id).collect();
     let mut scopes = vec![scope];
     scopes.extend(&children);
-    let mut cur_all = agg_cells_in(conn, &scopes, &period).await?;
+    // The totals of the subtree and of each child: the database sums the
+    // cells that pass the filter, so they are read with no filter here.
+    let none = Filter::default();
     let previous = period.prev();
+    let mut cur_all = grouped_cells_in(conn, &scopes, &period, &filter, Keep::NONE).await?;
     let mut prev_all = match &previous {
-        Some(p) => agg_cells_in(conn, &scopes, p).await?,
+        Some(p) => grouped_cells_in(conn, &scopes, p, &filter, Keep::NONE).await?,
         None => std::collections::HashMap::new(),
     };
     let cur = cur_all.remove(&scope).unwrap_or_default();
     let prev = prev_all.remove(&scope).unwrap_or_default();
-    let current = Tally::from_cells(&cur, &filter).summary(&survey);
-    let prev_sum = Tally::from_cells(&prev, &filter).summary(&survey);
+    let current = Tally::from_cells(&cur, &none).summary(&survey);
+    let prev_sum = Tally::from_cells(&prev, &none).summary(&survey);
+    // Each breakdown from sums by its own dimension, under the filter's
+    // other dimensions (a breakdown by language shows every language).
     let langs: Vec<Option<ServiceLang>> = ServiceLang::ALL
         .iter()
         .copied()
         .map(Some)
         .chain([None])
         .collect();
+    let (cur_l, prev_l) = split_cells(
+        conn,
+        scope,
+        &period,
+        previous.as_ref(),
+        Keep {
+            lang: true,
+            ..Keep::NONE
+        },
+        Filter {
+            lang: None,
+            ..filter
+        },
+    )
+    .await?;
     let by_lang = breakdown(
-        &cur,
-        &prev,
+        &cur_l,
+        &prev_l,
         &survey,
         &langs,
         ServiceLang::code,
         |f, v| f.lang = v,
         |d| d.lang,
-        &filter,
+        &none,
     );
     let channels: Vec<Option<Channel>> = Channel::ALL.iter().copied().map(Some).collect();
+    let (cur_c, prev_c) = split_cells(
+        conn,
+        scope,
+        &period,
+        previous.as_ref(),
+        Keep {
+            channel: true,
+            ..Keep::NONE
+        },
+        Filter {
+            channel: None,
+            ..filter
+        },
+    )
+    .await?;
     let by_channel = breakdown(
-        &cur,
-        &prev,
+        &cur_c,
+        &prev_c,
         &survey,
         &channels,
         Channel::code,
         |f, v| f.channel = v,
         |d| d.channel,
-        &filter,
+        &none,
     );
     let resps: Vec<Option<Respondent>> = Respondent::ALL
         .iter()
@@ -2091,15 +2300,30 @@ pub(crate) async fn stats_in(
         .map(Some)
         .chain([None])
         .collect();
+    let (cur_r, prev_r) = split_cells(
+        conn,
+        scope,
+        &period,
+        previous.as_ref(),
+        Keep {
+            respondent: true,
+            ..Keep::NONE
+        },
+        Filter {
+            respondent: None,
+            ..filter
+        },
+    )
+    .await?;
     let by_respondent = breakdown(
-        &cur,
-        &prev,
+        &cur_r,
+        &prev_r,
         &survey,
         &resps,
         Respondent::code,
         |f, v| f.respondent = v,
         |d| d.respondent,
-        &filter,
+        &none,
     );
     let mut by_child = Vec::new();
     for child in children {
@@ -2107,27 +2331,48 @@ pub(crate) async fn stats_in(
         let p = prev_all.remove(&child).unwrap_or_default();
         by_child.push(ChildFigures {
             org_unit_id: child,
-            current: Tally::from_cells(&c, &filter).summary(&survey),
-            prev: Tally::from_cells(&p, &filter).summary(&survey),
+            current: Tally::from_cells(&c, &none).summary(&survey),
+            prev: Tally::from_cells(&p, &none).summary(&survey),
         });
     }
-    // The trend, from the year rows: one per year, item and background.
+    // The trend, from the year rows: every year the subtree has answers
+    // in, with the sums of those that pass the filter (none is a zero).
+    let year = period.year_number().to_string();
+    let mut years: BTreeMap<i32, Tally> = BTreeMap::new();
+    let with_answers: Vec<String> = sqlx::query_scalar(
+        "SELECT month FROM feedback_totals \
+         WHERE scope_id = $1 AND item = $2 AND month <= $3 AND LENGTH(month) = 4",
+    )
+    .bind(scope)
+    .bind(ITEM_ANSWERS)
+    .bind(&year)
+    .fetch_all(&mut *conn)
+    .await?;
+    for y in with_answers {
+        years.insert(
+            y.parse().map_err(|_| corrupt("year", &y))?,
+            Tally::default(),
+        );
+    }
+    let mut args = vec![
+        Arg::Int(scope),
+        Arg::Text(ITEM_ANSWERS.into()),
+        Arg::Text(ITEM_NPS.into()),
+        Arg::Text(year),
+    ];
+    let (only, more) = filter_sql(&filter, args.len() + 1);
+    args.extend(more);
     let groups = cells_by(
         conn,
         "month",
-        "scope_id = $1 AND item IN ($2, $3) AND month <= $4 AND LENGTH(month) = 4",
-        vec![
-            Arg::Int(scope),
-            Arg::Text(ITEM_ANSWERS.into()),
-            Arg::Text(ITEM_NPS.into()),
-            Arg::Text(period.year_number().to_string()),
-        ],
+        &format!("scope_id = $1 AND item IN ($2, $3) AND month <= $4 AND LENGTH(month) = 4{only}"),
+        args,
+        Keep::NONE.under(&filter),
     )
     .await?;
-    let mut years: BTreeMap<i32, Tally> = BTreeMap::new();
     for (year, cells) in groups {
         let year: i32 = year.parse().map_err(|_| corrupt("year", &year))?;
-        years.insert(year, Tally::from_cells(&cells, &filter));
+        years.insert(year, Tally::from_cells(&cells, &none));
     }
     let trend = years
         .into_iter()
@@ -2187,6 +2432,7 @@ pub(crate) async fn tertial_totals_in(
             Arg::Text(ITEM_ANSWERS.into()),
             Arg::Text(ITEM_NPS.into()),
         ],
+        Keep::TOTALS,
     )
     .await?;
     let mut out = BTreeMap::new();

@@ -792,6 +792,18 @@ async fn statistics_through_one_instance_include_every_answer_acknowledged_throu
     }
     assert_eq!(acked.load(Ordering::SeqCst) as i64, direct);
     assert_eq!(errors.count(), 0);
+    // The totals kept over the whole background, written by both
+    // instances' aggregators, equal the background rows summed.
+    let summed =
+        "SELECT scope_id, month, item, SUM(b0), SUM(b1), SUM(b2), SUM(b3), SUM(b4), SUM(b5), \
+        SUM(b6), SUM(b7), SUM(b8), SUM(b9), SUM(b10), SUM(cs) FROM feedback_agg GROUP BY 1, 2, 3";
+    let kept = "SELECT scope_id, month, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs \
+        FROM feedback_totals";
+    assert_eq!(
+        except_both_ways(&db, "feedback_totals", kept, summed).await,
+        Vec::<String>::new()
+    );
+    assert!(db.scalar("SELECT COUNT(*) FROM feedback_totals").await > 0);
     a.stop();
     b.stop();
     db.drop().await;

@@ -1135,6 +1135,22 @@ async fn finish_feedback(conn: &mut AnyConnection, job: i64, agg: &FeedbackAgg) 
     .bind(job)
     .execute(&mut *conn)
     .await?;
+    // Their sums over the background, after them (every writer's order).
+    let sums = B_COLS
+        .split(", ")
+        .map(|c| format!("SUM({c})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(&format!(
+        "INSERT INTO feedback_totals (scope_id, month, item, {B_COLS}) \
+         SELECT scope_id, month, item, {sums} FROM import_feedback_agg \
+         WHERE import_id = $1 GROUP BY scope_id, month, item ORDER BY scope_id, month, item \
+         ON CONFLICT (scope_id, month, item) DO UPDATE SET {}",
+        add_counts("feedback_totals")
+    ))
+    .bind(job)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM import_feedback_agg WHERE import_id = $1")
         .bind(job)
         .execute(&mut *conn)

@@ -1343,3 +1343,294 @@ async fn a_plan_indicator_takes_its_values_from_feedback() {
     assert_eq!(ind.follow_ups[0].updated_by, "feedback.nps");
     app.stop().await;
 }
+
+/// The dashboard's statistics, read from sums the database makes over the
+/// aggregates, equal a direct count of the answers themselves: for every
+/// filter, the subtree and its children, each breakdown, the previous
+/// period and the trend.
+#[tokio::test]
+async fn statistics_equal_a_direct_count_of_the_answers_under_every_filter() {
+    use valvo_core::feedback::{
+        AgeGroup, Answer, Channel, Filter, Respondent, Score, ServiceLang, Summary, Tally,
+    };
+    use valvo_core::Period;
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let survey = app.store.current_survey().await.unwrap().def;
+    let tree = app.store.org_tree().await.unwrap();
+    let units = [f.county, f.area_a, f.unit_a1, f.area_b];
+    // Reproducible answers over 2023–2025 with every background combination.
+    let mut seed: u64 = 0x5eed_f00d;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    let points: Vec<u8> = survey.scale.points().map(|p| p as u8).collect();
+    let start = time::Date::from_calendar_date(2023, time::Month::January, 1).unwrap();
+    let mut rows: Vec<(i64, Answer, Channel)> = Vec::new();
+    for _ in 0..1500 {
+        let mut scores = std::collections::BTreeMap::new();
+        for s in &survey.statements {
+            match next(4) {
+                0 => {}
+                1 => {
+                    scores.insert(s.key.clone(), Score::CannotSay);
+                }
+                _ => {
+                    scores.insert(s.key.clone(), Score::Value(points[next(points.len())]));
+                }
+            }
+        }
+        let answer = Answer {
+            nps: (next(5) > 0).then(|| next(11) as u8),
+            scores,
+            text: None,
+            service_lang: [
+                None,
+                Some(ServiceLang::Fi),
+                Some(ServiceLang::Sv),
+                Some(ServiceLang::Other),
+            ][next(4)],
+            age_group: [None, Some(AgeGroup::ALL[0])][next(2)],
+            respondent: [None, Some(Respondent::Client), Some(Respondent::Relative)][next(3)],
+            service_date: Some(start + time::Duration::days(next(3 * 365) as i64)),
+            contact: None,
+        };
+        rows.push((
+            units[next(units.len())],
+            answer,
+            Channel::ALL[next(Channel::ALL.len())],
+        ));
+    }
+    let sys = valvo_core::access::Principal::system("test");
+    let today = time::OffsetDateTime::now_utc().date();
+    app.store.load_answers(&sys, &rows, today).await.unwrap();
+
+    // The direct count: the answers of the subtree in the period that pass.
+    let count =
+        |scope: i64, period: &Period, filter: &Filter, extra: &dyn Fn(&Answer, Channel) -> bool| {
+            let subtree = tree.subtree_ids(scope);
+            let mut t = Tally::default();
+            for (unit, a, ch) in &rows {
+                let passes = subtree.contains(unit)
+                    && period.contains_date(a.service_date.unwrap())
+                    && (filter.lang.is_none() || filter.lang == a.service_lang)
+                    && (filter.channel.is_none() || filter.channel == Some(*ch))
+                    && (filter.respondent.is_none() || filter.respondent == a.respondent)
+                    && extra(a, *ch);
+                if passes {
+                    for c in a.cells(*ch) {
+                        t.add(&c.item, &c.counts);
+                    }
+                }
+            }
+            t
+        };
+    let summary = |t: Tally| -> Summary { t.summary(&survey) };
+    let filters = [
+        Filter::default(),
+        Filter {
+            lang: Some(ServiceLang::Sv),
+            ..Default::default()
+        },
+        Filter {
+            channel: Some(Channel::ALL[1]),
+            ..Default::default()
+        },
+        Filter {
+            respondent: Some(Respondent::Relative),
+            ..Default::default()
+        },
+        Filter {
+            lang: Some(ServiceLang::Fi),
+            channel: Some(Channel::ALL[0]),
+            respondent: Some(Respondent::Client),
+        },
+    ];
+    let mut compared = 0;
+    for (scope, period) in [
+        (f.county, "2024"),
+        (f.county, "2025T2"),
+        (f.area_a, "2024H2"),
+        (f.unit_a1, "2025"),
+    ] {
+        let period: Period = period.parse().unwrap();
+        let prev = period.prev().unwrap();
+        for filter in filters {
+            let s = app
+                .store
+                .feedback_stats(&tree, scope, period, filter)
+                .await
+                .unwrap();
+            let none = |_: &Answer, _: Channel| true;
+            assert_eq!(
+                s.current,
+                summary(count(scope, &period, &filter, &none)),
+                "{scope} {period} {filter:?}"
+            );
+            assert_eq!(s.prev, summary(count(scope, &prev, &filter, &none)));
+            assert!(
+                s.current.answers > 0 || filter.respondent.is_some(),
+                "the sample reaches {period}"
+            );
+            // Each child.
+            for child in &s.by_child {
+                assert_eq!(
+                    child.current,
+                    summary(count(child.org_unit_id, &period, &filter, &none))
+                );
+                assert_eq!(
+                    child.prev,
+                    summary(count(child.org_unit_id, &prev, &filter, &none))
+                );
+            }
+            assert_eq!(s.by_child.len(), tree.children(scope).len());
+            // Each breakdown: every value with answers in either period, the
+            // breakdown's own dimension not filtered.
+            let check = |got: &[valvo_store::Breakdown],
+                         keys: Vec<(String, Box<dyn Fn(&Answer, Channel) -> bool>)>,
+                         f: Filter| {
+                let mut want = Vec::new();
+                for (key, keep) in &keys {
+                    let cur = summary(count(scope, &period, &f, keep.as_ref()));
+                    let prv = summary(count(scope, &prev, &f, keep.as_ref()));
+                    if cur.answers > 0 || prv.answers > 0 {
+                        want.push((key.clone(), cur, prv));
+                    }
+                }
+                let got: Vec<_> = got
+                    .iter()
+                    .map(|b| (b.key.clone(), b.current.clone(), b.prev.clone()))
+                    .collect();
+                assert_eq!(got, want, "{scope} {period} {filter:?}");
+            };
+            let mut lang_keys: Vec<(String, Box<dyn Fn(&Answer, Channel) -> bool>)> = Vec::new();
+            for l in ServiceLang::ALL.iter().copied().map(Some).chain([None]) {
+                lang_keys.push((
+                    l.map(ServiceLang::code).unwrap_or("").to_owned(),
+                    Box::new(move |a: &Answer, _| a.service_lang == l),
+                ));
+            }
+            check(
+                &s.by_lang,
+                lang_keys,
+                Filter {
+                    lang: None,
+                    ..filter
+                },
+            );
+            let mut channel_keys: Vec<(String, Box<dyn Fn(&Answer, Channel) -> bool>)> = Vec::new();
+            for c in Channel::ALL {
+                channel_keys.push((c.code().to_owned(), Box::new(move |_: &Answer, ch| ch == c)));
+            }
+            check(
+                &s.by_channel,
+                channel_keys,
+                Filter {
+                    channel: None,
+                    ..filter
+                },
+            );
+            let mut resp_keys: Vec<(String, Box<dyn Fn(&Answer, Channel) -> bool>)> = Vec::new();
+            for r in Respondent::ALL.iter().copied().map(Some).chain([None]) {
+                resp_keys.push((
+                    r.map(Respondent::code).unwrap_or("").to_owned(),
+                    Box::new(move |a: &Answer, _| a.respondent == r),
+                ));
+            }
+            check(
+                &s.by_respondent,
+                resp_keys,
+                Filter {
+                    respondent: None,
+                    ..filter
+                },
+            );
+            // The trend: each year up to the period's with answers in the
+            // subtree, counted under the filter.
+            let trend: Vec<(i32, u64)> = s.trend.iter().map(|y| (y.year, y.answers)).collect();
+            let want: Vec<(i32, u64)> = (2023..=period.year_number())
+                .filter(|y| {
+                    let p = Period::year(*y).unwrap();
+                    summary(count(scope, &p, &Filter::default(), &none)).answers > 0
+                })
+                .map(|y| {
+                    let p = Period::year(y).unwrap();
+                    (y, summary(count(scope, &p, &filter, &none)).answers)
+                })
+                .collect();
+            assert_eq!(trend, want, "{scope} {period} {filter:?}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 20);
+    // The totals kept over the whole background equal the background rows
+    // summed, after each writer: the bulk load above, live answers, and an
+    // import.
+    assert_eq!(totals_differ(&app).await, 0);
+    let token = admin(&app).await;
+    for nps in [3, 9, 10] {
+        let r = app
+            .client()
+            .post(app.url("/api/v1/feedback/answers"))
+            .bearer_auth(&token)
+            .json(&json!({ "org_unit": f.unit_a1, "nps": nps, "service_lang": "sv" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let r = app
+        .client()
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body("unit;service_date;nps;service_lang\nb;2024-05-02;7;fi\na1;2024-05-03;2;\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let year = Period::year(today.year()).unwrap();
+    let s = app
+        .store
+        .feedback_stats(&tree, f.county, year, Filter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.current.answers,
+        summary(count(f.county, &year, &Filter::default(), &|_, _| true)).answers + 3
+    );
+    assert_eq!(totals_differ(&app).await, 0);
+    app.stop().await;
+}
+
+/// Rows of `feedback_totals` and of `feedback_agg` summed over the
+/// background that differ (both ways).
+async fn totals_differ(app: &TestApp) -> i64 {
+    let cols = [
+        "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "cs",
+    ];
+    let sums: Vec<String> = cols
+        .iter()
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+        .collect();
+    let summed = format!(
+        "SELECT scope_id, month, item, {} FROM feedback_agg GROUP BY scope_id, month, item",
+        sums.join(", ")
+    );
+    let kept = format!(
+        "SELECT scope_id, month, item, {} FROM feedback_totals",
+        cols.join(", ")
+    );
+    let mut n = 0;
+    for (a, b) in [(&summed, &kept), (&kept, &summed)] {
+        n += app
+            .scalar(&format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM ({a} EXCEPT {b}) x"
+            ))
+            .await;
+    }
+    n
+}

@@ -115,6 +115,18 @@ impl TestApp {
         n
     }
 
+    /// A number one query gives (a count, as BIGINT on both databases).
+    pub async fn scalar(&self, query: &str) -> i64 {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.db_url).await.unwrap();
+        let n = sqlx::query_scalar::<_, i64>(query)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
