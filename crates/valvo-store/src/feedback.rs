@@ -331,7 +331,25 @@ pub(crate) fn bind_agg_row<'q>(
     q.bind(counts.cannot_say as i64)
 }
 
-async fn upsert_rows(conn: &mut AnyConnection, rows: Vec<(AggKey, Counts)>) -> Result<()> {
+/// An aggregate key as stored: its texts compared byte by byte (PostgreSQL's
+/// `COLLATE "C"`, SQLite's own), the order every writer locks rows in.
+fn stored_key((scope, month, dims, item): &AggKey) -> (i64, &str, [&'static str; 3], &str) {
+    (
+        *scope,
+        month,
+        [
+            opt_code(dims.lang, ServiceLang::code),
+            opt_code(dims.channel, Channel::code),
+            opt_code(dims.respondent, Respondent::code),
+        ],
+        item,
+    )
+}
+
+async fn upsert_rows(conn: &mut AnyConnection, mut rows: Vec<(AggKey, Counts)>) -> Result<()> {
+    // In the stored key's order (the import's finish orders its rows the
+    // same way), so two writers never wait for each other in a circle.
+    rows.sort_by(|(a, _), (b, _)| stored_key(a).cmp(&stored_key(b)));
     for chunk in rows.chunks(UPSERT_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO feedback_agg (scope_id, month, lang, channel, respondent, item, \
@@ -1529,8 +1547,17 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         self.feedback_catch_up().await?;
-        let mut conn = self.pool.acquire().await?;
-        stats_in(&mut conn, tree, scope, period, filter).await
+        // Every statement in one snapshot, so the totals, the breakdowns
+        // and the children (each its own sums) agree with each other.
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let stats = stats_in(&mut tx, tree, scope, period, filter).await?;
+        tx.commit().await?;
+        Ok(stats)
     }
 
     /// The aggregate rows kept: by background (`feedback_agg`) and summed

@@ -221,9 +221,21 @@ fn answer_page(
     let open_question = resolve(&survey.open_question, lang);
     // The summary names each question, as a screen reader reads its links
     // out of their place: "Question? – what is wrong".
+    // Nothing answered at all is the form's error, not the first question's.
+    let nothing = errors
+        .iter()
+        .any(|e| e.field == "nps" && e.code == valvo_core::plan::ErrorCode::Required);
     let summary: Vec<(String, String)> = errs
         .iter()
         .map(|(field, msg)| {
+            if nothing && field == "nps" {
+                let mut c = msg.chars();
+                let shown = c
+                    .next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default();
+                return (field.clone(), shown);
+            }
             let label = questions
                 .iter()
                 .chain(&background)

@@ -627,13 +627,13 @@ fn account_paths() -> Value {
                 "operationId": "putBranding",
                 "parameters": [id_param("root", "The county: a root of the organisation tree")],
                 "requestBody": body(json!({ "type": "object", "additionalProperties": false, "properties": {
-                    "colour": { "type": ["string", "null"], "maxLength": 7 },
+                    "colour": { "type": ["string", "null"], "pattern": "^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6})?$" },
                     "contact": { "type": ["object", "null"], "additionalProperties": false, "properties": {
                         "fi": { "type": ["string", "null"], "maxLength": valvo_core::branding::CONTACT_MAX_CHARS },
                         "sv": { "type": ["string", "null"], "maxLength": valvo_core::branding::CONTACT_MAX_CHARS },
                         "en": { "type": ["string", "null"], "maxLength": valvo_core::branding::CONTACT_MAX_CHARS } } },
                     "logo": { "type": ["object", "null"], "required": ["data_base64"], "additionalProperties": false,
-                        "properties": { "data_base64": { "type": "string", "contentEncoding": "base64",
+                        "properties": { "data_base64": { "type": "string", "minLength": 1, "contentEncoding": "base64",
                             "description": "The image file, base64 (standard alphabet)" } } } } })),
                 "responses": { "200": ok("The branding saved", branding) }
             }

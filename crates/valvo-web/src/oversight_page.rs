@@ -137,12 +137,13 @@ pub(crate) async fn plain_pdf(
     lang: valvo_core::Lang,
     name: &str,
 ) -> Result<Response, UiError> {
+    // As a page's head: a branding that cannot be read leaves the document
+    // unbranded rather than undelivered.
     if let Some(root) = tree.root_of(unit) {
-        doc.branding = state
-            .store()
-            .branding_at_root(root)
-            .await
-            .map_err(|e| page.error(e))?;
+        match state.store().branding_at_root(root).await {
+            Ok(b) => doc.branding = b,
+            Err(e) => tracing::warn!(error = %e, "reading the county's branding failed"),
+        }
     }
     let pdf = crate::reports::render_blocking(state, page, true, move || {
         valvo_report::render_plain_pdf(&doc, lang)

@@ -5,10 +5,10 @@
 //! and copied twice before the database sees it, which cost more than the
 //! database spent on the rows (about 16 000 incident reports a second). So:
 //!
-//! - **PostgreSQL**: `COPY … FROM STDIN` in text format. The ids of the rows
-//!   that others point at (answers with a comment, every report) are drawn
-//!   from the table's own sequence first, so the pointing rows follow in the
-//!   same chunk.
+//! - **PostgreSQL**: `COPY … FROM STDIN` in text format. The ids of the
+//!   chunk's first table (every answer, every report) are drawn from its own
+//!   sequence first, so the rows pointing at them (comment cases, handling
+//!   spans) follow in the same chunk, and the chunk knows its id range.
 //! - **SQLite**: one prepared single-row statement per table, run in the
 //!   chunk's `BEGIN IMMEDIATE` transaction (rusqlite on the same file and
 //!   the same SQLite library the pool uses), each row's id from
@@ -308,8 +308,8 @@ fn write_sqlite(conn: &rusqlite::Connection, beat: Heartbeat, chunk: Chunk) -> R
 
 async fn write_pg(pg: &mut sqlx::PgConnection, beat: Heartbeat, chunk: Chunk) -> Result<()> {
     let mut tx = pg.begin().await?;
-    // The sequence named once: as an argument of nextval it would be looked
-    // up again for every row.
+    // The sequence's name found once per chunk (pg_get_serial_sequence as
+    // nextval's argument ran once for every row).
     let sequence: String = sqlx::query_scalar("SELECT pg_get_serial_sequence($1, 'id')")
         .bind(chunk.parents.name)
         .fetch_one(&mut *tx)

@@ -1123,12 +1123,30 @@ async fn stage_cells(conn: &mut AnyConnection, job: i64, cells: &[ScopeCell]) ->
 }
 
 /// Adds the import's staged and last aggregate rows to the live ones, in key
-/// order (as every other writer of these rows).
-async fn finish_feedback(conn: &mut AnyConnection, job: i64, agg: &FeedbackAgg) -> Result<()> {
+/// order (as every other writer of these rows: texts byte by byte, whatever
+/// the database's collation).
+async fn finish_feedback(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    job: i64,
+    agg: &FeedbackAgg,
+) -> Result<()> {
+    let bytes = match backend {
+        crate::Backend::Postgres => " COLLATE \"C\"",
+        crate::Backend::Sqlite => "",
+    };
+    let order = |cols: &[&str]| {
+        std::iter::once("scope_id".to_owned())
+            .chain(cols.iter().map(|c| format!("{c}{bytes}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let agg_order = order(&["month", "lang", "channel", "respondent", "item"]);
+    let totals_order = order(&["month", "item"]);
     sqlx::query(&format!(
         "INSERT INTO feedback_agg (scope_id, month, lang, channel, respondent, item, {B_COLS}) \
          SELECT scope_id, month, lang, channel, respondent, item, {B_COLS} FROM import_feedback_agg \
-         WHERE import_id = $1 ORDER BY scope_id, month, lang, channel, respondent, item \
+         WHERE import_id = $1 ORDER BY {agg_order} \
          ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET {}",
         add_counts("feedback_agg")
     ))
@@ -1144,7 +1162,7 @@ async fn finish_feedback(conn: &mut AnyConnection, job: i64, agg: &FeedbackAgg) 
     sqlx::query(&format!(
         "INSERT INTO feedback_totals (scope_id, month, item, {B_COLS}) \
          SELECT scope_id, month, item, {sums} FROM import_feedback_agg \
-         WHERE import_id = $1 GROUP BY scope_id, month, item ORDER BY scope_id, month, item \
+         WHERE import_id = $1 GROUP BY scope_id, month, item ORDER BY {totals_order} \
          ON CONFLICT (scope_id, month, item) DO UPDATE SET {}",
         add_counts("feedback_totals")
     ))
@@ -1489,21 +1507,36 @@ impl Store {
             let Some((first, last)) = range else {
                 break;
             };
+            // At most a chunk's worth of ids in one transaction (a range
+            // recorded when the table was made spans a whole import).
+            let upto = last.min(first.saturating_add(CHUNK as i64 - 1));
             let mut tx = self.pool.begin().await?;
             for sql in [
                 "DELETE FROM feedback_cases WHERE answer_id >= $2 AND answer_id <= $3 AND import_id = $1",
                 "DELETE FROM feedback_answers WHERE id >= $2 AND id <= $3 AND import_id = $1",
                 "DELETE FROM incident_spans WHERE incident_id >= $2 AND incident_id <= $3 AND import_id = $1",
                 "DELETE FROM incidents WHERE id >= $2 AND id <= $3 AND import_id = $1",
-                "DELETE FROM import_chunks WHERE import_id = $1 AND first_id = $2 AND last_id = $3",
             ] {
                 sqlx::query(sql)
                     .bind(id)
                     .bind(first)
-                    .bind(last)
+                    .bind(upto)
                     .execute(&mut *tx)
                     .await?;
             }
+            let rest = if upto == last {
+                sqlx::query("DELETE FROM import_chunks WHERE import_id = $1 AND first_id = $2")
+                    .bind(id)
+                    .bind(first)
+            } else {
+                sqlx::query(
+                    "UPDATE import_chunks SET first_id = $3 WHERE import_id = $1 AND first_id = $2",
+                )
+                .bind(id)
+                .bind(first)
+                .bind(upto + 1)
+            };
+            rest.execute(&mut *tx).await?;
             tx.commit().await?;
         }
         sqlx::query("DELETE FROM import_feedback_agg WHERE import_id = $1")
@@ -1973,7 +2006,7 @@ impl Store {
             .await?;
         let entity = match &agg {
             Agg::Feedback(a) => {
-                finish_feedback(&mut tx, job.id, a).await?;
+                finish_feedback(&mut tx, self.backend, job.id, a).await?;
                 "feedback_answers"
             }
             Agg::Incidents(a) => {

@@ -88,7 +88,7 @@ async fn public_answer_page_stores_answers_and_refuses_bad_input() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("? – svara på minst en fråga eller skriv något</a>"),
+        html.contains("\">Svara på minst en fråga eller skriv något</a>"),
         "{html}"
     );
     let s = stats(
@@ -1601,6 +1601,17 @@ async fn statistics_equal_a_direct_count_of_the_answers_under_every_filter() {
     assert_eq!(
         s.current.answers,
         summary(count(f.county, &year, &Filter::default(), &|_, _| true)).answers + 3
+    );
+    let y2024 = Period::year(2024).unwrap();
+    let s = app
+        .store
+        .feedback_stats(&tree, f.county, y2024, Filter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.current.answers,
+        summary(count(f.county, &y2024, &Filter::default(), &|_, _| true)).answers + 2,
+        "the two imported answers"
     );
     assert_eq!(totals_differ(&app).await, 0);
     app.stop().await;
