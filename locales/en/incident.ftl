@@ -147,3 +147,4 @@ entity-incident_event_type = incident event type
 entity-incident_handler = named incident handlers
 audit-action-delete = deleted
 incident-sent-shown = Your report was received. The receipt code was shown once, when the report was sent.
+stat-no-reports = No reports in this period or the one before.

@@ -147,3 +147,4 @@ entity-incident_event_type = ilmoitusten tapahtumatyyppi
 entity-incident_handler = ilmoitusten nimetyt käsittelijät
 audit-action-delete = poisti
 incident-sent-shown = Ilmoitus on vastaanotettu. Kuittauskoodi näytettiin kerran, kun ilmoitus lähetettiin.
+stat-no-reports = Ei ilmoituksia tällä eikä edellisellä jaksolla.

@@ -147,3 +147,4 @@ entity-incident_event_type = händelsetyp för anmälningar
 entity-incident_handler = namngivna handläggare för anmälningar
 audit-action-delete = raderade
 incident-sent-shown = Anmälan har tagits emot. Kvittokoden visades en gång, när anmälan skickades.
+stat-no-reports = Inga anmälningar under denna eller föregående period.
