@@ -1548,10 +1548,12 @@ impl Store {
         }
         self.feedback_catch_up().await?;
         // Every statement in one snapshot, so the totals, the breakdowns
-        // and the children (each its own sums) agree with each other.
+        // and the children (each its own sums) agree with each other. Not
+        // read-only: the first read of a new database writes the default
+        // survey.
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 .execute(&mut *tx)
                 .await?;
         }

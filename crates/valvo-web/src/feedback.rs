@@ -1424,12 +1424,17 @@ async fn stats_response(
             links.push((format!("/feedback/{}", n.code), tr.t("fb-answer-title")));
         }
     }
+    let mut l = Layout::new(
+        page,
+        tr.t_args("fb-stats-title", &[("org", crate::i18n::arg_str(name))]),
+    );
+    if public {
+        // Public: headed by the county, as its other public pages are.
+        l.brand = crate::branding::head(state, page, tree, org).await;
+    }
     Ok(render(
         &StatsPage {
-            l: Layout::new(
-                page,
-                tr.t_args("fb-stats-title", &[("org", crate::i18n::arg_str(name))]),
-            ),
+            l,
             crumbs,
             base,
             periods,

@@ -1457,11 +1457,15 @@ pub(crate) async fn stats_response(
         .get(org)
         .and_then(|n| n.name.resolve(page.lang).map(|r| r.text.to_string()))
         .unwrap_or_default();
-    let l = Layout::new(
+    let mut l = Layout::new(
         page,
         page.tr
             .t_args("stat-title", &[("org", crate::i18n::arg_str(name))]),
     );
+    if base.starts_with("/public/") {
+        // Public: headed by the county, as its other public pages are.
+        l.brand = crate::branding::head(state, page, tree, org).await;
+    }
     Ok(render(
         &StatsPage {
             l,

@@ -151,8 +151,14 @@ async fn an_administrator_brands_the_county_and_an_approved_report_keeps_its_bra
         .contains("sandbox"));
     assert_eq!(r.bytes().await.unwrap(), LOGO.as_bytes());
 
-    // The clients' form and the public pages carry it.
-    for page in ["/report/a1?lang=sv", "/public/org/a1?lang=sv"] {
+    // The clients' form and the public pages carry it, the public
+    // statistics too.
+    for page in [
+        "/report/a1?lang=sv",
+        "/public/org/a1?lang=sv",
+        "/public/org/a1/incidents?lang=sv",
+        "/public/org/a1/feedback?lang=sv",
+    ] {
         let html = anon
             .get(app.url(page))
             .send()
