@@ -346,6 +346,15 @@ fn stored_key((scope, month, dims, item): &AggKey) -> (i64, &str, [&'static str;
     )
 }
 
+/// `b0 = table.b0 + excluded.b0, …, cs = …`: an upsert that adds counts.
+pub(crate) fn add_counts(table: &str) -> String {
+    (0..11)
+        .map(|b| format!("b{b} = {table}.b{b} + excluded.b{b}"))
+        .chain(std::iter::once(format!("cs = {table}.cs + excluded.cs")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 async fn upsert_rows(conn: &mut AnyConnection, mut rows: Vec<(AggKey, Counts)>) -> Result<()> {
     // In the stored key's order (the import's finish orders its rows the
     // same way), so two writers never wait for each other in a circle.
@@ -359,13 +368,7 @@ async fn upsert_rows(conn: &mut AnyConnection, mut rows: Vec<(AggKey, Counts)>) 
         sql.push_str(
             " ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET ",
         );
-        let cols: Vec<String> = (0..11)
-            .map(|b| format!("b{b} = feedback_agg.b{b} + excluded.b{b}"))
-            .chain(std::iter::once(
-                "cs = feedback_agg.cs + excluded.cs".to_string(),
-            ))
-            .collect();
-        sql.push_str(&cols.join(", "));
+        sql.push_str(&add_counts("feedback_agg"));
         let mut q = sqlx::query(&sql);
         for (key, counts) in chunk {
             q = bind_agg_row(q, key, counts);
@@ -389,13 +392,7 @@ async fn upsert_rows(conn: &mut AnyConnection, mut rows: Vec<(AggKey, Counts)>) 
         );
         sql.push_str(&values(chunk.len(), 15));
         sql.push_str(" ON CONFLICT (scope_id, month, item) DO UPDATE SET ");
-        let cols: Vec<String> = (0..11)
-            .map(|b| format!("b{b} = feedback_totals.b{b} + excluded.b{b}"))
-            .chain(std::iter::once(
-                "cs = feedback_totals.cs + excluded.cs".to_string(),
-            ))
-            .collect();
-        sql.push_str(&cols.join(", "));
+        sql.push_str(&add_counts("feedback_totals"));
         let mut q = sqlx::query(&sql);
         for ((scope, month, item), counts) in chunk {
             q = q.bind(*scope).bind(month.clone()).bind(item.clone());

@@ -247,15 +247,7 @@ fn answer_page(
                     _ => None,
                 });
             let shown = match label {
-                Some(l) => {
-                    let l = l.trim_end();
-                    let sep = if l.ends_with(['?', ':']) {
-                        " – "
-                    } else {
-                        ": "
-                    };
-                    format!("{l}{sep}{msg}")
-                }
+                Some(l) => crate::forms::labelled(&l, msg),
                 None => msg.clone(),
             };
             (field.clone(), shown)

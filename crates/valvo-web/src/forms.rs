@@ -218,13 +218,7 @@ impl<'a> Builder<'a> {
         for g in &groups {
             for f in &g.fields {
                 if let Some(e) = &f.error {
-                    // A label that asks ("Who are you?") takes no colon.
-                    let sep = if f.label.ends_with(['?', ':']) {
-                        " – "
-                    } else {
-                        ": "
-                    };
-                    errors.push((f.name.clone(), format!("{}{sep}{}", f.label, e)));
+                    errors.push((f.name.clone(), labelled(&f.label, e)));
                 }
             }
         }
@@ -296,6 +290,18 @@ pub fn field_label(tr: &Tr, name: &str) -> String {
 }
 
 /// The message of a field error.
+/// An error summary's line: the field's label, then what is wrong. A label
+/// that asks ("Who are you?") takes no colon.
+pub fn labelled(label: &str, message: &str) -> String {
+    let label = label.trim_end();
+    let sep = if label.ends_with(['?', ':']) {
+        " – "
+    } else {
+        ": "
+    };
+    format!("{label}{sep}{message}")
+}
+
 pub fn error_message(tr: &Tr, e: &FieldError) -> String {
     let specific = format!("error-{}-{}", e.field, e.code.code());
     if tr.has(&specific) {

@@ -1090,14 +1090,6 @@ fn incident_chunk(job: i64, first: u64, rows: &[IncidentRow]) -> bulk::Chunk {
 
 const B_COLS: &str = "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs";
 
-fn add_counts(table: &str) -> String {
-    (0..11)
-        .map(|b| format!("b{b} = {table}.b{b} + excluded.b{b}"))
-        .chain(std::iter::once(format!("cs = {table}.cs + excluded.cs")))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Adds aggregate rows to the import's staging rows.
 async fn stage_cells(conn: &mut AnyConnection, job: i64, cells: &[ScopeCell]) -> Result<()> {
     for part in cells.chunks(statement_rows(conn, 19)) {
@@ -1110,7 +1102,7 @@ async fn stage_cells(conn: &mut AnyConnection, job: i64, cells: &[ScopeCell]) ->
             19,
             &format!(
                 " ON CONFLICT (import_id, scope_id, month, lang, channel, respondent, item) DO UPDATE SET {}",
-                add_counts("import_feedback_agg")
+                crate::feedback::add_counts("import_feedback_agg")
             ),
         );
         let mut q = sqlx::query(&sql);
@@ -1148,7 +1140,7 @@ async fn finish_feedback(
          SELECT scope_id, month, lang, channel, respondent, item, {B_COLS} FROM import_feedback_agg \
          WHERE import_id = $1 ORDER BY {agg_order} \
          ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET {}",
-        add_counts("feedback_agg")
+        crate::feedback::add_counts("feedback_agg")
     ))
     .bind(job)
     .execute(&mut *conn)
@@ -1164,7 +1156,7 @@ async fn finish_feedback(
          SELECT scope_id, month, item, {sums} FROM import_feedback_agg \
          WHERE import_id = $1 GROUP BY scope_id, month, item ORDER BY {totals_order} \
          ON CONFLICT (scope_id, month, item) DO UPDATE SET {}",
-        add_counts("feedback_totals")
+        crate::feedback::add_counts("feedback_totals")
     ))
     .bind(job)
     .execute(&mut *conn)
