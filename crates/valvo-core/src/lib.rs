@@ -65,7 +65,8 @@ pub use org::{OrgError, OrgNode, OrgTree, ProducerType};
 pub use period::{Period, PeriodError, PeriodIter, PeriodKind, PeriodYear};
 pub use plan::*;
 pub use status::{
-    change, format_number, format_with_previous, status, Change, Direction, Status, TargetSpec,
+    change, decimals_needed, format_number, format_percent, format_with_previous, status, Change,
+    Direction, Status, TargetSpec,
 };
 pub use text::{I18nText, Lang, Resolved};
 pub use value::{Figure, ValueKind};

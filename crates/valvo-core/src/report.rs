@@ -364,11 +364,15 @@ pub enum TableCell {
 impl TableCell {
     /// As printed: `28`, `10,94 %`, `–`.
     pub fn text(&self, lang: Lang) -> String {
+        self.text_in(lang, 0)
+    }
+
+    /// As printed in a table whose shares show at least `decimals`
+    /// decimals (`50,0 %` beside `12,5 %`).
+    pub fn text_in(&self, lang: Lang, decimals: usize) -> String {
         match self {
             TableCell::Count(Some(n)) => crate::status::format_number(*n as f64, lang),
-            TableCell::Percent(Some(v)) => {
-                format!("{}\u{a0}%", crate::status::format_number(*v, lang))
-            }
+            TableCell::Percent(Some(v)) => crate::status::format_percent(*v, decimals, lang),
             TableCell::Number(Some(v)) => crate::status::format_number(*v, lang),
             TableCell::Text(t) => t
                 .resolve(lang)
@@ -419,6 +423,33 @@ pub struct ReportTable {
     /// The total row, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<TableRow>,
+}
+
+impl ReportTable {
+    /// The decimals the table's shares are printed with: as many as the
+    /// most precise of them needs, so a column does not mix `50 %` and
+    /// `12,5 %`.
+    pub fn percent_decimals(&self) -> usize {
+        self.rows
+            .iter()
+            .chain(self.total.as_ref())
+            .flat_map(|r| &r.cells)
+            .filter_map(|c| match c {
+                TableCell::Percent(Some(v)) => Some(crate::status::decimals_needed(*v)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A row's cells as this table prints them.
+    pub fn cell_texts(&self, row: &TableRow, lang: Lang) -> Vec<String> {
+        let decimals = self.percent_decimals();
+        row.cells
+            .iter()
+            .map(|c| c.text_in(lang, decimals))
+            .collect()
+    }
 }
 
 /// A standard section; only sections with content are in a report.
@@ -902,6 +933,38 @@ mod tests {
     use super::*;
     use crate::model::{FollowUp, Goal, GoalReview, Indicator, IndicatorFull};
     use crate::ProducerType;
+
+    #[test]
+    fn a_tables_shares_print_with_the_same_decimals() {
+        let row = |share: f64, previous: Option<f64>| TableRow {
+            labels: vec![TableLabel::Text(I18nText::fi_only("x"))],
+            cells: vec![
+                TableCell::Count(Some(3)),
+                TableCell::Percent(Some(share)),
+                TableCell::Percent(previous),
+            ],
+        };
+        let table = ReportTable {
+            key: "incident_consequences".into(),
+            head: vec![],
+            rows: vec![row(50.0, Some(12.5)), row(37.5, None)],
+            total: None,
+        };
+        assert_eq!(table.percent_decimals(), 1);
+        assert_eq!(
+            table.cell_texts(&table.rows[0], Lang::Sv),
+            ["3", "50,0\u{a0}%", "12,5\u{a0}%"]
+        );
+        assert_eq!(
+            table.cell_texts(&table.rows[1], Lang::Fi),
+            ["3", "37,5\u{a0}%", "\u{2013}"]
+        );
+        let whole = ReportTable {
+            rows: vec![row(50.0, Some(25.0))],
+            ..table
+        };
+        assert_eq!(whole.cell_texts(&whole.rows[0], Lang::Fi)[1], "50\u{a0}%");
+    }
 
     fn p(role: Role) -> Principal {
         Principal {

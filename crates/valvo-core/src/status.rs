@@ -250,6 +250,33 @@ pub fn format_number(v: f64, lang: Lang) -> String {
     out
 }
 
+/// How many decimals [`format_number`] prints for `v` (at most two).
+pub fn decimals_needed(v: f64) -> usize {
+    let s = format_number(v, Lang::En);
+    s.rfind('.').map_or(0, |i| s.len() - i - 1)
+}
+
+/// A share in percent with at least `decimals` decimals (`50,0 %` where its
+/// neighbours need one), as [`format_number`] would print it otherwise:
+/// every share of a table or list takes the most any of them needs.
+pub fn format_percent(v: f64, decimals: usize, lang: Lang) -> String {
+    if !v.is_finite() {
+        return "\u{2013}".to_owned();
+    }
+    let mut n = format_number(v, lang);
+    let has = decimals_needed(v);
+    if has < decimals {
+        if has == 0 {
+            n.push(if lang == Lang::En { '.' } else { ',' });
+        }
+        n.extend(std::iter::repeat_n('0', decimals - has));
+    }
+    match lang {
+        Lang::En => format!("{n}%"),
+        Lang::Fi | Lang::Sv => format!("{n}\u{a0}%"),
+    }
+}
+
 /// Formats `current (previous)` as in the reports, e.g. `1,87 (2,11)`; a
 /// missing value prints `–`, and the brackets are left out when there is
 /// no previous value.
@@ -268,6 +295,19 @@ pub fn format_with_previous(current: Option<f64>, previous: Option<f64>, lang: L
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn shares_take_the_decimals_their_neighbours_need() {
+        assert_eq!(decimals_needed(50.0), 0);
+        assert_eq!(decimals_needed(12.5), 1);
+        assert_eq!(decimals_needed(10.94), 2);
+        assert_eq!(decimals_needed(33.333_333), 2);
+        assert_eq!(format_percent(50.0, 1, Lang::Sv), "50,0\u{a0}%");
+        assert_eq!(format_percent(12.5, 2, Lang::Fi), "12,50\u{a0}%");
+        assert_eq!(format_percent(10.94, 1, Lang::Fi), "10,94\u{a0}%");
+        assert_eq!(format_percent(1234.5, 2, Lang::En), "1,234.50%");
+        assert_eq!(format_percent(f64::NAN, 1, Lang::Fi), "\u{2013}");
+    }
     use crate::plan::parse_number;
     use proptest::prelude::*;
 

@@ -233,7 +233,7 @@ pub fn render_plain_pdf(doc: &PlainDocument, lang: Lang) -> Result<Vec<u8>, Repo
                 r.labels
                     .iter()
                     .map(label)
-                    .chain(r.cells.iter().map(|c| c.text(lang)))
+                    .chain(table.cell_texts(r, lang))
                     .collect()
             };
             let mut rows: Vec<Vec<String>> = table.rows.iter().map(row).collect();
@@ -746,8 +746,10 @@ fn table_blocks(
     if charts.is_empty() {
         blocks.push(block);
     } else {
-        // The table keeps with its chart.
-        block["sticky"] = J::Bool(true);
+        // The table keeps with a short chart; a tall one (the eight
+        // statements) may begin the next page rather than push the table
+        // there and leave this one two thirds empty.
+        block["sticky"] = J::Bool(table.rows.len() <= 6);
         blocks.push(block);
         let first = trs.first().map(Tr::lang).unwrap_or(Lang::Fi);
         blocks.push(json!({"kind": "charts", "lang": first.code(), "charts": charts}));
@@ -771,7 +773,7 @@ fn table_block(table: &valvo_core::report::ReportTable, trs: &[Tr]) -> J {
         r.labels
             .iter()
             .map(label)
-            .chain(r.cells.iter().map(|c| c.text(first)))
+            .chain(table.cell_texts(r, first))
             .collect()
     };
     let cols: Vec<String> = table.head.iter().map(label).collect();

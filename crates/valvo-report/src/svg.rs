@@ -277,6 +277,7 @@ struct Bar {
 /// language; `None` for any other table.
 fn bars(table: &ReportTable, tr: &Tr) -> Option<Vec<Bar>> {
     let lang = tr.lang();
+    let decimals = table.percent_decimals();
     let num = |c: Option<&TableCell>| -> Option<f64> {
         match c? {
             TableCell::Count(Some(n)) => Some(*n as f64),
@@ -296,7 +297,7 @@ fn bars(table: &ReportTable, tr: &Tr) -> Option<Vec<Bar>> {
                 }
             })
             .unwrap_or_default(),
-        Some(c) if v.is_some() => c.text(lang),
+        Some(c) if v.is_some() => c.text_in(lang, decimals),
         _ => String::new(),
     };
     let (value_col, previous_col) = match table.key.as_str() {
@@ -339,18 +340,54 @@ fn bars(table: &ReportTable, tr: &Tr) -> Option<Vec<Bar>> {
     (!rows.is_empty()).then_some(rows)
 }
 
-/// The most characters of a bar's label that fit the chart's width at its
-/// type size (Inter averages about 0.55 em a character); the table above
-/// the chart and the chart's description hold the whole text.
+/// The most characters of a line of a bar's label that fit the chart's
+/// width at its type size (Inter averages about 0.55 em a character).
 const LABEL_CHARS: usize = 52;
+/// A label longer than this many lines is shortened with an ellipsis (the
+/// table above the chart and the chart's description hold the whole text).
+const LABEL_LINES: usize = 3;
 
-/// `label`, shortened with an ellipsis to [`LABEL_CHARS`].
-fn fit_label(label: &str) -> String {
-    if label.chars().count() <= LABEL_CHARS {
-        return label.to_string();
+/// `label` broken at spaces into lines of at most [`LABEL_CHARS`]
+/// characters (a longer word is cut), at most [`LABEL_LINES`] of them, the
+/// last ending in an ellipsis when text was left out.
+fn label_lines(label: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in label.split_whitespace() {
+        let mut word: String = word.to_string();
+        loop {
+            let used = line.chars().count();
+            let need = word.chars().count() + usize::from(used > 0);
+            if used + need <= LABEL_CHARS {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word wider than a line: cut it.
+            let head: String = word.chars().take(LABEL_CHARS).collect();
+            word = word.chars().skip(LABEL_CHARS).collect();
+            lines.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
     }
-    let cut: String = label.chars().take(LABEL_CHARS - 1).collect();
-    format!("{}…", cut.trim_end())
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    if lines.len() > LABEL_LINES {
+        lines.truncate(LABEL_LINES);
+        let last = &mut lines[LABEL_LINES - 1];
+        let kept: String = last.chars().take(LABEL_CHARS - 1).collect();
+        *last = format!("{}\u{2026}", kept.trim_end());
+    }
+    lines
 }
 
 /// A module table drawn as a horizontal bar chart (an accessible SVG:
@@ -371,7 +408,20 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
     const PREV_H: f64 = 8.0;
     const VALUE_W: f64 = 64.0;
     let has_prev = rows.iter().any(|b| b.previous.is_some());
-    let row_h = LABEL_H + CUR_H + if has_prev { 3.0 + PREV_H } else { 0.0 } + 7.0;
+    let bars_h = CUR_H + if has_prev { 3.0 + PREV_H } else { 0.0 } + 7.0;
+    // Each row: its label's lines, then its bars.
+    let labels: Vec<Vec<String>> = rows.iter().map(|b| label_lines(&b.label)).collect();
+    #[allow(clippy::cast_precision_loss)]
+    let label_h = |i: usize| LABEL_H * labels[i].len().max(1) as f64;
+    let tops: Vec<f64> = labels
+        .iter()
+        .enumerate()
+        .scan(PAD, |y, (i, _)| {
+            let top = *y;
+            *y += label_h(i) + bars_h;
+            Some(top)
+        })
+        .collect();
     // A visible key under the bars when there are two periods.
     let legend_h = if has_prev { 20.0 } else { 0.0 };
     let values = rows.iter().flat_map(|b| [b.value, b.previous]).flatten();
@@ -391,7 +441,11 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
     let x_of = |v: f64| left + area * (v - lo) / span;
     let zero = x_of(if statements { 1.0 } else { 0.0 });
     #[allow(clippy::cast_precision_loss)]
-    let height = PAD * 2.0 + row_h * rows.len() as f64 + legend_h;
+    let height = tops
+        .last()
+        .map_or(PAD, |t| t + label_h(rows.len() - 1) + bars_h)
+        + PAD
+        + legend_h;
     let title = tr.t(&format!("report-table-{}", table.key));
     let desc = rows
         .iter()
@@ -411,15 +465,18 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
     };
     let mut out = svg_open(&prefix, lang, (W, height), FONT, &title, &desc);
     for (i, b) in rows.iter().enumerate() {
-        #[allow(clippy::cast_precision_loss)]
-        let top = PAD + row_h * i as f64;
-        let _ = write!(
-            out,
-            r#"<g><text x="{x}" y="{y}" fill="{TEXT}">{}</text>"#,
-            xml_escape(&fit_label(&b.label)),
-            x = n(PAD),
-            y = n(top + FONT),
-        );
+        let top = tops[i];
+        out.push_str("<g>");
+        for (k, line) in labels[i].iter().enumerate() {
+            #[allow(clippy::cast_precision_loss)]
+            let _ = write!(
+                out,
+                r#"<text x="{x}" y="{y}" fill="{TEXT}">{}</text>"#,
+                xml_escape(line),
+                x = n(PAD),
+                y = n(top + FONT + LABEL_H * k as f64),
+            );
+        }
         let mut bar = |v: Option<f64>, shown: &str, y: f64, h: f64, fill: &str, weight: &str| {
             let Some(v) = v else { return };
             let x = x_of(v);
@@ -442,7 +499,7 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
                 ty = n(y + h - 1.5),
             );
         };
-        let y = top + LABEL_H;
+        let y = top + label_h(i);
         bar(
             b.value,
             &b.shown,
@@ -463,15 +520,14 @@ pub fn table_chart(table: &ReportTable, tr: &Tr, id: &str) -> Option<String> {
     }
     if lo < 0.0 {
         // The zero line beside each row's bars, not across the labels.
-        for i in 0..rows.len() {
-            #[allow(clippy::cast_precision_loss)]
-            let top = PAD + row_h * i as f64 + LABEL_H - 1.0;
+        for (i, top) in tops.iter().enumerate() {
+            let top = top + label_h(i) - 1.0;
             let _ = write!(
                 out,
                 r##"<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#59636e" stroke-width="1"/>"##,
                 x = n(zero),
                 y1 = n(top),
-                y2 = n(top + row_h - LABEL_H - 4.0),
+                y2 = n(top + bars_h - 4.0),
             );
         }
     }
@@ -518,12 +574,20 @@ mod tests {
     }
 
     #[test]
-    fn long_labels_are_shortened_to_the_charts_width() {
+    fn long_labels_wrap_at_spaces_and_only_a_very_long_one_is_shortened() {
         let long = "Hoitoani / asiaani koskevat päätökset tehtiin yhteistyössä kanssani";
-        let short = fit_label(long);
-        assert_eq!(short.chars().count(), LABEL_CHARS);
-        assert!(short.ends_with('…') && long.starts_with(short.trim_end_matches('…')));
-        assert_eq!(fit_label("Sain apua"), "Sain apua");
+        let lines = label_lines(long);
+        assert_eq!(lines.len(), 2);
+        assert!(lines.iter().all(|l| l.chars().count() <= LABEL_CHARS));
+        assert_eq!(lines.join(" "), long);
+        assert_eq!(label_lines("Sain apua"), vec!["Sain apua".to_string()]);
+        let very = "sana ".repeat(60);
+        let lines = label_lines(&very);
+        assert_eq!(lines.len(), LABEL_LINES);
+        assert!(lines[LABEL_LINES - 1].ends_with('\u{2026}'));
+        assert!(lines.iter().all(|l| l.chars().count() <= LABEL_CHARS));
+        let word = "x".repeat(LABEL_CHARS + 5);
+        assert_eq!(label_lines(&word).concat(), word);
     }
 
     #[test]

@@ -1240,8 +1240,10 @@ struct StatsPage {
     chart: String,
 }
 
+/// A share as the statistics print it: one decimal always (`50,0 %`), as
+/// the report's incident tables round them.
 fn pct(v: f64, lang: Lang) -> String {
-    format!("{} %", format_number(v, lang))
+    valvo_core::format_percent((v * 10.0).round() / 10.0, 1, lang)
 }
 
 /// The rows of the statistics tables (also used by the public page).

@@ -56,6 +56,8 @@ pub(crate) struct OversightPage {
     pub(crate) form_heading: String,
     pub(crate) form_intro: String,
     pub(crate) form: Option<FormView>,
+    /// The county's branding, on a public page.
+    pub(crate) brand: Option<crate::html::BrandHead>,
 }
 
 /// Escapes a table's row labels: the page prints labels as HTML (some
@@ -156,6 +158,7 @@ pub(crate) async fn plain_pdf(
 pub(crate) fn show(page: &Page, title: String, mut p: OversightPage) -> Response {
     let crumbs = std::mem::take(&mut p.crumbs);
     let mut l = Layout::new(page, title);
+    l.brand = p.brand.take();
     let status = if p.form.as_ref().is_some_and(|f| !f.errors.is_empty()) {
         l.title_prefix = Some(page.tr.t("form-has-errors"));
         StatusCode::UNPROCESSABLE_ENTITY

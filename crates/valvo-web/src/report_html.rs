@@ -63,7 +63,7 @@ pub(crate) fn table_view(tr: &Tr, t: &valvo_core::report::ReportTable) -> TableV
                 .iter()
                 .map(|l| l.text(lang, &key))
                 .collect::<Vec<_>>(),
-            r.cells.iter().map(|c| c.text(lang)).collect::<Vec<_>>(),
+            t.cell_texts(r, lang),
         )
     };
     TableView {
@@ -372,6 +372,8 @@ impl Body {
 struct Document<'a> {
     lang: &'static str,
     title: String,
+    /// The heading, one line a language.
+    titles: Vec<(&'static str, String)>,
     skip: String,
     css: &'static str,
     body: &'a Body,
@@ -391,12 +393,31 @@ pub fn document(report: &Report, layout: PdfLayout) -> Result<String, askama::Er
         PdfLayout::Bilingual => Lang::Sv,
     };
     let tr = Tr::new(lang);
-    let title = format!(
-        "{} – {} {}",
-        tr.t("report-title"),
-        plain(&tr, &report.org_name),
-        report.period.label()
-    );
+    // The bilingual document is titled in both languages, each marked.
+    let langs: &[Lang] = match layout {
+        PdfLayout::Single(_) => &[lang],
+        PdfLayout::Bilingual => &[Lang::Sv, Lang::Fi],
+    };
+    let titles: Vec<(&'static str, String)> = langs
+        .iter()
+        .map(|&l| {
+            let tr = Tr::new(l);
+            (
+                l.code(),
+                format!(
+                    "{} – {} {}",
+                    tr.t("report-title"),
+                    plain(&tr, &report.org_name),
+                    report.period.label()
+                ),
+            )
+        })
+        .collect();
+    let title = titles
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" / ");
     let logo = report
         .branding
         .logo
@@ -413,6 +434,7 @@ pub fn document(report: &Report, layout: PdfLayout) -> Result<String, askama::Er
     Document {
         lang: lang.code(),
         title,
+        titles,
         skip: tr.t("skip-to-content"),
         css: crate::html::STYLE,
         body: &body,

@@ -354,6 +354,10 @@ async fn plan_shows_indicator_in_swedish_finnish_and_side_by_side() {
     assert!(sv.contains("Mål</dt><dd>100</dd>"));
     assert!(sv.contains("Marknadsförs"));
     assert!(!sv.contains("Ny mätare"), "a viewer gets no edit links");
+    // Stacked on a phone, each block is named by its column.
+    for col in ["Mätare", "Åtgärder"] {
+        assert!(sv.contains(&format!("<td data-label=\"{col}\">")), "{col}");
+    }
 
     let fi = text(
         c.get(app.url(&format!("/org/{}/plan/2024?lang=fi", f.unit_a1)))

@@ -496,8 +496,8 @@ fn num(n: u64, page: &Page) -> String {
     valvo_core::format_number(n as f64, page.tr.lang())
 }
 
-fn pct(v: Option<f64>, page: &Page) -> String {
-    v.map(|v| format!("{}\u{a0}%", valvo_core::format_number(v, page.tr.lang())))
+fn pct(v: Option<f64>, decimals: usize, page: &Page) -> String {
+    v.map(|v| valvo_core::format_percent(v, decimals, page.tr.lang()))
         .unwrap_or_else(|| "\u{2013}".into())
 }
 
@@ -509,6 +509,14 @@ fn breakdown(
     label: &dyn Fn(&Share) -> String,
 ) -> Section {
     let t = |k: &str| page.tr.t(k);
+    // Every share of the table with the decimals the most precise needs.
+    let decimals = list
+        .iter()
+        .flat_map(|s| [s.share, s.previous_share])
+        .flatten()
+        .map(valvo_core::decimals_needed)
+        .max()
+        .unwrap_or(0);
     let rows = list
         .iter()
         .filter(|s| s.count > 0 || s.previous_count > 0)
@@ -517,9 +525,9 @@ fn breakdown(
                 vec![label(s)],
                 vec![
                     num(s.count, page),
-                    pct(s.share, page),
+                    pct(s.share, decimals, page),
                     num(s.previous_count, page),
-                    pct(s.previous_share, page),
+                    pct(s.previous_share, decimals, page),
                 ],
             )
         })
@@ -1012,6 +1020,8 @@ pub async fn public_stats(
             periods: period_choices(period),
             intro: t("ombudsman-shares-note-public"),
             sections,
+            // Headed by the county, as its other public pages are.
+            brand: crate::branding::head(&state, &page, &tree, node.id).await,
             ..Default::default()
         },
     ))

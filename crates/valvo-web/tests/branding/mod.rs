@@ -158,6 +158,7 @@ async fn an_administrator_brands_the_county_and_an_approved_report_keeps_its_bra
         "/public/org/a1?lang=sv",
         "/public/org/a1/incidents?lang=sv",
         "/public/org/a1/feedback?lang=sv",
+        "/public/org/county/ombudsman?lang=sv",
     ] {
         let html = anon
             .get(app.url(page))
@@ -235,6 +236,25 @@ async fn an_administrator_brands_the_county_and_an_approved_report_keeps_its_bra
         .unwrap();
     assert!(file.contains("src=\"data:image/svg+xml;base64,"));
     assert!(file.contains("--c-brand: #00627a") && file.contains("Testgatan 1, Vasa"));
+    // The bilingual file is titled in both languages, each marked.
+    let both = anon
+        .get(app.url(&format!("{base}/v1/report-bilingual.html")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let h1 = both
+        .split("<h1>")
+        .nth(1)
+        .and_then(|h| h.split("</h1>").next())
+        .unwrap();
+    assert!(
+        h1.contains("<span lang=\"sv\">Egenkontrollrapport")
+            && h1.contains("<span lang=\"fi\">Omavalvontaraportti"),
+        "{h1}"
+    );
     // The page's colour comes from a stylesheet of its own; a colour the
     // form would refuse is not served.
     let r = anon
