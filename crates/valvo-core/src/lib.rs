@@ -43,6 +43,7 @@ macro_rules! code_enum {
 
 pub mod access;
 pub mod branding;
+pub mod comparison;
 pub mod disclosure;
 pub mod feedback;
 pub mod figures;
