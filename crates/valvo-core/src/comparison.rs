@@ -219,6 +219,63 @@ pub fn compare(
     }
 }
 
+/// A unit's answers: item (`nps` or a statement key) → stratum → counts.
+pub type Strata = BTreeMap<String, BTreeMap<Stratum, Counts>>;
+
+/// One county's figures (or the country's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// NPS.
+    pub nps: Compared,
+    /// The statements in the order asked: key and figure.
+    pub statements: Vec<(String, Compared)>,
+}
+
+/// The country's figures and each county's, every item standardised to the
+/// country's mix of that item's answers (`statements`: the national ones,
+/// the same questions everywhere).
+pub fn compare_counties(
+    counties: &BTreeMap<i64, Strata>,
+    statements: &[String],
+) -> (Figures, BTreeMap<i64, Figures>) {
+    let items: Vec<(String, Measure)> =
+        std::iter::once((crate::feedback::ITEM_NPS.to_owned(), Measure::Nps))
+            .chain(statements.iter().map(|k| (k.clone(), Measure::Mean)))
+            .collect();
+    let empty = BTreeMap::new();
+    let mut national: Strata = BTreeMap::new();
+    for strata in counties.values() {
+        for (item, _) in &items {
+            for (s, c) in strata.get(item).unwrap_or(&empty) {
+                national
+                    .entry(item.clone())
+                    .or_default()
+                    .entry(*s)
+                    .or_default()
+                    .add(c);
+            }
+        }
+    }
+    let figures = |strata: &Strata| {
+        let mut out = items.iter().map(|(item, m)| {
+            let mine = strata.get(item).unwrap_or(&empty);
+            let weights = national_weights(national.get(item).unwrap_or(&empty));
+            (item.clone(), compare(mine, &weights, *m))
+        });
+        let nps = out
+            .next()
+            .map(|(_, c)| c)
+            .unwrap_or_else(|| compare(&empty, &BTreeMap::new(), Measure::Nps));
+        Figures {
+            nps,
+            statements: out.collect(),
+        }
+    };
+    let all = figures(&national);
+    let each = counties.iter().map(|(id, s)| (*id, figures(s))).collect();
+    (all, each)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

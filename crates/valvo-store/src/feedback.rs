@@ -231,17 +231,11 @@ pub(crate) fn values(rows: usize, cols: usize) -> String {
         .join(",")
 }
 
-/// Adds `cells` of a unit in `month` to the aggregates of each of `scopes`
-/// (the unit and its ancestors, see [`scopes_of`]).
-pub(crate) fn scoped_cells(
-    scopes: &[i64],
-    month: &str,
-    cells: Vec<Cell>,
-    out: &mut Vec<(i64, String, Cell)>,
-) {
-    // Each cell under its month (`2025-05`) and under the quarter, tertial,
-    // half year and year it falls in (`2025Q2`, `2025T2`, `2025H1`, `2025`):
-    // statistics of any period read one row per scope and background.
+/// The keys an answer of `month` is counted under: its month (`2025-05`)
+/// and the quarter, tertial, half year and year it falls in (`2025Q2`,
+/// `2025T2`, `2025H1`, `2025`): statistics of any period read one row per
+/// scope and background.
+pub(crate) fn period_keys(month: &str) -> Vec<String> {
     let mut keys = vec![month.to_owned()];
     if let Ok(m) = month.parse::<Period>() {
         for kind in [
@@ -253,6 +247,18 @@ pub(crate) fn scoped_cells(
             keys.push(Period::containing(m.start(), kind).to_string());
         }
     }
+    keys
+}
+
+/// Adds `cells` of a unit in `month` to the aggregates of each of `scopes`
+/// (the unit and its ancestors, see [`scopes_of`]).
+pub(crate) fn scoped_cells(
+    scopes: &[i64],
+    month: &str,
+    cells: Vec<Cell>,
+    out: &mut Vec<(i64, String, Cell)>,
+) {
+    let keys = period_keys(month);
     for scope in scopes {
         for c in &cells {
             for k in &keys {
@@ -519,6 +525,9 @@ type TextCell = (i64, String, String, &'static str);
 #[derive(Default)]
 struct Pending {
     cells: Vec<(i64, String, Cell)>,
+    /// The answers whose cells those are (unit, month, answer), for the
+    /// counts by stratum.
+    answers: Vec<(i64, String, Answer)>,
     text: Vec<TextCell>,
     /// Leave the answers' aggregate cells to the aggregator (the answer
     /// rows are marked pending); text counts are still added here.
@@ -543,6 +552,16 @@ impl Pending {
             scoped_cells(up, &month, vec![cell], &mut cells);
         }
         upsert_cells(conn, cells).await?;
+        let mut strata = crate::comparison::StrataRows::new();
+        for (org, month, answer) in &self.answers {
+            let county = scopes
+                .get(org)
+                .and_then(|s| s.last())
+                .copied()
+                .unwrap_or(*org);
+            crate::comparison::add_answer(&mut strata, county, month, answer);
+        }
+        crate::comparison::upsert(conn, None, strata).await?;
         let mut merged: BTreeMap<(i64, String, String, &'static str), i64> = BTreeMap::new();
         for (org, month, topic, sentiment) in self.text {
             for scope in scopes.get(&org).map(Vec::as_slice).unwrap_or(&[]) {
@@ -648,6 +667,7 @@ async fn write_answer(
         for c in a.cells(channel) {
             pending.cells.push((r.org, month.clone(), c));
         }
+        pending.answers.push((r.org, month.clone(), a.clone()));
     }
     Ok(Submitted {
         answer_id,
@@ -883,7 +903,7 @@ async fn aggregate_pending(
         let mut conn = pool.acquire().await?;
         let mut tx = begin_write(&mut conn, backend).await?;
         let rows = sqlx::query(&format!(
-            "SELECT id, org_unit_id, month, channel, service_lang, respondent, nps, scores, has_text \
+            "SELECT id, org_unit_id, month, channel, service_lang, age_group, respondent, nps, scores, has_text \
              FROM feedback_answers WHERE pending = 1 AND id <= $1 ORDER BY id LIMIT {AGGREGATE_CHUNK}{lock}"
         ))
         .bind(upto)
@@ -898,6 +918,7 @@ async fn aggregate_pending(
         }
         let mut own: std::collections::HashMap<AggKey, Counts> = std::collections::HashMap::new();
         let mut ids = Vec::with_capacity(rows.len());
+        let mut answers = Vec::with_capacity(rows.len());
         for r in &rows {
             ids.push(r.try_get::<i64, _>("id")?);
             let org: i64 = r.try_get("org_unit_id")?;
@@ -906,6 +927,7 @@ async fn aggregate_pending(
             let channel = Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?;
             let lang: Option<String> = r.try_get("service_lang")?;
             let respondent: Option<String> = r.try_get("respondent")?;
+            let age_group: Option<String> = r.try_get("age_group")?;
             let answer = Answer {
                 nps: r
                     .try_get::<Option<i64>, _>("nps")?
@@ -913,7 +935,7 @@ async fn aggregate_pending(
                 scores: parse_scores(&r.try_get::<String, _>("scores")?)?,
                 text: (r.try_get::<i64, _>("has_text")? != 0).then(String::new),
                 service_lang: lang.as_deref().and_then(ServiceLang::parse),
-                age_group: None,
+                age_group: age_group.as_deref().and_then(AgeGroup::parse),
                 respondent: respondent.as_deref().and_then(Respondent::parse),
                 service_date: None,
                 contact: None,
@@ -925,6 +947,7 @@ async fn aggregate_pending(
                     .or_default()
                     .add(&c.counts);
             }
+            answers.push((org, month, answer));
         }
         let scopes = scopes_of(&mut tx, own.keys().map(|k| k.0)).await?;
         let mut merged: BTreeMap<AggKey, Counts> = BTreeMap::new();
@@ -940,6 +963,16 @@ async fn aggregate_pending(
             }
         }
         upsert_rows(&mut tx, merged.into_iter().collect()).await?;
+        let mut strata = crate::comparison::StrataRows::new();
+        for (org, month, answer) in &answers {
+            let county = scopes
+                .get(org)
+                .and_then(|s| s.last())
+                .copied()
+                .unwrap_or(*org);
+            crate::comparison::add_answer(&mut strata, county, month, answer);
+        }
+        crate::comparison::upsert(&mut tx, None, strata).await?;
         for chunk in ids.chunks(100) {
             let list = crate::write::placeholders(1, chunk.len());
             let sql = format!("UPDATE feedback_answers SET pending = 0 WHERE id IN ({list})");
@@ -1475,6 +1508,7 @@ impl Store {
         let mut merged: std::collections::HashMap<AggKey, Counts> =
             std::collections::HashMap::new();
         let mut cells = Vec::new();
+        let mut strata = crate::comparison::StrataRows::new();
         for chunk in rows.chunks(INSERT_CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
@@ -1490,6 +1524,8 @@ impl Store {
                 let mut scopes = vec![*org];
                 scopes.extend(tree.ancestors(*org).iter().map(|n| n.id));
                 scoped_cells(&scopes, &month, a.cells(*channel), &mut cells);
+                let county = tree.root_of(*org).unwrap_or(*org);
+                crate::comparison::add_answer(&mut strata, county, &month, a);
                 q = q
                     .bind(survey.id)
                     .bind(*org)
@@ -1514,6 +1550,7 @@ impl Store {
         let mut agg: Vec<(AggKey, Counts)> = merged.into_iter().collect();
         agg.sort_by(|a, b| a.0.cmp(&b.0));
         upsert_rows(&mut tx, agg).await?;
+        crate::comparison::upsert(&mut tx, None, strata).await?;
         audit(
             &mut tx,
             p,

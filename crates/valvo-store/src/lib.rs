@@ -9,6 +9,7 @@ mod accounts;
 mod auth;
 mod branding;
 mod classification;
+pub mod comparison;
 mod feedback;
 mod figures;
 mod import;

@@ -820,6 +820,7 @@ impl Store {
             ("incident_handling_days", "org_unit_id"),
             ("feedback_agg", "scope_id"),
             ("feedback_totals", "scope_id"),
+            ("feedback_strata", "scope_id"),
             ("feedback_text_agg", "scope_id"),
             ("ombudsman_marginals", "org_unit_id"),
             ("supervision_marginals", "org_unit_id"),

@@ -468,3 +468,84 @@ pub async fn update_case(
         state.store().update_case(&p, id, &update, today()).await?,
     ))
 }
+
+#[derive(Deserialize)]
+pub struct ComparisonQuery {
+    period: Option<String>,
+}
+
+/// `GET /api/v1/feedback/comparison?period=P`: every county's NPS and
+/// national statements beside the country's, raw and standardised to the
+/// national mix of respondent, age group and language of service, with 95 %
+/// intervals (see [`valvo_core::comparison`]). Public for the public
+/// statistics' periods (tertials), any period with a token.
+pub async fn comparison(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ComparisonQuery>,
+) -> ApiResult<Json<Value>> {
+    let period = parse_period(q.period.as_deref().unwrap_or(""))?;
+    let caller = optional_caller(&state, &headers, &axum::http::Method::GET).await?;
+    if caller.is_none() && !crate::feedback::public_period(&period) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "public statistics are by tertial (2024T1, 2024T2, 2024T3); other periods need a bearer token",
+        ));
+    }
+    Ok(Json(comparison_json(&state, period).await?))
+}
+
+/// The comparison of `period` as JSON (the API's answer, and the page's data).
+pub(crate) async fn comparison_json(
+    state: &AppState,
+    period: valvo_core::Period,
+) -> Result<Value, StoreError> {
+    use valvo_core::comparison::{compare_counties, Compared, Figures};
+    let rows = state.store().feedback_strata(period).await?;
+    let mut by = valvo_store::comparison::by_county(&rows);
+    let tree = state.store().org_tree().await?;
+    // Every county, also one without answers (its figures withheld); rows
+    // of what is no longer a county (a root moved under another) are not
+    // one.
+    by.retain(|id, _| tree.get(*id).is_some_and(|n| n.parent_id.is_none()));
+    for root in tree.roots() {
+        by.entry(root.id).or_default();
+    }
+    let survey = state.store().current_survey().await?;
+    let national: Vec<_> = survey
+        .def
+        .statements
+        .iter()
+        .filter(|s| s.national)
+        .collect();
+    let keys: Vec<String> = national.iter().map(|s| s.key.clone()).collect();
+    let (all, each) = compare_counties(&by, &keys);
+    let figure = |c: &Compared| json!(c);
+    let figures = |f: &Figures| {
+        json!({
+            "nps": figure(&f.nps),
+            "statements": f.statements.iter().zip(&national).map(|((key, c), s)| json!({
+                "key": key, "text": s.text, "figure": figure(c),
+            })).collect::<Vec<_>>(),
+        })
+    };
+    let counties: Vec<Value> = each
+        .iter()
+        .filter_map(|(id, f)| {
+            let node = tree.get(*id)?;
+            Some(json!({ "id": id, "code": node.code, "name": node.name, "figures": figures(f) }))
+        })
+        .collect();
+    Ok(json!({
+        "period": period.to_string(),
+        "method": {
+            "standardised_to": ["respondent", "age_group", "service_lang"],
+            "interval": 0.95,
+            "min_answers": valvo_core::comparison::MIN_ANSWERS,
+            "min_coverage": valvo_core::comparison::MIN_COVERAGE,
+        },
+        "national": figures(&all),
+        "counties": counties,
+    }))
+}

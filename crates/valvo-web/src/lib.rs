@@ -322,6 +322,7 @@ pub fn app(state: AppState) -> Router {
             axum::routing::delete(users_api::revoke_token),
         )
         .route("/feedback/stats", get(feedback_api::stats))
+        .route("/feedback/comparison", get(feedback_api::comparison))
         .route("/feedback/export", get(feedback_api::export))
         .route("/feedback/survey", get(feedback_api::survey))
         .route(

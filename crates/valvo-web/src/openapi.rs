@@ -933,6 +933,13 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "parameters": stats_params,
             "responses": { "200": ok("Statistics", obj.clone()) }
         }},
+        "/api/v1/feedback/comparison": { "get": {
+            "summary": "Every county's NPS and national statements beside the country's, raw and directly standardised to the national mix of respondent, age group and language of service, with 95 % intervals; figures of fewer than 30 answers withheld, a standardised one also where the county's strata cover less than 90 % of the mix. Without a token: tertials only.",
+            "operationId": "feedbackComparison",
+            "security": [{}, { "bearer": [] }],
+            "parameters": [period_param("query")],
+            "responses": { "200": ok("Comparison", obj.clone()) }
+        }},
         "/api/v1/feedback/export": { "get": {
             "summary": "The national export (CSV, see docs/feedback-export.md)",
             "operationId": "feedbackExport",

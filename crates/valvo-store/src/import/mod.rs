@@ -685,6 +685,8 @@ struct FeedbackAgg {
     cells: Vec<ScopeCell>,
     /// feedback_text_agg rows (scope, month, topic, sentiment) → n.
     text: BTreeMap<(i64, String, String, &'static str), i64>,
+    /// feedback_strata rows (county, period key, stratum, item).
+    strata: crate::comparison::StrataRows,
 }
 
 struct FeedbackParser {
@@ -696,6 +698,7 @@ struct FeedbackParser {
     unit_column: usize,
     cells: HashMap<UnitKey, Counts>,
     text: BTreeMap<(i64, String, String, &'static str), i64>,
+    strata: crate::comparison::StrataRows,
 }
 
 impl Parser for FeedbackParser {
@@ -737,6 +740,8 @@ impl Parser for FeedbackParser {
                 .or_default()
                 .add(&c.counts);
         }
+        let county = self.tree.root_of(org).unwrap_or(org);
+        crate::comparison::add_answer(&mut self.strata, county, &month, &answer);
         if let Some(a) = &analysis {
             let sentiment = a.sentiment.code();
             for scope in scopes(&self.tree, org) {
@@ -761,7 +766,7 @@ impl Parser for FeedbackParser {
     }
 
     fn spill(&mut self, last: bool) -> Option<FeedbackAgg> {
-        if !last && self.cells.len() < SPILL_KEYS {
+        if !last && self.cells.len() + self.strata.len() < SPILL_KEYS {
             return None;
         }
         // Each unit-month cell under every scope above it and every period
@@ -787,6 +792,7 @@ impl Parser for FeedbackParser {
         cells.sort_by(|a, b| a.0.cmp(&b.0));
         Some(FeedbackAgg {
             cells,
+            strata: std::mem::take(&mut self.strata),
             text: if last {
                 std::mem::take(&mut self.text)
             } else {
@@ -1165,6 +1171,8 @@ async fn finish_feedback(
         .bind(job)
         .execute(&mut *conn)
         .await?;
+    // The counts by stratum, after both (every writer's order).
+    crate::comparison::finish_import(conn, backend, job).await?;
     let text: Vec<_> = agg.text.iter().collect();
     for part in text.chunks(statement_rows(conn, 5)) {
         let sql = multi_row(
@@ -1535,6 +1543,10 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        sqlx::query("DELETE FROM import_feedback_strata WHERE import_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         self.drop_staged(id).await?;
         sqlx::query("UPDATE imports SET purged = 1 WHERE id = $1")
             .bind(id)
@@ -1633,6 +1645,7 @@ impl Store {
                     unit_column: 0,
                     cells: HashMap::new(),
                     text: BTreeMap::new(),
+                    strata: HashMap::new(),
                 };
                 spawn_reader(parser, input, bytes_total, tx);
                 Sink::Feedback {
@@ -1738,6 +1751,7 @@ impl Store {
                 Msg::Spill(Agg::Feedback(agg)) if !job.dry_run => {
                     let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
                     stage_cells(&mut tx, job.id, &agg.cells).await?;
+                    crate::comparison::upsert(&mut tx, Some(job.id), agg.strata).await?;
                     tx.commit().await?;
                 }
                 Msg::Spill(_) => {}
@@ -1969,10 +1983,18 @@ impl Store {
     ) -> Result<()> {
         // The last aggregate rows into staging first, in short transactions
         // like the rows themselves; the final one only adds staging up.
-        if let Agg::Feedback(a) = &agg {
+        let mut agg = agg;
+        if let Agg::Feedback(a) = &mut agg {
             for part in a.cells.chunks(CHUNK * 2) {
                 let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
                 stage_cells(&mut tx, job.id, part).await?;
+                tx.commit().await?;
+            }
+            let strata: Vec<_> = std::mem::take(&mut a.strata).into_iter().collect();
+            for part in strata.chunks(CHUNK * 2) {
+                let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
+                crate::comparison::upsert(&mut tx, Some(job.id), part.iter().cloned().collect())
+                    .await?;
                 tx.commit().await?;
             }
         }

@@ -1645,3 +1645,320 @@ async fn totals_differ(app: &TestApp) -> i64 {
     }
     n
 }
+
+/// Two counties hearing from different people: the comparison the API
+/// gives, raw and standardised, is the one computed from the answers
+/// themselves, whichever way they arrived (one by one over HTTP, an import,
+/// a bulk load), and the migration's count of existing answers gives the
+/// same rows as the writers kept.
+#[tokio::test]
+async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came() {
+    use std::collections::BTreeMap;
+    use valvo_core::comparison::{compare_counties, Strata, Stratum};
+    use valvo_core::feedback::{AgeGroup, Answer, Channel, Respondent, Score, ServiceLang};
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let sys = valvo_core::access::Principal::system("test");
+    let other = app
+        .store
+        .create_org_unit(
+            &sys,
+            &valvo_store::NewOrgUnit {
+                parent_id: None,
+                code: "toinen".into(),
+                name: crate::support::t("Toinen hyvinvointialue", "Annat välfärdsområde"),
+                producer: valvo_core::ProducerType::Own,
+                sort_order: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let other_unit = app
+        .store
+        .create_org_unit(
+            &sys,
+            &valvo_store::NewOrgUnit {
+                parent_id: Some(other),
+                code: "t1".into(),
+                name: crate::support::t("Yksikkö T1", "Enhet T1"),
+                producer: valvo_core::ProducerType::Own,
+                sort_order: 0,
+            },
+        )
+        .await
+        .unwrap();
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    let token = app.token("admin@x.fi").await;
+    let survey = app.store.current_survey().await.unwrap().def;
+    let keys: Vec<String> = survey
+        .statements
+        .iter()
+        .filter(|s| s.national)
+        .map(|s| s.key.clone())
+        .collect();
+
+    // The county hears mostly from clients, the other mostly from
+    // relatives, who everywhere answer lower.
+    let mut seed: u64 = 0xc0ff_ee11;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    let mut answers: Vec<(i64, i64, Answer)> = Vec::new();
+    for i in 0..360 {
+        let (county, unit) = if i % 2 == 0 {
+            (f.county, f.unit_a1)
+        } else {
+            (other, other_unit)
+        };
+        let relative = next(10) < if county == f.county { 2 } else { 8 };
+        let low = if relative { 4 } else { 0 };
+        let mut scores = BTreeMap::new();
+        for k in &keys {
+            if next(6) == 0 {
+                scores.insert(k.clone(), Score::CannotSay);
+            } else if next(6) > 0 {
+                scores.insert(
+                    k.clone(),
+                    Score::Value((1 + next(5 - low / 2) + low / 4) as u8 % 5 + 1),
+                );
+            }
+        }
+        let day = time::Date::from_calendar_date(2024, time::Month::January, 1).unwrap()
+            + time::Duration::days(next(120) as i64);
+        answers.push((
+            county,
+            unit,
+            Answer {
+                nps: (next(8) > 0).then(|| (next(11 - low) + low / 2) as u8),
+                scores,
+                text: None,
+                service_lang: [None, Some(ServiceLang::Fi), Some(ServiceLang::Sv)][next(3)],
+                age_group: [None, Some(AgeGroup::From35), Some(AgeGroup::From75)][next(3)],
+                respondent: Some(if relative {
+                    Respondent::Relative
+                } else {
+                    Respondent::Client
+                }),
+                service_date: Some(day),
+                contact: None,
+            },
+        ));
+    }
+    // A third one by one over HTTP, a third in an import, a third in a
+    // bulk load.
+    let code = |v: Option<&'static str>| v.unwrap_or("");
+    let mut csv = format!(
+        "unit;service_date;nps;{};service_lang;age_group;respondent\n",
+        keys.join(";")
+    );
+    let mut bulk = Vec::new();
+    for (i, (_, unit, a)) in answers.iter().enumerate() {
+        match i % 3 {
+            0 => {
+                let scores: serde_json::Map<String, Value> = a
+                    .scores
+                    .iter()
+                    .map(|(k, s)| {
+                        let v = match s {
+                            Score::Value(v) => json!(v),
+                            Score::CannotSay => json!("cannot_say"),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect();
+                let mut body = json!({
+                    "org_unit": unit, "scores": scores,
+                    "service_date": a.service_date.unwrap().to_string(),
+                });
+                if let Some(n) = a.nps {
+                    body["nps"] = json!(n);
+                }
+                // A background question not answered is left out.
+                for (k, v) in [
+                    ("service_lang", a.service_lang.map(ServiceLang::code)),
+                    ("age_group", a.age_group.map(AgeGroup::code)),
+                    ("respondent", a.respondent.map(Respondent::code)),
+                ] {
+                    if let Some(v) = v {
+                        body[k] = json!(v);
+                    }
+                }
+                let r = app
+                    .client()
+                    .post(app.url("/api/v1/feedback/answers"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    r.status(),
+                    StatusCode::CREATED,
+                    "{body} {}",
+                    r.text().await.unwrap()
+                );
+            }
+            1 => {
+                let unit = if *unit == f.unit_a1 { "a1" } else { "t1" };
+                let cells: Vec<String> = keys
+                    .iter()
+                    .map(|k| match a.scores.get(k) {
+                        Some(Score::Value(v)) => v.to_string(),
+                        Some(Score::CannotSay) => "x".into(),
+                        None => String::new(),
+                    })
+                    .collect();
+                csv.push_str(&format!(
+                    "{unit};{};{};{};{};{};{}\n",
+                    a.service_date.unwrap(),
+                    a.nps.map(|n| n.to_string()).unwrap_or_default(),
+                    cells.join(";"),
+                    code(a.service_lang.map(ServiceLang::code)),
+                    code(a.age_group.map(AgeGroup::code)),
+                    code(a.respondent.map(Respondent::code)),
+                ));
+            }
+            _ => bulk.push((*unit, a.clone(), Channel::Web)),
+        }
+    }
+    let r = app
+        .client()
+        .post(app.url("/api/v1/feedback/import"))
+        .bearer_auth(&token)
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let today = time::OffsetDateTime::now_utc().date();
+    app.store.load_answers(&sys, &bulk, today).await.unwrap();
+
+    // The comparison computed from the answers themselves.
+    let mut by: BTreeMap<i64, Strata> = BTreeMap::new();
+    for (county, _, a) in &answers {
+        let stratum = Stratum {
+            respondent: a.respondent,
+            age_group: a.age_group,
+            lang: a.service_lang,
+        };
+        for c in a.cells(Channel::Web) {
+            if c.item == valvo_core::feedback::ITEM_ANSWERS {
+                continue;
+            }
+            by.entry(*county)
+                .or_default()
+                .entry(c.item)
+                .or_default()
+                .entry(stratum)
+                .or_default()
+                .add(&c.counts);
+        }
+    }
+    let (national, each) = compare_counties(&by, &keys);
+    let figures = |f: &valvo_core::comparison::Figures| {
+        (
+            serde_json::to_value(&f.nps).unwrap(),
+            f.statements
+                .iter()
+                .map(|(_, c)| serde_json::to_value(c).unwrap())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let check = |body: &Value| {
+        let got = |v: &Value| {
+            (
+                v["nps"].clone(),
+                v["statements"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["figure"].clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(got(&body["national"]), figures(&national), "national");
+        for c in body["counties"].as_array().unwrap() {
+            let id = c["id"].as_i64().unwrap();
+            assert_eq!(got(&c["figures"]), figures(&each[&id]), "county {id}");
+        }
+        assert_eq!(body["counties"].as_array().unwrap().len(), 2);
+    };
+    let r = app
+        .client()
+        .get(app.url("/api/v1/feedback/comparison?period=2024T1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    check(&body);
+    // The mixes differ, and so do the raw figures and the standardised ones.
+    let nps = |id: i64, which: &str| {
+        body["counties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["figures"]["nps"][which]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(nps(f.county, "raw") > nps(other, "raw"));
+    assert!(
+        (nps(f.county, "raw") - nps(other, "raw")).abs()
+            > (nps(f.county, "standardised") - nps(other, "standardised")).abs(),
+        "standardising narrows the gap the mix made"
+    );
+    // Another period's rows hold none of these.
+    let r = app
+        .client()
+        .get(app.url("/api/v1/feedback/comparison?period=2024"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    check(&r.json().await.unwrap());
+    let r = app
+        .client()
+        .get(app.url("/api/v1/feedback/comparison?period=2024T2"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let empty: Value = r.json().await.unwrap();
+    assert_eq!(empty["national"]["nps"]["answers"], 0);
+    // Without a token, only the public statistics' periods.
+    let r = app
+        .client()
+        .get(app.url("/api/v1/feedback/comparison?period=2024H1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // The migration counting the answers already there gives the same rows.
+    let before = app.scalar("SELECT COUNT(*) FROM feedback_strata").await;
+    let migration = if crate::support::backend() == "postgres" {
+        include_str!("../../../valvo-store/migrations/postgres/0025_feedback_strata.sql")
+    } else {
+        include_str!("../../../valvo-store/migrations/sqlite/0025_feedback_strata.sql")
+    };
+    let backfill = &migration[migration.find("INSERT INTO feedback_strata").unwrap()..];
+    app.sql("DELETE FROM feedback_strata").await;
+    app.sql(backfill.trim_end().trim_end_matches(';')).await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM feedback_strata").await,
+        before
+    );
+    let r = app
+        .client()
+        .get(app.url("/api/v1/feedback/comparison?period=2024T1"))
+        .send()
+        .await
+        .unwrap();
+    check(&r.json().await.unwrap());
+}

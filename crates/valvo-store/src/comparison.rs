@@ -1,0 +1,212 @@
+//! The counts a fair comparison of counties reads (`feedback_strata`): per
+//! county (a root of the organisation tree), period key, stratum
+//! (respondent, age group, language of service) and item (NPS and each
+//! statement). Every writer of the feedback aggregates adds these rows in
+//! the same transaction, after its `feedback_agg` and `feedback_totals`
+//! rows and in the stored key's byte order (the order every writer locks
+//! them in); an import stages them with its other rows and adds them when
+//! it finishes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::{AnyConnection, Row};
+use valvo_core::comparison::Stratum;
+use valvo_core::feedback::{AgeGroup, Answer, Counts, Respondent, ServiceLang, ITEM_ANSWERS};
+use valvo_core::Period;
+
+use crate::feedback::{add_counts, period_keys, values};
+use crate::{Result, Store};
+
+/// A row's key as stored: county, period key, `[respondent, age group,
+/// language]` codes (empty: not told), item.
+pub(crate) type StrataKey = (i64, String, [&'static str; 3], String);
+
+/// Rows waiting to be written.
+pub(crate) type StrataRows = HashMap<StrataKey, Counts>;
+
+const UPSERT_CHUNK: usize = 500;
+
+fn codes(a: &Answer) -> [&'static str; 3] {
+    [
+        a.respondent.map_or("", Respondent::code),
+        a.age_group.map_or("", AgeGroup::code),
+        a.service_lang.map_or("", ServiceLang::code),
+    ]
+}
+
+/// Adds an answer given in `month` in the county `root` (its NPS and
+/// statements, "cannot say" too) under the month and every period
+/// containing it.
+pub(crate) fn add_answer(out: &mut StrataRows, root: i64, month: &str, a: &Answer) {
+    let stratum = codes(a);
+    let keys = period_keys(month);
+    // The channel does not matter here: any will do for the cells.
+    for c in a.cells(valvo_core::feedback::Channel::Web) {
+        if c.item == ITEM_ANSWERS {
+            continue;
+        }
+        for k in &keys {
+            out.entry((root, k.clone(), stratum, c.item.clone()))
+                .or_default()
+                .add(&c.counts);
+        }
+    }
+}
+
+fn bind_row<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    (root, key, [r, a, l], item): &StrataKey,
+    counts: &Counts,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q = q
+        .bind(*root)
+        .bind(key.clone())
+        .bind(*r)
+        .bind(*a)
+        .bind(*l)
+        .bind(item.clone());
+    for c in counts.counts {
+        q = q.bind(c as i64);
+    }
+    q.bind(counts.cannot_say as i64)
+}
+
+/// Rows in the stored key's byte order.
+fn sorted(rows: StrataRows) -> Vec<(StrataKey, Counts)> {
+    let mut rows: Vec<_> = rows.into_iter().filter(|(_, c)| !c.is_zero()).collect();
+    rows.sort_by(|(a, _), (b, _)| a.cmp(b));
+    rows
+}
+
+/// Adds `rows` to `feedback_strata` (or, with `import`, to that import's
+/// staging rows).
+pub(crate) async fn upsert(
+    conn: &mut AnyConnection,
+    import: Option<i64>,
+    rows: StrataRows,
+) -> Result<()> {
+    let (table, lead, cols) = match import {
+        Some(_) => ("import_feedback_strata", "import_id, ", 19),
+        None => ("feedback_strata", "", 18),
+    };
+    for chunk in sorted(rows).chunks(UPSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO {table} ({lead}scope_id, month, respondent, age_group, lang, item, \
+             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs) VALUES {} \
+             ON CONFLICT ({lead}scope_id, month, respondent, age_group, lang, item) DO UPDATE SET {}",
+            values(chunk.len(), cols),
+            add_counts(table),
+        );
+        let mut q = sqlx::query(&sql);
+        for (key, counts) in chunk {
+            if let Some(job) = import {
+                q = q.bind(job);
+            }
+            q = bind_row(q, key, counts);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Adds an import's staged rows to the live ones (in key order, texts byte
+/// by byte whatever the collation) and removes them.
+pub(crate) async fn finish_import(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    job: i64,
+) -> Result<()> {
+    let bytes = match backend {
+        crate::Backend::Postgres => " COLLATE \"C\"",
+        crate::Backend::Sqlite => "",
+    };
+    let order = ["month", "respondent", "age_group", "lang", "item"]
+        .map(|c| format!("{c}{bytes}"))
+        .join(", ");
+    sqlx::query(&format!(
+        "INSERT INTO feedback_strata (scope_id, month, respondent, age_group, lang, item, \
+         b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs) \
+         SELECT scope_id, month, respondent, age_group, lang, item, \
+         b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM import_feedback_strata \
+         WHERE import_id = $1 ORDER BY scope_id, {order} \
+         ON CONFLICT (scope_id, month, respondent, age_group, lang, item) DO UPDATE SET {}",
+        add_counts("feedback_strata")
+    ))
+    .bind(job)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM import_feedback_strata WHERE import_id = $1")
+        .bind(job)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// One county's counts in one stratum for one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StratumCounts {
+    /// The county (a root of the tree).
+    pub county: i64,
+    /// The stratum.
+    pub stratum: Stratum,
+    /// `nps` or a statement key.
+    pub item: String,
+    /// The counts.
+    pub counts: Counts,
+}
+
+impl Store {
+    /// Every county's answers in `period` per stratum and item: what a fair
+    /// comparison reads (a few hundred rows a county, one per stratum and
+    /// item, whatever the number of answers).
+    pub async fn feedback_strata(&self, period: Period) -> Result<Vec<StratumCounts>> {
+        // Answers acknowledged before this read are in it.
+        self.feedback_catch_up().await?;
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT scope_id, respondent, age_group, lang, item, \
+             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs \
+             FROM feedback_strata WHERE month = $1",
+        )
+        .bind(period.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut counts = Counts::default();
+            for (b, slot) in counts.counts.iter_mut().enumerate() {
+                *slot = u64::try_from(r.try_get::<i64, _>(format!("b{b}").as_str())?).unwrap_or(0);
+            }
+            counts.cannot_say = u64::try_from(r.try_get::<i64, _>("cs")?).unwrap_or(0);
+            let code = |c: &str| -> Result<String> { Ok(r.try_get::<String, _>(c)?) };
+            out.push(StratumCounts {
+                county: r.try_get("scope_id")?,
+                stratum: Stratum {
+                    respondent: Respondent::parse(&code("respondent")?),
+                    age_group: AgeGroup::parse(&code("age_group")?),
+                    lang: ServiceLang::parse(&code("lang")?),
+                },
+                item: code("item")?,
+                counts,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Groups rows per county and item (for the comparison's arithmetic).
+pub fn by_county(
+    rows: &[StratumCounts],
+) -> BTreeMap<i64, BTreeMap<String, BTreeMap<Stratum, Counts>>> {
+    let mut out: BTreeMap<i64, BTreeMap<String, BTreeMap<Stratum, Counts>>> = BTreeMap::new();
+    for r in rows {
+        out.entry(r.county)
+            .or_default()
+            .entry(r.item.clone())
+            .or_default()
+            .entry(r.stratum)
+            .or_default()
+            .add(&r.counts);
+    }
+    out
+}
