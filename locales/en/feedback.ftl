@@ -141,3 +141,24 @@ source-feedback-negative-comments-share = customer feedback: negative comments (
 fb-filter-respondent = Respondent
 fb-thanks-public = Read the unit's public self-monitoring reports
 error-nps-required = answer at least one question or write something
+
+## Fair comparison of counties
+cmp-title = Customer experience by wellbeing services county
+cmp-intro = Every county asks the same questions: the net promoter score (NPS, −100…100) and the national statements (1–5). In brackets the 95 % confidence interval.
+cmp-method = Standardisation
+cmp-method-text = The standardised figure is what the county's figure would be if its respondents were spread by respondent (client or relative), age group and language of service as the whole country's are (direct standardisation). Counties are so compared on the same population, and a difference is not down to who answered where.
+cmp-withheld = Figures not shown
+cmp-withheld-text = Figures of fewer than 30 answers are not shown. A standardised figure is not shown when the county's respondent groups cover less than 90 % of the country's respondents; the coverage gives the share.
+cmp-country = Whole country
+cmp-own = this county
+cmp-own-heading = { $org } compared with the whole country
+cmp-nps = Net promoter score (NPS)
+cmp-statements = The national statements, standardised means
+cmp-statements-note = Mean on the scale 1–5, standardised to the whole country's spread of respondents.
+cmp-col-county = County
+cmp-col-answers = Answers
+cmp-col-raw = As answered
+cmp-col-standardised = Standardised
+cmp-col-coverage = Coverage
+cmp-col-statement = Statement
+cmp-link = Comparison with other counties

@@ -141,3 +141,24 @@ source-feedback-negative-comments-share = asiakaspalaute: kielteiset kommentit (
 fb-filter-respondent = Vastaaja
 fb-thanks-public = Lue yksikön julkisia omavalvontaraportteja
 error-nps-required = vastaa ainakin yhteen kysymykseen tai kirjoita jotain
+
+## Fair comparison of counties
+cmp-title = Asiakaskokemus hyvinvointialueittain
+cmp-intro = Kaikki alueet kysyvät samat kysymykset: suositteluindeksi (NPS, −100…100) ja valtakunnalliset väittämät (1–5). Suluissa 95 %:n luottamusväli.
+cmp-method = Vakiointi
+cmp-method-text = Vakioitu luku kertoo, mikä alueen luku olisi, jos sen vastaajat jakautuisivat vastaajan (asiakas tai läheinen), ikäryhmän ja palvelun kielen mukaan kuten koko maan vastaajat (suora vakiointi). Näin alueita verrataan samalla vastaajajoukolla, eikä ero johdu siitä, keitä alueella vastasi.
+cmp-withheld = Piilotetut luvut
+cmp-withheld-text = Alle 30 vastauksen lukuja ei näytetä. Vakioitua lukua ei näytetä, jos alueen vastaajaryhmät kattavat alle 90 % koko maan vastaajista; kattavuus kertoo osuuden.
+cmp-country = Koko maa
+cmp-own = tämä alue
+cmp-own-heading = { $org } verrattuna koko maahan
+cmp-nps = Suositteluindeksi (NPS)
+cmp-statements = Valtakunnalliset väittämät, vakioidut keskiarvot
+cmp-statements-note = Keskiarvo asteikolla 1–5, vakioitu koko maan vastaajajakaumaan.
+cmp-col-county = Alue
+cmp-col-answers = Vastauksia
+cmp-col-raw = Sellaisenaan
+cmp-col-standardised = Vakioitu
+cmp-col-coverage = Kattavuus
+cmp-col-statement = Väittämä
+cmp-link = Vertailu muihin hyvinvointialueisiin

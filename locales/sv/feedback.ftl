@@ -141,3 +141,24 @@ source-feedback-negative-comments-share = kundrespons: negativa kommentarer (%)
 fb-filter-respondent = Svarande
 fb-thanks-public = Läs enhetens offentliga egenkontrollrapporter
 error-nps-required = svara på minst en fråga eller skriv något
+
+## Fair comparison of counties
+cmp-title = Kundupplevelsen per välfärdsområde
+cmp-intro = Alla områden ställer samma frågor: rekommendationsindex (NPS, −100…100) och de nationella påståendena (1–5). Inom parentes 95 % konfidensintervall.
+cmp-method = Standardisering
+cmp-method-text = Det standardiserade värdet visar vad områdets värde hade varit om dess svarande fördelat sig efter svarande (klient eller närstående), åldersgrupp och servicespråk som hela landets svarande (direkt standardisering). Så jämförs områdena med samma svarandegrupp, och en skillnad beror inte på vilka som svarade i området.
+cmp-withheld = Värden som inte visas
+cmp-withheld-text = Värden med färre än 30 svar visas inte. Det standardiserade värdet visas inte om områdets svarandegrupper täcker mindre än 90 % av hela landets svarande; täckningen anger andelen.
+cmp-country = Hela landet
+cmp-own = detta område
+cmp-own-heading = { $org } jämfört med hela landet
+cmp-nps = Rekommendationsindex (NPS)
+cmp-statements = De nationella påståendena, standardiserade medelvärden
+cmp-statements-note = Medelvärde på skalan 1–5, standardiserat till hela landets fördelning av svarande.
+cmp-col-county = Område
+cmp-col-answers = Svar
+cmp-col-raw = Som sådant
+cmp-col-standardised = Standardiserat
+cmp-col-coverage = Täckning
+cmp-col-statement = Påstående
+cmp-link = Jämförelse med andra välfärdsområden

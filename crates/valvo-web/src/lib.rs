@@ -6,6 +6,7 @@ pub use valvo_i18n as i18n;
 
 mod api;
 mod branding;
+mod comparison;
 mod ctx;
 mod error;
 mod feedback;
@@ -509,6 +510,7 @@ pub fn app(state: AppState) -> Router {
             get(feedback::case_new).post(feedback::case_create),
         )
         .route("/public/org/{code}/feedback", get(feedback::public_stats))
+        .route("/public/comparison", get(comparison::page))
         .route("/public", get(public::index))
         .route("/public/org/{code}", get(public::org))
         .route("/public/org/{code}/plan/{year}", get(public::plan))

@@ -58,6 +58,8 @@ pub(crate) struct OversightPage {
     pub(crate) form: Option<FormView>,
     /// The county's branding, on a public page.
     pub(crate) brand: Option<crate::html::BrandHead>,
+    /// Fields the period chooser keeps: (name, value).
+    pub(crate) hidden: Vec<(String, String)>,
 }
 
 /// Escapes a table's row labels: the page prints labels as HTML (some

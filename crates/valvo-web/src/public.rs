@@ -107,6 +107,8 @@ struct OrgPage {
     base_public: String,
     /// A whole county (its ombudsperson figures are public).
     county: bool,
+    /// The county among the others: the fair comparison, its row marked.
+    comparison: String,
 }
 
 /// `GET /public/org/{code}`
@@ -179,6 +181,11 @@ pub async fn org(
             incident_stats: format!("/public/org/{}/incidents", node.code),
             feedback_form: format!("/feedback/{}", node.code),
             feedback_stats: format!("/public/org/{}/feedback", node.code),
+            comparison: tree
+                .root_of(node.id)
+                .and_then(|r| tree.get(r))
+                .map(|r| format!("/public/comparison?county={}", r.code))
+                .unwrap_or_default(),
             base_public: format!("/public/org/{}", node.code),
             county: node.parent_id.is_none(),
         },

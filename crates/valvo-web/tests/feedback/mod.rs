@@ -1940,6 +1940,60 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
+    // The public page: the same figures, the county's own row marked.
+    let page = app
+        .client()
+        .get(app.url("/public/comparison?period=2024T1&county=county&lang=fi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let shown = |e: &valvo_core::comparison::Estimate| {
+        let f = |v: f64| {
+            let s = format!("{v:.0}");
+            let s = if s == "-0" { "0".to_owned() } else { s };
+            s.replace('.', ",")
+        };
+        format!("{} ({}\u{2026}{})", f(e.value), f(e.low), f(e.high))
+    };
+    let mine = &each[&f.county];
+    for e in [
+        mine.nps.raw.as_ref().unwrap(),
+        mine.nps.standardised.as_ref().unwrap(),
+        national.nps.raw.as_ref().unwrap(),
+    ] {
+        assert!(html.contains(&shown(e)), "{} not on the page", shown(e));
+    }
+    assert!(html.contains("<strong>Testin hyvinvointialue</strong> (tämä alue)"));
+    assert!(html.contains("Testin hyvinvointialue verrattuna koko maahan"));
+    for (path, status) in [
+        ("/public/comparison?period=2024H1", StatusCode::BAD_REQUEST),
+        (
+            "/public/comparison?period=2024T1&county=a",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/public/comparison?period=2024T1&county=nope",
+            StatusCode::NOT_FOUND,
+        ),
+        ("/public/comparison?period=2024T1", StatusCode::OK),
+    ] {
+        let r = app.client().get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+    // The county's public page leads there.
+    let org = app
+        .client()
+        .get(app.url("/public/org/a1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(org.contains("href=\"/public/comparison?county=county\""));
+
     // The migration counting the answers already there gives the same rows.
     let before = app.scalar("SELECT COUNT(*) FROM feedback_strata").await;
     let migration = if crate::support::backend() == "postgres" {

@@ -1,0 +1,264 @@
+//! `GET /public/comparison?period=P[&county=CODE]`: customer experience by
+//! county on the same questions, raw and standardised to the national mix
+//! (see [`valvo_core::comparison`]), the country first and, with `county`,
+//! that county's own place marked and its statements beside the country's.
+
+use axum::extract::State;
+use serde::Deserialize;
+use valvo_core::comparison::{compare_counties, Compared, Estimate, Figures};
+use valvo_core::{Lang, Period, PeriodKind};
+
+use crate::ctx::{Page, UiQuery};
+use crate::error::ErrorKind;
+use crate::feedback::fmt_num;
+use crate::html::{escape, text_html};
+use crate::oversight_page::{html_table, plain, show, OversightPage, Section};
+use crate::ui::UiResult;
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub struct ComparisonQuery {
+    period: Option<String>,
+    county: Option<String>,
+}
+
+/// `12 (5…19)`: a figure and its 95 % interval, `–` when withheld.
+fn estimate(e: Option<&Estimate>, decimals: usize, lang: Lang) -> String {
+    e.map_or_else(
+        || "\u{2013}".to_owned(),
+        |e| {
+            format!(
+                "{} ({}\u{2026}{})",
+                fmt_num(e.value, decimals, lang),
+                fmt_num(e.low, decimals, lang),
+                fmt_num(e.high, decimals, lang)
+            )
+        },
+    )
+}
+
+/// The tertials of this year and the two before, `period` selected.
+fn tertials(period: Period) -> Vec<(String, String, bool)> {
+    let year = time::OffsetDateTime::now_utc()
+        .year()
+        .max(period.year_number());
+    let mut out = Vec::new();
+    for y in (year - 2..=year).rev() {
+        for t in (1..=3).rev() {
+            if let Ok(p) = format!("{y}T{t}").parse::<Period>() {
+                out.push((p.to_string(), p.label(), p == period));
+            }
+        }
+    }
+    if !out.iter().any(|(_, _, s)| *s) {
+        out.push((period.to_string(), period.label(), true));
+    }
+    out
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    page: Page,
+    UiQuery(q): UiQuery<ComparisonQuery>,
+) -> UiResult {
+    let lang = page.tr.lang();
+    let t = |k: &str| page.tr.t(k);
+    let period = match q.period.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Period::containing(time::OffsetDateTime::now_utc().date(), PeriodKind::Tertial),
+        Some(s) => s
+            .parse()
+            .map_err(|_| page.error(ErrorKind::BadRequest("error-period-invalid")))?,
+    };
+    if !crate::feedback::public_period(&period) {
+        return Err(page.error(ErrorKind::BadRequest("fb-public-tertials")));
+    }
+    let tree = crate::ui::tree(&state, &page).await?;
+    let own = match q.county.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(code) => Some(
+            crate::incidents::unit_by_code(&tree, code)
+                .filter(|n| n.parent_id.is_none())
+                .ok_or_else(|| page.error(ErrorKind::NotFound))?,
+        ),
+    };
+    let rows = state
+        .store()
+        .feedback_strata(period)
+        .await
+        .map_err(|e| page.error(e))?;
+    let mut by = valvo_store::comparison::by_county(&rows);
+    by.retain(|id, _| tree.get(*id).is_some_and(|n| n.parent_id.is_none()));
+    for root in tree.roots() {
+        by.entry(root.id).or_default();
+    }
+    let survey = state
+        .store()
+        .current_survey()
+        .await
+        .map_err(|e| page.error(e))?;
+    let national: Vec<_> = survey
+        .def
+        .statements
+        .iter()
+        .filter(|s| s.national)
+        .collect();
+    let keys: Vec<String> = national.iter().map(|s| s.key.clone()).collect();
+    let (all, each) = compare_counties(&by, &keys);
+
+    let name = |id: i64| -> String {
+        let node = tree.get(id);
+        let n = node
+            .map(|n| text_html(&page.tr, &n.name))
+            .unwrap_or_default();
+        if own.is_some_and(|o| o.id == id) {
+            format!("<strong>{n}</strong> ({})", escape(&t("cmp-own")))
+        } else {
+            n
+        }
+    };
+    let whole = escape(&t("cmp-country"));
+    let mut order: Vec<(i64, &Figures)> = each.iter().map(|(id, f)| (*id, f)).collect();
+    // By standardised NPS, best first; withheld figures last, by name.
+    let key = |f: &Figures| f.nps.standardised.map(|e| e.value);
+    order.sort_by(|a, b| {
+        key(b.1)
+            .partial_cmp(&key(a.1))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| name(a.0).cmp(&name(b.0)))
+    });
+    let coverage = |c: &Compared| {
+        if c.answers == 0 {
+            "\u{2013}".to_owned()
+        } else {
+            valvo_core::format_percent((c.coverage * 100.0).round(), 0, lang)
+        }
+    };
+    let nps_row = |label: String, f: &Figures| {
+        (
+            vec![label],
+            vec![
+                valvo_core::format_number(f.nps.answers as f64, lang),
+                estimate(f.nps.raw.as_ref(), 0, lang),
+                estimate(f.nps.standardised.as_ref(), 0, lang),
+                coverage(&f.nps),
+            ],
+        )
+    };
+    let mut nps_rows = vec![nps_row(whole.clone(), &all)];
+    nps_rows.extend(order.iter().map(|(id, f)| nps_row(name(*id), f)));
+    let nps = html_table(
+        t("cmp-nps"),
+        vec![
+            t("cmp-col-county"),
+            t("cmp-col-answers"),
+            t("cmp-col-raw"),
+            t("cmp-col-standardised"),
+            t("cmp-col-coverage"),
+        ],
+        1,
+        nps_rows,
+    );
+    // Plain text (a column's head); escaped where it is a row's label.
+    let statement = |s: &valvo_core::feedback::Statement| plain(&page, &s.text);
+    let mean = |c: &Compared| estimate(c.standardised.as_ref(), 2, lang);
+    let mut head = vec![t("cmp-col-county")];
+    head.extend(national.iter().map(|s| statement(s)));
+    let mut statement_rows = vec![(
+        vec![whole.clone()],
+        all.statements
+            .iter()
+            .map(|(_, c)| mean(c))
+            .collect::<Vec<_>>(),
+    )];
+    statement_rows.extend(order.iter().map(|(id, f)| {
+        (
+            vec![name(*id)],
+            f.statements.iter().map(|(_, c)| mean(c)).collect(),
+        )
+    }));
+    let statements = html_table(t("cmp-statements"), head, 1, statement_rows);
+    let mut sections = vec![
+        Section {
+            heading: t("cmp-nps"),
+            tables: vec![nps],
+            ..Default::default()
+        },
+        Section {
+            heading: t("cmp-statements"),
+            note: t("cmp-statements-note"),
+            tables: vec![statements],
+            ..Default::default()
+        },
+    ];
+    if let Some(o) = own {
+        let mine = &each[&o.id];
+        let rows = national
+            .iter()
+            .zip(all.statements.iter().zip(&mine.statements))
+            .map(|(s, ((_, country), (_, county)))| {
+                (
+                    vec![escape(&statement(s))],
+                    vec![
+                        estimate(country.raw.as_ref(), 2, lang),
+                        estimate(county.raw.as_ref(), 2, lang),
+                        estimate(county.standardised.as_ref(), 2, lang),
+                    ],
+                )
+            })
+            .collect();
+        let heading = page.tr.t_args(
+            "cmp-own-heading",
+            &[("org", crate::i18n::arg_str(plain(&page, &o.name)))],
+        );
+        sections.insert(
+            0,
+            Section {
+                heading: heading.clone(),
+                tables: vec![html_table(
+                    heading,
+                    vec![
+                        t("cmp-col-statement"),
+                        t("cmp-country"),
+                        t("cmp-col-raw"),
+                        t("cmp-col-standardised"),
+                    ],
+                    1,
+                    rows,
+                )],
+                ..Default::default()
+            },
+        );
+    }
+    let mut crumbs = vec![("/public".to_string(), escape(&t("public-title")))];
+    if let Some(o) = own {
+        crumbs.push((
+            format!("/public/org/{}", o.code),
+            text_html(&page.tr, &o.name),
+        ));
+    }
+    let base = "/public/comparison".to_string();
+    let brand = match own {
+        Some(o) => crate::branding::head(&state, &page, &tree, o.id).await,
+        None => None,
+    };
+    Ok(show(
+        &page,
+        t("cmp-title"),
+        OversightPage {
+            crumbs,
+            base,
+            periods: tertials(period),
+            intro: t("cmp-intro"),
+            details: vec![vec![
+                (t("cmp-method"), escape(&t("cmp-method-text"))),
+                (t("cmp-withheld"), escape(&t("cmp-withheld-text"))),
+            ]],
+            sections,
+            brand,
+            hidden: own
+                .map(|o| vec![("county".to_owned(), o.code.clone())])
+                .unwrap_or_default(),
+            ..Default::default()
+        },
+    ))
+}
