@@ -38,3 +38,7 @@ chart-period = this period
 chart-previous = previous period
 report-col-year = Year
 report-table-fb_nps_years = NPS by year
+report-table-fb_comparison = The county beside the whole country (standardised by respondents)
+report-col-county-raw = County as answered
+report-col-county-standardised = County standardised
+report-col-country = Whole country

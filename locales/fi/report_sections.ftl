@@ -38,3 +38,7 @@ chart-period = tämä jakso
 chart-previous = edellinen jakso
 report-col-year = Vuosi
 report-table-fb_nps_years = NPS vuosittain
+report-table-fb_comparison = Alue verrattuna koko maahan (vakioitu vastaajien mukaan)
+report-col-county-raw = Alue sellaisenaan
+report-col-county-standardised = Alue vakioituna
+report-col-country = Koko maa

@@ -38,3 +38,7 @@ chart-period = perioden
 chart-previous = föregående period
 report-col-year = År
 report-table-fb_nps_years = NPS per år
+report-table-fb_comparison = Området jämfört med hela landet (standardiserat efter svarande)
+report-col-county-raw = Området som sådant
+report-col-county-standardised = Området standardiserat
+report-col-country = Hela landet

@@ -154,6 +154,54 @@ fn nps_of(s: &Summary) -> Option<f64> {
         .map(f64::round)
 }
 
+/// The county beside the whole country on the same questions (the fair
+/// comparison, see [`crate::comparison`]): NPS and each national statement,
+/// the county's figure as answered and standardised to the country's mix of
+/// respondents, and the country's; a figure withheld there is `–` here.
+pub fn comparison_table(
+    statements: &[&Statement],
+    county: &crate::comparison::Figures,
+    country: &crate::comparison::Figures,
+) -> ReportTable {
+    let value = |e: Option<crate::comparison::Estimate>| e.map(|e| e.value);
+    let mut rows = vec![TableRow {
+        labels: vec![key("report-col-nps")],
+        cells: vec![
+            TableCell::Number(value(county.nps.raw).map(f64::round)),
+            TableCell::Number(value(county.nps.standardised).map(f64::round)),
+            TableCell::Number(value(country.nps.raw).map(f64::round)),
+        ],
+    }];
+    for (s, ((_, mine), (_, all))) in statements
+        .iter()
+        .zip(county.statements.iter().zip(&country.statements))
+    {
+        let mean = |v| TableCell::Mean {
+            value: v,
+            previous: None,
+        };
+        rows.push(TableRow {
+            labels: vec![TableLabel::Text(s.text.clone())],
+            cells: vec![
+                mean(value(mine.raw)),
+                mean(value(mine.standardised)),
+                mean(value(all.raw)),
+            ],
+        });
+    }
+    ReportTable {
+        key: "fb_comparison".into(),
+        head: vec![
+            key("report-col-figure"),
+            key("report-col-county-raw"),
+            key("report-col-county-standardised"),
+            key("report-col-country"),
+        ],
+        rows,
+        total: None,
+    }
+}
+
 /// The customer experience section's tables: the statements' means (the
 /// previous period's in brackets, as `1,72 (1,94)`), NPS by language of
 /// service and by channel, and what the comments are about. A figure of

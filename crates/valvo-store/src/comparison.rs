@@ -163,35 +163,70 @@ impl Store {
         // Answers acknowledged before this read are in it.
         self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query(
-            "SELECT scope_id, respondent, age_group, lang, item, \
-             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs \
-             FROM feedback_strata WHERE month = $1",
-        )
-        .bind(period.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let mut counts = Counts::default();
-            for (b, slot) in counts.counts.iter_mut().enumerate() {
-                *slot = u64::try_from(r.try_get::<i64, _>(format!("b{b}").as_str())?).unwrap_or(0);
-            }
-            counts.cannot_say = u64::try_from(r.try_get::<i64, _>("cs")?).unwrap_or(0);
-            let code = |c: &str| -> Result<String> { Ok(r.try_get::<String, _>(c)?) };
-            out.push(StratumCounts {
-                county: r.try_get("scope_id")?,
-                stratum: Stratum {
-                    respondent: Respondent::parse(&code("respondent")?),
-                    age_group: AgeGroup::parse(&code("age_group")?),
-                    lang: ServiceLang::parse(&code("lang")?),
-                },
-                item: code("item")?,
-                counts,
-            });
-        }
-        Ok(out)
+        strata_in(&mut conn, period).await
     }
+}
+
+/// [`Store::feedback_strata`] in the caller's connection or transaction.
+pub(crate) async fn strata_in(
+    conn: &mut AnyConnection,
+    period: Period,
+) -> Result<Vec<StratumCounts>> {
+    let rows = sqlx::query(
+        "SELECT scope_id, respondent, age_group, lang, item, \
+         b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs \
+         FROM feedback_strata WHERE month = $1",
+    )
+    .bind(period.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut counts = Counts::default();
+        for (b, slot) in counts.counts.iter_mut().enumerate() {
+            *slot = u64::try_from(r.try_get::<i64, _>(format!("b{b}").as_str())?).unwrap_or(0);
+        }
+        counts.cannot_say = u64::try_from(r.try_get::<i64, _>("cs")?).unwrap_or(0);
+        let code = |c: &str| -> Result<String> { Ok(r.try_get::<String, _>(c)?) };
+        out.push(StratumCounts {
+            county: r.try_get("scope_id")?,
+            stratum: Stratum {
+                respondent: Respondent::parse(&code("respondent")?),
+                age_group: AgeGroup::parse(&code("age_group")?),
+                lang: ServiceLang::parse(&code("lang")?),
+            },
+            item: code("item")?,
+            counts,
+        });
+    }
+    Ok(out)
+}
+
+/// A county's figures beside the country's, standardised (the report's
+/// table): `None` unless `county` is a root and at least one other county
+/// has answers in the period (beside itself alone it would say nothing).
+pub(crate) async fn report_table(
+    conn: &mut AnyConnection,
+    tree: &valvo_core::OrgTree,
+    county: i64,
+    period: Period,
+    statements: &[valvo_core::feedback::Statement],
+) -> Result<Option<valvo_core::report::ReportTable>> {
+    if tree.get(county).is_none_or(|n| n.parent_id.is_some()) {
+        return Ok(None);
+    }
+    let rows = strata_in(conn, period).await?;
+    let mut by = by_county(&rows);
+    by.retain(|id, _| tree.get(*id).is_some_and(|n| n.parent_id.is_none()));
+    if !by.contains_key(&county) || by.len() < 2 {
+        return Ok(None);
+    }
+    let national: Vec<_> = statements.iter().filter(|s| s.national).collect();
+    let keys: Vec<String> = national.iter().map(|s| s.key.clone()).collect();
+    let (all, each) = valvo_core::comparison::compare_counties(&by, &keys);
+    Ok(each
+        .get(&county)
+        .map(|mine| valvo_core::section_tables::comparison_table(&national, mine, &all)))
 }
 
 /// Groups rows per county and item (for the comparison's arithmetic).

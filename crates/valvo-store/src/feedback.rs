@@ -1599,14 +1599,17 @@ impl Store {
     /// The aggregate rows kept: by background (`feedback_agg`) and summed
     /// over it (`feedback_totals`), for the benchmark's account of how
     /// they grow.
-    pub async fn feedback_row_counts(&self) -> Result<(i64, i64)> {
+    pub async fn feedback_row_counts(&self) -> Result<(i64, i64, i64)> {
         let agg: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feedback_agg")
             .fetch_one(&self.pool)
             .await?;
         let totals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feedback_totals")
             .fetch_one(&self.pool)
             .await?;
-        Ok((agg, totals))
+        let strata: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feedback_strata")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((agg, totals, strata))
     }
 
     /// The breakdown groups of public figures, in [`Store::unit_figures`]

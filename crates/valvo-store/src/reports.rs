@@ -388,7 +388,7 @@ async fn experience_from_feedback(
         })
         .collect();
     let survey = crate::feedback::survey_in(conn).await?.def;
-    let tables = experience_tables(&Experience {
+    let mut tables = experience_tables(&Experience {
         statements: &survey.statements,
         current: cur,
         previous: prev,
@@ -397,6 +397,12 @@ async fn experience_from_feedback(
         topics: &stats.topics,
         years,
     });
+    // A county's place among the others, where there are others.
+    if let Some(t) =
+        crate::comparison::report_table(conn, tree, org, period, &survey.statements).await?
+    {
+        tables.push(t);
+    }
     Ok((used || !tables.is_empty()).then_some(tables))
 }
 

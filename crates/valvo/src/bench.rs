@@ -32,6 +32,12 @@ pub struct BenchArgs {
     /// Answers loaded in bulk for the feedback statistics figure (e.g. 10000000).
     #[arg(long, default_value_t = 0)]
     pub feedback_bulk: usize,
+    /// Spread the bulk answers over this many counties: the demo county and
+    /// generated ones of 9 areas × 20 units each, every county with its own
+    /// mix of respondents, age groups and languages (22: the national data
+    /// set, about 4 000 units), and time the fair comparison of them.
+    #[arg(long, default_value_t = 1)]
+    pub counties: usize,
     /// Instead: answers and incident reports per second through this many
     /// `valvo serve` processes on one database (e.g. 1,2), 64 clients, p50/p99;
     /// a fresh database beside --database-url (PostgreSQL) or a temporary SQLite file.
@@ -167,7 +173,14 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
         result = incident_bench(store, args.incidents).await;
     }
     if result.is_ok() && (args.feedback > 0 || args.feedback_bulk > 0) {
-        result = feedback_bench(store, &base, args.feedback, args.feedback_bulk).await;
+        result = feedback_bench(
+            store,
+            &base,
+            args.feedback,
+            args.feedback_bulk,
+            args.counties,
+        )
+        .await;
     }
 
     let _ = stop.send(());
@@ -352,13 +365,91 @@ async fn bench_units(store: &Store) -> Result<(i64, Vec<i64>, Vec<i64>), String>
     Ok((county, areas, units))
 }
 
+/// Generated counties beside the demo one, `counties` in all, each of 9
+/// areas × 20 units: the units of each county (the demo county's first).
+async fn national_units(
+    store: &Store,
+    demo: Vec<i64>,
+    counties: usize,
+) -> Result<Vec<Vec<i64>>, String> {
+    use valvo_core::ProducerType;
+    let sys = Principal::system("bench");
+    let mut out = vec![demo];
+    let tree = store.org_tree().await.map_err(|e| e.to_string())?;
+    let unit = |parent, code: String, fi: String, sv: String, order| valvo_store::NewOrgUnit {
+        parent_id: parent,
+        code,
+        name: valvo_core::I18nText::new(Some(fi), Some(sv), None),
+        producer: ProducerType::Own,
+        sort_order: order,
+    };
+    let ensure = async |new: valvo_store::NewOrgUnit| -> Result<i64, String> {
+        match tree.nodes().iter().find(|n| n.code == new.code) {
+            Some(n) => Ok(n.id),
+            None => store
+                .create_org_unit(&sys, &new)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    };
+    for c in 1..counties {
+        let root = ensure(unit(
+            None,
+            format!("bench-county-{c}"),
+            format!("Hyvinvointialue {c}"),
+            format!("Välfärdsområde {c}"),
+            c as i32,
+        ))
+        .await?;
+        let mut units = Vec::new();
+        for a in 0..9 {
+            let area = ensure(unit(
+                Some(root),
+                format!("bench-{c}-{a}"),
+                format!("Alue {c}.{a}"),
+                format!("Område {c}.{a}"),
+                a,
+            ))
+            .await?;
+            for u in 0..20 {
+                units.push(
+                    ensure(unit(
+                        Some(area),
+                        format!("bench-{c}-{a}-{u}"),
+                        format!("Yksikkö {c}.{a}.{u}"),
+                        format!("Enhet {c}.{a}.{u}"),
+                        u,
+                    ))
+                    .await?,
+                );
+            }
+        }
+        out.push(units);
+    }
+    Ok(out)
+}
+
 /// Feedback: answers per second over HTTP (64 clients posting to the API,
-/// each acknowledged only once on disk), then statistics over `bulk` answers.
-async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Result<(), String> {
-    use valvo_core::feedback::{Answer, Channel, Respondent, Score, ServiceLang};
+/// each acknowledged only once on disk), then statistics over `bulk` answers
+/// spread over `counties` counties.
+async fn feedback_bench(
+    store: &Store,
+    base: &str,
+    n: usize,
+    bulk: usize,
+    counties: usize,
+) -> Result<(), String> {
+    use valvo_core::feedback::{AgeGroup, Answer, Channel, Respondent, Score, ServiceLang};
     use valvo_core::Period;
     let sys = Principal::system("bench");
     let (county, areas, units) = bench_units(store).await?;
+    let national = national_units(store, units.clone(), counties.max(1)).await?;
+    // Every unit with its county's index.
+    let all_units: Vec<(usize, i64)> = national
+        .iter()
+        .enumerate()
+        .flat_map(|(c, us)| us.iter().map(move |u| (c, *u)))
+        .collect();
     let admin = store
         .user_by_email(crate::demo::ADMIN_EMAIL)
         .await
@@ -460,7 +551,7 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
     let batch = 500_000;
     // A database given with --database-url keeps its answers: load only what is missing.
     let mut done = store
-        .count_answers(&units)
+        .count_answers(&all_units.iter().map(|u| u.1).collect::<Vec<_>>())
         .await
         .map_err(|e| e.to_string())?
         .min(bulk);
@@ -470,10 +561,22 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
     while done < bulk {
         let rows: Vec<(i64, Answer, Channel)> = (done..(done + batch).min(bulk))
             .map(|_| {
+                // Each county its own mix: more relatives, older clients or
+                // more Swedish in some; relatives and the oldest answer
+                // lower everywhere, so the mix moves the raw figures.
+                let (c, unit) = all_units[next(all_units.len())];
+                let relative = next(10) < 1 + c % 5;
+                let age = match next(7) {
+                    0 => None,
+                    k => Some(AgeGroup::ALL[(k - 1 + c) % 6]),
+                };
+                let low = usize::from(relative) + usize::from(age == Some(AgeGroup::From75));
                 let mut scores = std::collections::BTreeMap::new();
                 for k in &keys {
                     if next(10) != 0 {
-                        let v = next(6);
+                        let v = next(6)
+                            .saturating_sub(next(1 + low))
+                            .max(usize::from(next(6) > 0));
                         scores.insert(
                             k.clone(),
                             if v == 0 {
@@ -485,7 +588,7 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
                     }
                 }
                 let answer = Answer {
-                    nps: (next(8) != 0).then(|| next(11) as u8),
+                    nps: (next(8) != 0).then(|| next(11).saturating_sub(2 * next(1 + low)) as u8),
                     scores,
                     text: None,
                     service_lang: [
@@ -493,14 +596,23 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
                         Some(ServiceLang::Sv),
                         Some(ServiceLang::Other),
                         None,
-                    ][next(4)],
-                    age_group: None,
-                    respondent: [Some(Respondent::Client), Some(Respondent::Relative), None]
-                        [next(3)],
+                    ][if c % 3 == 0 && next(3) == 0 {
+                        1
+                    } else {
+                        next(4)
+                    }],
+                    age_group: age,
+                    respondent: if next(8) == 0 {
+                        None
+                    } else if relative {
+                        Some(Respondent::Relative)
+                    } else {
+                        Some(Respondent::Client)
+                    },
                     service_date: Some(start + time::Duration::days(next(730) as i64)),
                     contact: None,
                 };
-                (units[next(units.len())], answer, Channel::ALL[next(4)])
+                (unit, answer, Channel::ALL[next(4)])
             })
             .collect();
         done += store
@@ -592,6 +704,30 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
             .await?,
         );
     }
+    // The fair comparison of every county (the whole answer: each county's
+    // NPS and statements, raw and standardised, and the country's).
+    for (label, period) in [
+        ("HTTP: comparison of the counties, tertial 2025T2", "2025T2"),
+        ("HTTP: comparison of the counties, year 2025", "2025"),
+    ] {
+        let url = format!("{base}/api/v1/feedback/comparison?period={period}");
+        let (client, token, url) = (&client, &token, &url);
+        rows.push(
+            time_runs(label, 200, || async move {
+                let r = client
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status() != StatusCode::OK {
+                    return Err(format!("{url}: {}", r.status()));
+                }
+                Ok(r.bytes().await.map_err(|e| e.to_string())?.len())
+            })
+            .await?,
+        );
+    }
     let kept = store
         .feedback_row_counts()
         .await
@@ -599,12 +735,14 @@ async fn feedback_bench(store: &Store, base: &str, n: usize, bulk: usize) -> Res
     println!();
     println!(
         "Feedback statistics (totals, previous period, breakdowns by language, channel, respondent and child unit, yearly trend) \
-         over {bulk} answers in {} units ({:.1} s to load); ms per query after one warm-up. \
-         Aggregate rows: {} by background (feedback_agg), {} totals (feedback_totals).",
-        units.len(),
+         over {bulk} answers in {} units of {} counties ({:.1} s to load); ms per query after one warm-up. \
+         Aggregate rows: {} by background (feedback_agg), {} totals (feedback_totals), {} by county and stratum (feedback_strata).",
+        all_units.len(),
+        national.len(),
         load.as_secs_f64(),
         kept.0,
-        kept.1
+        kept.1,
+        kept.2
     );
     print_rows(&rows);
     Ok(())

@@ -1994,6 +1994,62 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         .unwrap();
     assert!(org.contains("href=\"/public/comparison?county=county\""));
 
+    // The county's report sets it beside the country on the same questions;
+    // a unit's report has no such table.
+    fn tables_of(v: &Value, key: &str, out: &mut Vec<Value>) {
+        match v {
+            Value::Object(m) => {
+                if m.get("key").and_then(Value::as_str) == Some(key) && m.contains_key("rows") {
+                    out.push(v.clone());
+                }
+                m.values().for_each(|x| tables_of(x, key, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| tables_of(x, key, out)),
+            _ => {}
+        }
+    }
+    // Every answer is in 1–4/2024: the half year holds the same ones.
+    let h1: valvo_core::Period = "2024H1".parse().unwrap();
+    let report = app.store.preview_report(f.county, h1, false).await.unwrap();
+    let mut found = Vec::new();
+    tables_of(
+        &serde_json::to_value(&report).unwrap(),
+        "fb_comparison",
+        &mut found,
+    );
+    assert_eq!(
+        found.len(),
+        1,
+        "one comparison table in the county's report"
+    );
+    let nps_row = &found[0]["rows"][0]["cells"];
+    let mine = &each[&f.county];
+    assert_eq!(
+        nps_row[0]["value"].as_f64(),
+        mine.nps.raw.map(|e| e.value.round())
+    );
+    assert_eq!(
+        nps_row[1]["value"].as_f64(),
+        mine.nps.standardised.map(|e| e.value.round())
+    );
+    assert_eq!(
+        nps_row[2]["value"].as_f64(),
+        national.nps.raw.map(|e| e.value.round())
+    );
+    assert_eq!(found[0]["rows"].as_array().unwrap().len(), 1 + keys.len());
+    let unit_report = app
+        .store
+        .preview_report(f.unit_a1, h1, false)
+        .await
+        .unwrap();
+    let mut none = Vec::new();
+    tables_of(
+        &serde_json::to_value(&unit_report).unwrap(),
+        "fb_comparison",
+        &mut none,
+    );
+    assert!(none.is_empty());
+
     // The migration counting the answers already there gives the same rows.
     let before = app.scalar("SELECT COUNT(*) FROM feedback_strata").await;
     let migration = if crate::support::backend() == "postgres" {
