@@ -172,10 +172,13 @@ pub(crate) async fn strata_in(
     conn: &mut AnyConnection,
     period: Period,
 ) -> Result<Vec<StratumCounts>> {
+    // By the key's first column: each county's rows of the period are one
+    // range of the primary key (a scan by month alone reads every period's).
     let rows = sqlx::query(
         "SELECT scope_id, respondent, age_group, lang, item, \
          b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs \
-         FROM feedback_strata WHERE month = $1",
+         FROM feedback_strata \
+         WHERE scope_id IN (SELECT id FROM org_units WHERE parent_id IS NULL) AND month = $1",
     )
     .bind(period.to_string())
     .fetch_all(&mut *conn)

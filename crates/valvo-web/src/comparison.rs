@@ -3,10 +3,14 @@
 //! (see [`valvo_core::comparison`]), the country first and, with `county`,
 //! that county's own place marked and its statements beside the country's.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use serde::Deserialize;
 use valvo_core::comparison::{compare_counties, Compared, Estimate, Figures};
+use valvo_core::feedback::Statement;
 use valvo_core::{Lang, Period, PeriodKind};
+use valvo_store::StoreError;
 
 use crate::ctx::{Page, UiQuery};
 use crate::error::ErrorKind;
@@ -56,6 +60,46 @@ fn tertials(period: Period) -> Vec<(String, String, bool)> {
     out
 }
 
+/// What the comparison of a period shows.
+pub(crate) struct Loaded {
+    /// The organisation (its roots are the counties).
+    pub(crate) tree: valvo_core::OrgTree,
+    /// The national statements, in the order asked.
+    pub(crate) national: Vec<Statement>,
+    /// The country's figures.
+    pub(crate) all: Figures,
+    /// Each county's, every county (one without answers withheld).
+    pub(crate) each: BTreeMap<i64, Figures>,
+}
+
+/// Every county's counts of `period` compared (the API's and the page's data).
+pub(crate) async fn load(state: &AppState, period: Period) -> Result<Loaded, StoreError> {
+    let rows = state.store().feedback_strata(period).await?;
+    let mut by = valvo_store::comparison::by_county(&rows);
+    let tree = state.store().org_tree().await?;
+    // Every county, also one without answers; rows of what is no longer a
+    // county (a root moved under another) are not one.
+    by.retain(|id, _| tree.get(*id).is_some_and(|n| n.parent_id.is_none()));
+    for root in tree.roots() {
+        by.entry(root.id).or_default();
+    }
+    let survey = state.store().current_survey().await?;
+    let national: Vec<Statement> = survey
+        .def
+        .statements
+        .into_iter()
+        .filter(|s| s.national)
+        .collect();
+    let keys: Vec<String> = national.iter().map(|s| s.key.clone()).collect();
+    let (all, each) = compare_counties(&by, &keys);
+    Ok(Loaded {
+        tree,
+        national,
+        all,
+        each,
+    })
+}
+
 pub async fn page(
     State(state): State<AppState>,
     page: Page,
@@ -72,7 +116,13 @@ pub async fn page(
     if !crate::feedback::public_period(&period) {
         return Err(page.error(ErrorKind::BadRequest("fb-public-tertials")));
     }
-    let tree = crate::ui::tree(&state, &page).await?;
+    let Loaded {
+        tree,
+        national,
+        all,
+        each,
+    } = load(&state, period).await.map_err(|e| page.error(e))?;
+    let national: Vec<&Statement> = national.iter().collect();
     let own = match q.county.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(code) => Some(
@@ -81,29 +131,6 @@ pub async fn page(
                 .ok_or_else(|| page.error(ErrorKind::NotFound))?,
         ),
     };
-    let rows = state
-        .store()
-        .feedback_strata(period)
-        .await
-        .map_err(|e| page.error(e))?;
-    let mut by = valvo_store::comparison::by_county(&rows);
-    by.retain(|id, _| tree.get(*id).is_some_and(|n| n.parent_id.is_none()));
-    for root in tree.roots() {
-        by.entry(root.id).or_default();
-    }
-    let survey = state
-        .store()
-        .current_survey()
-        .await
-        .map_err(|e| page.error(e))?;
-    let national: Vec<_> = survey
-        .def
-        .statements
-        .iter()
-        .filter(|s| s.national)
-        .collect();
-    let keys: Vec<String> = national.iter().map(|s| s.key.clone()).collect();
-    let (all, each) = compare_counties(&by, &keys);
 
     let name = |id: i64| -> String {
         let node = tree.get(id);
@@ -159,7 +186,7 @@ pub async fn page(
         nps_rows,
     );
     // Plain text (a column's head); escaped where it is a row's label.
-    let statement = |s: &valvo_core::feedback::Statement| plain(&page, &s.text);
+    let statement = |s: &Statement| plain(&page, &s.text);
     let mean = |c: &Compared| estimate(c.standardised.as_ref(), 2, lang);
     let mut head = vec![t("cmp-col-county")];
     head.extend(national.iter().map(|s| statement(s)));

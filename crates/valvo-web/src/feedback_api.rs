@@ -501,26 +501,13 @@ pub(crate) async fn comparison_json(
     state: &AppState,
     period: valvo_core::Period,
 ) -> Result<Value, StoreError> {
-    use valvo_core::comparison::{compare_counties, Compared, Figures};
-    let rows = state.store().feedback_strata(period).await?;
-    let mut by = valvo_store::comparison::by_county(&rows);
-    let tree = state.store().org_tree().await?;
-    // Every county, also one without answers (its figures withheld); rows
-    // of what is no longer a county (a root moved under another) are not
-    // one.
-    by.retain(|id, _| tree.get(*id).is_some_and(|n| n.parent_id.is_none()));
-    for root in tree.roots() {
-        by.entry(root.id).or_default();
-    }
-    let survey = state.store().current_survey().await?;
-    let national: Vec<_> = survey
-        .def
-        .statements
-        .iter()
-        .filter(|s| s.national)
-        .collect();
-    let keys: Vec<String> = national.iter().map(|s| s.key.clone()).collect();
-    let (all, each) = compare_counties(&by, &keys);
+    use valvo_core::comparison::{Compared, Figures};
+    let crate::comparison::Loaded {
+        tree,
+        national,
+        all,
+        each,
+    } = crate::comparison::load(state, period).await?;
     let figure = |c: &Compared| json!(c);
     let figures = |f: &Figures| {
         json!({

@@ -548,7 +548,14 @@ async fn feedback_bench(
         (x % m as u64) as usize
     };
     let started = Instant::now();
-    let batch = 500_000;
+    // Each batch's aggregate rows are merged in memory before they are
+    // written: about fifty a unit, month and background, so many units
+    // take smaller batches.
+    let batch = if all_units.len() > 1_000 {
+        50_000
+    } else {
+        500_000
+    };
     // A database given with --database-url keeps its answers: load only what is missing.
     let mut done = store
         .count_answers(&all_units.iter().map(|u| u.1).collect::<Vec<_>>())
