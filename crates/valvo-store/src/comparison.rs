@@ -15,7 +15,7 @@ use valvo_core::feedback::{AgeGroup, Answer, Counts, Respondent, ServiceLang, IT
 use valvo_core::Period;
 
 use crate::feedback::{add_counts, period_keys, values};
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// A row's key as stored: county, period key, `[respondent, age group,
 /// language]` codes (empty: not told), item.
@@ -172,35 +172,67 @@ pub(crate) async fn strata_in(
     conn: &mut AnyConnection,
     period: Period,
 ) -> Result<Vec<StratumCounts>> {
-    // By the key's first column: each county's rows of the period are one
-    // range of the primary key (a scan by month alone reads every period's).
-    let rows = sqlx::query(
-        "SELECT scope_id, respondent, age_group, lang, item, \
-         b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs \
+    // One row per county and item, its strata joined in one text
+    // (`respondent|age|lang|b0,…,b10,cs;…`): the strata of 22 counties are
+    // some ten thousand rows, and each row the driver hands over costs more
+    // than reading it. By the key's first column: each county's rows of the
+    // period are one range of the primary key.
+    let joined = if conn.backend_name() == "PostgreSQL" {
+        "string_agg"
+    } else {
+        "group_concat"
+    };
+    let buckets = (0..11)
+        .map(|b| format!("b{b}"))
+        .chain(std::iter::once("cs".to_owned()))
+        .collect::<Vec<_>>()
+        .join(" || ',' || ");
+    let rows = sqlx::query(&format!(
+        "SELECT scope_id, item, \
+         {joined}(respondent || '|' || age_group || '|' || lang || '|' || {buckets}, ';') AS strata \
          FROM feedback_strata \
-         WHERE scope_id IN (SELECT id FROM org_units WHERE parent_id IS NULL) AND month = $1",
-    )
+         WHERE scope_id IN (SELECT id FROM org_units WHERE parent_id IS NULL) AND month = $1 \
+         GROUP BY scope_id, item"
+    ))
     .bind(period.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
+    let mut out = Vec::new();
     for r in rows {
-        let mut counts = Counts::default();
-        for (b, slot) in counts.counts.iter_mut().enumerate() {
-            *slot = u64::try_from(r.try_get::<i64, _>(format!("b{b}").as_str())?).unwrap_or(0);
+        let county: i64 = r.try_get("scope_id")?;
+        let item: String = r.try_get("item")?;
+        let text: String = r.try_get("strata")?;
+        for one in text.split(';') {
+            let bad = || StoreError::Corrupt(format!("feedback_strata: {one}"));
+            let mut parts = one.split('|');
+            let mut code = || parts.next().ok_or_else(bad);
+            let (respondent, age_group, lang) = (code()?, code()?, code()?);
+            let numbers = code()?
+                .split(',')
+                .map(|n| n.parse::<u64>().map_err(|_| bad()))
+                .collect::<Result<Vec<u64>>>()?;
+            let [b @ .., cs] = numbers.as_slice() else {
+                return Err(bad());
+            };
+            let mut counts = Counts {
+                cannot_say: *cs,
+                ..Counts::default()
+            };
+            if b.len() != counts.counts.len() {
+                return Err(bad());
+            }
+            counts.counts.copy_from_slice(b);
+            out.push(StratumCounts {
+                county,
+                stratum: Stratum {
+                    respondent: Respondent::parse(respondent),
+                    age_group: AgeGroup::parse(age_group),
+                    lang: ServiceLang::parse(lang),
+                },
+                item: item.clone(),
+                counts,
+            });
         }
-        counts.cannot_say = u64::try_from(r.try_get::<i64, _>("cs")?).unwrap_or(0);
-        let code = |c: &str| -> Result<String> { Ok(r.try_get::<String, _>(c)?) };
-        out.push(StratumCounts {
-            county: r.try_get("scope_id")?,
-            stratum: Stratum {
-                respondent: Respondent::parse(&code("respondent")?),
-                age_group: AgeGroup::parse(&code("age_group")?),
-                lang: ServiceLang::parse(&code("lang")?),
-            },
-            item: code("item")?,
-            counts,
-        });
     }
     Ok(out)
 }
