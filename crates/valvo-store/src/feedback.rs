@@ -314,6 +314,24 @@ async fn upsert_cells(conn: &mut AnyConnection, cells: Vec<(i64, String, Cell)>)
     upsert_rows(conn, merged.into_iter().collect()).await
 }
 
+/// The counts by stratum of `answers` (unit, month, answer), each under its
+/// county: the last of its scopes (see [`scopes_of`]).
+fn strata_of(
+    scopes: &BTreeMap<i64, Vec<i64>>,
+    answers: &[(i64, String, Answer)],
+) -> crate::comparison::StrataRows {
+    let mut strata = crate::comparison::StrataRows::new();
+    for (org, month, answer) in answers {
+        let county = scopes
+            .get(org)
+            .and_then(|s| s.last())
+            .copied()
+            .unwrap_or(*org);
+        crate::comparison::add_answer(&mut strata, county, month, answer);
+    }
+    strata
+}
+
 /// Aggregate rows merged by key: scope, month, background and item.
 type AggKey = (i64, String, Dims, String);
 
@@ -552,16 +570,7 @@ impl Pending {
             scoped_cells(up, &month, vec![cell], &mut cells);
         }
         upsert_cells(conn, cells).await?;
-        let mut strata = crate::comparison::StrataRows::new();
-        for (org, month, answer) in &self.answers {
-            let county = scopes
-                .get(org)
-                .and_then(|s| s.last())
-                .copied()
-                .unwrap_or(*org);
-            crate::comparison::add_answer(&mut strata, county, month, answer);
-        }
-        crate::comparison::upsert(conn, None, strata).await?;
+        crate::comparison::upsert(conn, None, strata_of(&scopes, &self.answers)).await?;
         let mut merged: BTreeMap<(i64, String, String, &'static str), i64> = BTreeMap::new();
         for (org, month, topic, sentiment) in self.text {
             for scope in scopes.get(&org).map(Vec::as_slice).unwrap_or(&[]) {
@@ -963,16 +972,7 @@ async fn aggregate_pending(
             }
         }
         upsert_rows(&mut tx, merged.into_iter().collect()).await?;
-        let mut strata = crate::comparison::StrataRows::new();
-        for (org, month, answer) in &answers {
-            let county = scopes
-                .get(org)
-                .and_then(|s| s.last())
-                .copied()
-                .unwrap_or(*org);
-            crate::comparison::add_answer(&mut strata, county, month, answer);
-        }
-        crate::comparison::upsert(&mut tx, None, strata).await?;
+        crate::comparison::upsert(&mut tx, None, strata_of(&scopes, &answers)).await?;
         for chunk in ids.chunks(100) {
             let list = crate::write::placeholders(1, chunk.len());
             let sql = format!("UPDATE feedback_answers SET pending = 0 WHERE id IN ({list})");
