@@ -682,7 +682,7 @@ async fn feedback_bench(
     // The same through the API as a dashboard asks (the whole answer: JSON
     // with the previous period, breakdowns, trend and comment topics).
     let client = reqwest::Client::new();
-    for (label, root, period, lang) in [
+    for (label, url) in [
         ("HTTP: county, year 2025", county, "2025", ""),
         ("HTTP: county, tertial 2025T2", county, "2025T2", ""),
         (
@@ -692,32 +692,28 @@ async fn feedback_bench(
             "&service_lang=sv",
         ),
         ("HTTP: one area, half year 2024H2", areas[0], "2024H2", ""),
-    ] {
-        let url = format!("{base}/api/v1/feedback/stats?org_unit={root}&period={period}{lang}");
-        let (client, token, url) = (&client, &token, &url);
-        rows.push(
-            time_runs(label, 200, || async move {
-                let r = client
-                    .get(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if r.status() != StatusCode::OK {
-                    return Err(format!("{url}: {}", r.status()));
-                }
-                Ok(r.bytes().await.map_err(|e| e.to_string())?.len())
-            })
-            .await?,
-        );
-    }
+    ]
+    .map(|(label, root, period, lang)| {
+        (
+            label,
+            format!("{base}/api/v1/feedback/stats?org_unit={root}&period={period}{lang}"),
+        )
+    })
+    .into_iter()
     // The fair comparison of every county (the whole answer: each county's
     // NPS and statements, raw and standardised, and the country's).
-    for (label, period) in [
-        ("HTTP: comparison of the counties, tertial 2025T2", "2025T2"),
-        ("HTTP: comparison of the counties, year 2025", "2025"),
-    ] {
-        let url = format!("{base}/api/v1/feedback/comparison?period={period}");
+    .chain(
+        [
+            ("HTTP: comparison of the counties, tertial 2025T2", "2025T2"),
+            ("HTTP: comparison of the counties, year 2025", "2025"),
+        ]
+        .map(|(label, period)| {
+            (
+                label,
+                format!("{base}/api/v1/feedback/comparison?period={period}"),
+            )
+        }),
+    ) {
         let (client, token, url) = (&client, &token, &url);
         rows.push(
             time_runs(label, 200, || async move {
