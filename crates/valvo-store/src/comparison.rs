@@ -14,7 +14,7 @@ use valvo_core::comparison::Stratum;
 use valvo_core::feedback::{AgeGroup, Answer, Counts, Respondent, ServiceLang, ITEM_ANSWERS};
 use valvo_core::Period;
 
-use crate::feedback::{add_counts, period_keys, values};
+use crate::feedback::{add_counts, period_keys};
 use crate::{Result, Store, StoreError};
 
 /// A row's key as stored: county, period key, `[respondent, age group,
@@ -23,8 +23,6 @@ pub(crate) type StrataKey = (i64, String, [&'static str; 3], String);
 
 /// Rows waiting to be written.
 pub(crate) type StrataRows = HashMap<StrataKey, Counts>;
-
-const UPSERT_CHUNK: usize = 500;
 
 fn codes(a: &Answer) -> [&'static str; 3] {
     [
@@ -89,13 +87,20 @@ pub(crate) async fn upsert(
         Some(_) => ("import_feedback_strata", "import_id, ", 19),
         None => ("feedback_strata", "", 18),
     };
-    for chunk in sorted(rows).chunks(UPSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO {table} ({lead}scope_id, month, respondent, age_group, lang, item, \
-             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs) VALUES {} \
-             ON CONFLICT ({lead}scope_id, month, respondent, age_group, lang, item) DO UPDATE SET {}",
-            values(chunk.len(), cols),
-            add_counts(table),
+    let rows = sorted(rows);
+    for chunk in rows.chunks(crate::import::statement_rows(conn, cols)) {
+        let sql = crate::import::multi_row(
+            conn,
+            &format!(
+                "INSERT INTO {table} ({lead}scope_id, month, respondent, age_group, lang, item, \
+                 b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs)"
+            ),
+            chunk.len(),
+            cols,
+            &format!(
+                " ON CONFLICT ({lead}scope_id, month, respondent, age_group, lang, item) DO UPDATE SET {}",
+                add_counts(table)
+            ),
         );
         let mut q = sqlx::query(&sql);
         for (key, counts) in chunk {

@@ -35,11 +35,10 @@ use crate::{now, Backend, Result, Store, StoreError};
 
 /// Most answers committed in one ingest transaction.
 const MAX_BATCH: usize = 512;
-/// Rows per multi-row aggregate upsert (18 parameters each). Small on
-/// purpose: the SQLite driver looks each `$N` parameter up by name, so the
-/// cost of binding grows with the square of the parameters in a statement.
-const UPSERT_CHUNK: usize = 8;
-/// Rows per multi-row insert of answers (11 parameters each), likewise.
+/// Rows per multi-row insert of answers (11 parameters each): few, as the
+/// SQLite driver looks each numbered `$N` parameter up by name (binding n
+/// of them costs n²; the aggregate upserts use `?` there, see
+/// `import::multi_row`).
 const INSERT_CHUNK: usize = 12;
 
 /// A survey version.
@@ -383,16 +382,18 @@ async fn upsert_rows(conn: &mut AnyConnection, mut rows: Vec<(AggKey, Counts)>) 
     // In the stored key's order (the import's finish orders its rows the
     // same way), so two writers never wait for each other in a circle.
     rows.sort_by(|(a, _), (b, _)| stored_key(a).cmp(&stored_key(b)));
-    for chunk in rows.chunks(UPSERT_CHUNK) {
-        let mut sql = String::from(
+    for chunk in rows.chunks(crate::import::statement_rows(conn, 18)) {
+        let sql = crate::import::multi_row(
+            conn,
             "INSERT INTO feedback_agg (scope_id, month, lang, channel, respondent, item, \
-             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs) VALUES ",
+             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs)",
+            chunk.len(),
+            18,
+            &format!(
+                " ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET {}",
+                add_counts("feedback_agg")
+            ),
         );
-        sql.push_str(&values(chunk.len(), 18));
-        sql.push_str(
-            " ON CONFLICT (scope_id, month, lang, channel, respondent, item) DO UPDATE SET ",
-        );
-        sql.push_str(&add_counts("feedback_agg"));
         let mut q = sqlx::query(&sql);
         for (key, counts) in chunk {
             q = bind_agg_row(q, key, counts);
@@ -409,14 +410,18 @@ async fn upsert_rows(conn: &mut AnyConnection, mut rows: Vec<(AggKey, Counts)>) 
             .add(counts);
     }
     let totals: Vec<_> = totals.into_iter().collect();
-    for chunk in totals.chunks(UPSERT_CHUNK) {
-        let mut sql = String::from(
+    for chunk in totals.chunks(crate::import::statement_rows(conn, 15)) {
+        let sql = crate::import::multi_row(
+            conn,
             "INSERT INTO feedback_totals (scope_id, month, item, \
-             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs) VALUES ",
+             b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs)",
+            chunk.len(),
+            15,
+            &format!(
+                " ON CONFLICT (scope_id, month, item) DO UPDATE SET {}",
+                add_counts("feedback_totals")
+            ),
         );
-        sql.push_str(&values(chunk.len(), 15));
-        sql.push_str(" ON CONFLICT (scope_id, month, item) DO UPDATE SET ");
-        sql.push_str(&add_counts("feedback_totals"));
         let mut q = sqlx::query(&sql);
         for ((scope, month, item), counts) in chunk {
             q = q.bind(*scope).bind(month.clone()).bind(item.clone());

@@ -57,7 +57,7 @@ pub const CHUNK: usize = 5_000;
 /// PostgreSQL, 2 000 on SQLite). SQLite looks a numbered parameter (`$7`) up
 /// by name in a list, so binding n of them costs n²: its multi-row
 /// statements use anonymous `?` parameters instead ([`multi_row`]).
-fn statement_rows(conn: &AnyConnection, cols: usize) -> usize {
+pub(crate) fn statement_rows(conn: &AnyConnection, cols: usize) -> usize {
     let params = if conn.backend_name() == "PostgreSQL" {
         6_000
     } else {
@@ -885,7 +885,13 @@ impl Parser for IncidentParser {
 // ---- the writing side ----
 
 /// Binds `n` rows of `cols` columns into one multi-row statement.
-fn multi_row(conn: &AnyConnection, prefix: &str, n: usize, cols: usize, suffix: &str) -> String {
+pub(crate) fn multi_row(
+    conn: &AnyConnection,
+    prefix: &str,
+    n: usize,
+    cols: usize,
+    suffix: &str,
+) -> String {
     if conn.backend_name() == "PostgreSQL" {
         return format!("{prefix} VALUES {}{suffix}", values(n, cols));
     }
