@@ -45,6 +45,7 @@ role-area_manager = Area manager
 role-viewer = Viewer
 role-ombudsperson = Patient and social ombudsperson
 role-supervisor = Supervisor
+role-national = National follow-up (statistics only)
 error-email-state_conflict = a user with this e-mail address exists already
 account-title = My account
 tokens-title = API tokens

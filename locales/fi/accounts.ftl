@@ -45,6 +45,7 @@ role-area_manager = Alueen esihenkilö
 role-viewer = Lukija
 role-ombudsperson = Potilas- ja sosiaaliasiavastaava
 role-supervisor = Valvoja
+role-national = Kansallinen seuranta (vain tilastot)
 error-email-state_conflict = tällä sähköpostiosoitteella on jo käyttäjä
 account-title = Oma tili
 tokens-title = API-avaimet

@@ -45,6 +45,7 @@ role-area_manager = Områdeschef
 role-viewer = Läsare
 role-ombudsperson = Patient- och socialombud
 role-supervisor = Tillsynsperson
+role-national = Nationell uppföljning (endast statistik)
 error-email-state_conflict = det finns redan en användare med den här e-postadressen
 account-title = Mitt konto
 tokens-title = API-nycklar

@@ -25,17 +25,23 @@ pub enum Role {
     /// Supervisor of the organiser: records supervision visits (its scope,
     /// or everything) and follows their corrections; writes no plan data.
     Supervisor,
+    /// National follow-up (THL, the ministry): reads the statistics of every
+    /// county (its scope, or all of them) and the fair comparison, and
+    /// nothing else: no plan, no report drafts, no incident reports,
+    /// feedback cases, answers or free text; writes nothing.
+    National,
 }
 
 impl Role {
     /// All roles, most powerful first.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Admin,
         Role::QualityCoordinator,
         Role::AreaManager,
         Role::Viewer,
         Role::Ombudsperson,
         Role::Supervisor,
+        Role::National,
     ];
 
     /// Stable machine code.
@@ -47,6 +53,7 @@ impl Role {
             Role::Viewer => "viewer",
             Role::Ombudsperson => "ombudsperson",
             Role::Supervisor => "supervisor",
+            Role::National => "national",
         }
     }
 
@@ -59,6 +66,7 @@ impl Role {
             "viewer" => Some(Role::Viewer),
             "ombudsperson" | "ombudsman" => Some(Role::Ombudsperson),
             "supervisor" => Some(Role::Supervisor),
+            "national" => Some(Role::National),
             _ => None,
         }
     }
@@ -108,9 +116,18 @@ impl Principal {
         }
     }
 
-    /// May read the non-public data of this org node.
+    /// May read the non-public data of this org node (never the national
+    /// role: it reads statistics only, see [`Principal::can_read_statistics`]).
     pub fn can_read(&self, tree: &OrgTree, org: i64) -> bool {
-        self.in_scope(tree, org)
+        self.role != Role::National && self.in_scope(tree, org)
+    }
+
+    /// May read the statistics of this org node's subtree beyond what is
+    /// public (any period, background filters, small cells): whoever reads
+    /// the node, and the national role in its scope (every county without
+    /// one). Statistics hold counts and means only: no case, answer or text.
+    pub fn can_read_statistics(&self, tree: &OrgTree, org: i64) -> bool {
+        self.can_read(tree, org) || (self.role == Role::National && self.in_scope(tree, org))
     }
 
     /// May create or change plan data of this org node.
@@ -139,6 +156,9 @@ impl Principal {
     /// handler, in a list of users): without a scope anyone; with one, only
     /// users whose own scope lies inside it (never a county-wide user).
     pub fn may_see_user(&self, tree: &OrgTree, user_scope: Option<i64>) -> bool {
+        if self.role == Role::National {
+            return false;
+        }
         match (self.scope, user_scope) {
             (None, _) => true,
             (Some(root), Some(s)) => tree.is_in_subtree(s, root),
@@ -203,6 +223,31 @@ mod tests {
             label: "u".into(),
             role,
             scope,
+        }
+    }
+
+    #[test]
+    fn the_national_role_reads_statistics_only() {
+        let t = tree();
+        let national = p(Role::National, None);
+        for org in 1..=5 {
+            assert!(national.can_read_statistics(&t, org), "{org}");
+            assert!(!national.can_read(&t, org) && !national.can_write(&t, org));
+            assert!(!national.can_record_contacts(&t, org) && !national.can_supervise(&t, org));
+        }
+        assert!(!national.can_read_statistics(&t, 99));
+        assert!(!national.may_see_user(&t, Some(4)) && !national.may_see_user(&t, None));
+        assert!(!national.can_read_audit() && !national.can_administer());
+        let regional = p(Role::National, Some(2));
+        assert!(regional.can_read_statistics(&t, 4) && !regional.can_read_statistics(&t, 5));
+        // Everyone else reads statistics exactly where they read.
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::National) {
+            for scope in [None, Some(2)] {
+                let who = p(role, scope);
+                for org in 1..=5 {
+                    assert_eq!(who.can_read_statistics(&t, org), who.can_read(&t, org));
+                }
+            }
         }
     }
 

@@ -830,12 +830,16 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         for u in &users {
-            let found = sqlx::query("SELECT scope_org_id FROM users WHERE id = $1")
+            let found = sqlx::query("SELECT scope_org_id, role FROM users WHERE id = $1")
                 .bind(*u)
                 .fetch_optional(&mut *tx)
                 .await?;
+            // The national role reads statistics only: never a unit's handler.
             let visible = match found {
-                Some(row) => p.may_see_user(&tree, row.try_get("scope_org_id")?),
+                Some(row) => {
+                    p.may_see_user(&tree, row.try_get("scope_org_id")?)
+                        && row.try_get::<String, _>("role")? != Role::National.code()
+                }
                 None => false,
             };
             if !visible {

@@ -419,6 +419,31 @@ pub(crate) async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiRe
     Ok(tree)
 }
 
+/// The org tree, if `p` may read the statistics of `org` beyond the public
+/// ones (also the national role, which reads nothing else).
+pub(crate) async fn statistics_readable(
+    state: &AppState,
+    p: &Principal,
+    org: i64,
+) -> ApiResult<OrgTree> {
+    let tree = state.store().org_tree().await?;
+    if tree.get(org).is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("org unit {org} does not exist"),
+        ));
+    }
+    if !p.can_read_statistics(&tree, org) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("org unit {org} is outside your scope"),
+        ));
+    }
+    Ok(tree)
+}
+
 pub(crate) fn parse_period(raw: &str) -> ApiResult<Period> {
     raw.parse().map_err(|_| {
         ApiError::new(

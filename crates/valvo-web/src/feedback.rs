@@ -1403,7 +1403,12 @@ async fn stats_response(
         .map(|n| resolve(&n.name, page.lang))
         .unwrap_or_default();
     let mut links = Vec::new();
-    if !public {
+    // The national role reads the figures only (the export is answer by answer).
+    let national = page
+        .user
+        .as_ref()
+        .is_some_and(|u| u.role == valvo_core::access::Role::National);
+    if !public && !national {
         links.push((
             format!("/org/{org}/feedback/export.csv?period={period}"),
             tr.t("fb-export-link"),
@@ -1448,8 +1453,8 @@ pub async fn stats(
     UiPath(org): UiPath<i64>,
     UiQuery(q): UiQuery<StatsQuery>,
 ) -> UiResult {
-    let (p, tree) = can_read(&state, &page, org).await?;
-    let crumbs = crumbs(&page.tr, &tree, &p, org);
+    let (p, tree) = crate::ui::can_read_statistics(&state, &page, org).await?;
+    let crumbs = crate::ui::statistics_crumbs(&page.tr, &tree, &p, org, "feedback");
     stats_response(
         &state,
         &page,

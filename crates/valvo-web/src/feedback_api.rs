@@ -267,7 +267,7 @@ pub(crate) fn org_param(raw: Option<&str>) -> ApiResult<i64> {
 }
 
 /// `GET /api/v1/feedback/stats?org_unit=ID&period=P[&lang=&channel=&respondent=]`:
-/// with a bearer token that may read the unit, every figure; without one,
+/// with a bearer token that may read the unit's statistics, every figure; without one,
 /// the public figures (cells under 5 answers withheld).
 pub async fn stats(
     State(state): State<AppState>,
@@ -294,7 +294,7 @@ pub async fn stats(
         ));
     }
     let tree = match &caller {
-        Some(p) => readable(&state, p, org).await?,
+        Some(p) => crate::api::statistics_readable(&state, p, org).await?,
         None => {
             let tree = state.store().org_tree().await?;
             if tree.get(org).is_none() {

@@ -56,6 +56,9 @@ pub struct Layout {
     pub ombudsman: bool,
     /// Whether the user follows supervision visits (shows that link).
     pub supervision: bool,
+    /// Whether the user works in a county (the staff menu: incidents,
+    /// feedback, figures, imports); the national role reads statistics only.
+    pub staff: bool,
     /// The session's form token.
     pub csrf: String,
     /// On a client's page (the public report form, a feedback answer, a
@@ -107,6 +110,7 @@ impl Layout {
                     Role::Supervisor | Role::QualityCoordinator | Role::Admin | Role::AreaManager
                 )
             }),
+            staff: page.user.as_ref().is_some_and(|u| u.role != Role::National),
             csrf: page.csrf.clone(),
             client: None,
             title_prefix: None,
@@ -144,6 +148,7 @@ impl Layout {
             branding: false,
             ombudsman: false,
             supervision: false,
+            staff: false,
             csrf: String::new(),
             client: None,
             title_prefix: None,

@@ -468,7 +468,7 @@ async fn handlers_response(
         .await
         .map_err(|e| page.error(e))?
         .into_iter()
-        .filter(|u| p.may_see_user(&tree, u.scope))
+        .filter(|u| p.may_see_user(&tree, u.scope) && u.role != valvo_core::access::Role::National)
         .collect();
     let b = Builder::new(&page.tr, data, errors);
     let mut user = b.plain("handler_user", InputKind::Select, true);

@@ -23,7 +23,7 @@ use crate::forms::{
     new_once_key, once_claim, once_key, Builder, FormData, FormView, Group, InputKind,
 };
 use crate::html::{escape, text_html, Layout};
-use crate::ui::{can_read, crumbs, form_page, render, see_other, tree, UiResult};
+use crate::ui::{crumbs, form_page, render, see_other, tree, UiResult};
 use crate::AppState;
 
 fn today() -> time::Date {
@@ -1516,9 +1516,9 @@ pub async fn stats(
     UiPath(org): UiPath<i64>,
     UiQuery(q): UiQuery<StatsQuery>,
 ) -> UiResult {
-    let (p, tree) = can_read(&state, &page, org).await?;
+    let (p, tree) = crate::ui::can_read_statistics(&state, &page, org).await?;
     let period = stats_period(&page, q.period.as_deref())?;
-    let crumbs = crumbs(&page.tr, &tree, &p, org);
+    let crumbs = crate::ui::statistics_crumbs(&page.tr, &tree, &p, org, "incidents");
     stats_response(
         &state,
         &page,

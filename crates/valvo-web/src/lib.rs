@@ -512,6 +512,7 @@ pub fn app(state: AppState) -> Router {
         .route("/public/org/{code}/feedback", get(feedback::public_stats))
         .route("/public/comparison", get(comparison::page))
         .route("/public", get(public::index))
+        .route("/public/{code}", get(public::county))
         .route("/public/org/{code}", get(public::org))
         .route("/public/org/{code}/plan/{year}", get(public::plan))
         .route(

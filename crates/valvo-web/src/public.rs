@@ -112,6 +112,35 @@ struct OrgPage {
 }
 
 /// `GET /public/org/{code}`
+/// `GET /public/COUNTY`: a county's own public address (its code), which
+/// is its public page; any other address there is not found.
+pub async fn county(
+    State(state): State<AppState>,
+    page: Page,
+    UiPath(code): UiPath<String>,
+) -> UiResult {
+    let tree = tree(&state, &page).await?;
+    match tree
+        .roots()
+        .into_iter()
+        .find(|n| n.code.eq_ignore_ascii_case(&code))
+    {
+        Some(n) => {
+            let mut query = page.query.clone();
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str("lang=");
+            query.push_str(page.lang.code());
+            Ok(crate::ui::see_other(&format!(
+                "/public/org/{}?{query}",
+                n.code
+            )))
+        }
+        None => Err(page.error(ErrorKind::NotFound)),
+    }
+}
+
 pub async fn org(
     State(state): State<AppState>,
     page: Page,

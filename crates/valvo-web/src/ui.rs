@@ -64,6 +64,43 @@ pub(crate) async fn can_read(
     Ok((p, tree))
 }
 
+/// The page of `org`'s statistics: for whoever reads the unit, and for the
+/// national role (which reads statistics and nothing else).
+pub(crate) async fn can_read_statistics(
+    state: &AppState,
+    page: &Page,
+    org: i64,
+) -> Result<(Principal, OrgTree), UiError> {
+    let p = page.principal()?;
+    let tree = tree(state, page).await?;
+    if tree.get(org).is_none() {
+        return Err(page.error(ErrorKind::NotFound));
+    }
+    if !p.can_read_statistics(&tree, org) {
+        return Err(page.error(ErrorKind::Forbidden));
+    }
+    Ok((p, tree))
+}
+
+/// The trail above a statistics page: to the units' own pages for whoever
+/// reads them, to the same statistics of each unit for the national role.
+pub(crate) fn statistics_crumbs(
+    tr: &Tr,
+    tree: &OrgTree,
+    p: &Principal,
+    id: i64,
+    page: &str,
+) -> Vec<(String, String)> {
+    if p.role != valvo_core::access::Role::National {
+        return crumbs(tr, tree, p, id);
+    }
+    tree.path(id)
+        .into_iter()
+        .filter(|n| p.can_read_statistics(tree, n.id))
+        .map(|n| (format!("/org/{}/{page}", n.id), text_html(tr, &n.name)))
+        .collect()
+}
+
 pub(crate) async fn can_write(
     state: &AppState,
     page: &Page,
@@ -109,6 +146,33 @@ struct HomePage {
     missing: Vec<(String, String, String, String, String)>,
 }
 
+/// The national role's start: every county in its scope, with the links to
+/// its statistics, and the comparison of them.
+fn national_home(tr: &Tr, tree: &OrgTree, p: &Principal) -> String {
+    let mut html = format!(
+        "<p><a href=\"/public/comparison\">{}</a></p><h2>{}</h2><ul class=\"plain\">",
+        escape(&tr.t("national-comparison")),
+        escape(&tr.t("national-counties"))
+    );
+    // The highest units in scope: the counties, or the scope's root.
+    let tops = tree.nodes().iter().filter(|n| {
+        p.can_read_statistics(tree, n.id)
+            && n.parent_id
+                .is_none_or(|parent| !p.can_read_statistics(tree, parent))
+    });
+    for n in tops {
+        html.push_str(&format!(
+            "<li>{} · <a href=\"/org/{id}/feedback\">{}</a> · <a href=\"/org/{id}/incidents\">{}</a></li>",
+            text_html(tr, &n.name),
+            escape(&tr.t("national-feedback")),
+            escape(&tr.t("national-incidents")),
+            id = n.id,
+        ));
+    }
+    html.push_str("</ul>");
+    html
+}
+
 /// `GET /`: the org tree the user may see.
 pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
     let mut l = Layout::new(&page, page.tr.t("home-title"));
@@ -126,6 +190,18 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
     };
     let p = user.principal();
     let tree = tree(&state, &page).await?;
+    if p.role == valvo_core::access::Role::National {
+        l.title = page.tr.t("national-title");
+        return Ok(render(
+            &HomePage {
+                l,
+                tree_html: national_home(&page.tr, &tree, &p),
+                admin: false,
+                missing: Vec::new(),
+            },
+            StatusCode::OK,
+        ));
+    }
     let mut html = String::new();
     let mut depth_stack: Vec<usize> = Vec::new();
     for (_, node) in tree.walk() {

@@ -12,6 +12,8 @@ use valvo_store::{NewOrgUnit, Store};
 
 /// The demo administrator.
 pub const ADMIN_EMAIL: &str = "admin@valvo.demo";
+/// The demo's national follow-up user (statistics only), same password.
+pub const NATIONAL_EMAIL: &str = "thl@valvo.demo";
 const MARKER: &str = "demo:seed-002";
 const DATA: &str = include_str!("../demo/seed-002.json");
 
@@ -120,17 +122,22 @@ pub async fn load(store: &Store) -> Result<String, String> {
         .ok()
         .filter(|p| !p.is_empty())
         .unwrap_or_else(random_password);
-    let admin = match store.user_by_email(ADMIN_EMAIL).await.map_err(err)? {
-        Some(u) => u,
-        None => store
-            .create_user(&system, ADMIN_EMAIL, "Demo Admin", Role::Admin, None, None)
+    for (email, name, role) in [
+        (ADMIN_EMAIL, "Demo Admin", Role::Admin),
+        (NATIONAL_EMAIL, "Demo THL", Role::National),
+    ] {
+        let user = match store.user_by_email(email).await.map_err(err)? {
+            Some(u) => u,
+            None => store
+                .create_user(&system, email, name, role, None, None)
+                .await
+                .map_err(err)?,
+        };
+        store
+            .set_password(&system, user.id, &password)
             .await
-            .map_err(err)?,
-    };
-    store
-        .set_password(&system, admin.id, &password)
-        .await
-        .map_err(err)?;
+            .map_err(err)?;
+    }
     Ok(password)
 }
 

@@ -2072,3 +2072,224 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         .unwrap();
     check(&r.json().await.unwrap());
 }
+
+/// The national role (THL, the ministry) reads the statistics of every
+/// county, any period and filter, in the API and on the statistics pages,
+/// and nothing else: no unit page, plan, incident report, feedback case,
+/// answer export or user.
+#[tokio::test]
+async fn the_national_role_reads_every_countys_statistics_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let sys = valvo_core::access::Principal::system("test");
+    let other = app
+        .store
+        .create_org_unit(
+            &sys,
+            &valvo_store::NewOrgUnit {
+                parent_id: None,
+                code: "toinen".into(),
+                name: crate::support::t("Toinen hyvinvointialue", "Annat välfärdsområde"),
+                producer: valvo_core::ProducerType::Own,
+                sort_order: 1,
+            },
+        )
+        .await
+        .unwrap();
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    app.add_user("thl@x.fi", Role::National, None).await;
+    app.add_user("region@x.fi", Role::National, Some(other))
+        .await;
+    let admin = app.token("admin@x.fi").await;
+    let thl = app.token("thl@x.fi").await;
+    let region = app.token("region@x.fi").await;
+    let c = app.client();
+    // Answers with text in both counties (each a case in its unit's queue),
+    // and an incident report.
+    let mut answers = Vec::new();
+    for (i, unit) in [f.unit_a1, f.unit_a1, f.unit_a1, other]
+        .into_iter()
+        .enumerate()
+    {
+        let r = c
+            .post(app.url("/api/v1/feedback/answers"))
+            .bearer_auth(&admin)
+            .json(
+                &json!({ "org_unit": unit, "nps": 6 + i, "service_lang": "sv",
+                           "service_date": "2024-03-0".to_string() + &(i + 1).to_string(),
+                           "text": format!("Salainen kommentti {i}") }),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        answers.push(r.json::<Value>().await.unwrap());
+    }
+    let r = c
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&admin)
+        .json(
+            &json!({ "org_unit": f.unit_a1, "occurred_on": "2024-02-01", "kind": "client_safety",
+                        "event_type": "fall_accident", "description": "Salainen kuvaus",
+                        "consequence": "mild", "reporter_role": "staff" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let incident = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+
+    // Every figure, in a period and with a filter the public never gets.
+    let s = stats(
+        &app,
+        Some(&thl),
+        &format!("org_unit={}&period=2024-03&service_lang=sv", f.county),
+    )
+    .await;
+    assert_eq!(s["public"], json!(false));
+    assert_eq!(s["stats"]["current"]["answers"], json!(3));
+    let s = stats(&app, Some(&thl), &format!("org_unit={other}&period=2024")).await;
+    assert_eq!(
+        s["stats"]["current"]["answers"],
+        json!(1),
+        "a county of one answer: not withheld"
+    );
+    let get = |token: &str, path: &str| c.get(app.url(path)).bearer_auth(token.to_string()).send();
+    // A national role with a scope reads that county's only.
+    let r = get(
+        &region,
+        &format!("/api/v1/feedback/stats?org_unit={}&period=2024", f.county),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = get(
+        &region,
+        &format!("/api/v1/feedback/stats?org_unit={other}&period=2024"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get(
+        &thl,
+        &format!("/api/v1/incidents/stats?org_unit={}&period=2024", f.county),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get(&thl, "/api/v1/feedback/comparison?period=2024")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Nothing else: cases, answers, incident reports, plans, users.
+    let case = answers[0]["case"]
+        .as_i64()
+        .expect("an answer with text is a case");
+    for path in [
+        format!("/api/v1/feedback/cases/{case}"),
+        format!("/api/v1/incidents/{incident}"),
+        format!("/api/v1/org-units/{}/plan/2024", f.unit_a1),
+        format!("/api/v1/feedback/export?org_unit={}&period=2024", f.county),
+        "/api/v1/users".to_string(),
+    ] {
+        let r = get(&thl, &path).await.unwrap();
+        assert!(
+            [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&r.status()),
+            "{path}: {}",
+            r.status()
+        );
+        assert!(!r.text().await.unwrap().contains("Salainen"), "{path}");
+    }
+    let r = get(
+        &thl,
+        &format!("/api/v1/feedback/cases?org_unit={}", f.county),
+    )
+    .await
+    .unwrap();
+    let body = r.text().await.unwrap();
+    assert!(!body.contains("Salainen"), "the queue: {body}");
+
+    // The pages: the counties and their statistics, nothing more.
+    let u = app.login("thl@x.fi").await;
+    let home = u
+        .get(app.url("/?lang=sv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Välfärdsområdenas statistik"), "{home}");
+    for (county, name) in [
+        (f.county, "Testens välfärdsområde"),
+        (other, "Annat välfärdsområde"),
+    ] {
+        assert!(home.contains(name) && home.contains(&format!("/org/{county}/feedback")));
+    }
+    assert!(
+        !home.contains("href=\"/incidents\"") && !home.contains("/feedback/cases"),
+        "no staff menu"
+    );
+    for path in [
+        format!("/org/{}/feedback?period=2024-03&lang=sv", f.unit_a1),
+        format!("/org/{}/incidents?period=2024", f.county),
+    ] {
+        let r = u.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(
+            !html.contains("Salainen") && !html.contains("export.csv"),
+            "{path}"
+        );
+        assert!(
+            !html.contains(&format!("href=\"/org/{}\"", f.county)),
+            "{path}: no link to the unit page"
+        );
+    }
+    for path in [
+        format!("/org/{}", f.county),
+        format!("/org/{}/plan/2024", f.unit_a1),
+        format!("/incidents/{incident}"),
+        format!("/feedback/cases/{case}"),
+        format!("/org/{}/feedback/export.csv?period=2024", f.county),
+        "/users".to_string(),
+    ] {
+        let r = u.get(app.url(&path)).send().await.unwrap();
+        assert!(
+            [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&r.status()),
+            "{path}: {}",
+            r.status()
+        );
+    }
+    let queue = u
+        .get(app.url("/feedback/cases"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!queue.contains("Salainen"));
+    let queue = u
+        .get(app.url("/incidents"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!queue.contains("Salainen"));
+
+    // Each county's public site at its own address.
+    let r = c
+        .get(app.url("/public/TOINEN?lang=sv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/public/org/toinen?lang=sv");
+    let r = c.get(app.url("/public/a1")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "a unit is not a county");
+    app.stop().await;
+}
