@@ -278,6 +278,7 @@ report-inputs-title = Write the report's texts and figures
 nav-public = Public reports
 nav-comparison = Comparison of counties
 national-title = Statistics of the wellbeing services counties
+national-intro = Customer feedback and incident statistics of every wellbeing services county, and a fair comparison of the counties. The statistics hold no single report, feedback or free text.
 national-comparison = Customer experience by county: a fair comparison
 national-counties = Wellbeing services counties
 national-feedback = Customer feedback

@@ -278,6 +278,7 @@ report-inputs-title = Kirjoita raportin tekstit ja luvut
 nav-public = Julkiset raportit
 nav-comparison = Alueiden vertailu
 national-title = Hyvinvointialueiden tilastot
+national-intro = Kaikkien hyvinvointialueiden asiakaspalautteen ja vaaratapahtumien tilastot sekä alueiden reilu vertailu. Tilastoissa ei ole yksittäisiä ilmoituksia, palautteita eikä vapaata tekstiä.
 national-comparison = Asiakaskokemus hyvinvointialueittain: reilu vertailu
 national-counties = Hyvinvointialueet
 national-feedback = Asiakaspalaute

@@ -278,6 +278,7 @@ report-inputs-title = Skriv rapportens texter och siffror
 nav-public = Offentliga rapporter
 nav-comparison = Jämförelse mellan områden
 national-title = Välfärdsområdenas statistik
+national-intro = Statistik över kundrespons och avvikelser i alla välfärdsområden, och en rättvis jämförelse mellan områdena. Statistiken innehåller inga enskilda anmälningar, responser eller fritext.
 national-comparison = Kundupplevelsen per välfärdsområde: en rättvis jämförelse
 national-counties = Välfärdsområden
 national-feedback = Kundrespons

@@ -141,6 +141,8 @@ pub(crate) fn crumbs(tr: &Tr, tree: &OrgTree, p: &Principal, id: i64) -> Vec<(St
 struct HomePage {
     l: Layout,
     tree_html: String,
+    /// The sentence above the tree.
+    intro: String,
     admin: bool,
     /// Missing figures: (unit, period, href, entered, expected).
     missing: Vec<(String, String, String, String, String)>,
@@ -182,6 +184,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
             &HomePage {
                 l,
                 tree_html: String::new(),
+                intro: String::new(),
                 admin: false,
                 missing: Vec::new(),
             },
@@ -196,6 +199,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
             &HomePage {
                 l,
                 tree_html: national_home(&page.tr, &tree, &p),
+                intro: page.tr.t("national-intro"),
                 admin: false,
                 missing: Vec::new(),
             },
@@ -263,6 +267,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> UiResult {
         &HomePage {
             l,
             tree_html: html,
+            intro: page.tr.t("home-intro"),
             admin: p.can_administer(),
             missing,
         },

@@ -2221,6 +2221,10 @@ async fn the_national_role_reads_every_countys_statistics_and_nothing_else() {
         .await
         .unwrap();
     assert!(home.contains("Välfärdsområdenas statistik"), "{home}");
+    assert!(
+        !home.contains("plan för egenkontroll"),
+        "no plan offered: {home}"
+    );
     for (county, name) in [
         (f.county, "Testens välfärdsområde"),
         (other, "Annat välfärdsområde"),
