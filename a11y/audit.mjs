@@ -3,7 +3,7 @@
 //
 // Usage:
 //   node audit.mjs --base http://127.0.0.1:PORT --email E --password P
-//                  [--max-pages 200] [--tab-stops 10] [--json report.json]
+//                  [--max-pages 200] [--tab-stops 10] [--json report.json] [--parallel 2] [--logged-in-only]
 //                  [--screenshots DIR]  (public pages at 390 and 1280 px, fi and sv)
 //                  [--no-lang-match]
 //
@@ -55,7 +55,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { maxPages: 200, perKind: 0, errorPages: [], invalidForms: [], tabStops: 10, json: null, langMatch: true };
+  const opts = { maxPages: 200, perKind: 0, errorPages: [], invalidForms: [], tabStops: 10, json: null, langMatch: true, parallel: 2, loggedInOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -77,6 +77,10 @@ function parseArgs(argv) {
       case '--invalid-form': opts.invalidForms.push(next()); break;
       case '--tab-stops': opts.tabStops = Number.parseInt(next(), 10); break;
       case '--json': opts.json = next(); break;
+      // Crawls run side by side, N at a time (each in its own browser context).
+      case '--parallel': opts.parallel = Number.parseInt(next(), 10); break;
+      // Only the logged-in crawls (a second user's pages; the anonymous ones are the same).
+      case '--logged-in-only': opts.loggedInOnly = true; break;
       case '--no-lang-match': opts.langMatch = false; break;
       case '--screenshots': opts.screenshots = next(); break;
       case '-h': case '--help': usage(); break;
@@ -87,6 +91,7 @@ function parseArgs(argv) {
   if (!opts.email || !opts.password) usage('--email and --password are required');
   if (!Number.isInteger(opts.maxPages) || opts.maxPages < 1) usage('--max-pages must be a positive integer');
   if (!Number.isInteger(opts.tabStops) || opts.tabStops < 1) usage('--tab-stops must be a positive integer');
+  if (!Number.isInteger(opts.parallel) || opts.parallel < 1) usage('--parallel must be a positive integer');
   try {
     const u = new URL(opts.base);
     opts.origin = u.origin;
@@ -587,13 +592,19 @@ async function main() {
     headless: true,
     args: CHROMIUM_ARGS,
   });
-  const crawls = [];
+  // The larger crawls (logged in) first, so the last one to finish is short.
+  const modes = opts.loggedInOnly ? ['logged-in'] : ['logged-in', 'anonymous'];
+  const jobs = modes.flatMap((mode) => LANGS.map((lang) => ({ mode, lang })));
+  const crawls = new Array(jobs.length);
   try {
-    for (const mode of ['anonymous', 'logged-in']) {
-      for (const lang of LANGS) {
-        crawls.push(await crawl(browser, opts, { mode, lang }, record));
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        crawls[i] = await crawl(browser, opts, jobs[i], record);
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.parallel, jobs.length) }, worker));
   } finally {
     await browser.close().catch(() => {});
   }
