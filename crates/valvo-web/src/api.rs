@@ -401,6 +401,15 @@ pub(crate) async fn bearer_caller(
 }
 
 pub(crate) async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTree> {
+    allowed_unit(state, org, |tree| p.can_read(tree, org)).await
+}
+
+/// The org tree, if `org` exists (404) and `allowed` says yes (403).
+async fn allowed_unit(
+    state: &AppState,
+    org: i64,
+    allowed: impl FnOnce(&OrgTree) -> bool,
+) -> ApiResult<OrgTree> {
     let tree = state.store().org_tree().await?;
     if tree.get(org).is_none() {
         return Err(ApiError::new(
@@ -409,7 +418,7 @@ pub(crate) async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiRe
             format!("org unit {org} does not exist"),
         ));
     }
-    if !p.can_read(&tree, org) {
+    if !allowed(&tree) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -426,22 +435,7 @@ pub(crate) async fn statistics_readable(
     p: &Principal,
     org: i64,
 ) -> ApiResult<OrgTree> {
-    let tree = state.store().org_tree().await?;
-    if tree.get(org).is_none() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("org unit {org} does not exist"),
-        ));
-    }
-    if !p.can_read_statistics(&tree, org) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("org unit {org} is outside your scope"),
-        ));
-    }
-    Ok(tree)
+    allowed_unit(state, org, |tree| p.can_read_statistics(tree, org)).await
 }
 
 pub(crate) fn parse_period(raw: &str) -> ApiResult<Period> {

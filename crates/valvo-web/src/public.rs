@@ -111,7 +111,6 @@ struct OrgPage {
     comparison: String,
 }
 
-/// `GET /public/org/{code}`
 /// `GET /public/COUNTY`: a county's own public address (its code), which
 /// is its public page; any other address there is not found.
 pub async fn county(
@@ -141,6 +140,7 @@ pub async fn county(
     }
 }
 
+/// `GET /public/org/{code}`
 pub async fn org(
     State(state): State<AppState>,
     page: Page,

@@ -53,12 +53,23 @@ pub(crate) async fn can_read(
     page: &Page,
     org: i64,
 ) -> Result<(Principal, OrgTree), UiError> {
+    allowed_unit(state, page, org, |p, tree| p.can_read(tree, org)).await
+}
+
+/// The principal and the org tree, if `org` exists (404) and `allowed`
+/// says yes (403).
+async fn allowed_unit(
+    state: &AppState,
+    page: &Page,
+    org: i64,
+    allowed: impl FnOnce(&Principal, &OrgTree) -> bool,
+) -> Result<(Principal, OrgTree), UiError> {
     let p = page.principal()?;
     let tree = tree(state, page).await?;
     if tree.get(org).is_none() {
         return Err(page.error(ErrorKind::NotFound));
     }
-    if !p.can_read(&tree, org) {
+    if !allowed(&p, &tree) {
         return Err(page.error(ErrorKind::Forbidden));
     }
     Ok((p, tree))
@@ -71,15 +82,7 @@ pub(crate) async fn can_read_statistics(
     page: &Page,
     org: i64,
 ) -> Result<(Principal, OrgTree), UiError> {
-    let p = page.principal()?;
-    let tree = tree(state, page).await?;
-    if tree.get(org).is_none() {
-        return Err(page.error(ErrorKind::NotFound));
-    }
-    if !p.can_read_statistics(&tree, org) {
-        return Err(page.error(ErrorKind::Forbidden));
-    }
-    Ok((p, tree))
+    allowed_unit(state, page, org, |p, tree| p.can_read_statistics(tree, org)).await
 }
 
 /// The trail above a statistics page: to the units' own pages for whoever
