@@ -1646,6 +1646,23 @@ async fn totals_differ(app: &TestApp) -> i64 {
     n
 }
 
+/// A second county beside the fixture's, without units ("toinen").
+async fn other_county(app: &TestApp) -> i64 {
+    app.store
+        .create_org_unit(
+            &valvo_core::access::Principal::system("test"),
+            &valvo_store::NewOrgUnit {
+                parent_id: None,
+                code: "toinen".into(),
+                name: crate::support::t("Toinen hyvinvointialue", "Annat välfärdsområde"),
+                producer: valvo_core::ProducerType::Own,
+                sort_order: 1,
+            },
+        )
+        .await
+        .unwrap()
+}
+
 /// Two counties hearing from different people: the comparison the API
 /// gives, raw and standardised, is the one computed from the answers
 /// themselves, whichever way they arrived (one by one over HTTP, an import,
@@ -1659,20 +1676,7 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
     let app = TestApp::spawn().await;
     let f = fixture(&app).await;
     let sys = valvo_core::access::Principal::system("test");
-    let other = app
-        .store
-        .create_org_unit(
-            &sys,
-            &valvo_store::NewOrgUnit {
-                parent_id: None,
-                code: "toinen".into(),
-                name: crate::support::t("Toinen hyvinvointialue", "Annat välfärdsområde"),
-                producer: valvo_core::ProducerType::Own,
-                sort_order: 1,
-            },
-        )
-        .await
-        .unwrap();
+    let other = other_county(&app).await;
     let other_unit = app
         .store
         .create_org_unit(
@@ -2081,21 +2085,7 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
 async fn the_national_role_reads_every_countys_statistics_and_nothing_else() {
     let app = TestApp::spawn().await;
     let f = fixture(&app).await;
-    let sys = valvo_core::access::Principal::system("test");
-    let other = app
-        .store
-        .create_org_unit(
-            &sys,
-            &valvo_store::NewOrgUnit {
-                parent_id: None,
-                code: "toinen".into(),
-                name: crate::support::t("Toinen hyvinvointialue", "Annat välfärdsområde"),
-                producer: valvo_core::ProducerType::Own,
-                sort_order: 1,
-            },
-        )
-        .await
-        .unwrap();
+    let other = other_county(&app).await;
     app.add_user("admin@x.fi", Role::Admin, None).await;
     app.add_user("thl@x.fi", Role::National, None).await;
     app.add_user("region@x.fi", Role::National, Some(other))
