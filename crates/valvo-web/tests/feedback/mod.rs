@@ -2256,24 +2256,17 @@ async fn the_national_role_reads_every_countys_statistics_and_nothing_else() {
             r.status()
         );
     }
-    let queue = u
-        .get(app.url("/feedback/cases"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(!queue.contains("Salainen"));
-    let queue = u
-        .get(app.url("/incidents"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(!queue.contains("Salainen"));
+    for queue in ["/feedback/cases", "/incidents"] {
+        let html = u
+            .get(app.url(queue))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!html.contains("Salainen"), "{queue}");
+    }
 
     // Each county's public site at its own address.
     let r = c
