@@ -322,53 +322,8 @@ impl Store {
     /// The caller behind a live API token (not revoked, not expired, its
     /// user active). Notes the use, at most once a minute per token.
     pub async fn token_caller(&self, secret: &str) -> Result<Option<TokenCaller>> {
-        let at = now();
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLS}, t.id AS token_id, t.read_only, t.scope_org_id AS token_scope, \
-             t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
-             AND (t.expires_at IS NULL OR t.expires_at > $2)"
-        ))
-        .bind(digest(secret))
-        .bind(&at)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let user = user_row(&row)?;
-        if !user.active {
-            return Ok(None);
-        }
-        let token_id: i64 = row.try_get("token_id")?;
-        let last: Option<String> = row.try_get("last_used_at")?;
-        let minute_ago = minutes_ago(1);
-        if last.as_deref().is_none_or(|l| l < minute_ago.as_str()) {
-            // A conditional update: instances at once write it once.
-            sqlx::query(
-                "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 \
-                 AND (last_used_at IS NULL OR last_used_at < $3)",
-            )
-            .bind(&at)
-            .bind(token_id)
-            .bind(&minute_ago)
-            .execute(&self.pool)
-            .await?;
-        }
-        let mut principal = user.principal();
-        // A token's own scope counts only inside the user's scope as it is
-        // now (the user may have been narrowed or moved since it was made).
-        if let Some(scope) = row.try_get::<Option<i64>, _>("token_scope")? {
-            if let Some(root) = user.scope {
-                let tree = self.org_tree().await?;
-                if !tree.is_in_subtree(scope, root) {
-                    return Ok(None);
-                }
-            }
-            principal.scope = Some(scope);
-        }
-        Ok(Some(TokenCaller {
-            principal,
-            read_only: row.try_get::<i64, _>("read_only")? != 0,
-        }))
+        let mut conn = self.pool.acquire().await?;
+        token_caller_on(&mut conn, &self.tree_cache, secret).await
     }
 
     /// Deactivates or reactivates a user. Deactivation ends their sessions
@@ -996,4 +951,60 @@ impl Store {
         tx.commit().await?;
         Ok(user)
     }
+}
+
+/// [`Store::token_caller`] on `conn` (in its transaction, if any: a write
+/// that checks its token there sees a revocation committed before it).
+pub(crate) async fn token_caller_on(
+    conn: &mut sqlx::AnyConnection,
+    trees: &crate::TreeCache,
+    secret: &str,
+) -> Result<Option<TokenCaller>> {
+    let at = now();
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLS}, t.id AS token_id, t.read_only, t.scope_org_id AS token_scope, \
+         t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+         AND (t.expires_at IS NULL OR t.expires_at > $2)"
+    ))
+    .bind(digest(secret))
+    .bind(&at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let user = user_row(&row)?;
+    if !user.active {
+        return Ok(None);
+    }
+    let token_id: i64 = row.try_get("token_id")?;
+    let last: Option<String> = row.try_get("last_used_at")?;
+    let minute_ago = minutes_ago(1);
+    if last.as_deref().is_none_or(|l| l < minute_ago.as_str()) {
+        // A conditional update: instances at once write it once.
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 \
+             AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(&at)
+        .bind(token_id)
+        .bind(&minute_ago)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut principal = user.principal();
+    // A token's own scope counts only inside the user's scope as it is
+    // now (the user may have been narrowed or moved since it was made).
+    if let Some(scope) = row.try_get::<Option<i64>, _>("token_scope")? {
+        if let Some(root) = user.scope {
+            let tree = trees.tree(conn).await?;
+            if !tree.is_in_subtree(scope, root) {
+                return Ok(None);
+            }
+        }
+        principal.scope = Some(scope);
+    }
+    Ok(Some(TokenCaller {
+        principal,
+        read_only: row.try_get::<i64, _>("read_only")? != 0,
+    }))
 }

@@ -57,6 +57,19 @@ pub struct SurveyVersion {
 pub enum AnswerTarget {
     /// An org unit by id.
     Unit(i64),
+    /// An org unit by id, sent with an API token. The token is checked in
+    /// the answer's own write transaction (live, not read-only, allowed to
+    /// write the unit), so a token revoked a moment before writes nothing,
+    /// and an answer costs no reads of its own before it is queued.
+    /// Refused with `Conflict("token_unknown")`, `Conflict("token_read_only")`,
+    /// `Invalid` naming `org_unit` (no such unit) or `Forbidden` (outside
+    /// the token's scope).
+    UnitWithToken {
+        /// The unit.
+        unit: i64,
+        /// The bearer token as sent.
+        token: String,
+    },
     /// An org unit by code (the public page `/feedback/CODE`).
     UnitCode(String),
     /// A one-time invitation token (bound to a unit and a service date).
@@ -113,6 +126,11 @@ pub(crate) struct FeedbackShared {
     ingest: OnceLock<mpsc::Sender<Job>>,
     /// One aggregation at a time in this process.
     agg_lock: tokio::sync::Mutex<()>,
+    /// On SQLite, the ingest and the aggregator take turns at the write
+    /// lock here, in arrival order, instead of meeting it taken: SQLite's
+    /// own wait polls with growing sleeps (up to 100 ms), which would put
+    /// a whole batch of answers to sleep after the lock is already free.
+    sqlite_writer: tokio::sync::Mutex<()>,
     /// Wakes the aggregator after a batch of answers was committed.
     committed: tokio::sync::Notify,
     /// Rounds that add every pending answer (see [`aggregate_pending`]),
@@ -442,17 +460,74 @@ struct Resolved {
     invitation_id: Option<i64>,
 }
 
+/// The callers of the tokens a batch's answers were sent with, each read
+/// once per batch (in its transaction).
+type Callers = std::collections::HashMap<String, Option<crate::accounts::TokenCaller>>;
+
+/// Whose token may write an answer to `unit`: the checks an API write makes
+/// before anything else, in the same order and with the same outcomes.
+async fn token_may_write(
+    conn: &mut AnyConnection,
+    trees: &crate::TreeCache,
+    tree: &OrgTree,
+    callers: &mut Callers,
+    token: &str,
+    unit: i64,
+) -> Result<()> {
+    let caller = match callers.get(token) {
+        Some(c) => c.clone(),
+        None => {
+            let c = crate::accounts::token_caller_on(conn, trees, token).await?;
+            callers.insert(token.to_owned(), c.clone());
+            c
+        }
+    };
+    let Some(caller) = caller else {
+        return Err(StoreError::Conflict("token_unknown".into()));
+    };
+    if caller.read_only {
+        return Err(StoreError::Conflict("token_read_only".into()));
+    }
+    if tree.get(unit).is_none() && !unit_exists(conn, unit).await? {
+        return Err(invalid("org_unit", ErrorCode::NotFound));
+    }
+    // A unit added through another instance a moment ago is not in this
+    // tree yet: read it as it is now.
+    let fresh;
+    let tree = if tree.get(unit).is_some() {
+        tree
+    } else {
+        fresh = trees.tree(conn).await?;
+        &*fresh
+    };
+    let p = &caller.principal;
+    if !(p.can_read(tree, unit) && p.can_write(tree, unit)) {
+        return Err(StoreError::Forbidden);
+    }
+    Ok(())
+}
+
 async fn resolve(
     conn: &mut AnyConnection,
+    trees: &crate::TreeCache,
     tree: &OrgTree,
+    callers: &mut Callers,
     survey: &SurveyDef,
     sub: &Submission,
 ) -> Result<Resolved> {
+    if let AnswerTarget::UnitWithToken { unit, token } = &sub.target {
+        token_may_write(conn, trees, tree, callers, token, *unit).await?;
+    }
     let mut answer = sub
         .raw
         .parse(survey, sub.today)
         .map_err(StoreError::Invalid)?;
     match &sub.target {
+        AnswerTarget::UnitWithToken { unit, .. } => Ok(Resolved {
+            org: *unit,
+            answer,
+            invitation_id: None,
+        }),
         AnswerTarget::Unit(id) => {
             // The cached tree answers for known units; a unit it does not know
             // (added through another instance a moment ago) is looked up.
@@ -605,6 +680,77 @@ fn sentiment_code(s: valvo_text::Sentiment) -> &'static str {
     s.code()
 }
 
+/// The columns of an answer's row, bound by [`bind_answer`].
+const ANSWER_INSERT: &str = "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
+     service_lang, age_group, respondent, nps, scores, invitation_id, pending, has_text)";
+const ANSWER_COLS: usize = 14;
+
+/// Binds one answer's row of [`ANSWER_INSERT`]; `defer`: left to the
+/// aggregator (marked pending).
+fn bind_answer<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    survey_id: i64,
+    r: &Resolved,
+    channel: Channel,
+    today: time::Date,
+    defer: bool,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let a = &r.answer;
+    q.bind(survey_id)
+        .bind(r.org)
+        .bind(now())
+        .bind(month_of(a.service_date.unwrap_or(today)).to_string())
+        .bind(a.service_date.map(|d| d.to_string()))
+        .bind(channel.code())
+        .bind(a.service_lang.map(ServiceLang::code))
+        .bind(a.age_group.map(AgeGroup::code))
+        .bind(a.respondent.map(Respondent::code))
+        .bind(a.nps.map(i64::from))
+        .bind(scores_json(&a.scores))
+        .bind(r.invitation_id)
+        .bind(i64::from(defer))
+        .bind(i64::from(a.text.is_some()))
+}
+
+/// Writes answers without a comment (so without a case) in multi-row
+/// inserts, a few statements for a whole batch; their ids in order.
+async fn write_plain_answers(
+    conn: &mut AnyConnection,
+    survey_id: i64,
+    rows: &[(Resolved, Channel, time::Date)],
+    pending: &mut Pending,
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(crate::import::statement_rows(conn, ANSWER_COLS)) {
+        let sql = crate::import::multi_row(
+            conn,
+            ANSWER_INSERT,
+            chunk.len(),
+            ANSWER_COLS,
+            " RETURNING id",
+        );
+        let mut q = sqlx::query(&sql);
+        for (r, channel, today) in chunk {
+            q = bind_answer(q, survey_id, r, *channel, *today, pending.defer);
+        }
+        let got = crate::import::inserted_ids(q, conn).await?;
+        if got.len() != chunk.len() {
+            return Err(StoreError::Corrupt("feedback_answers: ids returned".into()));
+        }
+        ids.extend(got);
+    }
+    if !pending.defer {
+        for (r, channel, today) in rows {
+            let month = month_of(r.answer.service_date.unwrap_or(*today)).to_string();
+            for c in r.answer.cells(*channel) {
+                pending.cells.push((r.org, month.clone(), c));
+            }
+            pending.answers.push((r.org, month, r.answer.clone()));
+        }
+    }
+    Ok(ids)
+}
+
 /// Writes one resolved answer (and its case) and returns its ids. The text
 /// is analysed here (language, sentiment, topics, personal data redacted).
 #[allow(clippy::too_many_arguments)]
@@ -619,25 +765,15 @@ async fn write_answer(
 ) -> Result<Submitted> {
     let a = &r.answer;
     let month = month_of(a.service_date.unwrap_or(today)).to_string();
-    let row = sqlx::query(
-        "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
-         service_lang, age_group, respondent, nps, scores, invitation_id, pending, has_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    let sql = crate::import::multi_row(conn, ANSWER_INSERT, 1, ANSWER_COLS, " RETURNING id");
+    let row = bind_answer(
+        sqlx::query(&sql),
+        survey_id,
+        r,
+        channel,
+        today,
+        pending.defer,
     )
-    .bind(survey_id)
-    .bind(r.org)
-    .bind(now())
-    .bind(&month)
-    .bind(a.service_date.map(|d| d.to_string()))
-    .bind(channel.code())
-    .bind(a.service_lang.map(ServiceLang::code))
-    .bind(a.age_group.map(AgeGroup::code))
-    .bind(a.respondent.map(Respondent::code))
-    .bind(a.nps.map(i64::from))
-    .bind(scores_json(&a.scores))
-    .bind(r.invitation_id)
-    .bind(i64::from(pending.defer))
-    .bind(i64::from(a.text.is_some()))
     .fetch_one(&mut *conn)
     .await?;
     let answer_id: i64 = row.try_get("id")?;
@@ -716,8 +852,13 @@ async fn write_batch(
             defer: true,
             ..Pending::default()
         };
+        let mut callers = Callers::new();
+        // Answers without a comment, and their places in `out`.
+        let mut plain = Vec::new();
+        let mut plain_at = Vec::new();
         for sub in subs {
-            let resolved = match resolve(&mut tx, tree, &survey.def, sub).await {
+            let resolved = match resolve(&mut tx, trees, tree, &mut callers, &survey.def, sub).await
+            {
                 // Claimed once the answer is known to be good: a refused
                 // answer leaves its key unused for the corrected one.
                 Ok(r) => match &sub.once {
@@ -729,6 +870,12 @@ async fn write_batch(
                 Err(e) => Err(e),
             };
             match resolved {
+                // Written together after the loop.
+                Ok(r) if r.answer.text.is_none() => {
+                    plain_at.push(out.len());
+                    plain.push((r, sub.channel, sub.today));
+                    out.push(Err(StoreError::NotFound));
+                }
                 Ok(r) => out.push(Ok(write_answer(
                     &mut tx,
                     survey.id,
@@ -746,6 +893,14 @@ async fn write_batch(
                 ) => return Err(e),
                 Err(e) => out.push(Err(e)),
             }
+        }
+        let ids = write_plain_answers(&mut tx, survey.id, &plain, &mut pending).await?;
+        for ((at, id), (r, _, _)) in plain_at.into_iter().zip(ids).zip(&plain) {
+            out[at] = Ok(Submitted {
+                answer_id: id,
+                org_unit_id: r.org,
+                case_id: None,
+            });
         }
         pending.flush(&mut tx).await?;
         tx.commit().await?;
@@ -789,6 +944,11 @@ async fn ingest_loop(
             }
         }
         let subs: Vec<&Submission> = jobs.iter().map(|j| &j.sub).collect();
+        let gate = shared.upgrade();
+        let _turn = match (&gate, backend) {
+            (Some(s), Backend::Sqlite) => Some(s.sqlite_writer.lock().await),
+            _ => None,
+        };
         match write_batch(&pool, backend, &trees, &subs).await {
             Ok(results) => {
                 let written = results.iter().filter(|r| r.is_ok()).count();
@@ -847,6 +1007,10 @@ async fn aggregate_loop(pool: AnyPool, backend: Backend, shared: std::sync::Weak
 
 /// Most pending answers added to the aggregates in one transaction.
 const AGGREGATE_CHUNK: i64 = 20_000;
+/// The same on SQLite, where the transaction holds the only write lock:
+/// answers arriving meanwhile wait for it, so it is kept short (about
+/// 20 ms), the ingest taking its turn between chunks.
+const AGGREGATE_CHUNK_SQLITE: i64 = 1_000;
 
 /// How a round of aggregation treats answers another transaction (another
 /// instance's aggregator) is adding up at the same moment.
@@ -912,13 +1076,22 @@ async fn aggregate_pending(
         (Backend::Postgres, Round::Wait) => " FOR NO KEY UPDATE",
         (Backend::Sqlite, _) => "",
     };
+    let chunk = match backend {
+        Backend::Sqlite => AGGREGATE_CHUNK_SQLITE,
+        Backend::Postgres => AGGREGATE_CHUNK,
+    };
     let mut total = 0;
     loop {
+        let _turn = match backend {
+            Backend::Sqlite => Some(shared.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
+        let started = std::time::Instant::now();
         let mut conn = pool.acquire().await?;
         let mut tx = begin_write(&mut conn, backend).await?;
         let rows = sqlx::query(&format!(
             "SELECT id, org_unit_id, month, channel, service_lang, age_group, respondent, nps, scores, has_text \
-             FROM feedback_answers WHERE pending = 1 AND id <= $1 ORDER BY id LIMIT {AGGREGATE_CHUNK}{lock}"
+             FROM feedback_answers WHERE pending = 1 AND id <= $1 ORDER BY id LIMIT {chunk}{lock}"
         ))
         .bind(upto)
         .fetch_all(&mut *tx)
@@ -976,6 +1149,7 @@ async fn aggregate_pending(
                     .add(&c.counts);
             }
         }
+        let keys = merged.len();
         upsert_rows(&mut tx, merged.into_iter().collect()).await?;
         crate::comparison::upsert(&mut tx, None, strata_of(&scopes, &answers)).await?;
         for chunk in ids.chunks(100) {
@@ -988,6 +1162,12 @@ async fn aggregate_pending(
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        tracing::debug!(
+            answers = ids.len(),
+            keys,
+            ms = started.elapsed().as_millis() as u64,
+            "feedback aggregation round"
+        );
         total += ids.len();
     }
 }

@@ -366,20 +366,26 @@ impl FromRequestParts<AppState> for Caller {
 /// deactivated), read at every request from the database, so a revocation
 /// holds at once on every instance; 403 for a read-only token on anything
 /// but a read.
-pub(crate) async fn bearer_caller(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-    method: &axum::http::Method,
-) -> ApiResult<Option<Principal>> {
-    let token = headers
+/// The bearer token of a request's `Authorization` header, if any.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(str::trim);
-    let Some(token) = token else { return Ok(None) };
+        .map(str::trim)
+}
+
+pub(crate) async fn bearer_caller(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    method: &axum::http::Method,
+) -> ApiResult<Option<Principal>> {
+    let Some(token) = bearer_token(headers) else {
+        return Ok(None);
+    };
     match state.store().token_caller(token).await? {
         Some(c)
             if c.read_only

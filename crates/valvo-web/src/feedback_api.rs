@@ -79,6 +79,21 @@ fn store_error(e: StoreError) -> ApiError {
             "invitation_expired",
             "this invitation has expired",
         ),
+        StoreError::Conflict(code) if code == "token_unknown" => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "unknown, revoked or expired token",
+        ),
+        StoreError::Conflict(code) if code == "token_read_only" => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "read_only_token",
+            "this token only reads",
+        ),
+        StoreError::Forbidden => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the org unit is outside your scope",
+        ),
         other => other.into(),
     }
 }
@@ -108,38 +123,39 @@ pub async fn submit(
             (AnswerTarget::Invitation(token), Channel::Invitation)
         }
         (_, Some(org)) => {
-            let Some(org) = crate::api::as_int(org) else {
+            let org = crate::api::as_int(org);
+            let channel = match json_str(&body, "channel").as_deref() {
+                None | Some("") => Some(Channel::Web),
+                Some(c) => Channel::parse(c).filter(|c| *c != Channel::Invitation),
+            };
+            let token = crate::api::bearer_token(&headers);
+            let (Some(org), Some(channel), Some(token)) = (org, channel, token) else {
+                // Refused before it is queued; the token is checked first,
+                // as on every other write.
+                optional_caller(&state, &headers, &axum::http::Method::POST)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            StatusCode::UNAUTHORIZED,
+                            "unauthorized",
+                            "a bearer token is required without an invitation",
+                        )
+                    })?;
+                let field = if org.is_none() { "org_unit" } else { "channel" };
                 return Err(ApiError::invalid(vec![FieldError::new(
-                    "org_unit",
+                    field,
                     ErrorCode::Invalid,
                 )]));
             };
-            let p = optional_caller(&state, &headers, &axum::http::Method::POST)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::UNAUTHORIZED,
-                        "unauthorized",
-                        "a bearer token is required without an invitation",
-                    )
-                })?;
-            let tree = readable(&state, &p, org).await?;
-            if !p.can_write(&tree, org) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!("org unit {org} is outside your scope"),
-                ));
-            }
-            let channel = match json_str(&body, "channel").as_deref() {
-                None | Some("") => Channel::Web,
-                Some(c) => Channel::parse(c)
-                    .filter(|c| *c != Channel::Invitation)
-                    .ok_or_else(|| {
-                        ApiError::invalid(vec![FieldError::new("channel", ErrorCode::Invalid)])
-                    })?,
-            };
-            (AnswerTarget::Unit(org), channel)
+            // The token and the unit are checked in the answer's own write
+            // transaction (see `AnswerTarget::UnitWithToken`).
+            (
+                AnswerTarget::UnitWithToken {
+                    unit: org,
+                    token: token.to_owned(),
+                },
+                channel,
+            )
         }
         _ => {
             return Err(ApiError::invalid(vec![FieldError::new(

@@ -121,6 +121,8 @@ struct Inner {
     renders: Arc<tokio::sync::Semaphore>,
     /// The identity provider, when sign-in through it is configured.
     oidc: Option<sso::Oidc>,
+    /// The API's request schemas, compiled.
+    schemas: openapi::Schemas,
 }
 
 impl AppState {
@@ -142,6 +144,7 @@ impl AppState {
                 limits: ops::limits::Limits::default(),
                 draining: std::sync::atomic::AtomicBool::new(false),
                 renders,
+                schemas: Default::default(),
             }),
         }
     }
@@ -149,6 +152,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The API's request schemas.
+    pub(crate) fn schemas(&self) -> &openapi::Schemas {
+        &self.inner.schemas
     }
 
     /// The identity provider, when configured.

@@ -7,7 +7,7 @@
 //! rest against the running server in CI (`scripts/schemathesis.toml`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::Json;
@@ -862,7 +862,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
     ]);
     json!({
         "/api/v1/feedback/answers": { "post": {
-            "summary": "One answer. With \"invitation\" (a one-time token) no bearer token is needed and the token is used up (422 naming invitation when unknown, 409 on a replay, 410 expired); with \"org_unit\" a bearer token that may write the unit. 201 once the answer is on disk. 422 also for a service date in the future.",
+            "summary": "One answer. With \"invitation\" (a one-time token) no bearer token is needed and the token is used up (422 naming invitation when unknown, 409 on a replay, 410 expired); with \"org_unit\" a bearer token that may write the unit (422 naming org_unit when there is no such unit). 201 once the answer is on disk. 422 also for a service date in the future.",
             "operationId": "submitFeedback",
             "security": [{}, { "bearer": [] }],
             "requestBody": body(answer),
@@ -1044,9 +1044,52 @@ struct Validators {
     by_route: HashMap<(String, String), jsonschema::Validator>,
 }
 
-fn validators() -> &'static Mutex<Option<Arc<Validators>>> {
-    static V: OnceLock<Mutex<Option<Arc<Validators>>>> = OnceLock::new();
-    V.get_or_init(|| Mutex::new(None))
+/// The compiled request schemas of a server, compiled once for each survey
+/// version (by one request; the others arriving meanwhile wait for it).
+#[derive(Default)]
+pub(crate) struct Schemas {
+    current: Mutex<Option<Arc<Validators>>>,
+    compiling: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Schemas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Schemas")
+    }
+}
+
+impl Schemas {
+    fn cached(&self) -> Option<Arc<Validators>> {
+        self.current.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// The schemas compiled last; `stale`: those of that survey version
+    /// are not to be returned unless the survey is still that version.
+    async fn get(&self, state: &AppState, stale: Option<i64>) -> Option<Arc<Validators>> {
+        let fresh_enough = |v: &Arc<Validators>| stale.is_none_or(|s| v.survey != s);
+        if let Some(v) = self.cached().filter(fresh_enough) {
+            return Some(v);
+        }
+        let _one = self.compiling.lock().await;
+        if let Some(v) = self.cached().filter(fresh_enough) {
+            return Some(v);
+        }
+        let survey = match state.store().current_survey().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "survey unavailable for the request schema");
+                return None;
+            }
+        };
+        if let Some(v) = self.cached().filter(|v| v.survey == survey.id) {
+            return Some(v);
+        }
+        let v = Arc::new(compile(survey.id, &survey.def));
+        if let Ok(mut g) = self.current.lock() {
+            *g = Some(v.clone());
+        }
+        Some(v)
+    }
 }
 
 fn compile(survey_version: i64, survey: &SurveyDef) -> Validators {
@@ -1151,31 +1194,26 @@ pub(crate) async fn check_body(
     route: &str,
     body: &Value,
 ) -> Vec<FieldError> {
-    // Only the answers' schema depends on the survey (its statements): other
-    // operations take the compiled schemas as they are, without a query.
-    let cached = validators().lock().ok().and_then(|g| g.clone());
-    let compiled = match cached {
-        Some(v) if route != "/api/v1/feedback/answers" => v,
-        cached => {
-            let survey = match state.store().current_survey().await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "survey unavailable for the request schema");
-                    return Vec::new();
-                }
-            };
-            match cached {
-                Some(v) if v.survey == survey.id => v,
-                _ => {
-                    let v = Arc::new(compile(survey.id, &survey.def));
-                    if let Ok(mut g) = validators().lock() {
-                        *g = Some(v.clone());
-                    }
-                    v
-                }
-            }
-        }
+    let schemas = state.schemas();
+    let Some(compiled) = schemas.get(state, None).await else {
+        return Vec::new();
     };
+    let errors = errors_of(&compiled, method, route, body);
+    // Only the answers' schema depends on the survey (its statements). An
+    // answer the compiled schema refuses is checked again if the survey
+    // has changed since (perhaps through another instance); one it accepts
+    // is still read against the survey in its own write transaction.
+    if errors.is_empty() || route != "/api/v1/feedback/answers" {
+        return errors;
+    }
+    match schemas.get(state, Some(compiled.survey)).await {
+        Some(fresh) if fresh.survey != compiled.survey => errors_of(&fresh, method, route, body),
+        _ => errors,
+    }
+}
+
+/// The fields of `body` that break the schema of `method` on `route`.
+fn errors_of(compiled: &Validators, method: &str, route: &str, body: &Value) -> Vec<FieldError> {
     let Some(validator) = compiled
         .by_route
         .get(&(method.to_uppercase(), route.to_string()))

@@ -903,7 +903,7 @@ pub(crate) fn multi_row(
 /// Runs a multi-row `INSERT … RETURNING id` and gives the ids in the order
 /// of its VALUES list: both databases hand them out in that order, so
 /// sorted they pair with the rows.
-pub(super) async fn inserted_ids<'q>(
+pub(crate) async fn inserted_ids<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     conn: &mut AnyConnection,
 ) -> Result<Vec<i64>> {

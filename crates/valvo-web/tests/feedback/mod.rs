@@ -366,6 +366,152 @@ async fn invitations_are_answered_once() {
     app.stop().await;
 }
 
+/// An answer sent with a bearer token has its token and unit checked in
+/// the write's own transaction: what is refused is refused as before the
+/// check moved there, and a token revoked a moment before writes nothing.
+#[tokio::test]
+async fn an_answer_sent_with_a_token_is_checked_where_it_is_written() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let admin = admin(&app).await;
+    app.add_user("mgr-a@x.fi", Role::AreaManager, Some(f.area_a))
+        .await;
+    let token = app.token("mgr-a@x.fi").await;
+    let c = app.client();
+    let send = |bearer: Option<String>, body: Value| {
+        let mut req = c.post(app.url("/api/v1/feedback/answers")).json(&body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = send(
+        Some(token.clone()),
+        json!({ "org_unit": f.unit_a1, "nps": 9 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["org_unit"], f.unit_a1);
+    // Outside the token's scope; a unit that does not exist (named); an
+    // unknown token.
+    let (status, body) = send(
+        Some(token.clone()),
+        json!({ "org_unit": f.area_b, "nps": 9 }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (status, body) = send(
+        Some(token.clone()),
+        json!({ "org_unit": 999_999, "nps": 9 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["error"]["fields"][0],
+        json!({ "field": "org_unit", "code": "not_found" })
+    );
+    let (status, _) = send(
+        Some("nonsense".into()),
+        json!({ "org_unit": f.unit_a1, "nps": 9 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A channel of the schema's that an answer with a unit may not name
+    // (an invitation's): the token is checked first, as before.
+    let (status, _) = send(
+        Some("nonsense".into()),
+        json!({ "org_unit": f.unit_a1, "channel": "invitation", "nps": 3 }),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the token is checked first"
+    );
+    let (status, body) = send(
+        Some(token.clone()),
+        json!({ "org_unit": f.unit_a1, "channel": "invitation", "nps": 3 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["fields"][0]["field"], "channel");
+    // An answer that does not validate: named, after the token was found good.
+    let (status, body) = send(
+        Some(token.clone()),
+        json!({ "org_unit": f.unit_a1, "nps": 11 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["fields"][0]["field"], "nps");
+    // A read-only token only reads.
+    let r = c
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&token)
+        .json(&json!({ "label": "dashboard", "read_only": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let read_only = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = send(Some(read_only), json!({ "org_unit": f.unit_a1, "nps": 9 })).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("read_only_token"))
+    );
+    // Revoked (by the administrator): the next answers are refused at once.
+    let mine: Value = c
+        .get(app.url("/api/v1/tokens"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = mine["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "test")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = c
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    for _ in 0..3 {
+        let (status, _) = send(
+            Some(token.clone()),
+            json!({ "org_unit": f.unit_a1, "nps": 3 }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Only the first answer was written.
+    let s = stats(
+        &app,
+        Some(&admin),
+        &format!("org_unit={}&period={}", f.county, this_year()),
+    )
+    .await;
+    assert_eq!(s["stats"]["current"]["answers"], 1);
+    app.stop().await;
+}
+
 /// An independent computation from the answers themselves.
 fn expected(
     answers: &[(i64, Option<u8>, Option<&str>, &str)],
