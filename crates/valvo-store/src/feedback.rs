@@ -2386,32 +2386,56 @@ async fn grouped_cells_in(
     filter: &Filter,
     keep: Keep,
 ) -> Result<std::collections::HashMap<i64, Vec<Cell>>> {
-    let mut out: std::collections::HashMap<i64, Vec<Cell>> =
-        scopes.iter().map(|s| (*s, Vec::new())).collect();
-    if scopes.is_empty() {
+    let mut by_period = period_cells_in(conn, scopes, &[period], filter, keep).await?;
+    Ok(scopes
+        .iter()
+        .map(|s| (*s, by_period.remove(&(*s, 0)).unwrap_or_default()))
+        .collect())
+}
+
+/// [`grouped_cells_in`] for several periods in one statement: the cells
+/// keyed by scope and the period's place in `periods`.
+async fn period_cells_in(
+    conn: &mut AnyConnection,
+    scopes: &[i64],
+    periods: &[&Period],
+    filter: &Filter,
+    keep: Keep,
+) -> Result<std::collections::HashMap<(i64, usize), Vec<Cell>>> {
+    let mut out = std::collections::HashMap::new();
+    if scopes.is_empty() || periods.is_empty() {
         return Ok(out);
     }
-    let ids = (0..scopes.len())
-        .map(|i| format!("${}", i + 3))
+    // Every period has its own rows (see `scoped_cells`).
+    let keys: Vec<String> = periods.iter().map(|p| p.to_string()).collect();
+    let mut args: Vec<Arg> = keys.iter().map(|k| Arg::Text(k.clone())).collect();
+    let months = (1..=keys.len())
+        .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(",");
-    // Every period has its own rows (see `scoped_cells`).
-    let key = period.to_string();
-    let mut args = vec![Arg::Text(key.clone()), Arg::Text(key)];
+    let ids = (0..scopes.len())
+        .map(|i| format!("${}", keys.len() + i + 1))
+        .collect::<Vec<_>>()
+        .join(",");
     args.extend(scopes.iter().map(|s| Arg::Int(*s)));
     let (only, more) = filter_sql(filter, args.len() + 1);
     args.extend(more);
     let groups = cells_by(
         conn,
-        "scope_id",
-        &format!("month >= $1 AND month <= $2 AND scope_id IN ({ids}){only}"),
+        "CAST(scope_id AS TEXT) || ' ' || month",
+        &format!("month IN ({months}) AND scope_id IN ({ids}){only}"),
         args,
         keep.under(filter),
     )
     .await?;
     for (k, cells) in groups {
-        let scope: i64 = k.parse().map_err(|_| corrupt("scope_id", &k))?;
-        out.insert(scope, cells);
+        let (scope, month) = k.split_once(' ').ok_or_else(|| corrupt("scope_id", &k))?;
+        let scope: i64 = scope.parse().map_err(|_| corrupt("scope_id", &k))?;
+        let at = keys
+            .iter()
+            .position(|key| key == month)
+            .ok_or_else(|| corrupt("month", &k))?;
+        out.insert((scope, at), cells);
     }
     Ok(out)
 }
@@ -2435,27 +2459,6 @@ pub(crate) async fn summary_in(
     ))
 }
 
-/// The cells of `scope` in `period` and in `previous` under `filter`,
-/// summed over the dimensions `keep` leaves out.
-async fn split_cells(
-    conn: &mut AnyConnection,
-    scope: i64,
-    period: &Period,
-    previous: Option<&Period>,
-    keep: Keep,
-    filter: Filter,
-) -> Result<(Vec<Cell>, Vec<Cell>)> {
-    let of = |mut cells: std::collections::HashMap<i64, Vec<Cell>>| {
-        cells.remove(&scope).unwrap_or_default()
-    };
-    let cur = of(grouped_cells_in(conn, &[scope], period, &filter, keep).await?);
-    let prev = match previous {
-        Some(p) => of(grouped_cells_in(conn, &[scope], p, &filter, keep).await?),
-        None => Vec::new(),
-    };
-    Ok((cur, prev))
-}
-
 /// [`Store::feedback_stats`] on a connection (no catching up first):
 /// statistics of the subtree under `scope` for `period` with `filter`,
 /// beside the previous period: totals, breakdowns by language, channel,
@@ -2469,81 +2472,44 @@ pub(crate) async fn stats_in(
     filter: Filter,
 ) -> Result<FeedbackStats> {
     let survey = survey_in(conn).await?.def;
-    // The subtree and each child in one query per period.
     let children: Vec<i64> = tree.children(scope).iter().map(|n| n.id).collect();
-    let mut scopes = vec![scope];
-    scopes.extend(&children);
-    // The totals of the subtree and of each child: the database sums the
-    // cells that pass the filter, so they are read with no filter here.
-    let none = Filter::default();
     let previous = period.prev();
-    let mut cur_all = grouped_cells_in(conn, &scopes, &period, &filter, Keep::NONE).await?;
-    let mut prev_all = match &previous {
-        Some(p) => grouped_cells_in(conn, &scopes, p, &filter, Keep::NONE).await?,
-        None => std::collections::HashMap::new(),
-    };
-    let cur = cur_all.remove(&scope).unwrap_or_default();
-    let prev = prev_all.remove(&scope).unwrap_or_default();
-    let current = Tally::from_cells(&cur, &none).summary(&survey);
-    let prev_sum = Tally::from_cells(&prev, &none).summary(&survey);
-    // Each breakdown from sums by its own dimension, under the filter's
-    // other dimensions (a breakdown by language shows every language).
+    let periods: Vec<&Period> = std::iter::once(&period).chain(previous.as_ref()).collect();
+    // The subtree's own cells in both periods with every background
+    // dimension apart, in one statement: its totals under the filter and
+    // each breakdown (under the filter's other dimensions: a breakdown by
+    // language shows every language) are summed from them here.
+    let mut own = period_cells_in(conn, &[scope], &periods, &Filter::default(), Keep::ALL).await?;
+    let cur = own.remove(&(scope, 0)).unwrap_or_default();
+    let prev = own.remove(&(scope, 1)).unwrap_or_default();
+    let current = Tally::from_cells(&cur, &filter).summary(&survey);
+    let prev_sum = Tally::from_cells(&prev, &filter).summary(&survey);
     let langs: Vec<Option<ServiceLang>> = ServiceLang::ALL
         .iter()
         .copied()
         .map(Some)
         .chain([None])
         .collect();
-    let (cur_l, prev_l) = split_cells(
-        conn,
-        scope,
-        &period,
-        previous.as_ref(),
-        Keep {
-            lang: true,
-            ..Keep::NONE
-        },
-        Filter {
-            lang: None,
-            ..filter
-        },
-    )
-    .await?;
     let by_lang = breakdown(
-        &cur_l,
-        &prev_l,
+        &cur,
+        &prev,
         &survey,
         &langs,
         ServiceLang::code,
         |f, v| f.lang = v,
         |d| d.lang,
-        &none,
+        &filter,
     );
     let channels: Vec<Option<Channel>> = Channel::ALL.iter().copied().map(Some).collect();
-    let (cur_c, prev_c) = split_cells(
-        conn,
-        scope,
-        &period,
-        previous.as_ref(),
-        Keep {
-            channel: true,
-            ..Keep::NONE
-        },
-        Filter {
-            channel: None,
-            ..filter
-        },
-    )
-    .await?;
     let by_channel = breakdown(
-        &cur_c,
-        &prev_c,
+        &cur,
+        &prev,
         &survey,
         &channels,
         Channel::code,
         |f, v| f.channel = v,
         |d| d.channel,
-        &none,
+        &filter,
     );
     let resps: Vec<Option<Respondent>> = Respondent::ALL
         .iter()
@@ -2551,35 +2517,24 @@ pub(crate) async fn stats_in(
         .map(Some)
         .chain([None])
         .collect();
-    let (cur_r, prev_r) = split_cells(
-        conn,
-        scope,
-        &period,
-        previous.as_ref(),
-        Keep {
-            respondent: true,
-            ..Keep::NONE
-        },
-        Filter {
-            respondent: None,
-            ..filter
-        },
-    )
-    .await?;
     let by_respondent = breakdown(
-        &cur_r,
-        &prev_r,
+        &cur,
+        &prev,
         &survey,
         &resps,
         Respondent::code,
         |f, v| f.respondent = v,
         |d| d.respondent,
-        &none,
+        &filter,
     );
+    // Each child's totals in both periods, summed by the database under
+    // the filter (from the kept totals without one).
+    let none = Filter::default();
+    let mut of_children = period_cells_in(conn, &children, &periods, &filter, Keep::NONE).await?;
     let mut by_child = Vec::new();
     for child in children {
-        let c = cur_all.remove(&child).unwrap_or_default();
-        let p = prev_all.remove(&child).unwrap_or_default();
+        let c = of_children.remove(&(child, 0)).unwrap_or_default();
+        let p = of_children.remove(&(child, 1)).unwrap_or_default();
         by_child.push(ChildFigures {
             org_unit_id: child,
             current: Tally::from_cells(&c, &none).summary(&survey),
