@@ -35,11 +35,6 @@ use crate::{now, Backend, Result, Store, StoreError};
 
 /// Most answers committed in one ingest transaction.
 const MAX_BATCH: usize = 512;
-/// Rows per multi-row insert of answers (11 parameters each): few, as the
-/// SQLite driver looks each numbered `$N` parameter up by name (binding n
-/// of them costs n²; the aggregate upserts use `?` there, see
-/// `import::multi_row`).
-const INSERT_CHUNK: usize = 12;
 
 /// A survey version.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -488,11 +483,9 @@ async fn token_may_write(
     if caller.read_only {
         return Err(StoreError::Conflict("token_read_only".into()));
     }
-    if tree.get(unit).is_none() && !unit_exists(conn, unit).await? {
-        return Err(invalid("org_unit", ErrorCode::NotFound));
-    }
     // A unit added through another instance a moment ago is not in this
-    // tree yet: read it as it is now.
+    // tree yet: the tree as it is now (on PostgreSQL a later statement of
+    // the transaction sees it).
     let fresh;
     let tree = if tree.get(unit).is_some() {
         tree
@@ -500,6 +493,9 @@ async fn token_may_write(
         fresh = trees.tree(conn).await?;
         &*fresh
     };
+    if tree.get(unit).is_none() {
+        return Err(invalid("org_unit", ErrorCode::NotFound));
+    }
     let p = &caller.principal;
     if !(p.can_read(tree, unit) && p.can_write(tree, unit)) {
         return Err(StoreError::Forbidden);
@@ -685,19 +681,21 @@ const ANSWER_INSERT: &str = "INSERT INTO feedback_answers (survey_id, org_unit_i
      service_lang, age_group, respondent, nps, scores, invitation_id, pending, has_text)";
 const ANSWER_COLS: usize = 14;
 
-/// Binds one answer's row of [`ANSWER_INSERT`]; `defer`: left to the
-/// aggregator (marked pending).
+/// Binds one answer's row of [`ANSWER_INSERT`] (of unit `org`, from an
+/// invitation or not); `defer`: left to the aggregator (marked pending).
+#[allow(clippy::too_many_arguments)]
 fn bind_answer<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     survey_id: i64,
-    r: &Resolved,
+    org: i64,
+    invitation_id: Option<i64>,
+    a: &Answer,
     channel: Channel,
     today: time::Date,
     defer: bool,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let a = &r.answer;
     q.bind(survey_id)
-        .bind(r.org)
+        .bind(org)
         .bind(now())
         .bind(month_of(a.service_date.unwrap_or(today)).to_string())
         .bind(a.service_date.map(|d| d.to_string()))
@@ -707,7 +705,7 @@ fn bind_answer<'q>(
         .bind(a.respondent.map(Respondent::code))
         .bind(a.nps.map(i64::from))
         .bind(scores_json(&a.scores))
-        .bind(r.invitation_id)
+        .bind(invitation_id)
         .bind(i64::from(defer))
         .bind(i64::from(a.text.is_some()))
 }
@@ -731,7 +729,16 @@ async fn write_plain_answers(
         );
         let mut q = sqlx::query(&sql);
         for (r, channel, today) in chunk {
-            q = bind_answer(q, survey_id, r, *channel, *today, pending.defer);
+            q = bind_answer(
+                q,
+                survey_id,
+                r.org,
+                r.invitation_id,
+                &r.answer,
+                *channel,
+                *today,
+                pending.defer,
+            );
         }
         let got = crate::import::inserted_ids(q, conn).await?;
         if got.len() != chunk.len() {
@@ -769,7 +776,9 @@ async fn write_answer(
     let row = bind_answer(
         sqlx::query(&sql),
         survey_id,
-        r,
+        r.org,
+        r.invitation_id,
+        a,
         channel,
         today,
         pending.defer,
@@ -1689,17 +1698,12 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let tree = self.tree_in(&mut tx).await?;
         let survey = survey_in(&mut tx).await?;
-        let at = now();
         let mut merged: std::collections::HashMap<AggKey, Counts> =
             std::collections::HashMap::new();
         let mut cells = Vec::new();
         let mut strata = crate::comparison::StrataRows::new();
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO feedback_answers (survey_id, org_unit_id, received_at, month, service_date, channel, \
-                 service_lang, age_group, respondent, nps, scores) VALUES ",
-            );
-            sql.push_str(&values(chunk.len(), 11));
+        for chunk in rows.chunks(crate::import::statement_rows(&tx, ANSWER_COLS)) {
+            let sql = crate::import::multi_row(&tx, ANSWER_INSERT, chunk.len(), ANSWER_COLS, "");
             let mut q = sqlx::query(&sql);
             for (org, a, channel) in chunk {
                 if tree.get(*org).is_none() {
@@ -1711,18 +1715,7 @@ impl Store {
                 scoped_cells(&scopes, &month, a.cells(*channel), &mut cells);
                 let county = tree.root_of(*org).unwrap_or(*org);
                 crate::comparison::add_answer(&mut strata, county, &month, a);
-                q = q
-                    .bind(survey.id)
-                    .bind(*org)
-                    .bind(at.clone())
-                    .bind(month)
-                    .bind(a.service_date.map(|d| d.to_string()))
-                    .bind(channel.code())
-                    .bind(a.service_lang.map(ServiceLang::code))
-                    .bind(a.age_group.map(AgeGroup::code))
-                    .bind(a.respondent.map(Respondent::code))
-                    .bind(a.nps.map(i64::from))
-                    .bind(scores_json(&a.scores));
+                q = bind_answer(q, survey.id, *org, None, a, *channel, today, false);
             }
             q.execute(&mut *tx).await?;
             for (scope, month, c) in cells.drain(..) {
