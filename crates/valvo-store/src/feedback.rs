@@ -284,7 +284,7 @@ pub(crate) fn scoped_cells(
 /// the caller's transaction from the database: an answer to a unit added a
 /// moment ago through another instance is counted in its area and county
 /// too, whatever that instance's cached tree knows.
-async fn scopes_of(
+pub(crate) async fn scopes_of(
     conn: &mut AnyConnection,
     orgs: impl IntoIterator<Item = i64>,
 ) -> Result<BTreeMap<i64, Vec<i64>>> {

@@ -21,6 +21,7 @@ use valvo_core::incident::{
 use valvo_core::plan::{ErrorCode, FieldError};
 use valvo_core::{OrgTree, Period, PeriodKind};
 
+use crate::import::{multi_row, statement_rows};
 use crate::rows::{corrupt, text};
 use crate::write::{audit, invalid, placeholders};
 use crate::{now, Result, Store, StoreError};
@@ -235,14 +236,22 @@ fn key_of(inc: &Incident) -> CountKey {
 pub(crate) const OPEN_SPAN_DAYS: i64 = 1_000_000_000;
 
 /// The aggregate changes of one write, applied together at its end in one
-/// fixed order (the marginals, then the handling times, each by key): two
-/// transactions that change the same rows then take their locks in the same
-/// order and never wait for each other in a circle (forwarding 4 → 5 beside
-/// 5 → 4). Changes of the same key are merged first.
-#[derive(Default)]
+/// fixed order (the marginals, the handling times, the open spans, the
+/// spans at month ends, each by key): two transactions that change the same
+/// rows then take their locks in the same order and never wait for each
+/// other in a circle (forwarding 4 → 5 beside 5 → 4). Changes are collected
+/// by unit and counted in each unit's scopes (itself and every unit above
+/// it) when applied; changes of the same key are merged first.
+#[derive(Default, Clone)]
 pub(crate) struct Deltas {
+    /// (unit, month, dimension, key)
     pub(crate) marginals: BTreeMap<(i64, String, &'static str, String), i64>,
+    /// (unit, month received, days to handle)
     pub(crate) days: BTreeMap<(i64, String, i64), i64>,
+    /// Spans open now: (unit, kind, received, span began)
+    pub(crate) open: BTreeMap<(i64, &'static str, String, String), i64>,
+    /// Closed spans that covered a month's last day: (unit, month, kind, received)
+    pub(crate) month_ends: BTreeMap<(i64, String, &'static str, String), i64>,
 }
 
 impl Deltas {
@@ -263,45 +272,165 @@ impl Deltas {
         *self.days.entry((org, month, days.max(0))).or_default() += delta;
     }
 
-    async fn apply(self, conn: &mut AnyConnection) -> Result<()> {
-        for ((org, month, dim, key), n) in self.marginals {
-            if n == 0 {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO incident_marginals (org_unit_id, month, dim, key, n) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (org_unit_id, month, dim, key) DO UPDATE SET n = incident_marginals.n + $5",
-            )
-            .bind(org)
-            .bind(month)
-            .bind(dim)
-            .bind(key)
-            .bind(n)
-            .execute(&mut *conn)
-            .await?;
+    /// Counts (or uncounts) a span of a report's handling history at unit
+    /// `org`: while open (`closed` None) among the open spans, once closed
+    /// at the last day of every month it covered.
+    pub(crate) fn span(
+        &mut self,
+        org: i64,
+        kind: IncidentKind,
+        reported: time::Date,
+        opened: time::Date,
+        closed: Option<time::Date>,
+        delta: i64,
+    ) {
+        let Some(closed) = closed else {
+            *self
+                .open
+                .entry((org, kind.code(), reported.to_string(), opened.to_string()))
+                .or_default() += delta;
+            return;
+        };
+        let mut month = Some(Period::containing(opened, PeriodKind::Month));
+        while let Some(m) = month.filter(|m| m.end() < closed) {
+            *self
+                .month_ends
+                .entry((org, m.to_string(), kind.code(), reported.to_string()))
+                .or_default() += delta;
+            month = m.next();
         }
-        for ((org, month, days), n) in self.days {
-            if n == 0 {
-                continue;
+    }
+
+    /// The same changes counted in every scope of their units (read in the
+    /// caller's transaction: a unit added a moment ago through another
+    /// instance counts in its area and county too).
+    pub(crate) async fn scoped(&self, conn: &mut AnyConnection) -> Result<Deltas> {
+        let units = self
+            .marginals
+            .keys()
+            .map(|k| k.0)
+            .chain(self.days.keys().map(|k| k.0))
+            .chain(self.open.keys().map(|k| k.0))
+            .chain(self.month_ends.keys().map(|k| k.0));
+        let scopes = crate::feedback::scopes_of(conn, units).await?;
+        let of = |unit: i64| scopes.get(&unit).cloned().unwrap_or_else(|| vec![unit]);
+        let mut out = Deltas::default();
+        for ((u, month, dim, key), n) in &self.marginals {
+            for s in of(*u) {
+                *out.marginals
+                    .entry((s, month.clone(), *dim, key.clone()))
+                    .or_default() += n;
             }
-            sqlx::query(
-                "INSERT INTO incident_handling_days (org_unit_id, month, days, n) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (org_unit_id, month, days) DO UPDATE SET n = incident_handling_days.n + $4",
-            )
-            .bind(org)
-            .bind(month)
-            .bind(days)
-            .bind(n)
-            .execute(&mut *conn)
-            .await?;
+        }
+        for ((u, month, days), n) in &self.days {
+            for s in of(*u) {
+                *out.days.entry((s, month.clone(), *days)).or_default() += n;
+            }
+        }
+        for ((u, kind, reported, opened), n) in &self.open {
+            for s in of(*u) {
+                *out.open
+                    .entry((s, *kind, reported.clone(), opened.clone()))
+                    .or_default() += n;
+            }
+        }
+        for ((u, month, kind, reported), n) in &self.month_ends {
+            for s in of(*u) {
+                *out.month_ends
+                    .entry((s, month.clone(), *kind, reported.clone()))
+                    .or_default() += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds the changes to the aggregates of their units' scopes, many rows
+    /// a statement, in key order.
+    pub(crate) async fn apply(&self, conn: &mut AnyConnection) -> Result<()> {
+        let scoped = self.scoped(conn).await?;
+        let marginals: Vec<_> = scoped.marginals.iter().filter(|(_, n)| **n != 0).collect();
+        for part in marginals.chunks(statement_rows(conn, 5)) {
+            let sql = multi_row(
+                conn,
+                "INSERT INTO incident_scope_marginals (scope_id, month, dim, key, n)",
+                part.len(),
+                5,
+                " ON CONFLICT (scope_id, month, dim, key) DO UPDATE SET n = incident_scope_marginals.n + excluded.n",
+            );
+            let mut q = sqlx::query(&sql);
+            for ((scope, month, dim, key), n) in part {
+                q = q
+                    .bind(*scope)
+                    .bind(month.clone())
+                    .bind(*dim)
+                    .bind(key.clone())
+                    .bind(**n);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        let days: Vec<_> = scoped.days.iter().filter(|(_, n)| **n != 0).collect();
+        for part in days.chunks(statement_rows(conn, 4)) {
+            let sql = multi_row(
+                conn,
+                "INSERT INTO incident_scope_days (scope_id, month, days, n)",
+                part.len(),
+                4,
+                " ON CONFLICT (scope_id, month, days) DO UPDATE SET n = incident_scope_days.n + excluded.n",
+            );
+            let mut q = sqlx::query(&sql);
+            for ((scope, month, d), n) in part {
+                q = q.bind(*scope).bind(month.clone()).bind(*d).bind(**n);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        let open: Vec<_> = scoped.open.iter().filter(|(_, n)| **n != 0).collect();
+        for part in open.chunks(statement_rows(conn, 5)) {
+            let sql = multi_row(
+                conn,
+                "INSERT INTO incident_open_spans (scope_id, kind, reported_on, opened_on, n)",
+                part.len(),
+                5,
+                " ON CONFLICT (scope_id, kind, reported_on, opened_on) DO UPDATE SET n = incident_open_spans.n + excluded.n",
+            );
+            let mut q = sqlx::query(&sql);
+            for ((scope, kind, reported, opened), n) in part {
+                q = q
+                    .bind(*scope)
+                    .bind(*kind)
+                    .bind(reported.clone())
+                    .bind(opened.clone())
+                    .bind(**n);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        let ends: Vec<_> = scoped.month_ends.iter().filter(|(_, n)| **n != 0).collect();
+        for part in ends.chunks(statement_rows(conn, 5)) {
+            let sql = multi_row(
+                conn,
+                "INSERT INTO incident_month_ends (scope_id, month, kind, reported_on, n)",
+                part.len(),
+                5,
+                " ON CONFLICT (scope_id, month, kind, reported_on) DO UPDATE SET n = incident_month_ends.n + excluded.n",
+            );
+            let mut q = sqlx::query(&sql);
+            for ((scope, month, kind, reported), n) in part {
+                q = q
+                    .bind(*scope)
+                    .bind(month.clone())
+                    .bind(*kind)
+                    .bind(reported.clone())
+                    .bind(**n);
+            }
+            q.execute(&mut *conn).await?;
         }
         Ok(())
     }
 }
 
-/// Opens a span of a report's handling history on `day`.
+/// Opens a span of a report's handling history on `day` at unit `org`.
 async fn open_span(
     conn: &mut AnyConnection,
+    deltas: &mut Deltas,
     inc: &Incident,
     org: i64,
     day: time::Date,
@@ -318,19 +447,32 @@ async fn open_span(
     .bind(OPEN_SPAN_DAYS)
     .execute(&mut *conn)
     .await?;
+    deltas.span(org, inc.kind, inc.reported_on, day, None, 1);
     Ok(())
 }
 
 /// Closes a report's open span on `day`.
-async fn close_span(conn: &mut AnyConnection, inc: &Incident, day: time::Date) -> Result<()> {
-    sqlx::query(
-        "UPDATE incident_spans SET closed_on = $1, span_days = $2 WHERE incident_id = $3 AND closed_on IS NULL",
+async fn close_span(
+    conn: &mut AnyConnection,
+    deltas: &mut Deltas,
+    inc: &Incident,
+    day: time::Date,
+) -> Result<()> {
+    let closed = sqlx::query(
+        "UPDATE incident_spans SET closed_on = $1, span_days = $2 WHERE incident_id = $3 AND closed_on IS NULL \
+         RETURNING org_unit_id, opened_on",
     )
     .bind(day.to_string())
     .bind((day - inc.reported_on).whole_days().max(0))
     .bind(inc.id)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    for r in &closed {
+        let org: i64 = r.try_get("org_unit_id")?;
+        let opened = date(&r.try_get::<String, _>("opened_on")?)?;
+        deltas.span(org, inc.kind, inc.reported_on, opened, None, -1);
+        deltas.span(org, inc.kind, inc.reported_on, opened, Some(day), 1);
+    }
     Ok(())
 }
 
@@ -378,7 +520,9 @@ async fn read_incident(conn: &mut AnyConnection, id: i64, lock: &str) -> Result<
     Ok(inc)
 }
 
-/// Statistics of an org subtree for a period, on a given connection.
+/// Statistics of an org subtree for a period, on a given connection: the
+/// subtree's own rows of the aggregates (see migration 0026), so the time
+/// depends on the period, not on how many units or reports it holds.
 pub(crate) async fn stats_in(
     conn: &mut AnyConnection,
     tree: &OrgTree,
@@ -387,109 +531,129 @@ pub(crate) async fn stats_in(
     policy: &DeadlinePolicy,
     today: time::Date,
 ) -> Result<IncidentStats> {
-    let units = tree.subtree_ids(root);
     let (first, last) = (month_of(period.start()), month_of(period.end()));
-    let ids = placeholders(3, units.len());
-    let sql = format!(
-        "SELECT month, dim, key, CAST(SUM(n) AS BIGINT) AS n FROM incident_marginals \
-         WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY month, dim, key"
-    );
-    let mut q = sqlx::query(&sql).bind(&first).bind(&last);
-    for u in &units {
-        q = q.bind(*u);
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
+    // Summed over the period's months by the database: a few dozen rows
+    // come back (each row costs a hand-off from the SQLite driver's thread).
+    let rows = sqlx::query(
+        "SELECT dim, key, CAST(SUM(n) AS BIGINT) AS n FROM incident_scope_marginals \
+         WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY dim, key",
+    )
+    .bind(root)
+    .bind(&first)
+    .bind(&last)
+    .fetch_all(&mut *conn)
+    .await?;
+    let within = Period::containing(period.start(), PeriodKind::Month);
     let mut marginals = Vec::with_capacity(rows.len());
     for r in &rows {
-        let month: String = r.try_get("month")?;
         let dim: String = r.try_get("dim")?;
         let key: String = r.try_get("key")?;
         let n: i64 = r.try_get("n")?;
         let m = Marginal::parse(&dim, &key)
             .ok_or_else(|| corrupt("marginal", &format!("{dim}/{key}")))?;
-        marginals.push((
-            month.parse().map_err(|_| corrupt("month", &month))?,
-            m,
-            n.max(0) as u64,
-        ));
+        marginals.push((within, m, n.max(0) as u64));
     }
     let mut stats = stats_from_marginals(period, &marginals);
-    let sql = format!(
-        "SELECT days, CAST(SUM(n) AS BIGINT) AS n FROM incident_handling_days WHERE month >= $1 AND month <= $2 AND org_unit_id IN ({ids}) GROUP BY days"
-    );
-    let mut q = sqlx::query(&sql).bind(&first).bind(&last);
-    for u in &units {
-        q = q.bind(*u);
-    }
-    let hist = q
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<i64, _>("days")?,
-                r.try_get::<i64, _>("n")?.max(0) as u64,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let hist = sqlx::query(
+        "SELECT days, CAST(SUM(n) AS BIGINT) AS n FROM incident_scope_days \
+         WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY days",
+    )
+    .bind(root)
+    .bind(&first)
+    .bind(&last)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get::<i64, _>("days")?,
+            r.try_get::<i64, _>("n")?.max(0) as u64,
+        ))
+    })
+    .collect::<Result<Vec<_>>>()?;
     stats.median_handling_days = median_from_histogram(&hist);
     let as_of = valvo_core::incident::as_of(period, today);
     let (stale, overdue) = match as_of {
-        Some(day) => waiting_in(conn, &units, day, policy).await?,
+        Some(day) => waiting_in(conn, tree, root, day, policy).await?,
         None => ([0; 4], [0; 4]),
     };
     stats.set_waiting(as_of, stale, overdue);
     Ok(stats)
 }
 
-/// The handling state at the end of `day` of the reports of `units`, by
-/// kind: (unhandled over `stale_days`, past the deadline of the kind), from
-/// the handling history (see [`valvo_core::incident::waiting_at`], which
-/// counts the same). Only spans that stayed open longer than the shortest
-/// limit are read (`span_days`, indexed).
+/// The handling state at the end of `day` of the reports of the subtree
+/// under `root`, by kind: (unhandled over `stale_days`, past the deadline of
+/// the kind), counted as [`valvo_core::incident::waiting_at`] counts them
+/// from the handling history. The spans that covered `day` are the open
+/// ones begun by then and the closed ones that ended after it: kept for the
+/// last day of every month (where every period ends), read from the spans
+/// themselves on another day (today: normally none was closed after it).
 async fn waiting_in(
     conn: &mut AnyConnection,
-    units: &[i64],
+    tree: &OrgTree,
+    root: i64,
     day: time::Date,
     policy: &DeadlinePolicy,
 ) -> Result<([u64; 4], [u64; 4])> {
     let mut stale = [0u64; 4];
     let mut overdue = [0u64; 4];
-    if units.is_empty() {
-        return Ok((stale, overdue));
-    }
     let limits: Vec<i64> = IncidentKind::ALL
         .iter()
         .map(|k| policy.days_for(*k))
         .chain([policy.stale_days])
         .collect();
     let shortest = limits.iter().copied().min().unwrap_or(0).max(0);
+    let before = |days: i64| (day - time::Duration::days(days)).to_string();
+    let month = Period::containing(day, PeriodKind::Month);
+    let units = if month.end() == day {
+        Vec::new()
+    } else {
+        tree.subtree_ids(root)
+    };
+    // Waited longer than N days at `day`: received before `day` − N.
+    let first_unit = 6 + IncidentKind::ALL.len();
+    let closed = if units.is_empty() {
+        "SELECT kind, reported_on, n FROM incident_month_ends WHERE scope_id = $1 AND month = $4 AND reported_on < $3"
+            .to_string()
+    } else {
+        format!(
+            "SELECT kind, reported_on, CAST(1 AS BIGINT) AS n FROM incident_spans \
+             WHERE closed_on > $2 AND opened_on <= $2 AND reported_on < $3 AND org_unit_id IN ({}) AND {}",
+            placeholders(first_unit, units.len()),
+            crate::write::visible("")
+        )
+    };
+    let deadline = IncidentKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("WHEN '{}' THEN ${}", k.code(), 6 + i))
+        .collect::<Vec<_>>()
+        .join(" ");
     let sql = format!(
-        "SELECT kind, reported_on, COUNT(*) AS n FROM incident_spans WHERE span_days > $1 AND opened_on <= $2 \
-         AND (closed_on IS NULL OR closed_on > $2) AND reported_on < $3 AND org_unit_id IN ({}) AND {} \
-         GROUP BY kind, reported_on",
-        placeholders(4, units.len()),
-        crate::write::visible("")
+        "SELECT kind, \
+         CAST(SUM(CASE WHEN reported_on < $5 THEN n ELSE 0 END) AS BIGINT) AS stale, \
+         CAST(SUM(CASE WHEN reported_on < (CASE kind {deadline} END) THEN n ELSE 0 END) AS BIGINT) AS overdue \
+         FROM (SELECT kind, reported_on, n FROM incident_open_spans \
+               WHERE scope_id = $1 AND opened_on <= $2 AND reported_on < $3 \
+               UNION ALL {closed}) w \
+         GROUP BY kind"
     );
-    let earliest = day - time::Duration::days(shortest);
     let mut q = sqlx::query(&sql)
-        .bind(shortest)
+        .bind(root)
         .bind(day.to_string())
-        .bind(earliest.to_string());
-    for u in units {
+        .bind(before(shortest))
+        .bind(month.to_string())
+        .bind(before(policy.stale_days));
+    for k in IncidentKind::ALL {
+        q = q.bind(before(policy.days_for(k)));
+    }
+    for u in &units {
         q = q.bind(*u);
     }
     for r in q.fetch_all(&mut *conn).await? {
         let kind = enum_col(&r, "kind", IncidentKind::parse)?;
-        let reported = date(&r.try_get::<String, _>("reported_on")?)?;
-        let n = r.try_get::<i64, _>("n")?.max(0) as u64;
-        let waited = (day - reported).whole_days();
-        if waited > policy.stale_days {
-            stale[kind as usize] += n;
-        }
-        if waited > policy.days_for(kind) {
-            overdue[kind as usize] += n;
-        }
+        stale[kind as usize] += r.try_get::<i64, _>("stale")?.max(0) as u64;
+        overdue[kind as usize] += r.try_get::<i64, _>("overdue")?.max(0) as u64;
     }
     Ok((stale, overdue))
 }
@@ -623,7 +787,8 @@ impl Store {
     pub async fn event_type_uses(&self) -> Result<Vec<EventTypeUse>> {
         let types = self.event_types().await?;
         let rows = sqlx::query(
-            "SELECT key, CAST(SUM(n) AS BIGINT) AS n FROM incident_marginals WHERE dim = 'event_type' GROUP BY key",
+            "SELECT key, CAST(SUM(n) AS BIGINT) AS n FROM incident_scope_marginals \
+             WHERE dim = 'event_type' AND scope_id IN (SELECT id FROM org_units WHERE parent_id IS NULL) GROUP BY key",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -764,7 +929,7 @@ impl Store {
                 "event type {code} is in use; deactivate it instead"
             )));
         }
-        sqlx::query("DELETE FROM incident_marginals WHERE dim = 'event_type' AND key = $1")
+        sqlx::query("DELETE FROM incident_scope_marginals WHERE dim = 'event_type' AND key = $1")
             .bind(code.code())
             .execute(&mut *tx)
             .await?;
@@ -983,8 +1148,8 @@ impl Store {
         let inc = incident_in(&mut tx, id).await?;
         let mut deltas = Deltas::default();
         deltas.count(inc.org_unit_id, &key_of(&inc), 1);
+        open_span(&mut tx, &mut deltas, &inc, inc.org_unit_id, inc.reported_on).await?;
         deltas.apply(&mut tx).await?;
-        open_span(&mut tx, &inc, inc.org_unit_id, inc.reported_on).await?;
         let actor = match reporter {
             Some(p) if named => p.clone(),
             _ => anonymous(),
@@ -1169,18 +1334,18 @@ impl Store {
             let days = (today - before.reported_on).whole_days();
             deltas.handled(unit, month.clone(), days, 1);
         }
-        deltas.apply(&mut tx).await?;
         // The spans are the report's history: the unit that held it open
         // keeps the days it held it (its past figures stay as they stood),
         // and the unit it is forwarded to holds it from today.
         if now_handled && !was_handled {
-            close_span(&mut tx, &before, today).await?;
+            close_span(&mut tx, &mut deltas, &before, today).await?;
         } else if was_handled && !now_handled {
-            open_span(&mut tx, &before, unit, today).await?;
+            open_span(&mut tx, &mut deltas, &before, unit, today).await?;
         } else if !was_handled && unit != before.org_unit_id {
-            close_span(&mut tx, &before, today).await?;
-            open_span(&mut tx, &before, unit, today).await?;
+            close_span(&mut tx, &mut deltas, &before, today).await?;
+            open_span(&mut tx, &mut deltas, &before, unit, today).await?;
         }
+        deltas.apply(&mut tx).await?;
         let (handled_at, handled_on) = if !now_handled {
             (None, None)
         } else if was_handled {
@@ -1437,6 +1602,14 @@ impl Store {
                 );
             }
             spans.push((id, input.org_unit_id, input.kind, *reported, handled_on));
+            deltas.span(
+                input.org_unit_id,
+                input.kind,
+                *reported,
+                *reported,
+                handled_on,
+                1,
+            );
         }
         deltas.apply(&mut tx).await?;
         for chunk in spans.chunks(50) {

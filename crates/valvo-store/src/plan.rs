@@ -816,8 +816,10 @@ impl Store {
         }
         // Aggregate rows left at zero.
         for (table, col) in [
-            ("incident_marginals", "org_unit_id"),
-            ("incident_handling_days", "org_unit_id"),
+            ("incident_scope_marginals", "scope_id"),
+            ("incident_scope_days", "scope_id"),
+            ("incident_open_spans", "scope_id"),
+            ("incident_month_ends", "scope_id"),
             ("feedback_agg", "scope_id"),
             ("feedback_totals", "scope_id"),
             ("feedback_strata", "scope_id"),

@@ -294,6 +294,26 @@ const DIRECT_MARGINALS: &str = "\
 const DIRECT_HANDLING_DAYS: &str = "\
     SELECT org_unit_id, month, GREATEST(handled_on::date - reported_on::date, 0)::BIGINT AS days, COUNT(*) AS n \
     FROM incidents WHERE state = 'handled' GROUP BY 1, 2, 3";
+const DIRECT_OPEN_SPANS: &str = "\
+    SELECT org_unit_id, kind, reported_on, opened_on, COUNT(*) AS n FROM incident_spans \
+    WHERE closed_on IS NULL GROUP BY 1, 2, 3, 4";
+/// The closed spans that covered the last day of a month, by month.
+const DIRECT_MONTH_ENDS: &str = "\
+    SELECT s.org_unit_id, substr(e.d, 1, 7) AS month, s.kind, s.reported_on, COUNT(*) AS n \
+    FROM incident_spans s JOIN (SELECT to_char(m + interval '1 month' - interval '1 day', 'YYYY-MM-DD') AS d \
+        FROM generate_series(date_trunc('month', (SELECT MIN(opened_on)::date FROM incident_spans)), \
+        (SELECT MAX(closed_on)::date FROM incident_spans), interval '1 month') m) e \
+      ON s.opened_on <= e.d AND e.d < s.closed_on \
+    GROUP BY 1, 2, 3, 4";
+
+/// `direct` (unit first, count last) summed into every scope of its unit.
+fn in_scopes(direct: &str, keys: &str) -> String {
+    format!(
+        "{SCOPES}, d AS ({direct}) \
+         SELECT up.scope, {keys}, SUM(d.n)::BIGINT FROM d JOIN up ON up.unit = d.org_unit_id \
+         GROUP BY up.scope, {keys}"
+    )
+}
 
 /// Every incident aggregate row against a direct count of the reports it
 /// reflects, both ways (a row too many or too few, a count off by one), and
@@ -329,15 +349,23 @@ async fn incident_differences(db: &Db) -> Vec<String> {
     let pairs = [
         (
             "marginal",
-            "SELECT org_unit_id, month, dim, key, n FROM incident_marginals WHERE n <> 0"
-                .to_string(),
-            DIRECT_MARGINALS.to_string(),
+            "SELECT scope_id, month, dim, key, n FROM incident_scope_marginals WHERE n <> 0",
+            in_scopes(DIRECT_MARGINALS, "d.month, d.dim, d.key"),
         ),
         (
             "handling time",
-            "SELECT org_unit_id, month, days, n FROM incident_handling_days WHERE n <> 0"
-                .to_string(),
-            DIRECT_HANDLING_DAYS.to_string(),
+            "SELECT scope_id, month, days, n FROM incident_scope_days WHERE n <> 0",
+            in_scopes(DIRECT_HANDLING_DAYS, "d.month, d.days"),
+        ),
+        (
+            "open span",
+            "SELECT scope_id, kind, reported_on, opened_on, n FROM incident_open_spans WHERE n <> 0",
+            in_scopes(DIRECT_OPEN_SPANS, "d.kind, d.reported_on, d.opened_on"),
+        ),
+        (
+            "span at a month end",
+            "SELECT scope_id, month, kind, reported_on, n FROM incident_month_ends WHERE n <> 0",
+            in_scopes(DIRECT_MONTH_ENDS, "d.month, d.kind, d.reported_on"),
         ),
     ];
     for (what, agg, direct) in pairs {
@@ -420,7 +448,7 @@ async fn handling_and_forwarding_through_two_instances_count_each_report_once() 
     assert_eq!(incident_differences(&db).await, Vec::<String>::new());
     assert_eq!(
         db.scalar(&format!(
-            "SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_handling_days WHERE org_unit_id = {u4}"
+            "SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_scope_days WHERE scope_id = {u4}"
         ))
         .await,
         40
@@ -473,10 +501,55 @@ async fn handling_and_forwarding_through_two_instances_count_each_report_once() 
     assert_eq!(db.scalar(&at(u5)).await, 40);
     assert_eq!(db.scalar(&at(u4)).await, 80);
 
+    // History imported through one instance and handled through the other:
+    // spans that cover the last days of months, counted at each of them
+    // (closed on import, and closed today after waiting since 2024).
+    let file = "unit;reported_on;kind;event_type;consequence;state;handled_on\n\
+        u4;2024-01-10;client_safety;other;mild;handled;2024-03-02\n\
+        u4;2024-02-20;misconduct;other;no_harm;new;\n\
+        u5;2024-05-31;work_safety;other;mild;handled;2024-06-01\n\
+        u5;2024-06-30;work_safety;other;mild;new;\n";
+    let r = c
+        .post(b.url("/api/v1/incidents/import"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert_eq!(incident_differences(&db).await, Vec::<String>::new());
+    let ends = "SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_month_ends";
+    assert!(db.scalar(ends).await > 0);
+    let old: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM incidents WHERE reported_on < '2025-01-01' AND state = 'new' ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(old.len(), 2);
+    for id in old {
+        let r = c
+            .post(a.url(&format!("/api/v1/incidents/{id}/handling")))
+            .bearer_auth(&token)
+            .json(&json!({ "state": "handled", "outcome": "Käsitelty." }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    assert_eq!(incident_differences(&db).await, Vec::<String>::new());
+    // The one of 30.6.2024 waited at the end of every month since, and
+    // counts there in its unit and in the county.
+    let june = "SELECT COALESCE(SUM(n), 0)::BIGINT FROM incident_month_ends \
+        WHERE reported_on = '2024-06-30' AND month = '2024-06'";
+    assert_eq!(db.scalar(june).await, 2);
+
     // The statistics through either instance agree with the rows.
     let year = time::OffsetDateTime::now_utc().year();
     for s in [&a, &b] {
         for (unit, n) in [(u5, 40), (u4, 80)] {
+            assert_eq!(db.scalar(&at(unit)).await, n + 2);
             let stats: Value = c
                 .get(s.url(&format!(
                     "/api/v1/incidents/stats?org_unit={unit}&period={year}"

@@ -870,6 +870,15 @@ impl Parser for IncidentParser {
                 1,
             );
         }
+        // Its span (see incident_chunk).
+        self.deltas.span(
+            org,
+            row.report.kind,
+            row.reported_on,
+            row.reported_on,
+            row.handled_on,
+            1,
+        );
         Ok(IncidentRow { org, row })
     }
 
@@ -1203,47 +1212,7 @@ async fn finish_feedback(
 }
 
 async fn finish_incidents(conn: &mut AnyConnection, agg: &IncidentAgg) -> Result<()> {
-    let marginals: Vec<_> = agg
-        .deltas
-        .marginals
-        .iter()
-        .filter(|(_, n)| **n != 0)
-        .collect();
-    for part in marginals.chunks(statement_rows(conn, 5)) {
-        let sql = multi_row(
-            conn,
-            "INSERT INTO incident_marginals (org_unit_id, month, dim, key, n)",
-            part.len(),
-            5,
-            " ON CONFLICT (org_unit_id, month, dim, key) DO UPDATE SET n = incident_marginals.n + excluded.n",
-        );
-        let mut q = sqlx::query(&sql);
-        for ((org, month, dim, key), n) in part {
-            q = q
-                .bind(*org)
-                .bind(month.clone())
-                .bind(*dim)
-                .bind(key.clone())
-                .bind(**n);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    let days: Vec<_> = agg.deltas.days.iter().filter(|(_, n)| **n != 0).collect();
-    for part in days.chunks(statement_rows(conn, 4)) {
-        let sql = multi_row(
-            conn,
-            "INSERT INTO incident_handling_days (org_unit_id, month, days, n)",
-            part.len(),
-            4,
-            " ON CONFLICT (org_unit_id, month, days) DO UPDATE SET n = incident_handling_days.n + excluded.n",
-        );
-        let mut q = sqlx::query(&sql);
-        for ((org, month, d), n) in part {
-            q = q.bind(*org).bind(month.clone()).bind(*d).bind(**n);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+    agg.deltas.apply(conn).await
 }
 
 /// Adds an import's marginal counts to the live ones, many rows per
