@@ -2181,26 +2181,56 @@ async fn text_figures_in(
     scope: i64,
     period: &Period,
 ) -> Result<Vec<TopicFigures>> {
-    let rows = sqlx::query(
-        "SELECT topic, sentiment, CAST(SUM(n) AS BIGINT) AS n FROM feedback_text_agg \
-         WHERE scope_id = $1 AND month >= $2 AND month <= $3 GROUP BY topic, sentiment",
-    )
-    .bind(scope)
-    .bind(month_of(period.start()).to_string())
-    .bind(month_of(period.end()).to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let rows = rows
-        .iter()
-        .map(|r| {
-            Ok((
+    Ok(text_figures_of(conn, scope, &[period])
+        .await?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// [`text_figures_in`] of each of `periods` (at most two), in one statement.
+async fn text_figures_of(
+    conn: &mut AnyConnection,
+    scope: i64,
+    periods: &[&Period],
+) -> Result<Vec<Vec<TopicFigures>>> {
+    let periods = &periods[..periods.len().min(2)];
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let within = |i: usize| format!("(month >= ${} AND month <= ${})", 2 + 2 * i, 3 + 2 * i);
+    let which = if periods.len() == 2 {
+        format!("CAST(CASE WHEN {} THEN 0 ELSE 1 END AS BIGINT)", within(0))
+    } else {
+        "CAST(0 AS BIGINT)".to_string()
+    };
+    let any = (0..periods.len())
+        .map(within)
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let sql = format!(
+        "SELECT p, topic, sentiment, CAST(SUM(n) AS BIGINT) AS n FROM (\
+           SELECT {which} AS p, topic, sentiment, n FROM feedback_text_agg \
+           WHERE scope_id = $1 AND ({any})) t \
+         GROUP BY p, topic, sentiment"
+    );
+    let mut q = sqlx::query(&sql).bind(scope);
+    for p in periods {
+        q = q
+            .bind(month_of(p.start()).to_string())
+            .bind(month_of(p.end()).to_string());
+    }
+    let mut rows: Vec<Vec<(String, String, u64)>> = vec![Vec::new(); periods.len()];
+    for r in q.fetch_all(&mut *conn).await? {
+        let at = usize::try_from(r.try_get::<i64, _>("p")?).unwrap_or(0);
+        if let Some(list) = rows.get_mut(at) {
+            list.push((
                 r.try_get::<String, _>("topic")?,
                 r.try_get::<String, _>("sentiment")?,
                 r.try_get::<i64, _>("n")?.max(0) as u64,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(topic_figures(&rows))
+            ));
+        }
+    }
+    Ok(rows.iter().map(|r| topic_figures(r)).collect())
 }
 
 /// A bound value of a statement built at run time.
@@ -2292,34 +2322,64 @@ async fn cells_by(
     args: Vec<Arg>,
     keep: Keep,
 ) -> Result<Vec<(String, Vec<Cell>)>> {
-    let table = keep.table();
-    let sums: Vec<String> = (0..11)
-        .map(|b| format!("CAST(SUM(b{b}) AS TEXT)"))
-        .chain(std::iter::once("CAST(SUM(cs) AS TEXT)".to_string()))
-        .collect();
-    let dims = [
-        ("lang", keep.lang),
-        ("channel", keep.channel),
-        ("respondent", keep.respondent),
-    ];
-    let shown: Vec<&str> = dims
+    cells_by_parts(conn, &[(key, filter, keep)], args).await
+}
+
+/// [`cells_by`] for several groupings in one statement (`UNION ALL`): each
+/// part a key expression (distinct from the other parts' keys), a filter
+/// and the dimensions it keeps apart, with the parameters of them all.
+async fn cells_by_parts(
+    conn: &mut AnyConnection,
+    parts: &[(&str, &str, Keep)],
+    args: Vec<Arg>,
+) -> Result<Vec<(String, Vec<Cell>)>> {
+    let inner: Vec<String> = parts
         .iter()
-        .map(|(c, kept)| if *kept { *c } else { "''" })
-        .collect();
-    let grouped: String = dims
-        .iter()
-        .filter(|(_, kept)| *kept)
-        .map(|(c, _)| format!("{c}, "))
+        .map(|(key, filter, keep)| {
+            let dims = [
+                ("lang", keep.lang),
+                ("channel", keep.channel),
+                ("respondent", keep.respondent),
+            ];
+            let shown: Vec<&str> = dims
+                .iter()
+                .map(|(c, kept)| if *kept { *c } else { "''" })
+                .collect();
+            // Every dimension kept apart: the table's own rows, one for each
+            // (scope, month, dimensions, item) — summed by the reader where
+            // the key joins several — without the cost of grouping them.
+            let whole = keep.lang && keep.channel && keep.respondent && !keep.totals;
+            let counts: Vec<String> = (0..11)
+                .map(|b| format!("b{b}"))
+                .chain(std::iter::once("cs".to_string()))
+                .map(|c| if whole { c } else { format!("SUM({c})") })
+                .collect();
+            let grouped: String = dims
+                .iter()
+                .filter(|(_, kept)| *kept)
+                .map(|(c, _)| format!("{c}, "))
+                .collect();
+            let group_by = if whole {
+                String::new()
+            } else {
+                format!(" GROUP BY {key}, {grouped}item")
+            };
+            // One format() a line: a chain of || copies the line once for
+            // each of its 16 fields.
+            format!(
+                "SELECT CAST({key} AS TEXT) AS k, \
+                        format('{}', {}, item, {}) AS line \
+                 FROM {} WHERE {filter}{group_by}",
+                vec!["%s"; 16].join(","),
+                shown.join(", "),
+                counts.join(", "),
+                keep.table()
+            )
+        })
         .collect();
     let sql = format!(
-        "SELECT k, string_agg(line, ';') AS cells FROM (\
-           SELECT CAST({key} AS TEXT) AS k, \
-                  {} || ',' || item || ',' || {} AS line \
-           FROM {table} WHERE {filter} \
-           GROUP BY {key}, {grouped}item) t \
-         GROUP BY k",
-        shown.join(" || ',' || "),
-        sums.join(" || ',' || ")
+        "SELECT k, string_agg(line, ';') AS cells FROM ({}) t GROUP BY k",
+        inner.join(" UNION ALL ")
     );
     let mut q = sqlx::query(&sql);
     for a in args {
@@ -2536,23 +2596,10 @@ pub(crate) async fn stats_in(
     }
     // The trend, from the year rows: every year the subtree has answers
     // in, with the sums of those that pass the filter (none is a zero).
+    // One statement: the years with answers (from the totals) and, under a
+    // filter, the filtered sums beside them.
     let year = period.year_number().to_string();
     let mut years: BTreeMap<i32, Tally> = BTreeMap::new();
-    let with_answers: Vec<String> = sqlx::query_scalar(
-        "SELECT month FROM feedback_totals \
-         WHERE scope_id = $1 AND item = $2 AND month <= $3 AND LENGTH(month) = 4",
-    )
-    .bind(scope)
-    .bind(ITEM_ANSWERS)
-    .bind(&year)
-    .fetch_all(&mut *conn)
-    .await?;
-    for y in with_answers {
-        years.insert(
-            y.parse().map_err(|_| corrupt("year", &y))?,
-            Tally::default(),
-        );
-    }
     let mut args = vec![
         Arg::Int(scope),
         Arg::Text(ITEM_ANSWERS.into()),
@@ -2561,17 +2608,26 @@ pub(crate) async fn stats_in(
     ];
     let (only, more) = filter_sql(&filter, args.len() + 1);
     args.extend(more);
-    let groups = cells_by(
-        conn,
-        "month",
-        &format!("scope_id = $1 AND item IN ($2, $3) AND month <= $4 AND LENGTH(month) = 4{only}"),
-        args,
+    // The year keys by name (a range of keys up to the year would also
+    // read every month, quarter and half year before it).
+    let years_sql = "scope_id = $1 AND item IN ($2, $3) AND month IN (\
+        SELECT month FROM feedback_totals WHERE scope_id = $1 AND item = $2 AND month <= $4 AND LENGTH(month) = 4)";
+    let filtered = format!("{years_sql}{only}");
+    let mut parts = vec![(
+        "'sum ' || month",
+        filtered.as_str(),
         Keep::NONE.under(&filter),
-    )
-    .await?;
-    for (year, cells) in groups {
-        let year: i32 = year.parse().map_err(|_| corrupt("year", &year))?;
-        years.insert(year, Tally::from_cells(&cells, &none));
+    )];
+    if filter != none {
+        parts.push(("'all ' || month", years_sql, Keep::TOTALS));
+    }
+    for (key, cells) in cells_by_parts(conn, &parts, args).await? {
+        let (part, year) = key.split_once(' ').ok_or_else(|| corrupt("year", &key))?;
+        let year: i32 = year.parse().map_err(|_| corrupt("year", &key))?;
+        let entry = years.entry(year).or_default();
+        if part == "sum" {
+            *entry = Tally::from_cells(&cells, &none);
+        }
     }
     let trend = years
         .into_iter()
@@ -2589,11 +2645,11 @@ pub(crate) async fn stats_in(
             .unwrap_or_default()
     };
     let gap = lang_gap(&nps_of("fi"), &nps_of("sv"));
-    let topics = text_figures_in(conn, scope, &period).await?;
-    let topics_prev = match &previous {
-        Some(p) => text_figures_in(conn, scope, p).await?,
-        None => Vec::new(),
-    };
+    let mut topics = text_figures_of(conn, scope, &periods).await?.into_iter();
+    let (topics, topics_prev) = (
+        topics.next().unwrap_or_default(),
+        topics.next().unwrap_or_default(),
+    );
     Ok(FeedbackStats {
         org_unit_id: scope,
         period,
