@@ -195,6 +195,20 @@ fn parse_scores(s: &str) -> Result<BTreeMap<String, Score>> {
     Ok(out)
 }
 
+/// The current survey's definition for a read: the national default
+/// while no answer has written one (a read writes nothing, so it never
+/// meets a writer's first survey inside a repeatable-read snapshot).
+pub(crate) async fn survey_def_in(conn: &mut AnyConnection) -> Result<SurveyDef> {
+    let definition: Option<String> =
+        sqlx::query_scalar("SELECT definition FROM surveys ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    match definition {
+        Some(d) => serde_json::from_str(&d).map_err(|_| corrupt("survey", &d)),
+        None => Ok(SurveyDef::national_default()),
+    }
+}
+
 pub(crate) async fn survey_in(conn: &mut AnyConnection) -> Result<SurveyVersion> {
     let row =
         sqlx::query("SELECT id, version, definition FROM surveys ORDER BY version DESC LIMIT 1")
@@ -1760,9 +1774,9 @@ impl Store {
         }
         self.feedback_catch_up().await?;
         // Every statement in one snapshot, so the totals, the breakdowns
-        // and the children (each its own sums) agree with each other. Not
-        // read-only: the first read of a new database writes the default
-        // survey.
+        // and the children (each its own sums) agree with each other. It
+        // writes nothing (not even the first survey, see survey_def_in):
+        // a write there would fail against a concurrent writer's.
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -1820,7 +1834,7 @@ impl Store {
     ) -> Result<BTreeMap<i64, valvo_core::disclosure::UnitFigures>> {
         self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
-        let survey = survey_in(&mut conn).await?.def;
+        let survey = survey_def_in(&mut conn).await?;
         let scopes = tree.subtree_ids(root);
         let cells = agg_cells_in(&mut conn, &scopes, period).await?;
         let none = Filter::default();
@@ -2133,7 +2147,7 @@ impl Store {
         if !p.can_read(&tree, scope) {
             return Err(StoreError::Forbidden);
         }
-        let survey = survey_in(&mut conn).await?.def;
+        let survey = survey_def_in(&mut conn).await?;
         let keys: Vec<String> = survey.statements.iter().map(|s| s.key.clone()).collect();
         let units = tree.subtree_ids(scope);
         let ids = (0..units.len())
@@ -2500,7 +2514,7 @@ pub(crate) async fn summary_in(
     scope: i64,
     period: &Period,
 ) -> Result<(Summary, Vec<TopicFigures>)> {
-    let survey = survey_in(conn).await?.def;
+    let survey = survey_def_in(conn).await?;
     let cells = grouped_cells_in(conn, &[scope], period, &Filter::default(), Keep::NONE)
         .await?
         .remove(&scope)
@@ -2524,7 +2538,7 @@ pub(crate) async fn stats_in(
     period: Period,
     filter: Filter,
 ) -> Result<FeedbackStats> {
-    let survey = survey_in(conn).await?.def;
+    let survey = survey_def_in(conn).await?;
     let children: Vec<i64> = tree.children(scope).iter().map(|n| n.id).collect();
     let previous = period.prev();
     let periods: Vec<&Period> = std::iter::once(&period).chain(previous.as_ref()).collect();
