@@ -170,7 +170,7 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
         result = report_bench(store, &base).await;
     }
     if result.is_ok() && args.incidents > 0 {
-        result = incident_bench(store, args.incidents).await;
+        result = incident_bench(store, &base, args.incidents).await;
     }
     if result.is_ok() && (args.feedback > 0 || args.feedback_bulk > 0) {
         result = feedback_bench(
@@ -772,7 +772,7 @@ fn print_rows(rows: &[Row]) {
     }
 }
 
-async fn incident_bench(store: &Store, n: usize) -> Result<(), String> {
+async fn incident_bench(store: &Store, base: &str, n: usize) -> Result<(), String> {
     use valvo_core::incident::{
         Consequence, EventType, IncidentKind, IncidentState, NewIncident, ReporterRole,
     };
@@ -852,6 +852,41 @@ async fn incident_bench(store: &Store, n: usize) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(0)
+            })
+            .await?,
+        );
+    }
+    // The same through the API, as the statistics page and a county's
+    // own systems ask (the whole JSON answer).
+    let admin = store
+        .user_by_email(crate::demo::ADMIN_EMAIL)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no demo administrator")?;
+    let token = store
+        .create_token(&sys, admin.id, "bench")
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = Client::new();
+    for (label, root, period) in [
+        ("HTTP: county, year 2025", county, "2025"),
+        ("HTTP: county, tertial 2025T2", county, "2025T2"),
+        ("HTTP: one area, half year 2024H2", areas[0], "2024H2"),
+    ] {
+        let url = format!("{base}/api/v1/incidents/stats?org_unit={root}&period={period}");
+        let (client, token, url) = (&client, &token, &url);
+        rows.push(
+            time_runs(label, 200, || async move {
+                let r = client
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status() != StatusCode::OK {
+                    return Err(format!("{url}: {}", r.status()));
+                }
+                Ok(r.bytes().await.map_err(|e| e.to_string())?.len())
             })
             .await?,
         );
