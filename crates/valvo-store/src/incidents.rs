@@ -348,83 +348,84 @@ impl Deltas {
     /// a statement, in key order.
     pub(crate) async fn apply(&self, conn: &mut AnyConnection) -> Result<()> {
         let scoped = self.scoped(conn).await?;
-        let marginals: Vec<_> = scoped.marginals.iter().filter(|(_, n)| **n != 0).collect();
-        for part in marginals.chunks(statement_rows(conn, 5)) {
-            let sql = multi_row(
-                conn,
-                "INSERT INTO incident_scope_marginals (scope_id, month, dim, key, n)",
-                part.len(),
-                5,
-                " ON CONFLICT (scope_id, month, dim, key) DO UPDATE SET n = incident_scope_marginals.n + excluded.n",
-            );
-            let mut q = sqlx::query(&sql);
-            for ((scope, month, dim, key), n) in part {
-                q = q
-                    .bind(*scope)
+        add_counts(
+            conn,
+            "incident_scope_marginals (scope_id, month, dim, key",
+            &scoped.marginals,
+            |q, (scope, month, dim, key)| {
+                q.bind(*scope)
                     .bind(month.clone())
                     .bind(*dim)
                     .bind(key.clone())
-                    .bind(**n);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        let days: Vec<_> = scoped.days.iter().filter(|(_, n)| **n != 0).collect();
-        for part in days.chunks(statement_rows(conn, 4)) {
-            let sql = multi_row(
-                conn,
-                "INSERT INTO incident_scope_days (scope_id, month, days, n)",
-                part.len(),
-                4,
-                " ON CONFLICT (scope_id, month, days) DO UPDATE SET n = incident_scope_days.n + excluded.n",
-            );
-            let mut q = sqlx::query(&sql);
-            for ((scope, month, d), n) in part {
-                q = q.bind(*scope).bind(month.clone()).bind(*d).bind(**n);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        let open: Vec<_> = scoped.open.iter().filter(|(_, n)| **n != 0).collect();
-        for part in open.chunks(statement_rows(conn, 5)) {
-            let sql = multi_row(
-                conn,
-                "INSERT INTO incident_open_spans (scope_id, kind, reported_on, opened_on, n)",
-                part.len(),
-                5,
-                " ON CONFLICT (scope_id, kind, reported_on, opened_on) DO UPDATE SET n = incident_open_spans.n + excluded.n",
-            );
-            let mut q = sqlx::query(&sql);
-            for ((scope, kind, reported, opened), n) in part {
-                q = q
-                    .bind(*scope)
+            },
+        )
+        .await?;
+        add_counts(
+            conn,
+            "incident_scope_days (scope_id, month, days",
+            &scoped.days,
+            |q, (scope, month, days)| q.bind(*scope).bind(month.clone()).bind(*days),
+        )
+        .await?;
+        add_counts(
+            conn,
+            "incident_open_spans (scope_id, kind, reported_on, opened_on",
+            &scoped.open,
+            |q, (scope, kind, reported, opened)| {
+                q.bind(*scope)
                     .bind(*kind)
                     .bind(reported.clone())
                     .bind(opened.clone())
-                    .bind(**n);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        let ends: Vec<_> = scoped.month_ends.iter().filter(|(_, n)| **n != 0).collect();
-        for part in ends.chunks(statement_rows(conn, 5)) {
-            let sql = multi_row(
-                conn,
-                "INSERT INTO incident_month_ends (scope_id, month, kind, reported_on, n)",
-                part.len(),
-                5,
-                " ON CONFLICT (scope_id, month, kind, reported_on) DO UPDATE SET n = incident_month_ends.n + excluded.n",
-            );
-            let mut q = sqlx::query(&sql);
-            for ((scope, month, kind, reported), n) in part {
-                q = q
-                    .bind(*scope)
+            },
+        )
+        .await?;
+        add_counts(
+            conn,
+            "incident_month_ends (scope_id, month, kind, reported_on",
+            &scoped.month_ends,
+            |q, (scope, month, kind, reported)| {
+                q.bind(*scope)
                     .bind(month.clone())
                     .bind(*kind)
                     .bind(reported.clone())
-                    .bind(**n);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Adds counts to `table` (its name and the key columns, as
+/// `"t (a, b"`), each key's columns bound by `bind` and its count after
+/// them: many rows a statement, in key order, keys at zero left out.
+async fn add_counts<K>(
+    conn: &mut AnyConnection,
+    table: &str,
+    counts: &BTreeMap<K, i64>,
+    bind: impl for<'q> Fn(AnyQuery<'q>, &K) -> AnyQuery<'q>,
+) -> Result<()> {
+    let (name, keys) = table.split_once(' ').unwrap_or((table, "("));
+    let cols = keys.split(',').count() + 1;
+    let rows: Vec<_> = counts.iter().filter(|(_, n)| **n != 0).collect();
+    for part in rows.chunks(statement_rows(conn, cols)) {
+        let sql = multi_row(
+            conn,
+            &format!("INSERT INTO {table}, n)"),
+            part.len(),
+            cols,
+            &format!(
+                " ON CONFLICT {}) DO UPDATE SET n = {name}.n + excluded.n",
+                keys.trim()
+            ),
+        );
+        let mut q = sqlx::query(&sql);
+        for (key, n) in part {
+            q = bind(q, key).bind(**n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Opens a span of a report's handling history on `day` at unit `org`.

@@ -189,6 +189,24 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
     served.map_err(|e| format!("server: {e}"))
 }
 
+/// Times 200 GETs of `url` with a bearer token (after one warm-up), each
+/// to the last byte of its body.
+async fn get_runs(label: &str, client: &Client, token: &str, url: &str) -> Result<Row, String> {
+    time_runs(label, 200, || async move {
+        let r = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status() != StatusCode::OK {
+            return Err(format!("{url}: {}", r.status()));
+        }
+        Ok(r.bytes().await.map_err(|e| e.to_string())?.len())
+    })
+    .await
+}
+
 /// Times `n` runs of `f` after one warm-up run.
 async fn time_runs<F, Fut>(label: &str, n: usize, mut f: F) -> Result<Row, String>
 where
@@ -714,22 +732,7 @@ async fn feedback_bench(
             )
         }),
     ) {
-        let (client, token, url) = (&client, &token, &url);
-        rows.push(
-            time_runs(label, 200, || async move {
-                let r = client
-                    .get(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if r.status() != StatusCode::OK {
-                    return Err(format!("{url}: {}", r.status()));
-                }
-                Ok(r.bytes().await.map_err(|e| e.to_string())?.len())
-            })
-            .await?,
-        );
+        rows.push(get_runs(label, &client, &token, &url).await?);
     }
     let kept = store
         .feedback_row_counts()
@@ -874,22 +877,7 @@ async fn incident_bench(store: &Store, base: &str, n: usize) -> Result<(), Strin
         ("HTTP: one area, half year 2024H2", areas[0], "2024H2"),
     ] {
         let url = format!("{base}/api/v1/incidents/stats?org_unit={root}&period={period}");
-        let (client, token, url) = (&client, &token, &url);
-        rows.push(
-            time_runs(label, 200, || async move {
-                let r = client
-                    .get(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if r.status() != StatusCode::OK {
-                    return Err(format!("{url}: {}", r.status()));
-                }
-                Ok(r.bytes().await.map_err(|e| e.to_string())?.len())
-            })
-            .await?,
-        );
+        rows.push(get_runs(label, &client, &token, &url).await?);
     }
     println!();
     println!(

@@ -369,7 +369,7 @@ async fn incident_differences(db: &Db) -> Vec<String> {
         ),
     ];
     for (what, agg, direct) in pairs {
-        out.extend(except_both_ways(db, what, &agg, &direct).await);
+        out.extend(except_both_ways(db, what, agg, &direct).await);
     }
     let checks = [
         (
