@@ -189,6 +189,19 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
     served.map_err(|e| format!("server: {e}"))
 }
 
+/// An API token of the demo's administrator, for the timed requests.
+pub(crate) async fn admin_token(store: &Store) -> Result<String, String> {
+    let admin = store
+        .user_by_email(crate::demo::ADMIN_EMAIL)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no demo administrator")?;
+    store
+        .create_token(&Principal::system("bench"), admin.id, "bench")
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Times 200 GETs of `url` with a bearer token (after one warm-up), each
 /// to the last byte of its body.
 async fn get_runs(label: &str, client: &Client, token: &str, url: &str) -> Result<Row, String> {
@@ -468,15 +481,7 @@ async fn feedback_bench(
         .enumerate()
         .flat_map(|(c, us)| us.iter().map(move |u| (c, *u)))
         .collect();
-    let admin = store
-        .user_by_email(crate::demo::ADMIN_EMAIL)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no demo administrator")?;
-    let token = store
-        .create_token(&sys, admin.id, "bench")
-        .await
-        .map_err(|e| e.to_string())?;
+    let token = admin_token(store).await?;
     let survey = store.current_survey().await.map_err(|e| e.to_string())?;
     let keys: Vec<String> = survey
         .def
@@ -861,15 +866,7 @@ async fn incident_bench(store: &Store, base: &str, n: usize) -> Result<(), Strin
     }
     // The same through the API, as the statistics page and a county's
     // own systems ask (the whole JSON answer).
-    let admin = store
-        .user_by_email(crate::demo::ADMIN_EMAIL)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no demo administrator")?;
-    let token = store
-        .create_token(&sys, admin.id, "bench")
-        .await
-        .map_err(|e| e.to_string())?;
+    let token = admin_token(store).await?;
     let client = Client::new();
     for (label, root, period) in [
         ("HTTP: county, year 2025", county, "2025"),
@@ -1103,15 +1100,7 @@ async fn measure_all(
 ) -> Result<(), String> {
     let n = args.requests;
     let ui = login(base, password).await?;
-    let admin = store
-        .user_by_email(crate::demo::ADMIN_EMAIL)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no user {}", crate::demo::ADMIN_EMAIL))?;
-    let bearer = store
-        .create_token(&Principal::system("bench"), admin.id, "bench")
-        .await
-        .map_err(|e| e.to_string())?;
+    let bearer = admin_token(store).await?;
     let api = Client::builder()
         .redirect(Policy::none())
         .build()

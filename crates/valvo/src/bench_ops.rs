@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use valvo_core::access::Principal;
 use valvo_store::Store;
 
 /// A `valvo serve` child process.
@@ -117,15 +116,7 @@ pub(crate) async fn drop_database(url: &str) {
 async fn prepare(url: &str) -> Result<(String, Vec<i64>), String> {
     let store = Store::connect(url).await.map_err(|e| e.to_string())?;
     crate::demo::load(&store).await?;
-    let admin = store
-        .user_by_email(crate::demo::ADMIN_EMAIL)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no demo administrator")?;
-    let token = store
-        .create_token(&Principal::system("bench"), admin.id, "bench")
-        .await
-        .map_err(|e| e.to_string())?;
+    let token = crate::bench::admin_token(&store).await?;
     let tree = store.org_tree().await.map_err(|e| e.to_string())?;
     let areas = tree
         .walk()
