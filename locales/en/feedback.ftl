@@ -162,3 +162,7 @@ cmp-col-standardised = Standardised
 cmp-col-coverage = Coverage
 cmp-col-statement = Statement
 cmp-link = Comparison with other counties
+cmp-service = Service
+cmp-service-all = all services
+cmp-service-invalid = No such service type.
+cmp-service-none = { $org } has no units of the service type “{ $service }”.

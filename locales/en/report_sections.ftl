@@ -39,6 +39,7 @@ chart-previous = previous period
 report-col-year = Year
 report-table-fb_nps_years = NPS by year
 report-table-fb_comparison = The county beside the whole country (standardised by respondents)
+report-table-fb_comparison_service = This service in the county beside the same service in the whole country (standardised by respondents)
 report-col-county-raw = County as answered
 report-col-county-standardised = County standardised
 report-col-country = Whole country

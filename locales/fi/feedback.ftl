@@ -162,3 +162,7 @@ cmp-col-standardised = Vakioitu
 cmp-col-coverage = Kattavuus
 cmp-col-statement = Väittämä
 cmp-link = Vertailu muihin hyvinvointialueisiin
+cmp-service = Palvelu
+cmp-service-all = kaikki palvelut
+cmp-service-invalid = Tällaista palvelutyyppiä ei ole.
+cmp-service-none = { $org }: ei yksiköitä palvelutyypissä ”{ $service }”.

@@ -39,6 +39,7 @@ chart-previous = edellinen jakso
 report-col-year = Vuosi
 report-table-fb_nps_years = NPS vuosittain
 report-table-fb_comparison = Alue verrattuna koko maahan (vakioitu vastaajien mukaan)
+report-table-fb_comparison_service = Tämä palvelu alueella verrattuna samaan palveluun koko maassa (vakioitu vastaajien mukaan)
 report-col-county-raw = Alue sellaisenaan
 report-col-county-standardised = Alue vakioituna
 report-col-country = Koko maa

@@ -162,3 +162,7 @@ cmp-col-standardised = Standardiserat
 cmp-col-coverage = Täckning
 cmp-col-statement = Påstående
 cmp-link = Jämförelse med andra välfärdsområden
+cmp-service = Tjänst
+cmp-service-all = alla tjänster
+cmp-service-invalid = En sådan tjänstetyp finns inte.
+cmp-service-none = { $org } har inga enheter inom tjänstetypen ”{ $service }”.

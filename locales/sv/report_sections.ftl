@@ -39,6 +39,7 @@ chart-previous = föregående period
 report-col-year = År
 report-table-fb_nps_years = NPS per år
 report-table-fb_comparison = Området jämfört med hela landet (standardiserat efter svarande)
+report-table-fb_comparison_service = Denna tjänst i området jämfört med samma tjänst i hela landet (standardiserat efter svarande)
 report-col-county-raw = Området som sådant
 report-col-county-standardised = Området standardiserat
 report-col-country = Hela landet

@@ -202,6 +202,7 @@ mod tests {
             name: I18nText::default(),
             producer: ProducerType::Own,
             sort_order: 0,
+            service_type: None,
         }
     }
 

@@ -735,6 +735,7 @@ mod tests {
                     name: crate::text::I18nText::default(),
                     producer: ProducerType::Own,
                     sort_order: 0,
+                    service_type: None,
                 })
                 .collect(),
         )

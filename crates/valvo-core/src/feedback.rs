@@ -638,6 +638,14 @@ impl Counts {
         self.cannot_say += other.cannot_say;
     }
 
+    /// Takes away a cell counted within this one (never below zero).
+    pub fn subtract(&mut self, other: &Counts) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *a = a.saturating_sub(*b);
+        }
+        self.cannot_say = self.cannot_say.saturating_sub(other.cannot_say);
+    }
+
     /// Total answers with a value (not counting "cannot say").
     pub fn valued(&self) -> u64 {
         self.counts.iter().sum()

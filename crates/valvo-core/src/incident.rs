@@ -1464,6 +1464,7 @@ mod tests {
             name: I18nText::default(),
             producer: ProducerType::Own,
             sort_order: 0,
+            service_type: None,
         };
         // 1 county; 2 area; 3 unit under 2; 4 area.
         let tree = OrgTree::new(vec![

@@ -62,7 +62,7 @@ pub mod supervision;
 pub mod text;
 pub mod value;
 
-pub use org::{OrgError, OrgNode, OrgTree, ProducerType};
+pub use org::{OrgError, OrgNode, OrgTree, ProducerType, ServiceType};
 pub use period::{Period, PeriodError, PeriodIter, PeriodKind, PeriodYear};
 pub use plan::*;
 pub use status::{

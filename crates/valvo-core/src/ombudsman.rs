@@ -949,6 +949,7 @@ mod tests {
             name: I18nText::default(),
             producer,
             sort_order: 0,
+            service_type: None,
         }
     }
 

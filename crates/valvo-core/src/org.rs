@@ -50,6 +50,80 @@ impl ProducerType {
     }
 }
 
+/// The kind of service a unit gives, from one national list shared by every
+/// county, so that the same services can be compared across counties (THL's
+/// customer feedback model: health stations, oral health, home care …). A
+/// unit without one of its own gives the service of the nearest unit above
+/// it that has one ([`OrgTree::service_type_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceType {
+    /// Health stations (terveysasemat, hälsostationer).
+    HealthStation,
+    /// Oral health care (suun terveydenhuolto, munhälsovård).
+    OralHealth,
+    /// Maternity and child health clinics (neuvolat, rådgivningar).
+    MaternityChild,
+    /// Emergency services (päivystys, jour).
+    Emergency,
+    /// Hospital services (sairaalapalvelut, sjukhustjänster).
+    Hospital,
+    /// Mental health and substance abuse services.
+    MentalHealth,
+    /// Rehabilitation (kuntoutus, rehabilitering).
+    Rehabilitation,
+    /// Home care (kotihoito, hemvård).
+    HomeCare,
+    /// Housing services (asumispalvelut, boendeservice).
+    Housing,
+    /// Disability services (vammaispalvelut, handikappservice).
+    Disability,
+    /// Social work and guidance (sosiaalityö ja -ohjaus).
+    SocialWork,
+}
+
+impl ServiceType {
+    /// Every service type, in the order lists show them.
+    pub const ALL: [ServiceType; 11] = [
+        ServiceType::HealthStation,
+        ServiceType::OralHealth,
+        ServiceType::MaternityChild,
+        ServiceType::Emergency,
+        ServiceType::Hospital,
+        ServiceType::MentalHealth,
+        ServiceType::Rehabilitation,
+        ServiceType::HomeCare,
+        ServiceType::Housing,
+        ServiceType::Disability,
+        ServiceType::SocialWork,
+    ];
+
+    /// Stable code, e.g. `"health_station"` (its text is `service-type-CODE`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ServiceType::HealthStation => "health_station",
+            ServiceType::OralHealth => "oral_health",
+            ServiceType::MaternityChild => "maternity_child",
+            ServiceType::Emergency => "emergency",
+            ServiceType::Hospital => "hospital",
+            ServiceType::MentalHealth => "mental_health",
+            ServiceType::Rehabilitation => "rehabilitation",
+            ServiceType::HomeCare => "home_care",
+            ServiceType::Housing => "housing",
+            ServiceType::Disability => "disability",
+            ServiceType::SocialWork => "social_work",
+        }
+    }
+
+    /// Parses a [`code`](ServiceType::code) (case-insensitive, trimmed).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|t| s.eq_ignore_ascii_case(t.code()))
+    }
+}
+
 /// One unit of the organisation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrgNode {
@@ -65,6 +139,10 @@ pub struct OrgNode {
     pub producer: ProducerType,
     /// Position among siblings (ties broken by id).
     pub sort_order: i32,
+    /// The kind of service, when set on this unit itself (see
+    /// [`OrgTree::service_type_of`] for what it gives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<ServiceType>,
 }
 
 /// Why an [`OrgTree`] could not be built.
@@ -266,6 +344,46 @@ impl OrgTree {
         }
     }
 
+    /// The kind of service `id` gives: its own type, or else that of the
+    /// nearest unit above it with one (`None`: none on its path).
+    pub fn service_type_of(&self, id: i64) -> Option<ServiceType> {
+        let mut cur = self.idx(id);
+        while let Some(i) = cur {
+            if let Some(t) = self.nodes[i].service_type {
+                return Some(t);
+            }
+            cur = self.parent[i];
+        }
+        None
+    }
+
+    /// The subtrees whose counts, added and taken away, are the answers of
+    /// every unit giving the service `t`, per county: `(county, unit, +1)`
+    /// for each unit giving `t` whose parent does not (the top of such a
+    /// part of the tree), `(county, unit, -1)` for each unit below one of
+    /// those giving another service of its own. Counts kept per subtree
+    /// (a unit and everything below it) summed with these signs count each
+    /// answer of a unit giving `t` once and no other answer.
+    pub fn service_type_parts(&self, t: ServiceType) -> Vec<(i64, i64, i8)> {
+        let mut given = vec![None; self.nodes.len()];
+        let mut out = Vec::new();
+        let mut root = 0;
+        for i in self.preorder(&self.roots) {
+            let parent = self.parent[i].and_then(|p| given[p]);
+            given[i] = self.nodes[i].service_type.or(parent);
+            if self.parent[i].is_none() {
+                root = self.nodes[i].id;
+            }
+            let (mine, above) = (given[i] == Some(t), parent == Some(t));
+            if mine && !above {
+                out.push((root, self.nodes[i].id, 1));
+            } else if above && !mine {
+                out.push((root, self.nodes[i].id, -1));
+            }
+        }
+        out
+    }
+
     /// The depth of `id` (roots 0).
     pub fn depth(&self, id: i64) -> Option<usize> {
         self.idx(id).map(|i| self.depth[i])
@@ -314,6 +432,7 @@ mod tests {
             name: I18nText::new(Some(format!("Yksikkö {id}")), None, None),
             producer: ProducerType::Own,
             sort_order: sort,
+            service_type: None,
         }
     }
 
@@ -508,6 +627,40 @@ mod tests {
     }
 
     proptest! {
+        /// Subtree counts summed with the signs of `service_type_parts`
+        /// equal the direct sum of every unit giving the service, per
+        /// county, whatever types lie where.
+        #[test]
+        fn prop_service_type_parts_count_each_unit_once(
+            nodes in random_tree(),
+            types in proptest::collection::vec(proptest::option::weighted(0.4, 0usize..3), 60),
+            own in proptest::collection::vec(0i64..1000, 60),
+        ) {
+            let mut nodes = nodes;
+            for (i, n) in nodes.iter_mut().enumerate() {
+                n.service_type = types[i].map(|t| ServiceType::ALL[t]);
+            }
+            let tree = OrgTree::new(nodes.clone()).unwrap();
+            let own_of = |id: i64| own[nodes.iter().position(|n| n.id == id).unwrap()];
+            let subtree = |id: i64| tree.subtree_ids(id).into_iter().map(own_of).sum::<i64>();
+            for t in ServiceType::ALL.into_iter().take(4) {
+                let mut signed: std::collections::BTreeMap<i64, i64> = Default::default();
+                for (county, unit, sign) in tree.service_type_parts(t) {
+                    prop_assert_eq!(tree.root_of(unit), Some(county));
+                    *signed.entry(county).or_default() += i64::from(sign) * subtree(unit);
+                }
+                let mut direct: std::collections::BTreeMap<i64, i64> = Default::default();
+                for n in &nodes {
+                    if tree.service_type_of(n.id) == Some(t) {
+                        *direct.entry(tree.root_of(n.id).unwrap()).or_default() += own_of(n.id);
+                    }
+                }
+                signed.retain(|_, v| *v != 0);
+                direct.retain(|_, v| *v != 0);
+                prop_assert_eq!(signed, direct);
+            }
+        }
+
         #[test]
         fn prop_subtree_ancestor_consistency(nodes in random_tree()) {
             let t = OrgTree::new(nodes.clone()).unwrap();

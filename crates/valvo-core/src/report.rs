@@ -1058,6 +1058,7 @@ mod tests {
             name: text("KRC"),
             producer: ProducerType::Own,
             sort_order: 0,
+            service_type: None,
         };
         let fu = |period: &str, value: Option<f64>| FollowUp {
             indicator_id: 9,

@@ -158,7 +158,10 @@ fn nps_of(s: &Summary) -> Option<f64> {
 /// comparison, see [`crate::comparison`]): NPS and each national statement,
 /// the county's figure as answered and standardised to the country's mix of
 /// respondents, and the country's; a figure withheld there is `–` here.
+/// `table` is its key (`fb_comparison`: every service; a service type's
+/// has its own).
 pub fn comparison_table(
+    table: &str,
     statements: &[&Statement],
     county: &crate::comparison::Figures,
     country: &crate::comparison::Figures,
@@ -190,7 +193,7 @@ pub fn comparison_table(
         });
     }
     ReportTable {
-        key: "fb_comparison".into(),
+        key: table.into(),
         head: vec![
             key("report-col-figure"),
             key("report-col-county-raw"),

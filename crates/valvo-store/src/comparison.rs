@@ -1,7 +1,9 @@
-//! The counts a fair comparison of counties reads (`feedback_strata`): per
-//! county (a root of the organisation tree), period key, stratum
-//! (respondent, age group, language of service) and item (NPS and each
-//! statement). Every writer of the feedback aggregates adds these rows in
+//! The counts a fair comparison reads (`feedback_strata`): per scope (a
+//! unit and everything below it; a county is the scope of a root), period
+//! key, stratum (respondent, age group, language of service) and item (NPS
+//! and each statement). Counties are compared from their roots' rows, a
+//! service type from the scopes [`valvo_core::OrgTree::service_type_parts`] names,
+//! added and taken away. Every writer of the feedback aggregates adds these rows in
 //! the same transaction, after its `feedback_agg` and `feedback_totals`
 //! rows and in the stored key's byte order (the order every writer locks
 //! them in); an import stages them with its other rows and adds them when
@@ -12,12 +14,12 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{AnyConnection, Row};
 use valvo_core::comparison::Stratum;
 use valvo_core::feedback::{AgeGroup, Answer, Counts, Respondent, ServiceLang, ITEM_ANSWERS};
-use valvo_core::Period;
+use valvo_core::{Period, ServiceType};
 
 use crate::feedback::{add_counts, period_keys};
 use crate::{Result, Store, StoreError};
 
-/// A row's key as stored: county, period key, `[respondent, age group,
+/// A row's key as stored: scope, period key, `[respondent, age group,
 /// language]` codes (empty: not told), item.
 pub(crate) type StrataKey = (i64, String, [&'static str; 3], String);
 
@@ -32,10 +34,10 @@ fn codes(a: &Answer) -> [&'static str; 3] {
     ]
 }
 
-/// Adds an answer given in `month` in the county `root` (its NPS and
-/// statements, "cannot say" too) under the month and every period
-/// containing it.
-pub(crate) fn add_answer(out: &mut StrataRows, root: i64, month: &str, a: &Answer) {
+/// Adds an answer given in `month` in a unit (its NPS and statements,
+/// "cannot say" too) under each of `scopes` (the unit and every unit above
+/// it), the month and every period containing it.
+pub(crate) fn add_answer(out: &mut StrataRows, scopes: &[i64], month: &str, a: &Answer) {
     let stratum = codes(a);
     let keys = period_keys(month);
     // The channel does not matter here: any will do for the cells.
@@ -43,10 +45,12 @@ pub(crate) fn add_answer(out: &mut StrataRows, root: i64, month: &str, a: &Answe
         if c.item == ITEM_ANSWERS {
             continue;
         }
-        for k in &keys {
-            out.entry((root, k.clone(), stratum, c.item.clone()))
-                .or_default()
-                .add(&c.counts);
+        for scope in scopes {
+            for k in &keys {
+                out.entry((*scope, k.clone(), stratum, c.item.clone()))
+                    .or_default()
+                    .add(&c.counts);
+            }
         }
     }
 }
@@ -147,11 +151,11 @@ pub(crate) async fn finish_import(
     Ok(())
 }
 
-/// One county's counts in one stratum for one item.
+/// One scope's counts in one stratum for one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StratumCounts {
-    /// The county (a root of the tree).
-    pub county: i64,
+    /// The scope (a unit and everything below it; a county for a root).
+    pub scope: i64,
     /// The stratum.
     pub stratum: Stratum,
     /// `nps` or a statement key.
@@ -168,14 +172,76 @@ impl Store {
         // Answers acknowledged before this read are in it.
         self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
-        strata_in(&mut conn, period).await
+        strata_in(&mut conn, period, None).await
+    }
+
+    /// Every county's answers in `period` from the units giving the service
+    /// `service` ([`valvo_core::OrgTree::service_type_of`]), per item and stratum: the
+    /// counts of the subtrees [`valvo_core::OrgTree::service_type_parts`] names, added
+    /// and taken away. Counties without such units are absent.
+    pub async fn feedback_strata_of_service(
+        &self,
+        period: Period,
+        service: ServiceType,
+    ) -> Result<ByCounty> {
+        self.feedback_catch_up().await?;
+        // The stored rows do not depend on the types (units never move), so
+        // whatever the tree's version, its parts read them right.
+        let tree = self.org_tree().await?;
+        let parts = tree.service_type_parts(service);
+        let scopes: Vec<i64> = parts.iter().map(|p| p.1).collect();
+        let rows = if scopes.is_empty() {
+            Vec::new()
+        } else {
+            let mut conn = self.pool.acquire().await?;
+            strata_in(&mut conn, period, Some(&scopes)).await?
+        };
+        Ok(combine(&parts, &rows))
     }
 }
 
+/// The counts of a service per county: the rows of `parts`' scopes added
+/// and taken away (see [`valvo_core::OrgTree::service_type_parts`]).
+fn combine(parts: &[(i64, i64, i8)], rows: &[StratumCounts]) -> ByCounty {
+    let by_scope = by_scope(rows);
+    let mut out = ByCounty::new();
+    for &(county, scope, sign) in parts {
+        let Some(items) = by_scope.get(&scope) else {
+            continue;
+        };
+        let mine = out.entry(county).or_default();
+        for (item, strata) in items {
+            let cells = mine.entry(item.clone()).or_default();
+            for (stratum, counts) in strata {
+                let cell = cells.entry(*stratum).or_default();
+                if sign > 0 {
+                    cell.add(counts);
+                } else {
+                    cell.subtract(counts);
+                }
+            }
+        }
+    }
+    for items in out.values_mut() {
+        for strata in items.values_mut() {
+            strata.retain(|_, c| !c.is_zero());
+        }
+        items.retain(|_, s| !s.is_empty());
+    }
+    out.retain(|_, items| !items.is_empty());
+    out
+}
+
+/// Counts per county (or scope), item and stratum: what the comparison's
+/// arithmetic takes.
+pub type ByCounty = BTreeMap<i64, BTreeMap<String, BTreeMap<Stratum, Counts>>>;
+
 /// [`Store::feedback_strata`] in the caller's connection or transaction.
+/// With `scopes`, those scopes' rows instead of the counties'.
 pub(crate) async fn strata_in(
     conn: &mut AnyConnection,
     period: Period,
+    scopes: Option<&[i64]>,
 ) -> Result<Vec<StratumCounts>> {
     // One row per county and item, its strata joined in one text
     // (`respondent|age|lang|b0,…,b10,cs;…`): the strata of 22 counties are
@@ -192,11 +258,19 @@ pub(crate) async fn strata_in(
         .chain(std::iter::once("cs".to_owned()))
         .collect::<Vec<_>>()
         .join(" || ',' || ");
+    let among = match scopes {
+        None => "SELECT id FROM org_units WHERE parent_id IS NULL".to_owned(),
+        Some(list) => list
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     let rows = sqlx::query(&format!(
         "SELECT scope_id, item, \
          {joined}(respondent || '|' || age_group || '|' || lang || '|' || {buckets}, ';') AS strata \
          FROM feedback_strata \
-         WHERE scope_id IN (SELECT id FROM org_units WHERE parent_id IS NULL) AND month = $1 \
+         WHERE scope_id IN ({among}) AND month = $1 \
          GROUP BY scope_id, item"
     ))
     .bind(period.to_string())
@@ -204,7 +278,7 @@ pub(crate) async fn strata_in(
     .await?;
     let mut out = Vec::new();
     for r in rows {
-        let county: i64 = r.try_get("scope_id")?;
+        let scope: i64 = r.try_get("scope_id")?;
         let item: String = r.try_get("item")?;
         let text: String = r.try_get("strata")?;
         for one in text.split(';') {
@@ -228,7 +302,7 @@ pub(crate) async fn strata_in(
             }
             counts.counts.copy_from_slice(b);
             out.push(StratumCounts {
-                county,
+                scope,
                 stratum: Stratum {
                     respondent: Respondent::parse(respondent),
                     age_group: AgeGroup::parse(age_group),
@@ -255,27 +329,70 @@ pub(crate) async fn report_table(
     if tree.get(county).is_none_or(|n| n.parent_id.is_some()) {
         return Ok(None);
     }
-    let rows = strata_in(conn, period).await?;
-    let mut by = by_county(&rows);
+    let rows = strata_in(conn, period, None).await?;
+    let mut by = by_scope(&rows);
     by.retain(|id, _| tree.get(*id).is_some_and(|n| n.parent_id.is_none()));
+    Ok(table_of(&by, county, statements, "fb_comparison"))
+}
+
+/// The comparison table of `county` among `by` (`None` unless it and at
+/// least one other county have answers).
+fn table_of(
+    by: &ByCounty,
+    county: i64,
+    statements: &[valvo_core::feedback::Statement],
+    key: &str,
+) -> Option<valvo_core::report::ReportTable> {
     if !by.contains_key(&county) || by.len() < 2 {
-        return Ok(None);
+        return None;
     }
     let national: Vec<_> = statements.iter().filter(|s| s.national).collect();
     let keys: Vec<String> = national.iter().map(|s| s.key.clone()).collect();
-    let (all, each) = valvo_core::comparison::compare_counties(&by, &keys);
-    Ok(each
-        .get(&county)
-        .map(|mine| valvo_core::section_tables::comparison_table(&national, mine, &all)))
+    let (all, each) = valvo_core::comparison::compare_counties(by, &keys);
+    each.get(&county)
+        .map(|mine| valvo_core::section_tables::comparison_table(key, &national, mine, &all))
 }
 
-/// Groups rows per county and item (for the comparison's arithmetic).
-pub fn by_county(
-    rows: &[StratumCounts],
-) -> BTreeMap<i64, BTreeMap<String, BTreeMap<Stratum, Counts>>> {
-    let mut out: BTreeMap<i64, BTreeMap<String, BTreeMap<Stratum, Counts>>> = BTreeMap::new();
+/// The county's units giving a service beside the country's (the table of
+/// the report of the unit that names the service for its part of the tree:
+/// a service area whose parent gives another or none): `None` for any other
+/// unit, or unless another county has answers of that service.
+pub(crate) async fn service_report_table(
+    conn: &mut AnyConnection,
+    tree: &valvo_core::OrgTree,
+    unit: i64,
+    period: Period,
+    statements: &[valvo_core::feedback::Statement],
+) -> Result<Option<valvo_core::report::ReportTable>> {
+    let Some(node) = tree.get(unit) else {
+        return Ok(None);
+    };
+    let Some(service) = node.service_type else {
+        return Ok(None);
+    };
+    let (Some(parent), Some(county)) = (node.parent_id, tree.root_of(unit)) else {
+        return Ok(None);
+    };
+    if tree.service_type_of(parent) == Some(service) {
+        return Ok(None);
+    }
+    let parts = tree.service_type_parts(service);
+    let scopes: Vec<i64> = parts.iter().map(|p| p.1).collect();
+    let rows = strata_in(conn, period, Some(&scopes)).await?;
+    Ok(table_of(
+        &combine(&parts, &rows),
+        county,
+        statements,
+        "fb_comparison_service",
+    ))
+}
+
+/// Groups rows per scope (a county's for a root) and item (for the
+/// comparison's arithmetic).
+pub fn by_scope(rows: &[StratumCounts]) -> ByCounty {
+    let mut out = ByCounty::new();
     for r in rows {
-        out.entry(r.county)
+        out.entry(r.scope)
             .or_default()
             .entry(r.item.clone())
             .or_default()

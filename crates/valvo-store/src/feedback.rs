@@ -340,20 +340,18 @@ async fn upsert_cells(conn: &mut AnyConnection, cells: Vec<(i64, String, Cell)>)
     upsert_rows(conn, merged.into_iter().collect()).await
 }
 
-/// The counts by stratum of `answers` (unit, month, answer), each under its
-/// county: the last of its scopes (see [`scopes_of`]).
+/// The counts by stratum of `answers` (unit, month, answer), each under
+/// every scope of its unit (see [`scopes_of`]).
 fn strata_of(
     scopes: &BTreeMap<i64, Vec<i64>>,
     answers: &[(i64, String, Answer)],
 ) -> crate::comparison::StrataRows {
     let mut strata = crate::comparison::StrataRows::new();
     for (org, month, answer) in answers {
-        let county = scopes
+        let up = scopes
             .get(org)
-            .and_then(|s| s.last())
-            .copied()
-            .unwrap_or(*org);
-        crate::comparison::add_answer(&mut strata, county, month, answer);
+            .map_or(std::slice::from_ref(org), Vec::as_slice);
+        crate::comparison::add_answer(&mut strata, up, month, answer);
     }
     strata
 }
@@ -1727,8 +1725,7 @@ impl Store {
                 let mut scopes = vec![*org];
                 scopes.extend(tree.ancestors(*org).iter().map(|n| n.id));
                 scoped_cells(&scopes, &month, a.cells(*channel), &mut cells);
-                let county = tree.root_of(*org).unwrap_or(*org);
-                crate::comparison::add_answer(&mut strata, county, &month, a);
+                crate::comparison::add_answer(&mut strata, &scopes, &month, a);
                 q = bind_answer(q, survey.id, *org, None, a, *channel, today, false);
             }
             q.execute(&mut *tx).await?;

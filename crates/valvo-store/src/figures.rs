@@ -427,6 +427,7 @@ impl Store {
                     name: valvo_core::I18nText::fi_only("Vertailu"),
                     producer: valvo_core::ProducerType::Own,
                     sort_order: 0,
+                    service_type: None,
                 },
             )
             .await?;

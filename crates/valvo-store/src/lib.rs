@@ -444,7 +444,7 @@ impl Store {
 
 pub(crate) async fn load_tree(conn: &mut AnyConnection) -> Result<OrgTree> {
     let rows = sqlx::query(
-        "SELECT id, parent_id, code, name_fi, name_sv, name_en, producer, sort_order \
+        "SELECT id, parent_id, code, name_fi, name_sv, name_en, producer, sort_order, service_type \
          FROM org_units ORDER BY id",
     )
     .fetch_all(&mut *conn)

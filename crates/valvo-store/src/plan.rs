@@ -13,7 +13,7 @@ use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
     GoalReviewInput, IndicatorInput,
 };
-use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType, ValueKind};
+use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType, ServiceType, ValueKind};
 
 use crate::rows::{corrupt, text};
 use crate::write::{audit, check_write, invalid};
@@ -55,6 +55,8 @@ pub struct NewOrgUnit {
     pub producer: ProducerType,
     /// Order among siblings.
     pub sort_order: i32,
+    /// The kind of service it gives (`None`: that of the unit above).
+    pub service_type: Option<ServiceType>,
 }
 
 fn json<T: Serialize>(v: &T) -> Option<Value> {
@@ -658,8 +660,8 @@ impl Store {
             }
         }
         let row = sqlx::query(
-            "INSERT INTO org_units (parent_id, code, name_fi, name_sv, name_en, producer, sort_order) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO org_units (parent_id, code, name_fi, name_sv, name_en, producer, sort_order, service_type) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(unit.parent_id)
         .bind(code)
@@ -668,6 +670,7 @@ impl Store {
         .bind(unit.name.en.clone())
         .bind(unit.producer.code())
         .bind(unit.sort_order as i64)
+        .bind(unit.service_type.map(ServiceType::code))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
@@ -681,6 +684,7 @@ impl Store {
         let after = serde_json::json!({
             "id": id, "parent_id": unit.parent_id, "code": code, "name": unit.name,
             "producer": unit.producer, "sort_order": unit.sort_order,
+            "service_type": unit.service_type,
         });
         audit(
             &mut tx,
@@ -698,27 +702,33 @@ impl Store {
         Ok(id)
     }
 
-    /// Renames an org unit or changes its producer type (administrators).
+    /// Renames an org unit or changes its producer and service type
+    /// (administrators).
     pub async fn update_org_unit(
         &self,
         actor: &Principal,
         id: i64,
         name: &I18nText,
         producer: ProducerType,
+        service_type: Option<ServiceType>,
     ) -> Result<()> {
-        self.patch_org_unit(actor, id, Some(name), Some(producer))
+        self.patch_org_unit(actor, id, Some(name), Some(producer), Some(service_type))
             .await
             .map(|_| ())
     }
 
-    /// Changes what is given of an org unit's name and producer type
-    /// (administrators within their scope); the rest stays as it is now.
+    /// Changes what is given of an org unit's name, producer type and
+    /// service type (`Some(None)` clears it: the unit then gives that of the
+    /// unit above) (administrators within their scope); the rest stays as
+    /// it is now. No stored count depends on the service type, so a change
+    /// shows in the comparison at once, for past periods too.
     pub async fn patch_org_unit(
         &self,
         actor: &Principal,
         id: i64,
         name: Option<&I18nText>,
         producer: Option<ProducerType>,
+        service_type: Option<Option<ServiceType>>,
     ) -> Result<valvo_core::OrgNode> {
         if !actor.can_administer() {
             return Err(StoreError::Forbidden);
@@ -740,17 +750,23 @@ impl Store {
         }
         let name = name.cloned().unwrap_or_else(|| before.name.clone());
         let producer = producer.unwrap_or(before.producer);
-        sqlx::query("UPDATE org_units SET name_fi = $1, name_sv = $2, name_en = $3, producer = $4 WHERE id = $5")
-            .bind(name.fi.clone())
-            .bind(name.sv.clone())
-            .bind(name.en.clone())
-            .bind(producer.code())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let service_type = service_type.unwrap_or(before.service_type);
+        sqlx::query(
+            "UPDATE org_units SET name_fi = $1, name_sv = $2, name_en = $3, producer = $4, \
+             service_type = $5 WHERE id = $6",
+        )
+        .bind(name.fi.clone())
+        .bind(name.sv.clone())
+        .bind(name.en.clone())
+        .bind(producer.code())
+        .bind(service_type.map(ServiceType::code))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         let mut after = before.clone();
         after.name = name.clone();
         after.producer = producer;
+        after.service_type = service_type;
         audit(
             &mut tx,
             actor,

@@ -397,9 +397,15 @@ async fn experience_from_feedback(
         topics: &stats.topics,
         years,
     });
-    // A county's place among the others, where there are others.
+    // A county's place among the others, where there are others; a service
+    // area's, among the same service's in the others.
     if let Some(t) =
         crate::comparison::report_table(conn, tree, org, period, &survey.statements).await?
+    {
+        tables.push(t);
+    }
+    if let Some(t) =
+        crate::comparison::service_report_table(conn, tree, org, period, &survey.statements).await?
     {
         tables.push(t);
     }

@@ -2,7 +2,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use valvo_core::{I18nText, OrgNode, ProducerType};
+use valvo_core::{I18nText, OrgNode, ProducerType, ServiceType};
 
 use crate::{Result, StoreError};
 
@@ -32,5 +32,9 @@ pub(crate) fn org_node(row: &AnyRow) -> Result<OrgNode> {
         name: text(row, "name")?,
         producer: ProducerType::parse(&producer).ok_or_else(|| corrupt("producer", &producer))?,
         sort_order: row.try_get::<i64, _>("sort_order")? as i32,
+        service_type: match row.try_get::<Option<String>, _>("service_type")? {
+            None => None,
+            Some(t) => Some(ServiceType::parse(&t).ok_or_else(|| corrupt("service_type", &t))?),
+        },
     })
 }

@@ -1,7 +1,10 @@
-//! `GET /public/comparison?period=P[&county=CODE]`: customer experience by
-//! county on the same questions, raw and standardised to the national mix
-//! (see [`valvo_core::comparison`]), the country first and, with `county`,
-//! that county's own place marked and its statements beside the country's.
+//! `GET /public/comparison?period=P[&county=CODE][&service_type=T]`:
+//! customer experience by county on the same questions, raw and
+//! standardised to the national mix (see [`valvo_core::comparison`]), the
+//! country first and, with `county`, that county's own place marked and its
+//! statements beside the country's; with `service_type`, the answers of the
+//! units giving that service only (health stations, oral health, …), in
+//! every county that has such units.
 
 use std::collections::BTreeMap;
 
@@ -9,14 +12,14 @@ use axum::extract::State;
 use serde::Deserialize;
 use valvo_core::comparison::{compare_counties, Compared, Estimate, Figures};
 use valvo_core::feedback::Statement;
-use valvo_core::{Lang, Period, PeriodKind};
+use valvo_core::{Lang, Period, PeriodKind, ServiceType};
 use valvo_store::StoreError;
 
 use crate::ctx::{Page, UiQuery};
 use crate::error::ErrorKind;
 use crate::feedback::fmt_num;
 use crate::html::{escape, text_html};
-use crate::oversight_page::{html_table, plain, show, OversightPage, Section};
+use crate::oversight_page::{html_table, plain, show, Choice, OversightPage, Section};
 use crate::ui::UiResult;
 use crate::AppState;
 
@@ -24,6 +27,16 @@ use crate::AppState;
 pub struct ComparisonQuery {
     period: Option<String>,
     county: Option<String>,
+    service_type: Option<String>,
+}
+
+/// A `service_type` parameter: `Ok(None)` when absent or empty, `Err` when
+/// it names no service type.
+pub(crate) fn service_type_param(v: Option<&str>) -> Result<Option<ServiceType>, ()> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => ServiceType::parse(s).map(Some).ok_or(()),
+    }
 }
 
 /// `12 (5…19)`: a figure and its 95 % interval, `–` when withheld.
@@ -72,16 +85,32 @@ pub(crate) struct Loaded {
     pub(crate) each: BTreeMap<i64, Figures>,
 }
 
-/// Every county's counts of `period` compared (the API's and the page's data).
-pub(crate) async fn load(state: &AppState, period: Period) -> Result<Loaded, StoreError> {
-    let rows = state.store().feedback_strata(period).await?;
-    let mut by = valvo_store::comparison::by_county(&rows);
+/// Every county's counts of `period` compared (the API's and the page's
+/// data); with `service`, those of the units giving it, in every county that
+/// has such units.
+pub(crate) async fn load(
+    state: &AppState,
+    period: Period,
+    service: Option<ServiceType>,
+) -> Result<Loaded, StoreError> {
     let tree = state.store().org_tree().await?;
-    // Every county, also one without answers; rows of what is no longer a
-    // county (a root moved under another) are not one.
+    let (mut by, counties) = match service {
+        None => {
+            let rows = state.store().feedback_strata(period).await?;
+            let ids: Vec<i64> = tree.roots().iter().map(|n| n.id).collect();
+            (valvo_store::comparison::by_scope(&rows), ids)
+        }
+        Some(t) => {
+            let by = state.store().feedback_strata_of_service(period, t).await?;
+            let ids = tree.service_type_parts(t).iter().map(|p| p.0).collect();
+            (by, ids)
+        }
+    };
+    // Every county, also one without answers; rows of what is not one are
+    // left out.
     by.retain(|id, _| tree.get(*id).is_some_and(|n| n.parent_id.is_none()));
-    for root in tree.roots() {
-        by.entry(root.id).or_default();
+    for id in counties {
+        by.entry(id).or_default();
     }
     let survey = state.store().current_survey().await?;
     let national: Vec<Statement> = survey
@@ -116,12 +145,16 @@ pub async fn page(
     if !crate::feedback::public_period(&period) {
         return Err(page.error(ErrorKind::BadRequest("fb-public-tertials")));
     }
+    let service = service_type_param(q.service_type.as_deref())
+        .map_err(|()| page.error(ErrorKind::BadRequest("cmp-service-invalid")))?;
     let Loaded {
         tree,
         national,
         all,
         each,
-    } = load(&state, period).await.map_err(|e| page.error(e))?;
+    } = load(&state, period, service)
+        .await
+        .map_err(|e| page.error(e))?;
     let national: Vec<&Statement> = national.iter().collect();
     let own = match q.county.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -217,8 +250,22 @@ pub async fn page(
             ..Default::default()
         },
     ];
-    if let Some(o) = own {
-        let mine = &each[&o.id];
+    let mut notice = String::new();
+    if let (Some(o), Some(svc)) = (own, service) {
+        if !each.contains_key(&o.id) {
+            notice = page.tr.t_args(
+                "cmp-service-none",
+                &[
+                    ("org", crate::i18n::arg_str(plain(&page, &o.name))),
+                    (
+                        "service",
+                        crate::i18n::arg_str(t(&format!("service-type-{}", svc.code()))),
+                    ),
+                ],
+            );
+        }
+    }
+    if let Some((o, mine)) = own.and_then(|o| each.get(&o.id).map(|m| (o, m))) {
         let rows = national
             .iter()
             .zip(all.statements.iter().zip(&mine.statements))
@@ -282,9 +329,23 @@ pub async fn page(
             ]],
             sections,
             brand,
+            notice,
             hidden: own
                 .map(|o| vec![("county".to_owned(), o.code.clone())])
                 .unwrap_or_default(),
+            choices: vec![Choice {
+                name: "service_type".to_owned(),
+                label: t("cmp-service"),
+                options: std::iter::once((String::new(), t("cmp-service-all"), service.is_none()))
+                    .chain(ServiceType::ALL.into_iter().map(|s| {
+                        (
+                            s.code().to_owned(),
+                            t(&format!("service-type-{}", s.code())),
+                            service == Some(s),
+                        )
+                    }))
+                    .collect(),
+            }],
             ..Default::default()
         },
     ))

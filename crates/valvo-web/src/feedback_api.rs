@@ -488,19 +488,29 @@ pub async fn update_case(
 #[derive(Deserialize)]
 pub struct ComparisonQuery {
     period: Option<String>,
+    service_type: Option<String>,
 }
 
-/// `GET /api/v1/feedback/comparison?period=P`: every county's NPS and
-/// national statements beside the country's, raw and standardised to the
-/// national mix of respondent, age group and language of service, with 95 %
-/// intervals (see [`valvo_core::comparison`]). Public for the public
-/// statistics' periods (tertials), any period with a token.
+/// `GET /api/v1/feedback/comparison?period=P[&service_type=T]`: every
+/// county's NPS and national statements beside the country's, raw and
+/// standardised to the national mix of respondent, age group and language
+/// of service, with 95 % intervals (see [`valvo_core::comparison`]); with
+/// `service_type`, the answers of the units giving that service, in every
+/// county that has such units. Public for the public statistics' periods
+/// (tertials), any period with a token.
 pub async fn comparison(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ComparisonQuery>,
 ) -> ApiResult<Json<Value>> {
     let period = parse_period(q.period.as_deref().unwrap_or(""))?;
+    let service = crate::comparison::service_type_param(q.service_type.as_deref()).map_err(|()| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "service_type must be one of the national service types (health_station, oral_health, …: see the API description)",
+        )
+    })?;
     let caller = optional_caller(&state, &headers, &axum::http::Method::GET).await?;
     if caller.is_none() && !crate::feedback::public_period(&period) {
         return Err(ApiError::new(
@@ -509,13 +519,15 @@ pub async fn comparison(
             "public statistics are by tertial (2024T1, 2024T2, 2024T3); other periods need a bearer token",
         ));
     }
-    Ok(Json(comparison_json(&state, period).await?))
+    Ok(Json(comparison_json(&state, period, service).await?))
 }
 
-/// The comparison of `period` as JSON (the API's answer, and the page's data).
+/// The comparison of `period` (of the units giving `service`) as JSON (the
+/// API's answer, and the page's data).
 pub(crate) async fn comparison_json(
     state: &AppState,
     period: valvo_core::Period,
+    service: Option<valvo_core::ServiceType>,
 ) -> Result<Value, StoreError> {
     use valvo_core::comparison::{Compared, Figures};
     let crate::comparison::Loaded {
@@ -523,7 +535,7 @@ pub(crate) async fn comparison_json(
         national,
         all,
         each,
-    } = crate::comparison::load(state, period).await?;
+    } = crate::comparison::load(state, period, service).await?;
     let figure = |c: &Compared| json!(c);
     let figures = |f: &Figures| {
         json!({
@@ -542,6 +554,7 @@ pub(crate) async fn comparison_json(
         .collect();
     Ok(json!({
         "period": period.to_string(),
+        "service_type": service,
         "method": {
             "standardised_to": ["respondent", "age_group", "service_lang"],
             "interval": 0.95,

@@ -173,7 +173,9 @@ fn schemas() -> Value {
         "OrgUnit": { "type": "object", "properties": {
             "id": { "type": "integer" }, "parent_id": { "type": ["integer", "null"] }, "code": { "type": "string" },
             "name": { "$ref": "#/components/schemas/I18nText" },
-            "producer": { "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] } } },
+            "producer": { "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] },
+            "service_type": { "oneOf": [codes(&valvo_core::ServiceType::ALL, valvo_core::ServiceType::code), { "type": "null" }],
+                              "description": "The kind of service, when set on the unit itself (absent: that of the unit above)" } } },
         "Indicator": { "type": "object", "properties": {
             "id": { "type": "integer" }, "goal_id": { "type": "integer" }, "org_unit_id": { "type": "integer" }, "year": { "type": "integer" },
             "code": { "type": ["string", "null"], "description": "Unique within the county; imports name the indicator by it" },
@@ -370,6 +372,8 @@ fn plan_write_paths() -> Value {
     let indicator = json!({ "type": "object", "properties": { "indicator": { "$ref": "#/components/schemas/Indicator" } } });
     let producer =
         json!({ "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] });
+    let service_type = json!({ "oneOf": [codes(&valvo_core::ServiceType::ALL, valvo_core::ServiceType::code), { "type": "null" }],
+        "description": "The kind of service it gives, from the national list (null: that of the unit above); the fair comparison per service type reads it" });
     let gone = json!({ "description": "Removed" });
     json!({
         "/api/v1/org-units": { "post": {
@@ -378,16 +382,17 @@ fn plan_write_paths() -> Value {
             "requestBody": body(json!({ "type": "object", "additionalProperties": false, "required": ["code", "name"], "properties": {
                 "parent_id": { "type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX },
                 "code": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" },
-                "name": i18n_national(500), "producer": producer, "sort_order": { "type": "integer", "minimum": -1000000, "maximum": 1000000 } } })),
+                "name": i18n_national(500), "producer": producer, "sort_order": { "type": "integer", "minimum": -1000000, "maximum": 1000000 },
+                "service_type": service_type.clone() } })),
             "responses": { "201": ok("Added", org_unit.clone()), "409": err("The code is taken") }
         }},
         "/api/v1/org-units/{id}": {
             "get": { "summary": "One org unit", "operationId": "getOrgUnit", "parameters": [id_param("id", "Org unit id")],
                 "responses": { "200": ok("Org unit", org_unit.clone()) } },
-            "patch": { "summary": "Change an org unit's name or producer type (administrators)", "operationId": "patchOrgUnit",
+            "patch": { "summary": "Change an org unit's name, producer type or service type (administrators)", "operationId": "patchOrgUnit",
                 "parameters": [id_param("id", "Org unit id")],
                 "requestBody": body(json!({ "type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
-                    "name": i18n_national(500), "producer": producer } })),
+                    "name": i18n_national(500), "producer": producer, "service_type": service_type } })),
                 "responses": { "200": ok("Changed", org_unit) } },
             "delete": { "summary": "Remove an org unit that nothing refers to (administrators)", "operationId": "deleteOrgUnit",
                 "parameters": [id_param("id", "Org unit id")],
@@ -665,13 +670,15 @@ fn account_paths() -> Value {
     })
 }
 
+/// A string from a fixed list of codes.
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Value {
+    json!({ "type": "string", "enum": all.iter().map(|v| code(*v)).collect::<Vec<_>>() })
+}
+
 /// The ombudsperson's contacts and the supervision visits.
 fn oversight_paths() -> Value {
     use valvo_core::ombudsman::{Channel, ClientGroup, ContactLanguage, Measure, Producer, Sector};
     use valvo_core::supervision::{Severity, VisitKind};
-    fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Value {
-        json!({ "type": "string", "enum": all.iter().map(|v| code(*v)).collect::<Vec<_>>() })
-    }
     let code = json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$" });
     let nullable_id = json!({ "type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX });
     let item = object(
@@ -934,10 +941,12 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "responses": { "200": ok("Statistics", obj.clone()) }
         }},
         "/api/v1/feedback/comparison": { "get": {
-            "summary": "Every county's NPS and national statements beside the country's, raw and directly standardised to the national mix of respondent, age group and language of service, with 95 % intervals; figures of fewer than 30 answers withheld, a standardised one also where the county's strata cover less than 90 % of the mix. Without a token: tertials only.",
+            "summary": "Every county's NPS and national statements beside the country's (with service_type: of the units giving that service), raw and directly standardised to the national mix of respondent, age group and language of service, with 95 % intervals; figures of fewer than 30 answers withheld, a standardised one also where the county's strata cover less than 90 % of the mix. Without a token: tertials only.",
             "operationId": "feedbackComparison",
             "security": [{}, { "bearer": [] }],
-            "parameters": [period_param("query")],
+            "parameters": [period_param("query"), { "name": "service_type", "in": "query", "required": false,
+                "description": "Only the answers of the units giving this service (a unit's own type, or else that of the nearest unit above it with one), in every county that has such units",
+                "schema": codes(&valvo_core::ServiceType::ALL, valvo_core::ServiceType::code) }],
             "responses": { "200": ok("Comparison", obj.clone()) }
         }},
         "/api/v1/feedback/export": { "get": {

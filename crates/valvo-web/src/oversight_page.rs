@@ -60,6 +60,18 @@ pub(crate) struct OversightPage {
     pub(crate) brand: Option<crate::html::BrandHead>,
     /// Fields the period chooser keeps: (name, value).
     pub(crate) hidden: Vec<(String, String)>,
+    /// More choices beside the period's.
+    pub(crate) choices: Vec<Choice>,
+}
+
+/// A list to choose from beside the period (a query parameter).
+pub(crate) struct Choice {
+    /// The parameter's name (and the list's id).
+    pub(crate) name: String,
+    /// Its label.
+    pub(crate) label: String,
+    /// (value, label, selected).
+    pub(crate) options: Vec<(String, String, bool)>,
 }
 
 /// Escapes a table's row labels: the page prints labels as HTML (some

@@ -13,7 +13,9 @@ use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, FollowUpInput, GoalInput,
     IndicatorInput,
 };
-use valvo_core::{change, Direction, I18nText, Lang, OrgTree, Period, PeriodKind, ProducerType};
+use valvo_core::{
+    change, Direction, I18nText, Lang, OrgTree, Period, PeriodKind, ProducerType, ServiceType,
+};
 use valvo_store::{FollowUp, GoalFull, Indicator, StoreError};
 
 use crate::ctx::{cookie, set_cookie, Page, UiPath, UiQuery, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
@@ -562,6 +564,8 @@ struct OrgPage {
     l: Layout,
     crumbs: Vec<(String, String)>,
     producer: String,
+    /// The service type it gives (its own or from above), or empty.
+    service: String,
     children: Vec<(String, String)>,
     years: Vec<i32>,
     id: i64,
@@ -596,6 +600,10 @@ pub async fn org_page(
     Ok(render(
         &OrgPage {
             producer: page.tr.t(&format!("producer-{}", node.producer.code())),
+            service: tree
+                .service_type_of(id)
+                .map(|t| page.tr.t(&format!("service-type-{}", t.code())))
+                .unwrap_or_default(),
             crumbs: c,
             children,
             years,
@@ -627,6 +635,15 @@ fn org_form(
         first.push(b.plain("code", InputKind::Text, true));
     }
     first.push(b.select("producer", &codes, "producer"));
+    let services: Vec<&str> = std::iter::once("")
+        .chain(ServiceType::ALL.iter().map(|x| x.code()))
+        .collect();
+    let mut service = b.select("service_type", &services, "service-type");
+    service.required = false;
+    if let Some(o) = service.options.first_mut() {
+        o.1 = page.tr.t("service-type-none");
+    }
+    first.push(service);
     let groups = vec![
         b.i18n("name", InputKind::Text, true),
         Group {
@@ -675,7 +692,16 @@ async fn administrator(state: &AppState, page: &Page) -> Result<(Principal, OrgT
     Ok((p, tree(state, page).await?))
 }
 
-fn org_input(data: &FormData) -> (I18nText, Option<ProducerType>, Vec<FieldError>) {
+/// What the org unit form gives: its name, producer type and service type
+/// (`Ok(None)`: none of its own), and what is wrong with them.
+type OrgInput = (
+    I18nText,
+    Option<ProducerType>,
+    Option<ServiceType>,
+    Vec<FieldError>,
+);
+
+fn org_input(data: &FormData) -> OrgInput {
     let get = |k: &str| data.get(k).cloned();
     let name = I18nText::new(get("name_fi"), get("name_sv"), get("name_en"));
     let mut errors = Vec::new();
@@ -692,7 +718,18 @@ fn org_input(data: &FormData) -> (I18nText, Option<ProducerType>, Vec<FieldError
             code: ErrorCode::Invalid,
         });
     }
-    (name, producer, errors)
+    let service = data
+        .get("service_type")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty());
+    let service_type = service.and_then(ServiceType::parse);
+    if service.is_some() && service_type.is_none() {
+        errors.push(FieldError {
+            field: "service_type".into(),
+            code: ErrorCode::Invalid,
+        });
+    }
+    (name, producer, service_type, errors)
 }
 
 fn org_store_errors(page: &Page, e: StoreError) -> Result<Vec<FieldError>, UiError> {
@@ -761,7 +798,7 @@ async fn org_create_in(
         tree.get(id)
             .ok_or_else(|| page.error(ErrorKind::NotFound))?;
     }
-    let (name, producer, mut errors) = org_input(&data);
+    let (name, producer, service_type, mut errors) = org_input(&data);
     let code = data
         .get("code")
         .map(|c| c.trim().to_string())
@@ -782,6 +819,7 @@ async fn org_create_in(
         name,
         producer,
         sort_order,
+        service_type,
     };
     match state.store().create_org_unit(&p, &unit).await {
         Ok(id) => Ok(see_other(&format!("/org/{id}"))),
@@ -810,6 +848,10 @@ pub async fn org_edit(
         );
     }
     data.insert("producer".into(), node.producer.code().into());
+    data.insert(
+        "service_type".into(),
+        node.service_type.map_or("", ServiceType::code).into(),
+    );
     Ok(org_form(&page, &tree, &p, None, Some(id), data, &[]))
 }
 
@@ -824,11 +866,15 @@ pub async fn org_update(
     let (p, tree) = administrator(&state, &page).await?;
     tree.get(id)
         .ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let (name, producer, errors) = org_input(&data);
+    let (name, producer, service_type, errors) = org_input(&data);
     let Some(producer) = producer.filter(|_| errors.is_empty()) else {
         return Ok(org_form(&page, &tree, &p, None, Some(id), data, &errors));
     };
-    match state.store().update_org_unit(&p, id, &name, producer).await {
+    match state
+        .store()
+        .update_org_unit(&p, id, &name, producer, service_type)
+        .await
+    {
         Ok(()) => Ok(see_other(&format!("/org/{id}"))),
         Err(e) => {
             let errors = org_store_errors(&page, e)?;

@@ -1434,6 +1434,7 @@ async fn administrators_manage_the_org_tree() {
                 ("name_fi", "Kotihoito"),
                 ("name_sv", "Hemvård"),
                 ("producer", "purchased"),
+                ("service_type", "home_care"),
             ],
         )
         .await;
@@ -1474,6 +1475,16 @@ async fn administrators_manage_the_org_tree() {
             "producer",
             "invalid value",
         ),
+        (
+            vec![
+                ("code", "x"),
+                ("name_fi", "X"),
+                ("producer", "own"),
+                ("service_type", "dentistry"),
+            ],
+            "service_type",
+            "invalid value",
+        ),
     ] {
         let r = app
             .post_form(&c, &format!("/org/{county}/units/new?lang=en"), &fields)
@@ -1495,6 +1506,7 @@ async fn administrators_manage_the_org_tree() {
                 ("name_fi", "Kotihoito ja kotisairaala"),
                 ("name_sv", "Hemvård och hemsjukhus"),
                 ("producer", "service_voucher"),
+                ("service_type", "home_care"),
             ],
         )
         .await;
@@ -1507,6 +1519,19 @@ async fn administrators_manage_the_org_tree() {
     )
     .await;
     assert!(page.contains("Hemvård och hemsjukhus") && page.contains("servicesedel"));
+    // The form kept the service type it was made with.
+    assert!(page.contains("Tjänst: hemvård"), "{page}");
+    let form = text(
+        c.get(app.url(&format!("/org/{unit}/edit?lang=fi")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        form.contains("<option value=\"home_care\" selected>kotihoito</option>"),
+        "{form}"
+    );
     let log = app.store.audit_log(1, None, None).await.unwrap();
     assert_eq!(
         (log[0].entity.as_str(), log[0].action.as_str()),

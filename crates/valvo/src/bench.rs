@@ -384,6 +384,7 @@ async fn bench_units(store: &Store) -> Result<(i64, Vec<i64>, Vec<i64>), String>
                 ),
                 producer: ProducerType::Own,
                 sort_order: u,
+                service_type: None,
             };
             units.push(
                 store
@@ -413,6 +414,7 @@ async fn national_units(
         name: valvo_core::I18nText::new(Some(fi), Some(sv), None),
         producer: ProducerType::Own,
         sort_order: order,
+        service_type: None,
     };
     let ensure = async |new: valvo_store::NewOrgUnit| -> Result<i64, String> {
         match tree.nodes().iter().find(|n| n.code == new.code) {
@@ -434,13 +436,17 @@ async fn national_units(
         .await?;
         let mut units = Vec::new();
         for a in 0..9 {
-            let area = ensure(unit(
-                Some(root),
-                format!("bench-{c}-{a}"),
-                format!("Alue {c}.{a}"),
-                format!("Område {c}.{a}"),
-                a,
-            ))
+            // Each area a service of its own, as counties' areas are.
+            let area = ensure(valvo_store::NewOrgUnit {
+                service_type: Some(valvo_core::ServiceType::ALL[a as usize]),
+                ..unit(
+                    Some(root),
+                    format!("bench-{c}-{a}"),
+                    format!("Alue {c}.{a}"),
+                    format!("Område {c}.{a}"),
+                    a,
+                )
+            })
             .await?;
             for u in 0..20 {
                 units.push(
@@ -729,6 +735,10 @@ async fn feedback_bench(
         [
             ("HTTP: comparison of the counties, tertial 2025T2", "2025T2"),
             ("HTTP: comparison of the counties, year 2025", "2025"),
+            (
+                "HTTP: comparison of health stations, 2025T2",
+                "2025T2&service_type=health_station",
+            ),
         ]
         .map(|(label, period)| {
             (
@@ -747,7 +757,7 @@ async fn feedback_bench(
     println!(
         "Feedback statistics (totals, previous period, breakdowns by language, channel, respondent and child unit, yearly trend) \
          over {bulk} answers in {} units of {} counties ({:.1} s to load); ms per query after one warm-up. \
-         Aggregate rows: {} by background (feedback_agg), {} totals (feedback_totals), {} by county and stratum (feedback_strata).",
+         Aggregate rows: {} by background (feedback_agg), {} totals (feedback_totals), {} by scope and stratum (feedback_strata).",
         all_units.len(),
         national.len(),
         load.as_secs_f64(),

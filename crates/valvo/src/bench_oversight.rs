@@ -55,6 +55,7 @@ async fn bench(db: &str, contacts: usize) -> Result<(), String> {
         name: I18nText::new(Some(code.clone()), Some(code), None),
         producer,
         sort_order: 0,
+        service_type: None,
     };
     let county = store
         .create_org_unit(&sys, &unit(None, "county".into(), ProducerType::Own))

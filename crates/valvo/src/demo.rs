@@ -7,7 +7,7 @@ use valvo_core::plan::{
     ActionInput, ActionStatus, Area, GoalInput, GoalReviewInput, IndicatorInput,
 };
 use valvo_core::report::Transition;
-use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType};
+use valvo_core::{Direction, I18nText, Period, PeriodKind, ProducerType, ServiceType};
 use valvo_store::{NewOrgUnit, Store};
 
 /// The demo administrator.
@@ -205,6 +205,7 @@ async fn demo_oversight(store: &Store, system: &Principal, seed: &Seed) -> Resul
         name: valvo_core::I18nText::new(Some(fi.into()), Some(sv.into()), None),
         producer,
         sort_order: 100,
+        service_type: Some(ServiceType::Housing),
     };
     let purchased = store
         .create_org_unit(
@@ -683,6 +684,20 @@ async fn demo_feedback(store: &Store, system: &Principal, period: Period) -> Res
     Ok(())
 }
 
+/// The service a demo area gives, by its code (from the national list;
+/// administration and the rescue department give none of it).
+fn area_service(code: &str) -> Option<ServiceType> {
+    Some(match code {
+        "asiakas-ja-resurssikeskus" => ServiceType::SocialWork,
+        "koti-ja-asumispalvelut" => ServiceType::HomeCare,
+        "psykososiaaliset-palvelut" => ServiceType::MentalHealth,
+        "kuntoutus" => ServiceType::Rehabilitation,
+        "sosiaali-ja-terveyskeskus" => ServiceType::HealthStation,
+        "sairaalapalvelut" => ServiceType::Hospital,
+        _ => return None,
+    })
+}
+
 async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(), String> {
     // The seed's figures come in as a county's file of figures would: one
     // import naming each indicator by its code.
@@ -696,6 +711,7 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                 name: seed.county.name.clone(),
                 producer: ProducerType::Own,
                 sort_order: 0,
+                service_type: None,
             },
         )
         .await
@@ -710,6 +726,7 @@ async fn load_seed(store: &Store, system: &Principal, seed: &Seed) -> Result<(),
                     name: area.name.clone(),
                     producer: ProducerType::Own,
                     sort_order: i as i32,
+                    service_type: area_service(&area.code),
                 },
             )
             .await

@@ -365,8 +365,14 @@ enum OrgCommand {
         /// own, purchased, service_voucher or private.
         #[arg(long, default_value = "own")]
         producer: String,
+        /// The service it gives, from the national list (health_station,
+        /// oral_health, maternity_child, emergency, hospital, mental_health,
+        /// rehabilitation, home_care, housing, disability, social_work);
+        /// without it, that of the unit above.
+        #[arg(long)]
+        service_type: Option<String>,
     },
-    /// Print the tree: id, code, producer and names.
+    /// Print the tree: id, code, producer, names and the unit's own service type.
     List,
 }
 
@@ -743,8 +749,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                     name_sv,
                     name_en,
                     producer,
+                    service_type,
                 },
         } => {
+            let service_type = match service_type.as_deref() {
+                None => None,
+                Some(s) => Some(valvo_core::ServiceType::parse(s).ok_or_else(|| {
+                    let all: Vec<&str> = valvo_core::ServiceType::ALL
+                        .iter()
+                        .map(|t| t.code())
+                        .collect();
+                    format!("unknown service type {s:?}: use one of {}", all.join(", "))
+                })?),
+            };
             let producer = valvo_core::ProducerType::parse(&producer).ok_or_else(|| {
                 format!(
                     "unknown producer {producer:?}: use own, purchased, service_voucher or private"
@@ -765,6 +782,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                         .len() as i32,
                     None => 0,
                 },
+                service_type,
             };
             let id = store
                 .create_org_unit(&Principal::system("cli"), &unit)
@@ -780,7 +798,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let tree = store.org_tree().await.map_err(|e| e.to_string())?;
             for (depth, n) in tree.walk() {
                 println!(
-                    "{}{}\t{}\t{}\t{}",
+                    "{}{}\t{}\t{}\t{}{}",
                     "  ".repeat(depth),
                     n.id,
                     n.code,
@@ -794,7 +812,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .flatten()
                     .copied()
                     .collect::<Vec<_>>()
-                    .join(" / ")
+                    .join(" / "),
+                    n.service_type
+                        .map(|t| format!("\t{}", t.code()))
+                        .unwrap_or_default()
                 );
             }
             store.close().await;

@@ -560,9 +560,25 @@ async fn users_tokens_and_configuration_from_the_command_line() {
         "Prehospital akutsjukvård",
         "--producer",
         "purchased",
+        "--service-type",
+        "emergency",
     ]));
     assert!(ok, "{err}");
     assert!(out.contains("ensihoito"));
+    let (ok, _, err) = output(valvo(&db).args([
+        "org",
+        "add",
+        "--code",
+        "y",
+        "--name-fi",
+        "Y",
+        "--service-type",
+        "dentistry",
+    ]));
+    assert!(
+        !ok && err.contains("\"dentistry\"") && err.contains("oral_health"),
+        "{err}"
+    );
     let (ok, _, err) =
         output(valvo(&db).args(["org", "add", "--code", "ensihoito", "--name-fi", "Toinen"]));
     assert!(!ok && err.contains("exists"), "{err}");
@@ -582,7 +598,8 @@ async fn users_tokens_and_configuration_from_the_command_line() {
     assert!(!ok && err.contains("nowhere"), "{err}");
     let (ok, list, _) = output(valvo(&db).args(["org", "list"]));
     assert!(
-        ok && list.contains("ensihoito\tpurchased\tEnsihoito / Prehospital akutsjukvård"),
+        ok && list
+            .contains("ensihoito\tpurchased\tEnsihoito / Prehospital akutsjukvård\temergency"),
         "{list}"
     );
     assert!(

@@ -685,7 +685,7 @@ struct FeedbackAgg {
     cells: Vec<ScopeCell>,
     /// feedback_text_agg rows (scope, month, topic, sentiment) → n.
     text: BTreeMap<(i64, String, String, &'static str), i64>,
-    /// feedback_strata rows (county, period key, stratum, item).
+    /// feedback_strata rows (scope, period key, stratum, item).
     strata: crate::comparison::StrataRows,
 }
 
@@ -740,11 +740,11 @@ impl Parser for FeedbackParser {
                 .or_default()
                 .add(&c.counts);
         }
-        let county = self.tree.root_of(org).unwrap_or(org);
-        crate::comparison::add_answer(&mut self.strata, county, &month, &answer);
+        let up = scopes(&self.tree, org);
+        crate::comparison::add_answer(&mut self.strata, &up, &month, &answer);
         if let Some(a) = &analysis {
             let sentiment = a.sentiment.code();
-            for scope in scopes(&self.tree, org) {
+            for &scope in &up {
                 *self
                     .text
                     .entry((scope, month.clone(), String::new(), sentiment))

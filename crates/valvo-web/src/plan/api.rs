@@ -15,7 +15,7 @@ use valvo_core::model::Indicator;
 use valvo_core::plan::{
     ActionInput, ActionStatus, Area, ErrorCode, FieldError, GoalInput, IndicatorInput,
 };
-use valvo_core::{Direction, I18nText, PeriodKind, ProducerType, ValueKind};
+use valvo_core::{Direction, I18nText, PeriodKind, ProducerType, ServiceType, ValueKind};
 use valvo_store::{NewOrgUnit, Removed};
 
 use super::json_number;
@@ -78,13 +78,14 @@ async fn writable(state: &AppState, p: &Principal, org: i64) -> ApiResult<()> {
 fn org_unit_json(n: &valvo_core::OrgNode) -> Value {
     json!({
         "id": n.id, "parent_id": n.parent_id, "code": n.code, "name": n.name,
-        "producer": n.producer, "sort_order": n.sort_order,
+        "producer": n.producer, "sort_order": n.sort_order, "service_type": n.service_type,
     })
 }
 
 // ------------------------------------------------------------- org units
 
-/// `POST /api/v1/org-units` (administrators): `{"parent_id", "code", "name", "producer"}`.
+/// `POST /api/v1/org-units` (administrators): `{"parent_id", "code", "name",
+/// "producer", "service_type"}`.
 pub async fn create_org_unit(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -98,6 +99,7 @@ pub async fn create_org_unit(
     let producer = enum_field(&body, "producer", ProducerType::parse, &mut errors)
         .unwrap_or(ProducerType::Own);
     let sort_order = int_field(&body, "sort_order", &mut errors).unwrap_or(0);
+    let service_type = enum_field(&body, "service_type", ServiceType::parse, &mut errors);
     invalid(errors)?;
     let unit = NewOrgUnit {
         parent_id,
@@ -105,6 +107,7 @@ pub async fn create_org_unit(
         name,
         producer,
         sort_order: sort_order.clamp(i32::MIN.into(), i32::MAX.into()) as i32,
+        service_type,
     };
     let id = state.store().create_org_unit(&p, &unit).await?;
     let tree = state.store().org_tree().await?;
@@ -123,7 +126,8 @@ pub async fn get_org_unit(
     Ok(Json(json!({ "org_unit": org_unit_json(node) })))
 }
 
-/// `PATCH /api/v1/org-units/{id}`: `{"name"}` and / or `{"producer"}`.
+/// `PATCH /api/v1/org-units/{id}`: any of `{"name"}`, `{"producer"}` and
+/// `{"service_type"}` (`null` clears it).
 pub async fn patch_org_unit(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -136,11 +140,14 @@ pub async fn patch_org_unit(
         .get("name")
         .map(|_| text_field(&body, "name", &mut errors));
     let producer = enum_field(&body, "producer", ProducerType::parse, &mut errors);
+    let service_type = body
+        .get("service_type")
+        .map(|_| enum_field(&body, "service_type", ServiceType::parse, &mut errors));
     invalid(errors)?;
     readable(&state, &p, id).await?;
     let node = state
         .store()
-        .patch_org_unit(&p, id, name.as_ref(), producer)
+        .patch_org_unit(&p, id, name.as_ref(), producer, service_type)
         .await?;
     Ok(Json(json!({ "org_unit": org_unit_json(&node) })))
 }

@@ -1803,6 +1803,7 @@ async fn other_county(app: &TestApp) -> i64 {
                 name: crate::support::t("Toinen hyvinvointialue", "Annat välfärdsområde"),
                 producer: valvo_core::ProducerType::Own,
                 sort_order: 1,
+                service_type: None,
             },
         )
         .await
@@ -1833,6 +1834,7 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
                 name: crate::support::t("Yksikkö T1", "Enhet T1"),
                 producer: valvo_core::ProducerType::Own,
                 sort_order: 0,
+                service_type: None,
             },
         )
         .await
@@ -2018,7 +2020,9 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
                 .collect::<Vec<_>>(),
         )
     };
-    let check = |body: &Value| {
+    // The API's answer is the comparison of these counts.
+    let check_against = |body: &Value, by: &BTreeMap<i64, Strata>| {
+        let (national, each) = compare_counties(by, &keys);
         let got = |v: &Value| {
             (
                 v["nps"].clone(),
@@ -2035,8 +2039,9 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
             let id = c["id"].as_i64().unwrap();
             assert_eq!(got(&c["figures"]), figures(&each[&id]), "county {id}");
         }
-        assert_eq!(body["counties"].as_array().unwrap().len(), 2);
+        assert_eq!(body["counties"].as_array().unwrap().len(), by.len());
     };
+    let check = |body: &Value| check_against(body, &by);
     let r = app
         .client()
         .get(app.url("/api/v1/feedback/comparison?period=2024T1"))
@@ -2200,20 +2205,31 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
     );
     assert!(none.is_empty());
 
-    // The migration counting the answers already there gives the same rows.
-    let before = app.scalar("SELECT COUNT(*) FROM feedback_strata").await;
-    let migration = if crate::support::backend() == "postgres" {
-        include_str!("../../../valvo-store/migrations/postgres/0025_feedback_strata.sql")
-    } else {
-        include_str!("../../../valvo-store/migrations/sqlite/0025_feedback_strata.sql")
-    };
-    let backfill = &migration[migration.find("INSERT INTO feedback_strata").unwrap()..];
-    app.sql("DELETE FROM feedback_strata").await;
-    app.sql(backfill.trim_end().trim_end_matches(';')).await;
+    // The migration counting the answers already there gives the same rows
+    // (every scope's: the unit, its area, its county).
+    let fingerprint = "SELECT CAST(COUNT(*) * 1000003 + SUM((scope_id % 997 + 1) * LENGTH(month) * \
+        (b0 + 2 * b1 + 3 * b2 + 5 * b3 + 7 * b4 + 11 * b5 + 13 * b6 + 17 * b7 + 19 * b8 + 23 * b9 + 29 * b10 + 31 * cs) \
+        * (LENGTH(item) + 3 * LENGTH(respondent) + 5 * LENGTH(age_group) + 7 * LENGTH(lang))) AS BIGINT) \
+        FROM feedback_strata";
+    let before = app.scalar(fingerprint).await;
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM feedback_strata").await,
-        before
+        app.scalar(&format!(
+            "SELECT COUNT(DISTINCT scope_id) FROM feedback_strata WHERE scope_id IN ({}, {}, {}, {}, {})",
+            f.county, f.area_a, f.unit_a1, other, other_unit
+        ))
+        .await,
+        5
     );
+    let migration = if crate::support::backend() == "postgres" {
+        include_str!("../../../valvo-store/migrations/postgres/0027_service_types.sql")
+    } else {
+        include_str!("../../../valvo-store/migrations/sqlite/0027_service_types.sql")
+    };
+    let backfill = &migration[migration.find("DELETE FROM feedback_strata").unwrap()..];
+    for statement in backfill.split(";\n").filter(|s| !s.trim().is_empty()) {
+        app.sql(statement).await;
+    }
+    assert_eq!(app.scalar(fingerprint).await, before);
     let r = app
         .client()
         .get(app.url("/api/v1/feedback/comparison?period=2024T1"))
@@ -2221,6 +2237,173 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         .await
         .unwrap();
     check(&r.json().await.unwrap());
+
+    // By service type: the answers of the units giving it, whichever unit
+    // names the type (the unit or one above it), as computed from the
+    // answers themselves; a change of type shows at once.
+    let patch = async |unit: i64, body: Value| {
+        let r = app
+            .client()
+            .patch(app.url(&format!("/api/v1/org-units/{unit}")))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let v: Value = r.json().await.unwrap();
+        v["org_unit"]["service_type"].clone()
+    };
+    let by_service = async |service: &str| -> Value {
+        let r = app
+            .client()
+            .get(app.url(&format!(
+                "/api/v1/feedback/comparison?period=2024T1&service_type={service}"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["service_type"], service);
+        body
+    };
+    let only = |counties: &[(i64, bool)]| -> BTreeMap<i64, Strata> {
+        counties
+            .iter()
+            .map(|(c, answers)| {
+                let strata = if *answers {
+                    by[c].clone()
+                } else {
+                    Strata::new()
+                };
+                (*c, strata)
+            })
+            .collect()
+    };
+    // No unit gives it yet: no county.
+    check_against(&by_service("health_station").await, &BTreeMap::new());
+    assert_eq!(
+        patch(f.area_a, json!({ "service_type": "health_station" })).await,
+        "health_station"
+    );
+    assert_eq!(
+        patch(other_unit, json!({ "service_type": "health_station" })).await,
+        "health_station"
+    );
+    check_against(&by_service("health_station").await, &by);
+    // The area naming the service has the county's place in it in its
+    // report; its unit (giving the area's service) and the county have no
+    // such table.
+    let service_tables = async |unit: i64| {
+        let report = app.store.preview_report(unit, h1, false).await.unwrap();
+        let mut found = Vec::new();
+        tables_of(
+            &serde_json::to_value(&report).unwrap(),
+            "fb_comparison_service",
+            &mut found,
+        );
+        found
+    };
+    let found = service_tables(f.area_a).await;
+    assert_eq!(found.len(), 1);
+    let (h1_national, h1_each) = compare_counties(&by, &keys);
+    assert_eq!(
+        found[0]["rows"][0]["cells"][0]["value"].as_f64(),
+        h1_each[&f.county].nps.raw.map(|e| e.value.round())
+    );
+    assert_eq!(
+        found[0]["rows"][0]["cells"][2]["value"].as_f64(),
+        h1_national.nps.raw.map(|e| e.value.round())
+    );
+    assert!(service_tables(f.unit_a1).await.is_empty());
+    assert!(service_tables(f.county).await.is_empty());
+    // A unit below naming another service leaves the area's: the county
+    // still has an area giving it, without answers.
+    assert_eq!(
+        patch(f.unit_a1, json!({ "service_type": "oral_health" })).await,
+        "oral_health"
+    );
+    check_against(
+        &by_service("health_station").await,
+        &only(&[(f.county, false), (other, true)]),
+    );
+    check_against(&by_service("oral_health").await, &only(&[(f.county, true)]));
+    // The name and producer stay when only the type changes, and null
+    // clears it: the unit gives its area's service again.
+    assert_eq!(
+        patch(f.unit_a1, json!({ "service_type": null })).await,
+        Value::Null
+    );
+    let unit = app
+        .store
+        .org_tree()
+        .await
+        .unwrap()
+        .get(f.unit_a1)
+        .cloned()
+        .unwrap();
+    assert_eq!(unit.code, "a1");
+    assert_eq!(unit.service_type, None);
+    check_against(&by_service("health_station").await, &by);
+    check_against(&by_service("oral_health").await, &BTreeMap::new());
+    // An unknown type is refused, naming the parameter.
+    let r = app
+        .client()
+        .get(app.url("/api/v1/feedback/comparison?period=2024T1&service_type=dentistry"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("service_type"));
+    let r = app
+        .client()
+        .patch(app.url(&format!("/api/v1/org-units/{}", f.unit_a1)))
+        .bearer_auth(&token)
+        .json(&json!({ "service_type": "dentistry" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("service_type"));
+
+    // The public page: the list of services, the chosen one's figures, and
+    // a county without such units told so.
+    let page = |path: &str| {
+        let url = app.url(path);
+        let client = app.client();
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) =
+        page("/public/comparison?period=2024T1&service_type=health_station&lang=sv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<option value=\"health_station\" selected>hälsostationer</option>"));
+    assert!(html.contains("Annat välfärdsområde"));
+    patch(other_unit, json!({ "service_type": "home_care" })).await;
+    let (status, html) =
+        page("/public/comparison?period=2024T1&service_type=health_station&county=toinen&lang=fi")
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Toinen hyvinvointialue: ei yksiköitä palvelutyypissä ”terveysasemat”."),
+        "{html}"
+    );
+    let (status, _) = page("/public/comparison?period=2024T1&service_type=dentistry").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The unit's page names the service it gives (its area's).
+    let admin = app.login("admin@x.fi").await;
+    let html = admin
+        .get(app.url(&format!("/org/{}?lang=en", f.unit_a1)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Service: health stations"), "{html}");
 }
 
 /// The national role (THL, the ministry) reads the statistics of every

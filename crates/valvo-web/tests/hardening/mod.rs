@@ -378,6 +378,7 @@ async fn report_csv_cells_never_run_as_formulas() {
                 None,
             ),
             valvo_core::ProducerType::Own,
+            None,
         )
         .await
         .unwrap();

@@ -22,6 +22,7 @@ async fn county(app: &TestApp) -> (Fixture, i64, i64) {
         name: t(&format!("Yksikkö {code}"), &format!("Enhet {code}")),
         producer,
         sort_order: 0,
+        service_type: None,
     };
     let p = app
         .store

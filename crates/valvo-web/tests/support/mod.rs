@@ -278,6 +278,7 @@ pub async fn fixture(app: &TestApp) -> Fixture {
         name: t(fi, sv),
         producer: ProducerType::Own,
         sort_order: 0,
+        service_type: None,
     };
     let county = s
         .create_org_unit(
