@@ -177,6 +177,12 @@ pub async fn page(
         }
     };
     let whole = escape(&t("cmp-country"));
+    // With a service, every heading names it.
+    let service_label = service.map(|s| t(&format!("service-type-{}", s.code())));
+    let titled = |heading: String| match &service_label {
+        Some(l) => format!("{heading}: {l}"),
+        None => heading,
+    };
     let mut order: Vec<(i64, &Figures)> = each.iter().map(|(id, f)| (*id, f)).collect();
     // By standardised NPS, best first; withheld figures last, by name.
     let key = |f: &Figures| f.nps.standardised.map(|e| e.value);
@@ -207,7 +213,7 @@ pub async fn page(
     let mut nps_rows = vec![nps_row(whole.clone(), &all)];
     nps_rows.extend(order.iter().map(|(id, f)| nps_row(name(*id), f)));
     let nps = html_table(
-        t("cmp-nps"),
+        titled(t("cmp-nps")),
         vec![
             t("cmp-col-county"),
             t("cmp-col-answers"),
@@ -236,15 +242,15 @@ pub async fn page(
             f.statements.iter().map(|(_, c)| mean(c)).collect(),
         )
     }));
-    let statements = html_table(t("cmp-statements"), head, 1, statement_rows);
+    let statements = html_table(titled(t("cmp-statements")), head, 1, statement_rows);
     let mut sections = vec![
         Section {
-            heading: t("cmp-nps"),
+            heading: titled(t("cmp-nps")),
             tables: vec![nps],
             ..Default::default()
         },
         Section {
-            heading: t("cmp-statements"),
+            heading: titled(t("cmp-statements")),
             note: t("cmp-statements-note"),
             tables: vec![statements],
             ..Default::default()
@@ -280,10 +286,10 @@ pub async fn page(
                 )
             })
             .collect();
-        let heading = page.tr.t_args(
+        let heading = titled(page.tr.t_args(
             "cmp-own-heading",
             &[("org", crate::i18n::arg_str(plain(&page, &o.name)))],
-        );
+        ));
         sections.insert(
             0,
             Section {
