@@ -165,4 +165,4 @@ cmp-link = Vertailu muihin hyvinvointialueisiin
 cmp-service = Palvelu
 cmp-service-all = kaikki palvelut
 cmp-service-invalid = Tällaista palvelutyyppiä ei ole.
-cmp-service-none = { $org }: ei yksiköitä palvelutyypissä ”{ $service }”.
+cmp-service-none = { $org }: ei palvelutyypin ”{ $service }” yksiköitä.

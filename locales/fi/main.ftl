@@ -35,7 +35,7 @@ service-type-housing = asumispalvelut
 service-type-disability = vammaispalvelut
 service-type-social_work = sosiaalityö ja -ohjaus
 field-service_type = Palvelutyyppi
-hint-service_type = Valtakunnallisesta luettelosta, jotta samoja palveluja voidaan verrata alueiden välillä. Alla olevat yksiköt antavat saman palvelun, ellei niille ole valittu muuta.
+hint-service_type = Valtakunnallisesta luettelosta, jotta samoja palveluja voidaan verrata alueiden välillä. Alla olevat yksiköt tuottavat saman palvelun, ellei niille ole valittu muuta.
 
 login-title = Kirjaudu sisään
 login-failed = Sähköpostiosoite tai salasana on väärin.

@@ -32,8 +32,8 @@ service-type-mental_health = mentalvårds- och missbrukartjänster
 service-type-rehabilitation = rehabilitering
 service-type-home_care = hemvård
 service-type-housing = boendeservice
-service-type-disability = handikappservice
-service-type-social_work = socialt arbete och handledning
+service-type-disability = funktionshinderservice
+service-type-social_work = socialt arbete och socialhandledning
 field-service_type = Tjänstetyp
 hint-service_type = Ur den nationella förteckningen, så att samma tjänster kan jämföras mellan områdena. Enheterna nedanför ger samma tjänst om inte en annan valts för dem.
 

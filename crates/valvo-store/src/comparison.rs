@@ -176,9 +176,11 @@ impl Store {
     }
 
     /// Every county's answers in `period` from the units giving the service
-    /// `service` ([`valvo_core::OrgTree::service_type_of`]), per item and stratum: the
-    /// counts of the subtrees [`valvo_core::OrgTree::service_type_parts`] names, added
-    /// and taken away. Counties without such units are absent.
+    /// `service` ([`valvo_core::OrgTree::service_type_of`]), per item and
+    /// stratum: the counts of the subtrees
+    /// [`valvo_core::OrgTree::service_type_parts`] names, added and taken
+    /// away (in the tree's order, so a subtree is taken away only from the
+    /// one above it). Counties without such units or answers are absent.
     pub async fn feedback_strata_of_service(
         &self,
         period: Period,
@@ -383,7 +385,7 @@ pub(crate) async fn service_report_table(
         &combine(&parts, &rows),
         county,
         statements,
-        "fb_comparison_service",
+        &format!("fb_comparison_{}", service.code()),
     ))
 }
 

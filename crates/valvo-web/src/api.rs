@@ -466,6 +466,8 @@ struct OrgUnitOut {
     code: String,
     name: I18nText,
     producer: valvo_core::ProducerType,
+    /// Its own service type (`null`: that of the unit above).
+    service_type: Option<valvo_core::ServiceType>,
 }
 
 /// `GET /api/v1/org-units`
@@ -481,6 +483,7 @@ pub async fn org_units(State(state): State<AppState>, Caller(p): Caller) -> ApiR
             code: n.code.clone(),
             name: n.name.clone(),
             producer: n.producer,
+            service_type: n.service_type,
         })
         .collect();
     Ok(Json(json!({ "org_units": list })))

@@ -323,7 +323,7 @@ pub async fn page(
     };
     Ok(show(
         &page,
-        t("cmp-title"),
+        titled(t("cmp-title")),
         OversightPage {
             crumbs,
             base,

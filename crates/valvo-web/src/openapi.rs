@@ -175,7 +175,7 @@ fn schemas() -> Value {
             "name": { "$ref": "#/components/schemas/I18nText" },
             "producer": { "type": "string", "enum": ["own", "purchased", "service_voucher", "private"] },
             "service_type": { "oneOf": [codes(&valvo_core::ServiceType::ALL, valvo_core::ServiceType::code), { "type": "null" }],
-                              "description": "The kind of service, when set on the unit itself (absent: that of the unit above)" } } },
+                              "description": "The kind of service, when set on the unit itself (null: that of the unit above)" } } },
         "Indicator": { "type": "object", "properties": {
             "id": { "type": "integer" }, "goal_id": { "type": "integer" }, "org_unit_id": { "type": "integer" }, "year": { "type": "integer" },
             "code": { "type": ["string", "null"], "description": "Unique within the county; imports name the indicator by it" },

@@ -64,7 +64,32 @@ pub struct BenchArgs {
     /// visits, and the time of the year's statistics.
     #[arg(long, default_value_t = 0)]
     pub oversight: usize,
+    /// The national data set in one command: 22 counties (about 4 000
+    /// units), 10 000 000 answers and 1 000 000 incident reports (or the
+    /// --feedback-bulk and --incidents given), the same every run.
+    #[arg(long)]
+    pub national: bool,
 }
+
+impl BenchArgs {
+    /// The options with `--national` spelled out.
+    fn resolved(&self) -> BenchArgs {
+        let mut a = self.clone();
+        if a.national {
+            a.counties = NATIONAL_COUNTIES;
+            if a.feedback_bulk == 0 {
+                a.feedback_bulk = 10_000_000;
+            }
+            if a.incidents == 0 {
+                a.incidents = 1_000_000;
+            }
+        }
+        a
+    }
+}
+
+/// 21 wellbeing services counties and Helsinki.
+const NATIONAL_COUNTIES: usize = 22;
 
 /// Untimed requests before each measured series.
 const WARMUP: usize = 10;
@@ -80,6 +105,7 @@ const PUT_MONTHS: usize = (PUT_LAST_YEAR as usize - 1900 + 1) * 2;
 
 /// Runs the benchmark.
 pub async fn run(args: &BenchArgs, database_url: Option<String>) -> Result<(), String> {
+    let args = &args.resolved();
     if !args.instances.is_empty() {
         if args.instances.contains(&0) {
             return Err("--instances: at least one server".into());

@@ -13,33 +13,31 @@
 -- writer needs to know the types.
 ALTER TABLE org_units ADD COLUMN service_type TEXT;
 
--- Backfill: the answers counted so far (job 0) and those staged by an import
--- that has not finished (its id), per unit and month, then under every
--- scope above the unit and every period key containing the month.
+-- Backfill: the answers counted so far, per unit and month, then under every
+-- scope above the unit and every period key containing the month. An import
+-- that had not finished is not running while the service upgrades: its rows
+-- are removed when the service starts (it failed), so its staged rows go.
 DELETE FROM feedback_strata;
 CREATE TABLE migration_unit_strata AS
 WITH answers AS (
-    SELECT CASE WHEN a.import_id IS NULL OR i.state = 'done' THEN 0 ELSE a.import_id END AS job,
-           a.org_unit_id AS unit, a.month, COALESCE(a.respondent, '') AS respondent,
+    SELECT a.org_unit_id AS unit, a.month, COALESCE(a.respondent, '') AS respondent,
            COALESCE(a.age_group, '') AS age_group, COALESCE(a.service_lang, '') AS lang,
            a.nps, a.scores
     FROM feedback_answers a LEFT JOIN imports i ON i.id = a.import_id
-    WHERE a.pending = 0
-      AND (a.import_id IS NULL OR i.state = 'done'
-           OR a.import_id IN (SELECT import_id FROM import_feedback_strata))
+    WHERE a.pending = 0 AND (a.import_id IS NULL OR i.state = 'done')
 ),
 items AS (
-    SELECT job, unit, month, respondent, age_group, lang, 'nps' AS item, CAST(nps AS TEXT) AS v
+    SELECT unit, month, respondent, age_group, lang, 'nps' AS item, CAST(nps AS TEXT) AS v
     FROM answers WHERE nps IS NOT NULL
     UNION ALL
-    SELECT job, unit, month, respondent, age_group, lang, j.key, j.value
+    SELECT unit, month, respondent, age_group, lang, j.key, j.value
     FROM answers CROSS JOIN LATERAL jsonb_each_text(answers.scores::jsonb) AS j(key, value)
 )
-SELECT job, unit, month, respondent, age_group, lang, item,
+SELECT unit, month, respondent, age_group, lang, item,
     SUM(CASE WHEN v = '0' THEN 1 ELSE 0 END) AS b0, SUM(CASE WHEN v = '1' THEN 1 ELSE 0 END) AS b1, SUM(CASE WHEN v = '2' THEN 1 ELSE 0 END) AS b2, SUM(CASE WHEN v = '3' THEN 1 ELSE 0 END) AS b3,
     SUM(CASE WHEN v = '4' THEN 1 ELSE 0 END) AS b4, SUM(CASE WHEN v = '5' THEN 1 ELSE 0 END) AS b5, SUM(CASE WHEN v = '6' THEN 1 ELSE 0 END) AS b6, SUM(CASE WHEN v = '7' THEN 1 ELSE 0 END) AS b7,
     SUM(CASE WHEN v = '8' THEN 1 ELSE 0 END) AS b8, SUM(CASE WHEN v = '9' THEN 1 ELSE 0 END) AS b9, SUM(CASE WHEN v = '10' THEN 1 ELSE 0 END) AS b10, SUM(CASE WHEN v = 'x' THEN 1 ELSE 0 END) AS cs
-FROM items GROUP BY job, unit, month, respondent, age_group, lang, item;
+FROM items GROUP BY unit, month, respondent, age_group, lang, item;
 DELETE FROM import_feedback_strata;
 INSERT INTO feedback_strata (scope_id, month, respondent, age_group, lang, item,
                              b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs)
@@ -50,7 +48,7 @@ WITH RECURSIVE up(unit, scope) AS (
 ),
 keyed AS (
     SELECT up.scope AS scope_id, s.*, CAST(SUBSTR(s.month, 6, 2) AS INTEGER) AS m, SUBSTR(s.month, 1, 4) AS y
-    FROM migration_unit_strata s JOIN up ON up.unit = s.unit WHERE s.job = 0
+    FROM migration_unit_strata s JOIN up ON up.unit = s.unit
 ),
 every AS (
     SELECT scope_id, month AS k, respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
@@ -62,25 +60,4 @@ every AS (
 SELECT scope_id, k, respondent, age_group, lang, item,
        SUM(b0), SUM(b1), SUM(b2), SUM(b3), SUM(b4), SUM(b5), SUM(b6), SUM(b7), SUM(b8), SUM(b9), SUM(b10), SUM(cs)
 FROM every GROUP BY scope_id, k, respondent, age_group, lang, item;
-INSERT INTO import_feedback_strata (import_id, scope_id, month, respondent, age_group, lang, item,
-                                    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs)
-WITH RECURSIVE up(unit, scope) AS (
-    SELECT id, id FROM org_units
-    UNION ALL
-    SELECT up.unit, o.parent_id FROM up JOIN org_units o ON o.id = up.scope WHERE o.parent_id IS NOT NULL
-),
-keyed AS (
-    SELECT up.scope AS scope_id, s.*, CAST(SUBSTR(s.month, 6, 2) AS INTEGER) AS m, SUBSTR(s.month, 1, 4) AS y
-    FROM migration_unit_strata s JOIN up ON up.unit = s.unit WHERE s.job <> 0
-),
-every AS (
-    SELECT job, scope_id, month AS k, respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
-    UNION ALL SELECT job, scope_id, y || 'Q' || CAST((m + 2) / 3 AS TEXT), respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
-    UNION ALL SELECT job, scope_id, y || 'T' || CAST((m + 3) / 4 AS TEXT), respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
-    UNION ALL SELECT job, scope_id, y || 'H' || CAST((m + 5) / 6 AS TEXT), respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
-    UNION ALL SELECT job, scope_id, y, respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
-)
-SELECT job, scope_id, k, respondent, age_group, lang, item,
-       SUM(b0), SUM(b1), SUM(b2), SUM(b3), SUM(b4), SUM(b5), SUM(b6), SUM(b7), SUM(b8), SUM(b9), SUM(b10), SUM(cs)
-FROM every GROUP BY job, scope_id, k, respondent, age_group, lang, item;
 DROP TABLE migration_unit_strata;

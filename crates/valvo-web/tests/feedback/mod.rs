@@ -2292,6 +2292,28 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         "health_station"
     );
     check_against(&by_service("health_station").await, &by);
+    // The list of units gives each unit's own type (null: inherited).
+    let list: Value = app
+        .client()
+        .get(app.url("/api/v1/org-units"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let type_of = |id: i64| {
+        list["org_units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id)
+            .unwrap()["service_type"]
+            .clone()
+    };
+    assert_eq!(type_of(f.area_a), "health_station");
+    assert_eq!(type_of(f.unit_a1), Value::Null);
     // The area naming the service has the county's place in it in its
     // report; its unit (giving the area's service) and the county have no
     // such table.
@@ -2300,7 +2322,7 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         let mut found = Vec::new();
         tables_of(
             &serde_json::to_value(&report).unwrap(),
-            "fb_comparison_service",
+            "fb_comparison_health_station",
             &mut found,
         );
         found
@@ -2388,7 +2410,7 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
             .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains("Toinen hyvinvointialue: ei yksiköitä palvelutyypissä ”terveysasemat”."),
+        html.contains("Toinen hyvinvointialue: ei palvelutyypin ”terveysasemat” yksiköitä."),
         "{html}"
     );
     let (status, _) = page("/public/comparison?period=2024T1&service_type=dentistry").await;
