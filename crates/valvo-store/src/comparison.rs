@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{AnyConnection, Row};
 use valvo_core::comparison::Stratum;
 use valvo_core::feedback::{AgeGroup, Answer, Counts, Respondent, ServiceLang, ITEM_ANSWERS};
-use valvo_core::{Period, ServiceType};
+use valvo_core::{Period, PeriodKind, ServiceType};
 
 use crate::feedback::{add_counts, period_keys};
 use crate::{Result, Store, StoreError};
@@ -34,19 +34,30 @@ fn codes(a: &Answer) -> [&'static str; 3] {
     ]
 }
 
+/// The period kinds a service type is compared by: the scopes below a
+/// county keep their counts by stratum for these only (the public
+/// comparison is by tertial; months and quarters there would be most of the
+/// rows, and a service's month is too few answers to compare).
+pub const SERVICE_PERIODS: [PeriodKind; 3] =
+    [PeriodKind::Tertial, PeriodKind::Half, PeriodKind::Year];
+
 /// Adds an answer given in `month` in a unit (its NPS and statements,
 /// "cannot say" too) under each of `scopes` (the unit and every unit above
-/// it), the month and every period containing it.
-pub(crate) fn add_answer(out: &mut StrataRows, scopes: &[i64], month: &str, a: &Answer) {
+/// it): in the county `root`, under the month and every period containing
+/// it; in the others, under the [`SERVICE_PERIODS`] containing it.
+pub(crate) fn add_answer(out: &mut StrataRows, scopes: &[i64], root: i64, month: &str, a: &Answer) {
     let stratum = codes(a);
     let keys = period_keys(month);
+    // period_keys: the month, quarter, tertial, half year and year.
+    let coarse = &keys[keys.len().saturating_sub(SERVICE_PERIODS.len())..];
     // The channel does not matter here: any will do for the cells.
     for c in a.cells(valvo_core::feedback::Channel::Web) {
         if c.item == ITEM_ANSWERS {
             continue;
         }
         for scope in scopes {
-            for k in &keys {
+            let keys = if *scope == root { &keys[..] } else { coarse };
+            for k in keys {
                 out.entry((*scope, k.clone(), stratum, c.item.clone()))
                     .or_default()
                     .add(&c.counts);
@@ -186,6 +197,12 @@ impl Store {
         period: Period,
         service: ServiceType,
     ) -> Result<ByCounty> {
+        if !SERVICE_PERIODS.contains(&period.kind()) {
+            return Err(StoreError::Invalid(vec![valvo_core::plan::FieldError {
+                field: "period".into(),
+                code: valvo_core::plan::ErrorCode::Invalid,
+            }]));
+        }
         self.feedback_catch_up().await?;
         // The stored rows do not depend on the types (units never move), so
         // whatever the tree's version, its parts read them right.
@@ -375,7 +392,7 @@ pub(crate) async fn service_report_table(
     let (Some(parent), Some(county)) = (node.parent_id, tree.root_of(unit)) else {
         return Ok(None);
     };
-    if tree.service_type_of(parent) == Some(service) {
+    if tree.service_type_of(parent) == Some(service) || !SERVICE_PERIODS.contains(&period.kind()) {
         return Ok(None);
     }
     let parts = tree.service_type_parts(service);

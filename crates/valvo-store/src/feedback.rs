@@ -348,10 +348,12 @@ fn strata_of(
 ) -> crate::comparison::StrataRows {
     let mut strata = crate::comparison::StrataRows::new();
     for (org, month, answer) in answers {
+        // The unit first, its county last.
         let up = scopes
             .get(org)
             .map_or(std::slice::from_ref(org), Vec::as_slice);
-        crate::comparison::add_answer(&mut strata, up, month, answer);
+        let root = up.last().copied().unwrap_or(*org);
+        crate::comparison::add_answer(&mut strata, up, root, month, answer);
     }
     strata
 }
@@ -1725,7 +1727,8 @@ impl Store {
                 let mut scopes = vec![*org];
                 scopes.extend(tree.ancestors(*org).iter().map(|n| n.id));
                 scoped_cells(&scopes, &month, a.cells(*channel), &mut cells);
-                crate::comparison::add_answer(&mut strata, &scopes, &month, a);
+                let root = tree.root_of(*org).unwrap_or(*org);
+                crate::comparison::add_answer(&mut strata, &scopes, root, &month, a);
                 q = bind_answer(q, survey.id, *org, None, a, *channel, today, false);
             }
             q.execute(&mut *tx).await?;

@@ -511,6 +511,13 @@ pub async fn comparison(
             "service_type must be one of the national service types (health_station, oral_health, …: see the API description)",
         )
     })?;
+    if service.is_some() && !valvo_store::comparison::SERVICE_PERIODS.contains(&period.kind()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "period: by service type the counties are compared by tertial, half year or year (2024T1, 2024H1, 2024)",
+        ));
+    }
     let caller = optional_caller(&state, &headers, &axum::http::Method::GET).await?;
     if caller.is_none() && !crate::feedback::public_period(&period) {
         return Err(ApiError::new(

@@ -945,7 +945,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "operationId": "feedbackComparison",
             "security": [{}, { "bearer": [] }],
             "parameters": [period_param("query"), { "name": "service_type", "in": "query", "required": false,
-                "description": "Only the answers of the units giving this service (a unit's own type, or else that of the nearest unit above it with one), in every county that has such units",
+                "description": "Only the answers of the units giving this service (a unit's own type, or else that of the nearest unit above it with one), in every county that has such units; by tertial, half year or year (400 for a month or quarter)",
                 "schema": codes(&valvo_core::ServiceType::ALL, valvo_core::ServiceType::code) }],
             "responses": { "200": ok("Comparison", obj.clone()) }
         }},

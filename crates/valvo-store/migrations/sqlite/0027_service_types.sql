@@ -6,11 +6,13 @@
 -- without one gives that of the nearest unit above it with one.
 --
 -- feedback_strata, kept until now for the counties only, is kept for every
--- scope (a unit and everything below it), as feedback_agg is. A service
--- type's figures per county are then a few subtrees added and taken away
--- (OrgTree::service_type_parts), read from the rows of those scopes; a
--- unit's type can change at any time without a row to rewrite, and no
--- writer needs to know the types.
+-- scope (a unit and everything below it), as feedback_agg is: a county's
+-- under every period key, the others' under the tertial, half year and year
+-- (what a service is compared by; months and quarters would be most of the
+-- rows). A service type's figures per county are then a few subtrees added
+-- and taken away (OrgTree::service_type_parts), read from the rows of those
+-- scopes; a unit's type can change at any time without a row to rewrite,
+-- and no writer needs to know the types.
 ALTER TABLE org_units ADD COLUMN service_type TEXT;
 
 -- Backfill: the answers counted so far, per unit and month, then under every
@@ -47,12 +49,13 @@ WITH RECURSIVE up(unit, scope) AS (
     SELECT up.unit, o.parent_id FROM up JOIN org_units o ON o.id = up.scope WHERE o.parent_id IS NOT NULL
 ),
 keyed AS (
-    SELECT up.scope AS scope_id, s.*, CAST(SUBSTR(s.month, 6, 2) AS INTEGER) AS m, SUBSTR(s.month, 1, 4) AS y
-    FROM migration_unit_strata s JOIN up ON up.unit = s.unit
+    SELECT up.scope AS scope_id, o.parent_id IS NULL AS county, s.*,
+           CAST(SUBSTR(s.month, 6, 2) AS INTEGER) AS m, SUBSTR(s.month, 1, 4) AS y
+    FROM migration_unit_strata s JOIN up ON up.unit = s.unit JOIN org_units o ON o.id = up.scope
 ),
 every AS (
-    SELECT scope_id, month AS k, respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
-    UNION ALL SELECT scope_id, y || 'Q' || ((m + 2) / 3), respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
+    SELECT scope_id, month AS k, respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed WHERE county
+    UNION ALL SELECT scope_id, y || 'Q' || ((m + 2) / 3), respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed WHERE county
     UNION ALL SELECT scope_id, y || 'T' || ((m + 3) / 4), respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
     UNION ALL SELECT scope_id, y || 'H' || ((m + 5) / 6), respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed
     UNION ALL SELECT scope_id, y, respondent, age_group, lang, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs FROM keyed

@@ -741,7 +741,8 @@ impl Parser for FeedbackParser {
                 .add(&c.counts);
         }
         let up = scopes(&self.tree, org);
-        crate::comparison::add_answer(&mut self.strata, &up, &month, &answer);
+        let root = self.tree.root_of(org).unwrap_or(org);
+        crate::comparison::add_answer(&mut self.strata, &up, root, &month, &answer);
         if let Some(a) = &analysis {
             let sentiment = a.sentiment.code();
             for &scope in &up {

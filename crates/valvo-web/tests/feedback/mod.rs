@@ -2378,6 +2378,29 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("service_type"));
+    // By service, tertials, half years and years (what the units below a
+    // county keep), not months or quarters.
+    for (period, status) in [
+        ("2024-02", StatusCode::BAD_REQUEST),
+        ("2024Q1", StatusCode::BAD_REQUEST),
+        ("2024H1", StatusCode::OK),
+        ("2024", StatusCode::OK),
+    ] {
+        let r = app
+            .client()
+            .get(app.url(&format!(
+                "/api/v1/feedback/comparison?period={period}&service_type=health_station"
+            )))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{period}");
+        if status == StatusCode::OK {
+            // Every answer is in 1–4/2024.
+            check_against(&r.json().await.unwrap(), &by);
+        }
+    }
     let r = app
         .client()
         .patch(app.url(&format!("/api/v1/org-units/{}", f.unit_a1)))
