@@ -491,26 +491,53 @@ pub struct ComparisonQuery {
     service_type: Option<String>,
 }
 
-/// `GET /api/v1/feedback/comparison?period=P[&service_type=T]`: every
-/// county's NPS and national statements beside the country's, raw and
-/// standardised to the national mix of respondent, age group and language
-/// of service, with 95 % intervals (see [`valvo_core::comparison`]); with
-/// `service_type`, the answers of the units giving that service, in every
-/// county that has such units. Public for the public statistics' periods
-/// (tertials), any period with a token.
+/// `GET /api/v1/feedback/comparison?period=P`: every county's NPS and
+/// national statements beside the country's, raw and standardised to the
+/// national mix of respondent, age group and language of service, with 95 %
+/// intervals (see [`valvo_core::comparison`]). Public for the public
+/// statistics' periods (tertials), any period with a token.
 pub async fn comparison(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ComparisonQuery>,
 ) -> ApiResult<Json<Value>> {
-    let period = parse_period(q.period.as_deref().unwrap_or(""))?;
-    let service = crate::comparison::service_type_param(q.service_type.as_deref()).map_err(|()| {
-        ApiError::new(
+    if q.service_type.is_some() {
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_parameter",
-            "service_type must be one of the national service types (health_station, oral_health, …: see the API description)",
+            "service_type: a service's comparison is /api/v1/feedback/comparison/{service_type}?period=P",
+        ));
+    }
+    comparison_of(&state, &headers, q.period.as_deref(), None).await
+}
+
+/// `GET /api/v1/feedback/comparison/{service_type}?period=P`: the same of
+/// the answers of the units giving that service (a unit's own type, or else
+/// that of the nearest unit above it with one), in every county that has
+/// such units; by tertial, half year or year.
+pub async fn comparison_of_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ComparisonQuery>,
+) -> ApiResult<Json<Value>> {
+    let service = valvo_core::ServiceType::parse(&code).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such service type (health_station, oral_health, …: see the API description)",
         )
     })?;
+    comparison_of(&state, &headers, q.period.as_deref(), Some(service)).await
+}
+
+async fn comparison_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    period: Option<&str>,
+    service: Option<valvo_core::ServiceType>,
+) -> ApiResult<Json<Value>> {
+    let period = parse_period(period.unwrap_or(""))?;
     if service.is_some() && !valvo_store::comparison::SERVICE_PERIODS.contains(&period.kind()) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -518,7 +545,7 @@ pub async fn comparison(
             "period: by service type the counties are compared by tertial, half year or year (2024T1, 2024H1, 2024)",
         ));
     }
-    let caller = optional_caller(&state, &headers, &axum::http::Method::GET).await?;
+    let caller = optional_caller(state, headers, &axum::http::Method::GET).await?;
     if caller.is_none() && !crate::feedback::public_period(&period) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -526,7 +553,7 @@ pub async fn comparison(
             "public statistics are by tertial (2024T1, 2024T2, 2024T3); other periods need a bearer token",
         ));
     }
-    Ok(Json(comparison_json(&state, period, service).await?))
+    Ok(Json(comparison_json(state, period, service).await?))
 }
 
 /// The comparison of `period` (of the units giving `service`) as JSON (the

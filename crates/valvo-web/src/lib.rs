@@ -332,6 +332,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/feedback/stats", get(feedback_api::stats))
         .route("/feedback/comparison", get(feedback_api::comparison))
+        .route(
+            "/feedback/comparison/{service_type}",
+            get(feedback_api::comparison_of_service),
+        )
         .route("/feedback/export", get(feedback_api::export))
         .route("/feedback/survey", get(feedback_api::survey))
         .route(

@@ -941,12 +941,22 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "responses": { "200": ok("Statistics", obj.clone()) }
         }},
         "/api/v1/feedback/comparison": { "get": {
-            "summary": "Every county's NPS and national statements beside the country's (with service_type: of the units giving that service), raw and directly standardised to the national mix of respondent, age group and language of service, with 95 % intervals; figures of fewer than 30 answers withheld, a standardised one also where the county's strata cover less than 90 % of the mix. Without a token: tertials only.",
+            "summary": "Every county's NPS and national statements beside the country's, raw and directly standardised to the national mix of respondent, age group and language of service, with 95 % intervals; figures of fewer than 30 answers withheld, a standardised one also where the county's strata cover less than 90 % of the mix. Without a token: tertials only.",
             "operationId": "feedbackComparison",
             "security": [{}, { "bearer": [] }],
-            "parameters": [period_param("query"), { "name": "service_type", "in": "query", "required": false,
-                "description": "Only the answers of the units giving this service (a unit's own type, or else that of the nearest unit above it with one), in every county that has such units; by tertial, half year or year (400 for a month or quarter)",
-                "schema": codes(&valvo_core::ServiceType::ALL, valvo_core::ServiceType::code) }],
+            "parameters": [period_param("query")],
+            "responses": { "200": ok("Comparison", obj.clone()) }
+        }},
+        "/api/v1/feedback/comparison/{service_type}": { "get": {
+            "summary": "The same comparison of the answers of the units giving one service (a unit's own service type, or else that of the nearest unit above it with one), in every county that has such units, standardised to that service's national mix; by tertial, half year or year. Without a token: tertials only.",
+            "operationId": "feedbackComparisonOfService",
+            "security": [{}, { "bearer": [] }],
+            "parameters": [
+                { "name": "service_type", "in": "path", "required": true,
+                  "schema": codes(&valvo_core::ServiceType::ALL, valvo_core::ServiceType::code) },
+                { "name": "period", "in": "query", "required": true,
+                  "description": "Tertial 2024T1, half year 2024H1 or year 2024",
+                  "schema": { "type": "string", "pattern": "^(19[0-9]{2}|2[0-9]{3})([Tt][1-3]|[Hh][12])?$" } }],
             "responses": { "200": ok("Comparison", obj.clone()) }
         }},
         "/api/v1/feedback/export": { "get": {

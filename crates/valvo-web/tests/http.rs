@@ -76,7 +76,8 @@ async fn health_security_headers_and_openapi() {
             .replace("{id}", "1")
             .replace("{year}", "2024")
             .replace("{period}", "2024T1")
-            .replace("{code}", "other");
+            .replace("{code}", "other")
+            .replace("{service_type}", "oral_health");
         for (method, op) in ops.as_object().unwrap() {
             // Public, or with an optional token ([{}, {"bearer": []}]).
             let public = op["security"]

@@ -759,19 +759,20 @@ async fn feedback_bench(
     // NPS and statements, raw and standardised, and the country's).
     .chain(
         [
-            ("HTTP: comparison of the counties, tertial 2025T2", "2025T2"),
-            ("HTTP: comparison of the counties, year 2025", "2025"),
+            (
+                "HTTP: comparison of the counties, tertial 2025T2",
+                "?period=2025T2",
+            ),
+            (
+                "HTTP: comparison of the counties, year 2025",
+                "?period=2025",
+            ),
             (
                 "HTTP: comparison of health stations, 2025T2",
-                "2025T2&service_type=health_station",
+                "/health_station?period=2025T2",
             ),
         ]
-        .map(|(label, period)| {
-            (
-                label,
-                format!("{base}/api/v1/feedback/comparison?period={period}"),
-            )
-        }),
+        .map(|(label, rest)| (label, format!("{base}/api/v1/feedback/comparison{rest}"))),
     ) {
         rows.push(get_runs(label, &client, &token, &url).await?);
     }

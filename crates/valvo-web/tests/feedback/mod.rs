@@ -2258,7 +2258,7 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         let r = app
             .client()
             .get(app.url(&format!(
-                "/api/v1/feedback/comparison?period=2024T1&service_type={service}"
+                "/api/v1/feedback/comparison/{service}?period=2024T1"
             )))
             .send()
             .await
@@ -2369,15 +2369,27 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
     assert_eq!(unit.service_type, None);
     check_against(&by_service("health_station").await, &by);
     check_against(&by_service("oral_health").await, &BTreeMap::new());
-    // An unknown type is refused, naming the parameter.
+    // An unknown type is no such comparison; the parameter on the
+    // counties' comparison is refused, naming where a service's is.
     let r = app
         .client()
-        .get(app.url("/api/v1/feedback/comparison?period=2024T1&service_type=dentistry"))
+        .get(app.url("/api/v1/feedback/comparison/dentistry?period=2024T1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app
+        .client()
+        .get(app.url("/api/v1/feedback/comparison?period=2024T1&service_type=health_station"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap().contains("service_type"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("/api/v1/feedback/comparison/{service_type}"));
     // By service, tertials, half years and years (what the units below a
     // county keep), not months or quarters.
     for (period, status) in [
@@ -2389,7 +2401,7 @@ async fn counties_compare_as_computed_from_the_answers_whichever_way_they_came()
         let r = app
             .client()
             .get(app.url(&format!(
-                "/api/v1/feedback/comparison?period={period}&service_type=health_station"
+                "/api/v1/feedback/comparison/health_station?period={period}"
             )))
             .bearer_auth(&token)
             .send()
