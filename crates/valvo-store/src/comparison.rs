@@ -194,6 +194,7 @@ impl Store {
     /// one above it). Counties without such units or answers are absent.
     pub async fn feedback_strata_of_service(
         &self,
+        tree: &valvo_core::OrgTree,
         period: Period,
         service: ServiceType,
     ) -> Result<ByCounty> {
@@ -204,19 +205,27 @@ impl Store {
             }]));
         }
         self.feedback_catch_up().await?;
-        // The stored rows do not depend on the types (units never move), so
-        // whatever the tree's version, its parts read them right.
-        let tree = self.org_tree().await?;
-        let parts = tree.service_type_parts(service);
-        let scopes: Vec<i64> = parts.iter().map(|p| p.1).collect();
-        let rows = if scopes.is_empty() {
-            Vec::new()
-        } else {
-            let mut conn = self.pool.acquire().await?;
-            strata_in(&mut conn, period, Some(&scopes)).await?
-        };
-        Ok(combine(&parts, &rows))
+        let mut conn = self.pool.acquire().await?;
+        service_strata_in(&mut conn, tree, period, service).await
     }
+}
+
+/// [`Store::feedback_strata_of_service`] in the caller's connection. The
+/// stored rows do not depend on the types (units never move), so whatever
+/// the tree's version, its parts read them right.
+async fn service_strata_in(
+    conn: &mut AnyConnection,
+    tree: &valvo_core::OrgTree,
+    period: Period,
+    service: ServiceType,
+) -> Result<ByCounty> {
+    let parts = tree.service_type_parts(service);
+    if parts.is_empty() {
+        return Ok(ByCounty::new());
+    }
+    let scopes: Vec<i64> = parts.iter().map(|p| p.1).collect();
+    let rows = strata_in(conn, period, Some(&scopes)).await?;
+    Ok(combine(&parts, &rows))
 }
 
 /// The counts of a service per county: the rows of `parts`' scopes added
@@ -395,11 +404,8 @@ pub(crate) async fn service_report_table(
     if tree.service_type_of(parent) == Some(service) || !SERVICE_PERIODS.contains(&period.kind()) {
         return Ok(None);
     }
-    let parts = tree.service_type_parts(service);
-    let scopes: Vec<i64> = parts.iter().map(|p| p.1).collect();
-    let rows = strata_in(conn, period, Some(&scopes)).await?;
     Ok(table_of(
-        &combine(&parts, &rows),
+        &service_strata_in(conn, tree, period, service).await?,
         county,
         statements,
         &format!("fb_comparison_{}", service.code()),

@@ -101,7 +101,10 @@ pub(crate) async fn load(
             (valvo_store::comparison::by_scope(&rows), ids)
         }
         Some(t) => {
-            let by = state.store().feedback_strata_of_service(period, t).await?;
+            let by = state
+                .store()
+                .feedback_strata_of_service(&tree, period, t)
+                .await?;
             let ids = tree.service_type_parts(t).iter().map(|p| p.0).collect();
             (by, ids)
         }
