@@ -26,7 +26,9 @@ pub(crate) type StrataKey = (i64, String, [&'static str; 3], String);
 /// Rows waiting to be written.
 pub(crate) type StrataRows = HashMap<StrataKey, Counts>;
 
-fn codes(a: &Answer) -> [&'static str; 3] {
+/// An answer's stratum as stored: its respondent, age group and language
+/// codes (empty: not told).
+pub(crate) fn codes(a: &Answer) -> [&'static str; 3] {
     [
         a.respondent.map_or("", Respondent::code),
         a.age_group.map_or("", AgeGroup::code),
@@ -47,21 +49,35 @@ pub const SERVICE_PERIODS: [PeriodKind; 3] =
 /// it; in the others, under the [`SERVICE_PERIODS`] containing it.
 pub(crate) fn add_answer(out: &mut StrataRows, scopes: &[i64], root: i64, month: &str, a: &Answer) {
     let stratum = codes(a);
+    // The channel does not matter here: any will do for the cells.
+    for c in a.cells(valvo_core::feedback::Channel::Web) {
+        add_cell(out, scopes, root, month, stratum, &c.item, &c.counts);
+    }
+}
+
+/// Adds one item's counts of answers given in `month` in a unit, in one
+/// stratum, as [`add_answer`] does an answer's.
+pub(crate) fn add_cell(
+    out: &mut StrataRows,
+    scopes: &[i64],
+    root: i64,
+    month: &str,
+    stratum: [&'static str; 3],
+    item: &str,
+    counts: &Counts,
+) {
+    if item == ITEM_ANSWERS {
+        return;
+    }
     let keys = period_keys(month);
     // period_keys: the month, quarter, tertial, half year and year.
     let coarse = &keys[keys.len().saturating_sub(SERVICE_PERIODS.len())..];
-    // The channel does not matter here: any will do for the cells.
-    for c in a.cells(valvo_core::feedback::Channel::Web) {
-        if c.item == ITEM_ANSWERS {
-            continue;
-        }
-        for scope in scopes {
-            let keys = if *scope == root { &keys[..] } else { coarse };
-            for k in keys {
-                out.entry((*scope, k.clone(), stratum, c.item.clone()))
-                    .or_default()
-                    .add(&c.counts);
-            }
+    for scope in scopes {
+        let keys = if *scope == root { &keys[..] } else { coarse };
+        for k in keys {
+            out.entry((*scope, k.clone(), stratum, item.to_owned()))
+                .or_default()
+                .add(counts);
         }
     }
 }

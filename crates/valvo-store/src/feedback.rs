@@ -342,18 +342,32 @@ async fn upsert_cells(conn: &mut AnyConnection, cells: Vec<(i64, String, Cell)>)
 
 /// The counts by stratum of `answers` (unit, month, answer), each under
 /// every scope of its unit (see [`scopes_of`]).
-fn strata_of(
+fn strata_of<'a>(
     scopes: &BTreeMap<i64, Vec<i64>>,
-    answers: &[(i64, String, Answer)],
+    answers: impl IntoIterator<Item = (i64, &'a str, &'a Answer)>,
 ) -> crate::comparison::StrataRows {
-    let mut strata = crate::comparison::StrataRows::new();
+    // Merged per unit, month and stratum first, spread to the scopes and
+    // periods after: most answers of a batch share these (a unit's answers
+    // this month), and spreading costs about a hundred keys per answer.
+    let mut own: std::collections::HashMap<(i64, &str, [&'static str; 3], String), Counts> =
+        std::collections::HashMap::new();
     for (org, month, answer) in answers {
+        let stratum = crate::comparison::codes(answer);
+        // The channel does not matter here: any will do for the cells.
+        for c in answer.cells(Channel::Web) {
+            own.entry((org, month, stratum, c.item))
+                .or_default()
+                .add(&c.counts);
+        }
+    }
+    let mut strata = crate::comparison::StrataRows::new();
+    for ((org, month, stratum, item), counts) in own {
         // The unit first, its county last.
         let up = scopes
-            .get(org)
-            .map_or(std::slice::from_ref(org), Vec::as_slice);
-        let root = up.last().copied().unwrap_or(*org);
-        crate::comparison::add_answer(&mut strata, up, root, month, answer);
+            .get(&org)
+            .map_or(std::slice::from_ref(&org), Vec::as_slice);
+        let root = up.last().copied().unwrap_or(org);
+        crate::comparison::add_cell(&mut strata, up, root, month, stratum, &item, &counts);
     }
     strata
 }
@@ -660,7 +674,15 @@ impl Pending {
             scoped_cells(up, &month, vec![cell], &mut cells);
         }
         upsert_cells(conn, cells).await?;
-        crate::comparison::upsert(conn, None, strata_of(&scopes, &self.answers)).await?;
+        crate::comparison::upsert(
+            conn,
+            None,
+            strata_of(
+                &scopes,
+                self.answers.iter().map(|(o, m, a)| (*o, m.as_str(), a)),
+            ),
+        )
+        .await?;
         let mut merged: BTreeMap<(i64, String, String, &'static str), i64> = BTreeMap::new();
         for (org, month, topic, sentiment) in self.text {
             for scope in scopes.get(&org).map(Vec::as_slice).unwrap_or(&[]) {
@@ -856,16 +878,11 @@ async fn write_batch(
     backend: Backend,
     trees: &crate::TreeCache,
     subs: &[&Submission],
+    held: &mut Held,
 ) -> Result<Vec<Result<Submitted>>> {
-    let mut conn = pool.acquire().await?;
-    if backend == Backend::Sqlite {
-        // Acknowledged means on disk, also across a power cut.
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *conn)
-            .await?;
-    }
+    let conn = held.get(pool, backend).await?;
     let result = async {
-        let mut tx = begin_write(&mut conn, backend).await?;
+        let mut tx = begin_write(conn, backend).await?;
         let tree = trees.tree(&mut tx).await?;
         let tree = &*tree;
         let survey = survey_in(&mut tx).await?;
@@ -930,12 +947,63 @@ async fn write_batch(
         Ok(out)
     }
     .await;
-    if backend == Backend::Sqlite {
-        sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *conn)
-            .await?;
+    if result.is_err() {
+        // Not used again: it may be what failed.
+        held.close().await;
     }
     result
+}
+
+/// How long the ingest keeps its connection after the last answer: while
+/// answers keep coming, a batch costs no pool checkout and no change of
+/// SQLite's `synchronous` setting (two statements, each a round trip to
+/// the connection's thread, on every batch before).
+const HOLD_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The ingest's connection while answers keep coming (on SQLite with
+/// `synchronous = FULL`: acknowledged means on disk, also across a power
+/// cut), returned to the pool as it was once they stop.
+struct Held {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+}
+
+impl Held {
+    async fn get(
+        &mut self,
+        pool: &AnyPool,
+        backend: Backend,
+    ) -> Result<&mut sqlx::pool::PoolConnection<sqlx::Any>> {
+        if self.conn.is_none() {
+            let mut conn = pool.acquire().await?;
+            if backend == Backend::Sqlite {
+                sqlx::query("PRAGMA synchronous = FULL")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut().expect("set above"))
+    }
+
+    /// Back to the pool with the pool's own setting.
+    async fn release(&mut self, backend: Backend) {
+        if let Some(mut conn) = self.conn.take() {
+            if backend == Backend::Sqlite
+                && sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *conn)
+                    .await
+                    .is_err()
+            {
+                let _ = conn.close().await;
+            }
+        }
+    }
+
+    async fn close(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
 }
 
 /// A write transaction that takes the write lock at once on SQLite
@@ -958,7 +1026,23 @@ async fn ingest_loop(
     shared: std::sync::Weak<FeedbackShared>,
     mut rx: mpsc::Receiver<Job>,
 ) {
-    while let Some(first) = rx.recv().await {
+    let mut held = Held { conn: None };
+    loop {
+        let first = if held.conn.is_some() {
+            match tokio::time::timeout(HOLD_IDLE, rx.recv()).await {
+                Ok(Some(job)) => job,
+                Ok(None) => break,
+                Err(_) => {
+                    held.release(backend).await;
+                    continue;
+                }
+            }
+        } else {
+            match rx.recv().await {
+                Some(job) => job,
+                None => break,
+            }
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -972,7 +1056,7 @@ async fn ingest_loop(
             (Some(s), Backend::Sqlite) => Some(s.sqlite_writer.lock().await),
             _ => None,
         };
-        match write_batch(&pool, backend, &trees, &subs).await {
+        match write_batch(&pool, backend, &trees, &subs, &mut held).await {
             Ok(results) => {
                 let written = results.iter().filter(|r| r.is_ok()).count();
                 metrics::counter!("valvo_writes_total", "entity" => "feedback_answer", "action" => "create")
@@ -991,7 +1075,8 @@ async fn ingest_loop(
             Err(_) => {
                 // One at a time, so that one failure fails only its own answer.
                 for job in jobs {
-                    let r = match write_batch(&pool, backend, &trees, &[&job.sub]).await {
+                    let r = match write_batch(&pool, backend, &trees, &[&job.sub], &mut held).await
+                    {
                         Ok(mut v) => v.pop().unwrap_or(Err(StoreError::NotFound)),
                         Err(e) => Err(e),
                     };
@@ -1003,6 +1088,7 @@ async fn ingest_loop(
             shared.committed.notify_one();
         }
     }
+    held.release(backend).await;
 }
 
 /// Adds committed answers to the aggregates shortly after they arrive, many
@@ -1103,96 +1189,159 @@ async fn aggregate_pending(
         Backend::Sqlite => AGGREGATE_CHUNK_SQLITE,
         Backend::Postgres => AGGREGATE_CHUNK,
     };
+    let select = format!(
+        "SELECT id, org_unit_id, month, channel, service_lang, age_group, respondent, nps, scores, has_text \
+         FROM feedback_answers WHERE pending = 1 AND id <= $1 ORDER BY id LIMIT {chunk}{lock}"
+    );
     let mut total = 0;
     loop {
-        let _turn = match backend {
-            Backend::Sqlite => Some(shared.sqlite_writer.lock().await),
-            Backend::Postgres => None,
-        };
         let started = std::time::Instant::now();
+        // On SQLite the chunk is read and counted before the write lock is
+        // asked for (the ingest waits for that lock, not for reads), and
+        // claimed in it by the conditional update below: if another
+        // process added some of these answers meanwhile, nothing is
+        // written and the chunk is read again. On PostgreSQL its rows are
+        // locked as they are read.
         let mut conn = pool.acquire().await?;
-        let mut tx = begin_write(&mut conn, backend).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT id, org_unit_id, month, channel, service_lang, age_group, respondent, nps, scores, has_text \
-             FROM feedback_answers WHERE pending = 1 AND id <= $1 ORDER BY id LIMIT {chunk}{lock}"
-        ))
-        .bind(upto)
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.is_empty() {
-            tx.commit().await?;
+        let (rows, counted, mut tx) = match backend {
+            Backend::Sqlite => {
+                let rows = sqlx::query(&select)
+                    .bind(upto)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let counted = count_chunk(&mut conn, &rows).await?;
+                (rows.len(), counted, None)
+            }
+            Backend::Postgres => {
+                let mut tx = begin_write(&mut conn, backend).await?;
+                let rows = sqlx::query(&select).bind(upto).fetch_all(&mut *tx).await?;
+                let counted = count_chunk(&mut tx, &rows).await?;
+                (rows.len(), counted, Some(tx))
+            }
+        };
+        let read = started.elapsed();
+        if rows == 0 {
+            if let Some(tx) = tx {
+                tx.commit().await?;
+            }
             if covers {
                 shared.rounds_done.fetch_max(number, SeqCst);
             }
             return Ok(total);
         }
-        let mut own: std::collections::HashMap<AggKey, Counts> = std::collections::HashMap::new();
-        let mut ids = Vec::with_capacity(rows.len());
-        let mut answers = Vec::with_capacity(rows.len());
-        for r in &rows {
-            ids.push(r.try_get::<i64, _>("id")?);
-            let org: i64 = r.try_get("org_unit_id")?;
-            let month: String = r.try_get("month")?;
-            let channel: String = r.try_get("channel")?;
-            let channel = Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?;
-            let lang: Option<String> = r.try_get("service_lang")?;
-            let respondent: Option<String> = r.try_get("respondent")?;
-            let age_group: Option<String> = r.try_get("age_group")?;
-            let answer = Answer {
-                nps: r
-                    .try_get::<Option<i64>, _>("nps")?
-                    .and_then(|n| u8::try_from(n).ok()),
-                scores: parse_scores(&r.try_get::<String, _>("scores")?)?,
-                text: (r.try_get::<i64, _>("has_text")? != 0).then(String::new),
-                service_lang: lang.as_deref().and_then(ServiceLang::parse),
-                age_group: age_group.as_deref().and_then(AgeGroup::parse),
-                respondent: respondent.as_deref().and_then(Respondent::parse),
-                service_date: None,
-                contact: None,
-            };
-            // Merged per unit and month first, spread to ancestors and
-            // periods after: most answers of a round share their keys.
-            for c in answer.cells(channel) {
-                own.entry((org, month.clone(), c.dims, c.item))
-                    .or_default()
-                    .add(&c.counts);
+        let _turn = match backend {
+            Backend::Sqlite => Some(shared.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
+        let locked = std::time::Instant::now();
+        let mut wconn;
+        let mut tx = match tx.take() {
+            Some(tx) => tx,
+            None => {
+                wconn = pool.acquire().await?;
+                begin_write(&mut wconn, backend).await?
             }
-            answers.push((org, month, answer));
-        }
-        let scopes = scopes_of(&mut tx, own.keys().map(|k| k.0)).await?;
-        let mut merged: BTreeMap<AggKey, Counts> = BTreeMap::new();
-        let mut cells = Vec::new();
-        for ((org, month, dims, item), counts) in own {
-            let up = scopes.get(&org).map(Vec::as_slice).unwrap_or(&[]);
-            scoped_cells(up, &month, vec![Cell { dims, item, counts }], &mut cells);
-            for (scope, month, c) in cells.drain(..) {
-                merged
-                    .entry((scope, month, c.dims, c.item))
-                    .or_default()
-                    .add(&c.counts);
-            }
-        }
-        let keys = merged.len();
-        upsert_rows(&mut tx, merged.into_iter().collect()).await?;
-        crate::comparison::upsert(&mut tx, None, strata_of(&scopes, &answers)).await?;
-        for chunk in ids.chunks(100) {
+        };
+        let keys = counted.agg.len();
+        // Claimed: still pending (on PostgreSQL always, the rows locked).
+        let mut claimed = 0;
+        for chunk in counted.ids.chunks(100) {
             let list = crate::write::placeholders(1, chunk.len());
-            let sql = format!("UPDATE feedback_answers SET pending = 0 WHERE id IN ({list})");
+            let sql = format!(
+                "UPDATE feedback_answers SET pending = 0 WHERE id IN ({list}) AND pending = 1"
+            );
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
-            q.execute(&mut *tx).await?;
+            claimed += q.execute(&mut *tx).await?.rows_affected();
         }
+        if claimed != counted.ids.len() as u64 {
+            tx.rollback().await?;
+            tracing::debug!(
+                answers = counted.ids.len(),
+                claimed,
+                "feedback aggregation chunk added meanwhile by another process; read again"
+            );
+            continue;
+        }
+        upsert_rows(&mut tx, counted.agg).await?;
+        crate::comparison::upsert(&mut tx, None, counted.strata).await?;
         tx.commit().await?;
         tracing::debug!(
-            answers = ids.len(),
+            answers = counted.ids.len(),
             keys,
-            ms = started.elapsed().as_millis() as u64,
+            read_ms = read.as_secs_f64() * 1000.0,
+            write_ms = locked.elapsed().as_secs_f64() * 1000.0,
             "feedback aggregation round"
         );
-        total += ids.len();
+        total += counted.ids.len();
     }
+}
+
+/// A chunk of pending answers counted: their ids, and the aggregate and
+/// stratum rows they add (in the key order they are written in).
+struct Counted {
+    ids: Vec<i64>,
+    agg: Vec<(AggKey, Counts)>,
+    strata: crate::comparison::StrataRows,
+}
+
+/// Counts pending answers' rows (`id, org_unit_id, month, channel,
+/// service_lang, age_group, respondent, nps, scores, has_text`) for the
+/// unit and every unit above it.
+async fn count_chunk(conn: &mut AnyConnection, rows: &[AnyRow]) -> Result<Counted> {
+    let mut own: std::collections::HashMap<AggKey, Counts> = std::collections::HashMap::new();
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut answers = Vec::with_capacity(rows.len());
+    for r in rows {
+        ids.push(r.try_get::<i64, _>("id")?);
+        let org: i64 = r.try_get("org_unit_id")?;
+        let month: String = r.try_get("month")?;
+        let channel: String = r.try_get("channel")?;
+        let channel = Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?;
+        let lang: Option<String> = r.try_get("service_lang")?;
+        let respondent: Option<String> = r.try_get("respondent")?;
+        let age_group: Option<String> = r.try_get("age_group")?;
+        let answer = Answer {
+            nps: r
+                .try_get::<Option<i64>, _>("nps")?
+                .and_then(|n| u8::try_from(n).ok()),
+            scores: parse_scores(&r.try_get::<String, _>("scores")?)?,
+            text: (r.try_get::<i64, _>("has_text")? != 0).then(String::new),
+            service_lang: lang.as_deref().and_then(ServiceLang::parse),
+            age_group: age_group.as_deref().and_then(AgeGroup::parse),
+            respondent: respondent.as_deref().and_then(Respondent::parse),
+            service_date: None,
+            contact: None,
+        };
+        // Merged per unit and month first, spread to ancestors and
+        // periods after: most answers of a round share their keys.
+        for c in answer.cells(channel) {
+            own.entry((org, month.clone(), c.dims, c.item))
+                .or_default()
+                .add(&c.counts);
+        }
+        answers.push((org, month, answer));
+    }
+    let scopes = scopes_of(conn, own.keys().map(|k| k.0)).await?;
+    let mut merged: BTreeMap<AggKey, Counts> = BTreeMap::new();
+    let mut cells = Vec::new();
+    for ((org, month, dims, item), counts) in own {
+        let up = scopes.get(&org).map(Vec::as_slice).unwrap_or(&[]);
+        scoped_cells(up, &month, vec![Cell { dims, item, counts }], &mut cells);
+        for (scope, month, c) in cells.drain(..) {
+            merged
+                .entry((scope, month, c.dims, c.item))
+                .or_default()
+                .add(&c.counts);
+        }
+    }
+    Ok(Counted {
+        ids,
+        agg: merged.into_iter().collect(),
+        strata: strata_of(&scopes, answers.iter().map(|(o, m, a)| (*o, m.as_str(), a))),
+    })
 }
 
 /// Dates as `YYYY-MM-DD` in JSON.
@@ -1715,7 +1864,8 @@ impl Store {
         let mut merged: std::collections::HashMap<AggKey, Counts> =
             std::collections::HashMap::new();
         let mut cells = Vec::new();
-        let mut strata = crate::comparison::StrataRows::new();
+        let mut scopes = BTreeMap::new();
+        let mut months = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(crate::import::statement_rows(&tx, ANSWER_COLS)) {
             let sql = crate::import::multi_row(&tx, ANSWER_INSERT, chunk.len(), ANSWER_COLS, "");
             let mut q = sqlx::query(&sql);
@@ -1724,11 +1874,14 @@ impl Store {
                     return Err(invalid("org_unit", ErrorCode::Invalid));
                 }
                 let month = month_of(a.service_date.unwrap_or(today)).to_string();
-                let mut scopes = vec![*org];
-                scopes.extend(tree.ancestors(*org).iter().map(|n| n.id));
-                scoped_cells(&scopes, &month, a.cells(*channel), &mut cells);
-                let root = tree.root_of(*org).unwrap_or(*org);
-                crate::comparison::add_answer(&mut strata, &scopes, root, &month, a);
+                // The unit first, its county last (as `strata_of` reads them).
+                let up = scopes.entry(*org).or_insert_with(|| {
+                    let mut up = vec![*org];
+                    up.extend(tree.ancestors(*org).iter().rev().map(|n| n.id));
+                    up
+                });
+                scoped_cells(up, &month, a.cells(*channel), &mut cells);
+                months.push(month);
                 q = bind_answer(q, survey.id, *org, None, a, *channel, today, false);
             }
             q.execute(&mut *tx).await?;
@@ -1742,6 +1895,12 @@ impl Store {
         let mut agg: Vec<(AggKey, Counts)> = merged.into_iter().collect();
         agg.sort_by(|a, b| a.0.cmp(&b.0));
         upsert_rows(&mut tx, agg).await?;
+        let strata = strata_of(
+            &scopes,
+            rows.iter()
+                .zip(&months)
+                .map(|((org, a, _), month)| (*org, month.as_str(), a)),
+        );
         crate::comparison::upsert(&mut tx, None, strata).await?;
         audit(
             &mut tx,

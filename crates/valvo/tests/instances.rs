@@ -37,7 +37,8 @@ const PASSWORD: &str = "instances test password";
 
 struct Db {
     url: String,
-    pool: sqlx::PgPool,
+    /// `None` for an SQLite file.
+    pool: Option<sqlx::PgPool>,
 }
 
 impl Db {
@@ -62,7 +63,32 @@ impl Db {
             .close()
             .await;
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        Some(Db { url, pool })
+        Some(Db {
+            url,
+            pool: Some(pool),
+        })
+    }
+
+    /// A fresh SQLite file for processes sharing it, or `None` on
+    /// PostgreSQL runs (where the other tests here run the same code).
+    fn sqlite_file(test: &str) -> Option<Db> {
+        if matches!(
+            std::env::var("VALVO_TEST_DATABASE").as_deref(),
+            Ok("postgres")
+        ) {
+            eprintln!("{test}: an SQLite file shared by processes; skipped on PostgreSQL");
+            return None;
+        }
+        let id = format!("{:016x}", rand::thread_rng().gen::<u64>());
+        let path = std::env::temp_dir().join(format!("valvo_test_{test}_{id}.db"));
+        Some(Db {
+            url: format!("sqlite://{}", path.display()),
+            pool: None,
+        })
+    }
+
+    fn pg(&self) -> &sqlx::PgPool {
+        self.pool.as_ref().expect("a PostgreSQL database")
     }
 
     fn valvo(&self) -> Command {
@@ -160,13 +186,15 @@ impl Db {
 
     async fn scalar(&self, sql: &str) -> i64 {
         sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&self.pool)
+            .fetch_one(self.pg())
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     async fn drop(self) {
-        self.pool.close().await;
+        if let Some(pool) = &self.pool {
+            pool.close().await;
+        }
         let _ = valvo_store::drop_database(&self.url).await;
     }
 }
@@ -334,7 +362,7 @@ async fn except_both_ways(db: &Db, what: &str, kept: &str, direct: &str) -> Vec<
         ),
     ] {
         let rows: Vec<String> = sqlx::query_scalar(&sql)
-            .fetch_all(&db.pool)
+            .fetch_all(db.pg())
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         for r in rows.into_iter().take(10) {
@@ -524,7 +552,7 @@ async fn handling_and_forwarding_through_two_instances_count_each_report_once() 
     let old: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM incidents WHERE reported_on < '2025-01-01' AND state = 'new' ORDER BY id",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(db.pg())
     .await
     .unwrap();
     assert_eq!(old.len(), 2);
@@ -765,6 +793,153 @@ async fn answers_to_a_unit_just_added_through_the_other_instance_count_in_its_ar
     assert_eq!(errors.count(), 0);
     a.stop();
     b.stop();
+    db.drop().await;
+}
+
+/// Two processes on one SQLite file (a second server, or a command run
+/// beside the server): each adds pending answers to the aggregates, reading
+/// and counting them before it asks for the write lock and claiming them in
+/// it with a conditional update, so that an answer the other added
+/// meanwhile is not added twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_sqlite_file_add_every_answer_once() {
+    let Some(db) = Db::sqlite_file("two_processes") else {
+        return;
+    };
+    let token = admin_token(&db);
+    let county = db.org("county", None);
+    let units = [db.org("u1", Some("county")), db.org("u2", Some("county"))];
+    let servers = [Server::start(&db, &[]), Server::start(&db, &[])];
+    let c = client();
+    let acked = Arc::new(AtomicUsize::new(0));
+    let errors = Errors::default();
+    let until = Instant::now() + Duration::from_secs(4);
+    let mut writers = Vec::new();
+    for w in 0..32usize {
+        let (c, token, acked, errors) = (c.clone(), token.clone(), acked.clone(), errors.clone());
+        let url = servers[w % 2].url("/api/v1/feedback/answers");
+        let unit = units[w / 2 % 2];
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while Instant::now() < until {
+                let respondent = ["client", "relative"][i % 2];
+                let age_group = ["18-34", "65-74", "75+"][i % 3];
+                let r = c
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({
+                        "org_unit": unit,
+                        "nps": (w + i) % 11,
+                        "respondent": respondent,
+                        "age_group": age_group,
+                        "scores": { "safe": 1 + (w + i) % 5 },
+                    }))
+                    .send()
+                    .await
+                    .unwrap();
+                errors.check(&r, "answer");
+                if r.status() == StatusCode::CREATED {
+                    acked.fetch_add(1, Ordering::SeqCst);
+                }
+                i += 1;
+            }
+        }));
+    }
+    // Statistics read meanwhile through both: each read adds what is
+    // pending first, racing the other process's aggregator.
+    let year = time::OffsetDateTime::now_utc().year();
+    while Instant::now() < until {
+        for s in &servers {
+            let r = c
+                .get(s.url(&format!(
+                    "/api/v1/feedback/stats?org_unit={county}&period={year}"
+                )))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            errors.check(&r, "statistics");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acked.load(Ordering::SeqCst) as i64;
+    assert_eq!(errors.count(), 0);
+    assert!(acked > 100, "only {acked} answers acknowledged");
+    eprintln!("{acked} answers through two processes on one SQLite file");
+    for s in &servers {
+        let stats: Value = c
+            .get(s.url(&format!(
+                "/api/v1/feedback/stats?org_unit={county}&period={year}"
+            )))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stats["stats"]["current"]["answers"].as_i64(), Some(acked));
+    }
+    drop(servers);
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let scalar = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        }
+    };
+    assert_eq!(scalar("SELECT COUNT(*) FROM feedback_answers").await, acked);
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM feedback_answers WHERE pending = 1").await,
+        0
+    );
+    // Every answer counted once: in the county's and each unit's totals,
+    // and in the totals and counts by stratum, kept apart by every writer.
+    assert_eq!(
+        scalar(
+            "SELECT SUM(b0) FROM feedback_totals WHERE item = '_answers' \
+             AND scope_id = (SELECT id FROM org_units WHERE code = 'county') \
+             AND LENGTH(month) = 4"
+        )
+        .await,
+        acked
+    );
+    assert_eq!(
+        scalar(
+            "SELECT SUM(b0) FROM feedback_totals WHERE item = '_answers' \
+             AND scope_id IN (SELECT id FROM org_units WHERE code IN ('u1', 'u2')) \
+             AND LENGTH(month) = 4"
+        )
+        .await,
+        acked
+    );
+    let differences = scalar(
+        "SELECT COUNT(*) FROM (\
+         SELECT scope_id, month, item, SUM(b0), SUM(b1), SUM(b2), SUM(b3), SUM(b4), SUM(b5), \
+         SUM(b6), SUM(b7), SUM(b8), SUM(b9), SUM(b10), SUM(cs) FROM feedback_agg GROUP BY 1, 2, 3 \
+         EXCEPT SELECT scope_id, month, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs \
+         FROM feedback_totals)",
+    )
+    .await;
+    assert_eq!(differences, 0, "totals differ from the background rows");
+    let strata = scalar(
+        "SELECT COUNT(*) FROM (\
+         SELECT scope_id, month, item, b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, cs \
+         FROM feedback_totals WHERE item <> '_answers' \
+         AND (month LIKE '%T%' OR month LIKE '%H%' OR LENGTH(month) = 4) \
+         EXCEPT SELECT scope_id, month, item, SUM(b0), SUM(b1), SUM(b2), SUM(b3), SUM(b4), \
+         SUM(b5), SUM(b6), SUM(b7), SUM(b8), SUM(b9), SUM(b10), SUM(cs) \
+         FROM feedback_strata GROUP BY 1, 2, 3)",
+    )
+    .await;
+    assert_eq!(strata, 0, "counts by stratum differ from the totals");
+    pool.close().await;
     db.drop().await;
 }
 
@@ -1282,7 +1457,7 @@ async fn all_kinds_of_work_at_once_through_two_instances_match_a_direct_count() 
     );
     // Every scope's answers, through either instance, against the rows.
     let scopes: Vec<i64> = sqlx::query_scalar("SELECT id FROM org_units ORDER BY id")
-        .fetch_all(&db.pool)
+        .fetch_all(db.pg())
         .await
         .unwrap();
     for org in scopes {
