@@ -965,7 +965,14 @@ const HOLD_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
 /// cut), returned to the pool as it was once they stop.
 struct Held {
     conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    /// Kept between batches: only in a pool of at least
+    /// [`HOLD_MIN_POOL`], which leaves the aggregator, the statistics'
+    /// catching up and the pages connections of their own.
+    keep: bool,
 }
+
+/// The smallest pool the ingest keeps a connection of between batches.
+const HOLD_MIN_POOL: u32 = 4;
 
 impl Held {
     async fn get(
@@ -1026,7 +1033,10 @@ async fn ingest_loop(
     shared: std::sync::Weak<FeedbackShared>,
     mut rx: mpsc::Receiver<Job>,
 ) {
-    let mut held = Held { conn: None };
+    let mut held = Held {
+        conn: None,
+        keep: pool.options().get_max_connections() >= HOLD_MIN_POOL,
+    };
     loop {
         let first = if held.conn.is_some() {
             match tokio::time::timeout(HOLD_IDLE, rx.recv()).await {
@@ -1083,6 +1093,9 @@ async fn ingest_loop(
                     let _ = job.reply.send(r);
                 }
             }
+        }
+        if !held.keep {
+            held.release(backend).await;
         }
         if let Some(shared) = shared.upgrade() {
             shared.committed.notify_one();
@@ -1202,17 +1215,21 @@ async fn aggregate_pending(
         // process added some of these answers meanwhile, nothing is
         // written and the chunk is read again. On PostgreSQL its rows are
         // locked as they are read.
-        let mut conn = pool.acquire().await?;
+        let mut conn;
         let (rows, counted, mut tx) = match backend {
             Backend::Sqlite => {
+                // Back to the pool before the write's own is asked for (a
+                // pool of two would otherwise wait for itself).
+                let mut read = pool.acquire().await?;
                 let rows = sqlx::query(&select)
                     .bind(upto)
-                    .fetch_all(&mut *conn)
+                    .fetch_all(&mut *read)
                     .await?;
-                let counted = count_chunk(&mut conn, &rows).await?;
+                let counted = count_chunk(&mut read, &rows).await?;
                 (rows.len(), counted, None)
             }
             Backend::Postgres => {
+                conn = pool.acquire().await?;
                 let mut tx = begin_write(&mut conn, backend).await?;
                 let rows = sqlx::query(&select).bind(upto).fetch_all(&mut *tx).await?;
                 let counted = count_chunk(&mut tx, &rows).await?;
