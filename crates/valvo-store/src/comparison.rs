@@ -49,19 +49,21 @@ pub const SERVICE_PERIODS: [PeriodKind; 3] =
 /// it; in the others, under the [`SERVICE_PERIODS`] containing it.
 pub(crate) fn add_answer(out: &mut StrataRows, scopes: &[i64], root: i64, month: &str, a: &Answer) {
     let stratum = codes(a);
+    let keys = period_keys(month);
     // The channel does not matter here: any will do for the cells.
     for c in a.cells(valvo_core::feedback::Channel::Web) {
-        add_cell(out, scopes, root, month, stratum, &c.item, &c.counts);
+        add_cell(out, scopes, root, &keys, stratum, &c.item, &c.counts);
     }
 }
 
-/// Adds one item's counts of answers given in `month` in a unit, in one
-/// stratum, as [`add_answer`] does an answer's.
+/// Adds one item's counts of answers given in a month in a unit, in one
+/// stratum, as [`add_answer`] does an answer's; `keys` are the month's
+/// [`period_keys`].
 pub(crate) fn add_cell(
     out: &mut StrataRows,
     scopes: &[i64],
     root: i64,
-    month: &str,
+    keys: &[String],
     stratum: [&'static str; 3],
     item: &str,
     counts: &Counts,
@@ -69,11 +71,10 @@ pub(crate) fn add_cell(
     if item == ITEM_ANSWERS {
         return;
     }
-    let keys = period_keys(month);
     // period_keys: the month, quarter, tertial, half year and year.
     let coarse = &keys[keys.len().saturating_sub(SERVICE_PERIODS.len())..];
     for scope in scopes {
-        let keys = if *scope == root { &keys[..] } else { coarse };
+        let keys = if *scope == root { keys } else { coarse };
         for k in keys {
             out.entry((*scope, k.clone(), stratum, item.to_owned()))
                 .or_default()

@@ -367,7 +367,8 @@ fn strata_of<'a>(
             .get(&org)
             .map_or(std::slice::from_ref(&org), Vec::as_slice);
         let root = up.last().copied().unwrap_or(org);
-        crate::comparison::add_cell(&mut strata, up, root, month, stratum, &item, &counts);
+        let keys = period_keys(month);
+        crate::comparison::add_cell(&mut strata, up, root, &keys, stratum, &item, &counts);
     }
     strata
 }
