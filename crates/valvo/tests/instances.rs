@@ -284,6 +284,24 @@ fn admin_token(db: &Db) -> String {
         .to_string()
 }
 
+/// `GET /api/v1/feedback/stats` of a unit's current year through a server.
+async fn year_stats(c: &reqwest::Client, s: &Server, token: &str, unit: i64) -> reqwest::Response {
+    let year = time::OffsetDateTime::now_utc().year();
+    c.get(s.url(&format!(
+        "/api/v1/feedback/stats?org_unit={unit}&period={year}"
+    )))
+    .bearer_auth(token)
+    .send()
+    .await
+    .unwrap()
+}
+
+/// The number of answers in a unit's current year, through a server.
+async fn year_answers(c: &reqwest::Client, s: &Server, token: &str, unit: i64) -> i64 {
+    let stats: Value = year_stats(c, s, token, unit).await.json().await.unwrap();
+    stats["stats"]["current"]["answers"].as_i64().unwrap()
+}
+
 async fn report(c: &reqwest::Client, s: &Server, token: &str, org: i64) -> i64 {
     report_to(c, &s.base, token, org).await
 }
@@ -848,17 +866,9 @@ async fn two_processes_on_one_sqlite_file_add_every_answer_once() {
     }
     // Statistics read meanwhile through both: each read adds what is
     // pending first, racing the other process's aggregator.
-    let year = time::OffsetDateTime::now_utc().year();
     while Instant::now() < until {
         for s in &servers {
-            let r = c
-                .get(s.url(&format!(
-                    "/api/v1/feedback/stats?org_unit={county}&period={year}"
-                )))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
+            let r = year_stats(&c, s, &token, county).await;
             errors.check(&r, "statistics");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -871,18 +881,7 @@ async fn two_processes_on_one_sqlite_file_add_every_answer_once() {
     assert!(acked > 100, "only {acked} answers acknowledged");
     eprintln!("{acked} answers through two processes on one SQLite file");
     for s in &servers {
-        let stats: Value = c
-            .get(s.url(&format!(
-                "/api/v1/feedback/stats?org_unit={county}&period={year}"
-            )))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(stats["stats"]["current"]["answers"].as_i64(), Some(acked));
+        assert_eq!(year_answers(&c, s, &token, county).await, acked);
     }
     drop(servers);
     let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
@@ -987,24 +986,12 @@ async fn statistics_through_one_instance_include_every_answer_acknowledged_throu
         }));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let year = time::OffsetDateTime::now_utc().year();
     let mut slowest = Duration::ZERO;
     for round in 0..60 {
         let before = acked.load(Ordering::SeqCst);
         let started = Instant::now();
-        let stats: Value = c
-            .get(b.url(&format!(
-                "/api/v1/feedback/stats?org_unit={county}&period={year}"
-            )))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let seen = year_answers(&c, &b, &token, county).await as usize;
         slowest = slowest.max(started.elapsed());
-        let seen = stats["stats"]["current"]["answers"].as_u64().unwrap() as usize;
         assert!(
             seen >= before,
             "round {round}: the statistics show {seen} answers, {before} were acknowledged before the read"
@@ -1023,21 +1010,7 @@ async fn statistics_through_one_instance_include_every_answer_acknowledged_throu
     // At rest, the aggregates equal the rows exactly, through either instance.
     let direct = db.scalar("SELECT COUNT(*) FROM feedback_answers").await;
     for s in [&a, &b] {
-        let stats: Value = c
-            .get(s.url(&format!(
-                "/api/v1/feedback/stats?org_unit={county}&period={year}"
-            )))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(
-            stats["stats"]["current"]["answers"].as_i64().unwrap(),
-            direct
-        );
+        assert_eq!(year_answers(&c, s, &token, county).await, direct);
     }
     assert_eq!(acked.load(Ordering::SeqCst) as i64, direct);
     assert_eq!(errors.count(), 0);
