@@ -128,6 +128,10 @@ incident-type-in-use = { $n ->
 }
 field-type_code = Code
 hint-type_code = 2–40 lowercase letters a–z, digits and underscores, starting with a letter, e.g. hand_hygiene.
+field-county = County
+hint-county = A shared type is offered in every county; a county's own only for its units. The choice cannot be changed later.
+list-county-shared = Every county (shared)
+list-not-yours-short = read only
 error-type_code-invalid = use 2–40 letters a–z, digits and underscores, starting with a letter; the code must not be in use already
 field-sort_order = Order in lists
 hint-sort_order = Smaller numbers come first, e.g. 10, 20, 30.

@@ -128,6 +128,10 @@ incident-type-in-use = { $n ->
 }
 field-type_code = Tunnus
 hint-type_code = 2–40 pientä kirjainta a–z, numeroita ja alaviivoja, alkaa kirjaimella, esim. kasihygienia.
+field-county = Hyvinvointialue
+hint-county = Kaikille yhteinen tyyppi on tarjolla jokaisella hyvinvointialueella; hyvinvointialueen oma vain sen yksiköille. Valintaa ei voi myöhemmin muuttaa.
+list-county-shared = Kaikki hyvinvointialueet (yhteinen)
+list-not-yours-short = vain luku
 error-type_code-invalid = käytä 2–40 merkkiä: kirjaimia a–z, numeroita ja alaviivoja, alussa kirjain; tunnus ei saa olla jo käytössä
 field-sort_order = Järjestys luetteloissa
 hint-sort_order = Pienemmät luvut ensin, esim. 10, 20, 30.

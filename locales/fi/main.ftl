@@ -387,6 +387,7 @@ import-expect-not-after = päivä viimeistään { $date }
 import-expect-not-before = päivä aikaisintaan { $date }
 import-expect-event-type = tapahtumatyypin tunnus tai nimi
 import-expect-event-type-not = tapahtumatyypin tunnus tai nimi, ei ”{ $value }”
+import-expect-event-type-county = yksikön hyvinvointialueen oma tai kaikille yhteinen tapahtumatyyppi, ei ”{ $value }”
 import-expect-max = enintään { $n } merkkiä
 import-expect-columns = { $n } saraketta
 import-expect-yes-no = kyllä tai ei

@@ -128,6 +128,10 @@ incident-type-in-use = { $n ->
 }
 field-type_code = Kod
 hint-type_code = 2–40 små bokstäver a–z, siffror och understreck, börjar med en bokstav, t.ex. handhygien.
+field-county = Välfärdsområde
+hint-county = En gemensam typ erbjuds i alla välfärdsområden, ett välfärdsområdes egen bara för dess enheter. Valet kan inte ändras senare.
+list-county-shared = Alla välfärdsområden (gemensam)
+list-not-yours-short = endast läsning
 error-type_code-invalid = använd 2–40 tecken: bokstäver a–z, siffror och understreck, först en bokstav; koden får inte redan användas
 field-sort_order = Ordning i listor
 hint-sort_order = Mindre tal först, t.ex. 10, 20, 30.

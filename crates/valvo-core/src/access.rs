@@ -185,6 +185,45 @@ impl Principal {
     pub fn can_administer(&self) -> bool {
         self.role == Role::Admin && self.scope.is_none()
     }
+
+    /// May add and change the entries of a county's lists (incident event
+    /// types, ombudsperson reasons, supervision topics) that belong to
+    /// `county` (a root of the tree), or with `None` the entries every
+    /// county shares: administrators and quality coordinators, without a
+    /// scope anything, scoped to a county its own entries only. In a
+    /// service of one county, that county's people also keep the shared
+    /// list (it is theirs alone).
+    pub fn may_configure_lists(&self, tree: &OrgTree, county: Option<i64>) -> bool {
+        if !matches!(self.role, Role::Admin | Role::QualityCoordinator) {
+            return false;
+        }
+        let is_root = |id: i64| tree.get(id).is_some_and(|n| n.parent_id.is_none());
+        match (self.scope, county) {
+            (None, None) => true,
+            (None, Some(c)) => is_root(c),
+            (Some(s), Some(c)) => s == c && is_root(c),
+            (Some(s), None) => {
+                let roots = tree.roots();
+                roots.len() == 1 && roots[0].id == s
+            }
+        }
+    }
+
+    /// The county whose own list entries this principal adds by default:
+    /// the county it is scoped to, if its scope is a whole county.
+    pub fn own_county(&self, tree: &OrgTree) -> Option<i64> {
+        self.scope
+            .filter(|s| tree.get(*s).is_some_and(|n| n.parent_id.is_none()))
+    }
+}
+
+/// Whether a list entry belonging to `owner` (`None`: shared by every
+/// county) is offered in `county` (`None`: no county given, every entry).
+pub fn offered_in(owner: Option<&str>, county: Option<&str>) -> bool {
+    match (owner, county) {
+        (None, _) | (_, None) => true,
+        (Some(o), Some(c)) => o == c,
+    }
 }
 
 #[cfg(test)]
@@ -323,6 +362,53 @@ mod tests {
                 "{pr:?} reads {org}"
             );
         }
+    }
+
+    #[test]
+    fn counties_keep_their_own_list_entries_and_one_county_keeps_the_shared_ones() {
+        // Two counties: 1 (with 2..=5 below it) and 10 (with 11).
+        let mut nodes: Vec<OrgNode> = (1..=5)
+            .map(|i| {
+                node(
+                    i,
+                    if i == 1 {
+                        None
+                    } else {
+                        Some(if i > 3 { i - 2 } else { 1 })
+                    },
+                )
+            })
+            .collect();
+        nodes.push(node(10, None));
+        nodes.push(node(11, Some(10)));
+        let two = OrgTree::new(nodes).unwrap();
+        let one = tree();
+        for role in Role::ALL {
+            let configures = matches!(role, Role::Admin | Role::QualityCoordinator);
+            let wide = p(role, None);
+            let county = p(role, Some(1));
+            let area = p(role, Some(2));
+            for t in [&one, &two] {
+                assert_eq!(wide.may_configure_lists(t, None), configures, "{role:?}");
+                assert_eq!(wide.may_configure_lists(t, Some(1)), configures);
+                assert_eq!(county.may_configure_lists(t, Some(1)), configures);
+                // Not an area's, not below a county, not an unknown unit.
+                assert!(!wide.may_configure_lists(t, Some(2)));
+                assert!(!wide.may_configure_lists(t, Some(99)));
+                assert!(
+                    !area.may_configure_lists(t, Some(2)) && !area.may_configure_lists(t, None)
+                );
+            }
+            // Another county's entries never; the shared ones only alone.
+            assert!(!county.may_configure_lists(&two, Some(10)));
+            assert!(!county.may_configure_lists(&two, None));
+            assert_eq!(county.may_configure_lists(&one, None), configures);
+            assert_eq!(county.own_county(&two), Some(1));
+            assert_eq!(area.own_county(&two), None);
+            assert_eq!(wide.own_county(&two), None);
+        }
+        assert!(offered_in(None, Some("a")) && offered_in(Some("a"), Some("a")));
+        assert!(!offered_in(Some("b"), Some("a")) && offered_in(Some("b"), None));
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub enum Expected {
     EventType,
     /// An event type's code or name; the value given.
     EventTypeNot(String),
+    /// An event type offered in the unit's county (shared, or the county's
+    /// own); the value given.
+    EventTypeOfCounty(String),
     /// At most this many characters.
     MaxChars(usize),
     /// This many columns.
@@ -97,6 +100,10 @@ impl std::fmt::Display for Expected {
             Expected::EventTypeNot(v) => {
                 write!(f, "a code or name of the event types, not \"{v}\"")
             }
+            Expected::EventTypeOfCounty(v) => write!(
+                f,
+                "an event type shared by every county or the unit's county's own, not \"{v}\""
+            ),
             Expected::MaxChars(n) => write!(f, "at most {n} characters"),
             Expected::Columns(n) => write!(f, "{n} columns"),
             Expected::YesNo => f.write_str("yes or no"),

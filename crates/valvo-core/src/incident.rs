@@ -191,6 +191,10 @@ pub struct EventTypeDef {
     pub active: bool,
     /// Position in lists (ascending, then by code).
     pub sort_order: i64,
+    /// The county whose own type this is (its code); `None`: shared by
+    /// every county. Fixed when the type is added, as the code is.
+    #[serde(default)]
+    pub county: Option<String>,
 }
 
 /// What an administrator or quality coordinator enters for a type (the code
@@ -1227,6 +1231,7 @@ mod tests {
             name,
             active: false,
             sort_order: 0,
+            county: None,
         }];
         let headers = crate::import::header_names(
             "unit;reported_on;kind;event_type;consequence;handled_on;never_event".split(';'),
@@ -1434,18 +1439,21 @@ mod tests {
                 name: I18nText::default(),
                 active: true,
                 sort_order: 5,
+                county: None,
             },
             EventTypeDef {
                 code: et("aa"),
                 name: I18nText::default(),
                 active: true,
                 sort_order: 5,
+                county: None,
             },
             EventTypeDef {
                 code: et("zz"),
                 name: I18nText::default(),
                 active: false,
                 sort_order: -1,
+                county: None,
             },
         ];
         sort_event_types(&mut list);

@@ -275,6 +275,10 @@ pub struct Reason {
     pub active: bool,
     /// Position in lists.
     pub sort_order: i64,
+    /// The county whose own entry this is (its code); `None`: shared by
+    /// every county. Fixed when the entry is added, as the code is.
+    #[serde(default)]
+    pub county: Option<String>,
 }
 
 /// The names of `code` in a classification (the code itself when the list
@@ -354,7 +358,7 @@ impl NewContact {
         scope: Option<i64>,
         home: Option<i64>,
         today: Date,
-        reason_ok: &dyn Fn(&str) -> bool,
+        reason_ok: &dyn Fn(&str, Option<i64>) -> bool,
     ) -> Result<Vec<ResolvedItem>, Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.contacted_on > today || self.contacted_on.year() < MIN_YEAR {
@@ -407,7 +411,7 @@ impl NewContact {
             let mut reasons: Vec<String> = Vec::with_capacity(item.reasons.len());
             for (j, r) in item.reasons.iter().enumerate() {
                 let r = r.trim();
-                if !reason_ok(r) {
+                if !reason_ok(r, place.map(|(unit, _, _)| unit)) {
                     errors.push(FieldError::new(
                         format!("items.{i}.reasons.{j}"),
                         ErrorCode::NotFound,
@@ -999,7 +1003,7 @@ mod tests {
     #[test]
     fn items_take_the_producer_of_their_unit_and_errors_name_the_field() {
         let t = tree();
-        let known = |r: &str| DEFAULT_REASONS.iter().any(|d| d.0 == r);
+        let known = |r: &str, _: Option<i64>| DEFAULT_REASONS.iter().any(|d| d.0 == r);
         let c = contact(vec![
             item(Some(4), Some(Producer::Own), &["care", "care", "fees"]),
             item(None, Some(Producer::OtherOrganiser), &["access"]),
@@ -1056,7 +1060,7 @@ mod tests {
     #[test]
     fn shares_are_over_items_and_reasons_over_mentions() {
         let t = tree();
-        let known = |_: &str| true;
+        let known = |_: &str, _: Option<i64>| true;
         let c = contact(vec![
             item(Some(4), None, &["care", "conduct"]),
             item(Some(5), None, &["care"]),

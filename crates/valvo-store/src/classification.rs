@@ -3,7 +3,7 @@
 //! added, renamed, reordered and retired; a code once used stays, and every
 //! change is in the audit log (its history).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row};
 use valvo_core::access::Principal;
@@ -20,38 +20,102 @@ fn row(r: &sqlx::any::AnyRow) -> Result<Reason> {
         name: crate::rows::text(r, "name")?,
         active: r.try_get::<i64, _>("active")? != 0,
         sort_order: r.try_get("sort_order")?,
+        county: r.try_get("county")?,
     })
 }
 
-/// The active codes of `table`, under a shared lock: none is retired before
-/// the transaction that uses them ends.
-pub(crate) async fn active(
-    conn: &mut AnyConnection,
-    table: &'static str,
-) -> Result<HashSet<String>> {
-    let lock = for_share(conn);
-    sqlx::query(&format!("SELECT code FROM {table} WHERE active = 1{lock}"))
-        .fetch_all(&mut *conn)
-        .await?
+/// The columns of an entry, its county named by code (`t` is the table).
+pub(crate) const COLUMNS: &str =
+    "t.*, (SELECT o.code FROM org_units o WHERE o.id = t.county_id) AS county";
+
+/// The id of the county named `code` (`None`: shared); `county` names the
+/// field when it is no county of the service.
+pub(crate) fn county_id(
+    tree: &valvo_core::org::OrgTree,
+    code: Option<&str>,
+) -> Result<Option<i64>> {
+    let Some(code) = code else { return Ok(None) };
+    tree.roots()
         .iter()
-        .map(|r| Ok(r.try_get::<String, _>("code")?))
-        .collect()
+        .find(|n| n.code == code)
+        .map(|n| Some(n.id))
+        .ok_or_else(|| invalid("county", ErrorCode::Invalid))
 }
 
-/// Every entry of `table`, in list order.
+/// Whether `p` may add, change or remove an entry of `county` (a code):
+/// forbidden otherwise, and an entry's county never changes (`county`
+/// conflicts when asked to).
+pub(crate) fn may_change(
+    p: &Principal,
+    tree: &valvo_core::org::OrgTree,
+    before: Option<&str>,
+    asked: Option<&str>,
+) -> Result<Option<i64>> {
+    let owner = county_id(tree, before)?;
+    if !p.may_configure_lists(tree, owner) {
+        return Err(StoreError::Forbidden);
+    }
+    if before != asked {
+        return Err(invalid("county", ErrorCode::StateConflict));
+    }
+    Ok(owner)
+}
+
+/// Active codes of a list and whose each is (`None`: shared).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Offered(HashMap<String, Option<i64>>);
+
+impl Offered {
+    /// Whether `code` is active in some county.
+    pub(crate) fn contains(&self, code: &str) -> bool {
+        self.0.contains_key(code)
+    }
+
+    /// Whether `code` is active and offered in `county` (shared, or its own).
+    pub(crate) fn offered_in(&self, code: &str, county: Option<i64>) -> bool {
+        match self.0.get(code) {
+            Some(None) => true,
+            Some(owner) => owner.is_some() && *owner == county,
+            None => false,
+        }
+    }
+}
+
+/// The active codes of `table` in every county, under a shared lock: none is
+/// retired before the transaction that uses them ends. Whether one is
+/// offered for a unit is `Offered::offered_in` its county.
+pub(crate) async fn active(conn: &mut AnyConnection, table: &'static str) -> Result<Offered> {
+    let lock = for_share(conn);
+    let rows = sqlx::query(&format!(
+        "SELECT code, county_id FROM {table} WHERE active = 1{lock}"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        out.insert(r.try_get::<String, _>("code")?, r.try_get("county_id")?);
+    }
+    Ok(Offered(out))
+}
+
+/// Every entry of `table` (every county's), in list order.
 pub(crate) async fn list(conn: &mut AnyConnection, table: &'static str) -> Result<Vec<Reason>> {
-    sqlx::query(&format!("SELECT * FROM {table} ORDER BY sort_order, code"))
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(row)
-        .collect()
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM {table} t ORDER BY t.sort_order, t.code"
+    ))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(row)
+    .collect()
 }
 
 impl Store {
-    /// Adds an entry to a classification or changes one: county-wide
-    /// quality coordinators and administrators. Finnish and Swedish names
-    /// are required (English falls back to Finnish).
+    /// Adds an entry to a classification or changes one: quality
+    /// coordinators and administrators, a county's own entries within it
+    /// (`Principal::may_configure_lists`). `entry.county` is the county
+    /// the entry belongs to (`None`: shared); it never changes. Finnish and
+    /// Swedish names are required (English falls back to Finnish).
     pub(crate) async fn put_classified(
         &self,
         p: &Principal,
@@ -59,7 +123,7 @@ impl Store {
         entity: &'static str,
         entry: &Reason,
     ) -> Result<Reason> {
-        if !(valvo_core::report::approves(p.role) && p.scope.is_none()) {
+        if !valvo_core::report::approves(p.role) {
             return Err(StoreError::Forbidden);
         }
         if !valvo_core::ombudsman::valid_reason_code(&entry.code) {
@@ -71,8 +135,9 @@ impl Store {
         };
         let en = name(valvo_core::Lang::En).unwrap_or_else(|| fi.clone());
         let mut tx = self.begin_write().await?;
+        let tree = self.tree_in(&mut tx).await?;
         let before = sqlx::query(&format!(
-            "SELECT * FROM {table} WHERE code = $1{}",
+            "SELECT {COLUMNS} FROM {table} t WHERE t.code = $1{}",
             for_update(&tx)
         ))
         .bind(&entry.code)
@@ -81,9 +146,14 @@ impl Store {
         .as_ref()
         .map(row)
         .transpose()?;
+        let asked = entry.county.as_deref();
+        let county = match &before {
+            Some(b) => may_change(p, &tree, b.county.as_deref(), asked)?,
+            None => may_change(p, &tree, asked, asked)?,
+        };
         sqlx::query(&format!(
-            "INSERT INTO {table} (code, name_fi, name_sv, name_en, sort_order, active) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name_fi = $2, name_sv = $3, \
+            "INSERT INTO {table} (code, name_fi, name_sv, name_en, sort_order, active, county_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO UPDATE SET name_fi = $2, name_sv = $3, \
              name_en = $4, sort_order = $5, active = $6"
         ))
         .bind(&entry.code)
@@ -92,6 +162,7 @@ impl Store {
         .bind(&en)
         .bind(entry.sort_order)
         .bind(i64::from(entry.active))
+        .bind(county)
         .execute(&mut *tx)
         .await?;
         let after = Reason {

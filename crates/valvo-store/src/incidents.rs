@@ -665,10 +665,13 @@ fn event_type_row(row: &AnyRow) -> Result<EventTypeDef> {
         name: text(row, "name")?,
         active: row.try_get::<i64, _>("active")? != 0,
         sort_order: row.try_get("sort_order")?,
+        county: row.try_get("county")?,
     })
 }
 
-const TYPE_COLS: &str = "code, name_fi, name_sv, name_en, active, sort_order";
+/// The columns of a type of `incident_event_types t`, its county by code.
+const TYPE_COLS: &str = "t.code, t.name_fi, t.name_sv, t.name_en, t.active, t.sort_order, \
+     (SELECT o.code FROM org_units o WHERE o.id = t.county_id) AS county";
 
 async fn event_type_in(conn: &mut AnyConnection, code: &EventType) -> Result<Option<EventTypeDef>> {
     event_type_read(conn, code, "").await
@@ -695,7 +698,7 @@ async fn event_type_read(
     lock: &str,
 ) -> Result<Option<EventTypeDef>> {
     let row = sqlx::query(&format!(
-        "SELECT {TYPE_COLS} FROM incident_event_types WHERE code = $1{lock}"
+        "SELECT {TYPE_COLS} FROM incident_event_types t WHERE t.code = $1{lock}"
     ))
     .bind(code.code())
     .fetch_optional(&mut *conn)
@@ -766,7 +769,7 @@ async fn handlers_in(
 
 /// The event-type taxonomy, active and inactive, in list order.
 pub(crate) async fn event_types_in(conn: &mut AnyConnection) -> Result<Vec<EventTypeDef>> {
-    let rows = sqlx::query(&format!("SELECT {TYPE_COLS} FROM incident_event_types"))
+    let rows = sqlx::query(&format!("SELECT {TYPE_COLS} FROM incident_event_types t"))
         .fetch_all(&mut *conn)
         .await?;
     let mut list = rows
@@ -784,13 +787,18 @@ impl Store {
         event_types_in(&mut conn).await
     }
 
-    /// The taxonomy with the number of reports of each type (from the aggregates).
-    pub async fn event_type_uses(&self) -> Result<Vec<EventTypeUse>> {
-        let types = self.event_types().await?;
+    /// The taxonomy with the number of reports of each type (from the
+    /// aggregates): every county's types and reports, or with `county` (a
+    /// county's code) the types offered in it and its reports.
+    pub async fn event_type_uses(&self, county: Option<&str>) -> Result<Vec<EventTypeUse>> {
+        let mut types = self.event_types().await?;
+        types.retain(|t| valvo_core::access::offered_in(t.county.as_deref(), county));
         let rows = sqlx::query(
             "SELECT key, CAST(SUM(n) AS BIGINT) AS n FROM incident_scope_marginals \
-             WHERE dim = 'event_type' AND scope_id IN (SELECT id FROM org_units WHERE parent_id IS NULL) GROUP BY key",
+             WHERE dim = 'event_type' AND scope_id IN \
+             (SELECT id FROM org_units WHERE parent_id IS NULL AND ($1 IS NULL OR code = $1)) GROUP BY key",
         )
+        .bind(county)
         .fetch_all(&self.pool)
         .await?;
         let mut counts = std::collections::HashMap::new();
@@ -809,13 +817,16 @@ impl Store {
             .collect())
     }
 
-    /// Adds a type to the taxonomy (administrators and quality coordinators).
-    /// Errors name `code` (malformed, or already in the taxonomy: invalid),
-    /// `name`, `name_fi`, `name_sv`, `name_en` and `sort_order`.
+    /// Adds a type to the taxonomy: shared by every county (`county`
+    /// `None`) or one county's own (its code), by whoever may configure
+    /// that (`Principal::may_configure_lists`). Errors name `code`
+    /// (malformed, or already in the taxonomy: invalid), `county`, `name`,
+    /// `name_fi`, `name_sv`, `name_en` and `sort_order`.
     pub async fn create_event_type(
         &self,
         p: &Principal,
         code: &str,
+        county: Option<&str>,
         input: &EventTypeInput,
     ) -> Result<EventTypeDef> {
         if !may_configure(p) {
@@ -823,12 +834,14 @@ impl Store {
         }
         let code = input.validate_new(code).map_err(StoreError::Invalid)?;
         let mut tx = self.begin_write().await?;
+        let tree = self.tree_in(&mut tx).await?;
+        let county_id = crate::classification::may_change(p, &tree, county, county)?;
         if event_type_in(&mut tx, &code).await?.is_some() {
             return Err(invalid("code", ErrorCode::StateConflict));
         }
         let inserted = sqlx::query(
-            "INSERT INTO incident_event_types (code, name_fi, name_sv, name_en, active, sort_order, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO incident_event_types (code, name_fi, name_sv, name_en, active, sort_order, created_at, county_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(code.code())
         .bind(input.name.fi.clone())
@@ -837,6 +850,7 @@ impl Store {
         .bind(i64::from(input.active))
         .bind(input.sort_order)
         .bind(now())
+        .bind(county_id)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -880,6 +894,9 @@ impl Store {
         let before = event_type_locked(&mut tx, code, true)
             .await?
             .ok_or(StoreError::NotFound)?;
+        let tree = self.tree_in(&mut tx).await?;
+        let owner = before.county.as_deref();
+        crate::classification::may_change(p, &tree, owner, owner)?;
         sqlx::query(
             "UPDATE incident_event_types SET name_fi = $1, name_sv = $2, name_en = $3, active = $4, sort_order = $5 \
              WHERE code = $6",
@@ -920,6 +937,9 @@ impl Store {
         let before = event_type_locked(&mut tx, code, true)
             .await?
             .ok_or(StoreError::NotFound)?;
+        let tree = self.tree_in(&mut tx).await?;
+        let owner = before.county.as_deref();
+        crate::classification::may_change(p, &tree, owner, owner)?;
         let used = sqlx::query("SELECT id FROM incidents WHERE event_type = $1 LIMIT 1")
             .bind(code.code())
             .fetch_optional(&mut *tx)
@@ -1104,9 +1124,17 @@ impl Store {
             return Err(invalid("org_unit_id", ErrorCode::NotFound));
         }
         // Shared lock: the type cannot be deleted before this report is in.
+        // Offered: shared, or the own type of the unit's county.
+        let county = tree.root_of(input.org_unit_id).and_then(|c| tree.get(c));
         if !event_type_locked(&mut tx, &input.event_type, false)
             .await?
-            .is_some_and(|t| t.active)
+            .is_some_and(|t| {
+                t.active
+                    && valvo_core::access::offered_in(
+                        t.county.as_deref(),
+                        Some(county.map_or("", |c| c.code.as_str())),
+                    )
+            })
         {
             return Err(invalid("event_type", ErrorCode::Invalid));
         }
@@ -1522,16 +1550,23 @@ impl Store {
         let tree = self.tree_in(&mut tx).await?;
         // Shared locks: no type this import uses is deleted before it is in.
         let lock = crate::write::for_share(&tx);
-        let known: std::collections::HashSet<String> =
-            sqlx::query(&format!("SELECT code FROM incident_event_types{lock}"))
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<String, _>("code"))
-                .collect::<std::result::Result<_, _>>()?;
+        // Any type, active or not (history), shared or the unit's county's.
+        let known: std::collections::HashMap<String, Option<i64>> = sqlx::query(&format!(
+            "SELECT code, county_id FROM incident_event_types{lock}"
+        ))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>("code")?, r.try_get("county_id")?)))
+        .collect::<Result<_>>()?;
         let at = now();
         for (i, (input, reported, state, handled)) in rows.iter().enumerate() {
-            if !known.contains(input.event_type.code()) {
+            let offered = match known.get(input.event_type.code()) {
+                Some(None) => true,
+                Some(Some(owner)) => tree.root_of(input.org_unit_id) == Some(*owner),
+                None => false,
+            };
+            if !offered {
                 return Err(invalid(
                     &format!("{}.event_type", i + 1),
                     ErrorCode::Invalid,

@@ -43,14 +43,16 @@ pub(crate) async fn insert_contact(
     p: &Principal,
     tree: &OrgTree,
     input: &NewContact,
-    reasons: &std::collections::HashSet<String>,
+    reasons: &crate::classification::Offered,
     today: time::Date,
     import_id: Option<i64>,
     deltas: &mut MarginalDeltas,
 ) -> Result<i64> {
     let home = home_of(p, tree);
     let items = input
-        .resolve(tree, p.scope, home, today, &|r| reasons.contains(r))
+        .resolve(tree, p.scope, home, today, &|r, unit| {
+            reason_offered(reasons, tree, r, unit)
+        })
         .map_err(StoreError::Invalid)?;
     for (i, item) in items.iter().enumerate() {
         if !p.can_record_contacts(tree, item.org_unit) {
@@ -115,8 +117,22 @@ pub(crate) async fn insert_contact(
 /// before the transaction's contacts are in.
 pub(crate) async fn active_reasons(
     conn: &mut AnyConnection,
-) -> Result<std::collections::HashSet<String>> {
+) -> Result<crate::classification::Offered> {
     crate::classification::active(conn, "ombudsman_reasons").await
+}
+
+/// Whether reason `code` may be given for an item about `unit` (`None`: no
+/// unit resolved, any active reason): shared, or the unit's county's own.
+pub(crate) fn reason_offered(
+    reasons: &crate::classification::Offered,
+    tree: &OrgTree,
+    code: &str,
+    unit: Option<i64>,
+) -> bool {
+    match unit {
+        Some(u) => reasons.offered_in(code, tree.root_of(u)),
+        None => reasons.contains(code),
+    }
 }
 
 /// A contact as kept, for the ombudsperson's own list.

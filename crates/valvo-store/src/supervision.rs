@@ -168,12 +168,14 @@ impl Store {
         today: time::Date,
     ) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        // Shared locks: no topic named is retired before the visit is in.
-        let topics = crate::classification::active(&mut tx, "supervision_topics").await?;
-        input
-            .validate(today, &|t| topics.contains(t))
-            .map_err(StoreError::Invalid)?;
         let tree = self.tree_in(&mut tx).await?;
+        // Shared locks: no topic named is retired before the visit is in.
+        // Offered: the shared topics and those of the unit's county.
+        let topics = crate::classification::active(&mut tx, "supervision_topics").await?;
+        let county = tree.root_of(input.org_unit);
+        input
+            .validate(today, &|t| topics.offered_in(t, county))
+            .map_err(StoreError::Invalid)?;
         let Some(node) = tree.get(input.org_unit) else {
             return Err(invalid("org_unit", ErrorCode::NotFound));
         };

@@ -60,8 +60,16 @@ fn flags(body: &Value, errors: &mut Vec<FieldError>) -> (Option<bool>, Option<i6
 /// `GET /api/v1/incidents/event-types`: the taxonomy, active and inactive, in
 /// list order, with the number of reports of each type (public: report forms
 /// elsewhere may offer the same choices).
-pub async fn event_types(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let list = state.store().event_type_uses().await?;
+///
+/// With `?county=CODE`: the types offered in that county (shared and its
+/// own) and the county's reports.
+pub async fn event_types(
+    State(state): State<AppState>,
+    crate::api::ApiQuery(q): crate::api::ApiQuery<crate::county_lists::CountyQuery>,
+) -> ApiResult<Json<Value>> {
+    let tree = state.store().org_tree().await?;
+    let county = crate::county_lists::asked_county(&tree, &q)?;
+    let list = state.store().event_type_uses(county.as_deref()).await?;
     Ok(Json(json!({ "event_types": list })))
 }
 
@@ -75,6 +83,9 @@ pub async fn create_event_type(
     forbidden_unless_configurer(&p)?;
     let body = json_body(&body)?;
     let mut errors = Vec::new();
+    let tree = state.store().org_tree().await?;
+    let own = crate::county_lists::own_county(&p, &tree);
+    let county = crate::county_lists::body_county(&body, None, own, &mut errors);
     let name = text_field(&body, "name", &mut errors);
     let (active, sort_order) = flags(&body, &mut errors);
     let code = body
@@ -96,7 +107,10 @@ pub async fn create_event_type(
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let def = state.store().create_event_type(&p, &code, &input).await?;
+    let def = state
+        .store()
+        .create_event_type(&p, &code, county.as_deref(), &input)
+        .await?;
     Ok((StatusCode::CREATED, Json(def)).into_response())
 }
 
@@ -137,6 +151,11 @@ pub async fn update_event_type(
         Some(_) => text_field(&body, "name", &mut errors),
     };
     let (active, sort_order) = flags(&body, &mut errors);
+    // A type's county is fixed: asked for another, a conflict.
+    let owner = current.county.as_deref();
+    if crate::county_lists::body_county(&body, Some(owner), None, &mut errors).as_deref() != owner {
+        errors.push(FieldError::new("county", ErrorCode::StateConflict));
+    }
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }

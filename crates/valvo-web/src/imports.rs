@@ -749,6 +749,10 @@ fn expected_text(page: &Page, e: &valvo_core::import::Expected) -> String {
             "import-expect-event-type-not",
             &[("value", arg_str(v.clone()))],
         ),
+        E::EventTypeOfCounty(v) => tr.t_args(
+            "import-expect-event-type-county",
+            &[("value", arg_str(v.clone()))],
+        ),
         E::MaxChars(n) => tr.t_args("import-expect-max", &[("n", arg_str(n.to_string()))]),
         E::Columns(n) => tr.t_args("import-expect-columns", &[("n", arg_str(n.to_string()))]),
         E::YesNo => tr.t("import-expect-yes-no"),

@@ -19,7 +19,7 @@ use crate::forms::{Builder, FormData, FormView, Group, InputKind};
 use crate::html::{escape, text_html, Layout};
 use crate::incidents::name_text;
 use crate::ui::{form_page, render, see_other, tree, UiResult};
-use crate::AppState;
+use crate::{county_lists, AppState};
 
 const SETTINGS: &str = "/incidents/settings";
 
@@ -38,7 +38,10 @@ fn type_path(code: &EventType) -> String {
 }
 
 struct TypeRow {
-    href: String,
+    /// The edit page, for a type the actor may change.
+    href: Option<String>,
+    /// Whose it is (in a service of several counties).
+    county: String,
     name: String,
     plain_name: String,
     code: String,
@@ -59,34 +62,47 @@ struct UnitRow {
 struct SettingsPage {
     l: Layout,
     types: Vec<TypeRow>,
+    /// A service of several counties: the list says whose each type is.
+    counties: bool,
     units: Vec<UnitRow>,
 }
 
 /// `GET /incidents/settings`: the taxonomy and the named handlers of every unit.
 pub async fn settings(State(state): State<AppState>, page: Page) -> UiResult {
-    configurer(&page)?;
+    let p = configurer(&page)?;
     let store = state.store();
     let tr = &page.tr;
-    let uses = store.event_type_uses().await.map_err(|e| page.error(e))?;
+    let tree = tree(&state, &page).await?;
+    // A county's people see the types offered in their county and its reports.
+    let view = county_lists::view_county(&p, &tree);
+    let uses = store
+        .event_type_uses(view.as_deref())
+        .await
+        .map_err(|e| page.error(e))?;
     let types = uses
         .iter()
-        .map(|u| TypeRow {
-            href: format!("{}/edit", type_path(&u.def.code)),
-            name: text_html(tr, &u.def.name),
-            plain_name: name_text(&page, &u.def.name),
-            code: u.def.code.code().to_string(),
-            order: u.def.sort_order,
-            active: tr.t(if u.def.active {
-                "yes-no-yes"
-            } else {
-                "yes-no-no"
-            }),
-            reports: valvo_core::format_number(u.reports as f64, page.lang),
-            delete_href: (u.reports == 0).then(|| format!("{}/delete", type_path(&u.def.code))),
+        .map(|u| {
+            let owner = u.def.county.as_deref();
+            let mine = county_lists::may_change(&p, &tree, owner);
+            TypeRow {
+                href: mine.then(|| format!("{}/edit", type_path(&u.def.code))),
+                county: county_lists::owner_label(&page, &tree, owner),
+                name: text_html(tr, &u.def.name),
+                plain_name: name_text(&page, &u.def.name),
+                code: u.def.code.code().to_string(),
+                order: u.def.sort_order,
+                active: tr.t(if u.def.active {
+                    "yes-no-yes"
+                } else {
+                    "yes-no-no"
+                }),
+                reports: valvo_core::format_number(u.reports as f64, page.lang),
+                delete_href: (mine && u.reports == 0)
+                    .then(|| format!("{}/delete", type_path(&u.def.code))),
+            }
         })
         .collect();
-    let tree = tree(&state, &page).await?;
-    let p = page.principal()?;
+    let counties = tree.roots().len() > 1;
     let named = store
         .all_incident_handlers()
         .await
@@ -114,16 +130,26 @@ pub async fn settings(State(state): State<AppState>, page: Page) -> UiResult {
         })
         .collect();
     let l = Layout::new(&page, tr.t("incident-settings-title"));
-    Ok(render(&SettingsPage { l, types, units }, StatusCode::OK))
+    Ok(render(
+        &SettingsPage {
+            l,
+            types,
+            counties,
+            units,
+        },
+        StatusCode::OK,
+    ))
 }
 
 // ---------------------------------------------------------------- event types
 
-fn type_groups(b: &Builder, new: bool) -> Vec<Group> {
+/// The form's groups; `county` asks whose a new type is.
+fn type_groups(b: &Builder, new: bool, county: Option<crate::forms::Field>) -> Vec<Group> {
     let mut first = Vec::new();
     if new {
         first.push(b.plain("type_code", InputKind::Text, true));
     }
+    first.extend(county);
     let name = b.i18n("name", InputKind::Text, true);
     let rest = vec![
         b.plain("sort_order", InputKind::Number, true),
@@ -245,9 +271,17 @@ fn settings_crumbs(page: &Page) -> Vec<(String, String)> {
     ]
 }
 
-fn new_type_form(page: &Page, data: FormData, errors: &[FieldError]) -> Response {
+fn new_type_form(
+    page: &Page,
+    tree: &valvo_core::OrgTree,
+    p: &Principal,
+    data: FormData,
+    errors: &[FieldError],
+) -> Response {
     let b = Builder::new(&page.tr, data, errors);
-    let groups = type_groups(&b, true);
+    let county =
+        county_lists::asks_county(p, tree).then(|| county_lists::county_field(&b, page, tree));
+    let groups = type_groups(&b, true, county);
     let form = b.form(
         "/incidents/event-types/new".into(),
         "save",
@@ -265,7 +299,8 @@ fn new_type_form(page: &Page, data: FormData, errors: &[FieldError]) -> Response
 
 /// `GET /incidents/event-types/new`
 pub async fn type_new(State(state): State<AppState>, page: Page) -> UiResult {
-    configurer(&page)?;
+    let p = configurer(&page)?;
+    let tree = tree(&state, &page).await?;
     let types = state
         .store()
         .event_types()
@@ -275,7 +310,7 @@ pub async fn type_new(State(state): State<AppState>, page: Page) -> UiResult {
     let last = types.iter().map(|t| t.sort_order).max().unwrap_or(0);
     data.insert("sort_order".into(), (last + 10).to_string());
     data.insert("active".into(), "yes".into());
-    Ok(new_type_form(&page, data, &[]))
+    Ok(new_type_form(&page, &tree, &p, data, &[]))
 }
 
 /// `POST /incidents/event-types/new`
@@ -286,6 +321,7 @@ pub async fn type_create(
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
     let p = configurer(&page)?;
+    let tree = tree(&state, &page).await?;
     let code = data.get("type_code").cloned().unwrap_or_default();
     let input = match parse_type(&data) {
         Ok(i) => i,
@@ -303,12 +339,19 @@ pub async fn type_create(
                     ),
                 );
             }
-            return Ok(new_type_form(&page, data, &errors));
+            return Ok(new_type_form(&page, &tree, &p, data, &errors));
         }
     };
-    match state.store().create_event_type(&p, &code, &input).await {
+    let county = county_lists::form_county(&p, &tree, &data);
+    match state
+        .store()
+        .create_event_type(&p, &code, county.as_deref(), &input)
+        .await
+    {
         Ok(_) => Ok(see_other(SETTINGS)),
-        Err(StoreError::Invalid(errors)) => Ok(new_type_form(&page, data, &form_errors(errors))),
+        Err(StoreError::Invalid(errors)) => {
+            Ok(new_type_form(&page, &tree, &p, data, &form_errors(errors)))
+        }
         Err(e) => Err(page.error(e)),
     }
 }
@@ -321,13 +364,29 @@ async fn find_type(
     let code = EventType::parse(raw).ok_or_else(|| page.error(ErrorKind::NotFound))?;
     state
         .store()
-        .event_type_uses()
+        .event_type_uses(None)
         .await
         .map_err(|e| page.error(e))?
         .into_iter()
         .find(|u| u.def.code == code)
         .map(|u| (u.def, u.reports))
         .ok_or_else(|| page.error(ErrorKind::NotFound))
+}
+
+/// Forbidden unless `p` may change `def` (a county's own type is its
+/// county's; the shared ones are the service's).
+async fn changeable(
+    state: &AppState,
+    page: &Page,
+    p: &Principal,
+    def: &EventTypeDef,
+) -> Result<(), crate::error::UiError> {
+    let tree = tree(state, page).await?;
+    if county_lists::may_change(p, &tree, def.county.as_deref()) {
+        Ok(())
+    } else {
+        Err(page.error(ErrorKind::Forbidden))
+    }
 }
 
 fn edit_type_form(
@@ -338,7 +397,7 @@ fn edit_type_form(
     errors: &[FieldError],
 ) -> Response {
     let b = Builder::new(&page.tr, data, errors);
-    let groups = type_groups(&b, false);
+    let groups = type_groups(&b, false, None);
     let form = b.form(
         format!("{}/edit", type_path(&def.code)),
         "save",
@@ -378,8 +437,9 @@ pub async fn type_edit(
     page: Page,
     UiPath(code): UiPath<String>,
 ) -> UiResult {
-    configurer(&page)?;
+    let p = configurer(&page)?;
     let (def, reports) = find_type(&state, &page, &code).await?;
+    changeable(&state, &page, &p, &def).await?;
     Ok(edit_type_form(&page, &def, reports, type_data(&def), &[]))
 }
 
@@ -393,6 +453,7 @@ pub async fn type_update(
     page.check_csrf(data.get("csrf"))?;
     let p = configurer(&page)?;
     let (def, reports) = find_type(&state, &page, &code).await?;
+    changeable(&state, &page, &p, &def).await?;
     let input = match parse_type(&data) {
         Ok(i) => i,
         Err(errors) => return Ok(edit_type_form(&page, &def, reports, data, &errors)),

@@ -66,6 +66,24 @@ pub(crate) async fn taxonomy(
     state.store().event_types().await.map_err(|e| page.error(e))
 }
 
+/// The types a report about `unit` may have (`None`: a form where the unit
+/// is chosen, for someone in every county): shared, or the own ones of the
+/// unit's county.
+async fn offered_types(
+    state: &AppState,
+    page: &Page,
+    tree: &OrgTree,
+    unit: Option<i64>,
+) -> Result<Vec<EventTypeDef>, crate::error::UiError> {
+    let county = unit
+        .and_then(|u| tree.root_of(u))
+        .and_then(|c| tree.get(c))
+        .map(|c| c.code.as_str());
+    let mut types = taxonomy(state, page).await?;
+    types.retain(|t| valvo_core::access::offered_in(t.county.as_deref(), county));
+    Ok(types)
+}
+
 fn parse_date(s: &str) -> Option<time::Date> {
     time::Date::parse(
         s.trim(),
@@ -395,7 +413,7 @@ pub async fn new_form(State(state): State<AppState>, page: Page) -> UiResult {
         data.insert("org_unit".into(), scope.to_string());
     }
     let units = unit_choices(&page, &tree);
-    let types = taxonomy(&state, &page).await?;
+    let types = offered_types(&state, &page, &tree, user.scope).await?;
     Ok(report_form(
         &page,
         &types,
@@ -489,7 +507,7 @@ pub async fn create_staff(
     let p = page.principal()?;
     let tree = tree(&state, &page).await?;
     let units = unit_choices(&page, &tree);
-    let types = taxonomy(&state, &page).await?;
+    let types = offered_types(&state, &page, &tree, p.scope).await?;
     let errors = match parse_report(&data, &types, None, today()) {
         Ok(input) => match save_and_show_receipt(&state, &page, Some(&p), &input, &data).await? {
             Ok(done) => return Ok(done),
@@ -534,7 +552,7 @@ pub async fn public_form(
 ) -> UiResult {
     let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let types = taxonomy(&state, &page).await?;
+    let types = offered_types(&state, &page, &tree, Some(unit.id)).await?;
     Ok(report_form(
         &page,
         &types,
@@ -564,7 +582,7 @@ pub async fn public_create(
             .error(ErrorKind::TooManyRequests)
             .for_client(county.name));
     }
-    let types = taxonomy(&state, &page).await?;
+    let types = offered_types(&state, &page, &tree, Some(unit.id)).await?;
     let errors = match parse_report(&data, &types, Some(unit.id), today()) {
         Ok(input) => match save_and_show_receipt(&state, &page, None, &input, &data).await? {
             Ok(done) => return Ok(done),

@@ -7,6 +7,7 @@ pub use valvo_i18n as i18n;
 mod api;
 mod branding;
 mod comparison;
+mod county_lists;
 mod ctx;
 mod error;
 mod feedback;

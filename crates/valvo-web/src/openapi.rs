@@ -238,7 +238,8 @@ fn schemas() -> Value {
         "EventType": { "type": "object", "properties": {
             "code": { "type": "string" }, "name": { "$ref": "#/components/schemas/I18nText" },
             "active": { "type": "boolean", "description": "Offered on report forms" }, "sort_order": { "type": "integer" },
-            "reports": { "type": "integer", "description": "Reports of this type (in the list only)" } } },
+            "county": { "type": ["string", "null"], "description": "The county whose own type this is (its code): offered only for its units; null: shared by every county" },
+            "reports": { "type": "integer", "description": "Reports of this type (in the list only; with county, that county's)" } } },
         "IncidentHandler": { "type": "object", "properties": {
             "user_id": { "type": "integer" }, "email": { "type": "string" }, "name": { "type": "string" } } },
         "AuditEntry": { "type": "object", "properties": {
@@ -456,6 +457,20 @@ fn plan_write_paths() -> Value {
     })
 }
 
+fn county_prop() -> Value {
+    json!({ "type": ["string", "null"], "maxLength": 40,
+        "description": "The county (its code) whose own entry this is, offered only for its units; null: shared by every county. Default: as it is, or the caller's county (a caller scoped to one), or shared. Fixed once the entry exists (another: 409). Shared entries are kept by callers without a scope; a county's by them and the county's own administrators and quality coordinators." })
+}
+
+fn county_param() -> Value {
+    query(
+        "county",
+        false,
+        json!({ "type": "string", "maxLength": 40,
+        "description": "A county's code: only the entries offered in it (shared and its own); an unknown county: 400" }),
+    )
+}
+
 fn incident_paths() -> Value {
     let handling = json!({
         "type": "object", "required": ["state"],
@@ -472,7 +487,8 @@ fn incident_paths() -> Value {
         let mut props = json!({
             "name": i18n_national(200),
             "sort_order": { "type": "integer", "minimum": -1_000_000, "maximum": 1_000_000, "description": "Default: after the last type" },
-            "active": { "type": "boolean", "default": true }
+            "active": { "type": "boolean", "default": true },
+            "county": county_prop()
         });
         if required.contains(&"code") {
             props["code"] = json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$" });
@@ -497,13 +513,14 @@ fn incident_paths() -> Value {
         }},
         "/api/v1/incidents/event-types": {
             "get": {
-                "summary": "The event-type taxonomy, active and inactive, in list order, with the number of reports of each type (public)",
+                "summary": "The event-type taxonomy, active and inactive, in list order, with the number of reports of each type (public): every county's, or with county the types offered in that county and its reports",
                 "operationId": "listEventTypes",
                 "security": [],
+                "parameters": [county_param()],
                 "responses": { "200": ok("Event types", json!({ "type": "object", "properties": { "event_types": { "type": "array", "items": { "$ref": "#/components/schemas/EventType" } } } })) }
             },
             "post": {
-                "summary": "Add an event type (administrators and quality coordinators). The code never changes; name in Finnish or Swedish required. 409 when the code is in the taxonomy already.",
+                "summary": "Add an event type, shared by every county or one county's own (administrators and quality coordinators; see county). The code never changes and is unique across the service; name in Finnish or Swedish required. 409 when the code is in the taxonomy already.",
                 "operationId": "createEventType",
                 "requestBody": body(event_type_in(&["code", "name"])),
                 "responses": { "201": ok("Created", json!({ "$ref": "#/components/schemas/EventType" })), "409": err("The code is in the taxonomy already") }
@@ -751,19 +768,21 @@ fn oversight_paths() -> Value {
             "responses": { "200": ok("Statistics", json!({ "type": "object" })) }
         }},
         "/api/v1/ombudsman/reasons": { "get": {
-            "summary": "The reason classification, active and retired, in list order (public)",
+            "summary": "The reason classification, active and retired, in list order (public): every county's, or with county the reasons offered in that county",
             "operationId": "listOmbudsmanReasons",
             "security": [],
+            "parameters": [county_param()],
             "responses": { "200": ok("Reasons", json!({ "type": "object" })) }
         }},
         "/api/v1/ombudsman/reasons/{code}": { "put": {
-            "summary": "Add a reason or rename, reorder, retire (active: false) one: county-wide quality coordinators and administrators. Finnish and Swedish names are required; a code once used stays.",
+            "summary": "Add a reason or rename, reorder, retire (active: false) one: quality coordinators and administrators (a county's own reasons also its own; see county). Finnish and Swedish names are required; a code once used stays.",
             "operationId": "putOmbudsmanReason",
             "parameters": [{ "name": "code", "in": "path", "required": true, "schema": code.clone() }],
             "requestBody": body(object(&["name"], json!({
                 "name": i18n_national(200),
                 "active": { "type": "boolean", "default": true },
-                "sort_order": { "type": "integer", "minimum": 0, "maximum": 1_000_000 }
+                "sort_order": { "type": "integer", "minimum": 0, "maximum": 1_000_000 },
+                "county": county_prop()
             }))),
             "responses": { "200": ok("The reason", json!({ "type": "object" })) }
         }},
@@ -800,19 +819,21 @@ fn oversight_paths() -> Value {
             "responses": { "200": ok("Statistics", json!({ "type": "object" })) }
         }},
         "/api/v1/supervision/topics": { "get": {
-            "summary": "The checklist of topics, active and retired, in list order (public)",
+            "summary": "The checklist of topics, active and retired, in list order (public): every county's, or with county the topics offered in that county",
             "operationId": "listSupervisionTopics",
             "security": [],
+            "parameters": [county_param()],
             "responses": { "200": ok("Topics", json!({ "type": "object" })) }
         }},
         "/api/v1/supervision/topics/{code}": { "put": {
-            "summary": "Add a topic to the checklist or rename, reorder, retire (active: false) one: county-wide quality coordinators and administrators. Finnish and Swedish names are required; a code once used stays.",
+            "summary": "Add a topic to the checklist or rename, reorder, retire (active: false) one: quality coordinators and administrators (a county's own topics also its own; see county). Finnish and Swedish names are required; a code once used stays.",
             "operationId": "putSupervisionTopic",
             "parameters": [{ "name": "code", "in": "path", "required": true, "schema": code.clone() }],
             "requestBody": body(object(&["name"], json!({
                 "name": i18n_national(200),
                 "active": { "type": "boolean", "default": true },
-                "sort_order": { "type": "integer", "minimum": 0, "maximum": 1_000_000 }
+                "sort_order": { "type": "integer", "minimum": 0, "maximum": 1_000_000 },
+                "county": county_prop()
             }))),
             "responses": { "200": ok("The topic", json!({ "type": "object" })) }
         }}

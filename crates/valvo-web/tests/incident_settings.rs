@@ -776,3 +776,372 @@ async fn named_handlers_see_and_handle_exactly_their_units_reports() {
     );
     app.stop().await;
 }
+
+/// Two counties on one service: each keeps its own event types, ombudsperson
+/// reasons and supervision topics beside the shared ones; they are offered
+/// (and accepted) only for the county's units; nobody changes another
+/// county's entries, and a county's people change the shared ones only
+/// when theirs is the only county.
+#[tokio::test]
+async fn each_county_keeps_its_own_lists_beside_the_shared_ones() {
+    use support::{error_fields, Api};
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let sys = valvo_core::access::Principal::system("test");
+    let unit = |parent: Option<i64>, code: &str| valvo_store::NewOrgUnit {
+        parent_id: parent,
+        code: code.into(),
+        name: support::t(&format!("Yksikkö {code}"), &format!("Enhet {code}")),
+        producer: valvo_core::ProducerType::Own,
+        sort_order: 1,
+        service_type: None,
+    };
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    // Alone, the county's coordinator keeps the shared list (it is theirs).
+    app.add_user("qc@x.fi", Role::QualityCoordinator, Some(f.county))
+        .await;
+    let qc = Api::of(&app, "qc@x.fi").await;
+    let (s, body) = qc
+        .put(
+            "/api/v1/incidents/event-types/equipment",
+            json!({ "sort_order": 95 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "one county: {body}");
+    assert_eq!(body["county"], Value::Null);
+    // A second county joins.
+    let other = app
+        .store
+        .create_org_unit(&sys, &unit(None, "toinen"))
+        .await
+        .unwrap();
+    let t1 = app
+        .store
+        .create_org_unit(&sys, &unit(Some(other), "t1"))
+        .await
+        .unwrap();
+    app.add_user("qc2@x.fi", Role::QualityCoordinator, Some(other))
+        .await;
+    app.add_user("area@x.fi", Role::QualityCoordinator, Some(f.area_a))
+        .await;
+    app.add_user("omb@x.fi", Role::Ombudsperson, None).await;
+    app.add_user("sup@x.fi", Role::Supervisor, None).await;
+    let (admin, qc2, area) = (
+        Api::of(&app, "admin@x.fi").await,
+        Api::of(&app, "qc2@x.fi").await,
+        Api::of(&app, "area@x.fi").await,
+    );
+    let name = json!({ "fi": "Käsihygienia", "sv": "Handhygien" });
+
+    // ---- event types
+    let (s, body) = qc
+        .post(
+            "/api/v1/incidents/event-types",
+            json!({ "code": "hand_hygiene", "name": name }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["county"], "county",
+        "a county's coordinator adds the county's own"
+    );
+    let (s, body) = qc
+        .put(
+            "/api/v1/incidents/event-types/equipment",
+            json!({ "sort_order": 96 }),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "two counties: the shared ones are not one county's: {body}"
+    );
+    for (who, path, body) in [
+        (
+            &qc2,
+            "/api/v1/incidents/event-types/hand_hygiene",
+            json!({ "sort_order": 1 }),
+        ),
+        (
+            &qc2,
+            "/api/v1/incidents/event-types",
+            json!({ "code": "shared_x", "name": name, "county": null }),
+        ),
+        (
+            &qc2,
+            "/api/v1/incidents/event-types",
+            json!({ "code": "theirs_x", "name": name, "county": "county" }),
+        ),
+        (
+            &area,
+            "/api/v1/incidents/event-types",
+            json!({ "code": "area_x", "name": name }),
+        ),
+    ] {
+        let (s, b) = if path.ends_with("event-types") {
+            who.post(path, body).await
+        } else {
+            who.put(path, body).await
+        };
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {b}");
+    }
+    let (s, body) = admin
+        .put(
+            "/api/v1/incidents/event-types/hand_hygiene",
+            json!({ "county": "toinen" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "a type's county is fixed: {body}");
+    assert_eq!(error_fields(&body), ["county"]);
+    let (s, body) = admin
+        .post(
+            "/api/v1/incidents/event-types",
+            json!({ "code": "nowhere", "name": name, "county": "ei_ole" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["county"]);
+    let (s, body) = admin
+        .post(
+            "/api/v1/incidents/event-types",
+            json!({ "code": "toinen_only", "name": name, "county": "toinen" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = qc2
+        .put(
+            "/api/v1/incidents/event-types/toinen_only",
+            json!({ "sort_order": 7 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let codes = |v: &Value, key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, all) = admin.get("/api/v1/incidents/event-types").await;
+    let (_, mine) = admin
+        .get("/api/v1/incidents/event-types?county=county")
+        .await;
+    let (_, theirs) = admin
+        .get("/api/v1/incidents/event-types?county=toinen")
+        .await;
+    let (all, mine, theirs) = (
+        codes(&all, "event_types"),
+        codes(&mine, "event_types"),
+        codes(&theirs, "event_types"),
+    );
+    assert!(all.contains(&"hand_hygiene".into()) && all.contains(&"toinen_only".into()));
+    assert!(mine.contains(&"hand_hygiene".into()) && !mine.contains(&"toinen_only".into()));
+    assert!(theirs.contains(&"toinen_only".into()) && !theirs.contains(&"hand_hygiene".into()));
+    assert!(mine.contains(&"medication".into()) && theirs.contains(&"medication".into()));
+    let (s, _) = admin
+        .get("/api/v1/incidents/event-types?county=ei_ole")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Offered and accepted for the county's units only.
+    let report = |unit: i64, t: &str| {
+        json!({ "org_unit": unit, "occurred_on": "2024-02-01", "kind": "client_safety", "event_type": t,
+                "description": "Käsidesi oli loppu", "consequence": "near_miss", "reporter_role": "staff" })
+    };
+    let (s, body) = admin
+        .post("/api/v1/incidents", report(f.unit_a1, "hand_hygiene"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = admin
+        .post("/api/v1/incidents", report(t1, "hand_hygiene"))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["event_type"]);
+    let (_, form) = get(&app.client(), &app, "/report/a1").await;
+    assert!(form.contains("value=\"hand_hygiene\"") && !form.contains("value=\"toinen_only\""));
+    let (_, form) = get(&app.client(), &app, "/report/t1").await;
+    assert!(form.contains("value=\"toinen_only\"") && !form.contains("value=\"hand_hygiene\""));
+    assert!(form.contains("value=\"medication\""));
+    // A history import: the other county's unit cannot have the type.
+    let import = |file: &str| {
+        app.client()
+            .post(app.url("/api/v1/incidents/import"))
+            .bearer_auth(&admin.token)
+            .header("content-type", "text/csv")
+            .body(file.to_string())
+            .send()
+    };
+    let r = import(
+        "unit;reported_on;kind;event_type;consequence\n\
+         a1;2024-01-10;client_safety;hand_hygiene;mild\n\
+         t1;2024-01-11;client_safety;hand_hygiene;mild\n",
+    )
+    .await
+    .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        support::error_lines(&body),
+        [(3, "event_type".to_string())],
+        "{body}"
+    );
+    // The two counties' types have the same name: by name, each unit's own.
+    let r = import(
+        "unit;reported_on;kind;event_type;consequence\n\
+         a1;2024-01-10;client_safety;käsihygienia;mild\n\
+         t1;2024-01-11;client_safety;KÄSIHYGIENIA;mild\n\
+         t1;2024-01-12;client_safety;handhygien;mild\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let reports = |v: &Value, code: &str| {
+        v["event_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["code"] == code)
+            .unwrap()["reports"]
+            .as_i64()
+    };
+    let (_, mine) = admin
+        .get("/api/v1/incidents/event-types?county=county")
+        .await;
+    let (_, theirs) = admin
+        .get("/api/v1/incidents/event-types?county=toinen")
+        .await;
+    assert_eq!(
+        reports(&mine, "hand_hygiene"),
+        Some(2),
+        "one over the API, one imported"
+    );
+    assert_eq!(reports(&theirs, "toinen_only"), Some(2));
+    assert_eq!(
+        reports(&theirs, "medication"),
+        Some(0),
+        "the county's own reports only"
+    );
+
+    // ---- ombudsperson reasons
+    let (s, body) = qc
+        .put(
+            "/api/v1/ombudsman/reasons/language_barrier",
+            json!({ "name": { "fi": "Kielimuuri", "sv": "Språkbarriär" } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["county"], "county");
+    for (who, code) in [
+        (&qc2, "language_barrier"),
+        (&qc, "fees"),
+        (&area, "area_reason"),
+    ] {
+        let (s, b) = who
+            .put(
+                &format!("/api/v1/ombudsman/reasons/{code}"),
+                json!({ "name": { "fi": "x", "sv": "y" } }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{code}: {b}");
+    }
+    let omb = Api::of(&app, "omb@x.fi").await;
+    let contact = |unit: i64| {
+        json!({ "contacted_on": "2024-02-01", "channel": "phone", "language": "fi", "client_group": "adult",
+                "items": [{ "org_unit": unit, "sector": "health", "reasons": ["care", "language_barrier"] }] })
+    };
+    let (s, body) = omb.post("/api/v1/ombudsman/contacts", contact(t1)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["items.0.reasons.1"]);
+    let (s, body) = omb
+        .post("/api/v1/ombudsman/contacts", contact(f.unit_a1))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (_, list) = omb.get("/api/v1/ombudsman/reasons?county=toinen").await;
+    assert!(!codes(&list, "reasons").contains(&"language_barrier".into()));
+    assert!(codes(&list, "reasons").contains(&"care".into()));
+    let (_, list) = omb.get("/api/v1/ombudsman/reasons?county=county").await;
+    assert!(codes(&list, "reasons").contains(&"language_barrier".into()));
+
+    // ---- supervision topics
+    let (s, body) = qc2
+        .put(
+            "/api/v1/supervision/topics/fire_safety",
+            json!({ "name": { "fi": "Paloturvallisuus", "sv": "Brandsäkerhet" } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["county"], "toinen");
+    let (s, body) = qc
+        .put(
+            "/api/v1/supervision/topics/fire_safety",
+            json!({ "name": { "fi": "x", "sv": "y" } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let sup = Api::of(&app, "sup@x.fi").await;
+    let visit = |unit: i64| json!({ "org_unit": unit, "visited_on": "2024-02-01", "kind": "announced", "topics": ["premises", "fire_safety"] });
+    let (s, body) = sup
+        .post("/api/v1/supervision/visits", visit(f.unit_a1))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["topics.1"]);
+    let (s, body) = sup.post("/api/v1/supervision/visits", visit(t1)).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+
+    // ---- the settings page, as each county's coordinator and the administrator
+    let c = app.login("qc@x.fi").await;
+    let (s, page) = get(&c, &app, "/incidents/settings").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("href=\"/incidents/event-types/hand_hygiene/edit\""));
+    assert!(!page.contains("href=\"/incidents/event-types/medication/edit\""));
+    assert!(
+        !page.contains("toinen_only"),
+        "another county's own types are not listed"
+    );
+    assert!(page.contains("Kaikki hyvinvointialueet (yhteinen)") && page.contains("vain luku"));
+    let (s, _) = get(&c, &app, "/incidents/event-types/medication/edit").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, new) = get(&c, &app, "/incidents/event-types/new").await;
+    assert!(
+        !new.contains("name=\"county\""),
+        "a county's own, without asking"
+    );
+    let csrf = app.csrf(&c).await;
+    let r = app
+        .post_form(
+            &c,
+            "/incidents/event-types/new",
+            &[
+                ("csrf", csrf.as_str()),
+                ("type_code", "lifting"),
+                ("name_fi", "Nostot"),
+                ("name_sv", "Lyft"),
+                ("name_en", ""),
+                ("sort_order", "500"),
+                ("active", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let a = app.login("admin@x.fi").await;
+    let (_, new) = get(&a, &app, "/incidents/event-types/new").await;
+    assert!(new.contains("name=\"county\"") && new.contains("value=\"toinen\""));
+    let (_, page) = get(&a, &app, "/incidents/settings").await;
+    assert!(page.contains("href=\"/incidents/event-types/toinen_only/edit\""));
+    assert!(page.contains("href=\"/incidents/event-types/lifting/edit\""));
+    let lifting = event_types(&app)
+        .await
+        .into_iter()
+        .find(|t| t["code"] == "lifting")
+        .unwrap();
+    assert_eq!(lifting["county"], "county", "{lifting}");
+    // Every change is in the audit log with the county it went to.
+    let audited = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE entity IN ('incident_event_type', 'ombudsman_reason', 'supervision_topic') AND after_json LIKE '%\"county\":\"%'")
+        .await;
+    assert_eq!(
+        audited, 6,
+        "hand_hygiene, toinen_only (created and changed), language_barrier, fire_safety, lifting"
+    );
+}

@@ -818,6 +818,9 @@ struct IncidentAgg {
 struct IncidentParser {
     today: time::Date,
     types: Vec<EventTypeDef>,
+    /// For the county of each row's unit (a county's own event types).
+    tree: OrgTree,
+    type_column: usize,
     units: HashMap<String, std::result::Result<i64, ()>>,
     columns: Option<HistoryColumns>,
     unit_column: usize,
@@ -838,6 +841,7 @@ impl Parser for IncidentParser {
 
     fn header(&mut self, headers: Vec<String>) -> std::result::Result<(), Vec<LineError>> {
         self.unit_column = headers.iter().position(|h| h == "unit").unwrap_or(0);
+        self.type_column = headers.iter().position(|h| h == "event_type").unwrap_or(0);
         self.columns = Some(HistoryColumns::new(headers, &self.types)?);
         Ok(())
     }
@@ -853,7 +857,47 @@ impl Parser for IncidentParser {
         };
         let parsed = columns.record(line, record.iter(), self.today);
         let unit = record.get(self.unit_column).unwrap_or("").trim();
-        let (row, org) = with_unit(parsed, &self.units, line, unit)?;
+        let (mut row, org) = with_unit(parsed, &self.units, line, unit)?;
+        // A county's own type only for the county's units; a name two
+        // counties both use is the type of the unit's county.
+        let county = self.tree.root_of(org).and_then(|c| self.tree.get(c));
+        let county = county.map_or("", |c| c.code.as_str());
+        let offered =
+            |t: &EventTypeDef| valvo_core::access::offered_in(t.county.as_deref(), Some(county));
+        if !self
+            .types
+            .iter()
+            .any(|t| t.code == row.report.event_type && offered(t))
+        {
+            let raw = record
+                .get(self.type_column)
+                .unwrap_or("")
+                .trim()
+                .to_lowercase();
+            let by_name = self.types.iter().find(|t| {
+                offered(t)
+                    && valvo_core::Lang::ALL.iter().any(|l| {
+                        t.name
+                            .get(*l)
+                            .is_some_and(|n| n.trim().to_lowercase() == raw)
+                    })
+            });
+            match by_name {
+                Some(t) => row.report.event_type = t.code.clone(),
+                None => {
+                    return Err(vec![LineError::new(
+                        line,
+                        "event_type",
+                        ErrorCode::NotFound,
+                    )
+                    .expecting(
+                        valvo_core::import::Expected::EventTypeOfCounty(
+                            row.report.event_type.code().to_string(),
+                        ),
+                    )])
+                }
+            }
+        }
         let key = CountKey {
             month: Period::containing(row.reported_on, PeriodKind::Month),
             kind: row.report.kind,
@@ -1632,6 +1676,8 @@ impl Store {
                 let parser = IncidentParser {
                     today,
                     types: self.event_types().await?,
+                    tree: tree.clone(),
+                    type_column: 0,
                     units,
                     columns: None,
                     unit_column: 0,

@@ -64,7 +64,7 @@ pub(super) struct OmbudsmanParser {
     tree: OrgTree,
     home: Option<i64>,
     today: time::Date,
-    reasons: HashSet<String>,
+    reasons: crate::classification::Offered,
     columns: Vec<Option<usize>>,
     pending: Option<Pending>,
     /// The contact numbers already closed (hashed): a number met again
@@ -278,10 +278,10 @@ impl OmbudsmanParser {
         if !pending.errors.is_empty() {
             return Err(pending.errors);
         }
-        let reasons = &self.reasons;
+        let (reasons, tree) = (&self.reasons, &self.tree);
         let items = contact
-            .resolve(&self.tree, self.p.scope, self.home, self.today, &|r| {
-                reasons.contains(r)
+            .resolve(&self.tree, self.p.scope, self.home, self.today, &|r, unit| {
+                crate::ombudsman::reason_offered(reasons, tree, r, unit)
             })
             .map_err(|errors| {
                 errors
@@ -311,7 +311,7 @@ impl OmbudsmanParser {
                                 err.expecting(Expected::NotAfter(self.today.to_string()))
                             }
                             ("reasons", ErrorCode::NotFound) => err.expecting(Expected::Literal(
-                                "an active reason code (GET /api/v1/ombudsman/reasons)".into(),
+                                "an active reason code of the unit's county (GET /api/v1/ombudsman/reasons)".into(),
                             )),
                             _ => err,
                         }

@@ -15,6 +15,7 @@ use crate::api::{
     as_int, iso_date, json_body, json_enum, json_str, parse_period, readable, text_field, today,
     ApiBody, ApiError, ApiPath, ApiQuery, ApiResult, Caller, StatsQuery,
 };
+use crate::county_lists::{asked_county, body_county, keep_offered, own_county, CountyQuery};
 use crate::AppState;
 
 /// A list of codes under `name`; each bad one named (`measures.1`).
@@ -276,21 +277,40 @@ pub async fn contacts(
     Ok(Json(json!({ "period": period, "contacts": list })))
 }
 
-/// `GET /api/v1/ombudsman/reasons`: the classification, active and retired (public).
-pub async fn reasons(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let list = state.store().ombudsman_reasons().await?;
+/// `GET /api/v1/ombudsman/reasons[?county=CODE]`: the classification,
+/// active and retired (public): every county's, or those offered in one.
+pub async fn reasons(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<CountyQuery>,
+) -> ApiResult<Json<Value>> {
+    let tree = state.store().org_tree().await?;
+    let county = asked_county(&tree, &q)?;
+    let mut list = state.store().ombudsman_reasons().await?;
+    keep_offered(&mut list, county.as_deref(), |r| r.county.as_deref());
     Ok(Json(json!({ "reasons": list })))
 }
 
 /// An entry of a classification from a PUT body: `name` (fi and sv),
-/// `active` (default true), `sort_order` (default: as it is, or last).
-pub(crate) fn classified_entry(
+/// `active` (default true), `sort_order` (default: as it is, or last),
+/// `county` (default: as it is, or the caller's county; see
+/// [`body_county`]).
+pub(crate) async fn classified_entry(
+    state: &AppState,
+    p: &valvo_core::access::Principal,
     code: String,
     body: &[u8],
     existing: &[Reason],
 ) -> ApiResult<Reason> {
     let body = json_body(body)?;
     let mut errors = Vec::new();
+    let tree = state.store().org_tree().await?;
+    let before = existing.iter().find(|r| r.code == code);
+    let county = body_county(
+        &body,
+        before.map(|r| r.county.as_deref()),
+        own_county(p, &tree),
+        &mut errors,
+    );
     let name = text_field(&body, "name", &mut errors);
     let active = match body.get("active") {
         None | Some(Value::Null) => true,
@@ -322,6 +342,7 @@ pub(crate) fn classified_entry(
         name,
         active,
         sort_order,
+        county,
     })
 }
 
@@ -335,6 +356,6 @@ pub async fn put_reason(
     ApiBody(body): ApiBody,
 ) -> ApiResult<Json<Reason>> {
     let existing = state.store().ombudsman_reasons().await?;
-    let reason = classified_entry(code, &body, &existing)?;
+    let reason = classified_entry(&state, &p, code, &body, &existing).await?;
     Ok(Json(state.store().put_ombudsman_reason(&p, &reason).await?))
 }

@@ -114,11 +114,14 @@ async fn form_response(
     notice: String,
 ) -> UiResult {
     let tree = tree(state, page).await?;
-    let reasons = state
+    // Offered: the shared reasons and those of the ombudsperson's county.
+    let mut reasons = state
         .store()
         .ombudsman_reasons()
         .await
         .map_err(|e| page.error(e))?;
+    let view = crate::county_lists::view_county(p, &tree);
+    crate::county_lists::keep_offered(&mut reasons, view.as_deref(), |r| r.county.as_deref());
     let reason_options: Vec<(String, String)> = reasons
         .iter()
         .filter(|r| r.active)
@@ -460,18 +463,27 @@ pub async fn record(
     if let (Some(contact), false) = (&contact, errors.is_empty()) {
         // Checked as the store would, so the form names every error at once.
         let tree = tree(&state, &page).await?;
-        let active: Vec<String> = state
+        let active: Vec<valvo_core::ombudsman::Reason> = state
             .store()
             .ombudsman_reasons()
             .await
             .map_err(|e| page.error(e))?
             .into_iter()
             .filter(|r| r.active)
-            .map(|r| r.code)
             .collect();
         let home = valvo_store::home_of(&p, &tree);
-        if let Err(more) = contact.resolve(&tree, p.scope, home, today, &|r| {
-            active.iter().any(|a| a == r)
+        // Shared, or the own reasons of the item's county.
+        let county = |unit: Option<i64>| {
+            unit.and_then(|u| tree.root_of(u))
+                .and_then(|c| tree.get(c))
+                .map(|c| c.code.as_str())
+        };
+        if let Err(more) = contact.resolve(&tree, p.scope, home, today, &|r, unit| {
+            active.iter().any(|a| {
+                a.code == r
+                    && (unit.is_none()
+                        || valvo_core::access::offered_in(a.county.as_deref(), county(unit)))
+            })
         }) {
             errors.extend(
                 more.into_iter()

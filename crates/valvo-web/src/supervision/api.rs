@@ -255,9 +255,16 @@ pub async fn stats(
     Ok(Json(out))
 }
 
-/// `GET /api/v1/supervision/topics`: the checklist, active and retired (public).
-pub async fn topics(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let list = state.store().supervision_topics().await?;
+/// `GET /api/v1/supervision/topics[?county=CODE]`: the checklist, active
+/// and retired (public): every county's, or the topics offered in one.
+pub async fn topics(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<crate::county_lists::CountyQuery>,
+) -> ApiResult<Json<Value>> {
+    let tree = state.store().org_tree().await?;
+    let county = crate::county_lists::asked_county(&tree, &q)?;
+    let mut list = state.store().supervision_topics().await?;
+    crate::county_lists::keep_offered(&mut list, county.as_deref(), |t| t.county.as_deref());
     Ok(Json(json!({ "topics": list })))
 }
 
@@ -271,6 +278,6 @@ pub async fn put_topic(
     ApiBody(body): ApiBody,
 ) -> ApiResult<Json<valvo_core::supervision::Topic>> {
     let existing = state.store().supervision_topics().await?;
-    let topic = crate::ombudsman::api::classified_entry(code, &body, &existing)?;
+    let topic = crate::ombudsman::api::classified_entry(&state, &p, code, &body, &existing).await?;
     Ok(Json(state.store().put_supervision_topic(&p, &topic).await?))
 }

@@ -168,7 +168,10 @@ async fn page_response(
     period: Option<Period>,
 ) -> UiResult {
     let tree = tree(state, page).await?;
-    let topics = checklist(state, page).await?;
+    // Offered on the form: the shared topics and those of the supervisor's county.
+    let mut topics = checklist(state, page).await?;
+    let view = crate::county_lists::view_county(p, &tree);
+    crate::county_lists::keep_offered(&mut topics, view.as_deref(), |t| t.county.as_deref());
     let t = |k: &str| page.tr.t(k);
     let store = state.store();
     let open = store
