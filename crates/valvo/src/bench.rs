@@ -1189,9 +1189,30 @@ async fn measure_all(
     // Writes last, so that every read above sees the demo county as loaded
     // (the inserted follow-ups would otherwise grow the plan and indicator pages).
     let put_base = format!("{base}/api/v1/indicators/{ind}/follow-ups");
+    // A database given again has the half years an earlier run wrote: the
+    // series takes the free ones, so that every PUT still inserts.
+    let taken: std::collections::HashSet<String> = store
+        .follow_ups(ind)
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|f| f.period.to_string())
+        .collect();
+    let free: Vec<String> = (0..PUT_MONTHS)
+        .map(put_period)
+        .filter(|p| !taken.contains(p))
+        .collect();
+    if free.len() < n + WARMUP {
+        return Err(format!(
+            "the PUT series needs {} half years without a follow-up and the indicator has {} left: \
+             use a fresh database or fewer --requests",
+            n + WARMUP,
+            free.len()
+        ));
+    }
     rows.push(
         series("PUT follow-up (insert)", n, Expect::Created, |i| {
-            api.request(Method::PUT, format!("{put_base}/{}", put_period(i)))
+            api.request(Method::PUT, format!("{put_base}/{}", free[i]))
                 .bearer_auth(&bearer)
                 .json(&json!({
                     "value": i,
