@@ -151,10 +151,13 @@ impl Store {
             Some(b) => may_change(p, &tree, b.county.as_deref(), asked)?,
             None => may_change(p, &tree, asked, asked)?,
         };
-        sqlx::query(&format!(
+        // Only an entry of the county checked above changes: a new code
+        // another county added meanwhile (no row to lock when read) is left
+        // as it is, and this is a conflict.
+        let written = sqlx::query(&format!(
             "INSERT INTO {table} (code, name_fi, name_sv, name_en, sort_order, active, county_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO UPDATE SET name_fi = $2, name_sv = $3, \
-             name_en = $4, sort_order = $5, active = $6"
+             name_en = $4, sort_order = $5, active = $6 WHERE {table}.county_id IS NOT DISTINCT FROM $7"
         ))
         .bind(&entry.code)
         .bind(&fi)
@@ -164,7 +167,11 @@ impl Store {
         .bind(i64::from(entry.active))
         .bind(county)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if written == 0 {
+            return Err(invalid("code", ErrorCode::StateConflict));
+        }
         let after = Reason {
             name: I18nText::new(Some(fi), Some(sv), Some(en)),
             ..entry.clone()

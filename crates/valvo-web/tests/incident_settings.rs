@@ -1063,6 +1063,38 @@ async fn each_county_keeps_its_own_lists_beside_the_shared_ones() {
     let (_, list) = omb.get("/api/v1/ombudsman/reasons?county=county").await;
     assert!(codes(&list, "reasons").contains(&"language_barrier".into()));
 
+    // Two counties adding the same new code at once: one gets it, the
+    // other is refused, and the names are the winner's (never the loser's
+    // names on the winner's entry).
+    for i in 0..12 {
+        let code = format!("race_{i}");
+        let path = format!("/api/v1/ombudsman/reasons/{code}");
+        let ((s1, b1), (s2, b2)) = tokio::join!(
+            qc.put(&path, json!({ "name": { "fi": "yksi", "sv": "ett" } })),
+            qc2.put(&path, json!({ "name": { "fi": "kaksi", "sv": "två" } })),
+        );
+        let ok = [s1, s2].iter().filter(|s| **s == StatusCode::OK).count();
+        assert_eq!(ok, 1, "{code}: {s1} {b1} / {s2} {b2}");
+        let (_, list) = omb.get("/api/v1/ombudsman/reasons").await;
+        let kept = list["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == code.as_str())
+            .unwrap()
+            .clone();
+        let winner = if s1 == StatusCode::OK {
+            (&b1, "county")
+        } else {
+            (&b2, "toinen")
+        };
+        assert_eq!(
+            (&kept["county"], &kept["name"]),
+            (&json!(winner.1), &winner.0["name"]),
+            "{code}"
+        );
+    }
+
     // ---- supervision topics
     let (s, body) = qc2
         .put(
@@ -1141,7 +1173,7 @@ async fn each_county_keeps_its_own_lists_beside_the_shared_ones() {
         .scalar("SELECT COUNT(*) FROM audit_log WHERE entity IN ('incident_event_type', 'ombudsman_reason', 'supervision_topic') AND after_json LIKE '%\"county\":\"%'")
         .await;
     assert_eq!(
-        audited, 6,
-        "hand_hygiene, toinen_only (created and changed), language_barrier, fire_safety, lifting"
+        audited, 18,
+        "hand_hygiene, toinen_only (created and changed), language_barrier, the 12 races' winners, fire_safety, lifting"
     );
 }
