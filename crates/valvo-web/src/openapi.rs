@@ -531,7 +531,7 @@ fn incident_paths() -> Value {
             "operationId": "updateEventType",
             "parameters": [{ "name": "code", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$" } }],
             "requestBody": body(event_type_in(&[])),
-            "responses": { "200": ok("Updated", json!({ "$ref": "#/components/schemas/EventType" })) }
+            "responses": { "200": ok("Updated", json!({ "$ref": "#/components/schemas/EventType" })), "409": err("county names another county than the type's (a type's county is fixed)") }
         }},
         "/api/v1/org-units/{id}/incident-handlers": {
             "get": {
@@ -784,7 +784,7 @@ fn oversight_paths() -> Value {
                 "sort_order": { "type": "integer", "minimum": 0, "maximum": 1_000_000 },
                 "county": county_prop()
             }))),
-            "responses": { "200": ok("The reason", json!({ "type": "object" })) }
+            "responses": { "200": ok("The reason", json!({ "type": "object" })), "409": err("county names another county than the reason's (an entry's county is fixed)") }
         }},
         "/api/v1/supervision/visits": { "post": {
             "summary": "Record a supervision visit with its topics and findings (supervisors, quality coordinators, administrators, in their scope). The producer type comes from the unit. A follow-up names the visit it follows (of the same unit). 201 with the visit.",
@@ -835,7 +835,7 @@ fn oversight_paths() -> Value {
                 "sort_order": { "type": "integer", "minimum": 0, "maximum": 1_000_000 },
                 "county": county_prop()
             }))),
-            "responses": { "200": ok("The topic", json!({ "type": "object" })) }
+            "responses": { "200": ok("The topic", json!({ "type": "object" })), "409": err("county names another county than the topic's (an entry's county is fixed)") }
         }}
     })
 }
