@@ -28,8 +28,8 @@ fn row(r: &sqlx::any::AnyRow) -> Result<Reason> {
 pub(crate) const COLUMNS: &str =
     "t.*, (SELECT o.code FROM org_units o WHERE o.id = t.county_id) AS county";
 
-/// The id of the county named `code` (`None`: shared); `county` names the
-/// field when it is no county of the service.
+/// The id of the county named `code` (`None`: shared); a field error
+/// `county` (not found) when it is no county of the service.
 pub(crate) fn county_id(
     tree: &valvo_core::org::OrgTree,
     code: Option<&str>,
@@ -39,7 +39,7 @@ pub(crate) fn county_id(
         .iter()
         .find(|n| n.code == code)
         .map(|n| Some(n.id))
-        .ok_or_else(|| invalid("county", ErrorCode::Invalid))
+        .ok_or_else(|| invalid("county", ErrorCode::NotFound))
 }
 
 /// Whether `p` may add, change or remove an entry of `county` (a code):

@@ -19,7 +19,8 @@ pub struct CountyQuery {
 }
 
 /// The county a list is asked for (`None`: every entry of every county);
-/// a code that is no county is a 400 naming it.
+/// a code that is no county is a 404 naming it (as the comparison's
+/// `county`).
 pub(crate) fn asked_county(tree: &OrgTree, q: &CountyQuery) -> ApiResult<Option<String>> {
     let Some(code) = q.county.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
         return Ok(None);
@@ -28,8 +29,8 @@ pub(crate) fn asked_county(tree: &OrgTree, q: &CountyQuery) -> ApiResult<Option<
         Ok(Some(code.to_string()))
     } else {
         Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
+            StatusCode::NOT_FOUND,
+            "not_found",
             format!("county: no county has the code {code:?}"),
         ))
     }

@@ -459,7 +459,7 @@ fn plan_write_paths() -> Value {
 
 fn county_prop() -> Value {
     json!({ "type": ["string", "null"], "maxLength": 40,
-        "description": "The county (its code) whose own entry this is, offered only for its units; null: shared by every county. Default: as it is, or the caller's county (a caller scoped to one), or shared. Fixed once the entry exists (another: 409). Shared entries are kept by callers without a scope; a county's by them and the county's own administrators and quality coordinators." })
+        "description": "The county (its code) whose own entry this is, offered only for its units; null: shared by every county. Default: as it is, or the caller's county (a caller scoped to one), or shared. Fixed once the entry exists (another: 409); no county with the code: 422 naming county. Shared entries are kept by callers without a scope; a county's by them and the county's own administrators and quality coordinators." })
 }
 
 fn county_param() -> Value {
@@ -467,7 +467,7 @@ fn county_param() -> Value {
         "county",
         false,
         json!({ "type": "string", "maxLength": 40,
-        "description": "A county's code: only the entries offered in it (shared and its own); an unknown county: 400" }),
+        "description": "A county's code: only the entries offered in it (shared and its own); no county with the code: 404" }),
     )
 }
 

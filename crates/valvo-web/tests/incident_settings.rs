@@ -942,7 +942,7 @@ async fn each_county_keeps_its_own_lists_beside_the_shared_ones() {
     let (s, _) = admin
         .get("/api/v1/incidents/event-types?county=ei_ole")
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::NOT_FOUND);
     // Offered and accepted for the county's units only.
     let report = |unit: i64, t: &str| {
         json!({ "org_unit": unit, "occurred_on": "2024-02-01", "kind": "client_safety", "event_type": t,
