@@ -458,7 +458,7 @@ fn plan_write_paths() -> Value {
 }
 
 fn county_prop() -> Value {
-    json!({ "type": ["string", "null"], "maxLength": 40,
+    json!({ "type": ["string", "null"], "pattern": "^[A-Za-z0-9_-]{1,64}$",
         "description": "The county (its code) whose own entry this is, offered only for its units; null: shared by every county. Default: as it is, or the caller's county (a caller scoped to one), or shared. Fixed once the entry exists (another: 409); no county with the code: 422 naming county. Shared entries are kept by callers without a scope; a county's by them and the county's own administrators and quality coordinators." })
 }
 
@@ -466,8 +466,8 @@ fn county_param() -> Value {
     query(
         "county",
         false,
-        json!({ "type": "string", "maxLength": 40,
-        "description": "A county's code: only the entries offered in it (shared and its own); no county with the code: 404" }),
+        json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{0,64}$",
+        "description": "A county's code: only the entries offered in it (shared and its own); empty: every county's; no county with the code: 404" }),
     )
 }
 
