@@ -64,6 +64,8 @@ struct SettingsPage {
     types: Vec<TypeRow>,
     /// A service of several counties: the list says whose each type is.
     counties: bool,
+    /// The actor may add a type (shared, or to its county's own).
+    can_add: bool,
     units: Vec<UnitRow>,
 }
 
@@ -103,6 +105,7 @@ pub async fn settings(State(state): State<AppState>, page: Page) -> UiResult {
         })
         .collect();
     let counties = tree.roots().len() > 1;
+    let can_add = adds_types(&p, &tree);
     let named = store
         .all_incident_handlers()
         .await
@@ -135,6 +138,7 @@ pub async fn settings(State(state): State<AppState>, page: Page) -> UiResult {
             l,
             types,
             counties,
+            can_add,
             units,
         },
         StatusCode::OK,
@@ -301,6 +305,9 @@ fn new_type_form(
 pub async fn type_new(State(state): State<AppState>, page: Page) -> UiResult {
     let p = configurer(&page)?;
     let tree = tree(&state, &page).await?;
+    if !adds_types(&p, &tree) {
+        return Err(page.error(ErrorKind::Forbidden));
+    }
     let types = state
         .store()
         .event_types()
@@ -371,6 +378,12 @@ async fn find_type(
         .find(|u| u.def.code == code)
         .map(|u| (u.def, u.reports))
         .ok_or_else(|| page.error(ErrorKind::NotFound))
+}
+
+/// Whether `p` may add types: to the shared ones, or to its county's own
+/// (not a coordinator of an area).
+fn adds_types(p: &Principal, tree: &valvo_core::OrgTree) -> bool {
+    p.may_configure_lists(tree, p.own_county(tree))
 }
 
 /// Forbidden unless `p` may change `def` (a county's own type is its

@@ -1156,6 +1156,13 @@ async fn each_county_keeps_its_own_lists_beside_the_shared_ones() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // An area's coordinator keeps no list: no button, no form.
+    let c = app.login("area@x.fi").await;
+    let (s, page) = get(&c, &app, "/incidents/settings").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!page.contains("href=\"/incidents/event-types/new\""));
+    let (s, _) = get(&c, &app, "/incidents/event-types/new").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let a = app.login("admin@x.fi").await;
     let (_, new) = get(&a, &app, "/incidents/event-types/new").await;
     assert!(new.contains("name=\"county\"") && new.contains("value=\"toinen\""));
