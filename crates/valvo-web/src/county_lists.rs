@@ -147,3 +147,21 @@ pub(crate) fn form_county(
         own_county(p, tree)
     }
 }
+
+/// An entry's name in a form's list: for someone who works for every county
+/// of a service of several (`view` `None`), a county's own entry also names
+/// its county, so that it is not chosen for another county's unit.
+pub(crate) fn option_label(
+    page: &crate::ctx::Page,
+    tree: &OrgTree,
+    view: Option<&str>,
+    name: String,
+    owner: Option<&str>,
+) -> String {
+    match owner {
+        Some(_) if view.is_none() && tree.roots().len() > 1 => {
+            format!("{name} ({})", owner_label(page, tree, owner))
+        }
+        _ => name,
+    }
+}

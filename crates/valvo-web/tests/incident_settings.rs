@@ -1121,6 +1121,24 @@ async fn each_county_keeps_its_own_lists_beside_the_shared_ones() {
     let (s, body) = sup.post("/api/v1/supervision/visits", visit(t1)).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
 
+    // On the forms of someone who works for every county, a county's own
+    // entry names its county.
+    let c = app.login("omb@x.fi").await;
+    let (s, page) = get(&c, &app, "/ombudsman").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("Kielimuuri (Testin hyvinvointialue)"),
+        "{page}"
+    );
+    let c = app.login("sup@x.fi").await;
+    let (s, page) = get(&c, &app, "/supervision").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Paloturvallisuus (Yksikkö toinen)"), "{page}");
+    assert!(
+        !page.contains("Toimitilat ("),
+        "a shared topic is not named with a county"
+    );
+
     // ---- the settings page, as each county's coordinator and the administrator
     let c = app.login("qc@x.fi").await;
     let (s, page) = get(&c, &app, "/incidents/settings").await;

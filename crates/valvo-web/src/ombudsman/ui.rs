@@ -125,7 +125,17 @@ async fn form_response(
     let reason_options: Vec<(String, String)> = reasons
         .iter()
         .filter(|r| r.active)
-        .map(|r| (r.code.clone(), text_plain(page, &r.name)))
+        .map(|r| {
+            let name = text_plain(page, &r.name);
+            let label = crate::county_lists::option_label(
+                page,
+                &tree,
+                view.as_deref(),
+                name,
+                r.county.as_deref(),
+            );
+            (r.code.clone(), label)
+        })
         .collect();
     let units = unit_options(page, &tree, &|id| p.can_record_contacts(&tree, id));
     let mut data = data;

@@ -62,12 +62,23 @@ pub struct PeriodQuery {
     period: Option<String>,
 }
 
-/// The checklist's active topics, for a select.
-fn topic_options(page: &Page, topics: &[Topic]) -> Vec<(String, String)> {
+/// The checklist's active topics, for a select (a county's own named with
+/// its county for someone who works for every county, `view` `None`).
+fn topic_options(
+    page: &Page,
+    tree: &OrgTree,
+    view: Option<&str>,
+    topics: &[Topic],
+) -> Vec<(String, String)> {
     topics
         .iter()
         .filter(|t| t.active)
-        .map(|t| (t.code.clone(), plain(page, &t.name)))
+        .map(|t| {
+            let name = plain(page, &t.name);
+            let label =
+                crate::county_lists::option_label(page, tree, view, name, t.county.as_deref());
+            (t.code.clone(), label)
+        })
         .collect()
 }
 
@@ -297,7 +308,7 @@ async fn page_response(
                 page.tr
                     .t_args("field-topic", &[("n", arg_str(j.to_string()))]),
                 Some(t("ombudsman-choose")),
-                topic_options(page, &topics),
+                topic_options(page, &tree, view.as_deref(), &topics),
             ));
         }
         let mut groups = vec![Group {
@@ -311,7 +322,7 @@ async fn page_response(
                 &name("topic"),
                 t("field-finding_topic"),
                 Some(t("ombudsman-choose")),
-                topic_options(page, &topics),
+                topic_options(page, &tree, view.as_deref(), &topics),
             );
             topic.hint = Some(t("supervision-finding-optional"));
             let mut due = b.plain(&name("due"), InputKind::Text, false);
