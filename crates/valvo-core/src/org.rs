@@ -303,6 +303,16 @@ impl OrgTree {
         self.path(id).first().map(|n| n.id)
     }
 
+    /// The code of the county (root) above `id`, or of `id` itself when it
+    /// is a root; `None` for an unknown id.
+    pub fn county_code(&self, id: i64) -> Option<&str> {
+        let mut i = self.idx(id)?;
+        while let Some(p) = self.parent[i] {
+            i = p;
+        }
+        Some(self.nodes[i].code.as_str())
+    }
+
     /// The path from the root to `id`, including the node itself (empty for
     /// an unknown id).
     pub fn path(&self, id: i64) -> Vec<&OrgNode> {
@@ -647,6 +657,7 @@ mod tests {
                 let mut signed: std::collections::BTreeMap<i64, i64> = Default::default();
                 for (county, unit, sign) in tree.service_type_parts(t) {
                     prop_assert_eq!(tree.root_of(unit), Some(county));
+                    prop_assert_eq!(tree.county_code(unit), tree.get(county).map(|n| n.code.as_str()));
                     *signed.entry(county).or_default() += i64::from(sign) * subtree(unit);
                 }
                 let mut direct: std::collections::BTreeMap<i64, i64> = Default::default();

@@ -1125,15 +1125,11 @@ impl Store {
         }
         // Shared lock: the type cannot be deleted before this report is in.
         // Offered: shared, or the own type of the unit's county.
-        let county = tree.root_of(input.org_unit_id).and_then(|c| tree.get(c));
+        let county = tree.county_code(input.org_unit_id).unwrap_or("");
         if !event_type_locked(&mut tx, &input.event_type, false)
             .await?
             .is_some_and(|t| {
-                t.active
-                    && valvo_core::access::offered_in(
-                        t.county.as_deref(),
-                        Some(county.map_or("", |c| c.code.as_str())),
-                    )
+                t.active && valvo_core::access::offered_in(t.county.as_deref(), Some(county))
             })
         {
             return Err(invalid("event_type", ErrorCode::Invalid));

@@ -81,9 +81,8 @@ pub(crate) fn body_county(
 /// one: every county's entries).
 pub(crate) fn view_county(p: &Principal, tree: &OrgTree) -> Option<String> {
     p.scope
-        .and_then(|s| tree.root_of(s))
-        .and_then(|c| tree.get(c))
-        .map(|n| n.code.clone())
+        .and_then(|s| tree.county_code(s))
+        .map(str::to_string)
 }
 
 /// Whether `p` may change an entry of `owner` (a county's code, `None`:

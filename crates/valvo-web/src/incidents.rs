@@ -75,10 +75,7 @@ async fn offered_types(
     tree: &OrgTree,
     unit: Option<i64>,
 ) -> Result<Vec<EventTypeDef>, crate::error::UiError> {
-    let county = unit
-        .and_then(|u| tree.root_of(u))
-        .and_then(|c| tree.get(c))
-        .map(|c| c.code.as_str());
+    let county = unit.and_then(|u| tree.county_code(u));
     let mut types = taxonomy(state, page).await?;
     types.retain(|t| valvo_core::access::offered_in(t.county.as_deref(), county));
     Ok(types)

@@ -860,8 +860,7 @@ impl Parser for IncidentParser {
         let (mut row, org) = with_unit(parsed, &self.units, line, unit)?;
         // A county's own type only for the county's units; a name two
         // counties both use is the type of the unit's county.
-        let county = self.tree.root_of(org).and_then(|c| self.tree.get(c));
-        let county = county.map_or("", |c| c.code.as_str());
+        let county = self.tree.county_code(org).unwrap_or("");
         let offered =
             |t: &EventTypeDef| valvo_core::access::offered_in(t.county.as_deref(), Some(county));
         if !self

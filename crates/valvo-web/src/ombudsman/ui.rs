@@ -483,11 +483,7 @@ pub async fn record(
             .collect();
         let home = valvo_store::home_of(&p, &tree);
         // Shared, or the own reasons of the item's county.
-        let county = |unit: Option<i64>| {
-            unit.and_then(|u| tree.root_of(u))
-                .and_then(|c| tree.get(c))
-                .map(|c| c.code.as_str())
-        };
+        let county = |unit: Option<i64>| unit.and_then(|u| tree.county_code(u));
         if let Err(more) = contact.resolve(&tree, p.scope, home, today, &|r, unit| {
             active.iter().any(|a| {
                 a.code == r
