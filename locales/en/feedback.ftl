@@ -114,6 +114,7 @@ fb-add-statement = Add a statement
 fb-col-origin = Origin
 fb-origin-national = National (THL)
 fb-origin-own = Own
+fb-hint-statement-county = A shared statement is asked in every county; a county’s own only of its units’ respondents, and shown only in its figures. The choice cannot be changed later.
 fb-stats-title-short = Customer feedback statistics
 fb-route-suggestion = Suggested owner: { $unit } ({ $confidence } % sure, learnt from earlier handling). Words behind it: { $words }.
 fb-topic-all = All comments

@@ -388,6 +388,7 @@ import-expect-not-before = a day not before { $date }
 import-expect-event-type = the code or name of an event type
 import-expect-event-type-not = the code or name of an event type, not “{ $value }”
 import-expect-event-type-county = an event type shared by every county or the unit’s county’s own, not “{ $value }”
+import-expect-statement-other-county = nothing: the statement is another county’s own, not asked of this unit’s respondents
 import-expect-max = at most { $n } characters
 import-expect-columns = { $n } columns
 import-expect-yes-no = yes or no

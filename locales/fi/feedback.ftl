@@ -114,6 +114,7 @@ fb-add-statement = Lisää väittämä
 fb-col-origin = Alkuperä
 fb-origin-national = Kansallinen (THL)
 fb-origin-own = Oma
+fb-hint-statement-county = Kaikille yhteinen väittämä kysytään jokaisella hyvinvointialueella; hyvinvointialueen oma vain sen yksiköiden vastaajilta ja näkyy vain sen luvuissa. Valintaa ei voi myöhemmin muuttaa.
 fb-stats-title-short = Asiakaspalautteen tilastot
 fb-route-suggestion = Ehdotettu yksikkö: { $unit } (varmuus { $confidence } %, opittu aiemmista käsittelyistä). Perusteena sanat: { $words }.
 fb-topic-all = Kaikki kommentit

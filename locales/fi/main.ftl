@@ -388,6 +388,7 @@ import-expect-not-before = päivä aikaisintaan { $date }
 import-expect-event-type = tapahtumatyypin tunnus tai nimi
 import-expect-event-type-not = tapahtumatyypin tunnus tai nimi, ei ”{ $value }”
 import-expect-event-type-county = yksikön hyvinvointialueen oma tai kaikille yhteinen tapahtumatyyppi, ei ”{ $value }”
+import-expect-statement-other-county = ei mitään: väittämä on toisen hyvinvointialueen oma, eikä sitä kysytä tämän yksikön vastaajilta
 import-expect-max = enintään { $n } merkkiä
 import-expect-columns = { $n } saraketta
 import-expect-yes-no = kyllä tai ei

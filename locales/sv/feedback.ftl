@@ -114,6 +114,7 @@ fb-add-statement = Lägg till påstående
 fb-col-origin = Ursprung
 fb-origin-national = Nationellt (THL)
 fb-origin-own = Eget
+fb-hint-statement-county = Ett gemensamt påstående ställs i alla välfärdsområden, ett välfärdsområdes eget bara till dess enheters svarande och syns bara i dess siffror. Valet kan inte ändras senare.
 fb-stats-title-short = Statistik över kundrespons
 fb-route-suggestion = Föreslagen enhet: { $unit } ({ $confidence } % säker, inlärt av tidigare behandling). Ord bakom förslaget: { $words }.
 fb-topic-all = Alla kommentarer

@@ -388,6 +388,7 @@ import-expect-not-before = en dag tidigast { $date }
 import-expect-event-type = en händelsetyps kod eller namn
 import-expect-event-type-not = en händelsetyps kod eller namn, inte ”{ $value }”
 import-expect-event-type-county = en händelsetyp som är gemensam eller enhetens välfärdsområdes egen, inte ”{ $value }”
+import-expect-statement-other-county = ingenting: påståendet är ett annat välfärdsområdes eget och ställs inte till enhetens svarande
 import-expect-max = högst { $n } tecken
 import-expect-columns = { $n } kolumner
 import-expect-yes-no = ja eller nej

@@ -91,6 +91,22 @@ pub struct Statement {
     /// True for the national (THL) statements, false for a county's own.
     #[serde(default)]
     pub national: bool,
+    /// The county (its code) whose own statement this is: asked only of its
+    /// units' respondents and shown only in its figures. `None`: asked in
+    /// every county (the national statements, and additions made for all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county: Option<String>,
+}
+
+impl Statement {
+    /// Whether the statement is asked in `county` (`None`: across counties,
+    /// where only the statements every county shares are asked).
+    pub fn asked_in(&self, county: Option<&str>) -> bool {
+        match &self.county {
+            None => true,
+            Some(own) => county == Some(own.as_str()),
+        }
+    }
 }
 
 /// A survey definition; a version is immutable once answered (the store
@@ -205,6 +221,7 @@ impl SurveyDef {
                     key: (*key).to_owned(),
                     text: t(fi, sv, en),
                     national: true,
+                    county: None,
                 })
                 .collect(),
             open_question: t(
@@ -218,6 +235,29 @@ impl SurveyDef {
     /// The statement with `key`.
     pub fn statement(&self, key: &str) -> Option<&Statement> {
         self.statements.iter().find(|s| s.key == key)
+    }
+
+    /// The survey as it is asked in `county` and shown in its figures: the
+    /// statements every county shares and the county's own. `None` (figures
+    /// across counties): the shared statements only.
+    pub fn for_county(&self, county: Option<&str>) -> SurveyDef {
+        let mut def = self.clone();
+        def.statements.retain(|s| s.asked_in(county));
+        def
+    }
+
+    /// The keys of `answer`'s statements that are not asked in `county`
+    /// (another county's own), in key order.
+    pub fn not_asked<'a>(&'a self, answer: &'a Answer, county: Option<&'a str>) -> Vec<&'a str> {
+        if self.statements.iter().all(|s| s.county.is_none()) {
+            return Vec::new();
+        }
+        answer
+            .scores
+            .keys()
+            .filter(|k| self.statement(k).is_some_and(|s| !s.asked_in(county)))
+            .map(String::as_str)
+            .collect()
     }
 
     /// Checks the definition: a valid scale, labels matching it, unique
@@ -248,8 +288,16 @@ impl SurveyDef {
         v.finish()
     }
 
-    /// A new version with a county's own statement added (validated).
-    pub fn with_statement(&self, key: &str, text: I18nText) -> Result<SurveyDef, Vec<FieldError>> {
+    /// A new version with a statement of the service's own added (validated):
+    /// asked in every county (`county` `None`) or in one county only.
+    /// Keys are unique across counties, so figures and exports name a
+    /// statement without asking whose it is.
+    pub fn with_statement(
+        &self,
+        key: &str,
+        text: I18nText,
+        county: Option<String>,
+    ) -> Result<SurveyDef, Vec<FieldError>> {
         let mut v = Validator::new();
         let key = key.trim();
         if !valid_key(key)
@@ -274,6 +322,7 @@ impl SurveyDef {
             key: key.to_owned(),
             text,
             national: false,
+            county,
         });
         Ok(next)
     }
@@ -1521,7 +1570,11 @@ mod tests {
     fn own_statement_needs_new_key_and_three_languages() {
         let s = SurveyDef::national_default();
         let errs = s
-            .with_statement("holistic", I18nText::new(Some("a".into()), None, None))
+            .with_statement(
+                "holistic",
+                I18nText::new(Some("a".into()), None, None),
+                None,
+            )
             .unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["key", "text_sv", "text_en"]);
@@ -1533,11 +1586,50 @@ mod tests {
                     Some("Parkering".into()),
                     Some("Parking".into()),
                 ),
+                None,
             )
             .unwrap();
         assert_eq!(next.statements.len(), 9);
         assert!(!next.statements[8].national);
         next.validate().unwrap();
+    }
+
+    #[test]
+    fn a_countys_own_statement_is_asked_and_shown_in_that_county_only() {
+        let text = || I18nText::new(Some("a".into()), Some("b".into()), Some("c".into()));
+        let s = SurveyDef::national_default()
+            .with_statement("parking", text(), None)
+            .unwrap()
+            .with_statement("sauna", text(), Some("east".into()))
+            .unwrap();
+        // A key is unique across counties.
+        let errs = s
+            .with_statement("sauna", text(), Some("west".into()))
+            .unwrap_err();
+        assert_eq!(errs[0].field, "key");
+        let keys = |d: &SurveyDef| {
+            d.statements
+                .iter()
+                .map(|x| x.key.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&s.for_county(Some("east"))).len(), 10);
+        assert_eq!(keys(&s.for_county(Some("east")))[9], "sauna");
+        assert_eq!(keys(&s.for_county(Some("west"))).len(), 9);
+        assert_eq!(keys(&s.for_county(None)), keys(&s.for_county(Some("west"))));
+        // The definition keeps the county (and a shared one reads as before).
+        let json = serde_json::to_string(&s).unwrap();
+        let back: SurveyDef = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(json.matches("\"county\"").count(), 1);
+        let mut r = raw("9");
+        r.scores.insert("sauna".into(), "4".into());
+        r.scores.insert("parking".into(), "2".into());
+        r.scores.insert("safe".into(), "".into());
+        let a = r.parse(&s, TODAY).unwrap();
+        assert!(s.not_asked(&a, Some("east")).is_empty());
+        assert_eq!(s.not_asked(&a, Some("west")), ["sauna"]);
+        assert_eq!(s.not_asked(&a, None), ["sauna"]);
     }
 
     #[test]

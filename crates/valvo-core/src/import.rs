@@ -61,6 +61,9 @@ pub enum Expected {
     /// An event type offered in the unit's county (shared, or the county's
     /// own); the value given.
     EventTypeOfCounty(String),
+    /// Nothing: the statement is another county's own, not asked of this
+    /// unit's respondents.
+    EmptyStatementOfOtherCounty,
     /// At most this many characters.
     MaxChars(usize),
     /// This many columns.
@@ -103,6 +106,9 @@ impl std::fmt::Display for Expected {
             Expected::EventTypeOfCounty(v) => write!(
                 f,
                 "an event type shared by every county or the unit's county's own, not \"{v}\""
+            ),
+            Expected::EmptyStatementOfOtherCounty => f.write_str(
+                "nothing: the statement is another county's own, not asked of this unit's respondents",
             ),
             Expected::MaxChars(n) => write!(f, "at most {n} characters"),
             Expected::Columns(n) => write!(f, "{n} columns"),

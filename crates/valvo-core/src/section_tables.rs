@@ -354,11 +354,13 @@ mod tests {
                     None,
                 ),
                 national: true,
+                county: None,
             },
             Statement {
                 key: "rare".into(),
                 text: I18nText::new(None, Some("Sällsynt".into()), None),
                 national: false,
+                county: None,
             },
         ];
         let cur = summary(40, &[("helped", 40, 1.72), ("rare", 3, 4.0)]);

@@ -19,7 +19,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
-use valvo_core::access::{Principal, Role};
+use valvo_core::access::Principal;
 use valvo_core::feedback::{
     case_urgency, lang_gap, month_of, suppress_export, topic_figures, AgeGroup, Answer,
     CaseDeadlines, CaseKind, CaseState, Cell, Channel, Counts, Dims, ExportRow, Filter, LangGap,
@@ -197,15 +197,23 @@ fn parse_scores(s: &str) -> Result<BTreeMap<String, Score>> {
 
 /// The current survey's definition for a read: the national default
 /// while no answer has written one (a read writes nothing, so it never
-/// meets a writer's first survey inside a repeatable-read snapshot).
-pub(crate) async fn survey_def_in(conn: &mut AnyConnection) -> Result<SurveyDef> {
+/// meets a writer's first survey inside a repeatable-read snapshot),
+/// as asked in `county` (see [`SurveyDef::for_county`]: the
+/// shared statements and the county's own; `None`, across counties: the
+/// shared ones).
+pub(crate) async fn survey_def_in(
+    conn: &mut AnyConnection,
+    county: Option<&str>,
+) -> Result<SurveyDef> {
     let definition: Option<String> =
         sqlx::query_scalar("SELECT definition FROM surveys ORDER BY version DESC LIMIT 1")
             .fetch_optional(&mut *conn)
             .await?;
     match definition {
-        Some(d) => serde_json::from_str(&d).map_err(|_| corrupt("survey", &d)),
-        None => Ok(SurveyDef::national_default()),
+        Some(d) => serde_json::from_str::<SurveyDef>(&d)
+            .map(|def| def.for_county(county))
+            .map_err(|_| corrupt("survey", &d)),
+        None => Ok(SurveyDef::national_default().for_county(county)),
     }
 }
 
@@ -548,17 +556,21 @@ async fn resolve(
         .parse(survey, sub.today)
         .map_err(StoreError::Invalid)?;
     match &sub.target {
-        AnswerTarget::UnitWithToken { unit, .. } => Ok(Resolved {
-            org: *unit,
-            answer,
-            invitation_id: None,
-        }),
+        AnswerTarget::UnitWithToken { unit, .. } => {
+            asked_in_unit(conn, tree, survey, &answer, *unit).await?;
+            Ok(Resolved {
+                org: *unit,
+                answer,
+                invitation_id: None,
+            })
+        }
         AnswerTarget::Unit(id) => {
             // The cached tree answers for known units; a unit it does not know
             // (added through another instance a moment ago) is looked up.
             if tree.get(*id).is_none() && !unit_exists(conn, *id).await? {
                 return Err(invalid("org_unit", ErrorCode::NotFound));
             }
+            asked_in_unit(conn, tree, survey, &answer, *id).await?;
             Ok(Resolved {
                 org: *id,
                 answer,
@@ -577,6 +589,7 @@ async fn resolve(
                     .await?
                     .ok_or_else(|| invalid("org_unit", ErrorCode::NotFound))?,
             };
+            asked_in_unit(conn, tree, survey, &answer, org).await?;
             Ok(Resolved {
                 org,
                 answer,
@@ -584,6 +597,20 @@ async fn resolve(
             })
         }
         AnswerTarget::Invitation(token) => {
+            // A county's own statement only for its units: checked before
+            // the token is consumed, so that a refused answer leaves it
+            // for the corrected one (the invitation's unit never changes).
+            if !needs_county(survey, &answer).is_empty() {
+                let unit: Option<i64> = sqlx::query_scalar(
+                    "SELECT org_unit_id FROM feedback_invitations WHERE token_hash = $1",
+                )
+                .bind(digest(token))
+                .fetch_optional(&mut *conn)
+                .await?;
+                if let Some(unit) = unit {
+                    asked_in_unit(conn, tree, survey, &answer, unit).await?;
+                }
+            }
             // Consumed only now that the answer is valid; a used or expired
             // token changes nothing.
             let row = sqlx::query(
@@ -620,6 +647,62 @@ async fn resolve(
 }
 
 /// Whether the org unit exists (read from the database, not the cache).
+/// The answer's statements that are some county's own (none in a survey
+/// without such statements).
+fn needs_county<'a>(survey: &'a SurveyDef, answer: &'a Answer) -> Vec<&'a str> {
+    survey.not_asked(answer, None)
+}
+
+/// Refuses an answer to `unit` that scores another county's own statement,
+/// naming each such statement (`scores.KEY`). The unit's county comes from
+/// the tree, or for a unit it does not know yet (added through another
+/// instance a moment ago) from the database.
+async fn asked_in_unit(
+    conn: &mut AnyConnection,
+    tree: &OrgTree,
+    survey: &SurveyDef,
+    answer: &Answer,
+    unit: i64,
+) -> Result<()> {
+    if needs_county(survey, answer).is_empty() {
+        return Ok(());
+    }
+    let county = match tree.county_code(unit) {
+        Some(c) => Some(c.to_string()),
+        None => county_code_in(conn, unit).await?,
+    };
+    let refused = survey.not_asked(answer, county.as_deref());
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(
+        refused
+            .into_iter()
+            .map(|k| FieldError::new(format!("scores.{k}"), ErrorCode::Invalid))
+            .collect(),
+    ))
+}
+
+/// The code of the county above `unit`, read from the database (`None`
+/// for an unknown unit).
+async fn county_code_in(conn: &mut AnyConnection, unit: i64) -> Result<Option<String>> {
+    let mut at = unit;
+    // A tree is at most a few levels deep; the bound only stops a cycle.
+    for _ in 0..64 {
+        let row: Option<(Option<i64>, String)> =
+            sqlx::query_as("SELECT parent_id, code FROM org_units WHERE id = $1")
+                .bind(at)
+                .fetch_optional(&mut *conn)
+                .await?;
+        match row {
+            None => return Ok(None),
+            Some((None, code)) => return Ok(Some(code)),
+            Some((Some(parent), _)) => at = parent,
+        }
+    }
+    Ok(None)
+}
+
 async fn unit_exists(conn: &mut AnyConnection, id: i64) -> Result<bool> {
     Ok(
         sqlx::query_scalar::<_, i64>("SELECT id FROM org_units WHERE id = $1")
@@ -1723,22 +1806,58 @@ impl Store {
         Ok(rows)
     }
 
-    /// Adds a county's own statement: a new survey version (earlier versions
-    /// and their answers stay as they were). Coordinators and administrators.
+    /// Adds a statement of the service's own: a new survey version (earlier
+    /// versions and their answers stay as they were). `county` (a county's
+    /// code) makes it that county's own, asked only of its units'
+    /// respondents; `None` asks it in every county. Kept as the lists are
+    /// ([`Principal::may_configure_lists`]): a county's by its own
+    /// administrators and coordinators and those without a scope, the
+    /// shared ones by those without a scope.
     pub async fn add_survey_statement(
         &self,
         p: &Principal,
         key: &str,
         text: I18nText,
+        county: Option<&str>,
     ) -> Result<SurveyVersion> {
-        if !p.role.writes() || p.role == Role::AreaManager || p.scope.is_some() {
+        // Two counties adding at once on PostgreSQL both read version N; the
+        // second one's insert of N + 1 conflicts. Its addition is made again
+        // on the version that won (where its key may now be taken: 422).
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.add_statement_once(p, key, &text, county).await {
+                Err(StoreError::Conflict(c)) if c == "survey_version" && attempt < 5 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn add_statement_once(
+        &self,
+        p: &Principal,
+        key: &str,
+        text: &I18nText,
+        county: Option<&str>,
+    ) -> Result<SurveyVersion> {
+        let mut tx = self.begin_write().await?;
+        let tree = self.tree_in(&mut tx).await?;
+        let county_id = match county {
+            None => None,
+            Some(code) => match tree.roots().iter().find(|r| r.code == code) {
+                Some(r) => Some(r.id),
+                None => return Err(invalid("county", ErrorCode::NotFound)),
+            },
+        };
+        if !p.may_configure_lists(&tree, county_id) {
             return Err(StoreError::Forbidden);
         }
-        let mut tx = self.begin_write().await?;
+        // The version row's uniqueness orders two additions at once: the
+        // second one's insert conflicts, and nothing is half-written.
         let current = survey_in(&mut tx).await?;
         let def = current
             .def
-            .with_statement(key, text)
+            .with_statement(key, text.clone(), county.map(str::to_string))
             .map_err(StoreError::Invalid)?;
         let json = serde_json::to_string(&def).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let version = current.version + 1;
@@ -1767,7 +1886,7 @@ impl Store {
             &version.to_string(),
             None,
             None,
-            Some(serde_json::json!({ "added_statement": key.trim() })),
+            Some(serde_json::json!({ "added_statement": key.trim(), "county": county })),
         )
         .await?;
         tx.commit().await?;
@@ -1891,6 +2010,9 @@ impl Store {
                 if tree.get(*org).is_none() {
                     return Err(invalid("org_unit", ErrorCode::Invalid));
                 }
+                if let Some(key) = survey.def.not_asked(a, tree.county_code(*org)).first() {
+                    return Err(invalid(&format!("scores.{key}"), ErrorCode::Invalid));
+                }
                 let month = month_of(a.service_date.unwrap_or(today)).to_string();
                 // The unit first, its county last (as `strata_of` reads them).
                 let up = scopes.entry(*org).or_insert_with(|| {
@@ -2011,7 +2133,7 @@ impl Store {
     ) -> Result<BTreeMap<i64, valvo_core::disclosure::UnitFigures>> {
         self.feedback_catch_up().await?;
         let mut conn = self.pool.acquire().await?;
-        let survey = survey_def_in(&mut conn).await?;
+        let survey = survey_def_in(&mut conn, tree.county_code(root)).await?;
         let scopes = tree.subtree_ids(root);
         let cells = agg_cells_in(&mut conn, &scopes, period).await?;
         let none = Filter::default();
@@ -2324,7 +2446,7 @@ impl Store {
         if !p.can_read(&tree, scope) {
             return Err(StoreError::Forbidden);
         }
-        let survey = survey_def_in(&mut conn).await?;
+        let survey = survey_def_in(&mut conn, tree.county_code(scope)).await?;
         let keys: Vec<String> = survey.statements.iter().map(|s| s.key.clone()).collect();
         let units = tree.subtree_ids(scope);
         let ids = (0..units.len())
@@ -2688,10 +2810,11 @@ async fn period_cells_in(
 /// topics, for the report.
 pub(crate) async fn summary_in(
     conn: &mut AnyConnection,
+    tree: &OrgTree,
     scope: i64,
     period: &Period,
 ) -> Result<(Summary, Vec<TopicFigures>)> {
-    let survey = survey_def_in(conn).await?;
+    let survey = survey_def_in(conn, tree.county_code(scope)).await?;
     let cells = grouped_cells_in(conn, &[scope], period, &Filter::default(), Keep::NONE)
         .await?
         .remove(&scope)
@@ -2715,7 +2838,7 @@ pub(crate) async fn stats_in(
     period: Period,
     filter: Filter,
 ) -> Result<FeedbackStats> {
-    let survey = survey_def_in(conn).await?;
+    let survey = survey_def_in(conn, tree.county_code(scope)).await?;
     let children: Vec<i64> = tree.children(scope).iter().map(|n| n.id).collect();
     let previous = period.prev();
     let periods: Vec<&Period> = std::iter::once(&period).chain(previous.as_ref()).collect();

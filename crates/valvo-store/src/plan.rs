@@ -447,7 +447,7 @@ async fn fill_from_sources(
             let code = source.code();
             let value = if source.is_feedback() {
                 let (summary, topics) =
-                    crate::feedback::summary_in(conn, ind.org_unit_id, &period).await?;
+                    crate::feedback::summary_in(conn, &tree, ind.org_unit_id, &period).await?;
                 source.feedback_value(&summary, &topics)
             } else if code.starts_with("ombudsman.") {
                 let s = crate::ombudsman::stats_in(conn, ind.org_unit_id, period).await?;

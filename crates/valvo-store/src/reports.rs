@@ -387,7 +387,7 @@ async fn experience_from_feedback(
             )
         })
         .collect();
-    let survey = crate::feedback::survey_def_in(conn).await?;
+    let survey = crate::feedback::survey_def_in(conn, tree.county_code(org)).await?;
     let mut tables = experience_tables(&Experience {
         statements: &survey.statements,
         current: cur,

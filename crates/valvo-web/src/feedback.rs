@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
+use valvo_core::access::Principal;
 use valvo_core::disclosure::{protect_tree_public, year_shown, Shown, UnitShown};
 use valvo_core::feedback::{
     AgeGroup, CaseDeadlines, CaseState, Channel, ExportRow, Filter, NpsStats, RawAnswer, RawCase,
@@ -330,6 +331,20 @@ async fn survey(state: &AppState, page: &Page) -> Result<SurveyVersion, crate::e
         .map_err(|e| page.error(e))
 }
 
+/// The survey as asked of `unit`'s respondents: the statements every
+/// county shares and the unit's county's own.
+async fn asked_survey(
+    state: &AppState,
+    page: &Page,
+    tree: &OrgTree,
+    unit: i64,
+) -> Result<valvo_core::feedback::SurveyDef, crate::error::UiError> {
+    Ok(survey(state, page)
+        .await?
+        .def
+        .for_county(tree.county_code(unit)))
+}
+
 /// `GET /feedback/{code}` (`?c=qr` from the waiting-room poster).
 pub async fn answer_form(
     State(state): State<AppState>,
@@ -339,12 +354,12 @@ pub async fn answer_form(
 ) -> UiResult {
     let tree = crate::ui::tree(&state, &page).await?;
     let unit = unit_by_code(&tree, &code).ok_or_else(|| page.error(ErrorKind::NotFound))?;
-    let survey = survey(&state, &page).await?;
+    let survey = asked_survey(&state, &page, &tree, unit.id).await?;
     let qr = q.c.as_deref() == Some("qr");
     let action = format!("/feedback/{}{}", unit.code, if qr { "?c=qr" } else { "" });
     Ok(answer_page(
         &page,
-        &survey.def,
+        &survey,
         unit,
         county(&state, &page, &tree, unit.id).await,
         action,
@@ -403,7 +418,7 @@ pub async fn answer_submit(
             crate::html::url_encode(&unit.code)
         ))),
         Err(StoreError::Invalid(errors)) => {
-            let survey = survey(&state, &page).await?;
+            let survey = asked_survey(&state, &page, &tree, unit.id).await?;
             let action = format!(
                 "/feedback/{}{}",
                 unit.code,
@@ -411,7 +426,7 @@ pub async fn answer_submit(
             );
             Ok(answer_page(
                 &page,
-                &survey.def,
+                &survey,
                 unit,
                 county(&state, &page, &tree, unit.id).await,
                 action,
@@ -458,10 +473,10 @@ pub async fn invitation_form(
             thanks(&page, unit, county, "fb-invitation-used", StatusCode::GONE)
         });
     }
-    let survey = survey(&state, &page).await?;
+    let survey = asked_survey(&state, &page, &tree, unit.id).await?;
     Ok(answer_page(
         &page,
-        &survey.def,
+        &survey,
         unit,
         county,
         format!("/feedback/i/{token}"),
@@ -513,10 +528,10 @@ pub async fn invitation_submit(
     match state.store().submit_answer(sub).await {
         Ok(_) | Err(StoreError::AlreadySent) => Ok(sent()),
         Err(StoreError::Invalid(errors)) => {
-            let survey = survey(&state, &page).await?;
+            let survey = asked_survey(&state, &page, &tree, unit.id).await?;
             Ok(answer_page(
                 &page,
-                &survey.def,
+                &survey,
                 unit,
                 county,
                 format!("/feedback/i/{token}"),
@@ -1994,13 +2009,40 @@ pub async fn case_create(
 struct SurveyPage {
     l: Layout,
     version: i64,
-    statements: Vec<(String, String, String, String, bool)>,
+    statements: Vec<SurveyRow>,
+    /// A service of several counties: the list says whose each statement is.
+    counties: bool,
     form: Option<FormView>,
 }
 
-fn statement_form(page: &Page, data: FormData, errors: &[FieldError]) -> FormView {
+/// A statement as the survey page lists it.
+struct SurveyRow {
+    key: String,
+    fi: String,
+    sv: String,
+    en: String,
+    national: bool,
+    /// Whose it is: a county's name, or every county.
+    owner: String,
+}
+
+/// The form of a new statement; in a service of several counties someone
+/// who works for all of them chooses whose it is.
+fn statement_form(
+    page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
+    data: FormData,
+    errors: &[FieldError],
+) -> FormView {
     let b = Builder::new(&page.tr, data, errors);
     let key = b.plain("statement_key", InputKind::Text, true);
+    let mut fields = vec![key];
+    if crate::county_lists::asks_county(p, tree) {
+        let mut county = crate::county_lists::county_field(&b, page, tree);
+        county.hint = Some(page.tr.t("fb-hint-statement-county"));
+        fields.push(county);
+    }
     let mut texts = b.i18n("statement_text", InputKind::Text, false);
     texts.legend = page.tr.t("field-statement_text");
     b.form(
@@ -2010,7 +2052,7 @@ fn statement_form(page: &Page, data: FormData, errors: &[FieldError]) -> FormVie
         vec![
             Group {
                 legend: page.tr.t("fb-add-statement"),
-                fields: vec![key],
+                fields,
             },
             texts,
         ],
@@ -2019,23 +2061,26 @@ fn statement_form(page: &Page, data: FormData, errors: &[FieldError]) -> FormVie
 
 fn survey_page(
     page: &Page,
+    tree: &OrgTree,
+    p: &Principal,
     s: &SurveyVersion,
-    may_edit: bool,
     data: FormData,
     errors: &[FieldError],
 ) -> Response {
+    // A county's people see the statements asked in their county.
+    let view = crate::county_lists::view_county(p, tree);
     let statements = s
         .def
         .statements
         .iter()
-        .map(|st| {
-            (
-                st.key.clone(),
-                st.text.fi.clone().unwrap_or_default(),
-                st.text.sv.clone().unwrap_or_default(),
-                st.text.en.clone().unwrap_or_default(),
-                st.national,
-            )
+        .filter(|st| view.is_none() || st.asked_in(view.as_deref()))
+        .map(|st| SurveyRow {
+            key: st.key.clone(),
+            fi: st.text.fi.clone().unwrap_or_default(),
+            sv: st.text.sv.clone().unwrap_or_default(),
+            en: st.text.en.clone().unwrap_or_default(),
+            national: st.national,
+            owner: crate::county_lists::owner_label(page, tree, st.county.as_deref()),
         })
         .collect();
     render(
@@ -2043,7 +2088,8 @@ fn survey_page(
             l: Layout::new(page, page.tr.t("fb-survey-title")),
             version: s.version,
             statements,
-            form: may_edit.then(|| statement_form(page, data, errors)),
+            counties: tree.roots().len() > 1,
+            form: adds_statements(p, tree).then(|| statement_form(page, tree, p, data, errors)),
         },
         if errors.is_empty() {
             StatusCode::OK
@@ -2053,22 +2099,18 @@ fn survey_page(
     )
 }
 
-fn may_edit_survey(p: &valvo_core::access::Principal) -> bool {
-    use valvo_core::access::Role;
-    matches!(p.role, Role::Admin | Role::QualityCoordinator) && p.scope.is_none()
+/// Whether `p` may add a statement: a shared one, or its county's own (as
+/// the lists, [`Principal::may_configure_lists`]).
+fn adds_statements(p: &Principal, tree: &OrgTree) -> bool {
+    p.may_configure_lists(tree, p.own_county(tree))
 }
 
 /// `GET /feedback/survey`
 pub async fn survey_view(State(state): State<AppState>, page: Page) -> UiResult {
     let p = page.principal()?;
+    let tree = tree(&state, &page).await?;
     let s = survey(&state, &page).await?;
-    Ok(survey_page(
-        &page,
-        &s,
-        may_edit_survey(&p),
-        FormData::new(),
-        &[],
-    ))
+    Ok(survey_page(&page, &tree, &p, &s, FormData::new(), &[]))
 }
 
 /// `POST /feedback/survey`: adds a statement (a new survey version).
@@ -2079,7 +2121,8 @@ pub async fn survey_add(
 ) -> UiResult {
     page.check_csrf(data.get("csrf"))?;
     let p = page.principal()?;
-    if !may_edit_survey(&p) {
+    let tree = tree(&state, &page).await?;
+    if !adds_statements(&p, &tree) {
         return Err(page.error(ErrorKind::Forbidden));
     }
     let get = |k: &str| data.get(k).cloned();
@@ -2089,7 +2132,12 @@ pub async fn survey_add(
         get("statement_text_en"),
     );
     let key = get("statement_key").unwrap_or_default();
-    match state.store().add_survey_statement(&p, &key, text).await {
+    let county = crate::county_lists::form_county(&p, &tree, &data);
+    match state
+        .store()
+        .add_survey_statement(&p, &key, text, county.as_deref())
+        .await
+    {
         Ok(_) => Ok(see_other("/feedback/survey")),
         Err(StoreError::Invalid(errors)) => {
             let errors: Vec<FieldError> = errors
@@ -2103,7 +2151,7 @@ pub async fn survey_add(
                 })
                 .collect();
             let s = survey(&state, &page).await?;
-            Ok(survey_page(&page, &s, true, data, &errors))
+            Ok(survey_page(&page, &tree, &p, &s, data, &errors))
         }
         Err(e) => Err(page.error(e)),
     }

@@ -390,10 +390,22 @@ pub async fn export(
     Ok(resp)
 }
 
-/// `GET /api/v1/feedback/survey`: the current survey (public).
-pub async fn survey(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+/// `GET /api/v1/feedback/survey`: the current survey (public), every
+/// statement with its `county` when it is a county's own. With
+/// `?county=CODE`: the survey as asked in that county (the shared statements
+/// and its own).
+pub async fn survey(
+    State(state): State<AppState>,
+    crate::api::ApiQuery(q): crate::api::ApiQuery<crate::county_lists::CountyQuery>,
+) -> ApiResult<Json<Value>> {
+    let tree = state.store().org_tree().await?;
+    let county = crate::county_lists::asked_county(&tree, &q)?;
     let s = state.store().current_survey().await?;
-    Ok(Json(json!({ "version": s.version, "survey": s.def })))
+    let def = match county {
+        Some(c) => s.def.for_county(Some(&c)),
+        None => s.def,
+    };
+    Ok(Json(json!({ "version": s.version, "survey": def })))
 }
 
 /// `GET /api/v1/feedback/cases`: the caller's queue.

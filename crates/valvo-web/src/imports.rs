@@ -749,6 +749,7 @@ fn expected_text(page: &Page, e: &valvo_core::import::Expected) -> String {
             "import-expect-event-type-not",
             &[("value", arg_str(v.clone()))],
         ),
+        E::EmptyStatementOfOtherCounty => tr.t("import-expect-statement-other-county"),
         E::EventTypeOfCounty(v) => tr.t_args(
             "import-expect-event-type-county",
             &[("value", arg_str(v.clone()))],

@@ -862,7 +862,7 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
         "properties": {
             "invitation": { "type": "string", "minLength": 1, "maxLength": 200 }, "org_unit": id(),
             "nps": { "type": "integer", "minimum": 0, "maximum": 10 },
-            "scores": { "type": "object", "description": "Statement key (of GET /api/v1/feedback/survey) → a scale point or \"cannot_say\"", "properties": scores, "additionalProperties": false },
+            "scores": { "type": "object", "description": "Statement key (of GET /api/v1/feedback/survey) → a scale point or \"cannot_say\". A county's own statement only for that county's units (else 422 naming scores.KEY; GET /api/v1/feedback/survey?county=CODE lists those asked in a county)", "properties": scores, "additionalProperties": false },
             "text": opt_text(10_000),
             "service_lang": { "type": "string", "enum": ["fi", "sv", "other"] },
             "age_group": { "type": "string", "enum": ["0-17", "18-34", "35-49", "50-64", "65-74", "75+"] },
@@ -987,7 +987,8 @@ fn feedback_paths(survey: &SurveyDef) -> Value {
             "responses": { "200": { "description": "CSV", "content": { "text/csv": { "schema": { "type": "string" } } } } }
         }},
         "/api/v1/feedback/survey": { "get": {
-            "summary": "The current survey (public)", "operationId": "getSurvey", "security": [],
+            "summary": "The current survey (public); a county's own statement names its county (`county`) and is answered only for that county's units", "operationId": "getSurvey", "security": [],
+            "parameters": [county_param()],
             "responses": { "200": ok("Survey", obj.clone()) }
         }},
         "/api/v1/feedback/cases": {

@@ -731,6 +731,17 @@ impl Parser for FeedbackParser {
         let parsed = columns.record(line, record.iter(), &self.survey, self.today);
         let unit = record.get(self.unit_column).unwrap_or("").trim();
         let ((_, answer), org) = with_unit(parsed, &self.units, line, unit)?;
+        // A county's own statement only for that county's units.
+        let refused = self.survey.not_asked(&answer, self.tree.county_code(org));
+        if !refused.is_empty() {
+            return Err(refused
+                .into_iter()
+                .map(|key| {
+                    LineError::new(line, key, ErrorCode::Invalid)
+                        .expecting(valvo_core::import::Expected::EmptyStatementOfOtherCounty)
+                })
+                .collect());
+        }
         let month =
             valvo_core::feedback::month_of(answer.service_date.unwrap_or(self.today)).to_string();
         let analysis = answer.text.as_deref().map(valvo_text::analyze);

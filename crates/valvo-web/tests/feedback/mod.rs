@@ -2666,3 +2666,424 @@ async fn the_national_role_reads_every_countys_statistics_and_nothing_else() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "a unit is not a county");
     app.stop().await;
 }
+
+/// The keys of a summary's statements (`stats.current.statements`).
+fn statement_keys(s: &Value) -> Vec<String> {
+    s["stats"]["current"]["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A statement's number of valued answers in a summary.
+fn statement_n(s: &Value, key: &str) -> u64 {
+    s["stats"]["current"]["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["key"] == key)
+        .unwrap_or_else(|| panic!("{key} in {s}"))["n"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
+    use crate::support::{error_fields, error_lines};
+    let app = TestApp::spawn().await;
+    let f = fixture(&app).await;
+    let sys = valvo_core::access::Principal::system("test");
+    let unit = |parent: Option<i64>, code: &str| valvo_store::NewOrgUnit {
+        parent_id: parent,
+        code: code.into(),
+        name: crate::support::t(&format!("Yksikkö {code}"), &format!("Enhet {code}")),
+        producer: valvo_core::ProducerType::Own,
+        sort_order: 1,
+        service_type: None,
+    };
+    let other = app
+        .store
+        .create_org_unit(&sys, &unit(None, "toinen"))
+        .await
+        .unwrap();
+    let t1 = app
+        .store
+        .create_org_unit(&sys, &unit(Some(other), "t1"))
+        .await
+        .unwrap();
+    app.add_user("admin@x.fi", Role::Admin, None).await;
+    app.add_user("qc@x.fi", Role::QualityCoordinator, Some(f.county))
+        .await;
+    app.add_user("qc2@x.fi", Role::QualityCoordinator, Some(other))
+        .await;
+    app.add_user("area@x.fi", Role::QualityCoordinator, Some(f.area_a))
+        .await;
+    let add = |key: &'static str, county: Option<&'static str>| {
+        let mut fields = vec![
+            ("statement_key", key),
+            ("statement_text_fi", "Sauna oli lämmin"),
+            ("statement_text_sv", "Bastun var varm"),
+            ("statement_text_en", "The sauna was warm"),
+        ];
+        if let Some(c) = county {
+            fields.push(("county", c));
+        }
+        fields
+    };
+
+    // ---- who adds what
+    let qc = app.login("qc@x.fi").await;
+    let page = qc
+        .get(app.url("/feedback/survey"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"statement_key\""),
+        "a county's coordinator adds"
+    );
+    assert!(
+        !page.contains("name=\"county\""),
+        "to their own county, unasked"
+    );
+    let r = app
+        .post_form(&qc, "/feedback/survey", &add("sauna", None))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let qc2 = app.login("qc2@x.fi").await;
+    // Keys are unique across counties.
+    let r = app
+        .post_form(&qc2, "/feedback/survey", &add("sauna", None))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("href=\"#statement_key\""));
+    let r = app
+        .post_form(&qc2, "/feedback/survey", &add("ferry", None))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // An area's coordinator keeps no survey.
+    let area = app.login("area@x.fi").await;
+    let page = area
+        .get(app.url("/feedback/survey"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("name=\"statement_key\""));
+    let r = app
+        .post_form(&area, "/feedback/survey", &add("bus", None))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Someone who works for every county chooses: shared, or a county's.
+    let admin = app.login("admin@x.fi").await;
+    let page = admin
+        .get(app.url("/feedback/survey?lang=sv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"county\""));
+    assert!(page.contains("Alla välfärdsområden (gemensam)"));
+    let r = app
+        .post_form(&admin, "/feedback/survey", &add("parking", Some("")))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post_form(&admin, "/feedback/survey", &add("bus", Some("nowhere")))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A county's coordinator sees the shared statements and their own.
+    let page = qc
+        .get(app.url("/feedback/survey?lang=fi"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<code>sauna</code>") && page.contains("<code>parking</code>"));
+    assert!(!page.contains("<code>ferry</code>"), "not another county's");
+    assert!(page.contains("Testin hyvinvointialue") && page.contains("Kaikki hyvinvointialueet"));
+
+    // ---- two counties adding at once: both additions are kept (the one
+    // that lost the version is made again on the winner's); the same key
+    // goes to one of them.
+    let csrf = (app.csrf(&qc).await, app.csrf(&qc2).await);
+    let post = |c: &reqwest::Client, csrf: &str, key: String| {
+        let req = c.post(app.url("/feedback/survey")).form(&[
+            ("csrf", csrf.to_string()),
+            ("statement_key", key),
+            ("statement_text_fi", "a".into()),
+            ("statement_text_sv", "b".into()),
+            ("statement_text_en", "c".into()),
+        ]);
+        async move { req.send().await.unwrap().status() }
+    };
+    for i in 0..6 {
+        let (s1, s2) = tokio::join!(
+            post(&qc, &csrf.0, format!("race_a{i}")),
+            post(&qc2, &csrf.1, format!("race_b{i}")),
+        );
+        assert_eq!(
+            (s1, s2),
+            (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER),
+            "{i}"
+        );
+        let (s1, s2) = tokio::join!(
+            post(&qc, &csrf.0, format!("race_same{i}")),
+            post(&qc2, &csrf.1, format!("race_same{i}")),
+        );
+        let mut got = [s1, s2];
+        got.sort();
+        assert_eq!(
+            got,
+            [StatusCode::SEE_OTHER, StatusCode::UNPROCESSABLE_ENTITY],
+            "{i}"
+        );
+    }
+    let v: Value = app
+        .client()
+        .get(app.url("/api/v1/feedback/survey"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let raced: Vec<(String, String)> = v["survey"]["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["key"].as_str().unwrap().starts_with("race_"))
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().into(),
+                s["county"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(raced.len(), 18, "{raced:?}");
+    for (key, county) in &raced {
+        if key.starts_with("race_a") {
+            assert_eq!(county, "county");
+        } else if key.starts_with("race_b") {
+            assert_eq!(county, "toinen");
+        }
+    }
+    // 3 added above, 18 here, on top of version 1.
+    assert_eq!(v["version"], 22);
+
+    // ---- the survey as asked in each county
+    let c = app.client();
+    let survey = |q: &'static str| {
+        let c = c.clone();
+        let url = app.url(&format!("/api/v1/feedback/survey{q}"));
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let keys = |v: &Value| -> Vec<(String, Value)> {
+        v["survey"]["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["key"].as_str().unwrap().to_owned(), s["county"].clone()))
+            .collect()
+    };
+    let (s, all) = survey("").await;
+    assert_eq!(s, StatusCode::OK);
+    let all = keys(&all);
+    assert_eq!(all.len(), 11 + 18);
+    assert_eq!(all[8], ("sauna".into(), json!("county")));
+    assert_eq!(all[9], ("ferry".into(), json!("toinen")));
+    assert_eq!(all[10], ("parking".into(), Value::Null));
+    let (_, theirs) = survey("?county=toinen").await;
+    let theirs: Vec<String> = keys(&theirs).into_iter().map(|k| k.0).collect();
+    // The shared ones, the county's own and its raced six and some of the same.
+    assert!(theirs.len() >= 10 + 6, "{theirs:?}");
+    assert!(
+        !theirs.iter().any(|k| k.starts_with("race_a")),
+        "{theirs:?}"
+    );
+    assert!(theirs.contains(&"ferry".to_string()) && !theirs.contains(&"sauna".to_string()));
+    assert_eq!(survey("?county=nowhere").await.0, StatusCode::NOT_FOUND);
+    // The answer pages ask the unit's county's statements.
+    for (code, asked, not) in [("a1", "sauna", "ferry"), ("t1", "ferry", "sauna")] {
+        let page = c
+            .get(app.url(&format!("/feedback/{code}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(&format!("name=\"scores.{asked}\"")), "{code}");
+        assert!(page.contains("name=\"scores.parking\""), "{code}");
+        assert!(!page.contains(&format!("name=\"scores.{not}\"")), "{code}");
+    }
+
+    // ---- answers: another county's statement is refused, naming it
+    let token = app.token("admin@x.fi").await;
+    let answer = |body: Value| {
+        let c = c.clone();
+        let url = app.url("/api/v1/feedback/answers");
+        // An invitation is its own key; a unit's answer needs a token.
+        let bearer = body.get("invitation").is_none().then(|| token.clone());
+        async move {
+            let mut r = c.post(url).json(&body);
+            if let Some(t) = bearer {
+                r = r.bearer_auth(t);
+            }
+            let r = r.send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, body) =
+        answer(json!({ "org_unit": t1, "nps": 9, "scores": { "sauna": 4, "ferry": 5 } })).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["scores.sauna"]);
+    let (s, body) =
+        answer(json!({ "org_unit": f.unit_a1, "nps": 9, "scores": { "sauna": 4, "parking": 3 } }))
+            .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, _) =
+        answer(json!({ "org_unit": t1, "nps": 7, "scores": { "ferry": 5, "parking": 2 } })).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The public form refuses it too, and shows the unit's statements again.
+    let r = c
+        .post(app.url("/feedback/t1"))
+        .form(&[("nps", "5"), ("scores.sauna", "3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("name=\"scores.ferry\"") && !html.contains("name=\"scores.sauna\""));
+    // An invitation: the refused answer leaves the token for the right one.
+    let r: Value = c
+        .post(app.url("/api/v1/feedback/invitations"))
+        .bearer_auth(&token)
+        .json(&json!({ "org_unit": t1, "service_date": today(), "count": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let inv = r["tokens"][0].as_str().unwrap().to_owned();
+    let (s, body) = answer(json!({ "invitation": inv, "scores": { "sauna": 2 } })).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["scores.sauna"]);
+    let (s, body) = answer(json!({ "invitation": inv, "scores": { "ferry": 4 } })).await;
+    assert_eq!(s, StatusCode::CREATED, "the token was kept: {body}");
+
+    // ---- the import: a line of the other county's unit is named
+    let d = today();
+    let import = |csv: String| {
+        let c = c.clone();
+        let url = app.url("/api/v1/feedback/import");
+        let token = token.clone();
+        async move {
+            let r = c
+                .post(url)
+                .bearer_auth(&token)
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(csv)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, body) = import(format!(
+        "unit;service_date;nps;sauna;ferry\na1;{d};9;5;\nt1;{d};8;;3\nt1;{d};7;4;\n"
+    ))
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_lines(&body), [(4, "sauna".to_string())]);
+    assert!(
+        body["error"]["lines"][0]["expected"]
+            .as_str()
+            .unwrap()
+            .contains("another county's own"),
+        "{body}"
+    );
+    let (s, body) = import(format!(
+        "unit;service_date;nps;sauna;ferry\na1;{d};9;5;\nt1;{d};8;;3\n"
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // ---- the figures: each county's own statements in its own only
+    let token = app.token("admin@x.fi").await;
+    let year = this_year();
+    let mine = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={}&period={year}", f.county),
+    )
+    .await;
+    let theirs = stats(
+        &app,
+        Some(&token),
+        &format!("org_unit={other}&period={year}"),
+    )
+    .await;
+    let k = statement_keys(&mine);
+    assert!(
+        k.contains(&"sauna".into())
+            && k.contains(&"parking".into())
+            && !k.contains(&"ferry".into())
+    );
+    let k = statement_keys(&theirs);
+    assert!(k.contains(&"ferry".into()) && !k.contains(&"sauna".into()));
+    // The API answer and the imported line in the county; in the other
+    // county the two API answers (the invitation's too) and the line.
+    assert_eq!(statement_n(&mine, "sauna"), 2);
+    assert_eq!(statement_n(&theirs, "ferry"), 3);
+    assert_eq!(statement_n(&theirs, "parking"), 1);
+    assert_eq!(theirs["stats"]["current"]["answers"], 3);
+    // The export's columns are those asked in the scope's county.
+    let r = c
+        .get(app.url(&format!(
+            "/api/v1/feedback/export?org_unit={other}&period={year}"
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.text().await.unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.contains("ferry") && !header.contains("sauna"),
+        "{header}"
+    );
+    // Written down who added what.
+    let log = app.store.audit_log(1000, None, None).await.unwrap();
+    let added: Vec<String> = log
+        .iter()
+        .filter(|e| e.entity == "survey")
+        .map(|e| e.after.as_ref().map(|d| d.to_string()).unwrap_or_default())
+        .collect();
+    assert!(
+        added
+            .iter()
+            .any(|d| d.contains("\"ferry\"") && d.contains("\"toinen\"")),
+        "{added:?}"
+    );
+    app.stop().await;
+}
