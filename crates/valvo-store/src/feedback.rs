@@ -1073,7 +1073,9 @@ impl Held {
             }
             self.conn = Some(conn);
         }
-        Ok(self.conn.as_mut().expect("set above"))
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Corrupt("feedback ingest lost its connection".into()))
     }
 
     /// Back to the pool with the pool's own setting.
