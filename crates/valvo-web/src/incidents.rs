@@ -101,6 +101,7 @@ fn parse_time(s: &str) -> Option<time::Time> {
 /// immediate actions).
 fn report_groups(
     page: &Page,
+    tree: &OrgTree,
     b: &Builder,
     types: &[EventTypeDef],
     units: Option<&[(i64, String)]>,
@@ -142,12 +143,22 @@ fn report_groups(
         )
         .choose_first(tr),
     );
-    // Active types only: a deactivated type is not offered.
+    // Active types only: a deactivated type is not offered. Where the list
+    // holds the own types of several counties (someone who works for every
+    // county), each of those names its county.
     let mut event_type = b.plain("event_type", InputKind::Select, true);
+    let owners: std::collections::BTreeSet<&str> =
+        types.iter().filter_map(|t| t.county.as_deref()).collect();
+    let view = (owners.len() < 2).then_some("");
     event_type.options = types
         .iter()
         .filter(|t| t.active)
-        .map(|t| (t.code.code().to_string(), name_text(page, &t.name)))
+        .map(|t| {
+            let name = name_text(page, &t.name);
+            let label =
+                crate::county_lists::option_label(page, tree, view, name, t.county.as_deref());
+            (t.code.code().to_string(), label)
+        })
         .collect();
     first.push(plain(event_type, None).choose_first(tr));
     let mut when = b.plain("occurred_on", InputKind::Text, true);
@@ -346,6 +357,7 @@ fn parse_report(
 #[allow(clippy::too_many_arguments)]
 fn report_form(
     page: &Page,
+    tree: &OrgTree,
     types: &[EventTypeDef],
     action: String,
     units: Option<&[(i64, String)]>,
@@ -359,7 +371,7 @@ fn report_form(
     // with errors, so that it still saves once.
     let once = once_key(&data).unwrap_or_else(new_once_key);
     let b = Builder::new(&page.tr, data, errors);
-    let groups = report_groups(page, &b, types, units, public);
+    let groups = report_groups(page, tree, &b, types, units, public);
     let cancel = if public { String::new() } else { "/".into() };
     let mut form = b.form(action, "incident-send", cancel, groups);
     form.once = Some(once);
@@ -413,6 +425,7 @@ pub async fn new_form(State(state): State<AppState>, page: Page) -> UiResult {
     let types = offered_types(&state, &page, &tree, user.scope).await?;
     Ok(report_form(
         &page,
+        &tree,
         &types,
         "/incidents/new".into(),
         Some(&units),
@@ -514,6 +527,7 @@ pub async fn create_staff(
     };
     Ok(report_form(
         &page,
+        &tree,
         &types,
         "/incidents/new".into(),
         Some(&units),
@@ -552,6 +566,7 @@ pub async fn public_form(
     let types = offered_types(&state, &page, &tree, Some(unit.id)).await?;
     Ok(report_form(
         &page,
+        &tree,
         &types,
         format!("/report/{code}"),
         None,
@@ -589,6 +604,7 @@ pub async fn public_create(
     };
     Ok(report_form(
         &page,
+        &tree,
         &types,
         format!("/report/{code}"),
         None,

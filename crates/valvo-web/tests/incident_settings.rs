@@ -1184,6 +1184,17 @@ async fn each_county_keeps_its_own_lists_beside_the_shared_ones() {
     let a = app.login("admin@x.fi").await;
     let (_, new) = get(&a, &app, "/incidents/event-types/new").await;
     assert!(new.contains("name=\"county\"") && new.contains("value=\"toinen\""));
+    // The staff form of someone who works for every county names the
+    // county of each county's own type (two counties' types share a name);
+    // a county's own people see theirs as it is.
+    let (_, form) = get(&a, &app, "/incidents/new").await;
+    assert!(
+        form.contains("Käsihygienia (Testin hyvinvointialue)")
+            && form.contains("Käsihygienia (Yksikkö toinen)"),
+        "{form}"
+    );
+    let (_, form) = get(&app.login("qc@x.fi").await, &app, "/incidents/new").await;
+    assert!(form.contains(">Käsihygienia<") && !form.contains("Käsihygienia ("));
     let (_, page) = get(&a, &app, "/incidents/settings").await;
     assert!(page.contains("href=\"/incidents/event-types/toinen_only/edit\""));
     assert!(page.contains("href=\"/incidents/event-types/lifting/edit\""));
