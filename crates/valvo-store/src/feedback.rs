@@ -601,10 +601,14 @@ async fn resolve(
             // the token is consumed, so that a refused answer leaves it
             // for the corrected one (the invitation's unit never changes).
             if !needs_county(survey, &answer).is_empty() {
+                // Only a usable one: a used or expired token is named as
+                // such below, whatever the answer says.
                 let unit: Option<i64> = sqlx::query_scalar(
-                    "SELECT org_unit_id FROM feedback_invitations WHERE token_hash = $1",
+                    "SELECT org_unit_id FROM feedback_invitations \
+                     WHERE token_hash = $1 AND used_at IS NULL AND expires_on >= $2",
                 )
                 .bind(digest(token))
+                .bind(sub.today.to_string())
                 .fetch_optional(&mut *conn)
                 .await?;
                 if let Some(unit) = unit {
@@ -646,7 +650,6 @@ async fn resolve(
     }
 }
 
-/// Whether the org unit exists (read from the database, not the cache).
 /// The answer's statements that are some county's own (none in a survey
 /// without such statements).
 fn needs_county<'a>(survey: &'a SurveyDef, answer: &'a Answer) -> Vec<&'a str> {
@@ -703,6 +706,7 @@ async fn county_code_in(conn: &mut AnyConnection, unit: i64) -> Result<Option<St
     Ok(None)
 }
 
+/// Whether the org unit exists (read from the database, not the cache).
 async fn unit_exists(conn: &mut AnyConnection, id: i64) -> Result<bool> {
     Ok(
         sqlx::query_scalar::<_, i64>("SELECT id FROM org_units WHERE id = $1")
@@ -2012,8 +2016,14 @@ impl Store {
                 if tree.get(*org).is_none() {
                     return Err(invalid("org_unit", ErrorCode::Invalid));
                 }
-                if let Some(key) = survey.def.not_asked(a, tree.county_code(*org)).first() {
-                    return Err(invalid(&format!("scores.{key}"), ErrorCode::Invalid));
+                let refused = survey.def.not_asked(a, tree.county_code(*org));
+                if !refused.is_empty() {
+                    return Err(StoreError::Invalid(
+                        refused
+                            .into_iter()
+                            .map(|k| FieldError::new(format!("scores.{k}"), ErrorCode::Invalid))
+                            .collect(),
+                    ));
                 }
                 let month = month_of(a.service_date.unwrap_or(today)).to_string();
                 // The unit first, its county last (as `strata_of` reads them).

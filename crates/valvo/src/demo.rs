@@ -531,7 +531,9 @@ async fn demo_feedback(store: &Store, system: &Principal, period: Period) -> Res
                 9 + next(2) as u8
             };
             let mut scores = std::collections::BTreeMap::new();
-            for st in &survey.def.statements {
+            // The statements every county is asked (another county on the
+            // same service may have its own).
+            for st in survey.def.statements.iter().filter(|s| s.county.is_none()) {
                 let v = next(12);
                 let score = if v == 0 {
                     Score::CannotSay

@@ -2988,6 +2988,9 @@ async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
     assert_eq!(error_fields(&body), ["scores.sauna"]);
     let (s, body) = answer(json!({ "invitation": inv, "scores": { "ferry": 4 } })).await;
     assert_eq!(s, StatusCode::CREATED, "the token was kept: {body}");
+    // A used token is named as used, whatever the answer scores.
+    let (s, body) = answer(json!({ "invitation": inv, "scores": { "sauna": 2 } })).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
 
     // ---- the import: a line of the other county's unit is named
     let d = today();
@@ -3050,6 +3053,10 @@ async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
     );
     let k = statement_keys(&theirs);
     assert!(k.contains(&"ferry".into()) && !k.contains(&"sauna".into()));
+    // Also a county's own statement nobody has answered yet (a statement
+    // with answers would be listed from its counts alone).
+    assert!(statement_keys(&mine).contains(&"race_a0".into()) && !k.contains(&"race_a0".into()));
+    assert!(k.contains(&"race_b0".into()) && !statement_keys(&mine).contains(&"race_b0".into()));
     // The API answer and the imported line in the county; in the other
     // county the two API answers (the invitation's too) and the line.
     assert_eq!(statement_n(&mine, "sauna"), 2);
