@@ -93,6 +93,10 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        // The server closes a connection idle for its header timeout (10 s);
+        // a pooled one reused at that very moment fails as an incomplete
+        // message. Idle connections are dropped well before.
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
         .unwrap()
 }

@@ -248,6 +248,8 @@ fn client() -> reqwest::Client {
         .cookie_store(true)
         .redirect(Policy::none())
         .pool_max_idle_per_host(64)
+        // Below the server's header timeout, which closes idle connections.
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
         .unwrap()
 }

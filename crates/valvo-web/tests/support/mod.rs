@@ -136,6 +136,9 @@ impl TestApp {
         Client::builder()
             .cookie_store(true)
             .redirect(Policy::none())
+            // Below the server's header timeout (10 s), which closes idle
+            // connections: one reused at that moment would fail.
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
             .build()
             .unwrap()
     }
