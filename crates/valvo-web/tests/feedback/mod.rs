@@ -2667,6 +2667,17 @@ async fn the_national_role_reads_every_countys_statistics_and_nothing_else() {
     app.stop().await;
 }
 
+/// A page's HTML, as `c` sees it.
+async fn html(app: &TestApp, c: &reqwest::Client, path: &str) -> String {
+    c.get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The keys of a summary's statements (`stats.current.statements`).
 fn statement_keys(s: &Value) -> Vec<String> {
     s["stats"]["current"]["statements"]
@@ -2735,14 +2746,7 @@ async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
 
     // ---- who adds what
     let qc = app.login("qc@x.fi").await;
-    let page = qc
-        .get(app.url("/feedback/survey"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&app, &qc, "/feedback/survey").await;
     assert!(
         page.contains("name=\"statement_key\""),
         "a county's coordinator adds"
@@ -2768,14 +2772,7 @@ async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // An area's coordinator keeps no survey.
     let area = app.login("area@x.fi").await;
-    let page = area
-        .get(app.url("/feedback/survey"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&app, &area, "/feedback/survey").await;
     assert!(!page.contains("name=\"statement_key\""));
     let r = app
         .post_form(&area, "/feedback/survey", &add("bus", None))
@@ -2783,14 +2780,7 @@ async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Someone who works for every county chooses: shared, or a county's.
     let admin = app.login("admin@x.fi").await;
-    let page = admin
-        .get(app.url("/feedback/survey?lang=sv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&app, &admin, "/feedback/survey?lang=sv").await;
     assert!(page.contains("name=\"county\""));
     assert!(page.contains("Alla välfärdsområden (gemensam)"));
     let r = app
@@ -2802,14 +2792,7 @@ async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // A county's coordinator sees the shared statements and their own.
-    let page = qc
-        .get(app.url("/feedback/survey?lang=fi"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&app, &qc, "/feedback/survey?lang=fi").await;
     assert!(page.contains("<code>sauna</code>") && page.contains("<code>parking</code>"));
     assert!(!page.contains("<code>ferry</code>"), "not another county's");
     assert!(page.contains("Testin hyvinvointialue") && page.contains("Kaikki hyvinvointialueet"));
@@ -2920,14 +2903,7 @@ async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
     assert_eq!(survey("?county=nowhere").await.0, StatusCode::NOT_FOUND);
     // The answer pages ask the unit's county's statements.
     for (code, asked, not) in [("a1", "sauna", "ferry"), ("t1", "ferry", "sauna")] {
-        let page = c
-            .get(app.url(&format!("/feedback/{code}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = html(&app, &c, &format!("/feedback/{code}")).await;
         assert!(page.contains(&format!("name=\"scores.{asked}\"")), "{code}");
         assert!(page.contains("name=\"scores.parking\""), "{code}");
         assert!(!page.contains(&format!("name=\"scores.{not}\"")), "{code}");
