@@ -2714,11 +2714,7 @@ async fn each_county_asks_its_own_statements_beside_the_shared_ones() {
         sort_order: 1,
         service_type: None,
     };
-    let other = app
-        .store
-        .create_org_unit(&sys, &unit(None, "toinen"))
-        .await
-        .unwrap();
+    let other = other_county(&app).await;
     let t1 = app
         .store
         .create_org_unit(&sys, &unit(Some(other), "t1"))
