@@ -945,6 +945,136 @@ async fn two_processes_on_one_sqlite_file_add_every_answer_once() {
     db.drop().await;
 }
 
+/// An import run beside the server on the same SQLite file writes its rows
+/// in transactions of about 20 ms with a pause after each, and the
+/// server's ingest asks for the write lock every millisecond meanwhile
+/// (its own connection without SQLite's wait): no live answer fails, and
+/// the imported reports and the answers each count once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_answers_beside_an_import_on_one_sqlite_file_all_land() {
+    let Some(db) = Db::sqlite_file("import_beside_answers") else {
+        return;
+    };
+    let token = admin_token(&db);
+    let county = db.org("county", None);
+    let unit = db.org("u1", Some("county"));
+    db.org("u2", Some("county"));
+    let today = time::OffsetDateTime::now_utc().date();
+    let file = std::env::temp_dir().join(format!(
+        "valvo_test_import_beside_{:016x}.csv",
+        rand::thread_rng().gen::<u64>()
+    ));
+    let mut text = String::from(
+        "unit;reported_on;occurred_on;kind;event_type;consequence;reporter_role;state;handled_on\n",
+    );
+    let rows = 60_000usize;
+    for i in 0..rows {
+        let day = today - time::Duration::days((i % 700) as i64);
+        let handled =
+            (i % 3 != 0).then(|| (day + time::Duration::days((i % 20) as i64)).min(today));
+        text.push_str(&format!(
+            "{};{day};{day};client_safety;{};no_harm;staff;{};{}\n",
+            ["u1", "u2"][i % 2],
+            ["medication", "fall_accident", "other"][i % 3],
+            if handled.is_some() { "handled" } else { "new" },
+            handled.map(|h| h.to_string()).unwrap_or_default()
+        ));
+    }
+    std::fs::write(&file, text).unwrap();
+    let server = Server::start(&db, &[]);
+    let mut import = db
+        .valvo()
+        .args(["import", "incidents"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let c = client();
+    let acked = Arc::new(AtomicUsize::new(0));
+    let errors = Errors::default();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..8usize {
+        let (c, token, acked, errors, done) = (
+            c.clone(),
+            token.clone(),
+            acked.clone(),
+            errors.clone(),
+            done.clone(),
+        );
+        let url = server.url("/api/v1/feedback/answers");
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !done.load(Ordering::SeqCst) {
+                let r = c
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "org_unit": unit, "nps": (w + i) % 11 }))
+                    .send()
+                    .await
+                    .unwrap();
+                errors.check(&r, "answer");
+                if r.status() == StatusCode::CREATED {
+                    acked.fetch_add(1, Ordering::SeqCst);
+                }
+                i += 1;
+            }
+        }));
+    }
+    let status = loop {
+        if let Some(s) = import.try_wait().unwrap() {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    done.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let _ = std::fs::remove_file(&file);
+    let mut err = String::new();
+    if let Some(mut e) = import.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(status.success(), "valvo import incidents: {err}");
+    let acked = acked.load(Ordering::SeqCst) as i64;
+    assert_eq!(errors.count(), 0);
+    assert!(acked > 0, "no answer acknowledged during the import");
+    eprintln!("{acked} answers acknowledged during an import of {rows} reports");
+    assert_eq!(year_answers(&c, &server, &token, county).await, acked);
+    let year = today.year();
+    let stats: Value = c
+        .get(server.url(&format!(
+            "/api/v1/incidents/stats?org_unit={county}&period={year}"
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    drop(server);
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let direct: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM incidents WHERE reported_on LIKE '{year}-%'"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(all, rows as i64);
+    assert!(direct > 0);
+    assert_eq!(stats["stats"]["total"], direct, "{stats}");
+    db.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn statistics_through_one_instance_include_every_answer_acknowledged_through_the_other() {
     let Some(db) = Db::new("reads_under_intake").await else {

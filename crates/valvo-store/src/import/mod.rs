@@ -65,8 +65,6 @@ pub(crate) fn statement_rows(conn: &AnyConnection, cols: usize) -> usize {
     };
     (params / cols.max(1)).max(1)
 }
-/// The pause after each chunk on SQLite, for the other writers.
-const SQLITE_YIELD: std::time::Duration = std::time::Duration::from_millis(10);
 /// Aggregate keys held in memory before they are spilled to staging.
 const SPILL_KEYS: usize = 200_000;
 /// A running import whose process is not known to be alive counts as dead
@@ -1777,7 +1775,7 @@ impl Store {
                     if write && self.backend == crate::Backend::Sqlite {
                         // Let writers waiting for SQLite's one write lock (live
                         // answers, polling with growing sleeps) have it now and then.
-                        tokio::time::sleep(SQLITE_YIELD).await;
+                        tokio::time::sleep(bulk::SQLITE_PAUSE).await;
                     }
                 }
                 Msg::Spill(Agg::Feedback(agg)) if !job.dry_run => {
