@@ -567,8 +567,8 @@ pub async fn imports(url: Option<String>, rows: usize) -> Result<(), String> {
     println!("`valvo import` of generated files beside a server taking live answers (4 clients):");
     println!();
     println!(
-        "{:<10} {:>10} {:>8} {:>10} {:>9} {:>8} {:>9} {:>9} {:>7}",
-        "kind", "rows", "s", "rows/s", "peak MB", "live", "p50 ms", "p99 ms", "failed"
+        "{:<10} {:>10} {:>8} {:>10} {:>9} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "kind", "rows", "s", "rows/s", "peak MB", "live", "p50 ms", "p99 ms", "max ms", "failed"
     );
     for kind in [
         valvo_store::ImportKind::Feedback,
@@ -660,7 +660,7 @@ pub async fn imports(url: Option<String>, rows: usize) -> Result<(), String> {
                 ));
             }
             println!(
-                "{:<10} {:>10} {:>8.1} {:>10.0} {:>9.0} {:>8} {:>9.1} {:>9.1} {:>7}",
+                "{:<10} {:>10} {:>8.1} {:>10.0} {:>9.0} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>7}",
                 kind.code(),
                 rows,
                 secs,
@@ -669,6 +669,7 @@ pub async fn imports(url: Option<String>, rows: usize) -> Result<(), String> {
                 lat.len(),
                 ms(percentile(&lat, 50.0)),
                 ms(percentile(&lat, 99.0)),
+                ms(percentile(&lat, 100.0)),
                 failed
             );
             drop(server);

@@ -1779,10 +1779,8 @@ impl Store {
                     }
                 }
                 Msg::Spill(Agg::Feedback(agg)) if !job.dry_run => {
-                    let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
-                    stage_cells(&mut tx, job.id, &agg.cells).await?;
-                    crate::comparison::upsert(&mut tx, Some(job.id), agg.strata).await?;
-                    tx.commit().await?;
+                    self.stage_feedback(conn, job.id, &agg.cells, agg.strata)
+                        .await?;
                 }
                 Msg::Spill(_) => {}
                 Msg::End {
@@ -2000,6 +1998,40 @@ impl Store {
         self.import_job(id).await?.ok_or(StoreError::NotFound)
     }
 
+    /// Adds aggregate rows of an answer import to its staging rows, in
+    /// short transactions: on SQLite 2 500 rows each (10 000 before) with
+    /// the pause after each that the rows' own transactions have, as live
+    /// answers wait for that lock meanwhile.
+    async fn stage_feedback(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        job: i64,
+        cells: &[ScopeCell],
+        strata: crate::comparison::StrataRows,
+    ) -> Result<()> {
+        let sqlite = self.backend == crate::Backend::Sqlite;
+        let rows = if sqlite { CHUNK / 2 } else { CHUNK * 2 };
+        let pause = || async {
+            if sqlite {
+                tokio::time::sleep(bulk::SQLITE_PAUSE).await;
+            }
+        };
+        for part in cells.chunks(rows) {
+            let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
+            stage_cells(&mut tx, job, part).await?;
+            tx.commit().await?;
+            pause().await;
+        }
+        let strata: Vec<_> = strata.into_iter().collect();
+        for part in strata.chunks(rows) {
+            let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
+            crate::comparison::upsert(&mut tx, Some(job), part.iter().cloned().collect()).await?;
+            tx.commit().await?;
+            pause().await;
+        }
+        Ok(())
+    }
+
     /// The one short transaction that makes an import count: marks it done
     /// (only if still running) and adds its aggregates.
     async fn finish(
@@ -2015,18 +2047,8 @@ impl Store {
         // like the rows themselves; the final one only adds staging up.
         let mut agg = agg;
         if let Agg::Feedback(a) = &mut agg {
-            for part in a.cells.chunks(CHUNK * 2) {
-                let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
-                stage_cells(&mut tx, job.id, part).await?;
-                tx.commit().await?;
-            }
-            let strata: Vec<_> = std::mem::take(&mut a.strata).into_iter().collect();
-            for part in strata.chunks(CHUNK * 2) {
-                let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
-                crate::comparison::upsert(&mut tx, Some(job.id), part.iter().cloned().collect())
-                    .await?;
-                tx.commit().await?;
-            }
+            let strata = std::mem::take(&mut a.strata);
+            self.stage_feedback(conn, job.id, &a.cells, strata).await?;
         }
         let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
         let n = sqlx::query(
