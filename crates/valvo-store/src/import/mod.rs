@@ -1264,8 +1264,144 @@ async fn finish_feedback(
     Ok(())
 }
 
-async fn finish_incidents(conn: &mut AnyConnection, agg: &IncidentAgg) -> Result<()> {
-    agg.deltas.apply(conn).await
+/// An incident import's aggregate changes as staged rows: (target, scope,
+/// k1, k2, k3, n), see migration 0029.
+type StagedIncidentRow = (&'static str, i64, String, String, String, i64);
+
+fn incident_rows(d: &Deltas) -> Vec<StagedIncidentRow> {
+    let mut rows = Vec::new();
+    for ((scope, month, dim, key), n) in &d.marginals {
+        rows.push((
+            "marginals",
+            *scope,
+            month.clone(),
+            (*dim).to_owned(),
+            key.clone(),
+            *n,
+        ));
+    }
+    for ((scope, month, days), n) in &d.days {
+        rows.push((
+            "days",
+            *scope,
+            month.clone(),
+            days.to_string(),
+            String::new(),
+            *n,
+        ));
+    }
+    for ((scope, kind, reported, opened), n) in &d.open {
+        rows.push((
+            "open",
+            *scope,
+            (*kind).to_owned(),
+            reported.clone(),
+            opened.clone(),
+            *n,
+        ));
+    }
+    for ((scope, month, kind, reported), n) in &d.month_ends {
+        rows.push((
+            "month_ends",
+            *scope,
+            month.clone(),
+            (*kind).to_owned(),
+            reported.clone(),
+            *n,
+        ));
+    }
+    rows.retain(|r| r.5 != 0);
+    rows
+}
+
+async fn stage_incident_rows(
+    conn: &mut AnyConnection,
+    job: i64,
+    rows: &[StagedIncidentRow],
+) -> Result<()> {
+    for part in rows.chunks(statement_rows(conn, 7)) {
+        let sql = multi_row(
+            conn,
+            "INSERT INTO import_incident_agg (import_id, target, scope_id, k1, k2, k3, n)",
+            part.len(),
+            7,
+            "",
+        );
+        let mut q = sqlx::query(&sql);
+        for (target, scope, k1, k2, k3, n) in part {
+            q = q
+                .bind(job)
+                .bind(*target)
+                .bind(*scope)
+                .bind(k1.clone())
+                .bind(k2.clone())
+                .bind(k3.clone())
+                .bind(*n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Adds an incident import's staged aggregate changes to the live
+/// aggregates, by the database, each in key order (as every writer of
+/// these rows: texts byte by byte, days as numbers).
+async fn finish_incidents(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    job: i64,
+) -> Result<()> {
+    let c = match backend {
+        crate::Backend::Postgres => " COLLATE \"C\"",
+        crate::Backend::Sqlite => "",
+    };
+    for (table, cols, select, order) in [
+        (
+            "incident_scope_marginals",
+            "scope_id, month, dim, key",
+            "scope_id, k1, k2, k3",
+            format!("scope_id, k1{c}, k2{c}, k3{c}"),
+        ),
+        (
+            "incident_scope_days",
+            "scope_id, month, days",
+            "scope_id, k1, CAST(k2 AS BIGINT)",
+            format!("scope_id, k1{c}, CAST(k2 AS BIGINT)"),
+        ),
+        (
+            "incident_open_spans",
+            "scope_id, kind, reported_on, opened_on",
+            "scope_id, k1, k2, k3",
+            format!("scope_id, k1{c}, k2{c}, k3{c}"),
+        ),
+        (
+            "incident_month_ends",
+            "scope_id, month, kind, reported_on",
+            "scope_id, k1, k2, k3",
+            format!("scope_id, k1{c}, k2{c}, k3{c}"),
+        ),
+    ] {
+        let target = match table {
+            "incident_scope_marginals" => "marginals",
+            "incident_scope_days" => "days",
+            "incident_open_spans" => "open",
+            _ => "month_ends",
+        };
+        sqlx::query(&format!(
+            "INSERT INTO {table} ({cols}, n) SELECT {select}, n FROM import_incident_agg \
+             WHERE import_id = $1 AND target = $2 ORDER BY {order} \
+             ON CONFLICT ({cols}) DO UPDATE SET n = {table}.n + excluded.n"
+        ))
+        .bind(job)
+        .bind(target)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("DELETE FROM import_incident_agg WHERE import_id = $1")
+        .bind(job)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Adds an import's marginal counts to the live ones, many rows per
@@ -1572,6 +1708,10 @@ impl Store {
             .execute(&self.pool)
             .await?;
         sqlx::query("DELETE FROM import_feedback_strata WHERE import_id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM import_incident_agg WHERE import_id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -1999,9 +2139,10 @@ impl Store {
     }
 
     /// Adds aggregate rows of an answer import to its staging rows, in
-    /// short transactions: on SQLite 2 500 rows each (10 000 before) with
-    /// the pause after each that the rows' own transactions have, as live
-    /// answers wait for that lock meanwhile.
+    /// short transactions ([`staged_per_transaction`](Self::staged_per_transaction):
+    /// on SQLite 2 500 rows each, 10 000 before) with the pause after each
+    /// that the rows' own transactions have, as live answers wait for that
+    /// lock meanwhile.
     async fn stage_feedback(
         &self,
         conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
@@ -2009,27 +2150,37 @@ impl Store {
         cells: &[ScopeCell],
         strata: crate::comparison::StrataRows,
     ) -> Result<()> {
-        let sqlite = self.backend == crate::Backend::Sqlite;
-        let rows = if sqlite { CHUNK / 2 } else { CHUNK * 2 };
-        let pause = || async {
-            if sqlite {
-                tokio::time::sleep(bulk::SQLITE_PAUSE).await;
-            }
-        };
+        let rows = self.staged_per_transaction();
         for part in cells.chunks(rows) {
             let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
             stage_cells(&mut tx, job, part).await?;
             tx.commit().await?;
-            pause().await;
+            self.pause_for_live_writers().await;
         }
         let strata: Vec<_> = strata.into_iter().collect();
         for part in strata.chunks(rows) {
             let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
             crate::comparison::upsert(&mut tx, Some(job), part.iter().cloned().collect()).await?;
             tx.commit().await?;
-            pause().await;
+            self.pause_for_live_writers().await;
         }
         Ok(())
+    }
+
+    /// Staged aggregate rows written in one transaction.
+    fn staged_per_transaction(&self) -> usize {
+        match self.backend {
+            crate::Backend::Sqlite => CHUNK / 2,
+            crate::Backend::Postgres => CHUNK * 2,
+        }
+    }
+
+    /// On SQLite, the pause after an import's transaction in which a live
+    /// writer waiting for the one write lock takes it.
+    async fn pause_for_live_writers(&self) {
+        if self.backend == crate::Backend::Sqlite {
+            tokio::time::sleep(bulk::SQLITE_PAUSE).await;
+        }
     }
 
     /// The one short transaction that makes an import count: marks it done
@@ -2049,6 +2200,17 @@ impl Store {
         if let Agg::Feedback(a) = &mut agg {
             let strata = std::mem::take(&mut a.strata);
             self.stage_feedback(conn, job.id, &a.cells, strata).await?;
+        }
+        if let Agg::Incidents(a) = &agg {
+            // Counted in their units' scopes as the tree is now (as the
+            // answers' cells are staged).
+            let rows = incident_rows(&a.deltas.scoped(conn).await?);
+            for part in rows.chunks(self.staged_per_transaction()) {
+                let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
+                stage_incident_rows(&mut tx, job.id, part).await?;
+                tx.commit().await?;
+                self.pause_for_live_writers().await;
+            }
         }
         let mut tx = crate::feedback::begin_write(conn, self.backend).await?;
         let n = sqlx::query(
@@ -2075,8 +2237,8 @@ impl Store {
                 finish_feedback(&mut tx, self.backend, job.id, a).await?;
                 "feedback_answers"
             }
-            Agg::Incidents(a) => {
-                finish_incidents(&mut tx, a).await?;
+            Agg::Incidents(_) => {
+                finish_incidents(&mut tx, self.backend, job.id).await?;
                 "incident"
             }
             // Applied by finish_figures, never here.

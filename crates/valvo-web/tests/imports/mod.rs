@@ -271,7 +271,15 @@ async fn incident_history_fills_past_periods_as_they_stood() {
     );
     assert_eq!(body["error"]["lines"][0]["field"], "reported_on");
     let id = body["error"]["import"]["id"].as_i64().unwrap();
-    assert_eq!(left_by(&app, id, &["incidents", "incident_spans"]).await, 0);
+    assert_eq!(
+        left_by(
+            &app,
+            id,
+            &["incidents", "incident_spans", "import_incident_agg"]
+        )
+        .await,
+        0
+    );
     assert_eq!(stats("2024H1").await.total, 3);
     // Incident history is for coordinators and administrators.
     app.add_user("mgr@x.fi", Role::AreaManager, Some(f.area_a))
