@@ -1153,9 +1153,12 @@ fn is_busy(e: &StoreError) -> bool {
 /// commit that finds the write-ahead log over 1 000 pages copies it into
 /// the database file and syncs that before it returns: beside an import,
 /// which keeps the log long, a live answer's commit took 22 ms at the p90
-/// instead of 1.4. The aggregator checkpoints after its rounds instead,
-/// outside the turn the ingest waits for ([`Polling::release`]), and every
-/// other connection as before.
+/// instead of 1.4. The aggregator checkpoints after each chunk of its
+/// background rounds instead, still in the turn the ingest waits for
+/// ([`Polling::release`]): a log that a checkpoint has caught up with is
+/// started again from its beginning by the next commit, and beside a
+/// checkpoint running at the same time as commits it never is (the log
+/// grew to 840 MB under a 12 s load). Every other connection as before.
 const NO_WAIT: &str = "PRAGMA busy_timeout = 0; PRAGMA wal_autocheckpoint = 0";
 /// The pool's own settings (set as each connection opens).
 pub(crate) const POOL_WAIT: &str = "PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 1000";
@@ -1503,9 +1506,10 @@ async fn aggregate_pending(
         upsert_rows(&mut tx, counted.agg).await?;
         crate::comparison::upsert(&mut tx, None, counted.strata).await?;
         tx.commit().await?;
-        drop(_turn);
         if let Some(w) = wconn {
-            // The background aggregator's rounds, not a reader's.
+            // The background aggregator's rounds, not a reader's; in its
+            // turn, so that the checkpoint can catch up with the log and
+            // the ingest's next commit start it again from the beginning.
             w.release(round == Round::Skip).await;
         }
         tracing::debug!(

@@ -301,9 +301,10 @@ impl Deltas {
         }
     }
 
-    /// The same changes counted in every scope of their units (read in the
-    /// caller's transaction: a unit added a moment ago through another
-    /// instance counts in its area and county too).
+    /// The same changes counted in every scope of their units (read on the
+    /// caller's connection, in its transaction where it has one: a unit
+    /// added a moment ago through another instance counts in its area and
+    /// county too).
     pub(crate) async fn scoped(&self, conn: &mut AnyConnection) -> Result<Deltas> {
         let units = self
             .marginals

@@ -1072,7 +1072,12 @@ async fn live_answers_beside_an_import_on_one_sqlite_file_all_land() {
     assert_eq!(all, rows as i64);
     assert!(direct > 0);
     assert_eq!(stats["stats"]["total"], direct, "{stats}");
+    // The log the server left (it was stopped, not closed).
+    let path = db.url.trim_start_matches("sqlite://").to_owned();
     db.drop().await;
+    for end in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{path}{end}"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -222,8 +222,11 @@ impl Bulk {
         Ok(Bulk::Postgres(sqlx::PgConnection::connect(url).await?))
     }
 
-    /// Writes a chunk in one transaction with the heartbeat; fails (writing
-    /// nothing) when the import is no longer running.
+    /// Writes a chunk with the heartbeat: in one transaction on PostgreSQL,
+    /// in transactions of about [`SQLITE_HOLD`] on SQLite. Fails when the
+    /// import is no longer running, writing nothing more (on SQLite the
+    /// chunk's earlier transactions stay, their rows found by their ranges
+    /// and removed with the failed import's).
     pub async fn write(&mut self, beat: Heartbeat, chunk: Chunk) -> Result<()> {
         match self {
             Bulk::Postgres(pg) => write_pg(pg, beat, chunk).await,
@@ -260,11 +263,16 @@ impl Bulk {
 /// failed); rows count only when the import is marked done either way.
 pub(super) const SQLITE_HOLD: std::time::Duration = std::time::Duration::from_millis(20);
 /// The pause after each such transaction, in which a writer waiting for
-/// the lock takes it (SQLite's own wait retries at growing intervals of
-/// up to 100 ms; a pause this long catches most of them).
+/// the lock takes it: the ingest and the aggregator at once (they ask
+/// every millisecond); other writers, waiting in SQLite's own sleeps of up
+/// to 100 ms, in this pause or a later one.
 pub(super) const SQLITE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 /// Rows written between looks at the clock.
 const ROWS_PER_LOOK: usize = 64;
+
+/// The log's length in pages beyond which the import's checkpoint thread
+/// has it started again from its beginning (64 MB of 4 KB pages).
+const RESTART_FRAMES: i64 = 16_384;
 
 /// A thread of the import's own that checkpoints the database (copies the
 /// write-ahead log's pages into the file, passively: never waiting for a
@@ -281,11 +289,25 @@ impl Checkpoints {
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        // For the restarts below: how long one waits for the lock.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
         std::thread::spawn(move || {
             // Ends when the import's connection is gone.
             while rx.recv().is_ok() {
-                let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+                let frames = conn
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+                    .unwrap_or(0);
+                if frames > RESTART_FRAMES {
+                    // A passive checkpoint beside the import's writing
+                    // never catches up with the log, so the log is never
+                    // started again from its beginning and grows with the
+                    // import. This one holds the write lock while it
+                    // copies the little the passive ones left (live
+                    // writers wait those milliseconds), then the next
+                    // commit starts the log again.
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(RESTART);");
+                }
             }
         });
         Ok(Checkpoints(tx))

@@ -1914,7 +1914,7 @@ impl Store {
                     }
                     if write && self.backend == crate::Backend::Sqlite {
                         // Let writers waiting for SQLite's one write lock (live
-                        // answers, polling with growing sleeps) have it now and then.
+                        // answers) have it now and then (see `bulk::SQLITE_PAUSE`).
                         tokio::time::sleep(bulk::SQLITE_PAUSE).await;
                     }
                 }
