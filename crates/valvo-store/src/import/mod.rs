@@ -1355,38 +1355,36 @@ async fn finish_incidents(
         crate::Backend::Postgres => " COLLATE \"C\"",
         crate::Backend::Sqlite => "",
     };
-    for (table, cols, select, order) in [
+    for (table, target, cols, select, order) in [
         (
             "incident_scope_marginals",
+            "marginals",
             "scope_id, month, dim, key",
             "scope_id, k1, k2, k3",
             format!("scope_id, k1{c}, k2{c}, k3{c}"),
         ),
         (
             "incident_scope_days",
+            "days",
             "scope_id, month, days",
             "scope_id, k1, CAST(k2 AS BIGINT)",
             format!("scope_id, k1{c}, CAST(k2 AS BIGINT)"),
         ),
         (
             "incident_open_spans",
+            "open",
             "scope_id, kind, reported_on, opened_on",
             "scope_id, k1, k2, k3",
             format!("scope_id, k1{c}, k2{c}, k3{c}"),
         ),
         (
             "incident_month_ends",
+            "month_ends",
             "scope_id, month, kind, reported_on",
             "scope_id, k1, k2, k3",
             format!("scope_id, k1{c}, k2{c}, k3{c}"),
         ),
     ] {
-        let target = match table {
-            "incident_scope_marginals" => "marginals",
-            "incident_scope_days" => "days",
-            "incident_open_spans" => "open",
-            _ => "month_ends",
-        };
         sqlx::query(&format!(
             "INSERT INTO {table} ({cols}, n) SELECT {select}, n FROM import_incident_agg \
              WHERE import_id = $1 AND target = $2 ORDER BY {order} \
