@@ -1244,39 +1244,119 @@ macro_rules! begin_polling {
 }
 use begin_polling;
 
+/// The answers waiting for the ingest, shared by its writers (one on
+/// SQLite, [`PG_WRITERS`] on PostgreSQL): each takes what is waiting as
+/// its batch and lets the next writer take the answers arriving meanwhile.
+type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>;
+
+/// The ingest's writers on PostgreSQL, in a pool of at least
+/// [`PG_WRITERS_MIN_POOL`]: while one batch waits for its statements'
+/// round trips and its commit, the next is written beside it (each
+/// answer's transaction is independent of the others'; the aggregates are
+/// the aggregator's). On SQLite one writer: the write lock admits one
+/// transaction at a time.
+const PG_WRITERS: usize = 2;
+const PG_WRITERS_MIN_POOL: u32 = 8;
+
+/// Starts the ingest's writers. On SQLite its one writer runs on a thread
+/// of its own: the driver runs each connection on a thread and wakes the
+/// writer's task after every statement, and on the server's runtime a task
+/// woken from outside waits in the runtime's shared queue, which a worker
+/// busy with requests looks at only every 61 tasks. Measured under 64
+/// clients, a batch's `BEGIN` took 440 µs and the whole batch 1.37 ms on
+/// the server's runtime, 95 µs and 0.69 ms on its own thread. (Not on
+/// PostgreSQL: its connections belong to the runtime that opened them.)
+fn start_ingest(
+    pool: &AnyPool,
+    backend: Backend,
+    trees: &Arc<crate::TreeCache>,
+    shared: &std::sync::Weak<FeedbackShared>,
+    rx: mpsc::Receiver<Job>,
+) {
+    let queue: Queue = Arc::new(tokio::sync::Mutex::new(rx));
+    let writer = |queue: &Queue| {
+        ingest_loop(
+            pool.clone(),
+            backend,
+            trees.clone(),
+            shared.clone(),
+            queue.clone(),
+        )
+    };
+    match backend {
+        Backend::Sqlite => {
+            let task = writer(&queue);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            match runtime {
+                Ok(runtime) => {
+                    let spawned = std::thread::Builder::new()
+                        .name("valvo-ingest".into())
+                        .spawn(move || runtime.block_on(task));
+                    if let Err(e) = spawned {
+                        tracing::error!(error = %e, "cannot start the ingest's thread");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the ingest runs on the server's runtime");
+                    tokio::spawn(task);
+                }
+            }
+        }
+        Backend::Postgres => {
+            let writers = if pool.options().get_max_connections() >= PG_WRITERS_MIN_POOL {
+                PG_WRITERS
+            } else {
+                1
+            };
+            for _ in 0..writers {
+                tokio::spawn(writer(&queue));
+            }
+        }
+    }
+}
+
+/// The answers waiting now (at least one, at most [`MAX_BATCH`]), or
+/// `None` when the store is gone; `Some(empty)` when `idle` passed first.
+async fn next_batch(queue: &Queue, idle: Option<std::time::Duration>) -> Option<Vec<Job>> {
+    let mut rx = queue.lock().await;
+    let first = match idle {
+        Some(idle) => match tokio::time::timeout(idle, rx.recv()).await {
+            Ok(job) => job?,
+            Err(_) => return Some(Vec::new()),
+        },
+        None => rx.recv().await?,
+    };
+    let mut jobs = vec![first];
+    while jobs.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
+
 async fn ingest_loop(
     pool: AnyPool,
     backend: Backend,
     trees: Arc<crate::TreeCache>,
     shared: std::sync::Weak<FeedbackShared>,
-    mut rx: mpsc::Receiver<Job>,
+    queue: Queue,
 ) {
     let mut held = Held {
         conn: None,
         keep: pool.options().get_max_connections() >= HOLD_MIN_POOL,
     };
     loop {
-        let first = if held.conn.is_some() {
-            match tokio::time::timeout(HOLD_IDLE, rx.recv()).await {
-                Ok(Some(job)) => job,
-                Ok(None) => break,
-                Err(_) => {
-                    held.release(backend).await;
-                    continue;
-                }
-            }
-        } else {
-            match rx.recv().await {
-                Some(job) => job,
-                None => break,
-            }
+        let idle = held.conn.is_some().then_some(HOLD_IDLE);
+        let Some(jobs) = next_batch(&queue, idle).await else {
+            break;
         };
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
+        if jobs.is_empty() {
+            held.release(backend).await;
+            continue;
         }
         let subs: Vec<&Submission> = jobs.iter().map(|j| &j.sub).collect();
         let gate = shared.upgrade();
@@ -1832,13 +1912,7 @@ impl Store {
         self.feedback.ingest.get_or_init(|| {
             let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
             let shared = Arc::downgrade(&self.feedback);
-            tokio::spawn(ingest_loop(
-                self.pool.clone(),
-                self.backend,
-                self.tree_cache.clone(),
-                shared.clone(),
-                rx,
-            ));
+            start_ingest(&self.pool, self.backend, &self.tree_cache, &shared, rx);
             tokio::spawn(aggregate_loop(self.pool.clone(), self.backend, shared));
             tx
         })
