@@ -6,6 +6,7 @@ mod bench_ops;
 mod bench_oversight;
 mod demo;
 mod import;
+mod logs;
 mod report;
 
 use std::net::SocketAddr;
@@ -470,7 +471,7 @@ fn init_logs(json: bool, default_filter: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(logs::Stderr);
     if json {
         builder.json().init();
     } else {
@@ -487,7 +488,10 @@ async fn main() -> ExitCode {
         _ => "info,sqlx=warn",
     };
     init_logs(cli.log_json, default_filter);
-    match run(cli).await {
+    logs::start();
+    let result = run(cli).await;
+    logs::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("valvo: {e}");

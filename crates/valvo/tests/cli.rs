@@ -66,12 +66,13 @@ fn valvo(db: &Db) -> Command {
 }
 
 /// Starts a server command; returns the child and its base URL (read from stdout).
-fn start(mut cmd: Command) -> (Child, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+fn start(cmd: Command) -> (Child, String) {
+    start_logging_to(cmd, Stdio::inherit())
+}
+
+/// [`start`] with the server's log (its stderr) sent to `log`.
+fn start_logging_to(mut cmd: Command, log: Stdio) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
@@ -1220,7 +1221,9 @@ fn a_county_can_give_its_own_topics() {
 
 /// SIGTERM as a load balancer's drain: a request under way (its body still
 /// arriving) is answered and its answer stored, the instance says it is not
-/// ready meanwhile, takes no new connection, and then exits cleanly.
+/// ready meanwhile, takes no new connection, and then exits cleanly; its
+/// log has every line up to the last, in order (request lines are written
+/// a few times a second, and what is left when the process exits).
 #[tokio::test]
 async fn sigterm_lets_the_requests_under_way_finish() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1259,7 +1262,11 @@ async fn sigterm_lets_the_requests_under_way_finish() {
         "--shutdown-grace",
         "10",
     ]);
-    let (mut server, base) = start(cmd);
+    // Every request's line, as a server logs by default.
+    cmd.env("VALVO_LOG", "info");
+    let log_path = db.dir.join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (mut server, base) = start_logging_to(cmd, log.into());
     let addr = base.trim_start_matches("http://").to_string();
     assert_eq!(
         client()
@@ -1323,6 +1330,19 @@ async fn sigterm_lets_the_requests_under_way_finish() {
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     let status = server.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let at = |needle: &str| {
+        log.lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} not in the log:\n{log}"))
+    };
+    let ready = at("path=/readyz status=200");
+    let draining = at("shutting down");
+    let answered = at("path=/api/v1/feedback/answers status=201");
+    assert!(
+        ready < draining && draining < answered,
+        "lines out of order:\n{log}"
+    );
     let store = valvo_store::Store::connect(&db.url).await.unwrap();
     assert_eq!(store.count_answers(&[org]).await.unwrap(), 1);
     store.close().await;
