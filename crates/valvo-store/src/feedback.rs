@@ -1037,7 +1037,7 @@ async fn write_batch(
     .await;
     if result.is_err() {
         // Not used again: it may be what failed.
-        held.close().await;
+        held.close();
     }
     result
 }
@@ -1048,25 +1048,17 @@ async fn write_batch(
 /// the connection's thread, on every batch before).
 const HOLD_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// The ingest's connection while answers keep coming (on SQLite with
-/// `synchronous = FULL`: acknowledged means on disk, also across a power
-/// cut; and without SQLite's own wait for the write lock, see
-/// [`begin_polling!`]), returned to the pool as it was once they stop.
+/// The ingest's connection while answers keep coming: a [`Polling`]
+/// connection (without SQLite's own wait for the write lock, see
+/// [`begin_polling!`]) with `synchronous = FULL` on SQLite, so that
+/// acknowledged means on disk, also across a power cut; given back to the
+/// pool as it was once they stop.
 struct Held {
-    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    conn: Option<Polling>,
     /// Kept between batches: only in a pool of at least
     /// [`HOLD_MIN_POOL`], which leaves the aggregator, the statistics'
     /// catching up and the pages connections of their own.
     keep: bool,
-}
-
-impl Drop for Held {
-    /// Never back in the pool without SQLite's own wait for the lock.
-    fn drop(&mut self) {
-        if let Some(conn) = &mut self.conn {
-            conn.close_on_drop();
-        }
-    }
 }
 
 /// The smallest pool the ingest keeps a connection of between batches.
@@ -1079,43 +1071,24 @@ impl Held {
         backend: Backend,
     ) -> Result<&mut sqlx::pool::PoolConnection<sqlx::Any>> {
         if self.conn.is_none() {
-            let mut conn = pool.acquire().await?;
-            if backend == Backend::Sqlite {
-                // SQLite's own wait off: the ingest waits for the write
-                // lock itself (see `begin_polling!`); and no checkpoint in
-                // its commits (see `NO_WAIT`). Not used half set.
-                let set = sqlx::query(&format!("PRAGMA synchronous = FULL; {NO_WAIT}"))
-                    .execute(&mut *conn)
-                    .await;
-                if let Err(e) = set {
-                    let _ = conn.close().await;
-                    return Err(e.into());
-                }
-            }
-            self.conn = Some(conn);
+            self.conn = Some(Polling::acquire_durable(pool, backend).await?);
         }
         self.conn
             .as_mut()
+            .map(Polling::conn)
             .ok_or_else(|| StoreError::Corrupt("feedback ingest lost its connection".into()))
     }
 
-    /// Back to the pool with the pool's own setting.
-    async fn release(&mut self, backend: Backend) {
-        if let Some(mut conn) = self.conn.take() {
-            if backend == Backend::Sqlite
-                && sqlx::query(&format!("PRAGMA synchronous = NORMAL; {POOL_WAIT}"))
-                    .execute(&mut *conn)
-                    .await
-                    .is_err()
-            {
-                let _ = conn.close().await;
-            }
+    /// Back to the pool with the pool's own settings.
+    async fn release(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.release(false).await;
         }
     }
 
-    async fn close(&mut self) {
+    fn close(&mut self) {
         if let Some(conn) = self.conn.take() {
-            let _ = conn.close().await;
+            conn.close();
         }
     }
 }
@@ -1170,17 +1143,36 @@ pub(crate) const POOL_WAIT: &str = "PRAGMA busy_timeout = 10000; PRAGMA wal_auto
 pub(crate) struct Polling {
     conn: sqlx::pool::PoolConnection<sqlx::Any>,
     restored: bool,
+    /// With `synchronous = FULL` (the pool's is `NORMAL`).
+    durable: bool,
 }
 
 impl Polling {
     pub(crate) async fn acquire(pool: &AnyPool, backend: Backend) -> Result<Polling> {
+        Polling::acquire_with(pool, backend, false).await
+    }
+
+    /// [`acquire`](Self::acquire), each commit synced to disk before it
+    /// returns (on SQLite in WAL mode, `NORMAL` syncs only at checkpoints).
+    async fn acquire_durable(pool: &AnyPool, backend: Backend) -> Result<Polling> {
+        Polling::acquire_with(pool, backend, true).await
+    }
+
+    async fn acquire_with(pool: &AnyPool, backend: Backend, durable: bool) -> Result<Polling> {
+        let sqlite = backend == Backend::Sqlite;
         let mut polling = Polling {
             conn: pool.acquire().await?,
-            restored: backend != Backend::Sqlite,
+            restored: !sqlite,
+            durable: durable && sqlite,
         };
-        if backend == Backend::Sqlite {
+        if sqlite {
+            let set = if polling.durable {
+                format!("PRAGMA synchronous = FULL; {NO_WAIT}")
+            } else {
+                NO_WAIT.to_owned()
+            };
             // Closed if this fails (dropped unrestored).
-            sqlx::query(NO_WAIT).execute(&mut *polling.conn).await?;
+            sqlx::query(&set).execute(&mut *polling.conn).await?;
         }
         Ok(polling)
     }
@@ -1196,14 +1188,22 @@ impl Polling {
         if self.restored {
             return;
         }
-        let sql = if checkpoint {
-            format!("PRAGMA wal_checkpoint(PASSIVE); {POOL_WAIT}")
-        } else {
-            POOL_WAIT.to_owned()
-        };
+        let mut sql = String::new();
+        if checkpoint {
+            sql.push_str("PRAGMA wal_checkpoint(PASSIVE); ");
+        }
+        if self.durable {
+            sql.push_str("PRAGMA synchronous = NORMAL; ");
+        }
+        sql.push_str(POOL_WAIT);
         if sqlx::query(&sql).execute(&mut *self.conn).await.is_ok() {
             self.restored = true;
         }
+    }
+
+    /// Closed, not given back (it may be what failed).
+    fn close(mut self) {
+        self.conn.close_on_drop();
     }
 }
 
@@ -1355,7 +1355,7 @@ async fn ingest_loop(
             break;
         };
         if jobs.is_empty() {
-            held.release(backend).await;
+            held.release().await;
             continue;
         }
         let subs: Vec<&Submission> = jobs.iter().map(|j| &j.sub).collect();
@@ -1393,13 +1393,13 @@ async fn ingest_loop(
             }
         }
         if !held.keep {
-            held.release(backend).await;
+            held.release().await;
         }
         if let Some(shared) = shared.upgrade() {
             shared.committed.notify_one();
         }
     }
-    held.release(backend).await;
+    held.release().await;
 }
 
 /// Adds committed answers to the aggregates shortly after they arrive, many

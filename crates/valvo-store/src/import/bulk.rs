@@ -273,6 +273,10 @@ const ROWS_PER_LOOK: usize = 64;
 /// The log's length in pages beyond which the import's checkpoint thread
 /// has it started again from its beginning (64 MB of 4 KB pages).
 const RESTART_FRAMES: i64 = 16_384;
+/// How long a restart waits at most (see [`Checkpoints::start`]): a
+/// reader holding its snapshot for seconds would otherwise hold every
+/// writer up to 5 s.
+const RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A thread of the import's own that checkpoints the database (copies the
 /// write-ahead log's pages into the file, passively: never waiting for a
@@ -289,8 +293,11 @@ impl Checkpoints {
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        // For the restarts below: how long one waits for the lock.
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // For the restarts below: how long one waits for the write lock
+        // and then, holding it, for readers of the log's old pages to end
+        // (live writers wait meanwhile). A restart given up is made after
+        // the import's next commit.
+        conn.busy_timeout(RESTART_WAIT)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
         std::thread::spawn(move || {
             // Ends when the import's connection is gone.
