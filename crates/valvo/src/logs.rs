@@ -3,8 +3,9 @@
 //! every [`FLUSH_EVERY`], so that a busy server makes a few writes a second
 //! instead of one system call per request (under 64 clients sending
 //! answers, the request log took about a tenth of the server's time). The
-//! order of lines is kept: a warning first writes the lines gathered
-//! before it, and the process writes what is left before it exits.
+//! order of lines is kept: a warning (or a panic's message) first writes
+//! the lines gathered before it, and the process writes what is left
+//! before it exits.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -36,8 +37,14 @@ fn write_gathered(err: &mut std::io::StderrLock<'_>) {
     }
 }
 
-/// Starts the thread that writes the gathered lines.
+/// Starts the thread that writes the gathered lines, and has a panic's
+/// message written after them.
 pub fn start() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        flush();
+        report(info);
+    }));
     let started = std::thread::Builder::new()
         .name("valvo-log".into())
         .spawn(|| loop {
