@@ -3,14 +3,17 @@
 //! handling queue of feedback with text, remarks and complaints, and the
 //! national export.
 //!
-//! Durability and throughput: answers are written by one ingest task that
-//! takes every answer waiting and commits them in one transaction (group
-//! commit) with SQLite's `synchronous = FULL`, and only then acknowledges
-//! each; an acknowledged answer is on disk. The aggregate rows of the unit
-//! and of each of its ancestors are updated in the same transaction, so
-//! statistics of any subtree read a few thousand rows whatever the number
-//! of answers. (Org units are never moved; if moving is added, the
-//! ancestors' rows must be rebuilt from the units' own.)
+//! Durability and throughput: answers are written by the ingest's writers
+//! (one on SQLite, two on PostgreSQL), each taking every answer waiting and
+//! committing them in one transaction (group commit) with SQLite's
+//! `synchronous = FULL`, and only then acknowledging each; an acknowledged
+//! answer is on disk. The answers are marked pending there, and the
+//! aggregator adds them to the aggregate rows of the unit and of each of
+//! its ancestors a moment later, marking them done in the same
+//! transaction (statistics add the pending ones first), so statistics of
+//! any subtree read a few thousand rows whatever the number of answers.
+//! (Org units are never moved; if moving is added, the ancestors' rows
+//! must be rebuilt from the units' own.)
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -981,6 +984,23 @@ async fn write_batch(
             ..Pending::default()
         };
         let mut callers = Callers::new();
+        // The batch's tokens first, in one order (their `last_used_at` is a
+        // row lock): two batches written at once on PostgreSQL take those
+        // locks in the same order, and before any other (a one-time key's,
+        // an invitation's).
+        let mut tokens: Vec<&str> = subs
+            .iter()
+            .filter_map(|sub| match &sub.target {
+                AnswerTarget::UnitWithToken { token, .. } => Some(token.as_str()),
+                _ => None,
+            })
+            .collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        for token in tokens {
+            let caller = crate::accounts::token_caller_on(&mut tx, trees, token).await?;
+            callers.insert(token.to_owned(), caller);
+        }
         // Answers without a comment, and their places in `out`.
         let mut plain = Vec::new();
         let mut plain_at = Vec::new();
@@ -1251,10 +1271,13 @@ type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>;
 
 /// The ingest's writers on PostgreSQL, in a pool of at least
 /// [`PG_WRITERS_MIN_POOL`]: while one batch waits for its statements'
-/// round trips and its commit, the next is written beside it (each
-/// answer's transaction is independent of the others'; the aggregates are
-/// the aggregator's). On SQLite one writer: the write lock admits one
-/// transaction at a time.
+/// round trips and its commit, the next is written beside it. Two batches
+/// meet only at row locks, each then seeing the other's outcome: a token's
+/// `last_used_at` (once a minute; taken first, in token order, see
+/// [`write_batch`]), the comment counts of answers with text (upserted in
+/// key order), an invitation or a one-time key sent twice, and the removal
+/// of week-old keys. The answers' aggregates are the aggregator's. On
+/// SQLite one writer: the write lock admits one transaction at a time.
 const PG_WRITERS: usize = 2;
 const PG_WRITERS_MIN_POOL: u32 = 8;
 
@@ -1286,22 +1309,18 @@ fn start_ingest(
     match backend {
         Backend::Sqlite => {
             let task = writer(&queue);
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            let started = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build();
-            match runtime {
-                Ok(runtime) => {
-                    let spawned = std::thread::Builder::new()
+                .build()
+                .and_then(|runtime| {
+                    std::thread::Builder::new()
                         .name("valvo-ingest".into())
-                        .spawn(move || runtime.block_on(task));
-                    if let Err(e) = spawned {
-                        tracing::error!(error = %e, "cannot start the ingest's thread");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "the ingest runs on the server's runtime");
-                    tokio::spawn(task);
-                }
+                        .spawn(move || runtime.block_on(task))
+                });
+            if let Err(e) = started {
+                // Slower, but answers are still written.
+                tracing::warn!(error = %e, "the ingest runs on the server's runtime");
+                tokio::spawn(writer(&queue));
             }
         }
         Backend::Postgres => {
@@ -1318,24 +1337,29 @@ fn start_ingest(
 }
 
 /// The answers waiting now (at least one, at most [`MAX_BATCH`]), or
-/// `None` when the store is gone; `Some(empty)` when `idle` passed first.
+/// `None` when the store is gone; `Some(empty)` when `idle` passed first,
+/// counted from before the wait for the queue (another writer may hold it
+/// waiting for answers meanwhile).
 async fn next_batch(queue: &Queue, idle: Option<std::time::Duration>) -> Option<Vec<Job>> {
-    let mut rx = queue.lock().await;
-    let first = match idle {
-        Some(idle) => match tokio::time::timeout(idle, rx.recv()).await {
-            Ok(job) => job?,
-            Err(_) => return Some(Vec::new()),
-        },
-        None => rx.recv().await?,
-    };
-    let mut jobs = vec![first];
-    while jobs.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(j) => jobs.push(j),
-            Err(_) => break,
+    let take = async {
+        let mut rx = queue.lock().await;
+        // Cancel-safe: a timeout here loses no answer.
+        let first = rx.recv().await?;
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
         }
+        Some(jobs)
+    };
+    match idle {
+        Some(idle) => tokio::time::timeout(idle, take)
+            .await
+            .unwrap_or(Some(Vec::new())),
+        None => take.await,
     }
-    Some(jobs)
 }
 
 async fn ingest_loop(
