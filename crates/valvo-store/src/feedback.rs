@@ -998,8 +998,17 @@ async fn write_batch(
         tokens.sort_unstable();
         tokens.dedup();
         for token in tokens {
-            let caller = crate::accounts::token_caller_on(&mut tx, trees, token).await?;
-            callers.insert(token.to_owned(), caller);
+            match crate::accounts::token_caller_on(&mut tx, trees, token).await {
+                Ok(caller) => {
+                    callers.insert(token.to_owned(), caller);
+                }
+                Err(
+                    e @ (StoreError::Db(_) | StoreError::Retry(_) | StoreError::Unavailable(_)),
+                ) => return Err(e),
+                // Any other error is its answers' own: met again where
+                // they are resolved.
+                Err(_) => {}
+            }
         }
         // Answers without a comment, and their places in `out`.
         let mut plain = Vec::new();
@@ -1276,8 +1285,11 @@ type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>;
 /// `last_used_at` (once a minute; taken first, in token order, see
 /// [`write_batch`]), the comment counts of answers with text (upserted in
 /// key order), an invitation or a one-time key sent twice, and the removal
-/// of week-old keys. The answers' aggregates are the aggregator's. On
-/// SQLite one writer: the write lock admits one transaction at a time.
+/// of week-old keys. Invitations or keys sent twice each, in opposite
+/// orders, can still deadlock: PostgreSQL ends one transaction, and its
+/// batch is written again an answer at a time. The answers' aggregates
+/// are the aggregator's. On SQLite one writer: the write lock admits one
+/// transaction at a time.
 const PG_WRITERS: usize = 2;
 const PG_WRITERS_MIN_POOL: u32 = 8;
 
@@ -1309,13 +1321,22 @@ fn start_ingest(
     match backend {
         Backend::Sqlite => {
             let task = writer(&queue);
-            let started = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .and_then(|runtime| {
-                    std::thread::Builder::new()
-                        .name("valvo-ingest".into())
-                        .spawn(move || runtime.block_on(task))
+            // The runtime is made in the thread: one dropped here, in the
+            // server's runtime, would panic.
+            let server = tokio::runtime::Handle::current();
+            let started = std::thread::Builder::new()
+                .name("valvo-ingest".into())
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime.block_on(task),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the ingest runs on the server's runtime");
+                            server.spawn(task);
+                        }
+                    }
                 });
             if let Err(e) = started {
                 // Slower, but answers are still written.
