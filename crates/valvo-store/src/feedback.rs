@@ -1002,9 +1002,7 @@ async fn write_batch(
                 Ok(caller) => {
                     callers.insert(token.to_owned(), caller);
                 }
-                Err(
-                    e @ (StoreError::Db(_) | StoreError::Retry(_) | StoreError::Unavailable(_)),
-                ) => return Err(e),
+                Err(e) if fails_the_batch(&e) => return Err(e),
                 // Any other error is its answers' own: met again where
                 // they are resolved.
                 Err(_) => {}
@@ -1043,11 +1041,7 @@ async fn write_batch(
                     &mut pending,
                 )
                 .await?)),
-                // The database failed: the transaction may be aborted, so
-                // the whole batch fails (and is retried one by one).
-                Err(
-                    e @ (StoreError::Db(_) | StoreError::Retry(_) | StoreError::Unavailable(_)),
-                ) => return Err(e),
+                Err(e) if fails_the_batch(&e) => return Err(e),
                 Err(e) => out.push(Err(e)),
             }
         }
@@ -1069,6 +1063,16 @@ async fn write_batch(
         held.close();
     }
     result
+}
+
+/// Whether an error met while resolving a batch's answer is the
+/// database's, not the answer's: the transaction may be aborted, so the
+/// whole batch fails (and is retried one answer at a time).
+fn fails_the_batch(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Db(_) | StoreError::Retry(_) | StoreError::Unavailable(_)
+    )
 }
 
 /// How long the ingest keeps its connection after the last answer: while
