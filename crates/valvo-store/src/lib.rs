@@ -415,11 +415,12 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// The whole organisation tree, as it is in the database now.
-    pub async fn org_tree(&self) -> Result<OrgTree> {
+    /// The whole organisation tree, as it is in the database now (shared:
+    /// a national service's tree is thousands of units, and a request only
+    /// reads it).
+    pub async fn org_tree(&self) -> Result<std::sync::Arc<OrgTree>> {
         let mut conn = self.pool.acquire().await?;
-        let tree = self.tree_cache.tree(&mut conn).await?;
-        Ok((*tree).clone())
+        self.tree_cache.tree(&mut conn).await
     }
 
     /// The organisation tree as it is now on `conn` (in its transaction).

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use valvo_core::access::Principal;
 use valvo_core::plan::{ErrorCode, FieldError, FollowUpInput};
 use valvo_core::{I18nText, OrgTree, Period};
@@ -406,7 +407,7 @@ pub(crate) async fn bearer_caller(
     }
 }
 
-pub(crate) async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<OrgTree> {
+pub(crate) async fn readable(state: &AppState, p: &Principal, org: i64) -> ApiResult<Arc<OrgTree>> {
     allowed_unit(state, org, |tree| p.can_read(tree, org)).await
 }
 
@@ -415,7 +416,7 @@ async fn allowed_unit(
     state: &AppState,
     org: i64,
     allowed: impl FnOnce(&OrgTree) -> bool,
-) -> ApiResult<OrgTree> {
+) -> ApiResult<Arc<OrgTree>> {
     let tree = state.store().org_tree().await?;
     if tree.get(org).is_none() {
         return Err(ApiError::new(
@@ -440,7 +441,7 @@ pub(crate) async fn statistics_readable(
     state: &AppState,
     p: &Principal,
     org: i64,
-) -> ApiResult<OrgTree> {
+) -> ApiResult<Arc<OrgTree>> {
     allowed_unit(state, org, |tree| p.can_read_statistics(tree, org)).await
 }
 

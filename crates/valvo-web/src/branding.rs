@@ -415,7 +415,7 @@ fn branding_json(root: i64, b: &Branding) -> serde_json::Value {
 }
 
 /// The root `root` of the tree (404 for any other unit).
-async fn api_root(state: &AppState, root: i64) -> crate::api::ApiResult<OrgTree> {
+async fn api_root(state: &AppState, root: i64) -> crate::api::ApiResult<std::sync::Arc<OrgTree>> {
     let tree = state.store().org_tree().await?;
     if tree.get(root).is_none_or(|n| n.parent_id.is_some()) {
         return Err(StoreError::NotFound.into());

@@ -76,7 +76,7 @@ fn tertials(period: Period) -> Vec<(String, String, bool)> {
 /// What the comparison of a period shows.
 pub(crate) struct Loaded {
     /// The organisation (its roots are the counties).
-    pub(crate) tree: valvo_core::OrgTree,
+    pub(crate) tree: std::sync::Arc<valvo_core::OrgTree>,
     /// The national statements, in the order asked.
     pub(crate) national: Vec<Statement>,
     /// The country's figures.

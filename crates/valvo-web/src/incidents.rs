@@ -924,7 +924,7 @@ fn handling_form(
 /// A report as its handler sees it, with what the page needs beside it.
 struct HandlerView {
     p: Principal,
-    tree: OrgTree,
+    tree: std::sync::Arc<OrgTree>,
     inc: Incident,
     types: Vec<EventTypeDef>,
     handlers: Vec<IncidentHandler>,

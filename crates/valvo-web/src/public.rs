@@ -269,7 +269,7 @@ async fn published(
     code: &str,
     period: &str,
     version: Option<&str>,
-) -> Result<(ReportRow, OrgTree), UiError> {
+) -> Result<(ReportRow, std::sync::Arc<OrgTree>), UiError> {
     let tree = tree(state, page).await?;
     let node = by_code(page, &tree, code)?;
     let period: Period = period

@@ -252,7 +252,7 @@ async fn readable_report(
     state: &AppState,
     page: &Page,
     id: i64,
-) -> Result<(ReportRow, Principal, OrgTree), UiError> {
+) -> Result<(ReportRow, Principal, std::sync::Arc<OrgTree>), UiError> {
     page.require_user()?;
     let row = state
         .store()

@@ -45,7 +45,10 @@ fn this_year() -> i32 {
     time::OffsetDateTime::now_utc().year()
 }
 
-pub(crate) async fn tree(state: &AppState, page: &Page) -> Result<OrgTree, UiError> {
+pub(crate) async fn tree(
+    state: &AppState,
+    page: &Page,
+) -> Result<std::sync::Arc<OrgTree>, UiError> {
     state.store().org_tree().await.map_err(|e| page.error(e))
 }
 
@@ -54,7 +57,7 @@ pub(crate) async fn can_read(
     state: &AppState,
     page: &Page,
     org: i64,
-) -> Result<(Principal, OrgTree), UiError> {
+) -> Result<(Principal, std::sync::Arc<OrgTree>), UiError> {
     allowed_unit(state, page, org, |p, tree| p.can_read(tree, org)).await
 }
 
@@ -65,7 +68,7 @@ async fn allowed_unit(
     page: &Page,
     org: i64,
     allowed: impl FnOnce(&Principal, &OrgTree) -> bool,
-) -> Result<(Principal, OrgTree), UiError> {
+) -> Result<(Principal, std::sync::Arc<OrgTree>), UiError> {
     let p = page.principal()?;
     let tree = tree(state, page).await?;
     if tree.get(org).is_none() {
@@ -83,7 +86,7 @@ pub(crate) async fn can_read_statistics(
     state: &AppState,
     page: &Page,
     org: i64,
-) -> Result<(Principal, OrgTree), UiError> {
+) -> Result<(Principal, std::sync::Arc<OrgTree>), UiError> {
     allowed_unit(state, page, org, |p, tree| p.can_read_statistics(tree, org)).await
 }
 
@@ -110,7 +113,7 @@ pub(crate) async fn can_write(
     state: &AppState,
     page: &Page,
     org: i64,
-) -> Result<(Principal, OrgTree), UiError> {
+) -> Result<(Principal, std::sync::Arc<OrgTree>), UiError> {
     let (p, tree) = can_read(state, page, org).await?;
     if !p.can_write(&tree, org) {
         return Err(page.error(ErrorKind::Forbidden));
@@ -684,7 +687,10 @@ fn org_form(
     form_page(page, title, crumbs, intro, form)
 }
 
-async fn administrator(state: &AppState, page: &Page) -> Result<(Principal, OrgTree), UiError> {
+async fn administrator(
+    state: &AppState,
+    page: &Page,
+) -> Result<(Principal, std::sync::Arc<OrgTree>), UiError> {
     let p = page.principal()?;
     if !p.can_administer() {
         return Err(page.error(ErrorKind::Forbidden));
