@@ -2001,11 +2001,20 @@ impl Store {
 
     /// The number of answers given to `units` (for the benchmark).
     pub async fn count_answers(&self, units: &[i64]) -> Result<usize> {
+        self.count_in_units("feedback_answers", units).await
+    }
+
+    /// The number of incident reports of `units` (for the benchmark).
+    pub async fn count_incidents(&self, units: &[i64]) -> Result<usize> {
+        self.count_in_units("incidents", units).await
+    }
+
+    async fn count_in_units(&self, table: &str, units: &[i64]) -> Result<usize> {
         if units.is_empty() {
             return Ok(0);
         }
         let sql = format!(
-            "SELECT COUNT(*) FROM feedback_answers WHERE org_unit_id IN ({})",
+            "SELECT COUNT(*) FROM {table} WHERE org_unit_id IN ({})",
             values(1, units.len()).trim_matches(|c| c == '(' || c == ')')
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql);
