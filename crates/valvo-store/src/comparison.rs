@@ -16,7 +16,7 @@ use valvo_core::comparison::Stratum;
 use valvo_core::feedback::{AgeGroup, Answer, Counts, Respondent, ServiceLang, ITEM_ANSWERS};
 use valvo_core::{Period, PeriodKind, ServiceType};
 
-use crate::feedback::{add_counts, period_keys};
+use crate::feedback::{add_counts, period_keys, COUNT_COLUMNS};
 use crate::{Result, Store, StoreError};
 
 /// A row's key as stored: scope, period key, `[respondent, age group,
@@ -309,12 +309,8 @@ pub(crate) async fn strata_in(
          FROM feedback_strata \
          WHERE scope_id IN ({among}) AND month = $1 \
          GROUP BY scope_id",
-        vec!["%s"; 12].join(","),
-        (0..11)
-            .map(|b| format!("b{b}"))
-            .chain(std::iter::once("cs".to_owned()))
-            .collect::<Vec<_>>()
-            .join(", "),
+        ["%s"; COUNT_COLUMNS.len()].join(","),
+        COUNT_COLUMNS.join(", "),
     ))
     .bind(period.to_string())
     .fetch_all(&mut *conn)

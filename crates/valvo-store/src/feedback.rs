@@ -422,12 +422,16 @@ fn stored_key((scope, month, dims, item): &AggKey) -> (i64, &str, [&'static str;
     )
 }
 
+/// The count columns of every aggregate table: the 11 value buckets and
+/// "cannot say".
+pub(crate) const COUNT_COLUMNS: [&str; 12] = [
+    "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "cs",
+];
+
 /// `b0 = table.b0 + excluded.b0, …, cs = …`: an upsert that adds counts.
 pub(crate) fn add_counts(table: &str) -> String {
-    (0..11)
-        .map(|b| format!("b{b} = {table}.b{b} + excluded.b{b}"))
-        .chain(std::iter::once(format!("cs = {table}.cs + excluded.cs")))
-        .collect::<Vec<_>>()
+    COUNT_COLUMNS
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .join(", ")
 }
 
@@ -2943,11 +2947,13 @@ async fn cells_by_parts(
             // (scope, month, dimensions, item) — summed by the reader where
             // the key joins several — without the cost of grouping them.
             let whole = keep.lang && keep.channel && keep.respondent && !keep.totals;
-            let counts: Vec<String> = (0..11)
-                .map(|b| format!("b{b}"))
-                .chain(std::iter::once("cs".to_string()))
-                .map(|c| if whole { c } else { format!("SUM({c})") })
-                .collect();
+            let counts = COUNT_COLUMNS.map(|c| {
+                if whole {
+                    c.to_owned()
+                } else {
+                    format!("SUM({c})")
+                }
+            });
             let grouped: String = dims
                 .iter()
                 .filter(|(_, kept)| *kept)
