@@ -1012,22 +1012,65 @@ async fn write_batch(
                 Err(_) => {}
             }
         }
+        // The invitations' rows next, in the order of their digests: each
+        // is used up below in the answers' order, and two batches on
+        // PostgreSQL holding the same two invitations in opposite orders
+        // waited for each other until the database ended one (a second
+        // later; measured through two instances, see the tests).
+        let mut invitations: Vec<String> = subs
+            .iter()
+            .filter_map(|sub| match &sub.target {
+                AnswerTarget::Invitation(token) => Some(digest(token)),
+                _ => None,
+            })
+            .collect();
+        invitations.sort_unstable();
+        invitations.dedup();
+        if !invitations.is_empty() && backend == Backend::Postgres {
+            let sql = format!(
+                "SELECT id FROM feedback_invitations WHERE token_hash IN ({}) \
+                 ORDER BY token_hash{}",
+                crate::write::placeholders(1, invitations.len()),
+                crate::write::for_update(&tx)
+            );
+            let mut q = sqlx::query(&sql);
+            for hash in &invitations {
+                q = q.bind(hash);
+            }
+            q.fetch_all(&mut *tx).await?;
+        }
+        let mut resolved = Vec::with_capacity(subs.len());
+        for sub in subs {
+            match resolve(&mut tx, trees, tree, &mut callers, &survey.def, sub).await {
+                Err(e) if fails_the_batch(&e) => return Err(e),
+                r => resolved.push(r),
+            }
+        }
+        // One-time keys are claimed once the answer is known to be good (a
+        // refused answer leaves its key unused for the corrected one), all
+        // in the order of their digests, for the same reason.
+        let mut keys: Vec<(String, usize)> = subs
+            .iter()
+            .zip(&resolved)
+            .enumerate()
+            .filter_map(|(at, (sub, r))| match (&sub.once, r) {
+                (Some(key), Ok(_)) => Some((crate::incidents::digest(key), at)),
+                _ => None,
+            })
+            .collect();
+        keys.sort_unstable();
+        if !keys.is_empty() {
+            crate::write::forget_old_claims(&mut tx).await?;
+        }
+        for (hash, at) in keys {
+            if !crate::write::claim_digest(&mut tx, &hash, "feedback").await? {
+                resolved[at] = Err(StoreError::AlreadySent);
+            }
+        }
         // Answers without a comment, and their places in `out`.
         let mut plain = Vec::new();
         let mut plain_at = Vec::new();
-        for sub in subs {
-            let resolved = match resolve(&mut tx, trees, tree, &mut callers, &survey.def, sub).await
-            {
-                // Claimed once the answer is known to be good: a refused
-                // answer leaves its key unused for the corrected one.
-                Ok(r) => match &sub.once {
-                    Some(key) if !crate::write::claim_once(&mut tx, key, "feedback").await? => {
-                        Err(StoreError::AlreadySent)
-                    }
-                    _ => Ok(r),
-                },
-                Err(e) => Err(e),
-            };
+        for (sub, resolved) in subs.iter().zip(resolved) {
             match resolved {
                 // Written together after the loop.
                 Ok(r) if r.answer.text.is_none() => {
@@ -1045,7 +1088,6 @@ async fn write_batch(
                     &mut pending,
                 )
                 .await?)),
-                Err(e) if fails_the_batch(&e) => return Err(e),
                 Err(e) => out.push(Err(e)),
             }
         }
@@ -1289,15 +1331,16 @@ type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>;
 /// The ingest's writers on PostgreSQL, in a pool of at least
 /// [`PG_WRITERS_MIN_POOL`]: while one batch waits for its statements'
 /// round trips and its commit, the next is written beside it. Two batches
-/// meet only at row locks, each then seeing the other's outcome: a token's
-/// `last_used_at` (once a minute; taken first, in token order, see
-/// [`write_batch`]), the comment counts of answers with text (upserted in
-/// key order), an invitation or a one-time key sent twice, and the removal
-/// of week-old keys. Invitations or keys sent twice each, in opposite
-/// orders, can still deadlock: PostgreSQL ends one transaction, and its
-/// batch is written again an answer at a time. The answers' aggregates
-/// are the aggregator's. On SQLite one writer: the write lock admits one
-/// transaction at a time.
+/// meet only at row locks, each then seeing the other's outcome, and
+/// every batch takes them in one order (see [`write_batch`]): its tokens'
+/// `last_used_at` (once a minute) in token order, the removal of week-old
+/// one-time keys, its invitations in the order of their digests, its
+/// one-time keys in the same order, the comment counts of answers with
+/// text in key order. A batch the database ends all the same (a deadlock
+/// there is a bug, an unreachable database is not) is written again an
+/// answer at a time and counted in `valvo_feedback_batches_split_total`.
+/// The answers' aggregates are the aggregator's. On SQLite one writer: the
+/// write lock admits one transaction at a time.
 const PG_WRITERS: usize = 2;
 const PG_WRITERS_MIN_POOL: u32 = 8;
 
@@ -1433,8 +1476,13 @@ async fn ingest_loop(
                     let _ = job.reply.send(Err(e));
                 }
             }
-            Err(_) => {
-                // One at a time, so that one failure fails only its own answer.
+            Err(e) => {
+                // One at a time, so that one failure fails only its own
+                // answer. Counted and logged: a batch ends so only when the
+                // database failed it (unreachable, or two transactions
+                // waiting for each other's row locks).
+                metrics::counter!("valvo_feedback_batches_split_total").increment(1);
+                tracing::warn!(error = %e, answers = jobs.len(), "feedback batch failed; written again one answer at a time");
                 for job in jobs {
                     let r = match write_batch(&pool, backend, &trees, &[&job.sub], &mut held).await
                     {

@@ -135,6 +135,14 @@ pub(crate) fn check_write(p: &Principal, tree: &OrgTree, org: i64) -> Result<()>
 /// commits; SQLite runs one writer at a time. Only the key's SHA-256 is
 /// kept, and keys older than a week are removed here.
 pub(crate) async fn claim_once(conn: &mut AnyConnection, key: &str, kind: &str) -> Result<bool> {
+    forget_old_claims(conn).await?;
+    claim_digest(conn, &crate::incidents::digest(key), kind).await
+}
+
+/// Removes the one-time keys older than a week (their rows are locked
+/// until the transaction ends: a transaction claiming several keys does
+/// this once, before its first claim).
+pub(crate) async fn forget_old_claims(conn: &mut AnyConnection) -> Result<()> {
     let week_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(7))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -142,11 +150,24 @@ pub(crate) async fn claim_once(conn: &mut AnyConnection, key: &str, kind: &str) 
         .bind(week_ago)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// [`claim_once`] of a key's digest, without removing old keys. Several
+/// keys in one transaction are claimed in the order of their digests: a
+/// claim waits for another transaction's uncommitted claim of the same
+/// key, and two transactions claiming two keys in opposite orders would
+/// wait for each other.
+pub(crate) async fn claim_digest(
+    conn: &mut AnyConnection,
+    digest: &str,
+    kind: &str,
+) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO form_submissions (key_hash, kind, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (key_hash) DO NOTHING",
     )
-    .bind(crate::incidents::digest(key))
+    .bind(digest)
     .bind(kind)
     .bind(now())
     .execute(&mut *conn)

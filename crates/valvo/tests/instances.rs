@@ -2,8 +2,9 @@
 //! runs Valvo behind a load balancer, with concurrent clients through both:
 //! handling and forwarding the same reports, forwarding both ways, first
 //! follow-ups, answers to a unit just added through the other instance,
-//! statistics read while answers keep arriving, failed logins, and a
-//! graceful drain. Every figure is compared with a direct count of the rows
+//! statistics read while answers keep arriving, invitations and form keys
+//! answered through both in opposite orders, failed logins, and a graceful
+//! drain. Every figure is compared with a direct count of the rows
 //! it reflects; no request may fail with a server error.
 //!
 //! Runs with VALVO_TEST_DATABASE=postgres (the second pass of
@@ -2092,6 +2093,164 @@ async fn a_form_sent_to_both_instances_at_once_is_saved_once() {
     // The kept counts agree with the rows.
     let diff = incident_differences(&db).await;
     assert!(diff.is_empty(), "{diff:?}");
+    a.stop();
+    b.stop();
+    db.drop().await;
+}
+
+/// A server's counter from `/metrics` (0 when it has not been counted).
+async fn metric(c: &reqwest::Client, s: &Server, name: &str) -> f64 {
+    let text = c
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invitations_and_forms_answered_through_both_instances_in_opposite_orders_count_once_each()
+{
+    let Some(db) = Db::new("invitations_crossed").await else {
+        return;
+    };
+    let admin = admin_token(&db);
+    db.org("county", None);
+    let unit = db.org("u1", Some("county"));
+    let c = client();
+    let limit = ["--public-rate-limit", "100000"];
+    let (a, b) = (Server::start(&db, &limit), Server::start(&db, &limit));
+    const N: usize = 600;
+    let r = c
+        .post(a.url("/api/v1/feedback/invitations"))
+        .bearer_auth(&admin)
+        .json(&json!({ "org_unit": unit, "service_date": time::OffsetDateTime::now_utc().date().to_string(), "count": N }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    let tokens: Vec<String> = body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), N);
+    // Every invitation is answered twice at about the same moment, through
+    // one instance in the list's order and through the other backwards, a
+    // round of 24 at a time: a batch of each (two writers in each
+    // instance) holds some of the same invitations in opposite orders.
+    let errors = Errors::default();
+    let mut tasks = Vec::new();
+    for round in tokens.chunks(24) {
+        let mut these = Vec::new();
+        for i in 0..round.len() {
+            for (s, token) in [(&a, &round[i]), (&b, &round[round.len() - 1 - i])] {
+                let (c, url, errors) =
+                    (c.clone(), s.url("/api/v1/feedback/answers"), errors.clone());
+                let token = token.clone();
+                these.push(tokio::spawn(async move {
+                    let r = c
+                        .post(url)
+                        .json(&json!({ "invitation": token, "nps": 9, "scores": { "useful": 4 } }))
+                        .send()
+                        .await
+                        .unwrap();
+                    errors.check(&r, "answer");
+                    let status = r.status();
+                    let body: Value = r.json().await.unwrap();
+                    (token, status, body)
+                }));
+            }
+        }
+        for t in these {
+            tasks.push(t.await.unwrap());
+        }
+    }
+    let mut by_token: BTreeMap<String, Vec<(StatusCode, Value)>> = BTreeMap::new();
+    for (token, status, body) in tasks {
+        by_token.entry(token).or_default().push((status, body));
+    }
+    assert_eq!(errors.count(), 0);
+    // Each invitation once: one answer saved, the other told it was used.
+    for (token, outcomes) in &by_token {
+        let mut statuses: Vec<StatusCode> = outcomes.iter().map(|(s, _)| *s).collect();
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::CONFLICT],
+            "{token}: {outcomes:?}"
+        );
+        let refused = outcomes
+            .iter()
+            .find(|(s, _)| *s == StatusCode::CONFLICT)
+            .unwrap();
+        assert_eq!(
+            refused.1["error"]["code"], "invitation_used",
+            "{outcomes:?}"
+        );
+    }
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM feedback_answers").await,
+        N as i64
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM feedback_invitations WHERE used_at IS NOT NULL")
+            .await,
+        N as i64
+    );
+    // The same with the public form's one-time keys: each page's key sent
+    // through both instances, in opposite orders, is one answer.
+    const PAGES: usize = 240;
+    let mut keys = Vec::new();
+    for _ in 0..PAGES {
+        let page = c.get(a.url("/feedback/u1")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        keys.push(once_of(&page.text().await.unwrap()));
+    }
+    for round in keys.chunks(24) {
+        let mut these = Vec::new();
+        for i in 0..round.len() {
+            for (s, key) in [(&a, &round[i]), (&b, &round[round.len() - 1 - i])] {
+                let (c, url, errors) = (c.clone(), s.url("/feedback/u1"), errors.clone());
+                let form = [("nps", "7".to_owned()), ("once", key.clone())];
+                these.push(tokio::spawn(async move {
+                    let r = c.post(url).form(&form).send().await.unwrap();
+                    errors.check(&r, "form");
+                    r.status()
+                }));
+            }
+        }
+        for t in these {
+            assert_eq!(t.await.unwrap(), StatusCode::SEE_OTHER);
+        }
+    }
+    assert_eq!(errors.count(), 0);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM feedback_answers").await,
+        (N + PAGES) as i64
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM form_submissions").await,
+        PAGES as i64
+    );
+    // No batch met another's locks in the opposite order: none was ended
+    // by the database and written again an answer at a time.
+    for s in [&a, &b] {
+        assert_eq!(
+            metric(&c, s, "valvo_feedback_batches_split_total").await,
+            0.0,
+            "{}",
+            s.base
+        );
+    }
     a.stop();
     b.stop();
     db.drop().await;
