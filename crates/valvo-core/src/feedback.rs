@@ -381,9 +381,17 @@ macro_rules! dim_enum {
             /// an [`export_code`](Self::export_code).
             pub fn parse(s: &str) -> Option<Self> {
                 let s = s.trim();
+                // An export code as `to_string()` writes it (digits, no
+                // leading zero), read without a text per value: this runs
+                // for every answer and every stratum read.
+                let number = (!s.is_empty()
+                    && s.bytes().all(|b| b.is_ascii_digit())
+                    && (s.len() == 1 || !s.starts_with('0')))
+                .then(|| s.parse::<u8>().ok())
+                .flatten();
                 Self::ALL
                     .into_iter()
-                    .find(|v| s.eq_ignore_ascii_case(v.code()) || s == v.export_code().to_string())
+                    .find(|v| s.eq_ignore_ascii_case(v.code()) || number == Some(v.export_code()))
             }
 
             /// Index in [`ALL`](Self::ALL).
@@ -1529,6 +1537,28 @@ mod tests {
     use time::macros::date;
 
     const TODAY: Date = date!(2026 - 11 - 24);
+
+    #[test]
+    fn background_values_are_read_by_code_or_export_number_and_nothing_else() {
+        for v in AgeGroup::ALL {
+            assert_eq!(AgeGroup::parse(v.code()), Some(v));
+            assert_eq!(
+                AgeGroup::parse(&format!(" {} ", v.code().to_uppercase())),
+                Some(v)
+            );
+            assert_eq!(AgeGroup::parse(&v.export_code().to_string()), Some(v));
+            assert_eq!(AgeGroup::parse(&format!("0{}", v.export_code())), None);
+            assert_eq!(AgeGroup::parse(&format!("+{}", v.export_code())), None);
+        }
+        for v in ServiceLang::ALL {
+            assert_eq!(ServiceLang::parse(&v.export_code().to_string()), Some(v));
+        }
+        for s in ["", "0", "9", "256", "1a", "-1", "fi "] {
+            assert_eq!(AgeGroup::parse(s), None, "{s:?}");
+        }
+        assert_eq!(ServiceLang::parse("fi "), Some(ServiceLang::Fi));
+        assert_eq!(ServiceLang::parse("0"), None);
+    }
 
     fn raw(nps: &str) -> RawAnswer {
         RawAnswer {

@@ -96,9 +96,9 @@ pub(crate) async fn load(
     let tree = state.store().org_tree().await?;
     let (mut by, counties) = match service {
         None => {
-            let rows = state.store().feedback_strata(period).await?;
+            let by = state.store().feedback_strata(period).await?;
             let ids: Vec<i64> = tree.roots().iter().map(|n| n.id).collect();
-            (valvo_store::comparison::by_scope(&rows), ids)
+            (by, ids)
         }
         Some(t) => {
             let by = state
