@@ -22,16 +22,18 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 200)]
     pub requests: usize,
     /// Also import this many incident reports (e.g. 1000000) into 80 more units
-    /// over 24 months and time their statistics.
-    #[arg(long, default_value_t = 0)]
-    pub incidents: usize,
+    /// over 24 months and time their statistics (none unless given; with
+    /// --national 1 000 000 unless given, 0 for none).
+    #[arg(long)]
+    pub incidents: Option<usize>,
     /// Also post this many feedback answers over HTTP (answers per second with
     /// 64 clients), then load `--feedback-bulk` answers and time statistics.
     #[arg(long, default_value_t = 0)]
     pub feedback: usize,
-    /// Answers loaded in bulk for the feedback statistics figure (e.g. 10000000).
-    #[arg(long, default_value_t = 0)]
-    pub feedback_bulk: usize,
+    /// Answers loaded in bulk for the feedback statistics figure (e.g.
+    /// 10000000; none unless given, with --national 10 000 000).
+    #[arg(long)]
+    pub feedback_bulk: Option<usize>,
     /// Spread the bulk answers over this many counties: the demo county and
     /// generated ones of 9 areas × 20 units each, every county with its own
     /// mix of respondents, age groups and languages (22: the national data
@@ -77,12 +79,8 @@ impl BenchArgs {
         let mut a = self.clone();
         if a.national {
             a.counties = NATIONAL_COUNTIES;
-            if a.feedback_bulk == 0 {
-                a.feedback_bulk = 10_000_000;
-            }
-            if a.incidents == 0 {
-                a.incidents = 1_000_000;
-            }
+            a.feedback_bulk.get_or_insert(10_000_000);
+            a.incidents.get_or_insert(1_000_000);
         }
         a
     }
@@ -195,15 +193,17 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
     if result.is_ok() {
         result = report_bench(store, &base).await;
     }
-    if result.is_ok() && args.incidents > 0 {
-        result = incident_bench(store, &base, args.incidents).await;
+    let incidents = args.incidents.unwrap_or(0);
+    if result.is_ok() && incidents > 0 {
+        result = incident_bench(store, &base, incidents).await;
     }
-    if result.is_ok() && (args.feedback > 0 || args.feedback_bulk > 0) {
+    let bulk = args.feedback_bulk.unwrap_or(0);
+    if result.is_ok() && (args.feedback > 0 || bulk > 0) {
         result = feedback_bench(
             store,
             &base,
             args.feedback,
-            args.feedback_bulk,
+            bulk,
             args.counties,
         )
         .await;
