@@ -199,14 +199,7 @@ async fn with_server(args: &BenchArgs, store: &Store) -> Result<(), String> {
     }
     let bulk = args.feedback_bulk.unwrap_or(0);
     if result.is_ok() && (args.feedback > 0 || bulk > 0) {
-        result = feedback_bench(
-            store,
-            &base,
-            args.feedback,
-            bulk,
-            args.counties,
-        )
-        .await;
+        result = feedback_bench(store, &base, args.feedback, bulk, args.counties).await;
     }
 
     let _ = stop.send(());
